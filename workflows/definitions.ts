@@ -1,0 +1,273 @@
+/**
+ * The names and shapes that the elevation workflow, its activities, the HTTP server and the
+ * tests must agree on. This module is pure: it imports nothing but `@temporalio/workflow`'s
+ * definition helpers, so both the workflow sandbox and Node processes can load it.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+/** Default task queue for elevation workflows and their activities. */
+export const DEFAULT_TASK_QUEUE = 'elevate';
+
+/** Prefix of every elevation workflow id: `elevation-<elevationId>`. */
+export const WORKFLOW_ID_PREFIX = 'elevation-';
+
+/** Workflow id for an elevation id. */
+export function workflowIdFor(elevationId: string): string {
+  return `${WORKFLOW_ID_PREFIX}${elevationId}`;
+}
+
+/** Every status an elevation can be in. */
+export const ELEVATION_STATUSES = [
+  'pending_approval',
+  'approved',
+  'active',
+  'revoking',
+  'revoked',
+  'denied',
+  'expired',
+  'failed',
+] as const;
+export type ElevationStatus = (typeof ELEVATION_STATUSES)[number];
+
+/** Statuses after which nothing more happens to an elevation. */
+export const FINAL_STATUSES: readonly ElevationStatus[] = ['revoked', 'denied', 'expired', 'failed'];
+
+/** Why an elevation ended (or is ending). */
+export type EndReason =
+  | 'expired' // the granted window ran out
+  | 'given_back' // the bot returned it early
+  | 'admin_revoked' // an admin revoked it
+  | 'withdrawn' // the bot withdrew a request that was still waiting for approval
+  | 'denied' // an approver or admin said no
+  | 'approval_timeout' // nobody decided within the approval window
+  | 'grant_failed'; // the target refused the grant
+
+/**
+ * Who did something. Humans are identified by e-mail; bots and admins by their configured id;
+ * `anonymous` is a caller whose credentials were missing or unknown.
+ */
+export interface Actor {
+  kind: 'bot' | 'human' | 'admin' | 'system' | 'anonymous';
+  id: string;
+}
+
+/** Where a role is granted. Only LDAP group membership exists so far. */
+export interface LdapTargetRef {
+  type: 'ldap';
+  /** DN of the `groupOfNames` whose `member` attribute carries the grant. */
+  groupDn: string;
+}
+export type TargetRef = LdapTargetRef;
+
+/** How a role is approved. */
+export type ApprovalRule =
+  | { mode: 'auto' }
+  | {
+      mode: 'approvers';
+      /** E-mail addresses of the humans who may approve (compared case-insensitively). */
+      approvers: string[];
+      /** Distinct approvals needed. */
+      quorum: number;
+      /** How long a request waits for a decision before it expires. */
+      windowSeconds: number;
+      /** Whether the requesting bot's owner may approve it. */
+      ownerMayApprove: boolean;
+    };
+
+/** The bot as it was configured when it asked (the workflow never re-reads config). */
+export interface BotSnapshot {
+  id: string;
+  owner: string;
+  team: string;
+  purpose: string;
+  environment: string;
+  /** The bot's identity in the target, e.g. its LDAP DN. */
+  principal: string;
+}
+
+/** The role as it was configured when the bot asked. */
+export interface RoleSnapshot {
+  id: string;
+  environment: string;
+  target: TargetRef;
+  maxDurationSeconds: number;
+  approval: ApprovalRule;
+}
+
+/** Start input of an elevation workflow. */
+export interface ElevationInput {
+  elevationId: string;
+  bot: BotSnapshot;
+  role: RoleSnapshot;
+  durationSeconds: number;
+  justification: string;
+  ticket?: string;
+  requestId?: string;
+  /** ISO-8601 instant the server accepted the request. */
+  requestedAt: string;
+  timing: ElevationTiming;
+  /** Present only when the workflow continued as new: the state it carries over. */
+  carried?: CarriedState;
+}
+
+/** Operational timing, from settings (tests shorten it). */
+export interface ElevationTiming {
+  /** How long an approved elevation keeps trying to grant before it ends `failed`. */
+  grantTimeoutSeconds: number;
+  /** Longest pause between two revocation rounds while the target resists. */
+  revokeRetryMaxSeconds: number;
+}
+
+/** State handed from one run to the next by continue-as-new (only while revoking). */
+export interface CarriedState {
+  view: ElevationView;
+  revokeReason: EndReason;
+  revokeStartedAt: string;
+  revokeAttempts: number;
+}
+
+/** What an approver submits. `evidence` is how they proved who they are (MFA details). */
+export interface ApproveInput {
+  approver: { id: string; displayName?: string };
+  evidence?: Record<string, unknown>;
+  comment?: string;
+}
+
+/** A denial, by a human approver or an admin. */
+export interface DenyInput {
+  by: Actor;
+  reason: string;
+}
+
+/** A request to end an elevation early: the bot gives it back, or an admin revokes it. */
+export interface RevokeInput {
+  by: Actor;
+  reason?: string;
+}
+
+/** One recorded approval. */
+export interface ApprovalRecord {
+  approver: string;
+  at: string;
+  evidence?: Record<string, unknown>;
+}
+
+/** What the grant in the target returned, confirmed by reading it back. */
+export interface GrantReceipt {
+  target: TargetRef;
+  principal: string;
+  /** True when the principal was already a member (another elevation holds the same grant). */
+  alreadyPresent: boolean;
+  /** Other elevations holding the same grant at the time. */
+  sharedWith: string[];
+  verifiedAt: string;
+}
+
+/** What the revocation returned, confirmed by reading it back. */
+export interface RevokeReceipt {
+  target: TargetRef;
+  principal: string;
+  /** False when other elevations still hold the grant, so the membership was kept for them. */
+  removed: boolean;
+  /** Elevations that still hold the grant (when `removed` is false). */
+  stillHeldBy: string[];
+  verifiedAt: string;
+}
+
+/** The public picture of one elevation, returned by the status query and the API. */
+export interface ElevationView {
+  id: string;
+  workflowId: string;
+  status: ElevationStatus;
+  botId: string;
+  roleId: string;
+  owner: string;
+  environment: string;
+  durationSeconds: number;
+  justification: string;
+  ticket?: string;
+  requestId?: string;
+  requestedAt: string;
+  approval: { mode: 'auto' } | { mode: 'approvers'; quorum: number; deadline: string };
+  approvals: ApprovalRecord[];
+  grantedAt?: string;
+  expiresAt?: string;
+  endedAt?: string;
+  endReason?: EndReason;
+  /** Failed revocation rounds so far (non-zero only while the target resists). */
+  revokeAttempts: number;
+  /** Last error seen while granting or revoking, for operators. */
+  lastError?: string;
+}
+
+/** `ApplicationFailure.type` of an update the workflow refused; `details[0]` is the {@link RefusalCode}. */
+export const REFUSAL_FAILURE_TYPE = 'UpdateRefused';
+
+/** Why the workflow refused an approve, deny or revoke update. */
+export type RefusalCode =
+  | 'not_pending' // the elevation is no longer waiting for a decision
+  | 'already_ended' // the elevation has ended (denied, expired, failed, revoked)
+  | 'approval_window_closed' // the approval window has passed
+  | 'not_eligible' // the person is not an approver for this role
+  | 'owner_may_not_approve' // the bot's owner may not approve its requests for this role
+  | 'already_approved' // this approver has already approved (each counts once)
+  | 'invalid_input'; // the update's payload is malformed
+
+/** Approve a pending elevation. Refused synchronously (never enters history) when invalid. */
+export const approveUpdate = defineUpdate<ElevationView, [ApproveInput]>('approve');
+/** Deny a pending elevation. */
+export const denyUpdate = defineUpdate<ElevationView, [DenyInput]>('deny');
+/** End an elevation early (bot give-back or admin revoke). Idempotent once revoking. */
+export const revokeUpdate = defineUpdate<ElevationView, [RevokeInput]>('revoke');
+/** Current state of the elevation. */
+export const statusQuery = defineQuery<ElevationView>('status');
+
+/** Every audit event type, in one place. */
+export const EVENT_TYPES = [
+  // recorded by the workflow
+  'elevation.requested',
+  'approval.accepted',
+  'elevation.approved',
+  'elevation.denied',
+  'elevation.expired',
+  'grant.failed',
+  'grant.confirmed',
+  'elevation.failed',
+  'revoke.started',
+  'revoke.failed',
+  'elevation.revoked',
+  // recorded by the server for attempts the workflow refused or never saw
+  'approval.refused',
+  'deny.refused',
+  'revoke.refused',
+  'request.refused',
+  'auth.refused',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * Error type names that cross the activity boundary (`ApplicationFailure.type`). Each is the
+ * `name` of an error class thrown by an activity; the workflow decides by these names alone.
+ */
+export const ACTIVITY_ERROR_TYPES = {
+  /** The target could not be reached (network, timeout, server down). Retryable. */
+  unreachable: 'TargetUnreachableError',
+  /** The group (or other target object) does not exist. Not retryable. */
+  notFound: 'TargetNotFoundError',
+  /** Elevate's own credentials may not do this. Not retryable for grants. */
+  accessDenied: 'TargetAccessDeniedError',
+  /** The target rejected the request as malformed (bad DN, schema violation). Not retryable. */
+  invalid: 'TargetInvalidError',
+  /** The change was made but reading it back did not show it. Retryable. */
+  notVerified: 'TargetNotVerifiedError',
+  /** The elevation's lease was already released; a late grant must not bring it back. */
+  leaseReleased: 'LeaseReleasedError',
+} as const;
+
+/** Grant errors that retrying cannot fix. Revocation declares none: it is never abandoned. */
+export const NON_RETRYABLE_GRANT_ERRORS: string[] = [
+  ACTIVITY_ERROR_TYPES.notFound,
+  ACTIVITY_ERROR_TYPES.accessDenied,
+  ACTIVITY_ERROR_TYPES.invalid,
+  ACTIVITY_ERROR_TYPES.leaseReleased,
+];
