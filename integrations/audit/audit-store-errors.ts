@@ -1,0 +1,87 @@
+/**
+ * Coded errors raised by the audit store engines. Callers branch on `code` (or the class),
+ * never on the message; messages are for humans and never carry connection secrets.
+ */
+
+/** Every error code the audit store raises, in one place. */
+export type AuditStoreErrorCode =
+  | 'invalid_cursor'
+  | 'invalid_query'
+  | 'invalid_event'
+  | 'lock_timeout'
+  | 'store_unavailable'
+  | 'schema_too_new';
+
+/** Base class of every audit store error. */
+export abstract class AuditStoreError extends Error {
+  abstract readonly code: AuditStoreErrorCode;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * A `cursor` passed to `listElevations` is not one the store issued (malformed, truncated,
+ * or edited). The HTTP layer answers 400 with the `cursor` field at fault.
+ */
+export class InvalidCursorError extends AuditStoreError {
+  readonly code = 'invalid_cursor';
+  /** The query field at fault. */
+  readonly field = 'cursor';
+
+  constructor() {
+    super('cursor is malformed: pass back the nextCursor of a previous page unchanged');
+  }
+}
+
+/** A query argument other than the cursor is out of range (e.g. a non-positive `limit`). */
+export class InvalidQueryError extends AuditStoreError {
+  readonly code = 'invalid_query';
+
+  /** @param field - the query field at fault */
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An event handed to `append` is inconsistent (e.g. its `elevation` is another elevation). */
+export class InvalidEventError extends AuditStoreError {
+  readonly code = 'invalid_event';
+}
+
+/** `withLock` could not take the lock before its deadline: another holder kept it. */
+export class LockTimeoutError extends AuditStoreError {
+  readonly code = 'lock_timeout';
+
+  /**
+   * @param key - the lock key (a target membership key, not a secret)
+   * @param waitedMs - how long the caller waited
+   */
+  constructor(
+    readonly key: string,
+    readonly waitedMs: number,
+  ) {
+    super(`could not take the lock on "${key}" within ${waitedMs} ms: another holder kept it`);
+  }
+}
+
+/** The store cannot be opened or reached. The message names the host, never credentials. */
+export class StoreUnavailableError extends AuditStoreError {
+  readonly code = 'store_unavailable';
+}
+
+/** The database was migrated by a newer Elevate; this version must not write to it. */
+export class SchemaTooNewError extends AuditStoreError {
+  readonly code = 'schema_too_new';
+
+  constructor(found: number, supported: number) {
+    super(
+      `the audit store schema is at version ${found} but this Elevate supports up to ${supported}: upgrade Elevate`,
+    );
+  }
+}

@@ -1,0 +1,478 @@
+/**
+ * The production audit store on PostgreSQL. Appends serialise on one chain-head row locked
+ * with `SELECT ... FOR UPDATE`, so any number of API servers and workers can append to the
+ * same chain without gaps or forks. Ledger locks are transaction-scoped advisory locks on
+ * their own connections: they vanish with the connection if the process dies.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { ElevationView } from '../../workflows/definitions.js';
+import type {
+  AuditEvent,
+  ElevationPage,
+  ElevationQuery,
+  Lease,
+  LeaseInput,
+  NewAuditEvent,
+  Store,
+  VerifyResult,
+} from './audit-store.js';
+import { LockTimeoutError, SchemaTooNewError, StoreUnavailableError } from './audit-store-errors.js';
+import { ChainVerifier, GENESIS_HASH, canonicalJson, hashEvent } from './hash-chain.js';
+import {
+  DEFAULT_LOCK_WAIT_MS,
+  EVENT_COLUMNS,
+  KeyedMutex,
+  VERIFY_PAGE_SIZE,
+  checkNewEvent,
+  elevationListQuery,
+  parseView,
+  rowToEvent,
+  rowToEventForVerify,
+  rowToLease,
+  toElevationPage,
+} from './store-shared.js';
+import type { ElevationRow, EventRow, LeaseRow } from './store-shared.js';
+
+/** Tuning for {@link PostgresStore.open}. */
+export interface PostgresStoreOptions {
+  /** Connections for appends, reads and leases. Default 10. */
+  poolSize?: number;
+  /**
+   * Connections reserved for `withLock`. Separate from the main pool so that callers waiting
+   * for a lock can never take every connection the lock holder's own work needs. Default 10.
+   */
+  lockPoolSize?: number;
+  /** How long `withLock` waits for a lock held elsewhere. Default 30,000 ms. */
+  lockWaitMs?: number;
+}
+
+/** Key of the advisory lock that serialises schema migrations ("Elevate" in ASCII). */
+const MIGRATION_LOCK_KEY = '19540956426630245';
+
+/**
+ * Schema migrations; entry `i` takes the schema from version `i` to `i + 1`, recorded in
+ * `schema_version`. Only ever append to this list.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  -- The hash and position of the last appended event, and the row every append locks.
+  -- Appends read it instead of the events table, so deleting the tail of the log cannot make
+  -- the next append paper over it.
+  CREATE TABLE audit_chain_head (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    position bigint NOT NULL,
+    hash text NOT NULL
+  );
+  INSERT INTO audit_chain_head (singleton, position, hash) VALUES (true, 0, '${GENESIS_HASH}');
+
+  -- Text columns that are sorted or compared use the "C" collation: byte order, the same as
+  -- SQLite, whatever locale the cluster was created with.
+  CREATE TABLE audit_events (
+    position bigint PRIMARY KEY,
+    id text COLLATE "C" NOT NULL UNIQUE,
+    elevation_id text COLLATE "C",
+    seq integer NOT NULL,
+    type text NOT NULL,
+    at text NOT NULL,
+    actor_kind text NOT NULL,
+    actor_id text NOT NULL,
+    data text NOT NULL,
+    prev_hash text NOT NULL,
+    hash text NOT NULL
+  );
+  CREATE UNIQUE INDEX audit_events_elevation_seq ON audit_events (elevation_id, seq)
+    WHERE elevation_id IS NOT NULL;
+  CREATE UNIQUE INDEX audit_events_unattached_seq ON audit_events (seq) WHERE elevation_id IS NULL;
+
+  CREATE TABLE elevations (
+    id text COLLATE "C" PRIMARY KEY,
+    bot_id text COLLATE "C" NOT NULL,
+    role_id text COLLATE "C" NOT NULL,
+    status text COLLATE "C" NOT NULL,
+    requested_at text COLLATE "C" NOT NULL,
+    view jsonb NOT NULL,
+    updated_position bigint NOT NULL
+  );
+  CREATE INDEX elevations_requested ON elevations (requested_at, id);
+  CREATE INDEX elevations_bot ON elevations (bot_id, requested_at, id);
+  CREATE INDEX elevations_role ON elevations (role_id, requested_at, id);
+  CREATE INDEX elevations_status ON elevations (status, requested_at, id);
+
+  CREATE TABLE leases (
+    elevation_id text COLLATE "C" PRIMARY KEY,
+    key text COLLATE "C" NOT NULL,
+    target jsonb NOT NULL,
+    principal text NOT NULL,
+    state text NOT NULL CHECK (state IN ('held', 'released')),
+    acquired_at text COLLATE "C",
+    released_at text
+  );
+  CREATE INDEX leases_key_held ON leases (key, acquired_at) WHERE state = 'held';
+  `,
+];
+
+/** The schema version this code writes. */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * {@link Store} on PostgreSQL (node-postgres pools). Any number of instances, in any number
+ * of processes, may share one database.
+ */
+export class PostgresStore implements Store {
+  private readonly mutex = new KeyedMutex();
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly lockPool: pg.Pool,
+    private readonly lockWaitMs: number,
+  ) {}
+
+  /**
+   * Connects to `url` and brings the schema up to date. Concurrent first starts are safe:
+   * migrations run in one transaction under an advisory lock.
+   *
+   * @throws {@link StoreUnavailableError} when the database cannot be reached or prepared;
+   *   the message names host and database but never the credentials in `url`
+   * @throws {@link SchemaTooNewError} when a newer Elevate migrated the database
+   */
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const pool = newPool(url, opts.poolSize ?? 10);
+    const lockPool = newPool(url, opts.lockPoolSize ?? 10);
+    try {
+      await migrate(pool);
+    } catch (error) {
+      await Promise.allSettled([pool.end(), lockPool.end()]);
+      if (error instanceof SchemaTooNewError) throw error;
+      throw new StoreUnavailableError(
+        `cannot open the PostgreSQL audit store at ${describeUrl(url)}: ${scrubbedMessage(error, url)}`,
+      );
+    }
+    return new PostgresStore(pool, lockPool, Math.ceil(opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
+  }
+
+  async append(event: NewAuditEvent): Promise<AuditEvent> {
+    checkNewEvent(event);
+    const dataText = canonicalJson(event.data);
+    return inTransaction(this.pool, async (client) => {
+      // Every append queues here, across all processes: this row is the chain's write lock.
+      const head = (
+        await client.query<{ position: string; hash: string }>(
+          'SELECT position, hash FROM audit_chain_head WHERE singleton FOR UPDATE',
+        )
+      ).rows[0];
+      if (!head) throw new Error('audit_chain_head row is missing: the audit store schema was damaged');
+      // Checked under the lock, so two concurrent appends of one id cannot both insert.
+      const existing = (
+        await client.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM audit_events WHERE id = $1`, [event.id])
+      ).rows[0];
+      if (existing) return rowToEvent(existing);
+
+      const last = (
+        event.elevationId === null
+          ? await client.query<{ seq: number | null }>(
+              'SELECT MAX(seq) AS seq FROM audit_events WHERE elevation_id IS NULL',
+            )
+          : await client.query<{ seq: number | null }>(
+              'SELECT MAX(seq) AS seq FROM audit_events WHERE elevation_id = $1',
+              [event.elevationId],
+            )
+      ).rows[0];
+      const unhashed: Omit<AuditEvent, 'hash'> = {
+        id: event.id,
+        elevationId: event.elevationId,
+        seq: (last?.seq ?? 0) + 1,
+        type: event.type,
+        at: event.at,
+        actor: { kind: event.actor.kind, id: event.actor.id },
+        // Exactly what a reader will parse back, so the returned event equals the stored one.
+        data: JSON.parse(dataText) as Record<string, unknown>,
+        position: Number(head.position) + 1,
+        prevHash: head.hash,
+      };
+      const stored: AuditEvent = { ...unhashed, hash: hashEvent(unhashed) };
+      await client.query(
+        `INSERT INTO audit_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [
+          stored.position,
+          stored.id,
+          stored.elevationId,
+          stored.seq,
+          stored.type,
+          stored.at,
+          stored.actor.kind,
+          stored.actor.id,
+          dataText,
+          stored.prevHash,
+          stored.hash,
+        ],
+      );
+      await client.query('UPDATE audit_chain_head SET position = $1, hash = $2 WHERE singleton', [
+        stored.position,
+        stored.hash,
+      ]);
+      if (event.elevation) await upsertElevation(client, event.elevation, stored.position);
+      return stored;
+    });
+  }
+
+  async listEvents(elevationId: string): Promise<AuditEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE elevation_id = $1 ORDER BY seq`,
+      [elevationId],
+    );
+    return rows.map(rowToEvent);
+  }
+
+  async getElevation(id: string): Promise<ElevationView | undefined> {
+    const { rows } = await this.pool.query<{ view: unknown }>('SELECT view FROM elevations WHERE id = $1', [
+      id,
+    ]);
+    return rows[0] ? parseView(rows[0].view) : undefined;
+  }
+
+  /**
+   * Lists elevation summaries, newest first (requestedAt, then id, descending).
+   * @throws {@link InvalidCursorError} when `query.cursor` is not one this store issued
+   */
+  async listElevations(query: ElevationQuery): Promise<ElevationPage> {
+    const { sql, params } = elevationListQuery(query, (n) => `$${n}`);
+    const { rows } = await this.pool.query<ElevationRow>(sql, params);
+    return toElevationPage(rows, query.limit);
+  }
+
+  async readEvents(afterPosition: number, limit: number): Promise<AuditEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE position > $1 ORDER BY position LIMIT $2`,
+      [afterPosition, limit],
+    );
+    return rows.map(rowToEvent);
+  }
+
+  async verify(): Promise<VerifyResult> {
+    const verifier = new ChainVerifier();
+    let after = 0;
+    for (;;) {
+      // Keyset pages: each query is cheap and memory holds one page, however long the chain.
+      const { rows } = await this.pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE position > $1 ORDER BY position LIMIT $2`,
+        [after, VERIFY_PAGE_SIZE],
+      );
+      for (const row of rows) {
+        if (!verifier.next(rowToEventForVerify(row))) return verifier.result();
+      }
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < VERIFY_PAGE_SIZE) return verifier.result();
+      after = Number(last.position);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  /** Closes both connection pools, waiting for connections in use. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([this.pool.end(), this.lockPool.end()]);
+  }
+
+  /**
+   * Runs `fn` holding the exclusive lock on `key`, released when `fn` settles.
+   * Callers in this process queue in memory; across processes the lock is
+   * `pg_advisory_xact_lock` held by a transaction on a connection of the lock pool. `fn`'s own
+   * store calls use the main pool. Not reentrant.
+   *
+   * @throws {@link LockTimeoutError} when another holder keeps the lock past `lockWaitMs`
+   */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(key, async () => {
+      const client = await this.lockPool.connect();
+      // Whether the connection is back outside any transaction; if not, it is discarded,
+      // which ends the transaction and frees the advisory lock on the server.
+      let reusable = false;
+      try {
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL lock_timeout = ${this.lockWaitMs}`);
+        try {
+          await client.query('SELECT pg_advisory_xact_lock($1::int4, $2::int4)', advisoryKeys(key));
+        } catch (error) {
+          if (pgCode(error) === '55P03') throw new LockTimeoutError(key, this.lockWaitMs);
+          throw error;
+        }
+        let result: T;
+        try {
+          result = await fn();
+        } catch (error) {
+          reusable = await rollbackQuietly(client);
+          throw error;
+        }
+        await client.query('COMMIT');
+        reusable = true;
+        return result;
+      } catch (error) {
+        if (!reusable) reusable = await rollbackQuietly(client);
+        throw error;
+      } finally {
+        client.release(!reusable);
+      }
+    });
+  }
+
+  async hold(lease: LeaseInput, at: string): Promise<'held' | 'released'> {
+    await this.pool.query(
+      `INSERT INTO leases (elevation_id, key, target, principal, state, acquired_at)
+       VALUES ($1, $2, $3::jsonb, $4, 'held', $5)
+       ON CONFLICT (elevation_id) DO NOTHING`,
+      [lease.elevationId, lease.key, JSON.stringify(lease.target), lease.principal, at],
+    );
+    const { rows } = await this.pool.query<{ state: string }>(
+      'SELECT state FROM leases WHERE elevation_id = $1',
+      [lease.elevationId],
+    );
+    if (!rows[0]) throw new Error(`lease ${lease.elevationId} vanished while being held`);
+    return rows[0].state === 'released' ? 'released' : 'held';
+  }
+
+  async release(lease: LeaseInput, at: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO leases (elevation_id, key, target, principal, state, released_at)
+       VALUES ($1, $2, $3::jsonb, $4, 'released', $5)
+       ON CONFLICT (elevation_id) DO UPDATE SET
+         state = 'released', released_at = COALESCE(leases.released_at, EXCLUDED.released_at)`,
+      [lease.elevationId, lease.key, JSON.stringify(lease.target), lease.principal, at],
+    );
+  }
+
+  async holders(key: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ elevation_id: string }>(
+      `SELECT elevation_id FROM leases WHERE key = $1 AND state = 'held'
+       ORDER BY acquired_at, elevation_id`,
+      [key],
+    );
+    return rows.map((row) => row.elevation_id);
+  }
+
+  async getLease(elevationId: string): Promise<Lease | undefined> {
+    const { rows } = await this.pool.query<LeaseRow>(
+      `SELECT elevation_id, key, target, principal, state, acquired_at, released_at
+       FROM leases WHERE elevation_id = $1`,
+      [elevationId],
+    );
+    return rows[0] ? rowToLease(rows[0]) : undefined;
+  }
+}
+
+function newPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  // An idle connection that the server drops emits 'error' on the pool; unhandled, that would
+  // crash the process. The pool already discards the connection and the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+async function upsertElevation(client: pg.PoolClient, view: ElevationView, position: number): Promise<void> {
+  await client.query(
+    `INSERT INTO elevations (id, bot_id, role_id, status, requested_at, view, updated_position)
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+     ON CONFLICT (id) DO UPDATE SET
+       bot_id = EXCLUDED.bot_id, role_id = EXCLUDED.role_id, status = EXCLUDED.status,
+       requested_at = EXCLUDED.requested_at, view = EXCLUDED.view,
+       updated_position = EXCLUDED.updated_position`,
+    [view.id, view.botId, view.roleId, view.status, view.requestedAt, JSON.stringify(view), position],
+  );
+}
+
+/** Runs `work` in a transaction on one pooled connection: COMMIT on success, ROLLBACK on throw. */
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let reusable = false;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    reusable = true;
+    return result;
+  } catch (error) {
+    reusable = await rollbackQuietly(client);
+    throw error;
+  } finally {
+    // A connection left inside a transaction must not go back to the pool.
+    client.release(!reusable);
+  }
+}
+
+/** ROLLBACK, reporting whether it worked; the caller's own error is what matters. */
+async function rollbackQuietly(client: pg.PoolClient): Promise<boolean> {
+  try {
+    await client.query('ROLLBACK');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Applies pending migrations in one transaction, serialised across processes. */
+async function migrate(pool: pg.Pool): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS schema_version (
+         version integer PRIMARY KEY,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const { rows } = await client.query<{ version: number | null }>(
+      'SELECT MAX(version) AS version FROM schema_version',
+    );
+    const current = rows[0]?.version ?? 0;
+    if (current > MIGRATIONS.length) throw new SchemaTooNewError(current, MIGRATIONS.length);
+    for (const [index, migration] of MIGRATIONS.entries()) {
+      if (index < current) continue;
+      await client.query(migration);
+      await client.query('INSERT INTO schema_version (version) VALUES ($1)', [index + 1]);
+    }
+  });
+}
+
+/**
+ * The two int4 halves of a lock key: the first 8 bytes of SHA-256(key). Hashing spreads
+ * arbitrary keys over the 64-bit advisory lock space; a collision would only serialise two
+ * unrelated keys, never break exclusion.
+ */
+function advisoryKeys(key: string): [number, number] {
+  const digest = createHash('sha256').update(key, 'utf8').digest();
+  return [digest.readInt32BE(0), digest.readInt32BE(4)];
+}
+
+function pgCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Where a database URL points, without user name or password. */
+function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.host || 'localhost'}${parsed.pathname || ''}`;
+  } catch {
+    return 'the configured database URL (unparseable)';
+  }
+}
+
+/** The error's message with the URL and its password taken out, plus the driver's code. */
+function scrubbedMessage(error: unknown, url: string): string {
+  let message = error instanceof Error ? error.message : String(error);
+  const secrets = [url];
+  try {
+    const { password } = new URL(url);
+    if (password) secrets.push(password, decodeURIComponent(password));
+  } catch {
+    // Unparseable: the whole URL is already on the list.
+  }
+  for (const secret of secrets) message = message.split(secret).join('***');
+  const code = pgCode(error);
+  return code ? `${message} (${code})` : message;
+}

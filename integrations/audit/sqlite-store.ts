@@ -1,0 +1,462 @@
+/**
+ * The embedded audit store: one SQLite file, opened in WAL mode so readers never block the
+ * writer. Appends run in `BEGIN IMMEDIATE` transactions, which take SQLite's single write
+ * lock up front, so appends from several processes on the same file serialise instead of
+ * failing half-way with SQLITE_BUSY.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import type { ElevationView } from '../../workflows/definitions.js';
+import type {
+  AuditEvent,
+  ElevationPage,
+  ElevationQuery,
+  Lease,
+  LeaseInput,
+  NewAuditEvent,
+  Store,
+  VerifyResult,
+} from './audit-store.js';
+import { LockTimeoutError, SchemaTooNewError, StoreUnavailableError } from './audit-store-errors.js';
+import { ChainVerifier, GENESIS_HASH, canonicalJson, hashEvent } from './hash-chain.js';
+import {
+  DEFAULT_LOCK_TTL_MS,
+  DEFAULT_LOCK_WAIT_MS,
+  EVENT_COLUMNS,
+  KeyedMutex,
+  VERIFY_PAGE_SIZE,
+  checkNewEvent,
+  elevationListQuery,
+  parseView,
+  rowToEvent,
+  rowToEventForVerify,
+  rowToLease,
+  sleep,
+  toElevationPage,
+} from './store-shared.js';
+import type { ElevationRow, EventRow, LeaseRow } from './store-shared.js';
+
+/** Tuning for {@link SqliteStore.open}. */
+export interface SqliteStoreOptions {
+  /**
+   * How long a lock row outlives its holder's last renewal, so a crashed process cannot
+   * block a key forever. Live holders renew at a third of this. Default 60,000 ms.
+   */
+  lockTtlMs?: number;
+  /** How long `withLock` polls for a lock row held by another process. Default 30,000 ms. */
+  lockWaitMs?: number;
+  /** How long a statement waits for another process's write lock. Default 10,000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Schema migrations; entry `i` takes the schema from version `i` to `i + 1`, recorded in
+ * `PRAGMA user_version`. Only ever append to this list.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  -- The hash and position of the last appended event. Appends read it instead of the
+  -- events table, so deleting the tail of the log cannot make the next append paper over it.
+  CREATE TABLE audit_chain_head (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    position INTEGER NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO audit_chain_head (singleton, position, hash) VALUES (1, 0, '${GENESIS_HASH}');
+
+  CREATE TABLE audit_events (
+    position INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    elevation_id TEXT,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor_kind TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX audit_events_elevation_seq ON audit_events (elevation_id, seq)
+    WHERE elevation_id IS NOT NULL;
+  CREATE UNIQUE INDEX audit_events_unattached_seq ON audit_events (seq) WHERE elevation_id IS NULL;
+
+  CREATE TABLE elevations (
+    id TEXT PRIMARY KEY,
+    bot_id TEXT NOT NULL,
+    role_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    view TEXT NOT NULL,
+    updated_position INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX elevations_requested ON elevations (requested_at, id);
+  CREATE INDEX elevations_bot ON elevations (bot_id, requested_at, id);
+  CREATE INDEX elevations_role ON elevations (role_id, requested_at, id);
+  CREATE INDEX elevations_status ON elevations (status, requested_at, id);
+
+  CREATE TABLE leases (
+    elevation_id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    target TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('held', 'released')),
+    acquired_at TEXT,
+    released_at TEXT
+  ) STRICT;
+  CREATE INDEX leases_key_held ON leases (key, acquired_at) WHERE state = 'held';
+
+  -- Cross-process locks for withLock; expires_at is epoch milliseconds.
+  CREATE TABLE ledger_locks (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  `,
+];
+
+/** The schema version this code writes. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+function prepareStatements(db: Database.Database) {
+  return {
+    eventById: db.prepare<[string], EventRow>(`SELECT ${EVENT_COLUMNS} FROM audit_events WHERE id = ?`),
+    head: db.prepare<[], { position: number; hash: string }>(
+      'SELECT position, hash FROM audit_chain_head WHERE singleton = 1',
+    ),
+    lastSeq: db.prepare<[string], { seq: number | null }>(
+      'SELECT MAX(seq) AS seq FROM audit_events WHERE elevation_id = ?',
+    ),
+    lastUnattachedSeq: db.prepare<[], { seq: number | null }>(
+      'SELECT MAX(seq) AS seq FROM audit_events WHERE elevation_id IS NULL',
+    ),
+    insertEvent: db.prepare<
+      [number, string, string | null, number, string, string, string, string, string, string, string]
+    >(`INSERT INTO audit_events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    moveHead: db.prepare<[number, string]>(
+      'UPDATE audit_chain_head SET position = ?, hash = ? WHERE singleton = 1',
+    ),
+    upsertElevation: db.prepare<[string, string, string, string, string, string, number]>(
+      `INSERT INTO elevations (id, bot_id, role_id, status, requested_at, view, updated_position)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET
+         bot_id = excluded.bot_id, role_id = excluded.role_id, status = excluded.status,
+         requested_at = excluded.requested_at, view = excluded.view,
+         updated_position = excluded.updated_position`,
+    ),
+    eventsOf: db.prepare<[string], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE elevation_id = ? ORDER BY seq`,
+    ),
+    eventsPage: db.prepare<[number, number], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE position > ? ORDER BY position LIMIT ?`,
+    ),
+    elevation: db.prepare<[string], { view: string }>('SELECT view FROM elevations WHERE id = ?'),
+    holdLease: db.prepare<[string, string, string, string, string]>(
+      `INSERT INTO leases (elevation_id, key, target, principal, state, acquired_at)
+       VALUES (?, ?, ?, ?, 'held', ?)
+       ON CONFLICT (elevation_id) DO NOTHING`,
+    ),
+    releaseLease: db.prepare<[string, string, string, string, string]>(
+      `INSERT INTO leases (elevation_id, key, target, principal, state, released_at)
+       VALUES (?, ?, ?, ?, 'released', ?)
+       ON CONFLICT (elevation_id) DO UPDATE SET
+         state = 'released', released_at = COALESCE(leases.released_at, excluded.released_at)`,
+    ),
+    lease: db.prepare<[string], LeaseRow>(
+      `SELECT elevation_id, key, target, principal, state, acquired_at, released_at
+       FROM leases WHERE elevation_id = ?`,
+    ),
+    holders: db.prepare<[string], { elevation_id: string }>(
+      `SELECT elevation_id FROM leases WHERE key = ? AND state = 'held'
+       ORDER BY acquired_at, elevation_id`,
+    ),
+    // One conditional upsert: it inserts a free key or takes over an expired row, and
+    // changes nothing (0 rows) while a live holder keeps it. No read-then-write race.
+    takeLock: db.prepare<[string, string, number, number]>(
+      `INSERT INTO ledger_locks (key, owner, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE ledger_locks.expires_at < ?`,
+    ),
+    renewLock: db.prepare<[number, string, string]>(
+      'UPDATE ledger_locks SET expires_at = ? WHERE key = ? AND owner = ?',
+    ),
+    dropLock: db.prepare<[string, string]>('DELETE FROM ledger_locks WHERE key = ? AND owner = ?'),
+  };
+}
+
+/**
+ * {@link Store} on a SQLite file (better-sqlite3). Safe to open the same file from several
+ * processes: appends serialise on SQLite's write lock and `withLock` on lock rows.
+ */
+export class SqliteStore implements Store {
+  private readonly statements: ReturnType<typeof prepareStatements>;
+  private readonly mutex = new KeyedMutex();
+  private readonly appendInTransaction: Database.Transaction<(event: NewAuditEvent) => AuditEvent>;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly lockTtlMs: number,
+    private readonly lockWaitMs: number,
+  ) {
+    this.statements = prepareStatements(db);
+    this.appendInTransaction = db.transaction((event: NewAuditEvent) => this.appendNow(event));
+  }
+
+  /**
+   * Opens (creating if needed) the store at `path`, bringing its schema up to date.
+   * `':memory:'` gives a private in-memory store, useful in tests.
+   *
+   * @throws {@link StoreUnavailableError} when the file cannot be opened
+   * @throws {@link SchemaTooNewError} when a newer Elevate migrated the file
+   */
+  static open(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
+    let db: Database.Database;
+    try {
+      if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+    } catch (error) {
+      const message = `cannot open the SQLite audit store at ${path}: ${messageOf(error)}`;
+      throw new StoreUnavailableError(message, { cause: error });
+    }
+    try {
+      // busy_timeout first, so switching to WAL waits for other processes instead of failing.
+      db.pragma(`busy_timeout = ${Math.ceil(opts.busyTimeoutMs ?? 10_000)}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      return new SqliteStore(
+        db,
+        opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS,
+        opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
+      );
+    } catch (error) {
+      db.close();
+      if (error instanceof SchemaTooNewError) throw error;
+      const message = `cannot prepare the SQLite audit store at ${path}: ${messageOf(error)}`;
+      throw new StoreUnavailableError(message, { cause: error });
+    }
+  }
+
+  append(event: NewAuditEvent): Promise<AuditEvent> {
+    return settle(() => {
+      checkNewEvent(event);
+      return this.appendInTransaction.immediate(event);
+    });
+  }
+
+  /** Body of the append transaction: runs with SQLite's write lock held. */
+  private appendNow(event: NewAuditEvent): AuditEvent {
+    const s = this.statements;
+    const existing = s.eventById.get(event.id);
+    if (existing) return rowToEvent(existing);
+
+    const head = s.head.get();
+    if (!head) throw new Error('audit_chain_head row is missing: the audit store schema was damaged');
+    const last = event.elevationId === null ? s.lastUnattachedSeq.get() : s.lastSeq.get(event.elevationId);
+    const dataText = canonicalJson(event.data);
+    const unhashed: Omit<AuditEvent, 'hash'> = {
+      id: event.id,
+      elevationId: event.elevationId,
+      seq: (last?.seq ?? 0) + 1,
+      type: event.type,
+      at: event.at,
+      actor: { kind: event.actor.kind, id: event.actor.id },
+      // Exactly what a reader will parse back, so the returned event equals the stored one.
+      data: JSON.parse(dataText) as Record<string, unknown>,
+      position: head.position + 1,
+      prevHash: head.hash,
+    };
+    const stored: AuditEvent = { ...unhashed, hash: hashEvent(unhashed) };
+    s.insertEvent.run(
+      stored.position,
+      stored.id,
+      stored.elevationId,
+      stored.seq,
+      stored.type,
+      stored.at,
+      stored.actor.kind,
+      stored.actor.id,
+      dataText,
+      stored.prevHash,
+      stored.hash,
+    );
+    s.moveHead.run(stored.position, stored.hash);
+    if (event.elevation) this.upsertElevation(event.elevation, stored.position);
+    return stored;
+  }
+
+  private upsertElevation(view: ElevationView, position: number): void {
+    this.statements.upsertElevation.run(
+      view.id,
+      view.botId,
+      view.roleId,
+      view.status,
+      view.requestedAt,
+      JSON.stringify(view),
+      position,
+    );
+  }
+
+  listEvents(elevationId: string): Promise<AuditEvent[]> {
+    return settle(() => this.statements.eventsOf.all(elevationId).map(rowToEvent));
+  }
+
+  readEvents(afterPosition: number, limit: number): Promise<AuditEvent[]> {
+    return settle(() => this.statements.eventsPage.all(afterPosition, limit).map(rowToEvent));
+  }
+
+  getElevation(id: string): Promise<ElevationView | undefined> {
+    return settle(() => {
+      const row = this.statements.elevation.get(id);
+      return row ? parseView(row.view) : undefined;
+    });
+  }
+
+  /**
+   * Lists elevation summaries, newest first (requestedAt, then id, descending).
+   * @throws {@link InvalidCursorError} when `query.cursor` is not one this store issued
+   */
+  listElevations(query: ElevationQuery): Promise<ElevationPage> {
+    return settle(() => {
+      const { sql, params } = elevationListQuery(query, () => '?');
+      const rows = this.db.prepare<unknown[], ElevationRow>(sql).all(...params);
+      return toElevationPage(rows, query.limit);
+    });
+  }
+
+  async verify(): Promise<VerifyResult> {
+    const verifier = new ChainVerifier();
+    let after = 0;
+    for (;;) {
+      const rows = this.statements.eventsPage.all(after, VERIFY_PAGE_SIZE);
+      for (const row of rows) {
+        if (!verifier.next(rowToEventForVerify(row))) return verifier.result();
+      }
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < VERIFY_PAGE_SIZE) return verifier.result();
+      after = Number(last.position);
+      // better-sqlite3 is synchronous: let the server breathe between pages of a long chain.
+      await yieldToEventLoop();
+    }
+  }
+
+  ping(): Promise<void> {
+    return settle(() => {
+      this.db.prepare('SELECT 1').get();
+    });
+  }
+
+  /** Closes the database file. Locks still held by this instance expire by their TTL. */
+  close(): Promise<void> {
+    return settle(() => {
+      this.db.close();
+    });
+  }
+
+  /**
+   * Runs `fn` holding the exclusive lock on `key`, released when `fn` settles.
+   * Callers in this process queue in memory; across processes the lock is a row in
+   * `ledger_locks`, polled with jittered sleeps and renewed while `fn` runs. Not reentrant.
+   *
+   * @throws {@link LockTimeoutError} when another process keeps the lock past `lockWaitMs`
+   */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(key, async () => {
+      const owner = randomUUID();
+      await this.takeLockRow(key, owner);
+      const renewal = setInterval(() => this.renewLockRow(key, owner), Math.max(this.lockTtlMs / 3, 5));
+      renewal.unref();
+      try {
+        return await fn();
+      } finally {
+        clearInterval(renewal);
+        this.dropLockRow(key, owner);
+      }
+    });
+  }
+
+  private async takeLockRow(key: string, owner: string): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt += 1) {
+      const now = Date.now();
+      if (this.statements.takeLock.run(key, owner, now + this.lockTtlMs, now).changes === 1) return;
+      const waited = now - started;
+      if (waited >= this.lockWaitMs) throw new LockTimeoutError(key, this.lockWaitMs);
+      // Jittered, growing sleeps: waiters in different processes do not poll in lockstep.
+      const base = Math.min(5 * 2 ** attempt, 100);
+      await sleep(Math.min(base * (0.5 + Math.random()), this.lockWaitMs - waited));
+    }
+  }
+
+  private renewLockRow(key: string, owner: string): void {
+    try {
+      this.statements.renewLock.run(Date.now() + this.lockTtlMs, key, owner);
+    } catch {
+      // A missed renewal is retried on the next tick; the row only lapses after a full TTL.
+    }
+  }
+
+  private dropLockRow(key: string, owner: string): void {
+    try {
+      // Only our own row: if it expired and another process took it over, it is theirs now.
+      this.statements.dropLock.run(key, owner);
+    } catch {
+      // The caller's work is done and must not be reported as failed; the row expires by TTL.
+    }
+  }
+
+  hold(lease: LeaseInput, at: string): Promise<'held' | 'released'> {
+    return settle(() => {
+      const s = this.statements;
+      s.holdLease.run(lease.elevationId, lease.key, JSON.stringify(lease.target), lease.principal, at);
+      const row = s.lease.get(lease.elevationId);
+      if (!row) throw new Error(`lease ${lease.elevationId} vanished while being held`);
+      return row.state === 'released' ? 'released' : 'held';
+    });
+  }
+
+  release(lease: LeaseInput, at: string): Promise<void> {
+    return settle(() => {
+      this.statements.releaseLease.run(
+        lease.elevationId,
+        lease.key,
+        JSON.stringify(lease.target),
+        lease.principal,
+        at,
+      );
+    });
+  }
+
+  holders(key: string): Promise<string[]> {
+    return settle(() => this.statements.holders.all(key).map((row) => row.elevation_id));
+  }
+
+  getLease(elevationId: string): Promise<Lease | undefined> {
+    return settle(() => {
+      const row = this.statements.lease.get(elevationId);
+      return row ? rowToLease(row) : undefined;
+    });
+  }
+}
+
+/** Applies pending migrations under the write lock, so concurrent first starts do it once. */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) throw new SchemaTooNewError(version, MIGRATIONS.length);
+    for (const migration of MIGRATIONS.slice(version)) db.exec(migration);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
+/** Runs synchronous database work as a promise, turning a throw into a rejection. */
+function settle<T>(work: () => T): Promise<T> {
+  return new Promise<T>((resolve) => resolve(work()));
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,233 @@
+/**
+ * What the SQLite and PostgreSQL engines share: row shapes and their mapping, the listing
+ * cursor, query validation and the in-process lock queue. Both engines use the same table and
+ * column names, so the SQL that differs between them is only what the dialects force.
+ */
+import type { ElevationView, TargetRef } from '../../workflows/definitions.js';
+import type { AuditEvent, ElevationQuery, Lease, NewAuditEvent } from './audit-store.js';
+import { InvalidCursorError, InvalidEventError, InvalidQueryError } from './audit-store-errors.js';
+
+/** Rows read per page while verifying, so memory stays bounded however long the chain. */
+export const VERIFY_PAGE_SIZE = 5_000;
+/** How long `withLock` waits for a lock held by someone else before it gives up. */
+export const DEFAULT_LOCK_WAIT_MS = 30_000;
+/** How long a SQLite lock row outlives its holder's last renewal (crashed processes). */
+export const DEFAULT_LOCK_TTL_MS = 60_000;
+
+/** The `audit_events` columns, in the order {@link EventRow} lists them. */
+export const EVENT_COLUMNS =
+  'position, id, elevation_id, seq, type, at, actor_kind, actor_id, data, prev_hash, hash';
+
+/** An `audit_events` row as either driver returns it (pg returns BIGINT as a string). */
+export interface EventRow {
+  position: number | string;
+  id: string;
+  elevation_id: string | null;
+  seq: number | string;
+  type: string;
+  at: string;
+  actor_kind: string;
+  actor_id: string;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** A `leases` row; `target` is JSON text (SQLite) or an already parsed object (PostgreSQL). */
+export interface LeaseRow {
+  elevation_id: string;
+  key: string;
+  target: unknown;
+  principal: string;
+  state: string;
+  acquired_at: string | null;
+  released_at: string | null;
+}
+
+/** An `elevations` row as read for listing. */
+export interface ElevationRow {
+  id: string;
+  requested_at: string;
+  view: unknown;
+}
+
+/** Maps a stored event row back to the event it records. */
+export function rowToEvent(row: EventRow): AuditEvent {
+  return {
+    id: row.id,
+    elevationId: row.elevation_id,
+    seq: Number(row.seq),
+    type: row.type as AuditEvent['type'],
+    at: row.at,
+    actor: { kind: row.actor_kind as AuditEvent['actor']['kind'], id: row.actor_id },
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    position: Number(row.position),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/**
+ * Like {@link rowToEvent}, for verification: a row whose `data` is no longer JSON at all
+ * was tampered with, and must be reported as a broken link rather than abort the walk. The
+ * placeholder data cannot hash to the stored hash, so the verifier reports `hash_mismatch`.
+ */
+export function rowToEventForVerify(row: EventRow): AuditEvent {
+  try {
+    return rowToEvent(row);
+  } catch {
+    return { ...rowToEvent({ ...row, data: '{}' }), data: { '#unparseable': row.data } };
+  }
+}
+
+/** Maps a lease row to a lease, leaving out instants that were never set. */
+export function rowToLease(row: LeaseRow): Lease {
+  const target = (typeof row.target === 'string' ? JSON.parse(row.target) : row.target) as TargetRef;
+  return {
+    elevationId: row.elevation_id,
+    key: row.key,
+    target,
+    principal: row.principal,
+    state: row.state as Lease['state'],
+    ...(row.acquired_at !== null ? { acquiredAt: row.acquired_at } : {}),
+    ...(row.released_at !== null ? { releasedAt: row.released_at } : {}),
+  };
+}
+
+/** Parses a stored elevation view (JSON text in SQLite, jsonb in PostgreSQL). */
+export function parseView(view: unknown): ElevationView {
+  return (typeof view === 'string' ? JSON.parse(view) : view) as ElevationView;
+}
+
+/** Refuses events whose parts disagree, before anything is written. */
+export function checkNewEvent(event: NewAuditEvent): void {
+  if (event.elevation && event.elevation.id !== event.elevationId) {
+    throw new InvalidEventError(
+      `event ${event.id}: elevation.id "${event.elevation.id}" differs from elevationId "${String(event.elevationId)}"`,
+    );
+  }
+}
+
+/** The position a listing resumes after: the last row of the previous page. */
+interface CursorPosition {
+  requestedAt: string;
+  id: string;
+}
+
+/** Encodes the last row of a page as an opaque cursor (base64url of JSON). */
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(JSON.stringify([position.requestedAt, position.id]), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor made by {@link encodeCursor}; anything else is an {@link InvalidCursorError}. */
+export function decodeCursor(cursor: string): CursorPosition {
+  // Buffer's base64url decoder skips characters it does not know, so check the alphabet first.
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError();
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== 'string' ||
+    typeof parsed[1] !== 'string'
+  ) {
+    throw new InvalidCursorError();
+  }
+  const position = { requestedAt: parsed[0], id: parsed[1] };
+  // Only cursors this store issued are accepted: re-encoding must give the same text back.
+  if (encodeCursor(position) !== cursor) throw new InvalidCursorError();
+  return position;
+}
+
+/**
+ * Builds the listing query for both dialects; `placeholder(n)` renders the n-th (1-based)
+ * parameter (`?` for SQLite, `$n` for PostgreSQL). Fetches one row more than asked so the
+ * caller knows whether another page follows.
+ */
+export function elevationListQuery(
+  query: ElevationQuery,
+  placeholder: (n: number) => string,
+): { sql: string; params: unknown[] } {
+  if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
+    throw new InvalidQueryError('limit', 'limit must be a whole number of at least 1');
+  }
+  const params: unknown[] = [];
+  const param = (value: unknown): string => {
+    params.push(value);
+    return placeholder(params.length);
+  };
+  const where: string[] = [];
+  if (query.botId !== undefined) where.push(`bot_id = ${param(query.botId)}`);
+  if (query.roleId !== undefined) where.push(`role_id = ${param(query.roleId)}`);
+  // An empty status list means "no status filter", as an empty query-string list would.
+  if (query.status !== undefined && query.status.length > 0) {
+    where.push(`status IN (${query.status.map((s) => param(s)).join(', ')})`);
+  }
+  if (query.from !== undefined) where.push(`requested_at >= ${param(query.from)}`);
+  if (query.to !== undefined) where.push(`requested_at < ${param(query.to)}`);
+  if (query.cursor !== undefined) {
+    const after = decodeCursor(query.cursor);
+    where.push(`(requested_at, id) < (${param(after.requestedAt)}, ${param(after.id)})`);
+  }
+  const sql =
+    'SELECT id, requested_at, view FROM elevations' +
+    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+    ` ORDER BY requested_at DESC, id DESC LIMIT ${param(query.limit + 1)}`;
+  return { sql, params };
+}
+
+/** Turns the rows of {@link elevationListQuery} into a page. */
+export function toElevationPage(
+  rows: ElevationRow[],
+  limit: number,
+): { items: ElevationView[]; nextCursor?: string } {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return {
+    items: items.map((row) => parseView(row.view)),
+    ...(rows.length > limit && last
+      ? { nextCursor: encodeCursor({ requestedAt: last.requested_at, id: last.id }) }
+      : {}),
+  };
+}
+
+/**
+ * Runs async functions one at a time per key, in arrival order. Waiting in process first
+ * means a process sends at most one waiter per key to the database lock, which keeps
+ * connections (PostgreSQL) and polling (SQLite) proportional to keys, not callers.
+ */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /** Runs `fn` once every earlier caller with the same key has settled. */
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    // Tails only ever resolve, so a failed holder never poisons the queue behind it.
+    const tail = previous.then(() => mine);
+    this.tails.set(key, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      done();
+      // Forget idle keys so the map does not grow with every key ever locked.
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+
+  /** Keys with a holder or waiters (for tests and diagnostics). */
+  get activeKeys(): number {
+    return this.tails.size;
+  }
+}
+
+/** Waits `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

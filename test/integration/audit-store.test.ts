@@ -1,0 +1,1122 @@
+/**
+ * The audit store contract, run against both engines on real databases: a SQLite file and a
+ * throwaway PostgreSQL server. Tampering is done the way an intruder would: with SQL on the
+ * stored rows, behind the store's back.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  AuditEvent,
+  ElevationQuery,
+  LeaseInput,
+  NewAuditEvent,
+  Store,
+} from '../../integrations/audit/audit-store.js';
+import {
+  InvalidCursorError,
+  InvalidEventError,
+  InvalidQueryError,
+  LockTimeoutError,
+  SchemaTooNewError,
+  StoreUnavailableError,
+} from '../../integrations/audit/audit-store-errors.js';
+import { GENESIS_HASH, canonicalJson, hashEvent } from '../../integrations/audit/hash-chain.js';
+import { openStore } from '../../integrations/audit/open-store.js';
+import { PostgresStore } from '../../integrations/audit/postgres-store.js';
+import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { KeyedMutex, rowToEvent } from '../../integrations/audit/store-shared.js';
+import type { EventRow } from '../../integrations/audit/store-shared.js';
+import type { ElevationStatus, ElevationView } from '../../workflows/definitions.js';
+import { createDatabase, startPostgres } from '../support/postgres-server.js';
+import type { PostgresServer } from '../support/postgres-server.js';
+
+// ---------------------------------------------------------------------------------------------
+// Engines under test
+
+/** Direct SQL access to a store's database, bypassing the store. `?` marks parameters. */
+interface RawDb {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+interface LockOptions {
+  lockWaitMs?: number;
+  lockTtlMs?: number;
+}
+
+/** One fresh, isolated database, with no store opened on it yet. */
+interface Blank {
+  raw: RawDb;
+  /** Opens a store instance on the database: another process, as far as locks go. */
+  open: (opts?: LockOptions) => Promise<Store>;
+  /** The schema version the database records. */
+  schemaVersion: () => Promise<number>;
+  /** Makes the database claim a schema version from the future. */
+  pretendSchemaVersion: (version: number) => Promise<void>;
+}
+
+/** A fresh database with a store open on it. */
+interface Subject extends Omit<Blank, 'open'> {
+  store: Store;
+  /** Another store instance on the same database. */
+  openAnother: (opts?: LockOptions) => Promise<Store>;
+}
+
+interface Engine {
+  name: 'sqlite' | 'postgres';
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  blank(): Promise<Blank>;
+}
+
+/** A fresh database with a store open on it. */
+async function fresh(engine: Engine, opts: LockOptions = {}): Promise<Subject> {
+  const blank = await engine.blank();
+  const store = await blank.open(opts);
+  return { ...blank, store, openAnother: (another) => blank.open(another) };
+}
+
+/** Closers for everything a test opened, run after each test. */
+const cleanups: (() => Promise<unknown>)[] = [];
+async function cleanUp(): Promise<void> {
+  const pending = cleanups.splice(0).reverse();
+  for (const close of pending) await close().catch(() => undefined);
+}
+function track<T extends { close(): Promise<void> }>(store: T): T {
+  cleanups.push(() => store.close());
+  return store;
+}
+
+function sqliteEngine(): Engine {
+  let dir = '';
+  let files = 0;
+  return {
+    name: 'sqlite',
+    async start() {
+      dir = await mkdtemp(join(tmpdir(), 'elevate-audit-sqlite-'));
+    },
+    async stop() {
+      await rm(dir, { recursive: true, force: true });
+    },
+    blank() {
+      files += 1;
+      const path = join(dir, `audit-${files}.db`);
+      // The raw connection creates the file; the schema comes with the first store opened.
+      const db = new Database(path);
+      cleanups.push(() => Promise.resolve(db.close()));
+      const raw: RawDb = {
+        query<T>(sql: string, params: unknown[] = []) {
+          return new Promise<T[]>((resolve) => {
+            const statement = db.prepare<unknown[], T>(sql);
+            if (statement.reader) resolve(statement.all(...params));
+            else {
+              statement.run(...params);
+              resolve([]);
+            }
+          });
+        },
+      };
+      return Promise.resolve({
+        raw,
+        open: (opts = {}) => new Promise<Store>((resolve) => resolve(track(SqliteStore.open(path, opts)))),
+        schemaVersion: () => Promise.resolve(db.pragma('user_version', { simple: true }) as number),
+        pretendSchemaVersion: (version) => Promise.resolve(void db.pragma(`user_version = ${version}`)),
+      });
+    },
+  };
+}
+
+function postgresEngine(): Engine {
+  let server: PostgresServer | undefined;
+  let databases = 0;
+  return {
+    name: 'postgres',
+    async start() {
+      server = await startPostgres();
+    },
+    async stop() {
+      await server?.stop();
+    },
+    async blank() {
+      if (!server) throw new Error('postgres engine not started');
+      databases += 1;
+      const url = await createDatabase(server.url, `audit_${databases}`);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      cleanups.push(() => client.end());
+      const raw: RawDb = {
+        async query<T>(sql: string, params: unknown[] = []) {
+          let n = 0;
+          const result = await client.query(
+            sql.replace(/\?/g, () => `$${(n += 1)}`),
+            params,
+          );
+          return result.rows as T[];
+        },
+      };
+      return {
+        raw,
+        open: async (opts = {}) => track(await PostgresStore.open(url, opts)),
+        schemaVersion: async () =>
+          (await raw.query<{ v: number }>('SELECT MAX(version) AS v FROM schema_version'))[0]?.v ?? 0,
+        pretendSchemaVersion: async (version) =>
+          void (await raw.query('INSERT INTO schema_version (version) VALUES (?)', [version])),
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+let eventCounter = 0;
+
+function newEvent(overrides: Partial<NewAuditEvent> = {}): NewAuditEvent {
+  eventCounter += 1;
+  return {
+    id: `evt-${eventCounter}`,
+    elevationId: 'elv-1',
+    type: 'elevation.requested',
+    at: '2026-11-22T10:00:00.000Z',
+    actor: { kind: 'bot', id: 'bot-1' },
+    data: { n: eventCounter },
+    ...overrides,
+  };
+}
+
+function view(id: string, overrides: Partial<ElevationView> = {}): ElevationView {
+  return {
+    id,
+    workflowId: `elevation-${id}`,
+    status: 'pending_approval',
+    botId: 'bot-1',
+    roleId: 'role-a',
+    owner: 'owner@example.com',
+    environment: 'prod',
+    durationSeconds: 600,
+    justification: 'deploy release 42',
+    requestedAt: '2026-11-22T10:00:00.000Z',
+    approval: { mode: 'approvers', quorum: 1, deadline: '2026-11-22T10:15:00.000Z' },
+    approvals: [],
+    revokeAttempts: 0,
+    ...overrides,
+  };
+}
+
+/** Records an elevation's summary via a `requested` event. */
+async function seedElevation(store: Store, elevation: ElevationView): Promise<void> {
+  await store.append(newEvent({ elevationId: elevation.id, elevation }));
+}
+
+const target = { type: 'ldap' as const, groupDn: 'cn=deployers,ou=groups,dc=example,dc=org' };
+
+function lease(elevationId: string, key = 'ldap|cn=deployers|uid=bot-1'): LeaseInput {
+  return { elevationId, key, target, principal: 'uid=bot-1,ou=bots,dc=example,dc=org' };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A promise with its resolver, to hold a critical section open until the test says so.
+ * Opened at clean-up too, so a failing test does not leave a lock (and a connection) held.
+ */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  cleanups.push(() => Promise.resolve(open()));
+  return { opened, open };
+}
+
+/** Reads the stored row at `position` as an event. */
+async function eventAt(raw: RawDb, position: number): Promise<AuditEvent> {
+  const [row] = await raw.query<EventRow>('SELECT * FROM audit_events WHERE position = ?', [position]);
+  if (!row) throw new Error(`no event at position ${position}`);
+  return rowToEvent(row);
+}
+
+async function countEvents(raw: RawDb): Promise<number> {
+  const [row] = await raw.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM audit_events');
+  return Number(row?.n);
+}
+
+async function insertRow(raw: RawDb, event: AuditEvent, dataText = canonicalJson(event.data)): Promise<void> {
+  await raw.query(
+    `INSERT INTO audit_events (position, id, elevation_id, seq, type, at, actor_kind, actor_id, data, prev_hash, hash)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      event.position,
+      event.id,
+      event.elevationId,
+      event.seq,
+      event.type,
+      event.at,
+      event.actor.kind,
+      event.actor.id,
+      dataText,
+      event.prevHash,
+      event.hash,
+    ],
+  );
+}
+
+async function appendMany(store: Store, count: number): Promise<AuditEvent[]> {
+  const stored: AuditEvent[] = [];
+  for (let i = 0; i < count; i += 1) {
+    stored.push(await store.append(newEvent({ elevationId: i % 2 === 0 ? 'elv-a' : 'elv-b' })));
+  }
+  return stored;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The contract, once per engine
+
+describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) => {
+  beforeAll(() => engine.start());
+  afterAll(() => engine.stop());
+  afterEach(cleanUp);
+
+  describe('append', () => {
+    it('when the first event is appended, then it is stored at position 1, seq 1, chained to the genesis hash', async () => {
+      const { store } = await fresh(engine);
+      const input = newEvent({ data: { reason: 'ticket', nested: { b: 2, a: 1 } } });
+
+      const stored = await store.append(input);
+
+      const { elevation: _none, ...fields } = input;
+      const unhashed = { ...fields, position: 1, seq: 1, prevHash: GENESIS_HASH };
+      expect(stored).toEqual({ ...unhashed, hash: hashEvent(unhashed) });
+      expect(await store.listEvents('elv-1')).toEqual([stored]);
+    });
+
+    it('when data keys arrive in any order and `at` has an offset, then data is canonical text and `at` is kept byte for byte', async () => {
+      const { store, raw } = await fresh(engine);
+      const at = '2026-11-22T11:00:00.5+01:00';
+
+      await store.append(newEvent({ at, data: { z: 1, a: { y: true, x: null } } }));
+
+      const [row] = await raw.query<{ data: string; at: string }>('SELECT data, at FROM audit_events');
+      expect(row).toEqual({ data: '{"a":{"x":null,"y":true},"z":1}', at });
+      expect((await store.verify()).ok).toBe(true);
+    });
+
+    it('when the same id is appended twice, then the stored event comes back unchanged and nothing else changes', async () => {
+      const { store, raw } = await fresh(engine);
+      const first = newEvent({ elevation: view('elv-1') });
+      const stored = await store.append(first);
+
+      const again = await store.append({
+        ...first,
+        data: { changed: true },
+        elevation: view('elv-1', { status: 'denied' }),
+      });
+
+      expect(again).toEqual(stored);
+      expect(await countEvents(raw)).toBe(1);
+      expect((await store.getElevation('elv-1'))?.status).toBe('pending_approval');
+      const next = await store.append(newEvent());
+      expect(next.position).toBe(2);
+    });
+
+    it('when events of several elevations interleave, then seq counts per elevation and position across the store', async () => {
+      const { store } = await fresh(engine);
+      const order: (string | null)[] = ['elv-a', 'elv-b', 'elv-a', null, 'elv-b', null, 'elv-a'];
+
+      const stored = [];
+      for (const elevationId of order) stored.push(await store.append(newEvent({ elevationId })));
+
+      expect(stored.map((e) => [e.elevationId, e.position, e.seq])).toEqual([
+        ['elv-a', 1, 1],
+        ['elv-b', 2, 1],
+        ['elv-a', 3, 2],
+        [null, 4, 1],
+        ['elv-b', 5, 2],
+        [null, 6, 2],
+        ['elv-a', 7, 3],
+      ]);
+      for (let i = 1; i < stored.length; i += 1) expect(stored[i]?.prevHash).toBe(stored[i - 1]?.hash);
+      expect((await store.listEvents('elv-a')).map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect((await store.listEvents('elv-a')).map((e) => e.position)).toEqual([1, 3, 7]);
+      expect(await store.listEvents('elv-unknown')).toEqual([]);
+    });
+
+    it('when events are read after a position, then they come in chain order, paged, including those without an elevation', async () => {
+      const { store } = await fresh(engine);
+      const order: (string | null)[] = ['elv-a', null, 'elv-b', null, 'elv-a'];
+      for (const elevationId of order) await store.append(newEvent({ elevationId }));
+
+      const first = await store.readEvents(0, 2);
+      const rest = await store.readEvents(first.at(-1)!.position, 10);
+
+      expect(first.map((e) => e.position)).toEqual([1, 2]);
+      expect(rest.map((e) => [e.position, e.elevationId])).toEqual([
+        [3, 'elv-b'],
+        [4, null],
+        [5, 'elv-a'],
+      ]);
+      expect(await store.readEvents(5, 10)).toEqual([]);
+    });
+
+    it('when an event carries the view of another elevation, then it is refused with InvalidEventError and nothing is stored', async () => {
+      const { store, raw } = await fresh(engine);
+
+      const attempt = store.append(newEvent({ elevationId: 'elv-1', elevation: view('elv-2') }));
+
+      await expect(attempt).rejects.toBeInstanceOf(InvalidEventError);
+      await expect(attempt).rejects.toMatchObject({ code: 'invalid_event' });
+      expect(await countEvents(raw)).toBe(0);
+      expect(await store.getElevation('elv-2')).toBeUndefined();
+    });
+  });
+
+  describe('elevation summaries', () => {
+    it('when later events carry newer views, then the summary row holds the latest view', async () => {
+      const { store } = await fresh(engine);
+      await seedElevation(store, view('elv-1'));
+      const approved = view('elv-1', {
+        status: 'active',
+        approvals: [
+          { approver: 'alice@example.com', at: '2026-11-22T10:01:00.000Z', evidence: { amr: ['mfa'] } },
+        ],
+        grantedAt: '2026-11-22T10:01:05.000Z',
+        expiresAt: '2026-11-22T10:11:05.000Z',
+      });
+
+      await store.append(newEvent({ elevationId: 'elv-1', type: 'grant.confirmed', elevation: approved }));
+
+      expect(await store.getElevation('elv-1')).toEqual(approved);
+      expect(await store.getElevation('elv-unknown')).toBeUndefined();
+    });
+
+    describe('listing', () => {
+      const seeded = [
+        view('e1', {
+          botId: 'bot-1',
+          roleId: 'role-a',
+          status: 'pending_approval',
+          requestedAt: '2026-11-22T10:00:00.000Z',
+        }),
+        view('e2', {
+          botId: 'bot-2',
+          roleId: 'role-a',
+          status: 'active',
+          requestedAt: '2026-11-22T10:01:00.000Z',
+        }),
+        view('e3', {
+          botId: 'bot-1',
+          roleId: 'role-b',
+          status: 'revoked',
+          requestedAt: '2026-11-22T10:02:00.000Z',
+        }),
+        view('e4', {
+          botId: 'bot-1',
+          roleId: 'role-a',
+          status: 'active',
+          requestedAt: '2026-11-22T10:03:00.000Z',
+        }),
+        view('e5', {
+          botId: 'bot-2',
+          roleId: 'role-b',
+          status: 'denied',
+          requestedAt: '2026-11-22T10:04:00.000Z',
+        }),
+      ];
+      const ids = async (store: Store, query: Partial<ElevationQuery>) =>
+        (await store.listElevations({ limit: 100, ...query })).items.map((e) => e.id);
+
+      it.each<[string, Partial<ElevationQuery>, string[]]>([
+        ['no filter', {}, ['e5', 'e4', 'e3', 'e2', 'e1']],
+        ['botId', { botId: 'bot-1' }, ['e4', 'e3', 'e1']],
+        ['roleId', { roleId: 'role-a' }, ['e4', 'e2', 'e1']],
+        ['status (any of)', { status: ['active', 'denied'] }, ['e5', 'e4', 'e2']],
+        [
+          'from (inclusive) and to (exclusive)',
+          { from: '2026-11-22T10:01:00.000Z', to: '2026-11-22T10:03:00.000Z' },
+          ['e3', 'e2'],
+        ],
+        ['botId and status together', { botId: 'bot-1', status: ['active'] as ElevationStatus[] }, ['e4']],
+        ['a filter nothing matches', { botId: 'bot-9' }, []],
+      ])(
+        'when filtering by %s, then only matching elevations come back, newest first',
+        async (_name, query, expected) => {
+          const { store } = await fresh(engine);
+          for (const elevation of seeded) await seedElevation(store, elevation);
+
+          expect(await ids(store, query)).toEqual(expected);
+        },
+      );
+
+      it('when paging through more rows than fit, then pages chain by cursor with no duplicates or gaps, ties broken by id', async () => {
+        const { store } = await fresh(engine);
+        // Three share one instant, so the cursor must carry the id to split them correctly.
+        const times = ['10:00', '10:05', '10:05', '10:05', '10:07', '10:09', '10:11'];
+        for (const [i, time] of times.entries()) {
+          await seedElevation(store, view(`elv-${i}`, { requestedAt: `2026-11-22T${time}:00.000Z` }));
+        }
+
+        const pages: string[][] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.listElevations({ limit: 2, ...(cursor ? { cursor } : {}) });
+          pages.push(page.items.map((e) => e.id));
+          cursor = page.nextCursor;
+        } while (cursor && pages.length < 10);
+
+        expect(pages).toEqual([['elv-6', 'elv-5'], ['elv-4', 'elv-3'], ['elv-2', 'elv-1'], ['elv-0']]);
+      });
+
+      it('when the last page is exactly full, then it has no nextCursor', async () => {
+        const { store } = await fresh(engine);
+        for (const elevation of seeded.slice(0, 4)) await seedElevation(store, elevation);
+
+        const first = await store.listElevations({ limit: 2 });
+        const second = await store.listElevations({ limit: 2, cursor: first.nextCursor! });
+
+        expect(first.nextCursor).toEqual(expect.any(String));
+        expect(second.items.map((e) => e.id)).toEqual(['e2', 'e1']);
+        expect(second.nextCursor).toBeUndefined();
+      });
+
+      it('when a cursor is used with filters, then later pages keep the filters', async () => {
+        const { store } = await fresh(engine);
+        for (const elevation of seeded) await seedElevation(store, elevation);
+
+        const first = await store.listElevations({ limit: 1, botId: 'bot-1' });
+        const second = await store.listElevations({ limit: 1, botId: 'bot-1', cursor: first.nextCursor! });
+        const third = await store.listElevations({ limit: 1, botId: 'bot-1', cursor: second.nextCursor! });
+
+        expect([first, second, third].map((p) => p.items.map((e) => e.id))).toEqual([['e4'], ['e3'], ['e1']]);
+        expect(third.nextCursor).toBeUndefined();
+      });
+
+      it.each([
+        ['garbage characters', 'not a cursor!'],
+        ['base64url of non-JSON', Buffer.from('hello').toString('base64url')],
+        ['JSON of the wrong shape', Buffer.from('{"requestedAt":"x","id":"y"}').toString('base64url')],
+        ['a one-element array', Buffer.from('["2026-11-22T10:00:00.000Z"]').toString('base64url')],
+        ['padded base64', `${Buffer.from('["a","b"]').toString('base64url')}==`],
+        ['an empty string', ''],
+      ])('when the cursor is %s, then listing fails with InvalidCursorError', async (_name, cursor) => {
+        const { store } = await fresh(engine);
+
+        const attempt = store.listElevations({ limit: 10, cursor });
+
+        await expect(attempt).rejects.toBeInstanceOf(InvalidCursorError);
+        await expect(attempt).rejects.toMatchObject({ code: 'invalid_cursor', field: 'cursor' });
+      });
+
+      it('when the limit is not a positive whole number, then listing fails with InvalidQueryError on limit', async () => {
+        const { store } = await fresh(engine);
+
+        await expect(store.listElevations({ limit: 0 })).rejects.toBeInstanceOf(InvalidQueryError);
+        await expect(store.listElevations({ limit: 1.5 })).rejects.toMatchObject({
+          code: 'invalid_query',
+          field: 'limit',
+        });
+      });
+    });
+  });
+
+  describe('verify', () => {
+    it('when the chain is intact, then it is ok with every event checked and the last one as head', async () => {
+      const { store } = await fresh(engine);
+      const stored = await appendMany(store, 6);
+
+      const result = await store.verify();
+
+      expect(result).toEqual({ ok: true, checked: 6, head: { position: 6, hash: stored[5]?.hash } });
+    });
+
+    it('when the store is empty, then it is ok with nothing checked', async () => {
+      const { store } = await fresh(engine);
+
+      expect(await store.verify()).toEqual({ ok: true, checked: 0 });
+    });
+
+    it("when one event's data is edited in the database, then verify reports hash_mismatch at exactly that position", async () => {
+      const { store, raw } = await fresh(engine);
+      const stored = await appendMany(store, 6);
+
+      await raw.query('UPDATE audit_events SET data = ? WHERE position = ?', ['{"n":"forged"}', 3]);
+
+      expect(await store.verify()).toEqual({
+        ok: false,
+        checked: 2,
+        head: { position: 2, hash: stored[1]?.hash },
+        firstBroken: { position: 3, eventId: stored[2]?.id, elevationId: 'elv-a', reason: 'hash_mismatch' },
+      });
+    });
+
+    it('when one event is deleted from the database, then verify reports position_gap at the deleted position', async () => {
+      const { store, raw } = await fresh(engine);
+      await appendMany(store, 6);
+
+      await raw.query('DELETE FROM audit_events WHERE position = ?', [4]);
+
+      expect(await store.verify()).toMatchObject({
+        ok: false,
+        checked: 3,
+        firstBroken: { position: 4, reason: 'position_gap' },
+      });
+    });
+
+    it('when the last event is deleted and another appended, then the hole is still reported', async () => {
+      const { store, raw } = await fresh(engine);
+      await appendMany(store, 4);
+      await raw.query('DELETE FROM audit_events WHERE position = ?', [4]);
+
+      await store.append(newEvent());
+
+      expect(await store.verify()).toMatchObject({
+        ok: false,
+        firstBroken: { position: 4, reason: 'position_gap' },
+      });
+    });
+
+    it('when the contents of two rows are swapped, then verify reports the first of them', async () => {
+      const { store, raw } = await fresh(engine);
+      await appendMany(store, 6);
+      const second = await eventAt(raw, 2);
+      const fifth = await eventAt(raw, 5);
+
+      await raw.query('DELETE FROM audit_events WHERE position IN (?, ?)', [2, 5]);
+      await insertRow(raw, { ...fifth, position: 2 });
+      await insertRow(raw, { ...second, position: 5 });
+
+      expect(await store.verify()).toMatchObject({
+        ok: false,
+        checked: 1,
+        firstBroken: { position: 2, eventId: fifth.id },
+      });
+    });
+
+    it('when an edited row also gets its own hash recomputed, then verify reports prev_hash_mismatch at the next position', async () => {
+      const { store, raw } = await fresh(engine);
+      await appendMany(store, 6);
+      const original = await eventAt(raw, 3);
+      const { hash: _old, ...forged } = { ...original, data: { n: 'forged' } };
+
+      await raw.query('UPDATE audit_events SET data = ?, hash = ? WHERE position = ?', [
+        canonicalJson(forged.data),
+        hashEvent(forged),
+        3,
+      ]);
+
+      expect(await store.verify()).toMatchObject({
+        ok: false,
+        checked: 3,
+        firstBroken: { position: 4, reason: 'prev_hash_mismatch' },
+      });
+    });
+
+    it('when a row no longer holds JSON at all, then verify reports hash_mismatch there instead of failing', async () => {
+      const { store, raw } = await fresh(engine);
+      await appendMany(store, 3);
+
+      await raw.query('UPDATE audit_events SET data = ? WHERE position = ?', ['{not json', 2]);
+
+      expect(await store.verify()).toMatchObject({
+        ok: false,
+        firstBroken: { position: 2, reason: 'hash_mismatch' },
+      });
+    });
+
+    it('when the chain is longer than one page, then verify walks every page and finds a break past the first', async () => {
+      const { store, raw } = await fresh(engine);
+      // Written directly, correctly chained, so the test does not pay for 5,003 appends.
+      let prevHash = GENESIS_HASH;
+      await raw.query('BEGIN');
+      for (let position = 1; position <= 5_003; position += 1) {
+        const unhashed = { ...newEvent({ elevationId: null }), seq: position, position, prevHash };
+        const event = { ...unhashed, hash: hashEvent(unhashed) };
+        await insertRow(raw, event);
+        prevHash = event.hash;
+      }
+      await raw.query('COMMIT');
+      expect(await store.verify()).toMatchObject({ ok: true, checked: 5_003, head: { position: 5_003 } });
+
+      await raw.query('UPDATE audit_events SET data = ? WHERE position = ?', ['{"n":0}', 5_002]);
+
+      expect(await store.verify()).toMatchObject({
+        ok: false,
+        checked: 5_001,
+        firstBroken: { position: 5_002, reason: 'hash_mismatch' },
+      });
+    });
+  });
+
+  describe('concurrency', () => {
+    it('when 200 appends race across two store instances, then positions run 1..200 without gaps and the chain verifies', async () => {
+      const { store, openAnother } = await fresh(engine);
+      const other = await openAnother();
+      const elevations = ['elv-a', 'elv-b', 'elv-c', 'elv-d', null];
+
+      const stored = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          (i % 2 === 0 ? store : other).append(newEvent({ elevationId: elevations[i % 5] ?? null })),
+        ),
+      );
+
+      expect(stored.map((e) => e.position).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 200 }, (_, i) => i + 1),
+      );
+      for (const elevationId of ['elv-a', 'elv-b', 'elv-c', 'elv-d']) {
+        expect((await store.listEvents(elevationId)).map((e) => e.seq)).toEqual(
+          Array.from({ length: 40 }, (_, i) => i + 1),
+        );
+      }
+      expect(await other.verify()).toMatchObject({ ok: true, checked: 200, head: { position: 200 } });
+    });
+
+    it('when the same event id is appended concurrently from two instances, then it is stored once', async () => {
+      const { store, raw, openAnother } = await fresh(engine);
+      const other = await openAnother();
+      const event = newEvent();
+
+      const results = await Promise.all([store.append(event), other.append(event), store.append(event)]);
+
+      expect(results[1]).toEqual(results[0]);
+      expect(results[2]).toEqual(results[0]);
+      expect(await countEvents(raw)).toBe(1);
+    });
+  });
+
+  describe('leases', () => {
+    it('when a lease is held, then it reads back held with its acquiredAt, target and principal', async () => {
+      const { store } = await fresh(engine);
+
+      const state = await store.hold(lease('elv-1'), '2026-11-22T10:00:00.000Z');
+
+      expect(state).toBe('held');
+      expect(await store.getLease('elv-1')).toEqual({
+        ...lease('elv-1'),
+        state: 'held',
+        acquiredAt: '2026-11-22T10:00:00.000Z',
+      });
+      expect(await store.getLease('elv-unknown')).toBeUndefined();
+    });
+
+    it('when a held lease is held again, then it stays held with the first acquiredAt', async () => {
+      const { store } = await fresh(engine);
+      await store.hold(lease('elv-1'), '2026-11-22T10:00:00.000Z');
+
+      const state = await store.hold(lease('elv-1'), '2026-11-22T10:05:00.000Z');
+
+      expect(state).toBe('held');
+      expect((await store.getLease('elv-1'))?.acquiredAt).toBe('2026-11-22T10:00:00.000Z');
+    });
+
+    it('when a held lease is released, then holding it again returns released and changes nothing', async () => {
+      const { store } = await fresh(engine);
+      await store.hold(lease('elv-1'), '2026-11-22T10:00:00.000Z');
+      await store.release(lease('elv-1'), '2026-11-22T10:10:00.000Z');
+
+      const state = await store.hold(lease('elv-1'), '2026-11-22T10:11:00.000Z');
+
+      expect(state).toBe('released');
+      expect(await store.getLease('elv-1')).toEqual({
+        ...lease('elv-1'),
+        state: 'released',
+        acquiredAt: '2026-11-22T10:00:00.000Z',
+        releasedAt: '2026-11-22T10:10:00.000Z',
+      });
+    });
+
+    it('when a lease is released twice, then the first releasedAt is kept', async () => {
+      const { store } = await fresh(engine);
+      await store.hold(lease('elv-1'), '2026-11-22T10:00:00.000Z');
+      await store.release(lease('elv-1'), '2026-11-22T10:10:00.000Z');
+
+      await store.release(lease('elv-1'), '2026-11-22T10:20:00.000Z');
+
+      expect((await store.getLease('elv-1'))?.releasedAt).toBe('2026-11-22T10:10:00.000Z');
+    });
+
+    it('when a lease that was never held is released, then a tombstone stops a late hold', async () => {
+      const { store } = await fresh(engine);
+
+      await store.release(lease('elv-1'), '2026-11-22T10:10:00.000Z');
+      const state = await store.hold(lease('elv-1'), '2026-11-22T10:11:00.000Z');
+
+      expect(state).toBe('released');
+      expect(await store.getLease('elv-1')).toEqual({
+        ...lease('elv-1'),
+        state: 'released',
+        releasedAt: '2026-11-22T10:10:00.000Z',
+      });
+      expect(await store.holders(lease('elv-1').key)).toEqual([]);
+    });
+
+    it('when several elevations hold one key, then holders lists the held ones, oldest first, for that key only', async () => {
+      const { store } = await fresh(engine);
+      await store.hold(lease('elv-c'), '2026-11-22T10:02:00.000Z');
+      await store.hold(lease('elv-a'), '2026-11-22T10:00:00.000Z');
+      await store.hold(lease('elv-d'), '2026-11-22T10:03:00.000Z');
+      await store.hold(lease('elv-b'), '2026-11-22T10:01:00.000Z');
+      await store.hold(lease('elv-x', 'another-key'), '2026-11-22T09:00:00.000Z');
+
+      await store.release(lease('elv-d'), '2026-11-22T10:04:00.000Z');
+
+      expect(await store.holders(lease('elv-a').key)).toEqual(['elv-a', 'elv-b', 'elv-c']);
+      expect(await store.holders('another-key')).toEqual(['elv-x']);
+      expect(await store.holders('nobody-holds-this')).toEqual([]);
+    });
+  });
+
+  describe('withLock', () => {
+    it('when several callers lock the same key, then their critical sections never overlap and run in arrival order', async () => {
+      const { store } = await fresh(engine);
+      const spans: { caller: number; enter: number; exit: number }[] = [];
+      let inside = 0;
+      let most = 0;
+
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, caller) =>
+          store.withLock('key-1', async () => {
+            inside += 1;
+            most = Math.max(most, inside);
+            const enter = performance.now();
+            await sleep(20);
+            spans.push({ caller, enter, exit: performance.now() });
+            inside -= 1;
+            return caller;
+          }),
+        ),
+      );
+
+      expect(results).toEqual([0, 1, 2, 3, 4]);
+      expect(most).toBe(1);
+      spans.sort((a, b) => a.enter - b.enter);
+      expect(spans.map((span) => span.caller)).toEqual([0, 1, 2, 3, 4]);
+      for (let i = 1; i < spans.length; i += 1) {
+        expect(spans[i]?.enter).toBeGreaterThanOrEqual(spans[i - 1]?.exit ?? Infinity);
+      }
+    });
+
+    it('when callers lock different keys, then they run at the same time', async () => {
+      const { store } = await fresh(engine);
+      const a = gate();
+      const b = gate();
+      const within = (promise: Promise<void>) =>
+        Promise.race([
+          promise,
+          sleep(3_000).then(() => Promise.reject(new Error('the other key never ran'))),
+        ]);
+
+      // Each section waits for the other to have started: only possible if both run at once.
+      await Promise.all([
+        store.withLock('key-a', async () => {
+          a.open();
+          await within(b.opened);
+        }),
+        store.withLock('key-b', async () => {
+          b.open();
+          await within(a.opened);
+        }),
+      ]);
+    });
+
+    it('when the locked function throws, then the error reaches the caller and the lock is free again', async () => {
+      const { store } = await fresh(engine);
+
+      await expect(
+        store.withLock('key-1', () => Promise.reject(new Error('target refused'))),
+      ).rejects.toThrow('target refused');
+
+      await expect(store.withLock('key-1', () => Promise.resolve('next'))).resolves.toBe('next');
+    });
+
+    it('when the locked function uses the store, then its calls run (the lock only serialises)', async () => {
+      const { store } = await fresh(engine);
+
+      const holders = await store.withLock(lease('elv-1').key, async () => {
+        await store.hold(lease('elv-1'), '2026-11-22T10:00:00.000Z');
+        await store.append(newEvent());
+        return store.holders(lease('elv-1').key);
+      });
+
+      expect(holders).toEqual(['elv-1']);
+    });
+
+    it('when another store instance (another process) locks the same key, then it waits until the first releases', async () => {
+      const { store, openAnother } = await fresh(engine);
+      const other = await openAnother();
+      const release = gate();
+      const entered = gate();
+      const log: string[] = [];
+
+      const first = store.withLock('key-1', async () => {
+        log.push('first in');
+        entered.open();
+        await release.opened;
+        log.push('first out');
+      });
+      await entered.opened;
+      const second = other.withLock('key-1', () => {
+        log.push('second in');
+        return Promise.resolve();
+      });
+      await sleep(300);
+      expect(log).toEqual(['first in']);
+
+      release.open();
+      await Promise.all([first, second]);
+
+      expect(log).toEqual(['first in', 'first out', 'second in']);
+    });
+
+    it('when another instance keeps the lock past the wait deadline, then withLock fails with LockTimeoutError', async () => {
+      const { store, openAnother } = await fresh(engine);
+      const impatient = await openAnother({ lockWaitMs: 300 });
+      const release = gate();
+      const entered = gate();
+      const holding = store.withLock('key-1', async () => {
+        entered.open();
+        await release.opened;
+      });
+      await entered.opened;
+      let ran = false;
+
+      const attempt = impatient.withLock('key-1', () => {
+        ran = true;
+        return Promise.resolve();
+      });
+
+      await expect(attempt).rejects.toBeInstanceOf(LockTimeoutError);
+      await expect(attempt).rejects.toMatchObject({ code: 'lock_timeout', key: 'key-1' });
+      expect(ran).toBe(false);
+      release.open();
+      await holding;
+      await expect(impatient.withLock('key-1', () => Promise.resolve('free'))).resolves.toBe('free');
+    });
+  });
+
+  describe('schema', () => {
+    it('when a store is reopened, then its events survive and the schema version is recorded', async () => {
+      const { store, openAnother, schemaVersion } = await fresh(engine);
+      const stored = await store.append(newEvent());
+      await store.close();
+
+      const reopened = await openAnother();
+
+      expect(await reopened.listEvents('elv-1')).toEqual([stored]);
+      expect(await schemaVersion()).toBe(1);
+      await reopened.ping();
+    });
+
+    it('when a store is closed twice, then the second close is harmless', async () => {
+      const { store } = await fresh(engine);
+
+      await store.close();
+
+      await expect(store.close()).resolves.toBeUndefined();
+    });
+
+    it('when several stores open a new database at once, then all succeed on one schema created once', async () => {
+      const { open, schemaVersion } = await engine.blank();
+
+      const stores = await Promise.all([open(), open(), open()]);
+
+      await Promise.all(stores.map((s) => s.append(newEvent())));
+      expect(await schemaVersion()).toBe(1);
+      expect(await stores[0]?.verify()).toMatchObject({ ok: true, checked: 3 });
+    });
+
+    it('when the database was migrated by a newer Elevate, then opening fails with SchemaTooNewError', async () => {
+      const { openAnother, pretendSchemaVersion } = await fresh(engine);
+      await pretendSchemaVersion(99);
+
+      await expect(openAnother()).rejects.toBeInstanceOf(SchemaTooNewError);
+      await expect(openAnother()).rejects.toMatchObject({
+        code: 'schema_too_new',
+        message: expect.stringContaining('version 99') as unknown,
+      });
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Engine-specific behaviour
+
+describe('sqlite engine', () => {
+  const engine = sqliteEngine();
+  beforeAll(() => engine.start());
+  afterAll(() => engine.stop());
+  afterEach(cleanUp);
+
+  it('when a lock is held, then a row names its holder and is deleted once the function settles', async () => {
+    const { store, raw } = await fresh(engine);
+
+    const during = await store.withLock('key-1', () =>
+      raw.query<{ owner: string; expires_at: number }>(
+        'SELECT owner, expires_at FROM ledger_locks WHERE key = ?',
+        ['key-1'],
+      ),
+    );
+
+    expect(during).toEqual([
+      { owner: expect.any(String) as unknown, expires_at: expect.any(Number) as unknown },
+    ]);
+    expect(during[0]!.expires_at).toBeGreaterThan(Date.now());
+    expect(await raw.query('SELECT * FROM ledger_locks')).toEqual([]);
+  });
+
+  it('when the lock row of a crashed process has expired, then withLock takes it over', async () => {
+    const { store, raw } = await fresh(engine, { lockWaitMs: 1_000 });
+    await raw.query('INSERT INTO ledger_locks (key, owner, expires_at) VALUES (?, ?, ?)', [
+      'key-1',
+      'crashed-process',
+      Date.now() - 1,
+    ]);
+
+    const owner = await store.withLock('key-1', async () => {
+      const [row] = await raw.query<{ owner: string }>('SELECT owner FROM ledger_locks WHERE key = ?', [
+        'key-1',
+      ]);
+      return row?.owner;
+    });
+
+    expect(owner).not.toBe('crashed-process');
+    expect(await raw.query('SELECT * FROM ledger_locks')).toEqual([]);
+  });
+
+  it('when a live lock row belongs to another process, then withLock times out and leaves that row alone', async () => {
+    const { store, raw } = await fresh(engine, { lockWaitMs: 200 });
+    const expiresAt = Date.now() + 60_000;
+    await raw.query('INSERT INTO ledger_locks (key, owner, expires_at) VALUES (?, ?, ?)', [
+      'key-1',
+      'live-process',
+      expiresAt,
+    ]);
+
+    await expect(store.withLock('key-1', () => Promise.resolve())).rejects.toThrow(
+      /could not take the lock on "key-1" within 200 ms/,
+    );
+
+    expect(await raw.query('SELECT owner, expires_at FROM ledger_locks')).toEqual([
+      { owner: 'live-process', expires_at: expiresAt },
+    ]);
+  });
+
+  it('when a holder runs longer than the TTL, then it renews its row and another process still waits', async () => {
+    const { store, openAnother } = await fresh(engine, { lockTtlMs: 90 });
+    const other = await openAnother({ lockTtlMs: 90, lockWaitMs: 5_000 });
+    const log: string[] = [];
+    const entered = gate();
+
+    const first = store.withLock('key-1', async () => {
+      log.push('first in');
+      entered.open();
+      await sleep(400);
+      log.push('first out');
+    });
+    await entered.opened;
+    const second = other.withLock('key-1', () => Promise.resolve(void log.push('second in')));
+    await Promise.all([first, second]);
+
+    expect(log).toEqual(['first in', 'first out', 'second in']);
+  });
+
+  it('when the file cannot be created, then open fails with StoreUnavailableError naming the path', () => {
+    // /dev/null is a file, so no folder can be made under it.
+    const open = () => SqliteStore.open('/dev/null/elevate/audit.db');
+
+    expect(open).toThrow(StoreUnavailableError);
+    expect(open).toThrow(/cannot open the SQLite audit store at \/dev\/null\/elevate\/audit\.db/);
+  });
+
+  it('when the file lives in a folder that does not exist yet, then open creates the folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'elevate-audit-open-'));
+    try {
+      const store = SqliteStore.open(join(dir, 'nested', 'deeper', 'audit.db'));
+
+      await store.ping();
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('KeyedMutex', () => {
+  it('when holders settle, then the key is forgotten so the map does not grow', async () => {
+    const mutex = new KeyedMutex();
+
+    const running = Promise.all([
+      mutex.run('a', () => sleep(10)),
+      mutex.run('a', () => sleep(10)),
+      mutex.run('b', () => sleep(10)),
+    ]);
+    expect(mutex.activeKeys).toBe(2);
+    await running;
+
+    expect(mutex.activeKeys).toBe(0);
+  });
+
+  it('when a holder fails, then the next caller with the same key still runs', async () => {
+    const mutex = new KeyedMutex();
+
+    const failed = mutex.run('a', () => Promise.reject(new Error('boom')));
+    const next = mutex.run('a', () => Promise.resolve('ran'));
+
+    await expect(failed).rejects.toThrow('boom');
+    await expect(next).resolves.toBe('ran');
+    expect(mutex.activeKeys).toBe(0);
+  });
+});
+
+describe('openStore', () => {
+  let server: PostgresServer;
+  let dir: string;
+  beforeAll(async () => {
+    [server, dir] = await Promise.all([startPostgres(), mkdtemp(join(tmpdir(), 'elevate-open-store-'))]);
+  });
+  afterAll(async () => {
+    await Promise.all([server.stop(), rm(dir, { recursive: true, force: true })]);
+  });
+  afterEach(cleanUp);
+
+  it('when no databaseUrl is set, then it opens SQLite at sqlitePath', async () => {
+    const store = track(await openStore({ sqlitePath: join(dir, 'data', 'audit.db') }));
+
+    expect(store).toBeInstanceOf(SqliteStore);
+    expect((await store.append(newEvent())).position).toBe(1);
+  });
+
+  it('when databaseUrl is set, then it opens PostgreSQL even though sqlitePath is set too', async () => {
+    const url = await createDatabase(server.url, 'open_store');
+
+    const store = track(await openStore({ databaseUrl: url, sqlitePath: join(dir, 'unused.db') }));
+
+    expect(store).toBeInstanceOf(PostgresStore);
+    expect((await store.append(newEvent())).position).toBe(1);
+  });
+
+  it('when PostgreSQL cannot be reached, then the error names the host but never the password', async () => {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    const url = 'postgresql://elevate:s3cr3t-Pa55@127.0.0.1:1/audit';
+
+    const attempt = openStore({ databaseUrl: url, sqlitePath: join(dir, 'unused.db') });
+
+    await expect(attempt).rejects.toBeInstanceOf(StoreUnavailableError);
+    const error = (await attempt.catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain('127.0.0.1:1/audit');
+    expect(error.message).not.toContain('s3cr3t-Pa55');
+    expect(error.message).not.toContain('elevate:');
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('s3cr3t-Pa55');
+  });
+
+  it('when the database URL is not a URL at all, then the error does not echo it', async () => {
+    const url = 'postgresql://elevate:s3cr3t-Pa55@bad host name:5432/audit';
+
+    const attempt = openStore({ databaseUrl: url, sqlitePath: join(dir, 'unused.db') });
+
+    await expect(attempt).rejects.toBeInstanceOf(StoreUnavailableError);
+    const error = (await attempt.catch((e: unknown) => e)) as Error;
+    expect(error.message).not.toContain('s3cr3t-Pa55');
+  });
+});
