@@ -1,0 +1,406 @@
+/**
+ * One elevation, from request to revocation, as a Temporal workflow (id `elevation-<id>`).
+ *
+ *   requested → [pending_approval → approved] → active → revoking → revoked
+ *                        ↘ denied | expired            ↘ failed (grant impossible)
+ *
+ * Deterministic: all I/O is in activities. Approvals, denials and revocations arrive as
+ * Updates whose validators refuse bad attempts before they enter history. Revocation runs in
+ * a non-cancellable scope and is retried until the target confirms it, however long it takes.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, WorkflowEvent } from '../activities/index.js';
+import type {
+  Actor,
+  ApproveInput,
+  DenyInput,
+  ElevationInput,
+  ElevationView,
+  EndReason,
+  EventType,
+  GrantReceipt,
+  RefusalCode,
+  RevokeInput,
+  RevokeReceipt,
+} from './definitions.js';
+import {
+  NON_RETRYABLE_GRANT_ERRORS,
+  REFUSAL_FAILURE_TYPE,
+  approveUpdate,
+  denyUpdate,
+  revokeUpdate,
+  statusQuery,
+} from './definitions.js';
+import { initialView, isFinal, sameApprover } from './elevation-view.js';
+
+const SYSTEM: Actor = { kind: 'system', id: 'elevate' };
+
+/** Events must never be lost, so recording retries without limit. */
+const { recordEvents } = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
+const { notifyApprovers } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumAttempts: 5 },
+});
+
+/**
+ * One revocation round: a few quick tries, then the workflow records the failure and waits
+ * before the next round. No error type is non-retryable here: a revocation is never abandoned.
+ */
+const { releaseGrant } = proxyActivities<Activities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '300ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3 },
+});
+
+function refuse(code: RefusalCode, message: string): never {
+  throw ApplicationFailure.create({
+    type: REFUSAL_FAILURE_TYPE,
+    message,
+    details: [code],
+    nonRetryable: true,
+  });
+}
+
+function errorSummary(err: unknown): { type: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
+  if (cause instanceof Error) return { type: cause.name, message: cause.message };
+  return { type: 'Error', message: String(cause) };
+}
+
+/** The elevation workflow. Returns the final view. */
+export async function elevationWorkflow(input: ElevationInput): Promise<ElevationView> {
+  const rule = input.role.approval;
+  const view: ElevationView = input.carried?.view ?? initialView(input, Date.now());
+  let revokeRequest: { by: Actor; comment?: string; reason: EndReason } | undefined;
+  let denial: DenyInput | undefined;
+  const grantRequest = {
+    elevationId: input.elevationId,
+    target: input.role.target,
+    principal: input.bot.principal,
+  };
+  const { acquireGrant } = proxyActivities<Activities>({
+    startToCloseTimeout: '30s',
+    scheduleToCloseTimeout: `${input.timing.grantTimeoutSeconds}s`,
+    retry: {
+      initialInterval: '500ms',
+      backoffCoefficient: 2,
+      maximumInterval: '10s',
+      nonRetryableErrorTypes: NON_RETRYABLE_GRANT_ERRORS,
+    },
+  });
+
+  // Read through a function: handlers assign it, which control-flow narrowing cannot see.
+  const requestedRevoke = () => revokeRequest;
+  const snapshot = (): ElevationView => JSON.parse(JSON.stringify(view)) as ElevationView;
+  const event = (type: EventType, actor: Actor, data: Record<string, unknown> = {}): WorkflowEvent => ({
+    id: uuid4(),
+    type,
+    at: new Date().toISOString(),
+    actor,
+    data,
+    elevation: snapshot(),
+  });
+  const write = (...events: WorkflowEvent[]): Promise<void> => recordEvents(input.elevationId, events);
+  const end = (status: ElevationView['status'], reason: EndReason): void => {
+    view.status = status;
+    view.endReason = reason;
+    view.endedAt = new Date().toISOString();
+  };
+
+  // ---- messages ---------------------------------------------------------------------------
+
+  setHandler(statusQuery, () => view);
+
+  /** Throws a refusal when this approval must not count. Pure: also the update's validator. */
+  const checkApproval = (a: ApproveInput): void => {
+    if (typeof a?.approver?.id !== 'string' || a.approver.id.trim() === '' || a.approver.id.length > 320) {
+      refuse('invalid_input', 'approver.id must be a non-empty string');
+    }
+    if (isFinal(view)) refuse('already_ended', `the elevation has ended (${view.status})`);
+    if (view.status !== 'pending_approval' || rule.mode !== 'approvers') {
+      refuse('not_pending', `the elevation is not waiting for approval (${view.status})`);
+    }
+    if (view.approval.mode === 'approvers' && Date.now() >= Date.parse(view.approval.deadline)) {
+      refuse('approval_window_closed', `the approval window closed at ${view.approval.deadline}`);
+    }
+    const who = a.approver.id;
+    if (!rule.approvers.some((x) => sameApprover(x, who))) {
+      refuse('not_eligible', `${who} is not an approver for role ${input.role.id}`);
+    }
+    if (!rule.ownerMayApprove && sameApprover(who, input.bot.owner)) {
+      refuse('owner_may_not_approve', `${who} owns bot ${input.bot.id} and may not approve its requests`);
+    }
+    if (view.approvals.some((r) => sameApprover(r.approver, who))) {
+      refuse('already_approved', `${who} has already approved; each approver counts once`);
+    }
+    if (view.approvals.length >= rule.quorum) refuse('not_pending', 'the quorum has already been reached');
+  };
+
+  setHandler(
+    approveUpdate,
+    async (a) => {
+      // Checked again: a timer or another update may have been handled since validation.
+      checkApproval(a);
+      const approver = a.approver.id.trim().toLowerCase();
+      view.approvals.push({
+        approver,
+        at: new Date().toISOString(),
+        ...(a.evidence ? { evidence: a.evidence } : {}),
+      });
+      const quorum = rule.mode === 'approvers' ? rule.quorum : 0;
+      await write(
+        event(
+          'approval.accepted',
+          { kind: 'human', id: approver },
+          {
+            approver,
+            evidence: a.evidence ?? null,
+            comment: a.comment ?? null,
+            count: view.approvals.length,
+            quorum,
+          },
+        ),
+      );
+      if (view.approvals.length >= quorum) await condition(() => view.status !== 'pending_approval');
+      return snapshot();
+    },
+    { validator: checkApproval },
+  );
+
+  const checkDenial = (d: DenyInput): void => {
+    if (typeof d?.reason !== 'string' || d.reason.trim() === '')
+      refuse('invalid_input', 'reason is required');
+    if (isFinal(view)) refuse('already_ended', `the elevation has ended (${view.status})`);
+    if (view.status !== 'pending_approval') refuse('not_pending', `the elevation is ${view.status}`);
+    if (d.by?.kind === 'human') {
+      const eligible =
+        (rule.mode === 'approvers' && rule.approvers.some((x) => sameApprover(x, d.by.id))) ||
+        sameApprover(d.by.id, input.bot.owner);
+      if (!eligible) refuse('not_eligible', `${d.by.id} is not an approver for role ${input.role.id}`);
+    } else if (d?.by?.kind !== 'admin') {
+      refuse('invalid_input', 'only approvers and admins may deny');
+    }
+  };
+
+  setHandler(
+    denyUpdate,
+    async (d) => {
+      checkDenial(d);
+      denial ??= d;
+      await condition(() => isFinal(view));
+      return snapshot();
+    },
+    { validator: checkDenial },
+  );
+
+  const checkRevoke = (r: RevokeInput): void => {
+    if (r?.by?.kind !== 'bot' && r?.by?.kind !== 'admin')
+      refuse('invalid_input', 'only the bot or an admin may revoke');
+    if (isFinal(view) && view.status !== 'revoked')
+      refuse('already_ended', `the elevation has ended (${view.status})`);
+  };
+
+  setHandler(
+    revokeUpdate,
+    async (r) => {
+      checkRevoke(r);
+      // A revocation already under way (expiry, an earlier request) is not started twice.
+      if (!revokeRequest && view.status !== 'revoking' && !isFinal(view)) {
+        revokeRequest = {
+          by: r.by,
+          reason: r.by.kind === 'bot' ? 'given_back' : 'admin_revoked',
+          ...(r.reason !== undefined ? { comment: r.reason } : {}),
+        };
+      }
+      await condition(() => view.status === 'revoking' || isFinal(view));
+      return snapshot();
+    },
+    { validator: checkRevoke },
+  );
+
+  // ---- revocation, never abandoned ----------------------------------------------------------
+
+  const revoke = (reason: EndReason): Promise<void> =>
+    CancellationScope.nonCancellable(async () => {
+      const carried = input.carried;
+      const startedAt = carried?.revokeStartedAt ?? new Date().toISOString();
+      view.status = 'revoking';
+      view.endReason = reason;
+      const started = event('revoke.started', revokeRequest?.by ?? SYSTEM, {
+        reason,
+        comment: revokeRequest?.comment ?? null,
+        requestedBy: revokeRequest?.by ?? null,
+      });
+      let startedWritten = carried !== undefined;
+      let attempts = carried?.revokeAttempts ?? 0;
+      let receipt: RevokeReceipt;
+      for (;;) {
+        try {
+          receipt = await releaseGrant(grantRequest);
+          break;
+        } catch (err) {
+          attempts += 1;
+          const error = errorSummary(err);
+          view.revokeAttempts = attempts;
+          view.lastError = `${error.type}: ${error.message}`;
+          log.error('Revocation failed; it will be retried until the target confirms it', {
+            elevationId: input.elevationId,
+            attempt: attempts,
+            error: view.lastError,
+          });
+          const failed = event('revoke.failed', SYSTEM, { attempt: attempts, error });
+          await (startedWritten ? write(failed) : write(started, failed));
+          startedWritten = true;
+          if (workflowInfo().continueAsNewSuggested) {
+            await continueAsNew<typeof elevationWorkflow>({
+              ...input,
+              carried: {
+                view: snapshot(),
+                revokeReason: reason,
+                revokeStartedAt: startedAt,
+                revokeAttempts: attempts,
+              },
+            });
+          }
+          await sleep(
+            Math.min(2 ** Math.min(attempts - 1, 16) * 1000, input.timing.revokeRetryMaxSeconds * 1000),
+          );
+        }
+      }
+      end(reason === 'grant_failed' ? 'failed' : 'revoked', reason);
+      const done = event(reason === 'grant_failed' ? 'elevation.failed' : 'elevation.revoked', SYSTEM, {
+        reason,
+        startedAt,
+        receipt,
+        revokeAttempts: attempts,
+      });
+      await (startedWritten ? write(done) : write(started, done));
+    });
+
+  // ---- the path -----------------------------------------------------------------------------
+
+  if (input.carried) {
+    await revoke(input.carried.revokeReason);
+    await condition(allHandlersFinished);
+    return view;
+  }
+
+  const requested = event(
+    'elevation.requested',
+    { kind: 'bot', id: input.bot.id },
+    {
+      bot: input.bot,
+      role: input.role,
+      durationSeconds: input.durationSeconds,
+      justification: input.justification,
+      ticket: input.ticket ?? null,
+      requestId: input.requestId ?? null,
+    },
+  );
+
+  if (input.durationSeconds < 1 || input.durationSeconds > input.role.maxDurationSeconds) {
+    // The server refuses these; the workflow does not trust its input blindly either.
+    view.lastError = `durationSeconds ${input.durationSeconds} is outside 1..${input.role.maxDurationSeconds}`;
+    end('failed', 'grant_failed');
+    await write(requested, event('elevation.failed', SYSTEM, { error: view.lastError }));
+    return view;
+  }
+
+  if (rule.mode === 'auto') {
+    await write(requested, event('elevation.approved', SYSTEM, { rule: 'auto' }));
+  } else {
+    await write(requested);
+    try {
+      await notifyApprovers({ elevation: snapshot(), approvers: rule.approvers, quorum: rule.quorum });
+    } catch (err) {
+      // Approvers can still find the request through the API; waiting goes on.
+      log.warn('Could not notify approvers', { elevationId: input.elevationId, error: errorSummary(err) });
+    }
+    const deadline = view.approval.mode === 'approvers' ? Date.parse(view.approval.deadline) : Date.now();
+    const decided = await condition(
+      () => view.approvals.length >= rule.quorum || denial !== undefined || revokeRequest !== undefined,
+      Math.max(deadline - Date.now(), 1),
+    );
+    if (denial) {
+      end('denied', 'denied');
+      await write(event('elevation.denied', denial.by, { reason: denial.reason }));
+    } else if (revokeRequest) {
+      end('revoked', revokeRequest.by.kind === 'bot' ? 'withdrawn' : 'admin_revoked');
+      await write(
+        event('elevation.revoked', revokeRequest.by, {
+          reason: view.endReason,
+          comment: revokeRequest.comment ?? null,
+          granted: false,
+        }),
+      );
+    } else if (!decided) {
+      end('expired', 'approval_timeout');
+      await write(
+        event('elevation.expired', SYSTEM, { approvals: view.approvals.length, quorum: rule.quorum }),
+      );
+    } else {
+      view.status = 'approved';
+      await write(event('elevation.approved', SYSTEM, { approvers: view.approvals.map((a) => a.approver) }));
+    }
+    if (isFinal(view)) {
+      await condition(allHandlersFinished);
+      return view;
+    }
+  }
+
+  // approved: grant, unless a revocation arrives first (then the grant is cancelled and fenced).
+  let reason: EndReason;
+  if (revokeRequest) {
+    reason = revokeRequest.reason;
+  } else {
+    const granting = new CancellationScope();
+    const grant = granting.run(() => acquireGrant(grantRequest));
+    void condition(() => revokeRequest !== undefined).then(() => granting.cancel());
+    let receipt: GrantReceipt | undefined;
+    try {
+      receipt = await grant;
+    } catch (err) {
+      if (!isCancellation(err)) {
+        const error = errorSummary(err);
+        view.lastError = `${error.type}: ${error.message}`;
+        await write(event('grant.failed', SYSTEM, { error }));
+      }
+    }
+    if (receipt) {
+      const now = Date.now();
+      view.status = 'active';
+      view.grantedAt = new Date(now).toISOString();
+      view.expiresAt = new Date(now + input.durationSeconds * 1000).toISOString();
+      await write(event('grant.confirmed', SYSTEM, { receipt }));
+      // The expiry clock starts once the grant is confirmed, not at request time.
+      await condition(
+        () => revokeRequest !== undefined,
+        Math.max(Date.parse(view.expiresAt) - Date.now(), 1),
+      );
+      reason = requestedRevoke()?.reason ?? 'expired';
+    } else {
+      reason = requestedRevoke()?.reason ?? 'grant_failed';
+    }
+  }
+  await revoke(reason);
+  await condition(allHandlersFinished);
+  return view;
+}
