@@ -1,0 +1,376 @@
+/**
+ * What callers can do with elevations, independent of transport: the HTTP API calls it today,
+ * Slack handlers and the CLI will call the same functions. It checks policy, talks to the
+ * workflows through the Temporal client, reads the audit store, and records every refused
+ * attempt as an audit event.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import type { AdminPolicy, BotPolicy, Policy, RolePolicy } from '../config/policy.js';
+import { InvalidCursorError, InvalidQueryError } from '../integrations/audit/audit-store-errors.js';
+import type {
+  AuditEvent,
+  AuditStore,
+  ElevationPage,
+  ElevationQuery,
+  VerifyResult,
+} from '../integrations/audit/audit-store.js';
+import {
+  REFUSAL_FAILURE_TYPE,
+  approveUpdate,
+  denyUpdate,
+  revokeUpdate,
+  statusQuery,
+  workflowIdFor,
+  type Actor,
+  type ApproveInput,
+  type DenyInput,
+  type ElevationInput,
+  type ElevationTiming,
+  type ElevationView,
+  type EventType,
+  type RefusalCode,
+} from '../workflows/definitions.js';
+import type { elevationWorkflow } from '../workflows/elevation-workflow.js';
+import { initialView, isFinal } from '../workflows/elevation-view.js';
+import { sameHash, hashSecret } from './credentials.js';
+import { ApiError, type ErrorCode } from './errors.js';
+import { elevationIdForRequest, newElevationId } from './ids.js';
+
+/** A bot's request, already validated for shape by the transport. */
+export interface ElevationRequest {
+  role: string;
+  durationSeconds: number;
+  justification: string;
+  ticket?: string;
+  requestId?: string;
+}
+
+export interface ElevationServiceDeps {
+  policy: Policy;
+  temporal: Client;
+  taskQueue: string;
+  store: Pick<AuditStore, 'append' | 'getElevation' | 'listElevations' | 'listEvents' | 'verify'>;
+  timing: ElevationTiming;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+/** Which elevations a caller may see: a bot only its own, an admin all. */
+export type Scope = { kind: 'bot'; botId: string } | { kind: 'admin' };
+
+const REFUSAL_TO_API: Record<RefusalCode, ErrorCode> = {
+  not_pending: 'not_pending',
+  already_ended: 'already_ended',
+  approval_window_closed: 'approval_window_closed',
+  not_eligible: 'approval_refused',
+  owner_may_not_approve: 'approval_refused',
+  already_approved: 'already_approved',
+  invalid_input: 'invalid_request',
+};
+
+export class ElevationService {
+  private readonly roles: Map<string, RolePolicy>;
+  private readonly botsByKey: Map<string, BotPolicy>;
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: ElevationServiceDeps) {
+    this.roles = new Map(deps.policy.roles.map((r) => [r.id, r]));
+    this.botsByKey = new Map(deps.policy.bots.map((b) => [b.apiKeyHash, b]));
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  // ---- credentials --------------------------------------------------------------------------
+
+  /** The bot whose API key this is, if any. */
+  authenticateBot(secret: string): BotPolicy | undefined {
+    return this.botsByKey.get(hashSecret(secret));
+  }
+
+  /** The admin whose token this is, if any. */
+  authenticateAdmin(secret: string): AdminPolicy | undefined {
+    const hash = hashSecret(secret);
+    return this.deps.policy.admins.find((a) => sameHash(a.tokenHash, hash));
+  }
+
+  // ---- bots ---------------------------------------------------------------------------------
+
+  /**
+   * Start an elevation, or return the one this bot's `requestId` already started. Policy is
+   * checked here so that a refused request gets its answer synchronously and starts nothing.
+   */
+  async request(
+    bot: BotPolicy,
+    req: ElevationRequest,
+  ): Promise<{ elevation: ElevationView; replayed: boolean }> {
+    if (bot.disabled) throw new ApiError('bot_disabled', `bot ${bot.id} is disabled`);
+    const role = this.roles.get(req.role);
+    if (!role) throw new ApiError('unknown_role', `role "${req.role}" does not exist`, 'role');
+    if (!bot.roles.includes(role.id)) {
+      throw new ApiError('role_not_allowed', `bot ${bot.id} may not request role ${role.id}`, 'role');
+    }
+    if (req.durationSeconds > role.maxDurationSeconds) {
+      throw new ApiError(
+        'duration_too_long',
+        `durationSeconds must be at most ${role.maxDurationSeconds} for role ${role.id}`,
+        'durationSeconds',
+      );
+    }
+
+    const elevationId = req.requestId ? elevationIdForRequest(bot.id, req.requestId) : newElevationId();
+    if (req.requestId) {
+      const existing = await this.deps.store.getElevation(elevationId);
+      if (existing) return { elevation: this.sameRequest(existing, req), replayed: true };
+    }
+
+    const now = this.clock();
+    const input: ElevationInput = {
+      elevationId,
+      bot: {
+        id: bot.id,
+        owner: bot.owner,
+        team: bot.team,
+        purpose: bot.purpose,
+        environment: bot.environment,
+        principal: bot.ldapDn,
+      },
+      role: {
+        id: role.id,
+        environment: role.environment,
+        target: role.target,
+        maxDurationSeconds: role.maxDurationSeconds,
+        approval: role.approval,
+      },
+      durationSeconds: req.durationSeconds,
+      justification: req.justification,
+      ...(req.ticket !== undefined ? { ticket: req.ticket } : {}),
+      ...(req.requestId !== undefined ? { requestId: req.requestId } : {}),
+      requestedAt: now.toISOString(),
+      timing: this.deps.timing,
+    };
+    try {
+      await this.deps.temporal.workflow.start<typeof elevationWorkflow>('elevationWorkflow', {
+        workflowId: workflowIdFor(elevationId),
+        taskQueue: this.deps.taskQueue,
+        args: [input],
+        // Explicit: a second start with the same id fails, and we answer with the first.
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError && req.requestId) {
+        const existing = await this.find(elevationId);
+        if (existing) return { elevation: this.sameRequest(existing, req), replayed: true };
+      }
+      throw this.unavailable(err, 'start the elevation');
+    }
+    this.deps.logger.info({ elevationId, botId: bot.id, roleId: role.id }, 'elevation requested');
+    return { elevation: initialView(input, now.getTime()), replayed: false };
+  }
+
+  /** One elevation, if the scope may see it; otherwise `not_found` (existence is not leaked). */
+  async get(id: string, scope: Scope): Promise<ElevationView> {
+    const view = await this.find(id);
+    if (!view || (scope.kind === 'bot' && view.botId !== scope.botId)) {
+      throw new ApiError('not_found', `elevation ${id} not found`, 'id');
+    }
+    return view;
+  }
+
+  /**
+   * Long-poll: resolves when the status differs from what it was at the call, when
+   * `waitSeconds` pass, or when `signal` aborts (the caller went away).
+   */
+  async waitForChange(
+    id: string,
+    scope: Scope,
+    waitSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<ElevationView> {
+    let view = await this.get(id, scope);
+    const from = view.status;
+    const deadline = Date.now() + waitSeconds * 1000;
+    let delay = 50;
+    while (!isFinal(view) && view.status === from && Date.now() < deadline && !signal?.aborted) {
+      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(deadline - Date.now(), 0))));
+      delay = Math.min(delay * 2, 500);
+      view = (await this.find(id)) ?? view;
+    }
+    return view;
+  }
+
+  /** End an elevation early. Idempotent: revoking one already revoking or revoked returns it. */
+  async revoke(id: string, by: Actor, scope: Scope, comment?: string): Promise<ElevationView> {
+    await this.get(id, scope);
+    try {
+      return await this.handle(id).executeUpdate(revokeUpdate, {
+        args: [{ by, ...(comment !== undefined ? { reason: comment } : {}) }],
+      });
+    } catch (err) {
+      if (this.isGone(err)) {
+        const view = await this.find(id);
+        if (view?.status === 'revoked') return view;
+        await this.recordRefusal('revoke.refused', id, by, {
+          code: 'already_ended',
+          status: view?.status ?? null,
+        });
+        throw new ApiError(
+          'already_ended',
+          `elevation ${id} has already ended (${view?.status ?? 'unknown'})`,
+        );
+      }
+      throw await this.refusalOrUnavailable(err, 'revoke.refused', id, by);
+    }
+  }
+
+  // ---- approvers (the Slack/OIDC front end arrives later; tests and tools call these) --------
+
+  async approve(id: string, input: ApproveInput): Promise<ElevationView> {
+    const by: Actor = { kind: 'human', id: input.approver.id };
+    try {
+      return await this.handle(id).executeUpdate(approveUpdate, { args: [input] });
+    } catch (err) {
+      if (this.isGone(err)) {
+        await this.recordRefusal('approval.refused', id, by, { code: 'already_ended' });
+        throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`);
+      }
+      throw await this.refusalOrUnavailable(err, 'approval.refused', id, by);
+    }
+  }
+
+  async deny(id: string, input: DenyInput): Promise<ElevationView> {
+    try {
+      return await this.handle(id).executeUpdate(denyUpdate, { args: [input] });
+    } catch (err) {
+      if (this.isGone(err)) {
+        await this.recordRefusal('deny.refused', id, input.by, { code: 'already_ended' });
+        throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`);
+      }
+      throw await this.refusalOrUnavailable(err, 'deny.refused', id, input.by);
+    }
+  }
+
+  // ---- admins -------------------------------------------------------------------------------
+
+  async list(query: ElevationQuery): Promise<ElevationPage> {
+    try {
+      return await this.deps.store.listElevations(query);
+    } catch (err) {
+      if (err instanceof InvalidCursorError || err instanceof InvalidQueryError) {
+        throw new ApiError('invalid_request', `${err.field}: ${err.message}`, err.field);
+      }
+      throw err;
+    }
+  }
+
+  async timeline(id: string): Promise<{ elevation: ElevationView; events: AuditEvent[] }> {
+    const elevation = await this.get(id, { kind: 'admin' });
+    return { elevation, events: await this.deps.store.listEvents(id) };
+  }
+
+  verifyAudit(): Promise<VerifyResult> {
+    return this.deps.store.verify();
+  }
+
+  /**
+   * Record an attempt that was refused before it reached a workflow (bad credentials, bad
+   * input, a refused update). Never throws: failing to audit a refusal must not turn the
+   * caller's 4xx into a 500, but it is logged loudly.
+   */
+  async recordRefusal(
+    type: EventType,
+    elevationId: string | null,
+    actor: Actor,
+    data: Record<string, unknown>,
+  ): Promise<void> {
+    try {
+      await this.deps.store.append({
+        id: randomUUID(),
+        elevationId,
+        type,
+        at: this.clock().toISOString(),
+        actor,
+        data,
+      });
+    } catch (err) {
+      this.deps.logger.error(
+        { err: (err as Error).message, type, elevationId },
+        'could not record a refused attempt',
+      );
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private handle(id: string) {
+    return this.deps.temporal.workflow.getHandle(workflowIdFor(id));
+  }
+
+  /** The store's summary, or the live workflow's state before its first event is stored. */
+  private async find(id: string): Promise<ElevationView | undefined> {
+    const stored = await this.deps.store.getElevation(id);
+    if (stored) return stored;
+    try {
+      return await this.handle(id).query(statusQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw this.unavailable(err, 'read the elevation');
+    }
+  }
+
+  /** A replayed requestId must carry the same request; otherwise it is a client bug. */
+  private sameRequest(existing: ElevationView, req: ElevationRequest): ElevationView {
+    const differs: [string, unknown, unknown][] = [
+      ['role', existing.roleId, req.role],
+      ['durationSeconds', existing.durationSeconds, req.durationSeconds],
+      ['justification', existing.justification, req.justification],
+      ['ticket', existing.ticket, req.ticket],
+    ];
+    const field = differs.find(([, a, b]) => a !== b)?.[0];
+    if (field) {
+      throw new ApiError(
+        'idempotency_conflict',
+        `requestId "${req.requestId}" was already used for a different request (${field} differs)`,
+        field,
+      );
+    }
+    return existing;
+  }
+
+  private isGone(err: unknown): boolean {
+    if (err instanceof WorkflowNotFoundError) return true;
+    const message = err instanceof Error ? err.message : '';
+    return (
+      /already completed|workflow not found|not found/i.test(message) &&
+      !(err instanceof WorkflowUpdateFailedError)
+    );
+  }
+
+  private async refusalOrUnavailable(
+    err: unknown,
+    type: EventType,
+    id: string,
+    by: Actor,
+  ): Promise<ApiError> {
+    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.type === REFUSAL_FAILURE_TYPE) {
+      const code = (cause.details?.[0] as RefusalCode | undefined) ?? 'invalid_input';
+      await this.recordRefusal(type, id, by, { code, message: cause.message });
+      return new ApiError(REFUSAL_TO_API[code] ?? 'invalid_request', cause.message);
+    }
+    return this.unavailable(err, 'reach the elevation');
+  }
+
+  private unavailable(err: unknown, what: string): ApiError {
+    if (err instanceof ApiError) return err;
+    this.deps.logger.error({ err: (err as Error)?.message }, `could not ${what}`);
+    return new ApiError('service_unavailable', `could not ${what} right now; try again`);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Errors a caller of the API can cause or meet. One class, coded; the HTTP layer turns it into
+ * `{error: {code, message, field?}}` with `status`. Messages are written for the caller and
+ * never contain secrets.
+ */
+export type ErrorCode =
+  | 'invalid_request' // a field is missing, malformed or out of range
+  | 'invalid_json'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'unauthenticated' // no or unknown credentials
+  | 'forbidden' // valid credentials, not allowed here
+  | 'bot_disabled'
+  | 'unknown_role'
+  | 'role_not_allowed'
+  | 'duration_too_long'
+  | 'not_found'
+  | 'idempotency_conflict' // the requestId was used before with different parameters
+  | 'already_ended'
+  | 'not_pending'
+  | 'already_approved' // this approver has already approved (each counts once)
+  | 'approval_window_closed'
+  | 'approval_refused' // this person may not approve this elevation
+  | 'service_unavailable'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  invalid_json: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  unauthenticated: 401,
+  forbidden: 403,
+  bot_disabled: 403,
+  unknown_role: 422,
+  role_not_allowed: 403,
+  duration_too_long: 422,
+  not_found: 404,
+  idempotency_conflict: 409,
+  already_ended: 409,
+  not_pending: 409,
+  already_approved: 409,
+  approval_window_closed: 409,
+  approval_refused: 403,
+  service_unavailable: 503,
+  internal: 500,
+};
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.status = STATUS[code];
+  }
+}

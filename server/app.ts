@@ -1,0 +1,310 @@
+/**
+ * The HTTP API as an Express app, built from its dependencies and started elsewhere (tests
+ * listen on port 0). Transport only: every rule lives in {@link ElevationService}.
+ *
+ * Errors are one JSON shape, `{error: {code, message, field?}}`; 4xx name the field at fault.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { z } from 'zod';
+import { formatPath } from '../config/load-policy.js';
+import type { AdminPolicy, BotPolicy } from '../config/policy.js';
+import { hashSecret } from '../domain/credentials.js';
+import { type ElevationService } from '../domain/elevation-service.js';
+import { ApiError } from '../domain/errors.js';
+import type { Actor } from '../workflows/definitions.js';
+import { isFinal } from '../workflows/elevation-view.js';
+import { runHealthChecks, type HealthCheck } from './health.js';
+import {
+  elevationIdSchema,
+  elevationRequestSchema,
+  listQuerySchema,
+  revokeBodySchema,
+  waitQuerySchema,
+} from './schemas.js';
+
+export interface AppDeps {
+  service: ElevationService;
+  healthChecks: Record<string, HealthCheck>;
+  logger: Logger;
+}
+
+interface Locals {
+  bot?: BotPolicy;
+  admin?: AdminPolicy;
+}
+
+/** Parse with a zod schema; the first issue becomes a 400 naming its field. */
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    const field = formatPath([...path, issue.keys[0] ?? '']);
+    throw new ApiError('invalid_request', `${field}: unknown field`, field);
+  }
+  // A query parameter is named as the caller wrote it (`status`, not `status[0]`).
+  const field = path.length === 0 ? where : where === 'query' ? String(path[0]) : formatPath(path);
+  const missing = issue.code === 'invalid_type' && valueAt(value, path) === undefined;
+  throw new ApiError('invalid_request', `${field}: ${missing ? 'is required' : issue.message}`, field);
+}
+
+function valueAt(value: unknown, path: (string | number)[]): unknown {
+  let v = value;
+  for (const p of path)
+    v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[p] : undefined;
+  return v;
+}
+
+/** The bearer token, `''` if the header is malformed, undefined if absent. */
+function bearer(req: Request): string | undefined {
+  const header = req.get('authorization');
+  if (header === undefined) return undefined;
+  return /^Bearer ([\x21-\x7e]{1,512})$/.exec(header)?.[1] ?? '';
+}
+
+/** A short, non-reversible fingerprint of a presented credential, to correlate failed attempts. */
+function fingerprint(secret: string): string {
+  return hashSecret(secret).slice('sha256:'.length, 'sha256:'.length + 12);
+}
+
+export function createApp({ service, healthChecks, logger }: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
+      },
+    }),
+  );
+  app.use((_req, res, next) => {
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
+    next();
+  });
+
+  app.get('/healthz', async (_req, res) => {
+    const report = await runHealthChecks(healthChecks);
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  });
+
+  const jsonBody = express.json({ limit: '16kb', strict: true });
+  const requireJson = (req: Request, _res: Response, next: NextFunction) => {
+    const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+    if (hasBody && !req.is('application/json')) {
+      next(new ApiError('unsupported_media_type', 'content-type must be application/json', 'content-type'));
+      return;
+    }
+    next();
+  };
+
+  const refuseAuth = async (req: Request, reason: string, actor: Actor, secret?: string): Promise<void> => {
+    await service.recordRefusal('auth.refused', null, actor, {
+      reason,
+      method: req.method,
+      path: req.path,
+      ip: req.socket.remoteAddress ?? null,
+      ...(secret ? { credential: fingerprint(secret) } : {}),
+    });
+  };
+
+  const requireBot = async (req: Request, res: Response, next: NextFunction) => {
+    const secret = bearer(req);
+    if (!secret) {
+      await refuseAuth(req, secret === undefined ? 'missing' : 'malformed', {
+        kind: 'anonymous',
+        id: 'unknown',
+      });
+      throw new ApiError(
+        'unauthenticated',
+        'send the bot API key as "Authorization: Bearer <key>"',
+        'authorization',
+      );
+    }
+    const bot = service.authenticateBot(secret);
+    if (!bot) {
+      await refuseAuth(req, 'unknown_key', { kind: 'anonymous', id: 'unknown' }, secret);
+      throw new ApiError('unauthenticated', 'the API key is not valid', 'authorization');
+    }
+    (res.locals as Locals).bot = bot;
+    next();
+  };
+
+  const requireAdmin = async (req: Request, res: Response, next: NextFunction) => {
+    const secret = bearer(req);
+    if (!secret) {
+      await refuseAuth(req, secret === undefined ? 'missing' : 'malformed', {
+        kind: 'anonymous',
+        id: 'unknown',
+      });
+      throw new ApiError(
+        'unauthenticated',
+        'send the admin token as "Authorization: Bearer <token>"',
+        'authorization',
+      );
+    }
+    const admin = service.authenticateAdmin(secret);
+    if (!admin) {
+      const bot = service.authenticateBot(secret);
+      if (bot) {
+        await refuseAuth(req, 'not_admin', { kind: 'bot', id: bot.id });
+        throw new ApiError('forbidden', 'bots may not use the admin API', 'authorization');
+      }
+      await refuseAuth(req, 'unknown_token', { kind: 'anonymous', id: 'unknown' }, secret);
+      throw new ApiError('unauthenticated', 'the admin token is not valid', 'authorization');
+    }
+    (res.locals as Locals).admin = admin;
+    next();
+  };
+
+  const botOf = (res: Response): BotPolicy => (res.locals as Locals).bot!;
+  const adminOf = (res: Response): AdminPolicy => (res.locals as Locals).admin!;
+  const idOf = (req: Request): string => parse(elevationIdSchema, req.params.id, 'id');
+
+  // ---- bot API --------------------------------------------------------------------------------
+
+  app.post('/v1/elevations', requireJson, jsonBody, requireBot, async (req, res) => {
+    if (req.body === undefined) {
+      throw new ApiError(
+        'unsupported_media_type',
+        'send a JSON body with content-type application/json',
+        'content-type',
+      );
+    }
+    const body = parse(elevationRequestSchema, req.body, 'body');
+    const { elevation, replayed } = await service.request(botOf(res), body);
+    if (replayed) res.setHeader('idempotent-replayed', 'true');
+    res.status(202).location(`/v1/elevations/${elevation.id}`).json(elevation);
+  });
+
+  app.get('/v1/elevations/:id', requireBot, async (req, res) => {
+    const id = idOf(req);
+    const { waitSeconds } = parse(waitQuerySchema, req.query, 'query');
+    const scope = { kind: 'bot', botId: botOf(res).id } as const;
+    if (!waitSeconds) {
+      res.json(await service.get(id, scope));
+      return;
+    }
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    res.json(await service.waitForChange(id, scope, waitSeconds, gone.signal));
+  });
+
+  app.post('/v1/elevations/:id/revoke', requireJson, jsonBody, requireBot, async (req, res) => {
+    const id = idOf(req);
+    const { reason } = parse(revokeBodySchema, req.body ?? {}, 'body');
+    const bot = botOf(res);
+    const view = await service.revoke(
+      id,
+      { kind: 'bot', id: bot.id },
+      { kind: 'bot', botId: bot.id },
+      reason,
+    );
+    res.status(isFinal(view) ? 200 : 202).json(view);
+  });
+
+  // ---- admin API ------------------------------------------------------------------------------
+
+  app.get('/v1/admin/elevations', requireAdmin, async (req, res) => {
+    const q = parse(listQuerySchema, req.query, 'query');
+    const page = await service.list({
+      limit: q.limit,
+      ...(q.bot ? { botId: q.bot } : {}),
+      ...(q.role ? { roleId: q.role } : {}),
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.from ? { from: new Date(q.from).toISOString() } : {}),
+      ...(q.to ? { to: new Date(q.to).toISOString() } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
+    res.json(page);
+  });
+
+  app.get('/v1/admin/elevations/:id', requireAdmin, async (req, res) => {
+    res.json(await service.timeline(idOf(req)));
+  });
+
+  app.post('/v1/admin/elevations/:id/revoke', requireJson, jsonBody, requireAdmin, async (req, res) => {
+    const id = idOf(req);
+    const body = parse(revokeBodySchema, req.body ?? {}, 'body');
+    if (!body.reason)
+      throw new ApiError('invalid_request', 'reason: is required for an admin revocation', 'reason');
+    const admin = adminOf(res);
+    const view = await service.revoke(id, { kind: 'admin', id: admin.id }, { kind: 'admin' }, body.reason);
+    res.status(isFinal(view) ? 200 : 202).json(view);
+  });
+
+  app.get('/v1/admin/audit/verify', requireAdmin, async (_req, res) => {
+    res.json(await service.verifyAudit());
+  });
+
+  // ---- errors ---------------------------------------------------------------------------------
+
+  app.use((req, _res, next) => {
+    next(new ApiError('not_found', `no route ${req.method} ${req.path}`));
+  });
+
+  // Express recognises an error handler by its four parameters.
+  app.use(async (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const error = toApiError(err);
+    if (error.status >= 500) {
+      req.log.error({ err }, 'request failed');
+    } else if (error.status !== 401 && error.code !== 'forbidden') {
+      // Every refused attempt by a known caller is part of the audit trail.
+      const { bot, admin } = res.locals as Locals;
+      const actor: Actor | undefined = bot
+        ? { kind: 'bot', id: bot.id }
+        : admin
+          ? { kind: 'admin', id: admin.id }
+          : undefined;
+      if (actor) {
+        const id =
+          typeof req.params?.id === 'string' && elevationIdSchema.safeParse(req.params.id).success
+            ? req.params.id
+            : null;
+        await service.recordRefusal('request.refused', id, actor, {
+          method: req.method,
+          path: req.route ? String((req.route as { path: unknown }).path) : req.path,
+          code: error.code,
+          field: error.field ?? null,
+          message: error.message,
+        });
+      }
+    }
+    if (res.headersSent) return;
+    res.status(error.status).json({
+      error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
+    });
+  });
+
+  return app;
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const type = (err as { type?: string })?.type;
+  if (type === 'entity.too.large')
+    return new ApiError('payload_too_large', 'the body must be at most 16 KiB', 'body');
+  if (type === 'entity.parse.failed')
+    return new ApiError('invalid_json', 'the body is not valid JSON', 'body');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new ApiError('unsupported_media_type', 'the body must be UTF-8 JSON', 'content-type');
+  }
+  return new ApiError('internal', 'internal error');
+}

@@ -1,0 +1,71 @@
+/**
+ * Request schemas of the HTTP API. The server validates with these and nothing else, so the
+ * API reference can later be generated from the same objects.
+ */
+import { z } from 'zod';
+import { ID_PATTERN, MAX_ROLE_DURATION_SECONDS } from '../config/policy.js';
+import { ELEVATION_ID_PATTERN } from '../domain/ids.js';
+import { ELEVATION_STATUSES } from '../workflows/definitions.js';
+
+/** Printable text without control characters (they hide things in logs and UIs). */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, { message: 'must not be empty' })
+    .max(max, { message: `must be at most ${max} characters` })
+    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), { message: 'must not contain control characters' });
+
+export const elevationRequestSchema = z
+  .object({
+    role: z.string().regex(ID_PATTERN, { message: 'must be a role id (lowercase letters, digits, hyphens)' }),
+    durationSeconds: z
+      .number({ message: 'must be a whole number of seconds' })
+      .int({ message: 'must be a whole number of seconds' })
+      .min(1, { message: 'must be at least 1' })
+      .max(MAX_ROLE_DURATION_SECONDS, { message: `must be at most ${MAX_ROLE_DURATION_SECONDS}` }),
+    justification: text(1000),
+    ticket: text(200).optional(),
+    requestId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/, { message: 'must be 1-128 characters of A-Z a-z 0-9 . _ : -' })
+      .optional(),
+  })
+  .strict();
+
+export const revokeBodySchema = z.object({ reason: text(1000).optional() }).strict();
+
+export const elevationIdSchema = z
+  .string()
+  .regex(ELEVATION_ID_PATTERN, { message: 'is not an elevation id' });
+
+export const waitQuerySchema = z
+  .object({
+    waitSeconds: z.coerce
+      .number({ message: 'must be a number of seconds' })
+      .int({ message: 'must be a whole number of seconds' })
+      .min(0)
+      .max(60, { message: 'must be at most 60' })
+      .optional(),
+  })
+  .strict();
+
+const isoInstant = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' });
+
+export const listQuerySchema = z
+  .object({
+    bot: z.string().regex(ID_PATTERN, { message: 'must be a bot id' }).optional(),
+    role: z.string().regex(ID_PATTERN, { message: 'must be a role id' }).optional(),
+    status: z
+      .string()
+      .transform((s) => s.split(','))
+      .pipe(
+        z.array(z.enum(ELEVATION_STATUSES, { message: `must be among ${ELEVATION_STATUSES.join(', ')}` })),
+      )
+      .optional(),
+    from: isoInstant.optional(),
+    to: isoInstant.optional(),
+    limit: z.coerce.number().int().min(1).max(200, { message: 'must be at most 200' }).default(50),
+    cursor: z.string().max(512).optional(),
+  })
+  .strict();
