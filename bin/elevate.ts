@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+/**
+ * The `elevate` command.
+ *
+ *   elevate start                 the embedded default: Temporal, slapd, worker and API
+ *   elevate api                   the HTTP API only (production: several behind a balancer)
+ *   elevate worker                the Temporal worker only
+ *   elevate keygen [--admin]      a new bot API key (or admin token) and the hash to configure
+ *   elevate config check <file>   validate a policy file
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/config-error.js';
+import { loadPolicy } from '../config/load-policy.js';
+import { loadSettings } from '../config/settings.js';
+import { generateSecret, hashSecret } from '../domain/credentials.js';
+import { startEmbedded } from '../runtime/embedded.js';
+import { createLogger } from '../runtime/logger.js';
+import { startServices } from '../runtime/services.js';
+
+const USAGE = `usage: elevate <command>
+
+commands:
+  start                  run everything on this machine (the embedded default)
+  api                    run the HTTP API (needs TEMPORAL_ADDRESS, LDAP_URL, ELEVATE_CONFIG)
+  worker                 run the Temporal worker (same settings)
+  keygen [--admin]       make a bot API key (or an admin token) and print it with its hash
+  config check <file>    validate a policy file and exit 0 if it is valid
+  help                   show this text
+
+Settings come from the environment; see docs/configuration.md.`;
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid configuration. */
+const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
+
+function stopOnSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`\n${signal} again: exiting now\n`);
+      process.exit(EXIT.failure);
+    }
+    stopping = true;
+    process.stderr.write(`\n${signal}: stopping (press Ctrl-C again to force)\n`);
+    stop().then(
+      () => process.exit(EXIT.ok),
+      (err: unknown) => {
+        process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
+        process.exit(EXIT.failure);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function runProcess(kind: 'api' | 'worker'): Promise<void> {
+  const settings = loadSettings();
+  const missing = (
+    [
+      ['ELEVATE_CONFIG', settings.configPath],
+      ['TEMPORAL_ADDRESS', settings.temporal.address],
+      ['LDAP_URL', settings.ldap],
+    ] as const
+  ).find(([, v]) => v === undefined);
+  if (missing) throw new ConfigError(`${missing[0]}: must be set for \`elevate ${kind}\``, missing[0]);
+  const policy = loadPolicy(settings.configPath!);
+  const logger = createLogger(settings.logLevel);
+  const services = await startServices({
+    settings: {
+      ...settings,
+      ldap: settings.ldap!,
+      temporal: { ...settings.temporal, address: settings.temporal.address! },
+    },
+    policy,
+    logger,
+    run: { api: kind === 'api', worker: kind === 'worker' },
+  });
+  logger.info({ url: services.url, taskQueue: settings.temporal.taskQueue }, `elevate ${kind} started`);
+  stopOnSignal(() => services.close());
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start': {
+      const embedded = await startEmbedded();
+      stopOnSignal(() => embedded.stop());
+      return EXIT.ok;
+    }
+    case 'api':
+    case 'worker':
+      await runProcess(command);
+      return EXIT.ok;
+    case 'keygen': {
+      const { values } = parseArgs({ args: rest, options: { admin: { type: 'boolean', default: false } } });
+      const secret = generateSecret(values.admin ? 'admin' : 'bot');
+      process.stdout.write(
+        `${values.admin ? 'admin token' : 'bot API key'} (shown once, give it to its holder): ${secret}\n` +
+          `hash for the policy file (${values.admin ? 'admins[].tokenHash' : 'bots[].apiKeyHash'}): ${hashSecret(secret)}\n`,
+      );
+      return EXIT.ok;
+    }
+    case 'config': {
+      const [sub, file] = rest;
+      if (sub !== 'check' || !file) {
+        process.stderr.write('usage: elevate config check <file>\n');
+        return EXIT.usage;
+      }
+      const policy = loadPolicy(file);
+      process.stdout.write(
+        `${file}: valid (${policy.bots.length} bot(s), ${policy.roles.length} role(s), ${policy.admins.length} admin(s))\n`,
+      );
+      return EXIT.ok;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+      return EXIT.usage;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== EXIT.ok) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`invalid configuration:\n${err.message}\n`);
+      process.exit(EXIT.config);
+    }
+    process.stderr.write(`elevate: ${(err as Error).message}\n`);
+    process.exit(EXIT.failure);
+  },
+);

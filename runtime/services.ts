@@ -1,0 +1,148 @@
+/**
+ * The composition root: builds the clients once and injects them. `elevate start` (embedded),
+ * `elevate api`, `elevate worker` and the benchmark all come through here.
+ */
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities/index.js';
+import type { Policy } from '../config/policy.js';
+import type { Settings } from '../config/settings.js';
+import { ElevationService } from '../domain/elevation-service.js';
+import { GrantLedger } from '../domain/grant-ledger.js';
+import type { Store } from '../integrations/audit/audit-store.js';
+import { openStore } from '../integrations/audit/open-store.js';
+import { LdapTarget } from '../integrations/ldap/ldap-target.js';
+import { createApp } from '../server/app.js';
+import type { HealthCheck } from '../server/health.js';
+import { createElevationWorker, installTemporalLogging } from '../worker/create-worker.js';
+
+export interface ServicesOptions {
+  settings: Settings & { ldap: NonNullable<Settings['ldap']>; temporal: { address: string } };
+  policy: Policy;
+  logger: Logger;
+  /** Which halves run in this process. */
+  run: { api: boolean; worker: boolean };
+}
+
+export interface Services {
+  store: Store;
+  target: LdapTarget;
+  client: Client;
+  service: ElevationService;
+  worker?: Worker;
+  /** The API's listening address, when the API runs. */
+  url?: string;
+  /** Stop everything this process started, in order. */
+  close(): Promise<void>;
+}
+
+export async function startServices({ settings, policy, logger, run }: ServicesOptions): Promise<Services> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'error while stopping');
+      }
+    }
+  };
+  try {
+    const store = await openStore(settings.audit);
+    closers.push(() => store.close());
+    const target = new LdapTarget(settings.ldap);
+    closers.push(() => target.close());
+    const connection = await Connection.connect({ address: settings.temporal.address });
+    closers.push(() => connection.close());
+    const client = new Client({ connection, namespace: settings.temporal.namespace });
+
+    let worker: Worker | undefined;
+    if (run.worker) {
+      installTemporalLogging(logger);
+      const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
+      closers.push(() => nativeConnection.close());
+      worker = await createElevationWorker({
+        connection: nativeConnection,
+        namespace: settings.temporal.namespace,
+        taskQueue: settings.temporal.taskQueue,
+        activities: createActivities({
+          store,
+          ledger: new GrantLedger(store, target),
+          logger: logger.child({ component: 'activities' }),
+        }),
+      });
+      const running = worker.run().catch((err: unknown) => {
+        logger.fatal({ err: (err as Error).message }, 'the worker stopped unexpectedly');
+        process.exitCode = 1;
+      });
+      const w = worker;
+      closers.push(async () => {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await running;
+      });
+    }
+
+    const service = new ElevationService({
+      policy,
+      temporal: client,
+      taskQueue: settings.temporal.taskQueue,
+      store,
+      timing: settings.timing,
+      logger: logger.child({ component: 'service' }),
+    });
+
+    let url: string | undefined;
+    if (run.api) {
+      const w = worker;
+      const healthChecks: Record<string, HealthCheck> = {
+        temporal: async () => {
+          await client.workflowService.getSystemInfo({});
+        },
+        worker: w
+          ? () =>
+              w.getState() === 'RUNNING'
+                ? Promise.resolve()
+                : Promise.reject(new Error(`worker is ${w.getState().toLowerCase()}`))
+          : () => workerPolling(client, settings.temporal.namespace, settings.temporal.taskQueue),
+        auditStore: () => store.ping(),
+        ldap: () => target.ping(),
+      };
+      const app = createApp({ service, healthChecks, logger: logger.child({ component: 'http' }) });
+      const server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(settings.port, settings.host, () => resolve(s));
+        s.once('error', reject);
+      });
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      );
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : settings.port;
+      url = `http://${settings.host}:${port}`;
+    }
+
+    return { store, target, client, service, ...(worker ? { worker } : {}), ...(url ? { url } : {}), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** An API-only process cannot see the worker; it asks Temporal whether anyone polls the queue. */
+async function workerPolling(client: Client, namespace: string, taskQueue: string): Promise<void> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: 1, // workflow task queue
+  });
+  const recent = (res.pollers ?? []).some((p) => {
+    const seconds = Number(p.lastAccessTime?.seconds ?? 0);
+    return Date.now() / 1000 - seconds < 120;
+  });
+  if (!recent) throw new Error(`no worker has polled task queue ${taskQueue} in the last 2 minutes`);
+}
