@@ -1,0 +1,148 @@
+/**
+ * Records workflow histories for the replay test (`npm run histories:record`), one per path
+ * through the elevation workflow, on the real stack. Re-record only when a workflow change is
+ * meant to be incompatible (and then version it); otherwise the replay test must keep passing
+ * against the histories recorded by earlier code.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Client as LdapClient } from 'ldapts';
+import { groupDn } from '../../integrations/ldap/seed.js';
+import { findTemporalCli } from '../../runtime/temporal-cli.js';
+import { botOf, startStack, SUFFIX } from './stack.js';
+
+const out = path.resolve(import.meta.dirname, '..', 'histories');
+mkdirSync(out, { recursive: true });
+
+const stack = await startStack({
+  bots: [{ id: 'rec-bot', roles: ['auto', 'quorum', 'short-window', 'missing'] }],
+  roles: [
+    { id: 'auto' },
+    {
+      id: 'quorum',
+      approval: { mode: 'approvers', approvers: ['ann@example.org', 'ben@example.org'], quorum: 2 },
+    },
+    {
+      id: 'short-window',
+      approval: { mode: 'approvers', approvers: ['ann@example.org'], windowSeconds: 10 },
+    },
+    { id: 'missing' },
+  ],
+  timing: { revokeRetryMaxSeconds: 1 },
+});
+const bot = botOf(stack, 'rec-bot');
+const ask = (role: string, durationSeconds = 30) =>
+  stack.service
+    .request(bot, { role, durationSeconds, justification: 'recording' })
+    .then((r) => r.elevation.id);
+const save = (name: string, id: string) => {
+  // The CLI writes the history as proto3 JSON, the form historyFromJSON reads back.
+  const json = execFileSync(
+    findTemporalCli()!,
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      `elevation-${id}`,
+      '--address',
+      stack.env.address,
+      '--output',
+      'json',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  writeFileSync(path.join(out, `${name}.json`), json);
+  console.log(`recorded ${name}`);
+};
+const byBot = { kind: 'bot', botId: 'rec-bot' } as const;
+
+try {
+  const scenarios: [string, () => Promise<string>][] = [
+    [
+      'auto-expired',
+      async () => {
+        const id = await ask('auto', 2);
+        await stack.waitFor(id, (v) => v.status === 'revoked');
+        return id;
+      },
+    ],
+    [
+      'quorum-approved-given-back',
+      async () => {
+        const id = await ask('quorum');
+        await stack.waitFor(id, (v) => v.status === 'pending_approval');
+        await stack.service.approve(id, { approver: { id: 'ann@example.org' } });
+        await stack.service.approve(id, { approver: { id: 'ann@example.org' } }).catch(() => undefined);
+        await stack.service.approve(id, { approver: { id: 'ben@example.org' }, evidence: { amr: ['otp'] } });
+        await stack.waitFor(id, (v) => v.status === 'active');
+        await stack.service.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot, 'done');
+        await stack.waitFor(id, (v) => v.status === 'revoked');
+        return id;
+      },
+    ],
+    [
+      'denied',
+      async () => {
+        const id = await ask('quorum');
+        await stack.waitFor(id, (v) => v.status === 'pending_approval');
+        await stack.service.deny(id, { by: { kind: 'human', id: 'ben@example.org' }, reason: 'no' });
+        return id;
+      },
+    ],
+    [
+      'approval-expired',
+      async () => {
+        const id = await ask('short-window');
+        await stack.waitFor(id, (v) => v.status === 'expired', 30_000);
+        return id;
+      },
+    ],
+    [
+      'withdrawn',
+      async () => {
+        const id = await ask('quorum');
+        await stack.waitFor(id, (v) => v.status === 'pending_approval');
+        await stack.service.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot);
+        return id;
+      },
+    ],
+    [
+      'revoke-retried',
+      async () => {
+        const id = await ask('auto', 2);
+        await stack.waitFor(id, (v) => v.status === 'active');
+        await stack.slapd.stop();
+        await stack.waitFor(id, (v) => v.revokeAttempts >= 2, 30_000);
+        await stack.slapd.restart();
+        await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
+        return id;
+      },
+    ],
+    [
+      'grant-failed',
+      async () => {
+        const ldap = new LdapClient({ url: stack.slapd.url });
+        await ldap.bind(stack.slapd.rootDn, stack.slapd.rootPassword);
+        await ldap.del(groupDn(SUFFIX, 'missing'));
+        await ldap.unbind();
+        const id = await ask('missing');
+        await stack.waitFor(id, (v) => v.status === 'failed', 30_000);
+        return id;
+      },
+    ],
+    [
+      'admin-revoked',
+      async () => {
+        const id = await ask('auto', 60);
+        await stack.waitFor(id, (v) => v.status === 'active');
+        await stack.service.revoke(id, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'incident');
+        await stack.waitFor(id, (v) => v.status === 'revoked');
+        return id;
+      },
+    ],
+  ];
+  for (const [name, run] of scenarios) save(name, await run());
+} finally {
+  await stack.close();
+}

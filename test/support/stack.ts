@@ -1,0 +1,250 @@
+/**
+ * A whole Elevate stack on real servers for integration tests: the Temporal dev server (the
+ * CLI installed by scripts/setup), a throwaway slapd, a SQLite file or a throwaway PostgreSQL,
+ * the real worker and the real service. Each test file starts its own, so files never share
+ * state, and faults (stopping slapd, killing a worker) stay inside one file.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import { pino, type Logger } from 'pino';
+import { createActivities } from '../../activities/index.js';
+import { policySchema, type Policy } from '../../config/policy.js';
+import { generateSecret, hashSecret } from '../../domain/credentials.js';
+import { ElevationService } from '../../domain/elevation-service.js';
+import { GrantLedger } from '../../domain/grant-ledger.js';
+import type { Store } from '../../integrations/audit/audit-store.js';
+import { PostgresStore } from '../../integrations/audit/postgres-store.js';
+import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
+import { botDn, groupDn, seedLdif } from '../../integrations/ldap/seed.js';
+import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
+import { findTemporalCli } from '../../runtime/temporal-cli.js';
+import type { ElevationTiming, ElevationView } from '../../workflows/definitions.js';
+import { createElevationWorker, installTemporalLogging } from '../../worker/create-worker.js';
+import { createDatabase, startPostgres } from './postgres-server.js';
+
+export const SUFFIX = 'dc=test,dc=example';
+
+export interface BotSpec {
+  id: string;
+  roles: string[];
+  owner?: string;
+  disabled?: boolean;
+}
+
+export type ApprovalSpec =
+  | { mode: 'auto' }
+  | {
+      mode: 'approvers';
+      approvers: string[];
+      quorum?: number;
+      windowSeconds?: number;
+      ownerMayApprove?: boolean;
+    };
+
+export interface RoleSpec {
+  id: string;
+  maxDurationSeconds?: number;
+  approval?: ApprovalSpec;
+}
+
+/** A validated policy for the given bots and roles, with fresh secrets. */
+export function buildPolicy(bots: BotSpec[], roles: RoleSpec[]) {
+  const keys: Record<string, string> = {};
+  const adminToken = generateSecret('admin');
+  const raw = {
+    version: 1,
+    admins: [{ id: 'test-admin', tokenHash: hashSecret(adminToken) }],
+    bots: bots.map((b) => {
+      keys[b.id] = generateSecret('bot');
+      return {
+        id: b.id,
+        owner: b.owner ?? `${b.id}-owner@example.org`,
+        team: 'test',
+        purpose: 'integration test',
+        environment: 'test',
+        ldapDn: botDn(SUFFIX, b.id),
+        apiKeyHash: hashSecret(keys[b.id]!),
+        roles: b.roles,
+        ...(b.disabled ? { disabled: true } : {}),
+      };
+    }),
+    roles: roles.map((r) => ({
+      id: r.id,
+      environment: 'test',
+      target: { type: 'ldap', groupDn: groupDn(SUFFIX, r.id) },
+      maxDurationSeconds: r.maxDurationSeconds ?? 3600,
+      approval: r.approval ?? { mode: 'auto' },
+    })),
+  };
+  return { policy: policySchema.parse(raw), keys, adminToken };
+}
+
+let bundlePath: string | undefined;
+
+/** The workflow bundle, built once per test process (webpack takes seconds). */
+export async function workflowBundle(): Promise<string> {
+  if (bundlePath) return bundlePath;
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.resolve(import.meta.dirname, '../../workflows/index.ts'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+  });
+  const dir = mkdtempSync(path.join(tmpdir(), 'elevate-bundle-'));
+  bundlePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, code);
+  return bundlePath;
+}
+
+export function testLogger(): Logger {
+  return pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+}
+
+export interface StackOptions {
+  bots: BotSpec[];
+  roles: RoleSpec[];
+  store?: 'sqlite' | 'postgres';
+  timing?: Partial<ElevationTiming>;
+  /** Start an in-process worker (default true). */
+  worker?: boolean;
+}
+
+export interface Stack {
+  env: TestWorkflowEnvironment;
+  slapd: SlapdServer;
+  store: Store;
+  target: LdapTarget;
+  ledger: GrantLedger;
+  service: ElevationService;
+  policy: Policy;
+  keys: Record<string, string>;
+  adminToken: string;
+  taskQueue: string;
+  timing: ElevationTiming;
+  dir: string;
+  /** Where the store lives, for worker processes started by a test. */
+  storeLocation: { sqlitePath: string; databaseUrl?: string };
+  worker?: Worker;
+  /** Start an in-process worker on the stack's task queue. */
+  startWorker(): Promise<Worker>;
+  stopWorker(): Promise<void>;
+  /** Poll until `predicate` holds for the elevation (throws after `timeoutMs`). */
+  waitFor(id: string, predicate: (v: ElevationView) => boolean, timeoutMs?: number): Promise<ElevationView>;
+  isMember(botId: string, roleId: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('the Temporal CLI is not installed: run scripts/setup');
+  const dir = mkdtempSync(path.join(tmpdir(), 'elevate-test-'));
+  const { policy, keys, adminToken } = buildPolicy(opts.bots, opts.roles);
+  const logger = testLogger();
+  installTemporalLogging(logger);
+  const closers: (() => Promise<void>)[] = [];
+
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cli },
+      ip: '127.0.0.1',
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  closers.push(() => env.teardown());
+
+  const slapd = await startSlapd({
+    dataDir: path.join(dir, 'ldap'),
+    suffix: SUFFIX,
+    rootPassword: 'test-root-secret',
+    seedLdif: seedLdif(SUFFIX, { bots: opts.bots.map((b) => b.id), groups: opts.roles.map((r) => r.id) }),
+  });
+  closers.push(() => slapd.stop());
+
+  const storeLocation: Stack['storeLocation'] = { sqlitePath: path.join(dir, 'audit.db') };
+  let store: Store;
+  if (opts.store === 'postgres') {
+    const pg = await startPostgres();
+    closers.push(() => pg.stop());
+    storeLocation.databaseUrl = await createDatabase(
+      pg.url,
+      `elevate_${randomUUID().replaceAll('-', '').slice(0, 12)}`,
+    );
+    store = await PostgresStore.open(storeLocation.databaseUrl);
+  } else {
+    store = SqliteStore.open(storeLocation.sqlitePath);
+  }
+  closers.push(() => store.close());
+
+  const target = new LdapTarget({ url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword });
+  closers.push(() => target.close());
+  const ledger = new GrantLedger(store, target);
+  const taskQueue = `test-${randomUUID()}`;
+  const timing: ElevationTiming = { grantTimeoutSeconds: 20, revokeRetryMaxSeconds: 1, ...opts.timing };
+  const service = new ElevationService({ policy, temporal: env.client, taskQueue, store, timing, logger });
+  const bundle = await workflowBundle();
+
+  let running: Promise<void> | undefined;
+  const stack: Stack = {
+    env,
+    slapd,
+    store,
+    target,
+    ledger,
+    service,
+    policy,
+    keys,
+    adminToken,
+    taskQueue,
+    timing,
+    dir,
+    storeLocation,
+    async startWorker() {
+      const worker = await createElevationWorker({
+        connection: env.nativeConnection,
+        namespace: env.namespace ?? 'default',
+        taskQueue,
+        activities: createActivities({ store, ledger, logger }),
+        workflowBundlePath: bundle,
+      });
+      running = worker.run();
+      stack.worker = worker;
+      return worker;
+    },
+    async stopWorker() {
+      if (stack.worker?.getState() === 'RUNNING') stack.worker.shutdown();
+      await running;
+      delete stack.worker;
+    },
+    async waitFor(id, predicate, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: ElevationView | undefined;
+      while (Date.now() < deadline) {
+        last = await service.get(id, { kind: 'admin' }).catch(() => undefined);
+        if (last && predicate(last)) return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`elevation ${id} did not reach the expected state; last: ${JSON.stringify(last)}`);
+    },
+    isMember(botId, roleId) {
+      return target.check({ type: 'ldap', groupDn: groupDn(SUFFIX, roleId) }, botDn(SUFFIX, botId));
+    },
+    async close() {
+      await stack.stopWorker();
+      for (const c of closers.reverse()) await c().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  closers.unshift(() => stack.stopWorker());
+  if (opts.worker !== false) await stack.startWorker();
+  return stack;
+}
+
+/** The bot as configured in a stack's policy. */
+export function botOf(stack: Pick<Stack, 'policy'>, id: string) {
+  const bot = stack.policy.bots.find((b) => b.id === id);
+  if (!bot) throw new Error(`no bot ${id}`);
+  return bot;
+}

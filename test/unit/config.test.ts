@@ -1,0 +1,254 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../config/config-error.js';
+import { parsePolicy } from '../../config/load-policy.js';
+import { loadSettings } from '../../config/settings.js';
+
+const HASH_A = `sha256:${'a'.repeat(64)}`;
+const HASH_B = `sha256:${'b'.repeat(64)}`;
+const env = { BOT_HASH: HASH_A, ADMIN_HASH: HASH_B };
+
+const valid = `version: 1
+admins:
+  - id: ops
+    tokenHash: \${ADMIN_HASH}
+bots:
+  - id: ci-bot
+    owner: Owner@Example.org
+    team: platform
+    purpose: deploys
+    environment: prod
+    ldapDn: uid=ci-bot,ou=bots,dc=example,dc=org
+    apiKeyHash: \${BOT_HASH}
+    roles: [deploy, reviewed]
+roles:
+  - id: deploy
+    environment: prod
+    target: { type: ldap, groupDn: "cn=deploy,ou=groups,dc=example,dc=org" }
+    maxDurationSeconds: 900
+    approval: { mode: auto }
+  - id: reviewed
+    environment: prod
+    target: { type: ldap, groupDn: "cn=reviewed,ou=groups,dc=example,dc=org" }
+    maxDurationSeconds: 900
+    approval:
+      mode: approvers
+      approvers: [ann@example.org, ben@example.org]
+      quorum: 2
+`;
+
+function problem(text: string, e: Record<string, string> = env): ConfigError {
+  try {
+    parsePolicy(text, 'policy.yaml', e);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected the policy to be refused');
+}
+
+describe('policy file', () => {
+  it('when the policy is valid, then it parses with defaults applied, e-mails lower-cased, and frozen', () => {
+    const policy = parsePolicy(valid, 'policy.yaml', env);
+    expect(policy.bots[0]).toMatchObject({ owner: 'owner@example.org', apiKeyHash: HASH_A, disabled: false });
+    expect(policy.roles[1]!.approval).toEqual({
+      mode: 'approvers',
+      approvers: ['ann@example.org', 'ben@example.org'],
+      quorum: 2,
+      windowSeconds: 900,
+      ownerMayApprove: false,
+    });
+    expect(Object.isFrozen(policy.bots[0])).toBe(true);
+  });
+
+  it('when the shipped example policy is loaded with its two hashes, then it is valid', () => {
+    const text = readFileSync(path.resolve(import.meta.dirname, '../../examples/policy.yaml'), 'utf8');
+    const policy = parsePolicy(text, 'examples/policy.yaml', {
+      ELEVATE_DEMO_BOT_KEY_HASH: HASH_A,
+      ELEVATE_ADMIN_TOKEN_HASH: HASH_B,
+    });
+    expect(policy.roles.map((r) => [r.id, r.approval.mode, r.maxDurationSeconds])).toEqual([
+      ['demo-auto', 'auto', 3600],
+      ['demo-approval', 'approvers', 3600],
+    ]);
+  });
+
+  it.each([
+    [
+      'an unknown field',
+      valid.replace('team: platform', 'team: platform\n    tem: typo'),
+      'bots[0].tem: unknown field',
+      '9:5',
+    ],
+    [
+      'a quorum above the approvers',
+      valid.replace('quorum: 2', 'quorum: 3'),
+      'roles[1].approval.quorum: is 3 but only 2',
+      '27:7',
+    ],
+    [
+      'an unknown role on a bot',
+      valid.replace('[deploy, reviewed]', '[deploy, ghost]'),
+      'bots[0].roles[1]: unknown role "ghost"',
+      '',
+    ],
+    [
+      'a role of another environment',
+      valid.replace(
+        'environment: prod\n    target: { type: ldap, groupDn: "cn=deploy',
+        'environment: dev\n    target: { type: ldap, groupDn: "cn=deploy',
+      ),
+      'bots[0].roles[0]: role "deploy" is in environment "dev"',
+      '',
+    ],
+    [
+      'an invalid group DN',
+      valid.replace('cn=deploy,ou=groups', 'cn=deploy,,ou=groups'),
+      'roles[0].target.groupDn: must be a valid LDAP DN',
+      '',
+    ],
+    [
+      'a malformed API key hash',
+      valid.replace('${BOT_HASH}', 'md5:abc'),
+      'bots[0].apiKeyHash: must be "sha256:"',
+      '',
+    ],
+    [
+      'a bot id with LDAP specials',
+      valid.replace('id: ci-bot', 'id: "ci*)(uid=*"'),
+      'bots[0].id: must be 1-63 lowercase',
+      '',
+    ],
+    [
+      'a zero duration',
+      valid.replace('maxDurationSeconds: 900', 'maxDurationSeconds: 0'),
+      'roles[0].maxDurationSeconds',
+      '',
+    ],
+    [
+      'the same key for a bot and an admin',
+      valid.replace('${ADMIN_HASH}', '${BOT_HASH}'),
+      'bots[0].apiKeyHash: is already used',
+      '',
+    ],
+    [
+      'an unknown approval mode',
+      valid.replace('{ mode: auto }', '{ mode: yolo }'),
+      'roles[0].approval.mode',
+      '',
+    ],
+  ])('when the policy has %s, then start-up stops naming the field and its line', (_, text, message, at) => {
+    const err = problem(text);
+    expect(err.message).toContain(message);
+    if (at) expect(err.message).toContain(`policy.yaml:${at} `);
+    expect(err.message).toMatch(/^policy\.yaml:\d+:\d+ /);
+  });
+
+  it('when only the owner could approve a role that refuses owners, then it is refused before it can deadlock', () => {
+    const text = valid
+      .replace('[ann@example.org, ben@example.org]', '[owner@example.org]')
+      .replace('quorum: 2', 'quorum: 1');
+    expect(problem(text).message).toContain(
+      `bots[0].roles[1]: role "reviewed" needs 1 approver(s) other than the bot's owner`,
+    );
+  });
+
+  it('when a referenced environment variable is unset, then the message names the field and the variable', () => {
+    const err = problem(valid, { ADMIN_HASH: HASH_B });
+    expect(err.message).toBe('policy.yaml:12:5 bots[0].apiKeyHash: environment variable BOT_HASH is not set');
+    expect(err.field).toBe('bots[0].apiKeyHash');
+  });
+
+  it('when a value has a default or an escaped dollar, then both are honoured', () => {
+    const text = valid.replace('purpose: deploys', 'purpose: "costs $$5 ${PURPOSE:-by default}"');
+    expect(parsePolicy(text, 'p.yaml', env).bots[0]!.purpose).toBe('costs $5 by default');
+  });
+
+  it('when the YAML itself is broken, then the message points at the line', () => {
+    expect(problem('version: 1\nbots: [\n').message).toMatch(/^policy\.yaml:\d+:\d+ invalid YAML/);
+    expect(problem('version: 1\nversion: 2\n').message).toMatch(/invalid YAML/);
+  });
+});
+
+describe('settings from the environment', () => {
+  it('when nothing is set, then the embedded defaults apply', () => {
+    const s = loadSettings({});
+    expect(s).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      temporal: { namespace: 'default', taskQueue: 'elevate' },
+    });
+    expect(s.audit.sqlitePath).toBe(path.resolve('data', 'audit.db'));
+    expect(s.ldap).toBeUndefined();
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://u:secret@db/x' }, 'DATABASE_URL'],
+    [{ LDAP_URL: 'http://x' }, 'LDAP_URL'],
+    [{ LDAP_URL: 'ldap://x' }, 'LDAP_BIND_DN'],
+    [{ LDAP_URL: 'ldap://x', LDAP_BIND_DN: 'cn=admin' }, 'LDAP_BIND_PASSWORD'],
+    [
+      { LDAP_URL: 'ldap://x', LDAP_BIND_DN: 'cn=a', LDAP_BIND_PASSWORD_FILE: '/nonexistent/pw' },
+      'LDAP_BIND_PASSWORD_FILE',
+    ],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('when the environment has %o, then start-up stops naming %s without echoing secrets', (e, field) => {
+    let err: unknown;
+    try {
+      loadSettings(e);
+    } catch (caught) {
+      err = caught;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).field).toBe(field);
+    expect((err as Error).message.startsWith(`${field}:`)).toBe(true);
+    expect((err as Error).message).not.toContain('secret');
+  });
+
+  it('when the LDAP password comes from a file, then it is read and trimmed', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'elevate-settings-'));
+    writeFileSync(path.join(dir, 'pw'), 's3cret\n');
+    const s = loadSettings({
+      LDAP_URL: 'ldap://x',
+      LDAP_BIND_DN: 'cn=a',
+      LDAP_BIND_PASSWORD_FILE: path.join(dir, 'pw'),
+    });
+    expect(s.ldap?.bindPassword).toBe('s3cret');
+  });
+});
+
+describe('elevate config check', () => {
+  const cli = (args: string[]) => {
+    try {
+      return {
+        code: 0,
+        out: execFileSync(process.execPath, ['--import', 'tsx', 'bin/elevate.ts', ...args], {
+          encoding: 'utf8',
+          stdio: 'pipe',
+          env: { ...process.env, ...env },
+        }),
+      };
+    } catch (err) {
+      const e = err as { status: number; stderr: string };
+      return { code: e.status, out: e.stderr };
+    }
+  };
+
+  it('when the file is valid, then it exits 0; when not, then 3 with the field; with no file, then 2', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'elevate-cli-'));
+    writeFileSync(path.join(dir, 'good.yaml'), valid);
+    writeFileSync(path.join(dir, 'bad.yaml'), valid.replace('quorum: 2', 'quorum: 5'));
+    const good = cli(['config', 'check', path.join(dir, 'good.yaml')]);
+    expect(good).toMatchObject({ code: 0 });
+    expect(good.out).toContain('valid (1 bot(s), 2 role(s), 1 admin(s))');
+    const bad = cli(['config', 'check', path.join(dir, 'bad.yaml')]);
+    expect(bad.code).toBe(3);
+    expect(bad.out).toContain('roles[1].approval.quorum');
+    expect(cli(['config', 'check']).code).toBe(2);
+  });
+});
