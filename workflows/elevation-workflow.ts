@@ -18,6 +18,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   uuid4,
@@ -49,11 +50,26 @@ import { initialView, isFinal, sameApprover } from './elevation-view.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'elevate' };
 
-/** Events must never be lost, so recording retries without limit. */
-const { recordEvents } = proxyActivities<Activities>({
+/**
+ * Recording events is a short, idempotent write to the audit store. Where the next step waits
+ * for it anyway (nothing is granted before the request is on record), it runs as a local
+ * activity: inside the workflow task, with no round trip through the Temporal server. Events
+ * must never be lost, so both forms retry without limit.
+ */
+const recordGating = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+}).recordEvents;
+
+/**
+ * Where nothing may wait for the audit store (the expiry timer, a revocation), the write is an
+ * ordinary activity: a running local activity would hold the workflow task open and delay the
+ * timer or the revocation until the store answers.
+ */
+const recordBehind = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+}).recordEvents;
 
 const { notifyApprovers } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -118,7 +134,19 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     data,
     elevation: snapshot(),
   });
-  const write = (...events: WorkflowEvent[]): Promise<void> => recordEvents(input.elevationId, events);
+  /**
+   * The audit queue: events are stored strictly in the order they were queued. `write` is for
+   * steps that wait for the record; `writeBehind` for those that must not (the expiry clock
+   * and revocations), so an audit-store outage cannot stretch a grant past its window.
+   */
+  let stored: Promise<void> = Promise.resolve();
+  const write = (...events: WorkflowEvent[]): Promise<void> => {
+    stored = stored.then(() => recordGating(input.elevationId, events));
+    return stored;
+  };
+  const writeBehind = (...events: WorkflowEvent[]): void => {
+    stored = stored.then(() => recordBehind(input.elevationId, events));
+  };
   const end = (status: ElevationView['status'], reason: EndReason): void => {
     view.status = status;
     view.endReason = reason;
@@ -244,12 +272,16 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       const startedAt = carried?.revokeStartedAt ?? new Date().toISOString();
       view.status = 'revoking';
       view.endReason = reason;
-      const started = event('revoke.started', revokeRequest?.by ?? SYSTEM, {
-        reason,
-        comment: revokeRequest?.comment ?? null,
-        requestedBy: revokeRequest?.by ?? null,
-      });
-      let startedWritten = carried !== undefined;
+      if (!carried) {
+        // Recorded beside the first attempt, not before it: the revocation does not wait.
+        writeBehind(
+          event('revoke.started', revokeRequest?.by ?? SYSTEM, {
+            reason,
+            comment: revokeRequest?.comment ?? null,
+            requestedBy: revokeRequest?.by ?? null,
+          }),
+        );
+      }
       let attempts = carried?.revokeAttempts ?? 0;
       let receipt: RevokeReceipt;
       for (;;) {
@@ -266,10 +298,9 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
             attempt: attempts,
             error: view.lastError,
           });
-          const failed = event('revoke.failed', SYSTEM, { attempt: attempts, error });
-          await (startedWritten ? write(failed) : write(started, failed));
-          startedWritten = true;
+          writeBehind(event('revoke.failed', SYSTEM, { attempt: attempts, error }));
           if (workflowInfo().continueAsNewSuggested) {
+            await stored;
             await continueAsNew<typeof elevationWorkflow>({
               ...input,
               carried: {
@@ -286,13 +317,14 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
         }
       }
       end(reason === 'grant_failed' ? 'failed' : 'revoked', reason);
-      const done = event(reason === 'grant_failed' ? 'elevation.failed' : 'elevation.revoked', SYSTEM, {
-        reason,
-        startedAt,
-        receipt,
-        revokeAttempts: attempts,
-      });
-      await (startedWritten ? write(done) : write(started, done));
+      await write(
+        event(reason === 'grant_failed' ? 'elevation.failed' : 'elevation.revoked', SYSTEM, {
+          reason,
+          startedAt,
+          receipt,
+          revokeAttempts: attempts,
+        }),
+      );
     });
 
   // ---- the path -----------------------------------------------------------------------------
@@ -381,7 +413,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       if (!isCancellation(err)) {
         const error = errorSummary(err);
         view.lastError = `${error.type}: ${error.message}`;
-        await write(event('grant.failed', SYSTEM, { error }));
+        writeBehind(event('grant.failed', SYSTEM, { error }));
       }
     }
     if (receipt) {
@@ -389,7 +421,9 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       view.status = 'active';
       view.grantedAt = new Date(now).toISOString();
       view.expiresAt = new Date(now + input.durationSeconds * 1000).toISOString();
-      await write(event('grant.confirmed', SYSTEM, { receipt }));
+      // Not awaited: the expiry clock runs from the confirmed grant whether or not the audit
+      // store is answering right now (the event is stored in order once it is).
+      writeBehind(event('grant.confirmed', SYSTEM, { receipt }));
       // The expiry clock starts once the grant is confirmed, not at request time.
       await condition(
         () => revokeRequest !== undefined,

@@ -94,6 +94,41 @@ describe('target down', () => {
   });
 });
 
+describe('audit store slow', () => {
+  it('when the audit store stalls as the grant is recorded, then the membership is still removed when the window ends', async () => {
+    stack.beforeAppend = async (event) => {
+      if (event.type === 'grant.confirmed') await new Promise((r) => setTimeout(r, 6000));
+    };
+    try {
+      const { elevation } = await request('warehouse', 2);
+      const deadline = Date.now() + 20_000;
+      while (!(await stack.isMember('etl-bot', 'warehouse'))) {
+        if (Date.now() > deadline) throw new Error('never granted');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const grantedSeen = Date.now();
+      await new Promise((r) => setTimeout(r, 3500));
+      // Removed on time, although grant.confirmed is still waiting to be stored.
+      expect(await stack.isMember('etl-bot', 'warehouse')).toBe(false);
+      expect(Date.now() - grantedSeen).toBeLessThan(5500);
+
+      const done = await stack.waitFor(elevation.id, (v) => v.status === 'revoked', 30_000);
+      const events = await stack.store.listEvents(elevation.id);
+      expect(events.map((e) => e.type)).toEqual([
+        'elevation.requested',
+        'elevation.approved',
+        'grant.confirmed',
+        'revoke.started',
+        'elevation.revoked',
+      ]);
+      const receipt = events[4]!.data.receipt as { verifiedAt: string };
+      expect(Date.parse(receipt.verifiedAt) - Date.parse(done.expiresAt!)).toBeLessThan(1500);
+    } finally {
+      delete stack.beforeAppend;
+    }
+  });
+});
+
 describe('worker killed', () => {
   function startWorkerProcess(): ChildProcess {
     const config = path.join(stack.dir, 'policy.yaml');

@@ -16,7 +16,7 @@ import { policySchema, type Policy } from '../../config/policy.js';
 import { generateSecret, hashSecret } from '../../domain/credentials.js';
 import { ElevationService } from '../../domain/elevation-service.js';
 import { GrantLedger } from '../../domain/grant-ledger.js';
-import type { Store } from '../../integrations/audit/audit-store.js';
+import type { NewAuditEvent, Store } from '../../integrations/audit/audit-store.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
@@ -128,6 +128,8 @@ export interface Stack {
   /** Where the store lives, for worker processes started by a test. */
   storeLocation: { sqlitePath: string; databaseUrl?: string };
   worker?: Worker;
+  /** Called before each append the worker's activities make: a test can slow the audit store down. */
+  beforeAppend?: (event: NewAuditEvent) => Promise<void>;
   /** Start an in-process worker on the stack's task queue. */
   startWorker(): Promise<Worker>;
   stopWorker(): Promise<void>;
@@ -206,7 +208,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         connection: env.nativeConnection,
         namespace: env.namespace ?? 'default',
         taskQueue,
-        activities: createActivities({ store, ledger, logger }),
+        activities: createActivities({
+          store: {
+            append: async (event) => {
+              await stack.beforeAppend?.(event);
+              return store.append(event);
+            },
+          },
+          ledger,
+          logger,
+        }),
         workflowBundlePath: bundle,
       });
       running = worker.run();
