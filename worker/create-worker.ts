@@ -63,6 +63,12 @@ export function createElevationWorker(opts: ElevationWorkerOptions): Promise<Wor
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: opts.activities,
+    // Every new elevation's first task arrives on the non-sticky queue, which by default gets
+    // only 2 of 10 pollers, so a burst of requests waited seconds before anything happened.
+    // 10 of 20 pollers there measured best (docs/benchmarks.md).
+    maxConcurrentWorkflowTaskPolls: 20,
+    nonStickyToStickyPollRatio: 0.5,
+    maxConcurrentWorkflowTaskExecutions: 100,
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : workflowSource()),
