@@ -18,6 +18,7 @@ import { InvalidCursorError, InvalidQueryError } from '../integrations/audit/aud
 import type {
   AuditEvent,
   AuditStore,
+  ChainAnchor,
   ElevationPage,
   ElevationQuery,
   VerifyResult,
@@ -126,7 +127,7 @@ export class ElevationService {
 
     const elevationId = req.requestId ? elevationIdForRequest(bot.id, req.requestId) : newElevationId();
     if (req.requestId) {
-      const existing = await this.deps.store.getElevation(elevationId);
+      const existing = await this.find(elevationId);
       if (existing) return { elevation: this.sameRequest(existing, req), replayed: true };
     }
 
@@ -224,7 +225,7 @@ export class ElevationService {
         throw new ApiError(
           'already_ended',
           `elevation ${id} has already ended (${view?.status ?? 'unknown'})`,
-        );
+        ).recorded();
       }
       throw await this.refusalOrUnavailable(err, 'revoke.refused', id, by);
     }
@@ -239,7 +240,7 @@ export class ElevationService {
     } catch (err) {
       if (this.isGone(err)) {
         await this.recordRefusal('approval.refused', id, by, { code: 'already_ended' });
-        throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`);
+        throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`).recorded();
       }
       throw await this.refusalOrUnavailable(err, 'approval.refused', id, by);
     }
@@ -251,7 +252,7 @@ export class ElevationService {
     } catch (err) {
       if (this.isGone(err)) {
         await this.recordRefusal('deny.refused', id, input.by, { code: 'already_ended' });
-        throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`);
+        throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`).recorded();
       }
       throw await this.refusalOrUnavailable(err, 'deny.refused', id, input.by);
     }
@@ -266,17 +267,23 @@ export class ElevationService {
       if (err instanceof InvalidCursorError || err instanceof InvalidQueryError) {
         throw new ApiError('invalid_request', `${err.field}: ${err.message}`, err.field);
       }
-      throw err;
+      throw this.unavailable(err, 'read the audit store');
     }
   }
 
   async timeline(id: string): Promise<{ elevation: ElevationView; events: AuditEvent[] }> {
     const elevation = await this.get(id, { kind: 'admin' });
-    return { elevation, events: await this.deps.store.listEvents(id) };
+    const events = await this.deps.store.listEvents(id).catch((err: unknown) => {
+      throw this.unavailable(err, 'read the audit store');
+    });
+    return { elevation, events };
   }
 
-  verifyAudit(): Promise<VerifyResult> {
-    return this.deps.store.verify();
+  /** Verify the audit chain, also against anchors an admin recorded from earlier runs. */
+  verifyAudit(anchors: ChainAnchor[] = []): Promise<VerifyResult> {
+    return this.deps.store.verify({ anchors }).catch((err: unknown) => {
+      throw this.unavailable(err, 'read the audit store');
+    });
   }
 
   /**
@@ -315,7 +322,9 @@ export class ElevationService {
 
   /** The store's summary, or the live workflow's state before its first event is stored. */
   private async find(id: string): Promise<ElevationView | undefined> {
-    const stored = await this.deps.store.getElevation(id);
+    const stored = await this.deps.store.getElevation(id).catch((err: unknown) => {
+      throw this.unavailable(err, 'read the audit store');
+    });
     if (stored) return stored;
     try {
       return await this.handle(id).query(statusQuery);
@@ -363,7 +372,7 @@ export class ElevationService {
     if (cause instanceof ApplicationFailure && cause.type === REFUSAL_FAILURE_TYPE) {
       const code = (cause.details?.[0] as RefusalCode | undefined) ?? 'invalid_input';
       await this.recordRefusal(type, id, by, { code, message: cause.message });
-      return new ApiError(REFUSAL_TO_API[code] ?? 'invalid_request', cause.message);
+      return new ApiError(REFUSAL_TO_API[code] ?? 'invalid_request', cause.message).recorded();
     }
     return this.unavailable(err, 'reach the elevation');
   }

@@ -49,6 +49,8 @@ const STATUS: Record<ErrorCode, number> = {
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly status: number;
+  /** True when the refusal is already in the audit trail (the HTTP layer must not add it again). */
+  audited = false;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -56,5 +58,11 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.status = STATUS[code];
+  }
+
+  /** Mark as already recorded; returns itself. */
+  recorded(): this {
+    this.audited = true;
+    return this;
   }
 }

@@ -14,7 +14,7 @@ import type { AdminPolicy, BotPolicy } from '../config/policy.js';
 import { hashSecret } from '../domain/credentials.js';
 import { type ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
-import type { Actor } from '../workflows/definitions.js';
+import type { Actor, ElevationView } from '../workflows/definitions.js';
 import { isFinal } from '../workflows/elevation-view.js';
 import { runHealthChecks, type HealthCheck } from './health.js';
 import {
@@ -22,6 +22,7 @@ import {
   elevationRequestSchema,
   listQuerySchema,
   revokeBodySchema,
+  verifyQuerySchema,
   waitQuerySchema,
 } from './schemas.js';
 
@@ -29,11 +30,15 @@ export interface AppDeps {
   service: ElevationService;
   healthChecks: Record<string, HealthCheck>;
   logger: Logger;
+  /** Express `trust proxy`: set when a reverse proxy fronts the API, so audited IPs are the callers'. */
+  trustProxy?: boolean | number | string;
 }
 
 interface Locals {
   bot?: BotPolicy;
   admin?: AdminPolicy;
+  /** The elevation the request is about, once its id parsed. */
+  elevationId?: string;
 }
 
 /** Parse with a zod schema; the first issue becomes a 400 naming its field. */
@@ -71,9 +76,10 @@ function fingerprint(secret: string): string {
   return hashSecret(secret).slice('sha256:'.length, 'sha256:'.length + 12);
 }
 
-export function createApp({ service, healthChecks, logger }: AppDeps): express.Express {
+export function createApp({ service, healthChecks, logger, trustProxy = false }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', trustProxy);
 
   app.use(
     pinoHttp({
@@ -100,9 +106,14 @@ export function createApp({ service, healthChecks, logger }: AppDeps): express.E
     next();
   });
 
-  app.get('/healthz', async (_req, res) => {
+  app.get('/healthz', async (req, res) => {
     const report = await runHealthChecks(healthChecks);
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
+    if (report.status !== 'ok') req.log.warn({ checks: report.checks }, 'health check failed');
+    // Unauthenticated: which part is down, never addresses, DNs or error text.
+    const checks = Object.fromEntries(
+      Object.entries(report.checks).map(([name, c]) => [name, { ok: c.ok, ms: c.ms }]),
+    );
+    res.status(report.status === 'ok' ? 200 : 503).json({ status: report.status, checks });
   });
 
   const jsonBody = express.json({ limit: '16kb', strict: true });
@@ -120,7 +131,7 @@ export function createApp({ service, healthChecks, logger }: AppDeps): express.E
       reason,
       method: req.method,
       path: req.path,
-      ip: req.socket.remoteAddress ?? null,
+      ip: req.ip ?? null,
       ...(secret ? { credential: fingerprint(secret) } : {}),
     });
   };
@@ -176,11 +187,17 @@ export function createApp({ service, healthChecks, logger }: AppDeps): express.E
 
   const botOf = (res: Response): BotPolicy => (res.locals as Locals).bot!;
   const adminOf = (res: Response): AdminPolicy => (res.locals as Locals).admin!;
-  const idOf = (req: Request): string => parse(elevationIdSchema, req.params.id, 'id');
+  const idOf = (req: Request, res: Response): string => {
+    const id = parse(elevationIdSchema, req.params.id, 'id');
+    (res.locals as Locals).elevationId = id;
+    return id;
+  };
+  /** What a bot may see of its elevation: operator diagnostics (`lastError`) stay with admins. */
+  const forBot = ({ lastError: _hidden, ...view }: ElevationView): Omit<ElevationView, 'lastError'> => view;
 
   // ---- bot API --------------------------------------------------------------------------------
 
-  app.post('/v1/elevations', requireJson, jsonBody, requireBot, async (req, res) => {
+  app.post('/v1/elevations', requireBot, requireJson, jsonBody, async (req, res) => {
     if (req.body === undefined) {
       throw new ApiError(
         'unsupported_media_type',
@@ -191,24 +208,24 @@ export function createApp({ service, healthChecks, logger }: AppDeps): express.E
     const body = parse(elevationRequestSchema, req.body, 'body');
     const { elevation, replayed } = await service.request(botOf(res), body);
     if (replayed) res.setHeader('idempotent-replayed', 'true');
-    res.status(202).location(`/v1/elevations/${elevation.id}`).json(elevation);
+    res.status(202).location(`/v1/elevations/${elevation.id}`).json(forBot(elevation));
   });
 
   app.get('/v1/elevations/:id', requireBot, async (req, res) => {
-    const id = idOf(req);
+    const id = idOf(req, res);
     const { waitSeconds } = parse(waitQuerySchema, req.query, 'query');
     const scope = { kind: 'bot', botId: botOf(res).id } as const;
     if (!waitSeconds) {
-      res.json(await service.get(id, scope));
+      res.json(forBot(await service.get(id, scope)));
       return;
     }
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    res.json(await service.waitForChange(id, scope, waitSeconds, gone.signal));
+    res.json(forBot(await service.waitForChange(id, scope, waitSeconds, gone.signal)));
   });
 
-  app.post('/v1/elevations/:id/revoke', requireJson, jsonBody, requireBot, async (req, res) => {
-    const id = idOf(req);
+  app.post('/v1/elevations/:id/revoke', requireBot, requireJson, jsonBody, async (req, res) => {
+    const id = idOf(req, res);
     const { reason } = parse(revokeBodySchema, req.body ?? {}, 'body');
     const bot = botOf(res);
     const view = await service.revoke(
@@ -237,11 +254,11 @@ export function createApp({ service, healthChecks, logger }: AppDeps): express.E
   });
 
   app.get('/v1/admin/elevations/:id', requireAdmin, async (req, res) => {
-    res.json(await service.timeline(idOf(req)));
+    res.json(await service.timeline(idOf(req, res)));
   });
 
-  app.post('/v1/admin/elevations/:id/revoke', requireJson, jsonBody, requireAdmin, async (req, res) => {
-    const id = idOf(req);
+  app.post('/v1/admin/elevations/:id/revoke', requireAdmin, requireJson, jsonBody, async (req, res) => {
+    const id = idOf(req, res);
     const body = parse(revokeBodySchema, req.body ?? {}, 'body');
     if (!body.reason)
       throw new ApiError('invalid_request', 'reason: is required for an admin revocation', 'reason');
@@ -250,8 +267,9 @@ export function createApp({ service, healthChecks, logger }: AppDeps): express.E
     res.status(isFinal(view) ? 200 : 202).json(view);
   });
 
-  app.get('/v1/admin/audit/verify', requireAdmin, async (_req, res) => {
-    res.json(await service.verifyAudit());
+  app.get('/v1/admin/audit/verify', requireAdmin, async (req, res) => {
+    const { anchor } = parse(verifyQuerySchema, req.query, 'query');
+    res.json(await service.verifyAudit(anchor ? [anchor] : []));
   });
 
   // ---- errors ---------------------------------------------------------------------------------
@@ -265,7 +283,7 @@ export function createApp({ service, healthChecks, logger }: AppDeps): express.E
     const error = toApiError(err);
     if (error.status >= 500) {
       req.log.error({ err }, 'request failed');
-    } else if (error.status !== 401 && error.code !== 'forbidden') {
+    } else if (error.status !== 401 && error.code !== 'forbidden' && !error.audited) {
       // Every refused attempt by a known caller is part of the audit trail.
       const { bot, admin } = res.locals as Locals;
       const actor: Actor | undefined = bot
@@ -274,10 +292,7 @@ export function createApp({ service, healthChecks, logger }: AppDeps): express.E
           ? { kind: 'admin', id: admin.id }
           : undefined;
       if (actor) {
-        const id =
-          typeof req.params?.id === 'string' && elevationIdSchema.safeParse(req.params.id).success
-            ? req.params.id
-            : null;
+        const id = (res.locals as Locals).elevationId ?? null;
         await service.recordRefusal('request.refused', id, actor, {
           method: req.method,
           path: req.route ? String((req.route as { path: unknown }).path) : req.path,

@@ -69,3 +69,18 @@ export const listQuerySchema = z
     cursor: z.string().max(512).optional(),
   })
   .strict();
+
+export const verifyQuerySchema = z
+  .object({
+    anchor: z
+      .string()
+      .regex(/^[1-9][0-9]{0,15}:[0-9a-f]{64}$/, {
+        message: 'must be <position>:<hash>, as returned in `head` by an earlier verify',
+      })
+      .transform((s) => {
+        const [position, hash] = s.split(':') as [string, string];
+        return { position: Number(position), hash };
+      })
+      .optional(),
+  })
+  .strict();

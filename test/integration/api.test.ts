@@ -221,6 +221,14 @@ describe('bad input', () => {
     expect(wait.body.error?.field).toBe('waitSeconds');
   });
 
+  it('when a refusal concerns a known elevation id, then the audit event names that elevation, once', async () => {
+    const id = `el_${'1'.repeat(24)}`;
+    await call('GET', `/v1/elevations/${id}`, { key: bot() });
+    const events = await stack.store.listEvents(id);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'request.refused', data: { code: 'not_found', method: 'GET' } });
+  });
+
   it('when a disabled bot asks, then it is 403 bot_disabled', async () => {
     const res = await call('POST', '/v1/elevations', { key: stack.keys['off-bot']!, body: ok });
     expect(res.status).toBe(403);
@@ -256,6 +264,17 @@ describe('credentials', () => {
     const res = await call('POST', '/v1/elevations', { ...(key !== undefined ? { key } : {}), body: ok });
     expect(res.status).toBe(401);
     expect(res.body.error).toMatchObject({ code: 'unauthenticated', field: 'authorization' });
+  });
+
+  it('when an unauthenticated caller sends a malformed body, then the answer is 401, not a hint about the body', async () => {
+    for (const raw of ['not json', '{}']) {
+      const res = await fetch(`${base}/v1/elevations`, {
+        method: 'POST',
+        headers: { 'content-type': raw === '{}' ? 'text/plain' : 'application/json' },
+        body: raw,
+      });
+      expect(res.status).toBe(401);
+    }
   });
 
   it('when an admin token is used on the bot API, then it is refused', async () => {
@@ -360,23 +379,49 @@ describe('admin API', () => {
 
     const timeline = await call('GET', `/v1/admin/elevations/${id}`, { key: admin() });
     expect(timeline.status).toBe(200);
-    const events = timeline.body.events as { type: string; actor: { kind: string; id: string } }[];
+    const events = timeline.body.events as {
+      type: string;
+      actor: { kind: string; id: string };
+      data: Record<string, unknown>;
+    }[];
     expect(events.map((e) => e.type)).toEqual([
       'elevation.requested',
       'elevation.approved',
       'grant.confirmed',
+      'request.refused',
       'revoke.started',
       'elevation.revoked',
     ]);
-    expect(events[3]!.actor).toEqual({ kind: 'admin', id: 'test-admin' });
+    // The refused attempt without a reason is part of this elevation's story.
+    expect(events[3]).toMatchObject({
+      actor: { kind: 'admin', id: 'test-admin' },
+      data: { field: 'reason' },
+    });
+    expect(events[4]!.actor).toEqual({ kind: 'admin', id: 'test-admin' });
   });
 
-  it('when an admin verifies the audit chain, then it reports ok with the head', async () => {
+  it('when an admin verifies the audit chain, then it reports ok with the head, which later serves as an anchor', async () => {
     const res = await call('GET', '/v1/admin/audit/verify', { key: admin() });
     expect(res.status).toBe(200);
     expect(res.body.ok).toBe(true);
     expect(res.body.checked).toBeGreaterThan(0);
-    expect(res.body.head).toMatchObject({ position: res.body.checked });
+    const head = res.body.head as { position: number; hash: string };
+    expect(head.position).toBe(res.body.checked);
+
+    const anchored = await call('GET', `/v1/admin/audit/verify?anchor=${head.position}:${head.hash}`, {
+      key: admin(),
+    });
+    expect(anchored.body.ok).toBe(true);
+    const wrong = await call('GET', `/v1/admin/audit/verify?anchor=${head.position}:${'0'.repeat(64)}`, {
+      key: admin(),
+    });
+    expect(wrong.body).toMatchObject({
+      ok: false,
+      firstBroken: { position: head.position, reason: 'anchor_mismatch' },
+    });
+    const bad = await call('GET', '/v1/admin/audit/verify?anchor=3:nothex', { key: admin() });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error?.field).toBe('anchor');
   });
 });
 
@@ -393,6 +438,8 @@ describe('health', () => {
       const checks = down.body.checks as Record<string, { ok: boolean }>;
       expect(checks.ldap?.ok).toBe(false);
       expect(checks.temporal?.ok).toBe(true);
+      // Unauthenticated: which part is down, not where it lives or how it failed.
+      expect(JSON.stringify(down.body)).not.toMatch(/ldap:\/\/|127\.0\.0\.1|cn=|error/i);
     } finally {
       await stack.slapd.restart();
     }
