@@ -68,7 +68,19 @@ export interface ElevationPage {
 export type ChainBreak =
   | 'hash_mismatch' // the row's content does not hash to its stored hash (edited)
   | 'prev_hash_mismatch' // the row does not follow the row before it (deleted or reordered)
-  | 'position_gap'; // a position is missing (deleted)
+  | 'position_gap' // a position is missing (deleted)
+  | 'anchor_mismatch' // the event at an anchored position has another hash (chain rewritten)
+  | 'truncated'; // the chain ends before an anchored position (tail deleted)
+
+/**
+ * A (position, hash) known to be in the chain: the store's own head record, or one an admin
+ * noted from an earlier verify. A rewrite of everything after some point re-hashes cleanly,
+ * but cannot keep an anchor's hash.
+ */
+export interface ChainAnchor {
+  position: number;
+  hash: string;
+}
 
 export interface VerifyResult {
   ok: boolean;
@@ -76,7 +88,7 @@ export interface VerifyResult {
   checked: number;
   /** Last event of the chain as found; record it elsewhere to detect a truncated tail later. */
   head?: { position: number; hash: string };
-  /** The first event that does not check out. */
+  /** The first event that does not check out (for `truncated`, the first missing position). */
   firstBroken?: {
     position: number;
     eventId?: string;
@@ -95,8 +107,11 @@ export interface AuditStore {
   /** The summary row of one elevation. */
   getElevation(id: string): Promise<ElevationView | undefined>;
   listElevations(query: ElevationQuery): Promise<ElevationPage>;
-  /** Walk the whole chain in position order and report the first event that does not check out. */
-  verify(): Promise<VerifyResult>;
+  /**
+   * Walk the whole chain in position order and report the first event that does not check
+   * out, also against the store's head record and any `anchors` given.
+   */
+  verify(options?: { anchors?: ChainAnchor[] }): Promise<VerifyResult>;
   /** Cheap round trip for health checks. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { AuditEvent, VerifyResult } from './audit-store.js';
+import type { AuditEvent, ChainAnchor, VerifyResult } from './audit-store.js';
 
 /** `prevHash` of the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -38,22 +38,34 @@ export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
  * Engines stream their rows through it in pages, so memory stays bounded.
  */
 export class ChainVerifier {
+  /** Every hash anchored at each position: two anchors for one position must both hold. */
+  private readonly anchors = new Map<number, string[]>();
   private expectedPosition = 1;
   private prevHash = GENESIS_HASH;
   private checked = 0;
   private broken: VerifyResult['firstBroken'];
   private head: VerifyResult['head'];
 
+  /** `anchors`: positions whose hash is known from elsewhere (position 0, the genesis, is ignored). */
+  constructor(anchors: ChainAnchor[] = []) {
+    for (const a of anchors) {
+      if (a.position > 0) this.anchors.set(a.position, [...(this.anchors.get(a.position) ?? []), a.hash]);
+    }
+  }
+
   /** Feed the next event; returns false once the chain is broken (stop feeding). */
   next(event: AuditEvent): boolean {
     if (this.broken) return false;
     const at = { position: event.position, eventId: event.id, elevationId: event.elevationId };
+    const anchored = this.anchors.get(event.position);
     if (event.position !== this.expectedPosition) {
       this.broken = { ...at, position: this.expectedPosition, reason: 'position_gap' };
     } else if (hashEvent(event) !== event.hash) {
       this.broken = { ...at, reason: 'hash_mismatch' };
     } else if (event.prevHash !== this.prevHash) {
       this.broken = { ...at, reason: 'prev_hash_mismatch' };
+    } else if (anchored?.some((hash) => hash !== event.hash)) {
+      this.broken = { ...at, reason: 'anchor_mismatch' };
     }
     if (this.broken) return false;
     this.checked += 1;
@@ -64,6 +76,11 @@ export class ChainVerifier {
   }
 
   result(): VerifyResult {
+    // An anchor past the last event means events that once existed are gone.
+    const beyond = [...this.anchors.keys()].filter((p) => p >= this.expectedPosition);
+    if (!this.broken && beyond.length > 0) {
+      this.broken = { position: this.expectedPosition, reason: 'truncated' };
+    }
     return {
       ok: !this.broken,
       checked: this.checked,

@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { ElevationView } from '../../workflows/definitions.js';
 import type {
   AuditEvent,
+  ChainAnchor,
   ElevationPage,
   ElevationQuery,
   Lease,
@@ -250,8 +251,16 @@ export class PostgresStore implements Store {
     return rows.map(rowToEvent);
   }
 
-  async verify(): Promise<VerifyResult> {
-    const verifier = new ChainVerifier();
+  async verify(options: { anchors?: ChainAnchor[] } = {}): Promise<VerifyResult> {
+    // The head record is read first: events up to it must all be there, whatever is appended meanwhile.
+    const { rows: heads } = await this.pool.query<{ position: string; hash: string }>(
+      'SELECT position, hash FROM audit_chain_head WHERE singleton',
+    );
+    const head = heads[0];
+    const verifier = new ChainVerifier([
+      ...(options.anchors ?? []),
+      ...(head ? [{ position: Number(head.position), hash: head.hash }] : []),
+    ]);
     let after = 0;
     for (;;) {
       // Keyset pages: each query is cheap and memory holds one page, however long the chain.

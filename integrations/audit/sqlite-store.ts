@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import type { ElevationView } from '../../workflows/definitions.js';
 import type {
   AuditEvent,
+  ChainAnchor,
   ElevationPage,
   ElevationQuery,
   Lease,
@@ -327,8 +328,15 @@ export class SqliteStore implements Store {
     });
   }
 
-  async verify(): Promise<VerifyResult> {
-    const verifier = new ChainVerifier();
+  async verify(options: { anchors?: ChainAnchor[] } = {}): Promise<VerifyResult> {
+    // The head record is read first: events up to it must all be there, whatever is appended meanwhile.
+    const head = this.db
+      .prepare<[], ChainAnchor>('SELECT position, hash FROM audit_chain_head WHERE singleton = 1')
+      .get();
+    const verifier = new ChainVerifier([
+      ...(options.anchors ?? []),
+      ...(head ? [{ position: Number(head.position), hash: head.hash }] : []),
+    ]);
     let after = 0;
     for (;;) {
       const rows = this.statements.eventsPage.all(after, VERIFY_PAGE_SIZE);

@@ -577,6 +577,49 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
       });
     });
 
+    it('when the newest events are deleted, then verify reports the chain truncated where they began', async () => {
+      const { store, raw } = await fresh(engine);
+      await appendMany(store, 5);
+
+      await raw.query('DELETE FROM audit_events WHERE position >= 4');
+
+      const result = await store.verify();
+      expect(result.ok).toBe(false);
+      expect(result.firstBroken).toEqual({ position: 4, reason: 'truncated' });
+    });
+
+    it('when everything after an anchor is rewritten and re-hashed, then the anchor exposes it', async () => {
+      const { store, raw } = await fresh(engine);
+      const stored = await appendMany(store, 4);
+      const anchor = { position: 3, hash: stored[2]!.hash };
+      expect((await store.verify({ anchors: [anchor] })).ok).toBe(true);
+
+      // A forger rewrites event 3 and re-hashes the chain (and the head record) after it.
+      const forged = { ...stored[2]!, data: { forged: true } };
+      const rehashed3 = hashEvent({ ...forged });
+      const e4 = { ...stored[3]!, prevHash: rehashed3 };
+      const rehashed4 = hashEvent(e4);
+      await raw.query(`UPDATE audit_events SET data = ?, hash = ? WHERE position = 3`, [
+        '{"forged":true}',
+        rehashed3,
+      ]);
+      await raw.query(`UPDATE audit_events SET prev_hash = ?, hash = ? WHERE position = 4`, [
+        rehashed3,
+        rehashed4,
+      ]);
+      await raw.query(`UPDATE audit_chain_head SET hash = ?`, [rehashed4]);
+
+      expect((await store.verify()).ok).toBe(true);
+      const result = await store.verify({ anchors: [anchor] });
+      expect(result.firstBroken).toMatchObject({ position: 3, reason: 'anchor_mismatch' });
+      expect((await store.verify({ anchors: [{ position: 9, hash: stored[3]!.hash }] })).firstBroken).toEqual(
+        {
+          position: 5,
+          reason: 'truncated',
+        },
+      );
+    });
+
     it('when the contents of two rows are swapped, then verify reports the first of them', async () => {
       const { store, raw } = await fresh(engine);
       await appendMany(store, 6);

@@ -184,3 +184,37 @@ describe('ChainVerifier', () => {
     });
   });
 });
+
+describe('ChainVerifier anchors', () => {
+  const run = (events: AuditEvent[], anchors: { position: number; hash: string }[]) => {
+    const verifier = new ChainVerifier(anchors);
+    for (const event of events) if (!verifier.next(event)) break;
+    return verifier.result();
+  };
+
+  it('when two anchors name the same position and one disagrees, then the disagreement is reported', () => {
+    const events = chain(3);
+    const result = run(events, [
+      { position: 2, hash: events[1]!.hash },
+      { position: 2, hash: 'f'.repeat(64) },
+    ]);
+    expect(result.firstBroken).toMatchObject({ position: 2, reason: 'anchor_mismatch' });
+  });
+
+  it('when an anchor lies past the end of the chain, then the chain is reported truncated after its last event', () => {
+    expect(run(chain(3), [{ position: 5, hash: 'a'.repeat(64) }]).firstBroken).toEqual({
+      position: 4,
+      reason: 'truncated',
+    });
+  });
+
+  it('when anchors match and the genesis anchor is given, then the chain is ok', () => {
+    const events = chain(3);
+    expect(
+      run(events, [
+        { position: 0, hash: GENESIS_HASH },
+        { position: 3, hash: events[2]!.hash },
+      ]).ok,
+    ).toBe(true);
+  });
+});
