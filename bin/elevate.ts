@@ -63,6 +63,13 @@ async function runProcess(kind: 'api' | 'worker'): Promise<void> {
     ] as const
   ).find(([, v]) => v === undefined);
   if (missing) throw new ConfigError(`${missing[0]}: must be set for \`elevate ${kind}\``, missing[0]);
+  if (!settings.auditExplicit) {
+    // Separate API and worker processes must share one audit store and grant ledger.
+    throw new ConfigError(
+      `DATABASE_URL: must be set for \`elevate ${kind}\` (or ELEVATE_SQLITE_PATH, for a single machine)`,
+      'DATABASE_URL',
+    );
+  }
   const policy = loadPolicy(settings.configPath!);
   const logger = createLogger(settings.logLevel);
   const services = await startServices({

@@ -42,6 +42,7 @@ const envSchema = z.object({
   LDAP_BIND_PASSWORD_FILE: optionalString,
   ELEVATE_GRANT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   ELEVATE_REVOKE_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  ELEVATE_TRUST_PROXY: optionalString,
 });
 
 /** Everything a process needs to know about its surroundings. */
@@ -57,6 +58,13 @@ export interface Settings {
   ldap?: { url: string; bindDn: string; bindPassword: string };
   /** Grant and revocation timing handed to each elevation workflow. */
   timing: ElevationTiming;
+  /**
+   * Express `trust proxy`: hops (a number), addresses/subnets, or true. Unset: the socket's
+   * peer is the caller. Set it when a reverse proxy terminates TLS in front of the API.
+   */
+  trustProxy: boolean | number | string;
+  /** Whether the audit store location was chosen explicitly (DATABASE_URL or ELEVATE_SQLITE_PATH). */
+  auditExplicit: boolean;
 }
 
 /**
@@ -114,5 +122,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       grantTimeoutSeconds: e.ELEVATE_GRANT_TIMEOUT_SECONDS,
       revokeRetryMaxSeconds: e.ELEVATE_REVOKE_RETRY_MAX_SECONDS,
     },
+    trustProxy: parseTrustProxy(e.ELEVATE_TRUST_PROXY),
+    auditExplicit: Boolean(e.DATABASE_URL ?? e.ELEVATE_SQLITE_PATH),
   };
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }

@@ -70,10 +70,16 @@ export async function startEmbedded(
   const settings = loadSettings(env);
   const log = logger ?? createLogger(settings.logLevel);
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+  // Temporal's state, the audit store and the LDAP data live here: keep it private.
+  chmodSync(settings.dataDir, 0o700);
 
+  const examplePolicy = path.join(packageRoot(), 'examples', 'policy.yaml');
+  const configPath = settings.configPath ?? examplePolicy;
   const policyEnv: NodeJS.ProcessEnv = { ...env };
   const shown: string[] = [];
-  if (!policyEnv.ELEVATE_DEMO_BOT_KEY_HASH) {
+  // The demo secrets exist for the example policy only; a real policy brings its own hashes.
+  const demo = configPath === examplePolicy;
+  if (demo && !policyEnv.ELEVATE_DEMO_BOT_KEY_HASH) {
     const s = demoSecret(
       env,
       'ELEVATE_DEMO_BOT_KEY',
@@ -83,7 +89,7 @@ export async function startEmbedded(
     policyEnv.ELEVATE_DEMO_BOT_KEY_HASH = s.hash;
     if (s.shown) shown.push(`  demo-bot API key:   ${s.shown}`);
   }
-  if (!policyEnv.ELEVATE_ADMIN_TOKEN_HASH) {
+  if (demo && !policyEnv.ELEVATE_ADMIN_TOKEN_HASH) {
     const s = demoSecret(
       env,
       'ELEVATE_ADMIN_TOKEN',
@@ -93,7 +99,6 @@ export async function startEmbedded(
     policyEnv.ELEVATE_ADMIN_TOKEN_HASH = s.hash;
     if (s.shown) shown.push(`  demo-admin token:   ${s.shown}`);
   }
-  const configPath = settings.configPath ?? path.join(packageRoot(), 'examples', 'policy.yaml');
   const policy = loadPolicy(configPath, policyEnv);
 
   const stops: (() => Promise<void>)[] = [];

@@ -18,8 +18,15 @@ import { createApp } from '../server/app.js';
 import type { HealthCheck } from '../server/health.js';
 import { createElevationWorker, installTemporalLogging } from '../worker/create-worker.js';
 
+/** The settings a process needs once its Temporal server and LDAP directory are known. */
+export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing'> &
+  Partial<Pick<Settings, 'trustProxy'>> & {
+    ldap: NonNullable<Settings['ldap']>;
+    temporal: Settings['temporal'] & { address: string };
+  };
+
 export interface ServicesOptions {
-  settings: Settings & { ldap: NonNullable<Settings['ldap']>; temporal: { address: string } };
+  settings: ServiceSettings;
   policy: Policy;
   logger: Logger;
   /** Which halves run in this process. */
@@ -74,8 +81,9 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
         }),
       });
       const running = worker.run().catch((err: unknown) => {
-        logger.fatal({ err: (err as Error).message }, 'the worker stopped unexpectedly');
-        process.exitCode = 1;
+        // Without its worker the process cannot grant or revoke; exit so a supervisor restarts it.
+        logger.fatal({ err: (err as Error).message }, 'the worker stopped unexpectedly; exiting');
+        process.exit(1);
       });
       const w = worker;
       closers.push(async () => {
@@ -109,7 +117,12 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
         auditStore: () => store.ping(),
         ldap: () => target.ping(),
       };
-      const app = createApp({ service, healthChecks, logger: logger.child({ component: 'http' }) });
+      const app = createApp({
+        service,
+        healthChecks,
+        logger: logger.child({ component: 'http' }),
+        trustProxy: settings.trustProxy ?? false,
+      });
       const server = await new Promise<Server>((resolve, reject) => {
         const s = app.listen(settings.port, settings.host, () => resolve(s));
         s.once('error', reject);
