@@ -1,0 +1,137 @@
+/**
+ * The README's promise about `npm start`: the embedded default starts everything it needs,
+ * Ctrl-C stops everything it started, and starting again resumes active elevations.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../runtime/processes.js';
+import type { ElevationView } from '../../workflows/definitions.js';
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'elevate-embedded-'));
+const botKey = `test-demo-bot-key-${'k'.repeat(30)}`;
+let child: ChildProcess | undefined;
+
+afterAll(() => {
+  child?.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Started {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(port: number, extraEnv: Record<string, string> = {}): Started {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ELEVATE_DATA_DIR: dataDir,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+  };
+  for (const name of [
+    'TEMPORAL_ADDRESS',
+    'LDAP_URL',
+    'DATABASE_URL',
+    'ELEVATE_CONFIG',
+    'ELEVATE_ADMIN_TOKEN',
+  ]) {
+    delete env[name];
+  }
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.resolve('bin/elevate.ts'), 'start'], {
+    env: { ...env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  proc.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  child = proc;
+  return { proc, output: () => text, exited: new Promise((r) => proc.once('exit', (code) => r(code))) };
+}
+
+async function healthy(base: string, started: Started, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (started.proc.exitCode !== null) throw new Error(`elevate start exited:\n${started.output()}`);
+    const ok = await fetch(`${base}/healthz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`elevate start did not become healthy:\n${started.output()}`);
+}
+
+/** Processes whose command line mentions the data directory (slapd, the Temporal dev server). */
+function leftovers(): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', dataDir], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.trim() && !l.includes('pgrep'));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('elevate start (the embedded default)', () => {
+  it('when the demo bot key is too short, then it refuses to start naming the variable', async () => {
+    const started = start(await freePort(), { ELEVATE_DEMO_BOT_KEY: 'short' });
+    expect(await started.exited).toBe(3);
+    expect(started.output()).toContain('ELEVATE_DEMO_BOT_KEY: must be at least 32 characters');
+  });
+
+  it('when started, stopped with Ctrl-C and started again, then it serves, stops everything, and resumes the active elevation', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const first = start(port, { ELEVATE_DEMO_BOT_KEY: botKey });
+    await healthy(base, first);
+    // The admin token was generated: shown once, only its hash kept.
+    const token = /demo-admin token:\s+(elv_adm_\S+)/.exec(first.output())?.[1];
+    expect(token).toBeDefined();
+    expect(readFileSync(path.join(dataDir, 'admin-token.sha256'), 'utf8')).not.toContain(token!);
+    expect(first.output()).not.toContain(botKey);
+
+    const res = await fetch(`${base}/v1/elevations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${botKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'demo-auto', durationSeconds: 20, justification: 'embedded test' }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as ElevationView;
+    const active = (await (
+      await fetch(`${base}/v1/elevations/${id}?waitSeconds=20`, {
+        headers: { authorization: `Bearer ${botKey}` },
+      })
+    ).json()) as ElevationView;
+    expect(active.status).toBe('active');
+
+    first.proc.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    expect(leftovers()).toEqual([]);
+    expect(existsSync(path.join(dataDir, 'temporal.pid'))).toBe(false);
+
+    const second = start(port, { ELEVATE_DEMO_BOT_KEY: botKey });
+    await healthy(base, second);
+    expect(second.output()).not.toContain('shown only this once');
+    const deadline = Date.parse(active.expiresAt!) + 30_000;
+    let view: ElevationView | undefined;
+    while (Date.now() < deadline) {
+      const timeline = await fetch(`${base}/v1/admin/elevations/${id}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      view = ((await timeline.json()) as { elevation: ElevationView }).elevation;
+      if (view.status === 'revoked') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(view?.status).toBe('revoked');
+    expect(view?.endReason).toBe('expired');
+
+    second.proc.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+    expect(leftovers()).toEqual([]);
+  });
+});

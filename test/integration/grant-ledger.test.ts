@@ -1,0 +1,150 @@
+/**
+ * The grant ledger against real slapd and both real store engines: overlapping elevations of
+ * one membership never cut each other short, whatever the interleaving, across two ledger
+ * instances on one database (as two workers would be).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GrantLedger, LeaseReleasedError, leaseKey, type GrantRequest } from '../../domain/grant-ledger.js';
+import type { Store } from '../../integrations/audit/audit-store.js';
+import { PostgresStore } from '../../integrations/audit/postgres-store.js';
+import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
+import { botDn, groupDn, seedLdif } from '../../integrations/ldap/seed.js';
+import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
+import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
+
+const SUFFIX = 'dc=ledger,dc=example';
+const dir = mkdtempSync(path.join(tmpdir(), 'elevate-ledger-'));
+let slapd: SlapdServer;
+let target: LdapTarget;
+let postgres: PostgresServer;
+
+beforeAll(async () => {
+  slapd = await startSlapd({
+    dataDir: path.join(dir, 'ldap'),
+    suffix: SUFFIX,
+    rootPassword: 'ledger-root-secret',
+    seedLdif: seedLdif(SUFFIX, { bots: ['bot-a', 'bot-b', 'bot-c', 'bot-d'], groups: ['ops', 'dba'] }),
+  });
+  target = new LdapTarget({ url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword });
+  postgres = await startPostgres();
+});
+
+afterAll(async () => {
+  await target?.close();
+  await slapd?.stop();
+  await postgres?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Two store instances on one database: what two worker processes would have. */
+const engines: { name: string; open: () => Promise<[Store, Store]> }[] = [
+  {
+    name: 'sqlite',
+    open: () => {
+      const file = path.join(dir, `${randomUUID()}.db`);
+      return Promise.resolve([SqliteStore.open(file), SqliteStore.open(file)]);
+    },
+  },
+  {
+    name: 'postgres',
+    open: async () => {
+      const url = await createDatabase(
+        postgres.url,
+        `ledger_${randomUUID().replaceAll('-', '').slice(0, 10)}`,
+      );
+      return [await PostgresStore.open(url), await PostgresStore.open(url)];
+    },
+  },
+];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(engines)('grant ledger on $name', ({ open }) => {
+  let stores: [Store, Store];
+  let ledgers: [GrantLedger, GrantLedger];
+
+  beforeAll(async () => {
+    stores = await open();
+    ledgers = [new GrantLedger(stores[0], target), new GrantLedger(stores[1], target)];
+  });
+  afterAll(async () => {
+    for (const s of stores ?? []) await s.close();
+  });
+
+  const request = (bot: string, group: string): GrantRequest => ({
+    elevationId: `el_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+    target: { type: 'ldap', groupDn: groupDn(SUFFIX, group) },
+    principal: botDn(SUFFIX, bot),
+  });
+
+  it('when 4 workers churn overlapping elevations of one membership through two ledgers, then no holder ever finds its membership gone, and the last release removes it', async () => {
+    const violations: string[] = [];
+    const ref = { type: 'ldap' as const, groupDn: groupDn(SUFFIX, 'ops') };
+    const principal = botDn(SUFFIX, 'bot-a');
+    await Promise.all(
+      // Few holders cycling fast: the holder count keeps dropping to zero just as another
+      // grant lands, the moment a release without the lock would cut that grant short.
+      Array.from({ length: 4 }, async (_, worker) => {
+        const ledger = ledgers[worker % 2]!;
+        for (let cycle = 0; cycle < 40; cycle += 1) {
+          const req = { ...request('bot-a', 'ops') };
+          await ledger.acquire(req);
+          // While this elevation holds its lease, others come and go: the membership must stay.
+          for (let check = 0; check < 2; check += 1) {
+            if (!(await target.check(ref, principal))) violations.push(`${req.elevationId} lost access`);
+            await sleep(Math.random() * 3);
+          }
+          await ledger.release(req);
+        }
+      }),
+    );
+    expect(violations).toEqual([]);
+    expect(await stores[0].holders(leaseKey(ref, principal))).toEqual([]);
+    expect(await target.check(ref, principal)).toBe(false);
+  });
+
+  it('when one of two overlapping elevations is released, then its receipt names the other and the membership stays', async () => {
+    const first = request('bot-b', 'dba');
+    const second = { ...request('bot-b', 'dba') };
+    const a = await ledgers[0].acquire(first);
+    const b = await ledgers[1].acquire(second);
+    expect(a).toMatchObject({ alreadyPresent: false, sharedWith: [] });
+    expect(b).toMatchObject({ alreadyPresent: true, sharedWith: [first.elevationId] });
+
+    const r1 = await ledgers[0].release(first);
+    expect(r1).toMatchObject({ removed: false, stillHeldBy: [second.elevationId] });
+    expect(await target.check(second.target, second.principal)).toBe(true);
+
+    const r2 = await ledgers[1].release(second);
+    expect(r2).toMatchObject({ removed: true, stillHeldBy: [] });
+    expect(await target.check(second.target, second.principal)).toBe(false);
+  });
+
+  it('when a grant arrives after its elevation was released (a late retry), then it is refused and grants nothing', async () => {
+    const req = request('bot-c', 'ops');
+    await ledgers[0].release(req);
+    await expect(ledgers[1].acquire(req)).rejects.toBeInstanceOf(LeaseReleasedError);
+    expect(await target.check(req.target, req.principal)).toBe(false);
+  });
+
+  it('when release and a late acquire of the same elevation race, then the bot ends without the membership', async () => {
+    for (let round = 0; round < 10; round += 1) {
+      const req = request('bot-d', 'dba');
+      await ledgers[0].acquire(req);
+      // A zombie retry of the grant races the revocation.
+      const results = await Promise.allSettled([ledgers[0].release(req), ledgers[1].acquire(req)]);
+      if (results[1].status === 'fulfilled') {
+        // The acquire won the lock first; the release that followed removed the membership.
+        expect(results[0].status).toBe('fulfilled');
+      } else {
+        expect(results[1].reason).toBeInstanceOf(LeaseReleasedError);
+      }
+      expect(await target.check(req.target, req.principal)).toBe(false);
+    }
+  });
+});
