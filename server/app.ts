@@ -136,22 +136,25 @@ export function createApp({ service, healthChecks, logger, trustProxy = false }:
     });
   };
 
-  const requireBot = async (req: Request, res: Response, next: NextFunction) => {
+  const ANONYMOUS: Actor = { kind: 'anonymous', id: 'unknown' };
+
+  /** The presented bearer secret; a missing or malformed one is audited and refused. */
+  const presented = async (req: Request, what: string): Promise<string> => {
     const secret = bearer(req);
-    if (!secret) {
-      await refuseAuth(req, secret === undefined ? 'missing' : 'malformed', {
-        kind: 'anonymous',
-        id: 'unknown',
-      });
-      throw new ApiError(
-        'unauthenticated',
-        'send the bot API key as "Authorization: Bearer <key>"',
-        'authorization',
-      );
-    }
+    if (secret) return secret;
+    await refuseAuth(req, secret === undefined ? 'missing' : 'malformed', ANONYMOUS);
+    throw new ApiError(
+      'unauthenticated',
+      `send the ${what} as "Authorization: Bearer <${what}>"`,
+      'authorization',
+    );
+  };
+
+  const requireBot = async (req: Request, res: Response, next: NextFunction) => {
+    const secret = await presented(req, 'bot API key');
     const bot = service.authenticateBot(secret);
     if (!bot) {
-      await refuseAuth(req, 'unknown_key', { kind: 'anonymous', id: 'unknown' }, secret);
+      await refuseAuth(req, 'unknown_key', ANONYMOUS, secret);
       throw new ApiError('unauthenticated', 'the API key is not valid', 'authorization');
     }
     (res.locals as Locals).bot = bot;
@@ -159,18 +162,7 @@ export function createApp({ service, healthChecks, logger, trustProxy = false }:
   };
 
   const requireAdmin = async (req: Request, res: Response, next: NextFunction) => {
-    const secret = bearer(req);
-    if (!secret) {
-      await refuseAuth(req, secret === undefined ? 'missing' : 'malformed', {
-        kind: 'anonymous',
-        id: 'unknown',
-      });
-      throw new ApiError(
-        'unauthenticated',
-        'send the admin token as "Authorization: Bearer <token>"',
-        'authorization',
-      );
-    }
+    const secret = await presented(req, 'admin token');
     const admin = service.authenticateAdmin(secret);
     if (!admin) {
       const bot = service.authenticateBot(secret);
@@ -178,7 +170,7 @@ export function createApp({ service, healthChecks, logger, trustProxy = false }:
         await refuseAuth(req, 'not_admin', { kind: 'bot', id: bot.id });
         throw new ApiError('forbidden', 'bots may not use the admin API', 'authorization');
       }
-      await refuseAuth(req, 'unknown_token', { kind: 'anonymous', id: 'unknown' }, secret);
+      await refuseAuth(req, 'unknown_token', ANONYMOUS, secret);
       throw new ApiError('unauthenticated', 'the admin token is not valid', 'authorization');
     }
     (res.locals as Locals).admin = admin;

@@ -23,6 +23,7 @@ import { ChainVerifier, GENESIS_HASH, canonicalJson, hashEvent } from './hash-ch
 import {
   DEFAULT_LOCK_WAIT_MS,
   EVENT_COLUMNS,
+  eventRowValues,
   KeyedMutex,
   VERIFY_PAGE_SIZE,
   checkNewEvent,
@@ -195,19 +196,7 @@ export class PostgresStore implements Store {
       const stored: AuditEvent = { ...unhashed, hash: hashEvent(unhashed) };
       await client.query(
         `INSERT INTO audit_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [
-          stored.position,
-          stored.id,
-          stored.elevationId,
-          stored.seq,
-          stored.type,
-          stored.at,
-          stored.actor.kind,
-          stored.actor.id,
-          dataText,
-          stored.prevHash,
-          stored.hash,
-        ],
+        eventRowValues(stored, dataText),
       );
       await client.query('UPDATE audit_chain_head SET position = $1, hash = $2 WHERE singleton', [
         stored.position,

@@ -37,8 +37,9 @@ import {
   rowToLease,
   sleep,
   toElevationPage,
+  eventRowValues,
 } from './store-shared.js';
-import type { ElevationRow, EventRow, LeaseRow } from './store-shared.js';
+import type { ElevationRow, EventRow, EventRowValues, LeaseRow } from './store-shared.js';
 
 /** Tuning for {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -134,9 +135,9 @@ function prepareStatements(db: Database.Database) {
     lastUnattachedSeq: db.prepare<[], { seq: number | null }>(
       'SELECT MAX(seq) AS seq FROM audit_events WHERE elevation_id IS NULL',
     ),
-    insertEvent: db.prepare<
-      [number, string, string | null, number, string, string, string, string, string, string, string]
-    >(`INSERT INTO audit_events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertEvent: db.prepare<EventRowValues>(
+      `INSERT INTO audit_events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
     moveHead: db.prepare<[number, string]>(
       'UPDATE audit_chain_head SET position = ?, hash = ? WHERE singleton = 1',
     ),
@@ -271,19 +272,7 @@ export class SqliteStore implements Store {
       prevHash: head.hash,
     };
     const stored: AuditEvent = { ...unhashed, hash: hashEvent(unhashed) };
-    s.insertEvent.run(
-      stored.position,
-      stored.id,
-      stored.elevationId,
-      stored.seq,
-      stored.type,
-      stored.at,
-      stored.actor.kind,
-      stored.actor.id,
-      dataText,
-      stored.prevHash,
-      stored.hash,
-    );
+    s.insertEvent.run(...eventRowValues(stored, dataText));
     s.moveHead.run(stored.position, stored.hash);
     if (event.elevation) this.upsertElevation(event.elevation, stored.position);
     return stored;

@@ -231,3 +231,35 @@ export class KeyedMutex {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** One `audit_events` row's values, in {@link EVENT_COLUMNS} order. */
+export type EventRowValues = [
+  number,
+  string,
+  string | null,
+  number,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
+
+/** The values of one `audit_events` row, in {@link EVENT_COLUMNS} order. */
+export function eventRowValues(stored: AuditEvent, dataText: string): EventRowValues {
+  return [
+    stored.position,
+    stored.id,
+    stored.elevationId,
+    stored.seq,
+    stored.type,
+    stored.at,
+    stored.actor.kind,
+    stored.actor.id,
+    dataText,
+    stored.prevHash,
+    stored.hash,
+  ];
+}

@@ -6,7 +6,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../../runtime/processes.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -169,22 +169,6 @@ function runTool(command: string, args: string[], cwd: string): Promise<void> {
       }
       const output = [stderr.trim(), stdout.trim()].filter(Boolean).join('\n');
       reject(new Error(`${error.message.split('\n')[0]}${output ? `\n${output}` : ''}`));
-    });
-  });
-}
-
-/** A loopback TCP port nobody listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not find a free port'));
-      });
     });
   });
 }
