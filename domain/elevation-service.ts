@@ -127,7 +127,8 @@ export class ElevationService {
 
     const elevationId = req.requestId ? elevationIdForRequest(bot.id, req.requestId) : newElevationId();
     if (req.requestId) {
-      const existing = await this.find(elevationId);
+      // The store outlives Temporal's retention; a workflow not yet on record is caught below.
+      const existing = await this.stored(elevationId);
       if (existing) return { elevation: this.sameRequest(existing, req), replayed: true };
     }
 
@@ -321,10 +322,15 @@ export class ElevationService {
   }
 
   /** The store's summary, or the live workflow's state before its first event is stored. */
-  private async find(id: string): Promise<ElevationView | undefined> {
-    const stored = await this.deps.store.getElevation(id).catch((err: unknown) => {
+  /** The elevation's summary in the audit store (503 when the store cannot be read). */
+  private stored(id: string): Promise<ElevationView | undefined> {
+    return this.deps.store.getElevation(id).catch((err: unknown) => {
       throw this.unavailable(err, 'read the audit store');
     });
+  }
+
+  private async find(id: string): Promise<ElevationView | undefined> {
+    const stored = await this.stored(id);
     if (stored) return stored;
     try {
       return await this.handle(id).query(statusQuery);
