@@ -39,6 +39,29 @@ export function createActivities({ store, ledger, logger }: ActivityDeps) {
     }
   };
 
+  /** Run `op`; log its failure (with the attempt number) at `level` and rethrow for Temporal to retry. */
+  const logFailure = async <T>(
+    req: GrantRequest,
+    level: 'warn' | 'error',
+    message: string,
+    op: () => Promise<T>,
+  ): Promise<T> => {
+    try {
+      return await op();
+    } catch (err) {
+      logger[level](
+        {
+          elevationId: req.elevationId,
+          attempt: attemptOf(),
+          err: (err as Error).message,
+          type: (err as Error).name,
+        },
+        message,
+      );
+      throw err;
+    }
+  };
+
   return {
     /** Append events in order. Idempotent by event id, so a retried call stores nothing twice. */
     async recordEvents(elevationId: string, events: WorkflowEvent[]): Promise<void> {
@@ -48,40 +71,16 @@ export function createActivities({ store, ledger, logger }: ActivityDeps) {
     },
 
     /** Grant the role in its target (via the ledger), confirmed by reading it back. */
-    async acquireGrant(req: GrantRequest): Promise<GrantReceipt> {
-      try {
-        return await ledger.acquire(req);
-      } catch (err) {
-        logger.warn(
-          {
-            elevationId: req.elevationId,
-            attempt: attemptOf(),
-            err: (err as Error).message,
-            type: (err as Error).name,
-          },
-          'grant attempt failed',
-        );
-        throw err;
-      }
+    acquireGrant(req: GrantRequest): Promise<GrantReceipt> {
+      return logFailure(req, 'warn', 'grant attempt failed', () => ledger.acquire(req));
     },
 
     /** Release the elevation's grant; removes the membership when no other elevation holds it. */
-    async releaseGrant(req: GrantRequest): Promise<RevokeReceipt> {
-      try {
-        return await ledger.release(req);
-      } catch (err) {
-        // An error line on every failed attempt: a revocation that does not go through is an incident.
-        logger.error(
-          {
-            elevationId: req.elevationId,
-            attempt: attemptOf(),
-            err: (err as Error).message,
-            type: (err as Error).name,
-          },
-          'revocation attempt failed; it will be retried until it succeeds',
-        );
-        throw err;
-      }
+    releaseGrant(req: GrantRequest): Promise<RevokeReceipt> {
+      // An error line on every failed attempt: a revocation that does not go through is an incident.
+      return logFailure(req, 'error', 'revocation attempt failed; it will be retried until it succeeds', () =>
+        ledger.release(req),
+      );
     },
 
     /** Tell approvers a request waits for them. Slack comes later; until then the log carries it. */
