@@ -210,6 +210,18 @@ describe('settings from the environment', () => {
     expect((err as Error).message).not.toContain('secret');
   });
 
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['loopback, 10.0.0.0/8', 'loopback, 10.0.0.0/8'],
+  ])('when ELEVATE_TRUST_PROXY is %s, then trust proxy is %s', (value, expected) => {
+    expect(loadSettings(value === undefined ? {} : { ELEVATE_TRUST_PROXY: value }).trustProxy).toEqual(
+      expected,
+    );
+  });
+
   it('when the LDAP password comes from a file, then it is read and trimmed', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'elevate-settings-'));
     writeFileSync(path.join(dir, 'pw'), 's3cret\n');
@@ -223,16 +235,16 @@ describe('settings from the environment', () => {
 });
 
 describe('elevate config check', () => {
-  const cli = (args: string[]) => {
+  const cli = (args: string[], extra: Record<string, string> = {}) => {
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, ...extra };
+    for (const name of ['DATABASE_URL', 'ELEVATE_SQLITE_PATH']) delete childEnv[name];
     try {
-      return {
-        code: 0,
-        out: execFileSync(process.execPath, ['--import', 'tsx', 'bin/elevate.ts', ...args], {
-          encoding: 'utf8',
-          stdio: 'pipe',
-          env: { ...process.env, ...env },
-        }),
-      };
+      const out = execFileSync(process.execPath, ['--import', 'tsx', 'bin/elevate.ts', ...args], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+        env: childEnv,
+      });
+      return { code: 0, out };
     } catch (err) {
       const e = err as { status: number; stderr: string };
       return { code: e.status, out: e.stderr };
@@ -250,5 +262,25 @@ describe('elevate config check', () => {
     expect(bad.code).toBe(3);
     expect(bad.out).toContain('roles[1].approval.quorum');
     expect(cli(['config', 'check']).code).toBe(2);
+  });
+
+  it('when `elevate api` or `worker` has no shared audit store, then it refuses to start naming DATABASE_URL', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'elevate-cli-'));
+    writeFileSync(path.join(dir, 'good.yaml'), valid);
+    const base = {
+      ELEVATE_CONFIG: path.join(dir, 'good.yaml'),
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      LDAP_URL: 'ldap://127.0.0.1:1',
+      LDAP_BIND_DN: 'cn=admin',
+      LDAP_BIND_PASSWORD: 'not-used',
+    };
+    for (const command of ['api', 'worker']) {
+      const res = cli([command], base);
+      expect(res.code).toBe(3);
+      expect(res.out).toContain(`DATABASE_URL: must be set for \`elevate ${command}\``);
+      const noTemporal = cli([command], { ...base, TEMPORAL_ADDRESS: '' });
+      expect(noTemporal.code).toBe(3);
+      expect(noTemporal.out).toContain('TEMPORAL_ADDRESS: must be set');
+    }
   });
 });
