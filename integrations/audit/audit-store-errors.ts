@@ -8,6 +8,7 @@ export type AuditStoreErrorCode =
   | 'invalid_cursor'
   | 'invalid_query'
   | 'invalid_event'
+  | 'invalid_ephemeral'
   | 'lock_timeout'
   | 'store_unavailable'
   | 'schema_too_new';
@@ -52,6 +53,24 @@ export class InvalidQueryError extends AuditStoreError {
 /** An event handed to `append` is inconsistent (e.g. its `elevation` is another elevation). */
 export class InvalidEventError extends AuditStoreError {
   readonly code = 'invalid_event';
+}
+
+/**
+ * A short-lived record handed to `putIfAbsent` cannot be stored: its key is empty or too
+ * long, its value is not JSON-serialisable or too large, or its expiry is not a valid date.
+ * Nothing was written.
+ */
+export class InvalidEphemeralError extends AuditStoreError {
+  readonly code = 'invalid_ephemeral';
+
+  /** @param field - the argument at fault */
+  constructor(
+    readonly field: 'key' | 'value' | 'expiresAt',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /** `withLock` could not take the lock before its deadline: another holder kept it. */

@@ -1,7 +1,8 @@
 /**
  * The audit store: an append-only, hash-chained event log plus a summary row per elevation,
- * and the grant ledger's leases. One interface, two engines (SQLite for the embedded
- * default, PostgreSQL at scale), both in this folder.
+ * the grant ledger's leases, and the approval flow's short-lived single-use records. One
+ * interface, two engines (SQLite for the embedded default, PostgreSQL at scale), both in this
+ * folder.
  */
 import type {
   Actor,
@@ -160,5 +161,38 @@ export interface LeaseStore {
   getLease(elevationId: string): Promise<Lease | undefined>;
 }
 
-/** Both halves, as each engine provides them. */
-export type Store = AuditStore & LeaseStore;
+/**
+ * Short-lived records for the approval flow. Not part of the audit chain; expired rows are
+ * ignored and purged.
+ *
+ * They live in the audit store's database so that every API process sees the same records:
+ * an OIDC login started on one process may finish on another, and a Slack interaction
+ * replayed to a second process must still act only once. Expiry is judged by the clock of
+ * the process making the call, the same clock that computes `expiresAt`. Keys are 1 to 512
+ * characters; a value's JSON text is at most 64 KiB (UTF-8).
+ */
+export interface EphemeralStore {
+  /**
+   * Store `value` (JSON-serialisable) under `key` until `expiresAt`, unless a live (unexpired)
+   * entry exists. True when stored. Atomic across processes.
+   *
+   * @throws {@link InvalidEphemeralError} when the key, value or expiry cannot be stored
+   *   (key empty or too long, value not JSON or larger than 64 KiB, expiry not a valid date)
+   */
+  putIfAbsent(key: string, value: unknown, expiresAt: Date): Promise<boolean>;
+  /** The live value under `key`, if any. */
+  peek(key: string): Promise<unknown>;
+  /**
+   * Remove and return the live value under `key` (single use: of two concurrent takes across
+   * processes exactly one gets it). Undefined when absent or expired.
+   */
+  take(key: string): Promise<unknown>;
+  /**
+   * Delete expired rows; returns how many. Called now and then (also opportunistically from
+   * putIfAbsent, cheaply).
+   */
+  purgeExpired(now?: Date): Promise<number>;
+}
+
+/** Every part, as each engine provides them. */
+export type Store = AuditStore & LeaseStore & EphemeralStore;

@@ -33,6 +33,11 @@ import {
   rowToEventForVerify,
   rowToLease,
   toElevationPage,
+  EPHEMERAL_PURGE_BATCH,
+  EPHEMERAL_PURGE_INTERVAL_MS,
+  ephemeralText,
+  isStorableKey,
+  parseEphemeral,
 } from './store-shared.js';
 import type { ElevationRow, EventRow, LeaseRow } from './store-shared.js';
 
@@ -112,6 +117,16 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX leases_key_held ON leases (key, acquired_at) WHERE state = 'held';
   `,
+  `
+  -- Short-lived single-use records of the approval flow (login transactions, approval links,
+  -- replay keys). value is JSON text, kept byte for byte as SQLite keeps it.
+  CREATE TABLE ephemeral (
+    key text COLLATE "C" PRIMARY KEY,
+    value text NOT NULL,
+    expires_at timestamptz NOT NULL
+  );
+  CREATE INDEX ephemeral_expires ON ephemeral (expires_at);
+  `,
 ];
 
 /** The schema version this code writes. */
@@ -124,6 +139,8 @@ export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 export class PostgresStore implements Store {
   private readonly mutex = new KeyedMutex();
   private closed = false;
+  /** When `putIfAbsent` next purges expired records on its own (epoch ms). */
+  private nextPurgeAt = 0;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -360,6 +377,66 @@ export class PostgresStore implements Store {
       [elevationId],
     );
     return rows[0] ? rowToLease(rows[0]) : undefined;
+  }
+
+  /**
+   * Stores `value` under `key` until `expiresAt` unless a live record is there; an expired
+   * one is replaced. One conditional upsert: PostgreSQL's ON CONFLICT locks the existing row,
+   * so two processes racing for a key cannot both win.
+   *
+   * @throws {@link InvalidEphemeralError} when the record cannot be stored
+   */
+  async putIfAbsent(key: string, value: unknown, expiresAt: Date): Promise<boolean> {
+    const text = ephemeralText(key, value, expiresAt);
+    const now = new Date();
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO ephemeral (key, value, expires_at) VALUES ($1, $2, $3::timestamptz)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+       WHERE ephemeral.expires_at <= $4::timestamptz`,
+      [key, text, expiresAt, now],
+    );
+    if (now.getTime() >= this.nextPurgeAt) {
+      this.nextPurgeAt = now.getTime() + EPHEMERAL_PURGE_INTERVAL_MS;
+      try {
+        // The outer expiry test is re-checked on rows changed meanwhile: a record that
+        // another process has just put in place of an expired one is not deleted.
+        await this.pool.query(
+          `DELETE FROM ephemeral
+           WHERE key IN (SELECT key FROM ephemeral WHERE expires_at <= $1::timestamptz LIMIT $2)
+             AND expires_at <= $1::timestamptz`,
+          [now, EPHEMERAL_PURGE_BATCH],
+        );
+      } catch {
+        // Housekeeping only: the record is stored, and expired rows are invisible anyway.
+      }
+    }
+    return rowCount === 1;
+  }
+
+  async peek(key: string): Promise<unknown> {
+    if (!isStorableKey(key)) return undefined;
+    const { rows } = await this.pool.query<{ value: string }>(
+      'SELECT value FROM ephemeral WHERE key = $1 AND expires_at > $2::timestamptz',
+      [key, new Date()],
+    );
+    return parseEphemeral(rows[0]);
+  }
+
+  /** Deletes and returns the live record: the row lock makes a concurrent take find nothing. */
+  async take(key: string): Promise<unknown> {
+    if (!isStorableKey(key)) return undefined;
+    const { rows } = await this.pool.query<{ value: string }>(
+      'DELETE FROM ephemeral WHERE key = $1 AND expires_at > $2::timestamptz RETURNING value',
+      [key, new Date()],
+    );
+    return parseEphemeral(rows[0]);
+  }
+
+  async purgeExpired(now: Date = new Date()): Promise<number> {
+    const { rowCount } = await this.pool.query('DELETE FROM ephemeral WHERE expires_at <= $1::timestamptz', [
+      now,
+    ]);
+    return rowCount ?? 0;
   }
 }
 

@@ -38,6 +38,11 @@ import {
   sleep,
   toElevationPage,
   eventRowValues,
+  EPHEMERAL_PURGE_BATCH,
+  EPHEMERAL_PURGE_INTERVAL_MS,
+  ephemeralText,
+  isStorableKey,
+  parseEphemeral,
 } from './store-shared.js';
 import type { ElevationRow, EventRow, EventRowValues, LeaseRow } from './store-shared.js';
 
@@ -118,6 +123,16 @@ const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) STRICT;
   `,
+  `
+  -- Short-lived single-use records of the approval flow (login transactions, approval links,
+  -- replay keys). value is JSON text; expires_at is epoch milliseconds.
+  CREATE TABLE ephemeral (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX ephemeral_expires ON ephemeral (expires_at);
+  `,
 ];
 
 /** The schema version this code writes. */
@@ -186,6 +201,25 @@ function prepareStatements(db: Database.Database) {
       'UPDATE ledger_locks SET expires_at = ? WHERE key = ? AND owner = ?',
     ),
     dropLock: db.prepare<[string, string]>('DELETE FROM ledger_locks WHERE key = ? AND owner = ?'),
+    // Like takeLock: inserts a free key or replaces an expired record, and changes nothing
+    // (0 rows) while a live one is there.
+    putEphemeral: db.prepare<[string, string, number, number]>(
+      `INSERT INTO ephemeral (key, value, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+       WHERE ephemeral.expires_at <= ?`,
+    ),
+    peekEphemeral: db.prepare<[string, number], { value: string }>(
+      'SELECT value FROM ephemeral WHERE key = ? AND expires_at > ?',
+    ),
+    // One statement under SQLite's write lock: of two takes, across processes, one deletes the row.
+    takeEphemeral: db.prepare<[string, number], { value: string }>(
+      'DELETE FROM ephemeral WHERE key = ? AND expires_at > ? RETURNING value',
+    ),
+    purgeEphemeral: db.prepare<[number]>('DELETE FROM ephemeral WHERE expires_at <= ?'),
+    purgeEphemeralBatch: db.prepare<[number, number, number]>(
+      `DELETE FROM ephemeral WHERE key IN (SELECT key FROM ephemeral WHERE expires_at <= ? LIMIT ?)
+       AND expires_at <= ?`,
+    ),
   };
 }
 
@@ -197,6 +231,8 @@ export class SqliteStore implements Store {
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly mutex = new KeyedMutex();
   private readonly appendInTransaction: Database.Transaction<(event: NewAuditEvent) => AuditEvent>;
+  /** When `putIfAbsent` next purges expired records on its own (epoch ms). */
+  private nextPurgeAt = 0;
 
   private constructor(
     private readonly db: Database.Database,
@@ -436,6 +472,45 @@ export class SqliteStore implements Store {
       const row = this.statements.lease.get(elevationId);
       return row ? rowToLease(row) : undefined;
     });
+  }
+
+  /**
+   * Stores `value` under `key` until `expiresAt` unless a live record is there; an expired
+   * one is replaced. One conditional upsert, so two processes racing for a key cannot both win.
+   *
+   * @throws {@link InvalidEphemeralError} when the record cannot be stored
+   */
+  putIfAbsent(key: string, value: unknown, expiresAt: Date): Promise<boolean> {
+    return settle(() => {
+      const text = ephemeralText(key, value, expiresAt);
+      const now = Date.now();
+      const stored = this.statements.putEphemeral.run(key, text, expiresAt.getTime(), now).changes === 1;
+      if (now >= this.nextPurgeAt) {
+        this.nextPurgeAt = now + EPHEMERAL_PURGE_INTERVAL_MS;
+        try {
+          this.statements.purgeEphemeralBatch.run(now, EPHEMERAL_PURGE_BATCH, now);
+        } catch {
+          // Housekeeping only: the record is stored, and expired rows are invisible anyway.
+        }
+      }
+      return stored;
+    });
+  }
+
+  peek(key: string): Promise<unknown> {
+    return settle(() =>
+      isStorableKey(key) ? parseEphemeral(this.statements.peekEphemeral.get(key, Date.now())) : undefined,
+    );
+  }
+
+  take(key: string): Promise<unknown> {
+    return settle(() =>
+      isStorableKey(key) ? parseEphemeral(this.statements.takeEphemeral.get(key, Date.now())) : undefined,
+    );
+  }
+
+  purgeExpired(now: Date = new Date()): Promise<number> {
+    return settle(() => this.statements.purgeEphemeral.run(now.getTime()).changes);
   }
 }
 

@@ -1,11 +1,17 @@
 /**
  * What the SQLite and PostgreSQL engines share: row shapes and their mapping, the listing
- * cursor, query validation and the in-process lock queue. Both engines use the same table and
- * column names, so the SQL that differs between them is only what the dialects force.
+ * cursor, query validation, the in-process lock queue and the checks of short-lived records.
+ * Both engines use the same table and column names, so the SQL that differs between them is
+ * only what the dialects force.
  */
 import type { ElevationView, TargetRef } from '../../workflows/definitions.js';
 import type { AuditEvent, ElevationQuery, Lease, NewAuditEvent } from './audit-store.js';
-import { InvalidCursorError, InvalidEventError, InvalidQueryError } from './audit-store-errors.js';
+import {
+  InvalidCursorError,
+  InvalidEphemeralError,
+  InvalidEventError,
+  InvalidQueryError,
+} from './audit-store-errors.js';
 
 /** Rows read per page while verifying, so memory stays bounded however long the chain. */
 export const VERIFY_PAGE_SIZE = 5_000;
@@ -262,4 +268,68 @@ export function eventRowValues(stored: AuditEvent, dataText: string): EventRowVa
     stored.prevHash,
     stored.hash,
   ];
+}
+
+/** Longest key `putIfAbsent` accepts, in characters. */
+export const EPHEMERAL_MAX_KEY_LENGTH = 512;
+/** Largest value `putIfAbsent` accepts: the UTF-8 bytes of its JSON text (64 KiB). */
+export const EPHEMERAL_MAX_VALUE_BYTES = 64 * 1024;
+/**
+ * How often, at most, one store instance purges expired records on its own from
+ * `putIfAbsent`. Expired rows are invisible anyway; the purge only keeps the table small.
+ */
+export const EPHEMERAL_PURGE_INTERVAL_MS = 60_000;
+/** Rows one opportunistic purge deletes at most, so a `putIfAbsent` never waits on a big delete. */
+export const EPHEMERAL_PURGE_BATCH = 500;
+
+/**
+ * Whether `key` can name a stored record. Keys that cannot (empty, too long, or holding NUL,
+ * which PostgreSQL text refuses) are simply absent for `peek` and `take`: those often come
+ * straight from a request, and an impossible key is not the server's error.
+ */
+export function isStorableKey(key: string): boolean {
+  return key.length > 0 && key.length <= EPHEMERAL_MAX_KEY_LENGTH && !key.includes('\0');
+}
+
+/**
+ * Checks a record handed to `putIfAbsent` and returns the JSON text to store.
+ *
+ * @throws {@link InvalidEphemeralError} naming the argument at fault; nothing is written. The
+ *   message never echoes the key, which may be a secret (a personal approval link's token).
+ */
+export function ephemeralText(key: string, value: unknown, expiresAt: Date): string {
+  if (!isStorableKey(key)) {
+    throw new InvalidEphemeralError(
+      'key',
+      `key must be 1 to ${EPHEMERAL_MAX_KEY_LENGTH} characters without NUL (got ${key.length})`,
+    );
+  }
+  if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) {
+    throw new InvalidEphemeralError('expiresAt', 'expiresAt must be a valid Date');
+  }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new InvalidEphemeralError('value', 'value is not JSON-serialisable', {
+      cause: error,
+    });
+  }
+  // undefined, functions and symbols stringify to nothing: `take` could not tell them from absent.
+  if (text === undefined) {
+    throw new InvalidEphemeralError('value', 'value is not JSON-serialisable');
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > EPHEMERAL_MAX_VALUE_BYTES) {
+    throw new InvalidEphemeralError(
+      'value',
+      `value is ${bytes} bytes as JSON; the limit is ${EPHEMERAL_MAX_VALUE_BYTES}`,
+    );
+  }
+  return text;
+}
+
+/** Parses a stored record's JSON text (`undefined` for no row). */
+export function parseEphemeral(row: { value: string } | undefined): unknown {
+  return row ? JSON.parse(row.value) : undefined;
 }

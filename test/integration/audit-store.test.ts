@@ -18,6 +18,7 @@ import type {
 } from '../../integrations/audit/audit-store.js';
 import {
   InvalidCursorError,
+  InvalidEphemeralError,
   InvalidEventError,
   InvalidQueryError,
   LockTimeoutError,
@@ -56,6 +57,11 @@ interface Blank {
   schemaVersion: () => Promise<number>;
   /** Makes the database claim a schema version from the future. */
   pretendSchemaVersion: (version: number) => Promise<void>;
+  /**
+   * Turns the database back into one written by the previous Elevate: schema version 1,
+   * without the `ephemeral` table that version 2 added.
+   */
+  downgradeToVersion1: () => Promise<void>;
 }
 
 /** A fresh database with a store open on it. */
@@ -124,6 +130,8 @@ function sqliteEngine(): Engine {
         open: (opts = {}) => new Promise<Store>((resolve) => resolve(track(SqliteStore.open(path, opts)))),
         schemaVersion: () => Promise.resolve(db.pragma('user_version', { simple: true }) as number),
         pretendSchemaVersion: (version) => Promise.resolve(void db.pragma(`user_version = ${version}`)),
+        downgradeToVersion1: () =>
+          Promise.resolve(void db.exec('DROP TABLE ephemeral; PRAGMA user_version = 1;')),
       });
     },
   };
@@ -164,6 +172,10 @@ function postgresEngine(): Engine {
           (await raw.query<{ v: number }>('SELECT MAX(version) AS v FROM schema_version'))[0]?.v ?? 0,
         pretendSchemaVersion: async (version) =>
           void (await raw.query('INSERT INTO schema_version (version) VALUES (?)', [version])),
+        downgradeToVersion1: async () => {
+          await raw.query('DROP TABLE ephemeral');
+          await raw.query('DELETE FROM schema_version WHERE version > 1');
+        },
       };
     },
   };
@@ -199,7 +211,12 @@ function view(id: string, overrides: Partial<ElevationView> = {}): ElevationView
     durationSeconds: 600,
     justification: 'deploy release 42',
     requestedAt: '2026-11-22T10:00:00.000Z',
-    approval: { mode: 'approvers', quorum: 1, deadline: '2026-11-22T10:15:00.000Z' },
+    approval: {
+      mode: 'approvers',
+      quorum: 1,
+      deadline: '2026-11-22T10:15:00.000Z',
+      groups: [{ name: 'security', quorum: 1, approved: 0 }],
+    },
     approvals: [],
     revokeAttempts: 0,
     ...overrides,
@@ -262,6 +279,16 @@ async function insertRow(raw: RawDb, event: AuditEvent, dataText = canonicalJson
       event.hash,
     ],
   );
+}
+
+async function countEphemeral(raw: RawDb): Promise<number> {
+  const [row] = await raw.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM ephemeral');
+  return Number(row?.n);
+}
+
+/** An instant `ms` milliseconds from now (negative: in the past). */
+function inMs(ms: number): Date {
+  return new Date(Date.now() + ms);
 }
 
 async function appendMany(store: Store, count: number): Promise<AuditEvent[]> {
@@ -380,7 +407,12 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
       const approved = view('elv-1', {
         status: 'active',
         approvals: [
-          { approver: 'alice@example.com', at: '2026-11-22T10:01:00.000Z', evidence: { amr: ['mfa'] } },
+          {
+            approver: 'alice@example.com',
+            at: '2026-11-22T10:01:00.000Z',
+            groups: ['security'],
+            evidence: { amr: ['mfa'] },
+          },
         ],
         grantedAt: '2026-11-22T10:01:05.000Z',
         expiresAt: '2026-11-22T10:11:05.000Z',
@@ -938,6 +970,177 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
     });
   });
 
+  describe('ephemeral records', () => {
+    it('when a record is put, then another instance peeks it (repeatably) and takes it exactly once', async () => {
+      const { store, openAnother, raw } = await fresh(engine);
+      const other = await openAnother();
+      const value = { verifier: 'pkce-verifier', nonce: 'n-1', scopes: ['openid'], nested: { at: 3 } };
+
+      expect(await store.putIfAbsent('oidc:state-1', value, inMs(60_000))).toBe(true);
+
+      expect(await other.peek('oidc:state-1')).toEqual(value);
+      expect(await other.peek('oidc:state-1')).toEqual(value);
+      expect(await other.take('oidc:state-1')).toEqual(value);
+      expect(await store.take('oidc:state-1')).toBeUndefined();
+      expect(await store.peek('oidc:state-1')).toBeUndefined();
+      expect(await countEphemeral(raw)).toBe(0);
+    });
+
+    it('when a key is absent, then peek and take give undefined', async () => {
+      const { store } = await fresh(engine);
+
+      expect(await store.peek('nothing-here')).toBeUndefined();
+      expect(await store.take('nothing-here')).toBeUndefined();
+    });
+
+    it('when a live key is put again, then the second put is refused and the first value stays', async () => {
+      const { store, openAnother } = await fresh(engine);
+      const other = await openAnother();
+      await store.putIfAbsent('slack:replay:abc', 'first', inMs(60_000));
+
+      expect(await other.putIfAbsent('slack:replay:abc', 'second', inMs(120_000))).toBe(false);
+      expect(await store.putIfAbsent('slack:replay:abc', 'third', inMs(-1_000))).toBe(false);
+
+      expect(await other.peek('slack:replay:abc')).toBe('first');
+    });
+
+    it('when a record has expired, then it is invisible to peek and take, and a new put replaces it', async () => {
+      const { store, openAnother, raw } = await fresh(engine);
+      const other = await openAnother();
+      expect(await store.putIfAbsent('link:1', { approver: 'alice' }, inMs(300))).toBe(true);
+      expect(await other.peek('link:1')).toEqual({ approver: 'alice' });
+
+      await sleep(400);
+
+      expect(await other.peek('link:1')).toBeUndefined();
+      expect(await other.take('link:1')).toBeUndefined();
+      // Still in the table (nothing purged it yet), yet ignored.
+      expect(await countEphemeral(raw)).toBe(1);
+      expect(await other.putIfAbsent('link:1', { approver: 'bob' }, inMs(60_000))).toBe(true);
+      expect(await store.peek('link:1')).toEqual({ approver: 'bob' });
+      expect(await store.take('link:1')).toEqual({ approver: 'bob' });
+    });
+
+    it('when two instances take the same key at once, then exactly one gets it, in each of 50 rounds', async () => {
+      const { store, openAnother } = await fresh(engine);
+      const other = await openAnother();
+
+      for (let round = 0; round < 50; round += 1) {
+        const key = `race:take:${round}`;
+        expect(await store.putIfAbsent(key, { round }, inMs(60_000))).toBe(true);
+
+        const results = await Promise.all([store.take(key), other.take(key)]);
+
+        expect(results.filter((r) => r !== undefined)).toEqual([{ round }]);
+      }
+    });
+
+    it('when two instances put the same key at once, then exactly one put wins and its value is kept, in each of 50 rounds', async () => {
+      const { store, openAnother } = await fresh(engine);
+      const other = await openAnother();
+
+      for (let round = 0; round < 50; round += 1) {
+        const key = `race:put:${round}`;
+
+        const [first, second] = await Promise.all([
+          store.putIfAbsent(key, 'store', inMs(60_000)),
+          other.putIfAbsent(key, 'other', inMs(60_000)),
+        ]);
+
+        expect([first, second].filter(Boolean)).toHaveLength(1);
+        expect(await store.peek(key)).toBe(first ? 'store' : 'other');
+      }
+    });
+
+    it('when expired records are purged, then exactly those expired at the given instant are deleted and counted', async () => {
+      const { store, raw } = await fresh(engine);
+      const base = Date.now();
+      for (const [key, offsetMs] of [
+        ['a', 60_000],
+        ['b', 120_000],
+        ['c', 180_000],
+        ['d', 3_600_000],
+      ] as const) {
+        await store.putIfAbsent(key, key, new Date(base + offsetMs));
+      }
+
+      expect(await store.purgeExpired(new Date(base + 150_000))).toBe(2);
+
+      // a and b are still live by the clock, so only the purge can have removed them.
+      expect(await store.peek('a')).toBeUndefined();
+      expect(await store.peek('b')).toBeUndefined();
+      expect(await store.peek('c')).toBe('c');
+      expect(await countEphemeral(raw)).toBe(2);
+      expect(await store.purgeExpired()).toBe(0);
+      expect(await store.purgeExpired(new Date(base + 3_600_000))).toBe(2);
+      expect(await countEphemeral(raw)).toBe(0);
+    });
+
+    it('when an instance first puts a record, then it purges expired rows on the way and leaves live ones', async () => {
+      const { store, openAnother, raw } = await fresh(engine);
+      // The first put of an instance purges; later ones within the purge interval do not.
+      await store.putIfAbsent('live-1', 1, inMs(60_000));
+      await store.putIfAbsent('dead-1', 1, inMs(-1_000));
+      await store.putIfAbsent('dead-2', 1, inMs(-1_000));
+      expect(await countEphemeral(raw)).toBe(3);
+
+      const other = await openAnother();
+      expect(await other.putIfAbsent('live-2', 2, inMs(60_000))).toBe(true);
+
+      expect(await countEphemeral(raw)).toBe(2);
+      expect(await other.peek('live-1')).toBe(1);
+      expect(await other.peek('live-2')).toBe(2);
+    });
+
+    it('when a value is larger than 64 KiB as JSON, then it is refused with InvalidEphemeralError and nothing is stored', async () => {
+      const { store, raw } = await fresh(engine);
+      // A string of n ASCII characters is n + 2 bytes of JSON.
+      const largest = 'a'.repeat(64 * 1024 - 2);
+
+      expect(await store.putIfAbsent('fits', largest, inMs(60_000))).toBe(true);
+      expect(await store.take('fits')).toBe(largest);
+
+      const tooLarge = store.putIfAbsent('too-large', `${largest}a`, inMs(60_000));
+      await expect(tooLarge).rejects.toBeInstanceOf(InvalidEphemeralError);
+      await expect(tooLarge).rejects.toMatchObject({
+        code: 'invalid_ephemeral',
+        field: 'value',
+        message: expect.stringContaining('65537 bytes') as unknown,
+      });
+      // Bytes count, not characters: 40,000 two-byte characters are over the limit.
+      await expect(store.putIfAbsent('wide', 'é'.repeat(40_000), inMs(60_000))).rejects.toMatchObject({
+        field: 'value',
+      });
+      expect(await store.peek('too-large')).toBeUndefined();
+      expect(await countEphemeral(raw)).toBe(0);
+    });
+
+    it('when a key, value or expiry cannot be stored, then put names the argument at fault and nothing is stored', async () => {
+      const { store, raw } = await fresh(engine);
+      const longest = 'k'.repeat(512);
+
+      expect(await store.putIfAbsent(longest, true, inMs(60_000))).toBe(true);
+      expect(await store.peek(longest)).toBe(true);
+
+      const refusals: [Promise<boolean>, string][] = [
+        [store.putIfAbsent('', 1, inMs(60_000)), 'key'],
+        [store.putIfAbsent(`${longest}k`, 1, inMs(60_000)), 'key'],
+        [store.putIfAbsent('nul\0key', 1, inMs(60_000)), 'key'],
+        [store.putIfAbsent('undefined', undefined, inMs(60_000)), 'value'],
+        [store.putIfAbsent('bigint', { n: 1n }, inMs(60_000)), 'value'],
+        [store.putIfAbsent('bad-date', 1, new Date('not a date')), 'expiresAt'],
+      ];
+      for (const [attempt, field] of refusals) {
+        await expect(attempt).rejects.toMatchObject({ code: 'invalid_ephemeral', field });
+      }
+      expect(await countEphemeral(raw)).toBe(1);
+      // Keys that cannot exist are simply absent for peek and take.
+      expect(await store.peek(`${longest}k`)).toBeUndefined();
+      expect(await store.take('nul\0key')).toBeUndefined();
+      expect(await store.take('')).toBeUndefined();
+    });
+  });
+
   describe('schema', () => {
     it('when a store is reopened, then its events survive and the schema version is recorded', async () => {
       const { store, openAnother, schemaVersion } = await fresh(engine);
@@ -947,7 +1150,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
       const reopened = await openAnother();
 
       expect(await reopened.listEvents('elv-1')).toEqual([stored]);
-      expect(await schemaVersion()).toBe(1);
+      expect(await schemaVersion()).toBe(2);
       await reopened.ping();
     });
 
@@ -965,8 +1168,26 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
       const stores = await Promise.all([open(), open(), open()]);
 
       await Promise.all(stores.map((s) => s.append(newEvent())));
-      expect(await schemaVersion()).toBe(1);
+      expect(await schemaVersion()).toBe(2);
       expect(await stores[0]?.verify()).toMatchObject({ ok: true, checked: 3 });
+    });
+
+    it('when a version-1 database without the ephemeral table is opened, then it is upgraded and keeps its events', async () => {
+      const { store, openAnother, raw, schemaVersion, downgradeToVersion1 } = await fresh(engine);
+      const stored = await store.append(newEvent());
+      await store.close();
+      await downgradeToVersion1();
+      expect(await schemaVersion()).toBe(1);
+      await expect(countEphemeral(raw)).rejects.toThrow(/ephemeral/);
+
+      const upgraded = await openAnother();
+
+      expect(await schemaVersion()).toBe(2);
+      expect(await countEphemeral(raw)).toBe(0);
+      expect(await upgraded.listEvents('elv-1')).toEqual([stored]);
+      expect(await upgraded.verify()).toMatchObject({ ok: true, checked: 1 });
+      expect(await upgraded.putIfAbsent('state-1', { verifier: 'v' }, inMs(60_000))).toBe(true);
+      expect(await upgraded.take('state-1')).toEqual({ verifier: 'v' });
     });
 
     it('when the database was migrated by a newer Elevate, then opening fails with SchemaTooNewError', async () => {
