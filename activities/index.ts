@@ -8,10 +8,13 @@ import type { AuditStore } from '../integrations/audit/audit-store.js';
 import type { GrantLedger, GrantRequest } from '../domain/grant-ledger.js';
 import type {
   Actor,
+  BotSnapshot,
   ElevationView,
   EventType,
   GrantReceipt,
   RevokeReceipt,
+  RoleSnapshot,
+  SlackMessageRef,
 } from '../workflows/definitions.js';
 
 /** An event as the workflow hands it over; the elevation view is the state after it. */
@@ -24,13 +27,38 @@ export interface WorkflowEvent {
   elevation: ElevationView;
 }
 
+/** An elevation with the bot and role it was requested for: what a notification describes. */
+export interface ElevationDetails {
+  elevation: ElevationView;
+  bot: BotSnapshot;
+  role: RoleSnapshot;
+}
+
+/** One step of an elevation to tell people about. */
+export interface ElevationNotice extends ElevationDetails {
+  /** The approval messages {@link ApprovalNotifier.announce} posted (empty without Slack). */
+  messages: SlackMessageRef[];
+  event: EventType;
+  /** Also tell the bot's owner (the request was decided, or the grant ended). */
+  notifyOwner: boolean;
+}
+
+/** Where approvers and owners hear about elevations: Slack, or the log when Slack is not set up. */
+export interface ApprovalNotifier {
+  /** Ask the eligible approvers; returns the messages posted, to be updated later. */
+  announce(details: ElevationDetails): Promise<SlackMessageRef[]>;
+  /** Update the approval messages, reply in their threads, and tell the owner when asked. */
+  publish(notice: ElevationNotice): Promise<void>;
+}
+
 export interface ActivityDeps {
   store: Pick<AuditStore, 'append'>;
   ledger: Pick<GrantLedger, 'acquire' | 'release'>;
+  notifier: ApprovalNotifier;
   logger: Logger;
 }
 
-export function createActivities({ store, ledger, logger }: ActivityDeps) {
+export function createActivities({ store, ledger, notifier, logger }: ActivityDeps) {
   const attemptOf = (): number => {
     try {
       return Context.current().info.attempt;
@@ -83,20 +111,14 @@ export function createActivities({ store, ledger, logger }: ActivityDeps) {
       );
     },
 
-    /** Tell approvers a request waits for them. Slack comes later; until then the log carries it. */
-    notifyApprovers(req: { elevation: ElevationView; approvers: string[]; quorum: number }): Promise<void> {
-      logger.info(
-        {
-          elevationId: req.elevation.id,
-          botId: req.elevation.botId,
-          roleId: req.elevation.roleId,
-          approvers: req.approvers,
-          quorum: req.quorum,
-          deadline: req.elevation.approval.mode === 'approvers' ? req.elevation.approval.deadline : undefined,
-        },
-        'approval requested',
-      );
-      return Promise.resolve();
+    /** Ask the approvers (a Slack message each, or a log line with the approval link). */
+    announceApproval(details: ElevationDetails): Promise<SlackMessageRef[]> {
+      return notifier.announce(details);
+    },
+
+    /** Bring the approval messages up to date with one step of the elevation. */
+    publishElevationEvent(notice: ElevationNotice): Promise<void> {
+      return notifier.publish(notice);
     },
   };
 }

@@ -40,7 +40,7 @@ import {
   type RefusalCode,
 } from '../workflows/definitions.js';
 import type { elevationWorkflow } from '../workflows/elevation-workflow.js';
-import { initialView, isFinal } from '../workflows/elevation-view.js';
+import { initialView, isFinal, sameApprover } from '../workflows/elevation-view.js';
 import { sameHash, hashSecret } from './credentials.js';
 import { ApiError, type ErrorCode } from './errors.js';
 import { elevationIdForRequest, newElevationId } from './ids.js';
@@ -61,6 +61,8 @@ export interface ElevationServiceDeps {
   store: Pick<AuditStore, 'append' | 'getElevation' | 'listElevations' | 'listEvents' | 'verify'>;
   timing: ElevationTiming;
   logger: Logger;
+  /** Needed when a role names an LDAP approver group. */
+  directory?: ApproverDirectory;
   clock?: () => Date;
 }
 
@@ -74,8 +76,18 @@ const REFUSAL_TO_API: Record<RefusalCode, ErrorCode> = {
   not_eligible: 'approval_refused',
   owner_may_not_approve: 'approval_refused',
   already_approved: 'already_approved',
+  not_needed: 'approval_not_needed',
   invalid_input: 'invalid_request',
 };
+
+/**
+ * Looks approvers up in the directory: whether the person with this e-mail address is a member
+ * of an LDAP group. Asked at approval time, so a person removed from the group can no longer
+ * approve.
+ */
+export interface ApproverDirectory {
+  isMember(groupDn: string, email: string): Promise<boolean>;
+}
 
 export class ElevationService {
   private readonly roles: Map<string, RolePolicy>;
@@ -145,6 +157,7 @@ export class ElevationService {
       },
       role: {
         id: role.id,
+        ...(role.description !== undefined ? { description: role.description } : {}),
         environment: role.environment,
         target: role.target,
         maxDurationSeconds: role.maxDurationSeconds,
@@ -232,30 +245,131 @@ export class ElevationService {
     }
   }
 
-  // ---- approvers (the Slack/OIDC front end arrives later; tests and tools call these) --------
+  // ---- approvers (the Slack app and the MFA approval pages call these) -----------------------
 
-  async approve(id: string, input: ApproveInput): Promise<ElevationView> {
+  /**
+   * The approver groups of the elevation's role that `email` belongs to: policy lists, and
+   * LDAP groups looked up now.
+   */
+  async approverGroups(roleId: string, email: string): Promise<string[]> {
+    const role = this.roles.get(roleId);
+    if (role?.approval.mode !== 'approvers') return [];
+    const groups: string[] = [];
+    for (const g of role.approval.groups) {
+      if (g.members?.some((m) => sameApprover(m, email))) {
+        groups.push(g.name);
+      } else if (g.ldapGroupDn) {
+        if (!this.deps.directory)
+          throw this.unavailable(new Error('no LDAP directory configured'), 'look up approvers');
+        const member = await this.deps.directory.isMember(g.ldapGroupDn, email).catch((err: unknown) => {
+          throw this.unavailable(err, 'look up approver groups in LDAP');
+        });
+        if (member) groups.push(g.name);
+      }
+    }
+    return groups;
+  }
+
+  /**
+   * Whether `email` could approve elevation `id` now: asked before an approver is sent to log
+   * in, so nobody does an MFA login for nothing. The workflow decides again when the approval
+   * arrives. A refusal is audited and thrown as {@link ApiError}.
+   */
+  async checkApprover(id: string, email: string): Promise<{ elevation: ElevationView; groups: string[] }> {
+    const by: Actor = { kind: 'human', id: email };
+    const elevation = await this.find(id);
+    const refuse = async (code: ErrorCode, reason: string, message: string): Promise<never> => {
+      await this.recordRefusal('approval.refused', elevation ? id : null, by, {
+        code: reason,
+        message,
+        stage: 'precheck',
+      });
+      throw new ApiError(code, message).recorded();
+    };
+    if (!elevation) return refuse('not_found', 'not_found', `elevation ${id} not found`);
+    if (isFinal(elevation)) {
+      return refuse('already_ended', 'already_ended', `the elevation has ended (${elevation.status})`);
+    }
+    if (elevation.status !== 'pending_approval' || elevation.approval.mode !== 'approvers') {
+      return refuse(
+        'not_pending',
+        'not_pending',
+        `the elevation is not waiting for approval (${elevation.status})`,
+      );
+    }
+    if (this.clock().getTime() >= Date.parse(elevation.approval.deadline)) {
+      return refuse(
+        'approval_window_closed',
+        'approval_window_closed',
+        `the approval window closed at ${elevation.approval.deadline}`,
+      );
+    }
+    const role = this.roles.get(elevation.roleId);
+    if (
+      role?.approval.mode === 'approvers' &&
+      !role.approval.ownerMayApprove &&
+      sameApprover(email, elevation.owner)
+    ) {
+      return refuse(
+        'approval_refused',
+        'owner_may_not_approve',
+        `${email} owns bot ${elevation.botId} and may not approve its requests`,
+      );
+    }
+    if (elevation.approvals.some((a) => sameApprover(a.approver, email))) {
+      return refuse(
+        'already_approved',
+        'already_approved',
+        `${email} has already approved; each approver counts once`,
+      );
+    }
+    const groups = await this.approverGroups(elevation.roleId, email);
+    if (groups.length === 0) {
+      return refuse(
+        'approval_refused',
+        'not_eligible',
+        `${email} is not in any approver group of role ${elevation.roleId}`,
+      );
+    }
+    return { elevation, groups };
+  }
+
+  /**
+   * Approve as a person who has proved who they are (`evidence`: the MFA login). Their approver
+   * groups are looked up here; the workflow refuses an approval that must not count.
+   */
+  async approve(id: string, input: Omit<ApproveInput, 'groups'>): Promise<ElevationView> {
     const by: Actor = { kind: 'human', id: input.approver.id };
+    const view = await this.find(id);
+    const groups = view ? await this.approverGroups(view.roleId, input.approver.id) : [];
     try {
-      return await this.handle(id).executeUpdate(approveUpdate, { args: [input] });
+      return await this.handle(id).executeUpdate(approveUpdate, { args: [{ ...input, groups }] });
     } catch (err) {
       if (this.isGone(err)) {
-        await this.recordRefusal('approval.refused', id, by, { code: 'already_ended' });
+        await this.recordRefusal('approval.refused', id, by, {
+          code: 'already_ended',
+          evidence: input.evidence ?? null,
+        });
         throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`).recorded();
       }
-      throw await this.refusalOrUnavailable(err, 'approval.refused', id, by);
+      throw await this.refusalOrUnavailable(err, 'approval.refused', id, by, {
+        evidence: input.evidence ?? null,
+      });
     }
   }
 
-  async deny(id: string, input: DenyInput): Promise<ElevationView> {
+  /** Deny: a human approver or the bot's owner (groups looked up here), or an admin. */
+  async deny(id: string, input: Omit<DenyInput, 'groups'>): Promise<ElevationView> {
+    const view = input.by.kind === 'human' ? await this.find(id) : undefined;
+    const groups = view ? await this.approverGroups(view.roleId, input.by.id) : [];
     try {
-      return await this.handle(id).executeUpdate(denyUpdate, { args: [input] });
+      return await this.handle(id).executeUpdate(denyUpdate, { args: [{ ...input, groups }] });
     } catch (err) {
       if (this.isGone(err)) {
         await this.recordRefusal('deny.refused', id, input.by, { code: 'already_ended' });
         throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`).recorded();
       }
-      throw await this.refusalOrUnavailable(err, 'deny.refused', id, input.by);
+      throw await this.refusalOrUnavailable(err, 'deny.refused', id, input.by, { reason: input.reason });
     }
   }
 
@@ -373,11 +487,12 @@ export class ElevationService {
     type: EventType,
     id: string,
     by: Actor,
+    extra: Record<string, unknown> = {},
   ): Promise<ApiError> {
     const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
     if (cause instanceof ApplicationFailure && cause.type === REFUSAL_FAILURE_TYPE) {
       const code = (cause.details?.[0] as RefusalCode | undefined) ?? 'invalid_input';
-      await this.recordRefusal(type, id, by, { code, message: cause.message });
+      await this.recordRefusal(type, id, by, { code, message: cause.message, ...extra });
       return new ApiError(REFUSAL_TO_API[code] ?? 'invalid_request', cause.message).recorded();
     }
     return this.unavailable(err, 'reach the elevation');

@@ -21,6 +21,10 @@ export type ErrorCode =
   | 'already_approved' // this approver has already approved (each counts once)
   | 'approval_window_closed'
   | 'approval_refused' // this person may not approve this elevation
+  | 'approval_not_needed' // every group this approver belongs to already has its quorum
+  | 'insufficient_user_authentication' // the login was not MFA, or not fresh (RFC 9470)
+  | 'identity_mismatch' // the login's identity is not the Slack user who clicked
+  | 'approval_link_invalid' // the approval link or login is unknown, used or expired
   | 'service_unavailable'
   | 'internal';
 
@@ -42,6 +46,10 @@ const STATUS: Record<ErrorCode, number> = {
   already_approved: 409,
   approval_window_closed: 409,
   approval_refused: 403,
+  approval_not_needed: 409,
+  insufficient_user_authentication: 401,
+  identity_mismatch: 403,
+  approval_link_invalid: 400,
   service_unavailable: 503,
   internal: 500,
 };

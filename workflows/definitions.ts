@@ -59,15 +59,28 @@ export interface LdapTargetRef {
 }
 export type TargetRef = LdapTargetRef;
 
+/**
+ * One group of people who may approve a role. A role can require several groups, each with its
+ * own quorum, and all of them must be met (see {@link quorumProgress}).
+ */
+export interface ApproverGroup {
+  /** Shown to approvers and recorded with each approval, e.g. `security`. */
+  name: string;
+  /** Distinct approvals this group must contribute. */
+  quorum: number;
+  /** E-mail addresses listed in the policy (compared case-insensitively). */
+  members?: string[];
+  /** DN of an LDAP group; its members, matched by their `mail`, may approve (looked up at approval time). */
+  ldapGroupDn?: string;
+}
+
 /** How a role is approved. */
 export type ApprovalRule =
   | { mode: 'auto' }
   | {
       mode: 'approvers';
-      /** E-mail addresses of the humans who may approve (compared case-insensitively). */
-      approvers: string[];
-      /** Distinct approvals needed. */
-      quorum: number;
+      /** Every group's quorum must be met, each by different people. */
+      groups: ApproverGroup[];
       /** How long a request waits for a decision before it expires. */
       windowSeconds: number;
       /** Whether the requesting bot's owner may approve it. */
@@ -88,6 +101,7 @@ export interface BotSnapshot {
 /** The role as it was configured when the bot asked. */
 export interface RoleSnapshot {
   id: string;
+  description?: string;
   environment: string;
   target: TargetRef;
   maxDurationSeconds: number;
@@ -124,19 +138,33 @@ export interface CarriedState {
   revokeReason: EndReason;
   revokeStartedAt: string;
   revokeAttempts: number;
+  /** Where the approval request was posted in Slack, so later steps update the same messages. */
+  messages?: SlackMessageRef[];
 }
 
-/** What an approver submits. `evidence` is how they proved who they are (MFA details). */
+/** A message Elevate posted in Slack: its channel (or DM) and timestamp. */
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+/**
+ * What an approver submits. `groups` are the approver groups the server found this person in
+ * (policy lists and LDAP groups, looked up at approval time); `evidence` is how they proved
+ * who they are (the MFA login's issuer, subject, amr, acr, auth_time and ID-token hash).
+ */
 export interface ApproveInput {
   approver: { id: string; displayName?: string };
+  groups: string[];
   evidence?: Record<string, unknown>;
   comment?: string;
 }
 
-/** A denial, by a human approver or an admin. */
+/** A denial, by a human approver (with the approver groups they are in) or an admin. */
 export interface DenyInput {
   by: Actor;
   reason: string;
+  groups?: string[];
 }
 
 /** A request to end an elevation early: the bot gives it back, or an admin revokes it. */
@@ -149,6 +177,8 @@ export interface RevokeInput {
 export interface ApprovalRecord {
   approver: string;
   at: string;
+  /** Approver groups the person was found in when they approved. */
+  groups: string[];
   evidence?: Record<string, unknown>;
 }
 
@@ -188,7 +218,16 @@ export interface ElevationView {
   ticket?: string;
   requestId?: string;
   requestedAt: string;
-  approval: { mode: 'auto' } | { mode: 'approvers'; quorum: number; deadline: string };
+  approval:
+    | { mode: 'auto' }
+    | {
+        mode: 'approvers';
+        /** Distinct approvals needed in all (the sum of the groups' quorums). */
+        quorum: number;
+        deadline: string;
+        /** Each group's quorum and how many approvals count towards it so far. */
+        groups: { name: string; quorum: number; approved: number }[];
+      };
   approvals: ApprovalRecord[];
   grantedAt?: string;
   expiresAt?: string;
@@ -211,6 +250,7 @@ export type RefusalCode =
   | 'not_eligible' // the person is not an approver for this role
   | 'owner_may_not_approve' // the bot's owner may not approve its requests for this role
   | 'already_approved' // this approver has already approved (each counts once)
+  | 'not_needed' // every group this approver belongs to already has its quorum
   | 'invalid_input'; // the update's payload is malformed
 
 /** Approve a pending elevation. Refused synchronously (never enters history) when invalid. */

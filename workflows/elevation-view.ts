@@ -4,6 +4,7 @@
  */
 import type { ElevationInput, ElevationView } from './definitions.js';
 import { FINAL_STATUSES, workflowIdFor } from './definitions.js';
+import { totalQuorum } from './approval-quorum.js';
 
 /** The view of a request that has just been accepted. `now` is epoch milliseconds. */
 export function initialView(input: ElevationInput, now: number): ElevationView {
@@ -26,8 +27,9 @@ export function initialView(input: ElevationInput, now: number): ElevationView {
         ? { mode: 'auto' }
         : {
             mode: 'approvers',
-            quorum: rule.quorum,
+            quorum: totalQuorum(rule.groups),
             deadline: new Date(now + rule.windowSeconds * 1000).toISOString(),
+            groups: rule.groups.map((g) => ({ name: g.name, quorum: g.quorum, approved: 0 })),
           },
     approvals: [],
     revokeAttempts: 0,

@@ -37,6 +37,7 @@ import type {
   RefusalCode,
   RevokeInput,
   RevokeReceipt,
+  SlackMessageRef,
 } from './definitions.js';
 import {
   NON_RETRYABLE_GRANT_ERRORS,
@@ -46,6 +47,7 @@ import {
   revokeUpdate,
   statusQuery,
 } from './definitions.js';
+import { quorumProgress, wouldCount } from './approval-quorum.js';
 import { initialView, isFinal, sameApprover } from './elevation-view.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'elevate' };
@@ -71,9 +73,15 @@ const recordBehind = proxyActivities<Activities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
 }).recordEvents;
 
-const { notifyApprovers } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumAttempts: 5 },
+/**
+ * Slack messages (or, without Slack, log lines). Never on the critical path: nothing waits for
+ * them but the workflow's own end. One call may itself wait out Slack's rate limits, so the
+ * timeouts are generous; a message is retried for an hour before it is given up (and logged).
+ */
+const { publishElevationEvent } = proxyActivities<Activities>({
+  startToCloseTimeout: '150s',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s' },
 });
 
 /**
@@ -106,6 +114,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   const rule = input.role.approval;
   const view: ElevationView = input.carried?.view ?? initialView(input, Date.now());
   let revokeRequest: { by: Actor; comment?: string; reason: EndReason } | undefined;
+  let messages: SlackMessageRef[] = input.carried?.messages ?? [];
   let denial: DenyInput | undefined;
   const grantRequest = {
     elevationId: input.elevationId,
@@ -147,6 +156,46 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   const writeBehind = (...events: WorkflowEvent[]): void => {
     stored = stored.then(() => recordBehind(input.elevationId, events));
   };
+  /**
+   * The Slack queue, like the audit queue but never awaited on the way: each step updates the
+   * approval message (and its thread) in order, after the request was announced.
+   */
+  let published: Promise<void> = Promise.resolve();
+  const details = () => ({ elevation: snapshot(), bot: input.bot, role: input.role });
+  const announce = (): void => {
+    if (rule.mode !== 'approvers') return;
+    const { announceApproval } = proxyActivities<Activities>({
+      startToCloseTimeout: '150s',
+      // Retried while anyone could still approve: an approval prompt is never dropped silently.
+      scheduleToCloseTimeout: `${Math.max(rule.windowSeconds, 60)}s`,
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s' },
+    });
+    const d = details();
+    published = published
+      .then(() => announceApproval(d))
+      .then((refs) => {
+        messages = refs;
+      })
+      .catch((err: unknown) => {
+        log.error('Could not announce the approval request', {
+          elevationId: input.elevationId,
+          error: errorSummary(err),
+        });
+      });
+  };
+  const publish = (type: EventType, notifyOwner = false): void => {
+    if (rule.mode !== 'approvers') return;
+    const d = details();
+    published = published
+      .then(() => publishElevationEvent({ ...d, messages, event: type, notifyOwner }))
+      .catch((err: unknown) => {
+        log.warn('Could not publish an elevation event to Slack', {
+          elevationId: input.elevationId,
+          event: type,
+          error: errorSummary(err),
+        });
+      });
+  };
   const end = (status: ElevationView['status'], reason: EndReason): void => {
     view.status = status;
     view.endReason = reason;
@@ -156,6 +205,19 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   // ---- messages ---------------------------------------------------------------------------
 
   setHandler(statusQuery, () => view);
+
+  /**
+   * The groups among `claimed` that `who` may act for. The server looks membership up (policy
+   * lists and LDAP groups); a policy list is checked again here against the role as it was
+   * when the bot asked, so a list can never be widened after the request.
+   */
+  const eligibleGroups = (who: string, claimed: unknown): string[] => {
+    if (rule.mode !== 'approvers' || !Array.isArray(claimed)) return [];
+    return rule.groups
+      .filter((g) => claimed.includes(g.name))
+      .filter((g) => g.ldapGroupDn !== undefined || (g.members ?? []).some((m) => sameApprover(m, who)))
+      .map((g) => g.name);
+  };
 
   /** Throws a refusal when this approval must not count. Pure: also the update's validator. */
   const checkApproval = (a: ApproveInput): void => {
@@ -170,8 +232,9 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       refuse('approval_window_closed', `the approval window closed at ${view.approval.deadline}`);
     }
     const who = a.approver.id;
-    if (!rule.approvers.some((x) => sameApprover(x, who))) {
-      refuse('not_eligible', `${who} is not an approver for role ${input.role.id}`);
+    const groups = eligibleGroups(who, a.groups);
+    if (groups.length === 0) {
+      refuse('not_eligible', `${who} is not in any approver group of role ${input.role.id}`);
     }
     if (!rule.ownerMayApprove && sameApprover(who, input.bot.owner)) {
       refuse('owner_may_not_approve', `${who} owns bot ${input.bot.id} and may not approve its requests`);
@@ -179,7 +242,15 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     if (view.approvals.some((r) => sameApprover(r.approver, who))) {
       refuse('already_approved', `${who} has already approved; each approver counts once`);
     }
-    if (view.approvals.length >= rule.quorum) refuse('not_pending', 'the quorum has already been reached');
+    if (quorumProgress(rule.groups, view.approvals).met) {
+      refuse('not_pending', 'the quorum has already been reached');
+    }
+    if (!wouldCount(rule.groups, view.approvals, { approver: who, groups })) {
+      refuse(
+        'not_needed',
+        `every approver group ${who} belongs to (${groups.join(', ')}) already has its quorum`,
+      );
+    }
   };
 
   setHandler(
@@ -188,26 +259,31 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       // Checked again: a timer or another update may have been handled since validation.
       checkApproval(a);
       const approver = a.approver.id.trim().toLowerCase();
+      const groups = eligibleGroups(approver, a.groups);
       view.approvals.push({
         approver,
         at: new Date().toISOString(),
+        groups,
         ...(a.evidence ? { evidence: a.evidence } : {}),
       });
-      const quorum = rule.mode === 'approvers' ? rule.quorum : 0;
+      const progress = rule.mode === 'approvers' ? quorumProgress(rule.groups, view.approvals) : undefined;
+      if (progress && view.approval.mode === 'approvers') view.approval.groups = progress.groups;
       await write(
         event(
           'approval.accepted',
           { kind: 'human', id: approver },
           {
             approver,
+            groups,
             evidence: a.evidence ?? null,
             comment: a.comment ?? null,
             count: view.approvals.length,
-            quorum,
+            progress: progress?.groups ?? [],
           },
         ),
       );
-      if (view.approvals.length >= quorum) await condition(() => view.status !== 'pending_approval');
+      publish('approval.accepted');
+      if (progress?.met) await condition(() => view.status !== 'pending_approval');
       return snapshot();
     },
     { validator: checkApproval },
@@ -219,9 +295,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     if (isFinal(view)) refuse('already_ended', `the elevation has ended (${view.status})`);
     if (view.status !== 'pending_approval') refuse('not_pending', `the elevation is ${view.status}`);
     if (d.by?.kind === 'human') {
-      const eligible =
-        (rule.mode === 'approvers' && rule.approvers.some((x) => sameApprover(x, d.by.id))) ||
-        sameApprover(d.by.id, input.bot.owner);
+      const eligible = eligibleGroups(d.by.id, d.groups).length > 0 || sameApprover(d.by.id, input.bot.owner);
       if (!eligible) refuse('not_eligible', `${d.by.id} is not an approver for role ${input.role.id}`);
     } else if (d?.by?.kind !== 'admin') {
       refuse('invalid_input', 'only approvers and admins may deny');
@@ -308,6 +382,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
                 revokeReason: reason,
                 revokeStartedAt: startedAt,
                 revokeAttempts: attempts,
+                messages,
               },
             });
           }
@@ -317,14 +392,9 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
         }
       }
       end(reason === 'grant_failed' ? 'failed' : 'revoked', reason);
-      await write(
-        event(reason === 'grant_failed' ? 'elevation.failed' : 'elevation.revoked', SYSTEM, {
-          reason,
-          startedAt,
-          receipt,
-          revokeAttempts: attempts,
-        }),
-      );
+      const type = reason === 'grant_failed' ? 'elevation.failed' : 'elevation.revoked';
+      await write(event(type, SYSTEM, { reason, startedAt, receipt, revokeAttempts: attempts }));
+      publish(type, true);
     });
 
   // ---- the path -----------------------------------------------------------------------------
@@ -332,6 +402,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   if (input.carried) {
     await revoke(input.carried.revokeReason);
     await condition(allHandlersFinished);
+    await published;
     return view;
   }
 
@@ -360,20 +431,19 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     await write(requested, event('elevation.approved', SYSTEM, { rule: 'auto' }));
   } else {
     await write(requested);
-    try {
-      await notifyApprovers({ elevation: snapshot(), approvers: rule.approvers, quorum: rule.quorum });
-    } catch (err) {
-      // Approvers can still find the request through the API; waiting goes on.
-      log.warn('Could not notify approvers', { elevationId: input.elevationId, error: errorSummary(err) });
-    }
+    announce();
     const deadline = view.approval.mode === 'approvers' ? Date.parse(view.approval.deadline) : Date.now();
     const decided = await condition(
-      () => view.approvals.length >= rule.quorum || denial !== undefined || revokeRequest !== undefined,
+      () =>
+        quorumProgress(rule.groups, view.approvals).met ||
+        denial !== undefined ||
+        revokeRequest !== undefined,
       Math.max(deadline - Date.now(), 1),
     );
     if (denial) {
       end('denied', 'denied');
       await write(event('elevation.denied', denial.by, { reason: denial.reason }));
+      publish('elevation.denied', true);
     } else if (revokeRequest) {
       end('revoked', revokeRequest.by.kind === 'bot' ? 'withdrawn' : 'admin_revoked');
       await write(
@@ -383,17 +453,24 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
           granted: false,
         }),
       );
+      publish('elevation.revoked', true);
     } else if (!decided) {
       end('expired', 'approval_timeout');
       await write(
-        event('elevation.expired', SYSTEM, { approvals: view.approvals.length, quorum: rule.quorum }),
+        event('elevation.expired', SYSTEM, {
+          approvals: view.approvals.length,
+          progress: view.approval.mode === 'approvers' ? view.approval.groups : [],
+        }),
       );
+      publish('elevation.expired', true);
     } else {
       view.status = 'approved';
       await write(event('elevation.approved', SYSTEM, { approvers: view.approvals.map((a) => a.approver) }));
+      publish('elevation.approved', true);
     }
     if (isFinal(view)) {
       await condition(allHandlersFinished);
+      await published;
       return view;
     }
   }
@@ -414,6 +491,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
         const error = errorSummary(err);
         view.lastError = `${error.type}: ${error.message}`;
         writeBehind(event('grant.failed', SYSTEM, { error }));
+        publish('grant.failed');
       }
     }
     if (receipt) {
@@ -424,6 +502,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       // Not awaited: the expiry clock runs from the confirmed grant whether or not the audit
       // store is answering right now (the event is stored in order once it is).
       writeBehind(event('grant.confirmed', SYSTEM, { receipt }));
+      publish('grant.confirmed');
       // The expiry clock starts once the grant is confirmed, not at request time.
       await condition(
         () => revokeRequest !== undefined,
@@ -436,5 +515,6 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   }
   await revoke(reason);
   await condition(allHandlersFinished);
+  await published;
   return view;
 }

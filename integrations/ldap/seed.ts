@@ -25,6 +25,17 @@ export interface SeedContents {
   groups: string[];
   /** Placeholder member of each group (default {@link DEFAULT_PLACEHOLDER_DN}). */
   placeholderDn?: string;
+  /** Humans (approvers): each becomes `uid=<uid>,ou=people,<suffix>` with its `mail`. */
+  people?: { uid: string; mail: string }[];
+  /** Groups of people (approver groups): `cn=<id>,ou=groups,<suffix>` with the people's DNs as members. */
+  peopleGroups?: { id: string; members: string[] }[];
+}
+
+/** DN of the person `uid` in the seeded layout: `uid=<uid>,ou=people,<suffix>`. */
+export function personDn(suffix: string, uid: string): string {
+  checkSuffix(suffix);
+  checkId('person', uid);
+  return `uid=${uid},ou=people,${suffix}`;
 }
 
 // Ids end up unescaped in DNs and LDIF lines, so only characters that need no escaping in
@@ -111,6 +122,30 @@ export function seedLdif(suffix: string, contents: SeedContents): string {
       'objectClass: account',
       `uid: ${id}`,
       'description: Elevate bot',
+    ]);
+  }
+  if (contents.people?.length || contents.peopleGroups?.length) {
+    entries.push([`dn: ou=people,${suffix}`, 'objectClass: organizationalUnit', 'ou: people']);
+  }
+  for (const p of contents.people ?? []) {
+    if (!/^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$/.test(p.mail))
+      throw new Error(`mail ${JSON.stringify(p.mail)} is not a plain address`);
+    entries.push([
+      `dn: ${personDn(suffix, p.uid)}`,
+      'objectClass: inetOrgPerson',
+      `uid: ${p.uid}`,
+      `cn: ${p.uid}`,
+      `sn: ${p.uid}`,
+      `mail: ${p.mail}`,
+    ]);
+  }
+  for (const g of contents.peopleGroups ?? []) {
+    entries.push([
+      `dn: ${groupDn(suffix, g.id)}`,
+      'objectClass: groupOfNames',
+      `cn: ${g.id}`,
+      `member: ${placeholder}`,
+      ...g.members.map((uid) => `member: ${personDn(suffix, uid)}`),
     ]);
   }
   for (const id of contents.groups) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
-import { createActivities } from '../../activities/index.js';
+import { createActivities, type ApprovalNotifier } from '../../activities/index.js';
 import { policySchema, type Policy } from '../../config/policy.js';
 import { generateSecret, hashSecret } from '../../domain/credentials.js';
 import { ElevationService } from '../../domain/elevation-service.js';
@@ -19,7 +19,9 @@ import { GrantLedger } from '../../domain/grant-ledger.js';
 import type { NewAuditEvent, Store } from '../../integrations/audit/audit-store.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { LdapApproverDirectory } from '../../integrations/ldap/approver-directory.js';
 import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
+import { LogNotifier } from '../../integrations/notify/log-notifier.js';
 import { botDn, groupDn, seedLdif } from '../../integrations/ldap/seed.js';
 import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
 import { findTemporalCli } from '../../runtime/temporal-cli.js';
@@ -36,12 +38,22 @@ export interface BotSpec {
   disabled?: boolean;
 }
 
+/** An approver group: a list of e-mail addresses, or an LDAP group seeded with `people`. */
+export type GroupSpec =
+  { name: string; quorum?: number; members: string[] } | { name: string; quorum?: number; ldapGroup: string };
+
 export type ApprovalSpec =
   | { mode: 'auto' }
   | {
       mode: 'approvers';
       approvers: string[];
       quorum?: number;
+      windowSeconds?: number;
+      ownerMayApprove?: boolean;
+    }
+  | {
+      mode: 'approvers';
+      groups: GroupSpec[];
       windowSeconds?: number;
       ownerMayApprove?: boolean;
     };
@@ -78,10 +90,21 @@ export function buildPolicy(bots: BotSpec[], roles: RoleSpec[]) {
       environment: 'test',
       target: { type: 'ldap', groupDn: groupDn(SUFFIX, r.id) },
       maxDurationSeconds: r.maxDurationSeconds ?? 3600,
-      approval: r.approval ?? { mode: 'auto' },
+      approval: approvalOf(r.approval),
     })),
   };
   return { policy: policySchema.parse(raw), keys, adminToken };
+}
+
+/** An ApprovalSpec as the policy file says it (LDAP group ids become DNs in the test directory). */
+function approvalOf(spec: ApprovalSpec | undefined): unknown {
+  if (!spec || spec.mode === 'auto' || !('groups' in spec)) return spec ?? { mode: 'auto' };
+  return {
+    ...spec,
+    groups: spec.groups.map((g) =>
+      'ldapGroup' in g ? { ...g, ldapGroup: groupDn(SUFFIX, g.ldapGroup) } : g,
+    ),
+  };
 }
 
 let bundlePath: string | undefined;
@@ -110,6 +133,11 @@ export interface StackOptions {
   timing?: Partial<ElevationTiming>;
   /** Start an in-process worker (default true). */
   worker?: boolean;
+  /** Humans in the test directory, and LDAP groups of them (approver groups). */
+  people?: { uid: string; mail: string }[];
+  peopleGroups?: { id: string; members: string[] }[];
+  /** How the worker tells approvers (default: the log notifier, silent). */
+  notifier?: (parts: { store: Store; directory: LdapApproverDirectory; logger: Logger }) => ApprovalNotifier;
 }
 
 export interface Stack {
@@ -117,7 +145,9 @@ export interface Stack {
   slapd: SlapdServer;
   store: Store;
   target: LdapTarget;
+  directory: LdapApproverDirectory;
   ledger: GrantLedger;
+  logger: Logger;
   service: ElevationService;
   policy: Policy;
   keys: Record<string, string>;
@@ -161,7 +191,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     dataDir: path.join(dir, 'ldap'),
     suffix: SUFFIX,
     rootPassword: 'test-root-secret',
-    seedLdif: seedLdif(SUFFIX, { bots: opts.bots.map((b) => b.id), groups: opts.roles.map((r) => r.id) }),
+    seedLdif: seedLdif(SUFFIX, {
+      bots: opts.bots.map((b) => b.id),
+      groups: opts.roles.map((r) => r.id),
+      ...(opts.people ? { people: opts.people } : {}),
+      ...(opts.peopleGroups ? { peopleGroups: opts.peopleGroups } : {}),
+    }),
   });
   closers.push(() => slapd.stop());
 
@@ -183,9 +218,25 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const target = new LdapTarget({ url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword });
   closers.push(() => target.close());
   const ledger = new GrantLedger(store, target);
+  const directory = new LdapApproverDirectory({
+    url: slapd.url,
+    bindDn: slapd.rootDn,
+    bindPassword: slapd.rootPassword,
+  });
   const taskQueue = `test-${randomUUID()}`;
   const timing: ElevationTiming = { grantTimeoutSeconds: 20, revokeRetryMaxSeconds: 1, ...opts.timing };
-  const service = new ElevationService({ policy, temporal: env.client, taskQueue, store, timing, logger });
+  const service = new ElevationService({
+    policy,
+    temporal: env.client,
+    taskQueue,
+    store,
+    timing,
+    logger,
+    directory,
+  });
+  const notifier =
+    opts.notifier?.({ store, directory, logger }) ??
+    new LogNotifier({ logger, approvalUrl: (id) => `http://127.0.0.1/approvals/${id}` });
   const bundle = await workflowBundle();
 
   let running: Promise<void> | undefined;
@@ -194,7 +245,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     slapd,
     store,
     target,
+    directory,
     ledger,
+    logger,
     service,
     policy,
     keys,
@@ -216,6 +269,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             },
           },
           ledger,
+          notifier,
           logger,
         }),
         workflowBundlePath: bundle,

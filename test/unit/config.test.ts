@@ -56,8 +56,7 @@ describe('policy file', () => {
     expect(policy.bots[0]).toMatchObject({ owner: 'owner@example.org', apiKeyHash: HASH_A, disabled: false });
     expect(policy.roles[1]!.approval).toEqual({
       mode: 'approvers',
-      approvers: ['ann@example.org', 'ben@example.org'],
-      quorum: 2,
+      groups: [{ name: 'approvers', quorum: 2, members: ['ann@example.org', 'ben@example.org'] }],
       windowSeconds: 900,
       ownerMayApprove: false,
     });
@@ -152,7 +151,7 @@ describe('policy file', () => {
       .replace('[ann@example.org, ben@example.org]', '[owner@example.org]')
       .replace('quorum: 2', 'quorum: 1');
     expect(problem(text).message).toContain(
-      `bots[0].roles[1]: role "reviewed" needs 1 approver(s) other than the bot's owner`,
+      `bots[0].roles[1]: role "reviewed"'s approver groups cannot be met by people other than the bot's owner`,
     );
   });
 
@@ -282,5 +281,167 @@ describe('elevate config check', () => {
       expect(noTemporal.code).toBe(3);
       expect(noTemporal.out).toContain('TEMPORAL_ADDRESS: must be set');
     }
+  });
+});
+
+describe('approver groups in the policy', () => {
+  const SHORTHAND = `    approval:
+      mode: approvers
+      approvers: [ann@example.org, ben@example.org]
+      quorum: 2
+`;
+  /** The valid policy with role "reviewed"'s approval replaced by `lines` (indented under `approval:`). */
+  const withApproval = (...lines: string[]): string => {
+    expect(valid).toContain(SHORTHAND);
+    return valid.replace(
+      SHORTHAND,
+      `    approval:\n${['mode: approvers', ...lines].map((l) => `      ${l}\n`).join('')}`,
+    );
+  };
+  const SECURITY_DN = 'cn=security,ou=groups,dc=example,dc=org';
+  const reviewed = (text: string) => parsePolicy(text, 'policy.yaml', env).roles[1]!.approval;
+
+  it('when groups list members or an LDAP group, then each parses with its quorum and lower-cased members', () => {
+    const text = withApproval(
+      'groups:',
+      '  - name: ops',
+      '    members: [Ann@Example.org, ben@example.org]',
+      '  - name: security',
+      `    ldapGroup: "${SECURITY_DN}"`,
+      '    quorum: 2',
+      'windowSeconds: 600',
+    );
+    expect(reviewed(text)).toEqual({
+      mode: 'approvers',
+      groups: [
+        { name: 'ops', quorum: 1, members: ['ann@example.org', 'ben@example.org'] },
+        { name: 'security', quorum: 2, ldapGroupDn: SECURITY_DN },
+      ],
+      windowSeconds: 600,
+      ownerMayApprove: false,
+    });
+  });
+
+  it('when the shorthand approvers is used without a quorum, then it is one group named approvers of quorum 1', () => {
+    expect(reviewed(withApproval('approvers: [Sue@Example.org]'))).toEqual({
+      mode: 'approvers',
+      groups: [{ name: 'approvers', quorum: 1, members: ['sue@example.org'] }],
+      windowSeconds: 900,
+      ownerMayApprove: false,
+    });
+  });
+
+  it.each([
+    [
+      'both groups and approvers',
+      ['approvers: [ann@example.org]', 'groups:', '  - name: ops', '    members: [ben@example.org]'],
+      'roles[1].approval.groups: give exactly one of groups',
+    ],
+    ['neither groups nor approvers', ['windowSeconds: 600'], 'roles[1].approval.groups: give exactly one of'],
+    [
+      'a quorum next to groups',
+      ['quorum: 1', 'groups:', '  - name: ops', '    members: [ben@example.org]'],
+      'roles[1].approval.quorum: goes with approvers',
+    ],
+    [
+      'a group with both members and an LDAP group',
+      ['groups:', '  - name: ops', '    members: [ben@example.org]', `    ldapGroup: "${SECURITY_DN}"`],
+      'roles[1].approval.groups[0].members: give exactly one of members',
+    ],
+    [
+      'a group with neither members nor an LDAP group',
+      ['groups:', '  - name: ops', '  - name: security', '    members: [ben@example.org]'],
+      'roles[1].approval.groups[0].members: give exactly one of members',
+    ],
+    [
+      'two groups with the same name',
+      [
+        'groups:',
+        '  - name: ops',
+        '    members: [ann@example.org]',
+        '  - name: ops',
+        '    members: [ben@example.org]',
+      ],
+      'roles[1].approval.groups[1].name: duplicate group "ops"',
+    ],
+    [
+      'a group quorum above its members',
+      ['groups:', '  - name: ops', '    members: [ann@example.org, ben@example.org]', '    quorum: 3'],
+      'roles[1].approval.groups[0].quorum: is 3 but only 2 member(s)',
+    ],
+    [
+      'a group listing the same person twice in other case',
+      ['groups:', '  - name: ops', '    members: [ann@example.org, ANN@example.org]'],
+      'roles[1].approval.groups[0].members: lists the same person twice',
+    ],
+    [
+      'an invalid LDAP group DN',
+      ['groups:', '  - name: ops', '    ldapGroup: "cn=ops,,dc=example,dc=org"'],
+      'roles[1].approval.groups[0].ldapGroup: must be a valid LDAP DN',
+    ],
+    [
+      'a group name with LDAP specials',
+      ['groups:', '  - name: "ops*)(cn=*"', '    members: [ann@example.org]'],
+      'roles[1].approval.groups[0].name: must be 1-63 lowercase',
+    ],
+    ['an empty list of groups', ['groups: []'], 'roles[1].approval.groups: must list at least one group'],
+  ])('when the approval has %s, then it is refused naming the field', (_, lines, message) => {
+    const err = problem(withApproval(...lines));
+    expect(err.message).toContain(message);
+    expect(err.message).toMatch(/^policy\.yaml:\d+:\d+ /);
+  });
+
+  it('when one group can only be met by the bot owner and owners may not approve, then the bot role is refused', () => {
+    const text = withApproval(
+      'groups:',
+      '  - name: ops',
+      '    members: [ann@example.org, ben@example.org]',
+      '  - name: owners',
+      '    members: [OWNER@example.org]',
+    );
+    const err = problem(text);
+    expect(err.message).toContain(
+      `bots[0].roles[1]: role "reviewed"'s approver groups cannot be met by people other than the bot's owner owner@example.org`,
+    );
+    expect(err.field).toBe('bots[0].roles[1]');
+    // The same groups are fine once the owner may approve.
+    const allowed = text.replace('mode: approvers', 'mode: approvers\n      ownerMayApprove: true');
+    expect(reviewed(allowed).mode).toBe('approvers');
+  });
+
+  it('when the only person other than the owner is in both groups, then the groups cannot be met and it is refused', () => {
+    // ann can fill one seat only; the other group's only other member is the owner.
+    const text = withApproval(
+      'groups:',
+      '  - name: ops',
+      '    members: [owner@example.org, ann@example.org]',
+      '  - name: security',
+      '    members: [ann@example.org, owner@example.org]',
+    );
+    expect(problem(text).message).toContain('bots[0].roles[1]: role "reviewed"');
+    // A second non-owner in either group is enough.
+    const fixed = reviewed(
+      text.replace('[owner@example.org, ann@example.org]', '[ben@example.org, ann@example.org]'),
+    );
+    expect(fixed.mode === 'approvers' && fixed.groups.map((g) => g.members)).toEqual([
+      ['ben@example.org', 'ann@example.org'],
+      ['ann@example.org', 'owner@example.org'],
+    ]);
+  });
+
+  it('when a group is an LDAP group, then it is assumed to have people other than the owner', () => {
+    const text = withApproval(
+      'groups:',
+      '  - name: owners',
+      '    members: [ann@example.org]',
+      '  - name: security',
+      `    ldapGroup: "${SECURITY_DN}"`,
+      '    quorum: 3',
+    );
+    expect(reviewed(text).mode).toBe('approvers');
+    // Only the listed group is checked: replacing ann by the owner makes it refused again.
+    expect(problem(text.replace('[ann@example.org]', '[owner@example.org]')).message).toContain(
+      'bots[0].roles[1]: role "reviewed"',
+    );
   });
 });

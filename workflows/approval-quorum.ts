@@ -1,0 +1,83 @@
+/**
+ * Whether a set of approvals meets a role's approver groups. Pure, so the workflow (which
+ * decides), the policy check (which refuses a policy that can never be met) and the Slack
+ * message (which shows progress) all count the same way.
+ *
+ * The rule: every group must reach its quorum, and one person counts towards one group only.
+ * Two groups of quorum 1 therefore always need two different people, even when someone
+ * belongs to both. Counting is a maximum bipartite matching of approvers to group seats, so
+ * the order in which people approve never matters: if any assignment meets every quorum,
+ * the approvals are enough.
+ */
+import type { ApproverGroup } from './definitions.js';
+
+/** An approval as far as counting is concerned: who, and which groups they belong to. */
+export interface CountedApproval {
+  approver: string;
+  groups: string[];
+}
+
+/** Per group, how many approvers the best assignment gives it. */
+export interface QuorumProgress {
+  met: boolean;
+  groups: { name: string; quorum: number; approved: number }[];
+}
+
+/** How far the approvals go towards the groups' quorums. */
+export function quorumProgress(
+  groups: Pick<ApproverGroup, 'name' | 'quorum'>[],
+  approvals: CountedApproval[],
+): QuorumProgress {
+  // Seats: one per unit of quorum. seatGroup[s] is the group index of seat s.
+  const seatGroup: number[] = [];
+  groups.forEach((g, i) => {
+    for (let k = 0; k < g.quorum; k++) seatGroup.push(i);
+  });
+  const index = new Map(groups.map((g, i) => [g.name, i]));
+  const seatOwner: (number | undefined)[] = seatGroup.map(() => undefined);
+
+  // Kuhn's augmenting paths: small inputs (at most 10 groups of quorum 10).
+  const tryAssign = (a: number, visited: boolean[]): boolean => {
+    const member = new Set(
+      (approvals[a]?.groups ?? []).map((n) => index.get(n)).filter((i) => i !== undefined),
+    );
+    for (let s = 0; s < seatGroup.length; s++) {
+      if (visited[s] || !member.has(seatGroup[s]!)) continue;
+      visited[s] = true;
+      const owner = seatOwner[s];
+      if (owner === undefined || tryAssign(owner, visited)) {
+        seatOwner[s] = a;
+        return true;
+      }
+    }
+    return false;
+  };
+  approvals.forEach((_, a) =>
+    tryAssign(
+      a,
+      seatGroup.map(() => false),
+    ),
+  );
+
+  const progress = groups.map((g, i) => ({
+    name: g.name,
+    quorum: g.quorum,
+    approved: seatOwner.filter((owner, s) => owner !== undefined && seatGroup[s] === i).length,
+  }));
+  return { met: progress.every((g) => g.approved >= g.quorum), groups: progress };
+}
+
+/** Whether one more approval would fill a seat that the approvals so far cannot. */
+export function wouldCount(
+  groups: Pick<ApproverGroup, 'name' | 'quorum'>[],
+  approvals: CountedApproval[],
+  next: CountedApproval,
+): boolean {
+  const filled = (p: QuorumProgress) => p.groups.reduce((n, g) => n + Math.min(g.approved, g.quorum), 0);
+  return filled(quorumProgress(groups, [...approvals, next])) > filled(quorumProgress(groups, approvals));
+}
+
+/** Total approvals a rule needs (the sum of the groups' quorums). */
+export function totalQuorum(groups: Pick<ApproverGroup, 'quorum'>[]): number {
+  return groups.reduce((n, g) => n + g.quorum, 0);
+}
