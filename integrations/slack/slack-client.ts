@@ -1,0 +1,366 @@
+/**
+ * The few Slack Web API calls Elevate makes, over `@slack/web-api`'s `WebClient`, with errors
+ * that say whether retrying can help.
+ *
+ * Rate limits. A rate-limited call (HTTP 429) is delayed, never dropped: the call waits the
+ * `Retry-After` Slack asks for and tries again. Elevate does this waiting itself instead of
+ * leaving it to `WebClient` (whose own handling sleeps for whatever `Retry-After` says, pauses
+ * every other call of the same client meanwhile, then adds its own backoff on top) so that:
+ * - one call never takes longer than its budget (two minutes by default). A call that would
+ *   have to wait past the budget fails with a retryable {@link SlackApiError} carrying
+ *   `retryAfterSeconds`, and the caller, a Temporal activity, retries later under its own
+ *   policy instead of holding a worker slot for as long as Slack asks;
+ * - a rate limit on one method does not hold up the others (Slack limits each method apart);
+ * - {@link SlackClient.openView} can fail at once: a modal's `trigger_id` is valid for three
+ *   seconds, so waiting out a rate limit would only make it expire.
+ * Network errors and HTTP 5xx answers are retried the same way, with a growing pause, within
+ * the same budget.
+ *
+ * The bot token is only ever sent in the `Authorization` header; it appears in no log line and
+ * no error message.
+ */
+import type { Block, KnownBlock, View } from '@slack/types';
+import {
+  LogLevel,
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  WebClient,
+  type Logger as SlackLogger,
+} from '@slack/web-api';
+import type { Logger } from 'pino';
+
+/** A message Elevate posted: the conversation it is in (a DM's `D…` id for DMs) and its timestamp. */
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+/**
+ * What a message shows. `text` is the notification and screen-reader fallback; `blocks` is
+ * what Slack displays.
+ */
+export interface SlackContent {
+  text: string;
+  blocks: (KnownBlock | Block)[];
+}
+
+/** Slack's platform errors that say a later attempt may succeed. Every other one is final. */
+const RETRYABLE_PLATFORM_ERRORS = new Set([
+  'ratelimited',
+  'rate_limited',
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'team_added_to_org',
+]);
+
+/**
+ * A failed Slack call. `code` is Slack's own error string (`invalid_auth`, `channel_not_found`,
+ * `users_not_found`, …) for errors Slack answered, `ratelimited` for rate limits, `http_<status>`
+ * for other HTTP answers, and `request_failed` or `timeout` when no answer came.
+ */
+export class SlackApiError extends Error {
+  /** Slack's error string, or one of the transport codes above. */
+  readonly code: string;
+  /** Whether the same call may succeed later (rate limits, network and server errors). */
+  readonly retryable: boolean;
+  /** The Web API method that failed, e.g. `chat.postMessage`. */
+  readonly method: string;
+  /** For rate limits: how long Slack asked to wait, in seconds. */
+  readonly retryAfterSeconds?: number;
+
+  constructor(method: string, code: string, retryable: boolean, detail?: string, retryAfterSeconds?: number) {
+    super(`Slack ${method} failed: ${code}${detail ? ` (${detail})` : ''}`);
+    this.name = 'SlackApiError';
+    this.method = method;
+    this.code = code;
+    this.retryable = retryable;
+    if (retryAfterSeconds !== undefined) this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Options of {@link SlackClient}. */
+export interface SlackClientOptions {
+  /** The bot token (`xoxb-…`). */
+  token: string;
+  /** Base URL of the Web API, ending in `/api/` (default `https://slack.com/api/`); tests point it at a stand-in. */
+  apiUrl?: string;
+  /** Where warnings go: rate limits, retries, and `WebClient`'s own warnings. */
+  logger: Logger;
+  /** Longest one call may take, waiting on rate limits and retries included (default 120 000 ms). */
+  callBudgetMs?: number;
+  /** Longest one HTTP request may take (default 15 000 ms). */
+  requestTimeoutMs?: number;
+  /** Longest `views.open` may take: its trigger id expires after 3 s (default 2500 ms). */
+  openViewTimeoutMs?: number;
+}
+
+const DEFAULT_CALL_BUDGET_MS = 120_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+const DEFAULT_OPEN_VIEW_TIMEOUT_MS = 2_500;
+/** Pauses between attempts after network or server errors: 1 s, 2 s, 4 s, … up to 15 s. */
+const BACKOFF_FIRST_MS = 1_000;
+const BACKOFF_MAX_MS = 15_000;
+/** Shortest wait after a rate limit, in case Slack ever answers `Retry-After: 0`. */
+const MIN_RATE_LIMIT_WAIT_MS = 250;
+
+/** Elevate's calls to Slack's Web API. One instance per bot token; safe for concurrent use. */
+export class SlackClient {
+  /** For calls that may wait: rate limits and transient errors are retried within the budget. */
+  private readonly web: WebClient;
+  /** For `views.open`: a short timeout, no retries, a rate limit fails at once. */
+  private readonly interactive: WebClient;
+  private readonly logger: Logger;
+  private readonly callBudgetMs: number;
+
+  constructor(opts: SlackClientOptions) {
+    this.logger = opts.logger;
+    this.callBudgetMs = opts.callBudgetMs ?? DEFAULT_CALL_BUDGET_MS;
+    const common = {
+      ...(opts.apiUrl !== undefined ? { slackApiUrl: opts.apiUrl } : {}),
+      logger: new WebClientLogAdapter(opts.logger, opts.token),
+      // Every retry happens in `withRetries` below, where the budget is known.
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      // Method names only: never send the token to an absolute URL.
+      allowAbsoluteUrls: false,
+    };
+    this.web = new WebClient(opts.token, {
+      ...common,
+      timeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    });
+    this.interactive = new WebClient(opts.token, {
+      ...common,
+      timeout: opts.openViewTimeoutMs ?? DEFAULT_OPEN_VIEW_TIMEOUT_MS,
+    });
+  }
+
+  /**
+   * Checks the token and tells who the app is in which workspace.
+   *
+   * @throws SlackApiError `invalid_auth` / `not_authed` / `account_inactive` (not retryable) for a bad token
+   */
+  async authTest(): Promise<{ userId: string; teamId: string }> {
+    const result = await this.withRetries('auth.test', () => this.web.auth.test());
+    if (!result.user_id || !result.team_id) {
+      throw new SlackApiError('auth.test', 'invalid_response', false, 'no user_id or team_id');
+    }
+    return { userId: result.user_id, teamId: result.team_id };
+  }
+
+  /**
+   * Posts a message, in a thread when `threadTs` is given. `channel` may be a user id, which
+   * posts in the app's DM with that person; the returned ref then holds the DM's own id, which
+   * is what {@link updateMessage} needs. Links in the message are not unfurled.
+   *
+   * @throws SlackApiError e.g. `channel_not_found`, `not_in_channel` (not retryable), or a
+   *   retryable one when Slack stayed unreachable or rate-limited for the whole call budget
+   */
+  async postMessage(channel: string, content: SlackContent, threadTs?: string): Promise<SlackMessageRef> {
+    const result = await this.withRetries('chat.postMessage', () =>
+      this.web.chat.postMessage({
+        channel,
+        text: content.text,
+        blocks: content.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+        ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
+      }),
+    );
+    if (!result.channel || !result.ts) {
+      throw new SlackApiError('chat.postMessage', 'invalid_response', true, 'no channel or ts');
+    }
+    return { channel: result.channel, ts: result.ts };
+  }
+
+  /**
+   * Replaces a message's text and blocks.
+   *
+   * @throws SlackApiError e.g. `message_not_found`, `cant_update_message` (not retryable)
+   */
+  async updateMessage(ref: SlackMessageRef, content: SlackContent): Promise<void> {
+    await this.withRetries('chat.update', () =>
+      this.web.chat.update({ channel: ref.channel, ts: ref.ts, text: content.text, blocks: content.blocks }),
+    );
+  }
+
+  /**
+   * Opens a modal in answer to a button click. Fails fast, never waiting on a rate limit or
+   * retrying: the `trigger_id` is valid for three seconds only.
+   *
+   * @throws SlackApiError e.g. `expired_trigger_id`, `ratelimited` (retryable, but the trigger is gone)
+   */
+  async openView(triggerId: string, view: View): Promise<void> {
+    try {
+      await this.interactive.views.open({ trigger_id: triggerId, view });
+    } catch (err) {
+      throw toSlackApiError('views.open', err);
+    }
+  }
+
+  /**
+   * The e-mail address of a Slack user, lowercased, or `undefined` when Slack has none for
+   * them (bots; a token without the `users:read.email` scope) or there is no such user.
+   */
+  async userEmail(userId: string): Promise<string | undefined> {
+    try {
+      const result = await this.withRetries('users.info', () => this.web.users.info({ user: userId }));
+      const email = result.user?.profile?.email?.trim();
+      return email ? email.toLowerCase() : undefined;
+    } catch (err) {
+      if (err instanceof SlackApiError && err.code === 'user_not_found') return undefined;
+      throw err;
+    }
+  }
+
+  /** The Slack user id of the person with this e-mail address, or `undefined` when there is none. */
+  async userIdByEmail(email: string): Promise<string | undefined> {
+    try {
+      const result = await this.withRetries('users.lookupByEmail', () =>
+        this.web.users.lookupByEmail({ email: email.trim() }),
+      );
+      return result.user?.id || undefined;
+    } catch (err) {
+      if (err instanceof SlackApiError && err.code === 'users_not_found') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Runs one Web API call, waiting out rate limits and retrying transient failures until it
+   * succeeds, fails for good, or the next wait would end past the call budget.
+   */
+  private async withRetries<T>(method: string, call: () => Promise<T>): Promise<T> {
+    const startedAt = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        const error = toSlackApiError(method, err);
+        if (!error.retryable || !retriesInternally(error)) throw error;
+        const waitMs =
+          error.retryAfterSeconds !== undefined
+            ? Math.max(error.retryAfterSeconds * 1000, MIN_RATE_LIMIT_WAIT_MS)
+            : Math.min(BACKOFF_FIRST_MS * 2 ** (attempt - 1), BACKOFF_MAX_MS);
+        const elapsedMs = Date.now() - startedAt;
+        if (elapsedMs + waitMs > this.callBudgetMs) {
+          this.logger.warn(
+            { method, code: error.code, attempts: attempt, elapsedMs, waitMs },
+            'Slack call gave up: the next attempt would end past its time budget',
+          );
+          throw error;
+        }
+        if (error.code === 'ratelimited') {
+          this.logger.warn(
+            { method, retryAfterSeconds: error.retryAfterSeconds, attempt },
+            'Slack rate limit: waiting before trying again',
+          );
+        } else {
+          this.logger.warn(
+            { method, code: error.code, err: error.message, attempt, waitMs },
+            'Slack call failed: trying again',
+          );
+        }
+        await sleep(waitMs);
+      }
+    }
+  }
+}
+
+/**
+ * Whether {@link SlackClient} retries this error itself: rate limits and failures of the
+ * transport. Retryable platform errors (`internal_error`, …) go straight back to the caller,
+ * since Slack may have acted on the call before failing.
+ */
+function retriesInternally(error: SlackApiError): boolean {
+  return (
+    error.code === 'ratelimited' ||
+    error.code === 'request_failed' ||
+    error.code === 'timeout' ||
+    error.code.startsWith('http_')
+  );
+}
+
+/** Maps whatever `WebClient` threw to a {@link SlackApiError}. Exported for tests. */
+export function toSlackApiError(method: string, err: unknown): SlackApiError {
+  if (err instanceof SlackApiError) return err;
+  if (err instanceof WebAPIPlatformError) {
+    const code = err.data.error;
+    const retryAfter = err.data.response_metadata?.retryAfter;
+    return new SlackApiError(method, code, RETRYABLE_PLATFORM_ERRORS.has(code), undefined, retryAfter);
+  }
+  if (err instanceof WebAPIRateLimitedError) {
+    return new SlackApiError(method, 'ratelimited', true, undefined, err.retryAfter);
+  }
+  if (err instanceof WebAPIHTTPError) {
+    const retryable = err.statusCode >= 500 || err.statusCode === 408;
+    return new SlackApiError(method, `http_${err.statusCode}`, retryable, err.statusMessage || undefined);
+  }
+  if (err instanceof WebAPIRequestError) {
+    const original = err.original;
+    const timedOut = original.name === 'TimeoutError' || original.name === 'AbortError';
+    return new SlackApiError(method, timedOut ? 'timeout' : 'request_failed', true, describeCause(original));
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  // `WebClient` throws a plain Error for a 429 whose Retry-After it cannot read.
+  if (/retry header|rate limit/i.test(message)) return new SlackApiError(method, 'ratelimited', true);
+  return new SlackApiError(method, 'unexpected_error', false, message);
+}
+
+/** A short, token-free description of a transport failure (fetch hides the reason in `cause`). */
+function describeCause(error: Error): string {
+  const cause = error.cause;
+  if (cause instanceof Error) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code ? `${error.message}: ${code}` : `${error.message}: ${cause.message}`;
+  }
+  return error.message;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * `WebClient`'s logger, sent to pino at warn level: its debug and info lines (one per request)
+ * are dropped, its warnings and errors kept, with anything that looks like a Slack token blanked.
+ */
+class WebClientLogAdapter implements SlackLogger {
+  constructor(
+    private readonly logger: Logger,
+    private readonly token: string,
+  ) {}
+
+  debug(): void {}
+  info(): void {}
+  warn(...msg: unknown[]): void {
+    this.logger.warn({ component: 'slack-web-api' }, this.format(msg));
+  }
+  error(...msg: unknown[]): void {
+    this.logger.error({ component: 'slack-web-api' }, this.format(msg));
+  }
+  setLevel(): void {}
+  getLevel(): LogLevel {
+    return LogLevel.WARN;
+  }
+  setName(): void {}
+
+  private format(msg: unknown[]): string {
+    const text = msg
+      .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : safeJson(m)))
+      .join(' ');
+    const withoutToken = this.token ? text.split(this.token).join('[redacted]') : text;
+    return withoutToken.replace(/xox[a-z]-[A-Za-z0-9-]+/g, '[redacted]');
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
