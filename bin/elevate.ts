@@ -7,13 +7,17 @@
  *   elevate worker                the Temporal worker only
  *   elevate keygen [--admin]      a new bot API key (or admin token) and the hash to configure
  *   elevate config check <file>   validate a policy file
+ *   elevate dev-totp <email>      the current TOTP code of a development approver (embedded only)
  */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { TOTP } from 'otpauth';
 import { ConfigError } from '../config/config-error.js';
 import { loadPolicy } from '../config/load-policy.js';
 import { loadSettings } from '../config/settings.js';
 import { generateSecret, hashSecret } from '../domain/credentials.js';
-import { startEmbedded } from '../runtime/embedded.js';
+import { startEmbedded, type DevIdentityFile } from '../runtime/embedded.js';
 import { createLogger } from '../runtime/logger.js';
 import { startServices } from '../runtime/services.js';
 
@@ -25,6 +29,7 @@ commands:
   worker                 run the Temporal worker (same settings)
   keygen [--admin]       make a bot API key (or an admin token) and print it with its hash
   config check <file>    validate a policy file and exit 0 if it is valid
+  dev-totp <email>       print the current TOTP code of a development approver (embedded default only)
   help                   show this text
 
 Settings come from the environment; see docs/configuration.md.`;
@@ -116,6 +121,30 @@ async function main(argv: string[]): Promise<number> {
       const policy = loadPolicy(file);
       process.stdout.write(
         `${file}: valid (${policy.bots.length} bot(s), ${policy.roles.length} role(s), ${policy.admins.length} admin(s))\n`,
+      );
+      return EXIT.ok;
+    }
+    case 'dev-totp': {
+      const [email] = rest;
+      if (!email) {
+        process.stderr.write('usage: elevate dev-totp <email>\n');
+        return EXIT.usage;
+      }
+      const file = path.join(loadSettings().dataDir, 'dev-identity-provider.json');
+      if (!existsSync(file)) {
+        process.stderr.write(`${file} does not exist: run \`elevate start\` (without OIDC_ISSUER) first\n`);
+        return EXIT.failure;
+      }
+      const { accounts } = JSON.parse(readFileSync(file, 'utf8')) as DevIdentityFile;
+      const account = accounts.find((a) => a.email === email.toLowerCase());
+      if (!account?.totpSecret) {
+        process.stderr.write(
+          `no development approver ${email}; they are ${accounts.map((a) => a.email).join(', ')}\n`,
+        );
+        return EXIT.failure;
+      }
+      process.stdout.write(
+        `${account.email}: password ${account.password}, code ${new TOTP({ secret: account.totpSecret }).generate()} (valid for up to 30 s)\n`,
       );
       return EXIT.ok;
     }

@@ -15,6 +15,11 @@ const optionalString = z
   .optional()
   .transform((s) => (s === '' ? undefined : s));
 
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s]+$/, { message: 'must be an http:// or https:// URL' })
+  .transform((s) => s.replace(/\/+$/, ''));
+
 const envSchema = z.object({
   ELEVATE_CONFIG: optionalString,
   ELEVATE_DATA_DIR: z.string().default('data'),
@@ -43,6 +48,32 @@ const envSchema = z.object({
   ELEVATE_GRANT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   ELEVATE_REVOKE_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   ELEVATE_TRUST_PROXY: optionalString,
+  ELEVATE_PUBLIC_URL: optionalString.pipe(httpUrl.optional()),
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_BOT_TOKEN_FILE: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_SIGNING_SECRET_FILE: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_APP_TOKEN_FILE: optionalString,
+  SLACK_SOCKET_MODE: z.enum(['true', 'false']).default('false'),
+  SLACK_APPROVAL_CHANNEL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[CGD][A-Z0-9]{2,}$/, { message: 'must be a Slack channel id such as C0123456789' })
+      .optional(),
+  ),
+  SLACK_API_URL: optionalString.pipe(httpUrl.optional()),
+  OIDC_ISSUER: optionalString.pipe(httpUrl.optional()),
+  OIDC_CLIENT_ID: optionalString,
+  OIDC_CLIENT_SECRET: optionalString,
+  OIDC_CLIENT_SECRET_FILE: optionalString,
+  OIDC_REDIRECT_URL: optionalString.pipe(httpUrl.optional()),
+  OIDC_MFA_METHODS: z.string().default('mfa,otp,hwk,swk'),
+  OIDC_MFA_ACR_VALUES: z.string().default(''),
+  OIDC_ACR_VALUES: optionalString,
+  OIDC_MAX_AGE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+  OIDC_EMAIL_CLAIM: z.string().min(1).default('email'),
+  LDAP_PEOPLE_BASE_DN: optionalString,
 });
 
 /** Everything a process needs to know about its surroundings. */
@@ -65,7 +96,64 @@ export interface Settings {
   trustProxy: boolean | number | string;
   /** Whether the audit store location was chosen explicitly (DATABASE_URL or ELEVATE_SQLITE_PATH). */
   auditExplicit: boolean;
+  /** Base URL approvers' browsers reach the server at (links in Slack, the OIDC redirect). */
+  publicUrl: string;
+  /** Where approvers find people in LDAP by `mail` (default: the `dc=` suffix of each group). */
+  ldapPeopleBaseDn?: string;
+  /** Slack, when configured; without it approval requests go to the log. */
+  slack?: SlackSettings;
+  /** The OpenID Connect provider approvers prove themselves at; without it only the embedded default runs its development provider. */
+  oidc?: OidcSettings;
 }
+
+export interface SlackSettings {
+  botToken: string;
+  /** HTTP mode: verifies every request Slack sends. */
+  signingSecret?: string;
+  /** Socket Mode (no public URL needed): an app-level token `xapp-...`. */
+  appToken?: string;
+  socketMode: boolean;
+  /** Post approval requests in this channel; unset: a direct message to each eligible approver. */
+  approvalChannel?: string;
+  /** Web API base URL (tests point it at a local stand-in). */
+  apiUrl?: string;
+}
+
+export interface OidcSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  redirectUri: string;
+  /** amr values that count as MFA. */
+  mfaMethods: string[];
+  /** acr values that count as MFA. */
+  mfaAcrValues: string[];
+  /** Sent as acr_values with each login, when set. */
+  acrValues?: string;
+  /** A login older than this is refused (max_age). */
+  maxAgeSeconds: number;
+  /** ID-token claim compared with the Slack user's e-mail address. */
+  emailClaim: string;
+}
+
+/** A secret from VAR or from the file VAR_FILE names (trimmed); never echoed in errors. */
+function secret(e: Record<string, string | undefined>, name: string): string | undefined {
+  const file = e[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim() || undefined;
+    } catch {
+      throw new ConfigError(`${name}_FILE: cannot read ${file}`, `${name}_FILE`);
+    }
+  }
+  return e[name];
+}
+
+const list = (s: string): string[] =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 /**
  * Reads and validates settings from an environment. Throws {@link ConfigError} naming the
@@ -80,6 +168,60 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.ELEVATE_DATA_DIR);
+  const publicUrl =
+    e.ELEVATE_PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`;
+  const raw = e as unknown as Record<string, string | undefined>;
+
+  let slack: SlackSettings | undefined;
+  const botToken = secret(raw, 'SLACK_BOT_TOKEN');
+  if (botToken) {
+    const socketMode = e.SLACK_SOCKET_MODE === 'true';
+    const signingSecret = secret(raw, 'SLACK_SIGNING_SECRET');
+    const appToken = secret(raw, 'SLACK_APP_TOKEN');
+    if (socketMode && !appToken) {
+      throw new ConfigError('SLACK_APP_TOKEN: must be set when SLACK_SOCKET_MODE is true', 'SLACK_APP_TOKEN');
+    }
+    if (!socketMode && !signingSecret) {
+      throw new ConfigError(
+        'SLACK_SIGNING_SECRET: must be set when SLACK_BOT_TOKEN is (HTTP mode verifies every request from Slack)',
+        'SLACK_SIGNING_SECRET',
+      );
+    }
+    slack = {
+      botToken,
+      socketMode,
+      ...(signingSecret ? { signingSecret } : {}),
+      ...(appToken ? { appToken } : {}),
+      ...(e.SLACK_APPROVAL_CHANNEL ? { approvalChannel: e.SLACK_APPROVAL_CHANNEL } : {}),
+      ...(e.SLACK_API_URL ? { apiUrl: `${e.SLACK_API_URL}/` } : {}),
+    };
+  }
+
+  let oidc: OidcSettings | undefined;
+  if (e.OIDC_ISSUER) {
+    if (!e.OIDC_CLIENT_ID)
+      throw new ConfigError('OIDC_CLIENT_ID: must be set when OIDC_ISSUER is', 'OIDC_CLIENT_ID');
+    const clientSecret = secret(raw, 'OIDC_CLIENT_SECRET');
+    const mfaMethods = list(e.OIDC_MFA_METHODS);
+    const mfaAcrValues = list(e.OIDC_MFA_ACR_VALUES);
+    if (mfaMethods.length === 0 && mfaAcrValues.length === 0) {
+      throw new ConfigError(
+        'OIDC_MFA_METHODS: must name at least one amr value (or set OIDC_MFA_ACR_VALUES)',
+        'OIDC_MFA_METHODS',
+      );
+    }
+    oidc = {
+      issuer: e.OIDC_ISSUER,
+      clientId: e.OIDC_CLIENT_ID,
+      ...(clientSecret ? { clientSecret } : {}),
+      redirectUri: e.OIDC_REDIRECT_URL ?? `${publicUrl}/approvals/callback`,
+      mfaMethods,
+      mfaAcrValues,
+      ...(e.OIDC_ACR_VALUES ? { acrValues: e.OIDC_ACR_VALUES } : {}),
+      maxAgeSeconds: e.OIDC_MAX_AGE_SECONDS,
+      emailClaim: e.OIDC_EMAIL_CLAIM,
+    };
+  }
   let ldap: Settings['ldap'];
   if (e.LDAP_URL) {
     if (!e.LDAP_BIND_DN) throw new ConfigError('LDAP_BIND_DN: must be set when LDAP_URL is', 'LDAP_BIND_DN');
@@ -124,6 +266,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     trustProxy: parseTrustProxy(e.ELEVATE_TRUST_PROXY),
     auditExplicit: Boolean(e.DATABASE_URL ?? e.ELEVATE_SQLITE_PATH),
+    publicUrl,
+    ...(e.LDAP_PEOPLE_BASE_DN ? { ldapPeopleBaseDn: e.LDAP_PEOPLE_BASE_DN } : {}),
+    ...(slack ? { slack } : {}),
+    ...(oidc ? { oidc } : {}),
   };
 }
 

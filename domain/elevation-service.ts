@@ -81,6 +81,23 @@ const REFUSAL_TO_API: Record<RefusalCode, ErrorCode> = {
 };
 
 /**
+ * A refused approval or denial, already audited. `reason` is the specific reason recorded in
+ * the audit event (`owner_may_not_approve`, `not_needed`, ...), finer than the API `code`
+ * (`approval_refused`, `approval_not_needed`, ...), so the approver is shown the same reason
+ * an admin finds in the audit trail.
+ */
+export class RefusalError extends ApiError {
+  constructor(
+    code: ErrorCode,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(code, message);
+    this.recorded();
+  }
+}
+
+/**
  * Looks approvers up in the directory: whether the person with this e-mail address is a member
  * of an LDAP group. Asked at approval time, so a person removed from the group can no longer
  * approve.
@@ -284,7 +301,7 @@ export class ElevationService {
         message,
         stage: 'precheck',
       });
-      throw new ApiError(code, message).recorded();
+      throw new RefusalError(code, reason, message);
     };
     if (!elevation) return refuse('not_found', 'not_found', `elevation ${id} not found`);
     if (isFinal(elevation)) {
@@ -493,7 +510,7 @@ export class ElevationService {
     if (cause instanceof ApplicationFailure && cause.type === REFUSAL_FAILURE_TYPE) {
       const code = (cause.details?.[0] as RefusalCode | undefined) ?? 'invalid_input';
       await this.recordRefusal(type, id, by, { code, message: cause.message, ...extra });
-      return new ApiError(REFUSAL_TO_API[code] ?? 'invalid_request', cause.message).recorded();
+      return new RefusalError(REFUSAL_TO_API[code] ?? 'invalid_request', code, cause.message);
     }
     return this.unavailable(err, 'reach the elevation');
   }

@@ -5,6 +5,9 @@
  * - Temporal: the CLI's dev server with a SQLite file, unless TEMPORAL_ADDRESS is set;
  * - LDAP: a local slapd seeded with the demo directory, unless LDAP_URL is set;
  * - audit store: SQLite under the data directory, unless DATABASE_URL is set;
+ * - approvals: the OpenID Connect provider at OIDC_ISSUER, or else a development identity
+ *   provider with demo approvers (password + TOTP), refused when NODE_ENV=production;
+ * - Slack when SLACK_BOT_TOKEN is set, or else approval requests (with their link) in the log;
  * - worker and API in this process.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,9 +19,15 @@ import { loadPolicy } from '../config/load-policy.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { generateSecret, hashSecret, type SecretKind } from '../domain/credentials.js';
 import { startSlapd, type SlapdServer } from '../integrations/ldap/slapd-server.js';
+import {
+  startDevIdentityProvider,
+  type DevAccount,
+  type DevIdentityProvider,
+} from '../integrations/oidc/dev-identity-provider.js';
+import { Secret } from 'otpauth';
 import { createLogger } from './logger.js';
 import { packageRoot } from './package-root.js';
-import { portIsFree } from './processes.js';
+import { freePort, portIsFree } from './processes.js';
 import { startServices, type Services } from './services.js';
 import { startTemporalDevServer, type DevServer } from './temporal-cli.js';
 
@@ -56,6 +65,37 @@ async function preferredPort(port: number): Promise<number | undefined> {
   return (await portIsFree(port)) ? port : undefined;
 }
 
+/** The demo approvers of the development identity provider (they are in the demo directory too). */
+const DEV_APPROVERS = ['alice@example.org', 'bob@example.org'];
+
+/** What the development identity provider keeps between starts (in the data directory, 0600). */
+export interface DevIdentityFile {
+  clientSecret: string;
+  accounts: DevAccount[];
+}
+
+/** The development provider's accounts and client secret: generated on first start, then kept. */
+export function devIdentityFile(dataDir: string): {
+  file: string;
+  contents: DevIdentityFile;
+  created: boolean;
+} {
+  const file = path.join(dataDir, 'dev-identity-provider.json');
+  if (existsSync(file)) {
+    return { file, contents: JSON.parse(readFileSync(file, 'utf8')) as DevIdentityFile, created: false };
+  }
+  const contents: DevIdentityFile = {
+    clientSecret: randomBytes(24).toString('base64url'),
+    accounts: DEV_APPROVERS.map((email) => ({
+      email,
+      password: randomBytes(9).toString('base64url'),
+      totpSecret: new Secret({ size: 20 }).base32,
+    })),
+  };
+  writeFileSync(file, `${JSON.stringify(contents, null, 2)}\n`, { mode: 0o600 });
+  return { file, contents, created: true };
+}
+
 export interface Embedded {
   services: Services;
   settings: Settings;
@@ -67,8 +107,23 @@ export async function startEmbedded(
   env: NodeJS.ProcessEnv = process.env,
   logger?: Logger,
 ): Promise<Embedded> {
-  const settings = loadSettings(env);
+  const loaded = loadSettings(env);
+  // A fixed port is needed up front: it is in the identity provider's redirect URI.
+  const settings =
+    loaded.port === 0
+      ? ((port) => ({
+          ...loaded,
+          port,
+          publicUrl: env.ELEVATE_PUBLIC_URL ? loaded.publicUrl : loaded.publicUrl.replace(/:0$/, `:${port}`),
+        }))(await freePort())
+      : loaded;
   const log = logger ?? createLogger(settings.logLevel);
+  if (!settings.oidc && env.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'OIDC_ISSUER: must be set when NODE_ENV=production (the development identity provider is refused in production)',
+      'OIDC_ISSUER',
+    );
+  }
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   // Temporal's state, the audit store and the LDAP data live here: keep it private.
   chmodSync(settings.dataDir, 0o700);
@@ -147,8 +202,45 @@ export async function startEmbedded(
       ldap = { url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword };
     }
 
+    let oidc = settings.oidc;
+    let devIdp: DevIdentityProvider | undefined;
+    let devFile: ReturnType<typeof devIdentityFile> | undefined;
+    if (!oidc) {
+      devFile = devIdentityFile(settings.dataDir);
+      const redirectUri = `${settings.publicUrl}/approvals/callback`;
+      devIdp = await startDevIdentityProvider({
+        ...(await preferredPort(8089).then((p) => (p ? { port: p } : {}))),
+        clients: [
+          {
+            clientId: 'elevate-embedded',
+            clientSecret: devFile.contents.clientSecret,
+            redirectUris: [redirectUri],
+          },
+        ],
+        accounts: devFile.contents.accounts,
+        logger: log.child({ component: 'dev-identity-provider' }),
+        env,
+      });
+      stops.push(() => devIdp!.stop());
+      oidc = {
+        issuer: devIdp.issuer,
+        clientId: 'elevate-embedded',
+        clientSecret: devFile.contents.clientSecret,
+        redirectUri,
+        mfaMethods: ['mfa', 'otp', 'hwk', 'swk'],
+        mfaAcrValues: [],
+        maxAgeSeconds: 300,
+        emailClaim: 'email',
+      };
+    }
+
     const services = await startServices({
-      settings: { ...settings, ldap, temporal: { ...settings.temporal, address: temporalAddress } },
+      settings: {
+        ...settings,
+        ldap,
+        temporal: { ...settings.temporal, address: temporalAddress },
+        oidc,
+      },
       policy,
       logger: log,
       run: { api: true, worker: true },
@@ -163,7 +255,16 @@ export async function startEmbedded(
       temporal?.uiUrl ? `  Temporal UI:       ${temporal.uiUrl}` : `  Temporal:          ${temporalAddress}`,
       `  LDAP:              ${ldap.url}`,
       `  policy:            ${configPath}`,
+      `  approvals:         ${settings.slack ? 'Slack' : 'the log (no SLACK_BOT_TOKEN): each request logs its approval URL'}`,
+      `  identity provider: ${devIdp ? `${devIdp.issuer} (DEVELOPMENT ONLY, not for production)` : oidc.issuer}`,
     ];
+    if (devFile) {
+      lines.push(
+        '',
+        `Development approvers (${devFile.contents.accounts.map((a) => a.email).join(', ')}) log in with a password`,
+        `and a TOTP code; both are in ${devFile.file}. A current code: npx elevate dev-totp <email>`,
+      );
+    }
     if (shown.length > 0) {
       lines.push('', 'Secrets, shown only this once (only their hashes are kept):', ...shown);
     }

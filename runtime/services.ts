@@ -13,14 +13,21 @@ import { ElevationService } from '../domain/elevation-service.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
 import type { Store } from '../integrations/audit/audit-store.js';
 import { openStore } from '../integrations/audit/open-store.js';
+import { LdapApproverDirectory } from '../integrations/ldap/approver-directory.js';
 import { LdapTarget } from '../integrations/ldap/ldap-target.js';
+import { LogNotifier } from '../integrations/notify/log-notifier.js';
+import { StepUpClient } from '../integrations/oidc/step-up.js';
+import { SlackClient } from '../integrations/slack/slack-client.js';
+import { SlackNotifier } from '../integrations/slack/slack-notifier.js';
 import { createApp } from '../server/app.js';
+import { approvalRoutes } from '../server/approvals.js';
+import { createSlackApp } from '../server/slack-app.js';
 import type { HealthCheck } from '../server/health.js';
 import { createElevationWorker, installTemporalLogging } from '../worker/create-worker.js';
 
 /** The settings a process needs once its Temporal server and LDAP directory are known. */
 export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing'> &
-  Partial<Pick<Settings, 'trustProxy'>> & {
+  Partial<Pick<Settings, 'trustProxy' | 'publicUrl' | 'slack' | 'oidc' | 'ldapPeopleBaseDn'>> & {
     ldap: NonNullable<Settings['ldap']>;
     temporal: Settings['temporal'] & { address: string };
   };
@@ -61,6 +68,18 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
     closers.push(() => store.close());
     const target = new LdapTarget(settings.ldap);
     closers.push(() => target.close());
+    const directory = new LdapApproverDirectory({
+      ...settings.ldap,
+      ...(settings.ldapPeopleBaseDn ? { peopleBaseDn: settings.ldapPeopleBaseDn } : {}),
+    });
+    const publicUrl = settings.publicUrl ?? `http://${settings.host}:${settings.port}`;
+    const slack = settings.slack
+      ? new SlackClient({
+          token: settings.slack.botToken,
+          ...(settings.slack.apiUrl ? { apiUrl: settings.slack.apiUrl } : {}),
+          logger: logger.child({ component: 'slack' }),
+        })
+      : undefined;
     const connection = await Connection.connect({ address: settings.temporal.address });
     closers.push(() => connection.close());
     const client = new Client({ connection, namespace: settings.temporal.namespace });
@@ -77,6 +96,18 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
         activities: createActivities({
           store,
           ledger: new GrantLedger(store, target),
+          notifier: slack
+            ? new SlackNotifier({
+                slack,
+                store,
+                directory,
+                ...(settings.slack?.approvalChannel ? { channel: settings.slack.approvalChannel } : {}),
+                logger: logger.child({ component: 'slack-notifier' }),
+              })
+            : new LogNotifier({
+                logger: logger.child({ component: 'approvals' }),
+                approvalUrl: (id) => `${publicUrl}/approvals/${id}`,
+              }),
           logger: logger.child({ component: 'activities' }),
         }),
       });
@@ -98,6 +129,7 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
       taskQueue: settings.temporal.taskQueue,
       store,
       timing: settings.timing,
+      directory,
       logger: logger.child({ component: 'service' }),
     });
 
@@ -117,12 +149,33 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
         auditStore: () => store.ping(),
         ldap: () => target.ping(),
       };
+      const routers = [];
+      const slackApp =
+        settings.slack && slack
+          ? createSlackApp({ settings: settings.slack, service, slack, ephemeral: store, publicUrl, logger })
+          : undefined;
+      if (slackApp?.router) routers.push(slackApp.router);
+      routers.push(
+        approvalRoutes({
+          service,
+          stepUp: stepUpClient(settings.oidc, logger),
+          ephemeral: store,
+          publicUrl,
+          slackBound: slack !== undefined,
+          logger: logger.child({ component: 'approvals' }),
+        }),
+      );
       const app = createApp({
         service,
         healthChecks,
         logger: logger.child({ component: 'http' }),
         trustProxy: settings.trustProxy ?? false,
+        routers,
       });
+      if (slackApp) {
+        await slackApp.start();
+        closers.push(() => slackApp.stop());
+      }
       const server = await new Promise<Server>((resolve, reject) => {
         const s = app.listen(settings.port, settings.host, () => resolve(s));
         s.once('error', reject);
@@ -144,6 +197,26 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
     await close();
     throw err;
   }
+}
+
+/**
+ * The OpenID Connect relying party, discovered on first use and then kept (a provider that is
+ * down at start does not stop Elevate; approvals answer 503 until it is back). Plain http is
+ * allowed for loopback issuers only (the development provider).
+ */
+function stepUpClient(oidc: Settings['oidc'], logger: Logger): () => Promise<StepUpClient> {
+  let client: Promise<StepUpClient> | undefined;
+  return () => {
+    if (!oidc) return Promise.reject(new Error('no OpenID Connect provider is configured (OIDC_ISSUER)'));
+    client ??= StepUpClient.discover(oidc, {
+      allowInsecureHttp: /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(oidc.issuer),
+    }).catch((err: unknown) => {
+      client = undefined;
+      logger.error({ err: (err as Error).message, issuer: oidc.issuer }, 'OpenID Connect discovery failed');
+      throw err;
+    });
+    return client;
+  };
 }
 
 /** An API-only process cannot see the worker; it asks Temporal whether anyone polls the queue. */

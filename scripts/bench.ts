@@ -13,6 +13,14 @@
  * - revocation lag: the revocation receipt's `verifiedAt` (read-back confirmed the member is
  *   gone) minus `expiresAt`.
  *
+ * Then the approval path, through the Slack app (signed interactions, the Web API stand-in)
+ * and the development identity provider (password + TOTP), M elevations one after another:
+ *
+ * - approval → active: the grant receipt's `verifiedAt` (LDAP membership confirmed by
+ *   read-back) minus the moment the approver's confirmation POST was sent;
+ * - Slack acknowledgement: how long the server took to answer the signed Approve click
+ *   (Slack's deadline is 3 s).
+ *
  * The last line of output is one JSON object.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,8 +33,15 @@ import { botDn, groupDn, seedLdif } from '../integrations/ldap/seed.js';
 import { startSlapd } from '../integrations/ldap/slapd-server.js';
 import { createLogger } from '../runtime/logger.js';
 import { startServices } from '../runtime/services.js';
+import { freePort } from '../runtime/processes.js';
 import { startTemporalDevServer } from '../runtime/temporal-cli.js';
-import type { ElevationView, RevokeReceipt } from '../workflows/definitions.js';
+import type { ElevationView, GrantReceipt, RevokeReceipt } from '../workflows/definitions.js';
+import { startDevIdentityProvider } from '../integrations/oidc/dev-identity-provider.js';
+import { APPROVE_ACTION } from '../integrations/slack/messages.js';
+import { Secret } from 'otpauth';
+import { createBrowser } from '../test/support/browser.js';
+import { startSlackApiStub } from '../test/support/slack-api-stub.js';
+import { blockActionPayload, interactionBody, signSlackRequest } from '../test/support/slack-signing.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +50,7 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     roles: { type: 'string', default: '10' },
     rate: { type: 'string' },
+    approvals: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -45,6 +61,8 @@ const rate = Number(values.rate ?? 10);
 /** Long enough that the first elevation is still active when the last one is granted. */
 const durationSeconds = Number(values.duration ?? Math.ceil(N / rate) + (quick ? 4 : 10));
 const SUFFIX = 'dc=bench,dc=example';
+/** Elevations approved through Slack and an MFA login, one after another. */
+const M = Number(values.approvals ?? (quick ? 20 : 100));
 
 const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const pct = (sorted: number[], p: number) =>
@@ -78,6 +96,35 @@ try {
       approval: { mode: 'auto' },
     })),
   });
+  const approvalBot = {
+    id: 'bench-approval-bot',
+    owner: 'bench@example.org',
+    team: 'bench',
+    purpose: 'benchmark of the approval path',
+    environment: 'bench',
+    ldapDn: botDn(SUFFIX, 'bench-approval-bot'),
+    apiKeyHash: hashSecret(generateSecret('bot')),
+    roles: ['bench-approval'],
+  };
+  const approver = {
+    email: 'approver@example.org',
+    password: 'bench-approver-password',
+    totpSecret: new Secret({ size: 20 }).base32,
+  };
+  const fullPolicy = policySchema.parse({
+    ...policy,
+    bots: [...policy.bots, approvalBot],
+    roles: [
+      ...policy.roles,
+      {
+        id: 'bench-approval',
+        environment: 'bench',
+        target: { type: 'ldap', groupDn: groupDn(SUFFIX, 'bench-approval') },
+        maxDurationSeconds: 3600,
+        approval: { mode: 'approvers', groups: [{ name: 'bench', ldapGroup: groupDn(SUFFIX, 'approvers') }] },
+      },
+    ],
+  });
 
   say(`starting the embedded stack in ${dir}`);
   const temporal = await startTemporalDevServer({
@@ -90,19 +137,60 @@ try {
     dataDir: path.join(dir, 'ldap'),
     suffix: SUFFIX,
     rootPassword: 'bench-root-secret',
-    seedLdif: seedLdif(SUFFIX, { bots, groups: roles }),
+    seedLdif: seedLdif(SUFFIX, {
+      bots: [...bots, approvalBot.id],
+      groups: [...roles, 'bench-approval'],
+      people: [{ uid: 'approver', mail: approver.email }],
+      peopleGroups: [{ id: 'approvers', members: ['approver'] }],
+    }),
   });
   stops.push(() => slapd.stop());
+  const slack = await startSlackApiStub({
+    token: 'xoxb-bench',
+    users: [
+      { id: 'UAPPROVER', email: approver.email },
+      { id: 'UOWNER', email: 'bench@example.org' },
+    ],
+  });
+  stops.push(() => slack.stop());
+  const signingSecret = 'bench-signing-secret-0123456789abcdef';
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const idp = await startDevIdentityProvider({
+    clients: [
+      {
+        clientId: 'elevate-bench',
+        clientSecret: 'bench-client-secret-0123456789',
+        redirectUris: [`${publicUrl}/approvals/callback`],
+      },
+    ],
+    accounts: [approver],
+    logger: createLogger('warn'),
+    env: {},
+  });
+  stops.push(() => idp.stop());
   const services = await startServices({
     settings: {
       host: '127.0.0.1',
-      port: 0,
+      port,
+      publicUrl,
+      slack: { botToken: slack.token, signingSecret, socketMode: false, apiUrl: slack.url },
+      oidc: {
+        issuer: idp.issuer,
+        clientId: 'elevate-bench',
+        clientSecret: 'bench-client-secret-0123456789',
+        redirectUri: `${publicUrl}/approvals/callback`,
+        mfaMethods: ['mfa', 'otp', 'hwk', 'swk'],
+        mfaAcrValues: [],
+        maxAgeSeconds: 300,
+        emailClaim: 'email',
+      },
       temporal: { address: temporal.address, namespace: 'default', taskQueue: 'elevate-bench' },
       audit: { sqlitePath: path.join(dir, 'audit.db') },
       ldap: { url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword },
       timing: { grantTimeoutSeconds: 120, revokeRetryMaxSeconds: 5 },
     },
-    policy,
+    policy: fullPolicy,
     logger: createLogger('warn'),
     run: { api: true, worker: true },
   });
@@ -174,6 +262,71 @@ try {
   for (const role of roles)
     leftInLdap += (await services.target.listMembers({ type: 'ldap', groupDn: groupDn(SUFFIX, role) }))
       .length;
+
+  say(`approving ${M} elevations through Slack and an MFA login, one after another`);
+  const toActiveAfterApproval: number[] = [];
+  const acks: number[] = [];
+  for (let i = 0; i < M; i += 1) {
+    const { elevation } = await services.service.request(fullPolicy.bots.at(-1)!, {
+      role: 'bench-approval',
+      durationSeconds: 1,
+      justification: 'benchmark approval',
+    });
+    await slack.waitFor(
+      (calls) =>
+        calls.some((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args).includes(elevation.id)),
+      30_000,
+    );
+    const triggerId = `bench-${i}`;
+    const body = interactionBody(
+      blockActionPayload({
+        userId: 'UAPPROVER',
+        teamId: 'TBENCH',
+        actionId: APPROVE_ACTION,
+        value: elevation.id,
+        triggerId,
+      }),
+    );
+    const clicked = performance.now();
+    const ack = await fetch(`${publicUrl}/slack/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...signSlackRequest(signingSecret, body),
+      },
+      body,
+    });
+    acks.push(performance.now() - clicked);
+    if (ack.status !== 200) throw new Error(`Slack interaction: HTTP ${ack.status}`);
+    await slack.waitFor(
+      (calls) => calls.some((c) => c.method === 'views.open' && c.args.trigger_id === triggerId),
+      10_000,
+    );
+    const modal = slack.calls.find((c) => c.method === 'views.open' && c.args.trigger_id === triggerId)!;
+    const link = /(http:\/\/[^"]+\/approvals\/start\?ticket=[A-Za-z0-9_-]+)/.exec(
+      JSON.stringify(modal.args.view),
+    )?.[1];
+    if (!link) throw new Error('no approval link in the modal');
+    const browser = createBrowser(publicUrl);
+    const page = await browser.login(link, approver);
+    if (page.status !== 200) throw new Error(`login: HTTP ${page.status} ${await page.text()}`);
+    const html = await page.text();
+    const confirmedAt = Date.now();
+    const confirmed = await browser.confirm(html);
+    if (confirmed.status !== 200) throw new Error(`confirm: HTTP ${confirmed.status}`);
+    let receipt: GrantReceipt | undefined;
+    for (let w = 0; w < 400 && !receipt; w += 1) {
+      const events = await services.store.listEvents(elevation.id);
+      receipt = events.find((e) => e.type === 'grant.confirmed')?.data.receipt as GrantReceipt | undefined;
+      if (!receipt) await new Promise((r) => setTimeout(r, 25));
+    }
+    if (!receipt) throw new Error(`elevation ${elevation.id} was not granted after its approval`);
+    toActiveAfterApproval.push(Date.parse(receipt.verifiedAt) - confirmedAt);
+  }
+  toActiveAfterApproval.sort((a, b) => a - b);
+  acks.sort((a, b) => a - b);
+  // Let the last approved elevations run out before the chain is checked.
+  await new Promise((r) => setTimeout(r, 3000));
   const chain = await services.store.verify();
 
   toActive.sort((a, b) => a - b);
@@ -184,6 +337,11 @@ try {
     revocationLagP50Ms: round(pct(lags, 50)),
     revocationLagP99Ms: round(pct(lags, 99)),
     revocationLagMaxMs: round(lags.at(-1) ?? NaN),
+    approvalToActiveP50Ms: round(pct(toActiveAfterApproval, 50)),
+    approvalToActiveP99Ms: round(pct(toActiveAfterApproval, 99)),
+    slackAckP50Ms: round(pct(acks, 50)),
+    slackAckP99Ms: round(pct(acks, 99)),
+    approvals: M,
     concurrent,
     elevations: N,
     durationSeconds,

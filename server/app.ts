@@ -32,6 +32,8 @@ export interface AppDeps {
   logger: Logger;
   /** Express `trust proxy`: set when a reverse proxy fronts the API, so audited IPs are the callers'. */
   trustProxy?: boolean | number | string;
+  /** More routes served by the same app: the Slack app and the approval pages. */
+  routers?: express.Router[];
 }
 
 interface Locals {
@@ -76,7 +78,13 @@ function fingerprint(secret: string): string {
   return hashSecret(secret).slice('sha256:'.length, 'sha256:'.length + 12);
 }
 
-export function createApp({ service, healthChecks, logger, trustProxy = false }: AppDeps): express.Express {
+export function createApp({
+  service,
+  healthChecks,
+  logger,
+  trustProxy = false,
+  routers = [],
+}: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy);
@@ -263,6 +271,8 @@ export function createApp({ service, healthChecks, logger, trustProxy = false }:
     const { anchor } = parse(verifyQuerySchema, req.query, 'query');
     res.json(await service.verifyAudit(anchor ? [anchor] : []));
   });
+
+  for (const router of routers) app.use(router);
 
   // ---- errors ---------------------------------------------------------------------------------
 

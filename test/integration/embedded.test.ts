@@ -7,8 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { DevIdentityFile } from '../../runtime/embedded.js';
 import { freePort } from '../../runtime/processes.js';
 import type { ElevationView } from '../../workflows/definitions.js';
+import { createBrowser } from '../support/browser.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'elevate-embedded-'));
 const botKey = `test-demo-bot-key-${'k'.repeat(30)}`;
@@ -30,7 +32,7 @@ function start(port: number, extraEnv: Record<string, string> = {}): Started {
     ...process.env,
     ELEVATE_DATA_DIR: dataDir,
     PORT: String(port),
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
   };
   for (const name of [
     'TEMPORAL_ADDRESS',
@@ -38,6 +40,9 @@ function start(port: number, extraEnv: Record<string, string> = {}): Started {
     'DATABASE_URL',
     'ELEVATE_CONFIG',
     'ELEVATE_ADMIN_TOKEN',
+    'OIDC_ISSUER',
+    'SLACK_BOT_TOKEN',
+    'NODE_ENV',
   ]) {
     delete env[name];
   }
@@ -84,6 +89,12 @@ describe('elevate start (the embedded default)', () => {
     expect(started.output()).toContain('ELEVATE_DEMO_BOT_KEY: must be at least 32 characters');
   });
 
+  it('when NODE_ENV=production and no identity provider is configured, then it refuses the development one', async () => {
+    const started = start(await freePort(), { ELEVATE_DEMO_BOT_KEY: botKey, NODE_ENV: 'production' });
+    expect(await started.exited).toBe(3);
+    expect(started.output()).toContain('OIDC_ISSUER: must be set when NODE_ENV=production');
+  });
+
   it('when started, stopped with Ctrl-C and started again, then it serves, stops everything, and resumes the active elevation', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -108,6 +119,45 @@ describe('elevate start (the embedded default)', () => {
       })
     ).json()) as ElevationView;
     expect(active.status).toBe('active');
+
+    // Approval without Slack: the log carries the approval URL; a development approver logs in
+    // with password + TOTP at the development identity provider and confirms.
+    const asked = await fetch(`${base}/v1/elevations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${botKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        role: 'demo-approval',
+        durationSeconds: 30,
+        justification: 'embedded approval',
+      }),
+    });
+    const pending = (await asked.json()) as ElevationView;
+    expect(pending.status).toBe('pending_approval');
+    let approvalUrl: string | undefined;
+    for (let i = 0; i < 100 && !approvalUrl; i++) {
+      approvalUrl = new RegExp(`"approvalUrl":"(http://[^"]+/approvals/${pending.id})"`).exec(
+        first.output(),
+      )?.[1];
+      if (!approvalUrl) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(approvalUrl).toBeDefined();
+    expect(first.output()).toContain('DEVELOPMENT ONLY');
+    const dev = JSON.parse(
+      readFileSync(path.join(dataDir, 'dev-identity-provider.json'), 'utf8'),
+    ) as DevIdentityFile;
+    const alice = dev.accounts.find((a) => a.email === 'alice@example.org')!;
+    const browser = createBrowser(base);
+    const callback = await browser.login(approvalUrl!, alice);
+    expect(callback.status).toBe(200);
+    const approved = await browser.confirm(await callback.text());
+    expect(approved.status).toBe(200);
+    const granted = (await (
+      await fetch(`${base}/v1/elevations/${pending.id}?waitSeconds=20`, {
+        headers: { authorization: `Bearer ${botKey}` },
+      })
+    ).json()) as ElevationView;
+    expect(['approved', 'active']).toContain(granted.status);
+    expect(granted.approvals[0]?.approver).toBe('alice@example.org');
 
     first.proc.kill('SIGINT');
     expect(await first.exited).toBe(0);

@@ -1,0 +1,456 @@
+/**
+ * The approval pages: an approver arrives from Slack with a personal link, logs in afresh at
+ * the OpenID Connect provider with MFA, and confirms with one click.
+ *
+ *   Slack "Approve" → ticket (bound to the elevation and the Slack user, 10 min)
+ *   GET  /approvals/start?ticket=…  → login transaction (state, nonce, PKCE), cookie → IdP
+ *   GET  /approvals/callback        → ID token checked (MFA, freshness, same person as in Slack)
+ *                                     → confirmation (bound to the cookie, valid while the login is fresh)
+ *   POST /approvals/confirm         → the approve Update, with the login's evidence
+ *
+ * Without Slack (the log notifier), `GET /approvals/:id` starts the same login unbound: the
+ * approver is whoever logs in. Every refusal is audited (`approval.refused`, with the reason
+ * code) and shown as a page that says why; JSON callers get `{error: {code, message}}` with
+ * RFC 9470's `insufficient_user_authentication` where MFA or freshness is missing.
+ *
+ * Transactions, tickets and confirmations live in the store's single-use table, so any API
+ * process can serve any step, and none of them can be used twice.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import express, { type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { RefusalError, type ElevationService } from '../domain/elevation-service.js';
+import { ApiError } from '../domain/errors.js';
+import type { EphemeralStore } from '../integrations/audit/audit-store.js';
+import {
+  StepUpError,
+  type LoginTransaction,
+  type MfaEvidence,
+  type StepUpClient,
+} from '../integrations/oidc/step-up.js';
+import type { Actor } from '../workflows/definitions.js';
+import { sameApprover } from '../workflows/elevation-view.js';
+import { approvedPage, confirmPage, refusedPage } from './approval-pages.js';
+import { elevationIdSchema } from './schemas.js';
+
+/** How long a personal approval link from Slack stays usable. */
+export const TICKET_TTL_MS = 10 * 60_000;
+/** How long a login at the identity provider may take. */
+const LOGIN_TTL_MS = 10 * 60_000;
+const COOKIE = 'elevate_approval';
+
+export interface ApprovalRoutesDeps {
+  service: ElevationService;
+  /** The relying party, discovered on first use (the provider may start after Elevate). */
+  stepUp: () => Promise<StepUpClient>;
+  ephemeral: EphemeralStore;
+  /** Base URL the approver's browser reaches this server at. */
+  publicUrl: string;
+  /** True when approvals come from Slack: only links from a Slack click are accepted. */
+  slackBound: boolean;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+/** Who a ticket was issued to. `slackUserId`/`email` are absent for an unbound (log-mode) login. */
+interface Ticket {
+  elevationId: string;
+  slackUserId?: string;
+  email?: string;
+}
+
+interface Login extends Ticket {
+  transaction: LoginTransaction;
+  browser: string;
+}
+
+interface Confirmation {
+  elevationId: string;
+  approver: string;
+  evidence: Record<string, unknown>;
+  browser: string;
+  authTime: string;
+}
+
+const token = (): string => randomBytes(32).toString('base64url');
+const digest = (s: string): string => createHash('sha256').update(s).digest('base64url');
+
+/**
+ * A personal approval link for a Slack user who clicked Approve: valid for
+ * {@link TICKET_TTL_MS}, for this elevation and this person only.
+ */
+export async function issueApprovalLink(
+  ephemeral: EphemeralStore,
+  publicUrl: string,
+  ticket: Ticket,
+  now = new Date(),
+): Promise<string> {
+  const t = token();
+  await ephemeral.putIfAbsent(
+    `approval-ticket:${digest(t)}`,
+    ticket,
+    new Date(now.getTime() + TICKET_TTL_MS),
+  );
+  return `${publicUrl}/approvals/start?ticket=${t}`;
+}
+
+function cookieOf(req: Request): string | undefined {
+  const header = req.get('cookie') ?? '';
+  for (const part of header.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === COOKIE) return v.join('=');
+  }
+  return undefined;
+}
+
+/** A refusal shown to the approver and audited. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly apiCode: string,
+    /** Specific reason, recorded in the audit event. */
+    readonly reason: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+const STEP_UP_STATUS: Record<string, [number, string]> = {
+  insufficient_user_authentication: [401, 'insufficient_user_authentication'],
+  login_too_old: [401, 'insufficient_user_authentication'],
+  missing_auth_time: [401, 'insufficient_user_authentication'],
+  missing_email: [403, 'identity_mismatch'],
+  state_mismatch: [400, 'approval_link_invalid'],
+  nonce_mismatch: [400, 'approval_link_invalid'],
+  token_rejected: [400, 'approval_link_invalid'],
+  idp_error: [400, 'approval_link_invalid'],
+};
+
+export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
+  const router = express.Router();
+  const now = () => (deps.clock ?? (() => new Date()))();
+  const secure = deps.publicUrl.startsWith('https://');
+  const form = express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 5 });
+
+  router.use('/approvals', (_req, res, next) => {
+    res.setHeader(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    res.setHeader('referrer-policy', 'no-referrer');
+    next();
+  });
+
+  const setCookie = (res: Response, value: string) => {
+    res.setHeader(
+      'set-cookie',
+      `${COOKIE}=${value}; Path=/approvals; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_TTL_MS / 1000}${secure ? '; Secure' : ''}`,
+    );
+  };
+
+  const wantsJson = (req: Request) => req.accepts(['html', 'json']) === 'json';
+
+  /** Answer a refusal: audit it, then a page (or JSON) that says why. */
+  const refuse = async (
+    req: Request,
+    res: Response,
+    err: unknown,
+    context: { elevationId?: string; actor?: Actor; stage: string; extra?: Record<string, unknown> },
+  ) => {
+    let refusal: Refusal;
+    let audited = false;
+    if (err instanceof Refusal) {
+      refusal = err;
+    } else if (err instanceof StepUpError) {
+      const [status, apiCode] = STEP_UP_STATUS[err.code] ?? [400, 'approval_link_invalid'];
+      refusal = new Refusal(status, apiCode, err.code, err.message, hintFor(err.code));
+    } else if (err instanceof ApiError) {
+      refusal = new Refusal(
+        err.status,
+        err.code,
+        err instanceof RefusalError ? err.reason : err.code,
+        err.message,
+      );
+      audited = err.audited;
+      if (err.status >= 500) req.log.error({ err }, 'approval step failed');
+    } else {
+      req.log.error({ err }, 'approval step failed');
+      refusal = new Refusal(500, 'internal', 'internal', 'Something went wrong on our side; try again.');
+      audited = true; // nothing to audit: a fault, logged above
+    }
+    if (!audited && refusal.status < 500) {
+      await deps.service.recordRefusal(
+        'approval.refused',
+        context.elevationId ?? null,
+        context.actor ?? ANONYMOUS,
+        {
+          code: refusal.reason,
+          message: refusal.message,
+          stage: context.stage,
+          ip: req.ip ?? null,
+          ...context.extra,
+        },
+      );
+    }
+    if (refusal.apiCode === 'insufficient_user_authentication') {
+      const settings = await deps
+        .stepUp()
+        .then((c) => c.settings)
+        .catch(() => undefined);
+      const params = [
+        'error="insufficient_user_authentication"',
+        `error_description="${refusal.message.replace(/["\\]/g, "'")}"`,
+        ...(settings ? [`max_age=${settings.maxAgeSeconds}`] : []),
+        ...(settings?.acrValues ? [`acr_values="${settings.acrValues}"`] : []),
+      ];
+      res.setHeader('www-authenticate', `Bearer ${params.join(', ')}`);
+    }
+    res.status(refusal.status);
+    if (wantsJson(req)) {
+      res.json({ error: { code: refusal.apiCode, reason: refusal.reason, message: refusal.message } });
+    } else {
+      res.type('html').send(refusedPage(refusal.reason, refusal.message, refusal.hint));
+    }
+  };
+
+  /** Start the MFA login for a ticket: transaction stored by state, cookie binds the browser. */
+  const beginLogin = async (res: Response, ticket: Ticket) => {
+    const client = await deps.stepUp().catch((err: unknown) => {
+      deps.logger.error({ err: (err as Error).message }, 'the OpenID Connect provider cannot be reached');
+      throw new ApiError(
+        'service_unavailable',
+        'The identity provider cannot be reached right now; try again.',
+      );
+    });
+    const { url, transaction } = await client.begin();
+    const browser = token();
+    const login: Login = { ...ticket, transaction, browser };
+    await deps.ephemeral.putIfAbsent(
+      `approval-login:${digest(transaction.state)}`,
+      login,
+      new Date(now().getTime() + LOGIN_TTL_MS),
+    );
+    setCookie(res, browser);
+    res.redirect(303, url);
+  };
+
+  router.get('/approvals/start', async (req, res) => {
+    const t = typeof req.query.ticket === 'string' ? req.query.ticket : '';
+    const ticket = /^[A-Za-z0-9_-]{20,100}$/.test(t)
+      ? ((await deps.ephemeral.peek(`approval-ticket:${digest(t)}`)) as Ticket | undefined)
+      : undefined;
+    if (!ticket) {
+      await refuse(
+        req,
+        res,
+        new Refusal(
+          400,
+          'approval_link_invalid',
+          'approval_link_invalid',
+          'This approval link is unknown or has expired.',
+          'Click Approve in Slack again for a new link.',
+        ),
+        { stage: 'start' },
+      );
+      return;
+    }
+    const actor: Actor = ticket.email ? { kind: 'human', id: ticket.email } : ANONYMOUS;
+    try {
+      // Nobody logs in for nothing: the same checks the workflow makes, before the login.
+      if (ticket.email) await deps.service.checkApprover(ticket.elevationId, ticket.email);
+      await beginLogin(res, ticket);
+    } catch (err) {
+      await refuse(req, res, err, { elevationId: ticket.elevationId, actor, stage: 'start' });
+    }
+  });
+
+  router.get('/approvals/callback', async (req, res) => {
+    const state = typeof req.query.state === 'string' ? req.query.state : '';
+    const login = state
+      ? ((await deps.ephemeral.take(`approval-login:${digest(state)}`)) as Login | undefined)
+      : undefined;
+    if (!login) {
+      await refuse(
+        req,
+        res,
+        new Refusal(
+          400,
+          'approval_link_invalid',
+          'state_mismatch',
+          'This login is unknown, was already used, or has expired.',
+          'Start again from the approval link.',
+        ),
+        { stage: 'callback' },
+      );
+      return;
+    }
+    const elevationId = login.elevationId;
+    let actor: Actor = login.email ? { kind: 'human', id: login.email } : ANONYMOUS;
+    try {
+      if (cookieOf(req) !== login.browser) {
+        throw new Refusal(
+          400,
+          'approval_link_invalid',
+          'browser_mismatch',
+          'This login was started in another browser (or cookies are blocked).',
+          'Open the approval link and log in in the same browser.',
+        );
+      }
+      const client = await deps.stepUp();
+      const callbackUrl = new URL(req.originalUrl, client.settings.redirectUri);
+      const evidence: MfaEvidence = await client.finish(callbackUrl, login.transaction);
+      if (!login.email) actor = { kind: 'human', id: evidence.email };
+      if (login.email && !sameApprover(login.email, evidence.email)) {
+        throw new Refusal(
+          403,
+          'identity_mismatch',
+          'identity_mismatch',
+          `You logged in as ${evidence.email}, but the approval was requested by the Slack user with ${login.email}.`,
+          'Log in with your own account: the person who clicks Approve in Slack must be the person who logs in.',
+        );
+      }
+      const approver = (login.email ?? evidence.email).toLowerCase();
+      const { elevation, groups } = await deps.service.checkApprover(elevationId, approver);
+      const record: Record<string, unknown> = {
+        issuer: evidence.issuer,
+        subject: evidence.subject,
+        email: evidence.email,
+        amr: evidence.amr,
+        ...(evidence.acr !== undefined ? { acr: evidence.acr } : {}),
+        authTime: evidence.authTime,
+        mfaMethod: evidence.mfaMethod,
+        idTokenHash: evidence.idTokenHash,
+        ...(login.slackUserId ? { slackUserId: login.slackUserId } : {}),
+      };
+      const c = token();
+      const freshUntil = Date.parse(evidence.authTime) + client.settings.maxAgeSeconds * 1000;
+      const validUntil = new Date(Math.min(freshUntil, now().getTime() + 5 * 60_000));
+      const confirmation: Confirmation = {
+        elevationId,
+        approver,
+        evidence: record,
+        browser: login.browser,
+        authTime: evidence.authTime,
+      };
+      await deps.ephemeral.putIfAbsent(`approval-confirm:${digest(c)}`, confirmation, validUntil);
+      res.type('html').send(
+        confirmPage({
+          elevation,
+          approver,
+          groups,
+          mfaMethod: evidence.mfaMethod,
+          authTime: evidence.authTime,
+          confirmation: c,
+          validUntil: validUntil.toISOString(),
+        }),
+      );
+    } catch (err) {
+      await refuse(req, res, err, {
+        elevationId,
+        actor,
+        stage: 'callback',
+        extra: login.slackUserId ? { slackUserId: login.slackUserId } : {},
+      });
+    }
+  });
+
+  router.post('/approvals/confirm', form, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const c = typeof body.confirmation === 'string' ? body.confirmation : '';
+    const confirmation = /^[A-Za-z0-9_-]{20,100}$/.test(c)
+      ? ((await deps.ephemeral.take(`approval-confirm:${digest(c)}`)) as Confirmation | undefined)
+      : undefined;
+    if (!confirmation) {
+      await refuse(
+        req,
+        res,
+        new Refusal(
+          400,
+          'approval_link_invalid',
+          'confirmation_invalid',
+          'This confirmation is unknown, was already used, or has expired (a login is only fresh for a few minutes).',
+          'Start again from the approval link.',
+        ),
+        { stage: 'confirm' },
+      );
+      return;
+    }
+    const actor: Actor = { kind: 'human', id: confirmation.approver };
+    try {
+      if (cookieOf(req) !== confirmation.browser) {
+        throw new Refusal(
+          400,
+          'approval_link_invalid',
+          'browser_mismatch',
+          'This confirmation belongs to a login in another browser.',
+        );
+      }
+      const client = await deps.stepUp();
+      const age = now().getTime() - Date.parse(confirmation.authTime);
+      if (age > client.settings.maxAgeSeconds * 1000 + 30_000) {
+        throw new StepUpError(
+          'login_too_old',
+          `Your login at ${confirmation.authTime} is older than ${client.settings.maxAgeSeconds} seconds; log in again.`,
+        );
+      }
+      const view = await deps.service.approve(confirmation.elevationId, {
+        approver: { id: confirmation.approver },
+        evidence: confirmation.evidence,
+      });
+      res.type('html').send(approvedPage(view, confirmation.approver));
+    } catch (err) {
+      await refuse(req, res, err, {
+        elevationId: confirmation.elevationId,
+        actor,
+        stage: 'confirm',
+        extra: { evidence: confirmation.evidence },
+      });
+    }
+  });
+
+  // Without Slack: a link per elevation, written to the log; whoever logs in is the approver.
+  router.get('/approvals/:id', async (req, res) => {
+    const parsed = elevationIdSchema.safeParse(req.params.id);
+    if (deps.slackBound || !parsed.success) {
+      await refuse(
+        req,
+        res,
+        new Refusal(
+          404,
+          'not_found',
+          deps.slackBound ? 'slack_required' : 'not_found',
+          deps.slackBound
+            ? 'Approvals start from the Approve button in Slack, which gives you a personal link.'
+            : 'No such elevation.',
+        ),
+        { stage: 'start' },
+      );
+      return;
+    }
+    try {
+      await beginLogin(res, { elevationId: parsed.data });
+    } catch (err) {
+      await refuse(req, res, err, { elevationId: parsed.data, stage: 'start' });
+    }
+  });
+
+  return router;
+}
+
+const ANONYMOUS: Actor = { kind: 'anonymous', id: 'unknown' };
+
+function hintFor(code: string): string | undefined {
+  switch (code) {
+    case 'insufficient_user_authentication':
+      return 'Log in again with a second factor (an authenticator code or a security key).';
+    case 'login_too_old':
+    case 'missing_auth_time':
+      return 'Start again from the approval link: approvals need a fresh login.';
+    case 'token_rejected':
+      return 'This login response was already used or is not valid; start again from the approval link.';
+    default:
+      return undefined;
+  }
+}

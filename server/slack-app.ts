@@ -1,0 +1,286 @@
+/**
+ * The Slack app (Bolt): the Approve and Deny buttons on approval requests, and the deny
+ * reason modal. In HTTP mode it is mounted on the API's Express app at `/slack/events`, where
+ * Bolt verifies Slack's v0 signature over the raw body and refuses requests older than five
+ * minutes (401, audited as `auth.refused` with the reason); in Socket Mode it connects out to Slack and needs no public URL.
+ *
+ * - Approve: the clicking Slack user's e-mail (users.info) is checked against the approver
+ *   groups first; an eligible approver gets a modal with a personal link (bound to this
+ *   elevation and this Slack user) to the MFA login. Nobody approves from Slack alone.
+ * - Deny: a modal asks for the reason; the denial is audited with it.
+ *
+ * Interactions are acknowledged at once (Slack's 3-second deadline) and each is handled once:
+ * a validly signed interaction sent again (a replay, or a retry) is acknowledged and ignored,
+ * keyed in the store's single-use table so every API process agrees.
+ */
+import { createHash } from 'node:crypto';
+import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
+import type {
+  AllMiddlewareArgs,
+  BlockAction,
+  ButtonAction,
+  SlackActionMiddlewareArgs,
+  SlackViewMiddlewareArgs,
+  ViewSubmitAction,
+} from '@slack/bolt';
+import express, { type Request, type Router } from 'express';
+import type { Logger } from 'pino';
+import type { SlackSettings } from '../config/settings.js';
+import type { ElevationService } from '../domain/elevation-service.js';
+import { ApiError } from '../domain/errors.js';
+import type { EphemeralStore } from '../integrations/audit/audit-store.js';
+import type { SlackClient } from '../integrations/slack/slack-client.js';
+import {
+  APPROVE_ACTION,
+  DENY_ACTION,
+  DENY_CALLBACK,
+  VERIFY_ACTION,
+  renderApproveModal,
+  renderDenyModal,
+} from '../integrations/slack/messages.js';
+import { issueApprovalLink } from './approvals.js';
+import { elevationIdSchema } from './schemas.js';
+
+/** How long a handled interaction is remembered (longer than Bolt's 5-minute window). */
+const REPLAY_TTL_MS = 15 * 60_000;
+
+export interface SlackAppDeps {
+  settings: SlackSettings;
+  service: ElevationService;
+  slack: SlackClient;
+  ephemeral: EphemeralStore;
+  publicUrl: string;
+  logger: Logger;
+}
+
+export interface SlackApp {
+  /** HTTP mode: the Express router to mount (serves POST /slack/events). */
+  router?: Router;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function boltLogger(logger: Logger) {
+  return {
+    debug: (...m: unknown[]) => logger.debug({ component: 'slack' }, m.map(String).join(' ')),
+    info: (...m: unknown[]) => logger.info({ component: 'slack' }, m.map(String).join(' ')),
+    warn: (...m: unknown[]) => logger.warn({ component: 'slack' }, m.map(String).join(' ')),
+    error: (...m: unknown[]) => logger.error({ component: 'slack' }, m.map(String).join(' ')),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.INFO,
+    setName: () => undefined,
+  };
+}
+
+/** A modal that only says something (a refusal before any login). */
+function noticeModal(title: string, text: string) {
+  return {
+    type: 'modal' as const,
+    title: { type: 'plain_text' as const, text: title.slice(0, 24) },
+    close: { type: 'plain_text' as const, text: 'Close' },
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: text.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] ?? c),
+        },
+      },
+    ],
+  };
+}
+
+/** What makes an interaction unique: the same click or submission always maps to the same key. */
+export function interactionKey(body: Record<string, unknown>): string | undefined {
+  const user = (body.user as { id?: string } | undefined)?.id ?? '';
+  if (body.type === 'block_actions') {
+    const action = (body.actions as { action_id?: string; action_ts?: string }[] | undefined)?.[0];
+    if (action?.action_ts) return `action:${user}:${action.action_id ?? ''}:${action.action_ts}`;
+  }
+  if (body.type === 'view_submission') {
+    const view = body.view as { id?: string; hash?: string } | undefined;
+    if (view?.id) return `view:${user}:${view.id}:${view.hash ?? ''}`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a request's Slack signature did not check out, told apart as Bolt checks it: both
+ * headers present, a timestamp at most five minutes old, then the HMAC over the raw body.
+ */
+export function signatureRefusal(req: Request, nowSeconds = Math.floor(Date.now() / 1000)): string {
+  const signature = req.get('x-slack-signature');
+  const timestamp = req.get('x-slack-request-timestamp');
+  if (!signature || !timestamp) return 'slack_signature_missing';
+  const ts = Number(timestamp);
+  if (!Number.isFinite(ts) || ts < nowSeconds - 5 * 60) return 'slack_timestamp_too_old';
+  return 'slack_signature_mismatch';
+}
+
+const ANONYMOUS = { kind: 'anonymous', id: 'unknown' } as const;
+
+export function createSlackApp(deps: SlackAppDeps): SlackApp {
+  const { settings, service, slack, ephemeral, logger } = deps;
+  const log = logger.child({ component: 'slack-app' });
+  const receiver =
+    settings.socketMode || !settings.signingSecret
+      ? undefined
+      : new ExpressReceiver({
+          signingSecret: settings.signingSecret,
+          endpoints: '/slack/events',
+          logger: boltLogger(log),
+        });
+  const app = new App({
+    token: settings.botToken,
+    ...(receiver ? { receiver } : { socketMode: true, appToken: settings.appToken }),
+    logger: boltLogger(log),
+    ...(settings.apiUrl ? { clientOptions: { slackApiUrl: settings.apiUrl } } : {}),
+  });
+
+  // Each interaction once: a replayed or retried one is acknowledged and dropped.
+  app.use(async (args) => {
+    const body = args.body as unknown as Record<string, unknown>;
+    const key = interactionKey(body);
+    if (key) {
+      const fresh = await ephemeral.putIfAbsent(
+        `slack-interaction:${createHash('sha256').update(key).digest('base64url')}`,
+        { at: new Date().toISOString() },
+        new Date(Date.now() + REPLAY_TTL_MS),
+      );
+      if (!fresh) {
+        log.warn(
+          { type: body.type, user: (body.user as { id?: string } | undefined)?.id },
+          'a Slack interaction arrived again; ignored',
+        );
+        if ('ack' in args && typeof args.ack === 'function') await args.ack();
+        return;
+      }
+    }
+    await args.next();
+  });
+
+  /** The Slack user's e-mail address, from users.info (never from the payload). */
+  const emailOf = async (userId: string): Promise<string> => {
+    const email = await slack.userEmail(userId);
+    if (!email)
+      throw new ApiError('approval_refused', 'Your Slack profile has no e-mail address Elevate can match.');
+    return email;
+  };
+
+  app.action<BlockAction<ButtonAction>>(
+    APPROVE_ACTION,
+    async ({
+      ack,
+      body,
+      action,
+    }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+      await ack();
+      const parsed = elevationIdSchema.safeParse(action.value);
+      if (!parsed.success) return;
+      const elevationId = parsed.data;
+      let view;
+      try {
+        const email = await emailOf(body.user.id);
+        const { elevation } = await service.checkApprover(elevationId, email);
+        const url = await issueApprovalLink(ephemeral, deps.publicUrl, {
+          elevationId,
+          slackUserId: body.user.id,
+          email,
+        });
+        view = renderApproveModal(elevationId, url, undefined);
+        log.info({ elevationId, slackUser: body.user.id, status: elevation.status }, 'approval link issued');
+      } catch (err) {
+        if (!(err instanceof ApiError)) log.error({ err, elevationId }, 'could not start an approval');
+        const message = err instanceof ApiError ? err.message : 'Something went wrong; try again.';
+        view = noticeModal('Cannot approve', message);
+      }
+      await slack.openView(body.trigger_id, view).catch((err: unknown) => {
+        log.warn({ err: (err as Error).message, elevationId }, 'could not open the approval modal');
+      });
+    },
+  );
+
+  app.action<BlockAction<ButtonAction>>(
+    DENY_ACTION,
+    async ({
+      ack,
+      body,
+      action,
+    }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+      await ack();
+      const parsed = elevationIdSchema.safeParse(action.value);
+      if (!parsed.success) return;
+      await slack.openView(body.trigger_id, renderDenyModal(parsed.data)).catch((err: unknown) => {
+        log.warn({ err: (err as Error).message, elevationId: parsed.data }, 'could not open the deny modal');
+      });
+    },
+  );
+
+  // The "Verify with MFA" link button in the approve modal: the browser opens the link; Slack
+  // also reports the click, which needs only an acknowledgement.
+  app.action(VERIFY_ACTION, async ({ ack }) => {
+    await ack();
+  });
+
+  app.view<ViewSubmitAction>(
+    DENY_CALLBACK,
+    async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
+      const parsed = elevationIdSchema.safeParse(view.private_metadata);
+      const reason = (view.state.values.reason?.reason?.value ?? '').trim();
+      if (!parsed.success) {
+        await ack({ response_action: 'errors', errors: { reason: 'This request is not valid any more.' } });
+        return;
+      }
+      if (reason === '') {
+        await ack({ response_action: 'errors', errors: { reason: 'Say why you deny the request.' } });
+        return;
+      }
+      try {
+        const email = await emailOf(body.user.id);
+        await service.deny(parsed.data, { by: { kind: 'human', id: email }, reason: reason.slice(0, 500) });
+        await ack();
+      } catch (err) {
+        if (!(err instanceof ApiError)) log.error({ err, elevationId: parsed.data }, 'could not deny');
+        const message = err instanceof ApiError ? err.message : 'Something went wrong; try again.';
+        await ack({ response_action: 'errors', errors: { reason: message.slice(0, 150) } });
+      }
+    },
+  );
+
+  app.error(async (err) => {
+    log.error({ err: err.message, code: err.code }, 'Slack app error');
+    return Promise.resolve();
+  });
+
+  let router: Router | undefined;
+  if (receiver) {
+    // Bolt answers a request whose signature does not check out with 401 and only logs it.
+    // Like every refused credential, it is audited too: after the answer, as Bolt reads the
+    // raw body itself and offers no hook before it.
+    router = express.Router();
+    router.post('/slack/events', (req, res, next) => {
+      const arrived = Math.floor(Date.now() / 1000);
+      res.on('finish', () => {
+        if (res.statusCode !== 401) return;
+        void service.recordRefusal('auth.refused', null, ANONYMOUS, {
+          reason: signatureRefusal(req, arrived),
+          method: req.method,
+          path: req.path,
+          ip: req.ip ?? null,
+        });
+      });
+      next();
+    });
+    router.use(receiver.router as Router);
+  }
+
+  return {
+    ...(router ? { router } : {}),
+    async start() {
+      if (!receiver) await app.start();
+    },
+    async stop() {
+      if (!receiver) await app.stop();
+    },
+  };
+}

@@ -1,0 +1,752 @@
+/**
+ * Approvals in Slack by MFA-verified humans, end to end: real Temporal, slapd and audit store,
+ * the Slack Web API stand-in, signed interactions, and a real OpenID Connect provider whose
+ * logins carry chosen amr/acr/auth_time.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import { automatedLogin } from '../../integrations/oidc/automated-login.js';
+import { DEV_ACR_MFA, DEV_ACR_PASSWORD } from '../../integrations/oidc/dev-identity-provider.js';
+import { APPROVE_ACTION, DENY_ACTION, DENY_CALLBACK } from '../../integrations/slack/messages.js';
+import type { ElevationView } from '../../workflows/definitions.js';
+import {
+  person,
+  startApprovalStack,
+  type ApprovalStack,
+  type InteractOptions,
+  type Person,
+} from '../support/approval-stack.js';
+import type { Browser } from '../support/browser.js';
+import {
+  blockActionPayload,
+  interactionBody,
+  signSlackRequest,
+  viewSubmissionPayload,
+} from '../support/slack-signing.js';
+
+const alice = person('alice');
+const bob = person('bob');
+const carol = person('carol');
+const dave = person('dave'); // in no approver group
+const erin = person('erin'); // in the security group only
+const owner = person('owner');
+const TEAM = 'T0TEST';
+
+let s: ApprovalStack;
+
+beforeAll(async () => {
+  s = await startApprovalStack({
+    people: [alice, bob, carol, dave, erin, owner],
+    slackOnly: [{ id: 'UMALLORY', email: 'mallory@example.org' }],
+    peopleGroups: [{ id: 'sre', members: ['bob', 'carol'] }],
+    bots: [{ id: 'ci-bot', roles: ['deploy', 'two-groups', 'owner-ok', 'short-window'], owner: owner.email }],
+    roles: [
+      {
+        id: 'deploy',
+        maxDurationSeconds: 3600,
+        approval: { mode: 'approvers', approvers: [alice.email, owner.email, 'mallory@example.org'] },
+      },
+      {
+        id: 'two-groups',
+        approval: {
+          mode: 'approvers',
+          groups: [
+            { name: 'security', members: [alice.email, bob.email, erin.email] },
+            { name: 'sre', ldapGroup: 'sre' },
+          ],
+        },
+      },
+      {
+        id: 'owner-ok',
+        approval: { mode: 'approvers', approvers: [owner.email], ownerMayApprove: true },
+      },
+      {
+        id: 'short-window',
+        approval: { mode: 'approvers', approvers: [alice.email], windowSeconds: 10 },
+      },
+    ],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await s?.close();
+});
+
+async function request(role: string, durationSeconds = 60): Promise<ElevationView> {
+  const bot = s.stack.policy.bots[0]!;
+  const { elevation } = await s.stack.service.request(bot, {
+    role,
+    durationSeconds,
+    justification: 'deploy release 1.2.3',
+    ticket: 'CHG-1',
+  });
+  return elevation;
+}
+
+function events(id: string): Promise<AuditEvent[]> {
+  return s.stack.store.listEvents(id);
+}
+
+let triggers = 0;
+
+/** Click Approve in Slack as `who`; returns the modal Slack was asked to open. */
+async function clickApprove(who: Pick<Person, 'slackUserId'>, id: string): Promise<Record<string, unknown>> {
+  const triggerId = `trigger-${++triggers}`;
+  const res = await s.interact(
+    blockActionPayload({
+      userId: who.slackUserId,
+      teamId: TEAM,
+      actionId: APPROVE_ACTION,
+      value: id,
+      triggerId,
+    }),
+  );
+  expect(res.status).toBe(200);
+  await s.slack.waitFor(() => s.modalFor(triggerId) !== undefined);
+  return s.modalFor(triggerId)!;
+}
+
+/** The personal approval link in an approve modal. */
+function linkIn(modal: Record<string, unknown>): string {
+  const link = /(http:\/\/127\.0\.0\.1:\d+\/approvals\/start\?ticket=[A-Za-z0-9_-]+)/.exec(
+    JSON.stringify(modal),
+  )?.[1];
+  if (!link) throw new Error(`no approval link in the modal: ${JSON.stringify(modal)}`);
+  return link;
+}
+
+/** The approval message posted for an elevation (first one found). */
+function messageFor(id: string) {
+  return [...s.slack.messages().values()].find((m) => JSON.stringify(m.blocks).includes(id) && !m.threadTs);
+}
+
+const JSON_ACCEPT = { accept: 'application/json' };
+const ADMIN = { kind: 'admin', id: 'test-admin' } as const;
+
+/** The `approval.refused` events recorded for an elevation with this reason code. */
+async function refusals(id: string, code: string): Promise<AuditEvent[]> {
+  return (await events(id)).filter((e) => e.type === 'approval.refused' && e.data.code === code);
+}
+
+/** End an elevation as an admin and wait until the role is taken back. */
+async function revokeNow(id: string): Promise<void> {
+  await s.stack.service.revoke(id, ADMIN, { kind: 'admin' });
+  await s.stack.waitFor(id, (v) => v.status === 'revoked');
+}
+
+/** The last position in the audit chain: events after it are the ones a step added. */
+async function auditHead(): Promise<number> {
+  let position = 0;
+  for (;;) {
+    const last = (await s.stack.store.readEvents(position, 1000)).at(-1);
+    if (!last) return position;
+    position = last.position;
+  }
+}
+
+/** Every event appended after `position` (refusals that name no elevation included). */
+async function eventsAfter(position: number): Promise<AuditEvent[]> {
+  const found: AuditEvent[] = [];
+  for (;;) {
+    const page = await s.stack.store.readEvents(position, 1000);
+    if (page.length === 0) return found;
+    found.push(...page);
+    position = page.at(-1)!.position;
+  }
+}
+
+/** Click Approve, log in with MFA: the browser and the confirmation page it stands on. */
+async function loginToConfirm(who: Person, id: string) {
+  const browser = s.browser();
+  const res = await browser.login(linkIn(await clickApprove(who, id)), who);
+  const page = await res.text();
+  expect(res.status, page).toBe(200);
+  expect(page).toContain('Confirm approval');
+  return { browser, page };
+}
+
+/** The whole approval as `who`: click, MFA login, confirm. Returns the confirmation answer. */
+async function approveAs(who: Person, id: string): Promise<Response> {
+  const { browser, page } = await loginToConfirm(who, id);
+  return browser.confirm(page);
+}
+
+/** Start a login in `browser` and complete it at the provider: the callback URL, not yet requested. */
+async function loginUntilCallback(browser: Browser, link: string, who: Person): Promise<string> {
+  const start = await browser.get(link);
+  expect(start.status).toBe(303);
+  return (await automatedLogin(start.headers.get('location')!, who)).toString();
+}
+
+/** Click Approve as someone who must be refused: the modal says so, and gives no link. */
+async function clickRefused(who: Pick<Person, 'slackUserId'>, id: string): Promise<string> {
+  const modal = JSON.stringify(await clickApprove(who, id));
+  expect(modal).toContain('Cannot approve');
+  expect(modal).not.toContain('/approvals/start');
+  return modal;
+}
+
+/** Submit the deny modal as Slack would. */
+function submitDeny(who: Pick<Person, 'slackUserId'>, id: string, reason: string) {
+  return s.interact(
+    viewSubmissionPayload({
+      userId: who.slackUserId,
+      teamId: TEAM,
+      callbackId: DENY_CALLBACK,
+      privateMetadata: id,
+      values: { reason: { reason } },
+    }),
+  );
+}
+
+/** Use the login hook for one block: the provider reports `outcome` instead of the real factors. */
+async function withLogin<T>(
+  outcome: { amr: string[]; acr?: string; authTime?: number },
+  fn: () => Promise<T>,
+): Promise<T> {
+  s.idp.setLoginHook(() => outcome);
+  try {
+    return await fn();
+  } finally {
+    s.idp.setLoginHook();
+  }
+}
+
+/** The elevation still waits, with `approvals` approvals counted and the role not granted. */
+async function stillPending(id: string, approvals = 0): Promise<ElevationView> {
+  const v = await s.stack.service.get(id, { kind: 'admin' });
+  expect(v.status).toBe('pending_approval');
+  expect(v.approvals).toHaveLength(approvals);
+  expect(await s.stack.isMember('ci-bot', v.roleId)).toBe(false);
+  return v;
+}
+
+describe('approval through Slack and an MFA login', () => {
+  it('when an approver clicks Approve, logs in with MFA and confirms, then the role is granted in LDAP and the message follows every step', async () => {
+    const e = await request('deploy', 2);
+    // The approver is told by direct message (no channel configured), the owner is not asked.
+    await s.slack.waitFor(() => messageFor(e.id) !== undefined);
+    const posted = s.slack.calls.filter(
+      (c) => c.method === 'chat.postMessage' && JSON.stringify(c.args).includes(e.id) && !c.args.thread_ts,
+    );
+    expect(posted.map((c) => c.args.channel)).not.toContain(owner.slackUserId);
+    const text = JSON.stringify(messageFor(e.id)!.blocks);
+    for (const field of ['ci-bot', owner.email, 'deploy', 'deploy release 1.2.3', 'CHG-1', APPROVE_ACTION]) {
+      expect(text).toContain(field);
+    }
+
+    const link = linkIn(await clickApprove(alice, e.id));
+    const browser = s.browser();
+    const callback = await browser.login(link, alice);
+    expect(callback.status).toBe(200);
+    const page = await callback.text();
+    expect(page).toContain('Confirm approval');
+    const confirmed = await browser.confirm(page);
+    expect(confirmed.status).toBe(200);
+    expect(await confirmed.text()).toContain('Your approval was recorded');
+
+    const active = await s.stack.waitFor(e.id, (v) => v.status === 'active');
+    expect(await s.stack.isMember('ci-bot', 'deploy')).toBe(true);
+    const evidence = active.approvals[0]!.evidence!;
+    expect(evidence).toMatchObject({ email: alice.email, amr: ['pwd', 'otp'], mfaMethod: 'otp' });
+    expect(evidence.idTokenHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(evidence.slackUserId).toBe(alice.slackUserId);
+    const accepted = (await events(e.id)).find((x) => x.type === 'approval.accepted')!;
+    expect(accepted.data.evidence).toMatchObject({
+      issuer: s.idp.issuer,
+      authTime: expect.any(String) as unknown,
+    });
+
+    await s.stack.waitFor(e.id, (v) => v.status === 'revoked');
+    expect(await s.stack.isMember('ci-bot', 'deploy')).toBe(false);
+    // The message ends showing the approval with its MFA method, and the revocation; no buttons left.
+    await s.slack.waitFor(() => {
+      const m = messageFor(e.id);
+      return m !== undefined && /Ended/.test(JSON.stringify(m.blocks));
+    }, 15_000);
+    const final = JSON.stringify(messageFor(e.id)!.blocks);
+    expect(final).toContain(alice.email);
+    expect(final).toContain('otp');
+    expect(final).not.toContain(APPROVE_ACTION);
+    // Each step is also a reply in the thread, and the owner heard of the decision and the end.
+    const replies = s.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.thread_ts);
+    expect(replies.length).toBeGreaterThanOrEqual(3);
+    await s.slack.waitFor(
+      () =>
+        s.slack.calls.filter(
+          (c) =>
+            c.method === 'chat.postMessage' &&
+            c.args.channel === owner.slackUserId &&
+            JSON.stringify(c.args).includes(e.id),
+        ).length >= 2,
+      10_000,
+    );
+  });
+});
+
+describe('Slack rate limits', () => {
+  it('when Slack answers 429, then the approval message waits for Retry-After and is still delivered', async () => {
+    const since = Date.now();
+    s.slack.rateLimit('chat.postMessage', 1, 1);
+    const e = await request('deploy');
+    await s.slack.waitFor(() => messageFor(e.id) !== undefined, 15_000);
+    const limited = s.slack.attempts.find(
+      (a) => a.method === 'chat.postMessage' && a.status === 429 && a.at >= since,
+    );
+    expect(limited).toBeDefined();
+    const delivered = s.slack.calls.find(
+      (c) => c.method === 'chat.postMessage' && JSON.stringify(c.args).includes(e.id) && !c.args.thread_ts,
+    )!;
+    // The first message after the 429 was held back for the second Slack asked for.
+    expect(delivered.at - limited!.at).toBeGreaterThanOrEqual(900);
+    await revokeNow(e.id);
+  });
+});
+
+describe('quorum across approver groups', () => {
+  it('when one group is met, then the request waits for the other, a second member of the met group is refused not_needed, and the other group completes it', async () => {
+    const e = await request('two-groups');
+    expect((await approveAs(alice, e.id)).status).toBe(200);
+    const afterAlice = await stillPending(e.id, 1);
+    expect(afterAlice.approval).toMatchObject({
+      groups: [
+        { name: 'security', quorum: 1, approved: 1 },
+        { name: 'sre', quorum: 1, approved: 0 },
+      ],
+    });
+
+    // erin is only in security, which already has its quorum: her approval would add nothing.
+    const first = await loginToConfirm(erin, e.id);
+    const page = await first.browser.confirm(first.page);
+    expect(page.status).toBe(409);
+    const html = await page.text();
+    expect(html).toContain('already has its quorum');
+    expect(html).toContain('Reason code: <code>not_needed</code>');
+    const second = await loginToConfirm(erin, e.id);
+    const json = await second.browser.confirm(second.page, JSON_ACCEPT);
+    expect(json.status).toBe(409);
+    expect(await json.json()).toMatchObject({ error: { code: 'approval_not_needed', reason: 'not_needed' } });
+    const notNeeded = await refusals(e.id, 'not_needed');
+    expect(notNeeded).toHaveLength(2);
+    expect(notNeeded.map((r) => r.actor)).toEqual([
+      { kind: 'human', id: erin.email },
+      { kind: 'human', id: erin.email },
+    ]);
+    await stillPending(e.id, 1);
+
+    expect((await approveAs(carol, e.id)).status).toBe(200);
+    const active = await s.stack.waitFor(e.id, (v) => v.status === 'active');
+    expect(active.approvals.map((a) => [a.approver, a.groups])).toEqual([
+      [alice.email, ['security']],
+      [carol.email, ['sre']],
+    ]);
+    expect(await s.stack.isMember('ci-bot', 'two-groups')).toBe(true);
+    await revokeNow(e.id);
+  });
+
+  it('when a member of both groups approves alone, then they count for one group only and the request still waits', async () => {
+    const e = await request('two-groups');
+    expect((await approveAs(bob, e.id)).status).toBe(200);
+    await sleep(500); // time enough for the workflow to have moved on, were the quorum met
+    const v = await stillPending(e.id, 1);
+    if (v.approval.mode !== 'approvers') throw new Error('not an approvers rule');
+    expect(v.approval.groups.map((g) => g.approved).sort()).toEqual([0, 1]);
+    expect((await events(e.id)).map((x) => x.type)).not.toContain('elevation.approved');
+    // bob fills whichever seat is still needed: carol (sre only) completes it.
+    expect((await approveAs(carol, e.id)).status).toBe(200);
+    await s.stack.waitFor(e.id, (x) => x.status === 'active');
+    await revokeNow(e.id);
+  });
+
+  it('when the same person approves twice, then the second approval is refused already_approved and they count once', async () => {
+    const e = await request('two-groups');
+    // Two logins, both confirmed: only the first may count.
+    const one = await loginToConfirm(alice, e.id);
+    const two = await loginToConfirm(alice, e.id);
+    expect((await one.browser.confirm(one.page)).status).toBe(200);
+    const again = await two.browser.confirm(two.page);
+    expect(again.status).toBe(409);
+    const html = await again.text();
+    expect(html).toContain('already approved');
+    expect(html).toContain('Reason code: <code>already_approved</code>');
+    // And clicking Approve again is refused before any login.
+    expect(await clickRefused(alice, e.id)).toContain('already approved');
+    const refused = await refusals(e.id, 'already_approved');
+    expect(refused.map((r) => r.data.stage ?? 'workflow')).toEqual(['workflow', 'precheck']);
+    expect(refused.every((r) => r.actor.id === alice.email)).toBe(true);
+    const v = await stillPending(e.id, 1);
+    expect(v.approvals[0]!.approver).toBe(alice.email);
+  });
+});
+
+describe('who may approve', () => {
+  it("when the bot's owner clicks Approve, then the modal says why and gives no link, and the workflow refuses too", async () => {
+    const e = await request('deploy');
+    expect(await clickRefused(owner, e.id)).toContain('may not approve');
+    const [refused] = await refusals(e.id, 'owner_may_not_approve');
+    expect(refused).toMatchObject({ actor: { kind: 'human', id: owner.email }, data: { stage: 'precheck' } });
+    // Past the Slack check, the workflow itself refuses the owner.
+    await expect(
+      s.stack.service.approve(e.id, { approver: { id: owner.email }, evidence: {} }),
+    ).rejects.toMatchObject({ code: 'approval_refused', status: 403 });
+    expect(await refusals(e.id, 'owner_may_not_approve')).toHaveLength(2);
+    await stillPending(e.id);
+  });
+
+  it('when the role allows the owner to approve, then the owner can', async () => {
+    const e = await request('owner-ok');
+    const confirmed = await approveAs(owner, e.id);
+    expect(confirmed.status).toBe(200);
+    const active = await s.stack.waitFor(e.id, (v) => v.status === 'active');
+    expect(active.approvals.map((a) => a.approver)).toEqual([owner.email]);
+    expect(await s.stack.isMember('ci-bot', 'owner-ok')).toBe(true);
+    await revokeNow(e.id);
+  });
+
+  it('when someone in no approver group clicks Approve, then the modal says so and the refusal is audited not_eligible', async () => {
+    const e = await request('deploy');
+    expect(await clickRefused(dave, e.id)).toContain('not in any approver group');
+    const [refused] = await refusals(e.id, 'not_eligible');
+    expect(refused).toMatchObject({ actor: { kind: 'human', id: dave.email }, data: { stage: 'precheck' } });
+    await stillPending(e.id);
+  });
+});
+
+describe('refused logins', () => {
+  it('when the ID token shows no MFA, then 401 with insufficient_user_authentication, and audited', async () => {
+    const e = await request('deploy');
+    const link = linkIn(await clickApprove(alice, e.id));
+    await withLogin({ amr: ['pwd'], acr: DEV_ACR_PASSWORD }, async () => {
+      const page = await s.browser().login(link, alice);
+      expect(page.status).toBe(401);
+      expect(page.headers.get('www-authenticate')).toContain('error="insufficient_user_authentication"');
+      const html = await page.text();
+      expect(html).toContain('did not use multi-factor authentication');
+      expect(html).toContain('insufficient_user_authentication');
+      const json = await s.browser().login(link, alice, JSON_ACCEPT);
+      expect(json.status).toBe(401);
+      expect(json.headers.get('www-authenticate')).toContain('error="insufficient_user_authentication"');
+      expect(await json.json()).toMatchObject({
+        error: { code: 'insufficient_user_authentication', reason: 'insufficient_user_authentication' },
+      });
+    });
+    const refused = await refusals(e.id, 'insufficient_user_authentication');
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatchObject({ actor: { id: alice.email }, data: { stage: 'callback' } });
+    await stillPending(e.id);
+  });
+
+  it('when the login is older than the window, then 401 login_too_old, and audited', async () => {
+    const e = await request('deploy');
+    const link = linkIn(await clickApprove(alice, e.id));
+    const authTime = Math.floor(Date.now() / 1000) - 600;
+    await withLogin({ amr: ['pwd', 'otp'], acr: DEV_ACR_MFA, authTime }, async () => {
+      const page = await s.browser().login(link, alice);
+      expect(page.status).toBe(401);
+      expect(page.headers.get('www-authenticate')).toContain('error="insufficient_user_authentication"');
+      const html = await page.text();
+      expect(html).toContain('too old');
+      expect(html).toContain('login_too_old');
+      const json = await s.browser().login(link, alice, JSON_ACCEPT);
+      expect(json.status).toBe(401);
+      expect(await json.json()).toMatchObject({
+        error: { code: 'insufficient_user_authentication', reason: 'login_too_old' },
+      });
+    });
+    const refused = await refusals(e.id, 'login_too_old');
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatchObject({ actor: { id: alice.email }, data: { stage: 'callback' } });
+    await stillPending(e.id);
+  });
+
+  it('when someone logs in as another person than the Slack user who clicked, then 403 identity_mismatch, and audited', async () => {
+    const e = await request('deploy');
+    const mallory = { slackUserId: 'UMALLORY' };
+    const link = linkIn(await clickApprove(mallory, e.id));
+    // The link is mallory's; the login is alice's account.
+    const page = await s.browser().login(link, alice);
+    expect(page.status).toBe(403);
+    const html = await page.text();
+    expect(html).toContain(`You logged in as ${alice.email}`);
+    expect(html).toContain('identity_mismatch');
+    const json = await s.browser().login(link, alice, JSON_ACCEPT);
+    expect(json.status).toBe(403);
+    expect(await json.json()).toMatchObject({
+      error: { code: 'identity_mismatch', reason: 'identity_mismatch' },
+    });
+    const refused = await refusals(e.id, 'identity_mismatch');
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatchObject({
+      actor: { kind: 'human', id: 'mallory@example.org' },
+      data: { stage: 'callback', slackUserId: 'UMALLORY' },
+    });
+    await stillPending(e.id);
+  });
+
+  it('when the callback carries a state that was never issued, then 400 state_mismatch, and audited', async () => {
+    const head = await auditHead();
+    const never = `${s.url}/approvals/callback?code=made-up-code&state=never-issued-state-0123456789`;
+    const page = await s.browser().get(never);
+    expect(page.status).toBe(400);
+    const html = await page.text();
+    expect(html).toContain('This login is unknown');
+    expect(html).toContain('state_mismatch');
+    const json = await s.browser().get(never, JSON_ACCEPT);
+    expect(json.status).toBe(400);
+    expect(await json.json()).toMatchObject({
+      error: { code: 'approval_link_invalid', reason: 'state_mismatch' },
+    });
+    const refused = (await eventsAfter(head)).filter(
+      (x) => x.type === 'approval.refused' && x.data.code === 'state_mismatch',
+    );
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatchObject({ elevationId: null, data: { stage: 'callback' } });
+  });
+
+  it('when the login comes back to another browser than the one that started it, then 400 browser_mismatch, and audited', async () => {
+    // The nonce belongs to the login transaction, which is found by state and bound by PKCE:
+    // a token from another login cannot reach the nonce check through these pages. What can
+    // be tried is finishing someone else's login in another browser.
+    const e = await request('deploy');
+    const link = linkIn(await clickApprove(alice, e.id));
+    const page = await s.browser().get(await loginUntilCallback(s.browser(), link, alice));
+    expect(page.status).toBe(400);
+    const html = await page.text();
+    expect(html).toContain('started in another browser');
+    expect(html).toContain('browser_mismatch');
+    const json = await s.browser().get(await loginUntilCallback(s.browser(), link, alice), JSON_ACCEPT);
+    expect(json.status).toBe(400);
+    expect(await json.json()).toMatchObject({
+      error: { code: 'approval_link_invalid', reason: 'browser_mismatch' },
+    });
+    const refused = await refusals(e.id, 'browser_mismatch');
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatchObject({ actor: { id: alice.email }, data: { stage: 'callback' } });
+    // The control: the same login, finished in the browser that started it, is accepted.
+    const own = s.browser();
+    expect((await own.get(await loginUntilCallback(own, link, alice))).status).toBe(200);
+    await stillPending(e.id);
+  });
+
+  it('when the same callback URL (authorization code) is used twice, then the second is refused, and audited', async () => {
+    const e = await request('deploy');
+    const link = linkIn(await clickApprove(alice, e.id));
+    const browser = s.browser();
+    const callback = await loginUntilCallback(browser, link, alice);
+    const first = await browser.get(callback);
+    expect(first.status).toBe(200);
+    const head = await auditHead();
+    const second = await browser.get(callback);
+    expect(second.status).toBe(400);
+    const html = await second.text();
+    expect(html).toContain('was already used');
+    expect(html).toContain('state_mismatch');
+    const refused = (await eventsAfter(head)).filter((x) => x.type === 'approval.refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ data: { code: 'state_mismatch', stage: 'callback' } });
+    // The first login is still good for its one confirmation.
+    expect((await browser.confirm(await first.text())).status).toBe(200);
+    await s.stack.waitFor(e.id, (v) => v.status === 'active');
+    await revokeNow(e.id);
+  });
+});
+
+describe('approval after the request ended', () => {
+  /** Confirm a login made while pending, after the end: 409 already_ended; clicking is refused too. */
+  async function refusedAfterEnd(e: ElevationView, pending: { browser: Browser; page: string }) {
+    const late = await pending.browser.confirm(pending.page);
+    expect(late.status).toBe(409);
+    expect(await late.text()).toContain('Reason code: <code>already_ended</code>');
+    expect(await clickRefused(alice, e.id)).toContain('has ended');
+    const refused = await refusals(e.id, 'already_ended');
+    expect(refused.map((r) => r.data.stage ?? 'confirm')).toEqual(['confirm', 'precheck']);
+    expect(refused.every((r) => r.actor.id === alice.email)).toBe(true);
+    const v = await s.stack.service.get(e.id, { kind: 'admin' });
+    expect(v.approvals).toHaveLength(0);
+    expect(await s.stack.isMember('ci-bot', v.roleId)).toBe(false);
+  }
+
+  it('when the request was denied, then a later confirmation and click are refused already_ended', async () => {
+    const e = await request('deploy');
+    const pending = await loginToConfirm(alice, e.id);
+    expect((await submitDeny(owner, e.id, 'not this week')).status).toBe(200);
+    await s.stack.waitFor(e.id, (v) => v.status === 'denied');
+    await refusedAfterEnd(e, pending);
+  });
+
+  it('when the approval window closed, then a later confirmation and click are refused already_ended', async () => {
+    const e = await request('short-window');
+    const pending = await loginToConfirm(alice, e.id);
+    await s.stack.waitFor(e.id, (v) => v.status === 'expired', 20_000);
+    await refusedAfterEnd(e, pending);
+  });
+
+  it('when an admin revoked the request, then a later confirmation and click are refused already_ended', async () => {
+    const e = await request('deploy');
+    const pending = await loginToConfirm(alice, e.id);
+    const revoked = await s.stack.service.revoke(e.id, ADMIN, { kind: 'admin' }, 'not needed any more');
+    expect(revoked.status).toBe('revoked');
+    await refusedAfterEnd(e, pending);
+  });
+});
+
+describe('Slack request security', () => {
+  it('when a request is forged, unsigned, too old or re-serialised, then 401 and nothing is acted on', async () => {
+    const e = await request('deploy');
+    const head = await auditHead();
+    const now = Math.floor(Date.now() / 1000);
+    const forgeries: [string, (p: object) => InteractOptions][] = [
+      ['wrong secret', () => ({ secret: 'not-the-signing-secret-0123456789abcdef' })],
+      ['no signature', () => ({ signature: null })],
+      ['older than 5 minutes', () => ({ timestamp: now - 6 * 60 })],
+      [
+        're-serialised',
+        (p) => ({
+          signedBody: interactionBody(p),
+          body: new URLSearchParams({ payload: JSON.stringify(p, null, 2) }).toString(),
+        }),
+      ],
+    ];
+    const deny = (trigger: string) =>
+      viewSubmissionPayload({
+        userId: alice.slackUserId,
+        teamId: TEAM,
+        callbackId: DENY_CALLBACK,
+        privateMetadata: e.id,
+        values: { reason: { reason: `forged ${trigger}` } },
+      });
+    const click = (triggerId: string) =>
+      blockActionPayload({
+        userId: alice.slackUserId,
+        teamId: TEAM,
+        actionId: APPROVE_ACTION,
+        value: e.id,
+        triggerId,
+      });
+    const forgedTriggers: string[] = [];
+    for (const [name, forge] of forgeries) {
+      const triggerId = `forged-${name.replace(/\W+/g, '-')}`;
+      forgedTriggers.push(triggerId);
+      const c = click(triggerId);
+      expect((await s.interact(c, forge(c))).status, name).toBe(401);
+      const d = deny(name);
+      expect((await s.interact(d, forge(d))).status, name).toBe(401);
+    }
+    // The same interactions, signed properly, are acted on: the forgeries were refused for their signatures.
+    await clickApprove(alice, e.id);
+    await sleep(300);
+    expect(
+      s.slack.calls.filter(
+        (c) => c.method === 'views.open' && forgedTriggers.includes(String(c.args.trigger_id)),
+      ),
+    ).toEqual([]);
+    await stillPending(e.id);
+    expect((await events(e.id)).map((x) => x.type)).not.toContain('deny.refused');
+    // Each refusal is audited with why (after the 401 went out).
+    const refusedReasons = async () =>
+      (await eventsAfter(head))
+        .filter((x) => x.type === 'auth.refused' && x.data.path === '/slack/events')
+        .map((x) => String(x.data.reason))
+        .sort();
+    for (let i = 0; i < 50 && (await refusedReasons()).length < 8; i++) await sleep(50);
+    expect(await refusedReasons()).toEqual([
+      ...Array<string>(4).fill('slack_signature_mismatch'),
+      ...Array<string>(2).fill('slack_signature_missing'),
+      ...Array<string>(2).fill('slack_timestamp_too_old'),
+    ]);
+    const control = deny('control');
+    expect((await s.interact(control)).status).toBe(200);
+    const denied = await s.stack.waitFor(e.id, (v) => v.status === 'denied');
+    expect(denied.status).toBe('denied');
+  });
+
+  it('when the same signed interaction arrives twice, then it is acted on once', async () => {
+    const e = await request('deploy');
+    /** Send exactly the same request (body, timestamp, signature) twice. */
+    const sendTwice = async (payload: object) => {
+      const body = interactionBody(payload);
+      const signed = signSlackRequest(s.signingSecret, body);
+      const opts = {
+        body,
+        timestamp: Number(signed['x-slack-request-timestamp']),
+        signature: signed['x-slack-signature'],
+      };
+      const first = await s.interact(payload, opts);
+      const second = await s.interact(payload, opts);
+      return [first, second] as const;
+    };
+
+    const triggerId = `replayed-${++triggers}`;
+    const [c1, c2] = await sendTwice(
+      blockActionPayload({
+        userId: alice.slackUserId,
+        teamId: TEAM,
+        actionId: APPROVE_ACTION,
+        value: e.id,
+        triggerId,
+      }),
+    );
+    expect([c1.status, c2.status]).toEqual([200, 200]);
+    await clickApprove(bob, e.id); // a later click, handled: the replay had its chance
+    await sleep(300);
+    expect(
+      s.slack.calls.filter((c) => c.method === 'views.open' && c.args.trigger_id === triggerId),
+    ).toHaveLength(1);
+
+    const [d1, d2] = await sendTwice(
+      viewSubmissionPayload({
+        userId: alice.slackUserId,
+        teamId: TEAM,
+        callbackId: DENY_CALLBACK,
+        privateMetadata: e.id,
+        values: { reason: { reason: 'replayed denial' } },
+      }),
+    );
+    expect([d1.status, d2.status]).toEqual([200, 200]);
+    // Handled twice, the second would answer with the workflow's refusal and audit it.
+    expect(await d2.text()).toBe('');
+    const types = (await events(e.id)).map((x) => x.type);
+    expect(types.filter((t) => t === 'elevation.denied')).toHaveLength(1);
+    expect(types).not.toContain('deny.refused');
+  });
+});
+
+describe('deny from Slack', () => {
+  it('when an approver clicks Deny and gives a reason, then the request is denied with that reason and their e-mail; an empty reason is refused', async () => {
+    const e = await request('deploy');
+    const triggerId = `deny-${++triggers}`;
+    const res = await s.interact(
+      blockActionPayload({
+        userId: alice.slackUserId,
+        teamId: TEAM,
+        actionId: DENY_ACTION,
+        value: e.id,
+        triggerId,
+      }),
+    );
+    expect(res.status).toBe(200);
+    await s.slack.waitFor(() => s.modalFor(triggerId) !== undefined);
+    expect(s.modalFor(triggerId)).toMatchObject({ callback_id: DENY_CALLBACK, private_metadata: e.id });
+    expect(JSON.stringify(s.modalFor(triggerId))).toContain('"block_id":"reason"');
+
+    for (const empty of ['', '   ']) {
+      const refused = await submitDeny(alice, e.id, empty);
+      expect(refused.status).toBe(200);
+      expect(await refused.json()).toMatchObject({
+        response_action: 'errors',
+        errors: { reason: expect.stringContaining('why') as unknown },
+      });
+    }
+    await stillPending(e.id);
+
+    const submitted = await submitDeny(alice, e.id, 'no change window today');
+    expect(submitted.status).toBe(200);
+    expect(await submitted.text()).toBe('');
+    const denied = await s.stack.waitFor(e.id, (v) => v.status === 'denied');
+    expect(denied.endReason).toBe('denied');
+    const event = (await events(e.id)).find((x) => x.type === 'elevation.denied')!;
+    expect(event.actor).toEqual({ kind: 'human', id: alice.email });
+    expect(event.data.reason).toBe('no change window today');
+  });
+});
