@@ -76,6 +76,14 @@ async function runProcess(kind: 'api' | 'worker'): Promise<void> {
     );
   }
   const policy = loadPolicy(settings.configPath!);
+  const needsApprovals = policy.roles.filter((r) => r.approval.mode === 'approvers').map((r) => r.id);
+  if (kind === 'api' && !settings.oidc && needsApprovals.length > 0) {
+    // Without an identity provider nobody could approve: refuse now rather than answer 503 later.
+    throw new ConfigError(
+      `OIDC_ISSUER: must be set for \`elevate api\`: roles ${needsApprovals.join(', ')} need approvals, and approvers prove who they are at the OpenID Connect provider`,
+      'OIDC_ISSUER',
+    );
+  }
   const logger = createLogger(settings.logLevel);
   const services = await startServices({
     settings: {
@@ -144,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
         return EXIT.failure;
       }
       process.stdout.write(
-        `${account.email}: password ${account.password}, code ${new TOTP({ secret: account.totpSecret }).generate()} (valid for up to 30 s)\n`,
+        `${account.email}: password ${account.password}, current code ${new TOTP({ secret: account.totpSecret }).generate()}\n`,
       );
       return EXIT.ok;
     }

@@ -124,7 +124,7 @@ const approversSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['quorum'],
-          message: `is ${a.quorum} but only ${distinct} approver(s) are listed`,
+          message: `is ${a.quorum ?? 1} but only ${distinct} approver(s) are listed`,
         });
       }
     }
@@ -176,6 +176,14 @@ export const policySchema = z
         ctx.addIssue({ code: 'custom', path: ['roles', i, 'id'], message: `duplicate role id "${role.id}"` });
       }
       roles.set(role.id, role);
+      if (role.approval.mode === 'approvers' && !canBeMetWithout(role.approval.groups, undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['roles', i, 'approval', 'groups'],
+          message:
+            'cannot all be met: one person counts for one group only, and the listed members are too few',
+        });
+      }
     });
 
     const keyHashes = new Set<string>();
@@ -234,6 +242,8 @@ export const policySchema = z
         if (
           approval.mode === 'approvers' &&
           !approval.ownerMayApprove &&
+          // A role that no one can meet is reported once, on the role.
+          canBeMetWithout(approval.groups, undefined) &&
           !canBeMetWithout(approval.groups, bot.owner)
         ) {
           ctx.addIssue({
@@ -247,10 +257,11 @@ export const policySchema = z
   });
 
 /**
- * Whether the groups listed in the policy can reach their quorums without `owner` (LDAP groups
+ * Whether the groups listed in the policy can reach their quorums without `owner` (with everyone
+ * when `owner` is undefined). LDAP groups
  * are looked up at approval time, so they are assumed able to).
  */
-function canBeMetWithout(groups: ApproverGroup[] | undefined, owner: string): boolean {
+function canBeMetWithout(groups: ApproverGroup[] | undefined, owner: string | undefined): boolean {
   // Unparsed (another issue is already reported for this role): nothing to add.
   if (!Array.isArray(groups)) return true;
   const listed = groups.filter((g) => g.members !== undefined);

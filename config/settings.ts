@@ -48,7 +48,15 @@ const envSchema = z.object({
   ELEVATE_GRANT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   ELEVATE_REVOKE_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   ELEVATE_TRUST_PROXY: optionalString,
-  ELEVATE_PUBLIC_URL: optionalString.pipe(httpUrl.optional()),
+  ELEVATE_PUBLIC_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/[^/\s?#]+\/?$/, {
+        message: 'must be an http:// or https:// origin without a path, e.g. https://elevate.example.org',
+      })
+      .transform((s) => s.replace(/\/$/, ''))
+      .optional(),
+  ),
   SLACK_BOT_TOKEN: optionalString,
   SLACK_BOT_TOKEN_FILE: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
@@ -63,11 +71,16 @@ const envSchema = z.object({
       .optional(),
   ),
   SLACK_API_URL: optionalString.pipe(httpUrl.optional()),
-  OIDC_ISSUER: optionalString.pipe(httpUrl.optional()),
+  // Kept exactly as given: an issuer identifier is compared character for character.
+  OIDC_ISSUER: optionalString.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/\S+$/, { message: 'must be an http:// or https:// URL' })
+      .optional(),
+  ),
   OIDC_CLIENT_ID: optionalString,
   OIDC_CLIENT_SECRET: optionalString,
   OIDC_CLIENT_SECRET_FILE: optionalString,
-  OIDC_REDIRECT_URL: optionalString.pipe(httpUrl.optional()),
   OIDC_MFA_METHODS: z.string().default('mfa,otp,hwk,swk'),
   OIDC_MFA_ACR_VALUES: z.string().default(''),
   OIDC_ACR_VALUES: optionalString,
@@ -214,7 +227,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       issuer: e.OIDC_ISSUER,
       clientId: e.OIDC_CLIENT_ID,
       ...(clientSecret ? { clientSecret } : {}),
-      redirectUri: e.OIDC_REDIRECT_URL ?? `${publicUrl}/approvals/callback`,
+      redirectUri: `${publicUrl}/approvals/callback`,
       mfaMethods,
       mfaAcrValues,
       ...(e.OIDC_ACR_VALUES ? { acrValues: e.OIDC_ACR_VALUES } : {}),

@@ -40,6 +40,7 @@ import {
   type RefusalCode,
 } from '../workflows/definitions.js';
 import type { elevationWorkflow } from '../workflows/elevation-workflow.js';
+import { wouldCount } from '../workflows/approval-quorum.js';
 import { initialView, isFinal, sameApprover } from '../workflows/elevation-view.js';
 import { sameHash, hashSecret } from './credentials.js';
 import { ApiError, type ErrorCode } from './errors.js';
@@ -346,6 +347,13 @@ export class ElevationService {
         'approval_refused',
         'not_eligible',
         `${email} is not in any approver group of role ${elevation.roleId}`,
+      );
+    }
+    if (!wouldCount(elevation.approval.groups, elevation.approvals, { approver: email, groups })) {
+      return refuse(
+        'approval_not_needed',
+        'not_needed',
+        `every approver group ${email} belongs to (${groups.join(', ')}) already has its quorum`,
       );
     }
     return { elevation, groups };

@@ -103,7 +103,8 @@ export function createApp({
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          // Approval links and the provider's callback carry one-time secrets in the query.
+          url: req.url.replace(/([?&](?:ticket|code|state|session_state)=)[^&]*/g, '$1[redacted]'),
         }),
       },
     }),

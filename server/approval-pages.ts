@@ -92,12 +92,12 @@ ${summary(elevation)}`,
 }
 
 /** A refusal: what happened and what to do, in words an approver understands. */
-export function refusedPage(code: string, message: string, hint?: string): string {
+export function refusedPage(code: string, message: string, hint?: string, recorded = true): string {
   return page(
     'Not approved',
     `<h1 class="refused">Not approved</h1>
 <p>${escapeHtml(message)}</p>
 ${hint ? `<p>${escapeHtml(hint)}</p>` : ''}
-<p class="note">Reason code: <code>${escapeHtml(code)}</code>. This attempt has been recorded.</p>`,
+<p class="note">Reason code: <code>${escapeHtml(code)}</code>.${recorded ? ' This attempt has been recorded.' : ''}</p>`,
   );
 }

@@ -14,7 +14,8 @@
  * RFC 9470's `insufficient_user_authentication` where MFA or freshness is missing.
  *
  * Transactions, tickets and confirmations live in the store's single-use table, so any API
- * process can serve any step, and none of them can be used twice.
+ * process can serve any step. Logins and confirmations are single-use; a link from Slack may
+ * start several logins within its ten minutes, each only for the person it was issued to.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
@@ -23,6 +24,7 @@ import { RefusalError, type ElevationService } from '../domain/elevation-service
 import { ApiError } from '../domain/errors.js';
 import type { EphemeralStore } from '../integrations/audit/audit-store.js';
 import {
+  CLOCK_TOLERANCE_SECONDS,
   StepUpError,
   type LoginTransaction,
   type MfaEvidence,
@@ -211,7 +213,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     if (wantsJson(req)) {
       res.json({ error: { code: refusal.apiCode, reason: refusal.reason, message: refusal.message } });
     } else {
-      res.type('html').send(refusedPage(refusal.reason, refusal.message, refusal.hint));
+      res.type('html').send(refusedPage(refusal.reason, refusal.message, refusal.hint, refusal.status < 500));
     }
   };
 
@@ -326,7 +328,10 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       };
       const c = token();
       const freshUntil = Date.parse(evidence.authTime) + client.settings.maxAgeSeconds * 1000;
-      const validUntil = new Date(Math.min(freshUntil, now().getTime() + 5 * 60_000));
+      // As long as the confirm step will accept the login (its age is checked there with the same tolerance).
+      const validUntil = new Date(
+        Math.min(freshUntil + CLOCK_TOLERANCE_SECONDS * 1000, now().getTime() + 5 * 60_000),
+      );
       const confirmation: Confirmation = {
         elevationId,
         approver,
@@ -356,7 +361,28 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     }
   });
 
-  router.post('/approvals/confirm', form, async (req, res) => {
+  /** The form parser, whose refusals (too large, too many fields) become refusal pages. */
+  const parseForm = (req: Request, res: Response, next: () => void) => {
+    form(req, res, (err?: unknown) => {
+      if (!err) {
+        next();
+        return;
+      }
+      void refuse(
+        req,
+        res,
+        new Refusal(
+          400,
+          'invalid_request',
+          'invalid_form',
+          'The confirmation form was not valid; start again.',
+        ),
+        { stage: 'confirm' },
+      );
+    });
+  };
+
+  router.post('/approvals/confirm', parseForm, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const c = typeof body.confirmation === 'string' ? body.confirmation : '';
     const confirmation = /^[A-Za-z0-9_-]{20,100}$/.test(c)
@@ -389,7 +415,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       }
       const client = await deps.stepUp();
       const age = now().getTime() - Date.parse(confirmation.authTime);
-      if (age > client.settings.maxAgeSeconds * 1000 + 30_000) {
+      if (age > (client.settings.maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) * 1000) {
         throw new StepUpError(
           'login_too_old',
           `Your login at ${confirmation.authTime} is older than ${client.settings.maxAgeSeconds} seconds; log in again.`,

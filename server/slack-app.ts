@@ -160,10 +160,27 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   });
 
   /** The Slack user's e-mail address, from users.info (never from the payload). */
-  const emailOf = async (userId: string): Promise<string> => {
+  const emailOf = async (
+    userId: string,
+    elevationId: string,
+    type: 'approval.refused' | 'deny.refused',
+  ): Promise<string> => {
     const email = await slack.userEmail(userId);
-    if (!email)
-      throw new ApiError('approval_refused', 'Your Slack profile has no e-mail address Elevate can match.');
+    if (!email) {
+      await service.recordRefusal(
+        type,
+        elevationId,
+        { kind: 'anonymous', id: `slack:${userId}` },
+        {
+          code: 'slack_email_missing',
+          slackUserId: userId,
+        },
+      );
+      throw new ApiError(
+        'approval_refused',
+        'Your Slack profile has no e-mail address Elevate can match.',
+      ).recorded();
+    }
     return email;
   };
 
@@ -180,7 +197,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       const elevationId = parsed.data;
       let view;
       try {
-        const email = await emailOf(body.user.id);
+        const email = await emailOf(body.user.id, elevationId, 'approval.refused');
         const { elevation } = await service.checkApprover(elevationId, email);
         const url = await issueApprovalLink(ephemeral, deps.publicUrl, {
           elevationId,
@@ -236,7 +253,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
         return;
       }
       try {
-        const email = await emailOf(body.user.id);
+        const email = await emailOf(body.user.id, parsed.data, 'deny.refused');
         await service.deny(parsed.data, { by: { kind: 'human', id: email }, reason: reason.slice(0, 500) });
         await ack();
       } catch (err) {

@@ -307,6 +307,8 @@ describe('Slack rate limits', () => {
 describe('quorum across approver groups', () => {
   it('when one group is met, then the request waits for the other, a second member of the met group is refused not_needed, and the other group completes it', async () => {
     const e = await request('two-groups');
+    // erin (security only) logs in while security still needs someone...
+    const early = await loginToConfirm(erin, e.id);
     expect((await approveAs(alice, e.id)).status).toBe(200);
     const afterAlice = await stillPending(e.id, 1);
     expect(afterAlice.approval).toMatchObject({
@@ -316,23 +318,23 @@ describe('quorum across approver groups', () => {
       ],
     });
 
-    // erin is only in security, which already has its quorum: her approval would add nothing.
-    const first = await loginToConfirm(erin, e.id);
-    const page = await first.browser.confirm(first.page);
+    // ...but confirms after alice filled it: the workflow refuses, her approval would add nothing.
+    const page = await early.browser.confirm(early.page);
     expect(page.status).toBe(409);
     const html = await page.text();
     expect(html).toContain('already has its quorum');
     expect(html).toContain('Reason code: <code>not_needed</code>');
-    const second = await loginToConfirm(erin, e.id);
-    const json = await second.browser.confirm(second.page, JSON_ACCEPT);
-    expect(json.status).toBe(409);
-    expect(await json.json()).toMatchObject({ error: { code: 'approval_not_needed', reason: 'not_needed' } });
+    // A click now is refused before any login, in the modal.
+    expect(await clickRefused(erin, e.id)).toContain('already has its quorum');
     const notNeeded = await refusals(e.id, 'not_needed');
-    expect(notNeeded).toHaveLength(2);
-    expect(notNeeded.map((r) => r.actor)).toEqual([
-      { kind: 'human', id: erin.email },
-      { kind: 'human', id: erin.email },
+    expect(notNeeded.map((r) => [r.actor, r.data.stage ?? null])).toEqual([
+      [{ kind: 'human', id: erin.email }, null],
+      [{ kind: 'human', id: erin.email }, 'precheck'],
     ]);
+    // JSON callers get the API code and the specific reason.
+    await expect(
+      s.stack.service.approve(e.id, { approver: { id: erin.email }, evidence: {} }),
+    ).rejects.toMatchObject({ code: 'approval_not_needed', reason: 'not_needed', status: 409 });
     await stillPending(e.id, 1);
 
     expect((await approveAs(carol, e.id)).status).toBe(200);
@@ -748,5 +750,29 @@ describe('deny from Slack', () => {
     const event = (await events(e.id)).find((x) => x.type === 'elevation.denied')!;
     expect(event.actor).toEqual({ kind: 'human', id: alice.email });
     expect(event.data.reason).toBe('no change window today');
+  });
+});
+
+describe('the confirmation form', () => {
+  it('when the form has too many fields or is too large, then it is refused as invalid_form and audited, not a 500', async () => {
+    const before = await auditHead();
+    const browser = s.browser();
+    const many = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, 'x']));
+    const tooMany = await browser.post(`${s.url}/approvals/confirm`, many);
+    expect(tooMany.status).toBe(400);
+    expect(await tooMany.text()).toContain('Reason code: <code>invalid_form</code>');
+    const tooLarge = await browser.post(
+      `${s.url}/approvals/confirm`,
+      { confirmation: 'x'.repeat(4096) },
+      JSON_ACCEPT,
+    );
+    expect(tooLarge.status).toBe(400);
+    expect(await tooLarge.json()).toMatchObject({
+      error: { code: 'invalid_request', reason: 'invalid_form' },
+    });
+    const refused = (await eventsAfter(before)).filter(
+      (x) => x.type === 'approval.refused' && x.data.code === 'invalid_form',
+    );
+    expect(refused).toHaveLength(2);
   });
 });

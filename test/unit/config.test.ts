@@ -233,23 +233,26 @@ describe('settings from the environment', () => {
   });
 });
 
-describe('elevate config check', () => {
-  const cli = (args: string[], extra: Record<string, string> = {}) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, ...extra };
-    for (const name of ['DATABASE_URL', 'ELEVATE_SQLITE_PATH']) delete childEnv[name];
-    try {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', 'bin/elevate.ts', ...args], {
-        encoding: 'utf8',
-        stdio: 'pipe',
-        env: childEnv,
-      });
-      return { code: 0, out };
-    } catch (err) {
-      const e = err as { status: number; stderr: string };
-      return { code: e.status, out: e.stderr };
-    }
-  };
+/** Runs the `elevate` command with the test environment (audit store, Slack and OIDC unset) plus `extra`. */
+const cli = (args: string[], extra: Record<string, string> = {}) => {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const name of ['DATABASE_URL', 'ELEVATE_SQLITE_PATH', 'OIDC_ISSUER', 'SLACK_BOT_TOKEN'])
+    delete childEnv[name];
+  Object.assign(childEnv, extra);
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'bin/elevate.ts', ...args], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+      env: childEnv,
+    });
+    return { code: 0, out };
+  } catch (err) {
+    const e = err as { status: number; stderr: string };
+    return { code: e.status, out: e.stderr };
+  }
+};
 
+describe('elevate config check', () => {
   it('when the file is valid, then it exits 0; when not, then 3 with the field; with no file, then 2', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'elevate-cli-'));
     writeFileSync(path.join(dir, 'good.yaml'), valid);
@@ -443,5 +446,67 @@ describe('approver groups in the policy', () => {
     expect(problem(text.replace('[ann@example.org]', '[owner@example.org]')).message).toContain(
       'bots[0].roles[1]: role "reviewed"',
     );
+  });
+});
+
+describe('approval settings', () => {
+  it('when a role has groups nobody can meet together, then the role is refused even where owners may approve', () => {
+    const text = valid.replace(
+      `    approval:
+      mode: approvers
+      approvers: [ann@example.org, ben@example.org]
+      quorum: 2
+`,
+      `    approval:
+      mode: approvers
+      ownerMayApprove: true
+      groups:
+        - name: a
+          members: [ann@example.org]
+        - name: b
+          members: [ann@example.org]
+`,
+    );
+    expect(problem(text).message).toContain(
+      'roles[1].approval.groups: cannot all be met: one person counts for one group only',
+    );
+  });
+
+  it('when ELEVATE_PUBLIC_URL has a path, then it is refused; OIDC_ISSUER keeps its trailing slash', () => {
+    expect(() => loadSettings({ ELEVATE_PUBLIC_URL: 'https://example.org/elevate' })).toThrow(
+      /ELEVATE_PUBLIC_URL: must be an http:\/\/ or https:\/\/ origin without a path/,
+    );
+    const s = loadSettings({
+      ELEVATE_PUBLIC_URL: 'https://elevate.example.org/',
+      OIDC_ISSUER: 'https://login.example.org/realms/main/',
+      OIDC_CLIENT_ID: 'elevate',
+    });
+    expect(s.publicUrl).toBe('https://elevate.example.org');
+    expect(s.oidc).toMatchObject({
+      issuer: 'https://login.example.org/realms/main/',
+      redirectUri: 'https://elevate.example.org/approvals/callback',
+      mfaMethods: ['mfa', 'otp', 'hwk', 'swk'],
+      maxAgeSeconds: 300,
+    });
+    expect(() => loadSettings({ OIDC_ISSUER: 'https://login.example.org' })).toThrow(/OIDC_CLIENT_ID/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(/SLACK_SIGNING_SECRET/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SOCKET_MODE: 'true' })).toThrow(
+      /SLACK_APP_TOKEN/,
+    );
+  });
+
+  it('when `elevate api` has roles that need approvals but no OIDC_ISSUER, then it refuses to start naming it', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'elevate-cli-'));
+    writeFileSync(path.join(dir, 'good.yaml'), valid);
+    const res = cli(['api'], {
+      ELEVATE_CONFIG: path.join(dir, 'good.yaml'),
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      LDAP_URL: 'ldap://127.0.0.1:1',
+      LDAP_BIND_DN: 'cn=admin',
+      LDAP_BIND_PASSWORD: 'not-used',
+      ELEVATE_SQLITE_PATH: path.join(dir, 'audit.db'),
+    });
+    expect(res.code).toBe(3);
+    expect(res.out).toContain('OIDC_ISSUER: must be set for `elevate api`: roles reviewed need approvals');
   });
 });
