@@ -4,9 +4,14 @@
  * violation names the exact field.
  */
 import { z } from 'zod';
+import {
+  CONFIGURABLE_ALGORITHMS,
+  RESERVED_CLAIMS,
+  issuerUrlProblem,
+} from '../integrations/federation/workload-identity.js';
 import { isValidDn } from '../integrations/ldap/dn.js';
 import { quorumProgress } from '../workflows/approval-quorum.js';
-import type { ApproverGroup } from '../workflows/definitions.js';
+import type { ApproverGroup, TargetRef } from '../workflows/definitions.js';
 
 /** Bot, role and environment ids: safe in URLs, LDAP values, logs and workflow ids. */
 export const ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -29,6 +34,106 @@ const secretHash = z.string().regex(SECRET_HASH_PATTERN, {
 });
 const email = z.email({ message: 'must be an e-mail address' }).transform((s) => s.toLowerCase());
 
+/** A PostgreSQL role or login name: Elevate always quotes it, so only length and NUL matter. */
+const pgName = z
+  .string()
+  .min(1)
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= 63 && !s.includes('\0'), {
+    message: 'must be 1-63 bytes without NUL (PostgreSQL truncates longer names)',
+  });
+
+/** The IAM role or user a bot acts as, by ARN. */
+const awsPrincipal = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/, {
+  message: 'must be the ARN of an IAM role or user, e.g. arn:aws:iam::123456789012:role/ci-deployer',
+});
+
+/** An IAM policy document, as an object in the policy file (stored as JSON). */
+const iamDocument = z
+  .object({ Version: z.literal('2012-10-17'), Statement: z.array(z.record(z.string(), z.unknown())).min(1) })
+  .passthrough()
+  .refine((d) => JSON.stringify(d).length <= 6144, {
+    message: 'must be at most 6144 characters as JSON (an IAM limit)',
+  })
+  .transform((d) => JSON.stringify(d));
+
+const targetSchema = z.union([
+  z.object({ type: z.literal('ldap'), groupDn: dn }).strict(),
+  z
+    .object({
+      type: z.literal('postgres'),
+      /** Id of the server; its URL comes from ELEVATE_POSTGRES_<ID>_URL. */
+      server: id,
+      role: pgName.refine((r) => !r.startsWith('pg_'), {
+        message: 'must not be a predefined pg_ role (those grant server-wide powers)',
+      }),
+    })
+    .strict(),
+  z
+    .object({ type: z.literal('aws-iam'), mode: z.literal('attach'), policy: iamDocument })
+    .strict()
+    .transform(({ type, mode, policy }) => ({ type, mode, policyDocument: policy })),
+  z
+    .object({
+      type: z.literal('aws-iam'),
+      mode: z.literal('credentials'),
+      roleArn: awsPrincipal.refine((a) => a.includes(':role/'), {
+        message: 'must be the ARN of an IAM role',
+      }),
+      sessionPolicy: iamDocument.optional(),
+    })
+    .strict(),
+]);
+
+/** How a bot may authenticate with a workload identity token instead of its API key. */
+const botFederationSchema = z
+  .object({
+    issuer: z.string().min(1),
+    audience: z.string().min(1).max(500),
+    claims: z
+      .record(z.string().min(1).max(100), z.string().min(1).max(1024))
+      .refine((c) => Object.keys(c).length > 0, {
+        message: 'must name at least one claim (issuer and audience alone do not say which workload calls)',
+      })
+      .refine((c) => !Object.keys(c).some((k) => RESERVED_CLAIMS.includes(k)), {
+        message: `must not name ${RESERVED_CLAIMS.join(', ')} (they are checked anyway)`,
+      }),
+    recordClaims: z.array(z.string().min(1).max(100)).max(30).optional(),
+  })
+  .strict();
+
+/** The workload identity issuers bots may present tokens from. */
+const federationSchema = z
+  .object({
+    issuers: z
+      .array(
+        z
+          .object({
+            issuer: z.string().min(1),
+            jwksUri: z.string().min(1).optional(),
+            algorithms: z
+              .array(
+                z.string().refine((a) => CONFIGURABLE_ALGORITHMS.includes(a), {
+                  message: `must be one of ${CONFIGURABLE_ALGORITHMS.join(', ')}`,
+                }),
+              )
+              .min(1)
+              .optional(),
+            clockToleranceSeconds: z.number().int().min(0).max(300).optional(),
+            allowInsecureHttp: z.boolean().optional(),
+          })
+          .strict()
+          .superRefine((i, ctx) => {
+            for (const field of ['issuer', 'jwksUri'] as const) {
+              const value = i[field];
+              const problem = value === undefined ? undefined : issuerUrlProblem(value, i.allowInsecureHttp);
+              if (problem) ctx.addIssue({ code: 'custom', path: [field], message: problem });
+            }
+          }),
+      )
+      .min(1),
+  })
+  .strict();
+
 const botSchema = z
   .object({
     id,
@@ -36,10 +141,14 @@ const botSchema = z
     team: z.string().min(1).max(100),
     purpose: z.string().min(1).max(500),
     environment: id,
-    ldapDn: dn,
+    /** The bot's identity in each kind of target it has roles in. */
+    ldapDn: dn.optional(),
+    postgresLogin: pgName.optional(),
+    awsPrincipal: awsPrincipal.optional(),
     apiKeyHash: secretHash,
     roles: z.array(id).min(1, { message: 'must list at least one role' }),
     disabled: z.boolean().default(false),
+    federation: botFederationSchema.optional(),
   })
   .strict();
 
@@ -153,7 +262,7 @@ const roleSchema = z
     id,
     description: z.string().max(500).optional(),
     environment: id,
-    target: z.discriminatedUnion('type', [z.object({ type: z.literal('ldap'), groupDn: dn }).strict()]),
+    target: targetSchema,
     maxDurationSeconds: z.number().int().min(1).max(MAX_ROLE_DURATION_SECONDS),
     approval: approvalSchema,
   })
@@ -166,6 +275,7 @@ export const policySchema = z
       .array(z.object({ id, tokenHash: secretHash }).strict())
       .min(1, { message: 'must list at least one admin (make a token with `npx elevate keygen --admin`)' }),
     bots: z.array(botSchema).min(1),
+    federation: federationSchema.optional(),
     roles: z.array(roleSchema).min(1),
   })
   .strict()
@@ -176,6 +286,15 @@ export const policySchema = z
         ctx.addIssue({ code: 'custom', path: ['roles', i, 'id'], message: `duplicate role id "${role.id}"` });
       }
       roles.set(role.id, role);
+      if (role.target.type === 'aws-iam' && role.target.mode === 'credentials') {
+        // The target can issue the credentials, but handing them to the bot once through the
+        // API is not built yet; refusing the role is better than granting nothing.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['roles', i, 'target', 'mode'],
+          message: 'credentials mode is not available yet; use mode: attach',
+        });
+      }
       if (role.approval.mode === 'approvers' && !canBeMetWithout(role.approval.groups, undefined)) {
         ctx.addIssue({
           code: 'custom',
@@ -207,12 +326,30 @@ export const policySchema = z
       keyHashes.add(admin.tokenHash);
     });
 
+    const issuers = new Set<string>();
+    policy.federation?.issuers.forEach((i, k) => {
+      if (issuers.has(i.issuer)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['federation', 'issuers', k, 'issuer'],
+          message: 'is listed twice',
+        });
+      }
+      issuers.add(i.issuer);
+    });
     const botIds = new Set<string>();
     policy.bots.forEach((bot, i) => {
       if (botIds.has(bot.id)) {
         ctx.addIssue({ code: 'custom', path: ['bots', i, 'id'], message: `duplicate bot id "${bot.id}"` });
       }
       botIds.add(bot.id);
+      if (bot.federation && !issuers.has(bot.federation.issuer)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bots', i, 'federation', 'issuer'],
+          message: `is not listed in federation.issuers`,
+        });
+      }
       if (keyHashes.has(bot.apiKeyHash)) {
         ctx.addIssue({
           code: 'custom',
@@ -236,6 +373,13 @@ export const policySchema = z
             code: 'custom',
             path: ['bots', i, 'roles', j],
             message: `role "${roleId}" is in environment "${role.environment}" but the bot is in "${bot.environment}"`,
+          });
+        }
+        if (principalFor(bot, role.target) === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['bots', i, 'roles', j],
+            message: `role "${roleId}" is granted in ${role.target.type}, so the bot needs ${PRINCIPAL_FIELD[role.target.type]}`,
           });
         }
         const approval = role.approval;
@@ -271,6 +415,32 @@ function canBeMetWithout(groups: ApproverGroup[] | undefined, owner: string | un
   }
   const approvals = [...people].map(([approver, names]) => ({ approver, groups: names }));
   return quorumProgress(listed, approvals).met;
+}
+
+/** The bot field that names its identity in each kind of target. */
+const PRINCIPAL_FIELD = { ldap: 'ldapDn', postgres: 'postgresLogin', 'aws-iam': 'awsPrincipal' } as const;
+
+/**
+ * The bot's identity in the target a role is granted in: its LDAP DN, PostgreSQL login or IAM
+ * principal. For AWS credentials mode nothing is attached to the bot, so its id names the session.
+ */
+export function principalFor(
+  bot: {
+    id: string;
+    ldapDn?: string | undefined;
+    postgresLogin?: string | undefined;
+    awsPrincipal?: string | undefined;
+  },
+  target: TargetRef,
+): string | undefined {
+  switch (target.type) {
+    case 'ldap':
+      return bot.ldapDn;
+    case 'postgres':
+      return bot.postgresLogin;
+    case 'aws-iam':
+      return target.mode === 'credentials' ? (bot.awsPrincipal ?? `bot:${bot.id}`) : bot.awsPrincipal;
+  }
 }
 
 /** A validated policy. Frozen after load. */

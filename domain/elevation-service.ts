@@ -13,7 +13,13 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import type { AdminPolicy, BotPolicy, Policy, RolePolicy } from '../config/policy.js';
+import {
+  principalFor,
+  type AdminPolicy,
+  type BotPolicy,
+  type Policy,
+  type RolePolicy,
+} from '../config/policy.js';
 import { InvalidCursorError, InvalidQueryError } from '../integrations/audit/audit-store-errors.js';
 import type {
   AuditEvent,
@@ -32,6 +38,7 @@ import {
   workflowIdFor,
   type Actor,
   type ApproveInput,
+  type BotIdentity,
   type DenyInput,
   type ElevationInput,
   type ElevationTiming,
@@ -125,6 +132,11 @@ export class ElevationService {
     return this.botsByKey.get(hashSecret(secret));
   }
 
+  /** The bot with this id, if any (a workload identity token names its bot by id). */
+  botById(id: string): BotPolicy | undefined {
+    return this.deps.policy.bots.find((b) => b.id === id);
+  }
+
   /** The admin whose token this is, if any. */
   authenticateAdmin(secret: string): AdminPolicy | undefined {
     const hash = hashSecret(secret);
@@ -140,6 +152,7 @@ export class ElevationService {
   async request(
     bot: BotPolicy,
     req: ElevationRequest,
+    identity?: BotIdentity,
   ): Promise<{ elevation: ElevationView; replayed: boolean }> {
     if (bot.disabled) throw new ApiError('bot_disabled', `bot ${bot.id} is disabled`);
     const role = this.roles.get(req.role);
@@ -171,7 +184,8 @@ export class ElevationService {
         team: bot.team,
         purpose: bot.purpose,
         environment: bot.environment,
-        principal: bot.ldapDn,
+        // The policy check guarantees it for every role the bot may request.
+        principal: principalFor(bot, role.target)!,
       },
       role: {
         id: role.id,
@@ -185,6 +199,7 @@ export class ElevationService {
       justification: req.justification,
       ...(req.ticket !== undefined ? { ticket: req.ticket } : {}),
       ...(req.requestId !== undefined ? { requestId: req.requestId } : {}),
+      ...(identity ? { identity } : {}),
       requestedAt: now.toISOString(),
       timing: this.deps.timing,
     };

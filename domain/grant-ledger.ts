@@ -11,7 +11,7 @@
 import type { LeaseInput, LeaseStore } from '../integrations/audit/audit-store.js';
 import { normalizeDn } from '../integrations/ldap/dn.js';
 import { TargetNotVerifiedError } from '../integrations/target-errors.js';
-import type { Target } from '../integrations/target.js';
+import type { GrantContext, Target } from '../integrations/target.js';
 import {
   ACTIVITY_ERROR_TYPES,
   type GrantReceipt,
@@ -30,13 +30,24 @@ export interface GrantRequest {
   elevationId: string;
   target: TargetRef;
   principal: string;
+  /** The window (targets with a built-in backstop end the grant this long after granting). */
+  durationSeconds?: number;
 }
 
-/** The membership a lease is about, as one comparable string. */
-export function leaseKey(target: TargetRef, principal: string): string {
+/**
+ * The grant a lease is about, as one comparable string. Memberships (LDAP, PostgreSQL) are
+ * shared by every elevation of the same principal and role; an AWS grant belongs to one
+ * elevation (its own policy or session), so its key names the elevation.
+ */
+export function leaseKey(target: TargetRef, principal: string, elevationId: string): string {
   switch (target.type) {
     case 'ldap':
       return `ldap|${normalizeDn(target.groupDn)}|${normalizeDn(principal)}`;
+    case 'postgres':
+      // Role and login names are case-sensitive (Elevate always quotes them): compared as given.
+      return `postgres|${target.server}|${target.role}|${principal}`;
+    case 'aws-iam':
+      return `aws-iam|${target.mode}|${principal}|${elevationId}`;
   }
 }
 
@@ -54,8 +65,9 @@ export class GrantLedger {
       if ((await this.leases.hold(lease, this.now())) === 'released') {
         throw new LeaseReleasedError(`elevation ${req.elevationId} has already been revoked`);
       }
-      const change = await this.target.grant(req.target, req.principal);
-      if (!(await this.target.check(req.target, req.principal))) {
+      const ctx = this.context(req);
+      const change = await this.target.grant(req.target, req.principal, ctx);
+      if (!(await this.target.check(req.target, req.principal, ctx))) {
         throw new TargetNotVerifiedError(`the grant to ${req.principal} did not read back from the target`);
       }
       const holders = await this.leases.holders(lease.key);
@@ -88,8 +100,9 @@ export class GrantLedger {
           verifiedAt: this.now(),
         };
       }
-      await this.target.revoke(req.target, req.principal);
-      if (await this.target.check(req.target, req.principal)) {
+      const ctx = this.context(req);
+      await this.target.revoke(req.target, req.principal, ctx);
+      if (await this.target.check(req.target, req.principal, ctx)) {
         throw new TargetNotVerifiedError(`${req.principal} is still a member after the revocation`);
       }
       return {
@@ -105,10 +118,14 @@ export class GrantLedger {
   private lease(req: GrantRequest): LeaseInput {
     return {
       elevationId: req.elevationId,
-      key: leaseKey(req.target, req.principal),
+      key: leaseKey(req.target, req.principal, req.elevationId),
       target: req.target,
       principal: req.principal,
     };
+  }
+
+  private context(req: GrantRequest): GrantContext {
+    return { elevationId: req.elevationId, durationSeconds: req.durationSeconds ?? 0 };
   }
 
   private now(): string {

@@ -13,15 +13,26 @@ export interface TargetChange {
   changed: boolean;
 }
 
-export interface Target {
+/**
+ * The elevation a change is for. Targets that give each elevation its own grant (an AWS policy
+ * named after the elevation, with the window's end in it) need it; membership targets (LDAP,
+ * PostgreSQL) ignore it.
+ */
+export interface GrantContext {
+  elevationId: string;
+  /** The window; a target with a built-in backstop ends the grant this long after granting. */
+  durationSeconds: number;
+}
+
+export interface Target<R extends TargetRef = TargetRef> {
   /** Make `principal` hold `ref`. Succeeds if it already does. */
-  grant(ref: TargetRef, principal: string): Promise<TargetChange>;
+  grant(ref: R, principal: string, ctx?: GrantContext): Promise<TargetChange>;
   /** Make `principal` not hold `ref`. Succeeds if it already does not (or `ref` is gone). */
-  revoke(ref: TargetRef, principal: string): Promise<TargetChange>;
+  revoke(ref: R, principal: string, ctx?: GrantContext): Promise<TargetChange>;
   /** Read back: does `principal` hold `ref` right now? */
-  check(ref: TargetRef, principal: string): Promise<boolean>;
+  check(ref: R, principal: string, ctx?: GrantContext): Promise<boolean>;
   /** Read back: who holds `ref` right now (placeholders excluded)? */
-  listMembers(ref: TargetRef): Promise<string[]>;
+  listMembers(ref: R): Promise<string[]>;
   /** Cheap reachability check for health endpoints. Throws a {@link TargetError} when down. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -13,6 +13,7 @@ import { ElevationService } from '../domain/elevation-service.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
 import type { Store } from '../integrations/audit/audit-store.js';
 import { openStore } from '../integrations/audit/open-store.js';
+import { WorkloadIdentityVerifier } from '../integrations/federation/workload-identity.js';
 import { LdapApproverDirectory } from '../integrations/ldap/approver-directory.js';
 import { LdapTarget } from '../integrations/ldap/ldap-target.js';
 import { LogNotifier } from '../integrations/notify/log-notifier.js';
@@ -24,6 +25,7 @@ import { approvalRoutes } from '../server/approvals.js';
 import { createSlackApp } from '../server/slack-app.js';
 import type { HealthCheck } from '../server/health.js';
 import { createElevationWorker, installTemporalLogging } from '../worker/create-worker.js';
+import { buildTargets } from './targets.js';
 
 /** The settings a process needs once its Temporal server and LDAP directory are known. */
 export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing'> &
@@ -38,6 +40,8 @@ export interface ServicesOptions {
   logger: Logger;
   /** Which halves run in this process. */
   run: { api: boolean; worker: boolean };
+  /** Where target connections are read from (PostgreSQL server URLs, AWS); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Services {
@@ -52,7 +56,13 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function startServices({ settings, policy, logger, run }: ServicesOptions): Promise<Services> {
+export async function startServices({
+  settings,
+  policy,
+  logger,
+  run,
+  env,
+}: ServicesOptions): Promise<Services> {
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) {
@@ -67,7 +77,8 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
     const store = await openStore(settings.audit);
     closers.push(() => store.close());
     const target = new LdapTarget(settings.ldap);
-    closers.push(() => target.close());
+    const targets = buildTargets({ policy, ldap: target, env: env ?? process.env, logger });
+    closers.push(() => targets.close());
     const directory = new LdapApproverDirectory({
       ...settings.ldap,
       ...(settings.ldapPeopleBaseDn ? { peopleBaseDn: settings.ldapPeopleBaseDn } : {}),
@@ -95,7 +106,7 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
         taskQueue: settings.temporal.taskQueue,
         activities: createActivities({
           store,
-          ledger: new GrantLedger(store, target),
+          ledger: new GrantLedger(store, targets),
           notifier: slack
             ? new SlackNotifier({
                 slack,
@@ -149,6 +160,13 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
         auditStore: () => store.ping(),
         ldap: () => target.ping(),
       };
+      const rules = policy.bots.flatMap((b) => (b.federation ? [{ botId: b.id, ...b.federation }] : []));
+      const federation =
+        rules.length > 0
+          ? new WorkloadIdentityVerifier(rules, policy.federation?.issuers ?? [], {
+              logger: logger.child({ component: 'federation' }),
+            })
+          : undefined;
       const routers = [];
       const slackApp =
         settings.slack && slack
@@ -171,6 +189,7 @@ export async function startServices({ settings, policy, logger, run }: ServicesO
         logger: logger.child({ component: 'http' }),
         trustProxy: settings.trustProxy ?? false,
         routers,
+        ...(federation ? { federation } : {}),
       });
       if (slackApp) {
         await slackApp.start();

@@ -14,7 +14,12 @@ import type { AdminPolicy, BotPolicy } from '../config/policy.js';
 import { hashSecret } from '../domain/credentials.js';
 import { type ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
-import type { Actor, ElevationView } from '../workflows/definitions.js';
+import {
+  FederationError,
+  WorkloadIdentityVerifier,
+  type WorkloadIdentity,
+} from '../integrations/federation/workload-identity.js';
+import type { Actor, BotIdentity, ElevationView } from '../workflows/definitions.js';
 import { isFinal } from '../workflows/elevation-view.js';
 import { runHealthChecks, type HealthCheck } from './health.js';
 import {
@@ -32,12 +37,16 @@ export interface AppDeps {
   logger: Logger;
   /** Express `trust proxy`: set when a reverse proxy fronts the API, so audited IPs are the callers'. */
   trustProxy?: boolean | number | string;
+  /** Verifies workload identity tokens that bots may present instead of their API key. */
+  federation?: WorkloadIdentityVerifier;
   /** More routes served by the same app: the Slack app and the approval pages. */
   routers?: express.Router[];
 }
 
 interface Locals {
   bot?: BotPolicy;
+  /** How the bot authenticated, when it used a workload identity token. */
+  identity?: BotIdentity;
   admin?: AdminPolicy;
   /** The elevation the request is about, once its id parsed. */
   elevationId?: string;
@@ -70,7 +79,8 @@ function valueAt(value: unknown, path: (string | number)[]): unknown {
 function bearer(req: Request): string | undefined {
   const header = req.get('authorization');
   if (header === undefined) return undefined;
-  return /^Bearer ([\x21-\x7e]{1,512})$/.exec(header)?.[1] ?? '';
+  // Up to 8 KiB: workload identity tokens (JWTs) are often over a kilobyte.
+  return /^Bearer ([\x21-\x7e]{1,8192})$/.exec(header)?.[1] ?? '';
 }
 
 /** A short, non-reversible fingerprint of a presented credential, to correlate failed attempts. */
@@ -84,6 +94,7 @@ export function createApp({
   logger,
   trustProxy = false,
   routers = [],
+  federation,
 }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -135,13 +146,20 @@ export function createApp({
     next();
   };
 
-  const refuseAuth = async (req: Request, reason: string, actor: Actor, secret?: string): Promise<void> => {
+  const refuseAuth = async (
+    req: Request,
+    reason: string,
+    actor: Actor,
+    secret?: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> => {
     await service.recordRefusal('auth.refused', null, actor, {
       reason,
       method: req.method,
       path: req.path,
       ip: req.ip ?? null,
       ...(secret ? { credential: fingerprint(secret) } : {}),
+      ...extra,
     });
   };
 
@@ -161,6 +179,26 @@ export function createApp({
 
   const requireBot = async (req: Request, res: Response, next: NextFunction) => {
     const secret = await presented(req, 'bot API key');
+    if (federation && WorkloadIdentityVerifier.looksLikeJwt(secret)) {
+      let identity: WorkloadIdentity;
+      try {
+        identity = await federation.verify(secret);
+      } catch (err) {
+        if (!(err instanceof FederationError)) throw err;
+        await refuseAuth(req, err.code, ANONYMOUS, secret, err.issuer ? { issuer: err.issuer } : {});
+        if (err.code === 'jwks_unavailable') {
+          // Not the caller's fault: the issuer's keys cannot be fetched right now.
+          throw new ApiError('service_unavailable', err.message);
+        }
+        throw new ApiError('unauthenticated', err.message, 'authorization');
+      }
+      const bot = service.botById(identity.botId);
+      if (!bot) throw new ApiError('unauthenticated', 'no bot is configured for this token', 'authorization');
+      const { botId: _bot, ...rest } = identity;
+      Object.assign(res.locals as Locals, { bot, identity: { kind: 'workload_identity', ...rest } });
+      next();
+      return;
+    }
     const bot = service.authenticateBot(secret);
     if (!bot) {
       await refuseAuth(req, 'unknown_key', ANONYMOUS, secret);
@@ -207,7 +245,7 @@ export function createApp({
       );
     }
     const body = parse(elevationRequestSchema, req.body, 'body');
-    const { elevation, replayed } = await service.request(botOf(res), body);
+    const { elevation, replayed } = await service.request(botOf(res), body, (res.locals as Locals).identity);
     if (replayed) res.setHeader('idempotent-replayed', 'true');
     res.status(202).location(`/v1/elevations/${elevation.id}`).json(forBot(elevation));
   });

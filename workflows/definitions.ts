@@ -51,13 +51,50 @@ export interface Actor {
   id: string;
 }
 
-/** Where a role is granted. Only LDAP group membership exists so far. */
+/** LDAP group membership of the bot's existing entry. */
 export interface LdapTargetRef {
   type: 'ldap';
   /** DN of the `groupOfNames` whose `member` attribute carries the grant. */
   groupDn: string;
 }
-export type TargetRef = LdapTargetRef;
+
+/** A PostgreSQL role granted to the bot's login (`GRANT role TO login`). */
+export interface PostgresTargetRef {
+  type: 'postgres';
+  /** Id of a configured PostgreSQL server (its connection comes from the environment). */
+  server: string;
+  /** The role granted. */
+  role: string;
+}
+
+/**
+ * AWS IAM, attach mode: a policy attached to the bot's IAM role or user for the window. The
+ * document carries its own backstop: a `DateLessThan` condition on `aws:CurrentTime` at the
+ * window's end, so it stops working on time even if Elevate cannot detach it.
+ */
+export interface AwsIamAttachTargetRef {
+  type: 'aws-iam';
+  mode: 'attach';
+  /** The IAM policy document (JSON) granted for the window; Elevate adds the expiry condition. */
+  policyDocument: string;
+}
+
+/**
+ * AWS IAM, credentials mode: no standing attachment. Elevate assumes `roleArn` for the window,
+ * with a session policy that narrows it, and hands the temporary credentials to the bot once.
+ */
+export interface AwsIamCredentialsTargetRef {
+  type: 'aws-iam';
+  mode: 'credentials';
+  roleArn: string;
+  /** Session policy (JSON) that narrows the role for this session. */
+  sessionPolicy?: string;
+}
+
+/** Where a role is granted. */
+export type TargetRef =
+  LdapTargetRef | PostgresTargetRef | AwsIamAttachTargetRef | AwsIamCredentialsTargetRef;
+export type TargetType = TargetRef['type'];
 
 /**
  * One group of people who may approve a role. A role can require several groups, each with its
@@ -108,6 +145,21 @@ export interface RoleSnapshot {
   approval: ApprovalRule;
 }
 
+/**
+ * How the bot proved who it is when it asked with a workload identity token (a CI job's or a
+ * Kubernetes service account's OIDC token): ties the elevation to the exact run.
+ */
+export interface BotIdentity {
+  kind: 'workload_identity';
+  issuer: string;
+  subject: string;
+  /** The token's `jti`, when it has one. */
+  tokenId?: string;
+  expiresAt: string;
+  /** The run-identifying claims the policy records (run id, commit, workflow...). */
+  claims: Record<string, unknown>;
+}
+
 /** Start input of an elevation workflow. */
 export interface ElevationInput {
   elevationId: string;
@@ -117,6 +169,8 @@ export interface ElevationInput {
   justification: string;
   ticket?: string;
   requestId?: string;
+  /** Present when the bot authenticated with a workload identity token instead of its key. */
+  identity?: BotIdentity;
   /** ISO-8601 instant the server accepted the request. */
   requestedAt: string;
   timing: ElevationTiming;

@@ -120,6 +120,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     elevationId: input.elevationId,
     target: input.role.target,
     principal: input.bot.principal,
+    durationSeconds: input.durationSeconds,
   };
   const { acquireGrant } = proxyActivities<Activities>({
     startToCloseTimeout: '30s',
@@ -416,6 +417,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       justification: input.justification,
       ticket: input.ticket ?? null,
       requestId: input.requestId ?? null,
+      ...(input.identity ? { identity: input.identity } : {}),
     },
   );
 

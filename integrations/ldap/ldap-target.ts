@@ -40,7 +40,7 @@ import {
   TargetNotFoundError,
   TargetUnreachableError,
 } from '../target-errors.js';
-import type { TargetRef } from '../../workflows/definitions.js';
+import type { LdapTargetRef } from '../../workflows/definitions.js';
 import { isValidDn, normalizeDn } from './dn.js';
 import { DEFAULT_PLACEHOLDER_DN } from './seed.js';
 
@@ -200,7 +200,7 @@ function memberChange(operation: 'add' | 'delete', principal: string): Change {
  * {@link Target} for LDAP `groupOfNames` membership, using ldapts. See the module comment for
  * how connections, binding and timeouts work.
  */
-export class LdapTarget implements Target {
+export class LdapTarget implements Target<LdapTargetRef> {
   private readonly url: string;
   private readonly bindDn: string;
   private readonly bindPassword: string;
@@ -234,7 +234,7 @@ export class LdapTarget implements Target {
   }
 
   /** Adds `principal` to `member` of the group; `changed: false` if it already was a member. */
-  async grant(ref: TargetRef, principal: string): Promise<TargetChange> {
+  async grant(ref: LdapTargetRef, principal: string): Promise<TargetChange> {
     const ctx = this.context('grant', ref, principal);
     this.checkDns(ctx, true);
     return this.run(ctx, async (client) => {
@@ -252,7 +252,7 @@ export class LdapTarget implements Target {
    * Removes `principal` from `member` of the group; `changed: false` if it was not a member
    * or the group does not exist (a missing group holds nobody).
    */
-  async revoke(ref: TargetRef, principal: string): Promise<TargetChange> {
+  async revoke(ref: LdapTargetRef, principal: string): Promise<TargetChange> {
     const ctx = this.context('revoke', ref, principal);
     this.checkDns(ctx, true);
     return this.run(ctx, async (client) => {
@@ -269,7 +269,7 @@ export class LdapTarget implements Target {
   }
 
   /** Asks the server to compare `member` with `principal` (DN matching, so case and spacing do not matter). */
-  async check(ref: TargetRef, principal: string): Promise<boolean> {
+  async check(ref: LdapTargetRef, principal: string): Promise<boolean> {
     const ctx = this.context('check', ref, principal);
     this.checkDns(ctx, false);
     return this.run(ctx, async (client) => {
@@ -287,7 +287,7 @@ export class LdapTarget implements Target {
    * The group's members as the server returns them, without the placeholder. A missing group
    * has no members (as for {@link LdapTarget.revoke}), so it yields `[]`.
    */
-  async listMembers(ref: TargetRef): Promise<string[]> {
+  async listMembers(ref: LdapTargetRef): Promise<string[]> {
     const ctx = this.context('listMembers', ref);
     this.checkDns(ctx, false);
     return this.run(ctx, async (client) => {
@@ -324,7 +324,7 @@ export class LdapTarget implements Target {
     await this.disposeClient(this.client);
   }
 
-  private context(operation: LdapOperation, ref?: TargetRef, principal?: string): LdapErrorContext {
+  private context(operation: LdapOperation, ref?: LdapTargetRef, principal?: string): LdapErrorContext {
     return { operation, groupDn: ref?.groupDn, principal, bindDn: this.bindDn, secret: this.bindPassword };
   }
 

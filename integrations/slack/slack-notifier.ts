@@ -34,8 +34,18 @@ export interface SlackNotifierDeps {
   logger: Logger;
 }
 
-function describeTarget(target: TargetRef): string {
-  return target.type === 'ldap' ? `LDAP group ${target.groupDn}` : String((target as { type: string }).type);
+/** The target in words an approver understands. */
+export function describeTarget(target: TargetRef): string {
+  switch (target.type) {
+    case 'ldap':
+      return `LDAP group ${target.groupDn}`;
+    case 'postgres':
+      return `PostgreSQL role ${target.role} on server ${target.server}`;
+    case 'aws-iam':
+      return target.mode === 'attach'
+        ? 'AWS IAM policy attached to the bot for the window (it also expires by itself)'
+        : `temporary AWS credentials for role ${target.roleArn}`;
+  }
 }
 
 export class SlackNotifier implements ApprovalNotifier {

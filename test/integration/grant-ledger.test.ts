@@ -12,6 +12,7 @@ import { GrantLedger, LeaseReleasedError, leaseKey, type GrantRequest } from '..
 import type { Store } from '../../integrations/audit/audit-store.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { TargetRouter } from '../../integrations/target-router.js';
 import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
 import { botDn, groupDn, seedLdif } from '../../integrations/ldap/seed.js';
 import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
@@ -20,7 +21,7 @@ import { createDatabase, startPostgres, type PostgresServer } from '../support/p
 const SUFFIX = 'dc=ledger,dc=example';
 const dir = mkdtempSync(path.join(tmpdir(), 'elevate-ledger-'));
 let slapd: SlapdServer;
-let target: LdapTarget;
+let target: TargetRouter;
 let postgres: PostgresServer;
 
 beforeAll(async () => {
@@ -30,7 +31,9 @@ beforeAll(async () => {
     rootPassword: 'ledger-root-secret',
     seedLdif: seedLdif(SUFFIX, { bots: ['bot-a', 'bot-b', 'bot-c', 'bot-d'], groups: ['ops', 'dba'] }),
   });
-  target = new LdapTarget({ url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword });
+  target = new TargetRouter({
+    ldap: new LdapTarget({ url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword }),
+  });
   postgres = await startPostgres();
 });
 
@@ -104,7 +107,7 @@ describe.each(engines)('grant ledger on $name', ({ open }) => {
       }),
     );
     expect(violations).toEqual([]);
-    expect(await stores[0].holders(leaseKey(ref, principal))).toEqual([]);
+    expect(await stores[0].holders(leaseKey(ref, principal, 'el_x'))).toEqual([]);
     expect(await target.check(ref, principal)).toBe(false);
   });
 

@@ -21,6 +21,7 @@ import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { LdapApproverDirectory } from '../../integrations/ldap/approver-directory.js';
 import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
+import { TargetRouter, type TargetSet } from '../../integrations/target-router.js';
 import { LogNotifier } from '../../integrations/notify/log-notifier.js';
 import { botDn, groupDn, seedLdif } from '../../integrations/ldap/seed.js';
 import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
@@ -36,6 +37,9 @@ export interface BotSpec {
   roles: string[];
   owner?: string;
   disabled?: boolean;
+  postgresLogin?: string;
+  /** The policy's `bots[].federation` (a workload identity rule). */
+  federation?: { issuer: string; audience: string; claims: Record<string, string>; recordClaims?: string[] };
 }
 
 /** An approver group: a list of e-mail addresses, or an LDAP group seeded with `people`. */
@@ -60,12 +64,18 @@ export type ApprovalSpec =
 
 export interface RoleSpec {
   id: string;
+  /** The policy's `target` (default: the LDAP group named after the role in the test directory). */
+  target?: Record<string, unknown>;
   maxDurationSeconds?: number;
   approval?: ApprovalSpec;
 }
 
 /** A validated policy for the given bots and roles, with fresh secrets. */
-export function buildPolicy(bots: BotSpec[], roles: RoleSpec[]) {
+export function buildPolicy(
+  bots: BotSpec[],
+  roles: RoleSpec[],
+  federation?: { issuers: { issuer: string; allowInsecureHttp?: boolean }[] },
+) {
   const keys: Record<string, string> = {};
   const adminToken = generateSecret('admin');
   const raw = {
@@ -83,15 +93,18 @@ export function buildPolicy(bots: BotSpec[], roles: RoleSpec[]) {
         apiKeyHash: hashSecret(keys[b.id]!),
         roles: b.roles,
         ...(b.disabled ? { disabled: true } : {}),
+        ...(b.postgresLogin ? { postgresLogin: b.postgresLogin } : {}),
+        ...(b.federation ? { federation: b.federation } : {}),
       };
     }),
     roles: roles.map((r) => ({
       id: r.id,
       environment: 'test',
-      target: { type: 'ldap', groupDn: groupDn(SUFFIX, r.id) },
+      target: r.target ?? { type: 'ldap', groupDn: groupDn(SUFFIX, r.id) },
       maxDurationSeconds: r.maxDurationSeconds ?? 3600,
       approval: approvalOf(r.approval),
     })),
+    ...(federation ? { federation } : {}),
   };
   return { policy: policySchema.parse(raw), keys, adminToken };
 }
@@ -136,6 +149,10 @@ export interface StackOptions {
   /** Humans in the test directory, and LDAP groups of them (approver groups). */
   people?: { uid: string; mail: string }[];
   peopleGroups?: { id: string; members: string[] }[];
+  /** Targets besides the test directory's LDAP (PostgreSQL servers, AWS IAM). */
+  targets?: Omit<TargetSet, 'ldap'>;
+  /** The policy's `federation` section. */
+  federation?: { issuers: { issuer: string; allowInsecureHttp?: boolean }[] };
   /** How the worker tells approvers (default: the log notifier, silent). */
   notifier?: (parts: { store: Store; directory: LdapApproverDirectory; logger: Logger }) => ApprovalNotifier;
 }
@@ -173,7 +190,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const cli = findTemporalCli();
   if (!cli) throw new Error('the Temporal CLI is not installed: run scripts/setup');
   const dir = mkdtempSync(path.join(tmpdir(), 'elevate-test-'));
-  const { policy, keys, adminToken } = buildPolicy(opts.bots, opts.roles);
+  const { policy, keys, adminToken } = buildPolicy(opts.bots, opts.roles, opts.federation);
   const logger = testLogger();
   installTemporalLogging(logger);
   const closers: (() => Promise<void>)[] = [];
@@ -217,7 +234,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   const target = new LdapTarget({ url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword });
   closers.push(() => target.close());
-  const ledger = new GrantLedger(store, target);
+  const ledger = new GrantLedger(store, new TargetRouter({ ...opts.targets, ldap: target }));
   const directory = new LdapApproverDirectory({
     url: slapd.url,
     bindDn: slapd.rootDn,

@@ -510,3 +510,74 @@ describe('approval settings', () => {
     expect(res.out).toContain('OIDC_ISSUER: must be set for `elevate api`: roles reviewed need approvals');
   });
 });
+
+describe('targets in the policy', () => {
+  const pgRole = `    target: { type: postgres, server: warehouse, role: "reporting read" }`;
+  const withTarget = (target: string, botExtra = ''): string =>
+    valid
+      .replace(`    target: { type: ldap, groupDn: "cn=deploy,ou=groups,dc=example,dc=org" }`, target)
+      .replace(
+        '    ldapDn: uid=ci-bot,ou=bots,dc=example,dc=org\n',
+        `    ldapDn: uid=ci-bot,ou=bots,dc=example,dc=org\n${botExtra}`,
+      );
+
+  it('when a role is granted in PostgreSQL, then the bot needs postgresLogin, and the role name is kept as written', () => {
+    expect(problem(withTarget(pgRole)).message).toContain(
+      'bots[0].roles[0]: role "deploy" is granted in postgres, so the bot needs postgresLogin',
+    );
+    const policy = parsePolicy(withTarget(pgRole, '    postgresLogin: ci_bot\n'), 'policy.yaml', env);
+    expect(policy.roles[0]!.target).toEqual({
+      type: 'postgres',
+      server: 'warehouse',
+      role: 'reporting read',
+    });
+  });
+
+  it('when a PostgreSQL role is a predefined pg_ role or too long, then it is refused naming the field', () => {
+    expect(
+      problem(withTarget(pgRole.replace('reporting read', 'pg_read_all_data'), '    postgresLogin: x\n'))
+        .message,
+    ).toContain('roles[0].target.role: must not be a predefined pg_ role');
+    expect(
+      problem(withTarget(pgRole.replace('reporting read', 'r'.repeat(64)), '    postgresLogin: x\n')).message,
+    ).toContain('roles[0].target.role: must be 1-63 bytes');
+  });
+
+  it('when a role attaches an AWS policy, then the document is kept as JSON and the bot needs an IAM principal ARN', () => {
+    const attach = `    target:
+      type: aws-iam
+      mode: attach
+      policy:
+        Version: "2012-10-17"
+        Statement:
+          - { Effect: Allow, Action: "s3:GetObject", Resource: "arn:aws:s3:::bucket/*" }`;
+    expect(problem(withTarget(attach)).message).toContain('so the bot needs awsPrincipal');
+    expect(problem(withTarget(attach, '    awsPrincipal: ci-bot\n')).message).toContain(
+      'bots[0].awsPrincipal: must be the ARN of an IAM role or user',
+    );
+    const policy = parsePolicy(
+      withTarget(attach, '    awsPrincipal: arn:aws:iam::123456789012:role/ci-bot\n'),
+      'policy.yaml',
+      env,
+    );
+    const target = policy.roles[0]!.target;
+    expect(target).toMatchObject({ type: 'aws-iam', mode: 'attach' });
+    expect(JSON.parse((target as { policyDocument: string }).policyDocument)).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::bucket/*' }],
+    });
+    expect(problem(withTarget(attach.replace('"2012-10-17"', '"2008-10-17"'))).message).toContain(
+      'roles[0].target',
+    );
+  });
+
+  it('when a role asks for AWS credentials mode, then it is refused as not available yet', () => {
+    const creds = `    target: { type: aws-iam, mode: credentials, roleArn: "arn:aws:iam::123456789012:role/deployer" }`;
+    expect(problem(withTarget(creds)).message).toContain(
+      'roles[0].target.mode: credentials mode is not available yet; use mode: attach',
+    );
+    expect(problem(withTarget(creds.replace(':role/deployer', ':user/deployer'))).message).toContain(
+      'must be the ARN of an IAM role',
+    );
+  });
+});

@@ -1,0 +1,807 @@
+/**
+ * AWS IAM as a {@link Target}, in the two modes a role can use (see `AwsIamAttachTargetRef` and
+ * `AwsIamCredentialsTargetRef` in `workflows/definitions.ts`).
+ *
+ * **Attach mode.** Each elevation gets its own customer-managed policy, `elevate-<elevationId>`
+ * under the path `/elevate/`, attached to the bot's IAM role or user for the window and detached
+ * and deleted when the window ends. The policy is the role's document with a
+ * `DateLessThan: {"aws:CurrentTime": …}` condition added to every `Allow` statement, at the
+ * window's end plus {@link EXPIRY_SLACK_SECONDS}: if Elevate cannot detach it in time (AWS
+ * unreachable, Elevate down), AWS itself stops honouring it. Because the policy belongs to one
+ * elevation, two elevations of the same bot and role never share a grant, and revoking one
+ * leaves the other alone.
+ *
+ * **Credentials mode.** Nothing is attached to anything. {@link AwsIamTarget.issueCredentials}
+ * assumes the role with STS for the window and returns temporary credentials, which the bot
+ * receives once. AWS ends them at their expiration; there is no standing state for
+ * `grant`/`revoke`/`check` to change or read, and the methods say so (see their comments).
+ *
+ * Permissions Elevate's own AWS identity needs. Attach mode: `iam:CreatePolicy`,
+ * `iam:DeletePolicy`, `iam:ListPolicyVersions`, `iam:DeletePolicyVersion`, `iam:ListPolicies`,
+ * `iam:ListEntitiesForPolicy`, `iam:Attach/Detach/ListAttachedRolePolicies` (and the `User`
+ * forms for bots that are IAM users), `iam:GetRole`/`iam:GetUser`/`iam:GetGroup` (for
+ * {@link AwsIamTarget.listMembers}); scope them to `policy/elevate/*` and the bots' roles and users.
+ * Credentials mode: `sts:AssumeRole` on the roles, whose trust policies must allow Elevate.
+ *
+ * Every call goes through the AWS SDK (v3) with its standard retries (three attempts) and with
+ * connect and request timeouts, so no call can hang. Failures are turned into
+ * {@link TargetError}s by {@link mapAwsError} alone.
+ */
+import { createHash } from 'node:crypto';
+import {
+  AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
+  CreatePolicyCommand,
+  DeletePolicyCommand,
+  DeletePolicyVersionCommand,
+  DetachGroupPolicyCommand,
+  DetachRolePolicyCommand,
+  DetachUserPolicyCommand,
+  GetGroupCommand,
+  GetRoleCommand,
+  GetUserCommand,
+  IAMClient,
+  type IAMClientConfig,
+  paginateListAttachedRolePolicies,
+  paginateListAttachedUserPolicies,
+  paginateListEntitiesForPolicy,
+  paginateListPolicies,
+  paginateListPolicyVersions,
+} from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { Logger } from 'pino';
+import type { GrantContext, Target, TargetChange } from '../target.js';
+import {
+  TargetAccessDeniedError,
+  TargetError,
+  TargetInvalidError,
+  TargetNotFoundError,
+  TargetNotVerifiedError,
+  TargetUnreachableError,
+} from '../target-errors.js';
+import type { AwsIamAttachTargetRef, AwsIamCredentialsTargetRef } from '../../workflows/definitions.js';
+
+/** Either kind of AWS IAM reference. */
+export type AwsIamTargetRef = AwsIamAttachTargetRef | AwsIamCredentialsTargetRef;
+
+/**
+ * AWS credentials for Elevate's own identity: fixed keys, or a provider the SDK calls (and
+ * refreshes) itself. Left out, the SDK's default chain is used (environment, shared config,
+ * container or instance role).
+ */
+export type AwsCredentials = NonNullable<IAMClientConfig['credentials']>;
+
+/** Options of {@link AwsIamTarget}. */
+export interface AwsIamTargetOptions {
+  /** Region for the SDK (IAM is global; STS is called in this region). Default `AWS_REGION`, else `us-east-1`. */
+  region?: string;
+  /** Endpoint for both IAM and STS instead of AWS's own, e.g. a moto server in tests. */
+  endpoint?: string;
+  /** Elevate's own credentials; never appear in an error message or log line. */
+  credentials?: AwsCredentials;
+  /** Receives one line per change made (never credentials). */
+  logger?: Logger;
+  /** The time the expiry condition counts from (default: the system clock). */
+  clock?: () => Date;
+  /** How long to wait for a TCP (and TLS) connection (default 3000 ms). */
+  connectTimeoutMs?: number;
+  /** How long to wait for each response (default 10000 ms); each of the SDK's attempts gets this long. */
+  timeoutMs?: number;
+}
+
+/** The path every policy Elevate creates lives under; nothing else should use it. */
+export const POLICY_PATH = '/elevate/';
+
+/** Prefix of policy and session names: `elevate-<elevationId>`. */
+export const NAME_PREFIX = 'elevate-';
+
+/**
+ * Added to the window in the expiry condition. The revocation runs when the window ends and
+ * takes a moment; without slack the condition could cut the grant a few seconds early, and
+ * clocks differ a little. A minute late is the worst case when Elevate cannot revoke at all.
+ */
+export const EXPIRY_SLACK_SECONDS = 60;
+
+/** STS limits on `DurationSeconds` of AssumeRole: 15 minutes to 12 hours. */
+export const MIN_SESSION_SECONDS = 900;
+export const MAX_SESSION_SECONDS = 43_200;
+
+/** IAM limits on names: policy names up to 128 characters, session names up to 64, both `[\w+=,.@-]`. */
+const MAX_POLICY_NAME = 128;
+const MAX_SESSION_NAME = 64;
+const NOT_NAME_CHARS = /[^\w+=,.@-]/g;
+
+const ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):(role|user)\/((?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,128})$/;
+
+/** The IAM role or user a bot acts as, taken apart from its ARN. */
+export interface AwsPrincipal {
+  arn: string;
+  partition: string;
+  account: string;
+  kind: 'role' | 'user';
+  /** The name without the path, as IAM's API calls want it. */
+  name: string;
+}
+
+/**
+ * Parses the ARN of an IAM role or user (`arn:aws:iam::123456789012:role/path/name`).
+ *
+ * @throws {TargetInvalidError} for anything else: groups, assumed-role sessions, other services.
+ */
+export function parsePrincipal(arn: string): AwsPrincipal {
+  const m = ARN.exec(arn);
+  if (!m) {
+    throw new TargetInvalidError(
+      `AWS principal ${JSON.stringify(arn)} is not the ARN of an IAM role or user (arn:aws:iam::<account>:role/<name> or :user/<name>)`,
+    );
+  }
+  const [, partition = '', account = '', kind, , name = ''] = m;
+  return { arn, partition, account, kind: kind === 'user' ? 'user' : 'role', name };
+}
+
+/**
+ * `elevate-<elevationId>` cut to `max` characters of the characters IAM allows. Elevation ids
+ * (`el_` and 24 hex digits) come out unchanged; anything else has disallowed characters
+ * replaced by `-` and, if too long, is shortened with a hash of the whole id at the end, so
+ * the name stays the same on every attempt and distinct ids stay distinct.
+ */
+function elevationName(elevationId: string, max: number): string {
+  if (!elevationId) throw new TargetInvalidError('an AWS grant needs the elevation id');
+  const cleaned = elevationId.replace(NOT_NAME_CHARS, '-');
+  const name = `${NAME_PREFIX}${cleaned}`;
+  if (cleaned === elevationId && name.length <= max) return name;
+  const hash = createHash('sha256').update(elevationId).digest('hex').slice(0, 16);
+  return `${name.slice(0, max - hash.length - 1)}-${hash}`;
+}
+
+/** The name of the elevation's managed policy in attach mode. */
+export function policyName(elevationId: string): string {
+  return elevationName(elevationId, MAX_POLICY_NAME);
+}
+
+/** The `RoleSessionName` of the elevation's session in credentials mode (at most 64 characters). */
+export function sessionName(elevationId: string): string {
+  return elevationName(elevationId, MAX_SESSION_NAME);
+}
+
+/**
+ * The session length asked of STS for a window: the window clamped to what AssumeRole accepts.
+ * A window under 15 minutes still gets 15-minute credentials, because STS refuses anything
+ * shorter; the bot can use them for up to 15 minutes, and Elevate cannot take them back early.
+ * Roles also have a `MaxSessionDuration` (1 hour unless raised), and STS refuses a longer
+ * session (reported as {@link TargetInvalidError}).
+ */
+export function sessionDurationSeconds(windowSeconds: number): number {
+  const s = Number.isFinite(windowSeconds) ? Math.ceil(windowSeconds) : 0;
+  return Math.min(MAX_SESSION_SECONDS, Math.max(MIN_SESSION_SECONDS, s));
+}
+
+/** `2030-01-02T03:04:05Z`: ISO 8601 in whole seconds, rounded up, as IAM conditions are usually written. */
+export function iamTime(at: Date): string {
+  const ms = Math.ceil(at.getTime() / 1000) * 1000;
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses an IAM policy document far enough to find its statements. */
+function statementsOf(document: string, what: string): { doc: Json; statements: Json[] } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(document);
+  } catch (err) {
+    throw new TargetInvalidError(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isObject(doc)) throw new TargetInvalidError(`${what} is not a JSON object`);
+  const raw = doc['Statement'];
+  const statements = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  if (statements.length === 0) throw new TargetInvalidError(`${what} has no statements`);
+  if (!statements.every(isObject))
+    throw new TargetInvalidError(`${what} has a statement that is not an object`);
+  return { doc, statements };
+}
+
+/**
+ * `document` with `DateLessThan: {"aws:CurrentTime": notAfter}` added to the conditions of
+ * every `Allow` statement, so AWS stops honouring the policy at `notAfter` whoever forgets to
+ * detach it. Existing conditions are kept (conditions are ANDed). A `DateLessThan` on
+ * `aws:CurrentTime` already in a statement is kept if it ends earlier; Elevate never extends
+ * what the document allows. `Deny` statements are left alone: expiring a denial would widen
+ * access. Pure; the result is compact JSON.
+ *
+ * @throws {TargetInvalidError} when the document is not JSON, not an object, has no
+ *   statements, or carries an `aws:CurrentTime` date that cannot be read.
+ */
+export function expiryCondition(document: string, notAfter: Date): string {
+  const { doc, statements } = statementsOf(document, 'the IAM policy document');
+  const ours = iamTime(notAfter);
+  const updated = statements.map((statement) => {
+    if (statement['Effect'] !== 'Allow') return statement;
+    const condition = isObject(statement['Condition']) ? statement['Condition'] : {};
+    const lessThan = isObject(condition['DateLessThan']) ? { ...condition['DateLessThan'] } : {};
+    let value = ours;
+    // Condition keys are case-insensitive in IAM: fold any spelling of aws:CurrentTime into ours.
+    for (const key of Object.keys(lessThan)) {
+      if (key.toLowerCase() !== 'aws:currenttime') continue;
+      const given = lessThan[key];
+      // Several values are ORed: the latest of them is what the statement allows.
+      const times = (Array.isArray(given) ? given : [given]).map((v) => Date.parse(String(v)));
+      if (times.length === 0 || times.some(Number.isNaN)) {
+        throw new TargetInvalidError(
+          `the IAM policy document has an aws:CurrentTime condition that is not a date: ${JSON.stringify(given)}`,
+        );
+      }
+      const existing = Math.max(...times);
+      if (existing < notAfter.getTime()) value = iamTime(new Date(existing));
+      delete lessThan[key];
+    }
+    return {
+      ...statement,
+      Condition: { ...condition, DateLessThan: { ...lessThan, 'aws:CurrentTime': value } },
+    };
+  });
+  return JSON.stringify({ ...doc, Statement: Array.isArray(doc['Statement']) ? updated : updated[0] });
+}
+
+/** Temporary credentials from {@link AwsIamTarget.issueCredentials}. Secret: hand them to the bot only. */
+export interface IssuedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** When AWS stops accepting them (ISO 8601). */
+  expiration: string;
+  /** The `RoleSessionName`; it shows in CloudTrail as the end of the assumed-role ARN. */
+  sessionName: string;
+}
+
+/** The operation an error happened in, for messages and for mapping `NoSuchEntity`. */
+export type AwsOperation =
+  'grant' | 'attach' | 'revoke' | 'check' | 'listMembers' | 'issueCredentials' | 'ping';
+
+/** What {@link mapAwsError} needs to know about the failed call. */
+export interface AwsErrorContext {
+  operation: AwsOperation;
+  /** The bot's role or user ARN (attach mode), or the role assumed (credentials mode). */
+  principal?: string;
+  /** Name of the elevation's policy (attach mode). */
+  policy?: string;
+  /** Removed from every message, in case a server or library ever echoes them. */
+  secrets?: string[];
+}
+
+/** Error codes (without a trailing `Exception`) that mean AWS is overloaded or failing: retry. */
+const TRANSIENT_CODES = new Set([
+  'Throttling',
+  'ThrottledRequest',
+  'TooManyRequests',
+  'RequestLimitExceeded',
+  'ServiceUnavailable',
+  'ServiceFailure',
+  'InternalFailure',
+  'InternalError',
+  'InternalServerError',
+  'RequestTimeout',
+  'PriorRequestNotComplete',
+  'IDPCommunicationError',
+]);
+
+/** Error codes that say Elevate's own identity may not do this, or is not recognised. */
+const DENIED_CODES = new Set([
+  'AccessDenied',
+  'InvalidClientTokenId',
+  'UnrecognizedClient',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'MissingAuthenticationToken',
+  'InvalidAccessKeyId',
+  'ExpiredToken',
+  'RegionDisabled',
+  'OptInRequired',
+]);
+
+function describe(ctx: AwsErrorContext): string {
+  const who = ctx.principal ?? '?';
+  const policy = ctx.policy ?? '?';
+  switch (ctx.operation) {
+    case 'grant':
+      return `granting policy ${policy} to ${who}`;
+    case 'attach':
+      return `attaching policy ${policy} to ${who}`;
+    case 'revoke':
+      return `removing policy ${policy} from ${who}`;
+    case 'check':
+      return `checking policy ${policy} on ${who}`;
+    case 'listMembers':
+      return `listing the holders of Elevate's policies`;
+    case 'issueCredentials':
+      return `assuming ${who}`;
+    case 'ping':
+      return 'asking STS who Elevate is';
+  }
+}
+
+function redact(message: string, secrets: string[] | undefined): string {
+  let out = message;
+  for (const s of secrets ?? []) if (s) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+/** The error's AWS code without a trailing `Exception` (`NoSuchEntityException` → `NoSuchEntity`). */
+export function awsErrorCode(err: unknown): string | undefined {
+  if (!isObject(err) && !(err instanceof Error)) return undefined;
+  const e = err as { Code?: unknown; name?: unknown };
+  const raw = typeof e.Code === 'string' ? e.Code : typeof e.name === 'string' ? e.name : undefined;
+  return raw?.replace(/Exception$/, '');
+}
+
+/** The HTTP status AWS answered with, or undefined when no answer arrived. */
+function httpStatus(err: unknown): number | undefined {
+  const status = (err as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * Turns whatever the AWS SDK threw into a {@link TargetError}. This is the one place where AWS
+ * failures get their meaning; the idempotency cases (`EntityAlreadyExists` on create,
+ * `NoSuchEntity` on detach, delete and read) are handled by the callers before they get here.
+ *
+ * - no answer (connection refused, reset, timed out, DNS, no credentials could be loaded) →
+ *   {@link TargetUnreachableError} (retryable);
+ * - throttling (`Throttling`, `ThrottlingException`, …), `ServiceUnavailable` and any 5xx →
+ *   {@link TargetUnreachableError} (retryable);
+ * - `AccessDenied`, `InvalidClientTokenId`, `UnrecognizedClientException` and the other
+ *   authentication refusals → {@link TargetAccessDeniedError};
+ * - `NoSuchEntity` while attaching the policy just created → {@link TargetUnreachableError}:
+ *   the bot's role or user was seen a moment before, so it is IAM's eventual consistency
+ *   not showing the new policy yet (a principal deleted meanwhile is reported as not found
+ *   on the next attempt);
+ * - `NoSuchEntity` otherwise → {@link TargetNotFoundError} naming the role or user;
+ * - `DeleteConflict` → {@link TargetNotVerifiedError} (retryable): the policy still has an
+ *   attachment or version IAM has not caught up on;
+ * - `MalformedPolicyDocument`, `LimitExceeded`, `ValidationError`, `PackedPolicyTooLarge` and
+ *   every other answer → {@link TargetInvalidError} with the code: AWS has decided, and asking
+ *   again will not change its mind.
+ */
+export function mapAwsError(err: unknown, ctx: AwsErrorContext): TargetError {
+  if (err instanceof TargetError) return err;
+  const what = describe(ctx);
+  const make = <T extends TargetError>(Cls: new (message: string) => T, message: string): T =>
+    new Cls(redact(message, ctx.secrets));
+  const e = (isObject(err) || err instanceof Error ? err : {}) as { message?: unknown; code?: unknown };
+  const text = typeof e.message === 'string' ? e.message : String(err);
+  const status = httpStatus(err);
+  const code = awsErrorCode(err);
+
+  if (status === undefined) {
+    const detail = [typeof e.code === 'string' ? e.code : code, text].filter(Boolean).join(': ');
+    return make(TargetUnreachableError, `AWS unreachable while ${what}: ${detail}`);
+  }
+  const detail = `${code ?? 'error'}, HTTP ${status}${text ? `: ${text}` : ''}`;
+  if ((code && TRANSIENT_CODES.has(code)) || status >= 500) {
+    return make(TargetUnreachableError, `AWS temporarily unable to serve ${what} (${detail})`);
+  }
+  if (code && DENIED_CODES.has(code)) {
+    return make(TargetAccessDeniedError, `Elevate's AWS identity may not do this: ${what} (${detail})`);
+  }
+  if (code === 'NoSuchEntity') {
+    if (ctx.operation === 'attach') {
+      return make(
+        TargetUnreachableError,
+        `IAM does not show policy ${ctx.policy ?? '?'} yet (eventual consistency) while ${what} (${detail})`,
+      );
+    }
+    return make(TargetNotFoundError, `AWS principal ${ctx.principal ?? '?'} does not exist (${detail})`);
+  }
+  if (code === 'DeleteConflict') {
+    return make(
+      TargetNotVerifiedError,
+      `IAM still shows an attachment or version of policy ${ctx.policy ?? '?'} while ${what} (${detail})`,
+    );
+  }
+  return make(TargetInvalidError, `AWS refused ${what} (${detail})`);
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return httpStatus(err) !== undefined && awsErrorCode(err) === code;
+}
+
+/**
+ * {@link Target} for AWS IAM, in attach mode and credentials mode; see the module comment.
+ *
+ * In credentials mode the {@link Target} methods have nothing to act on, and are honest about
+ * it: {@link AwsIamTarget.grant} changes nothing, {@link AwsIamTarget.check} answers false and
+ * {@link AwsIamTarget.revoke} cannot end a session early. Callers issue credentials with
+ * {@link AwsIamTarget.issueCredentials} and rely on their expiration.
+ */
+export class AwsIamTarget implements Target<AwsIamTargetRef> {
+  private readonly iam: IAMClient;
+  private readonly sts: STSClient;
+  private readonly logger: Logger | undefined;
+  private readonly clock: () => Date;
+  private readonly secrets: string[];
+  private closed = false;
+
+  constructor(options: AwsIamTargetOptions = {}) {
+    const connectionTimeout = options.connectTimeoutMs ?? 3_000;
+    const requestTimeout = options.timeoutMs ?? 10_000;
+    if (!(connectionTimeout > 0 && requestTimeout > 0)) throw new Error('AWS timeouts must be positive');
+    const config = {
+      region: options.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-east-1',
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      requestHandler: { connectionTimeout, requestTimeout, throwOnRequestTimeout: true },
+    };
+    this.iam = new IAMClient(config);
+    this.sts = new STSClient(config);
+    this.logger = options.logger;
+    this.clock = options.clock ?? (() => new Date());
+    const c = options.credentials;
+    this.secrets =
+      c && typeof c === 'object' ? [c.secretAccessKey, c.sessionToken ?? ''].filter((s) => s.length > 0) : [];
+  }
+
+  /**
+   * Attach mode: creates the elevation's policy (the document with its expiry condition, at
+   * now + window + {@link EXPIRY_SLACK_SECONDS}) and attaches it to `principal`;
+   * `changed: false` if it was already attached. A policy left by an earlier attempt is reused
+   * as it is, so its expiry counts from that first attempt: a retry can only end the grant
+   * earlier, never later.
+   *
+   * Credentials mode: `changed: true` and nothing is done; nothing standing is granted (the
+   * credentials come from {@link AwsIamTarget.issueCredentials}).
+   *
+   * @throws {TargetInvalidError} without `ctx` or with a window that is not positive, for a
+   *   principal that is not a role or user ARN, a document that is not JSON or has no
+   *   statements, or one IAM refuses.
+   * @throws {TargetNotFoundError} when the role or user does not exist.
+   */
+  async grant(ref: AwsIamTargetRef, principal: string, ctx?: GrantContext): Promise<TargetChange> {
+    if (ref.mode === 'credentials') return { changed: true };
+    const { p, name, arn, errCtx, elevationId, durationSeconds } = this.attachContext(
+      'grant',
+      principal,
+      ctx,
+    );
+    // Checked before any call: a bad window or document fails at once, whatever state AWS is in.
+    if (!(Number.isFinite(durationSeconds) && durationSeconds > 0)) {
+      // Without a window the expiry condition would end the grant after the slack alone.
+      throw new TargetInvalidError(
+        `AWS attach mode needs the elevation's window to set the policy's expiry (got ${durationSeconds} s)`,
+      );
+    }
+    const notAfter = new Date(this.clock().getTime() + (durationSeconds + EXPIRY_SLACK_SECONDS) * 1000);
+    const document = expiryCondition(ref.policyDocument, notAfter);
+    return this.run(errCtx, async () => {
+      if (await this.isAttached(p, arn)) return { changed: false };
+      let created = false;
+      try {
+        await this.iam.send(
+          new CreatePolicyCommand({
+            PolicyName: name,
+            Path: POLICY_PATH,
+            PolicyDocument: document,
+            Description: `Elevate elevation ${elevationId}; expires ${iamTime(notAfter)}`,
+          }),
+        );
+        created = true;
+      } catch (err) {
+        if (!isCode(err, 'EntityAlreadyExists')) throw err;
+      }
+      try {
+        await (p.kind === 'role'
+          ? this.iam.send(new AttachRolePolicyCommand({ RoleName: p.name, PolicyArn: arn }))
+          : this.iam.send(new AttachUserPolicyCommand({ UserName: p.name, PolicyArn: arn })));
+      } catch (err) {
+        const mapped = mapAwsError(err, { ...errCtx, operation: 'attach' });
+        // A policy that can never be attached (quota reached, principal gone) is not left behind.
+        if (!mapped.retryable) await this.deletePolicy(arn, errCtx).catch(() => undefined);
+        throw mapped;
+      }
+      this.logger?.info(
+        { principal, policy: arn, notAfter: iamTime(notAfter), reusedPolicy: !created },
+        'AWS policy attached',
+      );
+      return { changed: true };
+    });
+  }
+
+  /**
+   * Attach mode: detaches the elevation's policy from `principal` and deletes it (its
+   * non-default versions first, and any other attachment, which only tampering can have
+   * made). `changed: false` if it was not attached; a policy or principal that no longer
+   * exists is not an error.
+   *
+   * Credentials mode: `changed: false`. Issued credentials cannot be withdrawn one session at
+   * a time; they stop working at their expiration (the window, at least 15 minutes).
+   *
+   * @throws {TargetInvalidError} without `ctx` or for a principal that is not a role or user ARN.
+   */
+  async revoke(ref: AwsIamTargetRef, principal: string, ctx?: GrantContext): Promise<TargetChange> {
+    if (ref.mode === 'credentials') return { changed: false };
+    const { p, arn, errCtx } = this.attachContext('revoke', principal, ctx);
+    return this.run(errCtx, async () => {
+      let changed = true;
+      try {
+        await (p.kind === 'role'
+          ? this.iam.send(new DetachRolePolicyCommand({ RoleName: p.name, PolicyArn: arn }))
+          : this.iam.send(new DetachUserPolicyCommand({ UserName: p.name, PolicyArn: arn })));
+      } catch (err) {
+        if (!isCode(err, 'NoSuchEntity')) throw err;
+        changed = false;
+      }
+      await this.deletePolicy(arn, errCtx);
+      if (changed) this.logger?.info({ principal, policy: arn }, 'AWS policy detached and deleted');
+      return { changed };
+    });
+  }
+
+  /**
+   * Attach mode: whether the elevation's policy is attached to `principal` (false when the
+   * principal does not exist).
+   *
+   * Credentials mode: always false. Elevate keeps nothing standing in AWS for an issued session,
+   * so there is nothing to read back; whether credentials are live is a matter of their
+   * expiration, which {@link AwsIamTarget.issueCredentials} returns. (Answering true would make a
+   * revocation look like it never takes effect.)
+   */
+  async check(ref: AwsIamTargetRef, principal: string, ctx?: GrantContext): Promise<boolean> {
+    if (ref.mode === 'credentials') return false;
+    const { p, arn, errCtx } = this.attachContext('check', principal, ctx);
+    return this.run(errCtx, async () => {
+      try {
+        return await this.isAttached(p, arn);
+      } catch (err) {
+        if (isCode(err, 'NoSuchEntity')) return false;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Attach mode: the ARNs of every role, user (and group, which Elevate never attaches to, so
+   * one listed means tampering) that holds **any** policy under `/elevate/`, sorted. This is
+   * the deployment-wide answer, not one per document: every attach-mode `ref` gets the same
+   * list, since an elevation's policy is named after the elevation, not the role. Drift
+   * detection compares it with the principals of all live attach-mode grants together.
+   *
+   * Credentials mode: `[]`; nothing standing holds a session.
+   */
+  async listMembers(ref: AwsIamTargetRef): Promise<string[]> {
+    if (ref.mode === 'credentials') return [];
+    const errCtx = this.errorContext('listMembers');
+    return this.run(errCtx, async () => {
+      const arns = new Set<string>();
+      const pages = paginateListPolicies(
+        { client: this.iam },
+        { Scope: 'Local', PathPrefix: POLICY_PATH, OnlyAttached: true },
+      );
+      for await (const page of pages) {
+        for (const policy of page.Policies ?? []) {
+          if (!policy.Arn || !policy.PolicyName?.startsWith(NAME_PREFIX)) continue;
+          for (const holder of await this.holdersOf(policy.Arn)) arns.add(holder);
+        }
+      }
+      return [...arns].sort();
+    });
+  }
+
+  /**
+   * Credentials mode: assumes `ref.roleArn` with STS for the window and returns the temporary
+   * credentials, with `RoleSessionName` {@link sessionName}(elevationId), `DurationSeconds`
+   * {@link sessionDurationSeconds}(window) (at least 15 minutes: a shorter window still gets
+   * 15-minute credentials, STS's minimum) and `ref.sessionPolicy`, when set, as the session
+   * policy that narrows the role. Each call issues a new, independent set; hand them to the bot
+   * once. Nothing of them is logged but the session name and expiration.
+   *
+   * @throws {TargetInvalidError} for a `roleArn` that is not a role ARN, a session policy that
+   *   is not JSON or has no statements, or a duration above the role's maximum.
+   * @throws {TargetAccessDeniedError} when Elevate may not assume the role (AWS also answers
+   *   this for a role that does not exist).
+   */
+  async issueCredentials(ref: AwsIamCredentialsTargetRef, ctx: GrantContext): Promise<IssuedCredentials> {
+    const errCtx = this.errorContext('issueCredentials', ref.roleArn);
+    const role = parsePrincipal(ref.roleArn);
+    if (role.kind !== 'role') throw new TargetInvalidError(`${ref.roleArn} is not the ARN of an IAM role`);
+    if (ref.sessionPolicy !== undefined) statementsOf(ref.sessionPolicy, 'the session policy');
+    const name = sessionName(ctx.elevationId);
+    const duration = sessionDurationSeconds(ctx.durationSeconds);
+    return this.run(errCtx, async () => {
+      const out = await this.sts.send(
+        new AssumeRoleCommand({
+          RoleArn: ref.roleArn,
+          RoleSessionName: name,
+          DurationSeconds: duration,
+          ...(ref.sessionPolicy !== undefined ? { Policy: ref.sessionPolicy } : {}),
+        }),
+      );
+      const c = out.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+        throw new TargetInvalidError(
+          `STS answered AssumeRole of ${ref.roleArn} without complete credentials`,
+        );
+      }
+      const expiration = new Date(c.Expiration).toISOString();
+      this.logger?.info(
+        { role: ref.roleArn, sessionName: name, durationSeconds: duration, expiration },
+        'AWS role assumed for the elevation',
+      );
+      return {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        expiration,
+        sessionName: name,
+      };
+    });
+  }
+
+  /** Asks STS who Elevate is (`GetCallerIdentity`), proving both reachability and credentials. */
+  async ping(): Promise<void> {
+    await this.run(this.errorContext('ping'), async () => {
+      await this.sts.send(new GetCallerIdentityCommand({}));
+    });
+  }
+
+  /** Releases the SDK clients' connections; later calls fail with {@link TargetUnreachableError}. */
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.iam.destroy();
+      this.sts.destroy();
+    }
+    return Promise.resolve();
+  }
+
+  private errorContext(operation: AwsOperation, principal?: string, policy?: string): AwsErrorContext {
+    return { operation, principal, policy, secrets: this.secrets };
+  }
+
+  /** Everything attach mode needs, refusing a missing context or a malformed principal up front. */
+  private attachContext(
+    operation: AwsOperation,
+    principal: string,
+    ctx: GrantContext | undefined,
+  ): GrantContext & { p: AwsPrincipal; name: string; arn: string; errCtx: AwsErrorContext } {
+    if (!ctx) {
+      throw new TargetInvalidError(`AWS attach mode needs the elevation (its policy is named after it)`);
+    }
+    const p = parsePrincipal(principal);
+    const name = policyName(ctx.elevationId);
+    // Managed policies can only be attached within their account, so the policy lives in the principal's.
+    const arn = `arn:${p.partition}:iam::${p.account}:policy${POLICY_PATH}${name}`;
+    return { ...ctx, p, name, arn, errCtx: this.errorContext(operation, principal, name) };
+  }
+
+  private async run<T>(ctx: AwsErrorContext, op: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new TargetUnreachableError('the AWS IAM target is closed');
+    try {
+      return await op();
+    } catch (err) {
+      throw mapAwsError(err, ctx);
+    }
+  }
+
+  /** Whether `policyArn` is among the `/elevate/` policies attached to the principal (all pages). */
+  private async isAttached(p: AwsPrincipal, policyArn: string): Promise<boolean> {
+    const input = { PathPrefix: POLICY_PATH };
+    const pages =
+      p.kind === 'role'
+        ? paginateListAttachedRolePolicies({ client: this.iam }, { ...input, RoleName: p.name })
+        : paginateListAttachedUserPolicies({ client: this.iam }, { ...input, UserName: p.name });
+    for await (const page of pages) {
+      if ((page.AttachedPolicies ?? []).some((a) => a.PolicyArn === policyArn)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Deletes the policy: its non-default versions first (IAM refuses to delete a policy that has
+   * any), then the policy. A `DeleteConflict` means something else still holds it: it is detached
+   * from every entity and the delete tried once more. A policy already gone is fine.
+   */
+  private async deletePolicy(policyArn: string, errCtx: AwsErrorContext): Promise<void> {
+    const attempt = async (): Promise<void> => {
+      for await (const page of paginateListPolicyVersions({ client: this.iam }, { PolicyArn: policyArn })) {
+        for (const v of page.Versions ?? []) {
+          if (v.IsDefaultVersion || !v.VersionId) continue;
+          await this.ignoreMissing(
+            this.iam.send(new DeletePolicyVersionCommand({ PolicyArn: policyArn, VersionId: v.VersionId })),
+          );
+        }
+      }
+      await this.iam.send(new DeletePolicyCommand({ PolicyArn: policyArn }));
+    };
+    try {
+      await attempt();
+    } catch (err) {
+      if (isCode(err, 'NoSuchEntity')) return;
+      if (!isCode(err, 'DeleteConflict')) throw err;
+      await this.detachEverywhere(policyArn, errCtx);
+      await this.ignoreMissing(attempt());
+    }
+  }
+
+  /** Detaches the policy from every role, user and group IAM lists for it. */
+  private async detachEverywhere(policyArn: string, errCtx: AwsErrorContext): Promise<void> {
+    const { roles, users, groups } = await this.entitiesOf(policyArn);
+    if (roles.length + users.length + groups.length > 0) {
+      this.logger?.warn(
+        { policy: policyArn, principal: errCtx.principal, roles, users, groups },
+        'AWS policy of an elevation was attached elsewhere; detaching it everywhere',
+      );
+    }
+    for (const RoleName of roles) {
+      await this.ignoreMissing(
+        this.iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn: policyArn })),
+      );
+    }
+    for (const UserName of users) {
+      await this.ignoreMissing(
+        this.iam.send(new DetachUserPolicyCommand({ UserName, PolicyArn: policyArn })),
+      );
+    }
+    for (const GroupName of groups) {
+      await this.ignoreMissing(
+        this.iam.send(new DetachGroupPolicyCommand({ GroupName, PolicyArn: policyArn })),
+      );
+    }
+  }
+
+  /** Names of the entities a policy is attached to (all pages); none when the policy is gone. */
+  private async entitiesOf(
+    policyArn: string,
+  ): Promise<{ roles: string[]; users: string[]; groups: string[] }> {
+    const roles: string[] = [];
+    const users: string[] = [];
+    const groups: string[] = [];
+    try {
+      for await (const page of paginateListEntitiesForPolicy(
+        { client: this.iam },
+        { PolicyArn: policyArn },
+      )) {
+        for (const r of page.PolicyRoles ?? []) if (r.RoleName) roles.push(r.RoleName);
+        for (const u of page.PolicyUsers ?? []) if (u.UserName) users.push(u.UserName);
+        for (const g of page.PolicyGroups ?? []) if (g.GroupName) groups.push(g.GroupName);
+      }
+    } catch (err) {
+      if (!isCode(err, 'NoSuchEntity')) throw err;
+    }
+    return { roles, users, groups };
+  }
+
+  /**
+   * ARNs of the entities holding a policy. IAM lists them by name only, and an ARN includes the
+   * path, so each is looked up; one deleted meanwhile is left out.
+   */
+  private async holdersOf(policyArn: string): Promise<string[]> {
+    const { roles, users, groups } = await this.entitiesOf(policyArn);
+    const lookups = [
+      ...roles.map((RoleName) =>
+        this.ignoreMissing(this.iam.send(new GetRoleCommand({ RoleName }))).then((o) => o?.Role?.Arn),
+      ),
+      ...users.map((UserName) =>
+        this.ignoreMissing(this.iam.send(new GetUserCommand({ UserName }))).then((o) => o?.User?.Arn),
+      ),
+      ...groups.map((GroupName) =>
+        this.ignoreMissing(this.iam.send(new GetGroupCommand({ GroupName, MaxItems: 1 }))).then(
+          (o) => o?.Group?.Arn,
+        ),
+      ),
+    ];
+    return (await Promise.all(lookups)).filter((a): a is string => typeof a === 'string');
+  }
+
+  /** `undefined` instead of a `NoSuchEntity` failure. */
+  private async ignoreMissing<T>(call: Promise<T>): Promise<T | undefined> {
+    try {
+      return await call;
+    } catch (err) {
+      if (isCode(err, 'NoSuchEntity')) return undefined;
+      throw err;
+    }
+  }
+}

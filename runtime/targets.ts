@@ -1,0 +1,55 @@
+/**
+ * The targets a deployment needs, built from the policy (which kinds of target its roles use)
+ * and the environment (how to reach them). A role whose target cannot be reached for lack of
+ * configuration stops start-up, naming the variable to set.
+ */
+import type { Logger } from 'pino';
+import { ConfigError } from '../config/config-error.js';
+import type { Policy } from '../config/policy.js';
+import { AwsIamTarget } from '../integrations/aws/iam-target.js';
+import type { LdapTarget } from '../integrations/ldap/ldap-target.js';
+import {
+  PostgresTarget,
+  postgresServerIdEnv,
+  readPostgresServerUrl,
+} from '../integrations/postgres/postgres-target.js';
+import { TargetRouter, type TargetSet } from '../integrations/target-router.js';
+
+/** Every target the policy's roles use, behind one router. */
+export function buildTargets(opts: {
+  policy: Policy;
+  ldap: LdapTarget;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+}): TargetRouter {
+  const { policy, env } = opts;
+  const set: TargetSet = { ldap: opts.ldap };
+  const servers = new Set<string>();
+  let aws = false;
+  for (const role of policy.roles) {
+    if (role.target.type === 'postgres') servers.add(role.target.server);
+    if (role.target.type === 'aws-iam') aws = true;
+  }
+  if (servers.size > 0) {
+    set.postgres = {};
+    for (const server of servers) {
+      const url = readPostgresServerUrl(env, server);
+      if (!url) {
+        const name = postgresServerIdEnv(server);
+        throw new ConfigError(
+          `${name}: must be set (or ${name}_FILE): roles are granted on PostgreSQL server "${server}"`,
+          name,
+        );
+      }
+      set.postgres[server] = new PostgresTarget({ url, server });
+    }
+  }
+  if (aws) {
+    set.awsIam = new AwsIamTarget({
+      ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+      ...(env.ELEVATE_AWS_ENDPOINT_URL ? { endpoint: env.ELEVATE_AWS_ENDPOINT_URL } : {}),
+      logger: opts.logger.child({ component: 'aws-iam' }),
+    });
+  }
+  return new TargetRouter(set);
+}

@@ -1,0 +1,730 @@
+/**
+ * AwsIamTarget against a real moto server started for this file, with the real AWS SDK (no
+ * mocks of the SDK): attach-mode grants read back from IAM, idempotency, issued credentials
+ * used against STS, and the error mapping users see.
+ *
+ * What moto does not do, and how the tests cope:
+ * - it does not evaluate conditions or session policies: its access control (off by default,
+ *   see `enforceAuth`) only collects a role's own inline and attached policies, and ignores the
+ *   `Policy` of AssumeRole. So no test can show AWS refusing a call after the expiry or outside
+ *   the session policy; the tests read the stored document back, and check the session policy
+ *   in the AssumeRole request moto received (its request recorder);
+ * - it deletes a policy that is still attached or has other versions (AWS answers
+ *   `DeleteConflict`), so revocation order is checked in the recorded requests;
+ * - it accepts any DurationSeconds and echoes it in the expiration, which lets the clamping be
+ *   observed.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import {
+  CreateAccessKeyCommand,
+  CreatePolicyCommand,
+  CreatePolicyVersionCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListPoliciesCommand,
+} from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AwsIamTarget,
+  expiryCondition,
+  iamTime,
+  mapAwsError,
+  sessionName,
+  type AwsErrorContext,
+} from '../../integrations/aws/iam-target.js';
+import {
+  TargetAccessDeniedError,
+  TargetError,
+  TargetInvalidError,
+  TargetNotFoundError,
+  TargetNotVerifiedError,
+  TargetUnreachableError,
+} from '../../integrations/target-errors.js';
+import { freePort } from '../../runtime/processes.js';
+import type { AwsIamAttachTargetRef, AwsIamCredentialsTargetRef } from '../../workflows/definitions.js';
+import { startMoto, type MotoServer } from '../support/moto-server.js';
+
+const REGION = 'us-east-1';
+const SECRET = 'fake-Secret-Key-4711-doNotLeak';
+const CREDENTIALS = { accessKeyId: 'AKIAEXAMPLE000000001', secretAccessKey: SECRET };
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' },
+  ],
+});
+
+/** Two Allow statements (one with a condition of its own) and a Deny, which must stay as it is. */
+const DOCUMENT = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Sid: 'Read', Effect: 'Allow', Action: ['s3:GetObject'], Resource: 'arn:aws:s3:::releases/*' },
+    {
+      Sid: 'FromOffice',
+      Effect: 'Allow',
+      Action: 'ec2:DescribeInstances',
+      Resource: '*',
+      Condition: { IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } },
+    },
+    { Sid: 'NoDelete', Effect: 'Deny', Action: 's3:DeleteObject', Resource: '*' },
+  ],
+});
+const ATTACH: AwsIamAttachTargetRef = { type: 'aws-iam', mode: 'attach', policyDocument: DOCUMENT };
+
+type Json = Record<string, unknown>;
+type Statement = { Sid?: string; Effect: string; Condition?: Record<string, Record<string, unknown>> };
+
+const newElevationId = (): string => `el_${randomBytes(12).toString('hex')}`;
+const ctx = (elevationId: string, durationSeconds = 3600) => ({ elevationId, durationSeconds });
+
+/** Resolves to the error `promise` rejects with. */
+async function failure(promise: Promise<unknown>): Promise<TargetError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(TargetError);
+    return error as TargetError;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
+
+let moto: MotoServer;
+let admin: IAMClient;
+let target: AwsIamTarget;
+let roleArn: string;
+let userArn: string;
+let account: string;
+
+const policyArn = (elevationId: string): string =>
+  `arn:aws:iam::${account}:policy/elevate/elevate-${elevationId}`;
+
+/** The default version's document of a policy, as IAM stores it (AWS URL-encodes it; moto does not). */
+async function storedDocument(arn: string): Promise<{ doc: Json; versions: string }> {
+  const { Policy } = await admin.send(new GetPolicyCommand({ PolicyArn: arn }));
+  const { PolicyVersion } = await admin.send(
+    new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: Policy?.DefaultVersionId }),
+  );
+  const raw = PolicyVersion?.Document ?? '';
+  return {
+    doc: JSON.parse(raw.trimStart().startsWith('{') ? raw : decodeURIComponent(raw)) as Json,
+    versions: Policy?.DefaultVersionId ?? '',
+  };
+}
+
+async function policyExists(arn: string): Promise<boolean> {
+  try {
+    await admin.send(new GetPolicyCommand({ PolicyArn: arn }));
+    return true;
+  } catch (err) {
+    if ((err as Error).name === 'NoSuchEntityException') return false;
+    throw err;
+  }
+}
+
+beforeAll(async () => {
+  moto = await startMoto();
+  const config = { region: REGION, endpoint: moto.url, credentials: CREDENTIALS };
+  admin = new IAMClient(config);
+  const role = await admin.send(
+    new CreateRoleCommand({ RoleName: 'ci-deployer', Path: '/bots/', AssumeRolePolicyDocument: TRUST }),
+  );
+  const user = await admin.send(new CreateUserCommand({ UserName: 'reporter', Path: '/bots/' }));
+  roleArn = role.Role?.Arn ?? '';
+  userArn = user.User?.Arn ?? '';
+  account = roleArn.split(':')[4] ?? '';
+  target = new AwsIamTarget(config);
+});
+
+afterAll(async () => {
+  await target?.close();
+  admin?.destroy();
+  await moto?.stop();
+});
+
+describe('attach mode against moto', () => {
+  it('attaches a policy whose every Allow statement ends at now + window + 60 s, and takes it away', async () => {
+    const id = newElevationId();
+    const before = Date.now();
+    expect(await target.grant(ATTACH, roleArn, ctx(id, 1800))).toEqual({ changed: true });
+    const after = Date.now();
+    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(true);
+
+    const { AttachedPolicies } = await admin.send(
+      new ListAttachedRolePoliciesCommand({ RoleName: 'ci-deployer' }),
+    );
+    expect(AttachedPolicies?.map((p) => p.PolicyArn)).toContain(policyArn(id));
+
+    const { doc } = await storedDocument(policyArn(id));
+    const statements = doc['Statement'] as Statement[];
+    expect(statements.map((s) => s.Sid)).toEqual(['Read', 'FromOffice', 'NoDelete']);
+    for (const s of statements.filter((st) => st.Effect === 'Allow')) {
+      const at = Date.parse(String(s.Condition?.['DateLessThan']?.['aws:CurrentTime']));
+      expect(at).toBeGreaterThanOrEqual(Date.parse(iamTime(new Date(before + (1800 + 60) * 1000))));
+      expect(at).toBeLessThanOrEqual(Date.parse(iamTime(new Date(after + (1800 + 60) * 1000))));
+    }
+    // The statement's own condition is kept alongside; the Deny is untouched.
+    expect(statements[1]?.Condition?.['IpAddress']).toEqual({ 'aws:SourceIp': '192.0.2.0/24' });
+    expect(statements[2]).toEqual({
+      Sid: 'NoDelete',
+      Effect: 'Deny',
+      Action: 's3:DeleteObject',
+      Resource: '*',
+    });
+
+    expect(await target.revoke(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
+    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(false);
+    expect(await policyExists(policyArn(id))).toBe(false);
+  });
+
+  it('counts the expiry from the clock it is given', async () => {
+    const clocked = new AwsIamTarget({
+      region: REGION,
+      endpoint: moto.url,
+      credentials: CREDENTIALS,
+      clock: () => new Date('2031-05-06T07:08:09.500Z'),
+    });
+    const id = newElevationId();
+    try {
+      await clocked.grant(ATTACH, roleArn, ctx(id, 1800));
+      const { doc } = await storedDocument(policyArn(id));
+      const times = (doc['Statement'] as Statement[])
+        .filter((s) => s.Effect === 'Allow')
+        .map((s) => s.Condition?.['DateLessThan']?.['aws:CurrentTime']);
+      // 07:08:09.5 + 30 min + 60 s, rounded up to the second.
+      expect(times).toEqual(['2031-05-06T07:39:10Z', '2031-05-06T07:39:10Z']);
+    } finally {
+      await clocked.revoke(ATTACH, roleArn, ctx(id));
+      await clocked.close();
+    }
+  });
+
+  it('grants to an IAM user, and listMembers names every holder of an Elevate policy by ARN', async () => {
+    const forUser = newElevationId();
+    const forRole = newElevationId();
+    await target.grant(ATTACH, userArn, ctx(forUser));
+    await target.grant(ATTACH, roleArn, ctx(forRole));
+    expect(await target.check(ATTACH, userArn, ctx(forUser))).toBe(true);
+    // Policies belong to elevations: the role does not hold the user's.
+    expect(await target.check(ATTACH, roleArn, ctx(forUser))).toBe(false);
+    expect(await target.listMembers(ATTACH)).toEqual([roleArn, userArn].sort());
+
+    await target.revoke(ATTACH, userArn, ctx(forUser));
+    expect(await target.check(ATTACH, userArn, ctx(forUser))).toBe(false);
+    expect(await target.listMembers(ATTACH)).toEqual([roleArn]);
+    await target.revoke(ATTACH, roleArn, ctx(forRole));
+    expect(await target.listMembers(ATTACH)).toEqual([]);
+  });
+
+  it('is idempotent: a second grant or revoke changes nothing', async () => {
+    const id = newElevationId();
+    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
+    const first = await storedDocument(policyArn(id));
+    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({ changed: false });
+    // The same policy, not a new version or a second policy.
+    expect(await storedDocument(policyArn(id))).toEqual(first);
+    expect(first.versions).toBe('v1');
+    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(true);
+
+    expect(await target.revoke(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
+    expect(await target.revoke(ATTACH, roleArn, ctx(id))).toEqual({ changed: false });
+    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(false);
+  });
+
+  it('finishes a grant whose first attempt stopped after creating the policy', async () => {
+    const id = newElevationId();
+    const earlier = expiryCondition(DOCUMENT, new Date(Date.now() + 120_000));
+    await admin.send(
+      new CreatePolicyCommand({ PolicyName: `elevate-${id}`, Path: '/elevate/', PolicyDocument: earlier }),
+    );
+    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(false);
+
+    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
+    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(true);
+    // Reused as it was: the earlier expiry stands.
+    expect((await storedDocument(policyArn(id))).doc).toEqual(JSON.parse(earlier));
+    await target.revoke(ATTACH, roleArn, ctx(id));
+  });
+
+  it('revokes by detaching, then deleting the non-default versions, then the policy', async () => {
+    const id = newElevationId();
+    await target.grant(ATTACH, roleArn, ctx(id));
+    await admin.send(
+      new CreatePolicyVersionCommand({
+        PolicyArn: policyArn(id),
+        PolicyDocument: DOCUMENT,
+        SetAsDefault: true,
+      }),
+    );
+    const { result, requests } = await moto.record(() => target.revoke(ATTACH, roleArn, ctx(id)));
+    expect(result).toEqual({ changed: true });
+    const changes = requests
+      .filter((r) => /^(Detach|Delete)/.test(r.action))
+      .map((r) => [r.action, r.params['VersionId'] ?? r.params['RoleName'] ?? r.params['PolicyArn']]);
+    expect(changes).toEqual([
+      ['DetachRolePolicy', 'ci-deployer'],
+      ['DeletePolicyVersion', 'v1'],
+      ['DeletePolicy', policyArn(id)],
+    ]);
+    expect(await policyExists(policyArn(id))).toBe(false);
+  });
+
+  it('reports a role or user that does not exist as TargetNotFoundError, leaving no policy behind', async () => {
+    for (const missing of [
+      `arn:aws:iam::${account}:role/bots/no-such-bot`,
+      `arn:aws:iam::${account}:user/no-such-user`,
+    ]) {
+      const id = newElevationId();
+      const error = await failure(target.grant(ATTACH, missing, ctx(id)));
+      expect(error).toBeInstanceOf(TargetNotFoundError);
+      expect(error.message).toContain(missing);
+      expect(await policyExists(policyArn(id))).toBe(false);
+      // Reading back or revoking for a missing principal is not an error.
+      expect(await target.check(ATTACH, missing, ctx(id))).toBe(false);
+      expect(await target.revoke(ATTACH, missing, ctx(id))).toEqual({ changed: false });
+    }
+  });
+
+  it('refuses principals that are not IAM role or user ARNs, before calling AWS', async () => {
+    const { requests } = await moto.record(async () => {
+      for (const principal of [
+        `arn:aws:iam::${account}:group/ops`,
+        `arn:aws:sts::${account}:assumed-role/ci-deployer/session`,
+        `arn:aws:iam::${account}:role/`,
+        'ci-deployer',
+      ]) {
+        const error = await failure(target.grant(ATTACH, principal, ctx(newElevationId())));
+        expect(error).toBeInstanceOf(TargetInvalidError);
+        expect(error.message).toContain('is not the ARN of an IAM role or user');
+      }
+    });
+    expect(requests).toEqual([]);
+  });
+
+  it('refuses malformed documents as TargetInvalidError', async () => {
+    const cases: [string, RegExp][] = [
+      ['{"Version": "2012-10-17", "Statement": [', /not valid JSON/],
+      [JSON.stringify({ Version: '2012-10-17', Statement: [] }), /no statements/],
+      [JSON.stringify({ Version: '2012-10-17' }), /no statements/],
+      ['[1, 2]', /not a JSON object/],
+      // Valid JSON, but IAM refuses it (a statement without an action): MalformedPolicyDocument.
+      [
+        JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Resource: '*' }] }),
+        /MalformedPolicyDocument/,
+      ],
+    ];
+    for (const [policyDocument, message] of cases) {
+      const id = newElevationId();
+      const error = await failure(target.grant({ ...ATTACH, policyDocument }, roleArn, ctx(id)));
+      expect(error).toBeInstanceOf(TargetInvalidError);
+      expect(error.message).toMatch(message);
+      expect(await policyExists(policyArn(id))).toBe(false);
+    }
+  });
+
+  it('needs the elevation to name the policy, and its window to set the expiry', async () => {
+    expect(await failure(target.grant(ATTACH, roleArn))).toBeInstanceOf(TargetInvalidError);
+    for (const window of [0, -5, Number.NaN]) {
+      const id = newElevationId();
+      const error = await failure(target.grant(ATTACH, roleArn, ctx(id, window)));
+      expect(error).toBeInstanceOf(TargetInvalidError);
+      expect(error.message).toContain('window');
+      expect(await policyExists(policyArn(id))).toBe(false);
+    }
+    expect(await failure(target.check(ATTACH, roleArn))).toBeInstanceOf(TargetInvalidError);
+    expect(await failure(target.revoke(ATTACH, roleArn))).toBeInstanceOf(TargetInvalidError);
+  });
+
+  it('answers ping with GetCallerIdentity', async () => {
+    const { requests } = await moto.record(() => target.ping());
+    expect(requests.map((r) => r.action)).toEqual(['GetCallerIdentity']);
+  });
+});
+
+describe('credentials mode against moto', () => {
+  const SESSION_POLICY = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::releases/*' }],
+  });
+  const credentialsRef = (): AwsIamCredentialsTargetRef => ({
+    type: 'aws-iam',
+    mode: 'credentials',
+    roleArn,
+    sessionPolicy: SESSION_POLICY,
+  });
+
+  it('issues credentials for the window, named after the elevation, that work against STS', async () => {
+    const id = newElevationId();
+    const before = Date.now();
+    const { result: creds, requests } = await moto.record(() =>
+      target.issueCredentials(credentialsRef(), ctx(id, 3600)),
+    );
+    const after = Date.now();
+    expect(creds.sessionName).toBe(`elevate-${id}`);
+    const expiration = Date.parse(creds.expiration);
+    expect(expiration).toBeGreaterThanOrEqual(before + 3600_000 - 2_000);
+    expect(expiration).toBeLessThanOrEqual(after + 3600_000 + 2_000);
+
+    // moto does not enforce session policies (its access control only reads the role's own
+    // policies), so the test shows the policy reached STS, in the request moto received.
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.params).toMatchObject({
+      Action: 'AssumeRole',
+      RoleArn: roleArn,
+      RoleSessionName: `elevate-${id}`,
+      DurationSeconds: '3600',
+      Policy: SESSION_POLICY,
+    });
+
+    const asBot = new STSClient({
+      region: REGION,
+      endpoint: moto.url,
+      credentials: {
+        accessKeyId: creds.accessKeyId,
+        secretAccessKey: creds.secretAccessKey,
+        sessionToken: creds.sessionToken,
+      },
+    });
+    try {
+      const me = await asBot.send(new GetCallerIdentityCommand({}));
+      expect(me.Arn).toBe(`arn:aws:sts::${account}:assumed-role/ci-deployer/elevate-${id}`);
+    } finally {
+      asBot.destroy();
+    }
+  });
+
+  it('clamps the session to what STS accepts: 15 minutes to 12 hours', async () => {
+    for (const [window, expected] of [
+      [60, 900],
+      [0, 900],
+      [899.2, 900],
+      [7200, 7200],
+      [100_000, 43_200],
+    ] as const) {
+      const before = Date.now();
+      const { result, requests } = await moto.record(() =>
+        target.issueCredentials(credentialsRef(), ctx(newElevationId(), window)),
+      );
+      expect(requests[0]?.params['DurationSeconds']).toBe(String(expected));
+      const seconds = (Date.parse(result.expiration) - before) / 1000;
+      expect(seconds).toBeGreaterThan(expected - 5);
+      expect(seconds).toBeLessThan(expected + 5);
+    }
+  });
+
+  it('sends no session policy when the role has none', async () => {
+    const { requests } = await moto.record(() =>
+      target.issueCredentials({ type: 'aws-iam', mode: 'credentials', roleArn }, ctx(newElevationId())),
+    );
+    expect(requests[0]?.action).toBe('AssumeRole');
+    expect(requests[0]?.params).not.toHaveProperty('Policy');
+  });
+
+  it('keeps session names within 64 allowed characters, the same on every attempt', async () => {
+    const odd = `weird id/with spaces:${'x'.repeat(80)}`;
+    const { result } = await moto.record(() => target.issueCredentials(credentialsRef(), ctx(odd)));
+    expect(result.sessionName).toMatch(/^elevate-[\w+=,.@-]+$/);
+    expect(result.sessionName.length).toBeLessThanOrEqual(64);
+    expect(sessionName(odd)).toBe(result.sessionName);
+    expect(sessionName(`${odd}y`)).not.toBe(result.sessionName);
+  });
+
+  it('refuses a role ARN that is not a role and a session policy that is not a document', async () => {
+    const { requests } = await moto.record(async () => {
+      const notRole = await failure(
+        target.issueCredentials({ ...credentialsRef(), roleArn: userArn }, ctx('el_1')),
+      );
+      expect(notRole).toBeInstanceOf(TargetInvalidError);
+      const badPolicy = await failure(
+        target.issueCredentials({ ...credentialsRef(), sessionPolicy: 'allow everything' }, ctx('el_1')),
+      );
+      expect(badPolicy).toBeInstanceOf(TargetInvalidError);
+    });
+    expect(requests).toEqual([]);
+  });
+
+  it('has nothing standing for grant, check, revoke and listMembers, and says so without calling AWS', async () => {
+    const ref = credentialsRef();
+    const id = newElevationId();
+    const { requests } = await moto.record(async () => {
+      expect(await target.grant(ref, roleArn, ctx(id))).toEqual({ changed: true });
+      expect(await target.check(ref, roleArn, ctx(id))).toBe(false);
+      expect(await target.revoke(ref, roleArn, ctx(id))).toEqual({ changed: false });
+      expect(await target.listMembers(ref)).toEqual([]);
+    });
+    expect(requests).toEqual([]);
+  });
+});
+
+describe('failures', () => {
+  it('reports a closed port as TargetUnreachableError, without the secret', async () => {
+    const port = await freePort();
+    const down = new AwsIamTarget({
+      region: REGION,
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: CREDENTIALS,
+    });
+    try {
+      for (const call of [
+        () => down.grant(ATTACH, roleArn, ctx(newElevationId())),
+        () => down.check(ATTACH, roleArn, ctx(newElevationId())),
+        () => down.revoke(ATTACH, roleArn, ctx(newElevationId())),
+        () => down.listMembers(ATTACH),
+        () => down.issueCredentials({ type: 'aws-iam', mode: 'credentials', roleArn }, ctx(newElevationId())),
+        () => down.ping(),
+      ]) {
+        const error = await failure(call());
+        expect(error).toBeInstanceOf(TargetUnreachableError);
+        expect(error.retryable).toBe(true);
+        expect(error.message).toMatch(/ECONNREFUSED/);
+        expect(error.message).not.toContain(SECRET);
+      }
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('gives up on a server that accepts but never answers, within the timeouts', async () => {
+    const sockets = new Set<Socket>();
+    const silent: TcpServer = createTcpServer((socket) => {
+      sockets.add(socket);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const slow = new AwsIamTarget({
+      region: REGION,
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: CREDENTIALS,
+      timeoutMs: 300,
+    });
+    try {
+      const started = Date.now();
+      const error = await failure(slow.check(ATTACH, roleArn, ctx(newElevationId())));
+      expect(error).toBeInstanceOf(TargetUnreachableError);
+      // Three attempts of 300 ms plus backoff; far from hanging.
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await slow.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('reports throttling and 5xx answers as TargetUnreachableError, after the SDK retried', async () => {
+    let status = 400;
+    let code = 'Throttling';
+    let hits = 0;
+    const stub: HttpServer = createHttpServer((req, res) => {
+      hits += 1;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(status, { 'content-type': 'text/xml' });
+        res.end(
+          `<ErrorResponse><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${code}</Code>` +
+            `<Message>try later</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`,
+        );
+      });
+    });
+    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+    const { port } = stub.address() as { port: number };
+    const busy = new AwsIamTarget({
+      region: REGION,
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: CREDENTIALS,
+    });
+    try {
+      for (const [s, c] of [
+        [400, 'Throttling'],
+        [503, 'ServiceUnavailable'],
+        [500, 'ServiceFailure'],
+      ] as const) {
+        status = s;
+        code = c;
+        hits = 0;
+        const error = await failure(busy.check(ATTACH, roleArn, ctx(newElevationId())));
+        expect(error).toBeInstanceOf(TargetUnreachableError);
+        expect(error.message).toContain(c);
+        expect(hits).toBe(3);
+      }
+      // A client error that is not throttling is final, and not retried.
+      status = 400;
+      code = 'ValidationError';
+      hits = 0;
+      expect(await failure(busy.check(ATTACH, roleArn, ctx(newElevationId())))).toBeInstanceOf(
+        TargetInvalidError,
+      );
+      expect(hits).toBe(1);
+    } finally {
+      await busy.close();
+      await new Promise((resolve) => stub.close(resolve));
+    }
+  });
+
+  describe('with moto checking credentials and policies', () => {
+    let strict: MotoServer;
+    let limited: { accessKeyId: string; secretAccessKey: string };
+    let botArn: string;
+
+    beforeAll(async () => {
+      strict = await startMoto();
+      const setup = new IAMClient({ region: REGION, endpoint: strict.url, credentials: CREDENTIALS });
+      try {
+        const bot = await setup.send(
+          new CreateRoleCommand({ RoleName: 'bot', AssumeRolePolicyDocument: TRUST }),
+        );
+        botArn = bot.Role?.Arn ?? '';
+        await setup.send(new CreateUserCommand({ UserName: 'elevate-without-rights' }));
+        const key = await setup.send(new CreateAccessKeyCommand({ UserName: 'elevate-without-rights' }));
+        limited = {
+          accessKeyId: key.AccessKey?.AccessKeyId ?? '',
+          secretAccessKey: key.AccessKey?.SecretAccessKey ?? '',
+        };
+      } finally {
+        setup.destroy();
+      }
+      await strict.enforceAuth();
+    });
+
+    afterAll(async () => {
+      await strict?.stop();
+    });
+
+    it('reports unknown credentials and missing rights as TargetAccessDeniedError', async () => {
+      const unknown = new AwsIamTarget({ region: REGION, endpoint: strict.url, credentials: CREDENTIALS });
+      const powerless = new AwsIamTarget({ region: REGION, endpoint: strict.url, credentials: limited });
+      try {
+        const notRecognised = await failure(unknown.grant(ATTACH, botArn, ctx(newElevationId())));
+        expect(notRecognised).toBeInstanceOf(TargetAccessDeniedError);
+        expect(notRecognised.message).toContain('InvalidClientTokenId');
+        expect(notRecognised.message).not.toContain(SECRET);
+        expect(await failure(unknown.ping())).toBeInstanceOf(TargetAccessDeniedError);
+
+        const denied = await failure(powerless.grant(ATTACH, botArn, ctx(newElevationId())));
+        expect(denied).toBeInstanceOf(TargetAccessDeniedError);
+        expect(denied.message).toContain('AccessDenied');
+        expect(denied.message).not.toContain(limited.secretAccessKey);
+        const noAssume = await failure(
+          powerless.issueCredentials(
+            { type: 'aws-iam', mode: 'credentials', roleArn: botArn },
+            ctx(newElevationId()),
+          ),
+        );
+        expect(noAssume).toBeInstanceOf(TargetAccessDeniedError);
+      } finally {
+        await unknown.close();
+        await powerless.close();
+      }
+    });
+  });
+
+  it('maps the codes AWS answers that moto cannot be made to send', () => {
+    const answer = (name: string, httpStatusCode: number): Error =>
+      Object.assign(new Error(`${name} happened`), { name, $fault: 'client', $metadata: { httpStatusCode } });
+    const at: AwsErrorContext = { operation: 'grant', principal: roleArn, policy: 'elevate-el_1' };
+    const cases: [Error, abstract new (...args: never[]) => TargetError][] = [
+      [answer('ThrottlingException', 400), TargetUnreachableError],
+      [answer('RequestLimitExceeded', 400), TargetUnreachableError],
+      [answer('SomethingNew', 502), TargetUnreachableError],
+      [answer('UnrecognizedClientException', 400), TargetAccessDeniedError],
+      [answer('AccessDeniedException', 403), TargetAccessDeniedError],
+      [answer('ExpiredToken', 400), TargetAccessDeniedError],
+      [answer('LimitExceededException', 409), TargetInvalidError],
+      [answer('ValidationError', 400), TargetInvalidError],
+      [answer('PackedPolicyTooLarge', 400), TargetInvalidError],
+      [answer('DeleteConflictException', 409), TargetNotVerifiedError],
+      [answer('NoSuchEntityException', 404), TargetNotFoundError],
+      [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), TargetUnreachableError],
+    ];
+    for (const [err, Cls] of cases) expect(mapAwsError(err, at), err.name).toBeInstanceOf(Cls);
+    // Right after creating the policy, NoSuchEntity is IAM catching up: retryable.
+    const lagging = mapAwsError(answer('NoSuchEntityException', 404), { ...at, operation: 'attach' });
+    expect(lagging).toBeInstanceOf(TargetUnreachableError);
+    // Secrets are cut out of any message that echoes them.
+    const echoed = mapAwsError(answer(`AccessDenied for ${SECRET}`, 403), { ...at, secrets: [SECRET] });
+    expect(echoed.message).not.toContain(SECRET);
+  });
+});
+
+describe('expiryCondition', () => {
+  const notAfter = new Date('2030-01-01T12:00:00.000Z');
+  const statementsOf = (document: string): Statement[] => {
+    const doc = JSON.parse(document) as Json;
+    const s = doc['Statement'];
+    return (Array.isArray(s) ? s : [s]) as Statement[];
+  };
+
+  it('keeps an earlier aws:CurrentTime limit of the document and replaces a later one', () => {
+    const doc = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'a:A',
+          Resource: '*',
+          Condition: { DateLessThan: { 'aws:CurrentTime': '2029-06-01T00:00:00Z' } },
+        },
+        {
+          Effect: 'Allow',
+          Action: 'a:B',
+          Resource: '*',
+          Condition: {
+            DateLessThan: {
+              'AWS:currenttime': '2031-01-01T00:00:00Z',
+              'aws:TokenIssueTime': '2030-06-01T00:00:00Z',
+            },
+          },
+        },
+      ],
+    });
+    const [first, second] = statementsOf(expiryCondition(doc, notAfter));
+    expect(first?.Condition?.['DateLessThan']).toEqual({ 'aws:CurrentTime': '2029-06-01T00:00:00Z' });
+    expect(second?.Condition?.['DateLessThan']).toEqual({
+      'aws:TokenIssueTime': '2030-06-01T00:00:00Z',
+      'aws:CurrentTime': '2030-01-01T12:00:00Z',
+    });
+  });
+
+  it('handles a single statement object and leaves Deny statements alone', () => {
+    const single = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: { Effect: 'Allow', Action: 'a:A', Resource: '*' },
+    });
+    const out = JSON.parse(expiryCondition(single, notAfter)) as Json;
+    expect(out['Statement']).toEqual({
+      Effect: 'Allow',
+      Action: 'a:A',
+      Resource: '*',
+      Condition: { DateLessThan: { 'aws:CurrentTime': '2030-01-01T12:00:00Z' } },
+    });
+    const deny = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }],
+    });
+    expect(JSON.parse(expiryCondition(deny, notAfter))).toEqual(JSON.parse(deny));
+  });
+
+  it('refuses what is not a policy document', () => {
+    for (const bad of [
+      '',
+      'null',
+      '{"Statement": []}',
+      '{"Statement": [1]}',
+      JSON.stringify({
+        Statement: { Effect: 'Allow', Condition: { DateLessThan: { 'aws:CurrentTime': 'soon' } } },
+      }),
+    ]) {
+      expect(() => expiryCondition(bad, notAfter), bad).toThrow(TargetInvalidError);
+    }
+  });
+});
+
+it('lists no policies left behind by this file', async () => {
+  const { Policies } = await admin.send(new ListPoliciesCommand({ Scope: 'Local', PathPrefix: '/elevate/' }));
+  expect(Policies?.map((p) => p.PolicyName)).toEqual([]);
+});
