@@ -40,7 +40,9 @@ import { startDevIdentityProvider } from '../integrations/oidc/dev-identity-prov
 import { APPROVE_ACTION } from '../integrations/slack/messages.js';
 import { Secret } from 'otpauth';
 import { createBrowser } from '../test/support/browser.js';
+import { startPostgres } from '../test/support/postgres-server.js';
 import { startSlackApiStub } from '../test/support/slack-api-stub.js';
+import pg from 'pg';
 import { blockActionPayload, interactionBody, signSlackRequest } from '../test/support/slack-signing.js';
 
 const { values } = parseArgs({
@@ -51,6 +53,7 @@ const { values } = parseArgs({
     roles: { type: 'string', default: '10' },
     rate: { type: 'string' },
     approvals: { type: 'string' },
+    'postgres-elevations': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -63,6 +66,9 @@ const durationSeconds = Number(values.duration ?? Math.ceil(N / rate) + (quick ?
 const SUFFIX = 'dc=bench,dc=example';
 /** Elevations approved through Slack and an MFA login, one after another. */
 const M = Number(values.approvals ?? (quick ? 20 : 100));
+/** Elevations whose role is a PostgreSQL role, each for a short window. */
+const P = Number(values['postgres-elevations'] ?? (quick ? 30 : 200));
+const pgDuration = 5;
 
 const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const pct = (sorted: number[], p: number) =>
@@ -111,11 +117,28 @@ try {
     password: 'bench-approver-password',
     totpSecret: new Secret({ size: 20 }).base32,
   };
+  const pgBots = Array.from({ length: P }, (_, i) => ({
+    id: `bench-pg-${String(i).padStart(4, '0')}`,
+    owner: 'bench@example.org',
+    team: 'bench',
+    purpose: 'benchmark of the PostgreSQL target',
+    environment: 'bench',
+    postgresLogin: `bench_pg_${i}`,
+    apiKeyHash: hashSecret(generateSecret('bot')),
+    roles: ['bench-pg'],
+  }));
   const fullPolicy = policySchema.parse({
     ...policy,
-    bots: [...policy.bots, approvalBot],
+    bots: [...policy.bots, approvalBot, ...pgBots],
     roles: [
       ...policy.roles,
+      {
+        id: 'bench-pg',
+        environment: 'bench',
+        target: { type: 'postgres', server: 'bench', role: 'bench_reader' },
+        maxDurationSeconds: 3600,
+        approval: { mode: 'auto' },
+      },
       {
         id: 'bench-approval',
         environment: 'bench',
@@ -127,6 +150,16 @@ try {
   });
 
   say(`starting the embedded stack in ${dir}`);
+  const postgres = await startPostgres();
+  stops.push(() => postgres.stop());
+  {
+    const c = new pg.Client({ connectionString: postgres.url });
+    await c.connect();
+    await c.query(`CREATE ROLE elevate_admin LOGIN CREATEROLE PASSWORD 'bench-admin-secret'`);
+    await c.query('CREATE ROLE bench_reader NOLOGIN');
+    for (const b of pgBots) await c.query(`CREATE ROLE ${b.postgresLogin} LOGIN`);
+    await c.end();
+  }
   const temporal = await startTemporalDevServer({
     dbFile: path.join(dir, 'temporal.db'),
     pidFile: path.join(dir, 'temporal.pid'),
@@ -193,6 +226,9 @@ try {
     policy: fullPolicy,
     logger: createLogger('warn'),
     run: { api: true, worker: true },
+    env: {
+      ELEVATE_POSTGRES_BENCH_URL: postgres.url.replace('postgres@', 'elevate_admin:bench-admin-secret@'),
+    },
   });
   stops.push(() => services.close());
   const api = services.url!;
@@ -267,11 +303,14 @@ try {
   const toActiveAfterApproval: number[] = [];
   const acks: number[] = [];
   for (let i = 0; i < M; i += 1) {
-    const { elevation } = await services.service.request(fullPolicy.bots.at(-1)!, {
-      role: 'bench-approval',
-      durationSeconds: 1,
-      justification: 'benchmark approval',
-    });
+    const { elevation } = await services.service.request(
+      fullPolicy.bots.find((b) => b.id === approvalBot.id)!,
+      {
+        role: 'bench-approval',
+        durationSeconds: 1,
+        justification: 'benchmark approval',
+      },
+    );
     await slack.waitFor(
       (calls) =>
         calls.some((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args).includes(elevation.id)),
@@ -325,6 +364,39 @@ try {
   }
   toActiveAfterApproval.sort((a, b) => a - b);
   acks.sort((a, b) => a - b);
+
+  say(`granting and revoking ${P} PostgreSQL role memberships (${pgDuration} s windows)`);
+  const pgIds: string[] = [];
+  for (let i = 0; i < P; i += 1) {
+    const due = Date.now() + 1000 / rate;
+    const { elevation } = await services.service.request(
+      fullPolicy.bots.find((b) => b.id === pgBots[i]!.id)!,
+      {
+        role: 'bench-pg',
+        durationSeconds: pgDuration,
+        justification: 'benchmark',
+      },
+    );
+    pgIds.push(elevation.id);
+    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+  }
+  const pgLags: number[] = [];
+  const pgDeadline = Date.now() + (pgDuration + 120) * 1000;
+  for (const id of pgIds) {
+    for (;;) {
+      const view = await services.store.getElevation(id);
+      if (view?.status === 'revoked') {
+        const events = await services.store.listEvents(id);
+        const receipt = events.find((e) => e.type === 'elevation.revoked')!.data.receipt as RevokeReceipt;
+        pgLags.push(Date.parse(receipt.verifiedAt) - Date.parse(view.expiresAt!));
+        break;
+      }
+      if (Date.now() > pgDeadline) throw new Error(`PostgreSQL elevation ${id} was not revoked in time`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  pgLags.sort((a, b) => a - b);
+
   // Let the last approved elevations run out before the chain is checked.
   await new Promise((r) => setTimeout(r, 3000));
   const chain = await services.store.verify();
@@ -337,6 +409,10 @@ try {
     revocationLagP50Ms: round(pct(lags, 50)),
     revocationLagP99Ms: round(pct(lags, 99)),
     revocationLagMaxMs: round(lags.at(-1) ?? NaN),
+    revocationLagByTarget: {
+      ldap: { p50Ms: round(pct(lags, 50)), p99Ms: round(pct(lags, 99)), count: lags.length },
+      postgres: { p50Ms: round(pct(pgLags, 50)), p99Ms: round(pct(pgLags, 99)), count: pgLags.length },
+    },
     approvalToActiveP50Ms: round(pct(toActiveAfterApproval, 50)),
     approvalToActiveP99Ms: round(pct(toActiveAfterApproval, 99)),
     slackAckP50Ms: round(pct(acks, 50)),
