@@ -2,17 +2,21 @@
  * Activities of the elevation workflow: all of its I/O. Built by a factory from their
  * dependencies, so tests run them against real servers and processes wire them once.
  */
+import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { AuditStore } from '../integrations/audit/audit-store.js';
-import type { GrantLedger, GrantRequest } from '../domain/grant-ledger.js';
+import { leaseKey, type GrantLedger, type GrantRequest } from '../domain/grant-ledger.js';
 import type {
   Actor,
   BotSnapshot,
   ElevationView,
+  DriftFinding,
   EventType,
   GrantReceipt,
+  ReconcileRole,
   RevokeReceipt,
+  RoleReconciliation,
   RoleSnapshot,
   SlackMessageRef,
 } from '../workflows/definitions.js';
@@ -53,7 +57,7 @@ export interface ApprovalNotifier {
 
 export interface ActivityDeps {
   store: Pick<AuditStore, 'append'>;
-  ledger: Pick<GrantLedger, 'acquire' | 'release'>;
+  ledger: Pick<GrantLedger, 'acquire' | 'release' | 'members' | 'reconcile'>;
   notifier: ApprovalNotifier;
   logger: Logger;
 }
@@ -109,6 +113,55 @@ export function createActivities({ store, ledger, notifier, logger }: ActivityDe
       return logFailure(req, 'error', 'revocation attempt failed; it will be retried until it succeeds', () =>
         ledger.release(req),
       );
+    },
+
+    /**
+     * Compare who holds the role in its target with the leases of running elevations. A member
+     * that no lease explains and the role does not list as standing is drift: recorded as
+     * `drift.detected` (and logged as a warning), and with `action: revert` removed, read back
+     * and recorded as `drift.reverted`. The decision for each member is made under the ledger's
+     * lock for that membership, so a grant in progress is never mistaken for drift.
+     */
+    async reconcileRole(role: ReconcileRole): Promise<RoleReconciliation> {
+      if (role.target.type === 'aws-iam') {
+        // An AWS grant is a policy per elevation, not a membership of the role: not listed yet.
+        return { drift: [], skipped: 'AWS IAM roles are not reconciled yet' };
+      }
+      const target = role.target;
+      const keyOf = (principal: string) => leaseKey(target, principal, '');
+      const standing = new Set(role.standing.map(keyOf));
+      const bots = new Set(role.principals.map(keyOf));
+      const drift: DriftFinding[] = [];
+      for (const principal of await ledger.members(target)) {
+        if (standing.has(keyOf(principal))) continue;
+        const data = {
+          role: role.id,
+          target,
+          principal,
+          action: role.action,
+          bot: bots.has(keyOf(principal)),
+        };
+        const record = (type: EventType) =>
+          store.append({
+            id: randomUUID(),
+            elevationId: null,
+            type,
+            at: new Date().toISOString(),
+            actor: { kind: 'system', id: 'elevate' },
+            data,
+          });
+        const outcome = await ledger.reconcile(target, principal, role.action, async () => {
+          logger.warn(data, 'drift: a member of the role that no elevation explains');
+          await record('drift.detected');
+        });
+        if (outcome === 'alerted') drift.push({ principal, action: 'alerted' });
+        if (outcome === 'reverted') {
+          logger.warn(data, 'drift reverted: the member was removed');
+          await record('drift.reverted');
+          drift.push({ principal, action: 'reverted' });
+        }
+      }
+      return { drift };
     },
 
     /** Ask the approvers (a Slack message each, or a log line with the approval link). */

@@ -51,9 +51,14 @@ const awsPrincipal = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/
 const iamDocument = z
   .object({ Version: z.literal('2012-10-17'), Statement: z.array(z.record(z.string(), z.unknown())).min(1) })
   .passthrough()
-  .refine((d) => JSON.stringify(d).length <= 6144, {
-    message: 'must be at most 6144 characters as JSON (an IAM limit)',
-  })
+  // IAM's limit is 6144 characters; Elevate adds an expiry condition (about 100) to each Allow statement.
+  .refine(
+    (d) => JSON.stringify(d).length + 120 * d.Statement.filter((st) => st.Effect === 'Allow').length <= 6144,
+    {
+      message:
+        'must be at most 6144 characters as JSON, counting the expiry condition Elevate adds to each Allow statement',
+    },
+  )
   .transform((d) => JSON.stringify(d));
 
 const targetSchema = z.union([
@@ -257,6 +262,19 @@ const approvalSchema = z.discriminatedUnion('mode', [
   approversSchema,
 ]);
 
+/**
+ * What reconciliation does about members of the role's target that no elevation explains:
+ * `alert` (the default) records and logs them, `revert` also removes them. `standing` lists
+ * principals that hold the role permanently by design (a break-glass account, a service that
+ * predates Elevate): they are never drift.
+ */
+const driftSchema = z
+  .object({
+    action: z.enum(['alert', 'revert']).default('alert'),
+    standing: z.array(z.string().min(1).max(1024)).max(1000).default([]),
+  })
+  .strict();
+
 const roleSchema = z
   .object({
     id,
@@ -265,8 +283,29 @@ const roleSchema = z
     target: targetSchema,
     maxDurationSeconds: z.number().int().min(1).max(MAX_ROLE_DURATION_SECONDS),
     approval: approvalSchema,
+    drift: driftSchema.default({ action: 'alert', standing: [] }),
   })
-  .strict();
+  .strict()
+  .superRefine((role, ctx) => {
+    if (role.target.type === 'aws-iam' && role.drift.action === 'revert') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drift', 'action'],
+        message: 'revert is not available for aws-iam roles yet (they are not reconciled)',
+      });
+    }
+    if (role.target.type === 'ldap') {
+      role.drift.standing.forEach((p, i) => {
+        if (!isValidDn(p)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['drift', 'standing', i],
+            message: 'must be a valid LDAP DN (the member as the group lists it)',
+          });
+        }
+      });
+    }
+  });
 
 export const policySchema = z
   .object({

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { ElevationTiming } from '../workflows/definitions.js';
+import { DEFAULT_RECONCILE_INTERVAL_SECONDS, type ElevationTiming } from '../workflows/definitions.js';
 import { ConfigError } from './config-error.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -47,6 +47,12 @@ const envSchema = z.object({
   LDAP_BIND_PASSWORD_FILE: optionalString,
   ELEVATE_GRANT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   ELEVATE_REVOKE_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  ELEVATE_RECONCILE_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(86_400)
+    .default(DEFAULT_RECONCILE_INTERVAL_SECONDS),
   ELEVATE_TRUST_PROXY: optionalString,
   ELEVATE_PUBLIC_URL: optionalString.pipe(
     z
@@ -102,6 +108,8 @@ export interface Settings {
   ldap?: { url: string; bindDn: string; bindPassword: string };
   /** Grant and revocation timing handed to each elevation workflow. */
   timing: ElevationTiming;
+  /** How often the worker's schedule compares the targets with the elevations (drift detection). */
+  reconcile: { intervalSeconds: number };
   /**
    * Express `trust proxy`: hops (a number), addresses/subnets, or true. Unset: the socket's
    * peer is the caller. Set it when a reverse proxy terminates TLS in front of the API.
@@ -277,6 +285,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       grantTimeoutSeconds: e.ELEVATE_GRANT_TIMEOUT_SECONDS,
       revokeRetryMaxSeconds: e.ELEVATE_REVOKE_RETRY_MAX_SECONDS,
     },
+    reconcile: { intervalSeconds: e.ELEVATE_RECONCILE_INTERVAL_SECONDS },
     trustProxy: parseTrustProxy(e.ELEVATE_TRUST_PROXY),
     auditExplicit: Boolean(e.DATABASE_URL ?? e.ELEVATE_SQLITE_PATH),
     publicUrl,

@@ -10,10 +10,11 @@
  */
 import type { LeaseInput, LeaseStore } from '../integrations/audit/audit-store.js';
 import { normalizeDn } from '../integrations/ldap/dn.js';
-import { TargetNotVerifiedError } from '../integrations/target-errors.js';
+import { TargetInvalidError, TargetNotVerifiedError } from '../integrations/target-errors.js';
 import type { GrantContext, Target } from '../integrations/target.js';
 import {
   ACTIVITY_ERROR_TYPES,
+  type DriftAction,
   type GrantReceipt,
   type RevokeReceipt,
   type TargetRef,
@@ -51,10 +52,17 @@ export function leaseKey(target: TargetRef, principal: string, elevationId: stri
   }
 }
 
+/**
+ * What {@link GrantLedger.reconcile} found for one member: held by a lease (`explained`), gone
+ * by the time it was looked at (`absent`), or drift that was recorded (`alerted`) or removed
+ * (`reverted`).
+ */
+export type DriftOutcome = 'explained' | 'absent' | 'alerted' | 'reverted';
+
 export class GrantLedger {
   constructor(
     private readonly leases: LeaseStore,
-    private readonly target: Pick<Target, 'grant' | 'revoke' | 'check'>,
+    private readonly target: Pick<Target, 'grant' | 'revoke' | 'check' | 'listMembers'>,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -112,6 +120,47 @@ export class GrantLedger {
         stillHeldBy: [],
         verifiedAt: this.now(),
       };
+    });
+  }
+
+  /** Who holds `target` in the target system right now. */
+  members(target: TargetRef): Promise<string[]> {
+    return this.target.listMembers(target);
+  }
+
+  /**
+   * Decide whether `principal`'s membership of `target` is explained by a held lease, and if
+   * not, call `onDrift` and (for `revert`) remove it, confirmed by reading back.
+   *
+   * Everything happens under the membership's lock, the one {@link acquire} holds while it
+   * records its lease and grants. So a grant in progress is always explained: reconciliation
+   * either runs before it (and the grant then adds the member again) or after it (and sees its
+   * lease), never between "no lease yet" and "granted".
+   *
+   * Memberships only (LDAP, PostgreSQL): an AWS grant is per elevation, so it has no such key.
+   */
+  async reconcile(
+    target: TargetRef,
+    principal: string,
+    action: DriftAction,
+    onDrift?: () => Promise<void>,
+  ): Promise<DriftOutcome> {
+    if (target.type === 'aws-iam') {
+      throw new TargetInvalidError('AWS IAM grants are per elevation and cannot be reconciled by membership');
+    }
+    const key = leaseKey(target, principal, '');
+    return this.leases.withLock(key, async () => {
+      if ((await this.leases.holders(key)).length > 0) return 'explained';
+      const ctx: GrantContext = { elevationId: '', durationSeconds: 0 };
+      // The list was read before the lock: a release may have removed the member since.
+      if (!(await this.target.check(target, principal, ctx))) return 'absent';
+      await onDrift?.();
+      if (action === 'alert') return 'alerted';
+      await this.target.revoke(target, principal, ctx);
+      if (await this.target.check(target, principal, ctx)) {
+        throw new TargetNotVerifiedError(`${principal} is still a member after reverting the drift`);
+      }
+      return 'reverted';
     });
   }
 

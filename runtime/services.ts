@@ -25,11 +25,14 @@ import { approvalRoutes } from '../server/approvals.js';
 import { createSlackApp } from '../server/slack-app.js';
 import type { HealthCheck } from '../server/health.js';
 import { createElevationWorker, installTemporalLogging } from '../worker/create-worker.js';
+import { ensureReconcileSchedule, reconcileRolesOf } from '../worker/reconcile-schedule.js';
 import { buildTargets } from './targets.js';
 
 /** The settings a process needs once its Temporal server and LDAP directory are known. */
 export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing'> &
-  Partial<Pick<Settings, 'trustProxy' | 'publicUrl' | 'slack' | 'oidc' | 'ldapPeopleBaseDn'>> & {
+  Partial<
+    Pick<Settings, 'trustProxy' | 'publicUrl' | 'slack' | 'oidc' | 'ldapPeopleBaseDn' | 'reconcile'>
+  > & {
     ldap: NonNullable<Settings['ldap']>;
     temporal: Settings['temporal'] & { address: string };
   };
@@ -131,6 +134,12 @@ export async function startServices({
       closers.push(async () => {
         if (w.getState() === 'RUNNING') w.shutdown();
         await running;
+      });
+      // Drift detection: every worker sets the schedule up from the policy it loaded.
+      await ensureReconcileSchedule(client, {
+        taskQueue: settings.temporal.taskQueue,
+        roles: reconcileRolesOf(policy),
+        ...(settings.reconcile ? { intervalSeconds: settings.reconcile.intervalSeconds } : {}),
       });
     }
 

@@ -336,8 +336,57 @@ export const EVENT_TYPES = [
   'revoke.refused',
   'request.refused',
   'auth.refused',
+  // recorded by reconciliation (no elevation): a membership no elevation explains
+  'drift.detected',
+  'drift.reverted',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Default pause between two reconciliation runs. */
+export const DEFAULT_RECONCILE_INTERVAL_SECONDS = 60;
+
+/** Id of the Temporal Schedule that runs {@link ReconcileInput reconciliation}. */
+export const RECONCILE_SCHEDULE_ID = 'elevate-reconcile';
+
+/**
+ * What reconciliation does about a member of a role's target that no elevation explains:
+ * `alert` records and logs it; `revert` also removes it.
+ */
+export type DriftAction = 'alert' | 'revert';
+
+/** One role as reconciliation sees it (from the policy at the time the schedule was set up). */
+export interface ReconcileRole {
+  id: string;
+  target: TargetRef;
+  action: DriftAction;
+  /** Principals that hold the role permanently by design (never drift). */
+  standing: string[];
+  /** Principals of the bots that may be granted the role (recorded with each drift). */
+  principals: string[];
+}
+
+/** Start input of the reconciliation workflow. */
+export interface ReconcileInput {
+  roles: ReconcileRole[];
+}
+
+/** One member that no elevation explained, and what was done about it. */
+export interface DriftFinding {
+  principal: string;
+  action: 'alerted' | 'reverted';
+}
+
+/** What reconciling one role found. */
+export interface RoleReconciliation {
+  drift: DriftFinding[];
+  /** Why the role was not checked (its kind of target cannot be listed per role yet). */
+  skipped?: string;
+}
+
+/** What one reconciliation run found, role by role. */
+export interface ReconcileResult {
+  roles: (RoleReconciliation & { roleId: string; error?: string })[];
+}
 
 /**
  * Error type names that cross the activity boundary (`ApplicationFailure.type`). Each is the

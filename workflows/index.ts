@@ -1,2 +1,3 @@
 /** Entry point of the workflow bundle: every workflow the worker runs. */
 export { elevationWorkflow } from './elevation-workflow.js';
+export { reconcileWorkflow } from './reconcile-workflow.js';

@@ -1,0 +1,83 @@
+/**
+ * The Temporal Schedule that runs reconciliation (drift detection) every few minutes. Each
+ * worker process sets it up at start from the policy it loaded, so the schedule always
+ * reconciles the roles of the most recently started worker's policy.
+ */
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleHandle,
+  type ScheduleOptionsStartWorkflowAction,
+  type ScheduleSpec,
+} from '@temporalio/client';
+import { principalFor, type Policy } from '../config/policy.js';
+import {
+  DEFAULT_RECONCILE_INTERVAL_SECONDS,
+  RECONCILE_SCHEDULE_ID,
+  type ReconcileInput,
+  type ReconcileRole,
+} from '../workflows/definitions.js';
+import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
+
+/** The policy's roles as reconciliation needs them: target, drift rule, and the bots' principals. */
+export function reconcileRolesOf(policy: Pick<Policy, 'roles' | 'bots'>): ReconcileRole[] {
+  return policy.roles.map((role) => ({
+    id: role.id,
+    target: role.target,
+    action: role.drift.action,
+    standing: role.drift.standing,
+    principals: policy.bots
+      .filter((b) => b.roles.includes(role.id))
+      .flatMap((b) => principalFor(b, role.target) ?? []),
+  }));
+}
+
+export interface ReconcileScheduleOptions {
+  /** Task queue the worker that runs the reconciliation workflow and its activities polls. */
+  taskQueue: string;
+  roles: ReconcileRole[];
+  /** Pause between two runs (default 60 s). */
+  intervalSeconds?: number;
+  /** Schedule id (default `elevate-reconcile`; tests use their own). */
+  scheduleId?: string;
+}
+
+/**
+ * Create the reconciliation schedule, or bring an existing one up to date (interval, roles,
+ * task queue). A run still going when the next is due makes that next one skipped, so slow
+ * targets never pile runs up.
+ */
+export async function ensureReconcileSchedule(
+  client: Client,
+  opts: ReconcileScheduleOptions,
+): Promise<ScheduleHandle> {
+  const scheduleId = opts.scheduleId ?? RECONCILE_SCHEDULE_ID;
+  const spec: ScheduleSpec = {
+    intervals: [{ every: `${opts.intervalSeconds ?? DEFAULT_RECONCILE_INTERVAL_SECONDS}s` }],
+  };
+  const input: ReconcileInput = { roles: opts.roles };
+  const action: ScheduleOptionsStartWorkflowAction<typeof reconcileWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: 'reconcileWorkflow',
+    workflowId: scheduleId,
+    args: [input],
+    taskQueue: opts.taskQueue,
+    // One run never needs long; a stuck one must not block the schedule forever.
+    workflowExecutionTimeout: '1h',
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP };
+  try {
+    return await client.schedule.create({ scheduleId, spec, action, policies });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    const handle = client.schedule.getHandle(scheduleId);
+    await handle.update<typeof reconcileWorkflow>((previous) => ({
+      ...previous,
+      spec,
+      action,
+      policies: { ...previous.policies, overlap: ScheduleOverlapPolicy.SKIP },
+    }));
+    return handle;
+  }
+}
