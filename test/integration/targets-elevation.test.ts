@@ -14,6 +14,9 @@ import type { ElevationView } from '../../workflows/definitions.js';
 import { startJwksIssuer, type JwksIssuer } from '../support/jwks-issuer.js';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { randomUUID } from 'node:crypto';
+import { reconcileRolesOf } from '../../worker/reconcile-schedule.js';
+import { reconcileWorkflow } from '../../workflows/reconcile-workflow.js';
 
 let server: PostgresServer;
 let admin: pg.Client;
@@ -32,6 +35,7 @@ beforeAll(async () => {
   await admin.query(`CREATE ROLE elevate_admin LOGIN CREATEROLE PASSWORD 'elevate-admin-secret'`);
   await admin.query('CREATE ROLE "reporting read" NOLOGIN');
   await admin.query('CREATE ROLE ci_bot LOGIN');
+  await admin.query('CREATE ROLE intruder LOGIN');
   const targetUrl = server.url.replace('postgres@', 'elevate_admin:elevate-admin-secret@');
   issuer = await startJwksIssuer();
   s = await startStack({
@@ -49,7 +53,11 @@ beforeAll(async () => {
       },
     ],
     roles: [
-      { id: 'warehouse-read', target: { type: 'postgres', server: 'warehouse', role: 'reporting read' } },
+      {
+        id: 'warehouse-read',
+        target: { type: 'postgres', server: 'warehouse', role: 'reporting read' },
+        drift: { action: 'revert' },
+      },
       { id: 'ldap-role' },
     ],
     federation: { issuers: [{ issuer: issuer.issuer, allowInsecureHttp: true }] },
@@ -185,4 +193,32 @@ describe('a bot with a workload identity token', () => {
       expect(refused.length).toBeGreaterThan(0);
     },
   );
+});
+
+describe('drift on a PostgreSQL role', () => {
+  it("when a login is granted the role outside Elevate, then reconciliation records it and takes it back, leaving an elevation's grant alone", async () => {
+    const res = await post(s.keys['ci-bot']!, {
+      role: 'warehouse-read',
+      durationSeconds: 60,
+      justification: 'held',
+    });
+    const { id } = (await res.json()) as ElevationView;
+    await s.waitFor(id, (v) => v.status === 'active');
+    await admin.query('GRANT "reporting read" TO intruder');
+    const result = await s.env.client.workflow.execute(reconcileWorkflow, {
+      args: [{ roles: reconcileRolesOf(s.policy).filter((r) => r.id === 'warehouse-read') }],
+      taskQueue: s.taskQueue,
+      workflowId: `reconcile-${randomUUID()}`,
+    });
+    expect(result.roles[0]?.drift).toEqual([{ principal: 'intruder', action: 'reverted' }]);
+    expect(await isMember('intruder', 'reporting read')).toBe(false);
+    expect(await isMember('ci_bot', 'reporting read')).toBe(true);
+    const drift = (await s.store.readEvents(0, 100_000)).filter((e) => e.type.startsWith('drift.'));
+    expect(drift.map((e) => [e.type, e.data.principal])).toEqual([
+      ['drift.detected', 'intruder'],
+      ['drift.reverted', 'intruder'],
+    ]);
+    await s.service.revoke(id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
+    await s.waitFor(id, (v) => v.status === 'revoked');
+  });
 });

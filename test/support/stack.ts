@@ -66,6 +66,8 @@ export interface RoleSpec {
   id: string;
   /** The policy's `target` (default: the LDAP group named after the role in the test directory). */
   target?: Record<string, unknown>;
+  /** The policy's `drift` (default: alert). */
+  drift?: { action?: 'alert' | 'revert'; standing?: string[] };
   maxDurationSeconds?: number;
   approval?: ApprovalSpec;
 }
@@ -101,6 +103,7 @@ export function buildPolicy(
       id: r.id,
       environment: 'test',
       target: r.target ?? { type: 'ldap', groupDn: groupDn(SUFFIX, r.id) },
+      ...(r.drift ? { drift: r.drift } : {}),
       maxDurationSeconds: r.maxDurationSeconds ?? 3600,
       approval: approvalOf(r.approval),
     })),

@@ -581,3 +581,45 @@ describe('targets in the policy', () => {
     );
   });
 });
+
+describe('drift in the policy', () => {
+  const deploy = `    target: { type: ldap, groupDn: "cn=deploy,ou=groups,dc=example,dc=org" }\n`;
+  const withDrift = (drift: string, target = deploy): string =>
+    valid.replace(deploy, `${target}    drift: ${drift}\n`);
+
+  it('when a role says nothing, then drift is alert with no standing members', () => {
+    expect(parsePolicy(valid, 'policy.yaml', env).roles[0]!.drift).toEqual({ action: 'alert', standing: [] });
+  });
+
+  it('when a role reverts with standing members, then they are kept as written', () => {
+    const policy = parsePolicy(
+      withDrift('{ action: revert, standing: ["uid=release,ou=bots,dc=example,dc=org"] }'),
+      'policy.yaml',
+      env,
+    );
+    expect(policy.roles[0]!.drift).toEqual({
+      action: 'revert',
+      standing: ['uid=release,ou=bots,dc=example,dc=org'],
+    });
+  });
+
+  it('when an LDAP standing member is not a DN, or an action is unknown, then it is refused naming the field', () => {
+    expect(problem(withDrift('{ standing: ["release-bot"] }')).message).toContain(
+      'roles[0].drift.standing[0]',
+    );
+    expect(problem(withDrift('{ action: delete }')).message).toContain('roles[0].drift.action');
+  });
+
+  it('when an AWS role asks to revert drift, then it is refused (AWS is not reconciled yet)', () => {
+    const aws = `    target:
+      type: aws-iam
+      mode: attach
+      policy: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "s3:GetObject", Resource: "*" }] }
+`;
+    const text = withDrift('{ action: revert }', aws).replace(
+      '    ldapDn: uid=ci-bot,ou=bots,dc=example,dc=org\n',
+      '    ldapDn: uid=ci-bot,ou=bots,dc=example,dc=org\n    awsPrincipal: arn:aws:iam::123456789012:role/ci\n',
+    );
+    expect(problem(text).message).toContain('revert is not available for aws-iam roles yet');
+  });
+});
