@@ -3,6 +3,7 @@
  * idempotency, the error mapping users see, and behaviour while slapd is down, frozen or
  * restarted.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -276,6 +277,20 @@ describe('LdapTarget errors from the server', () => {
   });
 });
 
+/** Resolves once every thread of `pid` is in the stopped state (Linux /proc). */
+async function stopped(pid: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const states = readdirSync(`/proc/${pid}/task`).map(
+      (tid) => /\) (\S)/.exec(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))?.[1],
+    );
+    if (states.every((st) => st === 'T' || st === 't')) return;
+    if (Date.now() > deadline)
+      throw new Error(`process ${pid} did not stop: thread states ${states.join('')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('LdapTarget when slapd goes away', () => {
   it('when slapd is stopped, then every operation fails promptly with TargetUnreachableError; after restart the same instance works and the data is still there', async () => {
     const ref = group('restart');
@@ -321,6 +336,9 @@ describe('LdapTarget when slapd goes away', () => {
     await target.ping(); // bound connection in place, so the request itself is what waits
     process.kill(server.pid, 'SIGSTOP');
     try {
+      // The signal is delivered asynchronously: wait until every thread of slapd is stopped, or a
+      // thread still running on the other core can answer the request.
+      await stopped(server.pid);
       const { error, ms } = await failure(target.grant(ref, bot('bot-a')));
       expect(error).toBeInstanceOf(TargetUnreachableError);
       expect((error as Error).message).toMatch(/timed out/i);

@@ -5,7 +5,16 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  CreateRoleCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+} from '@aws-sdk/client-iam';
 import pg from 'pg';
+import { AwsIamTarget } from '../../integrations/aws/iam-target.js';
+import { startMoto, type MotoServer } from '../support/moto-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkloadIdentityVerifier } from '../../integrations/federation/workload-identity.js';
 import { PostgresTarget } from '../../integrations/postgres/postgres-target.js';
@@ -23,6 +32,13 @@ let admin: pg.Client;
 let issuer: JwksIssuer;
 let s: Stack;
 let http: Server;
+let moto: MotoServer;
+let iam: IAMClient;
+const AWS_ROLE_ARN = 'arn:aws:iam::123456789012:role/ci-aws';
+const AWS = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'AKIAEXAMPLEELEVATE', secretAccessKey: 'test-secret' },
+};
 let base: string;
 
 const AUDIENCE = 'elevate-test';
@@ -38,8 +54,23 @@ beforeAll(async () => {
   await admin.query('CREATE ROLE intruder LOGIN');
   const targetUrl = server.url.replace('postgres@', 'elevate_admin:elevate-admin-secret@');
   issuer = await startJwksIssuer();
+  moto = await startMoto();
+  iam = new IAMClient({ ...AWS, endpoint: moto.url });
+  const created = await iam.send(
+    new CreateRoleCommand({
+      RoleName: 'ci-aws',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ],
+      }),
+    }),
+  );
+  expect(created.Role?.Arn).toBe(AWS_ROLE_ARN);
   s = await startStack({
     bots: [
+      { id: 'aws-bot', roles: ['aws-read'], awsPrincipal: AWS_ROLE_ARN },
       {
         id: 'ci-bot',
         roles: ['warehouse-read', 'ldap-role'],
@@ -59,9 +90,23 @@ beforeAll(async () => {
         drift: { action: 'revert' },
       },
       { id: 'ldap-role' },
+      {
+        id: 'aws-read',
+        target: {
+          type: 'aws-iam',
+          mode: 'attach',
+          policy: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::releases/*' }],
+          },
+        },
+      },
     ],
     federation: { issuers: [{ issuer: issuer.issuer, allowInsecureHttp: true }] },
-    targets: { postgres: { warehouse: new PostgresTarget({ url: targetUrl, server: 'warehouse' }) } },
+    targets: {
+      postgres: { warehouse: new PostgresTarget({ url: targetUrl, server: 'warehouse' }) },
+      awsIam: new AwsIamTarget({ ...AWS, endpoint: moto.url }),
+    },
   });
   const policy = s.policy;
   const app = createApp({
@@ -83,6 +128,8 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
   await s?.close();
   await issuer?.stop();
+  iam?.destroy();
+  await moto?.stop();
   await admin?.end();
   await server?.stop();
 });
@@ -220,5 +267,37 @@ describe('drift on a PostgreSQL role', () => {
     ]);
     await s.service.revoke(id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
     await s.waitFor(id, (v) => v.status === 'revoked');
+  });
+});
+
+describe('an AWS IAM policy as the target (attach mode, against moto)', () => {
+  const attached = async () =>
+    (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'ci-aws' }))).AttachedPolicies ?? [];
+
+  it('when a bot asks for it, then a policy ending with the window is attached to its role, and removed at expiry', async () => {
+    const res = await post(s.keys['aws-bot']!, {
+      role: 'aws-read',
+      durationSeconds: 3,
+      justification: 'read releases',
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as ElevationView;
+    const active = await s.waitFor(id, (v) => v.status === 'active');
+    const policies = await attached();
+    expect(policies.map((p) => p.PolicyName)).toEqual([`elevate-${id}`]);
+    const arn = policies[0]!.PolicyArn!;
+    const { Policy } = await iam.send(new GetPolicyCommand({ PolicyArn: arn }));
+    const version = await iam.send(
+      new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: Policy!.DefaultVersionId! }),
+    );
+    const doc = JSON.parse(decodeURIComponent(version.PolicyVersion!.Document!)) as {
+      Statement: { Condition: { DateLessThan: { 'aws:CurrentTime': string } } }[];
+    };
+    const notAfter = Date.parse(doc.Statement[0]!.Condition.DateLessThan['aws:CurrentTime']);
+    // The backstop: the grant stops working at the window's end (+ 60 s slack) even without Elevate.
+    expect(notAfter).toBeGreaterThan(Date.parse(active.grantedAt!));
+    expect(notAfter).toBeLessThanOrEqual(Date.parse(active.expiresAt!) + 61_000);
+    await s.waitFor(id, (v) => v.status === 'revoked');
+    expect(await attached()).toEqual([]);
   });
 });

@@ -38,6 +38,7 @@ export interface BotSpec {
   owner?: string;
   disabled?: boolean;
   postgresLogin?: string;
+  awsPrincipal?: string;
   /** The policy's `bots[].federation` (a workload identity rule). */
   federation?: { issuer: string; audience: string; claims: Record<string, string>; recordClaims?: string[] };
 }
@@ -96,6 +97,7 @@ export function buildPolicy(
         roles: b.roles,
         ...(b.disabled ? { disabled: true } : {}),
         ...(b.postgresLogin ? { postgresLogin: b.postgresLogin } : {}),
+        ...(b.awsPrincipal ? { awsPrincipal: b.awsPrincipal } : {}),
         ...(b.federation ? { federation: b.federation } : {}),
       };
     }),
