@@ -149,6 +149,11 @@ export class GrantLedger {
       throw new TargetInvalidError('AWS IAM grants are per elevation and cannot be reconciled by membership');
     }
     const key = leaseKey(target, principal, '');
+    // Fast path, without the lock: a held lease explains the member. Seeing one that is being
+    // released at this moment only defers the decision to the next run (the releaser removes
+    // the member anyway); it can never revert a grant. Only unexplained members take the lock,
+    // so a run over many active grants does not queue behind (or delay) them.
+    if ((await this.leases.holders(key)).length > 0) return 'explained';
     return this.leases.withLock(key, async () => {
       if ((await this.leases.holders(key)).length > 0) return 'explained';
       const ctx: GrantContext = { elevationId: '', durationSeconds: 0 };

@@ -69,6 +69,8 @@ const M = Number(values.approvals ?? (quick ? 20 : 100));
 /** Elevations whose role is a PostgreSQL role, each for a short window. */
 const P = Number(values['postgres-elevations'] ?? (quick ? 30 : 200));
 const pgDuration = 5;
+/** Drift detection period for the bench (the default is 60 s). */
+const RECONCILE_SECONDS = 10;
 
 const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const pct = (sorted: number[], p: number) =>
@@ -157,6 +159,7 @@ try {
     await c.connect();
     await c.query(`CREATE ROLE elevate_admin LOGIN CREATEROLE PASSWORD 'bench-admin-secret'`);
     await c.query('CREATE ROLE bench_reader NOLOGIN');
+    await c.query('CREATE ROLE bench_intruder LOGIN');
     for (const b of pgBots) await c.query(`CREATE ROLE ${b.postgresLogin} LOGIN`);
     await c.end();
   }
@@ -222,6 +225,7 @@ try {
       audit: { sqlitePath: path.join(dir, 'audit.db') },
       ldap: { url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword },
       timing: { grantTimeoutSeconds: 120, revokeRetryMaxSeconds: 5 },
+      reconcile: { intervalSeconds: RECONCILE_SECONDS },
     },
     policy: fullPolicy,
     logger: createLogger('warn'),
@@ -397,6 +401,25 @@ try {
   }
   pgLags.sort((a, b) => a - b);
 
+  say(`granting a PostgreSQL role out of band; drift detection runs every ${RECONCILE_SECONDS} s`);
+  const superuser = new pg.Client({ connectionString: postgres.url });
+  await superuser.connect();
+  const grantedOutOfBand = Date.now();
+  await superuser.query('GRANT bench_reader TO bench_intruder');
+  await superuser.end();
+  let driftDetectSeconds = NaN;
+  for (let position = 0; Date.now() < grantedOutOfBand + (RECONCILE_SECONDS * 3 + 30) * 1000;) {
+    const events = await services.store.readEvents(position, 1000);
+    const found = events.find((e) => e.type === 'drift.detected' && e.data.principal === 'bench_intruder');
+    if (found) {
+      driftDetectSeconds = (Date.parse(found.at) - grantedOutOfBand) / 1000;
+      break;
+    }
+    position = events.at(-1)?.position ?? position;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (Number.isNaN(driftDetectSeconds)) throw new Error('the out-of-band grant was not detected');
+
   // Let the last approved elevations run out before the chain is checked.
   await new Promise((r) => setTimeout(r, 3000));
   const chain = await services.store.verify();
@@ -413,6 +436,8 @@ try {
       ldap: { p50Ms: round(pct(lags, 50)), p99Ms: round(pct(lags, 99)), count: lags.length },
       postgres: { p50Ms: round(pct(pgLags, 50)), p99Ms: round(pct(pgLags, 99)), count: pgLags.length },
     },
+    driftDetectSeconds: round(driftDetectSeconds),
+    reconcileIntervalSeconds: RECONCILE_SECONDS,
     approvalToActiveP50Ms: round(pct(toActiveAfterApproval, 50)),
     approvalToActiveP99Ms: round(pct(toActiveAfterApproval, 99)),
     slackAckP50Ms: round(pct(acks, 50)),
