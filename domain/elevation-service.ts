@@ -47,8 +47,7 @@ import {
   type RefusalCode,
 } from '../workflows/definitions.js';
 import type { elevationWorkflow } from '../workflows/elevation-workflow.js';
-import { wouldCount } from '../workflows/approval-quorum.js';
-import { initialView, isFinal, sameApprover } from '../workflows/elevation-view.js';
+import { approvalRefusal, initialView, isFinal, sameApprover } from '../workflows/elevation-view.js';
 import { sameHash, hashSecret } from './credentials.js';
 import { ApiError, type ErrorCode } from './errors.js';
 import { elevationIdForRequest, newElevationId } from './ids.js';
@@ -320,57 +319,13 @@ export class ElevationService {
       throw new RefusalError(code, reason, message);
     };
     if (!elevation) return refuse('not_found', 'not_found', `elevation ${id} not found`);
-    if (isFinal(elevation)) {
-      return refuse('already_ended', 'already_ended', `the elevation has ended (${elevation.status})`);
-    }
-    if (elevation.status !== 'pending_approval' || elevation.approval.mode !== 'approvers') {
-      return refuse(
-        'not_pending',
-        'not_pending',
-        `the elevation is not waiting for approval (${elevation.status})`,
-      );
-    }
-    if (this.clock().getTime() >= Date.parse(elevation.approval.deadline)) {
-      return refuse(
-        'approval_window_closed',
-        'approval_window_closed',
-        `the approval window closed at ${elevation.approval.deadline}`,
-      );
-    }
+    // The LDAP lookup is only worth it while the elevation waits for approvers.
+    const groups =
+      elevation.status === 'pending_approval' ? await this.approverGroups(elevation.roleId, email) : [];
     const role = this.roles.get(elevation.roleId);
-    if (
-      role?.approval.mode === 'approvers' &&
-      !role.approval.ownerMayApprove &&
-      sameApprover(email, elevation.owner)
-    ) {
-      return refuse(
-        'approval_refused',
-        'owner_may_not_approve',
-        `${email} owns bot ${elevation.botId} and may not approve its requests`,
-      );
-    }
-    if (elevation.approvals.some((a) => sameApprover(a.approver, email))) {
-      return refuse(
-        'already_approved',
-        'already_approved',
-        `${email} has already approved; each approver counts once`,
-      );
-    }
-    const groups = await this.approverGroups(elevation.roleId, email);
-    if (groups.length === 0) {
-      return refuse(
-        'approval_refused',
-        'not_eligible',
-        `${email} is not in any approver group of role ${elevation.roleId}`,
-      );
-    }
-    if (!wouldCount(elevation.approval.groups, elevation.approvals, { approver: email, groups })) {
-      return refuse(
-        'approval_not_needed',
-        'not_needed',
-        `every approver group ${email} belongs to (${groups.join(', ')}) already has its quorum`,
-      );
-    }
+    const ownerMayApprove = role?.approval.mode === 'approvers' && role.approval.ownerMayApprove;
+    const problem = approvalRefusal(elevation, email, groups, ownerMayApprove, this.clock().getTime());
+    if (problem) return refuse(REFUSAL_TO_API[problem.code], problem.code, problem.message);
     return { elevation, groups };
   }
 

@@ -238,11 +238,17 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     res.redirect(303, url);
   };
 
+  /**
+   * The record a one-time token (ticket or confirmation) stands for; `take` uses it up. Only its
+   * hash is a key, so the store never holds a usable token.
+   */
+  const stored = async <T>(kind: string, token: unknown, mode: 'peek' | 'take'): Promise<T | undefined> => {
+    if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
+    return (await deps.ephemeral[mode](`${kind}:${digest(token)}`)) as T | undefined;
+  };
+
   router.get('/approvals/start', async (req, res) => {
-    const t = typeof req.query.ticket === 'string' ? req.query.ticket : '';
-    const ticket = /^[A-Za-z0-9_-]{20,100}$/.test(t)
-      ? ((await deps.ephemeral.peek(`approval-ticket:${digest(t)}`)) as Ticket | undefined)
-      : undefined;
+    const ticket = await stored<Ticket>('approval-ticket', req.query.ticket, 'peek');
     if (!ticket) {
       await refuse(
         req,
@@ -269,10 +275,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
   });
 
   router.get('/approvals/callback', async (req, res) => {
-    const state = typeof req.query.state === 'string' ? req.query.state : '';
-    const login = state
-      ? ((await deps.ephemeral.take(`approval-login:${digest(state)}`)) as Login | undefined)
-      : undefined;
+    const login = await stored<Login>('approval-login', req.query.state, 'take');
     if (!login) {
       await refuse(
         req,
@@ -384,10 +387,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
 
   router.post('/approvals/confirm', parseForm, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const c = typeof body.confirmation === 'string' ? body.confirmation : '';
-    const confirmation = /^[A-Za-z0-9_-]{20,100}$/.test(c)
-      ? ((await deps.ephemeral.take(`approval-confirm:${digest(c)}`)) as Confirmation | undefined)
-      : undefined;
+    const confirmation = await stored<Confirmation>('approval-confirm', body.confirmation, 'take');
     if (!confirmation) {
       await refuse(
         req,

@@ -47,8 +47,8 @@ import {
   revokeUpdate,
   statusQuery,
 } from './definitions.js';
-import { quorumProgress, wouldCount } from './approval-quorum.js';
-import { initialView, isFinal, sameApprover } from './elevation-view.js';
+import { quorumProgress } from './approval-quorum.js';
+import { approvalRefusal, initialView, isFinal, sameApprover } from './elevation-view.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'elevate' };
 
@@ -225,33 +225,10 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     if (typeof a?.approver?.id !== 'string' || a.approver.id.trim() === '' || a.approver.id.length > 320) {
       refuse('invalid_input', 'approver.id must be a non-empty string');
     }
-    if (isFinal(view)) refuse('already_ended', `the elevation has ended (${view.status})`);
-    if (view.status !== 'pending_approval' || rule.mode !== 'approvers') {
-      refuse('not_pending', `the elevation is not waiting for approval (${view.status})`);
-    }
-    if (view.approval.mode === 'approvers' && Date.now() >= Date.parse(view.approval.deadline)) {
-      refuse('approval_window_closed', `the approval window closed at ${view.approval.deadline}`);
-    }
     const who = a.approver.id;
-    const groups = eligibleGroups(who, a.groups);
-    if (groups.length === 0) {
-      refuse('not_eligible', `${who} is not in any approver group of role ${input.role.id}`);
-    }
-    if (!rule.ownerMayApprove && sameApprover(who, input.bot.owner)) {
-      refuse('owner_may_not_approve', `${who} owns bot ${input.bot.id} and may not approve its requests`);
-    }
-    if (view.approvals.some((r) => sameApprover(r.approver, who))) {
-      refuse('already_approved', `${who} has already approved; each approver counts once`);
-    }
-    if (quorumProgress(rule.groups, view.approvals).met) {
-      refuse('not_pending', 'the quorum has already been reached');
-    }
-    if (!wouldCount(rule.groups, view.approvals, { approver: who, groups })) {
-      refuse(
-        'not_needed',
-        `every approver group ${who} belongs to (${groups.join(', ')}) already has its quorum`,
-      );
-    }
+    const ownerMayApprove = rule.mode === 'approvers' && rule.ownerMayApprove;
+    const problem = approvalRefusal(view, who, eligibleGroups(who, a.groups), ownerMayApprove, Date.now());
+    if (problem) refuse(problem.code, problem.message);
   };
 
   setHandler(
