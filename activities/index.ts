@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { AuditStore } from '../integrations/audit/audit-store.js';
 import { leaseKey, type GrantLedger, type GrantRequest } from '../domain/grant-ledger.js';
+import { elevationIdOfPolicy, type AwsIamTarget } from '../integrations/aws/iam-target.js';
 import type {
   Actor,
   BotSnapshot,
@@ -19,7 +20,11 @@ import type {
   RoleReconciliation,
   RoleSnapshot,
   SlackMessageRef,
+  DriftAlert,
+  ReconcileAwsPrincipal,
+  AwsIamAttachTargetRef,
 } from '../workflows/definitions.js';
+import { TargetNotVerifiedError } from '../integrations/target-errors.js';
 
 /** An event as the workflow hands it over; the elevation view is the state after it. */
 export interface WorkflowEvent {
@@ -47,22 +52,42 @@ export interface ElevationNotice extends ElevationDetails {
   notifyOwner: boolean;
 }
 
+export type { DriftAlert } from '../workflows/definitions.js';
+
 /** Where approvers and owners hear about elevations: Slack, or the log when Slack is not set up. */
 export interface ApprovalNotifier {
   /** Ask the eligible approvers; returns the messages posted, to be updated later. */
   announce(details: ElevationDetails): Promise<SlackMessageRef[]>;
   /** Update the approval messages, reply in their threads, and tell the owner when asked. */
   publish(notice: ElevationNotice): Promise<void>;
+  /**
+   * Tell people about drift (the log has it already). Optional: without Slack there is no one
+   * else to tell. Must not throw for a delivery problem that retrying cannot fix.
+   */
+  alertDrift?(alert: DriftAlert): Promise<void>;
 }
 
 export interface ActivityDeps {
   store: Pick<AuditStore, 'append'>;
-  ledger: Pick<GrantLedger, 'acquire' | 'release' | 'members' | 'reconcile'>;
+  ledger: Pick<GrantLedger, 'acquire' | 'release' | 'members' | 'reconcile' | 'reconcileAwsPolicy'>;
   notifier: ApprovalNotifier;
   logger: Logger;
+  /** The AWS IAM target, when a role uses it: drift detection lists the bots' policies with it. */
+  aws?: Pick<AwsIamTarget, 'listAttachedPolicies' | 'detachPolicy' | 'deleteInlinePolicy'>;
 }
 
-export function createActivities({ store, ledger, notifier, logger }: ActivityDeps) {
+export function createActivities({ store, ledger, notifier, logger, aws }: ActivityDeps) {
+  /** Record a drift event (no elevation explains it, so it belongs to none). */
+  const recordDrift = (type: EventType, at: string, data: Record<string, unknown>) =>
+    store.append({
+      id: randomUUID(),
+      elevationId: null,
+      type,
+      at,
+      actor: { kind: 'system', id: 'elevate' },
+      data,
+    });
+
   const attemptOf = (): number => {
     try {
       return Context.current().info.attempt;
@@ -124,44 +149,119 @@ export function createActivities({ store, ledger, notifier, logger }: ActivityDe
      */
     async reconcileRole(role: ReconcileRole): Promise<RoleReconciliation> {
       if (role.target.type === 'aws-iam') {
-        // An AWS grant is a policy per elevation, not a membership of the role: not listed yet.
-        return { drift: [], skipped: 'AWS IAM roles are not reconciled yet' };
+        // An AWS grant is a policy per elevation: reconciled per bot (reconcileAwsPrincipal).
+        return { drift: [], skipped: 'AWS IAM roles are reconciled per bot principal' };
       }
       const target = role.target;
       const keyOf = (principal: string) => leaseKey(target, principal, '');
       const standing = new Set(role.standing.map(keyOf));
       const bots = new Set(role.principals.map(keyOf));
       const drift: DriftFinding[] = [];
+      const alerts: DriftAlert[] = [];
       for (const principal of await ledger.members(target)) {
         if (standing.has(keyOf(principal))) continue;
-        const data = {
-          role: role.id,
-          target,
-          principal,
-          action: role.action,
-          bot: bots.has(keyOf(principal)),
-        };
-        const record = (type: EventType) =>
-          store.append({
-            id: randomUUID(),
-            elevationId: null,
-            type,
-            at: new Date().toISOString(),
-            actor: { kind: 'system', id: 'elevate' },
-            data,
-          });
+        const at = new Date().toISOString();
+        const bot = bots.has(keyOf(principal));
+        const data = { role: role.id, target, principal, action: role.action, bot };
         const outcome = await ledger.reconcile(target, principal, role.action, async () => {
           logger.warn(data, 'drift: a member of the role that no elevation explains');
-          await record('drift.detected');
+          await recordDrift('drift.detected', at, data);
         });
-        if (outcome === 'alerted') drift.push({ principal, action: 'alerted' });
+        if (outcome !== 'alerted' && outcome !== 'reverted') continue;
         if (outcome === 'reverted') {
           logger.warn(data, 'drift reverted: the member was removed');
-          await record('drift.reverted');
-          drift.push({ principal, action: 'reverted' });
+          await recordDrift('drift.reverted', new Date().toISOString(), data);
         }
+        drift.push({ principal, action: outcome });
+        alerts.push({ roleId: role.id, target, principal, bot, outcome, at });
       }
-      return { drift };
+      return { drift, alerts };
+    },
+
+    /**
+     * Compare every policy attached to a bot's IAM role or user with what Elevate explains: the
+     * policies of the bot's live elevations (each under its lease's lock, as for memberships)
+     * and the standing ones its roles declare. Anything else was attached outside Elevate:
+     * recorded as `drift.detected`, and with `revert` detached (managed; the policy itself is
+     * left, it may be shared) or deleted (inline), read back, and recorded as `drift.reverted`.
+     */
+    async reconcileAwsPrincipal(unit: ReconcileAwsPrincipal): Promise<RoleReconciliation> {
+      if (!aws) throw new Error('no AWS IAM target is configured in this worker');
+      const { principal, action } = unit;
+      const standing = new Set(unit.standing);
+      const target: AwsIamAttachTargetRef = { type: 'aws-iam', mode: 'attach', policyDocument: '{}' };
+      const roleId = unit.roles.join(',');
+      const drift: DriftFinding[] = [];
+      const alerts: DriftAlert[] = [];
+      const found = (policy: string, kind: 'managed' | 'inline') => ({
+        roles: unit.roles,
+        target: { type: 'aws-iam', mode: 'attach' },
+        principal,
+        policy,
+        kind,
+        action,
+        bot: true,
+      });
+      const report = (detail: string, outcome: 'alerted' | 'reverted', at: string) => {
+        drift.push({ principal, action: outcome, detail });
+        alerts.push({ roleId, target, principal, bot: true, outcome, detail, at });
+      };
+      const attached = await aws.listAttachedPolicies(principal);
+      for (const policy of attached.managed) {
+        if (standing.has(policy.arn)) continue;
+        const at = new Date().toISOString();
+        const data = found(policy.arn, 'managed');
+        const elevationId = elevationIdOfPolicy(policy.arn);
+        let outcome: string;
+        if (elevationId) {
+          outcome = await ledger.reconcileAwsPolicy(principal, elevationId, action, async () => {
+            logger.warn(data, 'drift: an Elevate policy that no live elevation explains');
+            await recordDrift('drift.detected', at, { ...data, elevation: elevationId });
+          });
+        } else {
+          logger.warn(data, 'drift: a policy attached to a bot outside Elevate');
+          await recordDrift('drift.detected', at, data);
+          outcome = 'alerted';
+          if (action === 'revert') {
+            await aws.detachPolicy(principal, policy.arn);
+            const still = (await aws.listAttachedPolicies(principal)).managed.some(
+              (m) => m.arn === policy.arn,
+            );
+            if (still) throw new TargetNotVerifiedError(`${policy.arn} is still attached to ${principal}`);
+            outcome = 'reverted';
+          }
+        }
+        if (outcome === 'reverted') {
+          logger.warn(data, 'drift reverted: the policy was detached');
+          await recordDrift('drift.reverted', new Date().toISOString(), data);
+        }
+        if (outcome === 'alerted' || outcome === 'reverted') report(policy.arn, outcome, at);
+      }
+      for (const name of attached.inline) {
+        const detail = `inline:${name}`;
+        if (standing.has(detail)) continue;
+        const at = new Date().toISOString();
+        const data = found(detail, 'inline');
+        logger.warn(data, 'drift: an inline policy on a bot');
+        await recordDrift('drift.detected', at, data);
+        let outcome: 'alerted' | 'reverted' = 'alerted';
+        if (action === 'revert') {
+          await aws.deleteInlinePolicy(principal, name);
+          if ((await aws.listAttachedPolicies(principal)).inline.includes(name)) {
+            throw new TargetNotVerifiedError(`inline policy ${name} is still on ${principal}`);
+          }
+          outcome = 'reverted';
+          logger.warn(data, 'drift reverted: the inline policy was deleted');
+          await recordDrift('drift.reverted', new Date().toISOString(), data);
+        }
+        report(detail, outcome, at);
+      }
+      return { drift, alerts };
+    },
+
+    /** Tell people about one drift finding (Slack when configured; the log has it already). */
+    async alertDrift(alert: DriftAlert): Promise<void> {
+      await notifier.alertDrift?.(alert);
     },
 
     /** Ask the approvers (a Slack message each, or a log line with the approval link). */

@@ -287,11 +287,28 @@ const roleSchema = z
   })
   .strict()
   .superRefine((role, ctx) => {
-    if (role.target.type === 'aws-iam' && role.drift.action === 'revert') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['drift', 'action'],
-        message: 'revert is not available for aws-iam roles yet (they are not reconciled)',
+    if (role.target.type === 'aws-iam' && role.target.mode === 'credentials') {
+      if (role.drift.action === 'revert' || role.drift.standing.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['drift'],
+          message: 'credentials mode leaves nothing standing to reconcile; leave drift out',
+        });
+      }
+    }
+    if (role.target.type === 'aws-iam' && role.target.mode === 'attach') {
+      role.drift.standing.forEach((p, i) => {
+        if (
+          !/^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/[\w+=,.@/-]{1,512}$/.test(p) &&
+          !/^inline:[\w+=,.@-]{1,128}$/.test(p)
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['drift', 'standing', i],
+            message:
+              'must be the ARN of a managed policy (arn:aws:iam::<account>:policy/<name>) or inline:<name>, a policy the bots may keep attached',
+          });
+        }
       });
     }
     if (role.target.type === 'ldap') {
@@ -325,15 +342,6 @@ export const policySchema = z
         ctx.addIssue({ code: 'custom', path: ['roles', i, 'id'], message: `duplicate role id "${role.id}"` });
       }
       roles.set(role.id, role);
-      if (role.target.type === 'aws-iam' && role.target.mode === 'credentials') {
-        // The target can issue the credentials, but handing them to the bot once through the
-        // API is not built yet; refusing the role is better than granting nothing.
-        ctx.addIssue({
-          code: 'custom',
-          path: ['roles', i, 'target', 'mode'],
-          message: 'credentials mode is not available yet; use mode: attach',
-        });
-      }
       if (role.approval.mode === 'approvers' && !canBeMetWithout(role.approval.groups, undefined)) {
         ctx.addIssue({
           code: 'custom',

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RECONCILE_INTERVAL_SECONDS, type ElevationTiming } from '../workflows/definitions.js';
+import { parseCredentialsKey } from '../domain/credential-vault.js';
 import { ConfigError } from './config-error.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -45,6 +46,8 @@ const envSchema = z.object({
   LDAP_BIND_DN: optionalString,
   LDAP_BIND_PASSWORD: optionalString,
   LDAP_BIND_PASSWORD_FILE: optionalString,
+  ELEVATE_CREDENTIALS_KEY: optionalString,
+  ELEVATE_CREDENTIALS_KEY_FILE: optionalString,
   ELEVATE_GRANT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   ELEVATE_REVOKE_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   ELEVATE_RECONCILE_INTERVAL_SECONDS: z.coerce
@@ -71,6 +74,12 @@ const envSchema = z.object({
   SLACK_APP_TOKEN_FILE: optionalString,
   SLACK_SOCKET_MODE: z.enum(['true', 'false']).default('false'),
   SLACK_APPROVAL_CHANNEL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[CGD][A-Z0-9]{2,}$/, { message: 'must be a Slack channel id such as C0123456789' })
+      .optional(),
+  ),
+  SLACK_DRIFT_CHANNEL: optionalString.pipe(
     z
       .string()
       .regex(/^[CGD][A-Z0-9]{2,}$/, { message: 'must be a Slack channel id such as C0123456789' })
@@ -125,6 +134,11 @@ export interface Settings {
   slack?: SlackSettings;
   /** The OpenID Connect provider approvers prove themselves at; without it only the embedded default runs its development provider. */
   oidc?: OidcSettings;
+  /**
+   * Encrypts AWS credentials-mode sessions while they wait for their bot (32 bytes). The API
+   * and the worker must have the same key.
+   */
+  credentialsKey?: Buffer;
 }
 
 export interface SlackSettings {
@@ -136,6 +150,8 @@ export interface SlackSettings {
   socketMode: boolean;
   /** Post approval requests in this channel; unset: a direct message to each eligible approver. */
   approvalChannel?: string;
+  /** Post drift found by reconciliation in this channel; unset: in the approval channel, if any. */
+  driftChannel?: string;
   /** Web API base URL (tests point it at a local stand-in). */
   apiUrl?: string;
 }
@@ -214,8 +230,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       ...(signingSecret ? { signingSecret } : {}),
       ...(appToken ? { appToken } : {}),
       ...(e.SLACK_APPROVAL_CHANNEL ? { approvalChannel: e.SLACK_APPROVAL_CHANNEL } : {}),
+      ...(e.SLACK_DRIFT_CHANNEL ? { driftChannel: e.SLACK_DRIFT_CHANNEL } : {}),
       ...(e.SLACK_API_URL ? { apiUrl: `${e.SLACK_API_URL}/` } : {}),
     };
+  }
+
+  let credentialsKey: Buffer | undefined;
+  const keyText = secret(raw, 'ELEVATE_CREDENTIALS_KEY');
+  if (keyText) {
+    try {
+      credentialsKey = parseCredentialsKey(keyText);
+    } catch (err) {
+      throw new ConfigError(`ELEVATE_CREDENTIALS_KEY: ${(err as Error).message}`, 'ELEVATE_CREDENTIALS_KEY');
+    }
   }
 
   let oidc: OidcSettings | undefined;
@@ -292,6 +319,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(e.LDAP_PEOPLE_BASE_DN ? { ldapPeopleBaseDn: e.LDAP_PEOPLE_BASE_DN } : {}),
     ...(slack ? { slack } : {}),
     ...(oidc ? { oidc } : {}),
+    ...(credentialsKey ? { credentialsKey } : {}),
   };
 }
 

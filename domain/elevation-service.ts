@@ -21,6 +21,7 @@ import {
   type RolePolicy,
 } from '../config/policy.js';
 import { InvalidCursorError, InvalidQueryError } from '../integrations/audit/audit-store-errors.js';
+import { exportAudit, type ExportOptions } from '../integrations/audit/export.js';
 import type {
   AuditEvent,
   AuditStore,
@@ -48,6 +49,7 @@ import {
 } from '../workflows/definitions.js';
 import type { elevationWorkflow } from '../workflows/elevation-workflow.js';
 import { approvalRefusal, initialView, isFinal, sameApprover } from '../workflows/elevation-view.js';
+import type { CredentialVault, HandoffCredentials } from './credential-vault.js';
 import { sameHash, hashSecret } from './credentials.js';
 import { ApiError, type ErrorCode } from './errors.js';
 import { elevationIdForRequest, newElevationId } from './ids.js';
@@ -65,11 +67,16 @@ export interface ElevationServiceDeps {
   policy: Policy;
   temporal: Client;
   taskQueue: string;
-  store: Pick<AuditStore, 'append' | 'getElevation' | 'listElevations' | 'listEvents' | 'verify'>;
+  store: Pick<
+    AuditStore,
+    'append' | 'getElevation' | 'listElevations' | 'listEvents' | 'verify' | 'readEvents'
+  >;
   timing: ElevationTiming;
   logger: Logger;
   /** Needed when a role names an LDAP approver group. */
   directory?: ApproverDirectory;
+  /** Hands AWS credentials-mode sessions to their bots (needed when a role uses that mode). */
+  vault?: Pick<CredentialVault, 'deliver'>;
   clock?: () => Date;
 }
 
@@ -277,6 +284,74 @@ export class ElevationService {
     }
   }
 
+  /**
+   * The temporary credentials of an active credentials-mode elevation, to its own bot, once.
+   * Every attempt is audited: `credentials.delivered` (session name and expiry, never the
+   * secret) or `credentials.refused` with the reason; a second attempt is a signal worth
+   * looking at (a copied bot key, a replayed request).
+   */
+  async deliverCredentials(
+    id: string,
+    botId: string,
+    context: Record<string, unknown> = {},
+  ): Promise<HandoffCredentials> {
+    const view = await this.get(id, { kind: 'bot', botId });
+    const actor: Actor = { kind: 'bot', id: botId };
+    const refuse = async (code: ErrorCode, reason: string, message: string, extra = {}): Promise<never> => {
+      await this.recordRefusal('credentials.refused', id, actor, {
+        reason,
+        status: view.status,
+        ...extra,
+        ...context,
+      });
+      throw new ApiError(code, message).recorded();
+    };
+    const role = this.roles.get(view.roleId);
+    const credentialsMode = role?.target.type === 'aws-iam' && role.target.mode === 'credentials';
+    if (!credentialsMode || !this.deps.vault) {
+      return refuse(
+        'not_credentials_mode',
+        'not_credentials_mode',
+        `role ${view.roleId} does not hand out credentials; its grant is made in the target itself`,
+      );
+    }
+    if (view.status !== 'active') {
+      return refuse('not_active', 'not_active', `elevation ${id} is ${view.status}, not active`);
+    }
+    const result = await this.deps.vault.deliver(id).catch((err: unknown) => {
+      throw this.unavailable(err, 'read the credentials');
+    });
+    if (!result.ok) {
+      const why = {
+        already_delivered: 'were already delivered (they are handed out once)',
+        revoked: 'were withdrawn when the elevation was revoked',
+        expired: 'have expired',
+        not_issued: 'were never issued',
+      }[result.reason];
+      return refuse('credentials_gone', result.reason, `the credentials of elevation ${id} ${why}`, {
+        ...(result.session ? { session: result.session } : {}),
+      });
+    }
+    const { sessionName, expiration } = result.credentials;
+    try {
+      await this.deps.store.append({
+        id: randomUUID(),
+        elevationId: id,
+        type: 'credentials.delivered',
+        at: this.clock().toISOString(),
+        actor,
+        data: { sessionName, expiration, ...context },
+      });
+    } catch (err) {
+      // Delivered already (the take cannot be undone): keep the secret with the bot, log loudly.
+      this.deps.logger.error(
+        { err: (err as Error).message, elevationId: id, sessionName },
+        'credentials delivered but the delivery could not be recorded',
+      );
+    }
+    return result.credentials;
+  }
+
   // ---- approvers (the Slack app and the MFA approval pages call these) -----------------------
 
   /**
@@ -390,6 +465,34 @@ export class ElevationService {
   }
 
   /** Verify the audit chain, also against anchors an admin recorded from earlier runs. */
+  /**
+   * The audit trail as a stream of text chunks in `opts.format`, for an admin. Bad options fail
+   * before the first chunk (400); the export itself is recorded as `audit.exported` first, so
+   * even an export that fails half-way is on record.
+   */
+  async exportAudit(opts: ExportOptions, by: Actor): Promise<AsyncGenerator<string>> {
+    let chunks: AsyncGenerator<string>;
+    try {
+      chunks = exportAudit(this.deps.store, opts);
+    } catch (err) {
+      if (err instanceof InvalidQueryError) throw new ApiError('invalid_request', err.message, err.field);
+      throw err;
+    }
+    await this.deps.store
+      .append({
+        id: randomUUID(),
+        elevationId: null,
+        type: 'audit.exported',
+        at: this.clock().toISOString(),
+        actor: by,
+        data: { format: opts.format, since: opts.since ?? null, until: opts.until ?? null },
+      })
+      .catch((err: unknown) => {
+        throw this.unavailable(err, 'record the export');
+      });
+    return chunks;
+  }
+
   verifyAudit(anchors: ChainAnchor[] = []): Promise<VerifyResult> {
     return this.deps.store.verify({ anchors }).catch((err: unknown) => {
       throw this.unavailable(err, 'read the audit store');

@@ -25,6 +25,9 @@ export type ErrorCode =
   | 'insufficient_user_authentication' // the login was not MFA, or not fresh (RFC 9470)
   | 'identity_mismatch' // the login's identity is not the Slack user who clicked
   | 'approval_link_invalid' // the approval link or login is unknown, used or expired
+  | 'not_active' // the elevation has not been granted yet (or is no longer active)
+  | 'not_credentials_mode' // the elevation's role does not hand out credentials
+  | 'credentials_gone' // the credentials were already delivered, withdrawn or expired (410)
   | 'service_unavailable'
   | 'internal';
 
@@ -50,6 +53,9 @@ const STATUS: Record<ErrorCode, number> = {
   insufficient_user_authentication: 401,
   identity_mismatch: 403,
   approval_link_invalid: 400,
+  not_active: 409,
+  not_credentials_mode: 409,
+  credentials_gone: 410,
   service_unavailable: 503,
   internal: 500,
 };

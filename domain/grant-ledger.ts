@@ -9,11 +9,14 @@
  * so an activity retried after a crash (or a zombie attempt) converges on the right answer.
  */
 import type { LeaseInput, LeaseStore } from '../integrations/audit/audit-store.js';
+import type { IssuedCredentials } from '../integrations/aws/iam-target.js';
 import { normalizeDn } from '../integrations/ldap/dn.js';
 import { TargetInvalidError, TargetNotVerifiedError } from '../integrations/target-errors.js';
 import type { GrantContext, Target } from '../integrations/target.js';
+import { HandoffClosedError, type CredentialVault, type SessionInfo } from './credential-vault.js';
 import {
   ACTIVITY_ERROR_TYPES,
+  type AwsIamCredentialsTargetRef,
   type DriftAction,
   type GrantReceipt,
   type RevokeReceipt,
@@ -59,11 +62,31 @@ export function leaseKey(target: TargetRef, principal: string, elevationId: stri
  */
 export type DriftOutcome = 'explained' | 'absent' | 'alerted' | 'reverted';
 
+/**
+ * What AWS credentials mode needs beyond a {@link Target}: a way to issue a session and to cut
+ * one off early (both on {@link AwsIamTarget}), and the vault that hands the credentials over.
+ */
+export interface CredentialsMode {
+  vault: CredentialVault;
+  aws: {
+    issueCredentials(ref: AwsIamCredentialsTargetRef, ctx: GrantContext): Promise<IssuedCredentials>;
+    revokeSession(ref: AwsIamCredentialsTargetRef, session: SessionInfo, ctx: GrantContext): Promise<unknown>;
+  };
+}
+
+/** Seconds of validity under which a delivered session is left to expire rather than denied. */
+const DENY_THRESHOLD_SECONDS = 5;
+
+function isCredentialsMode(target: TargetRef): target is AwsIamCredentialsTargetRef {
+  return target.type === 'aws-iam' && target.mode === 'credentials';
+}
+
 export class GrantLedger {
   constructor(
     private readonly leases: LeaseStore,
     private readonly target: Pick<Target, 'grant' | 'revoke' | 'check' | 'listMembers'>,
     private readonly clock: () => Date = () => new Date(),
+    private readonly credentials?: CredentialsMode,
   ) {}
 
   /** Hold a lease for the elevation and make sure the membership exists, read back. */
@@ -74,6 +97,7 @@ export class GrantLedger {
         throw new LeaseReleasedError(`elevation ${req.elevationId} has already been revoked`);
       }
       const ctx = this.context(req);
+      if (isCredentialsMode(req.target)) return this.issue(req, req.target, ctx);
       const change = await this.target.grant(req.target, req.principal, ctx);
       if (!(await this.target.check(req.target, req.principal, ctx))) {
         throw new TargetNotVerifiedError(`the grant to ${req.principal} did not read back from the target`);
@@ -109,6 +133,7 @@ export class GrantLedger {
         };
       }
       const ctx = this.context(req);
+      if (isCredentialsMode(req.target)) return this.withdraw(req, req.target, ctx);
       await this.target.revoke(req.target, req.principal, ctx);
       if (await this.target.check(req.target, req.principal, ctx)) {
         throw new TargetNotVerifiedError(`${req.principal} is still a member after the revocation`);
@@ -167,6 +192,101 @@ export class GrantLedger {
       }
       return 'reverted';
     });
+  }
+
+  /**
+   * AWS attach mode: decide whether the Elevate policy of `elevationId` attached to
+   * `principal` is explained by that elevation's held lease, and if not, call `onDrift` and
+   * (for `revert`) detach and delete it, confirmed by reading back. The same lock and the same
+   * fast path as {@link reconcile}: a grant holds its lease before it creates and attaches the
+   * policy, so a grant in progress is always explained.
+   */
+  async reconcileAwsPolicy(
+    principal: string,
+    elevationId: string,
+    action: DriftAction,
+    onDrift?: () => Promise<void>,
+  ): Promise<DriftOutcome> {
+    const ref: TargetRef = { type: 'aws-iam', mode: 'attach', policyDocument: '{}' };
+    const key = leaseKey(ref, principal, elevationId);
+    if ((await this.leases.holders(key)).length > 0) return 'explained';
+    return this.leases.withLock(key, async () => {
+      if ((await this.leases.holders(key)).length > 0) return 'explained';
+      const ctx: GrantContext = { elevationId, durationSeconds: 0 };
+      if (!(await this.target.check(ref, principal, ctx))) return 'absent';
+      await onDrift?.();
+      if (action === 'alert') return 'alerted';
+      await this.target.revoke(ref, principal, ctx);
+      if (await this.target.check(ref, principal, ctx)) {
+        throw new TargetNotVerifiedError(`the policy of ${elevationId} is still attached to ${principal}`);
+      }
+      return 'reverted';
+    });
+  }
+
+  /**
+   * Credentials mode: nothing standing is granted, so there is nothing to read back. The
+   * session is issued once (a retry reuses the first deposit) and waits, encrypted, for the bot.
+   */
+  private async issue(
+    req: GrantRequest,
+    ref: AwsIamCredentialsTargetRef,
+    ctx: GrantContext,
+  ): Promise<GrantReceipt> {
+    const mode = this.requireCredentialsMode();
+    let session: SessionInfo;
+    try {
+      session = await mode.vault.issueOnce(req.elevationId, async () => mode.aws.issueCredentials(ref, ctx));
+    } catch (err) {
+      if (err instanceof HandoffClosedError) throw new LeaseReleasedError(err.message);
+      throw err;
+    }
+    return {
+      target: req.target,
+      principal: req.principal,
+      alreadyPresent: false,
+      sharedWith: [],
+      verifiedAt: this.now(),
+      session,
+    };
+  }
+
+  /**
+   * Credentials mode: credentials the bot has not fetched are destroyed. Delivered ones that
+   * would stay valid are cut off by denying the session in AWS (read back by the target).
+   */
+  private async withdraw(
+    req: GrantRequest,
+    ref: AwsIamCredentialsTargetRef,
+    ctx: GrantContext,
+  ): Promise<RevokeReceipt> {
+    const mode = this.requireCredentialsMode();
+    const { session, delivered } = await mode.vault.withdraw(req.elevationId);
+    let denied = false;
+    if (session && delivered) {
+      const left = (new Date(session.expiration).getTime() - this.clock().getTime()) / 1000;
+      if (left > DENY_THRESHOLD_SECONDS) {
+        await mode.aws.revokeSession(ref, session, ctx);
+        denied = true;
+      }
+    }
+    return {
+      target: req.target,
+      principal: req.principal,
+      removed: true,
+      stillHeldBy: [],
+      verifiedAt: this.now(),
+      ...(session ? { session: { ...session, delivered, denied } } : {}),
+    };
+  }
+
+  private requireCredentialsMode(): CredentialsMode {
+    if (!this.credentials) {
+      throw new TargetInvalidError(
+        'AWS credentials mode is not set up in this worker (ELEVATE_CREDENTIALS_KEY is missing)',
+      );
+    }
+    return this.credentials;
   }
 
   private lease(req: GrantRequest): LeaseInput {

@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
 import { loadPolicy } from '../config/load-policy.js';
 import { loadSettings, type Settings } from '../config/settings.js';
+import { newCredentialsKey, parseCredentialsKey } from '../domain/credential-vault.js';
 import { generateSecret, hashSecret, type SecretKind } from '../domain/credentials.js';
 import { startSlapd, type SlapdServer } from '../integrations/ldap/slapd-server.js';
 import {
@@ -59,6 +60,14 @@ function localSecret(file: string): string {
   const secret = randomBytes(24).toString('base64url');
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
+}
+
+/** The embedded default's key for AWS credentials hand-offs, made once and kept (mode 0600). */
+function localCredentialsKey(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = newCredentialsKey();
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
 }
 
 async function preferredPort(port: number): Promise<number | undefined> {
@@ -240,6 +249,10 @@ export async function startEmbedded(
         ldap,
         temporal: { ...settings.temporal, address: temporalAddress },
         oidc,
+        // API and worker share this process, so a key kept in the data directory serves both.
+        credentialsKey:
+          settings.credentialsKey ??
+          parseCredentialsKey(localCredentialsKey(path.join(settings.dataDir, 'credentials-key'))),
       },
       policy,
       logger: log,

@@ -7,7 +7,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
+import { ConfigError } from '../config/config-error.js';
 import type { Policy } from '../config/policy.js';
+import { CredentialVault } from '../domain/credential-vault.js';
 import type { Settings } from '../config/settings.js';
 import { ElevationService } from '../domain/elevation-service.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
@@ -25,13 +27,20 @@ import { approvalRoutes } from '../server/approvals.js';
 import { createSlackApp } from '../server/slack-app.js';
 import type { HealthCheck } from '../server/health.js';
 import { createElevationWorker, installTemporalLogging } from '../worker/create-worker.js';
-import { ensureReconcileSchedule, reconcileRolesOf } from '../worker/reconcile-schedule.js';
-import { buildTargets } from './targets.js';
+import {
+  ensureReconcileSchedule,
+  reconcileAwsPrincipalsOf,
+  reconcileRolesOf,
+} from '../worker/reconcile-schedule.js';
+import { buildTargets, usesCredentialsMode } from './targets.js';
 
 /** The settings a process needs once its Temporal server and LDAP directory are known. */
 export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing'> &
   Partial<
-    Pick<Settings, 'trustProxy' | 'publicUrl' | 'slack' | 'oidc' | 'ldapPeopleBaseDn' | 'reconcile'>
+    Pick<
+      Settings,
+      'trustProxy' | 'publicUrl' | 'slack' | 'oidc' | 'ldapPeopleBaseDn' | 'reconcile' | 'credentialsKey'
+    >
   > & {
     ldap: NonNullable<Settings['ldap']>;
     temporal: Settings['temporal'] & { address: string };
@@ -80,8 +89,16 @@ export async function startServices({
     const store = await openStore(settings.audit);
     closers.push(() => store.close());
     const target = new LdapTarget(settings.ldap);
-    const targets = buildTargets({ policy, ldap: target, env: env ?? process.env, logger });
+    const built = buildTargets({ policy, ldap: target, env: env ?? process.env, logger });
+    const targets = built.router;
     closers.push(() => targets.close());
+    if (usesCredentialsMode(policy) && !settings.credentialsKey) {
+      throw new ConfigError(
+        'ELEVATE_CREDENTIALS_KEY: must be set (or ELEVATE_CREDENTIALS_KEY_FILE), the same in the API and the worker: roles hand out AWS credentials, which wait encrypted for their bot (make one with: openssl rand -base64 32)',
+        'ELEVATE_CREDENTIALS_KEY',
+      );
+    }
+    const vault = settings.credentialsKey ? new CredentialVault(store, settings.credentialsKey) : undefined;
     const directory = new LdapApproverDirectory({
       ...settings.ldap,
       ...(settings.ldapPeopleBaseDn ? { peopleBaseDn: settings.ldapPeopleBaseDn } : {}),
@@ -109,13 +126,19 @@ export async function startServices({
         taskQueue: settings.temporal.taskQueue,
         activities: createActivities({
           store,
-          ledger: new GrantLedger(store, targets),
+          ledger: new GrantLedger(
+            store,
+            targets,
+            undefined,
+            vault && built.awsIam ? { vault, aws: built.awsIam } : undefined,
+          ),
           notifier: slack
             ? new SlackNotifier({
                 slack,
                 store,
                 directory,
                 ...(settings.slack?.approvalChannel ? { channel: settings.slack.approvalChannel } : {}),
+                ...(settings.slack?.driftChannel ? { driftChannel: settings.slack.driftChannel } : {}),
                 logger: logger.child({ component: 'slack-notifier' }),
               })
             : new LogNotifier({
@@ -123,6 +146,7 @@ export async function startServices({
                 approvalUrl: (id) => `${publicUrl}/approvals/${id}`,
               }),
           logger: logger.child({ component: 'activities' }),
+          ...(built.awsIam ? { aws: built.awsIam } : {}),
         }),
       });
       const running = worker.run().catch((err: unknown) => {
@@ -139,6 +163,7 @@ export async function startServices({
       await ensureReconcileSchedule(client, {
         taskQueue: settings.temporal.taskQueue,
         roles: reconcileRolesOf(policy),
+        aws: reconcileAwsPrincipalsOf(policy),
         ...(settings.reconcile ? { intervalSeconds: settings.reconcile.intervalSeconds } : {}),
       });
     }
@@ -150,6 +175,7 @@ export async function startServices({
       store,
       timing: settings.timing,
       directory,
+      ...(vault ? { vault } : {}),
       logger: logger.child({ component: 'service' }),
     });
 

@@ -15,13 +15,20 @@ import {
 } from '../integrations/postgres/postgres-target.js';
 import { TargetRouter, type TargetSet } from '../integrations/target-router.js';
 
+/** The targets built: all of them behind one router, and the AWS one by itself for credentials mode. */
+export interface BuiltTargets {
+  router: TargetRouter;
+  /** Present when a role uses AWS IAM. */
+  awsIam?: AwsIamTarget;
+}
+
 /** Every target the policy's roles use, behind one router. */
 export function buildTargets(opts: {
   policy: Policy;
   ldap: LdapTarget;
   env: NodeJS.ProcessEnv;
   logger: Logger;
-}): TargetRouter {
+}): BuiltTargets {
   const { policy, env } = opts;
   const set: TargetSet = { ldap: opts.ldap };
   const servers = new Set<string>();
@@ -51,5 +58,11 @@ export function buildTargets(opts: {
       logger: opts.logger.child({ component: 'aws-iam' }),
     });
   }
-  return new TargetRouter(set);
+  const awsIam = set.awsIam as AwsIamTarget | undefined;
+  return { router: new TargetRouter(set), ...(awsIam ? { awsIam } : {}) };
+}
+
+/** Whether any role hands out AWS credentials (and so needs `ELEVATE_CREDENTIALS_KEY`). */
+export function usesCredentialsMode(policy: Pick<Policy, 'roles'>): boolean {
+  return policy.roles.some((r) => r.target.type === 'aws-iam' && r.target.mode === 'credentials');
 }

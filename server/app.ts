@@ -5,6 +5,8 @@
  * Errors are one JSON shape, `{error: {code, message, field?}}`; 4xx name the field at fault.
  */
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -22,9 +24,12 @@ import {
 import type { Actor, BotIdentity, ElevationView } from '../workflows/definitions.js';
 import { isFinal } from '../workflows/elevation-view.js';
 import { runHealthChecks, type HealthCheck } from './health.js';
+import { contentTypeOf } from '../integrations/audit/export.js';
+import { mountApiReference } from './openapi.js';
 import {
   elevationIdSchema,
   elevationRequestSchema,
+  exportQuerySchema,
   listQuerySchema,
   revokeBodySchema,
   verifyQuerySchema,
@@ -135,6 +140,7 @@ export function createApp({
     );
     res.status(report.status === 'ok' ? 200 : 503).json({ status: report.status, checks });
   });
+  mountApiReference(app); // GET /openapi.json and /docs/api: the reference, generated from the schemas
 
   const jsonBody = express.json({ limit: '16kb', strict: true });
   const requireJson = (req: Request, _res: Response, next: NextFunction) => {
@@ -273,7 +279,16 @@ export function createApp({
       { kind: 'bot', botId: bot.id },
       reason,
     );
-    res.status(isFinal(view) ? 200 : 202).json(view);
+    res.status(isFinal(view) ? 200 : 202).json(forBot(view));
+  });
+
+  // AWS credentials mode: the session's temporary credentials, once. POST, not GET: it changes
+  // state (a second call is refused), and no proxy or browser caches or prefetches a POST.
+  app.post('/v1/elevations/:id/credentials', requireBot, async (req, res) => {
+    const id = idOf(req, res);
+    const credentials = await service.deliverCredentials(id, botOf(res).id, { ip: req.ip ?? null });
+    res.setHeader('pragma', 'no-cache');
+    res.json(credentials);
   });
 
   // ---- admin API ------------------------------------------------------------------------------
@@ -309,6 +324,33 @@ export function createApp({
   app.get('/v1/admin/audit/verify', requireAdmin, async (req, res) => {
     const { anchor } = parse(verifyQuerySchema, req.query, 'query');
     res.json(await service.verifyAudit(anchor ? [anchor] : []));
+  });
+
+  // Streamed page by page with backpressure: a slow reader holds one page, not the whole log.
+  app.get('/v1/admin/audit/export', requireAdmin, async (req, res) => {
+    const q = parse(exportQuerySchema, req.query, 'query');
+    const chunks = await service.exportAudit(
+      {
+        format: q.format,
+        ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
+        ...(q.until ? { until: new Date(q.until).toISOString() } : {}),
+      },
+      { kind: 'admin', id: adminOf(res).id },
+    );
+    const ext = q.format === 'csv' ? 'csv' : 'jsonl';
+    res.setHeader('content-type', contentTypeOf(q.format));
+    res.setHeader(
+      'content-disposition',
+      `attachment; filename="elevate-audit-${q.format}-${new Date().toISOString().replace(/[:.]/g, '-')}.${ext}"`,
+    );
+    try {
+      await pipeline(Readable.from(chunks), res);
+    } catch (err) {
+      // Past the headers an error cannot become a JSON answer: cut the connection, so the
+      // client sees a truncated transfer instead of a complete-looking file.
+      req.log.error({ err }, 'audit export failed part-way');
+      res.destroy(err as Error);
+    }
   });
 
   for (const router of routers) app.use(router);

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ID_PATTERN, MAX_ROLE_DURATION_SECONDS } from '../config/policy.js';
 import { ELEVATION_ID_PATTERN } from '../domain/ids.js';
+import { EXPORT_FORMATS } from '../integrations/audit/export.js';
 import { ELEVATION_STATUSES } from '../workflows/definitions.js';
 
 /** Printable text without control characters (they hide things in logs and UIs). */
@@ -82,5 +83,16 @@ export const verifyQuerySchema = z
         return { position: Number(position), hash };
       })
       .optional(),
+  })
+  .strict();
+
+/** Query of `GET /v1/admin/audit/export`: the format, and a window on the events' `at`. */
+export const exportQuerySchema = z
+  .object({
+    format: z
+      .enum(EXPORT_FORMATS, { message: `must be one of ${EXPORT_FORMATS.join(', ')}` })
+      .default('jsonl'),
+    since: isoInstant.optional(),
+    until: isoInstant.optional(),
   })
   .strict();

@@ -15,28 +15,63 @@ import { principalFor, type Policy } from '../config/policy.js';
 import {
   DEFAULT_RECONCILE_INTERVAL_SECONDS,
   RECONCILE_SCHEDULE_ID,
+  type ReconcileAwsPrincipal,
   type ReconcileInput,
   type ReconcileRole,
 } from '../workflows/definitions.js';
 import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
 
-/** The policy's roles as reconciliation needs them: target, drift rule, and the bots' principals. */
+/**
+ * The policy's roles as reconciliation needs them: target, drift rule, and the bots'
+ * principals. AWS roles are left out: their drift is found per bot ({@link reconcileAwsPrincipalsOf}).
+ */
 export function reconcileRolesOf(policy: Pick<Policy, 'roles' | 'bots'>): ReconcileRole[] {
-  return policy.roles.map((role) => ({
-    id: role.id,
-    target: role.target,
-    action: role.drift.action,
-    standing: role.drift.standing,
-    principals: policy.bots
-      .filter((b) => b.roles.includes(role.id))
-      .flatMap((b) => principalFor(b, role.target) ?? []),
-  }));
+  return policy.roles
+    .filter((role) => role.target.type !== 'aws-iam')
+    .map((role) => ({
+      id: role.id,
+      target: role.target,
+      action: role.drift.action,
+      standing: role.drift.standing,
+      principals: policy.bots
+        .filter((b) => b.roles.includes(role.id))
+        .flatMap((b) => principalFor(b, role.target) ?? []),
+    }));
+}
+
+/**
+ * Every bot's IAM role or user that AWS attach-mode roles grant to, with what may stay attached
+ * to it: the union of those roles' `drift.standing`, and `revert` when any of them says so (a
+ * principal is one thing in AWS, so it gets one rule).
+ */
+export function reconcileAwsPrincipalsOf(policy: Pick<Policy, 'roles' | 'bots'>): ReconcileAwsPrincipal[] {
+  const byId = new Map(policy.roles.map((r) => [r.id, r]));
+  const units = new Map<string, ReconcileAwsPrincipal>();
+  for (const bot of policy.bots) {
+    for (const roleId of bot.roles) {
+      const role = byId.get(roleId);
+      if (role?.target.type !== 'aws-iam' || role.target.mode !== 'attach' || !bot.awsPrincipal) continue;
+      const unit = units.get(bot.awsPrincipal) ?? {
+        principal: bot.awsPrincipal,
+        roles: [],
+        action: 'alert',
+        standing: [],
+      };
+      if (!unit.roles.includes(role.id)) unit.roles.push(role.id);
+      if (role.drift.action === 'revert') unit.action = 'revert';
+      for (const p of role.drift.standing) if (!unit.standing.includes(p)) unit.standing.push(p);
+      units.set(bot.awsPrincipal, unit);
+    }
+  }
+  return [...units.values()];
 }
 
 export interface ReconcileScheduleOptions {
   /** Task queue the worker that runs the reconciliation workflow and its activities polls. */
   taskQueue: string;
   roles: ReconcileRole[];
+  /** The bots' AWS principals to check (see {@link reconcileAwsPrincipalsOf}). */
+  aws?: ReconcileAwsPrincipal[];
   /** Pause between two runs (default 60 s). */
   intervalSeconds?: number;
   /** Schedule id (default `elevate-reconcile`; tests use their own). */
@@ -56,7 +91,7 @@ export async function ensureReconcileSchedule(
   const spec: ScheduleSpec = {
     intervals: [{ every: `${opts.intervalSeconds ?? DEFAULT_RECONCILE_INTERVAL_SECONDS}s` }],
   };
-  const input: ReconcileInput = { roles: opts.roles };
+  const input: ReconcileInput = { roles: opts.roles, ...(opts.aws?.length ? { aws: opts.aws } : {}) };
   const action: ScheduleOptionsStartWorkflowAction<typeof reconcileWorkflow> = {
     type: 'startWorkflow',
     workflowType: 'reconcileWorkflow',

@@ -245,6 +245,11 @@ export interface GrantReceipt {
   /** Other elevations holding the same grant at the time. */
   sharedWith: string[];
   verifiedAt: string;
+  /**
+   * AWS credentials mode: the session issued (its name, as CloudTrail shows it, and when AWS
+   * stops accepting it). The credentials themselves wait for the bot and are never recorded.
+   */
+  session?: { sessionName: string; expiration: string };
 }
 
 /** What the revocation returned, confirmed by reading it back. */
@@ -256,6 +261,11 @@ export interface RevokeReceipt {
   /** Elevations that still hold the grant (when `removed` is false). */
   stillHeldBy: string[];
   verifiedAt: string;
+  /**
+   * AWS credentials mode: what became of the session. Credentials not yet delivered are
+   * destroyed; delivered ones still valid are cut off by a deny on the session (`denied`).
+   */
+  session?: { sessionName: string; expiration: string; delivered: boolean; denied: boolean };
 }
 
 /** The public picture of one elevation, returned by the status query and the API. */
@@ -336,6 +346,11 @@ export const EVENT_TYPES = [
   'revoke.refused',
   'request.refused',
   'auth.refused',
+  // AWS credentials mode: the one delivery of a session's credentials to the bot, and refusals
+  'credentials.delivered',
+  'credentials.refused',
+  // recorded by the server for an admin's export of the audit trail
+  'audit.exported',
   // recorded by reconciliation (no elevation): a membership no elevation explains
   'drift.detected',
   'drift.reverted',
@@ -365,27 +380,67 @@ export interface ReconcileRole {
   principals: string[];
 }
 
+/**
+ * A bot's IAM role or user, as reconciliation sees it: the bot holds no standing privilege, so
+ * every policy attached to it (managed or inline) is drift unless it is the policy of one of
+ * its live elevations or declared standing by one of the AWS attach-mode roles it may request.
+ */
+export interface ReconcileAwsPrincipal {
+  /** The role or user ARN (`bots[].awsPrincipal`). */
+  principal: string;
+  /** The AWS attach-mode roles the bot may request (recorded with each drift). */
+  roles: string[];
+  /** `revert` when any of those roles says so. */
+  action: DriftAction;
+  /** Managed policy ARNs, and `inline:<name>` for inline policies, that may stay attached. */
+  standing: string[];
+}
+
 /** Start input of the reconciliation workflow. */
 export interface ReconcileInput {
   roles: ReconcileRole[];
+  /** The bots' AWS principals (absent in schedules made before AWS drift detection). */
+  aws?: ReconcileAwsPrincipal[];
+}
+
+/** A holder of a role that no elevation explains, as reconciliation reports it to people. */
+export interface DriftAlert {
+  /** The role (for AWS: the bot's AWS attach-mode roles, comma-separated). */
+  roleId: string;
+  target: TargetRef;
+  /** Who holds it: a DN, a PostgreSQL login, an IAM role or user ARN. */
+  principal: string;
+  /** Whether the holder is one of the bots that may request the role. */
+  bot: boolean;
+  /** `alerted`: left in place (the role's drift action is `alert`); `reverted`: removed. */
+  outcome: 'alerted' | 'reverted';
+  /** What exactly is held, when the role alone does not say (AWS: the policy ARN or `inline:<name>`). */
+  detail?: string;
+  /** When reconciliation found it (ISO 8601). */
+  at: string;
 }
 
 /** One member that no elevation explained, and what was done about it. */
 export interface DriftFinding {
   principal: string;
   action: 'alerted' | 'reverted';
+  /** AWS: the policy held (its ARN, or `inline:<name>`). */
+  detail?: string;
 }
 
-/** What reconciling one role found. */
+/** What reconciling one role (or one AWS principal) found. */
 export interface RoleReconciliation {
   drift: DriftFinding[];
-  /** Why the role was not checked (its kind of target cannot be listed per role yet). */
+  /** What to tell people, one per finding (the workflow hands each to the notifier). */
+  alerts?: DriftAlert[];
+  /** Why the role was not checked (its kind of target has nothing standing to list). */
   skipped?: string;
 }
 
-/** What one reconciliation run found, role by role. */
+/** What one reconciliation run found, role by role and AWS principal by principal. */
 export interface ReconcileResult {
   roles: (RoleReconciliation & { roleId: string; error?: string })[];
+  aws?: (RoleReconciliation & { principal: string; error?: string })[];
 }
 
 /**

@@ -6,15 +6,25 @@
  */
 import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { ReconcileInput, ReconcileResult } from './definitions.js';
+import type { DriftAlert, ReconcileInput, ReconcileResult } from './definitions.js';
 
 /**
  * A few quick tries per role: the schedule runs again soon, so a target that is down is left
  * for the next run rather than waited for.
  */
-const { reconcileRole } = proxyActivities<Activities>({
+const { reconcileRole, reconcileAwsPrincipal } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
+});
+
+/**
+ * Alerts are their own activity, so a Slack failure retries the message alone (with the same
+ * finding, so it is posted once) and never re-runs or loses the reconciliation that found it.
+ * Bounded: drift is in the audit trail and the log whatever happens to an alert.
+ */
+const { alertDrift } = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
 
 function messageOf(err: unknown): string {
@@ -23,12 +33,34 @@ function messageOf(err: unknown): string {
   return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
 }
 
-/** One reconciliation run over the given roles. A role that fails does not stop the others. */
+/** Hand each finding to the notifier; a failed alert is logged, never fatal to the run. */
+async function alertAll(alerts: DriftAlert[] | undefined): Promise<void> {
+  await Promise.all(
+    (alerts ?? []).map(async (alert) => {
+      try {
+        await alertDrift(alert);
+      } catch (err) {
+        log.error('Could not deliver a drift alert (it is in the audit trail and the log)', {
+          roleId: alert.roleId,
+          principal: alert.principal,
+          error: messageOf(err),
+        });
+      }
+    }),
+  );
+}
+
+/**
+ * One reconciliation run over the given roles and AWS principals. One that fails does not stop
+ * the others.
+ */
 export async function reconcileWorkflow(input: ReconcileInput): Promise<ReconcileResult> {
-  const roles = await Promise.all(
+  const roles = Promise.all(
     input.roles.map(async (role) => {
       try {
-        return { roleId: role.id, ...(await reconcileRole(role)) };
+        const result = await reconcileRole(role);
+        await alertAll(result.alerts);
+        return { roleId: role.id, ...result };
       } catch (err) {
         const error = messageOf(err);
         log.error('Could not reconcile a role; the next run tries again', { roleId: role.id, error });
@@ -36,5 +68,21 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<Reconcil
       }
     }),
   );
-  return { roles };
+  const aws = Promise.all(
+    (input.aws ?? []).map(async (unit) => {
+      try {
+        const result = await reconcileAwsPrincipal(unit);
+        await alertAll(result.alerts);
+        return { principal: unit.principal, ...result };
+      } catch (err) {
+        const error = messageOf(err);
+        log.error("Could not reconcile a bot's AWS principal; the next run tries again", {
+          principal: unit.principal,
+          error,
+        });
+        return { principal: unit.principal, drift: [], error };
+      }
+    }),
+  );
+  return input.aws ? { roles: await roles, aws: await aws } : { roles: await roles };
 }

@@ -16,11 +16,24 @@
  * receives once. AWS ends them at their expiration; there is no standing state for
  * `grant`/`revoke`/`check` to change or read, and the methods say so (see their comments).
  *
+ * **Drift.** Bots hold no standing privilege, so anything attached to a bot's role or user
+ * that is not the policy of a live elevation (or declared standing) is drift.
+ * {@link AwsIamTarget.listAttachedPolicies} shows everything attached, managed and inline,
+ * whoever put it there; {@link AwsIamTarget.detachPolicy} and
+ * {@link AwsIamTarget.deleteInlinePolicy} take it away; {@link elevationIdOfPolicy} tells an
+ * Elevate policy, and whose elevation it is, from the rest.
+ *
  * Permissions Elevate's own AWS identity needs. Attach mode: `iam:CreatePolicy`,
  * `iam:DeletePolicy`, `iam:ListPolicyVersions`, `iam:DeletePolicyVersion`, `iam:ListPolicies`,
  * `iam:ListEntitiesForPolicy`, `iam:Attach/Detach/ListAttachedRolePolicies` (and the `User`
  * forms for bots that are IAM users), `iam:GetRole`/`iam:GetUser`/`iam:GetGroup` (for
  * {@link AwsIamTarget.listMembers}); scope them to `policy/elevate/*` and the bots' roles and users.
+ * Drift detection also needs, on the bots' roles and users: `iam:ListAttachedRolePolicies`/
+ * `iam:ListAttachedUserPolicies` for every policy (they are called without a path prefix, so
+ * that policies outside `/elevate/` show too), `iam:ListRolePolicies`/`iam:ListUserPolicies`,
+ * `iam:DeleteRolePolicy`/`iam:DeleteUserPolicy`, and `iam:DetachRolePolicy`/
+ * `iam:DetachUserPolicy` for any policy: an `iam:PolicyARN` condition limiting them to
+ * `policy/elevate/*` makes removing other policies fail with {@link TargetAccessDeniedError}.
  * Credentials mode: `sts:AssumeRole` on the roles, whose trust policies must allow Elevate.
  *
  * Every call goes through the AWS SDK (v3) with its standard retries (three attempts) and with
@@ -34,6 +47,10 @@ import {
   CreatePolicyCommand,
   DeletePolicyCommand,
   DeletePolicyVersionCommand,
+  DeleteRolePolicyCommand,
+  GetRolePolicyCommand,
+  PutRolePolicyCommand,
+  DeleteUserPolicyCommand,
   DetachGroupPolicyCommand,
   DetachRolePolicyCommand,
   DetachUserPolicyCommand,
@@ -47,6 +64,8 @@ import {
   paginateListEntitiesForPolicy,
   paginateListPolicies,
   paginateListPolicyVersions,
+  paginateListRolePolicies,
+  paginateListUserPolicies,
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
@@ -87,6 +106,12 @@ export interface AwsIamTargetOptions {
   connectTimeoutMs?: number;
   /** How long to wait for each response (default 10000 ms); each of the SDK's attempts gets this long. */
   timeoutMs?: number;
+  /**
+   * How many items to ask IAM for in each page of a list call (`MaxItems`, 1 to 1000; default
+   * IAM's own, 100). Every list is read to its last page whatever the size; a small size only
+   * means more calls.
+   */
+  listPageSize?: number;
 }
 
 /** The path every policy Elevate creates lives under; nothing else should use it. */
@@ -112,6 +137,12 @@ const MAX_SESSION_NAME = 64;
 const NOT_NAME_CHARS = /[^\w+=,.@-]/g;
 
 const ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):(role|user)\/((?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,128})$/;
+
+/** A managed policy: customer-managed (12-digit account) or AWS-managed (`aws`), with its path. */
+const POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy(\/(?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,128})$/;
+
+/** Inline policy names: up to 128 of the characters IAM allows in names. */
+const INLINE_NAME = /^[\w+=,.@-]{1,128}$/;
 
 /** The IAM role or user a bot acts as, taken apart from its ARN. */
 export interface AwsPrincipal {
@@ -154,6 +185,27 @@ function elevationName(elevationId: string, max: number): string {
   return `${name.slice(0, max - hash.length - 1)}-${hash}`;
 }
 
+/** Prefix of the inline policies that deny a revoked elevation's session (credentials mode). */
+export const DENY_PREFIX = 'elevate-deny-';
+
+/**
+ * The name of the inline policy that denies a revoked elevation's session:
+ * `elevate-deny-<elevationId>` (IAM allows 128 characters).
+ */
+export function denyPolicyName(elevationId: string): string {
+  return `${DENY_PREFIX}${elevationName(elevationId, MAX_POLICY_NAME - DENY_PREFIX.length + NAME_PREFIX.length).slice(NAME_PREFIX.length)}`;
+}
+
+/** A policy document as IAM returns it: URL-encoded JSON (AWS), or plain JSON (some stand-ins). */
+function policyText(document: string | undefined): string {
+  if (!document) return '';
+  try {
+    return decodeURIComponent(document);
+  } catch {
+    return document;
+  }
+}
+
 /** The name of the elevation's managed policy in attach mode. */
 export function policyName(elevationId: string): string {
   return elevationName(elevationId, MAX_POLICY_NAME);
@@ -162,6 +214,58 @@ export function policyName(elevationId: string): string {
 /** The `RoleSessionName` of the elevation's session in credentials mode (at most 64 characters). */
 export function sessionName(elevationId: string): string {
   return elevationName(elevationId, MAX_SESSION_NAME);
+}
+
+/**
+ * The elevation an attach-mode policy belongs to, read from its ARN: for
+ * `arn:<partition>:iam::<account>:policy/elevate/elevate-<id>` it is `<id>`, exactly as it stands
+ * after `elevate-`. Anything else is not an Elevate policy and gives `undefined`: another path
+ * (`/elevate/x/` included), another name, an AWS-managed policy, a malformed ARN.
+ *
+ * Elevation ids (`el_` and 24 hex digits) come back as they went in. An id that
+ * {@link policyName} had to clean or shorten comes back in that form, so compare with what
+ * `policyName(id)` names rather than with the id itself when ids may be unusual.
+ */
+export function elevationIdOfPolicy(policyArn: string): string | undefined {
+  const m = POLICY_ARN.exec(policyArn);
+  if (!m) return undefined;
+  const [, account, path, name = ''] = m;
+  // Elevate creates its policies in the bot's account, never as AWS-managed ones.
+  if (account === 'aws' || path !== POLICY_PATH || !name.startsWith(NAME_PREFIX)) return undefined;
+  const id = name.slice(NAME_PREFIX.length);
+  return id.length > 0 ? id : undefined;
+}
+
+/** A managed policy attached to a role or user, as {@link AwsIamTarget.listAttachedPolicies} lists it. */
+export interface AttachedManagedPolicy {
+  arn: string;
+  name: string;
+  /** The policy's path, `/` through `/a/b/`; Elevate's own are under {@link POLICY_PATH}. */
+  path: string;
+}
+
+/**
+ * Everything attached to a bot's role or user: the managed policies (any path, customer- or
+ * AWS-managed) and the names of its inline policies.
+ */
+export interface AttachedPolicies {
+  /** Sorted by ARN. */
+  managed: AttachedManagedPolicy[];
+  /** Sorted by name. */
+  inline: string[];
+}
+
+/** The path of a managed policy from its ARN (`…:policy/service-role/X` → `/service-role/`). */
+function policyPathOf(policyArn: string): string {
+  const at = policyArn.indexOf(':policy/');
+  if (at < 0) return '/';
+  const resource = policyArn.slice(at + ':policy'.length);
+  return resource.slice(0, resource.lastIndexOf('/') + 1);
+}
+
+/** The name at the end of a managed policy's ARN. */
+function policyNameOf(policyArn: string): string {
+  return policyArn.slice(policyArn.lastIndexOf('/') + 1);
 }
 
 /**
@@ -260,14 +364,27 @@ export interface IssuedCredentials {
 
 /** The operation an error happened in, for messages and for mapping `NoSuchEntity`. */
 export type AwsOperation =
-  'grant' | 'attach' | 'revoke' | 'check' | 'listMembers' | 'issueCredentials' | 'ping';
+  | 'grant'
+  | 'attach'
+  | 'revoke'
+  | 'check'
+  | 'listMembers'
+  | 'issueCredentials'
+  | 'ping'
+  | 'listAttached'
+  | 'detach'
+  | 'deleteInline'
+  | 'revokeSession';
 
 /** What {@link mapAwsError} needs to know about the failed call. */
 export interface AwsErrorContext {
   operation: AwsOperation;
   /** The bot's role or user ARN (attach mode), or the role assumed (credentials mode). */
   principal?: string;
-  /** Name of the elevation's policy (attach mode). */
+  /**
+   * Name of the elevation's policy (attach mode); for `detach` the ARN of the policy, for
+   * `deleteInline` the name of the inline policy.
+   */
   policy?: string;
   /** Removed from every message, in case a server or library ever echoes them. */
   secrets?: string[];
@@ -321,6 +438,14 @@ function describe(ctx: AwsErrorContext): string {
       return `assuming ${who}`;
     case 'ping':
       return 'asking STS who Elevate is';
+    case 'listAttached':
+      return `listing the policies attached to ${who}`;
+    case 'detach':
+      return `detaching policy ${policy} from ${who}`;
+    case 'deleteInline':
+      return `deleting inline policy ${policy} of ${who}`;
+    case 'revokeSession':
+      return `denying a revoked session on ${who} with inline policy ${policy}`;
   }
 }
 
@@ -405,6 +530,11 @@ export function mapAwsError(err: unknown, ctx: AwsErrorContext): TargetError {
   return make(TargetInvalidError, `AWS refused ${what} (${detail})`);
 }
 
+/** Orders strings by UTF-16 code units, as `Array.prototype.sort` does by default. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function isCode(err: unknown, code: string): boolean {
   return httpStatus(err) !== undefined && awsErrorCode(err) === code;
 }
@@ -423,12 +553,18 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
   private readonly logger: Logger | undefined;
   private readonly clock: () => Date;
   private readonly secrets: string[];
+  /** What every paginator gets: the client, and the page size if one was set. */
+  private readonly pager: { client: IAMClient; pageSize?: number };
   private closed = false;
 
   constructor(options: AwsIamTargetOptions = {}) {
     const connectionTimeout = options.connectTimeoutMs ?? 3_000;
     const requestTimeout = options.timeoutMs ?? 10_000;
     if (!(connectionTimeout > 0 && requestTimeout > 0)) throw new Error('AWS timeouts must be positive');
+    const pageSize = options.listPageSize;
+    if (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 1000)) {
+      throw new Error('AWS listPageSize must be an integer from 1 to 1000');
+    }
     const config = {
       region: options.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-east-1',
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -437,6 +573,7 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
     };
     this.iam = new IAMClient(config);
     this.sts = new STSClient(config);
+    this.pager = pageSize === undefined ? { client: this.iam } : { client: this.iam, pageSize };
     this.logger = options.logger;
     this.clock = options.clock ?? (() => new Date());
     const c = options.credentials;
@@ -575,10 +712,11 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
     const errCtx = this.errorContext('listMembers');
     return this.run(errCtx, async () => {
       const arns = new Set<string>();
-      const pages = paginateListPolicies(
-        { client: this.iam },
-        { Scope: 'Local', PathPrefix: POLICY_PATH, OnlyAttached: true },
-      );
+      const pages = paginateListPolicies(this.pager, {
+        Scope: 'Local',
+        PathPrefix: POLICY_PATH,
+        OnlyAttached: true,
+      });
       for await (const page of pages) {
         for (const policy of page.Policies ?? []) {
           if (!policy.Arn || !policy.PolicyName?.startsWith(NAME_PREFIX)) continue;
@@ -586,6 +724,116 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
         }
       }
       return [...arns].sort();
+    });
+  }
+
+  /**
+   * Everything attached to the bot's IAM role or user `principalArn`, whoever attached it:
+   * every managed policy (any path, customer- or AWS-managed, all pages; the path is read from
+   * the ARN, as IAM does not list it) sorted by ARN, and the name of every inline policy (all
+   * pages) sorted by name. Drift detection compares this with the policies of the bot's live
+   * elevations ({@link elevationIdOfPolicy}) and what is declared standing.
+   *
+   * A principal that does not exist (or is deleted while being read) holds nothing:
+   * `{ managed: [], inline: [] }`.
+   *
+   * @throws {TargetInvalidError} for a principal that is not a role or user ARN.
+   */
+  async listAttachedPolicies(principalArn: string): Promise<AttachedPolicies> {
+    const p = parsePrincipal(principalArn);
+    return this.run(this.errorContext('listAttached', principalArn), async () => {
+      const managed: AttachedManagedPolicy[] = [];
+      const inline: string[] = [];
+      try {
+        // No PathPrefix: drift can be any policy, not just one under /elevate/.
+        const attached =
+          p.kind === 'role'
+            ? paginateListAttachedRolePolicies(this.pager, { RoleName: p.name })
+            : paginateListAttachedUserPolicies(this.pager, { UserName: p.name });
+        for await (const page of attached) {
+          for (const a of page.AttachedPolicies ?? []) {
+            if (!a.PolicyArn) continue;
+            managed.push({
+              arn: a.PolicyArn,
+              name: a.PolicyName ?? policyNameOf(a.PolicyArn),
+              path: policyPathOf(a.PolicyArn),
+            });
+          }
+        }
+        const names =
+          p.kind === 'role'
+            ? paginateListRolePolicies(this.pager, { RoleName: p.name })
+            : paginateListUserPolicies(this.pager, { UserName: p.name });
+        for await (const page of names) inline.push(...(page.PolicyNames ?? []));
+      } catch (err) {
+        if (isCode(err, 'NoSuchEntity')) return { managed: [], inline: [] };
+        throw err;
+      }
+      managed.sort((a, b) => compare(a.arn, b.arn));
+      inline.sort(compare);
+      return { managed, inline };
+    });
+  }
+
+  /**
+   * Detaches the managed policy `policyArn` from the bot's IAM role or user `principalArn`;
+   * `changed: false` when it was not attached, or the principal or the policy no longer exists.
+   *
+   * The policy itself is left alone, never deleted: it may be AWS-managed or shared with other
+   * roles. An Elevate policy (see {@link elevationIdOfPolicy}) detached this way stays behind
+   * unattached; {@link AwsIamTarget.revoke} with its elevation detaches and deletes it.
+   *
+   * @throws {TargetInvalidError} for a principal that is not a role or user ARN, or a
+   *   `policyArn` that is not the ARN of a managed policy.
+   * @throws {TargetAccessDeniedError} when Elevate may not detach it (for example a
+   *   `iam:PolicyARN` condition that limits Elevate to `policy/elevate/*`).
+   */
+  async detachPolicy(principalArn: string, policyArn: string): Promise<TargetChange> {
+    const p = parsePrincipal(principalArn);
+    if (!POLICY_ARN.test(policyArn)) {
+      throw new TargetInvalidError(
+        `${JSON.stringify(policyArn)} is not the ARN of an IAM managed policy (arn:aws:iam::<account>:policy/<name>)`,
+      );
+    }
+    return this.run(this.errorContext('detach', principalArn, policyArn), async () => {
+      try {
+        await (p.kind === 'role'
+          ? this.iam.send(new DetachRolePolicyCommand({ RoleName: p.name, PolicyArn: policyArn }))
+          : this.iam.send(new DetachUserPolicyCommand({ UserName: p.name, PolicyArn: policyArn })));
+      } catch (err) {
+        // IAM answers NoSuchEntity alike for a missing principal, policy or attachment.
+        if (isCode(err, 'NoSuchEntity')) return { changed: false };
+        throw err;
+      }
+      this.logger?.info({ principal: principalArn, policy: policyArn }, 'AWS policy detached');
+      return { changed: true };
+    });
+  }
+
+  /**
+   * Deletes the inline policy `policyName` of the bot's IAM role or user `principalArn`
+   * (inline policies belong to their principal, so deleting is the only way to remove one);
+   * `changed: false` when there is no such inline policy or no such principal.
+   *
+   * @throws {TargetInvalidError} for a principal that is not a role or user ARN, or a name IAM
+   *   cannot have given an inline policy.
+   */
+  async deleteInlinePolicy(principalArn: string, policyName: string): Promise<TargetChange> {
+    const p = parsePrincipal(principalArn);
+    if (!INLINE_NAME.test(policyName)) {
+      throw new TargetInvalidError(`${JSON.stringify(policyName)} is not the name of an IAM inline policy`);
+    }
+    return this.run(this.errorContext('deleteInline', principalArn, policyName), async () => {
+      try {
+        await (p.kind === 'role'
+          ? this.iam.send(new DeleteRolePolicyCommand({ RoleName: p.name, PolicyName: policyName }))
+          : this.iam.send(new DeleteUserPolicyCommand({ UserName: p.name, PolicyName: policyName })));
+      } catch (err) {
+        if (isCode(err, 'NoSuchEntity')) return { changed: false };
+        throw err;
+      }
+      this.logger?.info({ principal: principalArn, policy: policyName }, 'AWS inline policy deleted');
+      return { changed: true };
     });
   }
 
@@ -639,6 +887,88 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
     });
   }
 
+  /**
+   * Credentials mode: cuts off a session before its expiration, for an elevation revoked early
+   * after its bot received the credentials. STS cannot withdraw one session, so Elevate puts an
+   * inline policy {@link denyPolicyName}(elevationId) on the assumed role that denies everything
+   * to that session alone (`aws:userid` ends with `:<sessionName>`; the names are Elevate's own,
+   * one per elevation), and reads it back. The denial carries its own end, the session's
+   * expiration + {@link EXPIRY_SLACK_SECONDS}, after which it matches nothing; denials of
+   * sessions that have expired are deleted from the role on the way (a role holds 10,240
+   * characters of inline policies, about 30 such denials).
+   *
+   * `changed: false` when the session has already expired (nothing to cut off).
+   *
+   * Permissions: `iam:PutRolePolicy`, `iam:GetRolePolicy`, `iam:ListRolePolicies` and
+   * `iam:DeleteRolePolicy` on the credentials-mode roles.
+   */
+  async revokeSession(
+    ref: AwsIamCredentialsTargetRef,
+    session: { sessionName: string; expiration: string },
+    ctx: GrantContext,
+  ): Promise<TargetChange> {
+    const role = parsePrincipal(ref.roleArn);
+    if (role.kind !== 'role') throw new TargetInvalidError(`${ref.roleArn} is not the ARN of an IAM role`);
+    const expires = Date.parse(session.expiration);
+    if (Number.isNaN(expires)) throw new TargetInvalidError('the session has no valid expiration');
+    if (!/^[\w+=,.@-]{2,64}$/.test(session.sessionName)) {
+      throw new TargetInvalidError(`${JSON.stringify(session.sessionName)} is not an STS session name`);
+    }
+    const now = this.clock().getTime();
+    if (expires <= now) return { changed: false };
+    const name = denyPolicyName(ctx.elevationId);
+    const errCtx = this.errorContext('revokeSession', ref.roleArn, name);
+    const document = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'ElevateRevokedSession',
+          Effect: 'Deny',
+          Action: '*',
+          Resource: '*',
+          Condition: {
+            StringLike: { 'aws:userid': `*:${session.sessionName}` },
+            DateLessThan: { 'aws:CurrentTime': iamTime(new Date(expires + EXPIRY_SLACK_SECONDS * 1000)) },
+          },
+        },
+      ],
+    });
+    return this.run(errCtx, async () => {
+      await this.purgeExpiredDenials(role.name, now);
+      await this.iam.send(
+        new PutRolePolicyCommand({ RoleName: role.name, PolicyName: name, PolicyDocument: document }),
+      );
+      const back = await this.iam.send(new GetRolePolicyCommand({ RoleName: role.name, PolicyName: name }));
+      if (!policyText(back.PolicyDocument).includes(`:${session.sessionName}`)) {
+        throw new TargetNotVerifiedError(`the denial of session ${session.sessionName} did not read back`);
+      }
+      this.logger?.warn(
+        { role: ref.roleArn, sessionName: session.sessionName, until: session.expiration, policy: name },
+        'AWS session of a revoked elevation denied until it expires',
+      );
+      return { changed: true };
+    });
+  }
+
+  /** Deletes the role's session denials whose end has passed (they match nothing any more). */
+  private async purgeExpiredDenials(roleName: string, now: number): Promise<void> {
+    const names: string[] = [];
+    for await (const page of paginateListRolePolicies(this.pager, { RoleName: roleName })) {
+      names.push(...(page.PolicyNames ?? []).filter((n) => n.startsWith(DENY_PREFIX)));
+    }
+    for (const PolicyName of names) {
+      const got = await this.ignoreMissing(
+        this.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName })),
+      );
+      const until = /"aws:CurrentTime"\s*:\s*"([^"]+)"/.exec(policyText(got?.PolicyDocument))?.[1];
+      if (until && Date.parse(until) < now) {
+        await this.ignoreMissing(
+          this.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName })),
+        );
+      }
+    }
+  }
+
   /** Asks STS who Elevate is (`GetCallerIdentity`), proving both reachability and credentials. */
   async ping(): Promise<void> {
     await this.run(this.errorContext('ping'), async () => {
@@ -690,8 +1020,8 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
     const input = { PathPrefix: POLICY_PATH };
     const pages =
       p.kind === 'role'
-        ? paginateListAttachedRolePolicies({ client: this.iam }, { ...input, RoleName: p.name })
-        : paginateListAttachedUserPolicies({ client: this.iam }, { ...input, UserName: p.name });
+        ? paginateListAttachedRolePolicies(this.pager, { ...input, RoleName: p.name })
+        : paginateListAttachedUserPolicies(this.pager, { ...input, UserName: p.name });
     for await (const page of pages) {
       if ((page.AttachedPolicies ?? []).some((a) => a.PolicyArn === policyArn)) return true;
     }
@@ -705,7 +1035,7 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
    */
   private async deletePolicy(policyArn: string, errCtx: AwsErrorContext): Promise<void> {
     const attempt = async (): Promise<void> => {
-      for await (const page of paginateListPolicyVersions({ client: this.iam }, { PolicyArn: policyArn })) {
+      for await (const page of paginateListPolicyVersions(this.pager, { PolicyArn: policyArn })) {
         for (const v of page.Versions ?? []) {
           if (v.IsDefaultVersion || !v.VersionId) continue;
           await this.ignoreMissing(
@@ -759,10 +1089,7 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
     const users: string[] = [];
     const groups: string[] = [];
     try {
-      for await (const page of paginateListEntitiesForPolicy(
-        { client: this.iam },
-        { PolicyArn: policyArn },
-      )) {
+      for await (const page of paginateListEntitiesForPolicy(this.pager, { PolicyArn: policyArn })) {
         for (const r of page.PolicyRoles ?? []) if (r.RoleName) roles.push(r.RoleName);
         for (const u of page.PolicyUsers ?? []) if (u.UserName) users.push(u.UserName);
         for (const g of page.PolicyGroups ?? []) if (g.GroupName) groups.push(g.GroupName);

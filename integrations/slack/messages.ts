@@ -20,11 +20,13 @@ import type {
   SectionBlock,
   View,
 } from '@slack/types';
+import type { DriftAlert } from '../../activities/index.js';
 import type {
   ApprovalRecord,
   ElevationStatus,
   ElevationView,
   EndReason,
+  TargetRef,
 } from '../../workflows/definitions.js';
 import type { SlackContent } from './slack-client.js';
 
@@ -134,6 +136,78 @@ export function formatTime(iso: string): string {
   if (Number.isNaN(ms)) return escapeMrkdwn(iso);
   const utc = new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${utc}> (${utc})`;
+}
+
+/** The target in words an approver understands. */
+export function describeTarget(target: TargetRef): string {
+  switch (target.type) {
+    case 'ldap':
+      return `LDAP group ${target.groupDn}`;
+    case 'postgres':
+      return `PostgreSQL role ${target.role} on server ${target.server}`;
+    case 'aws-iam':
+      return target.mode === 'attach'
+        ? 'AWS IAM policy attached to the bot for the window (it also expires by itself)'
+        : `temporary AWS credentials for role ${target.roleArn}`;
+  }
+}
+
+/**
+ * The message about one holder of a role that no elevation explains (drift), for the people
+ * who watch the drift channel: who holds what, whether it is one of the role's own bots, and
+ * whether Elevate left it in place or removed it. No buttons: what to do about a holder left in
+ * place (remove it, or declare it in the role's `drift.standing`) is a decision for people.
+ */
+export function renderDriftAlert(alert: DriftAlert): SlackContent {
+  const role = code(alert.roleId);
+  const principal = code(alert.principal, 300);
+  const reverted = alert.outcome === 'reverted';
+  const blocks: (KnownBlock | Block)[] = [
+    header(`${reverted ? 'Drift removed' : 'Drift'}: ${alert.roleId} held outside Elevate`),
+    section(
+      reverted
+        ? `:rotating_light: ${principal} held ${role} without an elevation. Elevate *removed it* and read ` +
+            "the target back: it is gone. If it was put there on purpose, list it in the role's " +
+            '`drift.standing`, or it will be removed again.'
+        : `:warning: ${principal} holds ${role}, and no elevation explains it. It was *left in place* ` +
+            "(the role's drift action is `alert`): remove it, or list it in the role's `drift.standing` " +
+            'if it is meant to be there.',
+    ),
+    fieldsSection([
+      `*Role*\n${role}`,
+      `*Held by*\n${principal}`,
+      `*One of the role's bots?*\n${
+        alert.bot
+          ? 'Yes: it may request the role, but holds it without an elevation'
+          : 'No: not a bot the role is for'
+      }`,
+      `*Outcome*\n${reverted ? 'Removed, and read back: gone' : 'Left in place'}`,
+      `*Found*\n${formatTime(alert.at)}`,
+    ]),
+    section(`*Target*\n${escapeMrkdwn(truncate(oneLine(driftTargetWords(alert.target)), 1000))}`),
+  ];
+  if (alert.detail !== undefined && alert.detail !== '') {
+    const label = '*What is held*\n```';
+    const room = LIMITS.sectionText - label.length - 3;
+    blocks.push(section(`${label}${truncate(escapeMrkdwn(alert.detail), room)}\`\`\``));
+  }
+  blocks.push(
+    context(
+      `Found by reconciliation · recorded in the audit trail as \`drift.detected\`${
+        reverted ? ' and `drift.reverted`' : ''
+      }`,
+    ),
+  );
+  return {
+    text: truncate(
+      `${reverted ? 'Drift removed' : 'Drift'} in role ${escapeMrkdwn(oneLine(alert.roleId))}: ` +
+        `${escapeMrkdwn(oneLine(alert.principal))} ${
+          reverted ? 'held it without an elevation and was removed' : 'holds it without an elevation'
+        }`,
+      LIMITS.fallbackText,
+    ),
+    blocks: blocks.slice(0, LIMITS.blocks),
+  };
 }
 
 /** The approval request message: everything to decide on, and Approve/Deny while it is pending. */
@@ -395,6 +469,16 @@ const REASON_WORDS: Record<EndReason, string> = {
   approval_timeout: 'nobody decided in time',
   grant_failed: 'the grant failed',
 };
+
+/**
+ * The target of a drifted role in words. An AWS attach-mode role names no one IAM object (the
+ * policy is attached to each bot), so the alert's `detail` says which policy is held.
+ */
+function driftTargetWords(target: TargetRef): string {
+  return target.type === 'aws-iam' && target.mode === 'attach'
+    ? "AWS IAM policy attached to the role's bots"
+    : describeTarget(target);
+}
 
 /** Where the request stands, with its times. */
 function stateText(d: ApprovalRequestDetails): string {

@@ -7,22 +7,43 @@
  * Runs inside activities, which Temporal retries. What was already posted is remembered in the
  * store's single-use table (by elevation, recipient and step), so a retry after a partial
  * success posts nothing twice.
+ *
+ * Drift found by reconciliation is posted too, in the drift channel (or the approval channel),
+ * at most once a day for a holder left in place: see {@link SlackNotifier.alertDrift}.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../../activities/index.js';
+import type {
+  ApprovalNotifier,
+  DriftAlert,
+  ElevationDetails,
+  ElevationNotice,
+} from '../../activities/index.js';
 import type { AuditStore, EphemeralStore } from '../audit/audit-store.js';
-import type { SlackMessageRef, TargetRef } from '../../workflows/definitions.js';
+import type { SlackMessageRef } from '../../workflows/definitions.js';
 import { sameApprover } from '../../workflows/elevation-view.js';
 import {
+  describeTarget,
+  renderDriftAlert,
   renderEventReply,
   renderOwnerNotice,
   renderRequestMessage,
   type ApprovalRequestDetails,
 } from './messages.js';
-import type { SlackClient } from './slack-client.js';
+import { SlackApiError, type SlackClient } from './slack-client.js';
+
+/** Kept here too for callers that imported it from this module; it lives with the other renderings. */
+export { describeTarget } from './messages.js';
 
 /** How long "already posted" marks are kept: longer than any approval window and grant. */
 const POSTED_TTL_MS = 9 * 24 * 3600_000;
+
+/**
+ * How long a holder left in place stays quiet in Slack after its alert, by default: a day.
+ * Reconciliation finds it again at every run (every minute by default), and the audit trail and
+ * the log record each of those; Slack only needs a reminder now and then.
+ */
+export const DEFAULT_DRIFT_REALERT_SECONDS = 24 * 3600;
 
 export interface SlackNotifierDeps {
   slack: SlackClient;
@@ -31,25 +52,27 @@ export interface SlackNotifierDeps {
   directory?: { memberEmails(groupDn: string): Promise<string[]> };
   /** Post approval requests here; unset: direct messages to each approver. */
   channel?: string;
+  /** Post drift alerts here; unset: in {@link channel}; neither: drift is not posted (the log has it). */
+  driftChannel?: string;
+  /**
+   * A holder left in place (`alerted`) is posted again after this many seconds at the earliest,
+   * however often reconciliation finds it (default {@link DEFAULT_DRIFT_REALERT_SECONDS}).
+   */
+  driftRealertSeconds?: number;
   logger: Logger;
 }
 
-/** The target in words an approver understands. */
-export function describeTarget(target: TargetRef): string {
-  switch (target.type) {
-    case 'ldap':
-      return `LDAP group ${target.groupDn}`;
-    case 'postgres':
-      return `PostgreSQL role ${target.role} on server ${target.server}`;
-    case 'aws-iam':
-      return target.mode === 'attach'
-        ? 'AWS IAM policy attached to the bot for the window (it also expires by itself)'
-        : `temporary AWS credentials for role ${target.roleArn}`;
-  }
-}
-
 export class SlackNotifier implements ApprovalNotifier {
-  constructor(private readonly deps: SlackNotifierDeps) {}
+  private readonly driftRealertMs: number;
+
+  /** @throws RangeError when `driftRealertSeconds` is not a positive number */
+  constructor(private readonly deps: SlackNotifierDeps) {
+    const realert = deps.driftRealertSeconds ?? DEFAULT_DRIFT_REALERT_SECONDS;
+    if (!Number.isFinite(realert) || realert <= 0) {
+      throw new RangeError(`driftRealertSeconds must be a positive number of seconds, not ${realert}`);
+    }
+    this.driftRealertMs = realert * 1000;
+  }
 
   async announce(details: ElevationDetails): Promise<SlackMessageRef[]> {
     const content = renderRequestMessage(await this.requestDetails(details));
@@ -111,6 +134,73 @@ export class SlackNotifier implements ApprovalNotifier {
       }
       await this.once(`owner:${id}:${step}`, () =>
         this.deps.slack.postMessage(owner, renderOwnerNotice(notice.event, d)),
+      );
+    }
+  }
+
+  /**
+   * Posts a drift finding in the drift channel (or, without one, the approval channel).
+   *
+   * A holder left in place (`alerted`) is found again at every reconciliation run; it is posted
+   * once, then again only after `driftRealertSeconds`, per role, holder and detail. A removal
+   * (`reverted`) is posted every time, since each is a new removal, but once per finding (role,
+   * holder, detail and time found), so a retried activity does not post it twice.
+   *
+   * The "posted" mark is written only after Slack accepted the message. A failed post therefore
+   * leaves no mark, and the retry posts it; the price is that a post Slack carried out but whose
+   * answer was lost (or a mark the store could not write) is posted again, which is better than
+   * an alert never shown. Reconciliation runs never overlap (the schedule skips overlapping
+   * runs), so two posts of one finding do not race for the mark.
+   *
+   * @throws SlackApiError when Slack failed in a way a retry may fix (unreachable, rate-limited
+   *   past the call budget, `internal_error`); errors a retry cannot fix (`channel_not_found`,
+   *   `not_in_channel`, `invalid_auth`, …) are logged and not thrown, and the next run that
+   *   finds the holder tries again
+   */
+  async alertDrift(alert: DriftAlert): Promise<void> {
+    const about = {
+      roleId: alert.roleId,
+      principal: alert.principal,
+      outcome: alert.outcome,
+      ...(alert.detail !== undefined ? { detail: alert.detail } : {}),
+    };
+    const channel = this.deps.driftChannel ?? this.deps.channel;
+    if (!channel) {
+      this.deps.logger.warn(
+        about,
+        'drift not posted in Slack: no drift channel and no approval channel is set (the log and the audit trail have it)',
+      );
+      return;
+    }
+    const reverted = alert.outcome === 'reverted';
+    // Hashed: a principal or an inline policy can be longer than a key may be, and may contain `:`.
+    const identity = reverted
+      ? [alert.roleId, alert.principal, alert.detail ?? null, alert.at]
+      : [alert.roleId, alert.principal, alert.detail ?? null];
+    const key = `slack-drift:${alert.outcome}:${createHash('sha256').update(JSON.stringify(identity)).digest('hex')}`;
+    if ((await this.deps.store.peek(key)) !== undefined) return;
+
+    let ref: SlackMessageRef;
+    try {
+      ref = await this.deps.slack.postMessage(channel, renderDriftAlert(alert));
+    } catch (err) {
+      if (err instanceof SlackApiError && !err.retryable) {
+        this.deps.logger.error(
+          { ...about, channel, code: err.code, err: err.message },
+          'drift could not be posted in Slack, and retrying will not help (check the channel and the app)',
+        );
+        return;
+      }
+      throw err;
+    }
+    const ttlMs = reverted ? POSTED_TTL_MS : this.driftRealertMs;
+    try {
+      await this.deps.store.putIfAbsent(key, ref, new Date(Date.now() + ttlMs));
+    } catch (err) {
+      // The alert is in Slack: failing now would only have it posted again by the retry.
+      this.deps.logger.warn(
+        { ...about, err: (err as Error).message },
+        'drift posted in Slack, but the store could not remember it; it may be posted again',
       );
     }
   }

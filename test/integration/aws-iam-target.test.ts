@@ -18,6 +18,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import {
+  AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
   CreateAccessKeyCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
@@ -28,14 +30,18 @@ import {
   IAMClient,
   ListAttachedRolePoliciesCommand,
   ListPoliciesCommand,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AwsIamTarget,
+  elevationIdOfPolicy,
   expiryCondition,
   iamTime,
   mapAwsError,
+  policyName,
   sessionName,
   type AwsErrorContext,
 } from '../../integrations/aws/iam-target.js';
@@ -720,6 +726,310 @@ describe('expiryCondition', () => {
       }),
     ]) {
       expect(() => expiryCondition(bad, notAfter), bad).toThrow(TargetInvalidError);
+    }
+  });
+});
+
+describe('drift: what is attached to a bot, and taking it away', () => {
+  const INLINE = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }],
+  });
+  const ANY = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '*' }],
+  });
+  let drifterRole: string;
+  let drifterUser: string;
+  /** Out-of-band policies, whose order by name differs from their order by ARN. */
+  let shared: string;
+  let rootLevel: string;
+
+  async function createPolicy(name: string, path: string): Promise<string> {
+    const { Policy } = await admin.send(
+      new CreatePolicyCommand({ PolicyName: name, Path: path, PolicyDocument: ANY }),
+    );
+    return Policy?.Arn ?? '';
+  }
+
+  /** Attaches a managed policy and puts an inline one behind Elevate's back. */
+  async function attach(principal: string, arn: string): Promise<void> {
+    const name = principal.split('/').pop() ?? '';
+    await (principal.includes(':role/')
+      ? admin.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: arn }))
+      : admin.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: arn })));
+  }
+
+  async function putInline(principal: string, policy: string): Promise<void> {
+    const name = principal.split('/').pop() ?? '';
+    await (principal.includes(':role/')
+      ? admin.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: policy, PolicyDocument: INLINE }))
+      : admin.send(new PutUserPolicyCommand({ UserName: name, PolicyName: policy, PolicyDocument: INLINE })));
+  }
+
+  beforeAll(async () => {
+    const role = await admin.send(
+      new CreateRoleCommand({ RoleName: 'drifter', Path: '/bots/team/', AssumeRolePolicyDocument: TRUST }),
+    );
+    const user = await admin.send(new CreateUserCommand({ UserName: 'drift-user', Path: '/bots/' }));
+    drifterRole = role.Role?.Arn ?? '';
+    drifterUser = user.User?.Arn ?? '';
+    shared = await createPolicy('a-shared', '/zz/team/');
+    rootLevel = await createPolicy('root-level', '/');
+  });
+
+  for (const kind of ['role', 'user'] as const) {
+    it(`lists, detaches and deletes what was attached to a ${kind} outside Elevate`, async () => {
+      const principal = kind === 'role' ? drifterRole : drifterUser;
+      const id = newElevationId();
+      const elevatePolicy = policyArn(id);
+      await attach(principal, shared);
+      await attach(principal, rootLevel);
+      expect(await target.grant(ATTACH, principal, ctx(id))).toEqual({ changed: true });
+      await putInline(principal, 'zeta');
+      await putInline(principal, 'alpha');
+
+      const listed = await target.listAttachedPolicies(principal);
+      expect(listed).toEqual({
+        managed: [
+          { arn: elevatePolicy, name: `elevate-${id}`, path: '/elevate/' },
+          { arn: rootLevel, name: 'root-level', path: '/' },
+          { arn: shared, name: 'a-shared', path: '/zz/team/' },
+        ],
+        inline: ['alpha', 'zeta'],
+      });
+      expect(listed.managed.map((m) => elevationIdOfPolicy(m.arn))).toEqual([id, undefined, undefined]);
+
+      // A managed policy is detached, not deleted: it may be shared or AWS-managed.
+      expect(await target.detachPolicy(principal, shared)).toEqual({ changed: true });
+      expect(await target.detachPolicy(principal, shared)).toEqual({ changed: false });
+      expect(await policyExists(shared)).toBe(true);
+      expect((await target.listAttachedPolicies(principal)).managed.map((m) => m.arn)).toEqual([
+        elevatePolicy,
+        rootLevel,
+      ]);
+
+      // Detaching an Elevate policy leaves it behind; revoke deletes it without detaching again.
+      expect(await target.detachPolicy(principal, elevatePolicy)).toEqual({ changed: true });
+      expect(await policyExists(elevatePolicy)).toBe(true);
+      expect(await target.check(ATTACH, principal, ctx(id))).toBe(false);
+      expect(await target.revoke(ATTACH, principal, ctx(id))).toEqual({ changed: false });
+      expect(await policyExists(elevatePolicy)).toBe(false);
+      expect(await target.detachPolicy(principal, elevatePolicy)).toEqual({ changed: false });
+
+      expect(await target.deleteInlinePolicy(principal, 'alpha')).toEqual({ changed: true });
+      expect(await target.deleteInlinePolicy(principal, 'alpha')).toEqual({ changed: false });
+      expect(await target.listAttachedPolicies(principal)).toEqual({
+        managed: [{ arn: rootLevel, name: 'root-level', path: '/' }],
+        inline: ['zeta'],
+      });
+
+      expect(await target.detachPolicy(principal, rootLevel)).toEqual({ changed: true });
+      expect(await target.deleteInlinePolicy(principal, 'zeta')).toEqual({ changed: true });
+      expect(await target.listAttachedPolicies(principal)).toEqual({ managed: [], inline: [] });
+    });
+  }
+
+  it('sees nothing attached to a role or user that does not exist, and changes nothing', async () => {
+    for (const missing of [
+      `arn:aws:iam::${account}:role/bots/no-such-bot`,
+      `arn:aws:iam::${account}:user/no-such-user`,
+    ]) {
+      expect(await target.listAttachedPolicies(missing)).toEqual({ managed: [], inline: [] });
+      expect(await target.detachPolicy(missing, rootLevel)).toEqual({ changed: false });
+      expect(await target.deleteInlinePolicy(missing, 'zeta')).toEqual({ changed: false });
+    }
+    // A policy that does not exist is not attached either.
+    const gone = `arn:aws:iam::${account}:policy/no-such-policy`;
+    expect(await target.detachPolicy(drifterRole, gone)).toEqual({ changed: false });
+  });
+
+  it('refuses malformed principals, policy ARNs and inline names before calling AWS', async () => {
+    const { requests } = await moto.record(async () => {
+      for (const principal of [
+        `arn:aws:iam::${account}:group/ops`,
+        `arn:aws:sts::${account}:assumed-role/drifter/session`,
+        `arn:aws:iam::${account}:role/`,
+        'drifter',
+      ]) {
+        for (const call of [
+          () => target.listAttachedPolicies(principal),
+          () => target.detachPolicy(principal, rootLevel),
+          () => target.deleteInlinePolicy(principal, 'zeta'),
+        ]) {
+          const error = await failure(call());
+          expect(error).toBeInstanceOf(TargetInvalidError);
+          expect(error.message).toContain('is not the ARN of an IAM role or user');
+        }
+      }
+      for (const policy of [
+        'a-shared',
+        `arn:aws:iam::${account}:role/drifter`,
+        `arn:aws:iam::${account}:policy/`,
+        'arn:aws:s3:::bucket/policy/x',
+      ]) {
+        expect(await failure(target.detachPolicy(drifterRole, policy))).toBeInstanceOf(TargetInvalidError);
+      }
+      for (const name of ['', 'has space', 'x'.repeat(129), 'a/b']) {
+        expect(await failure(target.deleteInlinePolicy(drifterRole, name))).toBeInstanceOf(
+          TargetInvalidError,
+        );
+      }
+    });
+    expect(requests).toEqual([]);
+  });
+
+  it('reads every page of the attached managed policies', async () => {
+    const paged = new AwsIamTarget({
+      region: REGION,
+      endpoint: moto.url,
+      credentials: CREDENTIALS,
+      listPageSize: 2,
+    });
+    const role = await admin.send(
+      new CreateRoleCommand({ RoleName: 'many-policies', AssumeRolePolicyDocument: TRUST }),
+    );
+    const user = await admin.send(new CreateUserCommand({ UserName: 'many-policies' }));
+    const arns: string[] = [];
+    for (let i = 0; i < 5; i += 1) arns.push(await createPolicy(`paged-${i}`, '/paged/'));
+    try {
+      for (const principal of [role.Role?.Arn ?? '', user.User?.Arn ?? '']) {
+        for (const arn of arns) await attach(principal, arn);
+        const { result, requests } = await moto.record(() => paged.listAttachedPolicies(principal));
+        expect(result.managed.map((m) => m.arn)).toEqual([...arns].sort());
+        expect(result.managed.every((m) => m.path === '/paged/')).toBe(true);
+        const listCalls = requests.filter((r) => r.action.startsWith('ListAttached'));
+        // Pages of 2, 2 and 1, each asked for after the previous one's marker.
+        expect(listCalls.map((r) => [r.params['MaxItems'], r.params['Marker']])).toEqual([
+          ['2', undefined],
+          ['2', '2'],
+          ['2', '4'],
+        ]);
+        expect(listCalls.every((r) => r.params['PathPrefix'] === undefined)).toBe(true);
+        for (const arn of arns) expect(await paged.detachPolicy(principal, arn)).toEqual({ changed: true });
+        expect(await paged.listAttachedPolicies(principal)).toEqual({ managed: [], inline: [] });
+      }
+    } finally {
+      await paged.close();
+    }
+  });
+
+  it('reads every page of inline policy names, which moto never splits (a stub IAM does)', async () => {
+    const seen: Record<string, string>[] = [];
+    const answer = (action: string, body: string): string =>
+      `<${action}Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><${action}Result>${body}` +
+      `</${action}Result><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></${action}Response>`;
+    const member = (name: string, arn: string): string =>
+      `<member><PolicyName>${name}</PolicyName><PolicyArn>${arn}</PolicyArn></member>`;
+    const awsManaged = 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
+    const own = `arn:aws:iam::${account}:policy/ops-extra`;
+    const stub: HttpServer = createHttpServer((req, res) => {
+      let raw = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (raw += chunk));
+      req.on('end', () => {
+        const params = Object.fromEntries(new URLSearchParams(raw));
+        seen.push(params);
+        const first = params['Marker'] === undefined;
+        const truncated = first ? '<IsTruncated>true</IsTruncated><Marker>next</Marker>' : '';
+        const xml =
+          params['Action'] === 'ListAttachedRolePolicies'
+            ? answer(
+                'ListAttachedRolePolicies',
+                `<AttachedPolicies>${first ? member('AWSLambdaBasicExecutionRole', awsManaged) : member('ops-extra', own)}</AttachedPolicies>${truncated}`,
+              )
+            : answer(
+                'ListRolePolicies',
+                `<PolicyNames>${first ? '<member>zz-last</member><member>mid</member>' : '<member>aa-first</member>'}</PolicyNames>${truncated}`,
+              );
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(xml);
+      });
+    });
+    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+    const { port } = stub.address() as { port: number };
+    const stubbed = new AwsIamTarget({
+      region: REGION,
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: CREDENTIALS,
+    });
+    try {
+      expect(await stubbed.listAttachedPolicies(drifterRole)).toEqual({
+        // Sorted by ARN: the account's own policy before AWS's, whatever order the pages had.
+        managed: [
+          { arn: own, name: 'ops-extra', path: '/' },
+          { arn: awsManaged, name: 'AWSLambdaBasicExecutionRole', path: '/service-role/' },
+        ],
+        inline: ['aa-first', 'mid', 'zz-last'],
+      });
+      expect(seen.map((p) => [p['Action'], p['RoleName'], p['Marker']])).toEqual([
+        ['ListAttachedRolePolicies', 'drifter', undefined],
+        ['ListAttachedRolePolicies', 'drifter', 'next'],
+        ['ListRolePolicies', 'drifter', undefined],
+        ['ListRolePolicies', 'drifter', 'next'],
+      ]);
+    } finally {
+      await stubbed.close();
+      await new Promise((resolve) => stub.close(resolve));
+    }
+  });
+
+  it('reports AWS out of reach as TargetUnreachableError', async () => {
+    const down = new AwsIamTarget({
+      region: REGION,
+      endpoint: `http://127.0.0.1:${await freePort()}`,
+      credentials: CREDENTIALS,
+    });
+    try {
+      for (const [call, says] of [
+        [() => down.listAttachedPolicies(drifterRole), `listing the policies attached to ${drifterRole}`],
+        [
+          () => down.detachPolicy(drifterUser, rootLevel),
+          `detaching policy ${rootLevel} from ${drifterUser}`,
+        ],
+        [() => down.deleteInlinePolicy(drifterRole, 'zeta'), `deleting inline policy zeta of ${drifterRole}`],
+      ] as const) {
+        const error = await failure(call());
+        expect(error).toBeInstanceOf(TargetUnreachableError);
+        expect(error.retryable).toBe(true);
+        expect(error.message).toContain(says);
+        expect(error.message).not.toContain(SECRET);
+      }
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('tells Elevate policies and their elevation from every other ARN', () => {
+    const id = 'el_0123456789abcdef01234567';
+    expect(elevationIdOfPolicy(`arn:aws:iam::123456789012:policy/elevate/elevate-${id}`)).toBe(id);
+    expect(elevationIdOfPolicy(`arn:aws-cn:iam::123456789012:policy/elevate/elevate-${id}`)).toBe(id);
+    expect(elevationIdOfPolicy(`arn:aws-us-gov:iam::123456789012:policy/elevate/elevate-x.y@z`)).toBe(
+      'x.y@z',
+    );
+    // An id policyName had to clean and shorten comes back as the name has it.
+    const odd = `weird id/with spaces:${'x'.repeat(200)}`;
+    const name = policyName(odd);
+    expect(elevationIdOfPolicy(`arn:aws:iam::123456789012:policy/elevate/${name}`)).toBe(
+      name.slice('elevate-'.length),
+    );
+    for (const other of [
+      `arn:aws:iam::123456789012:policy/elevate/elevate-`,
+      `arn:aws:iam::123456789012:policy/elevate/elevated-${id}`,
+      `arn:aws:iam::123456789012:policy/elevate/x-elevate-${id}`,
+      `arn:aws:iam::123456789012:policy/elevate-${id}`,
+      `arn:aws:iam::123456789012:policy/elevate/sub/elevate-${id}`,
+      `arn:aws:iam::123456789012:policy/other/elevate/elevate-${id}`,
+      `arn:aws:iam::aws:policy/elevate/elevate-${id}`,
+      `arn:aws:iam::123456789012:role/elevate/elevate-${id}`,
+      `arn:aws:iam::12345678901:policy/elevate/elevate-${id}`,
+      `arn:aws:s3:::policy/elevate/elevate-${id}`,
+      `arn:aws:iam::123456789012:policy/elevate/elevate-${id}/`,
+      `arn:aws:iam::123456789012:policy/elevate/elevate-has space`,
+      `elevate-${id}`,
+      '',
+    ]) {
+      expect(elevationIdOfPolicy(other), other).toBeUndefined();
     }
   });
 });

@@ -6,25 +6,34 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  AttachRolePolicyCommand,
+  CreatePolicyCommand,
   CreateRoleCommand,
+  PutRolePolicyCommand,
+  DetachRolePolicyCommand,
+  ListRolePoliciesCommand,
+  GetRolePolicyCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
   IAMClient,
   ListAttachedRolePoliciesCommand,
 } from '@aws-sdk/client-iam';
+import { randomBytes } from 'node:crypto';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import pg from 'pg';
+import { CredentialVault } from '../../domain/credential-vault.js';
 import { AwsIamTarget } from '../../integrations/aws/iam-target.js';
 import { startMoto, type MotoServer } from '../support/moto-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkloadIdentityVerifier } from '../../integrations/federation/workload-identity.js';
 import { PostgresTarget } from '../../integrations/postgres/postgres-target.js';
 import { createApp } from '../../server/app.js';
-import type { ElevationView } from '../../workflows/definitions.js';
+import type { DriftAlert, ElevationView } from '../../workflows/definitions.js';
 import { startJwksIssuer, type JwksIssuer } from '../support/jwks-issuer.js';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { randomUUID } from 'node:crypto';
-import { reconcileRolesOf } from '../../worker/reconcile-schedule.js';
+import { reconcileAwsPrincipalsOf, reconcileRolesOf } from '../../worker/reconcile-schedule.js';
 import { reconcileWorkflow } from '../../workflows/reconcile-workflow.js';
 
 let server: PostgresServer;
@@ -35,6 +44,11 @@ let http: Server;
 let moto: MotoServer;
 let iam: IAMClient;
 const AWS_ROLE_ARN = 'arn:aws:iam::123456789012:role/ci-aws';
+const DEPLOYER_ARN = 'arn:aws:iam::123456789012:role/ci-deployer';
+/** A policy the bot's role keeps on purpose (declared standing in the policy). */
+const BASELINE_ARN = 'arn:aws:iam::123456789012:policy/baseline-read';
+const driftAlerts: DriftAlert[] = [];
+let awsTarget: AwsIamTarget;
 const AWS = {
   region: 'us-east-1',
   credentials: { accessKeyId: 'AKIAEXAMPLEELEVATE', secretAccessKey: 'test-secret' },
@@ -68,9 +82,22 @@ beforeAll(async () => {
     }),
   );
   expect(created.Role?.Arn).toBe(AWS_ROLE_ARN);
+  await iam.send(
+    new CreateRoleCommand({
+      RoleName: 'ci-deployer',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' },
+        ],
+      }),
+    }),
+  );
+  awsTarget = new AwsIamTarget({ ...AWS, endpoint: moto.url });
   s = await startStack({
     bots: [
       { id: 'aws-bot', roles: ['aws-read'], awsPrincipal: AWS_ROLE_ARN },
+      { id: 'deploy-bot', roles: ['aws-deploy'] },
       {
         id: 'ci-bot',
         roles: ['warehouse-read', 'ldap-role'],
@@ -92,6 +119,7 @@ beforeAll(async () => {
       { id: 'ldap-role' },
       {
         id: 'aws-read',
+        drift: { action: 'revert', standing: [BASELINE_ARN] },
         target: {
           type: 'aws-iam',
           mode: 'attach',
@@ -101,12 +129,34 @@ beforeAll(async () => {
           },
         },
       },
+      {
+        id: 'aws-deploy',
+        maxDurationSeconds: 3600,
+        target: {
+          type: 'aws-iam',
+          mode: 'credentials',
+          roleArn: DEPLOYER_ARN,
+          sessionPolicy: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::releases/*' }],
+          },
+        },
+      },
     ],
     federation: { issuers: [{ issuer: issuer.issuer, allowInsecureHttp: true }] },
     targets: {
       postgres: { warehouse: new PostgresTarget({ url: targetUrl, server: 'warehouse' }) },
-      awsIam: new AwsIamTarget({ ...AWS, endpoint: moto.url }),
+      awsIam: awsTarget,
     },
+    credentials: (store) => ({ vault: new CredentialVault(store, randomBytes(32)), aws: awsTarget }),
+    notifier: () => ({
+      announce: () => Promise.resolve([]),
+      publish: () => Promise.resolve(),
+      alertDrift: (alert) => {
+        driftAlerts.push(alert);
+        return Promise.resolve();
+      },
+    }),
   });
   const policy = s.policy;
   const app = createApp({
@@ -299,5 +349,202 @@ describe('an AWS IAM policy as the target (attach mode, against moto)', () => {
     expect(notAfter).toBeLessThanOrEqual(Date.parse(active.expiresAt!) + 61_000);
     await s.waitFor(id, (v) => v.status === 'revoked');
     expect(await attached()).toEqual([]);
+  });
+});
+
+describe('temporary AWS credentials for the bot (credentials mode, against moto)', () => {
+  const fetchCredentials = (token: string, id: string) =>
+    fetch(`${base}/v1/elevations/${id}/credentials`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+
+  it('when the elevation is active, then its bot receives working credentials exactly once, and a revocation cuts the session off', async () => {
+    const key = s.keys['deploy-bot']!;
+    const res = await post(key, { role: 'aws-deploy', durationSeconds: 1800, justification: 'deploy 4.2' });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as ElevationView;
+    const active = await s.waitFor(id, (v) => v.status === 'active');
+
+    // Another bot cannot see (or take) them.
+    expect((await fetchCredentials(s.keys['aws-bot']!, id)).status).toBe(404);
+
+    const first = await fetchCredentials(key, id);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('cache-control')).toBe('no-store');
+    const creds = (await first.json()) as {
+      accessKeyId: string;
+      secretAccessKey: string;
+      sessionToken: string;
+      expiration: string;
+      sessionName: string;
+    };
+    expect(creds.sessionName).toBe(`elevate-${id}`);
+    // The session lasts the window (AWS ends it; Elevate cannot extend it).
+    const expiresIn = Date.parse(creds.expiration) - Date.parse(active.grantedAt!);
+    expect(expiresIn).toBeGreaterThan(1790_000);
+    expect(expiresIn).toBeLessThan(1810_000);
+
+    // They work: AWS knows them as the role's session named after the elevation.
+    const sts = new STSClient({
+      region: AWS.region,
+      endpoint: moto.url,
+      credentials: {
+        accessKeyId: creds.accessKeyId,
+        secretAccessKey: creds.secretAccessKey,
+        sessionToken: creds.sessionToken,
+      },
+    });
+    const who = await sts.send(new GetCallerIdentityCommand({}));
+    sts.destroy();
+    expect(who.Arn).toBe(`arn:aws:sts::123456789012:assumed-role/ci-deployer/elevate-${id}`);
+
+    // Once only.
+    const second = await fetchCredentials(key, id);
+    expect(second.status).toBe(410);
+    expect(((await second.json()) as { error: { code: string } }).error.code).toBe('credentials_gone');
+
+    const revoke = await fetch(`${base}/v1/elevations/${id}/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(revoke.status).toBeLessThan(300);
+    await s.waitFor(id, (v) => v.status === 'revoked');
+
+    // The delivered session is denied in AWS until it would have expired.
+    const deny = await iam.send(
+      new GetRolePolicyCommand({ RoleName: 'ci-deployer', PolicyName: `elevate-deny-${id}` }),
+    );
+    const doc = JSON.parse(decodeURIComponent(deny.PolicyDocument!)) as {
+      Statement: { Effect: string; Condition: Record<string, Record<string, string>> }[];
+    };
+    expect(doc.Statement[0]!.Effect).toBe('Deny');
+    expect(doc.Statement[0]!.Condition['StringLike']!['aws:userid']).toBe(`*:elevate-${id}`);
+
+    const events = await s.store.listEvents(id);
+    const types = events.map((e) => e.type);
+    expect(types.filter((t) => t === 'credentials.delivered')).toHaveLength(1);
+    const refused = events.find((e) => e.type === 'credentials.refused');
+    expect(refused?.data).toMatchObject({ reason: 'already_delivered' });
+    const confirmed = events.find((e) => e.type === 'grant.confirmed');
+    expect(confirmed?.data).toMatchObject({
+      receipt: { session: { sessionName: `elevate-${id}`, expiration: creds.expiration } },
+    });
+    const revoked = events.find((e) => e.type === 'elevation.revoked');
+    expect(revoked?.data).toMatchObject({ receipt: { session: { delivered: true, denied: true } } });
+    // The audit trail names the session, never its secret.
+    const all = JSON.stringify(events);
+    expect(all).not.toContain(creds.secretAccessKey);
+    expect(all).not.toContain(creds.sessionToken);
+  });
+
+  it('when the elevation is revoked before its bot fetched them, then the credentials are destroyed', async () => {
+    const key = s.keys['deploy-bot']!;
+    const res = await post(key, { role: 'aws-deploy', durationSeconds: 900, justification: 'deploy 4.3' });
+    const { id } = (await res.json()) as ElevationView;
+    await s.waitFor(id, (v) => v.status === 'active');
+    await s.service.revoke(id, { kind: 'admin', id: 'admin' }, { kind: 'admin' }, 'changed my mind');
+    await s.waitFor(id, (v) => v.status === 'revoked');
+    const late = await fetchCredentials(key, id);
+    expect(late.status).toBe(409);
+    expect(((await late.json()) as { error: { code: string } }).error.code).toBe('not_active');
+    const events = await s.store.listEvents(id);
+    const revoked = events.find((e) => e.type === 'elevation.revoked');
+    expect(revoked?.data).toMatchObject({ receipt: { session: { delivered: false, denied: false } } });
+    expect(events.some((e) => e.type === 'credentials.delivered')).toBe(false);
+  });
+
+  it('when the role grants in a target, then asking for credentials is refused and audited', async () => {
+    const key = s.keys['aws-bot']!;
+    const res = await post(key, { role: 'aws-read', durationSeconds: 60, justification: 'read' });
+    const { id } = (await res.json()) as ElevationView;
+    await s.waitFor(id, (v) => v.status === 'active');
+    const r = await fetchCredentials(key, id);
+    expect(r.status).toBe(409);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('not_credentials_mode');
+    const events = await s.store.listEvents(id);
+    expect(events.find((e) => e.type === 'credentials.refused')?.data).toMatchObject({
+      reason: 'not_credentials_mode',
+    });
+    await s.service.revoke(id, { kind: 'admin', id: 'admin' }, { kind: 'admin' });
+    await s.waitFor(id, (v) => v.status === 'revoked');
+  });
+});
+
+describe("drift on a bot's AWS role", () => {
+  const doc = (action: string) =>
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }],
+    });
+  const attachedArns = async () =>
+    ((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'ci-aws' }))).AttachedPolicies ?? [])
+      .map((p) => p.PolicyArn!)
+      .sort();
+
+  it("when policies are attached to the bot's role outside Elevate, then reconciliation records and removes them, leaving an elevation's policy and the standing one alone", async () => {
+    // An elevation whose policy must survive.
+    const res = await post(s.keys['aws-bot']!, {
+      role: 'aws-read',
+      durationSeconds: 120,
+      justification: 'read',
+    });
+    const { id } = (await res.json()) as ElevationView;
+    await s.waitFor(id, (v) => v.status === 'active');
+    const live = `arn:aws:iam::123456789012:policy/elevate/elevate-${id}`;
+
+    // Out of band: an admin policy, an inline policy, the standing baseline, and a leftover
+    // Elevate policy of an elevation that holds no lease.
+    const created = async (name: string, path = '/') =>
+      (await iam.send(new CreatePolicyCommand({ PolicyName: name, Path: path, PolicyDocument: doc('*') })))
+        .Policy!.Arn!;
+    const oob = await created('oob-admin');
+    const baseline = await created('baseline-read');
+    expect(baseline).toBe(BASELINE_ARN);
+    const stray = await created(`elevate-el_${'d'.repeat(24)}`, '/elevate/');
+    for (const arn of [oob, baseline, stray]) {
+      await iam.send(new AttachRolePolicyCommand({ RoleName: 'ci-aws', PolicyArn: arn }));
+    }
+    await iam.send(
+      new PutRolePolicyCommand({ RoleName: 'ci-aws', PolicyName: 'sneaky', PolicyDocument: doc('iam:*') }),
+    );
+
+    driftAlerts.length = 0;
+    const result = await s.env.client.workflow.execute(reconcileWorkflow, {
+      args: [{ roles: [], aws: reconcileAwsPrincipalsOf(s.policy) }],
+      taskQueue: s.taskQueue,
+      workflowId: `reconcile-aws-${randomUUID()}`,
+    });
+    const unit = result.aws?.find((u) => u.principal === AWS_ROLE_ARN);
+    expect(unit?.error).toBeUndefined();
+    expect(unit?.drift.map((d) => d.detail).sort()).toEqual([oob, stray, 'inline:sneaky'].sort());
+    expect(unit?.drift.every((d) => d.action === 'reverted')).toBe(true);
+
+    // Only the elevation's policy and the standing one are left; the stray Elevate policy is deleted.
+    expect(await attachedArns()).toEqual([baseline, live].sort());
+    const { PolicyNames } = await iam.send(new ListRolePoliciesCommand({ RoleName: 'ci-aws' }));
+    expect(PolicyNames).toEqual([]);
+    await expect(iam.send(new GetPolicyCommand({ PolicyArn: stray }))).rejects.toThrow();
+    // The out-of-band admin policy is detached, not deleted (it may be used elsewhere).
+    expect((await iam.send(new GetPolicyCommand({ PolicyArn: oob }))).Policy?.Arn).toBe(oob);
+
+    const { items } = { items: await s.store.readEvents(0, 100_000) };
+    const driftEvents = items.filter((e) => e.type === 'drift.detected' || e.type === 'drift.reverted');
+    for (const detail of [oob, stray, 'inline:sneaky']) {
+      expect(driftEvents.filter((e) => e.data['policy'] === detail).map((e) => e.type)).toEqual([
+        'drift.detected',
+        'drift.reverted',
+      ]);
+    }
+    expect(driftEvents.some((e) => e.data['policy'] === live || e.data['policy'] === baseline)).toBe(false);
+    // Each finding was handed to the notifier once, with what is held.
+    expect(driftAlerts.map((a) => a.detail).sort()).toEqual([oob, stray, 'inline:sneaky'].sort());
+    expect(driftAlerts.every((a) => a.outcome === 'reverted' && a.principal === AWS_ROLE_ARN)).toBe(true);
+
+    await iam.send(new DetachRolePolicyCommand({ RoleName: 'ci-aws', PolicyArn: baseline }));
+    await s.service.revoke(id, { kind: 'admin', id: 'admin' }, { kind: 'admin' });
+    await s.waitFor(id, (v) => v.status === 'revoked');
+    expect(await attachedArns()).toEqual([]);
   });
 });

@@ -15,8 +15,9 @@ import { createActivities, type ApprovalNotifier } from '../../activities/index.
 import { policySchema, type Policy } from '../../config/policy.js';
 import { generateSecret, hashSecret } from '../../domain/credentials.js';
 import { ElevationService } from '../../domain/elevation-service.js';
-import { GrantLedger } from '../../domain/grant-ledger.js';
+import { GrantLedger, type CredentialsMode } from '../../domain/grant-ledger.js';
 import type { NewAuditEvent, Store } from '../../integrations/audit/audit-store.js';
+import { AwsIamTarget } from '../../integrations/aws/iam-target.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { LdapApproverDirectory } from '../../integrations/ldap/approver-directory.js';
@@ -158,6 +159,8 @@ export interface StackOptions {
   targets?: Omit<TargetSet, 'ldap'>;
   /** The policy's `federation` section. */
   federation?: { issuers: { issuer: string; allowInsecureHttp?: boolean }[] };
+  /** AWS credentials mode: the target that issues sessions, and the vault that hands them over. */
+  credentials?: (store: Store) => CredentialsMode;
   /** How the worker tells approvers (default: the log notifier, silent). */
   notifier?: (parts: { store: Store; directory: LdapApproverDirectory; logger: Logger }) => ApprovalNotifier;
 }
@@ -239,7 +242,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   const target = new LdapTarget({ url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword });
   closers.push(() => target.close());
-  const ledger = new GrantLedger(store, new TargetRouter({ ...opts.targets, ldap: target }));
+  const credentials = opts.credentials?.(store);
+  const ledger = new GrantLedger(
+    store,
+    new TargetRouter({ ...opts.targets, ldap: target }),
+    undefined,
+    credentials,
+  );
   const directory = new LdapApproverDirectory({
     url: slapd.url,
     bindDn: slapd.rootDn,
@@ -255,6 +264,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     timing,
     logger,
     directory,
+    ...(credentials ? { vault: credentials.vault } : {}),
   });
   const notifier =
     opts.notifier?.({ store, directory, logger }) ??
@@ -293,6 +303,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           ledger,
           notifier,
           logger,
+          ...(opts.targets?.awsIam instanceof AwsIamTarget ? { aws: opts.targets.awsIam } : {}),
         }),
         workflowBundlePath: bundle,
       });

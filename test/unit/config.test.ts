@@ -571,11 +571,20 @@ describe('targets in the policy', () => {
     );
   });
 
-  it('when a role asks for AWS credentials mode, then it is refused as not available yet', () => {
+  it('when a role asks for AWS credentials mode, then it needs a role ARN and no drift rule', () => {
     const creds = `    target: { type: aws-iam, mode: credentials, roleArn: "arn:aws:iam::123456789012:role/deployer" }`;
-    expect(problem(withTarget(creds)).message).toContain(
-      'roles[0].target.mode: credentials mode is not available yet; use mode: attach',
-    );
+    const policy = parsePolicy(withTarget(creds), 'policy.yaml', env);
+    expect(policy.roles[0]!.target).toEqual({
+      type: 'aws-iam',
+      mode: 'credentials',
+      roleArn: 'arn:aws:iam::123456789012:role/deployer',
+    });
+    expect(
+      problem(
+        withTarget(`${creds}
+    drift: { action: revert }`),
+      ).message,
+    ).toContain('roles[0].drift: credentials mode leaves nothing standing to reconcile');
     expect(problem(withTarget(creds.replace(':role/deployer', ':user/deployer'))).message).toContain(
       'must be the ARN of an IAM role',
     );
@@ -610,16 +619,26 @@ describe('drift in the policy', () => {
     expect(problem(withDrift('{ action: delete }')).message).toContain('roles[0].drift.action');
   });
 
-  it('when an AWS role asks to revert drift, then it is refused (AWS is not reconciled yet)', () => {
+  it('when an AWS role reverts drift, then its standing entries must be policy ARNs or inline names', () => {
     const aws = `    target:
       type: aws-iam
       mode: attach
       policy: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "s3:GetObject", Resource: "*" }] }
 `;
-    const text = withDrift('{ action: revert }', aws).replace(
-      '    ldapDn: uid=ci-bot,ou=bots,dc=example,dc=org\n',
-      '    ldapDn: uid=ci-bot,ou=bots,dc=example,dc=org\n    awsPrincipal: arn:aws:iam::123456789012:role/ci\n',
+    const text = (drift: string) =>
+      withDrift(drift, aws).replace(
+        '    ldapDn: uid=ci-bot,ou=bots,dc=example,dc=org\n',
+        '    ldapDn: uid=ci-bot,ou=bots,dc=example,dc=org\n    awsPrincipal: arn:aws:iam::123456789012:role/ci\n',
+      );
+    const standing = ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'inline:baseline'];
+    const policy = parsePolicy(
+      text(`{ action: revert, standing: ${JSON.stringify(standing)} }`),
+      'p.yaml',
+      env,
     );
-    expect(problem(text).message).toContain('revert is not available for aws-iam roles yet');
+    expect(policy.roles[0]!.drift).toEqual({ action: 'revert', standing });
+    expect(problem(text('{ action: revert, standing: ["uid=x,dc=example,dc=org"] }')).message).toContain(
+      'roles[0].drift.standing[0]: must be the ARN of a managed policy',
+    );
   });
 });

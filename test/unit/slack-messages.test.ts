@@ -6,11 +6,13 @@ import {
   DENY_CALLBACK,
   LIMITS,
   VERIFY_ACTION,
+  describeTarget,
   escapeMrkdwn,
   formatDuration,
   formatTime,
   renderApproveModal,
   renderDenyModal,
+  renderDriftAlert,
   renderEventReply,
   renderOwnerNotice,
   renderRequestMessage,
@@ -18,6 +20,7 @@ import {
   type ApprovalRequestDetails,
 } from '../../integrations/slack/messages.js';
 import type { SlackContent } from '../../integrations/slack/slack-client.js';
+import type { DriftAlert } from '../../activities/index.js';
 import type { ElevationStatus, ElevationView } from '../../workflows/definitions.js';
 
 const ID = 'el_0123456789abcdef01234567';
@@ -507,5 +510,131 @@ describe('modals', () => {
 
     const bare = renderApproveModal(ID, loginUrl);
     expect(buttons(bare)).toHaveLength(1);
+  });
+});
+
+describe('drift alerts', () => {
+  const GROUP = 'cn=erp-writers,ou=groups,dc=example,dc=org';
+  const HOLDER = 'uid=mallory,ou=people,dc=example,dc=org';
+
+  function drift(overrides: Partial<DriftAlert> = {}): DriftAlert {
+    return {
+      roleId: 'erp-writer',
+      target: { type: 'ldap', groupDn: GROUP },
+      principal: HOLDER,
+      bot: false,
+      outcome: 'alerted',
+      at: '2024-05-01T10:00:00.000Z',
+      ...overrides,
+    };
+  }
+
+  it('when a holder is left in place, then the message names role, target, holder and time, and says it is still there', () => {
+    const message = renderDriftAlert(drift());
+    const text = allText(message);
+
+    expect(text).toContain('`erp-writer`');
+    expect(text).toContain(`LDAP group ${GROUP}`);
+    expect(text).toContain(`\`${HOLDER}\``);
+    expect(text).toContain('Left in place');
+    expect(text).not.toMatch(/removed/i);
+    expect(text).toContain('No: not a bot the role is for');
+    expect(text).toContain('<!date^1714557600^{date_short_pretty} {time}|2024-05-01T10:00:00Z>');
+    expect(text).toContain('`drift.detected`');
+    expect(text).not.toContain('drift.reverted');
+    expect(message.text).toBe(`Drift in role erp-writer: ${HOLDER} holds it without an elevation`);
+    expect(buttons(message)).toEqual([]);
+    expect(texts(message.blocks).find((t) => t.text.startsWith('*What is held*'))).toBeUndefined();
+    for (const t of texts(message.blocks).filter((t) => t.type === 'mrkdwn')) expect(t.verbatim).toBe(true);
+    expectWithinLimits(message);
+  });
+
+  it("when a bot's membership was removed, then the message says it was removed and read back, and that it is one of the role's bots", () => {
+    const message = renderDriftAlert(
+      drift({
+        target: { type: 'postgres', server: 'warehouse', role: 'warehouse_read' },
+        principal: 'etl_bot',
+        bot: true,
+        outcome: 'reverted',
+      }),
+    );
+    const text = allText(message);
+
+    expect(text).toContain('PostgreSQL role warehouse_read on server warehouse');
+    expect(text).toContain('Removed, and read back: gone');
+    expect(text).toContain('Yes: it may request the role, but holds it without an elevation');
+    expect(text).toContain('`drift.reverted`');
+    expect(text).not.toContain('Left in place');
+    expect(message.text).toBe(
+      'Drift removed in role erp-writer: etl_bot held it without an elevation and was removed',
+    );
+    expect(message.text).not.toBe(renderDriftAlert(drift({ principal: 'etl_bot' })).text);
+    expectWithinLimits(message);
+  });
+
+  it('when the alert names what exactly is held, then it is shown in a code block', () => {
+    const policyArn = 'arn:aws:iam::123456789012:policy/elevate/deploy-el_1';
+    const message = renderDriftAlert(
+      drift({
+        target: { type: 'aws-iam', mode: 'attach', policyDocument: '{"Version":"2012-10-17"}' },
+        principal: 'arn:aws:iam::123456789012:role/deploy-bot',
+        detail: policyArn,
+      }),
+    );
+    const held = texts(message.blocks).find((t) => t.text.startsWith('*What is held*'));
+    expect(held?.text).toBe(`*What is held*\n\`\`\`${policyArn}\`\`\``);
+    expect(allText(message)).toContain("AWS IAM policy attached to the role's bots");
+    expect(allText(message)).not.toContain('for the window');
+    // The approval request keeps describing the grant, not the drift.
+    expect(describeTarget({ type: 'aws-iam', mode: 'attach', policyDocument: '{}' })).toContain(
+      'for the window',
+    );
+  });
+
+  it('when the holder, role or detail hold Slack markup, then it is shown as text and cannot ping or link', () => {
+    const message = renderDriftAlert(
+      drift({
+        roleId: 'erp <!here>',
+        principal: 'uid=<!channel>,ou=<@U0ADMIN>',
+        target: { type: 'ldap', groupDn: 'cn=<https://evil.example|x>' },
+        detail: '<!subteam^S1|@security> & more',
+        outcome: 'reverted',
+      }),
+    );
+    const mrkdwnText = [
+      message.text,
+      ...texts(message.blocks)
+        .filter((t) => t.type === 'mrkdwn')
+        .map((t) => t.text),
+    ].join('\n');
+    for (const markup of ['<!here>', '<!channel>', '<@U0ADMIN>', '<https://evil', '<!subteam']) {
+      expect(mrkdwnText).not.toContain(markup);
+    }
+    expect(mrkdwnText).toContain('uid=&lt;!channel&gt;,ou=&lt;@U0ADMIN&gt;');
+    expect(mrkdwnText).toContain('&lt;!subteam^S1|@security&gt; &amp; more');
+    expect(mrkdwnText).toContain('cn=&lt;https://evil.example|x&gt;');
+    expect(message.text).toContain('erp &lt;!here&gt;');
+  });
+
+  it('when every field is huge, then the message stays inside Block Kit limits and the detail is cut inside its code block', () => {
+    const message = renderDriftAlert(
+      drift({
+        roleId: 'r'.repeat(5000),
+        principal: '&<>'.repeat(3000),
+        target: { type: 'ldap', groupDn: `cn=${'g'.repeat(5000)}` },
+        detail: '{"Statement":"<&>"}\n'.repeat(1000),
+      }),
+    );
+    expectWithinLimits(message);
+    expect(message.text.length).toBeLessThanOrEqual(LIMITS.fallbackText);
+    expect(message.text.endsWith('…')).toBe(true);
+    const held = texts(message.blocks).find((t) => t.text.startsWith('*What is held*'))!.text;
+    expect(held.length).toBeGreaterThan(2500);
+    expect(held.endsWith('…```')).toBe(true);
+    // No escape was cut in half: once escapes and the date token are taken out, no &, < or > is left.
+    for (const t of texts(message.blocks)) {
+      const rest = t.text.replace(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|[0-9TZ:-]+>/g, '');
+      expect(rest.replace(/&(amp|lt|gt);/g, '')).not.toMatch(/[&<>]/);
+    }
   });
 });

@@ -1,0 +1,257 @@
+/**
+ * The hand-off of temporary cloud credentials (AWS credentials mode) from the worker that
+ * issues them to the bot that asked, exactly once.
+ *
+ * The worker issues the credentials while granting and deposits them here; the API gives them
+ * to the elevation's bot on its first request and never again. In between they wait in the
+ * store's single-use table, encrypted with AES-256-GCM under a key only Elevate's processes hold
+ * (`ELEVATE_CREDENTIALS_KEY`), bound to the elevation by the cipher's associated data: a copy of
+ * the database alone yields nothing usable, and a deposit cannot be replayed under another
+ * elevation. Each deposit also expires when the credentials do.
+ *
+ * One marker per elevation, `closed`, makes "once" hold across processes and retries: it is
+ * set (atomically, first writer wins) before a deposit is taken, by the delivery or by the
+ * revocation, and a deposit is never made after it. So whatever the interleaving of a retried
+ * grant, the bot's request and a revocation, the bot receives at most one set, and none after
+ * the elevation was revoked.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { EphemeralStore } from '../integrations/audit/audit-store.js';
+
+/** Temporary credentials as the bot receives them. Secret. */
+export interface HandoffCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** When the cloud stops accepting them (ISO 8601). */
+  expiration: string;
+  /** The session's name as the cloud's audit log shows it. */
+  sessionName: string;
+}
+
+/** What may be said about a session without revealing it: its name and expiry. */
+export interface SessionInfo {
+  sessionName: string;
+  expiration: string;
+}
+
+/** Why a bot's request for credentials got none. */
+export type HandoffRefusal = 'already_delivered' | 'revoked' | 'expired' | 'not_issued';
+
+/** Outcome of {@link CredentialVault.deliver}. */
+export type DeliveryResult =
+  | { ok: true; credentials: HandoffCredentials }
+  | { ok: false; reason: HandoffRefusal; session?: SessionInfo };
+
+/** Outcome of {@link CredentialVault.withdraw}: what became of the elevation's credentials. */
+export interface WithdrawResult {
+  /** The session issued, if any. */
+  session?: SessionInfo;
+  /** Whether the bot had received them before the revocation. */
+  delivered: boolean;
+}
+
+interface Deposit {
+  v: 1;
+  sessionName: string;
+  expiration: string;
+  iv: string;
+  tag: string;
+  data: string;
+}
+
+interface Closed {
+  reason: 'delivered' | 'revoked';
+  at: string;
+}
+
+/** Length of the key, in bytes (AES-256). */
+export const CREDENTIALS_KEY_BYTES = 32;
+
+/** Markers outlive any session (12 hours at most) by a wide margin. */
+const MARKER_TTL_MS = 14 * 24 * 3600_000;
+
+const ISSUED = (id: string) => `credentials:issued:${id}`;
+const DEPOSIT = (id: string) => `credentials:deposit:${id}`;
+const CLOSED = (id: string) => `credentials:closed:${id}`;
+
+/**
+ * Reads a key given as base64 (44 characters with padding) or hex (64 characters).
+ *
+ * @throws {Error} naming what is wrong (never echoing the value) when it is not 32 bytes.
+ */
+export function parseCredentialsKey(text: string): Buffer {
+  const s = text.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(s)
+    ? Buffer.from(s, 'hex')
+    : /^[A-Za-z0-9+/]{43}=?$/.test(s)
+      ? Buffer.from(s, 'base64')
+      : undefined;
+  if (!key || key.length !== CREDENTIALS_KEY_BYTES) {
+    throw new Error(
+      `must be ${CREDENTIALS_KEY_BYTES} random bytes as base64 or hex (make one with: openssl rand -base64 32)`,
+    );
+  }
+  return key;
+}
+
+/** A fresh random key, base64. */
+export function newCredentialsKey(): string {
+  return randomBytes(CREDENTIALS_KEY_BYTES).toString('base64');
+}
+
+export class CredentialVault {
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly store: EphemeralStore,
+    private readonly key: Buffer,
+    clock?: () => Date,
+  ) {
+    if (key.length !== CREDENTIALS_KEY_BYTES) {
+      throw new Error(`the credentials key must be ${CREDENTIALS_KEY_BYTES} bytes`);
+    }
+    this.now = clock ?? (() => new Date());
+  }
+
+  /**
+   * Issue credentials for the elevation once and keep them for the bot. `issue` is called only
+   * when nothing was issued yet (a retried grant finds the first deposit and reuses it) and the
+   * hand-off is not closed. Returns the session's name and expiry, for the audit record.
+   *
+   * When the hand-off was closed meanwhile (the elevation was revoked, or the credentials
+   * delivered and this is a late retry), nothing is issued and the known session, if any, is
+   * returned.
+   */
+  async issueOnce(elevationId: string, issue: () => Promise<HandoffCredentials>): Promise<SessionInfo> {
+    if ((await this.store.peek(CLOSED(elevationId))) !== undefined) {
+      const known = await this.session(elevationId);
+      if (known) return known;
+      throw new HandoffClosedError(
+        `the credentials of ${elevationId} were withdrawn before they were issued`,
+      );
+    }
+    const earlier = (await this.store.peek(DEPOSIT(elevationId))) as Deposit | undefined;
+    if (earlier) return this.remember(elevationId, earlier);
+    const credentials = await issue();
+    const expires = new Date(credentials.expiration);
+    if (Number.isNaN(expires.getTime())) throw new Error('issued credentials have no valid expiration');
+    await this.store.putIfAbsent(DEPOSIT(elevationId), this.seal(elevationId, credentials), expires);
+    // Of two concurrent attempts one deposit wins; the other's credentials are never handed out.
+    const kept = (await this.store.peek(DEPOSIT(elevationId))) as Deposit | undefined;
+    const info = kept
+      ? await this.remember(elevationId, kept)
+      : { sessionName: credentials.sessionName, expiration: credentials.expiration };
+    // A revocation that closed the hand-off while this deposit was being made: take it back,
+    // so nothing is left for anyone.
+    if ((await this.store.peek(CLOSED(elevationId))) !== undefined)
+      await this.store.take(DEPOSIT(elevationId));
+    return info;
+  }
+
+  /** Keep the deposit's session name and expiry beyond the deposit (which delivery removes). */
+  private async remember(elevationId: string, deposit: Deposit): Promise<SessionInfo> {
+    const info = { sessionName: deposit.sessionName, expiration: deposit.expiration };
+    const until = new Date(new Date(deposit.expiration).getTime() + MARKER_TTL_MS);
+    await this.store.putIfAbsent(ISSUED(elevationId), info, until);
+    return info;
+  }
+
+  /**
+   * Give the elevation's credentials to its bot: the first call gets them, every later call
+   * (and any call after {@link withdraw}) gets a refusal saying why.
+   */
+  async deliver(elevationId: string): Promise<DeliveryResult> {
+    const session = await this.session(elevationId);
+    const closed = await this.store.peek(CLOSED(elevationId));
+    if (closed !== undefined) return { ok: false, reason: closedReason(closed), ...withSession(session) };
+    const mark: Closed = { reason: 'delivered', at: this.now().toISOString() };
+    if (!(await this.store.putIfAbsent(CLOSED(elevationId), mark, this.markerExpiry()))) {
+      const other = await this.store.peek(CLOSED(elevationId));
+      return { ok: false, reason: closedReason(other), ...withSession(session) };
+    }
+    const deposit = (await this.store.take(DEPOSIT(elevationId))) as Deposit | undefined;
+    if (!deposit) {
+      return { ok: false, reason: session ? 'expired' : 'not_issued', ...withSession(session) };
+    }
+    return { ok: true, credentials: this.open(elevationId, deposit) };
+  }
+
+  /**
+   * Close the hand-off for good (the elevation is being revoked): credentials not yet delivered
+   * are destroyed and can no longer be fetched. Idempotent.
+   */
+  async withdraw(elevationId: string): Promise<WithdrawResult> {
+    const mark: Closed = { reason: 'revoked', at: this.now().toISOString() };
+    await this.store.putIfAbsent(CLOSED(elevationId), mark, this.markerExpiry());
+    await this.store.take(DEPOSIT(elevationId));
+    const closed = await this.store.peek(CLOSED(elevationId));
+    const session = await this.session(elevationId);
+    return { ...withSession(session), delivered: closedReason(closed) === 'already_delivered' };
+  }
+
+  /** The session issued for the elevation (name and expiry), if any. */
+  async session(elevationId: string): Promise<SessionInfo | undefined> {
+    const v = (await this.store.peek(ISSUED(elevationId))) as SessionInfo | undefined;
+    return v ? { sessionName: v.sessionName, expiration: v.expiration } : undefined;
+  }
+
+  private markerExpiry(): Date {
+    return new Date(this.now().getTime() + MARKER_TTL_MS);
+  }
+
+  private aad(elevationId: string): Buffer {
+    return Buffer.from(`elevate-credentials:v1:${elevationId}`, 'utf8');
+  }
+
+  private seal(elevationId: string, credentials: HandoffCredentials): Deposit {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(this.aad(elevationId));
+    const data = Buffer.concat([cipher.update(JSON.stringify(credentials), 'utf8'), cipher.final()]);
+    return {
+      v: 1,
+      sessionName: credentials.sessionName,
+      expiration: credentials.expiration,
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      data: data.toString('base64'),
+    };
+  }
+
+  private open(elevationId: string, deposit: Deposit): HandoffCredentials {
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(deposit.iv, 'base64'));
+      decipher.setAAD(this.aad(elevationId));
+      decipher.setAuthTag(Buffer.from(deposit.tag, 'base64'));
+      const text = Buffer.concat([
+        decipher.update(Buffer.from(deposit.data, 'base64')),
+        decipher.final(),
+      ]).toString('utf8');
+      return JSON.parse(text) as HandoffCredentials;
+    } catch {
+      // Another key (ELEVATE_CREDENTIALS_KEY differs between processes) or a tampered row.
+      throw new HandoffUnreadableError(
+        `the credentials of ${elevationId} cannot be decrypted: ELEVATE_CREDENTIALS_KEY differs between the worker and the API, or the stored deposit was altered`,
+      );
+    }
+  }
+}
+
+/** Credentials were asked to be issued after the hand-off was closed (revoked first). */
+export class HandoffClosedError extends Error {
+  override readonly name = 'HandoffClosedError';
+}
+
+/** A deposit that does not decrypt: the processes' keys differ, or the row was altered. */
+export class HandoffUnreadableError extends Error {
+  override readonly name = 'HandoffUnreadableError';
+}
+
+function closedReason(closed: unknown): HandoffRefusal {
+  return (closed as Closed | undefined)?.reason === 'revoked' ? 'revoked' : 'already_delivered';
+}
+
+function withSession(session: SessionInfo | undefined): { session?: SessionInfo } {
+  return session ? { session } : {};
+}

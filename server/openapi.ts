@@ -1,0 +1,1207 @@
+/**
+ * The API reference, generated rather than written: an OpenAPI 3.1 document built from the zod
+ * schemas the server validates requests with (`schemas.ts`) and from the response schemas
+ * (`response-schemas.ts`, checked at compile time against the types the server answers with).
+ * A field added to a request schema shows in the reference with nothing else to update.
+ *
+ * Served by the API itself, without authentication (it holds no secret):
+ *
+ * - `GET /openapi.json`: the document, for code generators and API tools;
+ * - `GET /docs/api`: the same document as one HTML page, rendered on the server. It loads
+ *   nothing (no scripts, fonts or images; its one stylesheet is inline and allowed by hash in
+ *   the Content-Security-Policy), so it works offline and behind the strictest proxy.
+ *
+ * Every route the app serves is in {@link API_ROUTES}; a test walks the Express router and
+ * fails when a route is served but not documented, or documented but not served.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type express from 'express';
+import { z } from 'zod';
+import { packageRoot } from '../runtime/package-root.js';
+import { ELEVATION_STATUSES } from '../workflows/definitions.js';
+import { escapeHtml } from './approval-pages.js';
+import {
+  apiRegistry,
+  approvalErrorBodySchema,
+  awsCredentialsSchema,
+  botElevationViewSchema,
+  documented,
+  elevationPageSchema,
+  elevationTimelineSchema,
+  elevationViewSchema,
+  errorBodySchema,
+  healthSchema,
+  slackViewErrorsSchema,
+  verifyResultSchema,
+} from './response-schemas.js';
+import {
+  elevationIdSchema,
+  elevationRequestSchema,
+  listQuerySchema,
+  revokeBodySchema,
+  verifyQuerySchema,
+  exportQuerySchema,
+  waitQuerySchema,
+} from './schemas.js';
+
+// ---- the document's types ----------------------------------------------------------------
+
+/** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1) as plain JSON. */
+export type JsonSchema = { [keyword: string]: unknown };
+
+/** The HTTP methods the API uses. */
+export type HttpMethod = 'get' | 'post';
+
+/** An OpenAPI parameter object. */
+export interface OpenApiParameter {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required: boolean;
+  description?: string;
+  schema: JsonSchema;
+}
+
+/** A reference to a reusable object under `components`. */
+export interface OpenApiRef {
+  $ref: string;
+}
+
+/** An OpenAPI header object (in a response). */
+export interface OpenApiHeader {
+  description: string;
+  schema: JsonSchema;
+}
+
+/** An OpenAPI media type object: the schema of one content type. */
+export interface OpenApiMediaType {
+  schema: JsonSchema;
+}
+
+/** An OpenAPI response object. */
+export interface OpenApiResponse {
+  description: string;
+  headers?: Record<string, OpenApiHeader | OpenApiRef>;
+  content?: Record<string, OpenApiMediaType>;
+}
+
+/** An OpenAPI operation object. */
+export interface OpenApiOperation {
+  operationId: string;
+  tags: string[];
+  summary: string;
+  description: string;
+  security: Record<string, string[]>[];
+  parameters: (OpenApiParameter | OpenApiRef)[];
+  requestBody?: { description?: string; required: boolean; content: Record<string, OpenApiMediaType> };
+  responses: Record<string, OpenApiResponse>;
+}
+
+/** An OpenAPI security scheme object. */
+export type OpenApiSecurityScheme =
+  | { type: 'http'; scheme: 'bearer'; bearerFormat?: string; description: string }
+  | { type: 'apiKey'; in: 'header' | 'cookie'; name: string; description: string };
+
+/** The OpenAPI 3.1 document of Elevate's HTTP API. */
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  jsonSchemaDialect: string;
+  info: { title: string; version: string; summary: string; description: string };
+  servers?: { url: string }[];
+  tags: { name: string; description: string }[];
+  paths: Record<string, Partial<Record<HttpMethod, OpenApiOperation>>>;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    parameters: Record<string, OpenApiParameter>;
+    headers: Record<string, OpenApiHeader>;
+    securitySchemes: Record<string, OpenApiSecurityScheme>;
+  };
+}
+
+// ---- the route table -----------------------------------------------------------------------
+
+/** Who may call a route, and how they prove it. */
+export type ApiSecurity = 'none' | 'bot' | 'admin' | 'slack' | 'approvalBrowser';
+
+/** The groups the reference shows routes in. */
+export type ApiTag = 'bots' | 'admins' | 'approvals' | 'slack' | 'operations';
+
+/** One answer of a route: a status code's meaning and body. */
+export interface ApiResponseSpec {
+  description: string;
+  /** The JSON body's schema, if the answer has one. */
+  json?: z.ZodType;
+  /** The answer is (also) an HTML page. */
+  html?: boolean;
+  /** Text bodies of other media types (streams such as NDJSON or CSV). */
+  text?: string[];
+  /** Response headers worth knowing, by name. */
+  headers?: Record<string, { description: string; schema?: z.ZodType }>;
+}
+
+/** One route of the HTTP API, as the reference describes it. */
+export interface ApiRoute {
+  method: HttpMethod;
+  /** In OpenAPI form: `/v1/elevations/{id}`. */
+  path: string;
+  operationId: string;
+  tag: ApiTag;
+  summary: string;
+  /** Plain text; blank lines separate paragraphs, `backticks` mark code. */
+  description: string;
+  security: ApiSecurity;
+  /** Path parameters, by name; the schema's description (in {@link apiRegistry}) describes it. */
+  params?: Record<string, z.ZodType>;
+  /** Query parameters: one object schema, one parameter per property. */
+  query?: z.ZodObject;
+  /** Request headers besides the credential and `x-request-id`. */
+  headers?: Record<string, { schema: z.ZodType; required: boolean; description: string }>;
+  body?: {
+    schema: z.ZodType;
+    contentType: 'application/json' | 'application/x-www-form-urlencoded';
+    required: boolean;
+    description?: string;
+  };
+  /** By HTTP status code. */
+  responses: Record<number, ApiResponseSpec>;
+}
+
+// ---- documentation of the request schemas (the schemas themselves are the server's) -------
+
+documented(elevationIdSchema, {
+  description: 'An elevation id: `el_` and 24 lowercase hex digits.',
+  examples: ['el_3cf50827c4ec1f7c2a71324e'],
+});
+documented(elevationRequestSchema, {
+  id: 'ElevationRequest',
+  description: 'A bot’s request for one role, for a while, with a reason. Unknown fields are refused.',
+});
+documented(elevationRequestSchema.shape.role, {
+  description: 'A role id from the policy: 1-63 of `a-z 0-9 -`, starting and ending with a letter or digit.',
+});
+documented(elevationRequestSchema.shape.durationSeconds, {
+  description: 'The window, from the grant. At most the role’s `maxDurationSeconds` (else 422).',
+});
+documented(elevationRequestSchema.shape.justification, {
+  description: 'Why the bot needs the role. Trimmed; no control characters (including newline and tab).',
+});
+documented(elevationRequestSchema.shape.ticket, {
+  description: 'A change or incident ticket. Trimmed; no control characters.',
+});
+documented(elevationRequestSchema.shape.requestId, {
+  description:
+    'Idempotency key: the same bot sending the same `requestId` again gets the same elevation (`idempotent-replayed: true`).',
+});
+documented(revokeBodySchema, {
+  id: 'RevokeRequest',
+  description: 'Optional. Unknown fields are refused.',
+});
+documented(revokeBodySchema.shape.reason.unwrap(), {
+  description: 'Why, recorded in the audit trail. Trimmed; no control characters.',
+});
+
+/**
+ * The admin revoke's body: the bot's revoke body with `reason` required. Derived from the
+ * server's schema; the server parses with that schema and then requires `reason` itself.
+ */
+const adminRevokeBodySchema = documented(revokeBodySchema.required(), {
+  id: 'AdminRevokeRequest',
+  description: 'An admin revocation must say why. Unknown fields are refused.',
+});
+
+documented(waitQuerySchema.shape.waitSeconds, {
+  description:
+    'Long-poll: answer as soon as `status` changes, at once if the elevation has ended, or after this many seconds with the unchanged elevation.',
+});
+documented(listQuerySchema.shape.bot, { description: 'Only this bot’s elevations.' });
+documented(listQuerySchema.shape.role, { description: 'Only elevations of this role.' });
+documented(listQuerySchema.shape.status, {
+  description: `Comma-separated statuses, e.g. \`active,revoking\`, among ${ELEVATION_STATUSES.join(', ')}.`,
+});
+documented(listQuerySchema.shape.from, { description: '`requestedAt` at or after this instant.' });
+documented(listQuerySchema.shape.to, { description: '`requestedAt` strictly before this instant.' });
+documented(listQuerySchema.shape.limit, { description: 'Page size.' });
+documented(listQuerySchema.shape.cursor, {
+  description: 'The `nextCursor` of the previous page, unchanged; with the same filters.',
+});
+documented(verifyQuerySchema.shape.anchor, {
+  description:
+    '`<position>:<hash>`, the `head` of an earlier verify: that event must still be in the chain with exactly that hash.',
+});
+
+// The approval pages and the Slack endpoint take browser forms and Slack's signed payloads,
+// which they check themselves (one-time tokens by pattern and lookup; Slack's signature in
+// Bolt). These schemas describe those inputs for the reference.
+
+const oneTimeToken = (description: string) =>
+  documented(z.string().regex(/^[A-Za-z0-9_-]{20,100}$/), { description });
+
+const approvalStartQuerySchema = z.object({
+  ticket: oneTimeToken(
+    'The personal link’s ticket (from the Slack modal): for one elevation and one Slack user, for 10 minutes.',
+  ),
+});
+
+const approvalCallbackQuerySchema = z.object({
+  state: documented(z.string(), { description: 'The login’s `state`, as sent to the provider.' }),
+  code: documented(z.string().optional(), { description: 'The authorization code (on success).' }),
+  error: documented(z.string().optional(), { description: 'The provider’s error (a cancelled login...).' }),
+  error_description: z.string().optional(),
+  iss: documented(z.string().optional(), {
+    description: 'The provider’s issuer (RFC 9207), when it sends it.',
+  }),
+});
+
+const approvalConfirmFormSchema = documented(
+  z.object({
+    confirmation: oneTimeToken(
+      'The confirmation page’s hidden field: single-use, valid while the login is fresh.',
+    ),
+  }),
+  { id: 'ApprovalConfirmation', description: 'The confirmation page’s form; at most 2 KiB and 5 fields.' },
+);
+
+const slackInteractionFormSchema = documented(
+  z.object({
+    payload: documented(z.string(), { description: 'The interaction, JSON-encoded, as Slack sends it.' }),
+  }),
+  { id: 'SlackInteraction', description: 'A Slack interaction: a button click or a modal submission.' },
+);
+
+const anyJsonObject = documented(z.record(z.string(), z.unknown()), {
+  description: 'An OpenAPI 3.1 document.',
+});
+
+// ---- responses used by many routes ---------------------------------------------------------
+
+const fail = (description: string): ApiResponseSpec => ({ description, json: errorBodySchema });
+const refused = (description: string): ApiResponseSpec => ({
+  description,
+  html: true,
+  json: approvalErrorBodySchema,
+});
+
+const BAD_ID = fail('`invalid_request`: `{id}` is not an elevation id (`field: "id"`).');
+const UNAUTHENTICATED = fail(
+  '`unauthenticated`: the bearer credential is missing, malformed or unknown, or a workload identity token was refused (`field: "authorization"`).',
+);
+const BOT_UNAVAILABLE = fail(
+  '`service_unavailable`: Temporal or the audit store cannot be reached, or the keys of a workload identity token’s issuer cannot be fetched. Retry (with the same `requestId`).',
+);
+const ADMIN_FORBIDDEN = fail('`forbidden`: a bot API key on the admin API.');
+const UNAVAILABLE = fail('`service_unavailable`: Temporal or the audit store cannot be reached; retry.');
+const NOT_FOUND = fail('`not_found`: no such elevation, or another bot’s (the two cannot be told apart).');
+const BAD_BODY = fail(
+  '`invalid_request` (a field missing, malformed, out of range or unknown; `field` names it) or `invalid_json`.',
+);
+const TOO_LARGE = fail('`payload_too_large`: the body is over 16 KiB.');
+const NOT_JSON = fail('`unsupported_media_type`: a body that is not `application/json` UTF-8.');
+const LOGIN_REDIRECT: ApiResponseSpec = {
+  description:
+    'To the identity provider’s login (authorization code flow with PKCE, `prompt=login`, `max_age`), with the login cookie set.',
+  headers: {
+    location: { description: 'The provider’s authorization endpoint.' },
+    'set-cookie': {
+      description:
+        '`elevate_approval`: ties the login to this browser (`HttpOnly; SameSite=Lax; Path=/approvals`).',
+    },
+  },
+};
+
+const REFUSED_LINK = refused(
+  '`approval_link_invalid`: the link, login or confirmation is unknown, used, expired, or from another browser.',
+);
+const REFUSED_MFA: ApiResponseSpec = {
+  ...refused(
+    '`insufficient_user_authentication` (RFC 9470): the login did not use MFA, is not fresh, or has no `auth_time`.',
+  ),
+  headers: {
+    'www-authenticate': {
+      description: '`Bearer error="insufficient_user_authentication", error_description="…", max_age=…`',
+    },
+  },
+};
+const REFUSED_PERSON = refused(
+  '`approval_refused` (not an approver, or the bot’s owner where the role forbids it) or `identity_mismatch`.',
+);
+const REFUSED_STATE = refused(
+  '`already_ended`, `not_pending`, `already_approved`, `approval_window_closed` or `approval_not_needed`.',
+);
+const REFUSED_DOWN = refused(
+  '`service_unavailable`: the identity provider or the directory cannot be reached.',
+);
+
+const ELEVATION_ID = { id: elevationIdSchema };
+
+// ---- every route -----------------------------------------------------------------------------
+
+/** Every route the API serves, in the order the reference shows them. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  {
+    method: 'post',
+    path: '/v1/elevations',
+    operationId: 'requestElevation',
+    tag: 'bots',
+    summary: 'Request an elevation',
+    description:
+      'Checked before anything starts, in this order: the bot is not disabled (403 `bot_disabled`), the role exists (422 `unknown_role`), the bot may request it (403 `role_not_allowed`), the duration fits the role (422 `duration_too_long`). A refused request starts nothing.\n\nThe answer comes before the grant: `status` is `approved` for an auto-approved role, `pending_approval` for one that needs approvers. Poll or long-poll until `active`.',
+    security: 'bot',
+    body: { schema: elevationRequestSchema, contentType: 'application/json', required: true },
+    responses: {
+      202: {
+        description: 'Accepted (or, with a `requestId` used before, the elevation it started).',
+        json: botElevationViewSchema,
+        headers: {
+          location: { description: '`/v1/elevations/{id}`' },
+          'idempotent-replayed': {
+            description: '`true` when the `requestId` was used before and this is that elevation.',
+            schema: z.literal('true'),
+          },
+        },
+      },
+      400: BAD_BODY,
+      401: UNAUTHENTICATED,
+      403: fail('`bot_disabled`, or `role_not_allowed` (`field: "role"`).'),
+      409: fail(
+        '`idempotency_conflict`: the `requestId` was used with different parameters (`field` names the first).',
+      ),
+      413: TOO_LARGE,
+      415: fail('`unsupported_media_type`: no JSON body, or not `application/json` UTF-8.'),
+      422: fail('`unknown_role` (`field: "role"`) or `duration_too_long` (`field: "durationSeconds"`).'),
+      503: BOT_UNAVAILABLE,
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/elevations/{id}',
+    operationId: 'getElevation',
+    tag: 'bots',
+    summary: 'Read one of the bot’s elevations, or long-poll it',
+    description:
+      'Without `waitSeconds` (or with 0) the current elevation, at once. With it, the answer comes as soon as `status` differs from what it was when the call arrived; loop on it until the status you need.',
+    security: 'bot',
+    params: ELEVATION_ID,
+    query: waitQuerySchema,
+    responses: {
+      200: { description: 'The elevation.', json: botElevationViewSchema },
+      400: fail('`invalid_request`: a bad `{id}` or `waitSeconds`, or an unknown query parameter.'),
+      401: UNAUTHENTICATED,
+      404: NOT_FOUND,
+      503: BOT_UNAVAILABLE,
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/elevations/{id}/revoke',
+    operationId: 'revokeElevation',
+    tag: 'bots',
+    summary: 'Give an elevation back early, or withdraw a pending request',
+    description:
+      'Pending approval: withdrawn at once (200, `revoked`, `endReason: withdrawn`). Approved or active: revocation starts (202, `revoking`, `endReason: given_back`); poll until `revoked`. Revoking: nothing new (202). Revoked: nothing (200). Denied, expired or failed: 409 `already_ended`.',
+    security: 'bot',
+    params: ELEVATION_ID,
+    body: {
+      schema: revokeBodySchema,
+      contentType: 'application/json',
+      required: false,
+      description: 'Optional; if a body is sent, it must be JSON.',
+    },
+    responses: {
+      200: { description: 'The elevation has ended.', json: botElevationViewSchema },
+      202: { description: 'The revocation is under way.', json: botElevationViewSchema },
+      400: BAD_BODY,
+      401: UNAUTHENTICATED,
+      404: NOT_FOUND,
+      409: fail('`already_ended`: the elevation was denied, expired or failed.'),
+      413: TOO_LARGE,
+      415: NOT_JSON,
+      503: BOT_UNAVAILABLE,
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/elevations/{id}/credentials',
+    operationId: 'takeElevationCredentials',
+    tag: 'bots',
+    summary: 'Take the AWS credentials of an active elevation, once',
+    description:
+      'For a role in AWS credentials mode: the temporary credentials of the session Elevate assumed for this elevation, handed to its bot exactly once. A POST because it changes state: a second call is refused, and nothing caches or prefetches it.\n\nEvery attempt is audited: `credentials.delivered` (session name and expiry, never the secret) or `credentials.refused` with the reason.',
+    security: 'bot',
+    params: ELEVATION_ID,
+    responses: {
+      200: {
+        description: 'The credentials. Keep them out of logs.',
+        json: awsCredentialsSchema,
+        headers: { pragma: { description: '`no-cache`, beside `cache-control: no-store`.' } },
+      },
+      400: BAD_ID,
+      401: UNAUTHENTICATED,
+      404: NOT_FOUND,
+      409: fail(
+        '`not_active` (not granted yet, or no longer active) or `not_credentials_mode` (the role grants in the target itself).',
+      ),
+      410: fail('`credentials_gone`: already delivered, withdrawn by a revocation, or expired.'),
+      503: BOT_UNAVAILABLE,
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/elevations',
+    operationId: 'listElevations',
+    tag: 'admins',
+    summary: 'List elevations',
+    description:
+      'Newest `requestedAt` first (ties by id), from the audit store: an elevation appears once its workflow has recorded its first event.',
+    security: 'admin',
+    query: listQuerySchema,
+    responses: {
+      200: { description: 'One page.', json: elevationPageSchema },
+      400: fail('`invalid_request`: a bad or unknown query parameter, or a cursor the server did not issue.'),
+      401: UNAUTHENTICATED,
+      403: ADMIN_FORBIDDEN,
+      503: UNAVAILABLE,
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/elevations/{id}',
+    operationId: 'getElevationTimeline',
+    tag: 'admins',
+    summary: 'One elevation with its audit events',
+    description: 'Every audit event that names the elevation, in `seq` order.',
+    security: 'admin',
+    params: ELEVATION_ID,
+    responses: {
+      200: { description: 'The elevation and its events.', json: elevationTimelineSchema },
+      400: BAD_ID,
+      401: UNAUTHENTICATED,
+      403: ADMIN_FORBIDDEN,
+      404: fail('`not_found`: no such elevation.'),
+      503: UNAVAILABLE,
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/elevations/{id}/revoke',
+    operationId: 'adminRevokeElevation',
+    tag: 'admins',
+    summary: 'Revoke any elevation',
+    description:
+      'As the bot’s revoke, for any elevation, with `endReason: admin_revoked` (a pending one ends at once).',
+    security: 'admin',
+    params: ELEVATION_ID,
+    body: { schema: adminRevokeBodySchema, contentType: 'application/json', required: true },
+    responses: {
+      200: { description: 'The elevation has ended.', json: elevationViewSchema },
+      202: { description: 'The revocation is under way.', json: elevationViewSchema },
+      400: fail('`invalid_request` (`reason` missing, malformed or an unknown field) or `invalid_json`.'),
+      401: UNAUTHENTICATED,
+      403: ADMIN_FORBIDDEN,
+      404: fail('`not_found`: no such elevation.'),
+      409: fail('`already_ended`: the elevation was denied, expired or failed.'),
+      413: TOO_LARGE,
+      415: NOT_JSON,
+      503: UNAVAILABLE,
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/audit/verify',
+    operationId: 'verifyAuditChain',
+    tag: 'admins',
+    summary: 'Verify the audit hash chain',
+    description:
+      'Walks the whole chain in order and checks it against the store’s own head record (so a deleted tail is found) and, if given, an anchor from an earlier run. Always 200: read `ok`.',
+    security: 'admin',
+    query: verifyQuerySchema,
+    responses: {
+      200: { description: 'The result.', json: verifyResultSchema },
+      400: fail('`invalid_request`: a malformed `anchor`, or an unknown query parameter.'),
+      401: UNAUTHENTICATED,
+      403: ADMIN_FORBIDDEN,
+      503: UNAVAILABLE,
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/audit/export',
+    operationId: 'exportAudit',
+    tag: 'admins',
+    summary: 'Export the audit trail (JSON Lines, CSV or OCSF)',
+    description:
+      "Streamed page by page, never built in memory. `jsonl`: every event with its chain fields (re-verifiable). `csv`: RFC 4180 with a header row; cells that a spreadsheet would read as a formula get a leading `'`. `ocsf`: one OCSF 1.5.0 event per line (Group Management, Account Change, Authorize Session, Authentication, Detection Finding, Entity Management), the original under `unmapped`. `since` (inclusive) and `until` (exclusive) filter on the event time; the output is in chain order. Each export is recorded as `audit.exported`. An error after the first byte cuts the connection, so a truncated file never looks complete.",
+    security: 'admin',
+    query: exportQuerySchema,
+    responses: {
+      200: {
+        description: 'The events, as an attachment.',
+        text: ['application/x-ndjson', 'text/csv'],
+        headers: { 'content-disposition': { description: 'attachment; filename="elevate-audit-…"' } },
+      },
+      400: fail('`invalid_request`: an unknown format, a malformed instant, `until` before `since`.'),
+      401: UNAUTHENTICATED,
+      403: ADMIN_FORBIDDEN,
+      503: UNAVAILABLE,
+    },
+  },
+  {
+    method: 'get',
+    path: '/approvals/start',
+    operationId: 'startApprovalLogin',
+    tag: 'approvals',
+    summary: 'Open a personal approval link: start the MFA login',
+    description:
+      'For browsers. The same eligibility check as the Slack click runs first (nobody logs in for nothing); then the browser goes to the identity provider. The link may be opened again within its 10 minutes.',
+    security: 'none',
+    query: approvalStartQuerySchema,
+    responses: {
+      303: LOGIN_REDIRECT,
+      400: REFUSED_LINK,
+      403: REFUSED_PERSON,
+      404: refused('`not_found`: the elevation does not exist.'),
+      409: REFUSED_STATE,
+      503: REFUSED_DOWN,
+    },
+  },
+  {
+    method: 'get',
+    path: '/approvals/callback',
+    operationId: 'finishApprovalLogin',
+    tag: 'approvals',
+    summary: 'Come back from the identity provider: the confirmation page',
+    description:
+      'The provider sends the browser here. The login is used up; its ID token is checked (signature, nonce, MFA, freshness, the same person as in Slack) and the approver’s eligibility again. Nothing is approved yet: the page asks for confirmation.',
+    security: 'approvalBrowser',
+    query: approvalCallbackQuerySchema,
+    responses: {
+      200: { description: 'The confirmation page.', html: true },
+      400: REFUSED_LINK,
+      401: REFUSED_MFA,
+      403: REFUSED_PERSON,
+      404: refused('`not_found`: the elevation does not exist.'),
+      409: REFUSED_STATE,
+      503: REFUSED_DOWN,
+    },
+  },
+  {
+    method: 'post',
+    path: '/approvals/confirm',
+    operationId: 'confirmApproval',
+    tag: 'approvals',
+    summary: 'Confirm the approval',
+    description:
+      'The confirmation is used up; the approval goes to the workflow with the login’s evidence, where it is refused if it must not count.',
+    security: 'approvalBrowser',
+    body: {
+      schema: approvalConfirmFormSchema,
+      contentType: 'application/x-www-form-urlencoded',
+      required: true,
+    },
+    responses: {
+      200: { description: '“Your approval was recorded”, with the elevation’s progress.', html: true },
+      400: refused(
+        '`approval_link_invalid` (confirmation unknown, used, expired, or another browser’s) or `invalid_request` (the form is over 2 KiB or has more than 5 fields).',
+      ),
+      401: REFUSED_MFA,
+      403: REFUSED_PERSON,
+      404: refused('`not_found`: the elevation does not exist.'),
+      409: REFUSED_STATE,
+      503: REFUSED_DOWN,
+    },
+  },
+  {
+    method: 'get',
+    path: '/approvals/{id}',
+    operationId: 'startUnboundApprovalLogin',
+    tag: 'approvals',
+    summary: 'Without Slack: start the MFA login for an elevation',
+    description:
+      'The link written to the log when Slack is not configured. Whoever logs in with MFA is the approver, checked for eligibility after the login. Refused (404, reason `slack_required`) when Slack is configured.',
+    security: 'none',
+    params: ELEVATION_ID,
+    responses: {
+      303: LOGIN_REDIRECT,
+      404: refused(
+        '`not_found`: Slack is configured (reason `slack_required`), or `{id}` is not an elevation id.',
+      ),
+      503: REFUSED_DOWN,
+    },
+  },
+  {
+    method: 'post',
+    path: '/slack/events',
+    operationId: 'receiveSlackInteraction',
+    tag: 'slack',
+    summary: 'Slack’s interactivity request URL',
+    description:
+      'Served in Slack HTTP mode only. Bolt verifies the v0 signature over the raw body and refuses requests older than five minutes; each refusal is audited as `auth.refused`. A validly signed interaction seen before is acknowledged and ignored.',
+    security: 'slack',
+    headers: {
+      'x-slack-request-timestamp': {
+        schema: z.string().regex(/^[0-9]+$/),
+        required: true,
+        description: 'When Slack sent the request (Unix seconds); at most five minutes old.',
+      },
+    },
+    body: {
+      schema: slackInteractionFormSchema,
+      contentType: 'application/x-www-form-urlencoded',
+      required: true,
+    },
+    responses: {
+      200: {
+        description:
+          'Acknowledged: an empty body, or, for a deny submission that was refused, the errors to show in the modal.',
+        json: slackViewErrorsSchema,
+      },
+      400: { description: 'The body could not be read.' },
+      401: {
+        description: 'A signature header missing, a timestamp too old, or a signature that does not match.',
+      },
+      413: { description: 'The body is too large.' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'getHealth',
+    tag: 'operations',
+    summary: 'Health of Elevate and its dependencies',
+    description:
+      'Each check has 2 seconds. The answer says which part is down and nothing more; the reason is in the server’s log.',
+    security: 'none',
+    responses: {
+      200: { description: 'Every check passed.', json: healthSchema },
+      503: { description: 'A check failed.', json: healthSchema },
+    },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'getOpenApiDocument',
+    tag: 'operations',
+    summary: 'This reference, as OpenAPI 3.1',
+    description: 'Generated from the schemas the server validates with.',
+    security: 'none',
+    responses: { 200: { description: 'The OpenAPI document.', json: anyJsonObject } },
+  },
+  {
+    method: 'get',
+    path: '/docs/api',
+    operationId: 'getApiReferencePage',
+    tag: 'operations',
+    summary: 'This reference, as a web page',
+    description: 'One self-contained HTML page: no scripts, nothing loaded from elsewhere.',
+    security: 'none',
+    responses: { 200: { description: 'The reference.', html: true } },
+  },
+];
+
+const TAGS: Record<ApiTag, string> = {
+  bots: 'Bot API: a bot requests, reads and gives back its own elevations. Bot API key or workload identity token.',
+  admins: 'Admin API: every elevation, its audit events, the audit chain. Admin token.',
+  approvals:
+    'Approval pages, for approvers’ browsers: a fresh MFA login at the organisation’s identity provider, then one click. Answers are HTML pages, or JSON for a caller that prefers it.',
+  slack: 'Slack’s requests to Elevate: the Approve and Deny buttons and the deny-reason modal.',
+  operations: 'Health, and this reference.',
+};
+
+const SECURITY_SCHEMES: Record<string, OpenApiSecurityScheme> = {
+  botApiKey: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A bot API key (`elv_bot_…`, made with `elevate keygen`): `Authorization: Bearer <key>`.',
+  },
+  workloadIdentity: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'For bots with a `federation` rule: their platform’s OpenID Connect token (a GitHub Actions job’s, a Kubernetes service account’s) instead of an API key.',
+  },
+  adminToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An admin token (`elv_adm_…`). A bot key here is 403; tokens are not accepted.',
+  },
+  slackSignature: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'x-slack-signature',
+    description:
+      '`v0=` and the hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` with the Slack app’s signing secret.',
+  },
+  approvalBrowser: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'elevate_approval',
+    description:
+      'Set when a login starts; the callback and the confirmation must come from the browser that started it.',
+  },
+};
+
+const SECURITY: Record<ApiSecurity, Record<string, string[]>[]> = {
+  none: [],
+  bot: [{ botApiKey: [] }, { workloadIdentity: [] }],
+  admin: [{ adminToken: [] }],
+  slack: [{ slackSignature: [] }],
+  approvalBrowser: [{ approvalBrowser: [] }],
+};
+
+// ---- building the document ------------------------------------------------------------------
+
+const SCHEMA_PREFIX = '#/components/schemas/';
+const SAFE_BOUNDS = new Set([Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]);
+
+/**
+ * Copy `schema` into plain JSON, without what only makes sense at a document's root (`$schema`,
+ * and `$id`, which zod sets to the component's address) and without the safe-integer bounds
+ * zod adds to every integer, which say nothing to a reader.
+ */
+function tidy(schema: unknown, root = true): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => tidy(s, false));
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (root && (key === '$schema' || key === '$id')) continue;
+    if ((key === 'minimum' || key === 'maximum') && typeof value === 'number' && SAFE_BOUNDS.has(value))
+      continue;
+    // Keywords whose values are data, not schemas, are copied as they are.
+    out[key] =
+      key === 'default' || key === 'const' || key === 'enum' || key === 'examples'
+        ? value
+        : tidy(value, false);
+  }
+  return out;
+}
+
+/** The request schemas' input side: what a client sends (before the server's transforms). */
+function toJsonSchema(schema: z.ZodType): JsonSchema {
+  return tidy(
+    z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', metadata: apiRegistry }),
+  ) as JsonSchema;
+}
+
+/** A `$ref` to the schema's component if it has one, else the schema inline. */
+function schemaOrRef(schema: z.ZodType): JsonSchema {
+  const id = apiRegistry.get(schema)?.id;
+  return id ? { $ref: `${SCHEMA_PREFIX}${id}` } : toJsonSchema(schema);
+}
+
+function parametersOf(route: ApiRoute): (OpenApiParameter | OpenApiRef)[] {
+  const params: (OpenApiParameter | OpenApiRef)[] = [];
+  for (const [name, schema] of Object.entries(route.params ?? {})) {
+    const { description, ...rest } = toJsonSchema(schema);
+    params.push({
+      name,
+      in: 'path',
+      required: true,
+      ...(typeof description === 'string' ? { description } : {}),
+      schema: rest,
+    });
+  }
+  if (route.query) {
+    const object = toJsonSchema(route.query);
+    const required = new Set((object.required as string[] | undefined) ?? []);
+    for (const [name, property] of Object.entries((object.properties ?? {}) as Record<string, JsonSchema>)) {
+      const { description, ...rest } = property;
+      params.push({
+        name,
+        in: 'query',
+        required: required.has(name),
+        ...(typeof description === 'string' ? { description } : {}),
+        schema: rest,
+      });
+    }
+  }
+  for (const [name, header] of Object.entries(route.headers ?? {})) {
+    const schema = toJsonSchema(header.schema);
+    params.push({ name, in: 'header', required: header.required, description: header.description, schema });
+  }
+  params.push({ $ref: '#/components/parameters/RequestId' });
+  return params;
+}
+
+function responseOf(spec: ApiResponseSpec): OpenApiResponse {
+  const content: Record<string, OpenApiMediaType> = {};
+  if (spec.html) content['text/html'] = { schema: { type: 'string' } };
+  for (const type of spec.text ?? []) content[type] = { schema: { type: 'string' } };
+  if (spec.json) content['application/json'] = { schema: schemaOrRef(spec.json) };
+  const headers: Record<string, OpenApiHeader | OpenApiRef> = {
+    'x-request-id': { $ref: '#/components/headers/RequestId' },
+  };
+  for (const [name, h] of Object.entries(spec.headers ?? {})) {
+    headers[name] = {
+      description: h.description,
+      schema: h.schema ? toJsonSchema(h.schema) : { type: 'string' },
+    };
+  }
+  return {
+    description: spec.description,
+    headers,
+    ...(Object.keys(content).length > 0 ? { content } : {}),
+  };
+}
+
+function operationOf(route: ApiRoute): OpenApiOperation {
+  return {
+    operationId: route.operationId,
+    tags: [route.tag],
+    summary: route.summary,
+    description: route.description,
+    security: SECURITY[route.security],
+    parameters: parametersOf(route),
+    ...(route.body
+      ? {
+          requestBody: {
+            ...(route.body.description ? { description: route.body.description } : {}),
+            required: route.body.required,
+            content: { [route.body.contentType]: { schema: schemaOrRef(route.body.schema) } },
+          },
+        }
+      : {}),
+    responses: Object.fromEntries(
+      Object.entries(route.responses).map(([status, spec]) => [status, responseOf(spec)]),
+    ),
+  };
+}
+
+/** The components: every schema {@link apiRegistry} names, each emitted once. */
+function componentSchemas(): Record<string, JsonSchema> {
+  const { schemas } = z.toJSONSchema(apiRegistry, {
+    target: 'draft-2020-12',
+    io: 'input',
+    metadata: apiRegistry,
+    uri: (id) => `${SCHEMA_PREFIX}${id}`,
+  });
+  const out: Record<string, JsonSchema> = {};
+  for (const name of Object.keys(schemas).sort()) out[name] = tidy(schemas[name]) as JsonSchema;
+  return out;
+}
+
+/**
+ * The OpenAPI 3.1 document of the API: every route of {@link API_ROUTES}, with request schemas
+ * from the server's own validation and response schemas from `response-schemas.ts`.
+ * `serverUrl` (e.g. `ELEVATE_PUBLIC_URL`) becomes the document's one server; without it, tools
+ * resolve paths against wherever they fetched the document from.
+ */
+export function buildOpenApi(opts: { version: string; serverUrl?: string }): OpenApiDocument {
+  const paths: OpenApiDocument['paths'] = {};
+  for (const route of API_ROUTES) {
+    const item = (paths[route.path] ??= {});
+    if (item[route.method])
+      throw new Error(`${route.method.toUpperCase()} ${route.path} is in API_ROUTES twice`);
+    item[route.method] = operationOf(route);
+  }
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
+    info: {
+      title: 'Elevate',
+      version: opts.version,
+      summary: 'Just-in-time privilege elevation for bots.',
+      description:
+        'Bots ask for one role, for a short window, with a justification; Elevate checks the policy, approves automatically or waits for approvers, grants the role, takes it away when the window ends, and records every step in a hash-chained audit trail.\n\nJSON over HTTP; run it behind a reverse proxy that terminates TLS. Request bodies are UTF-8 JSON objects of at most 16 KiB; unknown fields and query parameters are refused (400, naming them). Every answer carries `cache-control: no-store` and `x-content-type-options: nosniff`. Errors have one shape: `{"error": {"code", "message", "field"?}}`.',
+    },
+    ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
+    tags: (Object.keys(TAGS) as ApiTag[]).map((name) => ({ name, description: TAGS[name] })),
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      parameters: {
+        RequestId: {
+          name: 'x-request-id',
+          in: 'header',
+          required: false,
+          description:
+            'Echoed back and used in the logs (not in audit events). Otherwise the server makes a UUID.',
+          schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+        },
+      },
+      headers: {
+        RequestId: {
+          description: 'The request’s id: the one sent, if valid, or a UUID the server made.',
+          schema: { type: 'string' },
+        },
+      },
+      securitySchemes: SECURITY_SCHEMES,
+    },
+  };
+}
+
+/** Elevate's version, from its package.json (the document's `info.version`). */
+export function elevateVersion(): string {
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+}
+
+// ---- the HTML page ----------------------------------------------------------------------------
+
+const STYLE = `
+body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
+h1{font-size:1.6rem;margin-bottom:0}h2{margin-top:2.5rem;border-bottom:2px solid #ddd}h3{margin:2rem 0 .3rem;font-size:1.1rem}
+h4{margin:1rem 0 .3rem;font-size:.95rem;color:#444}
+table{border-collapse:collapse;width:100%;margin:.3rem 0}td,th{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e4e4e4;vertical-align:top}
+th{color:#555;font-weight:600}td table{margin:.3rem 0 0;font-size:.95em}
+code{background:#f3f3f3;padding:0 .2rem;border-radius:3px}.method{display:inline-block;min-width:3.5rem;font:700 .8rem monospace;text-transform:uppercase;color:#fff;background:#555;border-radius:3px;padding:.1rem .4rem;margin-right:.4rem;text-align:center}
+.get{background:#0b6bcb}.post{background:#116329}.req{color:#a40e26;font-size:.8rem}.muted{color:#666;font-size:.9rem}
+nav ul{columns:2;padding-left:1.2rem}article{border-top:1px solid #eee}details{margin:.3rem 0}pre{background:#f7f7f7;padding:.5rem;overflow:auto;font-size:.85rem}`;
+
+/** Plain text with `backticks` as HTML: escaped, code marked, blank lines as paragraphs. */
+function prose(text: string | undefined): string {
+  if (!text) return '';
+  return text
+    .split(/\n\s*\n/)
+    .map((p) => `<p>${inline(p)}</p>`)
+    .join('');
+}
+
+function inline(text: string): string {
+  return escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
+function anchor(kind: string, name: string): string {
+  return `${kind}-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+}
+
+/** The component name a `$ref` points to. */
+function refName(ref: string): string {
+  const last = ref.slice(ref.lastIndexOf('/') + 1);
+  return last.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function isSchema(value: unknown): value is JsonSchema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A short description of a schema's type: `string`, `array of Elevation`, `"auto"`... */
+function typeHtml(s: JsonSchema): string {
+  if (typeof s.$ref === 'string') {
+    const name = refName(s.$ref);
+    return `<a href="#${escapeHtml(anchor('schema', name))}">${escapeHtml(name)}</a>`;
+  }
+  if ('const' in s) return `<code>${escapeHtml(JSON.stringify(s.const))}</code>`;
+  if (Array.isArray(s.enum)) {
+    return `one of ${s.enum.map((v) => `<code>${escapeHtml(JSON.stringify(v))}</code>`).join(', ')}`;
+  }
+  const branches = s.anyOf ?? s.oneOf;
+  if (Array.isArray(branches)) return 'one of the forms below';
+  const types = Array.isArray(s.type) ? (s.type as string[]) : typeof s.type === 'string' ? [s.type] : [];
+  if (types.includes('array') && isSchema(s.items)) return `array of ${typeHtml(s.items)}`;
+  if (types.includes('object') && !isSchema(s.properties) && isSchema(s.additionalProperties)) {
+    const values = s.additionalProperties;
+    return Object.keys(values).length === 0 ? 'object' : `object of ${typeHtml(values)}`;
+  }
+  return escapeHtml(types.length > 0 ? types.join(' or ') : 'any');
+}
+
+/** Constraints and description of a schema, as one line of text. */
+function notesHtml(s: JsonSchema): string {
+  const notes: string[] = [];
+  if (typeof s.format === 'string') notes.push(`format <code>${escapeHtml(s.format)}</code>`);
+  if (typeof s.pattern === 'string') notes.push(`pattern <code>${escapeHtml(s.pattern)}</code>`);
+  const min = typeof s.minLength === 'number' ? s.minLength : undefined;
+  const max = typeof s.maxLength === 'number' ? s.maxLength : undefined;
+  if (min !== undefined || max !== undefined) notes.push(`${min ?? 0}–${max ?? '…'} characters`);
+  if (typeof s.minimum === 'number') notes.push(`≥ ${escapeHtml(String(s.minimum))}`);
+  if (typeof s.maximum === 'number') notes.push(`≤ ${escapeHtml(String(s.maximum))}`);
+  if ('default' in s) notes.push(`default <code>${escapeHtml(JSON.stringify(s.default))}</code>`);
+  if (s.additionalProperties === false) notes.push('no other fields');
+  const text = typeof s.description === 'string' ? inline(s.description) : '';
+  return [text, notes.length > 0 ? `<span class="muted">${notes.join('; ')}</span>` : '']
+    .filter(Boolean)
+    .join(' ');
+}
+
+/** Nested detail of a schema: its properties, its array items' properties, its forms. */
+function detailHtml(s: JsonSchema): string {
+  if (isSchema(s.properties)) return propertiesHtml(s);
+  if (isSchema(s.items) && !s.items.$ref) return detailHtml(s.items);
+  const branches = s.anyOf ?? s.oneOf;
+  if (Array.isArray(branches)) {
+    return `<ul>${branches
+      .filter(isSchema)
+      .map((b) => `<li>${typeHtml(b)} ${notesHtml(b)}${detailHtml(b)}</li>`)
+      .join('')}</ul>`;
+  }
+  return '';
+}
+
+function propertiesHtml(s: JsonSchema): string {
+  const required = new Set(Array.isArray(s.required) ? (s.required as string[]) : []);
+  const rows = Object.entries(s.properties as Record<string, unknown>)
+    .filter((entry): entry is [string, JsonSchema] => isSchema(entry[1]))
+    .map(
+      ([name, p]) =>
+        `<tr><td><code>${escapeHtml(name)}</code>${required.has(name) ? ' <span class="req">required</span>' : ''}</td><td>${typeHtml(p)}</td><td>${notesHtml(p)}${detailHtml(p)}</td></tr>`,
+    )
+    .join('');
+  return `<table><tr><th>Field</th><th>Type</th><th>About</th></tr>${rows}</table>`;
+}
+
+function schemaHtml(s: JsonSchema): string {
+  return `<p>${typeHtml(s)} ${notesHtml(s)}</p>${detailHtml(s)}`;
+}
+
+function resolveParameter(
+  doc: OpenApiDocument,
+  p: OpenApiParameter | OpenApiRef,
+): OpenApiParameter | undefined {
+  if (!('$ref' in p)) return p;
+  return doc.components.parameters[refName(p.$ref)];
+}
+
+function operationHtml(doc: OpenApiDocument, path: string, method: HttpMethod, op: OpenApiOperation): string {
+  const parts: string[] = [
+    `<article id="${escapeHtml(anchor('op', op.operationId))}">`,
+    `<h3><span class="method ${method}">${method}</span><code>${escapeHtml(path)}</code></h3>`,
+    `<p><strong>${inline(op.summary)}</strong></p>`,
+    prose(op.description),
+  ];
+  const who = op.security.map((req) =>
+    Object.keys(req)
+      .map((k) => `<code>${escapeHtml(k)}</code>`)
+      .join(' + '),
+  );
+  parts.push(`<p class="muted">Authentication: ${who.length > 0 ? who.join(' or ') : 'none'}</p>`);
+  const params = op.parameters.map((p) => resolveParameter(doc, p)).filter((p) => p !== undefined);
+  if (params.length > 0) {
+    parts.push(
+      '<h4>Parameters</h4><table><tr><th>Name</th><th>In</th><th>Type</th><th>About</th></tr>',
+      ...params.map(
+        (p) =>
+          `<tr><td><code>${escapeHtml(p.name)}</code>${p.required ? ' <span class="req">required</span>' : ''}</td><td>${escapeHtml(p.in)}</td><td>${typeHtml(p.schema)}</td><td>${inline(p.description ?? '')} ${notesHtml(p.schema)}</td></tr>`,
+      ),
+      '</table>',
+    );
+  }
+  if (op.requestBody) {
+    parts.push(
+      `<h4>Request body${op.requestBody.required ? '' : ' (optional)'}</h4>`,
+      prose(op.requestBody.description),
+    );
+    for (const [type, media] of Object.entries(op.requestBody.content)) {
+      // The body's fields are shown here too, not only behind the link to its schema.
+      const ref = media.schema.$ref;
+      const component = typeof ref === 'string' ? doc.components.schemas[refName(ref)] : undefined;
+      parts.push(
+        `<p class="muted"><code>${escapeHtml(type)}</code></p>`,
+        schemaHtml(media.schema),
+        component ? detailHtml(component) : '',
+      );
+    }
+  }
+  parts.push('<h4>Responses</h4><table><tr><th>Status</th><th>About</th><th>Body</th></tr>');
+  for (const [status, res] of Object.entries(op.responses)) {
+    const bodies = Object.entries(res.content ?? {}).map(
+      ([type, media]) =>
+        `<code>${escapeHtml(type)}</code> ${type === 'text/html' ? '' : typeHtml(media.schema)}`,
+    );
+    const headers = Object.entries(res.headers ?? {})
+      .filter((entry): entry is [string, OpenApiHeader] => !('$ref' in entry[1]))
+      .map(
+        ([name, h]) =>
+          `<br><span class="muted">Header <code>${escapeHtml(name)}</code>: ${inline(h.description)}</span>`,
+      );
+    parts.push(
+      `<tr><td><code>${escapeHtml(status)}</code></td><td>${inline(res.description)}${headers.join('')}</td><td>${bodies.join('<br>')}</td></tr>`,
+    );
+  }
+  parts.push('</table></article>');
+  return parts.join('');
+}
+
+/**
+ * The document as one HTML page, and the Content-Security-Policy to serve it with: no scripts
+ * at all, and only this page's own stylesheet (allowed by its hash, not by `unsafe-inline`).
+ * Every text from the document is escaped.
+ */
+export function renderApiReference(doc: OpenApiDocument): { html: string; contentSecurityPolicy: string } {
+  const operations: { tag: string; path: string; method: HttpMethod; op: OpenApiOperation }[] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const method of ['get', 'post'] as const) {
+      const op = item[method];
+      if (op) operations.push({ tag: op.tags[0] ?? '', path, method, op });
+    }
+  }
+  const nav = doc.tags
+    .map((t) => {
+      const links = operations
+        .filter((o) => o.tag === t.name)
+        .map(
+          (o) =>
+            `<li><a href="#${escapeHtml(anchor('op', o.op.operationId))}"><code>${escapeHtml(o.method.toUpperCase())} ${escapeHtml(o.path)}</code></a></li>`,
+        );
+      return `<li><a href="#${escapeHtml(anchor('tag', t.name))}">${escapeHtml(t.name)}</a><ul>${links.join('')}</ul></li>`;
+    })
+    .join('');
+  const sections = doc.tags.map(
+    (t) =>
+      `<section><h2 id="${escapeHtml(anchor('tag', t.name))}">${escapeHtml(t.name)}</h2>${prose(t.description)}${operations
+        .filter((o) => o.tag === t.name)
+        .map((o) => operationHtml(doc, o.path, o.method, o.op))
+        .join('')}</section>`,
+  );
+  const schemes = Object.entries(doc.components.securitySchemes)
+    .map(([name, s]) => `<tr><td><code>${escapeHtml(name)}</code></td><td>${inline(s.description)}</td></tr>`)
+    .join('');
+  const schemas = Object.entries(doc.components.schemas)
+    .map(
+      ([name, s]) =>
+        `<article id="${escapeHtml(anchor('schema', name))}"><h3>${escapeHtml(name)}</h3>${schemaHtml(s)}</article>`,
+    )
+    .join('');
+  const title = `${doc.info.title} API ${doc.info.version}`;
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><header><h1>${escapeHtml(title)}</h1><p class="muted">OpenAPI ${escapeHtml(doc.openapi)} · <a href="/openapi.json">openapi.json</a></p>${prose(doc.info.summary)}${prose(doc.info.description)}</header><nav><h2>Contents</h2><ul>${nav}<li><a href="#authentication">Authentication</a></li><li><a href="#schemas">Schemas</a></li></ul></nav><main>${sections.join('')}<section><h2 id="authentication">Authentication</h2><table><tr><th>Scheme</th><th>About</th></tr>${schemes}</table></section><section><h2 id="schemas">Schemas</h2>${schemas}</section></main></body></html>`;
+  const styleHash = createHash('sha256').update(STYLE).digest('base64');
+  return {
+    html,
+    contentSecurityPolicy: `default-src 'none'; style-src 'sha256-${styleHash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+  };
+}
+
+// ---- serving it ---------------------------------------------------------------------------------
+
+/**
+ * Serve the reference on `app`: `GET /openapi.json` and `GET /docs/api`, without
+ * authentication. Both are built on first request and then kept. `version` defaults to
+ * Elevate's own; `document` serves a document the caller built (and perhaps extended) instead.
+ */
+export function mountApiReference(
+  app: express.Express,
+  opts: { version?: string; serverUrl?: string; document?: OpenApiDocument } = {},
+): void {
+  let built: { json: string; html: string; csp: string } | undefined;
+  const reference = () => {
+    if (!built) {
+      const doc =
+        opts.document ??
+        buildOpenApi({
+          version: opts.version ?? elevateVersion(),
+          ...(opts.serverUrl ? { serverUrl: opts.serverUrl } : {}),
+        });
+      const page = renderApiReference(doc);
+      built = { json: JSON.stringify(doc), html: page.html, csp: page.contentSecurityPolicy };
+    }
+    return built;
+  };
+
+  app.get('/openapi.json', (_req, res) => {
+    const { json } = reference();
+    // Public and the same for everyone: caches may keep it, but must check it is current.
+    res.setHeader('cache-control', 'no-cache');
+    res.setHeader('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    res.type('application/json').send(json);
+  });
+
+  app.get('/docs/api', (_req, res) => {
+    const { html, csp } = reference();
+    res.setHeader('cache-control', 'no-cache');
+    res.setHeader('content-security-policy', csp);
+    res.setHeader('referrer-policy', 'no-referrer');
+    res.type('html').send(html);
+  });
+}

@@ -1,0 +1,370 @@
+/**
+ * What the HTTP API answers, as zod schemas: the source of the response half of the API
+ * reference (`/openapi.json`, `/docs/api`). The request half comes from `schemas.ts`, the
+ * schemas the server validates with.
+ *
+ * The answers themselves are built from TypeScript types (`ElevationView`, `AuditEvent`...),
+ * not from these schemas. So that the reference cannot drift from them silently, each schema
+ * below is checked at compile time against its type: a field added, removed or retyped on
+ * either side fails `tsc` here.
+ *
+ * Descriptions and formats live in {@link apiRegistry}, not in zod's global registry, so that
+ * documenting a schema has no effect outside the reference.
+ */
+import { z } from 'zod';
+import type { HandoffCredentials } from '../domain/credential-vault.js';
+import type { ErrorCode } from '../domain/errors.js';
+import type {
+  AuditEvent,
+  ChainBreak,
+  ElevationPage,
+  VerifyResult,
+} from '../integrations/audit/audit-store.js';
+import {
+  ELEVATION_STATUSES,
+  EVENT_TYPES,
+  type Actor,
+  type ApprovalRecord,
+  type ElevationView,
+  type EndReason,
+} from '../workflows/definitions.js';
+import type { HealthReport } from './health.js';
+import { elevationIdSchema } from './schemas.js';
+
+/** What the reference knows about a schema besides its shape. */
+export interface ApiMeta {
+  /** Name under `components.schemas`: the schema is emitted once there and referenced elsewhere. */
+  id?: string;
+  description?: string;
+  /** JSON Schema `format`, e.g. `date-time`. */
+  format?: string;
+  examples?: unknown[];
+}
+
+/** Descriptions, formats and component names of the API's schemas (request and response). */
+export const apiRegistry = z.registry<ApiMeta>();
+
+/** Record `meta` for `schema` in {@link apiRegistry}; returns the same schema object. */
+export function documented<S extends z.ZodType>(schema: S, meta: ApiMeta): S {
+  apiRegistry.add(schema, meta);
+  return schema;
+}
+
+// ---- compile-time agreement with the TypeScript types ---------------------------------------
+
+/**
+ * `true` when A and B are the same type: mutually assignable and with the same keys, so an
+ * optional field present on one side only is caught too.
+ */
+type Agrees<A, B> = [A] extends [B]
+  ? [B] extends [A]
+    ? [keyof A] extends [keyof B]
+      ? [keyof B] extends [keyof A]
+        ? true
+        : false
+      : false
+    : false
+  : false;
+/** Fails to compile unless `T` is `true`. */
+type Assert<T extends true> = T;
+
+// ---- building blocks -------------------------------------------------------------------------
+
+/** An ISO-8601 UTC instant, as every answer writes it. */
+const instant = (description: string) => documented(z.string(), { format: 'date-time', description });
+const count = (description: string) => documented(z.int().min(0), { description });
+
+/** Every `error.code` the API can answer with (`domain/errors.ts`). */
+export const errorCodeSchema = documented(
+  z.enum([
+    'invalid_request',
+    'invalid_json',
+    'unsupported_media_type',
+    'payload_too_large',
+    'unauthenticated',
+    'forbidden',
+    'bot_disabled',
+    'unknown_role',
+    'role_not_allowed',
+    'duration_too_long',
+    'not_found',
+    'idempotency_conflict',
+    'already_ended',
+    'not_pending',
+    'already_approved',
+    'approval_window_closed',
+    'approval_refused',
+    'approval_not_needed',
+    'insufficient_user_authentication',
+    'identity_mismatch',
+    'approval_link_invalid',
+    'not_active',
+    'not_credentials_mode',
+    'credentials_gone',
+    'service_unavailable',
+    'internal',
+  ]),
+  { id: 'ErrorCode', description: 'What went wrong, for programs; the HTTP status follows from it.' },
+);
+export type _ErrorCodeAgrees = Assert<Agrees<z.infer<typeof errorCodeSchema>, ErrorCode>>;
+
+/** The answer to every refused or failed `/v1` request (and `/healthz`, `/openapi.json`...). */
+export const errorBodySchema = documented(
+  z.object({
+    error: z.object({
+      code: errorCodeSchema,
+      message: documented(z.string(), { description: 'What went wrong, for people.' }),
+      field: documented(z.string().optional(), {
+        description: 'The field, query parameter or header at fault, when one is.',
+      }),
+    }),
+  }),
+  { id: 'Error', description: 'One shape for every error of the API.' },
+);
+
+/**
+ * The approval pages' JSON refusal, for a caller that prefers JSON to HTML: `reason` (the
+ * specific cause, as recorded in the `approval.refused` audit event) instead of `field`.
+ */
+export const approvalErrorBodySchema = documented(
+  z.object({
+    error: z.object({
+      code: errorCodeSchema,
+      reason: documented(z.string(), {
+        description: 'The specific cause, e.g. `owner_may_not_approve` or `browser_mismatch`.',
+      }),
+      message: documented(z.string(), { description: 'What the approver is told.' }),
+    }),
+  }),
+  { id: 'ApprovalError', description: 'A refused approval step, as JSON.' },
+);
+
+export const elevationStatusSchema = documented(z.enum(ELEVATION_STATUSES), {
+  id: 'ElevationStatus',
+  description:
+    '`pending_approval`, `approved`, `active` and `revoking` are in progress; `revoked`, `denied`, `expired` and `failed` are final.',
+});
+
+export const endReasonSchema = documented(
+  z.enum([
+    'expired',
+    'given_back',
+    'admin_revoked',
+    'withdrawn',
+    'denied',
+    'approval_timeout',
+    'grant_failed',
+  ]),
+  { id: 'EndReason', description: 'Why an elevation ended, or is ending.' },
+);
+export type _EndReasonAgrees = Assert<Agrees<z.infer<typeof endReasonSchema>, EndReason>>;
+
+export const actorSchema = documented(
+  z.object({
+    kind: z.enum(['bot', 'human', 'admin', 'system', 'anonymous']),
+    id: documented(z.string(), {
+      description:
+        'The bot or admin id, a person’s e-mail address, `elevate` for the system, `unknown` for anonymous callers.',
+    }),
+  }),
+  { id: 'Actor', description: 'Who did something.' },
+);
+export type _ActorAgrees = Assert<Agrees<z.infer<typeof actorSchema>, Actor>>;
+
+const evidenceSchema = documented(z.record(z.string(), z.unknown()), {
+  description:
+    'How the approver proved who they are: the MFA login’s `issuer`, `subject`, `email`, `amr`, `acr`, `authTime`, `mfaMethod`, `idTokenHash`, and `slackUserId` when the approval started in Slack.',
+});
+
+const approvalRecordSchema = z.object({
+  approver: documented(z.string(), { description: 'E-mail address, lower case.' }),
+  at: instant('When the workflow accepted the approval.'),
+  groups: documented(z.array(z.string()), {
+    description: 'The approver groups the person was found in when they approved.',
+  }),
+  evidence: evidenceSchema.optional(),
+});
+export type _ApprovalRecordAgrees = Assert<Agrees<z.infer<typeof approvalRecordSchema>, ApprovalRecord>>;
+
+const groupProgressSchema = z.object({
+  name: z.string(),
+  quorum: z.int().min(1),
+  approved: count('Approvals that count towards this group so far.'),
+});
+
+const approvalStateSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('auto') }),
+  z.object({
+    mode: z.literal('approvers'),
+    quorum: documented(z.int().min(1), {
+      description: 'Approvals needed in all: the sum of the groups’ quorums.',
+    }),
+    deadline: instant('End of the approval window; then the request ends `expired`.'),
+    groups: documented(z.array(groupProgressSchema), { description: 'One entry per approver group.' }),
+  }),
+]);
+
+/** An elevation as admins see it (and as a bot's revoke answers it). */
+export const elevationViewSchema = documented(
+  z.object({
+    id: elevationIdSchema,
+    workflowId: documented(z.string(), { description: 'The Temporal workflow id, `elevation-<id>`.' }),
+    status: elevationStatusSchema,
+    botId: documented(z.string(), { description: 'The bot that asked.' }),
+    roleId: documented(z.string(), { description: 'The role.' }),
+    owner: documented(z.string(), { description: 'The bot’s owner (e-mail) at request time.' }),
+    environment: documented(z.string(), { description: 'The role’s environment.' }),
+    durationSeconds: documented(z.int().min(1), { description: 'The window, as requested.' }),
+    justification: documented(z.string(), { description: 'As requested (trimmed).' }),
+    ticket: documented(z.string().optional(), { description: 'As requested, if sent.' }),
+    requestId: documented(z.string().optional(), { description: 'As requested, if sent.' }),
+    requestedAt: instant('When the API accepted the request.'),
+    approval: approvalStateSchema,
+    approvals: documented(z.array(approvalRecordSchema), { description: 'Accepted approvals, in order.' }),
+    grantedAt: instant('When the grant was confirmed by reading the target back.').optional(),
+    expiresAt: instant('`grantedAt` + `durationSeconds`: the window starts at the grant.').optional(),
+    endedAt: instant('When the elevation reached its final status.').optional(),
+    endReason: endReasonSchema.optional(),
+    revokeAttempts: count('Failed revocation rounds so far (0 unless the target resisted).'),
+    lastError: documented(z.string().optional(), {
+      description: 'Last grant or revocation error, `<ErrorType>: <message>`; for operators.',
+    }),
+  }),
+  { id: 'Elevation', description: 'One elevation, with operator diagnostics (`lastError`).' },
+);
+export type _ElevationViewAgrees = Assert<Agrees<z.infer<typeof elevationViewSchema>, ElevationView>>;
+
+/** An elevation as its bot sees it: without `lastError`, whose text comes from the target. */
+export const botElevationViewSchema = documented(elevationViewSchema.omit({ lastError: true }), {
+  id: 'BotElevation',
+  description: 'One elevation, as the bot that asked for it sees it (no `lastError`).',
+});
+export type _BotElevationViewAgrees = Assert<
+  Agrees<z.infer<typeof botElevationViewSchema>, Omit<ElevationView, 'lastError'>>
+>;
+
+export const elevationPageSchema = documented(
+  z.object({
+    items: z.array(elevationViewSchema),
+    nextCursor: documented(z.string().optional(), {
+      description: 'Present only when more items follow: pass it back as `cursor`, with the same filters.',
+    }),
+  }),
+  { id: 'ElevationPage', description: 'Elevations, newest `requestedAt` first (ties by id).' },
+);
+export type _ElevationPageAgrees = Assert<Agrees<z.infer<typeof elevationPageSchema>, ElevationPage>>;
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const auditEventSchema = documented(
+  z.object({
+    id: documented(z.string(), { description: 'Unique event id (UUID).' }),
+    elevationId: documented(z.string().nullable(), {
+      description: 'The elevation, or null for events that name none (e.g. bad credentials).',
+    }),
+    seq: documented(z.int().min(1), { description: '1, 2, 3… within the elevation.' }),
+    type: z.enum(EVENT_TYPES),
+    at: instant('When it happened.'),
+    actor: actorSchema,
+    data: documented(z.record(z.string(), z.unknown()), { description: 'Details, by event type.' }),
+    position: documented(z.int().min(1), {
+      description: '1, 2, 3… across the whole store: the chain order.',
+    }),
+    prevHash: documented(sha256Hex, { description: '`hash` of the event before (64 zeros for the first).' }),
+    hash: documented(sha256Hex, { description: 'SHA-256 (hex) of the event.' }),
+  }),
+  { id: 'AuditEvent', description: 'One event of the hash-chained audit trail.' },
+);
+export type _AuditEventAgrees = Assert<Agrees<z.infer<typeof auditEventSchema>, AuditEvent>>;
+
+export const elevationTimelineSchema = documented(
+  z.object({ elevation: elevationViewSchema, events: z.array(auditEventSchema) }),
+  {
+    id: 'ElevationTimeline',
+    description: 'An elevation and every audit event that names it, in `seq` order.',
+  },
+);
+export type _ElevationTimelineAgrees = Assert<
+  Agrees<z.infer<typeof elevationTimelineSchema>, { elevation: ElevationView; events: AuditEvent[] }>
+>;
+
+const chainBreakSchema = z.enum([
+  'hash_mismatch',
+  'prev_hash_mismatch',
+  'position_gap',
+  'anchor_mismatch',
+  'truncated',
+]);
+export type _ChainBreakAgrees = Assert<Agrees<z.infer<typeof chainBreakSchema>, ChainBreak>>;
+
+export const verifyResultSchema = documented(
+  z.object({
+    ok: z.boolean(),
+    checked: count('Events that checked out, from position 1.'),
+    head: documented(z.object({ position: z.int().min(1), hash: sha256Hex }).optional(), {
+      description:
+        'The last event that checked out: record it outside Elevate and pass it as `anchor` later.',
+    }),
+    firstBroken: documented(
+      z
+        .object({
+          position: z.int().min(1),
+          eventId: z.string().optional(),
+          elevationId: z.string().nullable().optional(),
+          reason: chainBreakSchema,
+        })
+        .optional(),
+      { description: 'The first position that does not check out, and why.' },
+    ),
+  }),
+  { id: 'AuditVerification', description: 'The result of walking the audit hash chain.' },
+);
+export type _VerifyResultAgrees = Assert<Agrees<z.infer<typeof verifyResultSchema>, VerifyResult>>;
+
+/** `GET /healthz`: which part is down and nothing more (no addresses or error text). */
+export const healthSchema = documented(
+  z.object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.record(
+      z.string(),
+      z.object({ ok: z.boolean(), ms: count('How long the check took, in milliseconds.') }),
+    ),
+  }),
+  { id: 'Health', description: 'One entry per check, e.g. `temporal`, `worker`, `auditStore`, `ldap`.' },
+);
+export type _HealthAgrees = Assert<
+  Agrees<
+    z.infer<typeof healthSchema>,
+    {
+      status: HealthReport['status'];
+      checks: Record<string, Pick<HealthReport['checks'][string], 'ok' | 'ms'>>;
+    }
+  >
+>;
+
+/** Temporary AWS credentials for a credentials-mode elevation, handed to its bot once. */
+export const awsCredentialsSchema = documented(
+  z.object({
+    accessKeyId: z.string(),
+    secretAccessKey: z.string(),
+    sessionToken: z.string(),
+    expiration: instant('When AWS stops accepting them.'),
+    sessionName: documented(z.string(), {
+      description: 'The `RoleSessionName`; CloudTrail shows it at the end of the assumed-role ARN.',
+    }),
+  }),
+  { id: 'AwsCredentials', description: 'Secret: keep them out of logs; they are handed out once.' },
+);
+export type _AwsCredentialsAgrees = Assert<Agrees<z.infer<typeof awsCredentialsSchema>, HandoffCredentials>>;
+
+/**
+ * Bolt's answer to a deny-reason submission that was refused: Slack shows each error under its
+ * field of the modal. Other interactions are answered with an empty 200.
+ */
+export const slackViewErrorsSchema = documented(
+  z.object({
+    response_action: z.literal('errors'),
+    errors: z.record(z.string(), z.string()),
+  }),
+  { id: 'SlackViewErrors', description: 'Errors shown in the Slack modal, by field.' },
+);

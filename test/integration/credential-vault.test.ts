@@ -1,0 +1,196 @@
+/**
+ * The hand-off of AWS credentials-mode sessions, on a real SQLite store: once only, never after
+ * a revocation, encrypted at rest and bound to its elevation, whatever the order of a retried
+ * grant, the bot's request and a revocation.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CredentialVault,
+  HandoffClosedError,
+  HandoffUnreadableError,
+  newCredentialsKey,
+  parseCredentialsKey,
+  type HandoffCredentials,
+} from '../../domain/credential-vault.js';
+import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+
+let dir: string;
+let store: SqliteStore;
+let file: string;
+const key = randomBytes(32);
+let n = 0;
+const nextId = () => `el_${(++n).toString(16).padStart(24, '0')}`;
+
+function creds(id: string, minutes = 60): HandoffCredentials {
+  return {
+    accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64'),
+    sessionToken: randomBytes(60).toString('base64'),
+    expiration: new Date(Date.now() + minutes * 60_000).toISOString(),
+    sessionName: `elevate-${id}`,
+  };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'elevate-vault-'));
+  file = join(dir, 'audit.db');
+  store = SqliteStore.open(file);
+});
+
+afterAll(async () => {
+  await store?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('credential vault', () => {
+  it('hands the credentials over once, then refuses with the reason', async () => {
+    const vault = new CredentialVault(store, key);
+    const id = nextId();
+    const issued = creds(id);
+    const info = await vault.issueOnce(id, () => Promise.resolve(issued));
+    expect(info).toEqual({ sessionName: issued.sessionName, expiration: issued.expiration });
+
+    const first = await vault.deliver(id);
+    expect(first).toEqual({ ok: true, credentials: issued });
+    const second = await vault.deliver(id);
+    expect(second).toEqual({ ok: false, reason: 'already_delivered', session: info });
+    // Revoking afterwards reports that the bot had them (so the session must be cut off).
+    expect(await vault.withdraw(id)).toEqual({ session: info, delivered: true });
+  });
+
+  it('of concurrent deliveries exactly one gets the credentials', async () => {
+    const vault = new CredentialVault(store, key);
+    const other = new CredentialVault(SqliteStore.open(file), key);
+    const id = nextId();
+    await vault.issueOnce(id, () => Promise.resolve(creds(id)));
+    const results = await Promise.all([vault.deliver(id), other.deliver(id), vault.deliver(id)]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+  });
+
+  it('a retried grant reuses the first deposit and issues nothing new', async () => {
+    const vault = new CredentialVault(store, key);
+    const id = nextId();
+    let issues = 0;
+    const issue = () => {
+      issues += 1;
+      return Promise.resolve(creds(id));
+    };
+    const a = await vault.issueOnce(id, issue);
+    const b = await vault.issueOnce(id, issue);
+    expect(issues).toBe(1);
+    expect(b).toEqual(a);
+  });
+
+  it('after a delivery a late grant retry issues nothing and no second set can be fetched', async () => {
+    const vault = new CredentialVault(store, key);
+    const id = nextId();
+    let issues = 0;
+    const issue = () => {
+      issues += 1;
+      return Promise.resolve(creds(id));
+    };
+    const info = await vault.issueOnce(id, issue);
+    expect((await vault.deliver(id)).ok).toBe(true);
+    expect(await vault.issueOnce(id, issue)).toEqual(info);
+    expect(issues).toBe(1);
+    expect((await vault.deliver(id)).ok).toBe(false);
+  });
+
+  it('a revocation before delivery destroys the credentials', async () => {
+    const vault = new CredentialVault(store, key);
+    const id = nextId();
+    const info = await vault.issueOnce(id, () => Promise.resolve(creds(id)));
+    expect(await vault.withdraw(id)).toEqual({ session: info, delivered: false });
+    expect(await vault.deliver(id)).toEqual({ ok: false, reason: 'revoked', session: info });
+    // Nothing of the secret is left in the database.
+    const db = new Database(file, { readonly: true });
+    const rows = db.prepare('SELECT * FROM ephemeral').all() as Record<string, unknown>[];
+    db.close();
+    expect(JSON.stringify(rows)).not.toContain(`credentials:deposit:${id}`);
+    // Withdrawing twice is fine.
+    expect(await vault.withdraw(id)).toEqual({ session: info, delivered: false });
+  });
+
+  it('a grant that arrives after the revocation issues nothing', async () => {
+    const vault = new CredentialVault(store, key);
+    const id = nextId();
+    await vault.withdraw(id);
+    let issues = 0;
+    await expect(
+      vault.issueOnce(id, () => {
+        issues += 1;
+        return Promise.resolve(creds(id));
+      }),
+    ).rejects.toBeInstanceOf(HandoffClosedError);
+    expect(issues).toBe(0);
+    expect(await vault.deliver(id)).toEqual({ ok: false, reason: 'revoked' });
+  });
+
+  it('a revocation racing the deposit leaves nothing behind', async () => {
+    const vault = new CredentialVault(store, key);
+    const id = nextId();
+    // The revocation lands while the grant is talking to STS.
+    await vault.issueOnce(id, async () => {
+      await vault.withdraw(id);
+      return creds(id);
+    });
+    expect(await vault.deliver(id)).toMatchObject({ ok: false, reason: 'revoked' });
+  });
+
+  it('stores only ciphertext, bound to its elevation', async () => {
+    const vault = new CredentialVault(store, key);
+    const id = nextId();
+    const issued = creds(id);
+    await vault.issueOnce(id, () => Promise.resolve(issued));
+    const db = new Database(file);
+    const text = JSON.stringify(db.prepare('SELECT * FROM ephemeral').all());
+    expect(text).not.toContain(issued.secretAccessKey);
+    expect(text).not.toContain(issued.sessionToken);
+    expect(text).not.toContain(issued.accessKeyId);
+    // Moved under another elevation, the deposit does not decrypt.
+    const thief = nextId();
+    const moved = db
+      .prepare('UPDATE ephemeral SET key = ? WHERE key = ?')
+      .run(`credentials:deposit:${thief}`, `credentials:deposit:${id}`);
+    db.close();
+    expect(moved.changes).toBe(1);
+    await expect(vault.deliver(thief)).rejects.toBeInstanceOf(HandoffUnreadableError);
+  });
+
+  it('a process with another key cannot read a deposit', async () => {
+    const id = nextId();
+    await new CredentialVault(store, key).issueOnce(id, () => Promise.resolve(creds(id)));
+    const wrong = new CredentialVault(store, randomBytes(32));
+    await expect(wrong.deliver(id)).rejects.toThrow(/ELEVATE_CREDENTIALS_KEY differs/);
+  });
+
+  it('expired credentials are not handed out', async () => {
+    const vault = new CredentialVault(store, key);
+    const id = nextId();
+    const issued = { ...creds(id), expiration: new Date(Date.now() + 300).toISOString() };
+    await vault.issueOnce(id, () => Promise.resolve(issued));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await vault.deliver(id)).toMatchObject({ ok: false, reason: 'expired' });
+  });
+
+  it('reads keys as base64 or hex, and refuses anything else without echoing it', () => {
+    const k = newCredentialsKey();
+    expect(parseCredentialsKey(k)).toHaveLength(32);
+    expect(parseCredentialsKey(randomBytes(32).toString('hex'))).toHaveLength(32);
+    for (const bad of ['', 'short', randomBytes(16).toString('base64'), `${k}x`]) {
+      expect(() => parseCredentialsKey(bad)).toThrow(/32 random bytes/);
+      if (bad) {
+        try {
+          parseCredentialsKey(bad);
+        } catch (err) {
+          expect((err as Error).message).not.toContain(bad);
+        }
+      }
+    }
+  });
+});
