@@ -21,9 +21,15 @@
  * - Slack acknowledgement: how long the server took to answer the signed Approve click
  *   (Slack's deadline is 3 s).
  *
+ * Then short windows on the other targets, each bot its own grant, for the revocation lag of
+ * each: PostgreSQL role memberships, and AWS IAM attach mode against a moto server (a policy
+ * created and attached to the bot's IAM role, detached and deleted at the end). The AWS bots
+ * also add to drift detection's work: every reconcile period lists each bot's attached policies.
+ *
  * The last line of output is one JSON object.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { CreateRoleCommand, IAMClient, paginateListPolicies } from '@aws-sdk/client-iam';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +46,7 @@ import { startDevIdentityProvider } from '../integrations/oidc/dev-identity-prov
 import { APPROVE_ACTION } from '../integrations/slack/messages.js';
 import { Secret } from 'otpauth';
 import { createBrowser } from '../test/support/browser.js';
+import { startMoto } from '../test/support/moto-server.js';
 import { startPostgres } from '../test/support/postgres-server.js';
 import { startSlackApiStub } from '../test/support/slack-api-stub.js';
 import pg from 'pg';
@@ -54,6 +61,7 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     approvals: { type: 'string' },
     'postgres-elevations': { type: 'string' },
+    'aws-elevations': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -69,6 +77,13 @@ const M = Number(values.approvals ?? (quick ? 20 : 100));
 /** Elevations whose role is a PostgreSQL role, each for a short window. */
 const P = Number(values['postgres-elevations'] ?? (quick ? 30 : 200));
 const pgDuration = 5;
+/** Elevations whose role attaches an IAM policy (moto), each for a short window. */
+const A = Number(values['aws-elevations'] ?? (quick ? 10 : 50));
+const awsDuration = 5;
+/** moto's account, and fixed keys it accepts (it does not check them unless told to). */
+const AWS_ACCOUNT = '123456789012';
+const AWS_REGION = 'us-east-1';
+const AWS_CREDENTIALS = { accessKeyId: 'AKIABENCH00000000001', secretAccessKey: 'bench-fake-aws-secret' };
 /** Drift detection period for the bench (the default is 60 s). */
 const RECONCILE_SECONDS = 10;
 
@@ -129,11 +144,35 @@ try {
     apiKeyHash: hashSecret(generateSecret('bot')),
     roles: ['bench-pg'],
   }));
+  const awsBots = Array.from({ length: A }, (_, i) => ({
+    id: `bench-aws-${String(i).padStart(4, '0')}`,
+    owner: 'bench@example.org',
+    team: 'bench',
+    purpose: 'benchmark of the AWS IAM target',
+    environment: 'bench',
+    awsPrincipal: `arn:aws:iam::${AWS_ACCOUNT}:role/bench-aws-${String(i).padStart(4, '0')}`,
+    apiKeyHash: hashSecret(generateSecret('bot')),
+    roles: ['bench-aws'],
+  }));
   const fullPolicy = policySchema.parse({
     ...policy,
-    bots: [...policy.bots, approvalBot, ...pgBots],
+    bots: [...policy.bots, approvalBot, ...pgBots, ...awsBots],
     roles: [
       ...policy.roles,
+      {
+        id: 'bench-aws',
+        environment: 'bench',
+        target: {
+          type: 'aws-iam',
+          mode: 'attach',
+          policy: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::bench/*' }],
+          },
+        },
+        maxDurationSeconds: 3600,
+        approval: { mode: 'auto' },
+      },
       {
         id: 'bench-pg',
         environment: 'bench',
@@ -162,6 +201,28 @@ try {
     await c.query('CREATE ROLE bench_intruder LOGIN');
     for (const b of pgBots) await c.query(`CREATE ROLE ${b.postgresLogin} LOGIN`);
     await c.end();
+  }
+  const moto = await startMoto();
+  stops.push(() => moto.stop());
+  const iam = new IAMClient({ region: AWS_REGION, endpoint: moto.url, credentials: AWS_CREDENTIALS });
+  stops.push(() => Promise.resolve(iam.destroy()));
+  for (const b of awsBots) {
+    const { Role } = await iam.send(
+      new CreateRoleCommand({
+        RoleName: b.id,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: `arn:aws:iam::${AWS_ACCOUNT}:root` },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        }),
+      }),
+    );
+    if (Role?.Arn !== b.awsPrincipal) throw new Error(`moto made role ${Role?.Arn}, not ${b.awsPrincipal}`);
   }
   const temporal = await startTemporalDevServer({
     dbFile: path.join(dir, 'temporal.db'),
@@ -205,6 +266,10 @@ try {
     env: {},
   });
   stops.push(() => idp.stop());
+  // Elevate's AWS identity comes from the SDK's default chain, which reads process.env.
+  process.env['AWS_ACCESS_KEY_ID'] = AWS_CREDENTIALS.accessKeyId;
+  process.env['AWS_SECRET_ACCESS_KEY'] = AWS_CREDENTIALS.secretAccessKey;
+  process.env['AWS_REGION'] = AWS_REGION;
   const services = await startServices({
     settings: {
       host: '127.0.0.1',
@@ -232,6 +297,8 @@ try {
     run: { api: true, worker: true },
     env: {
       ELEVATE_POSTGRES_BENCH_URL: postgres.url.replace('postgres@', 'elevate_admin:bench-admin-secret@'),
+      ELEVATE_AWS_ENDPOINT_URL: moto.url,
+      AWS_REGION,
     },
   });
   stops.push(() => services.close());
@@ -401,6 +468,49 @@ try {
   }
   pgLags.sort((a, b) => a - b);
 
+  say(`attaching and detaching ${A} IAM policies in moto (${awsDuration} s windows)`);
+  const awsIds: string[] = [];
+  for (let i = 0; i < A; i += 1) {
+    const due = Date.now() + 1000 / rate;
+    const { elevation } = await services.service.request(
+      fullPolicy.bots.find((b) => b.id === awsBots[i]!.id)!,
+      {
+        role: 'bench-aws',
+        durationSeconds: awsDuration,
+        justification: 'benchmark',
+      },
+    );
+    awsIds.push(elevation.id);
+    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+  }
+  const awsLags: number[] = [];
+  const awsDeadline = Date.now() + (awsDuration + 120) * 1000;
+  for (const id of awsIds) {
+    for (;;) {
+      const view = await services.store.getElevation(id);
+      if (view?.status === 'revoked') {
+        const events = await services.store.listEvents(id);
+        const receipt = events.find((e) => e.type === 'elevation.revoked')!.data.receipt as RevokeReceipt;
+        awsLags.push(Date.parse(receipt.verifiedAt) - Date.parse(view.expiresAt!));
+        break;
+      }
+      if (Date.now() > awsDeadline)
+        throw new Error(`AWS elevation ${id} was not revoked in time (status ${view?.status})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  awsLags.sort((a, b) => a - b);
+  const leftAttached: string[] = [];
+  for await (const page of paginateListPolicies(
+    { client: iam },
+    { Scope: 'Local', PathPrefix: '/elevate/', OnlyAttached: true },
+  ))
+    for (const p of page.Policies ?? []) leftAttached.push(p.Arn ?? p.PolicyName ?? '?');
+  if (leftAttached.length > 0)
+    throw new Error(
+      `${leftAttached.length} Elevate policies still attached after every AWS elevation was revoked: ${leftAttached.join(', ')}`,
+    );
+
   say(`granting a PostgreSQL role out of band; drift detection runs every ${RECONCILE_SECONDS} s`);
   const superuser = new pg.Client({ connectionString: postgres.url });
   await superuser.connect();
@@ -435,6 +545,7 @@ try {
     revocationLagByTarget: {
       ldap: { p50Ms: round(pct(lags, 50)), p99Ms: round(pct(lags, 99)), count: lags.length },
       postgres: { p50Ms: round(pct(pgLags, 50)), p99Ms: round(pct(pgLags, 99)), count: pgLags.length },
+      aws: { p50Ms: round(pct(awsLags, 50)), p99Ms: round(pct(awsLags, 99)), count: awsLags.length },
     },
     driftDetectSeconds: round(driftDetectSeconds),
     reconcileIntervalSeconds: RECONCILE_SECONDS,
