@@ -24,7 +24,8 @@ import type {
   ReconcileAwsPrincipal,
   AwsIamAttachTargetRef,
 } from '../workflows/definitions.js';
-import { TargetNotVerifiedError } from '../integrations/target-errors.js';
+import { TargetError, TargetNotVerifiedError } from '../integrations/target-errors.js';
+import type { Metrics } from '../runtime/metrics.js';
 
 /** An event as the workflow hands it over; the elevation view is the state after it. */
 export interface WorkflowEvent {
@@ -74,9 +75,14 @@ export interface ActivityDeps {
   logger: Logger;
   /** The AWS IAM target, when a role uses it: drift detection lists the bots' policies with it. */
   aws?: Pick<AwsIamTarget, 'listAttachedPolicies' | 'detachPolicy' | 'deleteInlinePolicy'>;
+  /** Where grants, revocations, their lag, target errors and drift are counted (optional). */
+  metrics?: Pick<
+    Metrics,
+    'grants' | 'revocations' | 'revokeFailures' | 'revocationLag' | 'targetErrors' | 'driftFindings'
+  >;
 }
 
-export function createActivities({ store, ledger, notifier, logger, aws }: ActivityDeps) {
+export function createActivities({ store, ledger, notifier, logger, aws, metrics }: ActivityDeps) {
   /** Record a drift event (no elevation explains it, so it belongs to none). */
   const recordDrift = (type: EventType, at: string, data: Record<string, unknown>) =>
     store.append({
@@ -119,25 +125,68 @@ export function createActivities({ store, ledger, notifier, logger, aws }: Activ
     }
   };
 
+  /** Count a target's error by its class name (other errors are not the target's). */
+  const countTargetError = (targetType: string, err: unknown): void => {
+    if (err instanceof TargetError) metrics?.targetErrors.inc({ target_type: targetType, error: err.name });
+  };
+
+  /**
+   * The revocation lag of an elevation revoked at the end of its window: from `expiresAt` (in
+   * the event's view) to the target's confirmation (`verifiedAt` in the receipt).
+   */
+  const observeRevocationLag = (e: WorkflowEvent): void => {
+    if (!metrics || e.type !== 'elevation.revoked' || e.data.reason !== 'expired') return;
+    const receipt = e.data.receipt as Partial<RevokeReceipt> | undefined;
+    const expiresAt = Date.parse(e.elevation.expiresAt ?? '');
+    const verifiedAt = Date.parse(receipt?.verifiedAt ?? '');
+    if (!receipt?.target || Number.isNaN(expiresAt) || Number.isNaN(verifiedAt)) return;
+    metrics.revocationLag.observe(
+      { target_type: receipt.target.type },
+      Math.max(verifiedAt - expiresAt, 0) / 1000,
+    );
+  };
+
   return {
     /** Append events in order. Idempotent by event id, so a retried call stores nothing twice. */
     async recordEvents(elevationId: string, events: WorkflowEvent[]): Promise<void> {
       for (const e of events) {
         await store.append({ ...e, elevationId });
+        observeRevocationLag(e);
       }
     },
 
     /** Grant the role in its target (via the ledger), confirmed by reading it back. */
-    acquireGrant(req: GrantRequest): Promise<GrantReceipt> {
-      return logFailure(req, 'warn', 'grant attempt failed', () => ledger.acquire(req));
+    async acquireGrant(req: GrantRequest): Promise<GrantReceipt> {
+      const target_type = req.target.type;
+      try {
+        const receipt = await logFailure(req, 'warn', 'grant attempt failed', () => ledger.acquire(req));
+        metrics?.grants.inc({ target_type, outcome: receipt.alreadyPresent ? 'already_present' : 'granted' });
+        return receipt;
+      } catch (err) {
+        metrics?.grants.inc({ target_type, outcome: 'failed' });
+        countTargetError(target_type, err);
+        throw err;
+      }
     },
 
     /** Release the elevation's grant; removes the membership when no other elevation holds it. */
-    releaseGrant(req: GrantRequest): Promise<RevokeReceipt> {
-      // An error line on every failed attempt: a revocation that does not go through is an incident.
-      return logFailure(req, 'error', 'revocation attempt failed; it will be retried until it succeeds', () =>
-        ledger.release(req),
-      );
+    async releaseGrant(req: GrantRequest): Promise<RevokeReceipt> {
+      const target_type = req.target.type;
+      try {
+        // An error line on every failed attempt: a revocation that does not go through is an incident.
+        const receipt = await logFailure(
+          req,
+          'error',
+          'revocation attempt failed; it will be retried until it succeeds',
+          () => ledger.release(req),
+        );
+        metrics?.revocations.inc({ target_type, outcome: receipt.removed ? 'removed' : 'kept' });
+        return receipt;
+      } catch (err) {
+        metrics?.revokeFailures.inc({ target_type });
+        countTargetError(target_type, err);
+        throw err;
+      }
     },
 
     /**
@@ -168,6 +217,7 @@ export function createActivities({ store, ledger, notifier, logger, aws }: Activ
           await recordDrift('drift.detected', at, data);
         });
         if (outcome !== 'alerted' && outcome !== 'reverted') continue;
+        metrics?.driftFindings.inc({ target_type: target.type, outcome });
         if (outcome === 'reverted') {
           logger.warn(data, 'drift reverted: the member was removed');
           await recordDrift('drift.reverted', new Date().toISOString(), data);
@@ -203,6 +253,7 @@ export function createActivities({ store, ledger, notifier, logger, aws }: Activ
         bot: true,
       });
       const report = (detail: string, outcome: 'alerted' | 'reverted', at: string) => {
+        metrics?.driftFindings.inc({ target_type: 'aws-iam', outcome });
         drift.push({ principal, action: outcome, detail });
         alerts.push({ roleId, target, principal, bot: true, outcome, detail, at });
       };

@@ -8,6 +8,11 @@
  *   elevate keygen [--admin]      a new bot API key (or admin token) and the hash to configure
  *   elevate config check <file>   validate a policy file
  *   elevate dev-totp <email>      the current TOTP code of a development approver (embedded only)
+ *   elevate bots …                list, lock, unlock, disable, enable, rotate keys; create (offline)
+ *   elevate elevations …          list, show and revoke elevations
+ *   elevate audit …               verify the audit chain, export the audit trail
+ *
+ * The last three talk to a running API's admin routes; see bin/cli/admin-commands.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,9 +22,8 @@ import { ConfigError } from '../config/config-error.js';
 import { loadPolicy } from '../config/load-policy.js';
 import { loadSettings } from '../config/settings.js';
 import { generateSecret, hashSecret } from '../domain/credentials.js';
-import { startEmbedded, type DevIdentityFile } from '../runtime/embedded.js';
-import { createLogger } from '../runtime/logger.js';
-import { startServices } from '../runtime/services.js';
+import type { DevIdentityFile } from '../runtime/embedded.js';
+import { runAdminCommand } from './cli/admin-commands.js';
 
 const USAGE = `usage: elevate <command>
 
@@ -30,11 +34,19 @@ commands:
   keygen [--admin]       make a bot API key (or an admin token) and print it with its hash
   config check <file>    validate a policy file and exit 0 if it is valid
   dev-totp <email>       print the current TOTP code of a development approver (embedded default only)
+  bots <command>         bots at runtime: list, show, lock, unlock, disable, enable, rotate-key;
+                         create adds one to a policy file (see \`elevate bots --help\`)
+  elevations <command>   list, show, revoke (see \`elevate elevations --help\`)
+  audit <command>        verify the chain, export the trail (see \`elevate audit --help\`)
   help                   show this text
 
 Settings come from the environment; see docs/configuration.md.`;
 
-/** Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid configuration. */
+/**
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid configuration. The admin
+ * commands (`bots`, `elevations`, `audit`) add 4 (the server refused) and 5 (the server is
+ * unreachable or failed), and use 1 for a failed check (a broken audit chain).
+ */
 const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
 
 function stopOnSignal(stop: () => Promise<void>): void {
@@ -84,6 +96,10 @@ async function runProcess(kind: 'api' | 'worker'): Promise<void> {
       'OIDC_ISSUER',
     );
   }
+  const [{ createLogger }, { startServices }] = await Promise.all([
+    import('../runtime/logger.js'),
+    import('../runtime/services.js'),
+  ]);
   const logger = createLogger(settings.logLevel);
   const services = await startServices({
     settings: {
@@ -103,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start': {
+      // Loaded here, not at the top: the admin commands should not load Temporal's worker.
+      const { startEmbedded } = await import('../runtime/embedded.js');
       const embedded = await startEmbedded();
       stopOnSignal(() => embedded.stop());
       return EXIT.ok;
@@ -156,6 +174,10 @@ async function main(argv: string[]): Promise<number> {
       );
       return EXIT.ok;
     }
+    case 'bots':
+    case 'elevations':
+    case 'audit':
+      return runAdminCommand(command, rest);
     case undefined:
     case 'help':
     case '--help':

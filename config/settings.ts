@@ -8,6 +8,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RECONCILE_INTERVAL_SECONDS, type ElevationTiming } from '../workflows/definitions.js';
 import { parseCredentialsKey } from '../domain/credential-vault.js';
+import { hashSecret } from '../domain/credentials.js';
+import { isValidDn } from '../integrations/ldap/dn.js';
 import { ConfigError } from './config-error.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -48,6 +50,8 @@ const envSchema = z.object({
   LDAP_BIND_PASSWORD_FILE: optionalString,
   ELEVATE_CREDENTIALS_KEY: optionalString,
   ELEVATE_CREDENTIALS_KEY_FILE: optionalString,
+  ELEVATE_CREDENTIALS_KEY_PREVIOUS: optionalString,
+  ELEVATE_CREDENTIALS_KEY_PREVIOUS_FILE: optionalString,
   ELEVATE_GRANT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   ELEVATE_REVOKE_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   ELEVATE_RECONCILE_INTERVAL_SECONDS: z.coerce
@@ -57,6 +61,9 @@ const envSchema = z.object({
     .max(86_400)
     .default(DEFAULT_RECONCILE_INTERVAL_SECONDS),
   ELEVATE_TRUST_PROXY: optionalString,
+  ELEVATE_METRICS_TOKEN: optionalString,
+  ELEVATE_METRICS_TOKEN_FILE: optionalString,
+  ELEVATE_METRICS_PORT: optionalString.pipe(z.coerce.number<string>().int().min(1).max(65535).optional()),
   ELEVATE_PUBLIC_URL: optionalString.pipe(
     z
       .string()
@@ -102,6 +109,30 @@ const envSchema = z.object({
   OIDC_MAX_AGE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
   OIDC_EMAIL_CLAIM: z.string().min(1).default('email'),
   LDAP_PEOPLE_BASE_DN: optionalString,
+  ADMIN_OIDC_GROUPS_CLAIM: z.string().min(1).default('groups'),
+  ADMIN_OIDC_GROUPS: z.string().default(''),
+  ADMIN_LDAP_GROUP_DN: optionalString,
+  ADMIN_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(1440).default(30),
+  ADMIN_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(168).default(8),
+  ADMIN_RECHECK_MINUTES: z.coerce.number().int().min(1).max(1440).default(5),
+  ELEVATE_WEBHOOK_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, { message: 'must be an http:// or https:// URL' })
+      .optional(),
+  ),
+  ELEVATE_WEBHOOK_SECRET: optionalString,
+  ELEVATE_WEBHOOK_SECRET_FILE: optionalString,
+  ELEVATE_WEBHOOK_SOURCE: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\S{1,1024}$/, { message: 'must be a URI reference without spaces, e.g. urn:elevate:prod' })
+      .optional(),
+  ),
+  ELEVATE_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  ELEVATE_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
+  ELEVATE_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  ELEVATE_WEBHOOK_ON_REJECT: z.enum(['skip', 'stop']).default('stop'),
 });
 
 /** Everything a process needs to know about its surroundings. */
@@ -139,6 +170,60 @@ export interface Settings {
    * and the worker must have the same key.
    */
   credentialsKey?: Buffer;
+  /** Keys being rotated out (`ELEVATE_CREDENTIALS_KEY_PREVIOUS`): they still decrypt, never encrypt. */
+  credentialsPreviousKeys?: Buffer[];
+  /**
+   * Hash (`sha256:…`) of `ELEVATE_METRICS_TOKEN`: the bearer token Prometheus scrapes `/metrics`
+   * with (admin tokens work too). Only the hash is kept in memory.
+   */
+  metricsTokenHash?: string;
+  /** Where a worker process without the API serves `/metrics` (on `HOST`). */
+  metricsPort?: number;
+  /** Streams every audit event to an HTTP endpoint, when configured (the worker delivers). */
+  webhook?: WebhookSettings;
+  /** The admin console, when admin groups are configured (else `/admin` says how to turn it on). */
+  adminConsole?: AdminConsoleSettings;
+}
+
+/** The audit webhook sink: where to deliver, how to sign, how hard to push. */
+export interface WebhookSettings {
+  url: string;
+  /**
+   * Signing secrets: each signs every delivery (several only while rotating). A `whsec_`
+   * secret is base64 after the prefix (the Standard Webhooks form); any other is used as text.
+   */
+  secrets: string[];
+  /** CloudEvents `source` of every event. */
+  source: string;
+  /** Elevations delivered in parallel. */
+  concurrency: number;
+  timeoutSeconds: number;
+  /** How often the audit trail is polled for new events when there is nothing to deliver. */
+  pollIntervalMs: number;
+  /** What a permanent refusal (a 4xx other than 408 and 429) does: skip the event, or stop at it. */
+  onReject: 'skip' | 'stop';
+}
+
+/** Shortest webhook secret accepted, in characters. */
+export const WEBHOOK_SECRET_MIN_LENGTH = 32;
+
+/**
+ * The admin console (`/admin`): who may sign in (a group claim in the ID token, a group in
+ * LDAP, or either), and how long a session lasts. On when at least one of the two is set.
+ */
+export interface AdminConsoleSettings {
+  /** ID token claim that lists the person's groups (`ADMIN_OIDC_GROUPS_CLAIM`). */
+  groupsClaim: string;
+  /** Any of these in the claim makes the person an admin (`ADMIN_OIDC_GROUPS`). */
+  groups: string[];
+  /** Members of this LDAP group (matched by `mail`, as approvers are) are admins. */
+  ldapGroupDn?: string;
+  /** A session unused this long ends. */
+  idleMinutes: number;
+  /** A session ends this long after sign-in, however busy. */
+  maxHours: number;
+  /** How often a session's admin rights are checked again. */
+  recheckMinutes: number;
 }
 
 export interface SlackSettings {
@@ -244,6 +329,31 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       throw new ConfigError(`ELEVATE_CREDENTIALS_KEY: ${(err as Error).message}`, 'ELEVATE_CREDENTIALS_KEY');
     }
   }
+  const previousText = secret(raw, 'ELEVATE_CREDENTIALS_KEY_PREVIOUS');
+  let credentialsPreviousKeys: Buffer[] | undefined;
+  if (previousText) {
+    try {
+      credentialsPreviousKeys = previousText.split(',').map((k) => parseCredentialsKey(k));
+    } catch (err) {
+      throw new ConfigError(
+        `ELEVATE_CREDENTIALS_KEY_PREVIOUS: each comma-separated key ${(err as Error).message}`,
+        'ELEVATE_CREDENTIALS_KEY_PREVIOUS',
+      );
+    }
+  }
+
+  let metricsTokenHash: string | undefined;
+  const metricsToken = secret(raw, 'ELEVATE_METRICS_TOKEN');
+  if (metricsToken !== undefined) {
+    // Presented as "Authorization: Bearer <token>": printable ASCII without spaces.
+    if (!/^[\x21-\x7e]{32,8192}$/.test(metricsToken)) {
+      throw new ConfigError(
+        'ELEVATE_METRICS_TOKEN: must be 32 or more printable characters without spaces (make one with: openssl rand -base64 32)',
+        'ELEVATE_METRICS_TOKEN',
+      );
+    }
+    metricsTokenHash = hashSecret(metricsToken);
+  }
 
   let oidc: OidcSettings | undefined;
   if (e.OIDC_ISSUER) {
@@ -270,6 +380,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       emailClaim: e.OIDC_EMAIL_CLAIM,
     };
   }
+  const webhook = webhookSettings(e, raw, publicUrl);
   let ldap: Settings['ldap'];
   if (e.LDAP_URL) {
     if (!e.LDAP_BIND_DN) throw new ConfigError('LDAP_BIND_DN: must be set when LDAP_URL is', 'LDAP_BIND_DN');
@@ -320,6 +431,105 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(slack ? { slack } : {}),
     ...(oidc ? { oidc } : {}),
     ...(credentialsKey ? { credentialsKey } : {}),
+    ...(credentialsPreviousKeys ? { credentialsPreviousKeys } : {}),
+    ...(metricsTokenHash ? { metricsTokenHash } : {}),
+    ...(e.ELEVATE_METRICS_PORT ? { metricsPort: e.ELEVATE_METRICS_PORT } : {}),
+    ...(webhook ? { webhook } : {}),
+    ...adminConsoleSettings(e),
+  };
+}
+
+/** The admin console's settings, when `ADMIN_OIDC_GROUPS` or `ADMIN_LDAP_GROUP_DN` is set. */
+function adminConsoleSettings(e: z.output<typeof envSchema>): { adminConsole?: AdminConsoleSettings } {
+  const groups = list(e.ADMIN_OIDC_GROUPS);
+  if (groups.length === 0 && !e.ADMIN_LDAP_GROUP_DN) return {};
+  if (e.ADMIN_LDAP_GROUP_DN && !isValidDn(e.ADMIN_LDAP_GROUP_DN)) {
+    throw new ConfigError(
+      'ADMIN_LDAP_GROUP_DN: must be an LDAP DN, e.g. cn=elevate-admins,ou=groups,dc=example,dc=org',
+      'ADMIN_LDAP_GROUP_DN',
+    );
+  }
+  if (e.ADMIN_SESSION_IDLE_MINUTES > e.ADMIN_SESSION_MAX_HOURS * 60) {
+    throw new ConfigError(
+      'ADMIN_SESSION_IDLE_MINUTES: must not be longer than ADMIN_SESSION_MAX_HOURS',
+      'ADMIN_SESSION_IDLE_MINUTES',
+    );
+  }
+  return {
+    adminConsole: {
+      groupsClaim: e.ADMIN_OIDC_GROUPS_CLAIM,
+      groups,
+      ...(e.ADMIN_LDAP_GROUP_DN ? { ldapGroupDn: e.ADMIN_LDAP_GROUP_DN } : {}),
+      idleMinutes: e.ADMIN_SESSION_IDLE_MINUTES,
+      maxHours: e.ADMIN_SESSION_MAX_HOURS,
+      recheckMinutes: e.ADMIN_RECHECK_MINUTES,
+    },
+  };
+}
+
+/**
+ * The webhook settings, when `ELEVATE_WEBHOOK_URL` is set. A secret without a URL is refused
+ * too: it is most likely a deployment that meant to stream its audit trail and would not.
+ */
+function webhookSettings(
+  e: z.output<typeof envSchema>,
+  raw: Record<string, string | undefined>,
+  publicUrl: string,
+): WebhookSettings | undefined {
+  const text = secret(raw, 'ELEVATE_WEBHOOK_SECRET');
+  if (!e.ELEVATE_WEBHOOK_URL) {
+    if (text) {
+      throw new ConfigError(
+        'ELEVATE_WEBHOOK_URL: must be set when ELEVATE_WEBHOOK_SECRET is',
+        'ELEVATE_WEBHOOK_URL',
+      );
+    }
+    return undefined;
+  }
+  if (!text) {
+    throw new ConfigError(
+      'ELEVATE_WEBHOOK_SECRET: must be set (or ELEVATE_WEBHOOK_SECRET_FILE) when ELEVATE_WEBHOOK_URL is (make one with: echo "whsec_$(openssl rand -base64 32)")',
+      'ELEVATE_WEBHOOK_SECRET',
+    );
+  }
+  const secrets = text.split(/\s+/).filter(Boolean);
+  for (const [index, s] of secrets.entries()) {
+    const which = secrets.length > 1 ? `secret ${index + 1} ` : '';
+    if (s.length < WEBHOOK_SECRET_MIN_LENGTH) {
+      throw new ConfigError(
+        `ELEVATE_WEBHOOK_SECRET: ${which}must be at least ${WEBHOOK_SECRET_MIN_LENGTH} characters`,
+        'ELEVATE_WEBHOOK_SECRET',
+      );
+    }
+    if (s.startsWith('whsec_')) {
+      const body = s.slice('whsec_'.length);
+      const bytes = Buffer.from(body, 'base64');
+      // Buffer skips characters that are not base64: re-encoding shows whether all were.
+      if (
+        !/^[A-Za-z0-9+/]+={0,2}$/.test(body) ||
+        bytes.toString('base64').replace(/=+$/, '') !== body.replace(/=+$/, '')
+      ) {
+        throw new ConfigError(
+          `ELEVATE_WEBHOOK_SECRET: ${which}starts with whsec_ but the rest is not base64`,
+          'ELEVATE_WEBHOOK_SECRET',
+        );
+      }
+      if (bytes.length < 24 || bytes.length > 64) {
+        throw new ConfigError(
+          `ELEVATE_WEBHOOK_SECRET: ${which}must decode to 24 to 64 bytes after whsec_ (got ${bytes.length})`,
+          'ELEVATE_WEBHOOK_SECRET',
+        );
+      }
+    }
+  }
+  return {
+    url: e.ELEVATE_WEBHOOK_URL,
+    secrets,
+    source: e.ELEVATE_WEBHOOK_SOURCE ?? publicUrl,
+    concurrency: e.ELEVATE_WEBHOOK_CONCURRENCY,
+    timeoutSeconds: e.ELEVATE_WEBHOOK_TIMEOUT_SECONDS,
+    pollIntervalMs: e.ELEVATE_WEBHOOK_POLL_INTERVAL_MS,
+    onReject: e.ELEVATE_WEBHOOK_ON_REJECT,
   };
 }
 

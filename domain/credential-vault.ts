@@ -103,12 +103,18 @@ export function newCredentialsKey(): string {
 export class CredentialVault {
   private readonly now: () => Date;
 
+  /**
+   * @param key - encrypts new deposits (and decrypts them)
+   * @param previous - keys being rotated out: deposits made under them still decrypt, so a key
+   *   can be replaced while credentials wait (they wait 12 hours at most)
+   */
   constructor(
     private readonly store: EphemeralStore,
     private readonly key: Buffer,
     clock?: () => Date,
+    private readonly previous: Buffer[] = [],
   ) {
-    if (key.length !== CREDENTIALS_KEY_BYTES) {
+    if ([key, ...previous].some((k) => k.length !== CREDENTIALS_KEY_BYTES)) {
       throw new Error(`the credentials key must be ${CREDENTIALS_KEY_BYTES} bytes`);
     }
     this.now = clock ?? (() => new Date());
@@ -220,21 +226,24 @@ export class CredentialVault {
   }
 
   private open(elevationId: string, deposit: Deposit): HandoffCredentials {
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(deposit.iv, 'base64'));
-      decipher.setAAD(this.aad(elevationId));
-      decipher.setAuthTag(Buffer.from(deposit.tag, 'base64'));
-      const text = Buffer.concat([
-        decipher.update(Buffer.from(deposit.data, 'base64')),
-        decipher.final(),
-      ]).toString('utf8');
-      return JSON.parse(text) as HandoffCredentials;
-    } catch {
-      // Another key (ELEVATE_CREDENTIALS_KEY differs between processes) or a tampered row.
-      throw new HandoffUnreadableError(
-        `the credentials of ${elevationId} cannot be decrypted: ELEVATE_CREDENTIALS_KEY differs between the worker and the API, or the stored deposit was altered`,
-      );
+    for (const key of [this.key, ...this.previous]) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(deposit.iv, 'base64'));
+        decipher.setAAD(this.aad(elevationId));
+        decipher.setAuthTag(Buffer.from(deposit.tag, 'base64'));
+        const text = Buffer.concat([
+          decipher.update(Buffer.from(deposit.data, 'base64')),
+          decipher.final(),
+        ]).toString('utf8');
+        return JSON.parse(text) as HandoffCredentials;
+      } catch {
+        // GCM authenticates: a wrong key fails here rather than yielding garbage. Try the next.
+      }
     }
+    // Another key (ELEVATE_CREDENTIALS_KEY differs between processes) or a tampered row.
+    throw new HandoffUnreadableError(
+      `the credentials of ${elevationId} cannot be decrypted: ELEVATE_CREDENTIALS_KEY differs between the worker and the API, or the stored deposit was altered`,
+    );
   }
 }
 

@@ -22,9 +22,20 @@ import {
 } from '../config/policy.js';
 import { InvalidCursorError, InvalidQueryError } from '../integrations/audit/audit-store-errors.js';
 import { exportAudit, type ExportOptions } from '../integrations/audit/export.js';
+import {
+  buildEvidenceBody,
+  evidenceDigest,
+  exportEventData,
+  type EvidencePack,
+  type EvidenceVia,
+} from '../integrations/audit/evidence-pack.js';
 import type {
   AuditEvent,
   AuditStore,
+  BotLock,
+  BotState,
+  BotStateChange,
+  BotStateStore,
   ChainAnchor,
   ElevationPage,
   ElevationQuery,
@@ -50,7 +61,7 @@ import {
 import type { elevationWorkflow } from '../workflows/elevation-workflow.js';
 import { approvalRefusal, initialView, isFinal, sameApprover } from '../workflows/elevation-view.js';
 import type { CredentialVault, HandoffCredentials } from './credential-vault.js';
-import { sameHash, hashSecret } from './credentials.js';
+import { generateSecret, hashSecret, sameHash } from './credentials.js';
 import { ApiError, type ErrorCode } from './errors.js';
 import { elevationIdForRequest, newElevationId } from './ids.js';
 
@@ -70,7 +81,8 @@ export interface ElevationServiceDeps {
   store: Pick<
     AuditStore,
     'append' | 'getElevation' | 'listElevations' | 'listEvents' | 'verify' | 'readEvents'
-  >;
+  > &
+    BotStateStore;
   timing: ElevationTiming;
   logger: Logger;
   /** Needed when a role names an LDAP approver group. */
@@ -82,6 +94,64 @@ export interface ElevationServiceDeps {
 
 /** Which elevations a caller may see: a bot only its own, an admin all. */
 export type Scope = { kind: 'bot'; botId: string } | { kind: 'admin' };
+
+/** A bot as admins see it: its policy entry, merged with what admins changed at runtime. */
+export interface BotSummary {
+  id: string;
+  owner: string;
+  team: string;
+  purpose: string;
+  environment: string;
+  roles: string[];
+  /** The bot's identity in each kind of target it has roles in, as the policy says. */
+  principals: { ldapDn?: string; postgresLogin?: string; awsPrincipal?: string };
+  /** Whether its requests are refused with `bot_disabled`: the admin override if any, else the policy. */
+  disabled: boolean;
+  /** What the policy file says about `disabled`. */
+  policyDisabled: boolean;
+  /** An admin's override of the policy's `disabled` (kept only while it differs), or null. */
+  disabledOverride: { value: boolean; at: string; by: string } | null;
+  /** An admin's lockdown (requests refused with `bot_locked`), or null. */
+  locked: BotLock | null;
+  /** When an admin last rotated the bot's API key (the policy's key no longer works), or null. */
+  keyRotatedAt: string | null;
+  /** The admin who did. */
+  keyRotatedBy: string | null;
+  /** Whether the bot may also authenticate with a workload identity token (`federation`). */
+  federation: boolean;
+  /** Its elevations in status `active`. */
+  activeElevations: number;
+  /** Its elevations not yet ended: `pending_approval`, `approved`, `active` or `revoking`. */
+  openElevations: number;
+}
+
+/** What a lockdown did ({@link ElevationService.lockBot}). */
+export interface BotLockResult {
+  bot: BotSummary;
+  /** The elevations it revoked: a pending one is `revoked` at once, the others are `revoking`. */
+  revoked: ElevationView[];
+  /** Elevations it could not revoke now (the lock stands; lock again to retry them). */
+  failed: { id: string; code: ErrorCode; message: string }[];
+}
+
+/** A rotated API key ({@link ElevationService.rotateBotKey}): the key is in no other place. */
+export interface BotKeyRotation {
+  bot: BotSummary;
+  /** The new key, `elv_bot_…`; only its hash is stored. */
+  key: string;
+}
+
+/** Extra fields an admin action records in its event, e.g. `{via: 'console'}`. */
+export type AdminContext = Record<string, unknown>;
+
+/** The statuses a lockdown revokes: everything that holds, or may soon hold, the role. */
+const LOCKDOWN_REVOKES: ElevationView['status'][] = ['pending_approval', 'approved', 'active'];
+
+/**
+ * How long a lockdown waits before it looks for the bot's elevations a second time: a request
+ * accepted in the same instant as the lock may not be in the audit store yet at the first look.
+ */
+const LOCKDOWN_SECOND_LOOK_MS = 1000;
 
 const REFUSAL_TO_API: Record<RefusalCode, ErrorCode> = {
   not_pending: 'not_pending',
@@ -133,7 +203,32 @@ export class ElevationService {
 
   // ---- credentials --------------------------------------------------------------------------
 
-  /** The bot whose API key this is, if any. */
+  /**
+   * The bot whose API key this is, if any: the policy's key, or the key an admin rotated to
+   * (which then replaces the policy's). Reads the bot's state in the audit store on every call,
+   * so a rotation counts at once in every API process; a store that cannot be read is a 503.
+   * Hashes are compared in constant time.
+   */
+  async authenticateBotKey(secret: string): Promise<BotPolicy | undefined> {
+    const hash = hashSecret(secret);
+    const policyBot = this.botsByKey.get(hash);
+    if (policyBot) {
+      const state = await this.readState(this.deps.store.getBotState(policyBot.id));
+      // Once rotated, the policy's key is no longer the bot's.
+      if (state?.apiKey) return undefined;
+      return sameHash(policyBot.apiKeyHash, hash) ? policyBot : undefined;
+    }
+    const state = await this.readState(this.deps.store.findBotStateByKeyHash(hash));
+    if (!state?.apiKey || !sameHash(state.apiKey.hash, hash)) return undefined;
+    return this.botById(state.botId);
+  }
+
+  /**
+   * The bot whose API key this is by the policy alone, without the runtime state: a rotated key
+   * is not recognised and a key rotated away still is. Not for authentication (use
+   * {@link authenticateBotKey}); only for naming who presented a credential somewhere it is
+   * refused anyway.
+   */
   authenticateBot(secret: string): BotPolicy | undefined {
     return this.botsByKey.get(hashSecret(secret));
   }
@@ -160,7 +255,7 @@ export class ElevationService {
     req: ElevationRequest,
     identity?: BotIdentity,
   ): Promise<{ elevation: ElevationView; replayed: boolean }> {
-    if (bot.disabled) throw new ApiError('bot_disabled', `bot ${bot.id} is disabled`);
+    await this.refuseIfBlocked(bot);
     const role = this.roles.get(req.role);
     if (!role) throw new ApiError('unknown_role', `role "${req.role}" does not exist`, 'role');
     if (!bot.roles.includes(role.id)) {
@@ -225,6 +320,7 @@ export class ElevationService {
       }
       throw this.unavailable(err, 'start the elevation');
     }
+    await this.undoIfLockedMeanwhile(bot, elevationId);
     this.deps.logger.info({ elevationId, botId: bot.id, roleId: role.id }, 'elevation requested');
     return { elevation: initialView(input, now.getTime()), replayed: false };
   }
@@ -350,6 +446,226 @@ export class ElevationService {
       );
     }
     return result.credentials;
+  }
+
+  // ---- bots, for admins (the admin API, the CLI and the console call these) -----------------
+
+  /** Every bot of the policy, in policy order, with its runtime state and elevation counts. */
+  async listBots(): Promise<BotSummary[]> {
+    const [states, counts] = await Promise.all([
+      this.readState(this.deps.store.listBotStates()),
+      this.readState(this.deps.store.openElevationCounts()),
+    ]);
+    const byId = new Map(states.map((s) => [s.botId, s]));
+    return this.deps.policy.bots.map((b) => summarise(b, byId.get(b.id), counts[b.id]));
+  }
+
+  /** One bot as {@link listBots} shows it; `not_found` if the policy has no such bot. */
+  async getBot(botId: string): Promise<BotSummary> {
+    const bot = this.policyBot(botId);
+    const [state, counts] = await Promise.all([
+      this.readState(this.deps.store.getBotState(botId)),
+      this.readState(this.deps.store.openElevationCounts(botId)),
+    ]);
+    return summarise(bot, state, counts[botId]);
+  }
+
+  /**
+   * Lock a bot down: mark it locked first, so that no new request gets through (they are refused
+   * with 403 `bot_locked`), then revoke every elevation of it that is pending approval, approved
+   * or active, as `by`, with `reason`. The bot can still read and give back its elevations.
+   *
+   * Idempotent: locking a locked bot keeps the first lock (its time, admin and reason) and revokes
+   * whatever is still open. Every call is recorded as a `bot.locked` event with the revoked ids.
+   * A request accepted in the same instant is caught too: a request checks the lock again once its
+   * workflow has started, and the lockdown looks for the bot's elevations a second time, a moment
+   * after the first.
+   */
+  async lockBot(
+    botId: string,
+    by: Actor,
+    reason: string,
+    context: AdminContext = {},
+  ): Promise<BotLockResult> {
+    this.policyBot(botId);
+    const { before } = await this.changeBotState(botId, { lock: { by: by.id, reason } });
+    const revoked: ElevationView[] = [];
+    const failed: BotLockResult['failed'] = [];
+    const seen = new Set<string>();
+    const sweep = async () => {
+      for (const view of await this.openElevationsOf(botId)) {
+        if (seen.has(view.id)) continue;
+        seen.add(view.id);
+        try {
+          revoked.push(await this.revoke(view.id, by, { kind: 'admin' }, reason));
+        } catch (err) {
+          // Ended on its own meanwhile: nothing left to take away.
+          if (err instanceof ApiError && err.code === 'already_ended') continue;
+          const error = err instanceof ApiError ? err : this.unavailable(err, 'revoke the elevation');
+          failed.push({ id: view.id, code: error.code, message: error.message });
+        }
+      }
+    };
+    await sweep();
+    await new Promise((resolve) => setTimeout(resolve, LOCKDOWN_SECOND_LOOK_MS));
+    await sweep();
+    await this.recordAdminAction('bot.locked', by, {
+      botId,
+      reason,
+      alreadyLocked: before?.locked != null,
+      revoked: revoked.map((v) => v.id),
+      failed: failed.map((f) => f.id),
+      ...context,
+    });
+    this.deps.logger.warn(
+      { botId, by: by.id, revoked: revoked.length, failed: failed.length },
+      'bot locked down',
+    );
+    return { bot: await this.getBot(botId), revoked, failed };
+  }
+
+  /** Lift a lockdown: the bot may request again (unless disabled). Recorded as `bot.unlocked`. */
+  async unlockBot(botId: string, by: Actor, reason: string, context: AdminContext = {}): Promise<BotSummary> {
+    this.policyBot(botId);
+    const { before } = await this.changeBotState(botId, { lock: null });
+    await this.recordAdminAction('bot.unlocked', by, {
+      botId,
+      reason,
+      wasLocked: before?.locked != null,
+      ...(before?.locked ? { lock: before.locked } : {}),
+      ...context,
+    });
+    return this.getBot(botId);
+  }
+
+  /**
+   * Disable or enable a bot at runtime, overriding the policy's `disabled`. The override is kept
+   * only while it differs from the policy: enabling a bot that the policy enables clears it, so a
+   * later `disabled: true` in the policy takes effect. A disabled bot's requests are refused with
+   * `bot_disabled`; its elevations are left alone (lock it to end them). Recorded as
+   * `bot.disabled` or `bot.enabled`.
+   */
+  async setBotDisabled(
+    botId: string,
+    disabled: boolean,
+    by: Actor,
+    reason?: string,
+    context: AdminContext = {},
+  ): Promise<BotSummary> {
+    const bot = this.policyBot(botId);
+    const { before } = await this.changeBotState(botId, {
+      disabled: disabled === bot.disabled ? null : { value: disabled, by: by.id },
+    });
+    await this.recordAdminAction(disabled ? 'bot.disabled' : 'bot.enabled', by, {
+      botId,
+      reason: reason ?? null,
+      wasDisabled: before?.disabled?.value ?? bot.disabled,
+      policyDisabled: bot.disabled,
+      ...context,
+    });
+    return this.getBot(botId);
+  }
+
+  /**
+   * Give a bot a new API key, returned once: only its hash is stored. From now on the old key
+   * (the policy's, or the previous rotated one) is refused with 401, in every API process.
+   * Workload identity tokens are not affected. Recorded as `bot.key_rotated` with fingerprints of
+   * the new and the previous key (never a key); if that event cannot be recorded, the key is not
+   * handed out (503) and the bot has no working key until the next rotation.
+   */
+  async rotateBotKey(
+    botId: string,
+    by: Actor,
+    reason?: string,
+    context: AdminContext = {},
+  ): Promise<BotKeyRotation> {
+    const bot = this.policyBot(botId);
+    const key = generateSecret('bot');
+    const hash = hashSecret(key);
+    const { before } = await this.changeBotState(botId, { apiKey: { hash, by: by.id } });
+    await this.recordAdminAction('bot.key_rotated', by, {
+      botId,
+      reason: reason ?? null,
+      credential: keyFingerprint(hash),
+      previousCredential: keyFingerprint(before?.apiKey?.hash ?? bot.apiKeyHash),
+      ...context,
+    });
+    this.deps.logger.warn({ botId, by: by.id }, 'bot API key rotated');
+    return { bot: await this.getBot(botId), key };
+  }
+
+  /** @throws ApiError `not_found` (field `id`) when the policy has no such bot */
+  private policyBot(botId: string): BotPolicy {
+    const bot = this.botById(botId);
+    if (!bot) throw new ApiError('not_found', `bot ${botId} not found`, 'id');
+    return bot;
+  }
+
+  private readState<T>(p: Promise<T>): Promise<T> {
+    return p.catch((err: unknown) => {
+      throw this.unavailable(err, 'read the audit store');
+    });
+  }
+
+  private changeBotState(botId: string, change: BotStateChange) {
+    return this.deps.store.updateBotState(botId, change, this.clock().toISOString()).catch((err: unknown) => {
+      throw this.unavailable(err, 'change the bot');
+    });
+  }
+
+  /** Elevations of the bot that a lockdown revokes, every page. */
+  private async openElevationsOf(botId: string): Promise<ElevationView[]> {
+    const all: ElevationView[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({
+        botId,
+        status: LOCKDOWN_REVOKES,
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
+      all.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return all;
+  }
+
+  /** Record an admin's change to a bot; a change that cannot be recorded is answered with 503. */
+  private async recordAdminAction(type: EventType, by: Actor, data: Record<string, unknown>): Promise<void> {
+    await this.deps.store
+      .append({ id: randomUUID(), elevationId: null, type, at: this.clock().toISOString(), actor: by, data })
+      .catch((err: unknown) => {
+        throw this.unavailable(err, 'record the change (it was made: repeat it to record it)');
+      });
+  }
+
+  /** Refuse a request of a locked or disabled bot (runtime state first, then the policy). */
+  private async refuseIfBlocked(bot: BotPolicy): Promise<void> {
+    const state = await this.readState(this.deps.store.getBotState(bot.id));
+    if (state?.locked) throw lockedError(bot.id, state.locked);
+    if (state?.disabled?.value ?? bot.disabled) {
+      const who = state?.disabled ? ` by admin ${state.disabled.by}` : '';
+      throw new ApiError('bot_disabled', `bot ${bot.id} is disabled${who}`);
+    }
+  }
+
+  /**
+   * A lock that arrived while this request was starting its workflow: the lockdown may have
+   * looked for the bot's elevations before this one was on record, so take it back here.
+   */
+  private async undoIfLockedMeanwhile(bot: BotPolicy, elevationId: string): Promise<void> {
+    const state = await this.deps.store.getBotState(bot.id).catch(() => undefined);
+    if (!state?.locked) return;
+    const lock = state.locked;
+    await this.revoke(elevationId, { kind: 'admin', id: lock.by }, { kind: 'admin' }, lock.reason).catch(
+      (err: unknown) => {
+        this.deps.logger.error(
+          { err: (err as Error).message, elevationId, botId: bot.id },
+          'could not revoke an elevation requested as its bot was locked; the lockdown revokes it',
+        );
+      },
+    );
+    throw lockedError(bot.id, lock);
   }
 
   // ---- approvers (the Slack app and the MFA approval pages call these) -----------------------
@@ -493,6 +809,33 @@ export class ElevationService {
     return chunks;
   }
 
+  /**
+   * The evidence pack of one elevation, for an admin (see `integrations/audit/evidence-pack.ts`):
+   * the elevation, its events with their chain fields, the whole chain verified now, and the
+   * pack's digest, recorded as an `audit.exported` event of the elevation (format `evidence`)
+   * before the pack is handed out.
+   */
+  async evidencePack(id: string, by: Actor, via: EvidenceVia): Promise<EvidencePack> {
+    const { elevation, events } = await this.timeline(id);
+    const verify = await this.verifyAudit();
+    const exportedAt = this.clock().toISOString();
+    const body = buildEvidenceBody({ elevation, events, verify, exportedAt, exportedBy: by, via });
+    const digest = evidenceDigest(body);
+    const exportEvent = await this.deps.store
+      .append({
+        id: randomUUID(),
+        elevationId: id,
+        type: 'audit.exported',
+        at: exportedAt,
+        actor: by,
+        data: exportEventData(body, digest),
+      })
+      .catch((err: unknown) => {
+        throw this.unavailable(err, 'record the export');
+      });
+    return { ...body, digest, exportEvent };
+  }
+
   verifyAudit(anchors: ChainAnchor[] = []): Promise<VerifyResult> {
     return this.deps.store.verify({ anchors }).catch((err: unknown) => {
       throw this.unavailable(err, 'read the audit store');
@@ -601,4 +944,46 @@ export class ElevationService {
     this.deps.logger.error({ err: (err as Error)?.message }, `could not ${what}`);
     return new ApiError('service_unavailable', `could not ${what} right now; try again`);
   }
+}
+
+/** 403 `bot_locked`, saying who locked the bot, when and why. */
+function lockedError(botId: string, lock: BotLock): ApiError {
+  return new ApiError(
+    'bot_locked',
+    `bot ${botId} is locked by admin ${lock.by} since ${lock.at}: ${lock.reason} (it can still read and give back its elevations)`,
+  );
+}
+
+/** The first 12 hex digits of a stored key hash, as `auth.refused` events name a presented key. */
+function keyFingerprint(hash: string): string {
+  return hash.slice('sha256:'.length, 'sha256:'.length + 12);
+}
+
+function summarise(
+  bot: BotPolicy,
+  state: BotState | undefined,
+  counts: Partial<Record<ElevationView['status'], number>> = {},
+): BotSummary {
+  return {
+    id: bot.id,
+    owner: bot.owner,
+    team: bot.team,
+    purpose: bot.purpose,
+    environment: bot.environment,
+    roles: [...bot.roles],
+    principals: {
+      ...(bot.ldapDn !== undefined ? { ldapDn: bot.ldapDn } : {}),
+      ...(bot.postgresLogin !== undefined ? { postgresLogin: bot.postgresLogin } : {}),
+      ...(bot.awsPrincipal !== undefined ? { awsPrincipal: bot.awsPrincipal } : {}),
+    },
+    disabled: state?.disabled?.value ?? bot.disabled,
+    policyDisabled: bot.disabled,
+    disabledOverride: state?.disabled ?? null,
+    locked: state?.locked ?? null,
+    keyRotatedAt: state?.apiKey?.rotatedAt ?? null,
+    keyRotatedBy: state?.apiKey?.rotatedBy ?? null,
+    federation: bot.federation !== undefined,
+    activeElevations: counts.active ?? 0,
+    openElevations: Object.values(counts).reduce((sum, n) => sum + (n ?? 0), 0),
+  };
 }

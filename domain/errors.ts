@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'unauthenticated' // no or unknown credentials
   | 'forbidden' // valid credentials, not allowed here
   | 'bot_disabled'
+  | 'bot_locked' // an admin locked the bot down (requests only; reads and revokes still work)
   | 'unknown_role'
   | 'role_not_allowed'
   | 'duration_too_long'
@@ -39,6 +40,7 @@ const STATUS: Record<ErrorCode, number> = {
   unauthenticated: 401,
   forbidden: 403,
   bot_disabled: 403,
+  bot_locked: 403,
   unknown_role: 422,
   role_not_allowed: 403,
   duration_too_long: 422,

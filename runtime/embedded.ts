@@ -74,6 +74,12 @@ async function preferredPort(port: number): Promise<number | undefined> {
   return (await portIsFree(port)) ? port : undefined;
 }
 
+/**
+ * The admin console's group by default, with the demo directory and the development provider:
+ * the demo approvers (alice and bob) are its members.
+ */
+export const DEMO_ADMIN_GROUP = `cn=approvers,ou=groups,${DEMO_SUFFIX}`;
+
 /** The demo approvers of the development identity provider (they are in the demo directory too). */
 const DEV_APPROVERS = ['alice@example.org', 'bob@example.org'];
 
@@ -214,6 +220,20 @@ export async function startEmbedded(
     let oidc = settings.oidc;
     let devIdp: DevIdentityProvider | undefined;
     let devFile: ReturnType<typeof devIdentityFile> | undefined;
+    // The admin console: as configured, or else, with the demo directory and the development
+    // provider, for the demo approvers (the members of the demo directory's approvers group).
+    const adminConsole =
+      settings.adminConsole ??
+      (!settings.oidc && !settings.ldap
+        ? {
+            groupsClaim: 'groups',
+            groups: [],
+            ldapGroupDn: DEMO_ADMIN_GROUP,
+            idleMinutes: 30,
+            maxHours: 8,
+            recheckMinutes: 5,
+          }
+        : undefined);
     if (!oidc) {
       devFile = devIdentityFile(settings.dataDir);
       const redirectUri = `${settings.publicUrl}/approvals/callback`;
@@ -223,7 +243,7 @@ export async function startEmbedded(
           {
             clientId: 'elevate-embedded',
             clientSecret: devFile.contents.clientSecret,
-            redirectUris: [redirectUri],
+            redirectUris: [redirectUri, `${settings.publicUrl}/admin/callback`],
           },
         ],
         accounts: devFile.contents.accounts,
@@ -249,6 +269,7 @@ export async function startEmbedded(
         ldap,
         temporal: { ...settings.temporal, address: temporalAddress },
         oidc,
+        ...(adminConsole ? { adminConsole } : {}),
         // API and worker share this process, so a key kept in the data directory serves both.
         credentialsKey:
           settings.credentialsKey ??
@@ -270,6 +291,11 @@ export async function startEmbedded(
       `  policy:            ${configPath}`,
       `  approvals:         ${settings.slack ? 'Slack' : 'the log (no SLACK_BOT_TOKEN): each request logs its approval URL'}`,
       `  identity provider: ${devIdp ? `${devIdp.issuer} (DEVELOPMENT ONLY, not for production)` : oidc.issuer}`,
+      `  admin console:     ${
+        adminConsole
+          ? `${settings.publicUrl}/admin${settings.adminConsole ? '' : ` (for the members of ${DEMO_ADMIN_GROUP})`}`
+          : 'off (set ADMIN_OIDC_GROUPS or ADMIN_LDAP_GROUP_DN)'
+      }`,
     ];
     if (devFile) {
       lines.push(

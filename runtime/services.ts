@@ -23,6 +23,8 @@ import { StepUpClient } from '../integrations/oidc/step-up.js';
 import { SlackClient } from '../integrations/slack/slack-client.js';
 import { SlackNotifier } from '../integrations/slack/slack-notifier.js';
 import { createApp } from '../server/app.js';
+import { adminConsole } from '../server/admin-console.js';
+import { AdminLoginClient } from '../integrations/oidc/admin-login.js';
 import { approvalRoutes } from '../server/approvals.js';
 import { createSlackApp } from '../server/slack-app.js';
 import type { HealthCheck } from '../server/health.js';
@@ -32,14 +34,27 @@ import {
   reconcileAwsPrincipalsOf,
   reconcileRolesOf,
 } from '../worker/reconcile-schedule.js';
+import { createMetrics, startMetricsServer, type Metrics } from './metrics.js';
 import { buildTargets, usesCredentialsMode } from './targets.js';
+import { startWebhookSink } from './webhook.js';
 
 /** The settings a process needs once its Temporal server and LDAP directory are known. */
 export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing'> &
   Partial<
     Pick<
       Settings,
-      'trustProxy' | 'publicUrl' | 'slack' | 'oidc' | 'ldapPeopleBaseDn' | 'reconcile' | 'credentialsKey'
+      | 'trustProxy'
+      | 'publicUrl'
+      | 'slack'
+      | 'oidc'
+      | 'ldapPeopleBaseDn'
+      | 'reconcile'
+      | 'credentialsKey'
+      | 'credentialsPreviousKeys'
+      | 'metricsTokenHash'
+      | 'metricsPort'
+      | 'webhook'
+      | 'adminConsole'
     >
   > & {
     ldap: NonNullable<Settings['ldap']>;
@@ -61,6 +76,8 @@ export interface Services {
   target: LdapTarget;
   client: Client;
   service: ElevationService;
+  /** This process's metrics (served at `/metrics`). */
+  metrics: Metrics;
   worker?: Worker;
   /** The API's listening address, when the API runs. */
   url?: string;
@@ -88,6 +105,11 @@ export async function startServices({
   try {
     const store = await openStore(settings.audit);
     closers.push(() => store.close());
+    const metrics = createMetrics({
+      statusCounts: () => store.countByStatus(),
+      onCollectError: (err) =>
+        logger.warn({ err: (err as Error).message }, 'metrics: could not count the elevations by status'),
+    });
     const target = new LdapTarget(settings.ldap);
     const built = buildTargets({ policy, ldap: target, env: env ?? process.env, logger });
     const targets = built.router;
@@ -98,7 +120,15 @@ export async function startServices({
         'ELEVATE_CREDENTIALS_KEY',
       );
     }
-    const vault = settings.credentialsKey ? new CredentialVault(store, settings.credentialsKey) : undefined;
+    if (run.api && settings.adminConsole && !settings.oidc) {
+      throw new ConfigError(
+        'OIDC_ISSUER: must be set when ADMIN_OIDC_GROUPS or ADMIN_LDAP_GROUP_DN is (admins sign in to the console there)',
+        'OIDC_ISSUER',
+      );
+    }
+    const vault = settings.credentialsKey
+      ? new CredentialVault(store, settings.credentialsKey, undefined, settings.credentialsPreviousKeys)
+      : undefined;
     const directory = new LdapApproverDirectory({
       ...settings.ldap,
       ...(settings.ldapPeopleBaseDn ? { peopleBaseDn: settings.ldapPeopleBaseDn } : {}),
@@ -109,6 +139,7 @@ export async function startServices({
           token: settings.slack.botToken,
           ...(settings.slack.apiUrl ? { apiUrl: settings.slack.apiUrl } : {}),
           logger: logger.child({ component: 'slack' }),
+          metrics,
         })
       : undefined;
     const connection = await Connection.connect({ address: settings.temporal.address });
@@ -147,6 +178,7 @@ export async function startServices({
               }),
           logger: logger.child({ component: 'activities' }),
           ...(built.awsIam ? { aws: built.awsIam } : {}),
+          metrics,
         }),
       });
       const running = worker.run().catch((err: unknown) => {
@@ -166,6 +198,11 @@ export async function startServices({
         aws: reconcileAwsPrincipalsOf(policy),
         ...(settings.reconcile ? { intervalSeconds: settings.reconcile.intervalSeconds } : {}),
       });
+      // The audit webhook: delivered by workers (one at a time, by lease), stopped before the store closes.
+      if (settings.webhook) {
+        const sink = startWebhookSink({ settings: settings.webhook, store, logger, metrics });
+        closers.push(() => sink.stop());
+      }
     }
 
     const service = new ElevationService({
@@ -211,7 +248,7 @@ export async function startServices({
       routers.push(
         approvalRoutes({
           service,
-          stepUp: stepUpClient(settings.oidc, logger),
+          stepUp: stepUpClient(settings.oidc, logger, metrics),
           ephemeral: store,
           publicUrl,
           slackBound: slack !== undefined,
@@ -225,6 +262,22 @@ export async function startServices({
         trustProxy: settings.trustProxy ?? false,
         routers,
         ...(federation ? { federation } : {}),
+        metrics,
+        ...(settings.metricsTokenHash ? { metricsTokenHash: settings.metricsTokenHash } : {}),
+        adminConsole: adminConsole({
+          service,
+          policy,
+          store,
+          ...(settings.adminConsole && settings.oidc
+            ? {
+                settings: settings.adminConsole,
+                login: adminLoginClient(settings.oidc, settings.adminConsole, publicUrl, logger),
+              }
+            : {}),
+          directory,
+          publicUrl,
+          logger: logger.child({ component: 'admin-console' }),
+        }),
       });
       if (slackApp) {
         await slackApp.start();
@@ -246,7 +299,36 @@ export async function startServices({
       url = `http://${settings.host}:${port}`;
     }
 
-    return { store, target, client, service, ...(worker ? { worker } : {}), ...(url ? { url } : {}), close };
+    if (run.worker && !run.api && settings.metricsPort) {
+      // A worker without the API has no HTTP server of its own: a tiny one for Prometheus.
+      const metricsServer = await startMetricsServer({
+        metrics,
+        host: settings.host,
+        port: settings.metricsPort,
+        ...(settings.metricsTokenHash ? { tokenHash: settings.metricsTokenHash } : {}),
+        service,
+        logger: logger.child({ component: 'metrics' }),
+      });
+      logger.info({ url: `http://${settings.host}:${settings.metricsPort}/metrics` }, 'metrics served');
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            metricsServer.close(() => resolve());
+            metricsServer.closeAllConnections();
+          }),
+      );
+    }
+
+    return {
+      store,
+      target,
+      client,
+      service,
+      metrics,
+      ...(worker ? { worker } : {}),
+      ...(url ? { url } : {}),
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
@@ -258,15 +340,53 @@ export async function startServices({
  * down at start does not stop Elevate; approvals answer 503 until it is back). Plain http is
  * allowed for loopback issuers only (the development provider).
  */
-function stepUpClient(oidc: Settings['oidc'], logger: Logger): () => Promise<StepUpClient> {
+function stepUpClient(oidc: Settings['oidc'], logger: Logger, metrics: Metrics): () => Promise<StepUpClient> {
   let client: Promise<StepUpClient> | undefined;
   return () => {
     if (!oidc) return Promise.reject(new Error('no OpenID Connect provider is configured (OIDC_ISSUER)'));
     client ??= StepUpClient.discover(oidc, {
       allowInsecureHttp: /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(oidc.issuer),
+      metrics,
     }).catch((err: unknown) => {
       client = undefined;
       logger.error({ err: (err as Error).message, issuer: oidc.issuer }, 'OpenID Connect discovery failed');
+      throw err;
+    });
+    return client;
+  };
+}
+
+/**
+ * The console's relying party: the approvals' provider and client, with the console's callback
+ * (`<public URL>/admin/callback`, which must be registered at the provider too). Discovered on
+ * first use and then kept, as the approvals' client is.
+ */
+function adminLoginClient(
+  oidc: NonNullable<Settings['oidc']>,
+  consoleSettings: NonNullable<Settings['adminConsole']>,
+  publicUrl: string,
+  logger: Logger,
+): () => Promise<AdminLoginClient> {
+  let client: Promise<AdminLoginClient> | undefined;
+  return () => {
+    client ??= AdminLoginClient.discover(
+      {
+        issuer: oidc.issuer,
+        clientId: oidc.clientId,
+        ...(oidc.clientSecret ? { clientSecret: oidc.clientSecret } : {}),
+        redirectUri: `${publicUrl}/admin/callback`,
+        mfaMethods: oidc.mfaMethods,
+        mfaAcrValues: oidc.mfaAcrValues,
+        emailClaim: oidc.emailClaim,
+        groupsClaim: consoleSettings.groupsClaim,
+      },
+      { allowInsecureHttp: /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(oidc.issuer) },
+    ).catch((err: unknown) => {
+      client = undefined;
+      logger.error(
+        { err: (err as Error).message, issuer: oidc.issuer },
+        'OpenID Connect discovery failed (console)',
+      );
       throw err;
     });
     return client;

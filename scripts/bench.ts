@@ -62,6 +62,7 @@ const { values } = parseArgs({
     approvals: { type: 'string' },
     'postgres-elevations': { type: 'string' },
     'aws-elevations': { type: 'string' },
+    'history-elevations': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -84,6 +85,8 @@ const awsDuration = 5;
 const AWS_ACCOUNT = '123456789012';
 const AWS_REGION = 'us-east-1';
 const AWS_CREDENTIALS = { accessKeyId: 'AKIABENCH00000000001', secretAccessKey: 'bench-fake-aws-secret' };
+/** Past elevations put in the audit store for the admin queries and the chain verification. */
+const H = Number(values['history-elevations'] ?? (quick ? 10_000 : 100_000));
 /** Drift detection period for the bench (the default is 60 s). */
 const RECONCILE_SECONDS = 10;
 
@@ -98,9 +101,10 @@ try {
   const bots = Array.from({ length: N }, (_, i) => `bench-${String(i).padStart(5, '0')}`);
   const roles = Array.from({ length: roleCount }, (_, i) => `bench-role-${i}`);
   const keys = bots.map(() => generateSecret('bot'));
+  const adminToken = generateSecret('admin');
   const policy = policySchema.parse({
     version: 1,
-    admins: [{ id: 'bench-admin', tokenHash: hashSecret(generateSecret('admin')) }],
+    admins: [{ id: 'bench-admin', tokenHash: hashSecret(adminToken) }],
     bots: bots.map((id, i) => ({
       id,
       owner: 'bench@example.org',
@@ -534,6 +538,96 @@ try {
   await new Promise((r) => setTimeout(r, 3000));
   const chain = await services.store.verify();
 
+  // ---- admin review: a long history, queried through the admin API, and verified ----------
+  say(`adding ${H} past elevations to the audit store (one event each) for the admin queries`);
+  const outcomes: ElevationView['status'][] = [
+    'revoked',
+    'revoked',
+    'revoked',
+    'expired',
+    'denied',
+    'failed',
+  ];
+  const now = Date.now();
+  for (let i = 0; i < H; i++) {
+    const id = `el_${(0xb000000 + i).toString(16).padStart(24, '0')}`;
+    const botId = bots[i % N]!;
+    const roleId = roles[i % roleCount]!;
+    const requestedAt = new Date(now - 90 * 86_400_000 + Math.floor((i / H) * 90 * 86_400_000)).toISOString();
+    const view: ElevationView = {
+      id,
+      workflowId: `elevation-${id}`,
+      status: outcomes[i % outcomes.length]!,
+      botId,
+      roleId,
+      owner: 'bench@example.org',
+      environment: 'bench',
+      durationSeconds: 600,
+      justification: 'past benchmark elevation',
+      requestedAt,
+      approval: { mode: 'auto' },
+      approvals: [],
+      revokeAttempts: 0,
+    };
+    await services.store.append({
+      id: `hist-${i}`,
+      elevationId: id,
+      type: 'elevation.requested',
+      at: requestedAt,
+      actor: { kind: 'bot', id: botId },
+      data: {
+        bot: { id: botId, owner: 'bench@example.org', team: 'bench', environment: 'bench' },
+        role: {
+          id: roleId,
+          environment: 'bench',
+          target: { type: 'ldap', groupDn: groupDn(SUFFIX, roleId) },
+        },
+        durationSeconds: 600,
+        justification: 'past benchmark elevation',
+      },
+      elevation: view,
+    });
+  }
+  const day = new Date(now - 30 * 86_400_000);
+  const queries = [
+    '?limit=50',
+    '?limit=50&status=revoked',
+    `?limit=50&bot=${bots[7 % N]}`,
+    `?limit=50&role=${roles[3 % roleCount]}&status=denied`,
+    `?limit=50&from=${encodeURIComponent(day.toISOString())}&to=${encodeURIComponent(new Date(day.getTime() + 86_400_000).toISOString())}`,
+  ];
+  const listMs: number[] = [];
+  const adminGet = async (query: string) => {
+    const t = performance.now();
+    const res = await fetch(`${api}/v1/admin/elevations${query}`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    const body = (await res.json()) as { items: unknown[]; nextCursor?: string };
+    if (res.status !== 200) throw new Error(`admin list ${query}: HTTP ${res.status}`);
+    listMs.push(performance.now() - t);
+    return body;
+  };
+  for (let round = 0; round < 40; round++) {
+    for (const q of queries) await adminGet(q);
+    // Paging: five pages deep from the newest.
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const body = await adminGet(`?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      cursor = body.nextCursor;
+      if (!cursor) break;
+    }
+  }
+  listMs.sort((a, b) => a - b);
+  say(`verifying the whole audit chain`);
+  const verifyRuns: { ms: number; checked: number }[] = [];
+  for (let k = 0; k < 3; k++) {
+    const t = performance.now();
+    const v = await services.store.verify();
+    if (!v.ok) throw new Error(`the audit chain does not verify: ${JSON.stringify(v.firstBroken)}`);
+    verifyRuns.push({ ms: performance.now() - t, checked: v.checked });
+  }
+  const verifyMedian = [...verifyRuns].sort((a, b) => a.ms - b.ms)[1]!;
+
   toActive.sort((a, b) => a - b);
   lags.sort((a, b) => a - b);
   const result = {
@@ -561,6 +655,13 @@ try {
     lifecyclesPerSec: round(N / ((finished - started) / 1000)),
     notRevoked,
     membersLeftInLdap: leftInLdap,
+    adminListP50Ms: round(pct(listMs, 50)),
+    adminListP99Ms: round(pct(listMs, 99)),
+    adminListQueries: listMs.length,
+    historyElevations: H,
+    auditVerifyEvents: verifyMedian.checked,
+    auditVerifyMs: round(verifyMedian.ms),
+    auditVerifyEventsPerSec: Math.round(verifyMedian.checked / (verifyMedian.ms / 1000)),
     auditEvents: chain.checked,
     auditChainOk: chain.ok,
     quick,

@@ -26,7 +26,12 @@ import { isFinal } from '../workflows/elevation-view.js';
 import { runHealthChecks, type HealthCheck } from './health.js';
 import { contentTypeOf } from '../integrations/audit/export.js';
 import { mountApiReference } from './openapi.js';
+import { adminConsoleOff, type AdminConsole } from './admin-console.js';
+import { decideScrape, methodLabel, statusClass, type Metrics } from '../runtime/metrics.js';
 import {
+  botChangeBodySchema,
+  botIdSchema,
+  botLockBodySchema,
   elevationIdSchema,
   elevationRequestSchema,
   exportQuerySchema,
@@ -46,6 +51,12 @@ export interface AppDeps {
   federation?: WorkloadIdentityVerifier;
   /** More routes served by the same app: the Slack app and the approval pages. */
   routers?: express.Router[];
+  /** The process's metrics: HTTP requests and elevation requests are counted, and `GET /metrics` serves them. */
+  metrics?: Metrics;
+  /** Hash (`sha256:…`) of `ELEVATE_METRICS_TOKEN`; admin tokens may scrape `/metrics` either way. */
+  metricsTokenHash?: string;
+  /** The admin console under `/admin` (without one, its pages say how to turn it on). */
+  adminConsole?: AdminConsole;
 }
 
 interface Locals {
@@ -55,6 +66,8 @@ interface Locals {
   admin?: AdminPolicy;
   /** The elevation the request is about, once its id parsed. */
   elevationId?: string;
+  /** The console user (e-mail), when an admin route was called with a console session instead of a token. */
+  consoleUser?: string;
 }
 
 /** Parse with a zod schema; the first issue becomes a 400 naming its field. */
@@ -93,6 +106,12 @@ function fingerprint(secret: string): string {
   return hashSecret(secret).slice('sha256:'.length, 'sha256:'.length + 12);
 }
 
+/** The route pattern that answered (never the raw path, which carries ids), or `unmatched`. */
+function routeLabel(req: Request): string {
+  const route = req.route as { path?: string | RegExp | (string | RegExp)[] } | undefined;
+  return route?.path === undefined ? 'unmatched' : req.baseUrl + String(route.path);
+}
+
 export function createApp({
   service,
   healthChecks,
@@ -100,6 +119,9 @@ export function createApp({
   trustProxy = false,
   routers = [],
   federation,
+  metrics,
+  metricsTokenHash,
+  adminConsole = adminConsoleOff(),
 }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -125,6 +147,22 @@ export function createApp({
       },
     }),
   );
+  if (metrics) {
+    app.use((req, res, next) => {
+      const started = process.hrtime.bigint();
+      res.on('close', () => {
+        const labels = {
+          method: methodLabel(req.method),
+          route: routeLabel(req),
+          // A connection the caller closed before the answer (e.g. a long-poll given up).
+          status_class: res.writableFinished ? statusClass(res.statusCode) : 'aborted',
+        };
+        metrics.httpRequests.inc(labels);
+        metrics.httpRequestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      });
+      next();
+    });
+  }
   app.use((_req, res, next) => {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
@@ -205,7 +243,7 @@ export function createApp({
       next();
       return;
     }
-    const bot = service.authenticateBot(secret);
+    const bot = await service.authenticateBotKey(secret);
     if (!bot) {
       await refuseAuth(req, 'unknown_key', ANONYMOUS, secret);
       throw new ApiError('unauthenticated', 'the API key is not valid', 'authorization');
@@ -218,7 +256,7 @@ export function createApp({
     const secret = await presented(req, 'admin token');
     const admin = service.authenticateAdmin(secret);
     if (!admin) {
-      const bot = service.authenticateBot(secret);
+      const bot = await service.authenticateBotKey(secret);
       if (bot) {
         await refuseAuth(req, 'not_admin', { kind: 'bot', id: bot.id });
         throw new ApiError('forbidden', 'bots may not use the admin API', 'authorization');
@@ -252,6 +290,7 @@ export function createApp({
     }
     const body = parse(elevationRequestSchema, req.body, 'body');
     const { elevation, replayed } = await service.request(botOf(res), body, (res.locals as Locals).identity);
+    metrics?.elevationRequests.inc({ outcome: replayed ? 'replayed' : 'accepted' });
     if (replayed) res.setHeader('idempotent-replayed', 'true');
     res.status(202).location(`/v1/elevations/${elevation.id}`).json(forBot(elevation));
   });
@@ -299,6 +338,11 @@ export function createApp({
       limit: q.limit,
       ...(q.bot ? { botId: q.bot } : {}),
       ...(q.role ? { roleId: q.role } : {}),
+      ...(q.owner ? { owner: q.owner } : {}),
+      ...(q.team ? { team: q.team } : {}),
+      ...(q.environment ? { environment: q.environment } : {}),
+      ...(q.targetType ? { targetType: q.targetType } : {}),
+      ...(q.risk ? { risk: q.risk } : {}),
       ...(q.status ? { status: q.status } : {}),
       ...(q.from ? { from: new Date(q.from).toISOString() } : {}),
       ...(q.to ? { to: new Date(q.to).toISOString() } : {}),
@@ -309,6 +353,29 @@ export function createApp({
 
   app.get('/v1/admin/elevations/:id', requireAdmin, async (req, res) => {
     res.json(await service.timeline(idOf(req, res)));
+  });
+
+  // The evidence pack: also for a signed-in console user (a download link on the console's page).
+  const requireAdminOrConsole = async (req: Request, res: Response, next: NextFunction) => {
+    if (req.get('authorization') === undefined) {
+      const user = await adminConsole.authenticate(req);
+      if (user) {
+        (res.locals as Locals).consoleUser = user.email;
+        next();
+        return;
+      }
+    }
+    await requireAdmin(req, res, next);
+  };
+
+  app.get('/v1/admin/elevations/:id/evidence', requireAdminOrConsole, async (req, res) => {
+    const id = idOf(req, res);
+    const { consoleUser } = res.locals as Locals;
+    const pack = consoleUser
+      ? await service.evidencePack(id, { kind: 'admin', id: consoleUser }, 'console')
+      : await service.evidencePack(id, { kind: 'admin', id: adminOf(res).id }, 'api');
+    res.setHeader('content-disposition', `attachment; filename="elevate-evidence-${id}.json"`);
+    res.json(pack);
   });
 
   app.post('/v1/admin/elevations/:id/revoke', requireAdmin, requireJson, jsonBody, async (req, res) => {
@@ -353,7 +420,70 @@ export function createApp({
     }
   });
 
+  // Bots at runtime: lockdown, disable/enable, key rotation. Each change is audited with the
+  // admin as actor; the policy file stays the source of which bots exist and what they may do.
+  const botIdOf = (req: Request): string => parse(botIdSchema, req.params.id, 'id');
+  const adminActor = (res: Response): Actor => ({ kind: 'admin', id: adminOf(res).id });
+
+  app.get('/v1/admin/bots', requireAdmin, async (_req, res) => {
+    res.json({ items: await service.listBots() });
+  });
+
+  app.get('/v1/admin/bots/:id', requireAdmin, async (req, res) => {
+    res.json(await service.getBot(botIdOf(req)));
+  });
+
+  app.post('/v1/admin/bots/:id/lock', requireAdmin, requireJson, jsonBody, async (req, res) => {
+    const id = botIdOf(req);
+    const { reason } = parse(botLockBodySchema, req.body ?? {}, 'body');
+    res.json(await service.lockBot(id, adminActor(res), reason));
+  });
+
+  app.post('/v1/admin/bots/:id/unlock', requireAdmin, requireJson, jsonBody, async (req, res) => {
+    const id = botIdOf(req);
+    const { reason } = parse(botLockBodySchema, req.body ?? {}, 'body');
+    res.json(await service.unlockBot(id, adminActor(res), reason));
+  });
+
+  for (const [action, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    app.post(`/v1/admin/bots/:id/${action}`, requireAdmin, requireJson, jsonBody, async (req, res) => {
+      const id = botIdOf(req);
+      const { reason } = parse(botChangeBodySchema, req.body ?? {}, 'body');
+      res.json(await service.setBotDisabled(id, disabled, adminActor(res), reason));
+    });
+  }
+
+  // The new key is in this answer and nowhere else: `cache-control: no-store` (set for every
+  // answer) and `pragma: no-cache` keep it out of caches.
+  app.post('/v1/admin/bots/:id/rotate-key', requireAdmin, requireJson, jsonBody, async (req, res) => {
+    const id = botIdOf(req);
+    const { reason } = parse(botChangeBodySchema, req.body ?? {}, 'body');
+    const rotation = await service.rotateBotKey(id, adminActor(res), reason);
+    res.setHeader('pragma', 'no-cache');
+    res.json(rotation);
+  });
+
+  // Counts of grants and approvals are sensitive (they show when privilege is held and when
+  // revocations struggle): the metrics token or an admin token, never a bot's key.
+  if (metrics) {
+    app.get('/metrics', async (req, res) => {
+      const secret = await presented(req, 'metrics token');
+      const decision = decideScrape(secret, metricsTokenHash, service);
+      if (!decision.allowed) {
+        if (decision.reason === 'not_admin') await refuseAuth(req, decision.reason, decision.actor);
+        else await refuseAuth(req, decision.reason, ANONYMOUS, secret);
+        throw new ApiError('unauthenticated', 'the metrics token is not valid', 'authorization');
+      }
+      res.setHeader('content-type', metrics.registry.contentType);
+      res.send(await metrics.registry.metrics());
+    });
+  }
+
   for (const router of routers) app.use(router);
+  app.use(adminConsole.router);
 
   // ---- errors ---------------------------------------------------------------------------------
 
@@ -364,6 +494,9 @@ export function createApp({
   // Express recognises an error handler by its four parameters.
   app.use(async (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = toApiError(err);
+    if (req.method === 'POST' && routeLabel(req) === '/v1/elevations') {
+      metrics?.elevationRequests.inc({ outcome: error.code });
+    }
     if (error.status >= 500) {
       req.log.error({ err }, 'request failed');
     } else if (error.status !== 401 && error.code !== 'forbidden' && !error.audited) {

@@ -27,7 +27,12 @@ import {
   approvalErrorBodySchema,
   awsCredentialsSchema,
   botElevationViewSchema,
+  botKeyRotationSchema,
+  botListSchema,
+  botLockResultSchema,
+  botSummarySchema,
   documented,
+  evidencePackSchema,
   elevationPageSchema,
   elevationTimelineSchema,
   elevationViewSchema,
@@ -37,6 +42,9 @@ import {
   verifyResultSchema,
 } from './response-schemas.js';
 import {
+  botChangeBodySchema,
+  botIdSchema,
+  botLockBodySchema,
   elevationIdSchema,
   elevationRequestSchema,
   listQuerySchema,
@@ -122,10 +130,18 @@ export interface OpenApiDocument {
 // ---- the route table -----------------------------------------------------------------------
 
 /** Who may call a route, and how they prove it. */
-export type ApiSecurity = 'none' | 'bot' | 'admin' | 'slack' | 'approvalBrowser';
+export type ApiSecurity =
+  | 'none'
+  | 'bot'
+  | 'admin'
+  | 'slack'
+  | 'approvalBrowser'
+  | 'adminConsole'
+  | 'adminOrConsole'
+  | 'consoleSignIn';
 
 /** The groups the reference shows routes in. */
-export type ApiTag = 'bots' | 'admins' | 'approvals' | 'slack' | 'operations';
+export type ApiTag = 'bots' | 'admins' | 'approvals' | 'console' | 'slack' | 'operations';
 
 /** One answer of a route: a status code's meaning and body. */
 export interface ApiResponseSpec {
@@ -210,12 +226,48 @@ const adminRevokeBodySchema = documented(revokeBodySchema.required(), {
   description: 'An admin revocation must say why. Unknown fields are refused.',
 });
 
+documented(botIdSchema, {
+  description: 'A bot id from the policy: 1-63 of `a-z 0-9 -`.',
+  examples: ['etl-bot'],
+});
+documented(botLockBodySchema, {
+  id: 'BotLockRequest',
+  description:
+    'Why: required, recorded in the audit trail (and, for a lock, shown to the bot). Unknown fields are refused.',
+});
+documented(botLockBodySchema.shape.reason, {
+  description: 'Trimmed; 1-1000 characters without control characters.',
+});
+documented(botChangeBodySchema, {
+  id: 'BotChangeRequest',
+  description: 'Optional. Unknown fields are refused.',
+});
+documented(botChangeBodySchema.shape.reason.unwrap(), {
+  description: 'Why, recorded in the audit trail. Trimmed; no control characters.',
+});
+
 documented(waitQuerySchema.shape.waitSeconds, {
   description:
     'Long-poll: answer as soon as `status` changes, at once if the elevation has ended, or after this many seconds with the unchanged elevation.',
 });
 documented(listQuerySchema.shape.bot, { description: 'Only this bot’s elevations.' });
 documented(listQuerySchema.shape.role, { description: 'Only elevations of this role.' });
+documented(listQuerySchema.shape.owner, {
+  description: 'Only elevations of bots with this owner (e-mail, as recorded at request time).',
+});
+documented(listQuerySchema.shape.team, {
+  description: 'Only elevations of bots of this team (as recorded).',
+});
+documented(listQuerySchema.shape.environment, {
+  description: 'Only elevations of roles in this environment.',
+});
+documented(listQuerySchema.shape.targetType, {
+  description: 'Only elevations of roles granted in this kind of target.',
+});
+documented(listQuerySchema.shape.risk, {
+  description:
+    '`high`: the role needs approvers and is in production (`prod`, `production`, `prod-…`); `medium`: approvers elsewhere; `low`: automatic.',
+});
 documented(listQuerySchema.shape.status, {
   description: `Comma-separated statuses, e.g. \`active,revoking\`, among ${ELEVATION_STATUSES.join(', ')}.`,
 });
@@ -272,6 +324,83 @@ const slackInteractionFormSchema = documented(
 const anyJsonObject = documented(z.record(z.string(), z.unknown()), {
   description: 'An OpenAPI 3.1 document.',
 });
+
+// The admin console's pages take browser forms and query strings, checked by the console itself
+// (`server/admin-console.ts`); these schemas describe them for the reference.
+
+const optionalText = (description: string) => documented(z.string().optional(), { description });
+
+const consoleListQuerySchema = z.object({
+  bot: optionalText('A bot id.'),
+  owner: optionalText('The bot owner’s e-mail address, as recorded at request time.'),
+  team: optionalText('The bot’s team, as recorded at request time.'),
+  role: optionalText('A role id.'),
+  targetType: documented(z.enum(['ldap', 'postgres', 'aws-iam']).optional(), {
+    description: 'The kind of target the role is granted in.',
+  }),
+  environment: optionalText('The role’s environment.'),
+  status: documented(z.enum(ELEVATION_STATUSES).optional(), {
+    description: 'A status; repeat the parameter for several.',
+  }),
+  risk: documented(z.enum(['low', 'medium', 'high']).optional(), {
+    description:
+      '`high`: approvers in a production environment (`prod`, `production`, `prod-…`); `medium`: approvers elsewhere; `low`: automatic.',
+  }),
+  from: optionalText('Requested on or after this day (`YYYY-MM-DD`, UTC).'),
+  to: optionalText('Requested on or before this day (`YYYY-MM-DD`, UTC, inclusive).'),
+  cursor: optionalText('The “Next page” link’s cursor.'),
+  notice: optionalText(
+    'A fixed message after an action (`revoked`, `revoke_started`, `locked`, `unlocked`).',
+  ),
+});
+
+const consoleHistoryQuerySchema = z.object({
+  cursor: optionalText('The “Next page” link’s cursor.'),
+  notice: optionalText('A fixed message after an action (`locked`, `unlocked`).'),
+});
+
+const consoleNoticeQuerySchema = z.object({
+  notice: optionalText('A fixed message after an action (`revoked`, `revoke_started`).'),
+});
+
+const consoleLoginQuerySchema = z.object({
+  next: optionalText(
+    'The console page to return to after sign-in (a path under `/admin`; anything else is ignored).',
+  ),
+});
+
+const consoleChartsQuerySchema = z.object({
+  days: documented(z.enum(['7', '14', '30', '90']).optional(), {
+    description: 'The window, in days (default 14).',
+  }),
+});
+
+const csrfField = oneTimeToken('The session’s CSRF token, from the form’s hidden field.');
+
+const consoleLogoutFormSchema = documented(z.object({ csrf: csrfField }), {
+  id: 'ConsoleSignOut',
+  description: 'The sign-out button’s form.',
+});
+
+const consoleReasonFormSchema = documented(
+  z.object({
+    csrf: csrfField,
+    reason: documented(z.string().min(1).max(1000), {
+      description: 'Why: required, recorded in the audit trail; no control characters.',
+    }),
+  }),
+  { id: 'ConsoleConfirmation', description: 'A confirmation form: the CSRF token and the reason.' },
+);
+
+const consoleVerifyFormSchema = documented(
+  z.object({
+    csrf: csrfField,
+    anchor: documented(z.string().optional(), {
+      description: '`<position>:<hash>` from an earlier verification (optional).',
+    }),
+  }),
+  { id: 'ConsoleVerification', description: 'The verification form.' },
+);
 
 // ---- responses used by many routes ---------------------------------------------------------
 
@@ -334,6 +463,134 @@ const REFUSED_DOWN = refused(
 
 const ELEVATION_ID = { id: elevationIdSchema };
 
+const PAGE: ApiResponseSpec = { description: 'The page.', html: true };
+const SIGN_IN_REDIRECT: ApiResponseSpec = {
+  description: 'Signed out, or admin rights due for a fresh check at the provider: to `/admin/login?next=…`.',
+  headers: { location: { description: '`/admin/login?next=<this page>`' } },
+};
+const CONSOLE_OFF: ApiResponseSpec = {
+  description:
+    'The console is off (no admin groups configured): a page that says how to turn it on; or no such elevation or bot.',
+  html: true,
+};
+const NOT_ADMIN: ApiResponseSpec = {
+  description:
+    'The person is no longer an admin (found at a re-check); the session is ended and the refusal audited.',
+  html: true,
+};
+const FORM_REFUSED: Record<number, ApiResponseSpec> = {
+  400: {
+    description: 'The form is not valid (a missing reason…): the confirmation page again, saying why.',
+    html: true,
+  },
+  401: {
+    description: 'No session (or rights due for a fresh check): nothing done; sign in again.',
+    html: true,
+  },
+  403: {
+    description:
+      'No valid CSRF token, or sent from another origin (`Origin`, `Sec-Fetch-Site`); or no longer an admin. Audited as `auth.refused`.',
+    html: true,
+  },
+};
+
+/** A console page behind the sign-in. */
+function consolePage(
+  path: string,
+  operationId: string,
+  summary: string,
+  description: string,
+  extra: Partial<ApiRoute> = {},
+): ApiRoute {
+  return {
+    method: 'get',
+    path,
+    operationId,
+    tag: 'console',
+    summary,
+    description,
+    security: 'adminConsole',
+    ...extra,
+    responses: { 200: PAGE, 302: SIGN_IN_REDIRECT, 403: NOT_ADMIN, 404: CONSOLE_OFF, ...extra.responses },
+  };
+}
+
+const DONE_REDIRECT: ApiResponseSpec = {
+  description: 'Done: to the page it changed, with a notice.',
+  headers: { location: { description: 'The page.' } },
+};
+
+/** A console action: a form post with the CSRF token, answered by a redirect to the page it changed. */
+function consoleAction(
+  path: string,
+  operationId: string,
+  summary: string,
+  description: string,
+  extra: Partial<ApiRoute> = {},
+): ApiRoute {
+  return {
+    method: 'post',
+    path,
+    operationId,
+    tag: 'console',
+    summary,
+    description,
+    security: 'adminConsole',
+    body: {
+      schema: consoleReasonFormSchema,
+      contentType: 'application/x-www-form-urlencoded',
+      required: true,
+    },
+    ...extra,
+    responses: {
+      // An action that shows its result (the verification) answers 200 instead of redirecting.
+      ...((extra.responses?.[200] ? {} : { 303: DONE_REDIRECT }) as Record<number, ApiResponseSpec>),
+      ...FORM_REFUSED,
+      404: CONSOLE_OFF,
+      409: { description: 'The elevation has already ended (`already_ended`).', html: true },
+      503: { description: 'Temporal, the audit store or the directory cannot be reached.', html: true },
+      ...extra.responses,
+    },
+  };
+}
+const BOT_ID = { id: botIdSchema };
+const NO_SUCH_BOT = fail('`not_found`: the policy has no such bot (`field: "id"`).');
+const BAD_BOT_ID = fail(
+  '`invalid_request`: `{id}` is not a bot id, or a body field is missing, malformed or unknown (`field` names it); or `invalid_json`.',
+);
+
+/** One of the admin's runtime changes to a bot (they share their errors). */
+function botChange(
+  action: string,
+  operationId: string,
+  summary: string,
+  description: string,
+  body: { schema: z.ZodType; required: boolean },
+  ok: ApiResponseSpec,
+): ApiRoute {
+  return {
+    method: 'post',
+    path: `/v1/admin/bots/{id}/${action}`,
+    operationId,
+    tag: 'admins',
+    summary,
+    description,
+    security: 'admin',
+    params: BOT_ID,
+    body: { ...body, contentType: 'application/json' },
+    responses: {
+      200: ok,
+      400: BAD_BOT_ID,
+      401: UNAUTHENTICATED,
+      403: ADMIN_FORBIDDEN,
+      404: NO_SUCH_BOT,
+      413: TOO_LARGE,
+      415: NOT_JSON,
+      503: UNAVAILABLE,
+    },
+  };
+}
+
 // ---- every route -----------------------------------------------------------------------------
 
 /** Every route the API serves, in the order the reference shows them. */
@@ -345,7 +602,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: 'bots',
     summary: 'Request an elevation',
     description:
-      'Checked before anything starts, in this order: the bot is not disabled (403 `bot_disabled`), the role exists (422 `unknown_role`), the bot may request it (403 `role_not_allowed`), the duration fits the role (422 `duration_too_long`). A refused request starts nothing.\n\nThe answer comes before the grant: `status` is `approved` for an auto-approved role, `pending_approval` for one that needs approvers. Poll or long-poll until `active`.',
+      'Checked before anything starts, in this order: the bot is not locked down by an admin (403 `bot_locked`, the message says who, when and why) nor disabled (403 `bot_disabled`), the role exists (422 `unknown_role`), the bot may request it (403 `role_not_allowed`), the duration fits the role (422 `duration_too_long`). A refused request starts nothing.\n\nThe answer comes before the grant: `status` is `approved` for an auto-approved role, `pending_approval` for one that needs approvers. Poll or long-poll until `active`.',
     security: 'bot',
     body: { schema: elevationRequestSchema, contentType: 'application/json', required: true },
     responses: {
@@ -362,7 +619,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
       },
       400: BAD_BODY,
       401: UNAUTHENTICATED,
-      403: fail('`bot_disabled`, or `role_not_allowed` (`field: "role"`).'),
+      403: fail('`bot_locked`, `bot_disabled`, or `role_not_allowed` (`field: "role"`).'),
       409: fail(
         '`idempotency_conflict`: the `requestId` was used with different parameters (`field` names the first).',
       ),
@@ -482,6 +739,31 @@ export const API_ROUTES: readonly ApiRoute[] = [
     },
   },
   {
+    method: 'get',
+    path: '/v1/admin/elevations/{id}/evidence',
+    operationId: 'getElevationEvidence',
+    tag: 'admins',
+    summary: 'The evidence pack of one elevation',
+    description:
+      'One JSON document, as an attachment: the elevation, its bot and role as recorded, every audit event with its chain fields, the approvals with their MFA evidence, the grant and revocation receipts, the workflow id, the chain head and the verification of the whole chain at export time, and a `digest` over all of it. The export is recorded first as an `audit.exported` event of the elevation (format `evidence`, with the digest), returned as `exportEvent`: `GET /v1/admin/audit/verify?anchor=<position>:<hash>` of that event proves the pack is Elevate’s. Walks the whole chain, so it takes as long as a verification.\n\nFor an admin token, or a browser signed in to the admin console (the download link on its elevation page).',
+    security: 'adminOrConsole',
+    params: ELEVATION_ID,
+    responses: {
+      200: {
+        description: 'The evidence pack.',
+        json: evidencePackSchema,
+        headers: {
+          'content-disposition': { description: 'attachment; filename="elevate-evidence-<id>.json"' },
+        },
+      },
+      400: BAD_ID,
+      401: UNAUTHENTICATED,
+      403: ADMIN_FORBIDDEN,
+      404: fail('`not_found`: no such elevation.'),
+      503: UNAVAILABLE,
+    },
+  },
+  {
     method: 'post',
     path: '/v1/admin/elevations/{id}/revoke',
     operationId: 'adminRevokeElevation',
@@ -545,6 +827,87 @@ export const API_ROUTES: readonly ApiRoute[] = [
       503: UNAVAILABLE,
     },
   },
+  {
+    method: 'get',
+    path: '/v1/admin/bots',
+    operationId: 'listBots',
+    tag: 'admins',
+    summary: 'List bots, with their runtime state',
+    description:
+      'Every bot of the policy, in policy order, merged with what admins changed at runtime (lockdown, disable/enable override, rotated key), with counts of its open elevations.',
+    security: 'admin',
+    responses: {
+      200: { description: 'The bots.', json: botListSchema },
+      401: UNAUTHENTICATED,
+      403: ADMIN_FORBIDDEN,
+      503: UNAVAILABLE,
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/bots/{id}',
+    operationId: 'getBot',
+    tag: 'admins',
+    summary: 'One bot, with its runtime state',
+    description: 'As in the list.',
+    security: 'admin',
+    params: BOT_ID,
+    responses: {
+      200: { description: 'The bot.', json: botSummarySchema },
+      400: fail('`invalid_request`: `{id}` is not a bot id (`field: "id"`).'),
+      401: UNAUTHENTICATED,
+      403: ADMIN_FORBIDDEN,
+      404: NO_SUCH_BOT,
+      503: UNAVAILABLE,
+    },
+  },
+  botChange(
+    'lock',
+    'lockBot',
+    'Lock a bot down and revoke its elevations',
+    'Marks the bot locked first, so that no new request gets through (403 `bot_locked`, naming who, when and why), then revokes every elevation of the bot that is pending approval, approved or active, as this admin with this reason. The bot can still read and give back its elevations. Idempotent: locking a locked bot keeps the first lock and revokes whatever is still open. Recorded as `bot.locked` with the revoked ids. Takes a second or more: it looks for elevations twice, to catch a request accepted in the same instant.',
+    { schema: botLockBodySchema, required: true },
+    {
+      description: 'The bot is locked; what was revoked, and what could not be (lock again to retry).',
+      json: botLockResultSchema,
+    },
+  ),
+  botChange(
+    'unlock',
+    'unlockBot',
+    'Lift a bot’s lockdown',
+    'The bot may request elevations again (unless it is disabled). Nothing revoked comes back. Recorded as `bot.unlocked`.',
+    { schema: botLockBodySchema, required: true },
+    { description: 'The bot, unlocked.', json: botSummarySchema },
+  ),
+  botChange(
+    'disable',
+    'disableBot',
+    'Disable a bot at runtime',
+    'Overrides the policy’s `disabled`: requests are refused with 403 `bot_disabled`. Its elevations are left alone (lock it to end them). Recorded as `bot.disabled`.',
+    { schema: botChangeBodySchema, required: false },
+    { description: 'The bot, disabled.', json: botSummarySchema },
+  ),
+  botChange(
+    'enable',
+    'enableBot',
+    'Enable a bot at runtime',
+    'Overrides the policy’s `disabled: true`; for a bot the policy enables, clears an earlier disable (so a later `disabled: true` in the policy takes effect). A lockdown stays. Recorded as `bot.enabled`.',
+    { schema: botChangeBodySchema, required: false },
+    { description: 'The bot, enabled.', json: botSummarySchema },
+  ),
+  botChange(
+    'rotate-key',
+    'rotateBotKey',
+    'Give a bot a new API key',
+    'Returns a new API key once; only its hash is stored. From now on the old key (the policy’s, or the previous rotated one) is refused with 401 in every API process, and the policy’s `apiKeyHash` is ignored for this bot. Workload identity tokens are not affected. Recorded as `bot.key_rotated` with fingerprints of the new and the previous key.',
+    { schema: botChangeBodySchema, required: false },
+    {
+      description: 'The new key. Give it to the bot; it cannot be shown again.',
+      json: botKeyRotationSchema,
+      headers: { pragma: { description: '`no-cache`, beside `cache-control: no-store`.' } },
+    },
+  ),
   {
     method: 'get',
     path: '/approvals/start',
@@ -664,6 +1027,192 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     method: 'get',
+    path: '/admin/login',
+    operationId: 'startConsoleSignIn',
+    tag: 'console',
+    summary: 'Sign in to the admin console',
+    description:
+      'To the identity provider: authorization code flow with PKCE (S256), a fresh `state` and `nonce`; the transaction is kept server-side and bound to this browser by a cookie.',
+    security: 'none',
+    query: consoleLoginQuerySchema,
+    responses: {
+      303: {
+        description: 'To the provider’s login, with the sign-in cookie set.',
+        headers: {
+          location: { description: 'The provider’s authorization endpoint.' },
+          'set-cookie': {
+            description: '`elevate_admin_login` (HttpOnly; SameSite=Lax; Path=/; 10 minutes).',
+          },
+        },
+      },
+      404: CONSOLE_OFF,
+      503: { description: 'The identity provider cannot be reached.', html: true },
+    },
+  },
+  {
+    method: 'get',
+    path: '/admin/callback',
+    operationId: 'finishConsoleSignIn',
+    tag: 'console',
+    summary: 'Come back from the identity provider',
+    description:
+      'The sign-in is used up; the ID token is checked (signature, nonce, MFA by `amr`/`acr`, e-mail) and the admin rights (the group claim, the LDAP group). An admin gets a new session (`admin.signed_in` is audited); anyone else a 403 page (audited as `auth.refused`, reason `not_admin`).',
+    security: 'consoleSignIn',
+    query: approvalCallbackQuerySchema,
+    responses: {
+      303: {
+        description: 'Signed in: to the page asked for, with the session cookie.',
+        headers: {
+          location: { description: 'The console page to return to.' },
+          'set-cookie': {
+            description: '`elevate_admin` (HttpOnly; SameSite=Lax; Path=/; Secure over HTTPS).',
+          },
+        },
+      },
+      400: {
+        description:
+          'The sign-in is unknown, used, expired, from another browser, or refused by the provider.',
+        html: true,
+      },
+      401: { description: 'The login did not use multi-factor authentication.', html: true },
+      403: { description: 'Not an admin, or no verified e-mail address.', html: true },
+      404: CONSOLE_OFF,
+      503: { description: 'The provider or the directory cannot be reached.', html: true },
+    },
+  },
+  {
+    method: 'post',
+    path: '/admin/logout',
+    operationId: 'consoleSignOut',
+    tag: 'console',
+    summary: 'Sign out of the admin console',
+    description: 'Ends the session (server-side) and clears the cookie.',
+    security: 'adminConsole',
+    body: {
+      schema: consoleLogoutFormSchema,
+      contentType: 'application/x-www-form-urlencoded',
+      required: true,
+    },
+    responses: {
+      200: { description: '“You are signed out”.', html: true },
+      400: FORM_REFUSED[400]!,
+      401: { description: 'Not signed in.', html: true },
+      403: FORM_REFUSED[403]!,
+      404: CONSOLE_OFF,
+    },
+  },
+  {
+    method: 'get',
+    path: '/admin/console.css',
+    operationId: 'getConsoleStylesheet',
+    tag: 'console',
+    summary: 'The console’s stylesheet',
+    description:
+      'The only resource the console’s pages load (their Content-Security-Policy allows nothing else).',
+    security: 'none',
+    responses: { 200: { description: 'The stylesheet.', text: ['text/css'] } },
+  },
+  consolePage(
+    '/admin',
+    'consoleElevations',
+    'Elevations, filtered and paged',
+    'Newest first. Filters: bot, owner, team, role, target type, environment, status, risk and the day range; a “Next page” link carries a cursor.',
+    {
+      query: consoleListQuerySchema,
+      responses: { 400: { description: 'A filter is not valid: the page says which.', html: true } },
+    },
+  ),
+  consolePage(
+    '/admin/elevations/{id}',
+    'consoleElevation',
+    'One elevation: timeline, approvals with MFA evidence, receipts',
+    'Everything about one elevation: who asked, why, who approved with which MFA login (issuer, subject, amr, acr, auth_time, method), the grant and revocation receipts confirmed by reading the target back, the Temporal workflow id, every audit event with its chain position and hash, and the evidence pack download.',
+    { params: ELEVATION_ID, query: consoleNoticeQuerySchema },
+  ),
+  consolePage(
+    '/admin/elevations/{id}/revoke',
+    'consoleRevokeConfirmation',
+    'Confirm a revocation',
+    'The form that revokes: a reason is required.',
+    { params: ELEVATION_ID },
+  ),
+  consoleAction(
+    '/admin/elevations/{id}/revoke',
+    'consoleRevoke',
+    'Revoke an elevation',
+    'Recorded as `admin.action` (`revoke_elevation`, `via: console`) with the person as actor, then revoked as with the admin API.',
+    { params: ELEVATION_ID },
+  ),
+  consolePage(
+    '/admin/bots/{id}',
+    'consoleBot',
+    'One bot: purpose, owner, team, roles, history',
+    'The bot as the policy has it, the roles it may request (with their risk), its lockdown state, and its elevations, paged.',
+    { params: BOT_ID, query: consoleHistoryQuerySchema },
+  ),
+  consolePage(
+    '/admin/bots/{id}/lock',
+    'consoleLockConfirmation',
+    'Confirm a lockdown',
+    'The form that locks a bot down.',
+    {
+      params: BOT_ID,
+    },
+  ),
+  consoleAction(
+    '/admin/bots/{id}/lock',
+    'consoleLock',
+    'Lock a bot down',
+    'As `POST /v1/admin/bots/{id}/lock`, recorded as `bot.locked` with `via: console`.',
+    { params: BOT_ID },
+  ),
+  consolePage(
+    '/admin/bots/{id}/unlock',
+    'consoleUnlockConfirmation',
+    'Confirm an unlock',
+    'The form that unlocks a bot.',
+    {
+      params: BOT_ID,
+    },
+  ),
+  consoleAction(
+    '/admin/bots/{id}/unlock',
+    'consoleUnlock',
+    'Unlock a bot',
+    'As `POST /v1/admin/bots/{id}/unlock`, recorded as `bot.unlocked` with `via: console`.',
+    { params: BOT_ID },
+  ),
+  consolePage(
+    '/admin/audit/verify',
+    'consoleVerifyConfirmation',
+    'Confirm a verification of the audit chain',
+    'The form that verifies.',
+  ),
+  consoleAction(
+    '/admin/audit/verify',
+    'consoleVerify',
+    'Verify the audit chain',
+    'Walks the whole chain (against the store’s head and the anchor, if given) and shows the result; recorded as `admin.action` (`verify_audit`) with the result.',
+    {
+      body: {
+        schema: consoleVerifyFormSchema,
+        contentType: 'application/x-www-form-urlencoded',
+        required: true,
+      },
+      responses: {
+        200: { description: 'The result: intact, or the first broken position and why.', html: true },
+      },
+    },
+  ),
+  consolePage(
+    '/admin/charts',
+    'consoleCharts',
+    'Charts',
+    'Elevations per day by outcome, active grants over time, the revocation lag distribution, approval turnaround, and the busiest bots and roles: server-rendered SVG, each with a table of the same numbers.',
+    { query: consoleChartsQuerySchema },
+  ),
+  {
+    method: 'get',
     path: '/healthz',
     operationId: 'getHealth',
     tag: 'operations',
@@ -688,6 +1237,20 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     method: 'get',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    tag: 'operations',
+    summary: 'Prometheus metrics',
+    description:
+      'The Prometheus text exposition format: requests by outcome, active grants, pending approvals, the revocation lag histogram, revoke failures, Slack, OIDC and target errors. Needs `Authorization: Bearer` with the metrics token (`ELEVATE_METRICS_TOKEN`) or an admin token: counts of grants show when privilege is held. A worker without the API serves the same on `ELEVATE_METRICS_PORT`.',
+    security: 'admin',
+    responses: {
+      200: { description: 'The metrics.', text: ['text/plain'] },
+      401: UNAUTHENTICATED,
+    },
+  },
+  {
+    method: 'get',
     path: '/docs/api',
     operationId: 'getApiReferencePage',
     tag: 'operations',
@@ -700,9 +1263,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
 
 const TAGS: Record<ApiTag, string> = {
   bots: 'Bot API: a bot requests, reads and gives back its own elevations. Bot API key or workload identity token.',
-  admins: 'Admin API: every elevation, its audit events, the audit chain. Admin token.',
+  admins: 'Admin API: every elevation, its audit events, the audit chain, bots at runtime. Admin token.',
   approvals:
     'Approval pages, for approvers’ browsers: a fresh MFA login at the organisation’s identity provider, then one click. Answers are HTML pages, or JSON for a caller that prefers it.',
+  console:
+    'The admin console, for admins’ browsers: sign-in at the organisation’s identity provider with MFA, then HTML pages. Signed out, a page answers 302 to the sign-in; a form post without a session 401, without its CSRF token or from another origin 403. Off (404 with how to turn it on) unless admin groups are configured.',
   slack: 'Slack’s requests to Elevate: the Approve and Deny buttons and the deny-reason modal.',
   operations: 'Health, and this reference.',
 };
@@ -732,6 +1297,20 @@ const SECURITY_SCHEMES: Record<string, OpenApiSecurityScheme> = {
     description:
       '`v0=` and the hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` with the Slack app’s signing secret.',
   },
+  adminConsole: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'elevate_admin',
+    description:
+      'The console session (`__Host-elevate_admin` over HTTPS): set at sign-in, HttpOnly, SameSite=Lax; ends after 30 minutes unused or 8 hours (configurable). Form posts also need the session’s CSRF token in the `csrf` field.',
+  },
+  consoleSignIn: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'elevate_admin_login',
+    description:
+      'Set when a console sign-in starts; the callback must come from the browser that started it.',
+  },
   approvalBrowser: {
     type: 'apiKey',
     in: 'cookie',
@@ -747,6 +1326,9 @@ const SECURITY: Record<ApiSecurity, Record<string, string[]>[]> = {
   admin: [{ adminToken: [] }],
   slack: [{ slackSignature: [] }],
   approvalBrowser: [{ approvalBrowser: [] }],
+  adminConsole: [{ adminConsole: [] }],
+  adminOrConsole: [{ adminToken: [] }, { adminConsole: [] }],
+  consoleSignIn: [{ consoleSignIn: [] }],
 };
 
 // ---- building the document ------------------------------------------------------------------

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import type { HandoffCredentials } from '../domain/credential-vault.js';
+import type { BotKeyRotation, BotLockResult, BotSummary } from '../domain/elevation-service.js';
 import type { ErrorCode } from '../domain/errors.js';
 import type {
   AuditEvent,
@@ -27,6 +28,14 @@ import {
   type ApprovalRecord,
   type ElevationView,
   type EndReason,
+} from '../workflows/definitions.js';
+import type { EvidencePack } from '../integrations/audit/evidence-pack.js';
+import type {
+  BotSnapshot,
+  GrantReceipt,
+  RevokeReceipt,
+  RoleSnapshot,
+  TargetRef,
 } from '../workflows/definitions.js';
 import type { HealthReport } from './health.js';
 import { elevationIdSchema } from './schemas.js';
@@ -84,6 +93,7 @@ export const errorCodeSchema = documented(
     'unauthenticated',
     'forbidden',
     'bot_disabled',
+    'bot_locked',
     'unknown_role',
     'role_not_allowed',
     'duration_too_long',
@@ -368,3 +378,226 @@ export const slackViewErrorsSchema = documented(
   }),
   { id: 'SlackViewErrors', description: 'Errors shown in the Slack modal, by field.' },
 );
+
+// ---- bots, for admins ----------------------------------------------------------------------
+
+const adminIdOf = (description: string) => documented(z.string(), { description });
+
+const botLockSchema = documented(
+  z.object({
+    at: instant('When the bot was locked.'),
+    by: adminIdOf('The admin who locked it.'),
+    reason: documented(z.string(), { description: 'Why, as the admin said.' }),
+  }),
+  {
+    id: 'BotLock',
+    description: 'A lockdown: requests are refused with 403 `bot_locked` until it is lifted.',
+  },
+);
+
+/** A bot as the admin API shows it: the policy entry merged with the runtime state. */
+export const botSummarySchema = documented(
+  z.object({
+    id: documented(z.string(), { description: 'The bot id from the policy.' }),
+    owner: documented(z.string(), { description: 'The owner’s e-mail address.' }),
+    team: z.string(),
+    purpose: z.string(),
+    environment: z.string(),
+    roles: documented(z.array(z.string()), { description: 'The roles it may request.' }),
+    principals: documented(
+      z.object({
+        ldapDn: z.string().optional(),
+        postgresLogin: z.string().optional(),
+        awsPrincipal: z.string().optional(),
+      }),
+      { description: 'Its identity in each kind of target it has roles in.' },
+    ),
+    disabled: documented(z.boolean(), {
+      description:
+        'Whether requests are refused with `bot_disabled`: the admin override if there is one, else the policy.',
+    }),
+    policyDisabled: documented(z.boolean(), { description: 'What the policy file says.' }),
+    disabledOverride: documented(
+      z.object({ value: z.boolean(), at: instant('When it was set.'), by: adminIdOf('By whom.') }).nullable(),
+      { description: 'An admin’s override of the policy, kept only while it differs from it; or null.' },
+    ),
+    locked: botLockSchema.nullable(),
+    keyRotatedAt: documented(z.string().nullable(), {
+      format: 'date-time',
+      description: 'When an admin last rotated its API key (the policy’s key no longer works), or null.',
+    }),
+    keyRotatedBy: documented(z.string().nullable(), { description: 'The admin who did, or null.' }),
+    federation: documented(z.boolean(), {
+      description: 'Whether it may also authenticate with a workload identity token.',
+    }),
+    activeElevations: count('Its elevations in status `active`.'),
+    openElevations: count('Its elevations not yet ended (pending approval, approved, active, revoking).'),
+  }),
+  { id: 'Bot', description: 'A bot of the policy, with what admins changed at runtime.' },
+);
+export type _BotSummaryAgrees = Assert<Agrees<z.infer<typeof botSummarySchema>, BotSummary>>;
+
+export const botListSchema = documented(z.object({ items: z.array(botSummarySchema) }), {
+  id: 'BotList',
+  description: 'Every bot of the policy, in policy order.',
+});
+
+export const botLockResultSchema = documented(
+  z.object({
+    bot: botSummarySchema,
+    revoked: documented(z.array(elevationViewSchema), {
+      description: 'The elevations revoked: pending ones are `revoked` at once, the others `revoking`.',
+    }),
+    failed: documented(
+      z.array(z.object({ id: elevationIdSchema, code: errorCodeSchema, message: z.string() })),
+      { description: 'Elevations that could not be revoked now; the lock stands: lock again to retry them.' },
+    ),
+  }),
+  { id: 'BotLockdown', description: 'What a lockdown did.' },
+);
+export type _BotLockResultAgrees = Assert<Agrees<z.infer<typeof botLockResultSchema>, BotLockResult>>;
+
+export const botKeyRotationSchema = documented(
+  z.object({
+    bot: botSummarySchema,
+    key: documented(z.string(), {
+      description: 'The new API key (`elv_bot_…`), shown this once: only its hash is stored.',
+    }),
+  }),
+  { id: 'BotKeyRotation', description: 'A new API key for a bot. Secret: keep it out of logs.' },
+);
+export type _BotKeyRotationAgrees = Assert<Agrees<z.infer<typeof botKeyRotationSchema>, BotKeyRotation>>;
+
+// ---- the evidence pack ------------------------------------------------------------------------
+
+const targetRefSchema = z.union([
+  z.object({ type: z.literal('ldap'), groupDn: z.string() }),
+  z.object({ type: z.literal('postgres'), server: z.string(), role: z.string() }),
+  z.object({ type: z.literal('aws-iam'), mode: z.literal('attach'), policyDocument: z.string() }),
+  z.object({
+    type: z.literal('aws-iam'),
+    mode: z.literal('credentials'),
+    roleArn: z.string(),
+    sessionPolicy: z.string().optional(),
+  }),
+]);
+export type _TargetRefAgrees = Assert<Agrees<z.infer<typeof targetRefSchema>, TargetRef>>;
+
+const botSnapshotSchema = z.object({
+  id: z.string(),
+  owner: z.string(),
+  team: z.string(),
+  purpose: z.string(),
+  environment: z.string(),
+  principal: z.string(),
+});
+export type _BotSnapshotAgrees = Assert<Agrees<z.infer<typeof botSnapshotSchema>, BotSnapshot>>;
+
+const roleSnapshotSchema = z.object({
+  id: z.string(),
+  description: z.string().optional(),
+  environment: z.string(),
+  target: targetRefSchema,
+  maxDurationSeconds: z.int(),
+  approval: z.discriminatedUnion('mode', [
+    z.object({ mode: z.literal('auto') }),
+    z.object({
+      mode: z.literal('approvers'),
+      groups: z.array(
+        z.object({
+          name: z.string(),
+          quorum: z.int(),
+          members: z.array(z.string()).optional(),
+          ldapGroupDn: z.string().optional(),
+        }),
+      ),
+      windowSeconds: z.int(),
+      ownerMayApprove: z.boolean(),
+    }),
+  ]),
+});
+export type _RoleSnapshotAgrees = Assert<Agrees<z.infer<typeof roleSnapshotSchema>, RoleSnapshot>>;
+
+const grantReceiptSchema = z.object({
+  target: targetRefSchema,
+  principal: z.string(),
+  alreadyPresent: z.boolean(),
+  sharedWith: z.array(z.string()),
+  verifiedAt: instant('When reading the target back confirmed the grant.'),
+  session: z.object({ sessionName: z.string(), expiration: z.string() }).optional(),
+});
+export type _GrantReceiptAgrees = Assert<Agrees<z.infer<typeof grantReceiptSchema>, GrantReceipt>>;
+
+const revokeReceiptSchema = z.object({
+  target: targetRefSchema,
+  principal: z.string(),
+  removed: z.boolean(),
+  stillHeldBy: z.array(z.string()),
+  verifiedAt: instant('When reading the target back confirmed the removal.'),
+  session: z
+    .object({ sessionName: z.string(), expiration: z.string(), delivered: z.boolean(), denied: z.boolean() })
+    .optional(),
+});
+export type _RevokeReceiptAgrees = Assert<Agrees<z.infer<typeof revokeReceiptSchema>, RevokeReceipt>>;
+
+const chainAnchorSchema = z.object({ position: z.int().min(1), hash: sha256Hex });
+
+/** `GET /v1/admin/elevations/{id}/evidence`: one elevation's evidence, checkable offline. */
+export const evidencePackSchema = documented(
+  z.object({
+    format: z.literal('elevate-evidence/1'),
+    elevationId: elevationIdSchema,
+    exportedAt: instant('When the pack was made; also the export event’s `at`.'),
+    exportedBy: actorSchema,
+    via: documented(z.enum(['api', 'console']), {
+      description: '`api`: an admin token; `console`: a person signed in to the admin console.',
+    }),
+    elevation: elevationViewSchema,
+    bot: documented(botSnapshotSchema.nullable(), { description: 'The bot as recorded when it asked.' }),
+    role: documented(roleSnapshotSchema.nullable(), {
+      description: 'The role as recorded when the bot asked.',
+    }),
+    workflowId: documented(z.string(), { description: 'The Temporal workflow that ran the elevation.' }),
+    approvals: documented(z.array(approvalRecordSchema), {
+      description: 'Each approval with the evidence of the approver’s MFA login.',
+    }),
+    receipts: z.object({
+      grant: documented(grantReceiptSchema.nullable(), {
+        description: 'The last `grant.confirmed` receipt.',
+      }),
+      revoke: documented(revokeReceiptSchema.nullable(), { description: 'The revocation receipt.' }),
+    }),
+    events: documented(z.array(auditEventSchema), {
+      description: 'Every audit event of the elevation, in order.',
+    }),
+    chain: z.object({
+      head: documented(chainAnchorSchema.nullable(), {
+        description: 'The chain’s last event at export time.',
+      }),
+      verify: verifyResultSchema,
+      proof: documented(
+        z.array(
+          z.object({
+            eventId: z.string(),
+            seq: z.int().min(1),
+            position: z.int().min(1),
+            prevHash: sha256Hex,
+            hash: sha256Hex,
+          }),
+        ),
+        { description: 'Each event’s place in the chain; each `hash` is recomputable from its event.' },
+      ),
+    }),
+    digest: documented(z.string().regex(/^sha256:[0-9a-f]{64}$/), {
+      description: 'SHA-256 of the canonical JSON (RFC 8785) of every field above.',
+    }),
+    // The `audit.exported` event (format `evidence`) that records the digest (described in the route).
+    exportEvent: auditEventSchema,
+  }),
+  {
+    id: 'EvidencePack',
+    description:
+      'One elevation’s evidence: what happened, who approved with which MFA, the receipts, and the chain proof.',
+  },
+);
+export type _EvidencePackAgrees = Assert<Agrees<z.infer<typeof evidencePackSchema>, EvidencePack>>;

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ID_PATTERN, MAX_ROLE_DURATION_SECONDS } from '../config/policy.js';
 import { ELEVATION_ID_PATTERN } from '../domain/ids.js';
 import { EXPORT_FORMATS } from '../integrations/audit/export.js';
+import { RISKS } from '../domain/risk.js';
 import { ELEVATION_STATUSES } from '../workflows/definitions.js';
 
 /** Printable text without control characters (they hide things in logs and UIs). */
@@ -57,6 +58,13 @@ export const listQuerySchema = z
   .object({
     bot: z.string().regex(ID_PATTERN, { message: 'must be a bot id' }).optional(),
     role: z.string().regex(ID_PATTERN, { message: 'must be a role id' }).optional(),
+    owner: z.string().trim().toLowerCase().min(1).max(320).optional(),
+    team: z.string().min(1).max(100).optional(),
+    environment: z.string().regex(ID_PATTERN, { message: 'must be an environment id' }).optional(),
+    targetType: z
+      .enum(['ldap', 'postgres', 'aws-iam'], { message: 'must be one of ldap, postgres, aws-iam' })
+      .optional(),
+    risk: z.enum(RISKS, { message: `must be one of ${RISKS.join(', ')}` }).optional(),
     status: z
       .string()
       .transform((s) => s.split(','))
@@ -96,3 +104,12 @@ export const exportQuerySchema = z
     until: isoInstant.optional(),
   })
   .strict();
+
+/** A bot id in a path (`/v1/admin/bots/{id}`): a policy id. */
+export const botIdSchema = z.string().regex(ID_PATTERN, { message: 'is not a bot id' });
+
+/** Body of an admin's lock or unlock of a bot: why, required (recorded, and shown to the bot). */
+export const botLockBodySchema = z.object({ reason: text(1000) }).strict();
+
+/** Body of an admin's disable, enable or key rotation of a bot: why, optional. */
+export const botChangeBodySchema = z.object({ reason: text(1000).optional() }).strict();

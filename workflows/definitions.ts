@@ -354,6 +354,15 @@ export const EVENT_TYPES = [
   // recorded by reconciliation (no elevation): a membership no elevation explains
   'drift.detected',
   'drift.reverted',
+  // recorded by the server for an admin's change to a bot at runtime (no elevation)
+  'bot.locked',
+  'bot.unlocked',
+  'bot.disabled',
+  'bot.enabled',
+  'bot.key_rotated',
+  // recorded by the admin console: a sign-in, and what a signed-in admin did there
+  'admin.signed_in',
+  'admin.action',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -10,7 +10,9 @@ import type {
   ElevationView,
   EventType,
   TargetRef,
+  TargetType,
 } from '../../workflows/definitions.js';
+import type { Risk } from '../../domain/risk.js';
 
 /** An event as the caller hands it over. */
 export interface NewAuditEvent {
@@ -49,6 +51,16 @@ export interface AuditEvent {
 export interface ElevationQuery {
   botId?: string;
   roleId?: string;
+  /** The bot's owner (e-mail, lower case) as recorded at request time. */
+  owner?: string;
+  /** The bot's team as recorded at request time. */
+  team?: string;
+  /** The role's environment. */
+  environment?: string;
+  /** The kind of target the role is granted in. */
+  targetType?: TargetType;
+  /** The elevation's risk (see `domain/risk.ts`). */
+  risk?: Risk;
   status?: ElevationStatus[];
   /** Requested at or after this ISO instant. */
   from?: string;
@@ -108,6 +120,11 @@ export interface AuditStore {
   /** The summary row of one elevation. */
   getElevation(id: string): Promise<ElevationView | undefined>;
   listElevations(query: ElevationQuery): Promise<ElevationPage>;
+  /**
+   * How many elevations are in each status (every status present, 0 for none). One grouped
+   * count over the `elevations_status` index, cheap enough for every metrics scrape.
+   */
+  countByStatus(): Promise<Record<ElevationStatus, number>>;
   /**
    * Walk the whole chain in position order and report the first event that does not check
    * out, also against the store's head record and any `anchors` given.
@@ -188,11 +205,143 @@ export interface EphemeralStore {
    */
   take(key: string): Promise<unknown>;
   /**
+   * Replace the value and expiry of the live record under `key` (a console session that slides
+   * its idle timeout). False, and nothing stored, when there is no live record: a record taken
+   * or expired meanwhile is not brought back.
+   *
+   * @throws {@link InvalidEphemeralError} as {@link EphemeralStore.putIfAbsent} does
+   */
+  replace(key: string, value: unknown, expiresAt: Date): Promise<boolean>;
+  /**
    * Delete expired rows; returns how many. Called now and then (also opportunistically from
    * putIfAbsent, cheaply).
    */
   purgeExpired(now?: Date): Promise<number>;
 }
 
+/** A stream cursor as stored, for inspection. */
+export interface StreamCursor {
+  /** The state last saved (JSON), or null when the cursor was claimed but never saved. */
+  state: unknown;
+  /** Who holds, or last held, the lease. */
+  owner: string;
+  /** When the lease lapses (in the past: free to claim). */
+  leaseUntil: Date;
+  /** When the state was last saved or the cursor created. */
+  updatedAt: Date;
+}
+
+/**
+ * Durable progress of a consumer that follows the audit chain with `readEvents` (the webhook
+ * sink), with a lease so that one process at a time advances each cursor. Not part of the
+ * chain. Lease times are judged by the clock of the process making the call, so the processes
+ * sharing a store need clocks that agree (NTP); holders stop work well before their lease ends.
+ *
+ * Only the holder can write: `saveCursor` and `renewCursor` fail once another owner has
+ * claimed the cursor, even if that owner has since released it. That is the fence that keeps
+ * a holder who stalled past its lease from overwriting its successor's progress.
+ */
+export interface CursorStore {
+  /**
+   * Take the lease on cursor `name` for `owner` until `ttlMs` from now, when it is free, lapsed
+   * or already `owner`'s (creating the cursor if needed). Atomic across processes.
+   *
+   * @returns the saved state (`null` when never saved) if `owner` now holds the lease;
+   *   `undefined` when another owner holds it
+   */
+  claimCursor(name: string, owner: string, ttlMs: number): Promise<{ state: unknown } | undefined>;
+  /** Extend `owner`'s lease to `ttlMs` from now. False when the cursor has passed to another owner. */
+  renewCursor(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Replace the state (JSON-serialisable) and extend the lease, only while `owner` holds the
+   * cursor. False when it has passed to another owner; nothing is written then.
+   */
+  saveCursor(name: string, owner: string, ttlMs: number, state: unknown): Promise<boolean>;
+  /** End `owner`'s lease now (the state stays), so another process can take over at once. */
+  releaseCursor(name: string, owner: string): Promise<void>;
+  /** The cursor as stored, if it exists. */
+  readCursor(name: string): Promise<StreamCursor | undefined>;
+}
+
+/** An admin's lockdown of a bot: no new requests until it is unlocked. */
+export interface BotLock {
+  /** When the bot was locked (ISO instant). */
+  at: string;
+  /** The admin who locked it. */
+  by: string;
+  /** Why, as the admin said. */
+  reason: string;
+}
+
+/**
+ * What admins changed about one bot at runtime, since the policy was deployed. Absent fields
+ * of the policy are not repeated here: the policy stays the source of the bot's identity,
+ * roles and principals, and this record only overrides what it says.
+ */
+export interface BotState {
+  botId: string;
+  /** Locked down (requests refused with `bot_locked`), or null. */
+  locked: BotLock | null;
+  /**
+   * An admin's override of the policy's `disabled`, or null when the policy decides. The
+   * service keeps an override only while it differs from the policy.
+   */
+  disabled: { value: boolean; at: string; by: string } | null;
+  /**
+   * The API key an admin rotated to (its hash), or null: the policy's `apiKeyHash` is then the
+   * bot's key. Once set, the policy's key no longer authenticates the bot.
+   */
+  apiKey: { hash: string; rotatedAt: string; rotatedBy: string } | null;
+  /** When any of it last changed. */
+  updatedAt: string;
+}
+
+/** A change to a bot's state; fields left out stay as they are. */
+export interface BotStateChange {
+  /**
+   * Lock the bot (a lock already in place is kept, with its own time, admin and reason), or
+   * unlock it with null.
+   */
+  lock?: { by: string; reason: string } | null;
+  /**
+   * Override the policy's `disabled` (an override with the same value keeps its time and admin),
+   * or go back to the policy with null.
+   */
+  disabled?: { value: boolean; by: string } | null;
+  /** Replace the bot's API key with the one whose hash (`sha256:<hex>`) this is. */
+  apiKey?: { hash: string; by: string };
+}
+
+/**
+ * Runtime state of bots, kept in the audit store's database so that every API process sees
+ * the same lockdowns, overrides and rotated keys. Not part of the audit chain: every change is
+ * recorded there by the caller as an event.
+ */
+export interface BotStateStore {
+  /** The bot's state, if an admin ever changed it. */
+  getBotState(botId: string): Promise<BotState | undefined>;
+  /** The state holding this rotated API key hash, if any (how a rotated key authenticates). */
+  findBotStateByKeyHash(keyHash: string): Promise<BotState | undefined>;
+  /** Every bot's state, by bot id. */
+  listBotStates(): Promise<BotState[]>;
+  /**
+   * Apply `change` to the bot's state (creating it if needed), as one atomic step across
+   * processes; `at` is the instant recorded for what changes.
+   *
+   * @returns the state before (undefined if there was none) and after
+   * @throws {@link InvalidQueryError} when the bot id or key hash is malformed
+   */
+  updateBotState(
+    botId: string,
+    change: BotStateChange,
+    at: string,
+  ): Promise<{ before: BotState | undefined; after: BotState }>;
+  /**
+   * How many elevations of each bot are not yet ended (`pending_approval`, `approved`, `active`,
+   * `revoking`), by bot id and status; only bots and statuses with some. One grouped count.
+   */
+  openElevationCounts(botId?: string): Promise<Record<string, Partial<Record<ElevationStatus, number>>>>;
+}
+
 /** Every part, as each engine provides them. */
-export type Store = AuditStore & LeaseStore & EphemeralStore;
+export type Store = AuditStore & LeaseStore & EphemeralStore & CursorStore & BotStateStore;

@@ -330,7 +330,15 @@ const CLASSES = {
     name: 'Account Change',
     categoryUid: 3,
     categoryName: IAM,
-    activities: { 7: 'Attach Policy', 8: 'Detach Policy' },
+    activities: {
+      2: 'Enable',
+      4: 'Password Reset',
+      5: 'Disable',
+      7: 'Attach Policy',
+      8: 'Detach Policy',
+      9: 'Lock',
+      12: 'Unlock',
+    },
   },
   authentication: {
     uid: 3002,
@@ -399,7 +407,14 @@ interface Mapping {
  *   (Remove User) or Account Change 3001 (Detach Policy); for delivered AWS credentials that
  *   were still valid, Account Change 3001 (Attach Policy) of the policy denying the session.
  * - `drift.detected`: Detection Finding 2004 (Create), finding status New.
+ * - an admin's change to a bot (`bot.locked`, `bot.unlocked`, `bot.disabled`, `bot.enabled`,
+ *   `bot.key_rotated`): Account Change 3001 (Lock, Unlock, Disable, Enable, Password Reset) of
+ *   the bot as the user.
  * - `auth.refused`: Authentication 3002 (Logon), Failure.
+ * - `admin.signed_in`: Authentication 3002 (Logon), Success, MFA.
+ * - `admin.action`: Entity Management 3004: Read of the audit trail for a verification (Failure
+ *   when the chain is broken), Update of the elevation for anything else (a revocation asked for
+ *   in the console).
  * - `elevation.requested`: Entity Management 3004 (Create) of the elevation.
  * - `request.refused`: Entity Management 3004, Create, Read or Update by HTTP method, Failure.
  * - `credentials.delivered` / `credentials.refused`: Entity Management 3004 (Read) of the
@@ -761,6 +776,79 @@ function mapEvent(event: AuditEvent): Mapping {
       if (change) return { ...change, severity: 'medium', status: 'success', message };
       return update('medium', 'success', message);
     }
+    case 'bot.locked':
+    case 'bot.unlocked':
+    case 'bot.disabled':
+    case 'bot.enabled':
+    case 'bot.key_rotated': {
+      const [activity, verb, severity] = BOT_CHANGES[event.type];
+      const bot = str(d.botId);
+      const reason = str(d.reason);
+      const because = reason ? `: ${reason}` : '';
+      const revoked = Array.isArray(d.revoked) ? d.revoked.length : undefined;
+      const tail =
+        event.type === 'bot.locked' && revoked !== undefined
+          ? ` (${revoked} elevation${revoked === 1 ? '' : 's'} revoked)`
+          : '';
+      const message = `${event.actor.kind} ${event.actor.id} ${verb} bot ${bot ?? '?'}${because}${tail}`;
+      if (!bot) return update(severity, 'success', message);
+      return {
+        cls: CLASSES.accountChange,
+        activity,
+        severity,
+        status: 'success',
+        message,
+        fields: { user: { uid: bot, name: bot, type: 'Bot', type_id: 99 }, comment: reason },
+      };
+    }
+    case 'admin.signed_in': {
+      const ip = str(d.ip);
+      const method = str(d.mfaMethod);
+      return {
+        cls: CLASSES.authentication,
+        activity: 1,
+        severity: 'informational',
+        status: 'success',
+        message: `${event.actor.id} signed in to the admin console${method ? ` with MFA (${method})` : ''}${ip ? ` from ${ip}` : ''}`,
+        fields: {
+          user: compact({ ...actorUser(event.actor), uid_alt: str(d.subject) }),
+          service: { name: 'Elevate admin console' },
+          src_endpoint: endpoint(ip),
+          is_mfa: true,
+        },
+      };
+    }
+    case 'admin.action': {
+      const action = str(d.action) ?? 'action';
+      const via = str(d.via);
+      const by = `${event.actor.kind} ${event.actor.id}${via ? ` (${via})` : ''}`;
+      if (action === 'verify_audit') {
+        const ok = d.ok === true;
+        return update(
+          ok ? 'informational' : 'high',
+          ok ? 'success' : 'failure',
+          `Audit chain verified by ${by}: ${ok ? 'intact' : 'broken'}`,
+          {
+            activity: 2,
+            fields: {
+              entity: compact({
+                name: 'audit trail',
+                type: 'Audit trail',
+                type_id: 99,
+                data: compact({ ok: d.ok, checked: d.checked, head: d.head, firstBroken: d.firstBroken }),
+              }),
+            },
+          },
+        );
+      }
+      const reason = str(d.reason);
+      return update(
+        'low',
+        'success',
+        `${by} asked to ${action.replace(/_/g, ' ')}${event.elevationId ? ` ${event.elevationId}` : ''}${reason ? `: ${reason}` : ''}`,
+        { fields: { entity: elevationEntity(event), comment: reason } },
+      );
+    }
     default:
       // An event type newer than this code: still exported, as a Base Event.
       return {
@@ -773,6 +861,18 @@ function mapEvent(event: AuditEvent): Mapping {
       };
   }
 }
+
+/** An admin's change to a bot: its Account Change activity, the verb for the message, the severity. */
+const BOT_CHANGES: Record<
+  'bot.locked' | 'bot.unlocked' | 'bot.disabled' | 'bot.enabled' | 'bot.key_rotated',
+  [number, string, Severity]
+> = {
+  'bot.locked': [9, 'locked down', 'medium'],
+  'bot.unlocked': [12, 'unlocked', 'low'],
+  'bot.disabled': [5, 'disabled', 'low'],
+  'bot.enabled': [2, 'enabled', 'informational'],
+  'bot.key_rotated': [4, 'rotated the API key of', 'low'],
+};
 
 /** The class, activity and attributes of a membership change in a target, when a class fits. */
 function membershipChange(

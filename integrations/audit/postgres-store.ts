@@ -6,9 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { ElevationView } from '../../workflows/definitions.js';
+import { ELEVATION_STATUSES, type ElevationStatus, type ElevationView } from '../../workflows/definitions.js';
 import type {
   AuditEvent,
+  BotState,
+  BotStateChange,
   ChainAnchor,
   ElevationPage,
   ElevationQuery,
@@ -16,6 +18,7 @@ import type {
   LeaseInput,
   NewAuditEvent,
   Store,
+  StreamCursor,
   VerifyResult,
 } from './audit-store.js';
 import { LockTimeoutError, SchemaTooNewError, StoreUnavailableError } from './audit-store-errors.js';
@@ -31,6 +34,7 @@ import {
   parseView,
   rowToEvent,
   rowToEventForVerify,
+  storedTextOf,
   rowToLease,
   toElevationPage,
   EPHEMERAL_PURGE_BATCH,
@@ -38,8 +42,11 @@ import {
   ephemeralText,
   isStorableKey,
   parseEphemeral,
+  summaryColumns,
 } from './store-shared.js';
+import { riskSql } from '../../domain/risk.js';
 import type { ElevationRow, EventRow, LeaseRow } from './store-shared.js';
+import { POSTGRES_BOT_STATE_MIGRATION, PostgresBotStates } from './bot-state.js';
 
 /** Tuning for {@link PostgresStore.open}. */
 export interface PostgresStoreOptions {
@@ -127,10 +134,49 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX ephemeral_expires ON ephemeral (expires_at);
   `,
+  `
+  -- Progress of consumers that follow the audit chain (the webhook sink): JSON state plus a
+  -- lease, so one process at a time advances each. Times are epoch milliseconds, as in SQLite.
+  CREATE TABLE IF NOT EXISTS stream_cursors (
+    name text COLLATE "C" PRIMARY KEY,
+    state text,
+    owner text NOT NULL,
+    lease_until bigint NOT NULL,
+    updated_at bigint NOT NULL
+  );
+  `,
+  `
+  -- The admin console's list filters: owner, team, environment, target type and risk of each
+  -- elevation, each indexed with the listing order so a filtered page reads only its rows.
+  -- Existing rows are filled in from their view and their elevation.requested event.
+  ALTER TABLE elevations ADD COLUMN IF NOT EXISTS owner text COLLATE "C";
+  ALTER TABLE elevations ADD COLUMN IF NOT EXISTS team text COLLATE "C";
+  ALTER TABLE elevations ADD COLUMN IF NOT EXISTS environment text COLLATE "C";
+  ALTER TABLE elevations ADD COLUMN IF NOT EXISTS target_type text COLLATE "C";
+  ALTER TABLE elevations ADD COLUMN IF NOT EXISTS risk text COLLATE "C";
+  UPDATE elevations SET
+    owner = view->>'owner',
+    environment = view->>'environment',
+    risk = ${riskSql("view->'approval'->>'mode'", "view->>'environment'")};
+  UPDATE elevations SET
+    team = e.data::jsonb->'bot'->>'team',
+    target_type = e.data::jsonb->'role'->'target'->>'type'
+  FROM audit_events e
+  WHERE e.elevation_id = elevations.id AND e.type = 'elevation.requested';
+  CREATE INDEX IF NOT EXISTS elevations_owner ON elevations (owner, requested_at, id);
+  CREATE INDEX IF NOT EXISTS elevations_team ON elevations (team, requested_at, id);
+  CREATE INDEX IF NOT EXISTS elevations_environment ON elevations (environment, requested_at, id);
+  CREATE INDEX IF NOT EXISTS elevations_target_type ON elevations (target_type, requested_at, id);
+  CREATE INDEX IF NOT EXISTS elevations_risk ON elevations (risk, requested_at, id);
+  `,
+  POSTGRES_BOT_STATE_MIGRATION,
 ];
 
 /** The schema version this code writes. */
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The schema version that added the admin console's filter columns (owner, team, environment, target type, risk). */
+export const POSTGRES_FILTER_COLUMNS_VERSION = MIGRATIONS.findIndex((m) => m.includes('elevations_risk')) + 1;
 
 /**
  * {@link Store} on PostgreSQL (node-postgres pools). Any number of instances, in any number
@@ -219,7 +265,7 @@ export class PostgresStore implements Store {
         stored.position,
         stored.hash,
       ]);
-      if (event.elevation) await upsertElevation(client, event.elevation, stored.position);
+      if (event.elevation) await upsertElevation(client, event, event.elevation, stored.position);
       return stored;
     });
   }
@@ -249,6 +295,21 @@ export class PostgresStore implements Store {
     return toElevationPage(rows, query.limit);
   }
 
+  async countByStatus(): Promise<Record<ElevationStatus, number>> {
+    // The elevations_status index covers status: an index-only scan once the table is vacuumed.
+    const { rows } = await this.pool.query<{ status: string; n: string }>(
+      'SELECT status, COUNT(*) AS n FROM elevations GROUP BY status',
+    );
+    const counts = Object.fromEntries(ELEVATION_STATUSES.map((status) => [status, 0])) as Record<
+      ElevationStatus,
+      number
+    >;
+    for (const row of rows) {
+      if (row.status in counts) counts[row.status as ElevationStatus] = Number(row.n);
+    }
+    return counts;
+  }
+
   async readEvents(afterPosition: number, limit: number): Promise<AuditEvent[]> {
     const { rows } = await this.pool.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE position > $1 ORDER BY position LIMIT $2`,
@@ -275,7 +336,7 @@ export class PostgresStore implements Store {
         [after, VERIFY_PAGE_SIZE],
       );
       for (const row of rows) {
-        if (!verifier.next(rowToEventForVerify(row))) return verifier.result();
+        if (!verifier.nextStored(storedTextOf(row), () => rowToEventForVerify(row))) return verifier.result();
       }
       const last = rows[rows.length - 1];
       if (!last || rows.length < VERIFY_PAGE_SIZE) return verifier.result();
@@ -432,11 +493,113 @@ export class PostgresStore implements Store {
     return parseEphemeral(rows[0]);
   }
 
+  /** One conditional update: a record taken, deleted or expired meanwhile stays gone. */
+  async replace(key: string, value: unknown, expiresAt: Date): Promise<boolean> {
+    const text = ephemeralText(key, value, expiresAt);
+    const { rowCount } = await this.pool.query(
+      `UPDATE ephemeral SET value = $1, expires_at = $2::timestamptz
+       WHERE key = $3 AND expires_at > $4::timestamptz`,
+      [text, expiresAt, key, new Date()],
+    );
+    return rowCount === 1;
+  }
+
   async purgeExpired(now: Date = new Date()): Promise<number> {
     const { rowCount } = await this.pool.query('DELETE FROM ephemeral WHERE expires_at <= $1::timestamptz', [
       now,
     ]);
     return rowCount ?? 0;
+  }
+
+  /**
+   * Inserts a new cursor or takes the lease of a lapsed one (or renews the caller's own) in
+   * one upsert: ON CONFLICT locks the row, so of two processes claiming at once one wins.
+   */
+  async claimCursor(name: string, owner: string, ttlMs: number): Promise<{ state: unknown } | undefined> {
+    const now = Date.now();
+    const { rows } = await this.pool.query<{ state: string | null }>(
+      `INSERT INTO stream_cursors (name, state, owner, lease_until, updated_at) VALUES ($1, NULL, $2, $3, $4)
+       ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
+       WHERE stream_cursors.owner = EXCLUDED.owner OR stream_cursors.lease_until < $4
+       RETURNING state`,
+      [name, owner, now + ttlMs, now],
+    );
+    const row = rows[0];
+    return row ? { state: row.state === null ? null : (JSON.parse(row.state) as unknown) } : undefined;
+  }
+
+  async renewCursor(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'UPDATE stream_cursors SET lease_until = $1 WHERE name = $2 AND owner = $3',
+      [Date.now() + ttlMs, name, owner],
+    );
+    return rowCount === 1;
+  }
+
+  async saveCursor(name: string, owner: string, ttlMs: number, state: unknown): Promise<boolean> {
+    const text = JSON.stringify(state);
+    if (text === undefined) throw new TypeError('a cursor state must be JSON-serialisable');
+    const now = Date.now();
+    const { rowCount } = await this.pool.query(
+      'UPDATE stream_cursors SET state = $1, lease_until = $2, updated_at = $3 WHERE name = $4 AND owner = $5',
+      [text, now + ttlMs, now, name, owner],
+    );
+    return rowCount === 1;
+  }
+
+  async releaseCursor(name: string, owner: string): Promise<void> {
+    await this.pool.query('UPDATE stream_cursors SET lease_until = 0 WHERE name = $1 AND owner = $2', [
+      name,
+      owner,
+    ]);
+  }
+
+  async readCursor(name: string): Promise<StreamCursor | undefined> {
+    const { rows } = await this.pool.query<{
+      state: string | null;
+      owner: string;
+      lease_until: string;
+      updated_at: string;
+    }>('SELECT state, owner, lease_until, updated_at FROM stream_cursors WHERE name = $1', [name]);
+    const row = rows[0];
+    return row
+      ? {
+          state: row.state === null ? null : (JSON.parse(row.state) as unknown),
+          owner: row.owner,
+          leaseUntil: new Date(Number(row.lease_until)),
+          updatedAt: new Date(Number(row.updated_at)),
+        }
+      : undefined;
+  }
+
+  /** The bot state queries, on the main pool. */
+  private get botStates(): PostgresBotStates {
+    return (this.botStateQueries ??= new PostgresBotStates(this.pool));
+  }
+  private botStateQueries: PostgresBotStates | undefined;
+
+  getBotState(botId: string): Promise<BotState | undefined> {
+    return this.botStates.get(botId);
+  }
+
+  findBotStateByKeyHash(keyHash: string): Promise<BotState | undefined> {
+    return this.botStates.findByKeyHash(keyHash);
+  }
+
+  listBotStates(): Promise<BotState[]> {
+    return this.botStates.list();
+  }
+
+  updateBotState(
+    botId: string,
+    change: BotStateChange,
+    at: string,
+  ): Promise<{ before: BotState | undefined; after: BotState }> {
+    return this.botStates.apply(botId, change, at);
+  }
+
+  openElevationCounts(botId?: string): Promise<Record<string, Partial<Record<ElevationStatus, number>>>> {
+    return this.botStates.openCounts(botId);
   }
 }
 
@@ -448,15 +611,38 @@ function newPool(url: string, max: number): pg.Pool {
   return pool;
 }
 
-async function upsertElevation(client: pg.PoolClient, view: ElevationView, position: number): Promise<void> {
+async function upsertElevation(
+  client: pg.PoolClient,
+  event: NewAuditEvent,
+  view: ElevationView,
+  position: number,
+): Promise<void> {
+  const c = summaryColumns(event, view);
   await client.query(
-    `INSERT INTO elevations (id, bot_id, role_id, status, requested_at, view, updated_position)
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+    `INSERT INTO elevations (id, bot_id, role_id, status, requested_at, view, updated_position,
+       owner, team, environment, target_type, risk)
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (id) DO UPDATE SET
        bot_id = EXCLUDED.bot_id, role_id = EXCLUDED.role_id, status = EXCLUDED.status,
        requested_at = EXCLUDED.requested_at, view = EXCLUDED.view,
-       updated_position = EXCLUDED.updated_position`,
-    [view.id, view.botId, view.roleId, view.status, view.requestedAt, JSON.stringify(view), position],
+       updated_position = EXCLUDED.updated_position,
+       owner = EXCLUDED.owner, environment = EXCLUDED.environment, risk = EXCLUDED.risk,
+       team = COALESCE(EXCLUDED.team, elevations.team),
+       target_type = COALESCE(EXCLUDED.target_type, elevations.target_type)`,
+    [
+      view.id,
+      view.botId,
+      view.roleId,
+      view.status,
+      view.requestedAt,
+      JSON.stringify(view),
+      position,
+      c.owner,
+      c.team,
+      c.environment,
+      c.targetType,
+      c.risk,
+    ],
   );
 }
 

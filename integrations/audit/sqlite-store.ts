@@ -9,9 +9,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import type { ElevationView } from '../../workflows/definitions.js';
+import { ELEVATION_STATUSES, type ElevationStatus, type ElevationView } from '../../workflows/definitions.js';
 import type {
   AuditEvent,
+  BotState,
+  BotStateChange,
   ChainAnchor,
   ElevationPage,
   ElevationQuery,
@@ -19,6 +21,7 @@ import type {
   LeaseInput,
   NewAuditEvent,
   Store,
+  StreamCursor,
   VerifyResult,
 } from './audit-store.js';
 import { LockTimeoutError, SchemaTooNewError, StoreUnavailableError } from './audit-store-errors.js';
@@ -43,8 +46,11 @@ import {
   ephemeralText,
   isStorableKey,
   parseEphemeral,
+  summaryColumns,
 } from './store-shared.js';
+import { riskSql } from '../../domain/risk.js';
 import type { ElevationRow, EventRow, EventRowValues, LeaseRow } from './store-shared.js';
+import { SQLITE_BOT_STATE_MIGRATION, SqliteBotStates } from './bot-state.js';
 
 /** Tuning for {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -133,10 +139,50 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX ephemeral_expires ON ephemeral (expires_at);
   `,
+  `
+  -- Progress of consumers that follow the audit chain (the webhook sink): JSON state plus a
+  -- lease, so one process at a time advances each. Times are epoch milliseconds.
+  CREATE TABLE IF NOT EXISTS stream_cursors (
+    name TEXT PRIMARY KEY,
+    state TEXT,
+    owner TEXT NOT NULL,
+    lease_until INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  `,
+  `
+  -- The admin console's list filters: owner, team, environment, target type and risk of each
+  -- elevation, each indexed with the listing order so a filtered page reads only its rows.
+  -- Existing rows are filled in from their view and their elevation.requested event.
+  ALTER TABLE elevations ADD COLUMN owner TEXT;
+  ALTER TABLE elevations ADD COLUMN team TEXT;
+  ALTER TABLE elevations ADD COLUMN environment TEXT;
+  ALTER TABLE elevations ADD COLUMN target_type TEXT;
+  ALTER TABLE elevations ADD COLUMN risk TEXT;
+  UPDATE elevations SET
+    owner = json_extract(view, '$.owner'),
+    environment = json_extract(view, '$.environment'),
+    risk = ${riskSql("json_extract(view, '$.approval.mode')", "json_extract(view, '$.environment')")};
+  UPDATE elevations SET (team, target_type) = (
+    SELECT json_extract(e.data, '$.bot.team'), json_extract(e.data, '$.role.target.type')
+    FROM audit_events e
+    WHERE e.elevation_id = elevations.id AND e.type = 'elevation.requested'
+    ORDER BY e.seq LIMIT 1
+  );
+  CREATE INDEX elevations_owner ON elevations (owner, requested_at, id);
+  CREATE INDEX elevations_team ON elevations (team, requested_at, id);
+  CREATE INDEX elevations_environment ON elevations (environment, requested_at, id);
+  CREATE INDEX elevations_target_type ON elevations (target_type, requested_at, id);
+  CREATE INDEX elevations_risk ON elevations (risk, requested_at, id);
+  `,
+  SQLITE_BOT_STATE_MIGRATION,
 ];
 
 /** The schema version this code writes. */
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The schema version that added the admin console's filter columns (owner, team, environment, target type, risk). */
+export const SQLITE_FILTER_COLUMNS_VERSION = MIGRATIONS.findIndex((m) => m.includes('elevations_risk')) + 1;
 
 function prepareStatements(db: Database.Database) {
   return {
@@ -156,13 +202,35 @@ function prepareStatements(db: Database.Database) {
     moveHead: db.prepare<[number, string]>(
       'UPDATE audit_chain_head SET position = ?, hash = ? WHERE singleton = 1',
     ),
-    upsertElevation: db.prepare<[string, string, string, string, string, string, number]>(
-      `INSERT INTO elevations (id, bot_id, role_id, status, requested_at, view, updated_position)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
+    upsertElevation: db.prepare<
+      [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        number,
+        string,
+        string | null,
+        string,
+        string | null,
+        string,
+      ]
+    >(
+      `INSERT INTO elevations (id, bot_id, role_id, status, requested_at, view, updated_position,
+         owner, team, environment, target_type, risk)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET
          bot_id = excluded.bot_id, role_id = excluded.role_id, status = excluded.status,
          requested_at = excluded.requested_at, view = excluded.view,
-         updated_position = excluded.updated_position`,
+         updated_position = excluded.updated_position,
+         owner = excluded.owner, environment = excluded.environment, risk = excluded.risk,
+         team = COALESCE(excluded.team, elevations.team),
+         target_type = COALESCE(excluded.target_type, elevations.target_type)`,
+    ),
+    replaceEphemeral: db.prepare<[string, number, string, number]>(
+      'UPDATE ephemeral SET value = ?, expires_at = ? WHERE key = ? AND expires_at > ?',
     ),
     eventsOf: db.prepare<[string], EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE elevation_id = ? ORDER BY seq`,
@@ -170,7 +238,18 @@ function prepareStatements(db: Database.Database) {
     eventsPage: db.prepare<[number, number], EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE position > ? ORDER BY position LIMIT ?`,
     ),
+    // Rows as arrays (in EVENT_COLUMNS order): verification reads every event, and building an
+    // object per row is a good part of its cost.
+    eventsPageRaw: db
+      .prepare<[number, number], unknown[]>(
+        `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE position > ? ORDER BY position LIMIT ?`,
+      )
+      .raw(true),
     elevation: db.prepare<[string], { view: string }>('SELECT view FROM elevations WHERE id = ?'),
+    // Read from the elevations_status index alone (it covers status), never the table.
+    statusCounts: db.prepare<[], { status: string; n: number }>(
+      'SELECT status, COUNT(*) AS n FROM elevations GROUP BY status',
+    ),
     holdLease: db.prepare<[string, string, string, string, string]>(
       `INSERT INTO leases (elevation_id, key, target, principal, state, acquired_at)
        VALUES (?, ?, ?, ?, 'held', ?)
@@ -220,6 +299,27 @@ function prepareStatements(db: Database.Database) {
       `DELETE FROM ephemeral WHERE key IN (SELECT key FROM ephemeral WHERE expires_at <= ? LIMIT ?)
        AND expires_at <= ?`,
     ),
+    // Inserts a new cursor or takes the lease of a lapsed one (or renews the caller's own); no
+    // row comes back while another owner's lease runs.
+    claimCursor: db.prepare<[string, string, number, number, number], { state: string | null }>(
+      `INSERT INTO stream_cursors (name, state, owner, lease_until, updated_at) VALUES (?, NULL, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+       WHERE stream_cursors.owner = excluded.owner OR stream_cursors.lease_until < ?
+       RETURNING state`,
+    ),
+    renewCursor: db.prepare<[number, string, string]>(
+      'UPDATE stream_cursors SET lease_until = ? WHERE name = ? AND owner = ?',
+    ),
+    saveCursor: db.prepare<[string, number, number, string, string]>(
+      'UPDATE stream_cursors SET state = ?, lease_until = ?, updated_at = ? WHERE name = ? AND owner = ?',
+    ),
+    releaseCursor: db.prepare<[string, string]>(
+      'UPDATE stream_cursors SET lease_until = 0 WHERE name = ? AND owner = ?',
+    ),
+    readCursor: db.prepare<
+      [string],
+      { state: string | null; owner: string; lease_until: number; updated_at: number }
+    >('SELECT state, owner, lease_until, updated_at FROM stream_cursors WHERE name = ?'),
   };
 }
 
@@ -227,6 +327,26 @@ function prepareStatements(db: Database.Database) {
  * {@link Store} on a SQLite file (better-sqlite3). Safe to open the same file from several
  * processes: appends serialise on SQLite's write lock and `withLock` on lock rows.
  */
+/** An `audit_events` row as `raw()` returns it, in {@link EVENT_COLUMNS} order. */
+type RawEventRow = [
+  position: number,
+  id: string,
+  elevationId: string | null,
+  seq: number,
+  type: string,
+  at: string,
+  actorKind: string,
+  actorId: string,
+  data: string,
+  prevHash: string,
+  hash: string,
+];
+
+function rawToRow(r: RawEventRow): EventRow {
+  const [position, id, elevation_id, seq, type, at, actor_kind, actor_id, data, prev_hash, hash] = r;
+  return { position, id, elevation_id, seq, type, at, actor_kind, actor_id, data, prev_hash, hash };
+}
+
 export class SqliteStore implements Store {
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly mutex = new KeyedMutex();
@@ -310,11 +430,12 @@ export class SqliteStore implements Store {
     const stored: AuditEvent = { ...unhashed, hash: hashEvent(unhashed) };
     s.insertEvent.run(...eventRowValues(stored, dataText));
     s.moveHead.run(stored.position, stored.hash);
-    if (event.elevation) this.upsertElevation(event.elevation, stored.position);
+    if (event.elevation) this.upsertElevation(event, event.elevation, stored.position);
     return stored;
   }
 
-  private upsertElevation(view: ElevationView, position: number): void {
+  private upsertElevation(event: NewAuditEvent, view: ElevationView, position: number): void {
+    const c = summaryColumns(event, view);
     this.statements.upsertElevation.run(
       view.id,
       view.botId,
@@ -323,6 +444,11 @@ export class SqliteStore implements Store {
       view.requestedAt,
       JSON.stringify(view),
       position,
+      c.owner,
+      c.team,
+      c.environment,
+      c.targetType,
+      c.risk,
     );
   }
 
@@ -353,6 +479,19 @@ export class SqliteStore implements Store {
     });
   }
 
+  countByStatus(): Promise<Record<ElevationStatus, number>> {
+    return settle(() => {
+      const counts = Object.fromEntries(ELEVATION_STATUSES.map((status) => [status, 0])) as Record<
+        ElevationStatus,
+        number
+      >;
+      for (const row of this.statements.statusCounts.all()) {
+        if (row.status in counts) counts[row.status as ElevationStatus] = Number(row.n);
+      }
+      return counts;
+    });
+  }
+
   async verify(options: { anchors?: ChainAnchor[] } = {}): Promise<VerifyResult> {
     // The head record is read first: events up to it must all be there, whatever is appended meanwhile.
     const head = this.db
@@ -364,13 +503,26 @@ export class SqliteStore implements Store {
     ]);
     let after = 0;
     for (;;) {
-      const rows = this.statements.eventsPage.all(after, VERIFY_PAGE_SIZE);
-      for (const row of rows) {
-        if (!verifier.next(rowToEventForVerify(row))) return verifier.result();
+      const rows = this.statements.eventsPageRaw.all(after, VERIFY_PAGE_SIZE) as RawEventRow[];
+      for (const r of rows) {
+        const stored = {
+          position: r[0],
+          id: r[1],
+          elevationId: r[2],
+          seq: r[3],
+          type: r[4],
+          at: r[5],
+          actorKind: r[6],
+          actorId: r[7],
+          dataText: r[8],
+          prevHash: r[9],
+          hash: r[10],
+        };
+        if (!verifier.nextStored(stored, () => rowToEventForVerify(rawToRow(r)))) return verifier.result();
       }
       const last = rows[rows.length - 1];
       if (!last || rows.length < VERIFY_PAGE_SIZE) return verifier.result();
-      after = Number(last.position);
+      after = last[0];
       // better-sqlite3 is synchronous: let the server breathe between pages of a long chain.
       await yieldToEventLoop();
     }
@@ -509,9 +661,94 @@ export class SqliteStore implements Store {
     );
   }
 
+  /** One conditional update: a record taken, deleted or expired meanwhile stays gone. */
+  replace(key: string, value: unknown, expiresAt: Date): Promise<boolean> {
+    return settle(() => {
+      const text = ephemeralText(key, value, expiresAt);
+      return this.statements.replaceEphemeral.run(text, expiresAt.getTime(), key, Date.now()).changes === 1;
+    });
+  }
+
   purgeExpired(now: Date = new Date()): Promise<number> {
     return settle(() => this.statements.purgeEphemeral.run(now.getTime()).changes);
   }
+
+  claimCursor(name: string, owner: string, ttlMs: number): Promise<{ state: unknown } | undefined> {
+    return settle(() => {
+      const now = Date.now();
+      const row = this.statements.claimCursor.get(name, owner, now + ttlMs, now, now);
+      return row ? { state: row.state === null ? null : (JSON.parse(row.state) as unknown) } : undefined;
+    });
+  }
+
+  renewCursor(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    return settle(() => this.statements.renewCursor.run(Date.now() + ttlMs, name, owner).changes === 1);
+  }
+
+  saveCursor(name: string, owner: string, ttlMs: number, state: unknown): Promise<boolean> {
+    return settle(() => {
+      const text = cursorStateText(state);
+      const now = Date.now();
+      return this.statements.saveCursor.run(text, now + ttlMs, now, name, owner).changes === 1;
+    });
+  }
+
+  releaseCursor(name: string, owner: string): Promise<void> {
+    return settle(() => {
+      this.statements.releaseCursor.run(name, owner);
+    });
+  }
+
+  readCursor(name: string): Promise<StreamCursor | undefined> {
+    return settle(() => {
+      const row = this.statements.readCursor.get(name);
+      return row
+        ? {
+            state: row.state === null ? null : (JSON.parse(row.state) as unknown),
+            owner: row.owner,
+            leaseUntil: new Date(row.lease_until),
+            updatedAt: new Date(row.updated_at),
+          }
+        : undefined;
+    });
+  }
+
+  /** The bot state statements, prepared on first use. */
+  private get botStates(): SqliteBotStates {
+    return (this.preparedBotStates ??= new SqliteBotStates(this.db));
+  }
+  private preparedBotStates: SqliteBotStates | undefined;
+
+  getBotState(botId: string): Promise<BotState | undefined> {
+    return settle(() => this.botStates.get(botId));
+  }
+
+  findBotStateByKeyHash(keyHash: string): Promise<BotState | undefined> {
+    return settle(() => this.botStates.findByKeyHash(keyHash));
+  }
+
+  listBotStates(): Promise<BotState[]> {
+    return settle(() => this.botStates.list());
+  }
+
+  updateBotState(
+    botId: string,
+    change: BotStateChange,
+    at: string,
+  ): Promise<{ before: BotState | undefined; after: BotState }> {
+    return settle(() => this.botStates.apply(botId, change, at));
+  }
+
+  openElevationCounts(botId?: string): Promise<Record<string, Partial<Record<ElevationStatus, number>>>> {
+    return settle(() => this.botStates.openCounts(botId));
+  }
+}
+
+/** The JSON text of a cursor's state; refuses what JSON cannot represent. */
+function cursorStateText(state: unknown): string {
+  const text = JSON.stringify(state);
+  if (text === undefined) throw new TypeError('a cursor state must be JSON-serialisable');
+  return text;
 }
 
 /** Applies pending migrations under the write lock, so concurrent first starts do it once. */

@@ -4,8 +4,10 @@
  * Both engines use the same table and column names, so the SQL that differs between them is
  * only what the dialects force.
  */
+import { riskOf, type Risk } from '../../domain/risk.js';
 import type { ElevationView, TargetRef } from '../../workflows/definitions.js';
 import type { AuditEvent, ElevationQuery, Lease, NewAuditEvent } from './audit-store.js';
+import type { StoredEventText } from './hash-chain.js';
 import {
   InvalidCursorError,
   InvalidEphemeralError,
@@ -84,6 +86,23 @@ export function rowToEventForVerify(row: EventRow): AuditEvent {
   } catch {
     return { ...rowToEvent({ ...row, data: '{}' }), data: { '#unparseable': row.data } };
   }
+}
+
+/** A row as {@link ChainVerifier.nextStored} takes it: the data left as stored text. */
+export function storedTextOf(row: EventRow): StoredEventText {
+  return {
+    position: Number(row.position),
+    id: row.id,
+    elevationId: row.elevation_id,
+    seq: Number(row.seq),
+    type: row.type,
+    at: row.at,
+    actorKind: row.actor_kind,
+    actorId: row.actor_id,
+    dataText: row.data,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
 }
 
 /** Maps a lease row to a lease, leaving out instants that were never set. */
@@ -169,6 +188,11 @@ export function elevationListQuery(
   const where: string[] = [];
   if (query.botId !== undefined) where.push(`bot_id = ${param(query.botId)}`);
   if (query.roleId !== undefined) where.push(`role_id = ${param(query.roleId)}`);
+  if (query.owner !== undefined) where.push(`owner = ${param(query.owner)}`);
+  if (query.team !== undefined) where.push(`team = ${param(query.team)}`);
+  if (query.environment !== undefined) where.push(`environment = ${param(query.environment)}`);
+  if (query.targetType !== undefined) where.push(`target_type = ${param(query.targetType)}`);
+  if (query.risk !== undefined) where.push(`risk = ${param(query.risk)}`);
   // An empty status list means "no status filter", as an empty query-string list would.
   if (query.status !== undefined && query.status.length > 0) {
     where.push(`status IN (${query.status.map((s) => param(s)).join(', ')})`);
@@ -184,6 +208,33 @@ export function elevationListQuery(
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY requested_at DESC, id DESC LIMIT ${param(query.limit + 1)}`;
   return { sql, params };
+}
+
+/**
+ * The filter columns of an elevation's summary row besides the view's own ids: owner,
+ * environment and risk come from the view; team and target type only from the
+ * `elevation.requested` event, which carries the bot and role as recorded (other events leave
+ * them as they are: null here, kept by the upsert).
+ */
+export interface SummaryColumns {
+  owner: string;
+  team: string | null;
+  environment: string;
+  targetType: string | null;
+  risk: Risk;
+}
+
+/** The {@link SummaryColumns} an event sets on its elevation's summary row. */
+export function summaryColumns(event: NewAuditEvent, view: ElevationView): SummaryColumns {
+  let team: string | null = null;
+  let targetType: string | null = null;
+  if (event.type === 'elevation.requested') {
+    const bot = event.data.bot as { team?: unknown } | null | undefined;
+    const role = event.data.role as { target?: { type?: unknown } } | null | undefined;
+    if (typeof bot?.team === 'string') team = bot.team;
+    if (typeof role?.target?.type === 'string') targetType = role.target.type;
+  }
+  return { owner: view.owner, team, environment: view.environment, targetType, risk: riskOf(view) };
 }
 
 /** Turns the rows of {@link elevationListQuery} into a page. */

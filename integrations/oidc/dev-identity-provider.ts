@@ -34,6 +34,8 @@ export interface DevAccount {
   password: string;
   /** Base32 TOTP secret (SHA-1, 6 digits, 30 s, as authenticator apps use); when set, a login also needs the current code. */
   totpSecret?: string;
+  /** Groups reported in the `groups` claim, when the relying party asks for it (the admin console does). */
+  groups?: string[];
 }
 
 /** How a login went, as the ID token will report it. */
@@ -347,6 +349,7 @@ export async function startDevIdentityProvider(
           email: account.email,
           email_verified: true,
           ...(account.name === undefined ? {} : { name: account.name }),
+          ...(account.groups === undefined ? {} : { groups: account.groups }),
         }),
       });
     },
@@ -359,6 +362,7 @@ export async function startDevIdentityProvider(
       acr: null,
       amr: null,
       auth_time: null,
+      groups: null,
       sid: null,
       iss: null,
     },

@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
+import type { Metrics } from '../../runtime/metrics.js';
 
 /** `amr` values (RFC 8176) that count as multi-factor authentication unless configured otherwise. */
 export const DEFAULT_MFA_METHODS: readonly string[] = ['mfa', 'otp', 'hwk', 'swk'];
@@ -221,6 +222,7 @@ export class StepUpClient {
     /** The settings this client was discovered with. */
     readonly settings: StepUpSettings,
     private readonly config: client.Configuration,
+    private readonly metrics?: Pick<Metrics, 'oidcErrors'>,
   ) {}
 
   /**
@@ -228,10 +230,12 @@ export class StepUpClient {
    *
    * `allowInsecureHttp` permits an `http:` issuer, and only on a loopback address: it exists for
    * the development identity provider and tests. Anywhere else the issuer must use HTTPS.
+   * `metrics` counts failures by stage: `discovery`, `token` (the code exchange) and `claims`
+   * (the login does not meet Elevate's rules).
    */
   static async discover(
     settings: StepUpSettings,
-    opts: { allowInsecureHttp?: boolean } = {},
+    opts: { allowInsecureHttp?: boolean; metrics?: Pick<Metrics, 'oidcErrors'> } = {},
   ): Promise<StepUpClient> {
     const issuer = new URL(settings.issuer);
     new URL(settings.redirectUri); // throws on a malformed callback URL, now rather than at the first login
@@ -249,15 +253,21 @@ export class StepUpClient {
         `the OIDC issuer ${settings.issuer} must use https (plain http is allowed only for a loopback development provider)`,
       );
     }
-    const config = await client.discovery(
-      issuer,
-      settings.clientId,
-      { [client.clockTolerance]: CLOCK_TOLERANCE_SECONDS },
-      settings.clientSecret === undefined ? client.None() : client.ClientSecretBasic(settings.clientSecret),
-      // Marked deprecated by openid-client to stand out; used for loopback development issuers only (checked above).
-      insecure ? { execute: [client.allowInsecureRequests] } : undefined,
-    );
-    return new StepUpClient(settings, config);
+    let config: client.Configuration;
+    try {
+      config = await client.discovery(
+        issuer,
+        settings.clientId,
+        { [client.clockTolerance]: CLOCK_TOLERANCE_SECONDS },
+        settings.clientSecret === undefined ? client.None() : client.ClientSecretBasic(settings.clientSecret),
+        // Marked deprecated by openid-client to stand out; used for loopback development issuers only (checked above).
+        insecure ? { execute: [client.allowInsecureRequests] } : undefined,
+      );
+    } catch (err) {
+      opts.metrics?.oidcErrors.inc({ stage: 'discovery' });
+      throw err;
+    }
+    return new StepUpClient(settings, config, opts.metrics);
   }
 
   /**
@@ -306,8 +316,19 @@ export class StepUpClient {
         idTokenExpected: true,
       });
     } catch (err) {
+      this.metrics?.oidcErrors.inc({ stage: 'token' });
       throw toStepUpError(err);
     }
+    try {
+      return this.evidence(tokens);
+    } catch (err) {
+      this.metrics?.oidcErrors.inc({ stage: 'claims' });
+      throw err;
+    }
+  }
+
+  /** Elevate's rules on a completed login: an ID token, a fresh `auth_time`, MFA, an email address. */
+  private evidence(tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>): MfaEvidence {
     const idToken = tokens.id_token;
     const claims = tokens.claims();
     if (idToken === undefined || claims === undefined) {

@@ -30,6 +30,7 @@ import {
   type Logger as SlackLogger,
 } from '@slack/web-api';
 import type { Logger } from 'pino';
+import type { Metrics } from '../../runtime/metrics.js';
 
 /** A message Elevate posted: the conversation it is in (a DM's `D…` id for DMs) and its timestamp. */
 export interface SlackMessageRef {
@@ -96,6 +97,8 @@ export interface SlackClientOptions {
   requestTimeoutMs?: number;
   /** Longest `views.open` may take: its trigger id expires after 3 s (default 2500 ms). */
   openViewTimeoutMs?: number;
+  /** Where failed attempts are counted, by method (optional). */
+  metrics?: Pick<Metrics, 'slackApiErrors'>;
 }
 
 const DEFAULT_CALL_BUDGET_MS = 120_000;
@@ -106,6 +109,8 @@ const BACKOFF_FIRST_MS = 1_000;
 const BACKOFF_MAX_MS = 15_000;
 /** Shortest wait after a rate limit, in case Slack ever answers `Retry-After: 0`. */
 const MIN_RATE_LIMIT_WAIT_MS = 250;
+/** Slack's "no such person" answers: a lookup's result, not a failure worth counting. */
+const LOOKUP_MISSES = new Set(['user_not_found', 'users_not_found']);
 
 /** Elevate's calls to Slack's Web API. One instance per bot token; safe for concurrent use. */
 export class SlackClient {
@@ -115,9 +120,11 @@ export class SlackClient {
   private readonly interactive: WebClient;
   private readonly logger: Logger;
   private readonly callBudgetMs: number;
+  private readonly metrics: Pick<Metrics, 'slackApiErrors'> | undefined;
 
   constructor(opts: SlackClientOptions) {
     this.logger = opts.logger;
+    this.metrics = opts.metrics;
     this.callBudgetMs = opts.callBudgetMs ?? DEFAULT_CALL_BUDGET_MS;
     const common = {
       ...(opts.apiUrl !== undefined ? { slackApiUrl: opts.apiUrl } : {}),
@@ -197,7 +204,7 @@ export class SlackClient {
     try {
       await this.interactive.views.open({ trigger_id: triggerId, view });
     } catch (err) {
-      throw toSlackApiError('views.open', err);
+      throw this.counted(toSlackApiError('views.open', err));
     }
   }
 
@@ -239,7 +246,7 @@ export class SlackClient {
       try {
         return await call();
       } catch (err) {
-        const error = toSlackApiError(method, err);
+        const error = this.counted(toSlackApiError(method, err));
         if (!error.retryable || !retriesInternally(error)) throw error;
         const waitMs =
           error.retryAfterSeconds !== undefined
@@ -267,6 +274,12 @@ export class SlackClient {
         await sleep(waitMs);
       }
     }
+  }
+
+  /** Count one failed attempt (lookups that find nobody are answers, not failures); returns it. */
+  private counted(error: SlackApiError): SlackApiError {
+    if (!LOOKUP_MISSES.has(error.code)) this.metrics?.slackApiErrors.inc({ method: error.method });
+    return error;
   }
 }
 

@@ -474,6 +474,73 @@ function* realisticEvents(cycles: number): Generator<NewAuditEvent> {
           };
           yield ev('drift.detected', null, SYSTEM, { ...drift, action: 'revert' });
           yield ev('drift.reverted', null, SYSTEM, { ...drift, action: 'revert' });
+          // An admin's runtime changes to a bot: no elevation, the admin as actor.
+          const admin = { kind: 'admin' as const, id: i % 2 === 0 ? 'secops' : 'ann@example.org' };
+          const botId = bot(i).id;
+          const via = i % 2 === 0 ? {} : { via: 'console' };
+          yield ev('bot.disabled', null, admin, {
+            botId,
+            reason: 'investigating',
+            wasDisabled: false,
+            policyDisabled: false,
+            ...via,
+          });
+          yield ev('bot.enabled', null, admin, {
+            botId,
+            reason: null,
+            wasDisabled: true,
+            policyDisabled: false,
+            ...via,
+          });
+          yield ev('bot.locked', null, admin, {
+            botId,
+            reason: JUSTIFICATIONS[i % JUSTIFICATIONS.length],
+            alreadyLocked: i % 3 === 0,
+            revoked: i % 3 === 0 ? [] : [id],
+            failed: [],
+            ...via,
+          });
+          yield ev('bot.key_rotated', null, admin, {
+            botId,
+            reason: 'suspected leak',
+            credential: '3f2a9c0d1e2f',
+            previousCredential: '9b80fce21a0b',
+            ...via,
+          });
+          yield ev('bot.unlocked', null, admin, {
+            botId,
+            reason: 'incident closed',
+            wasLocked: true,
+            ...via,
+          });
+          // The admin console: a sign-in, a revocation asked for there, a verification.
+          const person = { kind: 'admin' as const, id: 'ann@example.org' };
+          yield ev('admin.signed_in', null, person, {
+            via: 'console',
+            issuer: 'https://idp.example.org',
+            subject: 'ann',
+            email: person.id,
+            amr: ['pwd', 'otp'],
+            acr: null,
+            authTime: new Date(t).toISOString(),
+            mfaMethod: 'otp',
+            rights: ['oidc_group'],
+            ip: '198.51.100.9',
+          });
+          yield ev('admin.action', id, person, {
+            action: 'revoke_elevation',
+            via: 'console',
+            reason: 'no longer needed',
+          });
+          yield ev('admin.action', null, person, {
+            action: 'verify_audit',
+            via: 'console',
+            anchors: [],
+            ok: true,
+            checked: n,
+            head: null,
+            firstBroken: null,
+          });
           break;
         }
       }
@@ -754,7 +821,18 @@ describe('audit export of a realistic log', () => {
     expect(classes('audit.exported')).toEqual(['3004/2']);
     expect(classes('drift.detected')).toEqual(['2004/1']);
     expect(classes('drift.reverted')).toEqual(['3006/4']);
+    expect(classes('bot.locked')).toEqual(['3001/9']);
+    expect(classes('bot.unlocked')).toEqual(['3001/12']);
+    expect(classes('bot.disabled')).toEqual(['3001/5']);
+    expect(classes('bot.enabled')).toEqual(['3001/2']);
+    expect(classes('bot.key_rotated')).toEqual(['3001/4']);
+    for (const r of byType('bot.locked')) {
+      expect(r.user).toMatchObject({ uid: pathValue(r, 'unmapped.data.botId'), type: 'Bot' });
+      expect(pathValue(r, 'actor.user.type')).toBe('Admin');
+    }
     expect(classes('auth.refused')).toEqual(['3002/1']);
+    expect(classes('admin.signed_in')).toEqual(['3002/1']);
+    expect(classes('admin.action')).toEqual(['3004/2', '3004/3']);
     expect(classes('elevation.requested')).toEqual(['3004/1']);
     expect(classes('request.refused')).toEqual(['3004/1', '3004/2']);
     for (const r of byType('auth.refused')) expect(r.status_id).toBe(2);

@@ -27,8 +27,8 @@ import {
 } from '../../integrations/audit/audit-store-errors.js';
 import { GENESIS_HASH, canonicalJson, hashEvent } from '../../integrations/audit/hash-chain.js';
 import { openStore } from '../../integrations/audit/open-store.js';
-import { PostgresStore } from '../../integrations/audit/postgres-store.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { POSTGRES_SCHEMA_VERSION, PostgresStore } from '../../integrations/audit/postgres-store.js';
+import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { KeyedMutex, rowToEvent } from '../../integrations/audit/store-shared.js';
 import type { EventRow } from '../../integrations/audit/store-shared.js';
 import type { ElevationStatus, ElevationView } from '../../workflows/definitions.js';
@@ -76,6 +76,16 @@ interface Engine {
   start(): Promise<void>;
   stop(): Promise<void>;
   blank(): Promise<Blank>;
+}
+
+/** Undoes the migration that added the console's filter columns (a version-1 database has none). */
+const DROP_FILTER_COLUMNS = ['owner', 'team', 'environment', 'target_type', 'risk']
+  .map((c) => `DROP INDEX elevations_${c}; ALTER TABLE elevations DROP COLUMN ${c}`)
+  .join('; ');
+
+/** The schema version this code writes, in the engine's store (every migration applied). */
+function latestVersion(engine: Engine): number {
+  return engine.name === 'sqlite' ? SQLITE_SCHEMA_VERSION : POSTGRES_SCHEMA_VERSION;
 }
 
 /** A fresh database with a store open on it. */
@@ -131,7 +141,9 @@ function sqliteEngine(): Engine {
         schemaVersion: () => Promise.resolve(db.pragma('user_version', { simple: true }) as number),
         pretendSchemaVersion: (version) => Promise.resolve(void db.pragma(`user_version = ${version}`)),
         downgradeToVersion1: () =>
-          Promise.resolve(void db.exec('DROP TABLE ephemeral; PRAGMA user_version = 1;')),
+          Promise.resolve(
+            void db.exec(`DROP TABLE ephemeral; ${DROP_FILTER_COLUMNS}; PRAGMA user_version = 1;`),
+          ),
       });
     },
   };
@@ -174,6 +186,7 @@ function postgresEngine(): Engine {
           void (await raw.query('INSERT INTO schema_version (version) VALUES (?)', [version])),
         downgradeToVersion1: async () => {
           await raw.query('DROP TABLE ephemeral');
+          for (const statement of DROP_FILTER_COLUMNS.split('; ')) await raw.query(statement);
           await raw.query('DELETE FROM schema_version WHERE version > 1');
         },
       };
@@ -1150,7 +1163,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
       const reopened = await openAnother();
 
       expect(await reopened.listEvents('elv-1')).toEqual([stored]);
-      expect(await schemaVersion()).toBe(2);
+      expect(await schemaVersion()).toBe(latestVersion(engine));
       await reopened.ping();
     });
 
@@ -1168,7 +1181,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
       const stores = await Promise.all([open(), open(), open()]);
 
       await Promise.all(stores.map((s) => s.append(newEvent())));
-      expect(await schemaVersion()).toBe(2);
+      expect(await schemaVersion()).toBe(latestVersion(engine));
       expect(await stores[0]?.verify()).toMatchObject({ ok: true, checked: 3 });
     });
 
@@ -1182,7 +1195,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
 
       const upgraded = await openAnother();
 
-      expect(await schemaVersion()).toBe(2);
+      expect(await schemaVersion()).toBe(latestVersion(engine));
       expect(await countEphemeral(raw)).toBe(0);
       expect(await upgraded.listEvents('elv-1')).toEqual([stored]);
       expect(await upgraded.verify()).toMatchObject({ ok: true, checked: 1 });

@@ -169,6 +169,20 @@ describe('credential vault', () => {
     await expect(wrong.deliver(id)).rejects.toThrow(/ELEVATE_CREDENTIALS_KEY differs/);
   });
 
+  it('a key being rotated out still opens what waits, and new deposits use the new key', async () => {
+    const id = nextId();
+    await new CredentialVault(store, key).issueOnce(id, () => Promise.resolve(creds(id)));
+    const next = randomBytes(32);
+    const rotated = new CredentialVault(store, next, undefined, [key]);
+    expect((await rotated.deliver(id)).ok).toBe(true);
+    const later = nextId();
+    await rotated.issueOnce(later, () => Promise.resolve(creds(later)));
+    // A process that only has the old key cannot open what the new key sealed.
+    await expect(new CredentialVault(store, key).deliver(later)).rejects.toBeInstanceOf(
+      HandoffUnreadableError,
+    );
+  });
+
   it('expired credentials are not handed out', async () => {
     const vault = new CredentialVault(store, key);
     const id = nextId();

@@ -17,6 +17,7 @@ import { ID_PATTERN, MAX_ROLE_DURATION_SECONDS } from '../../config/policy.js';
 import { ElevationService } from '../../domain/elevation-service.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { SlackClient } from '../../integrations/slack/slack-client.js';
+import { createMetrics } from '../../runtime/metrics.js';
 import { createApp } from '../../server/app.js';
 import { approvalRoutes } from '../../server/approvals.js';
 import {
@@ -699,6 +700,7 @@ describe('the API as served', () => {
       service,
       healthChecks: {},
       logger,
+      metrics: createMetrics({ processMetrics: false }),
       routers: [
         slackApp.router!,
         approvalRoutes({

@@ -26,6 +26,7 @@ import { TargetRouter, type TargetSet } from '../../integrations/target-router.j
 import { LogNotifier } from '../../integrations/notify/log-notifier.js';
 import { botDn, groupDn, seedLdif } from '../../integrations/ldap/seed.js';
 import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
+import type { Metrics } from '../../runtime/metrics.js';
 import { findTemporalCli } from '../../runtime/temporal-cli.js';
 import type { ElevationTiming, ElevationView } from '../../workflows/definitions.js';
 import { createElevationWorker, installTemporalLogging } from '../../worker/create-worker.js';
@@ -163,6 +164,8 @@ export interface StackOptions {
   credentials?: (store: Store) => CredentialsMode;
   /** How the worker tells approvers (default: the log notifier, silent). */
   notifier?: (parts: { store: Store; directory: LdapApproverDirectory; logger: Logger }) => ApprovalNotifier;
+  /** Metrics the worker's activities record into (the test builds the app with the same ones). */
+  metrics?: Metrics;
 }
 
 export interface Stack {
@@ -304,6 +307,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           notifier,
           logger,
           ...(opts.targets?.awsIam instanceof AwsIamTarget ? { aws: opts.targets.awsIam } : {}),
+          ...(opts.metrics ? { metrics: opts.metrics } : {}),
         }),
         workflowBundlePath: bundle,
       });

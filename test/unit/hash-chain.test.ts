@@ -5,6 +5,8 @@ import {
   GENESIS_HASH,
   canonicalJson,
   hashEvent,
+  hashStoredEvent,
+  type StoredEventText,
 } from '../../integrations/audit/hash-chain.js';
 
 /** Builds a valid chain of `count` events, positions 1..count. */
@@ -216,5 +218,76 @@ describe('ChainVerifier anchors', () => {
         { position: 3, hash: events[2]!.hash },
       ]).ok,
     ).toBe(true);
+  });
+});
+
+describe('hashStoredEvent (verifying from the stored text)', () => {
+  const stored = (e: AuditEvent, dataText = canonicalJson(e.data)): StoredEventText => ({
+    position: e.position,
+    id: e.id,
+    elevationId: e.elevationId,
+    seq: e.seq,
+    type: e.type,
+    at: e.at,
+    actorKind: e.actor.kind,
+    actorId: e.actor.id,
+    dataText,
+    prevHash: e.prevHash,
+    hash: e.hash,
+  });
+  const tricky: Record<string, unknown>[] = [
+    {},
+    { b: 1, a: [3, 2, 1], c: { z: null, y: true, x: false } },
+    { text: 'quote " backslash \\ slash / newline \n tab \t nul \u0000 del \u007f', emoji: '👩‍💻', e: 'é' },
+    { n: [0, -0, 1e21, 1e-7, 123.456, -42, 2 ** 53, 0.1 + 0.2] },
+    { '\u00e9': 1, e: 2, E: 3, '10': 4, '9': 5, '': 6, '\ud83d\ude00': 7 },
+    { deep: { deeper: { deepest: [{ k: 'v' }, [], {}] } } },
+  ];
+
+  it('when the data is stored canonical, then it equals hashEvent of the parsed event', () => {
+    const [first] = chain(1);
+    for (const data of tricky) {
+      for (const elevationId of [null, 'el_0123456789abcdef01234567', 'hostile "id" \\ ']) {
+        const unhashed = {
+          ...first!,
+          data,
+          elevationId,
+          actor: { kind: 'human' as const, id: 'a"b@example.org' },
+        };
+        const event = rehashed({ ...unhashed, hash: '' });
+        expect(hashStoredEvent(stored(event))).toBe(event.hash);
+      }
+    }
+  });
+
+  it('when the stored text is not canonical, then it does not match, and the verifier falls back to parsing', () => {
+    const events = chain(3);
+    const e = { ...events[1]!, data: { b: 2, a: 1 } };
+    const event = rehashed(e);
+    const fixed = [events[0]!, event, rehashed({ ...events[2]!, prevHash: event.hash })];
+    const loose = '{ "b": 2, "a": 1 }';
+    expect(hashStoredEvent(stored(event, loose))).not.toBe(event.hash);
+    const verifier = new ChainVerifier();
+    for (const ev of fixed) {
+      const text = ev === event ? loose : canonicalJson(ev.data);
+      expect(
+        verifier.nextStored(stored(ev, text), () => ({
+          ...ev,
+          data: JSON.parse(text) as Record<string, unknown>,
+        })),
+      ).toBe(true);
+    }
+    expect(verifier.result()).toMatchObject({ ok: true, checked: 3 });
+  });
+
+  it('when the stored text was edited, then neither path accepts it', () => {
+    const events = chain(2);
+    const verifier = new ChainVerifier();
+    expect(verifier.nextStored(stored(events[0]!), () => events[0]!)).toBe(true);
+    const edited = '{"n":3}';
+    expect(verifier.nextStored(stored(events[1]!, edited), () => ({ ...events[1]!, data: { n: 3 } }))).toBe(
+      false,
+    );
+    expect(verifier.result().firstBroken).toMatchObject({ position: 2, reason: 'hash_mismatch' });
   });
 });

@@ -323,6 +323,75 @@ const CASES: [string, AuditEvent, number, number, number][] = [
     4,
     1,
   ],
+  ...(
+    [
+      ['bot.locked', { reason: 'INC-42', alreadyLocked: false, revoked: [ID], failed: [] }, 9],
+      ['bot.unlocked', { reason: 'incident closed', wasLocked: true }, 12],
+      ['bot.disabled', { reason: 'investigating', wasDisabled: false, policyDisabled: false }, 5],
+      ['bot.enabled', { reason: null, wasDisabled: true, policyDisabled: false }, 2],
+      [
+        'bot.key_rotated',
+        { reason: null, credential: '3f2a9c0d1e2f', previousCredential: '9b80fce21a0b' },
+        4,
+      ],
+    ] as const
+  ).map(([type, data, activity]): [string, AuditEvent, number, number, number] => [
+    type,
+    event(type, { botId: 'etl-bot', ...data }, { actor: { kind: 'admin', id: 'secops' }, elevationId: null }),
+    3001,
+    activity,
+    1,
+  ]),
+  [
+    'admin.signed_in',
+    event(
+      'admin.signed_in',
+      {
+        via: 'console',
+        issuer: 'https://idp.example.org',
+        subject: 'u-1',
+        email: 'ann@example.org',
+        amr: ['pwd', 'otp'],
+        acr: null,
+        mfaMethod: 'otp',
+        rights: ['ldap_group'],
+        ip: '192.0.2.7',
+      },
+      { actor: { kind: 'admin', id: 'ann@example.org' }, elevationId: null },
+    ),
+    3002,
+    1,
+    1,
+  ],
+  [
+    'admin.action (revoke)',
+    event(
+      'admin.action',
+      { action: 'revoke_elevation', via: 'console', reason: 'left running over the weekend' },
+      { actor: { kind: 'admin', id: 'ann@example.org' } },
+    ),
+    3004,
+    3,
+    1,
+  ],
+  [
+    'admin.action (verify, broken)',
+    event(
+      'admin.action',
+      {
+        action: 'verify_audit',
+        via: 'console',
+        ok: false,
+        checked: 41,
+        head: null,
+        firstBroken: { position: 42, reason: 'hash_mismatch' },
+      },
+      { actor: { kind: 'admin', id: 'ann@example.org' }, elevationId: null },
+    ),
+    3004,
+    2,
+    2,
+  ],
 ];
 
 /** The value at a dotted path, or undefined. */

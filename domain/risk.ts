@@ -1,0 +1,37 @@
+/**
+ * How risky an elevation is, for reviewers: one word per elevation, derived from its role as
+ * recorded when the bot asked, so that it never changes afterwards and needs no extra policy.
+ *
+ * - `high`: the role needs human approvers and is in a production environment;
+ * - `medium`: the role needs human approvers, in any other environment;
+ * - `low`: the role is granted automatically.
+ *
+ * A production environment is one whose id is `prod` or `production`, or starts with `prod-`
+ * (`prod-eu`, `prod-payments`). The audit stores keep the same rule in SQL for their `risk`
+ * column (see their migrations); {@link riskOf} is the reference.
+ */
+/** Every risk level, lowest first. */
+export const RISKS = ['low', 'medium', 'high'] as const;
+export type Risk = (typeof RISKS)[number];
+
+/** Whether an environment id names production: `prod`, `production`, or `prod-…`. */
+export function isProductionEnvironment(environment: string): boolean {
+  return environment === 'prod' || environment === 'production' || environment.startsWith('prod-');
+}
+
+/**
+ * The risk of an elevation, or of a role (an elevation's view or a role from the policy: both
+ * have an approval mode and an environment). See the module comment for the rule.
+ */
+export function riskOf(view: { approval: { mode: string }; environment: string }): Risk {
+  if (view.approval.mode === 'auto') return 'low';
+  return isProductionEnvironment(view.environment) ? 'high' : 'medium';
+}
+
+/**
+ * The same rule as an SQL expression over a stored summary row, for both engines' migrations:
+ * `mode` and `environment` are SQL expressions giving the approval mode and the environment id.
+ */
+export function riskSql(mode: string, environment: string): string {
+  return `CASE WHEN ${mode} = 'auto' THEN 'low' WHEN ${environment} IN ('prod', 'production') OR ${environment} LIKE 'prod-%' THEN 'high' ELSE 'medium' END`;
+}

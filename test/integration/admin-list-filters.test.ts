@@ -1,0 +1,275 @@
+/**
+ * The console's list filters in both audit stores, on real databases: owner, team,
+ * environment, target type and risk, alone, combined and paged; and the migration that adds
+ * their columns filling them in for elevations recorded before it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ElevationQuery, NewAuditEvent, Store } from '../../integrations/audit/audit-store.js';
+import { POSTGRES_FILTER_COLUMNS_VERSION, PostgresStore } from '../../integrations/audit/postgres-store.js';
+import { SQLITE_FILTER_COLUMNS_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import type { ElevationView, TargetRef } from '../../workflows/definitions.js';
+import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
+
+const LDAP: TargetRef = { type: 'ldap', groupDn: 'cn=ops,ou=groups,dc=example,dc=org' };
+const PG: TargetRef = { type: 'postgres', server: 'wh', role: 'writer' };
+const AWS: TargetRef = { type: 'aws-iam', mode: 'attach', policyDocument: '{}' };
+
+interface Spec {
+  id: string;
+  bot: string;
+  owner: string;
+  team: string;
+  env: string;
+  target: TargetRef;
+  approvers: boolean;
+  status: ElevationView['status'];
+  minute: number;
+}
+
+const SPECS: Spec[] = [
+  {
+    id: 'e1',
+    bot: 'etl',
+    owner: 'ann@example.org',
+    team: 'data',
+    env: 'prod',
+    target: LDAP,
+    approvers: true,
+    status: 'revoked',
+    minute: 1,
+  },
+  {
+    id: 'e2',
+    bot: 'etl',
+    owner: 'ann@example.org',
+    team: 'data',
+    env: 'prod',
+    target: PG,
+    approvers: false,
+    status: 'active',
+    minute: 2,
+  },
+  {
+    id: 'e3',
+    bot: 'ci',
+    owner: 'bob@example.org',
+    team: 'platform',
+    env: 'staging',
+    target: AWS,
+    approvers: true,
+    status: 'active',
+    minute: 3,
+  },
+  {
+    id: 'e4',
+    bot: 'ci',
+    owner: 'bob@example.org',
+    team: 'platform',
+    env: 'prod-eu',
+    target: LDAP,
+    approvers: true,
+    status: 'denied',
+    minute: 4,
+  },
+  {
+    id: 'e5',
+    bot: 'etl',
+    owner: 'ann@example.org',
+    team: 'data',
+    env: 'production',
+    target: PG,
+    approvers: true,
+    status: 'active',
+    minute: 5,
+  },
+  {
+    id: 'e6',
+    bot: 'rpa',
+    owner: 'cy@example.org',
+    team: 'finance',
+    env: 'products',
+    target: AWS,
+    approvers: true,
+    status: 'revoked',
+    minute: 6,
+  },
+];
+
+function viewOf(s: Spec, status: ElevationView['status']): ElevationView {
+  return {
+    id: s.id,
+    workflowId: `elevation-${s.id}`,
+    status,
+    botId: s.bot,
+    roleId: `role-${s.target.type}`,
+    owner: s.owner,
+    environment: s.env,
+    durationSeconds: 60,
+    justification: 'test',
+    requestedAt: new Date(Date.UTC(2026, 5, 1, 10, s.minute)).toISOString(),
+    approval: s.approvers
+      ? { mode: 'approvers', quorum: 1, deadline: '2026-06-01T11:00:00.000Z', groups: [] }
+      : { mode: 'auto' },
+    approvals: [],
+    revokeAttempts: 0,
+  };
+}
+
+/** The requested event (with bot and role), then a later event that only carries the view. */
+async function seed(store: Store): Promise<void> {
+  let n = 0;
+  for (const s of SPECS) {
+    const first = viewOf(s, s.approvers ? 'pending_approval' : 'approved');
+    const events: NewAuditEvent[] = [
+      {
+        id: `${s.id}-1`,
+        elevationId: s.id,
+        type: 'elevation.requested',
+        at: first.requestedAt,
+        actor: { kind: 'bot', id: s.bot },
+        data: {
+          bot: { id: s.bot, owner: s.owner, team: s.team, purpose: 'p', environment: s.env, principal: 'x' },
+          role: { id: first.roleId, environment: s.env, target: s.target, maxDurationSeconds: 60 },
+        },
+        elevation: first,
+      },
+      {
+        id: `${s.id}-2`,
+        elevationId: s.id,
+        type: 'elevation.approved',
+        at: first.requestedAt,
+        actor: { kind: 'system', id: 'elevate' },
+        data: {},
+        elevation: viewOf(s, s.status),
+      },
+    ];
+    for (const e of events) {
+      n += 1;
+      await store.append(e);
+    }
+  }
+  expect(n).toBe(SPECS.length * 2);
+}
+
+const ids = async (store: Store, query: Partial<ElevationQuery>) =>
+  (await store.listElevations({ limit: 100, ...query })).items.map((e) => e.id);
+
+/** The assertions every engine must pass, before and after the backfill. */
+async function expectFilters(store: Store): Promise<void> {
+  expect(await ids(store, { owner: 'ann@example.org' })).toEqual(['e5', 'e2', 'e1']);
+  expect(await ids(store, { team: 'platform' })).toEqual(['e4', 'e3']);
+  expect(await ids(store, { environment: 'prod' })).toEqual(['e2', 'e1']);
+  expect(await ids(store, { targetType: 'aws-iam' })).toEqual(['e6', 'e3']);
+  // prod, production and prod-… are production; `products` is not.
+  expect(await ids(store, { risk: 'high' })).toEqual(['e5', 'e4', 'e1']);
+  expect(await ids(store, { risk: 'medium' })).toEqual(['e6', 'e3']);
+  expect(await ids(store, { risk: 'low' })).toEqual(['e2']);
+  expect(await ids(store, { owner: 'ann@example.org', risk: 'high', status: ['active'] })).toEqual(['e5']);
+  expect(await ids(store, { team: 'data', targetType: 'postgres', botId: 'etl' })).toEqual(['e5', 'e2']);
+  expect(await ids(store, { team: 'nobody' })).toEqual([]);
+  // Paged with a filter: the cursor carries on within the filter.
+  const first = await store.listElevations({ limit: 2, risk: 'high' });
+  expect(first.items.map((e) => e.id)).toEqual(['e5', 'e4']);
+  const second = await store.listElevations({ limit: 2, risk: 'high', cursor: first.nextCursor! });
+  expect(second.items.map((e) => e.id)).toEqual(['e1']);
+  expect(second.nextCursor).toBeUndefined();
+}
+
+describe('list filters, SQLite', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'elevate-filters-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('when elevations are recorded, then every filter and their combinations select the right ones', async () => {
+    const store = SqliteStore.open(join(dir, 'a.db'));
+    try {
+      await seed(store);
+      await expectFilters(store);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('when a database from before the filter columns is opened, then they are filled in from what was recorded', async () => {
+    const path = join(dir, 'b.db');
+    const store = SqliteStore.open(path);
+    await seed(store);
+    await store.close();
+    // Back to the schema before the migration: without the columns and their indexes.
+    const db = new Database(path);
+    for (const c of ['owner', 'team', 'environment', 'target_type', 'risk']) {
+      db.exec(`DROP INDEX elevations_${c}; ALTER TABLE elevations DROP COLUMN ${c};`);
+    }
+    db.pragma(`user_version = ${SQLITE_FILTER_COLUMNS_VERSION - 1}`);
+    expect(() => db.prepare('SELECT team FROM elevations').all()).toThrow(/team/);
+    db.close();
+
+    const upgraded = SqliteStore.open(path);
+    try {
+      await expectFilters(upgraded);
+      // The plan uses the new indexes for a filtered page.
+      const check = new Database(path, { readonly: true });
+      const plan = check
+        .prepare(
+          "EXPLAIN QUERY PLAN SELECT id, requested_at, view FROM elevations WHERE team = 'data' ORDER BY requested_at DESC, id DESC LIMIT 51",
+        )
+        .all() as { detail: string }[];
+      check.close();
+      const detail = plan.map((p) => p.detail).join(' ');
+      expect(detail).toMatch(/USING INDEX elevations_team/);
+      // Read in index order: no sort of the matching rows.
+      expect(detail).not.toMatch(/TEMP B-TREE/);
+    } finally {
+      await upgraded.close();
+    }
+  });
+});
+
+describe('list filters, PostgreSQL', () => {
+  let server: PostgresServer;
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterAll(() => server?.stop());
+
+  it('when elevations are recorded, then every filter and their combinations select the right ones', async () => {
+    const store = await PostgresStore.open(await createDatabase(server.url, 'filters_a'));
+    try {
+      await seed(store);
+      await expectFilters(store);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('when a database from before the filter columns is opened, then they are filled in from what was recorded', async () => {
+    const url = await createDatabase(server.url, 'filters_b');
+    const store = await PostgresStore.open(url);
+    await seed(store);
+    await store.close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const c of ['owner', 'team', 'environment', 'target_type', 'risk']) {
+        await client.query(`DROP INDEX elevations_${c}`);
+        await client.query(`ALTER TABLE elevations DROP COLUMN ${c}`);
+      }
+      await client.query('DELETE FROM schema_version WHERE version >= $1', [POSTGRES_FILTER_COLUMNS_VERSION]);
+    } finally {
+      await client.end();
+    }
+    const upgraded = await PostgresStore.open(url);
+    try {
+      await expectFilters(upgraded);
+    } finally {
+      await upgraded.close();
+    }
+  });
+});
