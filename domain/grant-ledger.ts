@@ -138,13 +138,7 @@ export class GrantLedger {
       if (await this.target.check(req.target, req.principal, ctx)) {
         throw new TargetNotVerifiedError(`${req.principal} is still a member after the revocation`);
       }
-      return {
-        target: req.target,
-        principal: req.principal,
-        removed: true,
-        stillHeldBy: [],
-        verifiedAt: this.now(),
-      };
+      return this.removed(req);
     });
   }
 
@@ -173,25 +167,15 @@ export class GrantLedger {
     if (target.type === 'aws-iam') {
       throw new TargetInvalidError('AWS IAM grants are per elevation and cannot be reconciled by membership');
     }
-    const key = leaseKey(target, principal, '');
-    // Fast path, without the lock: a held lease explains the member. Seeing one that is being
-    // released at this moment only defers the decision to the next run (the releaser removes
-    // the member anyway); it can never revert a grant. Only unexplained members take the lock,
-    // so a run over many active grants does not queue behind (or delay) them.
-    if ((await this.leases.holders(key)).length > 0) return 'explained';
-    return this.leases.withLock(key, async () => {
-      if ((await this.leases.holders(key)).length > 0) return 'explained';
-      const ctx: GrantContext = { elevationId: '', durationSeconds: 0 };
-      // The list was read before the lock: a release may have removed the member since.
-      if (!(await this.target.check(target, principal, ctx))) return 'absent';
-      await onDrift?.();
-      if (action === 'alert') return 'alerted';
-      await this.target.revoke(target, principal, ctx);
-      if (await this.target.check(target, principal, ctx)) {
-        throw new TargetNotVerifiedError(`${principal} is still a member after reverting the drift`);
-      }
-      return 'reverted';
-    });
+    return this.settleDrift(
+      leaseKey(target, principal, ''),
+      target,
+      principal,
+      { elevationId: '', durationSeconds: 0 },
+      action,
+      onDrift,
+      `${principal} is still a member after reverting the drift`,
+    );
   }
 
   /**
@@ -208,18 +192,45 @@ export class GrantLedger {
     onDrift?: () => Promise<void>,
   ): Promise<DriftOutcome> {
     const ref: TargetRef = { type: 'aws-iam', mode: 'attach', policyDocument: '{}' };
-    const key = leaseKey(ref, principal, elevationId);
+    return this.settleDrift(
+      leaseKey(ref, principal, elevationId),
+      ref,
+      principal,
+      { elevationId, durationSeconds: 0 },
+      action,
+      onDrift,
+      `the policy of ${elevationId} is still attached to ${principal}`,
+    );
+  }
+
+  /**
+   * What {@link reconcile} and {@link reconcileAwsPolicy} do once they know the lease key:
+   * a held lease explains the grant; otherwise, under the key's lock, check it is still there,
+   * call `onDrift`, and for `revert` remove it and read back (`stillThere` is the error's
+   * message if it did not go).
+   */
+  private async settleDrift(
+    key: string,
+    ref: TargetRef,
+    principal: string,
+    ctx: GrantContext,
+    action: DriftAction,
+    onDrift: (() => Promise<void>) | undefined,
+    stillThere: string,
+  ): Promise<DriftOutcome> {
+    // Fast path, without the lock: a held lease explains the grant. Seeing one that is being
+    // released at this moment only defers the decision to the next run (the releaser removes
+    // the grant anyway); it can never revert a grant. Only unexplained grants take the lock,
+    // so a run over many active grants does not queue behind (or delay) them.
     if ((await this.leases.holders(key)).length > 0) return 'explained';
     return this.leases.withLock(key, async () => {
       if ((await this.leases.holders(key)).length > 0) return 'explained';
-      const ctx: GrantContext = { elevationId, durationSeconds: 0 };
+      // The list was read before the lock: a release may have removed the grant since.
       if (!(await this.target.check(ref, principal, ctx))) return 'absent';
       await onDrift?.();
       if (action === 'alert') return 'alerted';
       await this.target.revoke(ref, principal, ctx);
-      if (await this.target.check(ref, principal, ctx)) {
-        throw new TargetNotVerifiedError(`the policy of ${elevationId} is still attached to ${principal}`);
-      }
+      if (await this.target.check(ref, principal, ctx)) throw new TargetNotVerifiedError(stillThere);
       return 'reverted';
     });
   }
@@ -270,13 +281,17 @@ export class GrantLedger {
         denied = true;
       }
     }
+    return { ...this.removed(req), ...(session ? { session: { ...session, delivered, denied } } : {}) };
+  }
+
+  /** The receipt of a grant taken back, with no other elevation holding it. */
+  private removed(req: GrantRequest): RevokeReceipt {
     return {
       target: req.target,
       principal: req.principal,
       removed: true,
       stillHeldBy: [],
       verifiedAt: this.now(),
-      ...(session ? { session: { ...session, delivered, denied } } : {}),
     };
   }
 

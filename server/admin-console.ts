@@ -25,7 +25,7 @@
  *
  * Without admin groups configured the console is off: every page says how to turn it on.
  */
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -34,7 +34,7 @@ import type { AdminConsoleSettings } from '../config/settings.js';
 import type { ApproverDirectory, ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
 import { RISKS } from '../domain/risk.js';
-import type { AuditStore, ElevationQuery, EphemeralStore } from '../integrations/audit/audit-store.js';
+import type { AuditStore, EphemeralStore } from '../integrations/audit/audit-store.js';
 import type { AdminIdentity, AdminLoginClient } from '../integrations/oidc/admin-login.js';
 import { StepUpError, type LoginTransaction } from '../integrations/oidc/step-up.js';
 import {
@@ -59,6 +59,8 @@ import {
   type ListFilters,
   type PageUser,
 } from './admin-pages.js';
+import { cookieOf, newToken, redirectToLogin, tokenDigest } from './browser-login.js';
+import { elevationQuery } from './elevation-filters.js';
 import { elevationIdSchema } from './schemas.js';
 
 /** How long a sign-in at the provider may take. */
@@ -134,17 +136,7 @@ type SessionState =
   | { kind: 'relogin'; key: string; session: Session }
   | { kind: 'revoked'; session: Session };
 
-const token = (): string => randomBytes(32).toString('base64url');
-const digest = (s: string): string => createHash('sha256').update(s).digest('base64url');
 const TOKEN = /^[A-Za-z0-9_-]{40,64}$/;
-
-function cookieOf(req: Request, name: string): string | undefined {
-  for (const part of (req.get('cookie') ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return undefined;
-}
 
 function sameToken(a: unknown, b: string): boolean {
   if (typeof a !== 'string' || a.length !== b.length) return false;
@@ -206,8 +198,6 @@ const consoleListSchema = z
   })
   .strict();
 
-type ConsoleListQuery = z.output<typeof consoleListSchema>;
-
 /** A UTC instant from a form's day or minute; `to` of a bare day includes that whole day. */
 function instantOf(value: string, end: boolean): string {
   if (value.length === 10) {
@@ -215,23 +205,6 @@ function instantOf(value: string, end: boolean): string {
     return new Date(t).toISOString();
   }
   return new Date(`${value}Z`).toISOString();
-}
-
-function toQuery(q: ConsoleListQuery, limit: number): ElevationQuery {
-  return {
-    limit,
-    ...(q.bot ? { botId: q.bot } : {}),
-    ...(q.role ? { roleId: q.role } : {}),
-    ...(q.owner ? { owner: q.owner } : {}),
-    ...(q.team ? { team: q.team } : {}),
-    ...(q.environment ? { environment: q.environment } : {}),
-    ...(q.targetType ? { targetType: q.targetType } : {}),
-    ...(q.risk ? { risk: q.risk } : {}),
-    ...(q.status?.length ? { status: q.status } : {}),
-    ...(q.from ? { from: instantOf(q.from, false) } : {}),
-    ...(q.to ? { to: instantOf(q.to, true) } : {}),
-    ...(q.cursor ? { cursor: q.cursor } : {}),
-  };
 }
 
 /** The request's query string without `notice` (kept by the pager). */
@@ -258,6 +231,15 @@ const reasonSchema = z
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), {
     message: 'The reason must not contain control characters.',
   });
+
+/** The posted form's `reason`, or why it cannot be taken (shown with the form again). */
+function formReason(req: Request): { reason: string } | { problem: string } {
+  const raw = (req.body as Record<string, unknown>).reason;
+  const parsed = reasonSchema.safeParse(typeof raw === 'string' ? raw : '');
+  return parsed.success
+    ? { reason: parsed.data }
+    : { problem: parsed.error.issues[0]?.message ?? 'Give a reason.' };
+}
 
 const anchorSchema = z
   .string()
@@ -362,7 +344,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
   const sessionOf = async (req: Request): Promise<SessionState> => {
     const sid = cookieOf(req, SESSION_COOKIE);
     if (!sid || !TOKEN.test(sid)) return { kind: 'none' };
-    const key = `admin-session:${digest(sid)}`;
+    const key = `admin-session:${tokenDigest(sid)}`;
     const session = (await deps.store.peek(key)) as Session | undefined;
     if (!session) return { kind: 'none' };
     const t = now().getTime();
@@ -531,23 +513,19 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
   router.get('/admin/login', async (req, res) => {
     if (!enabled) return off(res);
     try {
-      const client = await deps.login!().catch((err: unknown) => {
-        deps.logger.error({ err: (err as Error).message }, 'the OpenID Connect provider cannot be reached');
-        throw new ApiError(
-          'service_unavailable',
-          'The identity provider cannot be reached right now; try again.',
-        );
-      });
-      const { url, transaction } = await client.begin();
-      const browser = token();
-      const pending: PendingLogin = { transaction, browser, next: safeNext(req.query.next) };
-      await deps.store.putIfAbsent(
-        `admin-login:${digest(transaction.state)}`,
-        pending,
-        new Date(now().getTime() + LOGIN_TTL_MS),
+      const keep: Omit<PendingLogin, 'transaction' | 'browser'> = { next: safeNext(req.query.next) };
+      await redirectToLogin(
+        res,
+        {
+          client: deps.login!,
+          logger: deps.logger,
+          store: deps.store,
+          kind: 'admin-login',
+          expiresAt: () => new Date(now().getTime() + LOGIN_TTL_MS),
+          cookie: (browser) => cookie(LOGIN_COOKIE, browser, LOGIN_TTL_MS / 1000),
+        },
+        keep,
       );
-      res.setHeader('set-cookie', cookie(LOGIN_COOKIE, browser, LOGIN_TTL_MS / 1000));
-      res.redirect(303, url);
     } catch (err) {
       failed(req, res, err);
     }
@@ -557,7 +535,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     if (!enabled) return off(res);
     const state = typeof req.query.state === 'string' && req.query.state.length <= 200 ? req.query.state : '';
     const pending = state
-      ? ((await deps.store.take(`admin-login:${digest(state)}`)) as PendingLogin | undefined)
+      ? ((await deps.store.take(`admin-login:${tokenDigest(state)}`)) as PendingLogin | undefined)
       : undefined;
     const again = { link: { href: '/admin/login', text: 'Sign in again' } };
     if (!pending) {
@@ -614,12 +592,12 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
       issuer: identity.issuer,
       subject: identity.subject,
       rights,
-      csrf: token(),
+      csrf: newToken(),
       createdAt: t,
       lastSeenAt: t,
       checkedAt: t,
     };
-    const sid = token();
+    const sid = newToken();
     try {
       // Recorded before the session exists: nobody is signed in without a trace.
       await audit(
@@ -639,8 +617,8 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
         },
       );
       const old = cookieOf(req, SESSION_COOKIE);
-      if (old && TOKEN.test(old)) await deps.store.take(`admin-session:${digest(old)}`);
-      await deps.store.putIfAbsent(`admin-session:${digest(sid)}`, session, expiryOf(session));
+      if (old && TOKEN.test(old)) await deps.store.take(`admin-session:${tokenDigest(old)}`);
+      await deps.store.putIfAbsent(`admin-session:${tokenDigest(sid)}`, session, expiryOf(session));
     } catch (err) {
       deps.logger.error({ err: (err as Error).message }, 'could not start a console session');
       return failed(
@@ -656,7 +634,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
 
   router.post('/admin/logout', sameOrigin, async (req, res) => {
     const sid = cookieOf(req, SESSION_COOKIE);
-    const key = sid && TOKEN.test(sid) ? `admin-session:${digest(sid)}` : undefined;
+    const key = sid && TOKEN.test(sid) ? `admin-session:${tokenDigest(sid)}` : undefined;
     const session = key ? ((await deps.store.peek(key)) as Session | undefined) : undefined;
     if (!session || !key) {
       res.setHeader('set-cookie', cookie(SESSION_COOKIE, '', 0));
@@ -696,21 +674,14 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     page(async (req, res, s) => {
       const parsed = consoleListSchema.safeParse(req.query);
       const query = pagerQuery(req);
-      if (!parsed.success) {
-        return html(
+      /** The form again, with no rows and what is wrong with the filters. */
+      const invalid = (filters: ListFilters, error: string) =>
+        html(
           res,
           400,
-          listPage({
-            user: userOf(s),
-            policy: deps.policy,
-            filters: {},
-            query,
-            items: [],
-            onFirst: true,
-            error: problemOf(parsed.error),
-          }),
+          listPage({ user: userOf(s), policy: deps.policy, filters, query, items: [], onFirst: true, error }),
         );
-      }
+      if (!parsed.success) return invalid({}, problemOf(parsed.error));
       const q = parsed.data;
       const filters: ListFilters = {
         ...(q.bot ? { bot: q.bot } : {}),
@@ -725,7 +696,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
         ...(q.risk ? { risk: q.risk } : {}),
       };
       try {
-        const result = await deps.service.list(toQuery(q, pageSize));
+        const result = await deps.service.list(elevationQuery(q, pageSize, instantOf));
         html(
           res,
           200,
@@ -741,19 +712,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
         );
       } catch (err) {
         if (!(err instanceof ApiError) || err.status !== 400) throw err;
-        html(
-          res,
-          400,
-          listPage({
-            user: userOf(s),
-            policy: deps.policy,
-            filters,
-            query,
-            items: [],
-            onFirst: true,
-            error: err.message,
-          }),
-        );
+        invalid(filters, err.message);
       }
     }),
   );
@@ -792,26 +751,14 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     ...action(async (req, res, s) => {
       const id = elevationId(req);
       const view = await deps.service.get(id, { kind: 'admin' });
-      const raw = (req.body as Record<string, unknown>).reason;
-      const reason = reasonSchema.safeParse(typeof raw === 'string' ? raw : '');
-      if (!reason.success) {
-        return html(
-          res,
-          400,
-          revokeConfirmPage({
-            user: userOf(s),
-            view,
-            error: reason.error.issues[0]?.message ?? 'Give a reason.',
-          }),
-        );
+      const given = formReason(req);
+      if ('problem' in given) {
+        return html(res, 400, revokeConfirmPage({ user: userOf(s), view, error: given.problem }));
       }
+      const { reason } = given;
       // The request is on record before it reaches the workflow (whose events name the admin too).
-      await audit('admin.action', id, admin(s), {
-        action: 'revoke_elevation',
-        via: 'console',
-        reason: reason.data,
-      });
-      const after: ElevationView = await deps.service.revoke(id, admin(s), { kind: 'admin' }, reason.data);
+      await audit('admin.action', id, admin(s), { action: 'revoke_elevation', via: 'console', reason });
+      const after: ElevationView = await deps.service.revoke(id, admin(s), { kind: 'admin' }, reason);
       res.redirect(
         303,
         `/admin/elevations/${id}?notice=${after.status === 'revoked' ? 'revoked' : 'revoke_started'}`,
@@ -880,22 +827,16 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
       ...action(async (req, res, s) => {
         const id = botId(req);
         await deps.service.getBot(id);
-        const raw = (req.body as Record<string, unknown>).reason;
-        const reason = reasonSchema.safeParse(typeof raw === 'string' ? raw : '');
-        if (!reason.success) {
+        const given = formReason(req);
+        if ('problem' in given) {
           return html(
             res,
             400,
-            lockConfirmPage({
-              user: userOf(s),
-              botId: id,
-              action: act,
-              error: reason.error.issues[0]?.message ?? 'Give a reason.',
-            }),
+            lockConfirmPage({ user: userOf(s), botId: id, action: act, error: given.problem }),
           );
         }
-        if (act === 'lock') await deps.service.lockBot(id, admin(s), reason.data, { via: 'console' });
-        else await deps.service.unlockBot(id, admin(s), reason.data, { via: 'console' });
+        if (act === 'lock') await deps.service.lockBot(id, admin(s), given.reason, { via: 'console' });
+        else await deps.service.unlockBot(id, admin(s), given.reason, { via: 'console' });
         res.redirect(303, `/admin/bots/${id}?notice=${act === 'lock' ? 'locked' : 'unlocked'}`);
       }),
     );

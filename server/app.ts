@@ -26,6 +26,7 @@ import { isFinal } from '../workflows/elevation-view.js';
 import { runHealthChecks, type HealthCheck } from './health.js';
 import { contentTypeOf } from '../integrations/audit/export.js';
 import { mountApiReference } from './openapi.js';
+import { elevationQuery } from './elevation-filters.js';
 import { adminConsoleOff, type AdminConsole } from './admin-console.js';
 import { decideScrape, methodLabel, statusClass, type Metrics } from '../runtime/metrics.js';
 import {
@@ -334,20 +335,7 @@ export function createApp({
 
   app.get('/v1/admin/elevations', requireAdmin, async (req, res) => {
     const q = parse(listQuerySchema, req.query, 'query');
-    const page = await service.list({
-      limit: q.limit,
-      ...(q.bot ? { botId: q.bot } : {}),
-      ...(q.role ? { roleId: q.role } : {}),
-      ...(q.owner ? { owner: q.owner } : {}),
-      ...(q.team ? { team: q.team } : {}),
-      ...(q.environment ? { environment: q.environment } : {}),
-      ...(q.targetType ? { targetType: q.targetType } : {}),
-      ...(q.risk ? { risk: q.risk } : {}),
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.from ? { from: new Date(q.from).toISOString() } : {}),
-      ...(q.to ? { to: new Date(q.to).toISOString() } : {}),
-      ...(q.cursor ? { cursor: q.cursor } : {}),
-    });
+    const page = await service.list(elevationQuery(q, q.limit, (at) => new Date(at).toISOString()));
     res.json(page);
   });
 

@@ -17,7 +17,6 @@
  * process can serve any step. Logins and confirmations are single-use; a link from Slack may
  * start several logins within its ten minutes, each only for the person it was issued to.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { RefusalError, type ElevationService } from '../domain/elevation-service.js';
@@ -33,6 +32,7 @@ import {
 import type { Actor } from '../workflows/definitions.js';
 import { sameApprover } from '../workflows/elevation-view.js';
 import { approvedPage, confirmPage, refusedPage } from './approval-pages.js';
+import { cookieOf, newToken, redirectToLogin, tokenDigest, type PendingLoginStore } from './browser-login.js';
 import { elevationIdSchema } from './schemas.js';
 
 /** How long a personal approval link from Slack stays usable. */
@@ -74,9 +74,6 @@ interface Confirmation {
   authTime: string;
 }
 
-const token = (): string => randomBytes(32).toString('base64url');
-const digest = (s: string): string => createHash('sha256').update(s).digest('base64url');
-
 /**
  * A personal approval link for a Slack user who clicked Approve: valid for
  * {@link TICKET_TTL_MS}, for this elevation and this person only.
@@ -87,22 +84,13 @@ export async function issueApprovalLink(
   ticket: Ticket,
   now = new Date(),
 ): Promise<string> {
-  const t = token();
+  const t = newToken();
   await ephemeral.putIfAbsent(
-    `approval-ticket:${digest(t)}`,
+    `approval-ticket:${tokenDigest(t)}`,
     ticket,
     new Date(now.getTime() + TICKET_TTL_MS),
   );
   return `${publicUrl}/approvals/start?ticket=${t}`;
-}
-
-function cookieOf(req: Request): string | undefined {
-  const header = req.get('cookie') ?? '';
-  for (const part of header.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return v.join('=');
-  }
-  return undefined;
 }
 
 /** A refusal shown to the approver and audited. */
@@ -145,11 +133,15 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     next();
   });
 
-  const setCookie = (res: Response, value: string) => {
-    res.setHeader(
-      'set-cookie',
-      `${COOKIE}=${value}; Path=/approvals; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_TTL_MS / 1000}${secure ? '; Secure' : ''}`,
-    );
+  /** Where a login in progress is kept; its cookie is the browser's only, for the approval pages only. */
+  const pendingLogins: PendingLoginStore = {
+    client: deps.stepUp,
+    logger: deps.logger,
+    store: deps.ephemeral,
+    kind: 'approval-login',
+    expiresAt: () => new Date(now().getTime() + LOGIN_TTL_MS),
+    cookie: (browser) =>
+      `${COOKIE}=${browser}; Path=/approvals; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_TTL_MS / 1000}${secure ? '; Secure' : ''}`,
   };
 
   const wantsJson = (req: Request) => req.accepts(['html', 'json']) === 'json';
@@ -218,25 +210,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
   };
 
   /** Start the MFA login for a ticket: transaction stored by state, cookie binds the browser. */
-  const beginLogin = async (res: Response, ticket: Ticket) => {
-    const client = await deps.stepUp().catch((err: unknown) => {
-      deps.logger.error({ err: (err as Error).message }, 'the OpenID Connect provider cannot be reached');
-      throw new ApiError(
-        'service_unavailable',
-        'The identity provider cannot be reached right now; try again.',
-      );
-    });
-    const { url, transaction } = await client.begin();
-    const browser = token();
-    const login: Login = { ...ticket, transaction, browser };
-    await deps.ephemeral.putIfAbsent(
-      `approval-login:${digest(transaction.state)}`,
-      login,
-      new Date(now().getTime() + LOGIN_TTL_MS),
-    );
-    setCookie(res, browser);
-    res.redirect(303, url);
-  };
+  const beginLogin = (res: Response, ticket: Ticket) => redirectToLogin(res, pendingLogins, ticket);
 
   /**
    * The record a one-time token (ticket or confirmation) stands for; `take` uses it up. Only its
@@ -244,7 +218,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
    */
   const stored = async <T>(kind: string, token: unknown, mode: 'peek' | 'take'): Promise<T | undefined> => {
     if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
-    return (await deps.ephemeral[mode](`${kind}:${digest(token)}`)) as T | undefined;
+    return (await deps.ephemeral[mode](`${kind}:${tokenDigest(token)}`)) as T | undefined;
   };
 
   router.get('/approvals/start', async (req, res) => {
@@ -294,7 +268,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     const elevationId = login.elevationId;
     let actor: Actor = login.email ? { kind: 'human', id: login.email } : ANONYMOUS;
     try {
-      if (cookieOf(req) !== login.browser) {
+      if (cookieOf(req, COOKIE) !== login.browser) {
         throw new Refusal(
           400,
           'approval_link_invalid',
@@ -329,7 +303,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
         idTokenHash: evidence.idTokenHash,
         ...(login.slackUserId ? { slackUserId: login.slackUserId } : {}),
       };
-      const c = token();
+      const c = newToken();
       const freshUntil = Date.parse(evidence.authTime) + client.settings.maxAgeSeconds * 1000;
       // As long as the confirm step will accept the login (its age is checked there with the same tolerance).
       const validUntil = new Date(
@@ -342,7 +316,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
         browser: login.browser,
         authTime: evidence.authTime,
       };
-      await deps.ephemeral.putIfAbsent(`approval-confirm:${digest(c)}`, confirmation, validUntil);
+      await deps.ephemeral.putIfAbsent(`approval-confirm:${tokenDigest(c)}`, confirmation, validUntil);
       res.type('html').send(
         confirmPage({
           elevation,
@@ -405,7 +379,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     }
     const actor: Actor = { kind: 'human', id: confirmation.approver };
     try {
-      if (cookieOf(req) !== confirmation.browser) {
+      if (cookieOf(req, COOKIE) !== confirmation.browser) {
         throw new Refusal(
           400,
           'approval_link_invalid',

@@ -20,10 +20,17 @@
  * `at`. Events appended while an export runs may or may not be included.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Actor, AwsIamCredentialsTargetRef, TargetRef } from '../../workflows/definitions.js';
+import type {
+  Actor,
+  AwsIamCredentialsTargetRef,
+  LdapTargetRef,
+  PostgresTargetRef,
+  TargetRef,
+} from '../../workflows/definitions.js';
 import { denyPolicyName, policyName, sessionName } from '../aws/iam-target.js';
 import type { AuditEvent, AuditStore } from './audit-store.js';
 import { InvalidQueryError } from './audit-store-errors.js';
+import { eventRecord } from './hash-chain.js';
 
 // ---------------------------------------------------------------------------------------------
 // Formats and options
@@ -162,28 +169,6 @@ function parseInstant(field: 'since' | 'until', value: string | undefined): numb
     );
   }
   return ms;
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON Lines
-
-/**
- * The stored event with every field, in a fixed order (chain fields first). It is the `jsonl`
- * line and OCSF's `unmapped`; `hashEvent` from `hash-chain.ts` re-computes `hash` from it.
- */
-function eventRecord(event: AuditEvent): Record<string, unknown> {
-  return {
-    position: event.position,
-    id: event.id,
-    elevationId: event.elevationId,
-    seq: event.seq,
-    type: event.type,
-    at: event.at,
-    actor: { kind: event.actor.kind, id: event.actor.id },
-    data: event.data,
-    prevHash: event.prevHash,
-    hash: event.hash,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -710,14 +695,7 @@ function mapEvent(event: AuditEvent): Mapping {
         `Audit trail exported${format ? ` as ${format}` : ''} by ${event.actor.kind} ${event.actor.id}${str(d.since) ? ` since ${str(d.since)}` : ''}${str(d.until) ? ` until ${str(d.until)}` : ''}`,
         {
           activity: 2,
-          fields: {
-            entity: compact({
-              name: 'audit trail',
-              type: 'Audit trail',
-              type_id: 99,
-              data: compact({ format, since: str(d.since), until: str(d.until) }),
-            }),
-          },
+          fields: { entity: auditTrailEntity({ format, since: str(d.since), until: str(d.until) }) },
         },
       );
     }
@@ -831,11 +809,11 @@ function mapEvent(event: AuditEvent): Mapping {
           {
             activity: 2,
             fields: {
-              entity: compact({
-                name: 'audit trail',
-                type: 'Audit trail',
-                type_id: 99,
-                data: compact({ ok: d.ok, checked: d.checked, head: d.head, firstBroken: d.firstBroken }),
+              entity: auditTrailEntity({
+                ok: d.ok,
+                checked: d.checked,
+                head: d.head,
+                firstBroken: d.firstBroken,
               }),
             },
           },
@@ -889,7 +867,7 @@ function membershipChange(
         cls: CLASSES.groupManagement,
         activity: add ? 3 : 4,
         fields: {
-          group: { uid: target.groupDn, name: firstRdnValue(target.groupDn), type: 'LDAP group' },
+          group: targetGroup(target),
           user: principalUser(principal, firstRdnValue(principal)),
         },
       };
@@ -898,7 +876,7 @@ function membershipChange(
         cls: CLASSES.groupManagement,
         activity: add ? 3 : 4,
         fields: {
-          group: { uid: `${target.server}/${target.role}`, name: target.role, type: 'PostgreSQL role' },
+          group: targetGroup(target),
           user: { ...principalUser(principal, principal), domain: target.server },
         },
       };
@@ -977,18 +955,19 @@ function describeTarget(target: TargetRef, elevationId: string | null): string {
   }
 }
 
+/** An LDAP group or PostgreSQL role as OCSF names it: a Group Management `group`, a finding's resource. */
+function targetGroup(target: LdapTargetRef | PostgresTargetRef): Record<string, unknown> {
+  return target.type === 'ldap'
+    ? { uid: target.groupDn, name: firstRdnValue(target.groupDn), type: 'LDAP group' }
+    : { uid: `${target.server}/${target.role}`, name: target.role, type: 'PostgreSQL role' };
+}
+
 /** A Detection Finding's affected resource: the role's target. */
 function targetResource(target: TargetRef, role: string): Record<string, unknown> {
   switch (target.type) {
     case 'ldap':
-      return { uid: target.groupDn, name: firstRdnValue(target.groupDn), type: 'LDAP group', data: { role } };
     case 'postgres':
-      return {
-        uid: `${target.server}/${target.role}`,
-        name: target.role,
-        type: 'PostgreSQL role',
-        data: { role },
-      };
+      return { ...targetGroup(target), data: { role } };
     case 'aws-iam':
       return target.mode === 'attach'
         ? { name: role, type: 'AWS IAM policy', data: { role } }
@@ -1005,6 +984,11 @@ function elevationEntity(event: AuditEvent, data?: Record<string, unknown>): Rec
     type_id: 99,
     data: data ? compact(data) : undefined,
   });
+}
+
+/** The audit trail itself as a managed entity (an export, a verification), with `data` about it. */
+function auditTrailEntity(data: Record<string, unknown>): Record<string, unknown> {
+  return { name: 'audit trail', type: 'Audit trail', type_id: 99, data: compact(data) };
 }
 
 /** The temporary credentials of an elevation's AWS session, as a managed entity. */

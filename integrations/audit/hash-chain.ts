@@ -17,9 +17,13 @@ export function canonicalJson(value: unknown): string {
   return text;
 }
 
-/** The hash an event must carry, computed from its other fields. */
-export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
-  const body = {
+/**
+ * The fields an event's hash covers, as a plain record in chain order. Only these fields are
+ * copied (the actor's too), so nothing else an object happens to carry — `hash` itself, or a
+ * wider row's columns — reaches a hash, an export or a webhook.
+ */
+function hashedFields(event: Omit<AuditEvent, 'hash'>): Omit<AuditEvent, 'hash'> {
+  return {
     position: event.position,
     id: event.id,
     elevationId: event.elevationId,
@@ -30,7 +34,22 @@ export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
     data: event.data,
     prevHash: event.prevHash,
   };
-  return createHash('sha256').update(canonicalJson(body), 'utf8').digest('hex');
+}
+
+/**
+ * The event as a plain record with its chain fields, in a fixed order (chain fields first,
+ * `hash` last): the form in which it is exported and sent to webhooks. {@link hashEvent}
+ * re-computes `hash` from the rest of it.
+ */
+export function eventRecord(event: AuditEvent): AuditEvent {
+  return { ...hashedFields(event), hash: event.hash };
+}
+
+/** The hash an event must carry, computed from its other fields. */
+export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
+  return createHash('sha256')
+    .update(canonicalJson(hashedFields(event)), 'utf8')
+    .digest('hex');
 }
 
 /**

@@ -24,6 +24,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditEvent, AuditStore, CursorStore } from './audit-store.js';
+import { eventRecord } from './hash-chain.js';
 
 /** Name of the sink's cursor in the store. */
 export const WEBHOOK_CURSOR = 'webhook';
@@ -85,18 +86,7 @@ export function toCloudEvent(event: AuditEvent, source: string): CloudEvent {
     elevateposition: event.position,
     elevatesequence: event.seq,
     ...(event.elevationId !== null ? { partitionkey: event.elevationId } : {}),
-    data: {
-      position: event.position,
-      id: event.id,
-      elevationId: event.elevationId,
-      seq: event.seq,
-      type: event.type,
-      at: event.at,
-      actor: event.actor,
-      data: event.data,
-      prevHash: event.prevHash,
-      hash: event.hash,
-    },
+    data: eventRecord(event),
   };
 }
 

@@ -11,7 +11,9 @@
  * The protocol checks — code exchange, ID token signature, issuer, audience, expiry, `state`,
  * `nonce`, `max_age` — are done by `openid-client`; this module adds Elevate's rules on top:
  * how fresh the login must be, which `amr`/`acr` values count as MFA, and that an email address
- * comes with the ID token.
+ * comes with the ID token. That rule ({@link LoginRule}) and the login around it
+ * ({@link discoverProvider}, {@link startLogin}, {@link completeLogin}) also serve the admin
+ * console's sign-in, without the freshness part, so the two cannot come to disagree on MFA.
  */
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
@@ -127,19 +129,59 @@ export class StepUpError extends Error {
   }
 }
 
+/**
+ * Which logins count, for approvals and console sign-ins alike: multi-factor authentication by
+ * `amr` or `acr`, an email address in the configured claim and, where freshness matters, a
+ * recent `auth_time`. One rule, so that what counts as MFA cannot drift between the two.
+ */
+export interface LoginRule {
+  /** `amr` values that count as MFA (case-sensitive, as RFC 8176 defines them). */
+  mfaMethods: string[];
+  /** `acr` values that count as MFA, for providers that signal MFA by `acr` rather than `amr`. */
+  mfaAcrValues: string[];
+  /** ID token claim that holds the person's email address. */
+  emailClaim: string;
+  /**
+   * When set, the login must be fresh: the provider is asked for a new login (`prompt=login`,
+   * `max_age`), and `auth_time` must be present and at most this many seconds old. When absent
+   * (console sign-in, which may reuse a session at the provider), `auth_time` is only recorded.
+   */
+  maxAgeSeconds?: number;
+}
+
+/** Where and as whom Elevate logs people in, and the {@link LoginRule} their logins must meet. */
+export interface LoginSettings
+  extends LoginRule, Pick<StepUpSettings, 'issuer' | 'clientId' | 'clientSecret' | 'redirectUri'> {
+  /** Sent as `acr_values` when set, to ask the provider for a particular assurance level. */
+  acrValues?: string;
+}
+
+/** What a login that meets the {@link LoginRule} shows; `authTime` is certain only with a freshness rule. */
+export type LoginEvidence = Omit<MfaEvidence, 'authTime'> & { authTime?: string };
+
+/** A login that meets the rule: its evidence, and the ID token's claims for anything else the caller reads. */
+export interface CheckedLogin<E extends LoginEvidence> {
+  evidence: E;
+  claims: client.IDToken;
+}
+
 /** Hosts for which `allowInsecureHttp` may switch HTTPS off: this machine only. */
 function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-/** The `claims` request: asks for the MFA facts in the ID token itself, not only in userinfo. */
-function claimsRequest(emailClaim: string): string {
+/**
+ * The `claims` request: asks for the MFA facts in the ID token itself, not only in userinfo,
+ * plus `more` (asked for without insisting).
+ */
+function claimsRequest(rule: LoginRule, more: readonly string[]): string {
   return JSON.stringify({
     id_token: {
       amr: { essential: true },
       acr: null,
-      auth_time: { essential: true },
-      [emailClaim]: { essential: true },
+      auth_time: rule.maxAgeSeconds === undefined ? null : { essential: true },
+      [rule.emailClaim]: { essential: true },
+      ...Object.fromEntries(more.map((claim) => [claim, null])),
     },
   });
 }
@@ -148,13 +190,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-const RESTART = 'Please start again from the approval link.';
-
 /**
- * Turns an openid-client error into a {@link StepUpError}. Network failures and programming
- * errors are returned unchanged: they are not the approver's doing and should be reported as such.
+ * Turns an openid-client error into a {@link StepUpError}; `restart` ends the messages that ask
+ * the person to try again. Network failures and programming errors are returned unchanged: they
+ * are not the person's doing and should be reported as such.
  */
-function toStepUpError(err: unknown): unknown {
+function toStepUpError(err: unknown, restart: string): unknown {
   if (err instanceof StepUpError) return err;
   if (err instanceof client.AuthorizationResponseError) {
     const detail = err.error_description ? `${err.error}: ${err.error_description}` : err.error;
@@ -165,7 +206,7 @@ function toStepUpError(err: unknown): unknown {
   if (err instanceof client.ResponseBodyError) {
     return new StepUpError(
       'token_rejected',
-      `The identity provider refused to complete the login (${err.error}); the link may have been used already. ${RESTART}`,
+      `The identity provider refused to complete the login (${err.error}); the link may have been used already. ${restart}`,
       { cause: err },
     );
   }
@@ -177,21 +218,21 @@ function toStepUpError(err: unknown): unknown {
     if (err.code === 'OAUTH_INVALID_RESPONSE' && /"state"/.test(detail)) {
       return new StepUpError(
         'state_mismatch',
-        `This login answer does not belong to the login you started. ${RESTART}`,
+        `This login answer does not belong to the login you started. ${restart}`,
         { cause: err },
       );
     }
     if (err.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && info['claim'] === 'nonce') {
       return new StepUpError(
         'nonce_mismatch',
-        `The login token does not belong to the login you started. ${RESTART}`,
+        `The login token does not belong to the login you started. ${restart}`,
         {
           cause: err,
         },
       );
     }
     if (err.code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED' && info['claim'] === 'auth_time') {
-      return new StepUpError('login_too_old', `Your login is too old to count; log in again. ${RESTART}`, {
+      return new StepUpError('login_too_old', `Your login is too old to count; log in again. ${restart}`, {
         cause: err,
       });
     }
@@ -204,7 +245,7 @@ function toStepUpError(err: unknown): unknown {
     }
     return new StepUpError(
       'token_rejected',
-      `The login token was not accepted (${detail || err.message}). ${RESTART}`,
+      `The login token was not accepted (${detail || err.message}). ${restart}`,
       {
         cause: err,
       },
@@ -212,6 +253,228 @@ function toStepUpError(err: unknown): unknown {
   }
   return err;
 }
+
+/**
+ * Checks the settings and reads the provider's discovery document. `purpose` names the login in
+ * the errors (e.g. `step-up`). `allowInsecureHttp` permits an `http:` issuer, and only on a
+ * loopback address: it exists for the development identity provider and tests. `metrics`
+ * counts a failed discovery (stage `discovery`).
+ */
+export async function discoverProvider(
+  settings: LoginSettings,
+  purpose: string,
+  opts: { allowInsecureHttp?: boolean; metrics?: Pick<Metrics, 'oidcErrors'> } = {},
+): Promise<client.Configuration> {
+  const issuer = new URL(settings.issuer);
+  new URL(settings.redirectUri); // throws on a malformed callback URL, now rather than at the first login
+  const { maxAgeSeconds } = settings;
+  if (maxAgeSeconds !== undefined && (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds <= 0)) {
+    throw new Error(`${purpose} maxAgeSeconds must be a positive whole number, not ${maxAgeSeconds}`);
+  }
+  if (settings.mfaMethods.length === 0 && settings.mfaAcrValues.length === 0) {
+    throw new Error(
+      `${purpose} needs at least one MFA amr method or acr value; otherwise no login could count`,
+    );
+  }
+  const insecure = issuer.protocol === 'http:';
+  if (insecure && !(opts.allowInsecureHttp && isLoopbackHost(issuer.hostname))) {
+    throw new Error(
+      `the OIDC issuer ${settings.issuer} must use https (plain http is allowed only for a loopback development provider)`,
+    );
+  }
+  try {
+    return await client.discovery(
+      issuer,
+      settings.clientId,
+      { [client.clockTolerance]: CLOCK_TOLERANCE_SECONDS },
+      settings.clientSecret === undefined ? client.None() : client.ClientSecretBasic(settings.clientSecret),
+      // Marked deprecated by openid-client to stand out; used for loopback development issuers only (checked above).
+      insecure ? { execute: [client.allowInsecureRequests] } : undefined,
+    );
+  } catch (err) {
+    opts.metrics?.oidcErrors.inc({ stage: 'discovery' });
+    throw err;
+  }
+}
+
+/**
+ * Starts a login: the provider URL to send the person to, and the transaction to keep until the
+ * callback. Every call makes new secrets (PKCE S256 verifier, state, nonce). With a freshness
+ * rule the provider is asked for a new login even if the person has a session there.
+ * `moreClaims` are asked for in the ID token besides the rule's own.
+ */
+export async function startLogin(
+  config: client.Configuration,
+  settings: LoginSettings,
+  moreClaims: readonly string[] = [],
+): Promise<{ url: string; transaction: LoginTransaction }> {
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const params: Record<string, string> = {
+    redirect_uri: settings.redirectUri,
+    scope: 'openid email',
+    state,
+    nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+  };
+  if (settings.maxAgeSeconds !== undefined) {
+    params['max_age'] = String(settings.maxAgeSeconds);
+    params['prompt'] = 'login';
+  }
+  params['claims'] = claimsRequest(settings, moreClaims);
+  if (settings.acrValues) params['acr_values'] = settings.acrValues;
+  const url = client.buildAuthorizationUrl(config, params);
+  return { url: url.href, transaction: { state, nonce, codeVerifier, createdAt: Date.now() } };
+}
+
+/** The callback of a login in progress, and how to report on it. */
+export interface LoginCallback {
+  /** The URL the provider redirected the person's browser to. */
+  url: URL;
+  /** The transaction kept since {@link startLogin}. */
+  transaction: LoginTransaction;
+  /** Ends the messages that ask the person to try again. */
+  restart: string;
+  /** Counts failures by stage: `token` (the code exchange) and `claims` (the login does not meet the rule). */
+  metrics?: Pick<Metrics, 'oidcErrors'> | undefined;
+}
+
+/**
+ * Completes a login from its callback and returns what it shows, or throws a
+ * {@link StepUpError}. Checks, in order: the protocol (by openid-client: code exchange, ID
+ * token signature, issuer, audience, expiry, `state`, `nonce`, `max_age`), then the
+ * {@link LoginRule}. Network failures reaching the provider are thrown as they are. With a
+ * freshness rule (`maxAgeSeconds`) the evidence always has `authTime`.
+ */
+export async function completeLogin(
+  config: client.Configuration,
+  settings: LoginSettings & { maxAgeSeconds: number },
+  callback: LoginCallback,
+): Promise<CheckedLogin<MfaEvidence>>;
+export async function completeLogin(
+  config: client.Configuration,
+  settings: LoginSettings,
+  callback: LoginCallback,
+): Promise<CheckedLogin<LoginEvidence>>;
+export async function completeLogin(
+  config: client.Configuration,
+  settings: LoginSettings,
+  { url: callbackUrl, transaction, restart, metrics }: LoginCallback,
+): Promise<CheckedLogin<LoginEvidence>> {
+  // The token request must name the redirect URI registered at the provider, whatever
+  // host or path the callback reached Elevate through (a proxy may have rewritten them).
+  const current = new URL(settings.redirectUri);
+  current.search = callbackUrl.search;
+  let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+  try {
+    tokens = await client.authorizationCodeGrant(config, current, {
+      pkceCodeVerifier: transaction.codeVerifier,
+      expectedState: transaction.state,
+      expectedNonce: transaction.nonce,
+      ...(settings.maxAgeSeconds === undefined ? {} : { maxAge: settings.maxAgeSeconds }),
+      idTokenExpected: true,
+    });
+  } catch (err) {
+    metrics?.oidcErrors.inc({ stage: 'token' });
+    throw toStepUpError(err, restart);
+  }
+  try {
+    return checkLogin(tokens, settings, restart);
+  } catch (err) {
+    metrics?.oidcErrors.inc({ stage: 'claims' });
+    throw err;
+  }
+}
+
+/** The {@link LoginRule} on a completed login: an ID token, a fresh `auth_time` if required, MFA, an email address. */
+function checkLogin(
+  tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>,
+  rule: LoginRule,
+  restart: string,
+): CheckedLogin<LoginEvidence> {
+  const idToken = tokens.id_token;
+  const claims = tokens.claims();
+  if (idToken === undefined || claims === undefined) {
+    throw new StepUpError('token_rejected', `The identity provider returned no ID token. ${restart}`);
+  }
+
+  const authTime = claims.auth_time;
+  if (rule.maxAgeSeconds !== undefined) {
+    if (typeof authTime !== 'number') {
+      throw new StepUpError(
+        'missing_auth_time',
+        'The identity provider did not say when you logged in, so the login cannot count.',
+      );
+    }
+    const now = Date.now() / 1000;
+    if (authTime > now + CLOCK_TOLERANCE_SECONDS) {
+      throw new StepUpError(
+        'login_too_old',
+        'The identity provider reports a login time in the future; the clocks disagree, so the login cannot count.',
+      );
+    }
+    if (now - authTime > rule.maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) {
+      throw new StepUpError(
+        'login_too_old',
+        `Your login is ${Math.round(now - authTime)} seconds old; it must be at most ${rule.maxAgeSeconds}. ${restart}`,
+      );
+    }
+  }
+
+  const amr = Array.isArray(claims.amr) ? claims.amr.filter((v): v is string => typeof v === 'string') : [];
+  const acr = typeof claims.acr === 'string' ? claims.acr : undefined;
+  const mfaMethod = mfaMethodOf(rule, amr, acr);
+  if (mfaMethod === undefined) {
+    const shown = [`amr: ${amr.length ? amr.join(' ') : 'none'}`, ...(acr ? [`acr: ${acr}`] : [])].join(', ');
+    throw new StepUpError(
+      'insufficient_user_authentication',
+      `Your login did not use multi-factor authentication (${shown}).`,
+    );
+  }
+
+  const email = claims[rule.emailClaim];
+  if (typeof email !== 'string' || email.length === 0) {
+    throw new StepUpError(
+      'missing_email',
+      `The identity provider did not include your email address (claim ${rule.emailClaim}).`,
+    );
+  }
+  // `email_verified` speaks of the `email` claim only.
+  if (rule.emailClaim === 'email' && claims['email_verified'] === false) {
+    throw new StepUpError('missing_email', 'The identity provider says your email address is not verified.');
+  }
+
+  return {
+    evidence: {
+      issuer: claims.iss,
+      subject: claims.sub,
+      email,
+      amr,
+      ...(acr === undefined ? {} : { acr }),
+      ...(typeof authTime === 'number' ? { authTime: new Date(authTime * 1000).toISOString() } : {}),
+      mfaMethod,
+      idTokenHash: `sha256:${createHash('sha256').update(idToken).digest('hex')}`,
+    },
+    claims,
+  };
+}
+
+/**
+ * The value that makes a login count as MFA: a concrete `amr` method first (so the audit
+ * says `otp` or `hwk` rather than just `mfa`), then an MFA `acr`, then a generic `mfa`.
+ */
+function mfaMethodOf(rule: LoginRule, amr: string[], acr: string | undefined): string | undefined {
+  const { mfaMethods, mfaAcrValues } = rule;
+  const concrete = amr.find((v) => v !== 'mfa' && mfaMethods.includes(v));
+  if (concrete !== undefined) return concrete;
+  if (acr !== undefined && mfaAcrValues.includes(acr)) return acr;
+  if (amr.includes('mfa') && mfaMethods.includes('mfa')) return 'mfa';
+  return undefined;
+}
+
+const RESTART = 'Please start again from the approval link.';
 
 /**
  * The relying party for step-up logins at one OpenID Connect provider. Create it once with
@@ -237,62 +500,17 @@ export class StepUpClient {
     settings: StepUpSettings,
     opts: { allowInsecureHttp?: boolean; metrics?: Pick<Metrics, 'oidcErrors'> } = {},
   ): Promise<StepUpClient> {
-    const issuer = new URL(settings.issuer);
-    new URL(settings.redirectUri); // throws on a malformed callback URL, now rather than at the first login
-    if (!Number.isInteger(settings.maxAgeSeconds) || settings.maxAgeSeconds <= 0) {
-      throw new Error(`step-up maxAgeSeconds must be a positive whole number, not ${settings.maxAgeSeconds}`);
-    }
-    if (settings.mfaMethods.length === 0 && settings.mfaAcrValues.length === 0) {
-      throw new Error(
-        'step-up needs at least one MFA amr method or acr value; otherwise no login could count',
-      );
-    }
-    const insecure = issuer.protocol === 'http:';
-    if (insecure && !(opts.allowInsecureHttp && isLoopbackHost(issuer.hostname))) {
-      throw new Error(
-        `the OIDC issuer ${settings.issuer} must use https (plain http is allowed only for a loopback development provider)`,
-      );
-    }
-    let config: client.Configuration;
-    try {
-      config = await client.discovery(
-        issuer,
-        settings.clientId,
-        { [client.clockTolerance]: CLOCK_TOLERANCE_SECONDS },
-        settings.clientSecret === undefined ? client.None() : client.ClientSecretBasic(settings.clientSecret),
-        // Marked deprecated by openid-client to stand out; used for loopback development issuers only (checked above).
-        insecure ? { execute: [client.allowInsecureRequests] } : undefined,
-      );
-    } catch (err) {
-      opts.metrics?.oidcErrors.inc({ stage: 'discovery' });
-      throw err;
-    }
-    return new StepUpClient(settings, config, opts.metrics);
+    return new StepUpClient(settings, await discoverProvider(settings, 'step-up', opts), opts.metrics);
   }
 
   /**
    * Starts a login: returns the provider URL to send the approver to, and the transaction to
-   * keep until the callback. Every call makes new secrets (PKCE S256 verifier, state, nonce).
+   * keep until the callback. Every call makes new secrets (PKCE S256 verifier, state, nonce), and
+   * the provider is asked for a fresh login (`prompt=login`, `max_age`) even if the approver has
+   * a session there.
    */
-  async begin(): Promise<{ url: string; transaction: LoginTransaction }> {
-    const codeVerifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const nonce = client.randomNonce();
-    const params: Record<string, string> = {
-      redirect_uri: this.settings.redirectUri,
-      scope: 'openid email',
-      state,
-      nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-      code_challenge_method: 'S256',
-      max_age: String(this.settings.maxAgeSeconds),
-      // A fresh login even if the approver has a session at the provider.
-      prompt: 'login',
-      claims: claimsRequest(this.settings.emailClaim),
-    };
-    if (this.settings.acrValues) params['acr_values'] = this.settings.acrValues;
-    const url = client.buildAuthorizationUrl(this.config, params);
-    return { url: url.href, transaction: { state, nonce, codeVerifier, createdAt: Date.now() } };
+  begin(): Promise<{ url: string; transaction: LoginTransaction }> {
+    return startLogin(this.config, this.settings);
   }
 
   /**
@@ -302,109 +520,12 @@ export class StepUpClient {
    * Network failures reaching the provider are thrown as they are.
    */
   async finish(callbackUrl: URL, transaction: LoginTransaction): Promise<MfaEvidence> {
-    // The token request must name the redirect URI registered at the provider, whatever
-    // host or path the callback reached Elevate through (a proxy may have rewritten them).
-    const current = new URL(this.settings.redirectUri);
-    current.search = callbackUrl.search;
-    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
-    try {
-      tokens = await client.authorizationCodeGrant(this.config, current, {
-        pkceCodeVerifier: transaction.codeVerifier,
-        expectedState: transaction.state,
-        expectedNonce: transaction.nonce,
-        maxAge: this.settings.maxAgeSeconds,
-        idTokenExpected: true,
-      });
-    } catch (err) {
-      this.metrics?.oidcErrors.inc({ stage: 'token' });
-      throw toStepUpError(err);
-    }
-    try {
-      return this.evidence(tokens);
-    } catch (err) {
-      this.metrics?.oidcErrors.inc({ stage: 'claims' });
-      throw err;
-    }
-  }
-
-  /** Elevate's rules on a completed login: an ID token, a fresh `auth_time`, MFA, an email address. */
-  private evidence(tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>): MfaEvidence {
-    const idToken = tokens.id_token;
-    const claims = tokens.claims();
-    if (idToken === undefined || claims === undefined) {
-      throw new StepUpError('token_rejected', `The identity provider returned no ID token. ${RESTART}`);
-    }
-
-    const authTime = claims.auth_time;
-    if (typeof authTime !== 'number') {
-      throw new StepUpError(
-        'missing_auth_time',
-        'The identity provider did not say when you logged in, so the login cannot count.',
-      );
-    }
-    const now = Date.now() / 1000;
-    if (authTime > now + CLOCK_TOLERANCE_SECONDS) {
-      throw new StepUpError(
-        'login_too_old',
-        'The identity provider reports a login time in the future; the clocks disagree, so the login cannot count.',
-      );
-    }
-    if (now - authTime > this.settings.maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) {
-      throw new StepUpError(
-        'login_too_old',
-        `Your login is ${Math.round(now - authTime)} seconds old; it must be at most ${this.settings.maxAgeSeconds}. ${RESTART}`,
-      );
-    }
-
-    const amr = Array.isArray(claims.amr) ? claims.amr.filter((v): v is string => typeof v === 'string') : [];
-    const acr = typeof claims.acr === 'string' ? claims.acr : undefined;
-    const mfaMethod = this.mfaMethod(amr, acr);
-    if (mfaMethod === undefined) {
-      const shown = [`amr: ${amr.length ? amr.join(' ') : 'none'}`, ...(acr ? [`acr: ${acr}`] : [])].join(
-        ', ',
-      );
-      throw new StepUpError(
-        'insufficient_user_authentication',
-        `Your login did not use multi-factor authentication (${shown}).`,
-      );
-    }
-
-    const email = claims[this.settings.emailClaim];
-    if (typeof email !== 'string' || email.length === 0) {
-      throw new StepUpError(
-        'missing_email',
-        `The identity provider did not include your email address (claim ${this.settings.emailClaim}).`,
-      );
-    }
-    if (this.settings.emailClaim === 'email' && claims['email_verified'] === false) {
-      throw new StepUpError(
-        'missing_email',
-        'The identity provider says your email address is not verified.',
-      );
-    }
-
-    return {
-      issuer: claims.iss,
-      subject: claims.sub,
-      email,
-      amr,
-      ...(acr === undefined ? {} : { acr }),
-      authTime: new Date(authTime * 1000).toISOString(),
-      mfaMethod,
-      idTokenHash: `sha256:${createHash('sha256').update(idToken).digest('hex')}`,
-    };
-  }
-
-  /**
-   * The value that makes this login count as MFA: a concrete `amr` method first (so the audit
-   * says `otp` or `hwk` rather than just `mfa`), then an MFA `acr`, then a generic `mfa`.
-   */
-  private mfaMethod(amr: string[], acr: string | undefined): string | undefined {
-    const { mfaMethods, mfaAcrValues } = this.settings;
-    const concrete = amr.find((v) => v !== 'mfa' && mfaMethods.includes(v));
-    if (concrete !== undefined) return concrete;
-    if (acr !== undefined && mfaAcrValues.includes(acr)) return acr;
-    if (amr.includes('mfa') && mfaMethods.includes('mfa')) return 'mfa';
-    return undefined;
+    const { evidence } = await completeLogin(this.config, this.settings, {
+      url: callbackUrl,
+      transaction,
+      restart: RESTART,
+      metrics: this.metrics,
+    });
+    return evidence;
   }
 }
