@@ -32,6 +32,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { CreateRoleCommand, IAMClient, paginateListPolicies } from '@aws-sdk/client-iam';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { policySchema } from '../config/policy.js';
 import { generateSecret, hashSecret } from '../domain/credentials.js';
@@ -587,6 +588,9 @@ try {
       },
       elevation: view,
     });
+    // The store is synchronous underneath: let the worker (drift detection keeps running) and
+    // the API breathe between batches rather than stalling them for the whole fill.
+    if (i % 500 === 499) await yieldToEventLoop();
   }
   const day = new Date(now - 30 * 86_400_000);
   const queries = [

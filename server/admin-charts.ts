@@ -204,13 +204,14 @@ export function outcomeOf(v: Pick<ElevationView, 'endReason' | 'status'>): Outco
 
 /** Revocation lag buckets: from the end of the window to the read-back that confirmed removal. */
 export const LAG_BUCKETS: { label: string; upToMs: number }[] = [
-  { label: '< 1 s', upToMs: 1000 },
-  { label: '1–2 s', upToMs: 2000 },
-  { label: '2–5 s', upToMs: 5000 },
-  { label: '5–10 s', upToMs: 10_000 },
-  { label: '10–30 s', upToMs: 30_000 },
-  { label: '30–60 s', upToMs: 60_000 },
-  { label: '1–5 min', upToMs: 300_000 },
+  // Finer below a second, where a healthy deployment's revocations land (half a second is the goal).
+  { label: '< 100 ms', upToMs: 100 },
+  { label: '100–250 ms', upToMs: 250 },
+  { label: '250–500 ms', upToMs: 500 },
+  { label: '0.5–1 s', upToMs: 1000 },
+  { label: '1–5 s', upToMs: 5000 },
+  { label: '5–30 s', upToMs: 30_000 },
+  { label: '30 s–5 min', upToMs: 300_000 },
   { label: '≥ 5 min', upToMs: Infinity },
 ];
 

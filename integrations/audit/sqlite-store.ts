@@ -176,6 +176,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX elevations_risk ON elevations (risk, requested_at, id);
   `,
   SQLITE_BOT_STATE_MIGRATION,
+  `
+  -- Status together with a bot or a role, the list's commonest combined filters: each read in
+  -- listing order from its own index, not by walking every row of the bot or role.
+  CREATE INDEX IF NOT EXISTS elevations_bot_status ON elevations (bot_id, status, requested_at, id);
+  CREATE INDEX IF NOT EXISTS elevations_role_status ON elevations (role_id, status, requested_at, id);
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ElevationQuery, NewAuditEvent, Store } from '../../integrations/audit/audit-store.js';
 import { POSTGRES_FILTER_COLUMNS_VERSION, PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SQLITE_FILTER_COLUMNS_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { elevationListQuery } from '../../integrations/audit/store-shared.js';
 import type { ElevationView, TargetRef } from '../../workflows/definitions.js';
 import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
 
@@ -228,6 +229,28 @@ describe('list filters, SQLite', () => {
       expect(detail).not.toMatch(/TEMP B-TREE/);
     } finally {
       await upgraded.close();
+    }
+  });
+  it('when status is combined with a bot or a role, then a page is read from their combined index in order', async () => {
+    const path = join(dir, 'c.db');
+    const store = SqliteStore.open(path);
+    await seed(store);
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      const planOf = (query: ElevationQuery): string => {
+        const { sql, params } = elevationListQuery(query, () => '?');
+        const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
+        return rows.map((r) => r.detail).join(' ');
+      };
+      const byRole = planOf({ limit: 50, roleId: 'deploy', status: ['denied'] });
+      expect(byRole).toMatch(/USING INDEX elevations_role_status/);
+      expect(byRole).not.toMatch(/TEMP B-TREE/);
+      const byBot = planOf({ limit: 50, botId: 'etl', status: ['revoked'] });
+      expect(byBot).toMatch(/USING INDEX elevations_bot_status/);
+      expect(byBot).not.toMatch(/TEMP B-TREE/);
+    } finally {
+      db.close();
     }
   });
 });

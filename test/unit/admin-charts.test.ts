@@ -212,8 +212,8 @@ describe('the charts numbers', () => {
   });
 
   it('when values are bucketed, then each lands in the first bucket it is below', () => {
-    const bars = histogram([0, 999, 1000, 4999, 10 * 60_000], LAG_BUCKETS);
-    expect(bars.map((b) => b.value)).toEqual([2, 1, 1, 0, 0, 0, 0, 1]);
+    const bars = histogram([0, 99, 100, 499, 500, 999, 1000, 4999, 10 * 60_000], LAG_BUCKETS);
+    expect(bars.map((b) => b.value)).toEqual([2, 1, 1, 2, 2, 0, 0, 1]);
     expect(quantile([1, 2, 3, 4], 0.5)).toBe(2);
     expect(quantile([], 0.5)).toBeUndefined();
   });
