@@ -182,6 +182,10 @@ describe.each([sqliteEngine(), postgresEngine()])('$name countByStatus', (engine
 
   it('when counting, then the status index can serve the query', async () => {
     const { plan } = await engine.fresh();
-    expect(await plan()).toMatch(/elevations_status/);
+    // One of the indexes that hold the status (on an empty table PostgreSQL may pick a combined
+    // one, bot or role with status): never a walk over the table itself.
+    const detail = await plan();
+    expect(detail).toMatch(/elevations_(bot_|role_)?status/);
+    expect(detail).not.toMatch(/Seq Scan|SCAN elevations(?! USING)/);
   });
 });
