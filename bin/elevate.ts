@@ -29,7 +29,7 @@ const USAGE = `usage: elevate <command>
 
 commands:
   start                  run everything on this machine (the embedded default)
-  api                    run the HTTP API (needs TEMPORAL_ADDRESS, LDAP_URL, ELEVATE_CONFIG)
+  api                    run the HTTP API (needs TEMPORAL_ADDRESS, ELEVATE_CONFIG; LDAP_URL for LDAP roles)
   worker                 run the Temporal worker (same settings)
   keygen [--admin]       make a bot API key (or an admin token) and print it with its hash
   config check <file>    validate a policy file and exit 0 if it is valid
@@ -76,7 +76,6 @@ async function runProcess(kind: 'api' | 'worker'): Promise<void> {
     [
       ['ELEVATE_CONFIG', settings.configPath],
       ['TEMPORAL_ADDRESS', settings.temporal.address],
-      ['LDAP_URL', settings.ldap],
     ] as const
   ).find(([, v]) => v === undefined);
   if (missing) throw new ConfigError(`${missing[0]}: must be set for \`elevate ${kind}\``, missing[0]);
@@ -104,7 +103,6 @@ async function runProcess(kind: 'api' | 'worker'): Promise<void> {
   const services = await startServices({
     settings: {
       ...settings,
-      ldap: settings.ldap!,
       temporal: { ...settings.temporal, address: settings.temporal.address! },
     },
     policy,

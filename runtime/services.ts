@@ -35,7 +35,7 @@ import {
   reconcileRolesOf,
 } from '../worker/reconcile-schedule.js';
 import { createMetrics, startMetricsServer, type Metrics } from './metrics.js';
-import { buildTargets, usesCredentialsMode } from './targets.js';
+import { buildTargets, ldapUses, usesCredentialsMode } from './targets.js';
 import { startWebhookSink } from './webhook.js';
 
 /** The settings a process needs once its Temporal server and LDAP directory are known. */
@@ -57,7 +57,8 @@ export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing
       | 'adminConsole'
     >
   > & {
-    ldap: NonNullable<Settings['ldap']>;
+    /** The LDAP directory; needed only if something uses it ({@link ldapUses}). */
+    ldap?: Settings['ldap'];
     temporal: Settings['temporal'] & { address: string };
   };
 
@@ -73,7 +74,8 @@ export interface ServicesOptions {
 
 export interface Services {
   store: Store;
-  target: LdapTarget;
+  /** The LDAP target, when an LDAP directory is configured. */
+  target?: LdapTarget;
   client: Client;
   service: ElevationService;
   /** This process's metrics (served at `/metrics`). */
@@ -110,8 +112,20 @@ export async function startServices({
       onCollectError: (err) =>
         logger.warn({ err: (err as Error).message }, 'metrics: could not count the elevations by status'),
     });
-    const target = new LdapTarget(settings.ldap);
-    const built = buildTargets({ policy, ldap: target, env: env ?? process.env, logger });
+    const needLdap = ldapUses(policy, settings.adminConsole);
+    if (!settings.ldap && needLdap.length > 0) {
+      throw new ConfigError(
+        `LDAP_URL: must be set (with LDAP_BIND_DN and LDAP_BIND_PASSWORD): ${needLdap.join('; ')}`,
+        'LDAP_URL',
+      );
+    }
+    const target = settings.ldap ? new LdapTarget(settings.ldap) : undefined;
+    const built = buildTargets({
+      policy,
+      ...(target ? { ldap: target } : {}),
+      env: env ?? process.env,
+      logger,
+    });
     const targets = built.router;
     closers.push(() => targets.close());
     if (usesCredentialsMode(policy) && !settings.credentialsKey) {
@@ -129,10 +143,12 @@ export async function startServices({
     const vault = settings.credentialsKey
       ? new CredentialVault(store, settings.credentialsKey, undefined, settings.credentialsPreviousKeys)
       : undefined;
-    const directory = new LdapApproverDirectory({
-      ...settings.ldap,
-      ...(settings.ldapPeopleBaseDn ? { peopleBaseDn: settings.ldapPeopleBaseDn } : {}),
-    });
+    const directory = settings.ldap
+      ? new LdapApproverDirectory({
+          ...settings.ldap,
+          ...(settings.ldapPeopleBaseDn ? { peopleBaseDn: settings.ldapPeopleBaseDn } : {}),
+        })
+      : undefined;
     const publicUrl = settings.publicUrl ?? `http://${settings.host}:${settings.port}`;
     const slack = settings.slack
       ? new SlackClient({
@@ -167,7 +183,7 @@ export async function startServices({
             ? new SlackNotifier({
                 slack,
                 store,
-                directory,
+                ...(directory ? { directory } : {}),
                 ...(settings.slack?.approvalChannel ? { channel: settings.slack.approvalChannel } : {}),
                 ...(settings.slack?.driftChannel ? { driftChannel: settings.slack.driftChannel } : {}),
                 logger: logger.child({ component: 'slack-notifier' }),
@@ -211,7 +227,7 @@ export async function startServices({
       taskQueue: settings.temporal.taskQueue,
       store,
       timing: settings.timing,
-      directory,
+      ...(directory ? { directory } : {}),
       ...(vault ? { vault } : {}),
       logger: logger.child({ component: 'service' }),
     });
@@ -230,7 +246,7 @@ export async function startServices({
                 : Promise.reject(new Error(`worker is ${w.getState().toLowerCase()}`))
           : () => workerPolling(client, settings.temporal.namespace, settings.temporal.taskQueue),
         auditStore: () => store.ping(),
-        ldap: () => target.ping(),
+        ...(target ? { ldap: () => target.ping() } : {}),
       };
       const rules = policy.bots.flatMap((b) => (b.federation ? [{ botId: b.id, ...b.federation }] : []));
       const federation =
@@ -274,7 +290,7 @@ export async function startServices({
                 login: adminLoginClient(settings.oidc, settings.adminConsole, publicUrl, logger),
               }
             : {}),
-          directory,
+          ...(directory ? { directory } : {}),
           publicUrl,
           logger: logger.child({ component: 'admin-console' }),
         }),

@@ -25,12 +25,13 @@ export interface BuiltTargets {
 /** Every target the policy's roles use, behind one router. */
 export function buildTargets(opts: {
   policy: Policy;
-  ldap: LdapTarget;
+  /** Needed when a role is an LDAP group ({@link ldapUses}); absent, LDAP roles are refused. */
+  ldap?: LdapTarget;
   env: NodeJS.ProcessEnv;
   logger: Logger;
 }): BuiltTargets {
   const { policy, env } = opts;
-  const set: TargetSet = { ldap: opts.ldap };
+  const set: TargetSet = opts.ldap ? { ldap: opts.ldap } : {};
   const servers = new Set<string>();
   let aws = false;
   for (const role of policy.roles) {
@@ -65,4 +66,26 @@ export function buildTargets(opts: {
 /** Whether any role hands out AWS credentials (and so needs `ELEVATE_CREDENTIALS_KEY`). */
 export function usesCredentialsMode(policy: Pick<Policy, 'roles'>): boolean {
   return policy.roles.some((r) => r.target.type === 'aws-iam' && r.target.mode === 'credentials');
+}
+
+/**
+ * What needs the LDAP directory, in words for an error: roles that are LDAP groups, approver
+ * groups kept in LDAP, and the console's admin group when it is an LDAP group. Empty when a
+ * deployment grants only PostgreSQL roles and AWS policies, with approvers listed by address.
+ */
+export function ldapUses(
+  policy: Pick<Policy, 'roles'>,
+  adminConsole: { ldapGroupDn?: string | undefined } | undefined,
+): string[] {
+  const uses: string[] = [];
+  const ldapRoles = policy.roles.filter((r) => r.target.type === 'ldap').map((r) => r.id);
+  if (ldapRoles.length > 0) uses.push(`roles ${ldapRoles.join(', ')} are LDAP groups`);
+  const approverRoles = policy.roles
+    .filter((r) => r.approval.mode === 'approvers' && r.approval.groups.some((g) => g.ldapGroupDn))
+    .map((r) => r.id);
+  if (approverRoles.length > 0) {
+    uses.push(`roles ${approverRoles.join(', ')} have approver groups in LDAP`);
+  }
+  if (adminConsole?.ldapGroupDn) uses.push('ADMIN_LDAP_GROUP_DN names an LDAP group of admins');
+  return uses;
 }

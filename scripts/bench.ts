@@ -371,9 +371,10 @@ try {
   for (const [, d] of edges) concurrent = Math.max(concurrent, (current += d));
 
   let leftInLdap = 0;
+  const ldapTarget = services.target;
+  if (!ldapTarget) throw new Error('the bench stack runs without its LDAP target');
   for (const role of roles)
-    leftInLdap += (await services.target.listMembers({ type: 'ldap', groupDn: groupDn(SUFFIX, role) }))
-      .length;
+    leftInLdap += (await ldapTarget.listMembers({ type: 'ldap', groupDn: groupDn(SUFFIX, role) })).length;
 
   say(`approving ${M} elevations through Slack and an MFA login, one after another`);
   const toActiveAfterApproval: number[] = [];
