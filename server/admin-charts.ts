@@ -259,38 +259,54 @@ function top(counts: Map<string, number>, n: number): Bar[] {
     .map(([label, value]) => ({ label, value }));
 }
 
+/** The window of the charts: elevations requested in [`from`, `to`), activity sampled up to `now`. */
+export interface StatsWindow {
+  from: Date;
+  to: Date;
+  now: Date;
+  /** Intervals of the active-grants chart (default 48). */
+  points?: number;
+}
+
 /**
- * The charts' numbers for elevations requested in [`from`, `to`): per UTC day by outcome,
- * grants in force during each of `points` intervals up to `now`, revocation lags (windows that ran out), approval
- * turnarounds, and the ten busiest bots and roles. The activity is sampled up to `now`.
+ * Folds elevations, one at a time, into the charts' numbers: per UTC day by outcome, grants in
+ * force during each interval up to `now`, revocation lags (windows that ran out), approval
+ * turnarounds, and the ten busiest bots and roles. It keeps counters and a few numbers per
+ * elevation, not the elevations, so a long window can be read page by page.
  */
-export function elevationStats(
-  views: ElevationView[],
-  window: { from: Date; to: Date; now: Date; points?: number },
-): ElevationStats {
-  const dayMs = 86_400_000;
-  const first = Math.floor(window.from.getTime() / dayMs) * dayMs;
-  const days: ElevationStats['days'] = [];
-  for (let t = first; t < window.to.getTime(); t += dayMs) {
-    days.push({ day: new Date(t).toISOString().slice(0, 10), counts: OUTCOMES.map(() => 0) });
+export class ElevationStatsBuilder {
+  private readonly days: ElevationStats['days'] = [];
+  private readonly byDay: Map<string, ElevationStats['days'][number]>;
+  private readonly bots = new Map<string, number>();
+  private readonly roles = new Map<string, number>();
+  private readonly lagsMs: number[] = [];
+  private readonly turnaroundsMs: number[] = [];
+  /** [granted, ended] in ms; ended is Infinity while the grant is in force. */
+  private readonly grants: [number, number][] = [];
+  /** How many elevations were added. */
+  count = 0;
+
+  constructor(private readonly window: StatsWindow) {
+    const dayMs = 86_400_000;
+    const first = Math.floor(window.from.getTime() / dayMs) * dayMs;
+    for (let t = first; t < window.to.getTime(); t += dayMs) {
+      this.days.push({ day: new Date(t).toISOString().slice(0, 10), counts: OUTCOMES.map(() => 0) });
+    }
+    this.byDay = new Map(this.days.map((d) => [d.day, d]));
   }
-  const byDay = new Map(days.map((d) => [d.day, d]));
-  const bots = new Map<string, number>();
-  const roles = new Map<string, number>();
-  const lagsMs: number[] = [];
-  const turnaroundsMs: number[] = [];
-  const grants: [number, number][] = [];
-  for (const v of views) {
-    const day = byDay.get(v.requestedAt.slice(0, 10));
+
+  add(v: ElevationView): void {
+    this.count += 1;
+    const day = this.byDay.get(v.requestedAt.slice(0, 10));
     if (day) day.counts[OUTCOMES.indexOf(outcomeOf(v))]! += 1;
-    bots.set(v.botId, (bots.get(v.botId) ?? 0) + 1);
-    roles.set(v.roleId, (roles.get(v.roleId) ?? 0) + 1);
+    this.bots.set(v.botId, (this.bots.get(v.botId) ?? 0) + 1);
+    this.roles.set(v.roleId, (this.roles.get(v.roleId) ?? 0) + 1);
     if (v.grantedAt) {
       // Not ended yet: active up to now and beyond.
-      grants.push([Date.parse(v.grantedAt), v.endedAt ? Date.parse(v.endedAt) : Infinity]);
+      this.grants.push([Date.parse(v.grantedAt), v.endedAt ? Date.parse(v.endedAt) : Infinity]);
     }
     if (v.endReason === 'expired' && v.status === 'revoked' && v.expiresAt && v.endedAt) {
-      lagsMs.push(Math.max(0, Date.parse(v.endedAt) - Date.parse(v.expiresAt)));
+      this.lagsMs.push(Math.max(0, Date.parse(v.endedAt) - Date.parse(v.expiresAt)));
     }
     if (
       v.approval.mode === 'approvers' &&
@@ -298,28 +314,71 @@ export function elevationStats(
       v.approvals.length > 0
     ) {
       const approvedAt = Math.max(...v.approvals.map((a) => Date.parse(a.at)));
-      turnaroundsMs.push(Math.max(0, approvedAt - Date.parse(v.requestedAt)));
+      this.turnaroundsMs.push(Math.max(0, approvedAt - Date.parse(v.requestedAt)));
     }
   }
-  const points = window.points ?? 48;
-  const start = window.from.getTime();
-  const end = Math.min(window.to.getTime(), window.now.getTime());
-  const step = Math.max(1, (end - start) / points);
-  const active: ElevationStats['active'] = [];
-  for (let i = 0; i < points; i += 1) {
-    // Grants in force at some time in [t0, t1): short grants show up, not only those spanning an instant.
-    const t0 = start + step * i;
-    const t1 = t0 + step;
-    const count = grants.filter(([g, e]) => g < t1 && e > t0).length;
-    const iso = new Date(t0).toISOString();
-    active.push({ at: iso, label: `${iso.slice(5, 10)} ${iso.slice(11, 16)}`, count });
+
+  result(): ElevationStats {
+    const points = this.window.points ?? 48;
+    const start = this.window.from.getTime();
+    const end = Math.min(this.window.to.getTime(), this.window.now.getTime());
+    const step = Math.max(1, (end - start) / points);
+    const active: ElevationStats['active'] = [];
+    for (let i = 0; i < points; i += 1) {
+      // Grants in force at some time in [t0, t1): short grants show up, not only those spanning an instant.
+      const t0 = start + step * i;
+      const t1 = t0 + step;
+      const count = this.grants.filter(([g, e]) => g < t1 && e > t0).length;
+      const iso = new Date(t0).toISOString();
+      active.push({ at: iso, label: `${iso.slice(5, 10)} ${iso.slice(11, 16)}`, count });
+    }
+    return {
+      days: this.days,
+      active,
+      lagsMs: [...this.lagsMs].sort((a, b) => a - b),
+      turnaroundsMs: [...this.turnaroundsMs].sort((a, b) => a - b),
+      topBots: top(this.bots, 10),
+      topRoles: top(this.roles, 10),
+    };
   }
-  return {
-    days,
-    active,
-    lagsMs: lagsMs.sort((a, b) => a - b),
-    turnaroundsMs: turnaroundsMs.sort((a, b) => a - b),
-    topBots: top(bots, 10),
-    topRoles: top(roles, 10),
-  };
+}
+
+/** The charts' numbers for `views` (see {@link ElevationStatsBuilder}). */
+export function elevationStats(views: ElevationView[], window: StatsWindow): ElevationStats {
+  const builder = new ElevationStatsBuilder(window);
+  for (const v of views) builder.add(v);
+  return builder.result();
+}
+
+/** One page of the elevation list, as the service gives it. */
+type ListPage = (query: {
+  from: string;
+  to: string;
+  limit: number;
+  cursor?: string;
+}) => Promise<{ items: ElevationView[]; nextCursor?: string | undefined }>;
+
+/**
+ * The charts' numbers for the elevations requested in the window, read through `list` page by
+ * page (`pageSize` at a time, newest first) and folded as they come: only counters stay in
+ * memory. At most `limit` elevations are read; `capped` says whether more were left out.
+ */
+export async function readElevationStats(
+  list: ListPage,
+  window: StatsWindow,
+  opts: { limit: number; pageSize: number },
+): Promise<{ stats: ElevationStats; total: number; capped: boolean }> {
+  const builder = new ElevationStatsBuilder(window);
+  let cursor: string | undefined;
+  do {
+    const page = await list({
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      limit: Math.min(opts.pageSize, opts.limit - builder.count),
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const view of page.items) builder.add(view);
+    cursor = page.nextCursor;
+  } while (cursor && builder.count < opts.limit);
+  return { stats: builder.result(), total: builder.count, capped: cursor !== undefined };
 }

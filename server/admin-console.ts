@@ -43,7 +43,7 @@ import {
   type ElevationView,
   type EventType,
 } from '../workflows/definitions.js';
-import { elevationStats } from './admin-charts.js';
+import { readElevationStats } from './admin-charts.js';
 import {
   CONSOLE_CSS,
   botPage,
@@ -67,8 +67,13 @@ import { elevationIdSchema } from './schemas.js';
 const LOGIN_TTL_MS = 10 * 60_000;
 /** A session's last use is written back at most this often (the idle timeout's precision). */
 const TOUCH_EVERY_MS = 60_000;
-/** Elevations the charts read at most (the newest of the window). */
-export const CHART_LIMIT = 20_000;
+/**
+ * Elevations the charts read at most (the newest of the window): a bound on the page's time, not
+ * its memory, since they are folded into counters as they are read.
+ */
+export const CHART_LIMIT = 200_000;
+/** Elevations the charts read per page of the store. */
+export const CHART_PAGE = 2000;
 /** Rows per page of the lists, unless configured. */
 const PAGE_SIZE = 50;
 
@@ -889,30 +894,12 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
       const dayMs = 86_400_000;
       const to = new Date(Math.floor(t.getTime() / dayMs) * dayMs + dayMs);
       const from = new Date(to.getTime() - days * dayMs);
-      const views: ElevationView[] = [];
-      let cursor: string | undefined;
-      do {
-        const limit = Math.min(2000, CHART_LIMIT - views.length);
-        const result = await deps.service.list({
-          from: from.toISOString(),
-          to: to.toISOString(),
-          limit,
-          ...(cursor ? { cursor } : {}),
-        });
-        views.push(...result.items);
-        cursor = result.nextCursor;
-      } while (cursor && views.length < CHART_LIMIT);
-      html(
-        res,
-        200,
-        chartsPage({
-          user: userOf(s),
-          days,
-          stats: elevationStats(views, { from, to, now: t }),
-          total: views.length,
-          capped: Boolean(cursor),
-        }),
+      const { stats, total, capped } = await readElevationStats(
+        (q) => deps.service.list(q),
+        { from, to, now: t },
+        { limit: CHART_LIMIT, pageSize: CHART_PAGE },
       );
+      html(res, 200, chartsPage({ user: userOf(s), days, stats, total, capped }));
     }),
   );
 

@@ -15,6 +15,7 @@ import {
   niceMax,
   outcomeOf,
   quantile,
+  readElevationStats,
   stackedBarChart,
 } from '../../server/admin-charts.js';
 import type { ElevationView } from '../../workflows/definitions.js';
@@ -209,6 +210,47 @@ describe('the charts numbers', () => {
     // last the grant still in force.
     expect(stats.active.map((p) => p.count)).toEqual([2, 0, 0, 1]);
     expect(outcomeOf({ status: 'revoking', endReason: 'expired' })).toBe('in progress');
+  });
+
+  it('when the window is read page by page, then the folded numbers equal those of the whole list, up to the limit', async () => {
+    // 25 elevations, newest first as the store lists them, one every hour, some with a lag.
+    const all = Array.from({ length: 25 }, (_, i) =>
+      v({
+        id: `el_${i}`,
+        botId: `bot-${i % 3}`,
+        requestedAt: at((24 - i) * 60),
+        grantedAt: at((24 - i) * 60 + 1),
+        expiresAt: at((24 - i) * 60 + 11),
+        endedAt: new Date(base + ((24 - i) * 60 + 11) * 60_000 + i * 10).toISOString(),
+        endReason: 'expired',
+      }),
+    );
+    const queries: { limit: number; cursor?: string }[] = [];
+    const list = (q: { limit: number; cursor?: string }) => {
+      queries.push(q);
+      const offset = q.cursor ? Number(q.cursor) : 0;
+      const items = all.slice(offset, offset + q.limit);
+      const next = offset + q.limit;
+      return Promise.resolve({ items, ...(next < all.length ? { nextCursor: String(next) } : {}) });
+    };
+    const window = {
+      from: new Date(base),
+      to: new Date(base + 2 * 86_400_000),
+      now: new Date(base + 86_400_000),
+    };
+
+    const whole = await readElevationStats(list, window, { limit: 1000, pageSize: 10 });
+    expect(queries.map((q) => q.limit)).toEqual([10, 10, 10]);
+    expect(whole).toMatchObject({ total: 25, capped: false });
+    expect(whole.stats).toEqual(elevationStats(all, window));
+
+    queries.length = 0;
+    const capped = await readElevationStats(list, window, { limit: 15, pageSize: 10 });
+    // The second page asks only for what the limit leaves; the newest 15 are counted.
+    expect(queries.map((q) => q.limit)).toEqual([10, 5]);
+    expect(capped).toMatchObject({ total: 15, capped: true });
+    expect(capped.stats).toEqual(elevationStats(all.slice(0, 15), window));
+    expect(capped.stats.lagsMs).toHaveLength(15);
   });
 
   it('when values are bucketed, then each lands in the first bucket it is below', () => {
