@@ -115,6 +115,9 @@ const envSchema = z.object({
   ADMIN_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(1440).default(30),
   ADMIN_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(168).default(8),
   ADMIN_RECHECK_MINUTES: z.coerce.number().int().min(1).max(1440).default(5),
+  ADMIN_SIGN_IN_MAX_AGE_SECONDS: optionalString.pipe(
+    z.coerce.number<string>().int().min(60).max(86_400).optional(),
+  ),
   ELEVATE_WEBHOOK_URL: optionalString.pipe(
     z
       .string()
@@ -224,6 +227,12 @@ export interface AdminConsoleSettings {
   maxHours: number;
   /** How often a session's admin rights are checked again. */
   recheckMinutes: number;
+  /**
+   * When set, signing in needs a login at the provider at most this many seconds old
+   * (`max_age`, `prompt=login`, `auth_time` checked), as approvals do; otherwise the
+   * provider's existing session may be reused.
+   */
+  signInMaxAgeSeconds?: number;
 }
 
 export interface SlackSettings {
@@ -442,7 +451,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 /** The admin console's settings, when `ADMIN_OIDC_GROUPS` or `ADMIN_LDAP_GROUP_DN` is set. */
 function adminConsoleSettings(e: z.output<typeof envSchema>): { adminConsole?: AdminConsoleSettings } {
   const groups = list(e.ADMIN_OIDC_GROUPS);
-  if (groups.length === 0 && !e.ADMIN_LDAP_GROUP_DN) return {};
+  if (groups.length === 0 && !e.ADMIN_LDAP_GROUP_DN) {
+    // A sign-in rule for a console nobody configured: most likely a deployment that meant to turn
+    // the console on, and would otherwise run without it (or with the demo console) unawares.
+    if (e.ADMIN_SIGN_IN_MAX_AGE_SECONDS !== undefined) {
+      throw new ConfigError(
+        'ADMIN_SIGN_IN_MAX_AGE_SECONDS: set ADMIN_OIDC_GROUPS or ADMIN_LDAP_GROUP_DN with it (it applies to a configured admin console)',
+        'ADMIN_SIGN_IN_MAX_AGE_SECONDS',
+      );
+    }
+    return {};
+  }
   if (e.ADMIN_LDAP_GROUP_DN && !isValidDn(e.ADMIN_LDAP_GROUP_DN)) {
     throw new ConfigError(
       'ADMIN_LDAP_GROUP_DN: must be an LDAP DN, e.g. cn=elevate-admins,ou=groups,dc=example,dc=org',
@@ -463,6 +482,7 @@ function adminConsoleSettings(e: z.output<typeof envSchema>): { adminConsole?: A
       idleMinutes: e.ADMIN_SESSION_IDLE_MINUTES,
       maxHours: e.ADMIN_SESSION_MAX_HOURS,
       recheckMinutes: e.ADMIN_RECHECK_MINUTES,
+      ...(e.ADMIN_SIGN_IN_MAX_AGE_SECONDS ? { signInMaxAgeSeconds: e.ADMIN_SIGN_IN_MAX_AGE_SECONDS } : {}),
     },
   };
 }

@@ -395,6 +395,9 @@ function adminLoginClient(
         mfaAcrValues: oidc.mfaAcrValues,
         emailClaim: oidc.emailClaim,
         groupsClaim: consoleSettings.groupsClaim,
+        ...(consoleSettings.signInMaxAgeSeconds === undefined
+          ? {}
+          : { maxAgeSeconds: consoleSettings.signInMaxAgeSeconds }),
       },
       { allowInsecureHttp: /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(oidc.issuer) },
     ).catch((err: unknown) => {

@@ -8,8 +8,9 @@
  * expiry, nonce). On top, the sign-in must meet the same login rule (`LoginRule`) as an approval —
  * one implementation of it, in `step-up.ts`: multi-factor authentication by `amr`/`acr` and an
  * email address; the group claim is read so the console can decide admin rights. Unlike an
- * approval, a sign-in may reuse the person's session at the provider (no `prompt=login`, no
- * `max_age`, `auth_time` only recorded): the console re-checks rights on its own schedule.
+ * approval, a sign-in may by default reuse the person's session at the provider (no
+ * `prompt=login`, no `max_age`, `auth_time` only recorded): the console re-checks rights on its
+ * own schedule. With `maxAgeSeconds` (`ADMIN_SIGN_IN_MAX_AGE_SECONDS`) it needs a fresh login too.
  */
 import type * as client from 'openid-client';
 import {
@@ -30,6 +31,8 @@ export interface AdminLoginSettings extends Pick<
   redirectUri: string;
   /** ID token claim that lists the person's groups (e.g. `groups`). */
   groupsClaim: string;
+  /** When set, a sign-in needs a login at most this old, as an approval does (see `LoginRule`). */
+  maxAgeSeconds?: number;
 }
 
 /** Who signed in, and how, from the ID token. */
@@ -53,11 +56,13 @@ export interface AdminIdentity {
 const RESTART = 'Please sign in again.';
 
 /**
- * The console's login settings, field by field: no freshness rule and no `acr_values`, even if
- * `settings` is a wider object (the approvals' settings) that carries them.
+ * The console's login settings, field by field: no `acr_values`, and a freshness rule only if
+ * the console's own `maxAgeSeconds` asks for one, even if `settings` is a wider object (the
+ * approvals' settings) that carries theirs.
  */
 function loginSettings(settings: AdminLoginSettings): LoginSettings {
-  const { issuer, clientId, clientSecret, redirectUri, mfaMethods, mfaAcrValues, emailClaim } = settings;
+  const { issuer, clientId, clientSecret, redirectUri, mfaMethods, mfaAcrValues, emailClaim, maxAgeSeconds } =
+    settings;
   return {
     issuer,
     clientId,
@@ -66,6 +71,7 @@ function loginSettings(settings: AdminLoginSettings): LoginSettings {
     mfaMethods,
     mfaAcrValues,
     emailClaim,
+    ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
   };
 }
 

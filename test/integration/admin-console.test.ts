@@ -735,6 +735,40 @@ describe('the admin console over HTTP', () => {
     expect(await bad.json()).toMatchObject({ error: { code: 'invalid_request', field: 'risk' } });
   });
 
+  it('when a recent sign-in is required, then the provider is asked for a new login and the sign-in carries its auth_time', async () => {
+    const settings = {
+      issuer: idp.issuer,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: `${url}/admin/callback`,
+      mfaMethods: stepUpSettings({ issuer: idp.issuer, clientId: CLIENT_ID, redirectUri: url }).mfaMethods,
+      mfaAcrValues: [],
+      emailClaim: 'email',
+      groupsClaim: 'groups',
+    };
+    const relaxed = await AdminLoginClient.discover(settings, { allowInsecureHttp: true });
+    const strict = await AdminLoginClient.discover(
+      { ...settings, maxAgeSeconds: 600 },
+      { allowInsecureHttp: true },
+    );
+
+    const reuse = new URL((await relaxed.begin()).url).searchParams;
+    expect(reuse.get('max_age')).toBeNull();
+    expect(reuse.get('prompt')).toBeNull();
+
+    const { url: loginUrl, transaction } = await strict.begin();
+    const params = new URL(loginUrl).searchParams;
+    expect(params.get('max_age')).toBe('600');
+    expect(params.get('prompt')).toBe('login');
+    const before = Date.now();
+    const callback = await automatedLogin(loginUrl, alice);
+    const identity = await strict.finish(callback, transaction);
+    expect(identity.email).toBe(alice.email);
+    // auth_time is whole seconds: the login happened during this test.
+    expect(Date.parse(identity.authTime!)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(Date.parse(identity.authTime!)).toBeLessThanOrEqual(Date.now());
+  });
+
   it('when the console is not configured, then its pages say how to turn it on', async () => {
     const res = await fetch(`${off.url}/admin`, { redirect: 'manual' });
     expect(res.status).toBe(404);

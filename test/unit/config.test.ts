@@ -196,6 +196,9 @@ describe('settings from the environment', () => {
       'LDAP_BIND_PASSWORD_FILE',
     ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ ADMIN_OIDC_GROUPS: 'admins', ADMIN_SIGN_IN_MAX_AGE_SECONDS: '30' }, 'ADMIN_SIGN_IN_MAX_AGE_SECONDS'],
+    [{ ADMIN_OIDC_GROUPS: 'admins', ADMIN_SIGN_IN_MAX_AGE_SECONDS: 'soon' }, 'ADMIN_SIGN_IN_MAX_AGE_SECONDS'],
+    [{ ADMIN_SIGN_IN_MAX_AGE_SECONDS: '900' }, 'ADMIN_SIGN_IN_MAX_AGE_SECONDS'],
   ])('when the environment has %o, then start-up stops naming %s without echoing secrets', (e, field) => {
     let err: unknown;
     try {
@@ -218,6 +221,15 @@ describe('settings from the environment', () => {
   ])('when ELEVATE_TRUST_PROXY is %s, then trust proxy is %s', (value, expected) => {
     expect(loadSettings(value === undefined ? {} : { ELEVATE_TRUST_PROXY: value }).trustProxy).toEqual(
       expected,
+    );
+  });
+
+  it('when the console asks for a recent sign-in, then its settings carry the age; otherwise they have none', () => {
+    expect(
+      loadSettings({ ADMIN_OIDC_GROUPS: 'admins', ADMIN_SIGN_IN_MAX_AGE_SECONDS: '900' }).adminConsole,
+    ).toMatchObject({ groups: ['admins'], signInMaxAgeSeconds: 900 });
+    expect(loadSettings({ ADMIN_OIDC_GROUPS: 'admins' }).adminConsole).not.toHaveProperty(
+      'signInMaxAgeSeconds',
     );
   });
 
