@@ -340,7 +340,11 @@ export const healthSchema = documented(
       z.object({ ok: z.boolean(), ms: count('How long the check took, in milliseconds.') }),
     ),
   }),
-  { id: 'Health', description: 'One entry per check, e.g. `temporal`, `worker`, `auditStore`, `ldap`.' },
+  {
+    id: 'Health',
+    description:
+      'One entry per check, e.g. `temporal`, `worker`, `auditStore`, and `ldap` when LDAP is configured.',
+  },
 );
 export type _HealthAgrees = Assert<
   Agrees<
