@@ -53,6 +53,13 @@ import {
   TargetNotVerifiedError,
   TargetUnreachableError,
 } from '../../integrations/target-errors.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GrantLedger, type DriftOutcome } from '../../domain/grant-ledger.js';
+import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { TargetRouter } from '../../integrations/target-router.js';
 import { freePort } from '../../runtime/processes.js';
 import type { AwsIamAttachTargetRef, AwsIamCredentialsTargetRef } from '../../workflows/definitions.js';
 import { startMoto, type MotoServer } from '../support/moto-server.js';
@@ -1037,4 +1044,53 @@ describe('drift: what is attached to a bot, and taking it away', () => {
 it('lists no policies left behind by this file', async () => {
   const { Policies } = await admin.send(new ListPoliciesCommand({ Scope: 'Local', PathPrefix: '/elevate/' }));
   expect(Policies?.map((p) => p.PolicyName)).toEqual([]);
+});
+
+describe('drift reconciliation racing an elevation of its own policy', () => {
+  let dir: string;
+  let store: SqliteStore;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'elevate-aws-ledger-'));
+    store = SqliteStore.open(join(dir, 'ledger.db'));
+  });
+  afterAll(async () => {
+    await store?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when a revert races the grant of the same policy, then a policy whose lease is held is never taken away, and one left without a lease is', async () => {
+    const ledger = new GrantLedger(store, new TargetRouter({ awsIam: target }));
+    const outcomes: DriftOutcome[] = [];
+    const violations: string[] = [];
+    for (let round = 0; round < 8; round += 1) {
+      const id = newElevationId();
+      const req = { elevationId: id, target: ATTACH, principal: roleArn, durationSeconds: 3600 };
+      const [, outcome] = await Promise.all([
+        (async () => {
+          await sleep(Math.random() * 30);
+          await ledger.acquire(req);
+        })(),
+        (async () => {
+          await sleep(Math.random() * 30);
+          return ledger.reconcileAwsPolicy(roleArn, id, 'revert');
+        })(),
+      ]);
+      outcomes.push(outcome);
+      if (!(await target.check(ATTACH, roleArn, ctx(id)))) violations.push(`round ${round}: ${outcome}`);
+      await ledger.release(req);
+      expect(await policyExists(policyArn(id))).toBe(false);
+    }
+    expect(violations).toEqual([]);
+    // Before the grant there is nothing to find; during or after it, the lease explains it.
+    expect(outcomes.filter((o) => o !== 'explained' && o !== 'absent')).toEqual([]);
+
+    // A policy attached for an elevation that holds no lease (left behind) is detached and deleted.
+    const orphan = newElevationId();
+    expect(await target.grant(ATTACH, roleArn, ctx(orphan))).toEqual({ changed: true });
+    expect(await ledger.reconcileAwsPolicy(roleArn, orphan, 'alert')).toBe('alerted');
+    expect(await target.check(ATTACH, roleArn, ctx(orphan))).toBe(true);
+    expect(await ledger.reconcileAwsPolicy(roleArn, orphan, 'revert')).toBe('reverted');
+    expect(await target.check(ATTACH, roleArn, ctx(orphan))).toBe(false);
+    expect(await policyExists(policyArn(orphan))).toBe(false);
+  }, 60_000);
 });
