@@ -734,6 +734,14 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
         checked: 5_001,
         firstBroken: { position: 5_002, reason: 'hash_mismatch' },
       });
+
+      // A break on the first page stops there, with the next page already asked for.
+      await raw.query('UPDATE audit_events SET data = ? WHERE position = ?', ['{"n":0}', 3]);
+      expect(await store.verify()).toMatchObject({
+        ok: false,
+        checked: 2,
+        firstBroken: { position: 3, reason: 'hash_mismatch' },
+      });
     });
   });
 
