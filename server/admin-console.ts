@@ -688,18 +688,8 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
         );
       if (!parsed.success) return invalid({}, problemOf(parsed.error));
       const q = parsed.data;
-      const filters: ListFilters = {
-        ...(q.bot ? { bot: q.bot } : {}),
-        ...(q.owner ? { owner: q.owner } : {}),
-        ...(q.team ? { team: q.team } : {}),
-        ...(q.role ? { role: q.role } : {}),
-        ...(q.targetType ? { targetType: q.targetType } : {}),
-        ...(q.environment ? { environment: q.environment } : {}),
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.from ? { from: q.from } : {}),
-        ...(q.to ? { to: q.to } : {}),
-        ...(q.risk ? { risk: q.risk } : {}),
-      };
+      // The form shows the filters as given; the cursor and notice belong to the pager.
+      const { cursor: _cursor, notice: _notice, ...filters } = q;
       try {
         const result = await deps.service.list(elevationQuery(q, pageSize, instantOf));
         html(

@@ -172,16 +172,16 @@ function targetText(t: TargetRef | undefined): string {
 
 /** The filters of the list, as the form shows them (strings as typed). */
 export interface ListFilters {
-  bot?: string;
-  owner?: string;
-  team?: string;
-  role?: string;
-  targetType?: string;
-  environment?: string;
-  status?: string[];
-  from?: string;
-  to?: string;
-  risk?: string;
+  bot?: string | undefined;
+  owner?: string | undefined;
+  team?: string | undefined;
+  role?: string | undefined;
+  targetType?: string | undefined;
+  environment?: string | undefined;
+  status?: readonly string[] | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  risk?: string | undefined;
 }
 
 const STATUS_CHOICES = [
