@@ -336,13 +336,18 @@ export class PostgresStore implements Store {
     ]);
     // Keyset pages: each query is cheap and memory holds two pages, however long the chain. The
     // next page is asked for before this one is hashed, so the server reads and sends it meanwhile.
-    const page = (after: number) =>
-      this.pool
+    const page = (after: number): Promise<EventRow[]> => {
+      const rows = this.pool
         .query<EventRow>(
           `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE position > $1 ORDER BY position LIMIT $2`,
           [after, VERIFY_PAGE_SIZE],
         )
         .then((r) => r.rows);
+      // Its failure is thrown where it is awaited; should hashing throw first, it must not also
+      // surface later as an unhandled rejection.
+      rows.catch(() => undefined);
+      return rows;
+    };
     let next: Promise<EventRow[]> | undefined = page(0);
     while (next) {
       const rows: EventRow[] = await next;
