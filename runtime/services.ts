@@ -105,13 +105,7 @@ export async function startServices({
     }
   };
   try {
-    const store = await openStore(settings.audit);
-    closers.push(() => store.close());
-    const metrics = createMetrics({
-      statusCounts: () => store.countByStatus(),
-      onCollectError: (err) =>
-        logger.warn({ err: (err as Error).message }, 'metrics: could not count the elevations by status'),
-    });
+    // Checked before anything is opened: a configuration error needs no clean-up.
     const needLdap = ldapUses(policy, settings.adminConsole);
     if (!settings.ldap && needLdap.length > 0) {
       throw new ConfigError(
@@ -119,6 +113,13 @@ export async function startServices({
         'LDAP_URL',
       );
     }
+    const store = await openStore(settings.audit);
+    closers.push(() => store.close());
+    const metrics = createMetrics({
+      statusCounts: () => store.countByStatus(),
+      onCollectError: (err) =>
+        logger.warn({ err: (err as Error).message }, 'metrics: could not count the elevations by status'),
+    });
     const target = settings.ldap ? new LdapTarget(settings.ldap) : undefined;
     const built = buildTargets({
       policy,
