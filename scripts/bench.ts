@@ -47,7 +47,7 @@ import { startDevIdentityProvider } from '../integrations/oidc/dev-identity-prov
 import { APPROVE_ACTION } from '../integrations/slack/messages.js';
 import { Secret } from 'otpauth';
 import { createBrowser } from '../test/support/browser.js';
-import { readElevationStats } from '../server/admin-charts.js';
+import { chartWindow, readElevationStats } from '../server/admin-charts.js';
 import { CHART_LIMIT, CHART_PAGE } from '../server/admin-console.js';
 import { startMoto } from '../test/support/moto-server.js';
 import { createDatabase, startPostgres } from '../test/support/postgres-server.js';
@@ -98,6 +98,16 @@ const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const round = (n: number) => Math.round(n * 10) / 10;
+/** Runs `work` three times; the run of median duration, with the count `work` returned. */
+async function medianOf3(work: () => Promise<number>): Promise<{ ms: number; checked: number }> {
+  const runs: { ms: number; checked: number }[] = [];
+  for (let k = 0; k < 3; k++) {
+    const t = performance.now();
+    const checked = await work();
+    runs.push({ ms: performance.now() - t, checked });
+  }
+  return runs.sort((a, b) => a.ms - b.ms)[1]!;
+}
 
 const dir = mkdtempSync(path.join(tmpdir(), 'elevate-bench-'));
 const stops: (() => Promise<void>)[] = [];
@@ -629,37 +639,26 @@ try {
   // The console's charts over 90 days (every past elevation): read and folded in process as the
   // page does it, without the HTML (which is the same size whatever the count).
   say(`computing the console's charts over 90 days`);
-  const chartRuns: number[] = [];
-  let charted = 0;
-  for (let k = 0; k < 3; k++) {
-    const t = performance.now();
-    const dayMs = 86_400_000;
-    const to = new Date(Math.floor(Date.now() / dayMs) * dayMs + dayMs);
-    const read = await readElevationStats(
-      (q) => services.service.list(q),
-      { from: new Date(to.getTime() - 90 * dayMs), to, now: new Date() },
-      { limit: CHART_LIMIT, pageSize: CHART_PAGE },
-    );
-    chartRuns.push(performance.now() - t);
-    charted = read.total;
-  }
-  const chartsMedianMs = [...chartRuns].sort((a, b) => a - b)[1]!;
+  const charts = await medianOf3(async () => {
+    const read = await readElevationStats((q) => services.service.list(q), chartWindow(90, new Date()), {
+      limit: CHART_LIMIT,
+      pageSize: CHART_PAGE,
+    });
+    return read.total;
+  });
   say(`verifying the whole audit chain`);
-  const verifyRuns: { ms: number; checked: number }[] = [];
-  for (let k = 0; k < 3; k++) {
-    const t = performance.now();
+  const verifyMedian = await medianOf3(async () => {
     const v = await services.store.verify();
     if (!v.ok) throw new Error(`the audit chain does not verify: ${JSON.stringify(v.firstBroken)}`);
-    verifyRuns.push({ ms: performance.now() - t, checked: v.checked });
-  }
-  const verifyMedian = [...verifyRuns].sort((a, b) => a.ms - b.ms)[1]!;
+    return v.checked;
+  });
 
   // The same verification on a PostgreSQL audit store (what DATABASE_URL selects), in its own
-  // database on the bench's cluster: a shorter chain, since filling it goes one append at a time.
+  // database on the bench's cluster (filling it goes one append at a time).
   const PG_AUDIT_EVENTS = quick ? 5_000 : 100_000;
   say(`verifying a chain of ${PG_AUDIT_EVENTS} events in a PostgreSQL audit store`);
   const pgStore = await PostgresStore.open(await createDatabase(postgres.url, 'bench_audit'));
-  const pgVerifyRuns: { ms: number; checked: number }[] = [];
+  let pgVerifyMedian: { ms: number; checked: number };
   try {
     for (let i = 0; i < PG_AUDIT_EVENTS; i++) {
       const botId = bots[i % N]!;
@@ -681,17 +680,15 @@ try {
         },
       });
     }
-    for (let k = 0; k < 3; k++) {
-      const t = performance.now();
+    pgVerifyMedian = await medianOf3(async () => {
       const v = await pgStore.verify();
       if (!v.ok)
         throw new Error(`the PostgreSQL audit chain does not verify: ${JSON.stringify(v.firstBroken)}`);
-      pgVerifyRuns.push({ ms: performance.now() - t, checked: v.checked });
-    }
+      return v.checked;
+    });
   } finally {
     await pgStore.close();
   }
-  const pgVerifyMedian = [...pgVerifyRuns].sort((a, b) => a.ms - b.ms)[1]!;
 
   toActive.sort((a, b) => a - b);
   lags.sort((a, b) => a - b);
@@ -722,8 +719,8 @@ try {
     membersLeftInLdap: leftInLdap,
     adminListP50Ms: round(pct(listMs, 50)),
     adminListP99Ms: round(pct(listMs, 99)),
-    adminCharts90DaysMs: round(chartsMedianMs),
-    adminChartsElevations: charted,
+    adminCharts90DaysMs: round(charts.ms),
+    adminChartsElevations: charts.checked,
     adminListQueries: listMs.length,
     historyElevations: H,
     auditVerifyEvents: verifyMedian.checked,

@@ -350,6 +350,13 @@ export function elevationStats(views: ElevationView[], window: StatsWindow): Ele
   return builder.result();
 }
 
+/** The charts' window of `days` whole UTC days, ending with the day of `now`. */
+export function chartWindow(days: number, now: Date): StatsWindow {
+  const dayMs = 86_400_000;
+  const to = new Date(Math.floor(now.getTime() / dayMs) * dayMs + dayMs);
+  return { from: new Date(to.getTime() - days * dayMs), to, now };
+}
+
 /** One page of the elevation list, as the service gives it. */
 type ListPage = (query: {
   from: string;

@@ -43,7 +43,7 @@ import {
   type ElevationView,
   type EventType,
 } from '../workflows/definitions.js';
-import { readElevationStats } from './admin-charts.js';
+import { chartWindow, readElevationStats } from './admin-charts.js';
 import {
   CONSOLE_CSS,
   botPage,
@@ -880,13 +880,9 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     '/admin/charts',
     page(async (req, res, s) => {
       const days = [7, 14, 30, 90].includes(Number(req.query.days)) ? Number(req.query.days) : 14;
-      const t = now();
-      const dayMs = 86_400_000;
-      const to = new Date(Math.floor(t.getTime() / dayMs) * dayMs + dayMs);
-      const from = new Date(to.getTime() - days * dayMs);
       const { stats, total, capped } = await readElevationStats(
         (q) => deps.service.list(q),
-        { from, to, now: t },
+        chartWindow(days, now()),
         { limit: CHART_LIMIT, pageSize: CHART_PAGE },
       );
       html(res, 200, chartsPage({ user: userOf(s), days, stats, total, capped }));
