@@ -19,6 +19,7 @@
  * log from its first event to its last, and the lines come out in chain order, not sorted by
  * `at`. Events appended while an export runs may or may not be included.
  */
+import { isIP } from 'node:net';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type {
   Actor,
@@ -240,50 +241,14 @@ const LINE_WRITERS: Record<ExportFormat, (event: AuditEvent) => string> = {
 /** The OCSF schema version the `ocsf` export follows (`metadata.version` of every event). */
 export const OCSF_VERSION = '1.5.0';
 
-const BASE_REQUIRED = [
-  'activity_id',
-  'category_uid',
-  'class_uid',
-  'metadata',
-  'metadata.product',
-  'metadata.version',
-  'severity_id',
-  'time',
-  'type_uid',
-] as const;
-
-/**
- * The attributes OCSF 1.5.0 marks required, per event class the export uses (dotted paths for
- * required attributes of nested objects), from the schema at https://schema.ocsf.io/1.5.0/:
- * the base event's (`activity_id`, `category_uid`, `class_uid`, `metadata` with its `product`
- * and `version`, `severity_id`, `time`, `type_uid`) plus each class's own. Every event
- * {@link toOcsf} produces carries all of them for its class.
+/*
+ * What OCSF allows is checked, not restated here: the tests validate every exported event
+ * against a JSON Schema compiled from the OCSF 1.5.0 schema's own definitions
+ * (`test/fixtures/ocsf/1.5.0/`, made by `scripts/compile-ocsf-schema.ts`): each class's and
+ * object's attributes and no others, none deprecated, the required ones, OCSF's types and enum
+ * values. The export applies no OCSF profile (`metadata.profiles`), so the attributes profiles
+ * add are not used either: the Base Event and Detection Finding have no `actor`.
  */
-export const OCSF_REQUIRED: Readonly<Record<number, readonly string[]>> = {
-  /** Base Event: only for an event type this version of Elevate does not know. */
-  0: BASE_REQUIRED,
-  /** Detection Finding (Findings): drift. */
-  2004: [...BASE_REQUIRED, 'finding_info', 'finding_info.uid'],
-  /** Account Change (IAM): an AWS IAM policy attached to or detached from a bot. */
-  3001: [...BASE_REQUIRED, 'user'],
-  /** Authentication (IAM): refused credentials. */
-  3002: [...BASE_REQUIRED, 'user'],
-  /** Authorize Session (IAM): temporary AWS credentials issued for a role. */
-  3003: [...BASE_REQUIRED, 'user'],
-  /** Entity Management (IAM): the elevation's own lifecycle, and refused attempts on it. */
-  3004: [...BASE_REQUIRED, 'entity'],
-  /** Group Management (IAM): a bot added to or removed from an LDAP group or PostgreSQL role. */
-  3006: [...BASE_REQUIRED, 'group'],
-};
-
-/**
- * OCSF 1.5.0 `at_least_one` constraints of the classes the export uses that have one: each
- * inner list names attributes of which an event must carry at least one.
- */
-export const OCSF_AT_LEAST_ONE: Readonly<Record<number, readonly (readonly string[])[]>> = {
-  3002: [['service', 'dst_endpoint']],
-  3006: [['privileges', 'user']],
-};
 
 interface OcsfClass {
   uid: number;
@@ -292,7 +257,16 @@ interface OcsfClass {
   categoryName: string;
   /** The activities of the class that the export uses, by id. */
   activities: Record<number, string>;
+  /** Whether the class defines `actor` without a profile (the IAM classes do). */
+  actor: boolean;
 }
+
+/** Detection Finding titles, types and severities of what someone did around Elevate's API. */
+const FINDINGS = {
+  'decision.refused': ['Forged decision sent to an elevation', 'Temporal access without approval', 'high'],
+  'request.unverified': ['Elevation started around the API', 'Temporal access without approval', 'high'],
+  'lease.orphaned': ['Grant outlived its elevation', 'Orphaned grant', 'medium'],
+} as const;
 
 const IAM = 'Identity & Access Management';
 const CLASSES = {
@@ -302,6 +276,7 @@ const CLASSES = {
     categoryUid: 0,
     categoryName: 'Uncategorized',
     activities: { 99: 'Other' },
+    actor: false,
   },
   detectionFinding: {
     uid: 2004,
@@ -309,6 +284,7 @@ const CLASSES = {
     categoryUid: 2,
     categoryName: 'Findings',
     activities: { 1: 'Create' },
+    actor: false,
   },
   accountChange: {
     uid: 3001,
@@ -324,6 +300,7 @@ const CLASSES = {
       9: 'Lock',
       12: 'Unlock',
     },
+    actor: true,
   },
   authentication: {
     uid: 3002,
@@ -331,6 +308,7 @@ const CLASSES = {
     categoryUid: 3,
     categoryName: IAM,
     activities: { 1: 'Logon' },
+    actor: true,
   },
   authorizeSession: {
     uid: 3003,
@@ -338,6 +316,7 @@ const CLASSES = {
     categoryUid: 3,
     categoryName: IAM,
     activities: { 1: 'Assign Privileges' },
+    actor: true,
   },
   entityManagement: {
     uid: 3004,
@@ -345,6 +324,7 @@ const CLASSES = {
     categoryUid: 3,
     categoryName: IAM,
     activities: { 1: 'Create', 2: 'Read', 3: 'Update' },
+    actor: true,
   },
   groupManagement: {
     uid: 3006,
@@ -352,8 +332,15 @@ const CLASSES = {
     categoryUid: 3,
     categoryName: IAM,
     activities: { 3: 'Add User', 4: 'Remove User' },
+    actor: true,
   },
 } satisfies Record<string, OcsfClass>;
+
+/**
+ * The `class_uid` of every OCSF class {@link toOcsf} can produce. `scripts/compile-ocsf-schema.ts`
+ * compiles these classes into the schema the tests validate the export against.
+ */
+export const OCSF_CLASS_UIDS: readonly number[] = Object.values(CLASSES).map((c) => c.uid);
 
 const SEVERITY = {
   informational: [1, 'Informational'],
@@ -364,7 +351,12 @@ const SEVERITY = {
 type Severity = keyof typeof SEVERITY;
 
 /** `status_id` and `status`; findings use their own scale, where a new finding is `New`. */
-const STATUS = { success: [1, 'Success'], failure: [2, 'Failure'], new: [1, 'New'] } as const;
+const STATUS = {
+  unknown: [0, 'Unknown'],
+  success: [1, 'Success'],
+  failure: [2, 'Failure'],
+  new: [1, 'New'],
+} as const;
 type Status = keyof typeof STATUS;
 
 /** What one Elevate event becomes, before the attributes every OCSF event shares are added. */
@@ -386,15 +378,18 @@ interface Mapping {
  * Maps one audit event to an OCSF 1.5.0 event (see {@link OCSF_VERSION}):
  *
  * - `grant.confirmed`: Group Management 3006 (Add User) for an LDAP group or PostgreSQL role;
- *   Account Change 3001 (Attach Policy) for AWS IAM attach mode; Authorize Session 3003 (Assign
- *   Privileges) for the session issued in AWS credentials mode.
+ *   Account Change 3001 (Attach Policy, the policy in `policies`) for AWS IAM attach mode;
+ *   Authorize Session 3003 (Assign Privileges) for the session issued in AWS credentials mode.
  * - `elevation.revoked` that removed the grant, and `drift.reverted`: Group Management 3006
  *   (Remove User) or Account Change 3001 (Detach Policy); for delivered AWS credentials that
  *   were still valid, Account Change 3001 (Attach Policy) of the policy denying the session.
  * - `drift.detected`: Detection Finding 2004 (Create), finding status New.
+ * - `decision.refused`, `request.unverified` (someone sent a decision or started an elevation
+ *   straight through Temporal, around the API's signature), and `lease.orphaned` (a grant whose
+ *   workflow ended without revoking it): Detection Finding 2004 (Create), finding status New.
  * - an admin's change to a bot (`bot.locked`, `bot.unlocked`, `bot.disabled`, `bot.enabled`,
  *   `bot.key_rotated`): Account Change 3001 (Lock, Unlock, Disable, Enable, Password Reset) of
- *   the bot as the user.
+ *   the bot as the user; the admin's reason is in the message (the class has no `comment`).
  * - `auth.refused`: Authentication 3002 (Logon), Failure.
  * - `admin.signed_in`: Authentication 3002 (Logon), Success, MFA.
  * - `admin.action`: Entity Management 3004: Read of the audit trail for a verification (Failure
@@ -405,8 +400,15 @@ interface Mapping {
  * - `credentials.delivered` / `credentials.refused`: Entity Management 3004 (Read) of the
  *   session's credentials, Success / Failure.
  * - `audit.exported`: Entity Management 3004 (Read) of the audit trail.
- * - every other event: Entity Management 3004 (Update) of the elevation; refusals, denials,
- *   approval timeouts and failures with status Failure.
+ * - the rest of the elevation's lifecycle (`approval.accepted`, `elevation.approved`,
+ *   `elevation.denied`, `elevation.expired`, `grant.failed`, `elevation.failed`,
+ *   `revoke.started`, `revoke.failed`, `approval.refused`, `deny.refused`, `revoke.refused`):
+ *   Entity Management 3004 (Update) of the elevation; refusals, denials, approval timeouts and
+ *   failures with status Failure. A comment or justification goes in `comment`, which Entity
+ *   Management defines.
+ * - **any other type** (one added to `EVENT_TYPES` without a mapping here, or recorded by a
+ *   newer Elevate): a Base Event 0, activity 99 Other, Failure when the type ends in `.refused`
+ *   or `.failed` and Unknown otherwise (see {@link unmappedEvent}).
  *
  * An `elevation.revoked` that changed nothing in the target (other elevations still hold the
  * membership, the elevation was never granted, AWS credentials destroyed before delivery or
@@ -415,9 +417,12 @@ interface Mapping {
  * Every event carries the base attributes (`class_uid`, `category_uid`, `activity_id`,
  * `type_uid` = class_uid × 100 + activity_id, `severity_id`, `time` in epoch milliseconds,
  * `metadata` with the OCSF version, the product, the event id as `uid`, the elevation id as
- * `correlation_uid` and the chain position as `sequence`), `status_id`, a `message`, the actor,
- * and under `unmapped` the Elevate event exactly as the `jsonl` export writes it. Never throws:
- * an event whose data lacks what its class needs falls back to an Entity Management update.
+ * `correlation_uid` and the chain position as `sequence`), `status_id`, a `message`, the actor
+ * in the classes that define one (not the Base Event nor the Detection Finding), and under
+ * `unmapped` the Elevate event exactly as the `jsonl` export writes it, which keeps whatever
+ * has no OCSF attribute of its own. Only attributes OCSF 1.5.0 defines for the class are used.
+ * Never throws: an event whose data lacks what its class needs falls back to an Entity
+ * Management update.
  */
 export function toOcsf(event: AuditEvent): Record<string, unknown> {
   const m = mapEvent(event);
@@ -453,7 +458,7 @@ export function toOcsf(event: AuditEvent): Record<string, unknown> {
       log_name: 'audit',
       original_time: event.at,
     }),
-    actor: actorOf(event.actor),
+    actor: m.cls.actor ? actorOf(event.actor) : undefined,
     ...m.fields,
     unmapped: eventRecord(event),
   });
@@ -745,6 +750,34 @@ function mapEvent(event: AuditEvent): Mapping {
         },
       };
     }
+    case 'decision.refused':
+    case 'request.unverified':
+    case 'lease.orphaned': {
+      const [title, type, severity] = FINDINGS[event.type];
+      const message =
+        event.type === 'lease.orphaned'
+          ? `The grant of elevation ${id} outlived its workflow ${str(d.workflowId) ?? ''} (${str(d.workflowStatus) ?? 'not running'}); reconciliation revokes it`
+          : event.type === 'decision.refused'
+            ? `Refused a ${str(d.decision) ?? ''} decision for elevation ${id} sent around Elevate's API (${str(d.code) ?? '?'}): ${str(d.message) ?? ''}`
+            : `Refused an elevation workflow started around Elevate's API (${str(d.code) ?? '?'}): ${str(d.message) ?? ''}`;
+      return {
+        cls: CLASSES.detectionFinding,
+        activity: 1,
+        severity,
+        status: 'new',
+        message,
+        fields: {
+          finding_info: {
+            uid: event.id,
+            title,
+            desc: message,
+            types: [type],
+            created_time: Date.parse(event.at) || 0,
+          },
+          is_alert: true,
+        },
+      };
+    }
     case 'drift.reverted': {
       const target = targetOf(d.target);
       const principal = str(d.principal);
@@ -776,7 +809,8 @@ function mapEvent(event: AuditEvent): Mapping {
         severity,
         status: 'success',
         message,
-        fields: { user: { uid: bot, name: bot, type: 'Bot', type_id: 99 }, comment: reason },
+        // Account Change has no `comment`: the reason is in the message (and under `unmapped`).
+        fields: { user: { uid: bot, name: bot, type: 'Bot', type_id: 99 } },
       };
     }
     case 'admin.signed_in': {
@@ -828,16 +862,29 @@ function mapEvent(event: AuditEvent): Mapping {
       );
     }
     default:
-      // An event type newer than this code: still exported, as a Base Event.
-      return {
-        cls: CLASSES.base,
-        activity: 99,
-        severity: 'informational',
-        status: 'success',
-        message: `Elevate event ${String(event.type)}${event.elevationId ? ` of elevation ${event.elevationId}` : ''}`,
-        fields: {},
-      };
+      return unmappedEvent(event);
   }
+}
+
+/**
+ * The default for an event type {@link mapEvent} does not map specially (one added to
+ * `EVENT_TYPES` without a mapping here, or one recorded by a newer version of Elevate): a Base
+ * Event (class 0), activity 99 Other, severity Informational. Its status is Failure when the type
+ * ends in `.refused` or `.failed` (how Elevate names refusals and failures), Unknown otherwise.
+ * The Base Event has no `actor`, so the message names who did it; the event itself is under
+ * `unmapped` like every other, and its elevation in `metadata.correlation_uid`.
+ */
+function unmappedEvent(event: AuditEvent): Mapping {
+  const type = String(event.type);
+  const refusedOrFailed = /\.(refused|failed)$/.test(type);
+  return {
+    cls: CLASSES.base,
+    activity: 99,
+    severity: 'informational',
+    status: refusedOrFailed ? 'failure' : 'unknown',
+    message: `Elevate event ${type}${event.elevationId ? ` of elevation ${event.elevationId}` : ''} recorded for ${event.actor.kind} ${event.actor.id}`,
+    fields: {},
+  };
 }
 
 /** An admin's change to a bot: its Account Change activity, the verb for the message, the severity. */
@@ -887,11 +934,13 @@ function membershipChange(
           activity: add ? 7 : 8,
           fields: {
             user: awsUser(principal),
-            policy: event.elevationId
-              ? {
-                  name: policyName(event.elevationId),
-                  desc: `Elevate policy of elevation ${event.elevationId}`,
-                }
+            policies: event.elevationId
+              ? [
+                  {
+                    name: policyName(event.elevationId),
+                    desc: `Elevate policy of elevation ${event.elevationId}`,
+                  },
+                ]
               : undefined,
           },
         };
@@ -934,10 +983,15 @@ function credentialsChange(
     activity: 7,
     fields: {
       user: awsUser(target.roleArn),
-      policy: compact({
-        name: event.elevationId ? denyPolicyName(event.elevationId) : undefined,
-        desc: `Denies AWS session ${name ?? '?'} until it expires`,
-      }),
+      // A policy needs a name or uid; without the elevation id there is none to give.
+      policies: event.elevationId
+        ? [
+            {
+              name: denyPolicyName(event.elevationId),
+              desc: `Denies AWS session ${name ?? '?'} until it expires`,
+            },
+          ]
+        : undefined,
     },
   };
 }
@@ -1006,10 +1060,16 @@ function credentialsEntity(
   });
 }
 
-/** The caller's address as an OCSF network endpoint, when recorded. */
+/**
+ * The caller's address as an OCSF network endpoint, when recorded and an IP address as OCSF's
+ * `ip_t` has it (at most 40 characters); anything else stays only under `unmapped`.
+ */
 function endpoint(ip: unknown): Record<string, unknown> | undefined {
-  return typeof ip === 'string' && ip !== '' ? { ip } : undefined;
+  return typeof ip === 'string' && isIP(ip) !== 0 && ip.length <= 40 ? { ip } : undefined;
 }
+
+/** OCSF 1.5.0's pattern of an e-mail address (`email_t`), so `email_addr` holds only what it allows. */
+const OCSF_EMAIL = /^[a-zA-Z0-9!#$%&'*+-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$/;
 
 /** OCSF `user.type_id`: 0 Unknown, 1 User, 2 Admin, 3 System, 99 Other. */
 function actorUser(actor: Actor): Record<string, unknown> {
@@ -1018,7 +1078,7 @@ function actorUser(actor: Actor): Record<string, unknown> {
       return compact({
         name: actor.id,
         uid: actor.id,
-        email_addr: actor.id.includes('@') ? actor.id : undefined,
+        email_addr: OCSF_EMAIL.test(actor.id) ? actor.id : undefined,
         type: 'User',
         type_id: 1,
       });
