@@ -49,6 +49,13 @@ export const waitQuerySchema = z
       .min(0)
       .max(60, { message: 'must be at most 60' })
       .optional(),
+    until: z
+      .string()
+      .transform((s) => s.split(','))
+      .pipe(
+        z.array(z.enum(ELEVATION_STATUSES, { message: `must be among ${ELEVATION_STATUSES.join(', ')}` })),
+      )
+      .optional(),
   })
   .strict();
 

@@ -119,6 +119,77 @@ describe('bot API', () => {
     await call('POST', `/v1/elevations/${id}/revoke`, { key: bot() });
   });
 
+  it('when a long-poll waits until a status the elevation already has, then it answers at once', async () => {
+    const created = await call('POST', '/v1/elevations', { key: bot(), body: ok });
+    const id = String(created.body.id);
+    await stack.waitFor(id, (v) => v.status === 'active');
+    const started = Date.now();
+    const polled = await call('GET', `/v1/elevations/${id}?until=active&waitSeconds=10`, { key: bot() });
+    expect(polled.status).toBe(200);
+    expect(polled.body.status).toBe('active');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await call('POST', `/v1/elevations/${id}/revoke`, { key: bot() });
+  });
+
+  it('when a long-poll waits until a status that comes later, then it answers when it comes, not at the statuses on the way', async () => {
+    const created = await call('POST', '/v1/elevations', {
+      key: bot(),
+      body: { role: 'needs-ok', durationSeconds: 30, justification: 'waits for active' },
+    });
+    const id = String(created.body.id);
+    await stack.waitFor(id, (v) => v.status === 'pending_approval');
+    const started = Date.now();
+    const untilActive = call('GET', `/v1/elevations/${id}?until=active,denied&waitSeconds=20`, {
+      key: bot(),
+    });
+    let givenBackAnswered = false;
+    const untilRevoked = call('GET', `/v1/elevations/${id}?until=revoked&waitSeconds=30`, {
+      key: bot(),
+    }).then((res) => {
+      givenBackAnswered = true;
+      return res;
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    await stack.service.approve(id, { approver: { id: 'ann@example.org' }, evidence: { method: 'test' } });
+    const active = await untilActive;
+    expect(active.status).toBe(200);
+    expect(active.body.status).toBe('active');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    // approved and active were changes, but not what the second call waits for: it still waits.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(givenBackAnswered).toBe(false);
+    await call('POST', `/v1/elevations/${id}/revoke`, { key: bot() });
+    const revoked = await untilRevoked;
+    expect(revoked.body).toMatchObject({ status: 'revoked', endReason: 'given_back' });
+  });
+
+  it('when a long-poll waits until a status but the elevation has ended in another, then it answers at once with the final status', async () => {
+    const created = await call('POST', '/v1/elevations', {
+      key: bot(),
+      body: { role: 'needs-ok', durationSeconds: 30, justification: 'withdrawn before approval' },
+    });
+    const id = String(created.body.id);
+    await stack.waitFor(id, (v) => v.status === 'pending_approval');
+    await call('POST', `/v1/elevations/${id}/revoke`, { key: bot() });
+    await stack.waitFor(id, (v) => v.status === 'revoked');
+    const started = Date.now();
+    const polled = await call('GET', `/v1/elevations/${id}?until=active&waitSeconds=10`, { key: bot() });
+    expect(polled.body).toMatchObject({ status: 'revoked', endReason: 'withdrawn' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('when until names a status that does not exist, then it is 400 naming the field until', async () => {
+    const created = await call('POST', '/v1/elevations', { key: bot(), body: ok });
+    const id = String(created.body.id);
+    const res = await call('GET', `/v1/elevations/${id}?until=active,granted&waitSeconds=5`, { key: bot() });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_request', field: 'until' });
+    expect(res.body.error?.message).toContain('pending_approval');
+    await call('POST', `/v1/elevations/${id}/revoke`, { key: bot() });
+  });
+
   it('when the same requestId is sent twice, then the second answer is the same elevation, marked as replayed', async () => {
     const body = { ...ok, requestId: 'build-981' };
     const a = await call('POST', '/v1/elevations', { key: bot(), body });
