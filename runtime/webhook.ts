@@ -60,6 +60,8 @@ function webhookMetrics(metrics: Metrics, sink: () => WebhookSink): (outcome: De
     labelNames: ['outcome'] as const,
     registers,
   });
+  // Every outcome at 0 from the start, so increase() sees the first of each (metrics.ts).
+  for (const outcome of ['delivered', 'retried', 'skipped', 'held']) attempts.inc({ outcome }, 0);
   new Gauge({
     name: 'elevate_webhook_position',
     help: 'Audit chain position up to which every event is delivered (or skipped) by this process; absent while it stands by.',

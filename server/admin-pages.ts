@@ -61,6 +61,15 @@ svg .grid{stroke:#e4e4e8;stroke-width:1}svg .axis,svg .legend{font-size:11px;fil
 svg .c0{fill:#2f6fdb}svg .c1{fill:#c2410c}svg .c2{fill:#8b8b95}svg .c3{fill:#a40e26}svg .c4{fill:#2e9d5b}svg .c5{fill:#7c3aed}
 table.chart-data{margin:.4rem 0 1.2rem;font-size:.9rem;max-width:40rem}table.chart-data caption{text-align:left;color:var(--muted);padding:.2rem 0}
 .charts section{margin-bottom:1.5rem}.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.list-scroll{overflow-x:auto}
+@media (max-width:40rem){
+main{padding:.8rem .7rem 2rem}header.top{padding:.6rem .7rem}header.top .who{overflow-wrap:anywhere}
+table.list,table.list tbody,table.list tr,table.list td{display:block}table.list{background:none}
+table.list thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+table.list tr{background:#fff;border:1px solid var(--line);border-radius:6px;margin:.6rem 0;padding:.35rem .7rem}
+table.list td{position:relative;border:0;padding:.15rem 0 .15rem 6.8rem;min-height:1.6rem;overflow-wrap:anywhere}
+table.list td::before{content:attr(data-label);position:absolute;left:0;width:6.3rem;color:var(--muted);font-weight:600;font-size:.85rem}
+}
 `;
 
 /** The signed-in person, as the header shows them. */
@@ -254,17 +263,21 @@ ${select('targetType', 'Target type', [
 
 function elevationRows(items: ElevationView[], showBot = true): string {
   if (items.length === 0) return '<p class="muted">No elevations match.</p>';
+  // On a narrow screen each row is shown as a card, each cell under its column's name (CONSOLE_CSS).
+  const cell = (label: string, html: string) => `<td data-label="${label}">${html}</td>`;
   const rows = items
     .map(
       (v) =>
-        `<tr><td>${when(v.requestedAt)}</td><td><a href="/admin/elevations/${e(v.id)}"><code>${e(v.id)}</code></a></td>${
-          showBot ? `<td><a href="/admin/bots/${e(v.botId)}">${e(v.botId)}</a></td>` : ''
-        }<td>${e(v.roleId)}</td><td>${e(v.owner)}</td><td>${e(v.environment)}</td><td>${statusBadge(v.status)}</td><td>${riskBadge(riskOf(v))}</td><td>${
-          v.endedAt ? when(v.endedAt) : v.expiresAt ? `expires ${when(v.expiresAt)}` : '—'
-        }</td></tr>`,
+        `<tr>${cell('Requested', when(v.requestedAt))}${cell('Elevation', `<a href="/admin/elevations/${e(v.id)}"><code>${e(v.id)}</code></a>`)}${
+          showBot ? cell('Bot', `<a href="/admin/bots/${e(v.botId)}">${e(v.botId)}</a>`) : ''
+        }${cell('Role', e(v.roleId))}${cell('Owner', e(v.owner))}${cell('Environment', e(v.environment))}${cell('Status', statusBadge(v.status))}${cell('Risk', riskBadge(riskOf(v)))}${cell(
+          'Ended',
+          v.endedAt ? when(v.endedAt) : v.expiresAt ? `expires ${when(v.expiresAt)}` : '—',
+        )}</tr>`,
     )
     .join('');
-  return `<table class="list"><thead><tr><th>Requested</th><th>Elevation</th>${showBot ? '<th>Bot</th>' : ''}<th>Role</th><th>Owner</th><th>Env.</th><th>Status</th><th>Risk</th><th>Ended</th></tr></thead><tbody>${rows}</tbody></table>`;
+  // Between a phone and a wide screen the table scrolls sideways in its own box, not the page.
+  return `<div class="list-scroll"><table class="list"><thead><tr><th>Requested</th><th>Elevation</th>${showBot ? '<th>Bot</th>' : ''}<th>Role</th><th>Owner</th><th>Env.</th><th>Status</th><th>Risk</th><th>Ended</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /** The pager: the first page, and the next one if any (same filters, new cursor). */

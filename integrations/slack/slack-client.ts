@@ -30,7 +30,7 @@ import {
   type Logger as SlackLogger,
 } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { Metrics } from '../../runtime/metrics.js';
+import type { Metrics, SlackMethod } from '../../runtime/metrics.js';
 
 /** A message Elevate posted: the conversation it is in (a DM's `D…` id for DMs) and its timestamp. */
 export interface SlackMessageRef {
@@ -240,7 +240,7 @@ export class SlackClient {
    * Runs one Web API call, waiting out rate limits and retrying transient failures until it
    * succeeds, fails for good, or the next wait would end past the call budget.
    */
-  private async withRetries<T>(method: string, call: () => Promise<T>): Promise<T> {
+  private async withRetries<T>(method: SlackMethod, call: () => Promise<T>): Promise<T> {
     const startedAt = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
