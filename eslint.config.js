@@ -30,10 +30,11 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*'], message: 'Workflow code must not do I/O.' },
             {
-              regex: '^(?!@temporalio/workflow$|\\./)',
+              // Besides the SDK: pure, deterministic libraries for checking decision signatures.
+              regex: '^(?!@temporalio/workflow$|@noble/curves/ed25519\\.js$|@scure/base$|\\./)',
               allowTypeImports: true,
               message:
-                'Workflows import values only from @temporalio/workflow and workflows/; use `import type` for the rest.',
+                'Workflows import values only from @temporalio/workflow, the signature libraries (@noble/curves, @scure/base) and workflows/; use `import type` for the rest.',
             },
           ],
         },

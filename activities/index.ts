@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import type { AuditStore } from '../integrations/audit/audit-store.js';
+import type { AuditStore, EphemeralStore, LeaseStore } from '../integrations/audit/audit-store.js';
+import type { RequestVerifier } from '../domain/decision-signer.js';
 import { leaseKey, type GrantLedger, type GrantRequest } from '../domain/grant-ledger.js';
 import { elevationIdOfPolicy, type AwsIamTarget } from '../integrations/aws/iam-target.js';
 import type {
@@ -23,18 +24,26 @@ import type {
   DriftAlert,
   ReconcileAwsPrincipal,
   AwsIamAttachTargetRef,
+  DecisionTrust,
+  ElevationInput,
+  RequestCheck,
+  OrphanedLeaseSweep,
 } from '../workflows/definitions.js';
 import { TargetError, TargetNotVerifiedError } from '../integrations/target-errors.js';
 import type { Metrics } from '../runtime/metrics.js';
+import { releaseOrphanedLeases, type ElevationWorkflows } from './orphaned-leases.js';
 
-/** An event as the workflow hands it over; the elevation view is the state after it. */
+/**
+ * An event as the workflow hands it over; the elevation view is the state after it (absent for
+ * a refused start, which must not create or change an elevation's summary).
+ */
 export interface WorkflowEvent {
   id: string;
   type: EventType;
   at: string;
   actor: Actor;
   data: Record<string, unknown>;
-  elevation: ElevationView;
+  elevation?: ElevationView;
 }
 
 /** An elevation with the bot and role it was requested for: what a notification describes. */
@@ -68,13 +77,30 @@ export interface ApprovalNotifier {
   alertDrift?(alert: DriftAlert): Promise<void>;
 }
 
+/** How long a request stays claimed by the workflow run that first checked it. */
+const REQUEST_CLAIM_TTL_MS = 24 * 3600_000;
+
 export interface ActivityDeps {
   store: Pick<AuditStore, 'append'>;
+  /**
+   * Checks the API's signature over each workflow's start input and holds the public keys
+   * decisions are checked with (the worker's ELEVATE_DECISION_PUBLIC_KEYS).
+   */
+  requests: Pick<RequestVerifier, 'check' | 'trust'>;
+  /** Where a checked request is claimed by its workflow run (a copied start is refused). */
+  ephemeral: Pick<EphemeralStore, 'putIfAbsent' | 'peek'>;
   ledger: Pick<GrantLedger, 'acquire' | 'release' | 'members' | 'reconcile' | 'reconcileAwsPolicy'>;
   notifier: ApprovalNotifier;
   logger: Logger;
   /** The AWS IAM target, when a role uses it: drift detection lists the bots' policies with it. */
   aws?: Pick<AwsIamTarget, 'listAttachedPolicies' | 'detachPolicy' | 'deleteInlinePolicy'>;
+  /**
+   * Where reconciliation pages through held leases and reads the elevations they belong to
+   * (the audit store), for `releaseOrphanedLeases`, which refuses to run without it.
+   */
+  leases?: Pick<LeaseStore, 'heldLeases'> & Pick<AuditStore, 'getElevation'>;
+  /** Temporal, asked which elevation workflows still run (`releaseOrphanedLeases` needs it too). */
+  temporal?: ElevationWorkflows;
   /** Where grants, revocations, their lag, target errors and drift are counted (optional). */
   metrics?: Pick<
     Metrics,
@@ -82,7 +108,18 @@ export interface ActivityDeps {
   >;
 }
 
-export function createActivities({ store, ledger, notifier, logger, aws, metrics }: ActivityDeps) {
+export function createActivities({
+  store,
+  requests,
+  ephemeral,
+  ledger,
+  notifier,
+  logger,
+  aws,
+  leases,
+  temporal,
+  metrics,
+}: ActivityDeps) {
   /** Record a drift event (no elevation explains it, so it belongs to none). */
   const recordDrift = (type: EventType, at: string, data: Record<string, unknown>) =>
     store.append({
@@ -137,7 +174,7 @@ export function createActivities({ store, ledger, notifier, logger, aws, metrics
   const observeRevocationLag = (e: WorkflowEvent): void => {
     if (!metrics || e.type !== 'elevation.revoked' || e.data.reason !== 'expired') return;
     const receipt = e.data.receipt as Partial<RevokeReceipt> | undefined;
-    const expiresAt = Date.parse(e.elevation.expiresAt ?? '');
+    const expiresAt = Date.parse(e.elevation?.expiresAt ?? '');
     const verifiedAt = Date.parse(receipt?.verifiedAt ?? '');
     if (!receipt?.target || Number.isNaN(expiresAt) || Number.isNaN(verifiedAt)) return;
     metrics.revocationLag.observe(
@@ -147,6 +184,39 @@ export function createActivities({ store, ledger, notifier, logger, aws, metrics
   };
 
   return {
+    /**
+     * Check that Elevate's API signed the workflow's start input, for this workflow, shortly
+     * before Temporal started it, and that no other run claimed it; hand the workflow the
+     * public keys its decisions must be signed with. A refusal is returned, not thrown: the
+     * workflow records it and ends without granting anything.
+     */
+    async checkRequest(input: ElevationInput, startedAt: number): Promise<RequestCheck> {
+      const execution = Context.current().info.workflowExecution ?? { workflowId: '', runId: '' };
+      const check = await requests.check(input, {
+        workflowId: execution.workflowId,
+        runId: execution.runId,
+        startedAt,
+        async claim(elevationId, runId) {
+          const key = `request-run:${elevationId}`;
+          if (await ephemeral.putIfAbsent(key, runId, new Date(Date.now() + REQUEST_CLAIM_TTL_MS)))
+            return true;
+          return (await ephemeral.peek(key)) === runId;
+        },
+      });
+      if (check.outcome !== 'verified') {
+        logger.error(
+          { elevationId: input.elevationId, workflowId: execution.workflowId, outcome: check.outcome },
+          `refused a workflow not started by Elevate's API: ${check.message}`,
+        );
+      }
+      return check;
+    },
+
+    /** The public keys decisions must be signed with, as this worker is configured now. */
+    loadDecisionTrust(): Promise<DecisionTrust> {
+      return Promise.resolve(requests.trust());
+    },
+
     /** Append events in order. Idempotent by event id, so a retried call stores nothing twice. */
     async recordEvents(elevationId: string, events: WorkflowEvent[]): Promise<void> {
       for (const e of events) {
@@ -308,6 +378,22 @@ export function createActivities({ store, ledger, notifier, logger, aws, metrics
         report(detail, outcome, at);
       }
       return { drift, alerts };
+    },
+
+    /**
+     * Release the held leases whose elevation workflow is no longer running (terminated or
+     * reset by an operator, failed, gone): record `lease.orphaned`, release through the
+     * ledger, record `elevation.revoked` with end reason `orphaned`. One lease that fails
+     * stays held for the next run and does not stop the others.
+     */
+    async releaseOrphanedLeases(): Promise<OrphanedLeaseSweep> {
+      if (!leases || !temporal) {
+        throw new Error('this worker was not given the lease store and the Temporal client');
+      }
+      return releaseOrphanedLeases(
+        { append: (e) => store.append(e), leases, ledger, temporal, logger, metrics },
+        Context.current().info.taskQueue,
+      );
     },
 
     /** Tell people about one drift finding (Slack when configured; the log has it already). */

@@ -6,6 +6,7 @@
  *   elevate api                   the HTTP API only (production: several behind a balancer)
  *   elevate worker                the Temporal worker only
  *   elevate keygen [--admin]      a new bot API key (or admin token) and the hash to configure
+ *   elevate keygen --decision-keys <folder>   the API's decision signing key pair
  *   elevate config check <file>   validate a policy file
  *   elevate dev-totp <email>      the current TOTP code of a development approver (embedded only)
  *   elevate bots …                list, lock, unlock, disable, enable, rotate keys; create (offline)
@@ -14,7 +15,7 @@
  *
  * The last three talk to a running API's admin routes; see bin/cli/admin-commands.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TOTP } from 'otpauth';
@@ -22,6 +23,7 @@ import { ConfigError } from '../config/config-error.js';
 import { loadPolicy } from '../config/load-policy.js';
 import { loadSettings } from '../config/settings.js';
 import { generateSecret, hashSecret } from '../domain/credentials.js';
+import { newDecisionKeyPair, parseSigningKey } from '../domain/decision-keys.js';
 import type { DevIdentityFile } from '../runtime/embedded.js';
 import { runAdminCommand } from './cli/admin-commands.js';
 
@@ -32,6 +34,8 @@ commands:
   api                    run the HTTP API (needs TEMPORAL_ADDRESS, ELEVATE_CONFIG; LDAP_URL for LDAP roles)
   worker                 run the Temporal worker (same settings)
   keygen [--admin]       make a bot API key (or an admin token) and print it with its hash
+  keygen --decision-keys <folder>
+                         make the API's decision signing key and its public key (for the workers)
   config check <file>    validate a policy file and exit 0 if it is valid
   dev-totp <email>       print the current TOTP code of a development approver (embedded default only)
   bots <command>         bots at runtime: list, show, lock, unlock, disable, enable, rotate-key;
@@ -49,7 +53,11 @@ Settings come from the environment; see docs/configuration.md.`;
  */
 const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
 
-function stopOnSignal(stop: () => Promise<void>): void {
+/**
+ * Stop cleanly on SIGINT/SIGTERM (exit 0, or 1 when `failed()` says something had to be
+ * abandoned); a second signal exits at once.
+ */
+function stopOnSignal(stop: () => Promise<void>, failed: () => boolean = () => false): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -59,7 +67,7 @@ function stopOnSignal(stop: () => Promise<void>): void {
     stopping = true;
     process.stderr.write(`\n${signal}: stopping (press Ctrl-C again to force)\n`);
     stop().then(
-      () => process.exit(EXIT.ok),
+      () => process.exit(failed() ? EXIT.failure : EXIT.ok),
       (err: unknown) => {
         process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
         process.exit(EXIT.failure);
@@ -78,6 +86,12 @@ async function runProcess(kind: 'api' | 'worker'): Promise<void> {
       ['TEMPORAL_ADDRESS', settings.temporal.address],
     ] as const
   ).find(([, v]) => v === undefined);
+  if (missing?.[0] === 'TEMPORAL_ADDRESS') {
+    throw new ConfigError(
+      `TEMPORAL_ADDRESS: must be set for \`elevate ${kind}\` (or an address in the profile of TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE)`,
+      'TEMPORAL_ADDRESS',
+    );
+  }
   if (missing) throw new ConfigError(`${missing[0]}: must be set for \`elevate ${kind}\``, missing[0]);
   if (!settings.auditExplicit) {
     // Separate API and worker processes must share one audit store and grant ledger.
@@ -110,7 +124,33 @@ async function runProcess(kind: 'api' | 'worker'): Promise<void> {
     run: { api: kind === 'api', worker: kind === 'worker' },
   });
   logger.info({ url: services.url, taskQueue: settings.temporal.taskQueue }, `elevate ${kind} started`);
-  stopOnSignal(() => services.close());
+  stopOnSignal(
+    () => services.close(),
+    () => services.forcedStop,
+  );
+}
+
+/**
+ * Write a new decision signing key (0600) and its public key into `folder`; never overwrites,
+ * so an existing key is not lost by running it twice.
+ */
+function writeDecisionKeys(folder: string): number {
+  const signing = path.join(folder, 'decision-signing.pem');
+  const pub = path.join(folder, 'decision-public.pem');
+  const existing = [signing, pub].filter((f) => existsSync(f));
+  if (existing.length > 0) {
+    process.stderr.write(`${existing.join(' and ')} already exist: remove them or choose another folder\n`);
+    return EXIT.failure;
+  }
+  mkdirSync(folder, { recursive: true });
+  const { privatePem, publicPem } = newDecisionKeyPair();
+  writeFileSync(signing, privatePem, { mode: 0o600, flag: 'wx' });
+  writeFileSync(pub, publicPem, { mode: 0o644, flag: 'wx' });
+  process.stdout.write(
+    `decision signing key (API only: ELEVATE_DECISION_SIGNING_KEY_FILE): ${signing}\n` +
+      `public key (workers: ELEVATE_DECISION_PUBLIC_KEYS_FILE), id ${parseSigningKey(privatePem).kid}: ${pub}\n`,
+  );
+  return EXIT.ok;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -128,7 +168,11 @@ async function main(argv: string[]): Promise<number> {
       await runProcess(command);
       return EXIT.ok;
     case 'keygen': {
-      const { values } = parseArgs({ args: rest, options: { admin: { type: 'boolean', default: false } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { admin: { type: 'boolean', default: false }, 'decision-keys': { type: 'string' } },
+      });
+      if (values['decision-keys'] !== undefined) return writeDecisionKeys(values['decision-keys']);
       const secret = generateSecret(values.admin ? 'admin' : 'bot');
       process.stdout.write(
         `${values.admin ? 'admin token' : 'bot API key'} (shown once, give it to its holder): ${secret}\n` +
@@ -196,6 +240,10 @@ main(process.argv.slice(2)).then(
     if (err instanceof ConfigError) {
       process.stderr.write(`invalid configuration:\n${err.message}\n`);
       process.exit(EXIT.config);
+    }
+    if ((err as Error).name === 'TemporalConnectError') {
+      process.stderr.write(`cannot connect to Temporal:\n${(err as Error).message}\n`);
+      process.exit(EXIT.failure);
     }
     process.stderr.write(`elevate: ${(err as Error).message}\n`);
     process.exit(EXIT.failure);

@@ -11,6 +11,14 @@ import { parseCredentialsKey } from '../domain/credential-vault.js';
 import { hashSecret } from '../domain/credentials.js';
 import { isValidDn } from '../integrations/ldap/dn.js';
 import { ConfigError } from './config-error.js';
+import { loadTemporalSettings, type TemporalSettings } from './temporal-settings.js';
+import {
+  DecisionKeyError,
+  parsePublicKeys,
+  parseSigningKey,
+  type DecisionSigningKey,
+  type PublicDecisionKey,
+} from '../domain/decision-keys.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z
@@ -29,15 +37,28 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TEMPORAL_ADDRESS: optionalString,
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   ELEVATE_TASK_QUEUE: z.string().min(1).default('elevate'),
-  DATABASE_URL: optionalString.pipe(
+  ELEVATE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  ELEVATE_WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
+  ELEVATE_WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
+  ELEVATE_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).default(100),
+  ELEVATE_WORKER_WORKFLOW_TASK_POLLERS: z.coerce.number().int().min(2).max(1000).default(20),
+  ELEVATE_WORKER_MAX_CACHED_WORKFLOWS: optionalString.pipe(
+    z.coerce.number<string>().int().min(0).max(1_000_000).optional(),
+  ),
+  ELEVATE_WORKER_VERSIONING: z.enum(['true', 'false']).default('false'),
+  ELEVATE_WORKER_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,100}$/, { message: 'must be 1 to 100 letters, digits, - or _' })
+    .default('elevate'),
+  ELEVATE_BUILD_ID: optionalString.pipe(
     z
       .string()
-      .regex(/^postgres(ql)?:\/\//, { message: 'must start with postgres:// or postgresql://' })
+      .regex(/^[\x21-\x7e]{1,200}$/, { message: 'must be 1 to 200 printable characters without spaces' })
       .optional(),
   ),
+  DATABASE_URL: optionalString,
+  DATABASE_URL_FILE: optionalString,
   ELEVATE_SQLITE_PATH: optionalString,
   LDAP_URL: optionalString.pipe(
     z
@@ -52,6 +73,10 @@ const envSchema = z.object({
   ELEVATE_CREDENTIALS_KEY_FILE: optionalString,
   ELEVATE_CREDENTIALS_KEY_PREVIOUS: optionalString,
   ELEVATE_CREDENTIALS_KEY_PREVIOUS_FILE: optionalString,
+  ELEVATE_DECISION_SIGNING_KEY: optionalString,
+  ELEVATE_DECISION_SIGNING_KEY_FILE: optionalString,
+  ELEVATE_DECISION_PUBLIC_KEYS: optionalString,
+  ELEVATE_DECISION_PUBLIC_KEYS_FILE: optionalString,
   ELEVATE_GRANT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   ELEVATE_REVOKE_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   ELEVATE_RECONCILE_INTERVAL_SECONDS: z.coerce
@@ -146,7 +171,15 @@ export interface Settings {
   host: string;
   port: number;
   logLevel: z.output<typeof envSchema>['LOG_LEVEL'];
-  temporal: { address?: string; namespace: string; taskQueue: string };
+  /** Where Temporal is and how to reach it (Temporal's standard environment configuration). */
+  temporal: TemporalSettings;
+  /**
+   * How long a stopping process lets in-flight work finish (`ELEVATE_SHUTDOWN_GRACE_SECONDS`):
+   * the worker's running activities, the API's open requests.
+   */
+  shutdownGraceSeconds: number;
+  /** The worker's concurrency, cache and versioning (`ELEVATE_WORKER_*`). */
+  worker: WorkerSettings;
   audit: { databaseUrl?: string; sqlitePath: string };
   ldap?: { url: string; bindDn: string; bindPassword: string };
   /** Grant and revocation timing handed to each elevation workflow. */
@@ -175,6 +208,10 @@ export interface Settings {
   credentialsKey?: Buffer;
   /** Keys being rotated out (`ELEVATE_CREDENTIALS_KEY_PREVIOUS`): they still decrypt, never encrypt. */
   credentialsPreviousKeys?: Buffer[];
+  /** The API's key for signing requests and decisions (`ELEVATE_DECISION_SIGNING_KEY`). */
+  decisionSigningKey?: DecisionSigningKey;
+  /** The public keys workers accept requests and decisions under (`ELEVATE_DECISION_PUBLIC_KEYS`). */
+  decisionPublicKeys?: PublicDecisionKey[];
   /**
    * Hash (`sha256:…`) of `ELEVATE_METRICS_TOKEN`: the bearer token Prometheus scrapes `/metrics`
    * with (admin tokens work too). Only the hash is kept in memory.
@@ -186,6 +223,21 @@ export interface Settings {
   webhook?: WebhookSettings;
   /** The admin console, when admin groups are configured (else `/admin` says how to turn it on). */
   adminConsole?: AdminConsoleSettings;
+}
+
+/** How a worker runs: its slots, its cache, and the build it tells Temporal it is. */
+export interface WorkerSettings {
+  maxConcurrentActivities: number;
+  maxConcurrentLocalActivities: number;
+  maxConcurrentWorkflowTasks: number;
+  workflowTaskPollers: number;
+  /** Workflows kept in memory between tasks; unset: the SDK's default (from the heap size). */
+  maxCachedWorkflows?: number;
+  /** `ELEVATE_BUILD_ID`; unset: `<package version>+<commit>`. */
+  buildId?: string;
+  /** Temporal Worker Versioning (worker deployments); off by default. */
+  versioning: boolean;
+  deploymentName: string;
 }
 
 /** The audit webhook sink: where to deliver, how to sign, how hard to push. */
@@ -351,6 +403,39 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     }
   }
 
+  let decisionSigningKey: DecisionSigningKey | undefined;
+  const signingPem = secret(raw, 'ELEVATE_DECISION_SIGNING_KEY');
+  if (signingPem) {
+    const name = raw.ELEVATE_DECISION_SIGNING_KEY_FILE
+      ? 'ELEVATE_DECISION_SIGNING_KEY_FILE'
+      : 'ELEVATE_DECISION_SIGNING_KEY';
+    try {
+      decisionSigningKey = parseSigningKey(signingPem);
+    } catch (err) {
+      if (!(err instanceof DecisionKeyError)) throw err;
+      throw new ConfigError(`${name}: ${err.message}`, name);
+    }
+  }
+  let decisionPublicKeys: PublicDecisionKey[] | undefined;
+  const publicPem = secret(raw, 'ELEVATE_DECISION_PUBLIC_KEYS');
+  if (publicPem) {
+    const name = raw.ELEVATE_DECISION_PUBLIC_KEYS_FILE
+      ? 'ELEVATE_DECISION_PUBLIC_KEYS_FILE'
+      : 'ELEVATE_DECISION_PUBLIC_KEYS';
+    try {
+      decisionPublicKeys = parsePublicKeys(publicPem);
+    } catch (err) {
+      if (!(err instanceof DecisionKeyError)) throw err;
+      throw new ConfigError(`${name}: ${err.message}`, name);
+    }
+  }
+
+  const databaseUrl = secret(raw, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    const name = raw.DATABASE_URL_FILE ? 'DATABASE_URL_FILE' : 'DATABASE_URL';
+    throw new ConfigError(`${name}: must start with postgres:// or postgresql://`, name);
+  }
+
   let metricsTokenHash: string | undefined;
   const metricsToken = secret(raw, 'ELEVATE_METRICS_TOKEN');
   if (metricsToken !== undefined) {
@@ -418,13 +503,22 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    temporal: {
-      ...(e.TEMPORAL_ADDRESS ? { address: e.TEMPORAL_ADDRESS } : {}),
-      namespace: e.TEMPORAL_NAMESPACE,
-      taskQueue: e.ELEVATE_TASK_QUEUE,
+    temporal: loadTemporalSettings(env, e.ELEVATE_TASK_QUEUE),
+    shutdownGraceSeconds: e.ELEVATE_SHUTDOWN_GRACE_SECONDS,
+    worker: {
+      maxConcurrentActivities: e.ELEVATE_WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentLocalActivities: e.ELEVATE_WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
+      maxConcurrentWorkflowTasks: e.ELEVATE_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      workflowTaskPollers: e.ELEVATE_WORKER_WORKFLOW_TASK_POLLERS,
+      ...(e.ELEVATE_WORKER_MAX_CACHED_WORKFLOWS !== undefined
+        ? { maxCachedWorkflows: e.ELEVATE_WORKER_MAX_CACHED_WORKFLOWS }
+        : {}),
+      ...(e.ELEVATE_BUILD_ID ? { buildId: e.ELEVATE_BUILD_ID } : {}),
+      versioning: e.ELEVATE_WORKER_VERSIONING === 'true',
+      deploymentName: e.ELEVATE_WORKER_DEPLOYMENT_NAME,
     },
     audit: {
-      ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+      ...(databaseUrl ? { databaseUrl } : {}),
       sqlitePath: path.resolve(e.ELEVATE_SQLITE_PATH ?? path.join(dataDir, 'audit.db')),
     },
     ...(ldap ? { ldap } : {}),
@@ -434,13 +528,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     reconcile: { intervalSeconds: e.ELEVATE_RECONCILE_INTERVAL_SECONDS },
     trustProxy: parseTrustProxy(e.ELEVATE_TRUST_PROXY),
-    auditExplicit: Boolean(e.DATABASE_URL ?? e.ELEVATE_SQLITE_PATH),
+    auditExplicit: Boolean(databaseUrl ?? e.ELEVATE_SQLITE_PATH),
     publicUrl,
     ...(e.LDAP_PEOPLE_BASE_DN ? { ldapPeopleBaseDn: e.LDAP_PEOPLE_BASE_DN } : {}),
     ...(slack ? { slack } : {}),
     ...(oidc ? { oidc } : {}),
     ...(credentialsKey ? { credentialsKey } : {}),
     ...(credentialsPreviousKeys ? { credentialsPreviousKeys } : {}),
+    ...(decisionSigningKey ? { decisionSigningKey } : {}),
+    ...(decisionPublicKeys ? { decisionPublicKeys } : {}),
     ...(metricsTokenHash ? { metricsTokenHash } : {}),
     ...(e.ELEVATE_METRICS_PORT ? { metricsPort: e.ELEVATE_METRICS_PORT } : {}),
     ...(webhook ? { webhook } : {}),

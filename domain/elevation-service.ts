@@ -45,12 +45,14 @@ import {
   REFUSAL_FAILURE_TYPE,
   approveUpdate,
   denyUpdate,
+  reloadDecisionKeysUpdate,
   revokeUpdate,
   statusQuery,
   workflowIdFor,
   type Actor,
   type ApproveInput,
   type BotIdentity,
+  type DecisionKind,
   type DenyInput,
   type ElevationInput,
   type ElevationTiming,
@@ -61,6 +63,8 @@ import {
 import type { elevationWorkflow } from '../workflows/elevation-workflow.js';
 import { approvalRefusal, initialView, isFinal, sameApprover } from '../workflows/elevation-view.js';
 import type { CredentialVault, HandoffCredentials } from './credential-vault.js';
+import type { DecisionSigner } from './decision-signer.js';
+import type { DecisionInputs } from '../workflows/signed-decision.js';
 import { generateSecret, hashSecret, sameHash } from './credentials.js';
 import { ApiError, type ErrorCode } from './errors.js';
 import { elevationIdForRequest, newElevationId } from './ids.js';
@@ -85,6 +89,11 @@ export interface ElevationServiceDeps {
     BotStateStore;
   timing: ElevationTiming;
   logger: Logger;
+  /**
+   * Signs every workflow start and every decision sent to a workflow (approve, deny, revoke):
+   * workers act only on what this key signed.
+   */
+  signer: Pick<DecisionSigner, 'decision' | 'request' | 'kid'>;
   /** Needed when a role names an LDAP approver group. */
   directory?: ApproverDirectory;
   /** Hands AWS credentials-mode sessions to their bots (needed when a role uses that mode). */
@@ -162,6 +171,9 @@ const REFUSAL_TO_API: Record<RefusalCode, ErrorCode> = {
   already_approved: 'already_approved',
   not_needed: 'approval_not_needed',
   invalid_input: 'invalid_request',
+  // The API's own signature refused: a configuration fault (keys, clocks), never the caller's.
+  unsigned_decision: 'service_unavailable',
+  unknown_decision_key: 'service_unavailable',
 };
 
 /**
@@ -305,10 +317,11 @@ export class ElevationService {
       timing: this.deps.timing,
     };
     try {
+      const signed = await this.deps.signer.request(input);
       await this.deps.temporal.workflow.start<typeof elevationWorkflow>('elevationWorkflow', {
         workflowId: workflowIdFor(elevationId),
         taskQueue: this.deps.taskQueue,
-        args: [input],
+        args: [signed],
         // Explicit: a second start with the same id fails, and we answer with the first.
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -335,20 +348,27 @@ export class ElevationService {
   }
 
   /**
-   * Long-poll: resolves when the status differs from what it was at the call, when
-   * `waitSeconds` pass, or when `signal` aborts (the caller went away).
+   * Long-poll. Without `until`: resolves when the status differs from what it was at the call.
+   * With `until`: resolves when the status is one of those, at once if it already is (the
+   * statuses passed through on the way do not end the wait). Either way it also resolves, at
+   * once or when it happens, when the elevation has ended (a final status never changes, so
+   * waiting longer would be pointless); and when `waitSeconds` pass, or `signal` aborts (the
+   * caller went away), with the elevation as it is then.
    */
   async waitForChange(
     id: string,
     scope: Scope,
     waitSeconds: number,
     signal?: AbortSignal,
+    until?: readonly ElevationView['status'][],
   ): Promise<ElevationView> {
     let view = await this.get(id, scope);
     const from = view.status;
+    const reached = (v: ElevationView) =>
+      isFinal(v) || (until ? until.includes(v.status) : v.status !== from);
     const deadline = Date.now() + waitSeconds * 1000;
     let delay = 50;
-    while (!isFinal(view) && view.status === from && Date.now() < deadline && !signal?.aborted) {
+    while (!reached(view) && Date.now() < deadline && !signal?.aborted) {
       await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(deadline - Date.now(), 0))));
       delay = Math.min(delay * 2, 500);
       view = (await this.find(id)) ?? view;
@@ -360,9 +380,7 @@ export class ElevationService {
   async revoke(id: string, by: Actor, scope: Scope, comment?: string): Promise<ElevationView> {
     await this.get(id, scope);
     try {
-      return await this.handle(id).executeUpdate(revokeUpdate, {
-        args: [{ by, ...(comment !== undefined ? { reason: comment } : {}) }],
-      });
+      return await this.decide(id, 'revoke', { by, ...(comment !== undefined ? { reason: comment } : {}) });
     } catch (err) {
       if (this.isGone(err)) {
         const view = await this.find(id);
@@ -729,7 +747,7 @@ export class ElevationService {
     const view = await this.find(id);
     const groups = view ? await this.approverGroups(view.roleId, input.approver.id) : [];
     try {
-      return await this.handle(id).executeUpdate(approveUpdate, { args: [{ ...input, groups }] });
+      return await this.decide(id, 'approve', { ...input, groups });
     } catch (err) {
       if (this.isGone(err)) {
         await this.recordRefusal('approval.refused', id, by, {
@@ -749,7 +767,7 @@ export class ElevationService {
     const view = input.by.kind === 'human' ? await this.find(id) : undefined;
     const groups = view ? await this.approverGroups(view.roleId, input.by.id) : [];
     try {
-      return await this.handle(id).executeUpdate(denyUpdate, { args: [{ ...input, groups }] });
+      return await this.decide(id, 'deny', { ...input, groups });
     } catch (err) {
       if (this.isGone(err)) {
         await this.recordRefusal('deny.refused', id, input.by, { code: 'already_ended' });
@@ -876,6 +894,50 @@ export class ElevationService {
     return this.deps.temporal.workflow.getHandle(workflowIdFor(id));
   }
 
+  /**
+   * Send a decision, signed, to the elevation's workflow. A workflow that does not know this
+   * API's key yet (started before a key rotation, or before decisions were signed) answers
+   * `unknown_decision_key`: it is asked to reload its keys from the worker's configuration,
+   * and the decision is signed afresh and sent once more.
+   */
+  private async decide<K extends DecisionKind>(
+    id: string,
+    kind: K,
+    input: DecisionInputs[K],
+  ): Promise<ElevationView> {
+    // The three updates take the same argument: a SignedDecision.
+    const update = { approve: approveUpdate, deny: denyUpdate, revoke: revokeUpdate }[
+      kind
+    ] as typeof approveUpdate;
+    const send = async () => {
+      const view = await this.handle(id).executeUpdate(update, {
+        args: [await this.deps.signer.decision(id, kind, input)],
+      });
+      // One line per decision this API signed and a workflow accepted: what to compare the
+      // audit trail with if the signing key is ever suspected.
+      this.deps.logger.info({ elevationId: id, decision: kind, kid: this.deps.signer.kid }, 'decision sent');
+      return view;
+    };
+    try {
+      return await send();
+    } catch (err) {
+      if (refusalCodeOf(err) !== 'unknown_decision_key') throw err;
+    }
+    try {
+      const { kids } = await this.handle(id).executeUpdate(reloadDecisionKeysUpdate);
+      if (!kids.includes(this.deps.signer.kid)) {
+        this.deps.logger.error(
+          { elevationId: id, kid: this.deps.signer.kid, trusted: kids },
+          "the workers do not trust this API's decision signing key: add its public key to ELEVATE_DECISION_PUBLIC_KEYS on every worker",
+        );
+      }
+    } catch (err) {
+      // Refused as too soon: another caller has just had the keys reloaded; the retry tells.
+      if (refusalCodeOf(err) !== 'invalid_input') throw err;
+    }
+    return send();
+  }
+
   /** The store's summary, or the live workflow's state before its first event is stored. */
   /** The elevation's summary in the audit store (503 when the store cannot be read). */
   private stored(id: string): Promise<ElevationView | undefined> {
@@ -934,6 +996,18 @@ export class ElevationService {
     if (cause instanceof ApplicationFailure && cause.type === REFUSAL_FAILURE_TYPE) {
       const code = (cause.details?.[0] as RefusalCode | undefined) ?? 'invalid_input';
       await this.recordRefusal(type, id, by, { code, message: cause.message, ...extra });
+      if (code === 'unsigned_decision' || code === 'unknown_decision_key') {
+        this.deps.logger.error(
+          {
+            elevationId: id,
+            code,
+            detail: cause.details?.[1] ?? null,
+            message: cause.message,
+            kid: this.deps.signer.kid,
+          },
+          "a workflow refused this API's signed decision: check ELEVATE_DECISION_SIGNING_KEY here, ELEVATE_DECISION_PUBLIC_KEYS on the workers, and the clocks",
+        );
+      }
       return new RefusalError(REFUSAL_TO_API[code] ?? 'invalid_request', code, cause.message);
     }
     return this.unavailable(err, 'reach the elevation');
@@ -944,6 +1018,14 @@ export class ElevationService {
     this.deps.logger.error({ err: (err as Error)?.message }, `could not ${what}`);
     return new ApiError('service_unavailable', `could not ${what} right now; try again`);
   }
+}
+
+/** The workflow's refusal code of a refused update, if `err` is one. */
+function refusalCodeOf(err: unknown): RefusalCode | undefined {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+  return cause instanceof ApplicationFailure && cause.type === REFUSAL_FAILURE_TYPE
+    ? (cause.details?.[0] as RefusalCode | undefined)
+    : undefined;
 }
 
 /** 403 `bot_locked`, saying who locked the bot, when and why. */

@@ -19,6 +19,7 @@ import { loadPolicy } from '../config/load-policy.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { newCredentialsKey, parseCredentialsKey } from '../domain/credential-vault.js';
 import { generateSecret, hashSecret, type SecretKind } from '../domain/credentials.js';
+import { newDecisionKeyPair, parseSigningKey } from '../domain/decision-keys.js';
 import { startSlapd, type SlapdServer } from '../integrations/ldap/slapd-server.js';
 import {
   startDevIdentityProvider,
@@ -30,6 +31,7 @@ import { createLogger } from './logger.js';
 import { packageRoot } from './package-root.js';
 import { freePort, portIsFree } from './processes.js';
 import { startServices, type Services } from './services.js';
+import { tryItLines, type DemoBotKey } from './start-banner.js';
 import { startTemporalDevServer, type DevServer } from './temporal-cli.js';
 
 const DEMO_SUFFIX = 'dc=example,dc=org';
@@ -68,6 +70,14 @@ function localCredentialsKey(file: string): string {
   const key = newCredentialsKey();
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
+}
+
+/** The embedded default's decision signing key (API and worker share this process), made once, 0600. */
+function localDecisionKey(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  const { privatePem } = newDecisionKeyPair();
+  writeFileSync(file, privatePem, { mode: 0o600 });
+  return privatePem;
 }
 
 async function preferredPort(port: number): Promise<number | undefined> {
@@ -149,15 +159,18 @@ export async function startEmbedded(
   const shown: string[] = [];
   // The demo secrets exist for the example policy only; a real policy brings its own hashes.
   const demo = configPath === examplePolicy;
+  // For the banner's "Try it": where the demo bot's key is (with the example policy only).
+  let demoBotKey: DemoBotKey | undefined = demo ? { kind: 'hash-environment' } : undefined;
   if (demo && !policyEnv.ELEVATE_DEMO_BOT_KEY_HASH) {
-    const s = demoSecret(
-      env,
-      'ELEVATE_DEMO_BOT_KEY',
-      path.join(settings.dataDir, 'demo-bot-key.sha256'),
-      'bot',
-    );
+    const hashFile = path.join(settings.dataDir, 'demo-bot-key.sha256');
+    const s = demoSecret(env, 'ELEVATE_DEMO_BOT_KEY', hashFile, 'bot');
     policyEnv.ELEVATE_DEMO_BOT_KEY_HASH = s.hash;
     if (s.shown) shown.push(`  demo-bot API key:   ${s.shown}`);
+    demoBotKey = s.shown
+      ? { kind: 'shown', key: s.shown }
+      : env.ELEVATE_DEMO_BOT_KEY
+        ? { kind: 'environment' }
+        : { kind: 'kept', hashFile };
   }
   if (demo && !policyEnv.ELEVATE_ADMIN_TOKEN_HASH) {
     const s = demoSecret(
@@ -192,6 +205,7 @@ export async function startEmbedded(
         pidFile: path.join(settings.dataDir, 'temporal.pid'),
         ...(await preferredPort(7233).then((p) => (p ? { port: p } : {}))),
         ...(await preferredPort(8233).then((p) => (p ? { uiPort: p } : {}))),
+        namespace: settings.temporal.namespace,
         log: (line) => log.debug({ component: 'temporal-server' }, line),
       });
       stops.push(() => temporal!.stop());
@@ -263,11 +277,23 @@ export async function startEmbedded(
       };
     }
 
+    const decisionSigningKey =
+      settings.decisionSigningKey ??
+      parseSigningKey(localDecisionKey(path.join(settings.dataDir, 'decision-signing-key.pem')));
     const services = await startServices({
       settings: {
         ...settings,
         ldap,
-        temporal: { ...settings.temporal, address: temporalAddress },
+        // The dev server started here speaks plain gRPC on loopback: no TLS or key applies to it.
+        temporal: temporal
+          ? {
+              namespace: settings.temporal.namespace,
+              taskQueue: settings.temporal.taskQueue,
+              address: temporalAddress,
+            }
+          : { ...settings.temporal, address: temporalAddress },
+        decisionSigningKey,
+        decisionPublicKeys: settings.decisionPublicKeys ?? [decisionSigningKey.publicKey],
         oidc,
         ...(adminConsole ? { adminConsole } : {}),
         // API and worker share this process, so a key kept in the data directory serves both.
@@ -307,15 +333,8 @@ export async function startEmbedded(
     if (shown.length > 0) {
       lines.push('', 'Secrets, shown only this once (only their hashes are kept):', ...shown);
     }
-    lines.push(
-      '',
-      'Try it:',
-      `  curl -s -X POST ${services.url}/v1/elevations -H "authorization: Bearer $ELEVATE_DEMO_BOT_KEY" \\`,
-      `    -H 'content-type: application/json' -d '{"role":"demo-auto","durationSeconds":60,"justification":"try Elevate"}'`,
-      '',
-      'Press Ctrl-C to stop.',
-      '',
-    );
+    if (demoBotKey && services.url) lines.push('', ...tryItLines(services.url, demoBotKey));
+    lines.push('', 'Press Ctrl-C to stop.', '');
     process.stdout.write(lines.join('\n'));
     return { services, settings, stop };
   } catch (err) {

@@ -10,14 +10,29 @@
  *
  * Labels never carry an elevation id, a principal, a URL or a secret: only bounded sets of
  * names (route patterns, target types, error class names), so the series count stays small.
+ * Those sets are known in advance, so every series of the labelled counters is there at 0 from
+ * the start (`increase()` then sees a series' first event).
+ *
+ * A worker process's registry also carries the Temporal SDK's own metrics (`temporal_*`,
+ * `temporal-metrics.ts`), served by the same endpoint.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { hashSecret, sameHash } from '../domain/credentials.js';
-import type { Actor, ElevationStatus } from '../workflows/definitions.js';
+import type { ErrorCode } from '../domain/errors.js';
+import {
+  TargetAccessDeniedError,
+  TargetInvalidError,
+  TargetNotFoundError,
+  TargetNotVerifiedError,
+  TargetUnreachableError,
+} from '../integrations/target-errors.js';
+import type { Actor, ElevationStatus, TargetType } from '../workflows/definitions.js';
+import { temporalMetrics, type TemporalMetricsBridge } from './temporal-metrics.js';
+import { runHealthChecks, type HealthCheck } from '../server/health.js';
 
-/** Prefix of every metric name, Node's process metrics included. */
+/** Prefix of every metric Elevate defines, Node's process metrics included (the SDK's are `temporal_`). */
 export const METRICS_PREFIX = 'elevate_';
 
 /** Buckets of `elevate_revocation_lag_seconds`: 10 ms to a minute. */
@@ -25,6 +40,68 @@ export const REVOCATION_LAG_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 /** Buckets of `elevate_http_request_duration_seconds`, up to a minute (long-polls wait). */
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+// ---- the label values known in advance -------------------------------------------------------
+//
+// Every series of these is exported at 0 from the start. A counter series that first appears
+// with its first event has no earlier sample, so `increase()` and `rate()` miss that event, and
+// an alert such as `ElevateDrift` would not fire on a process's first finding.
+
+const TARGET_TYPE_SET: Record<TargetType, true> = { ldap: true, postgres: true, 'aws-iam': true };
+
+/** Every `target_type` label value (the compiler checks the list against `TargetType`). */
+export const TARGET_TYPES = Object.keys(TARGET_TYPE_SET) as readonly TargetType[];
+
+/** Every `error` label value of `elevate_target_errors_total`: the target error classes' names. */
+export const TARGET_ERROR_NAMES: readonly string[] = [
+  TargetUnreachableError,
+  TargetNotFoundError,
+  TargetAccessDeniedError,
+  TargetInvalidError,
+  TargetNotVerifiedError,
+].map((Cls) => new Cls('').name);
+
+/**
+ * `outcome` of `elevate_elevation_requests_total`: `accepted`, `replayed`, and the error codes
+ * `POST /v1/elevations` can answer (the reference lists them; a test checks both agree).
+ */
+export const ELEVATION_REQUEST_OUTCOMES = [
+  'accepted',
+  'replayed',
+  'invalid_request',
+  'invalid_json',
+  'unsupported_media_type',
+  'payload_too_large',
+  'unauthenticated',
+  'bot_locked',
+  'bot_disabled',
+  'unknown_role',
+  'role_not_allowed',
+  'duration_too_long',
+  'idempotency_conflict',
+  'service_unavailable',
+  'internal',
+] as const satisfies readonly ('accepted' | 'replayed' | ErrorCode)[];
+
+/** `outcome` of `elevate_grants_total`. */
+export const GRANT_OUTCOMES = ['granted', 'already_present', 'failed'] as const;
+/** `outcome` of `elevate_revocations_total`. */
+export const REVOCATION_OUTCOMES = ['removed', 'kept'] as const;
+/** `outcome` of `elevate_drift_findings_total`. */
+export const DRIFT_OUTCOMES = ['alerted', 'reverted'] as const;
+/** `method` of `elevate_slack_api_errors_total`: every Slack Web API method Elevate calls. */
+export const SLACK_METHODS = [
+  'auth.test',
+  'chat.postMessage',
+  'chat.update',
+  'views.open',
+  'users.info',
+  'users.lookupByEmail',
+] as const;
+/** A Slack Web API method Elevate calls. */
+export type SlackMethod = (typeof SLACK_METHODS)[number];
+/** `stage` of `elevate_oidc_errors_total`. */
+export const OIDC_ERROR_STAGES = ['discovery', 'token', 'claims'] as const;
 
 /** What {@link createMetrics} needs; everything is optional. */
 export interface MetricsOptions {
@@ -36,8 +113,19 @@ export interface MetricsOptions {
   statusCounts?: () => Promise<Record<ElevationStatus, number>>;
   /** Told when `statusCounts` fails; that scrape then leaves the two gauges out. */
   onCollectError?: (err: unknown) => void;
-  /** Node's process metrics (CPU, memory, event loop, GC), prefixed `elevate_`. Default true. */
+  /**
+   * Node's process metrics (CPU, memory, event loop, GC), prefixed `elevate_`. Default true.
+   * prom-client's three `_total` gauges (`nodejs_active_handles_total`, `…_requests_total`,
+   * `…_resources_total`) are left out: Prometheus reserves `_total` for counters, and each is
+   * the sum of its per-type gauge (`sum(elevate_nodejs_active_handles)`).
+   */
   processMetrics?: boolean;
+  /**
+   * Where the Temporal SDK's metrics (`temporal_*`) come from, when this process runs a worker:
+   * by default the process's bridge, fed by the runtime `installTemporalLogging` installs.
+   * `false` leaves them out.
+   */
+  temporal?: TemporalMetricsBridge | false;
 }
 
 /** The metrics of one process, typed, all in {@link Metrics.registry}. */
@@ -76,7 +164,14 @@ export interface Metrics {
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const registers = [registry];
-  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRICS_PREFIX });
+  if (opts.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: METRICS_PREFIX });
+    for (const metric of registry.getMetricsAsArray()) {
+      // `promtool check metrics`: "non-counter metrics should not have "_total" suffix".
+      if (!(metric instanceof Counter) && metric.name.endsWith('_total'))
+        registry.removeSingleMetric(metric.name);
+    }
+  }
 
   // Both gauges come from one query: the first collect of a scrape starts it, the other shares it.
   let inFlight: Promise<Record<ElevationStatus, number> | undefined> | undefined;
@@ -101,7 +196,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       else this.remove();
     };
 
-  return {
+  const metrics: Metrics = {
     registry,
     httpRequests: new Counter({
       name: 'elevate_http_requests_total',
@@ -184,6 +279,27 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       registers,
     }),
   };
+  initialiseLabelSets(metrics);
+  if (opts.temporal !== false) (opts.temporal ?? temporalMetrics).attach(registry);
+  return metrics;
+}
+
+/**
+ * Export every known label set at 0 (see {@link TARGET_TYPES}). The HTTP metrics are left out:
+ * their routes belong to the app, and a route's first request is not an alert.
+ */
+function initialiseLabelSets(m: Metrics): void {
+  for (const outcome of ELEVATION_REQUEST_OUTCOMES) m.elevationRequests.inc({ outcome }, 0);
+  for (const target_type of TARGET_TYPES) {
+    m.revocationLag.zero({ target_type });
+    m.revokeFailures.inc({ target_type }, 0);
+    for (const outcome of GRANT_OUTCOMES) m.grants.inc({ target_type, outcome }, 0);
+    for (const outcome of REVOCATION_OUTCOMES) m.revocations.inc({ target_type, outcome }, 0);
+    for (const outcome of DRIFT_OUTCOMES) m.driftFindings.inc({ target_type, outcome }, 0);
+    for (const error of TARGET_ERROR_NAMES) m.targetErrors.inc({ target_type, error }, 0);
+  }
+  for (const method of SLACK_METHODS) m.slackApiErrors.inc({ method }, 0);
+  for (const stage of OIDC_ERROR_STAGES) m.oidcErrors.inc({ stage }, 0);
 }
 
 /** The `status_class` label of an HTTP status: `2xx`, `4xx`, … */
@@ -253,12 +369,17 @@ export interface MetricsServerOptions {
     ): Promise<void>;
   };
   logger: Logger;
+  /**
+   * The worker's probes, unauthenticated as the API's are: `GET /livez` (the process answers)
+   * and `GET /readyz` (these checks pass and the process is not stopping).
+   */
+  health?: { checks: Record<string, HealthCheck>; shutdown: AbortSignal };
 }
 
 /**
- * A tiny HTTP server with `GET /metrics` only, for a worker process that runs without the API
- * (the API serves `/metrics` itself). Same protection as the API's endpoint. Resolves once
- * listening; close the returned server to stop it.
+ * A tiny HTTP server for a worker process that runs without the API (the API serves these
+ * itself): `GET /metrics`, with the same protection as the API's endpoint, and the probes
+ * `GET /livez` and `GET /readyz`. Resolves once listening; close the returned server to stop it.
  */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<Server> {
   const { metrics, service, logger } = opts;
@@ -281,6 +402,9 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Se
   };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (opts.health && (path === '/livez' || path === '/readyz') && req.method === 'GET') {
+      return probe(res, path, opts.health);
+    }
     if (path !== '/metrics') return answer(res, 404, 'not_found', `no route ${req.method} ${path}`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return answer(res, 404, 'not_found', `no route ${req.method} ${path}`);
@@ -317,4 +441,23 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Se
     });
   });
   return server;
+}
+
+/** Answer a probe of the worker's small server: what is down by name only, as `/readyz` does. */
+async function probe(
+  res: ServerResponse,
+  path: '/livez' | '/readyz',
+  health: NonNullable<MetricsServerOptions['health']>,
+): Promise<void> {
+  const send = (status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(body));
+  };
+  if (path === '/livez') return send(200, { status: 'ok' });
+  if (health.shutdown.aborted) return send(503, { status: 'draining', checks: {} });
+  const report = await runHealthChecks(health.checks);
+  const checks = Object.fromEntries(
+    Object.entries(report.checks).map(([n, c]) => [n, { ok: c.ok, ms: c.ms }]),
+  );
+  send(report.status === 'ok' ? 200 : 503, { status: report.status, checks });
 }

@@ -3,13 +3,15 @@
  * `elevate api`, `elevate worker` and the benchmark all come through here.
  */
 import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { ConfigError } from '../config/config-error.js';
 import type { Policy } from '../config/policy.js';
 import { CredentialVault } from '../domain/credential-vault.js';
+import { DecisionSigner, RequestVerifier } from '../domain/decision-signer.js';
+import { describeTemporal } from '../config/temporal-settings.js';
 import type { Settings } from '../config/settings.js';
 import { ElevationService } from '../domain/elevation-service.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
@@ -28,7 +30,10 @@ import { AdminLoginClient } from '../integrations/oidc/admin-login.js';
 import { approvalRoutes } from '../server/approvals.js';
 import { createSlackApp } from '../server/slack-app.js';
 import type { HealthCheck } from '../server/health.js';
+import { auditSinks } from '../worker/audit-sinks.js';
 import { createElevationWorker, installTemporalLogging } from '../worker/create-worker.js';
+import { connectTemporal } from './temporal-connection.js';
+import { buildId } from './build-info.js';
 import {
   ensureReconcileSchedule,
   reconcileAwsPrincipalsOf,
@@ -55,6 +60,10 @@ export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing
       | 'metricsPort'
       | 'webhook'
       | 'adminConsole'
+      | 'decisionSigningKey'
+      | 'decisionPublicKeys'
+      | 'shutdownGraceSeconds'
+      | 'worker'
     >
   > & {
     /** The LDAP directory; needed only if something uses it ({@link ldapUses}). */
@@ -83,8 +92,13 @@ export interface Services {
   worker?: Worker;
   /** The API's listening address, when the API runs. */
   url?: string;
-  /** Stop everything this process started, in order. */
+  /**
+   * Stop everything this process started, in order: the API drains its requests, the worker
+   * lets running activities finish (both for `shutdownGraceSeconds`), then connections close.
+   */
   close(): Promise<void>;
+  /** After {@link close}: true when the worker had to be abandoned with an activity still running. */
+  readonly forcedStop: boolean;
 }
 
 export async function startServices({
@@ -95,7 +109,10 @@ export async function startServices({
   env,
 }: ServicesOptions): Promise<Services> {
   const closers: (() => Promise<void>)[] = [];
+  /** Aborted when the process starts to stop: the API drains, every probe says not ready. */
+  const draining = new AbortController();
   const close = async () => {
+    draining.abort();
     for (const c of closers.reverse()) {
       try {
         await c();
@@ -111,6 +128,18 @@ export async function startServices({
       throw new ConfigError(
         `LDAP_URL: must be set (with LDAP_BIND_DN and LDAP_BIND_PASSWORD): ${needLdap.join('; ')}`,
         'LDAP_URL',
+      );
+    }
+    if (run.api && !settings.decisionSigningKey) {
+      throw new ConfigError(
+        'ELEVATE_DECISION_SIGNING_KEY: must be set (or ELEVATE_DECISION_SIGNING_KEY_FILE) for the API: it signs every request and decision it sends to Temporal, and workers act on nothing else (make one with: openssl genpkey -algorithm ed25519 -out decision-signing.pem)',
+        'ELEVATE_DECISION_SIGNING_KEY',
+      );
+    }
+    if (run.worker && !settings.decisionPublicKeys?.length) {
+      throw new ConfigError(
+        "ELEVATE_DECISION_PUBLIC_KEYS: must be set (or ELEVATE_DECISION_PUBLIC_KEYS_FILE) for the worker: the public key(s) of the API's decision signing key (make it with: openssl pkey -in decision-signing.pem -pubout)",
+        'ELEVATE_DECISION_PUBLIC_KEYS',
       );
     }
     const store = await openStore(settings.audit);
@@ -159,21 +188,31 @@ export async function startServices({
           metrics,
         })
       : undefined;
-    const connection = await Connection.connect({ address: settings.temporal.address });
-    closers.push(() => connection.close());
-    const client = new Client({ connection, namespace: settings.temporal.namespace });
+    const grace = settings.shutdownGraceSeconds ?? 30;
+    /** Set when the worker had to be abandoned while stopping (see {@link Services.forcedStop}). */
+    let forcedStop = false;
+    // Before the first native connection: Temporal's runtime is set up once per process.
+    if (run.worker) installTemporalLogging(logger);
+    const temporal = await connectTemporal(settings.temporal, { worker: run.worker, logger });
+    closers.push(() => temporal.close());
+    const client = temporal.client;
+    logger.info(describeTemporal(settings.temporal), 'connected to Temporal');
 
     let worker: Worker | undefined;
-    if (run.worker) {
-      installTemporalLogging(logger);
-      const nativeConnection = await NativeConnection.connect({ address: settings.temporal.address });
-      closers.push(() => nativeConnection.close());
+    if (run.worker && temporal.native) {
+      const build = settings.worker?.buildId ?? buildId();
       worker = await createElevationWorker({
-        connection: nativeConnection,
+        connection: temporal.native,
         namespace: settings.temporal.namespace,
         taskQueue: settings.temporal.taskQueue,
+        buildId: build,
+        ...(settings.worker ? { tuning: settings.worker } : {}),
+        shutdownGraceSeconds: grace,
+        sinks: auditSinks(store, logger.child({ component: 'audit-sinks' })),
         activities: createActivities({
           store,
+          requests: new RequestVerifier(settings.decisionPublicKeys!),
+          ephemeral: store,
           ledger: new GrantLedger(
             store,
             targets,
@@ -195,18 +234,44 @@ export async function startServices({
               }),
           logger: logger.child({ component: 'activities' }),
           ...(built.awsIam ? { aws: built.awsIam } : {}),
+          // Reconciliation releases the leases of elevation workflows that ended without revoking.
+          leases: store,
+          temporal: client,
           metrics,
         }),
       });
+      let stopping = false;
       const running = worker.run().catch((err: unknown) => {
+        if (stopping) {
+          // The grace time and the force time passed with an activity still running: it is
+          // abandoned here, and Temporal retries it on another worker when its timeout passes.
+          logger.error(
+            { err: (err as Error).message },
+            'the worker did not stop in time; leaving the rest to Temporal',
+          );
+          forcedStop = true;
+          return;
+        }
         // Without its worker the process cannot grant or revoke; exit so a supervisor restarts it.
         logger.fatal({ err: (err as Error).message }, 'the worker stopped unexpectedly; exiting');
         process.exit(1);
       });
       const w = worker;
+      logger.info(
+        { buildId: build, versioning: settings.worker?.versioning ?? false, shutdownGraceSeconds: grace },
+        'worker started',
+      );
       closers.push(async () => {
-        if (w.getState() === 'RUNNING') w.shutdown();
+        stopping = true;
+        if (w.getState() === 'RUNNING') {
+          logger.info(
+            { graceSeconds: grace },
+            'worker stopping: no new tasks; running activities may finish',
+          );
+          w.shutdown();
+        }
         await running;
+        logger.info('worker stopped');
       });
       // Drift detection: every worker sets the schedule up from the policy it loaded.
       await ensureReconcileSchedule(client, {
@@ -225,6 +290,8 @@ export async function startServices({
     const service = new ElevationService({
       policy,
       temporal: client,
+      // Only the API signs; a worker-only process never sends decisions (its service only reads).
+      signer: settings.decisionSigningKey ? new DecisionSigner(settings.decisionSigningKey) : refuseToSign,
       taskQueue: settings.temporal.taskQueue,
       store,
       timing: settings.timing,
@@ -234,21 +301,21 @@ export async function startServices({
     });
 
     let url: string | undefined;
+    const w = worker;
+    const healthChecks: Record<string, HealthCheck> = {
+      temporal: async () => {
+        await client.workflowService.getSystemInfo({});
+      },
+      worker: w
+        ? () =>
+            w.getState() === 'RUNNING'
+              ? Promise.resolve()
+              : Promise.reject(new Error(`worker is ${w.getState().toLowerCase()}`))
+        : () => workerPolling(client, settings.temporal.namespace, settings.temporal.taskQueue),
+      auditStore: () => store.ping(),
+      ...(target ? { ldap: () => target.ping() } : {}),
+    };
     if (run.api) {
-      const w = worker;
-      const healthChecks: Record<string, HealthCheck> = {
-        temporal: async () => {
-          await client.workflowService.getSystemInfo({});
-        },
-        worker: w
-          ? () =>
-              w.getState() === 'RUNNING'
-                ? Promise.resolve()
-                : Promise.reject(new Error(`worker is ${w.getState().toLowerCase()}`))
-          : () => workerPolling(client, settings.temporal.namespace, settings.temporal.taskQueue),
-        auditStore: () => store.ping(),
-        ...(target ? { ldap: () => target.ping() } : {}),
-      };
       const rules = policy.bots.flatMap((b) => (b.federation ? [{ botId: b.id, ...b.federation }] : []));
       const federation =
         rules.length > 0
@@ -281,6 +348,7 @@ export async function startServices({
         ...(federation ? { federation } : {}),
         metrics,
         ...(settings.metricsTokenHash ? { metricsTokenHash: settings.metricsTokenHash } : {}),
+        shutdown: draining.signal,
         adminConsole: adminConsole({
           service,
           policy,
@@ -304,13 +372,19 @@ export async function startServices({
         const s = app.listen(settings.port, settings.host, () => resolve(s));
         s.once('error', reject);
       });
-      closers.push(
-        () =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      );
+      // Stopping: no new connections, readiness answers 503, waiting long-polls answer now, and
+      // requests in flight may finish for the grace time before their connections are cut.
+      closers.push(async () => {
+        draining.abort();
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.closeAllConnections(), grace * 1000);
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+      });
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : settings.port;
       url = `http://${settings.host}:${port}`;
@@ -325,8 +399,12 @@ export async function startServices({
         ...(settings.metricsTokenHash ? { tokenHash: settings.metricsTokenHash } : {}),
         service,
         logger: logger.child({ component: 'metrics' }),
+        health: { checks: healthChecks, shutdown: draining.signal },
       });
-      logger.info({ url: `http://${settings.host}:${settings.metricsPort}/metrics` }, 'metrics served');
+      logger.info(
+        { url: `http://${settings.host}:${settings.metricsPort}/metrics` },
+        'metrics and probes (/livez, /readyz) served',
+      );
       closers.push(
         () =>
           new Promise<void>((resolve) => {
@@ -345,6 +423,9 @@ export async function startServices({
       ...(worker ? { worker } : {}),
       ...(url ? { url } : {}),
       close,
+      get forcedStop() {
+        return forcedStop;
+      },
     };
   } catch (err) {
     await close();
@@ -412,6 +493,19 @@ function adminLoginClient(
     return client;
   };
 }
+
+/** The signer of a process without the signing key: it sends no decisions, and says why if asked. */
+const refuseToSign = {
+  kid: '',
+  decision: () =>
+    Promise.reject(
+      new Error('this process has no ELEVATE_DECISION_SIGNING_KEY: only the API sends decisions'),
+    ),
+  request: () =>
+    Promise.reject(
+      new Error('this process has no ELEVATE_DECISION_SIGNING_KEY: only the API starts elevations'),
+    ),
+};
 
 /** An API-only process cannot see the worker; it asks Temporal whether anyone polls the queue. */
 async function workerPolling(client: Client, namespace: string, taskQueue: string): Promise<void> {

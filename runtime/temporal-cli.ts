@@ -49,6 +49,8 @@ export interface DevServerOptions {
   uiPort?: number;
   /** Without a UI the dev server starts faster; tests and benchmarks turn it off. */
   ui?: boolean;
+  /** The namespace it creates besides `default` (TEMPORAL_NAMESPACE of the embedded default). */
+  namespace?: string;
   log?: (line: string) => void;
 }
 
@@ -77,6 +79,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
     'warn',
     '--namespace',
     'default',
+    ...(opts.namespace && opts.namespace !== 'default' ? ['--namespace', opts.namespace] : []),
     ...(uiPort ? ['--ui-port', String(uiPort)] : ['--headless']),
   ];
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });

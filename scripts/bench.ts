@@ -36,6 +36,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { policySchema } from '../config/policy.js';
 import { generateSecret, hashSecret } from '../domain/credentials.js';
+import { newDecisionKeyPair, parseSigningKey } from '../domain/decision-keys.js';
 import { botDn, groupDn, seedLdif } from '../integrations/ldap/seed.js';
 import { startSlapd } from '../integrations/ldap/slapd-server.js';
 import { createLogger } from '../runtime/logger.js';
@@ -288,6 +289,7 @@ try {
   process.env['AWS_ACCESS_KEY_ID'] = AWS_CREDENTIALS.accessKeyId;
   process.env['AWS_SECRET_ACCESS_KEY'] = AWS_CREDENTIALS.secretAccessKey;
   process.env['AWS_REGION'] = AWS_REGION;
+  const decisionSigningKey = parseSigningKey(newDecisionKeyPair().privatePem);
   const services = await startServices({
     settings: {
       host: '127.0.0.1',
@@ -305,6 +307,8 @@ try {
         emailClaim: 'email',
       },
       temporal: { address: temporal.address, namespace: 'default', taskQueue: 'elevate-bench' },
+      decisionSigningKey,
+      decisionPublicKeys: [decisionSigningKey.publicKey],
       audit: { sqlitePath: path.join(dir, 'audit.db') },
       ldap: { url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword },
       timing: { grantTimeoutSeconds: 120, revokeRetryMaxSeconds: 5 },

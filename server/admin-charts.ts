@@ -196,6 +196,8 @@ export function outcomeOf(v: Pick<ElevationView, 'endReason' | 'status'>): Outco
     case 'approval_timeout':
       return 'denied or timed out';
     case 'grant_failed':
+    case 'request_unverified':
+    case 'orphaned': // the workflow ended without revoking; reconciliation took the grant back
       return 'failed';
     default:
       return 'in progress';

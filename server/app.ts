@@ -58,6 +58,11 @@ export interface AppDeps {
   metricsTokenHash?: string;
   /** The admin console under `/admin` (without one, its pages say how to turn it on). */
   adminConsole?: AdminConsole;
+  /**
+   * Aborted when the process starts to stop: `/readyz` answers 503 so balancers send nothing
+   * new, and waiting long-polls answer at once with the current state.
+   */
+  shutdown?: AbortSignal;
 }
 
 interface Locals {
@@ -123,6 +128,7 @@ export function createApp({
   metrics,
   metricsTokenHash,
   adminConsole = adminConsoleOff(),
+  shutdown,
 }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -170,7 +176,16 @@ export function createApp({
     next();
   });
 
-  app.get('/healthz', async (req, res) => {
+  // Liveness: the process answers. Orchestrators restart it when this stops answering.
+  app.get('/livez', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  // Readiness: everything Elevate needs answers, and the process is not stopping.
+  const ready = async (req: Request, res: Response) => {
+    if (shutdown?.aborted) {
+      res.status(503).json({ status: 'draining', checks: {} });
+      return;
+    }
     const report = await runHealthChecks(healthChecks);
     if (report.status !== 'ok') req.log.warn({ checks: report.checks }, 'health check failed');
     // Unauthenticated: which part is down, never addresses, DNs or error text.
@@ -178,7 +193,9 @@ export function createApp({
       Object.entries(report.checks).map(([name, c]) => [name, { ok: c.ok, ms: c.ms }]),
     );
     res.status(report.status === 'ok' ? 200 : 503).json({ status: report.status, checks });
-  });
+  };
+  app.get('/readyz', ready);
+  app.get('/healthz', ready);
   mountApiReference(app); // GET /openapi.json and /docs/api: the reference, generated from the schemas
 
   const jsonBody = express.json({ limit: '16kb', strict: true });
@@ -298,7 +315,7 @@ export function createApp({
 
   app.get('/v1/elevations/:id', requireBot, async (req, res) => {
     const id = idOf(req, res);
-    const { waitSeconds } = parse(waitQuerySchema, req.query, 'query');
+    const { waitSeconds, until } = parse(waitQuerySchema, req.query, 'query');
     const scope = { kind: 'bot', botId: botOf(res).id } as const;
     if (!waitSeconds) {
       res.json(forBot(await service.get(id, scope)));
@@ -306,7 +323,8 @@ export function createApp({
     }
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    res.json(forBot(await service.waitForChange(id, scope, waitSeconds, gone.signal)));
+    shutdown?.addEventListener('abort', () => gone.abort(), { once: true });
+    res.json(forBot(await service.waitForChange(id, scope, waitSeconds, gone.signal, until)));
   });
 
   app.post('/v1/elevations/:id/revoke', requireBot, requireJson, jsonBody, async (req, res) => {

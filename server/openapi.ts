@@ -248,7 +248,10 @@ documented(botChangeBodySchema.shape.reason.unwrap(), {
 
 documented(waitQuerySchema.shape.waitSeconds, {
   description:
-    'Long-poll: answer as soon as `status` changes, at once if the elevation has ended, or after this many seconds with the unchanged elevation.',
+    'Long-poll: answer as soon as `status` changes (or, with `until`, is one of those statuses), at once if the elevation has ended, or after this many seconds with the elevation as it is then.',
+});
+documented(waitQuerySchema.shape.until, {
+  description: `With \`waitSeconds\`: comma-separated statuses to wait for, e.g. \`active\`, among ${ELEVATION_STATUSES.join(', ')}. The answer comes at once when \`status\` is already one of them, else as soon as it becomes one (statuses passed through on the way do not answer). An elevation that has ended (\`revoked\`, \`denied\`, \`expired\`, \`failed\`) answers at once even when its status is not listed: it will not change again.`,
 });
 documented(listQuerySchema.shape.bot, { description: 'Only this bot’s elevations.' });
 documented(listQuerySchema.shape.role, { description: 'Only elevations of this role.' });
@@ -636,13 +639,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: 'bots',
     summary: 'Read one of the bot’s elevations, or long-poll it',
     description:
-      'Without `waitSeconds` (or with 0) the current elevation, at once. With it, the answer comes as soon as `status` differs from what it was when the call arrived; loop on it until the status you need.',
+      'Without `waitSeconds` (or with 0) the current elevation, at once. With it, the answer comes as soon as `status` differs from what it was when the call arrived, or, with `until=<status>[,<status>…]`, as soon as `status` is one of those (at once if it already is). Either way at once when the elevation has ended, and after `waitSeconds` at the latest, with the elevation as it is then: check `status`.',
     security: 'bot',
     params: ELEVATION_ID,
     query: waitQuerySchema,
     responses: {
       200: { description: 'The elevation.', json: botElevationViewSchema },
-      400: fail('`invalid_request`: a bad `{id}` or `waitSeconds`, or an unknown query parameter.'),
+      400: fail(
+        '`invalid_request`: a bad `{id}`, `waitSeconds` or `until` (an unknown status; `field` names it), or an unknown query parameter.',
+      ),
       401: UNAUTHENTICATED,
       404: NOT_FOUND,
       503: BOT_UNAVAILABLE,
@@ -1213,16 +1218,41 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ),
   {
     method: 'get',
-    path: '/healthz',
-    operationId: 'getHealth',
+    path: '/livez',
+    operationId: 'getLiveness',
     tag: 'operations',
-    summary: 'Health of Elevate and its dependencies',
+    summary: 'Liveness: the process answers',
     description:
-      'Each check has 2 seconds. The answer says which part is down and nothing more; the reason is in the server’s log.',
+      'For an orchestrator’s liveness probe: 200 while the process serves requests, whatever its dependencies do (those are `/readyz`).',
+    security: 'none',
+    responses: { 200: { description: 'The process is alive.', json: z.object({ status: z.literal('ok') }) } },
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'getReadiness',
+    tag: 'operations',
+    summary: 'Readiness: Elevate and its dependencies answer',
+    description:
+      'For a load balancer’s or orchestrator’s readiness probe. Each check has 2 seconds. The answer says which part is down and nothing more; the reason is in the server’s log. While the process stops (SIGTERM) it answers 503 `draining` at once, so no new traffic is sent to it.',
     security: 'none',
     responses: {
       200: { description: 'Every check passed.', json: healthSchema },
-      503: { description: 'A check failed.', json: healthSchema },
+      503: { description: 'A check failed, or the process is stopping.', json: healthSchema },
+    },
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'getHealth',
+    tag: 'operations',
+    summary: 'Health of Elevate and its dependencies (the same as /readyz)',
+    description:
+      'Each check has 2 seconds. The answer says which part is down and nothing more; the reason is in the server’s log. Kept for existing monitors; `/readyz` is the same answer.',
+    security: 'none',
+    responses: {
+      200: { description: 'Every check passed.', json: healthSchema },
+      503: { description: 'A check failed, or the process is stopping.', json: healthSchema },
     },
   },
   {
@@ -1526,11 +1556,13 @@ const STYLE = `
 body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
 h1{font-size:1.6rem;margin-bottom:0}h2{margin-top:2.5rem;border-bottom:2px solid #ddd}h3{margin:2rem 0 .3rem;font-size:1.1rem}
 h4{margin:1rem 0 .3rem;font-size:.95rem;color:#444}
-table{border-collapse:collapse;width:100%;margin:.3rem 0}td,th{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e4e4e4;vertical-align:top}
+table{border-collapse:collapse;width:100%;margin:.3rem 0}td,th{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e4e4e4;vertical-align:top;overflow-wrap:anywhere}
 th{color:#555;font-weight:600}td table{margin:.3rem 0 0;font-size:.95em}
 code{background:#f3f3f3;padding:0 .2rem;border-radius:3px}.method{display:inline-block;min-width:3.5rem;font:700 .8rem monospace;text-transform:uppercase;color:#fff;background:#555;border-radius:3px;padding:.1rem .4rem;margin-right:.4rem;text-align:center}
 .get{background:#0b6bcb}.post{background:#116329}.req{color:#a40e26;font-size:.8rem}.muted{color:#666;font-size:.9rem}
-nav ul{columns:2;padding-left:1.2rem}article{border-top:1px solid #eee}details{margin:.3rem 0}pre{background:#f7f7f7;padding:.5rem;overflow:auto;font-size:.85rem}`;
+article{border-top:1px solid #eee}details{margin:.3rem 0}pre{background:#f7f7f7;padding:.5rem;overflow:auto;font-size:.85rem}
+nav>ul{columns:2 18rem;column-gap:2.5rem}nav ul{padding-left:1.2rem}nav>ul>li{break-inside:avoid}nav li{overflow-wrap:anywhere}
+@media (max-width:40rem){body{padding:0 .6rem}td,th{padding:.2rem .25rem}}`;
 
 /** Plain text with `backticks` as HTML: escaped, code marked, blank lines as paragraphs. */
 function prose(text: string | undefined): string {
@@ -1715,7 +1747,8 @@ export function renderApiReference(doc: OpenApiDocument): { html: string; conten
         .filter((o) => o.tag === t.name)
         .map(
           (o) =>
-            `<li><a href="#${escapeHtml(anchor('op', o.op.operationId))}"><code>${escapeHtml(o.method.toUpperCase())} ${escapeHtml(o.path)}</code></a></li>`,
+            // <wbr>: a long path wraps after a slash in a narrow column, not mid-word.
+            `<li><a href="#${escapeHtml(anchor('op', o.op.operationId))}"><code>${escapeHtml(o.method.toUpperCase())} ${escapeHtml(o.path).replaceAll('/', '/<wbr>')}</code></a></li>`,
         );
       return `<li><a href="#${escapeHtml(anchor('tag', t.name))}">${escapeHtml(t.name)}</a><ul>${links.join('')}</ul></li>`;
     })

@@ -164,6 +164,8 @@ export const endReasonSchema = documented(
     'denied',
     'approval_timeout',
     'grant_failed',
+    'request_unverified',
+    'orphaned',
   ]),
   { id: 'EndReason', description: 'Why an elevation ended, or is ending.' },
 );
@@ -331,10 +333,10 @@ export const verifyResultSchema = documented(
 );
 export type _VerifyResultAgrees = Assert<Agrees<z.infer<typeof verifyResultSchema>, VerifyResult>>;
 
-/** `GET /healthz`: which part is down and nothing more (no addresses or error text). */
+/** `GET /readyz` (and `/healthz`): which part is down and nothing more (no addresses or error text). */
 export const healthSchema = documented(
   z.object({
-    status: z.enum(['ok', 'unavailable']),
+    status: z.enum(['ok', 'unavailable', 'draining']),
     checks: z.record(
       z.string(),
       z.object({ ok: z.boolean(), ms: count('How long the check took, in milliseconds.') }),
@@ -343,14 +345,14 @@ export const healthSchema = documented(
   {
     id: 'Health',
     description:
-      'One entry per check, e.g. `temporal`, `worker`, `auditStore`, and `ldap` when LDAP is configured.',
+      'One entry per check, e.g. `temporal`, `worker`, `auditStore`, and `ldap` when LDAP is configured. `draining`: the process is stopping (no checks are run).',
   },
 );
 export type _HealthAgrees = Assert<
   Agrees<
     z.infer<typeof healthSchema>,
     {
-      status: HealthReport['status'];
+      status: HealthReport['status'] | 'draining';
       checks: Record<string, Pick<HealthReport['checks'][string], 'ok' | 'ms'>>;
     }
   >

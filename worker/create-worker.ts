@@ -4,9 +4,18 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type InjectedSinks,
+  type NativeConnection,
+} from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Activities } from '../activities/index.js';
+import { temporalMetrics } from '../runtime/temporal-metrics.js';
+import type { ElevateSinks } from '../workflows/definitions.js';
+import type { WorkerSettings } from '../config/settings.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -23,12 +32,19 @@ export function workflowSource(): { workflowBundle: { codePath: string } } | { w
 
 let loggingInstalled = false;
 
-/** Route the Temporal SDK's own log lines (including workflow `log.*`) into pino. Once per process. */
+/**
+ * Route the Temporal SDK's own log lines (including workflow `log.*`) into pino, and its metrics
+ * (`temporal_*`) into the registries of Elevate's metrics (runtime/temporal-metrics.ts). Once per
+ * process, before the first worker or native connection.
+ */
 export function installTemporalLogging(logger: Logger): void {
   if (loggingInstalled) return;
   loggingInstalled = true;
   const temporal = logger.child({ component: 'temporal' });
+  temporalMetrics.onError = (err) =>
+    temporal.warn({ err: (err as Error).message }, 'could not read the Temporal SDK metrics');
   Runtime.install({
+    telemetryOptions: { metrics: temporalMetrics.exporter() },
     logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
       const fields = meta ?? {};
       switch (level) {
@@ -53,22 +69,63 @@ export interface ElevationWorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: Activities;
+  /** Where workflows report what they refused (see worker/audit-sinks.ts). */
+  sinks: InjectedSinks<ElevateSinks>;
   /** Overrides {@link workflowSource} (tests share one bundle). */
   workflowBundlePath?: string;
+  /** Slots, cache and versioning (defaults: those of `ELEVATE_WORKER_*`'s defaults). */
+  tuning?: Partial<WorkerSettings>;
+  /** The build this worker tells Temporal it is (see runtime/build-info.ts). */
+  buildId?: string;
+  /**
+   * How long in-flight activities may run on after shutdown is asked for; then they are
+   * cancelled (Temporal retries them elsewhere). Default 30 seconds.
+   */
+  shutdownGraceSeconds?: number;
 }
 
 export function createElevationWorker(opts: ElevationWorkerOptions): Promise<Worker> {
+  const t = opts.tuning ?? {};
+  const grace = opts.shutdownGraceSeconds ?? 30;
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: opts.activities,
+    sinks: opts.sinks,
     // Every new elevation's first task arrives on the non-sticky queue, which by default gets
     // only 2 of 10 pollers, so a burst of requests waited seconds before anything happened.
     // 10 of 20 pollers there measured best (docs/benchmarks.md).
-    maxConcurrentWorkflowTaskPolls: 20,
+    maxConcurrentWorkflowTaskPolls: t.workflowTaskPollers ?? 20,
     nonStickyToStickyPollRatio: 0.5,
-    maxConcurrentWorkflowTaskExecutions: 100,
+    maxConcurrentWorkflowTaskExecutions: t.maxConcurrentWorkflowTasks ?? 100,
+    maxConcurrentActivityTaskExecutions: t.maxConcurrentActivities ?? 100,
+    maxConcurrentLocalActivityExecutions: t.maxConcurrentLocalActivities ?? 100,
+    ...(t.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: t.maxCachedWorkflows } : {}),
+    // A stopping worker polls no more and lets running activities finish for the grace time;
+    // then they are cancelled, and if one still does not settle the worker gives up on it
+    // after a little longer (Temporal retries it on another worker either way).
+    shutdownGraceTime: `${grace}s`,
+    shutdownForceTime: `${grace + 15}s`,
+    ...(opts.buildId
+      ? t.versioning
+        ? {
+            workerDeploymentOptions: {
+              version: { deploymentName: t.deploymentName ?? 'elevate', buildId: opts.buildId },
+              useWorkerVersioning: true,
+              // Elevations can run for days (a revocation waiting for its target): they move to
+              // the current version at their next task; workflow changes stay replay-safe
+              // (patched(), replay tests), as without versioning.
+              defaultVersioningBehavior: 'AUTO_UPGRADE',
+            },
+          }
+        : {
+            workerDeploymentOptions: {
+              version: { deploymentName: t.deploymentName ?? 'elevate', buildId: opts.buildId },
+              useWorkerVersioning: false,
+            },
+          }
+      : {}),
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : workflowSource()),

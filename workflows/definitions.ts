@@ -3,7 +3,7 @@
  * tests must agree on. This module is pure: it imports nothing but `@temporalio/workflow`'s
  * definition helpers, so both the workflow sandbox and Node processes can load it.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineUpdate, type Sinks } from '@temporalio/workflow';
 
 /** Default task queue for elevation workflows and their activities. */
 export const DEFAULT_TASK_QUEUE = 'elevate';
@@ -40,7 +40,10 @@ export type EndReason =
   | 'withdrawn' // the bot withdrew a request that was still waiting for approval
   | 'denied' // an approver or admin said no
   | 'approval_timeout' // nobody decided within the approval window
-  | 'grant_failed'; // the target refused the grant
+  | 'grant_failed' // the target refused the grant
+  | 'request_unverified' // the workflow was not started by Elevate's API (no valid request signature)
+  // the workflow ended without revoking (terminated, reset, failed): reconciliation released its lease
+  | 'orphaned';
 
 /**
  * Who did something. Humans are identified by e-mail; bots and admins by their configured id;
@@ -174,6 +177,11 @@ export interface ElevationInput {
   /** ISO-8601 instant the server accepted the request. */
   requestedAt: string;
   timing: ElevationTiming;
+  /**
+   * The API's signature over this input (a compact JWS, see `domain/decision-signer.ts`): the
+   * worker refuses to act on a workflow that someone else started through Temporal.
+   */
+  signature?: string;
   /** Present only when the workflow continued as new: the state it carries over. */
   carried?: CarriedState;
 }
@@ -194,6 +202,8 @@ export interface CarriedState {
   revokeAttempts: number;
   /** Where the approval request was posted in Slack, so later steps update the same messages. */
   messages?: SlackMessageRef[];
+  /** The decision keys the run trusted, so a revoke can still be verified in the next run. */
+  trust?: DecisionTrust;
 }
 
 /** A message Elevate posted in Slack: its channel (or DM) and timestamp. */
@@ -225,6 +235,87 @@ export interface DenyInput {
 export interface RevokeInput {
   by: Actor;
   reason?: string;
+}
+
+/** The three human decisions an elevation workflow accepts, each as an Update. */
+export type DecisionKind = 'approve' | 'deny' | 'revoke';
+
+/**
+ * A decision as the API sends it: a compact JWS (Ed25519) whose payload carries the decision's
+ * input (an {@link ApproveInput}, {@link DenyInput} or {@link RevokeInput}), the elevation id,
+ * when it was made and a nonce (see `workflows/signed-decision.ts`). Nothing outside the token
+ * is read.
+ */
+export interface SignedDecision {
+  token: string;
+}
+
+/** A public key that may sign decisions: its RFC 7638 thumbprint and raw Ed25519 key (base64url). */
+export interface TrustedDecisionKey {
+  kid: string;
+  x: string;
+}
+
+/** The decision keys an elevation trusts, as the worker's configuration gave them. */
+export interface DecisionTrust {
+  keys: TrustedDecisionKey[];
+  /** When they were loaded (ISO 8601). */
+  loadedAt: string;
+}
+
+/** What the worker found when it checked the signature over a workflow's start input. */
+export interface RequestCheck {
+  /** `verified`, or why the request is refused. */
+  outcome: 'verified' | RequestRefusalCode;
+  message: string;
+  /** The key id the signature named, when there was one. */
+  kid?: string;
+  trust: DecisionTrust;
+}
+
+/** Why the worker refused to act on a workflow's start input. */
+export type RequestRefusalCode =
+  | 'unsigned' // no signature: not started by Elevate's API
+  | 'bad_signature' // the signature does not verify, or covers a different input
+  | 'unknown_key' // signed with a key the workers do not trust
+  | 'wrong_workflow' // the input is for another workflow id
+  | 'stale' // signed too long before the workflow started
+  | 'replayed'; // the elevation already exists: a copy of an earlier request
+
+/** Why a decision token was refused (recorded as `decision.refused`). */
+export type DecisionRefusalCode =
+  | 'unsigned' // no token
+  | 'malformed' // not a compact JWS with the expected payload
+  | 'bad_signature' // the signature does not verify
+  | 'unknown_key' // signed with a key this elevation does not trust (yet)
+  | 'wrong_elevation' // made for another elevation
+  | 'wrong_decision' // a token for another kind of decision
+  | 'stale' // too old, or dated in the future
+  | 'replayed'; // its nonce was used before
+
+/**
+ * Workflow sinks: one-way calls from the workflow sandbox to its worker, used where the
+ * workflow cannot run an activity (an update validator must not change anything) but a refused
+ * attempt must still reach the audit trail.
+ */
+export interface ElevateSinks extends Sinks {
+  audit: {
+    /** A decision update refused by its validator because its signature did not hold. */
+    decisionRefused(elevationId: string, refusal: DecisionRefusalRecord): void;
+  };
+}
+
+/** What is recorded about a decision refused by the validator. */
+export interface DecisionRefusalRecord {
+  decision: DecisionKind;
+  code: DecisionRefusalCode;
+  message: string;
+  /** The key id the token named, if any. */
+  kid: string | null;
+  /** Who the (unverified) update claimed to act for, when it said. */
+  claimed: Actor | null;
+  /** When the validator refused it (ISO 8601). */
+  at: string;
 }
 
 /** One recorded approval. */
@@ -315,14 +406,29 @@ export type RefusalCode =
   | 'owner_may_not_approve' // the bot's owner may not approve its requests for this role
   | 'already_approved' // this approver has already approved (each counts once)
   | 'not_needed' // every group this approver belongs to already has its quorum
-  | 'invalid_input'; // the update's payload is malformed
+  | 'invalid_input' // the update's payload is malformed
+  | 'unsigned_decision' // not signed by Elevate's API (details[1] is the DecisionRefusalCode)
+  | 'unknown_decision_key'; // signed with a key the elevation does not trust yet: reload and retry
 
-/** Approve a pending elevation. Refused synchronously (never enters history) when invalid. */
-export const approveUpdate = defineUpdate<ElevationView, [ApproveInput]>('approve');
-/** Deny a pending elevation. */
-export const denyUpdate = defineUpdate<ElevationView, [DenyInput]>('deny');
-/** End an elevation early (bot give-back or admin revoke). Idempotent once revoking. */
-export const revokeUpdate = defineUpdate<ElevationView, [RevokeInput]>('revoke');
+/**
+ * Approve a pending elevation. Refused synchronously (never enters history) when invalid. The
+ * argument is a {@link SignedDecision}; histories recorded before decisions were signed carry
+ * a bare {@link ApproveInput}, which only replay still reads.
+ */
+export const approveUpdate = defineUpdate<ElevationView, [SignedDecision | ApproveInput]>('approve');
+/** Deny a pending elevation (a {@link SignedDecision}, or a bare {@link DenyInput} in old histories). */
+export const denyUpdate = defineUpdate<ElevationView, [SignedDecision | DenyInput]>('deny');
+/**
+ * End an elevation early (bot give-back or admin revoke). Idempotent once revoking. A
+ * {@link SignedDecision}, or a bare {@link RevokeInput} in old histories.
+ */
+export const revokeUpdate = defineUpdate<ElevationView, [SignedDecision | RevokeInput]>('revoke');
+/**
+ * Load the worker's decision keys again (after a key rotation, or for an elevation started
+ * before decisions were signed). Changes nothing else and needs no signature: the keys come
+ * from the worker's configuration, never from the caller. At most once per 10 seconds.
+ */
+export const reloadDecisionKeysUpdate = defineUpdate<{ kids: string[] }, []>('reloadDecisionKeys');
 /** Current state of the elevation. */
 export const statusQuery = defineQuery<ElevationView>('status');
 
@@ -346,6 +452,12 @@ export const EVENT_TYPES = [
   'revoke.refused',
   'request.refused',
   'auth.refused',
+  // recorded by the worker: a decision update whose signature did not hold (sent around the
+  // API, straight through Temporal), and a workflow started without the API's signature
+  'decision.refused',
+  'request.unverified',
+  // recorded by reconciliation: a lease whose workflow ended without releasing it
+  'lease.orphaned',
   // AWS credentials mode: the one delivery of a session's credentials to the bot, and refusals
   'credentials.delivered',
   'credentials.refused',
@@ -446,10 +558,43 @@ export interface RoleReconciliation {
   skipped?: string;
 }
 
+/** One lease whose workflow had ended without releasing it, as reconciliation left it. */
+export interface OrphanedLease {
+  elevationId: string;
+  /** The workflow's status (`TERMINATED`, `FAILED`, `TIMED_OUT`...), or `NOT_FOUND`. */
+  workflowStatus: string;
+  /**
+   * Present once the lease is released: true when the grant was removed (read back), false
+   * when other elevations still hold the membership, so it was kept for them.
+   */
+  removed?: boolean;
+  /**
+   * What went wrong: the release (no `removed`: the lease stays held and the next run tries
+   * again), or only the `elevation.revoked` record after it.
+   */
+  error?: string;
+}
+
+/** What reconciliation's search for leases whose workflow is no longer running did. */
+export interface OrphanedLeaseSweep {
+  /** Held leases looked at. */
+  checked: number;
+  /** Orphaned leases released in this run. */
+  released: number;
+  /** Orphaned leases whose release failed (still held: the next run tries again). */
+  failed: number;
+  /** The orphaned leases found, the first 100 (the log and the audit trail have every one). */
+  orphaned: OrphanedLease[];
+  /** Why the search itself failed (the next run tries again). */
+  error?: string;
+}
+
 /** What one reconciliation run found, role by role and AWS principal by principal. */
 export interface ReconcileResult {
   roles: (RoleReconciliation & { roleId: string; error?: string })[];
   aws?: (RoleReconciliation & { principal: string; error?: string })[];
+  /** Leases released because their workflow had ended (absent in runs started by older code). */
+  orphanedLeases?: OrphanedLeaseSweep;
 }
 
 /**

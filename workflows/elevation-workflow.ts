@@ -17,8 +17,10 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
+  proxySinks,
   setHandler,
   sleep,
   uuid4,
@@ -28,7 +30,10 @@ import type { Activities, WorkflowEvent } from '../activities/index.js';
 import type {
   Actor,
   ApproveInput,
+  DecisionKind,
+  DecisionTrust,
   DenyInput,
+  ElevateSinks,
   ElevationInput,
   ElevationView,
   EndReason,
@@ -37,6 +42,7 @@ import type {
   RefusalCode,
   RevokeInput,
   RevokeReceipt,
+  SignedDecision,
   SlackMessageRef,
 } from './definitions.js';
 import {
@@ -44,11 +50,13 @@ import {
   REFUSAL_FAILURE_TYPE,
   approveUpdate,
   denyUpdate,
+  reloadDecisionKeysUpdate,
   revokeUpdate,
   statusQuery,
 } from './definitions.js';
 import { quorumProgress } from './approval-quorum.js';
 import { approvalRefusal, initialView, isFinal, sameApprover } from './elevation-view.js';
+import { DecisionRefusal, decisionClaimsOf, verifyDecision, type DecisionInputs } from './signed-decision.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'elevate' };
 
@@ -62,6 +70,22 @@ const recordGating = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
 }).recordEvents;
+
+/**
+ * The worker's side of trust: check the API's signature over the start input (and hand over
+ * the public keys that decisions must be signed with), or load those keys again. Local: they
+ * read only the worker's configuration (and, for a copied request, the audit store).
+ */
+const { checkRequest, loadDecisionTrust } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
+/** Refused decisions reach the audit trail through the worker (validators run no activities). */
+const { audit } = proxySinks<ElevateSinks>();
+
+/** Shortest pause between two reloads of the decision keys (they are asked for, not pushed). */
+const RELOAD_INTERVAL_MS = 10_000;
 
 /**
  * Where nothing may wait for the audit store (the expiry timer, a revocation), the write is an
@@ -93,13 +117,37 @@ const { releaseGrant } = proxyActivities<Activities>({
   retry: { initialInterval: '300ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3 },
 });
 
-function refuse(code: RefusalCode, message: string): never {
+function refuse(code: RefusalCode, message: string, detail?: string): never {
   throw ApplicationFailure.create({
     type: REFUSAL_FAILURE_TYPE,
     message,
-    details: [code],
+    details: detail === undefined ? [code] : [code, detail],
     nonRetryable: true,
   });
+}
+
+/** Who an update claims to act for, read without trusting it (for the record of a refusal). */
+function claimedActor(kind: DecisionKind, arg: unknown): Actor | null {
+  const pick = (v: unknown): Actor | null => {
+    const a = v as Partial<Actor> | undefined;
+    return typeof a?.id === 'string' && typeof a.kind === 'string'
+      ? { kind: a.kind, id: a.id.slice(0, 320) }
+      : null;
+  };
+  let input: unknown = arg;
+  const token = (arg as Partial<SignedDecision> | undefined)?.token;
+  if (typeof token === 'string') {
+    try {
+      input = decisionClaimsOf(token).input;
+    } catch {
+      return null;
+    }
+  }
+  if (kind === 'approve') {
+    const id = (input as Partial<ApproveInput> | undefined)?.approver?.id;
+    return typeof id === 'string' ? { kind: 'human', id: id.slice(0, 320) } : null;
+  }
+  return pick((input as Partial<DenyInput> | undefined)?.by);
 }
 
 function errorSummary(err: unknown): { type: string; message: string } {
@@ -116,6 +164,11 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   let revokeRequest: { by: Actor; comment?: string; reason: EndReason } | undefined;
   let messages: SlackMessageRef[] = input.carried?.messages ?? [];
   let denial: DenyInput | undefined;
+  /** The public keys decisions must be signed with (absent in runs started before signing). */
+  let trust: DecisionTrust | undefined = input.carried?.trust;
+  /** Nonces of the decisions accepted so far: each signed decision counts once. */
+  const usedNonces = new Set<string>();
+  let lastReload = Number.NEGATIVE_INFINITY;
   const grantRequest = {
     elevationId: input.elevationId,
     target: input.role.target,
@@ -208,6 +261,74 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   setHandler(statusQuery, () => view);
 
   /**
+   * A decision's input, from a token whose signature holds (validators: nothing else counts).
+   * A refusal is recorded through the worker's audit sink and answered as `unsigned_decision`,
+   * or `unknown_decision_key` when the API should have the keys reloaded and try again.
+   */
+  const verified = <K extends DecisionKind>(kind: K, arg: unknown): DecisionInputs[K] => {
+    try {
+      return verifyDecision(arg as SignedDecision | undefined, {
+        keys: trust?.keys ?? [],
+        elevationId: input.elevationId,
+        decision: kind,
+        now: Date.now(),
+        used: usedNonces,
+      }).input;
+    } catch (err) {
+      if (!(err instanceof DecisionRefusal)) throw err;
+      const claimed = claimedActor(kind, arg);
+      audit.decisionRefused(input.elevationId, {
+        decision: kind,
+        code: err.code,
+        message: err.message,
+        kid: err.kid ?? null,
+        claimed,
+        at: new Date().toISOString(),
+      });
+      log.warn('Refused a decision whose signature does not hold', {
+        elevationId: input.elevationId,
+        decision: kind,
+        code: err.code,
+        claimed,
+      });
+      return refuse(
+        err.code === 'unknown_key' ? 'unknown_decision_key' : 'unsigned_decision',
+        err.message,
+        err.code,
+      );
+    }
+  };
+
+  /**
+   * A decision's input in its handler, which runs only after the validator accepted it (or on
+   * replay, where validators do not run). Its nonce is spent here. Histories recorded before
+   * decisions were signed carry the bare input, which is what the code of that time read.
+   */
+  const accepted = <K extends DecisionKind>(arg: unknown): DecisionInputs[K] => {
+    const token = (arg as Partial<SignedDecision> | undefined)?.token;
+    if (typeof token !== 'string') return arg as DecisionInputs[K];
+    const claims = decisionClaimsOf<K>(token);
+    usedNonces.add(claims.nonce);
+    return claims.input;
+  };
+
+  setHandler(
+    reloadDecisionKeysUpdate,
+    async () => {
+      lastReload = Date.now();
+      trust = await loadDecisionTrust();
+      return { kids: trust.keys.map((k) => k.kid) };
+    },
+    {
+      validator: () => {
+        if (Date.now() - lastReload < RELOAD_INTERVAL_MS) {
+          refuse('invalid_input', 'the decision keys were reloaded less than 10 seconds ago');
+        }
+      },
+    },
+  );
+
+  /**
    * The groups among `claimed` that `who` may act for. The server looks membership up (policy
    * lists and LDAP groups); a policy list is checked again here against the role as it was
    * when the bot asked, so a list can never be widened after the request.
@@ -233,7 +354,8 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
 
   setHandler(
     approveUpdate,
-    async (a) => {
+    async (arg) => {
+      const a = accepted<'approve'>(arg);
       // Checked again: a timer or another update may have been handled since validation.
       checkApproval(a);
       const approver = a.approver.id.trim().toLowerCase();
@@ -264,7 +386,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       if (progress?.met) await condition(() => view.status !== 'pending_approval');
       return snapshot();
     },
-    { validator: checkApproval },
+    { validator: (arg) => checkApproval(verified('approve', arg)) },
   );
 
   const checkDenial = (d: DenyInput): void => {
@@ -282,13 +404,14 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
 
   setHandler(
     denyUpdate,
-    async (d) => {
+    async (arg) => {
+      const d = accepted<'deny'>(arg);
       checkDenial(d);
       denial ??= d;
       await condition(() => isFinal(view));
       return snapshot();
     },
-    { validator: checkDenial },
+    { validator: (arg) => checkDenial(verified('deny', arg)) },
   );
 
   const checkRevoke = (r: RevokeInput): void => {
@@ -300,7 +423,8 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
 
   setHandler(
     revokeUpdate,
-    async (r) => {
+    async (arg) => {
+      const r = accepted<'revoke'>(arg);
       checkRevoke(r);
       // A revocation already under way (expiry, an earlier request) is not started twice.
       if (!revokeRequest && view.status !== 'revoking' && !isFinal(view)) {
@@ -313,7 +437,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       await condition(() => view.status === 'revoking' || isFinal(view));
       return snapshot();
     },
-    { validator: checkRevoke },
+    { validator: (arg) => checkRevoke(verified('revoke', arg)) },
   );
 
   // ---- revocation, never abandoned ----------------------------------------------------------
@@ -361,6 +485,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
                 revokeStartedAt: startedAt,
                 revokeAttempts: attempts,
                 messages,
+                ...(trust ? { trust } : {}),
               },
             });
           }
@@ -382,6 +507,32 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     await condition(allHandlersFinished);
     await published;
     return view;
+  }
+
+  // Only a request the API signed is acted on: one started straight through Temporal is
+  // recorded and refused before anything is announced or granted. (Runs started before
+  // requests were signed replay without this step.)
+  if (patched('signed-requests')) {
+    const check = await checkRequest(input, workflowInfo().startTime.getTime());
+    trust = check.trust;
+    if (check.outcome !== 'verified') {
+      view.lastError = `request not signed by Elevate's API: ${check.message}`;
+      end('failed', 'request_unverified');
+      // Recorded without the elevation's view: a forged start must not create an elevation in
+      // the list, nor overwrite the summary of the genuine one whose id it copied.
+      const { elevation: _unverifiedView, ...refused } = event(
+        'request.unverified',
+        { kind: 'anonymous', id: 'temporal' },
+        {
+          code: check.outcome,
+          message: check.message,
+          kid: check.kid ?? null,
+          claimed: { bot: input.bot.id, role: input.role.id, durationSeconds: input.durationSeconds },
+        },
+      );
+      await write(refused);
+      return view;
+    }
   }
 
   const requested = event(

@@ -4,15 +4,15 @@
  * Temporal Schedule `elevate-reconcile` every few minutes; one activity per role does the work,
  * so this workflow is only the fan-out and the summary.
  */
-import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { DriftAlert, ReconcileInput, ReconcileResult } from './definitions.js';
+import type { DriftAlert, OrphanedLeaseSweep, ReconcileInput, ReconcileResult } from './definitions.js';
 
 /**
  * A few quick tries per role: the schedule runs again soon, so a target that is down is left
  * for the next run rather than waited for.
  */
-const { reconcileRole, reconcileAwsPrincipal } = proxyActivities<Activities>({
+const { reconcileRole, reconcileAwsPrincipal, releaseOrphanedLeases } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
 });
@@ -51,10 +51,26 @@ async function alertAll(alerts: DriftAlert[] | undefined): Promise<void> {
 }
 
 /**
- * One reconciliation run over the given roles and AWS principals. One that fails does not stop
- * the others.
+ * Release the leases whose elevation workflow has ended without releasing them. A failure is
+ * logged and reported, never fatal to the run: the next run searches again.
+ */
+async function sweepOrphanedLeases(): Promise<OrphanedLeaseSweep> {
+  try {
+    return await releaseOrphanedLeases();
+  } catch (err) {
+    const error = messageOf(err);
+    log.error('Could not search for orphaned leases; the next run tries again', { error });
+    return { checked: 0, released: 0, failed: 0, orphaned: [], error };
+  }
+}
+
+/**
+ * One reconciliation run over the given roles and AWS principals, and over the held leases
+ * whose workflow has ended. One that fails does not stop the others.
  */
 export async function reconcileWorkflow(input: ReconcileInput): Promise<ReconcileResult> {
+  // Runs started by code without the search replay without it.
+  const orphans = patched('orphaned-leases') ? sweepOrphanedLeases() : undefined;
   const roles = Promise.all(
     input.roles.map(async (role) => {
       try {
@@ -84,5 +100,6 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<Reconcil
       }
     }),
   );
-  return input.aws ? { roles: await roles, aws: await aws } : { roles: await roles };
+  const result: ReconcileResult = input.aws ? { roles: await roles, aws: await aws } : { roles: await roles };
+  return orphans ? { ...result, orphanedLeases: await orphans } : result;
 }

@@ -149,6 +149,9 @@ export interface Lease {
 
 export type LeaseInput = Pick<Lease, 'elevationId' | 'key' | 'target' | 'principal'>;
 
+/** A lease that is held, as {@link LeaseStore.heldLeases} lists it. */
+export type HeldLease = LeaseInput & { acquiredAt: string };
+
 /**
  * The durable half of the grant ledger. The ledger's rule is: a principal is a member of a
  * target while at least one lease on that key is held. Changes to one key are serialised by
@@ -176,6 +179,14 @@ export interface LeaseStore {
   /** Elevation ids whose lease on `key` is held, oldest first. */
   holders(key: string): Promise<string[]>;
   getLease(elevationId: string): Promise<Lease | undefined>;
+  /**
+   * Up to `limit` held leases, by elevation id, after `after` (the last elevation id of the
+   * previous page; omit it for the first). Keyset-paged over an index of held leases only, so
+   * a page costs the same however many released leases the store has kept.
+   *
+   * @throws {@link InvalidQueryError} when `limit` is not a whole number from 1 to 1000
+   */
+  heldLeases(page: { after?: string; limit: number }): Promise<HeldLease[]>;
 }
 
 /**

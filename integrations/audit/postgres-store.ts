@@ -14,6 +14,7 @@ import type {
   ChainAnchor,
   ElevationPage,
   ElevationQuery,
+  HeldLease,
   Lease,
   LeaseInput,
   NewAuditEvent,
@@ -36,6 +37,8 @@ import {
   rowToEventForVerify,
   storedTextOf,
   rowToLease,
+  heldLeasesQuery,
+  rowToHeldLease,
   toElevationPage,
   EPHEMERAL_PURGE_BATCH,
   EPHEMERAL_PURGE_INTERVAL_MS,
@@ -175,6 +178,11 @@ const MIGRATIONS: readonly string[] = [
   -- listing order from its own index, not by walking every row of the bot or role.
   CREATE INDEX IF NOT EXISTS elevations_bot_status ON elevations (bot_id, status, requested_at, id);
   CREATE INDEX IF NOT EXISTS elevations_role_status ON elevations (role_id, status, requested_at, id);
+  `,
+  `
+  -- Held leases by elevation id, for reconciliation's search for leases whose workflow has
+  -- ended: it pages through the held ones only, however many released ones the table keeps.
+  CREATE INDEX IF NOT EXISTS leases_held ON leases (elevation_id) WHERE state = 'held';
   `,
 ];
 
@@ -458,6 +466,12 @@ export class PostgresStore implements Store {
       [elevationId],
     );
     return rows[0] ? rowToLease(rows[0]) : undefined;
+  }
+
+  async heldLeases(page: { after?: string; limit: number }): Promise<HeldLease[]> {
+    const { sql, params } = heldLeasesQuery(page, (n) => `$${n}`);
+    const { rows } = await this.pool.query<Omit<LeaseRow, 'state' | 'released_at'>>(sql, params);
+    return rows.map(rowToHeldLease);
   }
 
   /**

@@ -17,6 +17,7 @@ import type {
   ChainAnchor,
   ElevationPage,
   ElevationQuery,
+  HeldLease,
   Lease,
   LeaseInput,
   NewAuditEvent,
@@ -38,6 +39,8 @@ import {
   rowToEvent,
   rowToEventForVerify,
   rowToLease,
+  heldLeasesQuery,
+  rowToHeldLease,
   sleep,
   toElevationPage,
   eventRowValues,
@@ -181,6 +184,11 @@ const MIGRATIONS: readonly string[] = [
   -- listing order from its own index, not by walking every row of the bot or role.
   CREATE INDEX IF NOT EXISTS elevations_bot_status ON elevations (bot_id, status, requested_at, id);
   CREATE INDEX IF NOT EXISTS elevations_role_status ON elevations (role_id, status, requested_at, id);
+  `,
+  `
+  -- Held leases by elevation id, for reconciliation's search for leases whose workflow has
+  -- ended: it pages through the held ones only, however many released ones the table keeps.
+  CREATE INDEX IF NOT EXISTS leases_held ON leases (elevation_id) WHERE state = 'held';
   `,
 ];
 
@@ -629,6 +637,16 @@ export class SqliteStore implements Store {
     return settle(() => {
       const row = this.statements.lease.get(elevationId);
       return row ? rowToLease(row) : undefined;
+    });
+  }
+
+  heldLeases(page: { after?: string; limit: number }): Promise<HeldLease[]> {
+    return settle(() => {
+      const { sql, params } = heldLeasesQuery(page, () => '?');
+      return this.db
+        .prepare<unknown[], Omit<LeaseRow, 'state' | 'released_at'>>(sql)
+        .all(...params)
+        .map(rowToHeldLease);
     });
   }
 

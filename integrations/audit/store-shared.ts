@@ -6,7 +6,7 @@
  */
 import { riskOf, type Risk } from '../../domain/risk.js';
 import type { ElevationView, TargetRef } from '../../workflows/definitions.js';
-import type { AuditEvent, ElevationQuery, Lease, NewAuditEvent } from './audit-store.js';
+import type { AuditEvent, ElevationQuery, HeldLease, Lease, NewAuditEvent } from './audit-store.js';
 import type { StoredEventText } from './hash-chain.js';
 import {
   InvalidCursorError,
@@ -116,6 +116,44 @@ export function rowToLease(row: LeaseRow): Lease {
     state: row.state as Lease['state'],
     ...(row.acquired_at !== null ? { acquiredAt: row.acquired_at } : {}),
     ...(row.released_at !== null ? { releasedAt: row.released_at } : {}),
+  };
+}
+
+/** The most held leases one `heldLeases` page may ask for. */
+export const HELD_LEASES_MAX_PAGE = 1_000;
+
+/**
+ * The held-leases query for both dialects (`placeholder(n)` renders the n-th parameter): one
+ * page, in elevation id order, read from the partial index `leases_held` (held leases only).
+ *
+ * @throws {@link InvalidQueryError} when `limit` is not a whole number from 1 to {@link HELD_LEASES_MAX_PAGE}
+ */
+export function heldLeasesQuery(
+  page: { after?: string; limit: number },
+  placeholder: (n: number) => string,
+): { sql: string; params: unknown[] } {
+  if (!Number.isSafeInteger(page.limit) || page.limit < 1 || page.limit > HELD_LEASES_MAX_PAGE) {
+    throw new InvalidQueryError('limit', `limit must be a whole number from 1 to ${HELD_LEASES_MAX_PAGE}`);
+  }
+  const after = page.after !== undefined;
+  return {
+    sql:
+      `SELECT elevation_id, key, target, principal, acquired_at FROM leases WHERE state = 'held'` +
+      (after ? ` AND elevation_id > ${placeholder(1)}` : '') +
+      ` ORDER BY elevation_id LIMIT ${placeholder(after ? 2 : 1)}`,
+    params: after ? [page.after, page.limit] : [page.limit],
+  };
+}
+
+/** Maps a row of {@link heldLeasesQuery} to the held lease it records. */
+export function rowToHeldLease(row: Omit<LeaseRow, 'state' | 'released_at'>): HeldLease {
+  return {
+    elevationId: row.elevation_id,
+    key: row.key,
+    target: (typeof row.target === 'string' ? JSON.parse(row.target) : row.target) as TargetRef,
+    principal: row.principal,
+    // Always set on a held row (hold writes it); '' only for a row written by hand.
+    acquiredAt: row.acquired_at ?? '',
   };
 }
 

@@ -468,6 +468,8 @@ const REASON_WORDS: Record<EndReason, string> = {
   denied: 'denied',
   approval_timeout: 'nobody decided in time',
   grant_failed: 'the grant failed',
+  request_unverified: 'refused: not requested through Elevate',
+  orphaned: 'revoked by reconciliation: its workflow had ended without revoking',
 };
 
 /**

@@ -12,7 +12,12 @@ import { normalizeDn } from '../../integrations/ldap/dn.js';
 import { botDn, groupDn } from '../../integrations/ldap/seed.js';
 import { TargetRouter } from '../../integrations/target-router.js';
 import type { Target } from '../../integrations/target.js';
-import type { LdapTargetRef, ReconcileResult, ReconcileRole } from '../../workflows/definitions.js';
+import {
+  workflowIdFor,
+  type LdapTargetRef,
+  type ReconcileResult,
+  type ReconcileRole,
+} from '../../workflows/definitions.js';
 import { reconcileWorkflow } from '../../workflows/reconcile-workflow.js';
 import { ensureReconcileSchedule, reconcileRolesOf } from '../../worker/reconcile-schedule.js';
 import { SUFFIX, botOf, startStack, type Stack } from '../support/stack.js';
@@ -203,6 +208,13 @@ describe('reconciliation racing grants', () => {
       slowTarget(() => paused),
     );
     const req = grantRequest('midgrant', 'bot-e');
+    // The lease's workflow runs (on a task queue no worker polls): reconciliation releases the
+    // leases of workflows that have ended, and this grant is one in progress.
+    const workflow = await s.env.client.workflow.start('elevationWorkflow', {
+      taskQueue: `idle-${randomUUID()}`,
+      workflowId: workflowIdFor(req.elevationId),
+      args: [],
+    });
     const acquiring = ledger.acquire(req);
     // Wait until the member is visible in the directory: the grant is now mid-way, under the lock.
     const deadline = Date.now() + 10_000;
@@ -221,6 +233,7 @@ describe('reconciliation racing grants', () => {
     expect(await driftEvents('midgrant')).toEqual([]);
     await ledger.release(req);
     expect(await s.target.check(req.target, req.principal)).toBe(false);
+    await workflow.terminate('test done');
   });
 });
 

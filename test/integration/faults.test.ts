@@ -3,13 +3,11 @@
  * a grant that cannot succeed, and a worker process killed while elevations are active.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client as LdapClient } from 'ldapts';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupDn } from '../../integrations/ldap/seed.js';
-import { botOf, startStack, SUFFIX, type Stack } from '../support/stack.js';
+import { botOf, startStack, SUFFIX, workerProcessEnv, type Stack } from '../support/stack.js';
 
 let stack: Stack;
 
@@ -131,23 +129,10 @@ describe('audit store slow', () => {
 
 describe('worker killed', () => {
   function startWorkerProcess(): ChildProcess {
-    const config = path.join(stack.dir, 'policy.yaml');
-    writeFileSync(config, stringify(stack.policy));
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('bin/elevate.ts'), 'worker'], {
-      env: {
-        ...process.env,
-        ELEVATE_CONFIG: config,
-        TEMPORAL_ADDRESS: stack.env.address,
-        ELEVATE_TASK_QUEUE: stack.taskQueue,
-        LDAP_URL: stack.slapd.url,
-        LDAP_BIND_DN: stack.slapd.rootDn,
-        LDAP_BIND_PASSWORD: stack.slapd.rootPassword,
-        ELEVATE_SQLITE_PATH: stack.storeLocation.sqlitePath,
-        LOG_LEVEL: 'warn',
-      },
+    return spawn(process.execPath, ['--import', 'tsx', path.resolve('bin/elevate.ts'), 'worker'], {
+      env: workerProcessEnv(stack),
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    return child;
   }
 
   it('when the worker process is killed while elevations are active, then a new worker revokes them on time', async () => {

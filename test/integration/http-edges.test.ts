@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElevationService } from '../../domain/elevation-service.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { createApp } from '../../server/app.js';
-import { buildPolicy, testLogger } from '../support/stack.js';
+import { DecisionSigner } from '../../domain/decision-signer.js';
+import { buildPolicy, testDecisionKey, testLogger } from '../support/stack.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'elevate-http-'));
 const { policy, adminToken } = buildPolicy([{ id: 'edge-bot', roles: ['edge'] }], [{ id: 'edge' }]);
@@ -23,6 +24,7 @@ async function serve(store: SqliteStore, trustProxy: boolean | string = false): 
   const service = new ElevationService({
     policy,
     temporal: new Client(),
+    signer: new DecisionSigner(testDecisionKey()),
     taskQueue: 'unused',
     store,
     timing: { grantTimeoutSeconds: 10, revokeRetryMaxSeconds: 1 },

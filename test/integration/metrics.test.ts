@@ -4,6 +4,7 @@
  * right labels when elevations are granted, revoked at expiry and refused; `/metrics` is
  * protected on the API and on the worker's own endpoint; no label carries an id or a secret.
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,51 +21,23 @@ import { createMetrics, startMetricsServer, type Metrics } from '../../runtime/m
 import { startServices } from '../../runtime/services.js';
 import { createApp } from '../../server/app.js';
 import type { ElevationView } from '../../workflows/definitions.js';
+import {
+  findPromtool,
+  has,
+  lintExposition,
+  parseExposition,
+  valueOf,
+  type Sample,
+} from '../support/prometheus-text.js';
 import { startSlackApiStub } from '../support/slack-api-stub.js';
-import { startStack, SUFFIX, testLogger, type Stack } from '../support/stack.js';
-
-// ---- the exposition format ---------------------------------------------------------------------
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parses Prometheus text exposition: one sample per line, `# HELP`/`# TYPE` lines apart. */
-function parseExposition(text: string): { samples: Sample[]; help: Map<string, string> } {
-  const samples: Sample[] = [];
-  const help = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const meta = /^# HELP (\S+) (.*)$/.exec(line);
-    if (meta) {
-      help.set(meta[1]!, meta[2]!);
-      continue;
-    }
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`not an exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, key, raw] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[key!] = raw!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    }
-    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    samples.push({ name: m[1]!, labels, value });
-  }
-  return { samples, help };
-}
-
-/** The sum of the samples called `name` whose labels include `labels` (0 when there are none). */
-function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
-}
-
-function has(samples: Sample[], name: string, labels: Record<string, string> = {}): boolean {
-  return samples.some((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-}
+import {
+  startStack,
+  SUFFIX,
+  testDecisionSettings,
+  testLogger,
+  testRequestDeps,
+  type Stack,
+} from '../support/stack.js';
 
 /** Retries `check` until it passes (the worker records some metrics just after the state shows). */
 async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
@@ -326,9 +299,59 @@ describe('GET /metrics on the API', () => {
       ]) {
         expect(help.get(name), name).toMatch(/\w+ \w+/);
       }
-      // Node's process metrics, under the same prefix.
+      // Node's process metrics, under the same prefix; the Temporal SDK's under its own.
       expect(has(samples, 'elevate_process_cpu_user_seconds_total')).toBe(true);
-      expect(samples.every((s) => s.name.startsWith('elevate_'))).toBe(true);
+      expect(samples.every((s) => /^(elevate|temporal)_/.test(s.name))).toBe(true);
+    }
+  });
+
+  it("when the worker has run elevations, then the same endpoint serves the Temporal SDK's metrics, and the whole exposition passes promtool's rules", async () => {
+    const queue = { namespace: 'default', task_queue: stack.taskQueue };
+    let text = '';
+    await eventually(async () => {
+      const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+      text = await res.text();
+      const { samples, help } = parseExposition(text);
+      // Task slots, per kind of worker: a workflow worker has free slots and used some.
+      const workflowSlots = { ...queue, worker_type: 'WorkflowWorker' };
+      expect(valueOf(samples, 'temporal_worker_task_slots_available', workflowSlots)).toBeGreaterThan(0);
+      expect(has(samples, 'temporal_worker_task_slots_used', workflowSlots)).toBe(true);
+      expect(
+        has(samples, 'temporal_worker_task_slots_available', { ...queue, worker_type: 'ActivityWorker' }),
+      ).toBe(true);
+      expect(has(samples, 'temporal_num_pollers', { ...queue, poller_type: 'workflow_task' })).toBe(true);
+      expect(has(samples, 'temporal_sticky_cache_size', queue)).toBe(true);
+      // Latencies in seconds, as histograms, with buckets.
+      expect(
+        valueOf(samples, 'temporal_workflow_task_schedule_to_start_latency_seconds_count', queue),
+      ).toBeGreaterThan(0);
+      expect(
+        valueOf(samples, 'temporal_workflow_task_schedule_to_start_latency_seconds_bucket', {
+          ...queue,
+          le: '+Inf',
+        }),
+      ).toBe(valueOf(samples, 'temporal_workflow_task_schedule_to_start_latency_seconds_count', queue));
+      expect(
+        valueOf(samples, 'temporal_activity_execution_latency_seconds_count', {
+          ...queue,
+          activity_type: 'acquireGrant',
+        }),
+      ).toBeGreaterThan(0);
+      // Counters end in _total.
+      expect(valueOf(samples, 'temporal_workflow_task_queue_poll_succeed_total', queue)).toBeGreaterThan(0);
+      expect(valueOf(samples, 'temporal_workflow_completed_total', queue)).toBeGreaterThan(0);
+      for (const name of new Set(samples.map((s) => s.name))) {
+        if (!name.startsWith('temporal_')) continue;
+        const family = name.replace(/_(bucket|sum|count)$/, '');
+        expect(help.get(name) ?? help.get(family), name).toMatch(/\w+ \w+/);
+      }
+    });
+    expect(lintExposition(text)).toEqual([]);
+    const promtool = findPromtool();
+    if (promtool) {
+      const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect(`${check.stdout}${check.stderr}`).toBe('');
+      expect(check.status).toBe(0);
     }
   });
 
@@ -425,8 +448,9 @@ describe("the worker's own /metrics endpoint", () => {
 });
 
 describe('a worker process started without the API', () => {
-  it('when ELEVATE_METRICS_PORT is set, then startServices serves /metrics there, protected by the metrics token', async () => {
+  it('when ELEVATE_METRICS_PORT is set, then startServices serves /metrics there, protected by the metrics token, and the probes /livez and /readyz without one', async () => {
     const port = await freePort();
+    const taskQueue = `metrics-worker-${randomUUID()}`;
     const services = await startServices({
       settings: {
         host: '127.0.0.1',
@@ -437,9 +461,10 @@ describe('a worker process started without the API', () => {
         temporal: {
           address: stack.env.address,
           namespace: stack.env.namespace ?? 'default',
-          taskQueue: `metrics-worker-${randomUUID()}`,
+          taskQueue,
         },
         reconcile: { intervalSeconds: 86_400 },
+        ...testDecisionSettings(),
         metricsPort: port,
         metricsTokenHash: hashSecret(metricsToken),
       },
@@ -451,13 +476,34 @@ describe('a worker process started without the API', () => {
       expect(services.url).toBeUndefined();
       const url = `http://127.0.0.1:${port}/metrics`;
       const samples = await scrape(url);
-      // Its own registry, with the gauges from the shared audit store.
-      expect(has(samples, 'elevate_grants_total')).toBe(false);
+      // Its own registry (nothing counted yet, every known series at 0), with the gauges
+      // from the shared audit store, and its worker's Temporal SDK metrics.
+      expect(has(samples, 'elevate_grants_total', { target_type: 'ldap', outcome: 'granted' })).toBe(true);
+      expect(valueOf(samples, 'elevate_grants_total')).toBe(0);
       expect(has(samples, 'elevate_active_grants')).toBe(true);
+      await eventually(async () => {
+        const own = await scrape(url);
+        const queue = { task_queue: taskQueue, worker_type: 'WorkflowWorker' };
+        expect(valueOf(own, 'temporal_worker_task_slots_available', queue)).toBeGreaterThan(0);
+        expect(
+          has(own, 'temporal_num_pollers', { task_queue: taskQueue, poller_type: 'workflow_task' }),
+        ).toBe(true);
+      });
       expect(has(samples, 'elevate_process_cpu_user_seconds_total')).toBe(true);
       await scrape(url, stack.adminToken);
       expect((await fetch(url)).status).toBe(401);
       expect((await fetch(url, { headers: { authorization: `Bearer ${botKey()}` } })).status).toBe(401);
+      // The worker's probes, on the same port and without a token: alive, and ready while its
+      // worker runs and Temporal, the audit store and LDAP answer.
+      const base = `http://127.0.0.1:${port}`;
+      const live = await fetch(`${base}/livez`);
+      expect(live.status).toBe(200);
+      expect(await live.json()).toEqual({ status: 'ok' });
+      const ready = await fetch(`${base}/readyz`);
+      const body = (await ready.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+      expect(ready.status, JSON.stringify(body)).toBe(200);
+      expect(Object.keys(body.checks).sort()).toEqual(['auditStore', 'ldap', 'temporal', 'worker']);
+      expect((await fetch(`${base}/readyz`, { method: 'POST' })).status).toBe(404);
     } finally {
       await services.close();
     }
@@ -482,6 +528,7 @@ describe('failures counted where they happen', () => {
         reconcileAwsPolicy: () => Promise.resolve('explained'),
       },
       notifier: { announce: () => Promise.resolve([]), publish: () => Promise.resolve() },
+      ...testRequestDeps(),
       logger: testLogger(),
       metrics: own,
     });

@@ -30,7 +30,8 @@ import {
 import { elevationRequestSchema, waitQuerySchema } from '../../server/schemas.js';
 import { createSlackApp } from '../../server/slack-app.js';
 import { startSlackApiStub, type SlackStub } from '../support/slack-api-stub.js';
-import { buildPolicy, testLogger } from '../support/stack.js';
+import { DecisionSigner } from '../../domain/decision-signer.js';
+import { buildPolicy, testDecisionKey, testLogger } from '../support/stack.js';
 
 type Json = { [key: string]: unknown };
 
@@ -677,6 +678,7 @@ describe('the API as served', () => {
     const service = new ElevationService({
       policy,
       temporal: new Client(),
+      signer: new DecisionSigner(testDecisionKey()),
       taskQueue: 'unused',
       store,
       timing: { grantTimeoutSeconds: 10, revokeRetryMaxSeconds: 1 },

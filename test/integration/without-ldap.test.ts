@@ -18,7 +18,7 @@ import { startServices, type ServiceSettings } from '../../runtime/services.js';
 import { installTemporalLogging } from '../../worker/create-worker.js';
 import { ldapUses } from '../../runtime/targets.js';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
-import { testLogger } from '../support/stack.js';
+import { testDecisionSettings, testLogger } from '../support/stack.js';
 
 const botKey = generateSecret('bot');
 
@@ -67,6 +67,7 @@ function settings(name: string): ServiceSettings {
     timing: { grantTimeoutSeconds: 30, revokeRetryMaxSeconds: 2 },
     temporal: { address: env.address, namespace: env.namespace ?? 'default', taskQueue: `no-ldap-${name}` },
     reconcile: { intervalSeconds: 86_400 },
+    ...testDecisionSettings(),
   };
 }
 

@@ -1,18 +1,25 @@
 /**
- * Records workflow histories for the replay test (`npm run histories:record`), one per path
- * through the elevation workflow, on the real stack. Re-record only when a workflow change is
- * meant to be incompatible (and then version it); otherwise the replay test must keep passing
- * against the histories recorded by earlier code.
+ * Records workflow histories for the replay test (`npm run histories:record -- <generation>`),
+ * one per path through the elevation workflow, on the real stack, into
+ * `test/histories/<generation>/`. Earlier generations stay: the replay test runs them all, so a
+ * change made compatible with `patched()` is checked against both the old and the new paths.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Client as LdapClient } from 'ldapts';
 import { groupDn } from '../../integrations/ldap/seed.js';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { findTemporalCli } from '../../runtime/temporal-cli.js';
+import { approveUpdate, reloadDecisionKeysUpdate, type ElevationInput } from '../../workflows/definitions.js';
 import { botOf, startStack, SUFFIX } from './stack.js';
 
-const out = path.resolve(import.meta.dirname, '..', 'histories');
+const generation = process.argv[2];
+if (!generation || !/^[a-z0-9-]+$/.test(generation)) {
+  console.error('usage: npm run histories:record -- <generation>   (a folder name under test/histories)');
+  process.exit(2);
+}
+const out = path.resolve(import.meta.dirname, '..', 'histories', generation);
 mkdirSync(out, { recursive: true });
 
 const stack = await startStack({
@@ -128,6 +135,49 @@ try {
         await ldap.unbind();
         const id = await ask('missing');
         await stack.waitFor(id, (v) => v.status === 'failed', 30_000);
+        return id;
+      },
+    ],
+    [
+      'request-unverified',
+      async () => {
+        // Started around the API, without its signature: refused before anything happens.
+        const id = await ask('auto', 30);
+        await stack.waitFor(id, (v) => v.status === 'active');
+        await stack.service.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot);
+        await stack.waitFor(id, (v) => v.status === 'revoked');
+        const history = await stack.env.client.workflow.getHandle(`elevation-${id}`).fetchHistory();
+        const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+        const input = defaultPayloadConverter.fromPayload<ElevationInput>(payload!);
+        const { signature: _signature, ...unsigned } = { ...input, elevationId: `${id}-copy` };
+        const handle = await stack.env.client.workflow.start('elevationWorkflow', {
+          workflowId: `elevation-${unsigned.elevationId}`,
+          taskQueue: stack.taskQueue,
+          args: [unsigned],
+        });
+        await handle.result();
+        return unsigned.elevationId;
+      },
+    ],
+    [
+      'keys-reloaded',
+      async () => {
+        // A forged approval is refused (never in history); the keys are reloaded (an update
+        // with a local activity), then two signed approvals grant, and the bot gives it back.
+        const id = await ask('quorum');
+        await stack.waitFor(id, (v) => v.status === 'pending_approval');
+        const handle = stack.env.client.workflow.getHandle(`elevation-${id}`);
+        await handle
+          .executeUpdate(approveUpdate, {
+            args: [{ approver: { id: 'ann@example.org' }, groups: ['approvers'] }],
+          })
+          .catch(() => undefined);
+        await handle.executeUpdate(reloadDecisionKeysUpdate);
+        await stack.service.approve(id, { approver: { id: 'ann@example.org' } });
+        await stack.service.approve(id, { approver: { id: 'ben@example.org' }, evidence: { amr: ['otp'] } });
+        await stack.waitFor(id, (v) => v.status === 'active');
+        await stack.service.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot, 'done');
+        await stack.waitFor(id, (v) => v.status === 'revoked');
         return id;
       },
     ],

@@ -11,9 +11,17 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
+import { stringify } from 'yaml';
 import { createActivities, type ApprovalNotifier } from '../../activities/index.js';
 import { policySchema, type Policy } from '../../config/policy.js';
 import { generateSecret, hashSecret } from '../../domain/credentials.js';
+import {
+  newDecisionKeyPair,
+  parsePublicKeys,
+  parseSigningKey,
+  type DecisionSigningKey,
+} from '../../domain/decision-keys.js';
+import { DecisionSigner, RequestVerifier } from '../../domain/decision-signer.js';
 import { ElevationService } from '../../domain/elevation-service.js';
 import { GrantLedger, type CredentialsMode } from '../../domain/grant-ledger.js';
 import type { NewAuditEvent, Store } from '../../integrations/audit/audit-store.js';
@@ -29,6 +37,7 @@ import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-serv
 import type { Metrics } from '../../runtime/metrics.js';
 import { findTemporalCli } from '../../runtime/temporal-cli.js';
 import type { ElevationTiming, ElevationView } from '../../workflows/definitions.js';
+import { auditSinks } from '../../worker/audit-sinks.js';
 import { createElevationWorker, installTemporalLogging } from '../../worker/create-worker.js';
 import { createDatabase, startPostgres } from './postgres-server.js';
 
@@ -142,6 +151,34 @@ export async function workflowBundle(): Promise<string> {
   return bundlePath;
 }
 
+let decisionKey: DecisionSigningKey | undefined;
+
+/**
+ * The API's decision signing key for the tests of this process (made once): the stacks sign
+ * with it and their workers trust its public half, as `elevate api` and `elevate worker` do.
+ */
+export function testDecisionKey(): DecisionSigningKey {
+  decisionKey ??= parseSigningKey(newDecisionKeyPair().privatePem);
+  return decisionKey;
+}
+
+/** The settings a test's `startServices` needs for signed decisions (both halves). */
+export function testDecisionSettings() {
+  const key = testDecisionKey();
+  return { decisionSigningKey: key, decisionPublicKeys: parsePublicKeys(key.publicKey.pem) };
+}
+
+/** What activities need for signed requests, for tests that never start an elevation workflow. */
+export function testRequestDeps() {
+  return {
+    requests: new RequestVerifier([testDecisionKey().publicKey]),
+    ephemeral: {
+      putIfAbsent: () => Promise.resolve(true),
+      peek: () => Promise.resolve(undefined),
+    },
+  };
+}
+
 export function testLogger(): Logger {
   return pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 }
@@ -166,6 +203,8 @@ export interface StackOptions {
   notifier?: (parts: { store: Store; directory: LdapApproverDirectory; logger: Logger }) => ApprovalNotifier;
   /** Metrics the worker's activities record into (the test builds the app with the same ones). */
   metrics?: Metrics;
+  /** The key the stack's service signs with (default: {@link testDecisionKey}). */
+  signingKey?: DecisionSigningKey;
 }
 
 export interface Stack {
@@ -177,6 +216,8 @@ export interface Stack {
   ledger: GrantLedger;
   logger: Logger;
   service: ElevationService;
+  /** What the service signs requests and decisions with (the worker trusts its public half). */
+  signer: DecisionSigner;
   policy: Policy;
   keys: Record<string, string>;
   adminToken: string;
@@ -259,9 +300,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   });
   const taskQueue = `test-${randomUUID()}`;
   const timing: ElevationTiming = { grantTimeoutSeconds: 20, revokeRetryMaxSeconds: 1, ...opts.timing };
+  const signingKey = opts.signingKey ?? testDecisionKey();
+  const signer = new DecisionSigner(signingKey);
   const service = new ElevationService({
     policy,
     temporal: env.client,
+    signer,
     taskQueue,
     store,
     timing,
@@ -284,6 +328,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ledger,
     logger,
     service,
+    signer,
     policy,
     keys,
     adminToken,
@@ -296,6 +341,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         connection: env.nativeConnection,
         namespace: env.namespace ?? 'default',
         taskQueue,
+        sinks: auditSinks(store, logger),
         activities: createActivities({
           store: {
             append: async (event) => {
@@ -303,10 +349,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
               return store.append(event);
             },
           },
+          requests: new RequestVerifier([signingKey.publicKey]),
+          ephemeral: store,
           ledger,
           notifier,
           logger,
           ...(opts.targets?.awsIam instanceof AwsIamTarget ? { aws: opts.targets.awsIam } : {}),
+          leases: store,
+          temporal: env.client,
           ...(opts.metrics ? { metrics: opts.metrics } : {}),
         }),
         workflowBundlePath: bundle,
@@ -342,6 +392,29 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   closers.unshift(() => stack.stopWorker());
   if (opts.worker !== false) await stack.startWorker();
   return stack;
+}
+
+/**
+ * The environment of an `elevate worker` process on a stack's task queue, policy, directory and
+ * audit store (the policy is written to the stack's folder), as an operator would configure it.
+ */
+export function workerProcessEnv(stack: Stack, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const config = path.join(stack.dir, 'policy.yaml');
+  writeFileSync(config, stringify(stack.policy));
+  return {
+    ...process.env,
+    ELEVATE_CONFIG: config,
+    TEMPORAL_ADDRESS: stack.env.address,
+    ELEVATE_TASK_QUEUE: stack.taskQueue,
+    LDAP_URL: stack.slapd.url,
+    LDAP_BIND_DN: stack.slapd.rootDn,
+    LDAP_BIND_PASSWORD: stack.slapd.rootPassword,
+    ELEVATE_SQLITE_PATH: stack.storeLocation.sqlitePath,
+    ELEVATE_DECISION_PUBLIC_KEYS: testDecisionKey().publicKey.pem,
+    ELEVATE_RECONCILE_INTERVAL_SECONDS: '86400',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
 }
 
 /** The bot as configured in a stack's policy. */

@@ -297,6 +297,27 @@ describe('elevate config check', () => {
       expect(noTemporal.out).toContain('TEMPORAL_ADDRESS: must be set');
     }
   });
+
+  it('when `elevate api` has no decision signing key, or `elevate worker` no public key, then it refuses to start naming it', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'elevate-cli-'));
+    writeFileSync(path.join(dir, 'good.yaml'), valid);
+    const base = {
+      ELEVATE_CONFIG: path.join(dir, 'good.yaml'),
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      LDAP_URL: 'ldap://127.0.0.1:1',
+      LDAP_BIND_DN: 'cn=admin',
+      LDAP_BIND_PASSWORD: 'not-used',
+      ELEVATE_SQLITE_PATH: path.join(dir, 'audit.db'),
+      OIDC_ISSUER: 'https://idp.example.org',
+      OIDC_CLIENT_ID: 'elevate',
+    };
+    const api = cli(['api'], base);
+    expect(api.code).toBe(3);
+    expect(api.out).toContain('ELEVATE_DECISION_SIGNING_KEY: must be set');
+    const worker = cli(['worker'], base);
+    expect(worker.code).toBe(3);
+    expect(worker.out).toContain('ELEVATE_DECISION_PUBLIC_KEYS: must be set');
+  });
 });
 
 describe('approver groups in the policy', () => {
