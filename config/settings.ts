@@ -332,6 +332,26 @@ function secret(e: Record<string, string | undefined>, name: string): string | u
   return e[name];
 }
 
+/**
+ * A decision key from VAR or VAR_FILE, parsed; a {@link ConfigError} naming whichever was set
+ * when it is not a usable key (the message never holds the key).
+ */
+function decisionKey<T>(
+  e: Record<string, string | undefined>,
+  name: 'ELEVATE_DECISION_SIGNING_KEY' | 'ELEVATE_DECISION_PUBLIC_KEYS',
+  parse: (pem: string) => T,
+): T | undefined {
+  const pem = secret(e, name);
+  if (!pem) return undefined;
+  try {
+    return parse(pem);
+  } catch (err) {
+    if (!(err instanceof DecisionKeyError)) throw err;
+    const given = e[`${name}_FILE`] ? `${name}_FILE` : name;
+    throw new ConfigError(`${given}: ${err.message}`, given);
+  }
+}
+
 const list = (s: string): string[] =>
   s
     .split(',')
@@ -403,32 +423,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     }
   }
 
-  let decisionSigningKey: DecisionSigningKey | undefined;
-  const signingPem = secret(raw, 'ELEVATE_DECISION_SIGNING_KEY');
-  if (signingPem) {
-    const name = raw.ELEVATE_DECISION_SIGNING_KEY_FILE
-      ? 'ELEVATE_DECISION_SIGNING_KEY_FILE'
-      : 'ELEVATE_DECISION_SIGNING_KEY';
-    try {
-      decisionSigningKey = parseSigningKey(signingPem);
-    } catch (err) {
-      if (!(err instanceof DecisionKeyError)) throw err;
-      throw new ConfigError(`${name}: ${err.message}`, name);
-    }
-  }
-  let decisionPublicKeys: PublicDecisionKey[] | undefined;
-  const publicPem = secret(raw, 'ELEVATE_DECISION_PUBLIC_KEYS');
-  if (publicPem) {
-    const name = raw.ELEVATE_DECISION_PUBLIC_KEYS_FILE
-      ? 'ELEVATE_DECISION_PUBLIC_KEYS_FILE'
-      : 'ELEVATE_DECISION_PUBLIC_KEYS';
-    try {
-      decisionPublicKeys = parsePublicKeys(publicPem);
-    } catch (err) {
-      if (!(err instanceof DecisionKeyError)) throw err;
-      throw new ConfigError(`${name}: ${err.message}`, name);
-    }
-  }
+  const decisionSigningKey = decisionKey(raw, 'ELEVATE_DECISION_SIGNING_KEY', parseSigningKey);
+  const decisionPublicKeys = decisionKey(raw, 'ELEVATE_DECISION_PUBLIC_KEYS', parsePublicKeys);
 
   const databaseUrl = secret(raw, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {

@@ -429,6 +429,11 @@ const BAD_BODY = fail(
 );
 const TOO_LARGE = fail('`payload_too_large`: the body is over 16 KiB.');
 const NOT_JSON = fail('`unsupported_media_type`: a body that is not `application/json` UTF-8.');
+/** The answers of `/readyz` and `/healthz` (the same check). */
+const healthResponses = {
+  200: { description: 'Every check passed.', json: healthSchema },
+  503: { description: 'A check failed, or the process is stopping.', json: healthSchema },
+};
 const LOGIN_REDIRECT: ApiResponseSpec = {
   description:
     'To the identity provider’s login (authorization code flow with PKCE, `prompt=login`, `max_age`), with the login cookie set.',
@@ -1236,10 +1241,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     description:
       'For a load balancer’s or orchestrator’s readiness probe. Each check has 2 seconds. The answer says which part is down and nothing more; the reason is in the server’s log. While the process stops (SIGTERM) it answers 503 `draining` at once, so no new traffic is sent to it.',
     security: 'none',
-    responses: {
-      200: { description: 'Every check passed.', json: healthSchema },
-      503: { description: 'A check failed, or the process is stopping.', json: healthSchema },
-    },
+    responses: healthResponses,
   },
   {
     method: 'get',
@@ -1250,10 +1252,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     description:
       'Each check has 2 seconds. The answer says which part is down and nothing more; the reason is in the server’s log. Kept for existing monitors; `/readyz` is the same answer.',
     security: 'none',
-    responses: {
-      200: { description: 'Every check passed.', json: healthSchema },
-      503: { description: 'A check failed, or the process is stopping.', json: healthSchema },
-    },
+    responses: healthResponses,
   },
   {
     method: 'get',
