@@ -18,7 +18,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { TOTP, Secret } from 'otpauth';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
 import { verifyEvidencePack, type EvidencePack } from '../../integrations/audit/evidence-pack.js';
@@ -277,11 +278,7 @@ describe('the admin console in a browser', () => {
     page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox'],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({
       acceptDownloads: true,
       viewport: { width: 1280, height: 900 },

@@ -16,8 +16,8 @@ import { createApp } from '../../server/app.js';
 import { workflowIdFor } from '../../workflows/definitions.js';
 import {
   botOf,
+  stackServiceSettings,
   startStack,
-  testDecisionSettings,
   testLogger,
   workerProcessEnv,
   type Stack,
@@ -167,17 +167,7 @@ describe('an API asked to stop', () => {
   it('when it stops during a long-poll, then the long-poll is answered at once and new connections are refused', async () => {
     await stack.startWorker();
     const services = await startServices({
-      settings: {
-        host: '127.0.0.1',
-        port: 0,
-        audit: stack.storeLocation,
-        timing: stack.timing,
-        ldap: { url: stack.slapd.url, bindDn: stack.slapd.rootDn, bindPassword: stack.slapd.rootPassword },
-        temporal: { address: stack.env.address, namespace: 'default', taskQueue: stack.taskQueue },
-        reconcile: { intervalSeconds: 86_400 },
-        shutdownGraceSeconds: 10,
-        ...testDecisionSettings(),
-      },
+      settings: stackServiceSettings(stack, { shutdownGraceSeconds: 10 }),
       policy: stack.policy,
       logger: testLogger(),
       run: { api: true, worker: false },

@@ -31,9 +31,9 @@ import {
 } from '../support/prometheus-text.js';
 import { startSlackApiStub } from '../support/slack-api-stub.js';
 import {
+  stackServiceSettings,
   startStack,
   SUFFIX,
-  testDecisionSettings,
   testLogger,
   testRequestDeps,
   type Stack,
@@ -452,22 +452,11 @@ describe('a worker process started without the API', () => {
     const port = await freePort();
     const taskQueue = `metrics-worker-${randomUUID()}`;
     const services = await startServices({
-      settings: {
-        host: '127.0.0.1',
-        port: 0,
-        audit: stack.storeLocation,
-        timing: stack.timing,
-        ldap: { url: stack.slapd.url, bindDn: stack.slapd.rootDn, bindPassword: stack.slapd.rootPassword },
-        temporal: {
-          address: stack.env.address,
-          namespace: stack.env.namespace ?? 'default',
-          taskQueue,
-        },
-        reconcile: { intervalSeconds: 86_400 },
-        ...testDecisionSettings(),
+      settings: stackServiceSettings(stack, {
+        temporal: { address: stack.env.address, namespace: stack.env.namespace ?? 'default', taskQueue },
         metricsPort: port,
         metricsTokenHash: hashSecret(metricsToken),
-      },
+      }),
       policy: stack.policy,
       logger: testLogger(),
       run: { api: false, worker: true },

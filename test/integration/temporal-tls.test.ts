@@ -21,7 +21,13 @@ import {
 } from '../../runtime/temporal-connection.js';
 import { startServices, type Services } from '../../runtime/services.js';
 import { findNginx, startGrpcProxy, type GrpcProxy } from '../support/nginx-grpc-proxy.js';
-import { startStack, testDecisionSettings, testLogger, type Stack } from '../support/stack.js';
+import {
+  stackServiceSettings,
+  startStack,
+  testDecisionSettings,
+  testLogger,
+  type Stack,
+} from '../support/stack.js';
 import { makeTestPki, pem, type TestPki } from '../support/test-pki.js';
 
 const API_KEY = 'elevate-test-temporal-api-key-0123456789';
@@ -108,17 +114,9 @@ async function lifecycle(services: Services): Promise<void> {
 async function run(vars: Record<string, string>, taskQueue: string): Promise<void> {
   const settings = loadSettings({ ELEVATE_TASK_QUEUE: taskQueue, ...vars });
   const services = await startServices({
-    settings: {
-      ...settings,
-      host: '127.0.0.1',
-      port: 0,
-      audit: stack.storeLocation,
-      timing: stack.timing,
-      ldap: { url: stack.slapd.url, bindDn: stack.slapd.rootDn, bindPassword: stack.slapd.rootPassword },
+    settings: stackServiceSettings(stack, {
       temporal: { ...settings.temporal, address: settings.temporal.address! },
-      reconcile: { intervalSeconds: 86_400 },
-      ...testDecisionSettings(),
-    },
+    }),
     policy: stack.policy,
     logger: testLogger(),
     run: { api: true, worker: true },

@@ -35,6 +35,7 @@ import { LogNotifier } from '../../integrations/notify/log-notifier.js';
 import { botDn, groupDn, seedLdif } from '../../integrations/ldap/seed.js';
 import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
 import type { Metrics } from '../../runtime/metrics.js';
+import type { ServiceSettings } from '../../runtime/services.js';
 import { findTemporalCli } from '../../runtime/temporal-cli.js';
 import type { ElevationTiming, ElevationView } from '../../workflows/definitions.js';
 import { auditSinks } from '../../worker/audit-sinks.js';
@@ -413,6 +414,28 @@ export function workerProcessEnv(stack: Stack, extra: NodeJS.ProcessEnv = {}): N
     ELEVATE_DECISION_PUBLIC_KEYS: testDecisionKey().publicKey.pem,
     ELEVATE_RECONCILE_INTERVAL_SECONDS: '86400',
     LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+/**
+ * Settings for `startServices` on a stack's Temporal server, directory, audit store and policy
+ * (its own API and worker processes, as `elevate api` / `elevate worker` would run them).
+ */
+export function stackServiceSettings(stack: Stack, extra: Partial<ServiceSettings> = {}): ServiceSettings {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    audit: stack.storeLocation,
+    timing: stack.timing,
+    ldap: { url: stack.slapd.url, bindDn: stack.slapd.rootDn, bindPassword: stack.slapd.rootPassword },
+    temporal: {
+      address: stack.env.address,
+      namespace: stack.env.namespace ?? 'default',
+      taskQueue: stack.taskQueue,
+    },
+    reconcile: { intervalSeconds: 86_400 },
+    ...testDecisionSettings(),
     ...extra,
   };
 }
