@@ -260,6 +260,47 @@ describe('updates sent around the API', () => {
   });
 });
 
+describe('a decision key rotated as the docs say', () => {
+  it('when the workers trust the old and the new key and the API signs with the new one, then an elevation started under the old key still takes decisions, after one reload', async () => {
+    // Before the rotation: an elevation waits for approval, its workflow trusting the old key only.
+    const pending = await request('reviewed');
+    await stack.waitFor(pending.id, (v) => v.status === 'pending_approval');
+    const next = parseSigningKey(newDecisionKeyPair().privatePem);
+    const before = stack.trustedKeys;
+    try {
+      // 1. The workers learn the new public key (restarted with both keys).
+      await stack.stopWorker();
+      stack.trustedKeys = [...before, next.publicKey];
+      await stack.startWorker();
+      // 2. The API signs with the new key: its first decision is refused as unknown_decision_key,
+      //    the workflow reloads its keys from the worker, and the decision is sent again.
+      const api = stack.serviceSigningWith(new DecisionSigner(next));
+      await api.approve(pending.id, { approver: { id: 'ann@example.org' }, evidence: { amr: ['mfa'] } });
+      await api.approve(pending.id, { approver: { id: 'ben@example.org' }, evidence: { amr: ['mfa'] } });
+      await stack.waitFor(pending.id, (v) => v.status === 'active');
+      const refused = await refusedDecisions(pending.id, 1);
+      expect(refused.map((e) => [e.data.code, e.data.kid])).toEqual([['unknown_key', next.kid]]);
+      // A new elevation is signed by the new key from the start.
+      const fresh = await api
+        .request(botOf(stack, 'ci-bot'), {
+          role: 'deploy',
+          durationSeconds: 60,
+          justification: 'after rotation',
+        })
+        .then((r) => r.elevation);
+      await stack.waitFor(fresh.id, (v) => v.status === 'active');
+      for (const id of [pending.id, fresh.id]) {
+        await api.revoke(id, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'clean up');
+        await stack.waitFor(id, (v) => v.status === 'revoked');
+      }
+    } finally {
+      await stack.stopWorker();
+      stack.trustedKeys = before;
+      await stack.startWorker();
+    }
+  });
+});
+
 describe('workflows started around the API', () => {
   it('when a workflow is started unsigned, signed by another key, altered after signing, replayed, or under another id, then it ends failed without a grant and is recorded', async () => {
     // A genuine request, to copy from: its signed input is in Temporal's history for anyone to read.

@@ -20,6 +20,7 @@ import {
   parsePublicKeys,
   parseSigningKey,
   type DecisionSigningKey,
+  type PublicDecisionKey,
 } from '../../domain/decision-keys.js';
 import { DecisionSigner, RequestVerifier } from '../../domain/decision-signer.js';
 import { ElevationService } from '../../domain/elevation-service.js';
@@ -219,6 +220,10 @@ export interface Stack {
   service: ElevationService;
   /** What the service signs requests and decisions with (the worker trusts its public half). */
   signer: DecisionSigner;
+  /** The public keys the stack's worker trusts (read when the worker starts: a test may rotate them). */
+  trustedKeys: PublicDecisionKey[];
+  /** A service like `service` that signs with another key (the API after a key rotation). */
+  serviceSigningWith(signer: DecisionSigner): ElevationService;
   policy: Policy;
   keys: Record<string, string>;
   adminToken: string;
@@ -303,17 +308,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const timing: ElevationTiming = { grantTimeoutSeconds: 20, revokeRetryMaxSeconds: 1, ...opts.timing };
   const signingKey = opts.signingKey ?? testDecisionKey();
   const signer = new DecisionSigner(signingKey);
-  const service = new ElevationService({
-    policy,
-    temporal: env.client,
-    signer,
-    taskQueue,
-    store,
-    timing,
-    logger,
-    directory,
-    ...(credentials ? { vault: credentials.vault } : {}),
-  });
+  const serviceSigningWith = (s: DecisionSigner) =>
+    new ElevationService({
+      policy,
+      temporal: env.client,
+      signer: s,
+      taskQueue,
+      store,
+      timing,
+      logger,
+      directory,
+      ...(credentials ? { vault: credentials.vault } : {}),
+    });
+  const service = serviceSigningWith(signer);
   const notifier =
     opts.notifier?.({ store, directory, logger }) ??
     new LogNotifier({ logger, approvalUrl: (id) => `http://127.0.0.1/approvals/${id}` });
@@ -330,6 +337,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     logger,
     service,
     signer,
+    trustedKeys: [signingKey.publicKey],
+    serviceSigningWith,
     policy,
     keys,
     adminToken,
@@ -350,7 +359,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
               return store.append(event);
             },
           },
-          requests: new RequestVerifier([signingKey.publicKey]),
+          requests: new RequestVerifier(stack.trustedKeys),
           ephemeral: store,
           ledger,
           notifier,
