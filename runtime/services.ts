@@ -263,13 +263,8 @@ export async function startServices({
       );
       closers.push(async () => {
         stopping = true;
-        if (w.getState() === 'RUNNING') {
-          logger.info(
-            { graceSeconds: grace },
-            'worker stopping: no new tasks; running activities may finish',
-          );
-          w.shutdown();
-        }
+        logger.info({ graceSeconds: grace }, 'worker stopping: no new tasks; running activities may finish');
+        if (w.getState() === 'RUNNING') w.shutdown();
         await running;
         logger.info('worker stopped');
       });
