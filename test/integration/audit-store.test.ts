@@ -33,6 +33,7 @@ import { KeyedMutex, rowToEvent } from '../../integrations/audit/store-shared.js
 import type { EventRow } from '../../integrations/audit/store-shared.js';
 import type { ElevationStatus, ElevationView } from '../../workflows/definitions.js';
 import { createDatabase, startPostgres } from '../support/postgres-server.js';
+import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 import type { PostgresServer } from '../support/postgres-server.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -107,19 +108,13 @@ function track<T extends { close(): Promise<void> }>(store: T): T {
 }
 
 function sqliteEngine(): Engine {
-  let dir = '';
-  let files = 0;
+  const files = sqliteFiles('audit-sqlite');
   return {
     name: 'sqlite',
-    async start() {
-      dir = await mkdtemp(join(tmpdir(), 'elevate-audit-sqlite-'));
-    },
-    async stop() {
-      await rm(dir, { recursive: true, force: true });
-    },
+    start: () => files.start(),
+    stop: () => files.stop(),
     blank() {
-      files += 1;
-      const path = join(dir, `audit-${files}.db`);
+      const path = files.next();
       // The raw connection creates the file; the schema comes with the first store opened.
       const db = new Database(path);
       cleanups.push(() => Promise.resolve(db.close()));
@@ -150,20 +145,13 @@ function sqliteEngine(): Engine {
 }
 
 function postgresEngine(): Engine {
-  let server: PostgresServer | undefined;
-  let databases = 0;
+  const databases = postgresDatabases('audit');
   return {
     name: 'postgres',
-    async start() {
-      server = await startPostgres();
-    },
-    async stop() {
-      await server?.stop();
-    },
+    start: () => databases.start(),
+    stop: () => databases.stop(),
     async blank() {
-      if (!server) throw new Error('postgres engine not started');
-      databases += 1;
-      const url = await createDatabase(server.url, `audit_${databases}`);
+      const url = await databases.next();
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       cleanups.push(() => client.end());

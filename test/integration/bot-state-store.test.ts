@@ -4,16 +4,13 @@
  * production: separate store instances (separate processes, as far as the database can tell)
  * changing the same bot at once.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BotState, NewAuditEvent, Store } from '../../integrations/audit/audit-store.js';
 import { InvalidQueryError } from '../../integrations/audit/audit-store-errors.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import type { ElevationStatus, ElevationView } from '../../workflows/definitions.js';
-import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
+import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 
 // ---------------------------------------------------------------------------------------------
 // Engines under test
@@ -36,39 +33,26 @@ function track(store: Store): Store {
 }
 
 function sqliteEngine(): Engine {
-  let dir = '';
-  let files = 0;
+  const files = sqliteFiles('bot-state');
   return {
     name: 'sqlite',
-    async start() {
-      dir = await mkdtemp(join(tmpdir(), 'elevate-bot-state-'));
-    },
-    async stop() {
-      await rm(dir, { recursive: true, force: true });
-    },
+    start: () => files.start(),
+    stop: () => files.stop(),
     fresh() {
-      files += 1;
-      const path = join(dir, `audit-${files}.db`);
+      const path = files.next();
       return Promise.resolve({ open: () => Promise.resolve(track(SqliteStore.open(path))) });
     },
   };
 }
 
 function postgresEngine(): Engine {
-  let server: PostgresServer | undefined;
-  let databases = 0;
+  const databases = postgresDatabases('bot_state');
   return {
     name: 'postgres',
-    async start() {
-      server = await startPostgres();
-    },
-    async stop() {
-      await server?.stop();
-    },
+    start: () => databases.start(),
+    stop: () => databases.stop(),
     async fresh() {
-      if (!server) throw new Error('postgres engine not started');
-      databases += 1;
-      const url = await createDatabase(server.url, `bot_state_${databases}`);
+      const url = await databases.next();
       return { open: async () => track(await PostgresStore.open(url)) };
     },
   };

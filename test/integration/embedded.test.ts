@@ -2,11 +2,12 @@
  * The README's promise about `npm start`: the embedded default starts everything it needs,
  * Ctrl-C stops everything it started, and starting again resumes active elevations.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startEmbeddedProcess, type EmbeddedProcess } from '../support/embedded-process.js';
 import type { DevIdentityFile } from '../../runtime/embedded.js';
 import { freePort } from '../../runtime/processes.js';
 import type { ElevationView } from '../../workflows/definitions.js';
@@ -21,40 +22,12 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Started {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type Started = EmbeddedProcess;
 
 function start(port: number, extraEnv: Record<string, string> = {}): Started {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ELEVATE_DATA_DIR: dataDir,
-    PORT: String(port),
-    LOG_LEVEL: 'info',
-  };
-  for (const name of [
-    'TEMPORAL_ADDRESS',
-    'LDAP_URL',
-    'DATABASE_URL',
-    'ELEVATE_CONFIG',
-    'ELEVATE_ADMIN_TOKEN',
-    'OIDC_ISSUER',
-    'SLACK_BOT_TOKEN',
-    'NODE_ENV',
-  ]) {
-    delete env[name];
-  }
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.resolve('bin/elevate.ts'), 'start'], {
-    env: { ...env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  proc.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (text += d.toString()));
-  child = proc;
-  return { proc, output: () => text, exited: new Promise((r) => proc.once('exit', (code) => r(code))) };
+  const started = startEmbeddedProcess(dataDir, port, extraEnv);
+  child = started.proc;
+  return started;
 }
 
 async function healthy(base: string, started: Started, timeoutMs = 90_000): Promise<void> {

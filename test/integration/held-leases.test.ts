@@ -3,9 +3,6 @@
  * and a throwaway PostgreSQL server): the page-by-page list of held leases that
  * reconciliation searches for leases whose workflow has ended.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +12,7 @@ import { POSTGRES_SCHEMA_VERSION, PostgresStore } from '../../integrations/audit
 import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { heldLeasesQuery } from '../../integrations/audit/store-shared.js';
 import type { TargetRef } from '../../workflows/definitions.js';
-import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
+import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 
 interface Subject {
   store: Store;
@@ -37,19 +34,13 @@ interface Engine {
 const cleanups: (() => Promise<unknown>)[] = [];
 
 function sqliteEngine(): Engine {
-  let dir = '';
-  let files = 0;
+  const files = sqliteFiles('held-leases');
   return {
     name: 'sqlite',
-    async start() {
-      dir = await mkdtemp(join(tmpdir(), 'elevate-held-leases-'));
-    },
-    async stop() {
-      await rm(dir, { recursive: true, force: true });
-    },
+    start: () => files.start(),
+    stop: () => files.stop(),
     fresh() {
-      files += 1;
-      const path = join(dir, `audit-${files}.db`);
+      const path = files.next();
       const open = () => {
         const store = SqliteStore.open(path);
         cleanups.push(() => store.close());
@@ -96,20 +87,13 @@ function sqliteEngine(): Engine {
 }
 
 function postgresEngine(): Engine {
-  let server: PostgresServer | undefined;
-  let databases = 0;
+  const databases = postgresDatabases('held_leases');
   return {
     name: 'postgres',
-    async start() {
-      server = await startPostgres();
-    },
-    async stop() {
-      await server?.stop();
-    },
+    start: () => databases.start(),
+    stop: () => databases.stop(),
     async fresh() {
-      if (!server) throw new Error('postgres engine not started');
-      databases += 1;
-      const url = await createDatabase(server.url, `held_leases_${databases}`);
+      const url = await databases.next();
       const open = async () => {
         const store = await PostgresStore.open(url);
         cleanups.push(() => store.close());

@@ -3,11 +3,12 @@
  * the first prints a "Try it" that sets KEY to the key it generated, and the API accepts it;
  * the next, which kept only the key's hash, says to export the key printed at the first start.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startEmbeddedProcess, type EmbeddedProcess } from '../support/embedded-process.js';
 import { freePort } from '../../runtime/processes.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'elevate-banner-'));
@@ -18,38 +19,13 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Started {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type Started = EmbeddedProcess;
 
 /** `elevate start` on the example policy, nothing outside configured, no demo secrets given. */
 function start(port: number): Started {
-  const env: NodeJS.ProcessEnv = { ...process.env, ELEVATE_DATA_DIR: dataDir, PORT: String(port) };
-  for (const name of [
-    'TEMPORAL_ADDRESS',
-    'LDAP_URL',
-    'DATABASE_URL',
-    'ELEVATE_CONFIG',
-    'ELEVATE_DEMO_BOT_KEY',
-    'ELEVATE_DEMO_BOT_KEY_HASH',
-    'ELEVATE_ADMIN_TOKEN',
-    'OIDC_ISSUER',
-    'SLACK_BOT_TOKEN',
-    'NODE_ENV',
-  ]) {
-    delete env[name];
-  }
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.resolve('bin/elevate.ts'), 'start'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  proc.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (text += d.toString()));
-  child = proc;
-  return { proc, output: () => text, exited: new Promise((r) => proc.once('exit', (code) => r(code))) };
+  const started = startEmbeddedProcess(dataDir, port);
+  child = started.proc;
+  return started;
 }
 
 /** Waits for the banner's last line. */

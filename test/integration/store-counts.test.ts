@@ -2,9 +2,6 @@
  * `countByStatus` of the audit store, run against both engines on real databases (a SQLite file
  * and a throwaway PostgreSQL server): the counts the metrics gauges are computed from.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +9,7 @@ import type { Store } from '../../integrations/audit/audit-store.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { ELEVATION_STATUSES, type ElevationStatus, type ElevationView } from '../../workflows/definitions.js';
-import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
+import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 
 interface Engine {
   name: 'sqlite' | 'postgres';
@@ -27,19 +24,13 @@ const COUNT_SQL = 'SELECT status, COUNT(*) AS n FROM elevations GROUP BY status'
 const cleanups: (() => Promise<unknown>)[] = [];
 
 function sqliteEngine(): Engine {
-  let dir = '';
-  let files = 0;
+  const files = sqliteFiles('counts-sqlite');
   return {
     name: 'sqlite',
-    async start() {
-      dir = await mkdtemp(join(tmpdir(), 'elevate-counts-sqlite-'));
-    },
-    async stop() {
-      await rm(dir, { recursive: true, force: true });
-    },
+    start: () => files.start(),
+    stop: () => files.stop(),
     fresh() {
-      files += 1;
-      const path = join(dir, `audit-${files}.db`);
+      const path = files.next();
       const store = SqliteStore.open(path);
       cleanups.push(() => store.close());
       const plan = () => {
@@ -57,20 +48,13 @@ function sqliteEngine(): Engine {
 }
 
 function postgresEngine(): Engine {
-  let server: PostgresServer | undefined;
-  let databases = 0;
+  const databases = postgresDatabases('counts');
   return {
     name: 'postgres',
-    async start() {
-      server = await startPostgres();
-    },
-    async stop() {
-      await server?.stop();
-    },
+    start: () => databases.start(),
+    stop: () => databases.stop(),
     async fresh() {
-      if (!server) throw new Error('postgres engine not started');
-      databases += 1;
-      const url = await createDatabase(server.url, `counts_${databases}`);
+      const url = await databases.next();
       const store = await PostgresStore.open(url);
       cleanups.push(() => store.close());
       const plan = async () => {

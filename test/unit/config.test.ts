@@ -278,16 +278,24 @@ describe('elevate config check', () => {
     expect(cli(['config', 'check']).code).toBe(2);
   });
 
-  it('when `elevate api` or `worker` has no shared audit store, then it refuses to start naming DATABASE_URL', () => {
+  /** What `elevate api` and `elevate worker` are started with: a valid policy, nothing reachable. */
+  const processEnv = () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'elevate-cli-'));
     writeFileSync(path.join(dir, 'good.yaml'), valid);
-    const base = {
-      ELEVATE_CONFIG: path.join(dir, 'good.yaml'),
-      TEMPORAL_ADDRESS: '127.0.0.1:1',
-      LDAP_URL: 'ldap://127.0.0.1:1',
-      LDAP_BIND_DN: 'cn=admin',
-      LDAP_BIND_PASSWORD: 'not-used',
+    return {
+      dir,
+      env: {
+        ELEVATE_CONFIG: path.join(dir, 'good.yaml'),
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        LDAP_URL: 'ldap://127.0.0.1:1',
+        LDAP_BIND_DN: 'cn=admin',
+        LDAP_BIND_PASSWORD: 'not-used',
+      },
     };
+  };
+
+  it('when `elevate api` or `worker` has no shared audit store, then it refuses to start naming DATABASE_URL', () => {
+    const base = processEnv().env;
     for (const command of ['api', 'worker']) {
       const res = cli([command], base);
       expect(res.code).toBe(3);
@@ -299,14 +307,9 @@ describe('elevate config check', () => {
   });
 
   it('when `elevate api` has no decision signing key, or `elevate worker` no public key, then it refuses to start naming it', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'elevate-cli-'));
-    writeFileSync(path.join(dir, 'good.yaml'), valid);
+    const { dir, env } = processEnv();
     const base = {
-      ELEVATE_CONFIG: path.join(dir, 'good.yaml'),
-      TEMPORAL_ADDRESS: '127.0.0.1:1',
-      LDAP_URL: 'ldap://127.0.0.1:1',
-      LDAP_BIND_DN: 'cn=admin',
-      LDAP_BIND_PASSWORD: 'not-used',
+      ...env,
       ELEVATE_SQLITE_PATH: path.join(dir, 'audit.db'),
       OIDC_ISSUER: 'https://idp.example.org',
       OIDC_CLIENT_ID: 'elevate',
