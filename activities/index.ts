@@ -93,7 +93,10 @@ export interface ActivityDeps {
   notifier: ApprovalNotifier;
   logger: Logger;
   /** The AWS IAM target, when a role uses it: drift detection lists the bots' policies with it. */
-  aws?: Pick<AwsIamTarget, 'listAttachedPolicies' | 'detachPolicy' | 'deleteInlinePolicy'>;
+  aws?: Pick<
+    AwsIamTarget,
+    'listAttachedPolicies' | 'detachPolicy' | 'deleteInlinePolicy' | 'findTampering' | 'revoke' | 'check'
+  >;
   /**
    * Where reconciliation pages through held leases and reads the elevations they belong to
    * (the audit store), for `releaseOrphanedLeases`, which refuses to run without it.
@@ -333,8 +336,27 @@ export function createActivities({
         const at = new Date().toISOString();
         const data = found(policy.arn, 'managed');
         const elevationId = elevationIdOfPolicy(policy.arn);
+        // A live elevation's lease would explain its policy whatever it now allows: first make
+        // sure nobody added a version to it since Elevate checked and attached it.
+        const tampered = elevationId ? await aws.findTampering(policy.arn) : undefined;
         let outcome: string;
-        if (elevationId) {
+        if (elevationId && tampered) {
+          // Taken away whatever the role's drift action: it is no longer what was approved.
+          const tamperData = {
+            ...data,
+            elevation: elevationId,
+            reason: 'policy_tampered',
+            problem: tampered,
+          };
+          logger.error(tamperData, 'drift: an Elevate policy was changed by someone else; taking it away');
+          await recordDrift('drift.detected', at, tamperData);
+          // The target's placeholder document: revoke detaches and deletes, check reads presence.
+          await aws.revoke(target, principal, { elevationId, durationSeconds: 0 });
+          if (await aws.check(target, principal, { elevationId, durationSeconds: 0 })) {
+            throw new TargetNotVerifiedError(`${policy.arn} is still attached to ${principal}`);
+          }
+          outcome = 'reverted';
+        } else if (elevationId) {
           outcome = await ledger.reconcileAwsPolicy(principal, elevationId, action, async () => {
             logger.warn(data, 'drift: an Elevate policy that no live elevation explains');
             await recordDrift('drift.detected', at, { ...data, elevation: elevationId });

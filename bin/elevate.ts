@@ -2,11 +2,13 @@
 /**
  * The `elevate` command.
  *
- *   elevate start                 the embedded default: Temporal, slapd, worker and API
+ *   elevate start [--dev]         the embedded default: Temporal, slapd, worker and API
+ *                                 (--dev: with the development identity provider, loopback only)
  *   elevate api                   the HTTP API only (production: several behind a balancer)
  *   elevate worker                the Temporal worker only
  *   elevate keygen [--admin]      a new bot API key (or admin token) and the hash to configure
  *   elevate keygen --decision-keys <folder>   the API's decision signing key pair
+ *   elevate keygen --checkpoint-key <folder>  the audit checkpoint key pair
  *   elevate config check <file>   validate a policy file
  *   elevate dev-totp <email>      the current TOTP code of a development approver (embedded only)
  *   elevate bots …                list, lock, unlock, disable, enable, rotate keys; create (offline)
@@ -25,17 +27,21 @@ import { loadSettings } from '../config/settings.js';
 import { generateSecret, hashSecret } from '../domain/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../domain/decision-keys.js';
 import type { DevIdentityFile } from '../runtime/embedded.js';
+import { installLastResort } from '../runtime/last-resort.js';
 import { runAdminCommand } from './cli/admin-commands.js';
 
 const USAGE = `usage: elevate <command>
 
 commands:
-  start                  run everything on this machine (the embedded default)
+  start [--dev]          run everything on this machine (the embedded default); --dev adds the
+                         development identity provider (demo approvers, loopback only)
   api                    run the HTTP API (needs TEMPORAL_ADDRESS, ELEVATE_CONFIG; LDAP_URL for LDAP roles)
   worker                 run the Temporal worker (same settings)
   keygen [--admin]       make a bot API key (or an admin token) and print it with its hash
   keygen --decision-keys <folder>
                          make the API's decision signing key and its public key (for the workers)
+  keygen --checkpoint-key <folder>
+                         make the audit checkpoint key (API and worker) and its public key
   config check <file>    validate a policy file and exit 0 if it is valid
   dev-totp <email>       print the current TOTP code of a development approver (embedded default only)
   bots <command>         bots at runtime: list, show, lock, unlock, disable, enable, rotate-key;
@@ -78,7 +84,15 @@ function stopOnSignal(stop: () => Promise<void>, failed: () => boolean = () => f
   process.on('SIGTERM', onSignal);
 }
 
+/** `stop`, run at most once: a signal and a fault (see runtime/last-resort.ts) share one stop. */
+function once(stop: () => Promise<void>): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return () => (stopping ??= stop());
+}
+
 async function runProcess(kind: 'api' | 'worker'): Promise<void> {
+  // First: a fault from here on stops the process in order instead of killing it.
+  const lastResort = installLastResort();
   const settings = loadSettings();
   const missing = (
     [
@@ -124,19 +138,45 @@ async function runProcess(kind: 'api' | 'worker'): Promise<void> {
     run: { api: kind === 'api', worker: kind === 'worker' },
   });
   logger.info({ url: services.url, taskQueue: settings.temporal.taskQueue }, `elevate ${kind} started`);
-  stopOnSignal(
-    () => services.close(),
-    () => services.forcedStop,
-  );
+  const stop = once(() => services.close());
+  lastResort.stopWith(stop);
+  stopOnSignal(stop, () => services.forcedStop);
 }
 
+/** An Ed25519 key pair `elevate keygen` writes: file names, and what to tell the operator of each. */
+interface KeyPairFiles {
+  privateFile: string;
+  publicFile: string;
+  privateUse: string;
+  publicUse: string;
+}
+
+/** The API's decision signing key; workers get the public half. */
+const DECISION_KEY_FILES: KeyPairFiles = {
+  privateFile: 'decision-signing.pem',
+  publicFile: 'decision-public.pem',
+  privateUse: 'decision signing key (API only: ELEVATE_DECISION_SIGNING_KEY_FILE)',
+  publicUse: 'public key (workers: ELEVATE_DECISION_PUBLIC_KEYS_FILE)',
+};
+
 /**
- * Write a new decision signing key (0600) and its public key into `folder`; never overwrites,
- * so an existing key is not lost by running it twice.
+ * The audit checkpoint key: the private key goes to every process that appends (API and
+ * worker); the public key to anything that only verifies, and to webhook receivers.
  */
-function writeDecisionKeys(folder: string): number {
-  const signing = path.join(folder, 'decision-signing.pem');
-  const pub = path.join(folder, 'decision-public.pem');
+const CHECKPOINT_KEY_FILES: KeyPairFiles = {
+  privateFile: 'audit-checkpoint.pem',
+  publicFile: 'audit-checkpoint-public.pem',
+  privateUse: 'audit checkpoint key (API and worker: ELEVATE_AUDIT_CHECKPOINT_KEY_FILE)',
+  publicUse: 'public key (verifiers, webhook receivers: ELEVATE_AUDIT_CHECKPOINT_PUBLIC_KEYS_FILE)',
+};
+
+/**
+ * Write a new Ed25519 key (0600) and its public key into `folder`; never overwrites, so an
+ * existing key is not lost by running it twice.
+ */
+function writeKeyPair(folder: string, files: KeyPairFiles): number {
+  const signing = path.join(folder, files.privateFile);
+  const pub = path.join(folder, files.publicFile);
   const existing = [signing, pub].filter((f) => existsSync(f));
   if (existing.length > 0) {
     process.stderr.write(`${existing.join(' and ')} already exist: remove them or choose another folder\n`);
@@ -147,8 +187,8 @@ function writeDecisionKeys(folder: string): number {
   writeFileSync(signing, privatePem, { mode: 0o600, flag: 'wx' });
   writeFileSync(pub, publicPem, { mode: 0o644, flag: 'wx' });
   process.stdout.write(
-    `decision signing key (API only: ELEVATE_DECISION_SIGNING_KEY_FILE): ${signing}\n` +
-      `public key (workers: ELEVATE_DECISION_PUBLIC_KEYS_FILE), id ${parseSigningKey(privatePem).kid}: ${pub}\n`,
+    `${files.privateUse}: ${signing}\n` +
+      `${files.publicUse}, id ${parseSigningKey(privatePem).kid}: ${pub}\n`,
   );
   return EXIT.ok;
 }
@@ -158,9 +198,17 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start': {
       // Loaded here, not at the top: the admin commands should not load Temporal's worker.
+      const lastResort = installLastResort();
+      const { values } = parseArgs({ args: rest, options: { dev: { type: 'boolean', default: false } } });
       const { startEmbedded } = await import('../runtime/embedded.js');
-      const embedded = await startEmbedded();
-      stopOnSignal(() => embedded.stop());
+      const { DEV_IDENTITY_PROVIDER_VARIABLE } = await import('../runtime/dev-identity-guard.js');
+      // --dev is the explicit opt-in, the same as the variable (see runtime/dev-identity-guard.ts).
+      const embedded = await startEmbedded(
+        values.dev ? { ...process.env, [DEV_IDENTITY_PROVIDER_VARIABLE]: '1' } : process.env,
+      );
+      const stop = once(() => embedded.stop());
+      lastResort.stopWith(stop);
+      stopOnSignal(stop);
       return EXIT.ok;
     }
     case 'api':
@@ -170,9 +218,16 @@ async function main(argv: string[]): Promise<number> {
     case 'keygen': {
       const { values } = parseArgs({
         args: rest,
-        options: { admin: { type: 'boolean', default: false }, 'decision-keys': { type: 'string' } },
+        options: {
+          admin: { type: 'boolean', default: false },
+          'decision-keys': { type: 'string' },
+          'checkpoint-key': { type: 'string' },
+        },
       });
-      if (values['decision-keys'] !== undefined) return writeDecisionKeys(values['decision-keys']);
+      if (values['decision-keys'] !== undefined)
+        return writeKeyPair(values['decision-keys'], DECISION_KEY_FILES);
+      if (values['checkpoint-key'] !== undefined)
+        return writeKeyPair(values['checkpoint-key'], CHECKPOINT_KEY_FILES);
       const secret = generateSecret(values.admin ? 'admin' : 'bot');
       process.stdout.write(
         `${values.admin ? 'admin token' : 'bot API key'} (shown once, give it to its holder): ${secret}\n` +
@@ -200,7 +255,9 @@ async function main(argv: string[]): Promise<number> {
       }
       const file = path.join(loadSettings().dataDir, 'dev-identity-provider.json');
       if (!existsSync(file)) {
-        process.stderr.write(`${file} does not exist: run \`elevate start\` (without OIDC_ISSUER) first\n`);
+        process.stderr.write(
+          `${file} does not exist: run \`elevate start --dev\` (without OIDC_ISSUER) first\n`,
+        );
         return EXIT.failure;
       }
       const { accounts } = JSON.parse(readFileSync(file, 'utf8')) as DevIdentityFile;

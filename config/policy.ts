@@ -139,6 +139,40 @@ const federationSchema = z
   })
   .strict();
 
+/**
+ * Defaults of {@link limitsSchema}: above what a bot in normal use needs (one or two elevations
+ * of a role at a time, a few requests a minute), low enough that a leaked key cannot flood
+ * approvers, start workflows without end or chain overlapping elevations indefinitely.
+ */
+export const DEFAULT_BOT_LIMITS = { pendingPerRole: 10, openPerRole: 20, requestsPerHour: 240 } as const;
+
+/**
+ * Per-bot quotas: the policy's `limits` apply to every bot, a bot's own `limits` override them
+ * field by field. A request over one is refused with 429 `too_many_requests`.
+ */
+const limitFields = {
+  /** Elevations of one role awaiting approval at once (each one notifies approvers). */
+  pendingPerRole: z.number().int().min(1).max(1000),
+  /** Elevations of one role not yet ended (pending, approved, active or being revoked) at once. */
+  openPerRole: z.number().int().min(1).max(1000),
+  /** Requests accepted in any 60-minute window (idempotent replays are not counted). */
+  requestsPerHour: z.number().int().min(1).max(10_000),
+};
+const limitsSchema = z
+  .object({
+    pendingPerRole: limitFields.pendingPerRole.default(DEFAULT_BOT_LIMITS.pendingPerRole),
+    openPerRole: limitFields.openPerRole.default(DEFAULT_BOT_LIMITS.openPerRole),
+    requestsPerHour: limitFields.requestsPerHour.default(DEFAULT_BOT_LIMITS.requestsPerHour),
+  })
+  .strict();
+const botLimitsSchema = z
+  .object({
+    pendingPerRole: limitFields.pendingPerRole.optional(),
+    openPerRole: limitFields.openPerRole.optional(),
+    requestsPerHour: limitFields.requestsPerHour.optional(),
+  })
+  .strict();
+
 const botSchema = z
   .object({
     id,
@@ -154,6 +188,8 @@ const botSchema = z
     roles: z.array(id).min(1, { message: 'must list at least one role' }),
     disabled: z.boolean().default(false),
     federation: botFederationSchema.optional(),
+    /** Overrides of the policy's `limits` for this bot. */
+    limits: botLimitsSchema.optional(),
   })
   .strict();
 
@@ -332,6 +368,7 @@ export const policySchema = z
       .min(1, { message: 'must list at least one admin (make a token with `npx elevate keygen --admin`)' }),
     bots: z.array(botSchema).min(1),
     federation: federationSchema.optional(),
+    limits: limitsSchema.default(DEFAULT_BOT_LIMITS),
     roles: z.array(roleSchema).min(1),
   })
   .strict()
@@ -490,8 +527,20 @@ export function principalFor(
   }
 }
 
+/** The limits that apply to one bot: the policy's, overridden by the bot's own. */
+export function limitsFor(policy: Pick<Policy, 'limits'>, bot: Pick<BotPolicy, 'limits'>): BotLimits {
+  const own = bot.limits ?? {};
+  return {
+    pendingPerRole: own.pendingPerRole ?? policy.limits.pendingPerRole,
+    openPerRole: own.openPerRole ?? policy.limits.openPerRole,
+    requestsPerHour: own.requestsPerHour ?? policy.limits.requestsPerHour,
+  };
+}
+
 /** A validated policy. Frozen after load. */
 export type Policy = z.output<typeof policySchema>;
 export type BotPolicy = Policy['bots'][number];
 export type RolePolicy = Policy['roles'][number];
 export type AdminPolicy = Policy['admins'][number];
+/** Per-bot quotas as they apply to one bot ({@link limitsFor}). */
+export type BotLimits = Policy['limits'];

@@ -10,6 +10,7 @@ import { DEFAULT_RECONCILE_INTERVAL_SECONDS, type ElevationTiming } from '../wor
 import { parseCredentialsKey } from '../domain/credential-vault.js';
 import { hashSecret } from '../domain/credentials.js';
 import { isValidDn } from '../integrations/ldap/dn.js';
+import type { HttpServerLimits } from '../runtime/http-server.js';
 import { ConfigError } from './config-error.js';
 import { loadTemporalSettings, type TemporalSettings } from './temporal-settings.js';
 import {
@@ -39,6 +40,11 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ELEVATE_TASK_QUEUE: z.string().min(1).default('elevate'),
   ELEVATE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  ELEVATE_HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
+  ELEVATE_HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  ELEVATE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(5),
+  ELEVATE_HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+  ELEVATE_HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   ELEVATE_WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
   ELEVATE_WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
   ELEVATE_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).default(100),
@@ -74,6 +80,14 @@ const envSchema = z.object({
   ELEVATE_CREDENTIALS_KEY_PREVIOUS: optionalString,
   ELEVATE_CREDENTIALS_KEY_PREVIOUS_FILE: optionalString,
   ELEVATE_DECISION_SIGNING_KEY: optionalString,
+  ELEVATE_AUDIT_CHECKPOINT_KEY: optionalString,
+  ELEVATE_AUDIT_CHECKPOINT_KEY_FILE: optionalString,
+  ELEVATE_AUDIT_CHECKPOINT_KEY_PREVIOUS: optionalString,
+  ELEVATE_AUDIT_CHECKPOINT_KEY_PREVIOUS_FILE: optionalString,
+  ELEVATE_AUDIT_CHECKPOINT_PUBLIC_KEYS: optionalString,
+  ELEVATE_AUDIT_CHECKPOINT_PUBLIC_KEYS_FILE: optionalString,
+  ELEVATE_AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(10_000).default(100),
+  ELEVATE_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   ELEVATE_DECISION_SIGNING_KEY_FILE: optionalString,
   ELEVATE_DECISION_PUBLIC_KEYS: optionalString,
   ELEVATE_DECISION_PUBLIC_KEYS_FILE: optionalString,
@@ -86,6 +100,9 @@ const envSchema = z.object({
     .max(86_400)
     .default(DEFAULT_RECONCILE_INTERVAL_SECONDS),
   ELEVATE_TRUST_PROXY: optionalString,
+  ELEVATE_ALLOW_INSECURE_HTTP: z.enum(['true', 'false', '1', '0']).default('false'),
+  ELEVATE_AUTH_FAILURE_BURST: z.coerce.number().int().min(0).max(100_000).default(20),
+  ELEVATE_AUTH_FAILURE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
   ELEVATE_METRICS_TOKEN: optionalString,
   ELEVATE_METRICS_TOKEN_FILE: optionalString,
   ELEVATE_METRICS_PORT: optionalString.pipe(z.coerce.number<string>().int().min(1).max(65535).optional()),
@@ -128,12 +145,25 @@ const envSchema = z.object({
   OIDC_CLIENT_ID: optionalString,
   OIDC_CLIENT_SECRET: optionalString,
   OIDC_CLIENT_SECRET_FILE: optionalString,
-  OIDC_MFA_METHODS: z.string().default('mfa,otp,hwk,swk'),
+  OIDC_MFA_METHODS: z.string().default('mfa,hwk,fido'),
   OIDC_MFA_ACR_VALUES: z.string().default(''),
   OIDC_ACR_VALUES: optionalString,
   OIDC_MAX_AGE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
   OIDC_EMAIL_CLAIM: z.string().min(1).default('email'),
+  OIDC_EMAIL_CLAIM_TRUSTED: z.enum(['true', 'false']).default('false'),
+  OIDC_APPROVER_JOIN_CLAIM: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{1,100}$/, { message: 'must be a claim name (printable, no spaces)' })
+      .optional(),
+  ),
   LDAP_PEOPLE_BASE_DN: optionalString,
+  LDAP_APPROVER_JOIN_ATTRIBUTE: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, {
+      message: 'must be an LDAP attribute name, e.g. uid or entryUUID',
+    })
+    .default('mail'),
   ADMIN_OIDC_GROUPS_CLAIM: z.string().min(1).default('groups'),
   ADMIN_OIDC_GROUPS: z.string().default(''),
   ADMIN_LDAP_GROUP_DN: optionalString,
@@ -178,9 +208,24 @@ export interface Settings {
    * the worker's running activities, the API's open requests.
    */
   shutdownGraceSeconds: number;
+  /**
+   * Limits of the HTTP servers (API and worker metrics) on slow and numerous clients
+   * (`ELEVATE_HTTP_*`); unset, the defaults.
+   */
+  http?: HttpServerLimits;
+  /**
+   * How long a `/healthz` (`/readyz`) result is reused (`ELEVATE_HEALTH_CACHE_MS`), so a flood
+   * of probes costs one round of checks a period; unset, 1000.
+   */
+  healthCacheMs?: number;
   /** The worker's concurrency, cache and versioning (`ELEVATE_WORKER_*`). */
   worker: WorkerSettings;
   audit: { databaseUrl?: string; sqlitePath: string };
+  /**
+   * Signed checkpoints of the audit chain, and the MAC key of the rows outside it
+   * (`ELEVATE_AUDIT_CHECKPOINT_*`, see `integrations/audit/checkpoints.ts`).
+   */
+  auditCheckpoints?: AuditCheckpointSettings;
   ldap?: { url: string; bindDn: string; bindPassword: string };
   /** Grant and revocation timing handed to each elevation workflow. */
   timing: ElevationTiming;
@@ -195,8 +240,19 @@ export interface Settings {
   auditExplicit: boolean;
   /** Base URL approvers' browsers reach the server at (links in Slack, the OIDC redirect). */
   publicUrl: string;
+  /**
+   * Failed authentications a source network (IPv4 /24, IPv6 /64) may make at once (`burst`,
+   * `ELEVATE_AUTH_FAILURE_BURST`, 0 = no limit) and per minute after that (`perMinute`,
+   * `ELEVATE_AUTH_FAILURE_PER_MINUTE`); beyond them its requests get 429 before any lookup.
+   */
+  authFailureLimit: { burst: number; perMinute: number };
   /** Where approvers find people in LDAP by `mail` (default: the `dc=` suffix of each group). */
   ldapPeopleBaseDn?: string;
+  /**
+   * The LDAP attribute that joins an approver or admin to their entry when the identity provider
+   * asserts it (`LDAP_APPROVER_JOIN_ATTRIBUTE`, default `mail`); see `OidcSettings.joinClaim`.
+   */
+  ldapApproverJoinAttribute?: string;
   /** Slack, when configured; without it approval requests go to the log. */
   slack?: SlackSettings;
   /** The OpenID Connect provider approvers prove themselves at; without it only the embedded default runs its development provider. */
@@ -223,6 +279,20 @@ export interface Settings {
   webhook?: WebhookSettings;
   /** The admin console, when admin groups are configured (else `/admin` says how to turn it on). */
   adminConsole?: AdminConsoleSettings;
+}
+
+/** The audit chain's signed checkpoints. */
+export interface AuditCheckpointSettings {
+  /** Signs checkpoints and keys the row MACs; the same in every process that appends. */
+  signingKey?: DecisionSigningKey;
+  /** More public keys checkpoints verify under (retired signing keys). */
+  publicKeys?: PublicDecisionKey[];
+  /** Retired signing keys while rotating: their checkpoints and row MACs still hold. */
+  previousKeys?: DecisionSigningKey[];
+  /** A checkpoint every this many events... */
+  every: number;
+  /** ...or at the first append this long after the last one. */
+  intervalSeconds: number;
 }
 
 /** How a worker runs: its slots, its cache, and the build it tells Temporal it is. */
@@ -280,9 +350,10 @@ export interface AdminConsoleSettings {
   /** How often a session's admin rights are checked again. */
   recheckMinutes: number;
   /**
-   * When set, signing in needs a login at the provider at most this many seconds old
-   * (`max_age`, `prompt=login`, `auth_time` checked), as approvals do; otherwise the
-   * provider's existing session may be reused.
+   * Signing in needs a login at the provider at most this many seconds old (`max_age`,
+   * `prompt=login`, `auth_time` checked), as approvals do (`ADMIN_SIGN_IN_MAX_AGE_SECONDS`,
+   * default {@link DEFAULT_ADMIN_SIGN_IN_MAX_AGE_SECONDS}). Optional for callers that build
+   * settings by hand: without it the provider's existing session may be reused.
    */
   signInMaxAgeSeconds?: number;
 }
@@ -317,6 +388,10 @@ export interface OidcSettings {
   maxAgeSeconds: number;
   /** ID-token claim compared with the Slack user's e-mail address. */
   emailClaim: string;
+  /** A non-`email` {@link emailClaim} is trusted as verified (`OIDC_EMAIL_CLAIM_TRUSTED`). */
+  emailClaimTrusted?: boolean;
+  /** ID-token claim holding the value of `LDAP_APPROVER_JOIN_ATTRIBUTE` (`OIDC_APPROVER_JOIN_CLAIM`). */
+  joinClaim?: string;
 }
 
 /** A secret from VAR or from the file VAR_FILE names (trimmed); never echoed in errors. */
@@ -338,7 +413,12 @@ function secret(e: Record<string, string | undefined>, name: string): string | u
  */
 function decisionKey<T>(
   e: Record<string, string | undefined>,
-  name: 'ELEVATE_DECISION_SIGNING_KEY' | 'ELEVATE_DECISION_PUBLIC_KEYS',
+  name:
+    | 'ELEVATE_DECISION_SIGNING_KEY'
+    | 'ELEVATE_DECISION_PUBLIC_KEYS'
+    | 'ELEVATE_AUDIT_CHECKPOINT_KEY'
+    | 'ELEVATE_AUDIT_CHECKPOINT_KEY_PREVIOUS'
+    | 'ELEVATE_AUDIT_CHECKPOINT_PUBLIC_KEYS',
   parse: (pem: string) => T,
 ): T | undefined {
   const pem = secret(e, name);
@@ -425,6 +505,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
   const decisionSigningKey = decisionKey(raw, 'ELEVATE_DECISION_SIGNING_KEY', parseSigningKey);
   const decisionPublicKeys = decisionKey(raw, 'ELEVATE_DECISION_PUBLIC_KEYS', parsePublicKeys);
+  const checkpointKey = decisionKey(raw, 'ELEVATE_AUDIT_CHECKPOINT_KEY', parseSigningKey);
+  const checkpointPublicKeys = decisionKey(raw, 'ELEVATE_AUDIT_CHECKPOINT_PUBLIC_KEYS', parsePublicKeys);
+  // Retired checkpoint keys, while rotating: PEM blocks one after the other.
+  const checkpointPreviousKeys = decisionKey(raw, 'ELEVATE_AUDIT_CHECKPOINT_KEY_PREVIOUS', (pem) =>
+    (pem.match(/-----BEGIN PRIVATE KEY-----[\s\S]*?-----END PRIVATE KEY-----/g) ?? [pem]).map(
+      parseSigningKey,
+    ),
+  );
 
   const databaseUrl = secret(raw, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -451,6 +539,25 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       throw new ConfigError('OIDC_CLIENT_ID: must be set when OIDC_ISSUER is', 'OIDC_CLIENT_ID');
     const clientSecret = secret(raw, 'OIDC_CLIENT_SECRET');
     const mfaMethods = list(e.OIDC_MFA_METHODS);
+    if (e.OIDC_EMAIL_CLAIM !== 'email' && e.OIDC_EMAIL_CLAIM_TRUSTED !== 'true') {
+      throw new ConfigError(
+        `OIDC_EMAIL_CLAIM_TRUSTED: the claim ${e.OIDC_EMAIL_CLAIM} comes without email_verified; set OIDC_EMAIL_CLAIM_TRUSTED=true only if the provider fills it with verified addresses users cannot change, or use OIDC_EMAIL_CLAIM=email`,
+        'OIDC_EMAIL_CLAIM_TRUSTED',
+      );
+    }
+    const joinByMail = e.LDAP_APPROVER_JOIN_ATTRIBUTE.toLowerCase() === 'mail';
+    if (!joinByMail && !e.OIDC_APPROVER_JOIN_CLAIM) {
+      throw new ConfigError(
+        `OIDC_APPROVER_JOIN_CLAIM: must name the ID token claim that holds LDAP ${e.LDAP_APPROVER_JOIN_ATTRIBUTE} when LDAP_APPROVER_JOIN_ATTRIBUTE is set`,
+        'OIDC_APPROVER_JOIN_CLAIM',
+      );
+    }
+    if (joinByMail && e.OIDC_APPROVER_JOIN_CLAIM) {
+      throw new ConfigError(
+        'OIDC_APPROVER_JOIN_CLAIM: set LDAP_APPROVER_JOIN_ATTRIBUTE too (the directory attribute that holds the same value)',
+        'OIDC_APPROVER_JOIN_CLAIM',
+      );
+    }
     const mfaAcrValues = list(e.OIDC_MFA_ACR_VALUES);
     if (mfaMethods.length === 0 && mfaAcrValues.length === 0) {
       throw new ConfigError(
@@ -468,8 +575,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       ...(e.OIDC_ACR_VALUES ? { acrValues: e.OIDC_ACR_VALUES } : {}),
       maxAgeSeconds: e.OIDC_MAX_AGE_SECONDS,
       emailClaim: e.OIDC_EMAIL_CLAIM,
+      emailClaimTrusted: e.OIDC_EMAIL_CLAIM_TRUSTED === 'true',
+      ...(e.OIDC_APPROVER_JOIN_CLAIM ? { joinClaim: e.OIDC_APPROVER_JOIN_CLAIM } : {}),
     };
   }
+  refuseInsecurePublicUrl(
+    publicUrl,
+    Boolean(oidc ?? slack),
+    e.ELEVATE_ALLOW_INSECURE_HTTP,
+    !e.ELEVATE_PUBLIC_URL,
+  );
   const webhook = webhookSettings(e, raw, publicUrl);
   let ldap: Settings['ldap'];
   if (e.LDAP_URL) {
@@ -501,6 +616,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logLevel: e.LOG_LEVEL,
     temporal: loadTemporalSettings(env, e.ELEVATE_TASK_QUEUE),
     shutdownGraceSeconds: e.ELEVATE_SHUTDOWN_GRACE_SECONDS,
+    http: httpLimits(e),
+    healthCacheMs: e.ELEVATE_HEALTH_CACHE_MS,
     worker: {
       maxConcurrentActivities: e.ELEVATE_WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentLocalActivities: e.ELEVATE_WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
@@ -526,19 +643,71 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     trustProxy: parseTrustProxy(e.ELEVATE_TRUST_PROXY),
     auditExplicit: Boolean(databaseUrl ?? e.ELEVATE_SQLITE_PATH),
     publicUrl,
+    authFailureLimit: { burst: e.ELEVATE_AUTH_FAILURE_BURST, perMinute: e.ELEVATE_AUTH_FAILURE_PER_MINUTE },
     ...(e.LDAP_PEOPLE_BASE_DN ? { ldapPeopleBaseDn: e.LDAP_PEOPLE_BASE_DN } : {}),
+    ldapApproverJoinAttribute: e.LDAP_APPROVER_JOIN_ATTRIBUTE,
     ...(slack ? { slack } : {}),
     ...(oidc ? { oidc } : {}),
     ...(credentialsKey ? { credentialsKey } : {}),
     ...(credentialsPreviousKeys ? { credentialsPreviousKeys } : {}),
     ...(decisionSigningKey ? { decisionSigningKey } : {}),
     ...(decisionPublicKeys ? { decisionPublicKeys } : {}),
+    auditCheckpoints: {
+      ...(checkpointKey ? { signingKey: checkpointKey } : {}),
+      ...(checkpointPublicKeys ? { publicKeys: checkpointPublicKeys } : {}),
+      ...(checkpointPreviousKeys ? { previousKeys: checkpointPreviousKeys } : {}),
+      every: e.ELEVATE_AUDIT_CHECKPOINT_EVERY,
+      intervalSeconds: e.ELEVATE_AUDIT_CHECKPOINT_SECONDS,
+    },
     ...(metricsTokenHash ? { metricsTokenHash } : {}),
     ...(e.ELEVATE_METRICS_PORT ? { metricsPort: e.ELEVATE_METRICS_PORT } : {}),
     ...(webhook ? { webhook } : {}),
     ...adminConsoleSettings(e),
   };
 }
+
+/**
+ * Approval tickets, confirmation tokens and console cookies travel to and from the public URL:
+ * over plain http to anything but this machine they can be read on the way. With OIDC or Slack
+ * configured (people's browsers use it), refuse that unless it is explicitly allowed.
+ */
+function refuseInsecurePublicUrl(
+  publicUrl: string,
+  browsersUseIt: boolean,
+  allow: 'true' | 'false' | '1' | '0',
+  derived: boolean,
+): void {
+  if (!browsersUseIt || allow === 'true' || allow === '1' || !publicUrl.startsWith('http://')) return;
+  const host = new URL(publicUrl).hostname;
+  if (host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host)) return;
+  const name = derived ? 'HOST' : 'ELEVATE_PUBLIC_URL';
+  throw new ConfigError(
+    `${name}: ${derived ? `the public URL derived from it (${publicUrl})` : publicUrl} is plain http:// to another machine, so approval links, confirmation tokens and console cookies would travel unencrypted; set ELEVATE_PUBLIC_URL to the https:// address browsers reach Elevate at (a TLS proxy in front), or set ELEVATE_ALLOW_INSECURE_HTTP=1 to accept the risk`,
+    name,
+  );
+}
+
+/** The HTTP servers' limits; the headers must be due no later than the whole request. */
+function httpLimits(e: z.output<typeof envSchema>): HttpServerLimits {
+  if (e.ELEVATE_HTTP_HEADERS_TIMEOUT_SECONDS > e.ELEVATE_HTTP_REQUEST_TIMEOUT_SECONDS) {
+    throw new ConfigError(
+      `ELEVATE_HTTP_HEADERS_TIMEOUT_SECONDS: must be at most ELEVATE_HTTP_REQUEST_TIMEOUT_SECONDS (${e.ELEVATE_HTTP_REQUEST_TIMEOUT_SECONDS})`,
+      'ELEVATE_HTTP_HEADERS_TIMEOUT_SECONDS',
+    );
+  }
+  return {
+    headersTimeoutSeconds: e.ELEVATE_HTTP_HEADERS_TIMEOUT_SECONDS,
+    requestTimeoutSeconds: e.ELEVATE_HTTP_REQUEST_TIMEOUT_SECONDS,
+    keepAliveTimeoutSeconds: e.ELEVATE_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS,
+    maxConnections: e.ELEVATE_HTTP_MAX_CONNECTIONS,
+  };
+}
+
+/**
+ * How old, in seconds, the login behind a console sign-in may be unless configured: a stolen or
+ * forgotten session at the provider, or an `amr` from hours ago, does not open the console.
+ */
+export const DEFAULT_ADMIN_SIGN_IN_MAX_AGE_SECONDS = 900;
 
 /** The admin console's settings, when `ADMIN_OIDC_GROUPS` or `ADMIN_LDAP_GROUP_DN` is set. */
 function adminConsoleSettings(e: z.output<typeof envSchema>): { adminConsole?: AdminConsoleSettings } {
@@ -574,7 +743,7 @@ function adminConsoleSettings(e: z.output<typeof envSchema>): { adminConsole?: A
       idleMinutes: e.ADMIN_SESSION_IDLE_MINUTES,
       maxHours: e.ADMIN_SESSION_MAX_HOURS,
       recheckMinutes: e.ADMIN_RECHECK_MINUTES,
-      ...(e.ADMIN_SIGN_IN_MAX_AGE_SECONDS ? { signInMaxAgeSeconds: e.ADMIN_SIGN_IN_MAX_AGE_SECONDS } : {}),
+      signInMaxAgeSeconds: e.ADMIN_SIGN_IN_MAX_AGE_SECONDS ?? DEFAULT_ADMIN_SIGN_IN_MAX_AGE_SECONDS,
     },
   };
 }

@@ -69,6 +69,9 @@ interface Closed {
 export const CREDENTIALS_KEY_BYTES = 32;
 
 /** Markers outlive any session (12 hours at most) by a wide margin. */
+/** The GCM tag length written and required (Node accepts shorter tags unless told). */
+const GCM_TAG_BYTES = 16;
+
 const MARKER_TTL_MS = 14 * 24 * 3600_000;
 
 const ISSUED = (id: string) => `credentials:issued:${id}`;
@@ -212,7 +215,7 @@ export class CredentialVault {
 
   private seal(elevationId: string, credentials: HandoffCredentials): Deposit {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv, { authTagLength: GCM_TAG_BYTES });
     cipher.setAAD(this.aad(elevationId));
     const data = Buffer.concat([cipher.update(JSON.stringify(credentials), 'utf8'), cipher.final()]);
     return {
@@ -228,7 +231,11 @@ export class CredentialVault {
   private open(elevationId: string, deposit: Deposit): HandoffCredentials {
     for (const key of [this.key, ...this.previous]) {
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(deposit.iv, 'base64'));
+        // A full 16-byte tag only: Node would otherwise accept a tag cut to 4 bytes, and a
+        // tampered row could then be forged with about 2^32 tries.
+        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(deposit.iv, 'base64'), {
+          authTagLength: GCM_TAG_BYTES,
+        });
         decipher.setAAD(this.aad(elevationId));
         decipher.setAuthTag(Buffer.from(deposit.tag, 'base64'));
         const text = Buffer.concat([

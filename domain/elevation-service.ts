@@ -14,6 +14,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import {
+  limitsFor,
   principalFor,
   type AdminPolicy,
   type BotPolicy,
@@ -51,6 +52,7 @@ import {
   workflowIdFor,
   type Actor,
   type ApproveInput,
+  type ApproverIdentity,
   type BotIdentity,
   type DecisionKind,
   type DenyInput,
@@ -67,7 +69,11 @@ import type { DecisionSigner } from './decision-signer.js';
 import type { DecisionInputs } from '../workflows/signed-decision.js';
 import { generateSecret, hashSecret, sameHash } from './credentials.js';
 import { ApiError, type ErrorCode } from './errors.js';
+import { AmbiguousIdentityError, type DirectoryPerson } from './approver-identity.js';
 import { elevationIdForRequest, newElevationId } from './ids.js';
+import { replayOf } from './idempotent-replay.js';
+import { RefusalAggregator, boundRefusalData, type RefusalAggregatorOptions } from './refusal-aggregator.js';
+import { BotQuotas, type QuotaStore } from './bot-quotas.js';
 
 /** A bot's request, already validated for shape by the transport. */
 export interface ElevationRequest {
@@ -86,7 +92,8 @@ export interface ElevationServiceDeps {
     AuditStore,
     'append' | 'getElevation' | 'listElevations' | 'listEvents' | 'verify' | 'readEvents'
   > &
-    BotStateStore;
+    BotStateStore &
+    QuotaStore;
   timing: ElevationTiming;
   logger: Logger;
   /**
@@ -99,6 +106,13 @@ export interface ElevationServiceDeps {
   /** Hands AWS credentials-mode sessions to their bots (needed when a role uses that mode). */
   vault?: Pick<CredentialVault, 'deliver'>;
   clock?: () => Date;
+  /**
+   * How refusals before authentication (anonymous actor, no elevation) are aggregated: window
+   * length, keys per window, whether a timer writes summaries (see {@link RefusalAggregator}).
+   */
+  refusalAggregation?: Pick<RefusalAggregatorOptions, 'windowMs' | 'maxKeys' | 'timer'>;
+  /** Told of every refusal before authentication, recorded or only counted (the metrics counter). */
+  onPreAuthRefusal?: (reason: string) => void;
 }
 
 /** Which elevations a caller may see: a bot only its own, an admin all. */
@@ -162,6 +176,9 @@ const LOCKDOWN_REVOKES: ElevationView['status'][] = ['pending_approval', 'approv
  */
 const LOCKDOWN_SECOND_LOOK_MS = 1000;
 
+/** Who a refusal before authentication is recorded as (and its summaries). */
+const ANONYMOUS_ACTOR: Actor = { kind: 'anonymous', id: 'unknown' };
+
 const REFUSAL_TO_API: Record<RefusalCode, ErrorCode> = {
   not_pending: 'not_pending',
   already_ended: 'already_ended',
@@ -200,17 +217,42 @@ export class RefusalError extends ApiError {
  */
 export interface ApproverDirectory {
   isMember(groupDn: string, email: string): Promise<boolean>;
+  /**
+   * The normalised DN of the person's entry when it is a member of the group, else undefined;
+   * throws {@link AmbiguousIdentityError} when the directory cannot say which one entry it is.
+   */
+  memberEntry(groupDn: string, person: DirectoryPerson): Promise<string | undefined>;
+}
+
+/**
+ * What the identity provider asserted about an approver, beyond the address: the value joined
+ * to the directory (`OIDC_APPROVER_JOIN_CLAIM`) and the `(issuer, subject)` pair.
+ */
+export interface ApproverLogin {
+  joinValue?: string;
+  issuer?: string;
+  subject?: string;
 }
 
 export class ElevationService {
   private readonly roles: Map<string, RolePolicy>;
   private readonly botsByKey: Map<string, BotPolicy>;
   private readonly clock: () => Date;
+  /** Refusals before authentication: recorded once per key and window, the rest counted. */
+  private readonly preAuthRefusals: RefusalAggregator;
+  private readonly quotas: BotQuotas;
 
   constructor(private readonly deps: ElevationServiceDeps) {
+    this.quotas = new BotQuotas(deps.store, deps.logger);
     this.roles = new Map(deps.policy.roles.map((r) => [r.id, r]));
     this.botsByKey = new Map(deps.policy.bots.map((b) => [b.apiKeyHash, b]));
     this.clock = deps.clock ?? (() => new Date());
+    this.preAuthRefusals = new RefusalAggregator({
+      ...deps.refusalAggregation,
+      clock: this.clock,
+      summarize: ({ of, ...data }) =>
+        this.appendRefusal('refusals.summarized', null, ANONYMOUS_ACTOR, { of, ...data }),
+    });
   }
 
   // ---- credentials --------------------------------------------------------------------------
@@ -250,6 +292,11 @@ export class ElevationService {
     return this.deps.policy.bots.find((b) => b.id === id);
   }
 
+  /** The policy's role ids, in its order (the API reference lists them as the `role` values). */
+  roleIds(): string[] {
+    return [...this.roles.keys()];
+  }
+
   /** The admin whose token this is, if any. */
   authenticateAdmin(secret: string): AdminPolicy | undefined {
     const hash = hashSecret(secret);
@@ -285,7 +332,7 @@ export class ElevationService {
     if (req.requestId) {
       // The store outlives Temporal's retention; a workflow not yet on record is caught below.
       const existing = await this.stored(elevationId);
-      if (existing) return { elevation: this.sameRequest(existing, req), replayed: true };
+      if (existing) return { elevation: replayOf(existing, bot.id, req), replayed: true };
     }
 
     const now = this.clock();
@@ -316,23 +363,45 @@ export class ElevationService {
       requestedAt: now.toISOString(),
       timing: this.deps.timing,
     };
-    try {
-      const signed = await this.deps.signer.request(input);
-      await this.deps.temporal.workflow.start<typeof elevationWorkflow>('elevationWorkflow', {
-        workflowId: workflowIdFor(elevationId),
-        taskQueue: this.deps.taskQueue,
-        args: [signed],
-        // Explicit: a second start with the same id fails, and we answer with the first.
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    const quota = {
+      botId: bot.id,
+      roleId: role.id,
+      needsApproval: role.approval.mode === 'approvers',
+      elevationId,
+      limits: limitsFor(this.deps.policy, bot),
+      now,
+    };
+    // Checked and started under the bot's lock: two concurrent requests cannot both pass a limit.
+    const replay = await this.quotas
+      .admit(quota, async () => {
+        try {
+          const signed = await this.deps.signer.request(input);
+          await this.deps.temporal.workflow.start<typeof elevationWorkflow>('elevationWorkflow', {
+            workflowId: workflowIdFor(elevationId),
+            taskQueue: this.deps.taskQueue,
+            args: [signed],
+            // Explicit: a second start with the same id fails, and we answer with the first.
+            workflowIdConflictPolicy: 'FAIL',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          });
+          return { started: true, result: undefined };
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError && req.requestId) {
+            const existing = await this.find(elevationId);
+            if (existing) {
+              return {
+                started: false,
+                result: { elevation: replayOf(existing, bot.id, req), replayed: true },
+              };
+            }
+          }
+          throw this.unavailable(err, 'start the elevation');
+        }
+      })
+      .catch((err: unknown) => {
+        throw this.unavailable(err, "check the bot's limits");
       });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError && req.requestId) {
-        const existing = await this.find(elevationId);
-        if (existing) return { elevation: this.sameRequest(existing, req), replayed: true };
-      }
-      throw this.unavailable(err, 'start the elevation');
-    }
+    if (replay) return replay;
     await this.undoIfLockedMeanwhile(bot, elevationId);
     this.deps.logger.info({ elevationId, botId: bot.id, roleId: role.id }, 'elevation requested');
     return { elevation: initialView(input, now.getTime()), replayed: false };
@@ -660,10 +729,10 @@ export class ElevationService {
   /** Refuse a request of a locked or disabled bot (runtime state first, then the policy). */
   private async refuseIfBlocked(bot: BotPolicy): Promise<void> {
     const state = await this.readState(this.deps.store.getBotState(bot.id));
-    if (state?.locked) throw lockedError(bot.id, state.locked);
+    if (state?.locked) throw lockedError(bot.id);
+    // Who disabled the bot, and why, is for admins (admin API, console, audit), not the bot.
     if (state?.disabled?.value ?? bot.disabled) {
-      const who = state?.disabled ? ` by admin ${state.disabled.by}` : '';
-      throw new ApiError('bot_disabled', `bot ${bot.id} is disabled${who}`);
+      throw new ApiError('bot_disabled', `bot ${bot.id} is disabled; ask its owner or an Elevate admin`);
     }
   }
 
@@ -683,7 +752,7 @@ export class ElevationService {
         );
       },
     );
-    throw lockedError(bot.id, lock);
+    throw lockedError(bot.id);
   }
 
   // ---- approvers (the Slack app and the MFA approval pages call these) -----------------------
@@ -693,22 +762,55 @@ export class ElevationService {
    * LDAP groups looked up now.
    */
   async approverGroups(roleId: string, email: string): Promise<string[]> {
+    return (await this.approverMatch(roleId, { email })).groups;
+  }
+
+  /**
+   * The approver groups `person` belongs to, and the directory entries that made them a member
+   * (so one person counts once under any address). An entry the directory cannot pin down is
+   * thrown as {@link AmbiguousIdentityError}, for the caller to refuse and audit with its context
+   * ({@link ambiguousRefusal}).
+   */
+  private async approverMatch(
+    roleId: string,
+    person: DirectoryPerson,
+  ): Promise<{ groups: string[]; entries: string[] }> {
     const role = this.roles.get(roleId);
-    if (role?.approval.mode !== 'approvers') return [];
+    if (role?.approval.mode !== 'approvers') return { groups: [], entries: [] };
     const groups: string[] = [];
+    const entries = new Set<string>();
     for (const g of role.approval.groups) {
-      if (g.members?.some((m) => sameApprover(m, email))) {
+      if (g.members?.some((m) => sameApprover(m, person.email))) {
         groups.push(g.name);
       } else if (g.ldapGroupDn) {
         if (!this.deps.directory)
           throw this.unavailable(new Error('no LDAP directory configured'), 'look up approvers');
-        const member = await this.deps.directory.isMember(g.ldapGroupDn, email).catch((err: unknown) => {
+        const entry = await this.deps.directory.memberEntry(g.ldapGroupDn, person).catch((err: unknown) => {
+          if (err instanceof AmbiguousIdentityError) throw err;
           throw this.unavailable(err, 'look up approver groups in LDAP');
         });
-        if (member) groups.push(g.name);
+        if (entry !== undefined) {
+          groups.push(g.name);
+          entries.add(entry);
+        }
       }
     }
-    return groups;
+    return { groups, entries: [...entries] };
+  }
+
+  /**
+   * A person the directory cannot pin down to one entry, refused (403 `approval_refused`, reason
+   * `ambiguous_identity`) and recorded as `type` for elevation `id`.
+   */
+  private async ambiguousRefusal(
+    err: AmbiguousIdentityError,
+    type: 'approval.refused' | 'deny.refused',
+    id: string,
+    by: Actor,
+    extra: Record<string, unknown>,
+  ): Promise<RefusalError> {
+    await this.recordRefusal(type, id, by, { code: 'ambiguous_identity', message: err.message, ...extra });
+    return new RefusalError('approval_refused', 'ambiguous_identity', err.message);
   }
 
   /**
@@ -716,7 +818,11 @@ export class ElevationService {
    * in, so nobody does an MFA login for nothing. The workflow decides again when the approval
    * arrives. A refusal is audited and thrown as {@link ApiError}.
    */
-  async checkApprover(id: string, email: string): Promise<{ elevation: ElevationView; groups: string[] }> {
+  async checkApprover(
+    id: string,
+    email: string,
+    login?: ApproverLogin,
+  ): Promise<{ elevation: ElevationView; groups: string[] }> {
     const by: Actor = { kind: 'human', id: email };
     const elevation = await this.find(id);
     const refuse = async (code: ErrorCode, reason: string, message: string): Promise<never> => {
@@ -729,11 +835,25 @@ export class ElevationService {
     };
     if (!elevation) return refuse('not_found', 'not_found', `elevation ${id} not found`);
     // The LDAP lookup is only worth it while the elevation waits for approvers.
-    const groups =
-      elevation.status === 'pending_approval' ? await this.approverGroups(elevation.roleId, email) : [];
+    const { groups, entries } =
+      elevation.status === 'pending_approval'
+        ? await this.approverMatch(elevation.roleId, personOf(email, login)).catch((err: unknown) => {
+            if (err instanceof AmbiguousIdentityError)
+              return refuse('approval_refused', 'ambiguous_identity', err.message);
+            throw err;
+          })
+        : { groups: [], entries: [] };
     const role = this.roles.get(elevation.roleId);
     const ownerMayApprove = role?.approval.mode === 'approvers' && role.approval.ownerMayApprove;
-    const problem = approvalRefusal(elevation, email, groups, ownerMayApprove, this.clock().getTime());
+    const identity = login ? identityOf(entries, login) : undefined;
+    const problem = approvalRefusal(
+      elevation,
+      email,
+      groups,
+      ownerMayApprove,
+      this.clock().getTime(),
+      identity,
+    );
     if (problem) return refuse(REFUSAL_TO_API[problem.code], problem.code, problem.message);
     return { elevation, groups };
   }
@@ -742,12 +862,33 @@ export class ElevationService {
    * Approve as a person who has proved who they are (`evidence`: the MFA login). Their approver
    * groups are looked up here; the workflow refuses an approval that must not count.
    */
-  async approve(id: string, input: Omit<ApproveInput, 'groups'>): Promise<ElevationView> {
+  async approve(
+    id: string,
+    input: Omit<ApproveInput, 'groups' | 'identity'>,
+    login?: ApproverLogin,
+  ): Promise<ElevationView> {
     const by: Actor = { kind: 'human', id: input.approver.id };
     const view = await this.find(id);
-    const groups = view ? await this.approverGroups(view.roleId, input.approver.id) : [];
+    const { groups, entries } = view
+      ? await this.approverMatch(view.roleId, personOf(input.approver.id, login)).catch(
+          async (err: unknown) => {
+            if (!(err instanceof AmbiguousIdentityError)) throw err;
+            throw await this.ambiguousRefusal(err, 'approval.refused', id, by, {
+              evidence: input.evidence ?? null,
+            });
+          },
+        )
+      : { groups: [], entries: [] };
+    // Who the approver is beyond the address, signed with the decision: the workflow refuses a
+    // second approval by the same directory entry or identity-provider subject.
+    const evidence = input.evidence ?? {};
+    const identity = identityOf(entries, {
+      ...(typeof evidence['issuer'] === 'string' ? { issuer: evidence['issuer'] } : {}),
+      ...(typeof evidence['subject'] === 'string' ? { subject: evidence['subject'] } : {}),
+      ...login,
+    });
     try {
-      return await this.decide(id, 'approve', { ...input, groups });
+      return await this.decide(id, 'approve', { ...input, groups, identity });
     } catch (err) {
       if (this.isGone(err)) {
         await this.recordRefusal('approval.refused', id, by, {
@@ -765,7 +906,12 @@ export class ElevationService {
   /** Deny: a human approver or the bot's owner (groups looked up here), or an admin. */
   async deny(id: string, input: Omit<DenyInput, 'groups'>): Promise<ElevationView> {
     const view = input.by.kind === 'human' ? await this.find(id) : undefined;
-    const groups = view ? await this.approverGroups(view.roleId, input.by.id) : [];
+    const groups = view
+      ? await this.approverGroups(view.roleId, input.by.id).catch(async (err: unknown) => {
+          if (!(err instanceof AmbiguousIdentityError)) throw err;
+          throw await this.ambiguousRefusal(err, 'deny.refused', id, input.by, { reason: input.reason });
+        })
+      : [];
     try {
       return await this.decide(id, 'deny', { ...input, groups });
     } catch (err) {
@@ -871,6 +1017,29 @@ export class ElevationService {
     actor: Actor,
     data: Record<string, unknown>,
   ): Promise<void> {
+    // Before authentication anyone can be refused any number of times with data of their
+    // choosing: bounded, and recorded once per key and window, the rest only counted.
+    if (actor.kind === 'anonymous' && elevationId === null) {
+      const bounded = boundRefusalData(data);
+      const reason = bounded.reason ?? bounded.code;
+      this.deps.onPreAuthRefusal?.(typeof reason === 'string' ? reason : 'other');
+      if (!this.preAuthRefusals.admit(type, bounded)) return;
+      data = bounded;
+    }
+    await this.appendRefusal(type, elevationId, actor, data);
+  }
+
+  /** Write the summaries of refusals counted but not yet summarised (on shutdown). */
+  flushRefusals(): Promise<void> {
+    return this.preAuthRefusals.flush();
+  }
+
+  private async appendRefusal(
+    type: EventType,
+    elevationId: string | null,
+    actor: Actor,
+    data: Record<string, unknown>,
+  ): Promise<void> {
     try {
       await this.deps.store.append({
         id: randomUUID(),
@@ -957,25 +1126,6 @@ export class ElevationService {
     }
   }
 
-  /** A replayed requestId must carry the same request; otherwise it is a client bug. */
-  private sameRequest(existing: ElevationView, req: ElevationRequest): ElevationView {
-    const differs: [string, unknown, unknown][] = [
-      ['role', existing.roleId, req.role],
-      ['durationSeconds', existing.durationSeconds, req.durationSeconds],
-      ['justification', existing.justification, req.justification],
-      ['ticket', existing.ticket, req.ticket],
-    ];
-    const field = differs.find(([, a, b]) => a !== b)?.[0];
-    if (field) {
-      throw new ApiError(
-        'idempotency_conflict',
-        `requestId "${req.requestId}" was already used for a different request (${field} differs)`,
-        field,
-      );
-    }
-    return existing;
-  }
-
   private isGone(err: unknown): boolean {
     if (err instanceof WorkflowNotFoundError) return true;
     const message = err instanceof Error ? err.message : '';
@@ -1028,11 +1178,15 @@ function refusalCodeOf(err: unknown): RefusalCode | undefined {
     : undefined;
 }
 
-/** 403 `bot_locked`, saying who locked the bot, when and why. */
-function lockedError(botId: string, lock: BotLock): ApiError {
+/**
+ * 403 `bot_locked`, with a generic message: the bot that is refused may be the compromised one,
+ * so it is not told which admin locked it, when or why (admins see all of it in the bot's
+ * summary, the console and the `bot.locked` event).
+ */
+function lockedError(botId: string): ApiError {
   return new ApiError(
     'bot_locked',
-    `bot ${botId} is locked by admin ${lock.by} since ${lock.at}: ${lock.reason} (it can still read and give back its elevations)`,
+    `bot ${botId} is locked by an Elevate admin; it can still read and give back its elevations`,
   );
 }
 
@@ -1067,5 +1221,19 @@ function summarise(
     federation: bot.federation !== undefined,
     activeElevations: counts.active ?? 0,
     openElevations: Object.values(counts).reduce((sum, n) => sum + (n ?? 0), 0),
+  };
+}
+
+/** Who to look up in the directory: the address, and the join value the provider asserted. */
+function personOf(email: string, login: ApproverLogin | undefined): DirectoryPerson {
+  return { email, ...(login?.joinValue !== undefined ? { joinValue: login.joinValue } : {}) };
+}
+
+/** The approver's identity as the workflow records it (see `ApproverIdentity`). */
+function identityOf(entries: string[], login: ApproverLogin): ApproverIdentity {
+  return {
+    entries,
+    ...(login.issuer !== undefined ? { issuer: login.issuer } : {}),
+    ...(login.subject !== undefined ? { subject: login.subject } : {}),
   };
 }

@@ -6,6 +6,7 @@
 export type ErrorCode =
   | 'invalid_request' // a field is missing, malformed or out of range
   | 'invalid_json'
+  | 'invalid_body' // the body could not be read: corrupt compression, a wrong length, an abort
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'unauthenticated' // no or unknown credentials
@@ -16,6 +17,7 @@ export type ErrorCode =
   | 'role_not_allowed'
   | 'duration_too_long'
   | 'not_found'
+  | 'method_not_allowed' // the path exists, with other methods (`Allow` lists them)
   | 'idempotency_conflict' // the requestId was used before with different parameters
   | 'already_ended'
   | 'not_pending'
@@ -29,12 +31,14 @@ export type ErrorCode =
   | 'not_active' // the elevation has not been granted yet (or is no longer active)
   | 'not_credentials_mode' // the elevation's role does not hand out credentials
   | 'credentials_gone' // the credentials were already delivered, withdrawn or expired (410)
+  | 'too_many_requests' // a per-bot quota of the policy's `limits` is reached (field names it)
   | 'service_unavailable'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   invalid_json: 400,
+  invalid_body: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,
   unauthenticated: 401,
@@ -45,6 +49,7 @@ const STATUS: Record<ErrorCode, number> = {
   role_not_allowed: 403,
   duration_too_long: 422,
   not_found: 404,
+  method_not_allowed: 405,
   idempotency_conflict: 409,
   already_ended: 409,
   not_pending: 409,
@@ -58,6 +63,7 @@ const STATUS: Record<ErrorCode, number> = {
   not_active: 409,
   not_credentials_mode: 409,
   credentials_gone: 410,
+  too_many_requests: 429,
   service_unavailable: 503,
   internal: 500,
 };
@@ -67,6 +73,8 @@ export class ApiError extends Error {
   readonly status: number;
   /** True when the refusal is already in the audit trail (the HTTP layer must not add it again). */
   audited = false;
+  /** When the caller may usefully try again, in seconds (sent as `Retry-After`). */
+  retryAfterSeconds?: number;
   constructor(
     readonly code: ErrorCode,
     message: string,

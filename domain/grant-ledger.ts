@@ -46,13 +46,29 @@ export interface GrantRequest {
 export function leaseKey(target: TargetRef, principal: string, elevationId: string): string {
   switch (target.type) {
     case 'ldap':
-      return `ldap|${normalizeDn(target.groupDn)}|${normalizeDn(principal)}`;
+      return ['ldap', dnPart(target.groupDn), dnPart(principal)].join('|');
     case 'postgres':
       // Role and login names are case-sensitive (Elevate always quotes them): compared as given.
-      return `postgres|${target.server}|${target.role}|${principal}`;
+      return ['postgres', namePart(target.server), namePart(target.role), namePart(principal)].join('|');
     case 'aws-iam':
-      return `aws-iam|${target.mode}|${principal}|${elevationId}`;
+      return ['aws-iam', target.mode, namePart(principal), elevationId].join('|');
   }
+}
+
+/*
+ * The parts of a key never contain a bare `|`, so no two different grants share a key (role
+ * `a|b` of login `c` is not role `a` of login `b|c`). Parts without `|` (and, for names, `\`)
+ * are kept as they always were, so leases recorded before this escaping keep their keys.
+ */
+
+/** A DN in canonical form, its `|` written as the RFC 4514 escape `\7c` (which canonical form never holds). */
+function dnPart(dn: string): string {
+  return normalizeDn(dn).replaceAll('|', '\\7c');
+}
+
+/** A name with `\` and `|` escaped by a backslash. */
+function namePart(name: string): string {
+  return name.replace(/[\\|]/g, (c) => `\\${c}`);
 }
 
 /**

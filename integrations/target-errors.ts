@@ -46,3 +46,15 @@ export class TargetNotVerifiedError extends TargetError {
   readonly code = 'target_not_verified';
   readonly retryable = true;
 }
+
+/**
+ * What Elevate was about to grant, or holds granted, was made or changed by someone else: an
+ * AWS policy under Elevate's name whose document is not the one Elevate would create, or that
+ * has versions Elevate never makes. Not retryable (asking again finds the same object); the
+ * grant is refused and the failure audited, and drift detection takes such a policy away.
+ */
+export class TargetTamperedError extends TargetError {
+  override readonly name = ACTIVITY_ERROR_TYPES.tampered;
+  readonly code = 'target_tampered';
+  readonly retryable = false;
+}

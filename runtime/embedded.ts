@@ -5,8 +5,10 @@
  * - Temporal: the CLI's dev server with a SQLite file, unless TEMPORAL_ADDRESS is set;
  * - LDAP: a local slapd seeded with the demo directory, unless LDAP_URL is set;
  * - audit store: SQLite under the data directory, unless DATABASE_URL is set;
- * - approvals: the OpenID Connect provider at OIDC_ISSUER, or else a development identity
- *   provider with demo approvers (password + TOTP), refused when NODE_ENV=production;
+ * - approvals: the OpenID Connect provider at OIDC_ISSUER; or, only when asked for
+ *   (`elevate start --dev`, ELEVATE_DEV_IDENTITY_PROVIDER=1) and only on loopback, a development
+ *   identity provider with demo approvers (password + TOTP); or none, and then a policy with
+ *   roles that need approvers is refused at start;
  * - Slack when SLACK_BOT_TOKEN is set, or else approval requests (with their link) in the log;
  * - worker and API in this process.
  */
@@ -20,6 +22,10 @@ import { loadSettings, type Settings } from '../config/settings.js';
 import { newCredentialsKey, parseCredentialsKey } from '../domain/credential-vault.js';
 import { generateSecret, hashSecret, type SecretKind } from '../domain/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../domain/decision-keys.js';
+import {
+  DEFAULT_CHECKPOINT_EVERY,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+} from '../integrations/audit/checkpoints.js';
 import { startSlapd, type SlapdServer } from '../integrations/ldap/slapd-server.js';
 import {
   startDevIdentityProvider,
@@ -31,18 +37,27 @@ import { createLogger } from './logger.js';
 import { packageRoot } from './package-root.js';
 import { freePort, portIsFree } from './processes.js';
 import { startServices, type Services } from './services.js';
-import { tryItLines, type DemoBotKey } from './start-banner.js';
+import { identityProviderLine, tryItLines, type DemoBotKey } from './start-banner.js';
 import { startTemporalDevServer, type DevServer } from './temporal-cli.js';
+import {
+  DEV_IDENTITY_PROVIDER_VARIABLE,
+  devIdentityProviderAsked,
+  refuseUnsafeDevIdentityProvider,
+} from './dev-identity-guard.js';
 
 const DEMO_SUFFIX = 'dc=example,dc=org';
 
-/** A secret for the demo policy: from the environment, or generated once and shown once. */
+/**
+ * A secret for the demo policy: from the environment, or generated once and shown once. A
+ * generated one's hash is kept by `keep()`, called once start-up is past its configuration
+ * checks: a start refused before it showed the secret must not keep a hash nobody has the key to.
+ */
 function demoSecret(
   env: NodeJS.ProcessEnv,
   variable: string,
   hashFile: string,
   kind: SecretKind,
-): { hash: string; shown?: string } {
+): { hash: string; shown?: string; keep?: () => void } {
   const given = env[variable];
   if (given !== undefined && given !== '') {
     if (given.length < 32) throw new ConfigError(`${variable}: must be at least 32 characters`, variable);
@@ -52,8 +67,7 @@ function demoSecret(
   if (existsSync(hashFile)) return { hash: readFileSync(hashFile, 'utf8').trim() };
   const secret = generateSecret(kind);
   const hash = hashSecret(secret);
-  writeFileSync(hashFile, `${hash}\n`, { mode: 0o600 });
-  return { hash, shown: secret };
+  return { hash, shown: secret, keep: () => writeFileSync(hashFile, `${hash}\n`, { mode: 0o600 }) };
 }
 
 /** The LDAP root password of the embedded slapd, generated on first start, kept 0600. */
@@ -72,7 +86,10 @@ function localCredentialsKey(file: string): string {
   return key;
 }
 
-/** The embedded default's decision signing key (API and worker share this process), made once, 0600. */
+/**
+ * A signing key of the embedded default (API and worker share this process), made once, 0600:
+ * the decision signing key, and the audit checkpoint key.
+ */
 function localDecisionKey(file: string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8');
   const { privatePem } = newDecisionKeyPair();
@@ -143,11 +160,12 @@ export async function startEmbedded(
         }))(await freePort())
       : loaded;
   const log = logger ?? createLogger(settings.logLevel);
-  if (!settings.oidc && env.NODE_ENV === 'production') {
-    throw new ConfigError(
-      'OIDC_ISSUER: must be set when NODE_ENV=production (the development identity provider is refused in production)',
-      'OIDC_ISSUER',
-    );
+  // The development provider only when asked for, and only where it is a local demo.
+  const devAsked = devIdentityProviderAsked(env);
+  const useDevIdp = devAsked && !settings.oidc;
+  if (useDevIdp) refuseUnsafeDevIdentityProvider(settings, env);
+  if (devAsked && settings.oidc) {
+    log.warn(`${DEV_IDENTITY_PROVIDER_VARIABLE} is ignored: OIDC_ISSUER is set, approvers log in there`);
   }
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   // Temporal's state, the audit store and the LDAP data live here: keep it private.
@@ -157,6 +175,7 @@ export async function startEmbedded(
   const configPath = settings.configPath ?? examplePolicy;
   const policyEnv: NodeJS.ProcessEnv = { ...env };
   const shown: string[] = [];
+  const keep: (() => void)[] = [];
   // The demo secrets exist for the example policy only; a real policy brings its own hashes.
   const demo = configPath === examplePolicy;
   // For the banner's "Try it": where the demo bot's key is (with the example policy only).
@@ -165,6 +184,7 @@ export async function startEmbedded(
     const hashFile = path.join(settings.dataDir, 'demo-bot-key.sha256');
     const s = demoSecret(env, 'ELEVATE_DEMO_BOT_KEY', hashFile, 'bot');
     policyEnv.ELEVATE_DEMO_BOT_KEY_HASH = s.hash;
+    if (s.keep) keep.push(s.keep);
     if (s.shown) shown.push(`  demo-bot API key:   ${s.shown}`);
     demoBotKey = s.shown
       ? { kind: 'shown', key: s.shown }
@@ -180,9 +200,18 @@ export async function startEmbedded(
       'admin',
     );
     policyEnv.ELEVATE_ADMIN_TOKEN_HASH = s.hash;
+    if (s.keep) keep.push(s.keep);
     if (s.shown) shown.push(`  demo-admin token:   ${s.shown}`);
   }
   const policy = loadPolicy(configPath, policyEnv);
+  const needApprovers = policy.roles.filter((r) => r.approval.mode === 'approvers').map((r) => r.id);
+  if (!settings.oidc && !useDevIdp && needApprovers.length > 0) {
+    throw new ConfigError(
+      `OIDC_ISSUER: must be set: roles ${needApprovers.join(', ')} need approvers, who log in with MFA at your OpenID Connect provider (for a local demo, \`elevate start --dev\` or ${DEV_IDENTITY_PROVIDER_VARIABLE}=1 runs a development one on loopback)`,
+      'OIDC_ISSUER',
+    );
+  }
+  for (const k of keep) k();
 
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
@@ -238,7 +267,7 @@ export async function startEmbedded(
     // provider, for the demo approvers (the members of the demo directory's approvers group).
     const adminConsole =
       settings.adminConsole ??
-      (!settings.oidc && !settings.ldap
+      (useDevIdp && !settings.ldap
         ? {
             groupsClaim: 'groups',
             groups: [],
@@ -248,7 +277,7 @@ export async function startEmbedded(
             recheckMinutes: 5,
           }
         : undefined);
-    if (!oidc) {
+    if (useDevIdp) {
       devFile = devIdentityFile(settings.dataDir);
       const redirectUri = `${settings.publicUrl}/approvals/callback`;
       devIdp = await startDevIdentityProvider({
@@ -294,7 +323,18 @@ export async function startEmbedded(
           : { ...settings.temporal, address: temporalAddress },
         decisionSigningKey,
         decisionPublicKeys: settings.decisionPublicKeys ?? [decisionSigningKey.publicKey],
-        oidc,
+        // Checkpoints anchor the audit chain, and their key MACs the rows outside it: made once
+        // in the data directory, as the decision key is (API and worker share this process).
+        auditCheckpoints: {
+          every: settings.auditCheckpoints?.every ?? DEFAULT_CHECKPOINT_EVERY,
+          intervalSeconds:
+            settings.auditCheckpoints?.intervalSeconds ?? DEFAULT_CHECKPOINT_INTERVAL_MS / 1000,
+          ...settings.auditCheckpoints,
+          signingKey:
+            settings.auditCheckpoints?.signingKey ??
+            parseSigningKey(localDecisionKey(path.join(settings.dataDir, 'audit-checkpoint-key.pem'))),
+        },
+        ...(oidc ? { oidc } : {}),
         ...(adminConsole ? { adminConsole } : {}),
         // API and worker share this process, so a key kept in the data directory serves both.
         credentialsKey:
@@ -316,7 +356,13 @@ export async function startEmbedded(
       `  LDAP:              ${ldap.url}`,
       `  policy:            ${configPath}`,
       `  approvals:         ${settings.slack ? 'Slack' : 'the log (no SLACK_BOT_TOKEN): each request logs its approval URL'}`,
-      `  identity provider: ${devIdp ? `${devIdp.issuer} (DEVELOPMENT ONLY, not for production)` : oidc.issuer}`,
+      identityProviderLine(
+        devIdp
+          ? { kind: 'development', issuer: devIdp.issuer }
+          : oidc
+            ? { kind: 'oidc', issuer: oidc.issuer }
+            : { kind: 'none' },
+      ),
       `  admin console:     ${
         adminConsole
           ? `${settings.publicUrl}/admin${settings.adminConsole ? '' : ` (for the members of ${DEMO_ADMIN_GROUP})`}`

@@ -16,7 +16,7 @@
  * A worker process's registry also carries the Temporal SDK's own metrics (`temporal_*`,
  * `temporal-metrics.ts`), served by the same endpoint.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { hashSecret, sameHash } from '../domain/credentials.js';
@@ -26,11 +26,13 @@ import {
   TargetInvalidError,
   TargetNotFoundError,
   TargetNotVerifiedError,
+  TargetTamperedError,
   TargetUnreachableError,
 } from '../integrations/target-errors.js';
 import type { Actor, ElevationStatus, TargetType } from '../workflows/definitions.js';
 import { temporalMetrics, type TemporalMetricsBridge } from './temporal-metrics.js';
-import { runHealthChecks, type HealthCheck } from '../server/health.js';
+import { cachedHealthChecks, type HealthCheck, type HealthReport } from '../server/health.js';
+import { DEFAULT_HTTP_LIMITS, listenWithLimits, type HttpServerLimits } from './http-server.js';
 
 /** Prefix of every metric Elevate defines, Node's process metrics included (the SDK's are `temporal_`). */
 export const METRICS_PREFIX = 'elevate_';
@@ -59,6 +61,7 @@ export const TARGET_ERROR_NAMES: readonly string[] = [
   TargetAccessDeniedError,
   TargetInvalidError,
   TargetNotVerifiedError,
+  TargetTamperedError,
 ].map((Cls) => new Cls('').name);
 
 /**
@@ -70,6 +73,7 @@ export const ELEVATION_REQUEST_OUTCOMES = [
   'replayed',
   'invalid_request',
   'invalid_json',
+  'invalid_body',
   'unsupported_media_type',
   'payload_too_large',
   'unauthenticated',
@@ -79,6 +83,7 @@ export const ELEVATION_REQUEST_OUTCOMES = [
   'role_not_allowed',
   'duration_too_long',
   'idempotency_conflict',
+  'too_many_requests',
   'service_unavailable',
   'internal',
 ] as const satisfies readonly ('accepted' | 'replayed' | ErrorCode)[];
@@ -102,6 +107,23 @@ export const SLACK_METHODS = [
 export type SlackMethod = (typeof SLACK_METHODS)[number];
 /** `stage` of `elevate_oidc_errors_total`. */
 export const OIDC_ERROR_STAGES = ['discovery', 'token', 'claims'] as const;
+
+/**
+ * `reason` of `elevate_preauth_refusals_total` exported at 0 from the start: the refusals a flood
+ * of unauthenticated requests produces. Other reasons appear with their first refusal.
+ */
+export const PREAUTH_REFUSAL_REASONS = [
+  'missing',
+  'malformed',
+  'unknown_key',
+  'unknown_token',
+  'rate_limited',
+] as const;
+
+/** A refusal's reason as a label: a code of the source (`unknown_key`), else `other` (bounded series). */
+export function preAuthReasonLabel(reason: string): string {
+  return /^[a-z0-9_]{1,40}$/.test(reason) ? reason : 'other';
+}
 
 /** What {@link createMetrics} needs; everything is optional. */
 export interface MetricsOptions {
@@ -158,6 +180,11 @@ export interface Metrics {
   slackApiErrors: Counter<'method'>;
   /** `elevate_oidc_errors_total{stage}`: `discovery`, `token` (code exchange) or `claims`. */
   oidcErrors: Counter<'stage'>;
+  /**
+   * `elevate_preauth_refusals_total{reason}`: every refusal before authentication, whether
+   * recorded in the audit trail in full, only counted in a summary, or rate-limited (429).
+   */
+  preAuthRefusals: Counter<'reason'>;
 }
 
 /** A fresh registry with every Elevate metric in it. Call once per process (tests may call it more). */
@@ -278,6 +305,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       labelNames: ['stage'] as const,
       registers,
     }),
+    preAuthRefusals: new Counter({
+      name: 'elevate_preauth_refusals_total',
+      help: 'Requests refused before authentication (no, malformed or unknown credential; rate-limited), by reason, whether audited in full or only counted in a summary event.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
   };
   initialiseLabelSets(metrics);
   if (opts.temporal !== false) (opts.temporal ?? temporalMetrics).attach(registry);
@@ -300,6 +333,7 @@ function initialiseLabelSets(m: Metrics): void {
   }
   for (const method of SLACK_METHODS) m.slackApiErrors.inc({ method }, 0);
   for (const stage of OIDC_ERROR_STAGES) m.oidcErrors.inc({ stage }, 0);
+  for (const reason of PREAUTH_REFUSAL_REASONS) m.preAuthRefusals.inc({ reason }, 0);
 }
 
 /** The `status_class` label of an HTTP status: `2xx`, `4xx`, … */
@@ -373,7 +407,9 @@ export interface MetricsServerOptions {
    * The worker's probes, unauthenticated as the API's are: `GET /livez` (the process answers)
    * and `GET /readyz` (these checks pass and the process is not stopping).
    */
-  health?: { checks: Record<string, HealthCheck>; shutdown: AbortSignal };
+  health?: { checks: Record<string, HealthCheck>; shutdown: AbortSignal; cacheMs?: number };
+  /** Limits on slow and numerous clients (`ELEVATE_HTTP_*`); unset, the defaults. */
+  limits?: HttpServerLimits;
 }
 
 /**
@@ -400,10 +436,15 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Se
       ...(token ? { credential: fingerprint(token) } : {}),
     });
   };
+  // As the API's: one round of checks at a time, reused for `cacheMs` (probes cannot fan out).
+  const health = opts.health && {
+    ...opts.health,
+    report: cachedHealthChecks(opts.health.checks, opts.health.cacheMs ?? 0),
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (opts.health && (path === '/livez' || path === '/readyz') && req.method === 'GET') {
-      return probe(res, path, opts.health);
+    if (health && (path === '/livez' || path === '/readyz') && req.method === 'GET') {
+      return probe(res, path, health);
     }
     if (path !== '/metrics') return answer(res, 404, 'not_found', `no route ${req.method} ${path}`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -426,28 +467,25 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Se
     res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      logger.error({ err: (err as Error).message }, 'metrics scrape failed');
-      if (!res.headersSent) answer(res, 500, 'internal', 'internal error');
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
+  return listenWithLimits(
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'metrics scrape failed');
+        if (!res.headersSent) answer(res, 500, 'internal', 'internal error');
+        else res.destroy();
+      });
+    },
+    opts.limits ?? DEFAULT_HTTP_LIMITS,
+    opts.port,
+    opts.host,
+  );
 }
 
 /** Answer a probe of the worker's small server: what is down by name only, as `/readyz` does. */
 async function probe(
   res: ServerResponse,
   path: '/livez' | '/readyz',
-  health: NonNullable<MetricsServerOptions['health']>,
+  health: { shutdown: AbortSignal; report: () => Promise<HealthReport> },
 ): Promise<void> {
   const send = (status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
@@ -455,9 +493,7 @@ async function probe(
   };
   if (path === '/livez') return send(200, { status: 'ok' });
   if (health.shutdown.aborted) return send(503, { status: 'draining', checks: {} });
-  const report = await runHealthChecks(health.checks);
-  const checks = Object.fromEntries(
-    Object.entries(report.checks).map(([n, c]) => [n, { ok: c.ok, ms: c.ms }]),
-  );
+  const report = await health.report();
+  const checks = Object.fromEntries(Object.entries(report.checks).map(([n, c]) => [n, { ok: c.ok }]));
   send(report.status === 'ok' ? 200 : 503, { status: report.status, checks });
 }

@@ -2,7 +2,6 @@
  * The composition root: builds the clients once and injects them. `elevate start` (embedded),
  * `elevate api`, `elevate worker` and the benchmark all come through here.
  */
-import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
@@ -17,6 +16,7 @@ import { ElevationService } from '../domain/elevation-service.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
 import type { Store } from '../integrations/audit/audit-store.js';
 import { openStore } from '../integrations/audit/open-store.js';
+import { storeIntegrity } from '../integrations/audit/checkpoints.js';
 import { WorkloadIdentityVerifier } from '../integrations/federation/workload-identity.js';
 import { LdapApproverDirectory } from '../integrations/ldap/approver-directory.js';
 import { LdapTarget } from '../integrations/ldap/ldap-target.js';
@@ -39,9 +39,12 @@ import {
   reconcileAwsPrincipalsOf,
   reconcileRolesOf,
 } from '../worker/reconcile-schedule.js';
-import { createMetrics, startMetricsServer, type Metrics } from './metrics.js';
+import { createMetrics, preAuthReasonLabel, startMetricsServer, type Metrics } from './metrics.js';
+import { AuthFailureLimit, DEFAULT_AUTH_FAILURE_LIMIT } from '../server/auth-failure-limit.js';
 import { buildTargets, ldapUses, usesCredentialsMode } from './targets.js';
+import { startSlackTokenCheck } from './slack-token-check.js';
 import { startWebhookSink } from './webhook.js';
+import { DEFAULT_HTTP_LIMITS, listenWithLimits } from './http-server.js';
 
 /** The settings a process needs once its Temporal server and LDAP directory are known. */
 export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing'> &
@@ -53,6 +56,7 @@ export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing
       | 'slack'
       | 'oidc'
       | 'ldapPeopleBaseDn'
+      | 'ldapApproverJoinAttribute'
       | 'reconcile'
       | 'credentialsKey'
       | 'credentialsPreviousKeys'
@@ -62,8 +66,12 @@ export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing
       | 'adminConsole'
       | 'decisionSigningKey'
       | 'decisionPublicKeys'
+      | 'auditCheckpoints'
       | 'shutdownGraceSeconds'
+      | 'http'
+      | 'healthCacheMs'
       | 'worker'
+      | 'authFailureLimit'
     >
   > & {
     /** The LDAP directory; needed only if something uses it ({@link ldapUses}). */
@@ -142,7 +150,30 @@ export async function startServices({
         'ELEVATE_DECISION_PUBLIC_KEYS',
       );
     }
-    const store = await openStore(settings.audit);
+    const checkpoints = settings.auditCheckpoints;
+    if (!checkpoints?.signingKey) {
+      logger.warn(
+        checkpoints?.publicKeys?.length
+          ? 'ELEVATE_AUDIT_CHECKPOINT_KEY is not set: this process verifies checkpoints but writes none, and its single-use records and bot state carry no MAC (set the same key in every process that appends)'
+          : 'ELEVATE_AUDIT_CHECKPOINT_KEY is not set: the audit chain is not anchored (verify says "not anchored"), and single-use records and bot state are not MACed; anyone who can write the database can rewrite them undetected (make a key with: elevate keygen --checkpoint-key <folder>)',
+      );
+    }
+    const tamperLog = logger.child({ component: 'audit-store' });
+    const store = await openStore({
+      ...settings.audit,
+      integrity: storeIntegrity({
+        ...(checkpoints?.signingKey ? { signingKey: checkpoints.signingKey } : {}),
+        ...(checkpoints?.publicKeys ? { publicKeys: checkpoints.publicKeys } : {}),
+        ...(checkpoints?.previousKeys ? { previousKeys: checkpoints.previousKeys } : {}),
+        ...(checkpoints ? { every: checkpoints.every, intervalSeconds: checkpoints.intervalSeconds } : {}),
+        // The row is treated as absent (or its bot quarantined); this is the alarm.
+        onTamper: (report) =>
+          tamperLog.error(
+            { event: 'store.tampered', ...report },
+            `a ${report.table} row failed its integrity check and was refused: someone wrote the database without the key`,
+          ),
+      }),
+    });
     closers.push(() => store.close());
     const metrics = createMetrics({
       statusCounts: () => store.countByStatus(),
@@ -177,6 +208,9 @@ export async function startServices({
       ? new LdapApproverDirectory({
           ...settings.ldap,
           ...(settings.ldapPeopleBaseDn ? { peopleBaseDn: settings.ldapPeopleBaseDn } : {}),
+          ...(settings.ldapApproverJoinAttribute
+            ? { joinAttribute: settings.ldapApproverJoinAttribute }
+            : {}),
         })
       : undefined;
     const publicUrl = settings.publicUrl ?? `http://${settings.host}:${settings.port}`;
@@ -188,6 +222,10 @@ export async function startServices({
           metrics,
         })
       : undefined;
+    // The bot token is checked here, not by Bolt (whose unawaited check could kill the process):
+    // refused is a configuration error, unreachable is a failing `slack` health check.
+    const slackToken = slack ? await startSlackTokenCheck(slack, { logger }) : undefined;
+    if (slackToken) closers.push(() => Promise.resolve(slackToken.stop()));
     const grace = settings.shutdownGraceSeconds ?? 30;
     /** Set when the worker had to be abandoned while stopping (see {@link Services.forcedStop}). */
     let forcedStop = false;
@@ -293,7 +331,10 @@ export async function startServices({
       ...(directory ? { directory } : {}),
       ...(vault ? { vault } : {}),
       logger: logger.child({ component: 'service' }),
+      onPreAuthRefusal: (reason) => metrics.preAuthRefusals.inc({ reason: preAuthReasonLabel(reason) }),
     });
+    // Runs before the store closes (closers run in reverse): the counts of the last window are kept.
+    closers.push(() => service.flushRefusals());
 
     let url: string | undefined;
     const w = worker;
@@ -308,6 +349,7 @@ export async function startServices({
               : Promise.reject(new Error(`worker is ${w.getState().toLowerCase()}`))
         : () => workerPolling(client, settings.temporal.namespace, settings.temporal.taskQueue),
       auditStore: () => store.ping(),
+      ...(slackToken ? { slack: slackToken.check } : {}),
       ...(target ? { ldap: () => target.ping() } : {}),
     };
     if (run.api) {
@@ -318,6 +360,9 @@ export async function startServices({
               logger: logger.child({ component: 'federation' }),
             })
           : undefined;
+      // One limit of failed authentications per source network for the API, the approval pages
+      // and the console: an attacker cannot get three budgets by spreading over them.
+      const authFailureLimit = new AuthFailureLimit(settings.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
       const routers = [];
       const slackApp =
         settings.slack && slack
@@ -332,6 +377,7 @@ export async function startServices({
           publicUrl,
           slackBound: slack !== undefined,
           logger: logger.child({ component: 'approvals' }),
+          authFailureLimit,
         }),
       );
       const app = createApp({
@@ -344,6 +390,9 @@ export async function startServices({
         metrics,
         ...(settings.metricsTokenHash ? { metricsTokenHash: settings.metricsTokenHash } : {}),
         shutdown: draining.signal,
+        healthCacheMs: settings.healthCacheMs ?? 1000,
+        authFailureLimit,
+        strictTransportSecurity: publicUrl.startsWith('https://'),
         adminConsole: adminConsole({
           service,
           policy,
@@ -357,16 +406,20 @@ export async function startServices({
           ...(directory ? { directory } : {}),
           publicUrl,
           logger: logger.child({ component: 'admin-console' }),
+          authFailureLimit,
         }),
       });
       if (slackApp) {
         await slackApp.start();
         closers.push(() => slackApp.stop());
       }
-      const server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(settings.port, settings.host, () => resolve(s));
-        s.once('error', reject);
-      });
+      // Slow or numerous clients are cut off (`ELEVATE_HTTP_*`); long-polls are not (see http-server.ts).
+      const server = await listenWithLimits(
+        app,
+        settings.http ?? DEFAULT_HTTP_LIMITS,
+        settings.port,
+        settings.host,
+      );
       // Stopping: no new connections, readiness answers 503, waiting long-polls answer now, and
       // requests in flight may finish for the grace time before their connections are cut.
       closers.push(async () => {
@@ -394,7 +447,8 @@ export async function startServices({
         ...(settings.metricsTokenHash ? { tokenHash: settings.metricsTokenHash } : {}),
         service,
         logger: logger.child({ component: 'metrics' }),
-        health: { checks: healthChecks, shutdown: draining.signal },
+        health: { checks: healthChecks, shutdown: draining.signal, cacheMs: settings.healthCacheMs ?? 1000 },
+        limits: settings.http ?? DEFAULT_HTTP_LIMITS,
       });
       logger.info(
         { url: `http://${settings.host}:${settings.metricsPort}/metrics` },
@@ -471,6 +525,8 @@ function adminLoginClient(
         mfaMethods: oidc.mfaMethods,
         mfaAcrValues: oidc.mfaAcrValues,
         emailClaim: oidc.emailClaim,
+        ...(oidc.emailClaimTrusted === undefined ? {} : { emailClaimTrusted: oidc.emailClaimTrusted }),
+        ...(oidc.joinClaim === undefined ? {} : { joinClaim: oidc.joinClaim }),
         groupsClaim: consoleSettings.groupsClaim,
         ...(consoleSettings.signInMaxAgeSeconds === undefined
           ? {}

@@ -45,3 +45,25 @@ export function tryItLines(apiUrl: string, key: DemoBotKey): string[] {
       ];
   }
 }
+
+/** Which identity provider approvers (and console admins) log in at, as `elevate start` runs. */
+export type BannerIdentityProvider =
+  /** The development one (`elevate start --dev`): demo approvers, loopback only. */
+  | { kind: 'development'; issuer: string }
+  /** The organisation's, at OIDC_ISSUER. */
+  | { kind: 'oidc'; issuer: string }
+  /** None: the policy has no role that needs approvers. */
+  | { kind: 'none' };
+
+/** The banner's `identity provider:` line; a development provider says so unmistakably. */
+export function identityProviderLine(idp: BannerIdentityProvider): string {
+  const label = '  identity provider: ';
+  switch (idp.kind) {
+    case 'development':
+      return `${label}${idp.issuer} (development identity provider, DEVELOPMENT ONLY: demo approvers, loopback only, not for production)`;
+    case 'oidc':
+      return `${label}${idp.issuer}`;
+    case 'none':
+      return `${label}none (no role needs approvers; set OIDC_ISSUER for roles that do)`;
+  }
+}

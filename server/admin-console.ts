@@ -31,6 +31,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ID_PATTERN, type Policy } from '../config/policy.js';
 import type { AdminConsoleSettings } from '../config/settings.js';
+import { AmbiguousIdentityError, type DirectoryPerson } from '../domain/approver-identity.js';
 import type { ApproverDirectory, ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
 import { RISKS } from '../domain/risk.js';
@@ -62,6 +63,9 @@ import {
 import { cookieOf, newToken, redirectToLogin, tokenDigest } from './browser-login.js';
 import { elevationQuery } from './elevation-filters.js';
 import { elevationIdSchema } from './schemas.js';
+import { countFailure, type AuthFailureLimit } from './auth-failure-limit.js';
+import { crossSiteRefusal } from './cross-site.js';
+import { unsafeTextProblem } from './safe-text.js';
 
 /** How long a sign-in at the provider may take. */
 const LOGIN_TTL_MS = 10 * 60_000;
@@ -95,6 +99,8 @@ export interface AdminConsoleDeps {
   clock?: () => Date;
   /** Rows per page of the lists (default 50). */
   pageSize?: number;
+  /** Failed sign-ins per source network, shared with the API: over it, the callback answers 429. */
+  authFailureLimit?: AuthFailureLimit;
 }
 
 /** A person signed in to the console. */
@@ -114,11 +120,22 @@ export interface AdminConsole {
   authenticate(req: Request): Promise<ConsoleUser | undefined>;
 }
 
+/** Sign-in refusals about who the person is (their address or directory id): 403. */
+const IDENTITY_REFUSALS = new Set([
+  'missing_email',
+  'unverified_email',
+  'non_ascii_address',
+  'malformed_address',
+  'missing_identity_claim',
+]);
+
 /** Why a person is an admin: the group claim, the LDAP group, or both. */
 type Right = 'oidc_group' | 'ldap_group';
 
 interface Session {
   email: string;
+  /** The directory join value the provider asserted at sign-in, when one is configured. */
+  joinValue?: string;
   issuer: string;
   subject: string;
   rights: Right[];
@@ -146,6 +163,12 @@ const TOKEN = /^[A-Za-z0-9_-]{40,64}$/;
 function sameToken(a: unknown, b: string): boolean {
   if (typeof a !== 'string' || a.length !== b.length) return false;
   return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/** The route pattern that answered (never the raw path), or `unmatched`. */
+function routePattern(req: Request): string {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? req.baseUrl + path : 'unmatched';
 }
 
 /** Where to go after sign-in: a console path on this server, never another site. */
@@ -233,8 +256,10 @@ const reasonSchema = z
   .trim()
   .min(1, { message: 'Give a reason: it is recorded in the audit trail.' })
   .max(1000, { message: 'The reason must be at most 1000 characters.' })
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), {
-    message: 'The reason must not contain control characters.',
+  .check((ctx) => {
+    // The API's rule for text people read later (`safe-text.ts`).
+    const problem = unsafeTextProblem(ctx.value);
+    if (problem) ctx.issues.push({ code: 'custom', message: `The reason ${problem}.`, input: ctx.value });
   });
 
 /** The posted form's `reason`, or why it cannot be taken (shown with the form again). */
@@ -311,33 +336,48 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
   ) => {
     await deps.store.append({ id: randomUUID(), elevationId, type, at: now().toISOString(), actor, data });
   };
-  const refuse = (req: Request, actor: Actor, reason: string, extra: Record<string, unknown> = {}) =>
-    deps.service.recordRefusal('auth.refused', null, actor, {
+  const refuse = (req: Request, actor: Actor, reason: string, extra: Record<string, unknown> = {}) => {
+    // A form from another origin is a forgery attempt through someone's browser, not a failed
+    // sign-in of their network.
+    if (actor.kind === 'anonymous' && reason !== 'cross_origin') countFailure(deps.authFailureLimit, req);
+    return deps.service.recordRefusal('auth.refused', null, actor, {
       reason,
       via: 'console',
-      method: req.method,
-      path: req.path,
+      method: req.method === 'POST' ? 'POST' : 'GET',
+      // The route pattern, never the raw path (the caller's to choose and size).
+      path: routePattern(req),
       ip: req.ip ?? null,
       ...extra,
     });
+  };
 
   // ---- admin rights ----------------------------------------------------------------------------
 
-  const ldapMember = async (email: string): Promise<boolean> => {
+  /** Whether the person's one directory entry is in the admin group (ambiguous: not an admin). */
+  const ldapMember = async (person: DirectoryPerson): Promise<boolean> => {
     if (!settings?.ldapGroupDn) return false;
     if (!deps.directory) throw new ApiError('service_unavailable', 'no LDAP directory is configured');
-    return deps.directory.isMember(settings.ldapGroupDn, email).catch((err: unknown) => {
+    const entry = await deps.directory.memberEntry(settings.ldapGroupDn, person).catch((err: unknown) => {
+      if (err instanceof AmbiguousIdentityError) {
+        deps.logger.warn({ reason: err.message }, 'the admin group lookup is ambiguous: not an admin');
+        return undefined;
+      }
       deps.logger.error({ err: (err as Error).message }, 'could not look up the admin group in LDAP');
       throw new ApiError('service_unavailable', 'The directory cannot be reached right now; try again.');
     });
+    return entry !== undefined;
   };
+  const personOf = (p: { email: string; joinValue?: string | undefined }): DirectoryPerson => ({
+    email: p.email,
+    ...(p.joinValue === undefined ? {} : { joinValue: p.joinValue }),
+  });
 
   const rightsOf = async (identity: AdminIdentity): Promise<Right[]> => {
     const rights: Right[] = [];
     if (settings?.groups.length && identity.groups.some((g) => settings.groups.includes(g))) {
       rights.push('oidc_group');
     }
-    if (await ldapMember(identity.email)) rights.push('ldap_group');
+    if (await ldapMember(personOf(identity))) rights.push('ldap_group');
     return rights;
   };
 
@@ -359,7 +399,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     }
     let changed = false;
     if (t - session.checkedAt >= recheckMs) {
-      if (await ldapMember(session.email)) {
+      if (await ldapMember(personOf(session))) {
         session.rights = ['ldap_group'];
       } else if (session.rights.includes('oidc_group') && settings?.groups.length) {
         // Only the provider can say whether the claim still holds: sign in again.
@@ -437,8 +477,8 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     const site = req.get('sec-fetch-site');
     if ((from !== undefined && from !== origin) || (site !== undefined && site !== 'same-origin')) {
       await refuse(req, { kind: 'anonymous', id: 'unknown' }, 'cross_origin', {
-        origin: from ?? null,
-        secFetchSite: site ?? null,
+        origin: from?.slice(0, 200) ?? null,
+        secFetchSite: site?.slice(0, 40) ?? null,
       });
       return html(
         res,
@@ -538,10 +578,24 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
 
   router.get('/admin/callback', async (req, res) => {
     if (!enabled) return off(res);
+    const wait = deps.authFailureLimit?.retryAfter(req.ip) ?? 0;
+    if (wait > 0) {
+      await refuse(req, { kind: 'anonymous', id: 'unknown' }, 'rate_limited', { stage: 'sign_in' });
+      res.setHeader('retry-after', String(wait));
+      return html(
+        res,
+        429,
+        messagePage(
+          'Too many attempts',
+          `Too many failed sign-ins from your network; try again in ${wait} seconds.`,
+        ),
+      );
+    }
     const state = typeof req.query.state === 'string' && req.query.state.length <= 200 ? req.query.state : '';
-    const pending = state
-      ? ((await deps.store.take(`admin-login:${tokenDigest(state)}`)) as PendingLogin | undefined)
-      : undefined;
+    const key = `admin-login:${tokenDigest(state)}`;
+    // Peek, check the browser, then take: someone who learnt the `state` (a forwarded URL, the
+    // provider's logs) must not be able to use up the admin's sign-in from another browser.
+    const pending = state ? ((await deps.store.peek(key)) as PendingLogin | undefined) : undefined;
     const again = { link: { href: '/admin/login', text: 'Sign in again' } };
     if (!pending) {
       await refuse(req, { kind: 'anonymous', id: 'unknown' }, 'state_mismatch', { stage: 'sign_in' });
@@ -551,14 +605,19 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
         messagePage('Sign-in failed', 'This sign-in is unknown, was already used, or has expired.', again),
       );
     }
-    if (cookieOf(req, LOGIN_COOKIE) !== pending.browser) {
-      await refuse(req, { kind: 'anonymous', id: 'unknown' }, 'browser_mismatch', { stage: 'sign_in' });
+    const taken = cookieOf(req, LOGIN_COOKIE) === pending.browser ? await deps.store.take(key) : undefined;
+    if (!taken) {
+      // Another browser, or the same sign-in completing twice at once (only one may take it).
+      const reason = cookieOf(req, LOGIN_COOKIE) === pending.browser ? 'state_mismatch' : 'browser_mismatch';
+      await refuse(req, { kind: 'anonymous', id: 'unknown' }, reason, { stage: 'sign_in' });
       return html(
         res,
         400,
         messagePage(
           'Sign-in failed',
-          'This sign-in was started in another browser (or cookies are blocked).',
+          reason === 'browser_mismatch'
+            ? 'This sign-in was started in another browser (or cookies are blocked).'
+            : 'This sign-in is unknown, was already used, or has expired.',
           again,
         ),
       );
@@ -571,7 +630,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
       if (!(err instanceof StepUpError)) return failed(req, res, err);
       await refuse(req, { kind: 'anonymous', id: 'unknown' }, err.code, { stage: 'sign_in' });
       const status =
-        err.code === 'insufficient_user_authentication' ? 401 : err.code === 'missing_email' ? 403 : 400;
+        err.code === 'insufficient_user_authentication' ? 401 : IDENTITY_REFUSALS.has(err.code) ? 403 : 400;
       return html(res, status, messagePage('Sign-in failed', err.message, again));
     }
     const person: Actor = { kind: 'human', id: identity.email };
@@ -594,6 +653,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     const t = now().getTime();
     const session: Session = {
       email: identity.email,
+      ...(identity.joinValue === undefined ? {} : { joinValue: identity.joinValue }),
       issuer: identity.issuer,
       subject: identity.subject,
       rights,
@@ -876,8 +936,39 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     }),
   );
 
+  /**
+   * Reading up to CHART_LIMIT elevations is not something another site may make an admin's
+   * browser do, over and over, by navigating to the URL. Refused before the session is read, as
+   * an anonymous refusal (bounded and aggregated, and not a failed sign-in of the network).
+   */
+  const refuseCrossSite = async (req: Request, res: Response, next: NextFunction) => {
+    const crossSite = enabled ? crossSiteRefusal(req) : undefined;
+    if (!crossSite) return next();
+    await deps.service.recordRefusal(
+      'auth.refused',
+      null,
+      { kind: 'anonymous', id: 'unknown' },
+      {
+        reason: 'cross_site',
+        via: 'console',
+        method: 'GET',
+        path: routePattern(req),
+        ip: req.ip ?? null,
+        secFetchSite: crossSite,
+      },
+    );
+    html(
+      res,
+      403,
+      messagePage('Refused', 'The charts open from the console, not from another site.', {
+        link: { href: '/admin/charts', text: 'Open the charts' },
+      }),
+    );
+  };
+
   router.get(
     '/admin/charts',
+    refuseCrossSite,
     page(async (req, res, s) => {
       const days = [7, 14, 30, 90].includes(Number(req.query.days)) ? Number(req.query.days) : 14;
       const { stats, total, capped } = await readElevationStats(

@@ -487,7 +487,7 @@ export function elevationPage(args: {
     ['Granted at', when(v.grantedAt)],
     ['Expires at', when(v.expiresAt)],
     ['Ended at', when(v.endedAt)],
-    ['Failed revocation rounds', String(v.revokeAttempts)],
+    ['Failed revocation rounds', e(String(v.revokeAttempts))],
     ['Last error', v.lastError ? `<code>${e(v.lastError)}</code>` : '—'],
     ['Temporal workflow', `<code>${e(v.workflowId)}</code>`],
   ]);
@@ -635,8 +635,8 @@ export function verifyConfirmPage(args: { user: PageUser; error?: string }): str
   return layout(
     'Verify the audit chain',
     `<h1>Verify the audit chain</h1>
-<p>Walks every audit event in chain order and checks each hash, the links between them and the store's head
-record. On a large trail this takes a while. The run and its result are recorded.</p>
+<p>Walks every audit event in chain order and checks each hash, the links between them, the store's head
+record and the signed checkpoints. On a large trail this takes a while. The run and its result are recorded.</p>
 ${args.error ? `<p class="error" role="alert">${e(args.error)}</p>` : ''}
 <form method="post" action="/admin/audit/verify">${csrfField(args.user.csrf)}
 <p><label>Anchor from an earlier run (optional, <code>position:hash</code>)<br><input type="text" name="anchor" size="80" maxlength="100"></label></p>
@@ -645,18 +645,42 @@ ${args.error ? `<p class="error" role="alert">${e(args.error)}</p>` : ''}
   );
 }
 
-/** The result of a verification. */
+/**
+ * The result of a verification. "Intact" only when signed checkpoints vouch for the chain:
+ * without them a clean walk shows the chain is self-consistent, which anyone who can write the
+ * database can make it after rewriting it, so the page says "not anchored" instead.
+ */
 export function verifyResultPage(args: { user: PageUser; result: VerifyResult }): string {
   const r = args.result;
   const broken = r.firstBroken;
+  const anchoring = r.anchoring;
+  const anchored = anchoring?.status === 'anchored';
+  const status = !r.ok
+    ? '<span class="bad">broken</span>'
+    : anchored
+      ? '<span class="ok">intact</span>'
+      : '<span class="bad">not anchored</span>';
+  const anchorRow: [string, string] = [
+    'Signed checkpoints',
+    anchoring?.through
+      ? `${anchoring.checkpoints} valid, the newest at position ${anchoring.through.position} (${e(anchoring.through.at)}, key <code>${e(anchoring.through.kid)}</code>); ${anchoring.unanchored} event(s) after it`
+      : anchoring?.reason === 'no_key'
+        ? '<span class="bad">none checked: no checkpoint key is configured (ELEVATE_AUDIT_CHECKPOINT_KEY), so anyone who can write the database could have rewritten the chain undetected</span>'
+        : '<span class="bad">none written yet: nothing vouches for the chain against a database writer</span>',
+  ];
   return layout(
     'Audit chain verified',
-    `<h1>Audit chain: ${r.ok ? '<span class="ok">intact</span>' : '<span class="bad">broken</span>'}</h1>
+    `<h1>Audit chain: ${status}</h1>
 ${kv([
   [
     'Result',
-    r.ok ? '<span class="ok">every event checks out</span>' : '<span class="bad">does not check out</span>',
+    r.ok
+      ? anchored
+        ? '<span class="ok">every event checks out, up to a signed checkpoint</span>'
+        : '<span class="bad">every event checks out, but no signed checkpoint vouches for them</span>'
+      : '<span class="bad">does not check out</span>',
   ],
+  anchorRow,
   ['Events checked', String(r.checked)],
   [
     'Head (record it elsewhere as an anchor)',

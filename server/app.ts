@@ -23,11 +23,15 @@ import {
 } from '../integrations/federation/workload-identity.js';
 import type { Actor, BotIdentity, ElevationView } from '../workflows/definitions.js';
 import { isFinal } from '../workflows/elevation-view.js';
-import { runHealthChecks, type HealthCheck } from './health.js';
+import { cachedHealthChecks, type HealthCheck } from './health.js';
 import { contentTypeOf } from '../integrations/audit/export.js';
 import { mountApiReference } from './openapi.js';
+import { allowedMethods } from './allowed-methods.js';
+import { isClientAbort, toApiError } from './request-errors.js';
 import { elevationQuery } from './elevation-filters.js';
 import { adminConsoleOff, type AdminConsole } from './admin-console.js';
+import { AuthFailureLimit, countFailure } from './auth-failure-limit.js';
+import { crossSiteRefusal } from './cross-site.js';
 import { decideScrape, methodLabel, statusClass, type Metrics } from '../runtime/metrics.js';
 import {
   botChangeBodySchema,
@@ -63,6 +67,19 @@ export interface AppDeps {
    * new, and waiting long-polls answer at once with the current state.
    */
   shutdown?: AbortSignal;
+  /**
+   * How long a readiness result is reused (`ELEVATE_HEALTH_CACHE_MS`); 0 (the default here) runs
+   * the checks for every probe, though never two rounds at once.
+   */
+  healthCacheMs?: number;
+  /**
+   * Failed authentications per source network (shared with the approval pages and the console):
+   * a source over it gets 429 before any credential is looked up. Default: its own, with the
+   * default numbers.
+   */
+  authFailureLimit?: AuthFailureLimit;
+  /** Send `Strict-Transport-Security` (when the public URL is https). */
+  strictTransportSecurity?: boolean;
 }
 
 interface Locals {
@@ -129,6 +146,9 @@ export function createApp({
   metricsTokenHash,
   adminConsole = adminConsoleOff(),
   shutdown,
+  healthCacheMs = 0,
+  authFailureLimit = new AuthFailureLimit(),
+  strictTransportSecurity = false,
 }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -173,6 +193,8 @@ export function createApp({
   app.use((_req, res, next) => {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
+    // Served over https: browsers must never fall back to http for this host (cookies, tickets).
+    if (strictTransportSecurity) res.setHeader('strict-transport-security', 'max-age=31536000');
     next();
   });
 
@@ -180,23 +202,26 @@ export function createApp({
   app.get('/livez', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  // Readiness: everything Elevate needs answers, and the process is not stopping.
+  // Readiness: everything Elevate needs answers, and the process is not stopping. One round of
+  // checks at a time, reused for `healthCacheMs`: probes cannot fan out to Temporal, the store
+  // and LDAP faster than that.
+  const health = cachedHealthChecks(healthChecks, healthCacheMs);
   const ready = async (req: Request, res: Response) => {
     if (shutdown?.aborted) {
       res.status(503).json({ status: 'draining', checks: {} });
       return;
     }
-    const report = await runHealthChecks(healthChecks);
+    const report = await health();
     if (report.status !== 'ok') req.log.warn({ checks: report.checks }, 'health check failed');
-    // Unauthenticated: which part is down, never addresses, DNs or error text.
-    const checks = Object.fromEntries(
-      Object.entries(report.checks).map(([name, c]) => [name, { ok: c.ok, ms: c.ms }]),
-    );
+    // Unauthenticated: which part is down, never addresses, DNs, error text or latencies
+    // (those are in the log line above).
+    const checks = Object.fromEntries(Object.entries(report.checks).map(([name, c]) => [name, { ok: c.ok }]));
     res.status(report.status === 'ok' ? 200 : 503).json({ status: report.status, checks });
   };
   app.get('/readyz', ready);
   app.get('/healthz', ready);
-  mountApiReference(app); // GET /openapi.json and /docs/api: the reference, generated from the schemas
+  // GET /openapi.json and /docs/api: the reference, generated from the schemas and this policy's roles.
+  mountApiReference(app, { roles: service.roleIds() });
 
   const jsonBody = express.json({ limit: '16kb', strict: true });
   const requireJson = (req: Request, _res: Response, next: NextFunction) => {
@@ -215,10 +240,14 @@ export function createApp({
     secret?: string,
     extra: Record<string, unknown> = {},
   ): Promise<void> => {
+    // Only the route pattern (never the raw path, which is the caller's to choose and size);
+    // the service bounds and aggregates refusals of anonymous callers.
+    // An issuer whose keys cannot be fetched is not the caller's failure.
+    if (actor.kind === 'anonymous' && reason !== 'jwks_unavailable') countFailure(authFailureLimit, req);
     await service.recordRefusal('auth.refused', null, actor, {
       reason,
-      method: req.method,
-      path: req.path,
+      method: methodLabel(req.method),
+      path: routeLabel(req),
       ip: req.ip ?? null,
       ...(secret ? { credential: fingerprint(secret) } : {}),
       ...extra,
@@ -227,8 +256,32 @@ export function createApp({
 
   const ANONYMOUS: Actor = { kind: 'anonymous', id: 'unknown' };
 
+  /**
+   * A source that failed to authenticate too often is refused before anything is looked up:
+   * 429 with `Retry-After`, counted (metrics, and the audit trail's summaries), not audited one
+   * by one.
+   */
+  const refuseIfFlooding = async (req: Request): Promise<void> => {
+    const wait = authFailureLimit.retryAfter(req.ip);
+    if (wait === 0) return;
+    await service.recordRefusal('auth.refused', null, ANONYMOUS, {
+      reason: 'rate_limited',
+      method: methodLabel(req.method),
+      path: routeLabel(req),
+      ip: req.ip ?? null,
+    });
+    const error = new ApiError(
+      'too_many_requests',
+      `too many failed authentications from your network; retry after ${wait} seconds`,
+      'authorization',
+    ).recorded();
+    error.retryAfterSeconds = wait;
+    throw error;
+  };
+
   /** The presented bearer secret; a missing or malformed one is audited and refused. */
   const presented = async (req: Request, what: string): Promise<string> => {
+    await refuseIfFlooding(req);
     const secret = bearer(req);
     if (secret) return secret;
     await refuseAuth(req, secret === undefined ? 'missing' : 'malformed', ANONYMOUS);
@@ -322,9 +375,15 @@ export function createApp({
       return;
     }
     const gone = new AbortController();
-    res.on('close', () => gone.abort());
-    shutdown?.addEventListener('abort', () => gone.abort(), { once: true });
-    res.json(forBot(await service.waitForChange(id, scope, waitSeconds, gone.signal, until)));
+    const stop = () => gone.abort();
+    res.on('close', stop);
+    shutdown?.addEventListener('abort', stop, { once: true });
+    try {
+      res.json(forBot(await service.waitForChange(id, scope, waitSeconds, gone.signal, until)));
+    } finally {
+      // One listener per long-poll on a signal that lives as long as the process: take it off.
+      shutdown?.removeEventListener('abort', stop);
+    }
   });
 
   app.post('/v1/elevations/:id/revoke', requireBot, requireJson, jsonBody, async (req, res) => {
@@ -364,6 +423,24 @@ export function createApp({
   // The evidence pack: also for a signed-in console user (a download link on the console's page).
   const requireAdminOrConsole = async (req: Request, res: Response, next: NextFunction) => {
     if (req.get('authorization') === undefined) {
+      // The console's cookie rides along on any top-level navigation (SameSite=Lax): a pack is
+      // an audited export that re-verifies the whole chain, so another site may not start one.
+      const crossSite = crossSiteRefusal(req);
+      if (crossSite) {
+        await service.recordRefusal('auth.refused', null, ANONYMOUS, {
+          reason: 'cross_site',
+          via: 'console',
+          method: methodLabel(req.method),
+          path: routeLabel(req),
+          ip: req.ip ?? null,
+          secFetchSite: crossSite,
+        });
+        throw new ApiError(
+          'forbidden',
+          'evidence packs are downloaded from the admin console, not from another site',
+          'sec-fetch-site',
+        );
+      }
       const user = await adminConsole.authenticate(req);
       if (user) {
         (res.locals as Locals).consoleUser = user.email;
@@ -493,7 +570,14 @@ export function createApp({
 
   // ---- errors ---------------------------------------------------------------------------------
 
-  app.use((req, _res, next) => {
+  app.use((req, res, next) => {
+    // A path served with other methods is 405 with `Allow`, not 404 (RFC 9110 §15.5.6).
+    const allow = allowedMethods(app, req.path);
+    if (allow.length > 0 && !allow.includes(req.method)) {
+      res.setHeader('allow', allow.join(', '));
+      next(new ApiError('method_not_allowed', `${req.method} is not allowed here; use ${allow.join(', ')}`));
+      return;
+    }
     next(new ApiError('not_found', `no route ${req.method} ${req.path}`));
   });
 
@@ -502,6 +586,11 @@ export function createApp({
     const error = toApiError(err);
     if (req.method === 'POST' && routeLabel(req) === '/v1/elevations') {
       metrics?.elevationRequests.inc({ outcome: error.code });
+    }
+    if (isClientAbort(err)) {
+      // The client went away mid-body: nothing failed here, and there is nobody to answer.
+      req.log.info({ code: error.code }, 'client aborted the request body');
+      return;
     }
     if (error.status >= 500) {
       req.log.error({ err }, 'request failed');
@@ -525,23 +614,11 @@ export function createApp({
       }
     }
     if (res.headersSent) return;
+    if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
     res.status(error.status).json({
       error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
     });
   });
 
   return app;
-}
-
-function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  const type = (err as { type?: string })?.type;
-  if (type === 'entity.too.large')
-    return new ApiError('payload_too_large', 'the body must be at most 16 KiB', 'body');
-  if (type === 'entity.parse.failed')
-    return new ApiError('invalid_json', 'the body is not valid JSON', 'body');
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-    return new ApiError('unsupported_media_type', 'the body must be UTF-8 JSON', 'content-type');
-  }
-  return new ApiError('internal', 'internal error');
 }

@@ -19,7 +19,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { RefusalError, type ElevationService } from '../domain/elevation-service.js';
+import { RefusalError, type ApproverLogin, type ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
 import type { EphemeralStore } from '../integrations/audit/audit-store.js';
 import {
@@ -34,12 +34,12 @@ import { sameApprover } from '../workflows/elevation-view.js';
 import { approvedPage, confirmPage, refusedPage } from './approval-pages.js';
 import { cookieOf, newToken, redirectToLogin, tokenDigest, type PendingLoginStore } from './browser-login.js';
 import { elevationIdSchema } from './schemas.js';
+import { countFailure, type AuthFailureLimit } from './auth-failure-limit.js';
 
 /** How long a personal approval link from Slack stays usable. */
 export const TICKET_TTL_MS = 10 * 60_000;
 /** How long a login at the identity provider may take. */
 const LOGIN_TTL_MS = 10 * 60_000;
-const COOKIE = 'elevate_approval';
 
 export interface ApprovalRoutesDeps {
   service: ElevationService;
@@ -52,6 +52,8 @@ export interface ApprovalRoutesDeps {
   slackBound: boolean;
   logger: Logger;
   clock?: () => Date;
+  /** Failed approval links per source network, shared with the API: over it, the pages answer 429. */
+  authFailureLimit?: AuthFailureLimit;
 }
 
 /** Who a ticket was issued to. `slackUserId`/`email` are absent for an unbound (log-mode) login. */
@@ -69,6 +71,8 @@ interface Login extends Ticket {
 interface Confirmation {
   elevationId: string;
   approver: string;
+  /** What the provider asserted beyond the address: the directory join value, issuer and subject. */
+  login?: ApproverLogin;
   evidence: Record<string, unknown>;
   browser: string;
   authTime: string;
@@ -112,6 +116,10 @@ const STEP_UP_STATUS: Record<string, [number, string]> = {
   login_too_old: [401, 'insufficient_user_authentication'],
   missing_auth_time: [401, 'insufficient_user_authentication'],
   missing_email: [403, 'identity_mismatch'],
+  unverified_email: [403, 'identity_mismatch'],
+  non_ascii_address: [403, 'identity_mismatch'],
+  malformed_address: [403, 'identity_mismatch'],
+  missing_identity_claim: [403, 'identity_mismatch'],
   state_mismatch: [400, 'approval_link_invalid'],
   nonce_mismatch: [400, 'approval_link_invalid'],
   token_rejected: [400, 'approval_link_invalid'],
@@ -122,6 +130,9 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
   const router = express.Router();
   const now = () => (deps.clock ?? (() => new Date()))();
   const secure = deps.publicUrl.startsWith('https://');
+  // Over https the `__Secure-` prefix: a sibling subdomain cannot toss in a cookie of this name
+  // without Secure (which would shadow the real one).
+  const COOKIE = secure ? '__Secure-elevate_approval' : 'elevate_approval';
   const form = express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 5 });
 
   router.use('/approvals', (_req, res, next) => {
@@ -175,6 +186,8 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       audited = true; // nothing to audit: a fault, logged above
     }
     if (!audited && refusal.status < 500) {
+      // A link or login nobody can be named for counts as a failed attempt of the network.
+      if (!context.actor && !context.elevationId) countFailure(deps.authFailureLimit, req);
       await deps.service.recordRefusal(
         'approval.refused',
         context.elevationId ?? null,
@@ -195,9 +208,9 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
         .catch(() => undefined);
       const params = [
         'error="insufficient_user_authentication"',
-        `error_description="${refusal.message.replace(/["\\]/g, "'")}"`,
+        `error_description="${headerText(refusal.message)}"`,
         ...(settings ? [`max_age=${settings.maxAgeSeconds}`] : []),
-        ...(settings?.acrValues ? [`acr_values="${settings.acrValues}"`] : []),
+        ...(settings?.acrValues ? [`acr_values="${headerText(settings.acrValues)}"`] : []),
       ];
       res.setHeader('www-authenticate', `Bearer ${params.join(', ')}`);
     }
@@ -220,6 +233,29 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
     return (await deps.ephemeral[mode](`${kind}:${tokenDigest(token)}`)) as T | undefined;
   };
+
+  /** A network that failed too often gets 429 before any record is looked up (counted, not audited one by one). */
+  const refuseIfFlooding = async (req: Request, res: Response, stage: string): Promise<boolean> => {
+    const wait = deps.authFailureLimit?.retryAfter(req.ip) ?? 0;
+    if (wait === 0) return false;
+    await deps.service.recordRefusal('approval.refused', null, ANONYMOUS, {
+      code: 'rate_limited',
+      stage,
+      ip: req.ip ?? null,
+    });
+    res.setHeader('retry-after', String(wait));
+    res.status(429);
+    const message = `Too many failed attempts from your network; try again in ${wait} seconds.`;
+    if (wantsJson(req)) res.json({ error: { code: 'too_many_requests', reason: 'rate_limited', message } });
+    else res.type('html').send(refusedPage('rate_limited', message, undefined, true));
+    return true;
+  };
+  router.use(['/approvals/start', '/approvals/callback', '/approvals/confirm'], (req, res, next) => {
+    refuseIfFlooding(req, res, req.baseUrl.split('/').pop() ?? 'start').then(
+      (refused) => (refused ? undefined : next()),
+      next,
+    );
+  });
 
   router.get('/approvals/start', async (req, res) => {
     const ticket = await stored<Ticket>('approval-ticket', req.query.ticket, 'peek');
@@ -249,8 +285,12 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
   });
 
   router.get('/approvals/callback', async (req, res) => {
-    const login = await stored<Login>('approval-login', req.query.state, 'take');
-    if (!login) {
+    // Peek, check the browser, then take: someone who saw the `state` (the provider's logs, a
+    // forwarded URL) must not be able to use up the approver's login from another browser.
+    const login = await stored<Login>('approval-login', req.query.state, 'peek');
+    // Another browser is refused below with the record kept; the right one uses it up (once).
+    const sameBrowser = login !== undefined && cookieOf(req, COOKIE) === login.browser;
+    if (!login || (sameBrowser && !(await stored('approval-login', req.query.state, 'take')))) {
       await refuse(
         req,
         res,
@@ -290,12 +330,19 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
           'Log in with your own account: the person who clicks Approve in Slack must be the person who logs in.',
         );
       }
-      const approver = (login.email ?? evidence.email).toLowerCase();
-      const { elevation, groups } = await deps.service.checkApprover(elevationId, approver);
+      // The login's address, canonical (verified, plain ASCII, lower case) and, with Slack, the clicker's.
+      const approver = evidence.email;
+      const asserted: ApproverLogin = {
+        issuer: evidence.issuer,
+        subject: evidence.subject,
+        ...(evidence.joinValue === undefined ? {} : { joinValue: evidence.joinValue }),
+      };
+      const { elevation, groups } = await deps.service.checkApprover(elevationId, approver, asserted);
       const record: Record<string, unknown> = {
         issuer: evidence.issuer,
         subject: evidence.subject,
         email: evidence.email,
+        ...(evidence.joinValue === undefined ? {} : { joinValue: evidence.joinValue }),
         amr: evidence.amr,
         ...(evidence.acr !== undefined ? { acr: evidence.acr } : {}),
         authTime: evidence.authTime,
@@ -312,6 +359,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       const confirmation: Confirmation = {
         elevationId,
         approver,
+        login: asserted,
         evidence: record,
         browser: login.browser,
         authTime: evidence.authTime,
@@ -361,7 +409,8 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
 
   router.post('/approvals/confirm', parseForm, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const confirmation = await stored<Confirmation>('approval-confirm', body.confirmation, 'take');
+    // Peek, check the browser (below), then take: a stranger holding the token cannot burn it.
+    const confirmation = await stored<Confirmation>('approval-confirm', body.confirmation, 'peek');
     if (!confirmation) {
       await refuse(
         req,
@@ -387,6 +436,15 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
           'This confirmation belongs to a login in another browser.',
         );
       }
+      if (!(await stored('approval-confirm', body.confirmation, 'take'))) {
+        throw new Refusal(
+          400,
+          'approval_link_invalid',
+          'confirmation_invalid',
+          'This confirmation was already used.',
+          'Start again from the approval link.',
+        );
+      }
       const client = await deps.stepUp();
       const age = now().getTime() - Date.parse(confirmation.authTime);
       if (age > (client.settings.maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) * 1000) {
@@ -395,10 +453,11 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
           `Your login at ${confirmation.authTime} is older than ${client.settings.maxAgeSeconds} seconds; log in again.`,
         );
       }
-      const view = await deps.service.approve(confirmation.elevationId, {
-        approver: { id: confirmation.approver },
-        evidence: confirmation.evidence,
-      });
+      const view = await deps.service.approve(
+        confirmation.elevationId,
+        { approver: { id: confirmation.approver }, evidence: confirmation.evidence },
+        confirmation.login,
+      );
       res.type('html').send(approvedPage(view, confirmation.approver));
     } catch (err) {
       await refuse(req, res, err, {
@@ -440,6 +499,18 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
 }
 
 const ANONYMOUS: Actor = { kind: 'anonymous', id: 'unknown' };
+
+/**
+ * Text for a quoted header parameter: printable ASCII only, no quote or backslash, at most 200
+ * characters. The message can carry values from the identity provider (`amr`, `acr`), and Node
+ * throws on a header with a character outside Latin-1, which turned the refusal into a 500.
+ */
+export function headerText(text: string): string {
+  return text
+    .replace(/["\\]/g, "'")
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 200);
+}
 
 function hintFor(code: string): string | undefined {
   switch (code) {

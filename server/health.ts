@@ -37,3 +37,26 @@ export async function runHealthChecks(
   const report = Object.fromEntries(entries);
   return { status: entries.every(([, r]) => r.ok) ? 'ok' : 'unavailable', checks: report };
 }
+
+/**
+ * `runHealthChecks` for an unauthenticated probe: one round of checks at a time, its result
+ * reused for `cacheMs` after it ends. A flood of `/healthz` calls then costs at most one round
+ * (a call to Temporal, the store, LDAP...) per period, however many callers wait on it.
+ */
+export function cachedHealthChecks(
+  checks: Record<string, HealthCheck>,
+  cacheMs: number,
+  timeoutMs?: number,
+): () => Promise<HealthReport> {
+  let last: { report: HealthReport; at: number } | undefined;
+  let running: Promise<HealthReport> | undefined;
+  return () => {
+    if (last && performance.now() - last.at < cacheMs) return Promise.resolve(last.report);
+    running ??= runHealthChecks(checks, timeoutMs).then((report) => {
+      last = { report, at: performance.now() };
+      running = undefined;
+      return report;
+    });
+    return running;
+  };
+}

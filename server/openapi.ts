@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { packageRoot } from '../runtime/package-root.js';
 import { ELEVATION_STATUSES } from '../workflows/definitions.js';
 import { escapeHtml } from './approval-pages.js';
+import { SAFE_TEXT_PATTERN } from './safe-text.js';
 import {
   apiRegistry,
   approvalErrorBodySchema,
@@ -185,6 +186,10 @@ export interface ApiRoute {
 
 // ---- documentation of the request schemas (the schemas themselves are the server's) -------
 
+/** What `pattern` says of a text field (`safe-text.ts`), in words. */
+const SAFE_TEXT =
+  'Trimmed, then checked against `pattern`: no control characters (newline and tab included), no bidirectional, zero-width or other formatting characters, no line or paragraph separators, and at least one visible character.';
+
 documented(elevationIdSchema, {
   description: 'An elevation id: `el_` and 24 lowercase hex digits.',
   examples: ['el_3cf50827c4ec1f7c2a71324e'],
@@ -200,10 +205,10 @@ documented(elevationRequestSchema.shape.durationSeconds, {
   description: 'The window, from the grant. At most the role’s `maxDurationSeconds` (else 422).',
 });
 documented(elevationRequestSchema.shape.justification, {
-  description: 'Why the bot needs the role. Trimmed; no control characters (including newline and tab).',
+  description: `Why the bot needs the role. ${SAFE_TEXT}`,
 });
 documented(elevationRequestSchema.shape.ticket, {
-  description: 'A change or incident ticket. Trimmed; no control characters.',
+  description: `A change or incident ticket. ${SAFE_TEXT}`,
 });
 documented(elevationRequestSchema.shape.requestId, {
   description:
@@ -214,7 +219,7 @@ documented(revokeBodySchema, {
   description: 'Optional. Unknown fields are refused.',
 });
 documented(revokeBodySchema.shape.reason.unwrap(), {
-  description: 'Why, recorded in the audit trail. Trimmed; no control characters.',
+  description: `Why, recorded in the audit trail. ${SAFE_TEXT}`,
 });
 
 /**
@@ -236,14 +241,14 @@ documented(botLockBodySchema, {
     'Why: required, recorded in the audit trail (and, for a lock, shown to the bot). Unknown fields are refused.',
 });
 documented(botLockBodySchema.shape.reason, {
-  description: 'Trimmed; 1-1000 characters without control characters.',
+  description: `1-1000 characters. ${SAFE_TEXT}`,
 });
 documented(botChangeBodySchema, {
   id: 'BotChangeRequest',
   description: 'Optional. Unknown fields are refused.',
 });
 documented(botChangeBodySchema.shape.reason.unwrap(), {
-  description: 'Why, recorded in the audit trail. Trimmed; no control characters.',
+  description: `Why, recorded in the audit trail. ${SAFE_TEXT}`,
 });
 
 documented(waitQuerySchema.shape.waitSeconds, {
@@ -388,8 +393,8 @@ const consoleLogoutFormSchema = documented(z.object({ csrf: csrfField }), {
 const consoleReasonFormSchema = documented(
   z.object({
     csrf: csrfField,
-    reason: documented(z.string().min(1).max(1000), {
-      description: 'Why: required, recorded in the audit trail; no control characters.',
+    reason: documented(z.string().min(1).max(1000).regex(SAFE_TEXT_PATTERN), {
+      description: `Why: required, recorded in the audit trail. ${SAFE_TEXT}`,
     }),
   }),
   { id: 'ConsoleConfirmation', description: 'A confirmation form: the CSRF token and the reason.' },
@@ -418,6 +423,21 @@ const BAD_ID = fail('`invalid_request`: `{id}` is not an elevation id (`field: "
 const UNAUTHENTICATED = fail(
   '`unauthenticated`: the bearer credential is missing, malformed or unknown, or a workload identity token was refused (`field: "authorization"`).',
 );
+/**
+ * Added to every route that answers {@link UNAUTHENTICATED}: the per-network limit of failed
+ * authentications (`ELEVATE_AUTH_FAILURE_BURST`, `ELEVATE_AUTH_FAILURE_PER_MINUTE`).
+ */
+const AUTH_RATE_LIMITED: ApiResponseSpec = {
+  description:
+    '`too_many_requests` with `field: "authorization"`: the caller’s network (IPv4 /24, IPv6 /64) failed to authenticate too often; refused before the credential is looked up, valid or not. Counted, not audited one by one (`refusals.summarized`).',
+  json: errorBodySchema,
+  headers: {
+    'retry-after': {
+      description: 'Seconds until the network may try again.',
+      schema: z.string().regex(/^\d+$/),
+    },
+  },
+};
 const BOT_UNAVAILABLE = fail(
   '`service_unavailable`: Temporal or the audit store cannot be reached, or the keys of a workload identity token’s issuer cannot be fetched. Retry (with the same `requestId`).',
 );
@@ -425,10 +445,12 @@ const ADMIN_FORBIDDEN = fail('`forbidden`: a bot API key on the admin API.');
 const UNAVAILABLE = fail('`service_unavailable`: Temporal or the audit store cannot be reached; retry.');
 const NOT_FOUND = fail('`not_found`: no such elevation, or another bot’s (the two cannot be told apart).');
 const BAD_BODY = fail(
-  '`invalid_request` (a field missing, malformed, out of range or unknown; `field` names it) or `invalid_json`.',
+  '`invalid_request` (a field missing, malformed, out of range or unknown; `field` names it), `invalid_json`, or `invalid_body` (`field: "body"`: the bytes do not match their `content-encoding` or `content-length`).',
 );
-const TOO_LARGE = fail('`payload_too_large`: the body is over 16 KiB.');
-const NOT_JSON = fail('`unsupported_media_type`: a body that is not `application/json` UTF-8.');
+const TOO_LARGE = fail('`payload_too_large`: the body is over 16 KiB (after decompression).');
+const NOT_JSON = fail(
+  '`unsupported_media_type`: a body that is not `application/json` UTF-8 (`field: "content-type"`), or a `content-encoding` other than identity, gzip, deflate or br (`field: "content-encoding"`).',
+);
 /** The answers of `/readyz` and `/healthz` (the same check). */
 const healthResponses = {
   200: { description: 'Every check passed.', json: healthSchema },
@@ -610,7 +632,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: 'bots',
     summary: 'Request an elevation',
     description:
-      'Checked before anything starts, in this order: the bot is not locked down by an admin (403 `bot_locked`, the message says who, when and why) nor disabled (403 `bot_disabled`), the role exists (422 `unknown_role`), the bot may request it (403 `role_not_allowed`), the duration fits the role (422 `duration_too_long`). A refused request starts nothing.\n\nThe answer comes before the grant: `status` is `approved` for an auto-approved role, `pending_approval` for one that needs approvers. Poll or long-poll until `active`.',
+      "Checked before anything starts, in this order: the bot is not locked down by an admin (403 `bot_locked`) nor disabled (403 `bot_disabled`), the role exists (422 `unknown_role`), the bot may request it (403 `role_not_allowed`), the duration fits the role (422 `duration_too_long`), and the request fits the bot's quotas (429 `too_many_requests`; the policy's limits). A refused request starts nothing. A replay of a `requestId` is answered before the quotas and never counts towards them.\n\nThe answer comes before the grant: `status` is `approved` for an auto-approved role, `pending_approval` for one that needs approvers. Poll or long-poll until `active`.",
     security: 'bot',
     body: { schema: elevationRequestSchema, contentType: 'application/json', required: true },
     responses: {
@@ -632,8 +654,21 @@ export const API_ROUTES: readonly ApiRoute[] = [
         '`idempotency_conflict`: the `requestId` was used with different parameters (`field` names the first).',
       ),
       413: TOO_LARGE,
-      415: fail('`unsupported_media_type`: no JSON body, or not `application/json` UTF-8.'),
+      415: fail(
+        '`unsupported_media_type`: no JSON body, or not `application/json` UTF-8 (`field: "content-type"`), or a `content-encoding` other than identity, gzip, deflate or br (`field: "content-encoding"`).',
+      ),
       422: fail('`unknown_role` (`field: "role"`) or `duration_too_long` (`field: "durationSeconds"`).'),
+      429: {
+        description:
+          "`too_many_requests`: a quota of the policy's limits is reached; `field` names it: `limits.pendingPerRole` (requests of this role waiting for approval), `limits.openPerRole` (elevations of this role not yet ended) or `limits.requestsPerHour`. Or `field: authorization`: the caller's network failed to authenticate too often (refused before the key is looked up; `Retry-After` says when to try again).",
+        json: errorBodySchema,
+        headers: {
+          'retry-after': {
+            description: 'With `limits.requestsPerHour`: seconds until a request fits the hour again.',
+            schema: z.string().regex(/^\d+$/),
+          },
+        },
+      },
       503: BOT_UNAVAILABLE,
     },
   },
@@ -804,7 +839,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: 'admins',
     summary: 'Verify the audit hash chain',
     description:
-      'Walks the whole chain in order and checks it against the store’s own head record (so a deleted tail is found) and, if given, an anchor from an earlier run. Always 200: read `ok`.',
+      'Walks the whole chain in order and checks it against the store’s own head record (so a deleted tail is found), the signed checkpoints (so a chain rewritten and re-hashed by a database writer is found, at the row rewritten) and, if given, an anchor from an earlier run. Always 200: read `ok`, then `anchoring` (`not_anchored`: nothing vouches for the chain against a database writer).',
     security: 'admin',
     query: verifyQuerySchema,
     responses: {
@@ -1473,7 +1508,10 @@ function operationOf(route: ApiRoute): OpenApiOperation {
         }
       : {}),
     responses: Object.fromEntries(
-      Object.entries(route.responses).map(([status, spec]) => [status, responseOf(spec)]),
+      Object.entries({
+        ...(route.responses[401] === UNAUTHENTICATED ? { 429: AUTH_RATE_LIMITED } : {}),
+        ...route.responses,
+      }).map(([status, spec]) => [status, responseOf(spec)]),
     ),
   };
 }
@@ -1495,9 +1533,31 @@ function componentSchemas(): Record<string, JsonSchema> {
  * The OpenAPI 3.1 document of the API: every route of {@link API_ROUTES}, with request schemas
  * from the server's own validation and response schemas from `response-schemas.ts`.
  * `serverUrl` (e.g. `ELEVATE_PUBLIC_URL`) becomes the document's one server; without it, tools
- * resolve paths against wherever they fetched the document from.
+ * resolve paths against wherever they fetched the document from. `roles` (the running policy's
+ * role ids) become the `enum` of an elevation request's `role`, so the document says exactly
+ * which values this instance takes.
  */
-export function buildOpenApi(opts: { version: string; serverUrl?: string }): OpenApiDocument {
+export function buildOpenApi(opts: {
+  version: string;
+  serverUrl?: string;
+  roles?: readonly string[];
+}): OpenApiDocument {
+  const doc = buildDocument(opts);
+  if (opts.roles && opts.roles.length > 0) listRoles(doc, opts.roles);
+  return doc;
+}
+
+/**
+ * Put `roles` as the `enum` of an elevation request's `role`. Not of the `role` filters: those
+ * also find past elevations of roles since removed from the policy.
+ */
+function listRoles(doc: OpenApiDocument, roles: readonly string[]): void {
+  const request = doc.components.schemas.ElevationRequest as { properties?: Record<string, JsonSchema> };
+  const role = request.properties?.role;
+  if (role) role.enum = [...roles];
+}
+
+function buildDocument(opts: { version: string; serverUrl?: string }): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
   for (const route of API_ROUTES) {
     const item = (paths[route.path] ??= {});
@@ -1513,7 +1573,7 @@ export function buildOpenApi(opts: { version: string; serverUrl?: string }): Ope
       version: opts.version,
       summary: 'Just-in-time privilege elevation for bots.',
       description:
-        'Bots ask for one role, for a short window, with a justification; Elevate checks the policy, approves automatically or waits for approvers, grants the role, takes it away when the window ends, and records every step in a hash-chained audit trail.\n\nJSON over HTTP; run it behind a reverse proxy that terminates TLS. Request bodies are UTF-8 JSON objects of at most 16 KiB; unknown fields and query parameters are refused (400, naming them). Every answer carries `cache-control: no-store` and `x-content-type-options: nosniff`. Errors have one shape: `{"error": {"code", "message", "field"?}}`.',
+        'Bots ask for one role, for a short window, with a justification; Elevate checks the policy, approves automatically or waits for approvers, grants the role, takes it away when the window ends, and records every step in a hash-chained audit trail.\n\nJSON over HTTP; run it behind a reverse proxy that terminates TLS. Request bodies are UTF-8 JSON objects of at most 16 KiB; unknown fields and query parameters are refused (400, naming them). Every answer carries `cache-control: no-store` and `x-content-type-options: nosniff`. Errors have one shape: `{"error": {"code", "message", "field"?}}`. A path called with a method it is not served with answers 405 `method_not_allowed` with an `Allow` header listing those it is; an unknown path answers 404 `not_found`.',
     },
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     tags: (Object.keys(TAGS) as ApiTag[]).map((name) => ({ name, description: TAGS[name] })),
@@ -1781,12 +1841,13 @@ export function renderApiReference(doc: OpenApiDocument): { html: string; conten
 
 /**
  * Serve the reference on `app`: `GET /openapi.json` and `GET /docs/api`, without
- * authentication. Both are built on first request and then kept. `version` defaults to
- * Elevate's own; `document` serves a document the caller built (and perhaps extended) instead.
+ * authentication. Both are built on first request and then kept (the policy is read once, at
+ * start). `version` defaults to Elevate's own; `roles` lists the running policy's role ids;
+ * `document` serves a document the caller built (and perhaps extended) instead.
  */
 export function mountApiReference(
   app: express.Express,
-  opts: { version?: string; serverUrl?: string; document?: OpenApiDocument } = {},
+  opts: { version?: string; serverUrl?: string; roles?: readonly string[]; document?: OpenApiDocument } = {},
 ): void {
   let built: { json: string; html: string; csp: string } | undefined;
   const reference = () => {
@@ -1796,6 +1857,7 @@ export function mountApiReference(
         buildOpenApi({
           version: opts.version ?? elevateVersion(),
           ...(opts.serverUrl ? { serverUrl: opts.serverUrl } : {}),
+          ...(opts.roles ? { roles: opts.roles } : {}),
         });
       const page = renderApiReference(doc);
       built = { json: JSON.stringify(doc), html: page.html, csp: page.contentSecurityPolicy };

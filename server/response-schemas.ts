@@ -88,6 +88,7 @@ export const errorCodeSchema = documented(
   z.enum([
     'invalid_request',
     'invalid_json',
+    'invalid_body',
     'unsupported_media_type',
     'payload_too_large',
     'unauthenticated',
@@ -98,6 +99,7 @@ export const errorCodeSchema = documented(
     'role_not_allowed',
     'duration_too_long',
     'not_found',
+    'method_not_allowed',
     'idempotency_conflict',
     'already_ended',
     'not_pending',
@@ -111,6 +113,7 @@ export const errorCodeSchema = documented(
     'not_active',
     'not_credentials_mode',
     'credentials_gone',
+    'too_many_requests',
     'service_unavailable',
     'internal',
   ]),
@@ -195,6 +198,15 @@ const approvalRecordSchema = z.object({
     description: 'The approver groups the person was found in when they approved.',
   }),
   evidence: evidenceSchema.optional(),
+  identity: documented(
+    z
+      .object({ entries: z.array(z.string()), issuer: z.string().optional(), subject: z.string().optional() })
+      .optional(),
+    {
+      description:
+        'Who the approver is beyond the address: the directory entries (DNs) that made them an approver and their `issuer`/`subject` at the identity provider. Each person counts once. Absent in approvals recorded before it was.',
+    },
+  ),
 });
 export type _ApprovalRecordAgrees = Assert<Agrees<z.infer<typeof approvalRecordSchema>, ApprovalRecord>>;
 
@@ -306,6 +318,9 @@ const chainBreakSchema = z.enum([
   'position_gap',
   'anchor_mismatch',
   'truncated',
+  'checkpoint_mismatch',
+  'checkpoint_invalid',
+  'checkpoint_missing',
 ]);
 export type _ChainBreakAgrees = Assert<Agrees<z.infer<typeof chainBreakSchema>, ChainBreak>>;
 
@@ -328,6 +343,28 @@ export const verifyResultSchema = documented(
         .optional(),
       { description: 'The first position that does not check out, and why.' },
     ),
+    anchoring: documented(
+      z
+        .object({
+          status: z.enum(['anchored', 'not_anchored']),
+          reason: z.enum(['no_key', 'no_checkpoint']).optional(),
+          checkpoints: count('Signed checkpoints whose signature holds.'),
+          through: z
+            .object({
+              position: z.int().min(1),
+              hash: sha256Hex,
+              at: z.string(),
+              kid: z.string(),
+            })
+            .optional(),
+          unanchored: count('Events after the newest checkpoint.'),
+        })
+        .optional(),
+      {
+        description:
+          'Whether signed checkpoints vouch for the chain. `not_anchored` (no checkpoint key configured, or none written yet): a clean walk then only shows the chain is self-consistent, not that nobody with database access rewrote it.',
+      },
+    ),
   }),
   { id: 'AuditVerification', description: 'The result of walking the audit hash chain.' },
 );
@@ -337,15 +374,12 @@ export type _VerifyResultAgrees = Assert<Agrees<z.infer<typeof verifyResultSchem
 export const healthSchema = documented(
   z.object({
     status: z.enum(['ok', 'unavailable', 'draining']),
-    checks: z.record(
-      z.string(),
-      z.object({ ok: z.boolean(), ms: count('How long the check took, in milliseconds.') }),
-    ),
+    checks: z.record(z.string(), z.object({ ok: z.boolean() })),
   }),
   {
     id: 'Health',
     description:
-      'One entry per check, e.g. `temporal`, `worker`, `auditStore`, and `ldap` when LDAP is configured. `draining`: the process is stopping (no checks are run).',
+      'One entry per check, e.g. `temporal`, `worker`, `auditStore`, and `ldap` when LDAP is configured. `draining`: the process is stopping (no checks are run). A result is reused for `ELEVATE_HEALTH_CACHE_MS` (1 s by default), so probes cost at most one round of checks a second; latencies are logged, not answered.',
   },
 );
 export type _HealthAgrees = Assert<
@@ -353,7 +387,7 @@ export type _HealthAgrees = Assert<
     z.infer<typeof healthSchema>,
     {
       status: HealthReport['status'] | 'draining';
-      checks: Record<string, Pick<HealthReport['checks'][string], 'ok' | 'ms'>>;
+      checks: Record<string, Pick<HealthReport['checks'][string], 'ok'>>;
     }
   >
 >;

@@ -8,15 +8,25 @@ import { ELEVATION_ID_PATTERN } from '../domain/ids.js';
 import { EXPORT_FORMATS } from '../integrations/audit/export.js';
 import { RISKS } from '../domain/risk.js';
 import { ELEVATION_STATUSES } from '../workflows/definitions.js';
+import { SAFE_TEXT_PATTERN, unsafeTextProblem } from './safe-text.js';
 
-/** Printable text without control characters (they hide things in logs and UIs). */
+/**
+ * Text people read later (justification, ticket, reason), trimmed: {@link unsafeTextProblem}'s
+ * rule, so nothing in it hides or reorders what approvers and auditors see. The `regex` check
+ * is the same rule as a pattern, for the API reference; the refinement before it says which
+ * character was refused.
+ */
 const text = (max: number) =>
   z
     .string()
     .trim()
     .min(1, { message: 'must not be empty' })
     .max(max, { message: `must be at most ${max} characters` })
-    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), { message: 'must not contain control characters' });
+    .check((ctx) => {
+      const problem = unsafeTextProblem(ctx.value);
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+    })
+    .regex(SAFE_TEXT_PATTERN, { message: 'must contain visible text' });
 
 export const elevationRequestSchema = z
   .object({
@@ -41,6 +51,22 @@ export const elevationIdSchema = z
   .string()
   .regex(ELEVATION_ID_PATTERN, { message: 'is not an elevation id' });
 
+/** One status, as a pattern alternative. */
+const STATUS = `(?:${ELEVATION_STATUSES.join('|')})`;
+
+/**
+ * A comma-separated list of statuses (`active,revoking`), parsed into an array. The pattern is
+ * checked first so the API reference describes the list exactly as the server takes it.
+ */
+const statusList = () =>
+  z
+    .string()
+    .regex(new RegExp(`^${STATUS}(?:,${STATUS})*$`), {
+      message: `must be comma-separated statuses among ${ELEVATION_STATUSES.join(', ')}`,
+    })
+    .transform((s) => s.split(','))
+    .pipe(z.array(z.enum(ELEVATION_STATUSES)));
+
 export const waitQuerySchema = z
   .object({
     waitSeconds: z.coerce
@@ -49,13 +75,7 @@ export const waitQuerySchema = z
       .min(0)
       .max(60, { message: 'must be at most 60' })
       .optional(),
-    until: z
-      .string()
-      .transform((s) => s.split(','))
-      .pipe(
-        z.array(z.enum(ELEVATION_STATUSES, { message: `must be among ${ELEVATION_STATUSES.join(', ')}` })),
-      )
-      .optional(),
+    until: statusList().optional(),
   })
   .strict();
 
@@ -72,13 +92,7 @@ export const listQuerySchema = z
       .enum(['ldap', 'postgres', 'aws-iam'], { message: 'must be one of ldap, postgres, aws-iam' })
       .optional(),
     risk: z.enum(RISKS, { message: `must be one of ${RISKS.join(', ')}` }).optional(),
-    status: z
-      .string()
-      .transform((s) => s.split(','))
-      .pipe(
-        z.array(z.enum(ELEVATION_STATUSES, { message: `must be among ${ELEVATION_STATUSES.join(', ')}` })),
-      )
-      .optional(),
+    status: statusList().optional(),
     from: isoInstant.optional(),
     to: isoInstant.optional(),
     limit: z.coerce.number().int().min(1).max(200, { message: 'must be at most 200' }).default(50),

@@ -1,13 +1,21 @@
 /**
  * The Slack app (Bolt): the Approve and Deny buttons on approval requests, and the deny
  * reason modal. In HTTP mode it is mounted on the API's Express app at `/slack/events`, where
- * Bolt verifies Slack's v0 signature over the raw body and refuses requests older than five
- * minutes (401, audited as `auth.refused` with the reason); in Socket Mode it connects out to Slack and needs no public URL.
+ * requests without signature headers, or stamped more than five minutes from now either way,
+ * are refused before their body is read, bodies are at most 256 KiB ({@link slackRequestGate}),
+ * and Bolt verifies Slack's v0 signature over the raw body (401, audited as `auth.refused`
+ * with the reason); in Socket Mode it connects out to Slack and needs no public URL.
  *
- * - Approve: the clicking Slack user's e-mail (users.info) is checked against the approver
- *   groups first; an eligible approver gets a modal with a personal link (bound to this
- *   elevation and this Slack user) to the MFA login. Nobody approves from Slack alone.
- * - Deny: a modal asks for the reason; the denial is audited with it.
+ * - Approve: the clicking Slack user's account must be an active, non-guest member of the
+ *   app's workspace, and their e-mail (users.info) is checked against the approver groups;
+ *   an eligible approver gets a modal with a personal link (bound to this elevation and this
+ *   Slack user) to the MFA login. Nobody approves from Slack alone.
+ * - Deny: a modal asks for the reason; the same account check applies; the denial is audited
+ *   with it.
+ *
+ * Bolt never checks the token itself (its check in the constructor could reject with nobody
+ * listening and kill the process): `runtime/slack-token-check.ts` does, and Bolt learns who
+ * the app is from {@link SlackClient.identity}.
  *
  * Interactions are acknowledged at once (Slack's 3-second deadline) and each is handled once:
  * a validly signed interaction sent again (a replay, or a retry) is acknowledged and ignored,
@@ -29,7 +37,7 @@ import type { SlackSettings } from '../config/settings.js';
 import type { ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
 import type { EphemeralStore } from '../integrations/audit/audit-store.js';
-import type { SlackClient } from '../integrations/slack/slack-client.js';
+import type { SlackClient, SlackUserRefusal } from '../integrations/slack/slack-client.js';
 import {
   APPROVE_ACTION,
   DENY_ACTION,
@@ -40,6 +48,8 @@ import {
 } from '../integrations/slack/messages.js';
 import { issueApprovalLink } from './approvals.js';
 import { elevationIdSchema } from './schemas.js';
+import { unsafeTextProblem } from './safe-text.js';
+import { SLACK_BODY_LIMIT_BYTES, headerRefusal, slackRequestGate } from './slack-request-gate.js';
 
 /** How long a handled interaction is remembered (longer than Bolt's 5-minute window). */
 const REPLAY_TTL_MS = 15 * 60_000;
@@ -105,17 +115,20 @@ export function interactionKey(body: Record<string, unknown>): string | undefine
 }
 
 /**
- * Why a request's Slack signature did not check out, told apart as Bolt checks it: both
- * headers present, a timestamp at most five minutes old, then the HMAC over the raw body.
+ * Why a request's Slack signature did not check out: both headers present, a timestamp at
+ * most five minutes from now either way, then the HMAC over the raw body.
  */
 export function signatureRefusal(req: Request, nowSeconds = Math.floor(Date.now() / 1000)): string {
-  const signature = req.get('x-slack-signature');
-  const timestamp = req.get('x-slack-request-timestamp');
-  if (!signature || !timestamp) return 'slack_signature_missing';
-  const ts = Number(timestamp);
-  if (!Number.isFinite(ts) || ts < nowSeconds - 5 * 60) return 'slack_timestamp_too_old';
-  return 'slack_signature_mismatch';
+  return headerRefusal(req, nowSeconds) ?? 'slack_signature_mismatch';
 }
+
+/** What a refused Slack account is told (the audit records the code). */
+const ACCOUNT_REFUSALS: Record<SlackUserRefusal, string> = {
+  slack_user_deactivated: 'Your Slack account is deactivated.',
+  slack_user_guest: 'Guest accounts cannot approve or deny elevation requests.',
+  slack_user_external:
+    'Only members of the workspace Elevate is installed in can approve or deny elevation requests.',
+};
 
 const ANONYMOUS = { kind: 'anonymous', id: 'unknown' } as const;
 
@@ -129,9 +142,21 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
           signingSecret: settings.signingSecret,
           endpoints: '/slack/events',
           logger: boltLogger(log),
+          // The gate in front has read the body within this limit already; this is a backstop.
+          bodyLimit: SLACK_BODY_LIMIT_BYTES,
         });
   const app = new App({
-    token: settings.botToken,
+    // Not `token`: Bolt would call auth.test in its constructor and nobody could catch a failure.
+    authorize: async () => {
+      const me = await slack.identity();
+      return {
+        botToken: settings.botToken,
+        botUserId: me.userId,
+        ...(me.botId ? { botId: me.botId } : {}),
+        ...(me.teamId ? { teamId: me.teamId } : {}),
+        ...(me.enterpriseId ? { enterpriseId: me.enterpriseId } : {}),
+      };
+    },
     ...(receiver ? { receiver } : { socketMode: true, appToken: settings.appToken }),
     logger: boltLogger(log),
     ...(settings.apiUrl ? { clientOptions: { slackApiUrl: settings.apiUrl } } : {}),
@@ -159,13 +184,25 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     await args.next();
   });
 
-  /** The Slack user's e-mail address, from users.info (never from the payload). */
+  /**
+   * The Slack user's e-mail address, from users.info (never from the payload), once the
+   * account may act at all (active, not a guest, of this workspace).
+   */
   const emailOf = async (
     userId: string,
     elevationId: string,
     type: 'approval.refused' | 'deny.refused',
   ): Promise<string> => {
-    const email = await slack.userEmail(userId);
+    const { email, refused } = await slack.approverEmail(userId);
+    if (refused) {
+      await service.recordRefusal(
+        type,
+        elevationId,
+        { kind: 'anonymous', id: `slack:${userId}` },
+        { code: refused, slackUserId: userId },
+      );
+      throw new ApiError('approval_refused', ACCOUNT_REFUSALS[refused]).recorded();
+    }
     if (!email) {
       await service.recordRefusal(
         type,
@@ -252,6 +289,13 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
         await ack({ response_action: 'errors', errors: { reason: 'Say why you deny the request.' } });
         return;
       }
+      // The API's rule for text people read later (`safe-text.ts`); the modal is multiline, so
+      // line feeds are the only control characters it lets through.
+      const hidden = unsafeTextProblem(reason.replace(/\r?\n/g, ' '));
+      if (hidden) {
+        await ack({ response_action: 'errors', errors: { reason: `The reason ${hidden}.`.slice(0, 150) } });
+        return;
+      }
       try {
         const email = await emailOf(body.user.id, parsed.data, 'deny.refused');
         await service.deny(parsed.data, { by: { kind: 'human', id: email }, reason: reason.slice(0, 500) });
@@ -288,6 +332,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       });
       next();
     });
+    router.post('/slack/events', slackRequestGate());
     router.use(receiver.router as Router);
   }
 

@@ -7,14 +7,58 @@
  * Two groups of quorum 1 therefore always need two different people, even when someone
  * belongs to both. Counting is a maximum bipartite matching of approvers to group seats, so
  * the order in which people approve never matters: if any assignment meets every quorum,
- * the approvals are enough.
+ * the approvals are enough. Approvals known to come from one person (the same directory entry or
+ * identity-provider subject, under whatever address) count as one.
  */
-import type { ApproverGroup } from './definitions.js';
+import type { ApproverGroup, ApproverIdentity } from './definitions.js';
 
-/** An approval as far as counting is concerned: who, and which groups they belong to. */
+/**
+ * An approval as far as counting is concerned: who, which groups they belong to and, when
+ * known, who they are beyond their address (see {@link samePersonKeys}).
+ */
 export interface CountedApproval {
   approver: string;
   groups: string[];
+  identity?: ApproverIdentity;
+}
+
+/**
+ * The keys that identify the person behind an approval beyond their address: each directory
+ * entry they were matched to, and their `(issuer, subject)` at the identity provider. Two
+ * approvals sharing a key are one person, whatever addresses they used.
+ */
+export function samePersonKeys(identity: ApproverIdentity | undefined): string[] {
+  if (!identity) return [];
+  const keys = (Array.isArray(identity.entries) ? identity.entries : [])
+    .filter((e): e is string => typeof e === 'string' && e !== '')
+    .map((e) => `entry:${e}`);
+  if (typeof identity.issuer === 'string' && typeof identity.subject === 'string' && identity.subject !== '')
+    keys.push(`idp:${JSON.stringify([identity.issuer, identity.subject])}`);
+  return keys;
+}
+
+/**
+ * Approvals by the same person (a shared {@link samePersonKeys} key) merged into one, with the
+ * union of their groups, so that person fills one seat at most. The validator already refuses
+ * such a second approval; this keeps the count right whatever reached the list. Approvals
+ * without an identity (all of those recorded before it existed) are left as they are.
+ */
+function onePerPerson(approvals: CountedApproval[]): CountedApproval[] {
+  const owner = new Map<string, number>();
+  const merged: CountedApproval[] = [];
+  for (const a of approvals) {
+    const keys = samePersonKeys(a.identity);
+    const seen = keys.map((k) => owner.get(k)).find((i) => i !== undefined);
+    if (seen === undefined) {
+      for (const k of keys) owner.set(k, merged.length);
+      merged.push(a);
+    } else {
+      const m = merged[seen]!;
+      merged[seen] = { ...m, groups: [...new Set([...m.groups, ...a.groups])] };
+      for (const k of keys) if (!owner.has(k)) owner.set(k, seen);
+    }
+  }
+  return merged;
 }
 
 /** Per group, how many approvers the best assignment gives it. */
@@ -26,8 +70,9 @@ export interface QuorumProgress {
 /** How far the approvals go towards the groups' quorums. */
 export function quorumProgress(
   groups: Pick<ApproverGroup, 'name' | 'quorum'>[],
-  approvals: CountedApproval[],
+  counted: CountedApproval[],
 ): QuorumProgress {
+  const approvals = onePerPerson(counted);
   // Seats: one per unit of quorum. seatGroup[s] is the group index of seat s.
   const seatGroup: number[] = [];
   groups.forEach((g, i) => {

@@ -221,7 +221,24 @@ export interface ApproveInput {
   approver: { id: string; displayName?: string };
   groups: string[];
   evidence?: Record<string, unknown>;
+  /** Who the approver is beyond their address; absent in approvals sent before it existed. */
+  identity?: ApproverIdentity;
   comment?: string;
+}
+
+/**
+ * Who an approver is beyond their e-mail address, so that one person counts once however many
+ * addresses they hold: the directory entries that made them an approver, and their subject at
+ * the identity provider. A second approval sharing an entry or the `(issuer, subject)` pair with
+ * an earlier one is refused (`already_approved`). Optional everywhere: older histories lack it.
+ */
+export interface ApproverIdentity {
+  /** Normalised DNs of the LDAP entries the approver was matched to (empty for policy lists). */
+  entries: string[];
+  /** The identity provider that vouched for the login (`iss`). */
+  issuer?: string;
+  /** The approver's subject at that provider (`sub`). */
+  subject?: string;
 }
 
 /** A denial, by a human approver (with the approver groups they are in) or an admin. */
@@ -325,6 +342,8 @@ export interface ApprovalRecord {
   /** Approver groups the person was found in when they approved. */
   groups: string[];
   evidence?: Record<string, unknown>;
+  /** Who the approver is beyond their address (absent in approvals recorded before it existed). */
+  identity?: ApproverIdentity;
 }
 
 /** What the grant in the target returned, confirmed by reading it back. */
@@ -452,6 +471,9 @@ export const EVENT_TYPES = [
   'revoke.refused',
   'request.refused',
   'auth.refused',
+  // recorded by the server: how many refusals before authentication of one kind (type, reason,
+  // route, source network, credential) a window saw beyond the first, which was recorded in full
+  'refusals.summarized',
   // recorded by the worker: a decision update whose signature did not hold (sent around the
   // API, straight through Temporal), and a workflow started without the API's signature
   'decision.refused',
@@ -614,6 +636,11 @@ export const ACTIVITY_ERROR_TYPES = {
   notVerified: 'TargetNotVerifiedError',
   /** The elevation's lease was already released; a late grant must not bring it back. */
   leaseReleased: 'LeaseReleasedError',
+  /**
+   * What Elevate was about to grant, or holds granted, was made or changed by someone else (an
+   * AWS policy under Elevate's name with another document or version). Not retryable.
+   */
+  tampered: 'TargetTamperedError',
 } as const;
 
 /** Grant errors that retrying cannot fix. Revocation declares none: it is never abandoned. */
@@ -622,4 +649,5 @@ export const NON_RETRYABLE_GRANT_ERRORS: string[] = [
   ACTIVITY_ERROR_TYPES.accessDenied,
   ACTIVITY_ERROR_TYPES.invalid,
   ACTIVITY_ERROR_TYPES.leaseReleased,
+  ACTIVITY_ERROR_TYPES.tampered,
 ];

@@ -2,9 +2,16 @@
  * Pure helpers on {@link ElevationView}, shared by the workflow (which owns the live state)
  * and the server (which answers a new request before the workflow has run).
  */
-import type { ElevationInput, ElevationView, RefusalCode } from './definitions.js';
+import type {
+  ApprovalRecord,
+  ApproverIdentity,
+  ElevationInput,
+  ElevationView,
+  RefusalCode,
+} from './definitions.js';
 import { FINAL_STATUSES, workflowIdFor } from './definitions.js';
-import { quorumProgress, totalQuorum, wouldCount } from './approval-quorum.js';
+import { quorumProgress, samePersonKeys, totalQuorum, wouldCount } from './approval-quorum.js';
+import { sameAddress } from './email-address.js';
 
 /** The view of a request that has just been accepted. `now` is epoch milliseconds. */
 export function initialView(input: ElevationInput, now: number): ElevationView {
@@ -41,16 +48,37 @@ export function isFinal(view: Pick<ElevationView, 'status'>): boolean {
   return FINAL_STATUSES.includes(view.status);
 }
 
-/** Approver ids are e-mail addresses, compared case-insensitively. */
+/**
+ * Approver ids are e-mail addresses, compared in canonical form (ASCII, case-insensitive; see
+ * `email-address.ts`). A non-ASCII or malformed address matches nothing, so a look-alike such
+ * as `\u212Aate@…` (KELVIN SIGN) is never taken for `kate@…`.
+ */
 export function sameApprover(a: string, b: string): boolean {
-  return a.trim().toLowerCase() === b.trim().toLowerCase();
+  return sameAddress(a, b);
+}
+
+/**
+ * Whether an earlier approval came from the person described by `identity`: a shared directory
+ * entry or the same `(issuer, subject)`. For approvals recorded before identities were, the
+ * issuer and subject of their MFA evidence stand in.
+ */
+function samePerson(record: ApprovalRecord, identity: ApproverIdentity): boolean {
+  const evidence = record.evidence ?? {};
+  const earlier = record.identity ?? {
+    entries: [],
+    ...(typeof evidence['issuer'] === 'string' ? { issuer: evidence['issuer'] } : {}),
+    ...(typeof evidence['subject'] === 'string' ? { subject: evidence['subject'] } : {}),
+  };
+  const keys = new Set(samePersonKeys(earlier));
+  return samePersonKeys(identity).some((k) => keys.has(k));
 }
 
 /**
  * Why `who` may not approve the elevation now, or undefined when the approval would count. One
  * rule for both places that ask: the workflow's approve validator (which decides) and the
  * server's check before an approver is sent to log in (so nobody logs in for nothing).
- * `groups` are the approver groups `who` was found in; `now` is epoch milliseconds.
+ * `groups` are the approver groups `who` was found in; `now` is epoch milliseconds. `identity`,
+ * when known, also refuses a second approval by the same person under another address.
  */
 export function approvalRefusal(
   view: ElevationView,
@@ -58,6 +86,7 @@ export function approvalRefusal(
   groups: string[],
   ownerMayApprove: boolean,
   now: number,
+  identity?: ApproverIdentity,
 ): { code: RefusalCode; message: string } | undefined {
   if (isFinal(view)) return { code: 'already_ended', message: `the elevation has ended (${view.status})` };
   const approval = view.approval;
@@ -79,14 +108,36 @@ export function approvalRefusal(
   if (view.approvals.some((r) => sameApprover(r.approver, who))) {
     return { code: 'already_approved', message: `${who} has already approved; each approver counts once` };
   }
+  const earlier = identity ? view.approvals.find((r) => samePerson(r, identity)) : undefined;
+  if (earlier) {
+    return {
+      code: 'already_approved',
+      message: `${who} is the same person (directory entry or identity-provider account) as ${earlier.approver}, who has already approved; each person counts once`,
+    };
+  }
   if (quorumProgress(approval.groups, view.approvals).met) {
     return { code: 'not_pending', message: 'the quorum has already been reached' };
   }
-  if (!wouldCount(approval.groups, view.approvals, { approver: who, groups })) {
+  if (
+    !wouldCount(approval.groups, view.approvals, { approver: who, groups, ...(identity ? { identity } : {}) })
+  ) {
     return {
       code: 'not_needed',
       message: `every approver group ${who} belongs to (${groups.join(', ')}) already has its quorum`,
     };
   }
   return undefined;
+}
+
+/** Whether `value` is a well-formed {@link ApproverIdentity} (it arrives in a decision's payload). */
+export function isIdentity(value: unknown): value is ApproverIdentity {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<Record<keyof ApproverIdentity, unknown>>;
+  return (
+    Array.isArray(v.entries) &&
+    v.entries.length <= 20 &&
+    v.entries.every((e) => typeof e === 'string' && e.length <= 1024) &&
+    (v.issuer === undefined || (typeof v.issuer === 'string' && v.issuer.length <= 1024)) &&
+    (v.subject === undefined || (typeof v.subject === 'string' && v.subject.length <= 1024))
+  );
 }

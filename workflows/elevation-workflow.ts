@@ -55,7 +55,8 @@ import {
   statusQuery,
 } from './definitions.js';
 import { quorumProgress } from './approval-quorum.js';
-import { approvalRefusal, initialView, isFinal, sameApprover } from './elevation-view.js';
+import { approvalRefusal, initialView, isFinal, isIdentity, sameApprover } from './elevation-view.js';
+import { canonicalAddress } from './email-address.js';
 import { DecisionRefusal, decisionClaimsOf, verifyDecision, type DecisionInputs } from './signed-decision.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'elevate' };
@@ -348,8 +349,27 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     }
     const who = a.approver.id;
     const ownerMayApprove = rule.mode === 'approvers' && rule.ownerMayApprove;
-    const problem = approvalRefusal(view, who, eligibleGroups(who, a.groups), ownerMayApprove, Date.now());
+    // `identity` is checked only when the approval carries one, so approvals recorded before
+    // it existed replay exactly as they were decided.
+    const identity = isIdentity(a.identity) ? a.identity : undefined;
+    const problem = approvalRefusal(
+      view,
+      who,
+      eligibleGroups(who, a.groups),
+      ownerMayApprove,
+      Date.now(),
+      identity,
+    );
     if (problem) refuse(problem.code, problem.message);
+  };
+
+  /** The validator's stricter checks on new approvals (validators do not run on replay). */
+  const validateApproval = (a: ApproveInput): void => {
+    const address = canonicalAddress(a?.approver?.id);
+    if (!address.ok) refuse('invalid_input', `approver.id: ${address.message}`);
+    if (a.identity !== undefined && !isIdentity(a.identity))
+      refuse('invalid_input', 'identity must hold entries (strings) and optionally issuer and subject');
+    checkApproval(a);
   };
 
   setHandler(
@@ -365,6 +385,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
         at: new Date().toISOString(),
         groups,
         ...(a.evidence ? { evidence: a.evidence } : {}),
+        ...(isIdentity(a.identity) ? { identity: a.identity } : {}),
       });
       const progress = rule.mode === 'approvers' ? quorumProgress(rule.groups, view.approvals) : undefined;
       if (progress && view.approval.mode === 'approvers') view.approval.groups = progress.groups;
@@ -376,6 +397,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
             approver,
             groups,
             evidence: a.evidence ?? null,
+            ...(isIdentity(a.identity) ? { identity: a.identity } : {}),
             comment: a.comment ?? null,
             count: view.approvals.length,
             progress: progress?.groups ?? [],
@@ -386,7 +408,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       if (progress?.met) await condition(() => view.status !== 'pending_approval');
       return snapshot();
     },
-    { validator: (arg) => checkApproval(verified('approve', arg)) },
+    { validator: (arg) => validateApproval(verified('approve', arg)) },
   );
 
   const checkDenial = (d: DenyInput): void => {

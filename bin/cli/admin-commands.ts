@@ -651,9 +651,19 @@ async function auditVerify(args: string[], io: AdminIo): Promise<number> {
   const result = await clientOf(values, io).json<VerifyResult>('GET', `/v1/admin/audit/verify${q}`);
   if (values.json) printJson(io, result);
   else if (result.ok) {
+    const a = result.anchoring;
+    // Without a signed checkpoint a clean walk is no proof against a database writer: say so.
+    const anchoring = a?.through
+      ? `; anchored by ${a.checkpoints} signed checkpoint(s), the newest at ${a.through.position} (${a.unanchored} event(s) after it)`
+      : a?.reason === 'no_key'
+        ? '; NOT ANCHORED: no checkpoint key is configured (ELEVATE_AUDIT_CHECKPOINT_KEY)'
+        : a
+          ? '; NOT ANCHORED: no signed checkpoint yet'
+          : '';
     io.out(
       `audit chain ok: ${result.checked} event(s) checked` +
         (result.head ? `; head ${result.head.position}:${result.head.hash} (keep it: --anchor)` : '') +
+        anchoring +
         '\n',
     );
   } else {

@@ -13,6 +13,7 @@ import type {
   TargetType,
 } from '../../workflows/definitions.js';
 import type { Risk } from '../../domain/risk.js';
+import type { SignedCheckpoint } from './checkpoints.js';
 
 /** An event as the caller hands it over. */
 export interface NewAuditEvent {
@@ -83,7 +84,10 @@ export type ChainBreak =
   | 'prev_hash_mismatch' // the row does not follow the row before it (deleted or reordered)
   | 'position_gap' // a position is missing (deleted)
   | 'anchor_mismatch' // the event at an anchored position has another hash (chain rewritten)
-  | 'truncated'; // the chain ends before an anchored position (tail deleted)
+  | 'truncated' // the chain ends before an anchored position (tail deleted)
+  | 'checkpoint_mismatch' // the row's hash is not the one a signed checkpoint recorded (rewritten here)
+  | 'checkpoint_invalid' // a stored checkpoint's signature does not hold (forged or altered)
+  | 'checkpoint_missing'; // a checkpoint that must exist at this position is gone (deleted)
 
 /**
  * A (position, hash) known to be in the chain: the store's own head record, or one an admin
@@ -108,6 +112,32 @@ export interface VerifyResult {
     elevationId?: string | null;
     reason: ChainBreak;
   };
+  /**
+   * Whether signed checkpoints vouch for the chain (see `checkpoints.ts`). Without them a clean
+   * walk only shows the chain is self-consistent: anyone who can write the database could have
+   * rewritten it and recomputed every hash. Set by the stores' `verify`.
+   */
+  anchoring?: ChainAnchoring;
+}
+
+/** How far signed checkpoints vouch for the chain. */
+export interface ChainAnchoring {
+  /** `anchored`: a checkpoint whose signature holds covers the chain up to `through`. */
+  status: 'anchored' | 'not_anchored';
+  /** Why not: no checkpoint key is configured here, or no checkpoint has been written yet. */
+  reason?: 'no_key' | 'no_checkpoint';
+  /** Checkpoints whose signature holds. */
+  checkpoints: number;
+  /** The newest of them. */
+  through?: { position: number; hash: string; at: string; kid: string };
+  /** Events after the newest checkpoint (covered by the next one). */
+  unanchored: number;
+}
+
+/** Signed checkpoints of the chain, as the stores keep them. */
+export interface CheckpointStore {
+  /** The newest stored checkpoint (unchecked), if any: webhooks carry it, evidence packs show it. */
+  latestCheckpoint(): Promise<SignedCheckpoint | undefined>;
 }
 
 export interface AuditStore {
@@ -127,7 +157,8 @@ export interface AuditStore {
   countByStatus(): Promise<Record<ElevationStatus, number>>;
   /**
    * Walk the whole chain in position order and report the first event that does not check
-   * out, also against the store's head record and any `anchors` given.
+   * out, also against the store's head record, its signed checkpoints (see `checkpoints.ts`)
+   * and any `anchors` given; `anchoring` says whether checkpoints vouch for the chain.
    */
   verify(options?: { anchors?: ChainAnchor[] }): Promise<VerifyResult>;
   /** Cheap round trip for health checks. */
@@ -191,7 +222,8 @@ export interface LeaseStore {
 
 /**
  * Short-lived records for the approval flow. Not part of the audit chain; expired rows are
- * ignored and purged.
+ * ignored and purged. With a MAC key (see `row-mac.ts`) each row carries an HMAC over its key,
+ * value and expiry: a row inserted or altered behind the store's back reads as absent.
  *
  * They live in the audit store's database so that every API process sees the same records:
  * an OIDC login started on one process may finish on another, and a Slack interaction
@@ -326,7 +358,8 @@ export interface BotStateChange {
 /**
  * Runtime state of bots, kept in the audit store's database so that every API process sees
  * the same lockdowns, overrides and rotated keys. Not part of the audit chain: every change is
- * recorded there by the caller as an event.
+ * recorded there by the caller as an event. With a MAC key (see `row-mac.ts`) a row altered
+ * behind the store's back reads as *quarantined*: locked, with an API key nobody holds.
  */
 export interface BotStateStore {
   /** The bot's state, if an admin ever changed it. */
@@ -355,4 +388,4 @@ export interface BotStateStore {
 }
 
 /** Every part, as each engine provides them. */
-export type Store = AuditStore & LeaseStore & EphemeralStore & CursorStore & BotStateStore;
+export type Store = AuditStore & LeaseStore & EphemeralStore & CursorStore & BotStateStore & CheckpointStore;

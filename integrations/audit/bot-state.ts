@@ -12,6 +12,8 @@ import type pg from 'pg';
 import type { ElevationStatus } from '../../workflows/definitions.js';
 import type { BotState, BotStateChange } from './audit-store.js';
 import { InvalidQueryError } from './audit-store-errors.js';
+import type { StoreIntegrity } from './checkpoints.js';
+import { botStateMacFor, checkedBotState } from './row-mac.js';
 
 /** SQLite migration that creates the table (appended to the engine's migration list). */
 export const SQLITE_BOT_STATE_MIGRATION = `
@@ -53,6 +55,14 @@ export const POSTGRES_BOT_STATE_MIGRATION = `
 
 const COLUMNS =
   'bot_id, locked_at, locked_by, lock_reason, disabled, disabled_at, disabled_by, api_key_hash, key_rotated_at, key_rotated_by, updated_at';
+/** {@link COLUMNS} and the row's MAC (see `row-mac.ts`), added by a later migration. */
+const COLUMNS_MAC = `${COLUMNS}, mac`;
+
+/** Migration (both engines) that adds the rows' MAC; NULL for rows written before it. */
+export const BOT_STATE_MAC_MIGRATION = `
+  -- HMAC-SHA-256 of the row under a key held by the processes, never by the database.
+  ALTER TABLE bot_state ADD COLUMN mac TEXT;
+  `;
 
 /** The statuses of an elevation that has not ended yet. */
 const OPEN_STATUSES: readonly ElevationStatus[] = ['pending_approval', 'approved', 'active', 'revoking'];
@@ -72,9 +82,27 @@ interface BotStateRow {
   key_rotated_at: string | null;
   key_rotated_by: string | null;
   updated_at: string;
+  mac?: string | null;
 }
 
 type CountRow = { bot_id: string; status: string; n: number | string };
+
+/**
+ * The state a row records, checked against its MAC (a bad one is quarantined, see `row-mac.ts`).
+ * `reseal` is told the new MAC of a row whose MAC holds under a key being rotated out.
+ */
+function checkedRow(
+  integrity: StoreIntegrity | undefined,
+  row: BotStateRow,
+  reseal: (botId: string, oldMac: string, newMac: string) => void,
+): BotState {
+  const { reseal: newMac, ...state } = checkedBotState(integrity, rowToBotState(row), row.mac ?? null);
+  if (newMac !== undefined && row.mac) reseal(row.bot_id, row.mac, newMac);
+  return state;
+}
+
+/** Rewrites a row's MAC under the current key, only if nobody changed it meanwhile. */
+const RESEAL = 'UPDATE bot_state SET mac = %1 WHERE bot_id = %2 AND mac = %3';
 
 function rowToBotState(row: BotStateRow): BotState {
   return {
@@ -173,18 +201,22 @@ export class SqliteBotStates {
   >;
 
   /** Prepares the statements; the schema must be migrated already. */
-  constructor(db: Database.Database) {
-    this.byId = db.prepare(`SELECT ${COLUMNS} FROM bot_state WHERE bot_id = ?`);
-    this.byKey = db.prepare(`SELECT ${COLUMNS} FROM bot_state WHERE api_key_hash = ?`);
-    this.all = db.prepare(`SELECT ${COLUMNS} FROM bot_state ORDER BY bot_id`);
+  constructor(
+    private readonly db: Database.Database,
+    private readonly integrity?: StoreIntegrity,
+  ) {
+    this.byId = db.prepare(`SELECT ${COLUMNS_MAC} FROM bot_state WHERE bot_id = ?`);
+    this.byKey = db.prepare(`SELECT ${COLUMNS_MAC} FROM bot_state WHERE api_key_hash = ?`);
+    this.all = db.prepare(`SELECT ${COLUMNS_MAC} FROM bot_state ORDER BY bot_id`);
     this.upsert = db.prepare(
-      `INSERT INTO bot_state (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO bot_state (${COLUMNS_MAC}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (bot_id) DO UPDATE SET
          locked_at = excluded.locked_at, locked_by = excluded.locked_by,
          lock_reason = excluded.lock_reason, disabled = excluded.disabled,
          disabled_at = excluded.disabled_at, disabled_by = excluded.disabled_by,
          api_key_hash = excluded.api_key_hash, key_rotated_at = excluded.key_rotated_at,
-         key_rotated_by = excluded.key_rotated_by, updated_at = excluded.updated_at`,
+         key_rotated_by = excluded.key_rotated_by, updated_at = excluded.updated_at,
+         mac = excluded.mac`,
     );
     const countSql = (where: string) =>
       `SELECT bot_id, status, COUNT(*) AS n FROM elevations
@@ -193,25 +225,47 @@ export class SqliteBotStates {
     this.countsOf = db.prepare(countSql(' AND bot_id = ?'));
     this.update = db.transaction((botId: string, change: BotStateChange, at: string) => {
       const row = this.byId.get(botId);
-      const before = row ? rowToBotState(row) : undefined;
+      const before = row ? this.checked(row) : undefined;
       const after = applyBotStateChange(before, botId, change, at);
-      this.upsert.run(...rowValues(after, (b) => (b ? 1 : 0)));
+      this.upsert.run(...rowValues(after, (b) => (b ? 1 : 0)), botStateMacFor(this.integrity, after));
       return { before, after };
+    });
+  }
+
+  private checked(row: BotStateRow): BotState {
+    return checkedRow(this.integrity, row, (botId, oldMac, newMac) => {
+      try {
+        this.db.prepare(RESEAL.replace(/%\d/g, '?')).run(newMac, botId, oldMac);
+      } catch {
+        // Read-only or busy: the row still checks under the retired key; the next read tries again.
+      }
     });
   }
 
   get(botId: string): BotState | undefined {
     const row = this.byId.get(botId);
-    return row ? rowToBotState(row) : undefined;
+    return row ? this.checked(row) : undefined;
   }
 
   findByKeyHash(keyHash: string): BotState | undefined {
     const row = this.byKey.get(keyHash);
-    return row ? rowToBotState(row) : undefined;
+    return row ? this.checked(row) : undefined;
   }
 
   list(): BotState[] {
-    return this.all.all().map(rowToBotState);
+    return this.all.all().map((row) => this.checked(row));
+  }
+
+  /**
+   * MACs the rows that have none, once, right after the migration that added the column (rows
+   * the previous version wrote). Never afterwards: a MAC cleared later is tampering.
+   */
+  sealUnsealed(): number {
+    if (!this.integrity?.macKey) return 0;
+    const rows = this.db.prepare<[], BotStateRow>(`SELECT ${COLUMNS} FROM bot_state WHERE mac IS NULL`).all();
+    const seal = this.db.prepare<[string | null, string]>('UPDATE bot_state SET mac = ? WHERE bot_id = ?');
+    for (const row of rows) seal.run(botStateMacFor(this.integrity, rowToBotState(row)), row.bot_id);
+    return rows.length;
   }
 
   /** Read and write under SQLite's write lock (`BEGIN IMMEDIATE`), so processes serialise. */
@@ -231,27 +285,52 @@ export class SqliteBotStates {
 
 /** The bot state queries on a PostgreSQL pool. */
 export class PostgresBotStates {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly integrity?: StoreIntegrity,
+  ) {}
+
+  private checked(row: BotStateRow): BotState {
+    return checkedRow(this.integrity, row, (botId, oldMac, newMac) => {
+      // In the background: the row still checks under the retired key until it is rewritten.
+      this.pool.query(RESEAL.replace(/%(\d)/g, '$$$1'), [newMac, botId, oldMac]).catch(() => undefined);
+    });
+  }
 
   async get(botId: string): Promise<BotState | undefined> {
     const { rows } = await this.pool.query<BotStateRow>(
-      `SELECT ${COLUMNS} FROM bot_state WHERE bot_id = $1`,
+      `SELECT ${COLUMNS_MAC} FROM bot_state WHERE bot_id = $1`,
       [botId],
     );
-    return rows[0] ? rowToBotState(rows[0]) : undefined;
+    return rows[0] ? this.checked(rows[0]) : undefined;
   }
 
   async findByKeyHash(keyHash: string): Promise<BotState | undefined> {
     const { rows } = await this.pool.query<BotStateRow>(
-      `SELECT ${COLUMNS} FROM bot_state WHERE api_key_hash = $1`,
+      `SELECT ${COLUMNS_MAC} FROM bot_state WHERE api_key_hash = $1`,
       [keyHash],
     );
-    return rows[0] ? rowToBotState(rows[0]) : undefined;
+    return rows[0] ? this.checked(rows[0]) : undefined;
   }
 
   async list(): Promise<BotState[]> {
-    const { rows } = await this.pool.query<BotStateRow>(`SELECT ${COLUMNS} FROM bot_state ORDER BY bot_id`);
-    return rows.map(rowToBotState);
+    const { rows } = await this.pool.query<BotStateRow>(
+      `SELECT ${COLUMNS_MAC} FROM bot_state ORDER BY bot_id`,
+    );
+    return rows.map((row) => this.checked(row));
+  }
+
+  /** Like {@link SqliteBotStates.sealUnsealed}, on the migrating transaction's connection. */
+  static async sealUnsealed(client: pg.PoolClient, integrity: StoreIntegrity | undefined): Promise<number> {
+    if (!integrity?.macKey) return 0;
+    const { rows } = await client.query<BotStateRow>(`SELECT ${COLUMNS} FROM bot_state WHERE mac IS NULL`);
+    for (const row of rows) {
+      await client.query('UPDATE bot_state SET mac = $1 WHERE bot_id = $2', [
+        botStateMacFor(integrity, rowToBotState(row)),
+        row.bot_id,
+      ]);
+    }
+    return rows.length;
   }
 
   /**
@@ -274,16 +353,16 @@ export class PostgresBotStates {
         [botId, at],
       );
       const { rows } = await client.query<BotStateRow>(
-        `SELECT ${COLUMNS} FROM bot_state WHERE bot_id = $1 FOR UPDATE`,
+        `SELECT ${COLUMNS_MAC} FROM bot_state WHERE bot_id = $1 FOR UPDATE`,
         [botId],
       );
-      const before = inserted.rowCount === 0 && rows[0] ? rowToBotState(rows[0]) : undefined;
+      const before = inserted.rowCount === 0 && rows[0] ? this.checked(rows[0]) : undefined;
       const after = applyBotStateChange(before, botId, change, at);
-      const values = rowValues(after, (b) => b);
+      const values = [...rowValues(after, (b) => b), botStateMacFor(this.integrity, after)];
       await client.query(
         `UPDATE bot_state SET locked_at = $2, locked_by = $3, lock_reason = $4, disabled = $5,
            disabled_at = $6, disabled_by = $7, api_key_hash = $8, key_rotated_at = $9,
-           key_rotated_by = $10, updated_at = $11
+           key_rotated_by = $10, updated_at = $11, mac = $12
          WHERE bot_id = $1`,
         values,
       );

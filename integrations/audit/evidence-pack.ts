@@ -337,7 +337,8 @@ export function verifyEvidencePack(input: unknown): EvidenceVerification {
           !isRecord(a) ||
           a.approver !== d.approver ||
           !same(a.groups, d.groups) ||
-          !same(a.evidence ?? null, d.evidence ?? null)
+          !same(a.evidence ?? null, d.evidence ?? null) ||
+          !same(a.identity ?? null, d.identity ?? null)
         ) {
           fail(`approvals[${i}]`, 'disagrees with its approval.accepted event');
         }

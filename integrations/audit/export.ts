@@ -391,6 +391,8 @@ interface Mapping {
  *   `bot.key_rotated`): Account Change 3001 (Lock, Unlock, Disable, Enable, Password Reset) of
  *   the bot as the user; the admin's reason is in the message (the class has no `comment`).
  * - `auth.refused`: Authentication 3002 (Logon), Failure.
+ * - `refusals.summarized`: Authentication 3002 (Logon), Failure, with `count`: the refusals
+ *   before authentication of one kind that a window saw (only the first was recorded in full).
  * - `admin.signed_in`: Authentication 3002 (Logon), Success, MFA.
  * - `admin.action`: Entity Management 3004: Read of the audit trail for a verification (Failure
  *   when the chain is broken), Update of the elevation for anything else (a revocation asked for
@@ -721,6 +723,25 @@ function mapEvent(event: AuditEvent): Mapping {
           service: { name: 'Elevate' },
           src_endpoint: endpoint(ip),
           http_request: httpRequest(method, path),
+        },
+      };
+    }
+    case 'refusals.summarized': {
+      const reason = str(d.reason);
+      const route = str(d.route);
+      const count = num(d.count);
+      const network = str(d.network);
+      return {
+        cls: CLASSES.authentication,
+        activity: 1,
+        severity: 'medium',
+        status: 'failure',
+        statusDetail: reason,
+        message: `Refused ${count ?? 'several'} ${str(d.of) ?? 'auth.refused'} attempts${reason ? ` (${reason})` : ''}${route ? ` for ${route}` : ''}${network ? ` from ${network}` : ''}${str(d.from) ? ` between ${str(d.from)} and ${str(d.to) ?? '?'}` : ''}`,
+        fields: {
+          user: compact({ ...actorUser(event.actor), credential_uid: str(d.credential) }),
+          service: { name: 'Elevate' },
+          ...(count !== undefined && Number.isInteger(count) && count >= 0 ? { count } : {}),
         },
       };
     }

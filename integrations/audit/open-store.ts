@@ -3,6 +3,7 @@
  * otherwise the embedded SQLite file.
  */
 import type { Store } from './audit-store.js';
+import type { StoreIntegrity } from './checkpoints.js';
 
 /** Where the audit store lives. */
 export interface StoreSettings {
@@ -10,6 +11,8 @@ export interface StoreSettings {
   databaseUrl?: string;
   /** SQLite file used when no `databaseUrl` is set (created with its folder if missing). */
   sqlitePath: string;
+  /** Signed checkpoints and row MACs (see `checkpoints.ts`); without it, neither. */
+  integrity?: StoreIntegrity;
 }
 
 /**
@@ -23,8 +26,11 @@ export interface StoreSettings {
 export async function openStore(settings: StoreSettings): Promise<Store> {
   if (settings.databaseUrl) {
     const { PostgresStore } = await import('./postgres-store.js');
-    return PostgresStore.open(settings.databaseUrl);
+    return PostgresStore.open(
+      settings.databaseUrl,
+      settings.integrity ? { integrity: settings.integrity } : {},
+    );
   }
   const { SqliteStore } = await import('./sqlite-store.js');
-  return SqliteStore.open(settings.sqlitePath);
+  return SqliteStore.open(settings.sqlitePath, settings.integrity ? { integrity: settings.integrity } : {});
 }

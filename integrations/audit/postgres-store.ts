@@ -44,12 +44,21 @@ import {
   EPHEMERAL_PURGE_INTERVAL_MS,
   ephemeralText,
   isStorableKey,
-  parseEphemeral,
   summaryColumns,
 } from './store-shared.js';
 import { riskSql } from '../../domain/risk.js';
 import type { ElevationRow, EventRow, LeaseRow } from './store-shared.js';
 import { POSTGRES_BOT_STATE_MIGRATION, PostgresBotStates } from './bot-state.js';
+import { POSTGRES_CHECKPOINT_MIGRATION, postgresCheckpoints } from './checkpoint-table.js';
+import {
+  checkpointDue,
+  segmentStart,
+  signCheckpoint,
+  type SignedCheckpoint,
+  type StoreIntegrity,
+} from './checkpoints.js';
+import { finishVerify, reviewCheckpoints } from './checkpoint-review.js';
+import { checkedEphemeral, ephemeralMacFor } from './row-mac.js';
 
 /** Tuning for {@link PostgresStore.open}. */
 export interface PostgresStoreOptions {
@@ -62,6 +71,8 @@ export interface PostgresStoreOptions {
   lockPoolSize?: number;
   /** How long `withLock` waits for a lock held elsewhere. Default 30,000 ms. */
   lockWaitMs?: number;
+  /** Signed checkpoints and row MACs (see `checkpoints.ts`); without it, neither. */
+  integrity?: StoreIntegrity;
 }
 
 /** Key of the advisory lock that serialises schema migrations ("Elevate" in ASCII). */
@@ -184,10 +195,17 @@ const MIGRATIONS: readonly string[] = [
   -- ended: it pages through the held ones only, however many released ones the table keeps.
   CREATE INDEX IF NOT EXISTS leases_held ON leases (elevation_id) WHERE state = 'held';
   `,
+  POSTGRES_CHECKPOINT_MIGRATION,
 ];
+
+/** The schema version that added checkpoints and row MACs. */
+const CHECKPOINT_VERSION = MIGRATIONS.indexOf(POSTGRES_CHECKPOINT_MIGRATION) + 1;
 
 /** The schema version this code writes. */
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The schema version that added the index of held leases. */
+export const POSTGRES_HELD_LEASES_VERSION = MIGRATIONS.findIndex((m) => m.includes('leases_held')) + 1;
 
 /** The schema version that added the admin console's filter columns (owner, team, environment, target type, risk). */
 export const POSTGRES_FILTER_COLUMNS_VERSION = MIGRATIONS.findIndex((m) => m.includes('elevations_risk')) + 1;
@@ -201,11 +219,14 @@ export class PostgresStore implements Store {
   private closed = false;
   /** When `putIfAbsent` next purges expired records on its own (epoch ms). */
   private nextPurgeAt = 0;
+  /** The newest checkpoint this instance has written (see `SqliteStore`'s field of that name). */
+  private lastCheckpointSeen: { position: number; at: string } | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly lockPool: pg.Pool,
     private readonly lockWaitMs: number,
+    private readonly integrity: StoreIntegrity | undefined,
   ) {}
 
   /**
@@ -220,7 +241,7 @@ export class PostgresStore implements Store {
     const pool = newPool(url, opts.poolSize ?? 10);
     const lockPool = newPool(url, opts.lockPoolSize ?? 10);
     try {
-      await migrate(pool);
+      await migrate(pool, opts.integrity);
     } catch (error) {
       await Promise.allSettled([pool.end(), lockPool.end()]);
       if (error instanceof SchemaTooNewError) throw error;
@@ -228,13 +249,20 @@ export class PostgresStore implements Store {
         `cannot open the PostgreSQL audit store at ${describeUrl(url)}: ${scrubbedMessage(error, url)}`,
       );
     }
-    return new PostgresStore(pool, lockPool, Math.ceil(opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
+    return new PostgresStore(
+      pool,
+      lockPool,
+      Math.ceil(opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS),
+      opts.integrity,
+    );
   }
 
   async append(event: NewAuditEvent): Promise<AuditEvent> {
     checkNewEvent(event);
     const dataText = canonicalJson(event.data);
-    return inTransaction(this.pool, async (client) => {
+    let checkpoint: SignedCheckpoint | undefined;
+    const stored = await inTransaction(this.pool, async (client) => {
+      checkpoint = undefined;
       // Every append queues here, across all processes: this row is the chain's write lock.
       const head = (
         await client.query<{ position: string; hash: string }>(
@@ -280,8 +308,48 @@ export class PostgresStore implements Store {
         stored.hash,
       ]);
       if (event.elevation) await upsertElevation(client, event, event.elevation, stored.position);
+      checkpoint = await this.checkpointIfDue(client, stored);
       return stored;
     });
+    if (checkpoint) this.lastCheckpointSeen = checkpoint;
+    return stored;
+  }
+
+  /**
+   * Inside the append transaction, with the chain head locked: sign and store a checkpoint at
+   * the event just appended when one is due (as `SqliteStore` does).
+   */
+  private async checkpointIfDue(
+    client: pg.PoolClient,
+    stored: AuditEvent,
+  ): Promise<SignedCheckpoint | undefined> {
+    const policy = this.integrity?.checkpoints;
+    if (!policy?.signingKey) return undefined;
+    const inTable = await postgresCheckpoints.last(client);
+    const seen = this.lastCheckpointSeen;
+    const last = seen && seen.position > (inTable?.position ?? 0) ? seen : inTable;
+    const now = new Date();
+    if (!checkpointDue(policy, stored.position, last, now)) return undefined;
+    const prev = last?.position ?? 0;
+    const first = segmentStart(prev, stored.position);
+    const hashes = [
+      ...(await postgresCheckpoints.eventHashes(client, first, stored.position - 1)),
+      stored.hash,
+    ];
+    if (hashes.length !== stored.position - first + 1) return undefined;
+    const checkpoint = signCheckpoint(policy.signingKey, {
+      position: stored.position,
+      prev,
+      first,
+      hashes,
+      at: now,
+    });
+    await postgresCheckpoints.insert(client, checkpoint, hashes);
+    return checkpoint;
+  }
+
+  latestCheckpoint(): Promise<SignedCheckpoint | undefined> {
+    return postgresCheckpoints.last(this.pool);
   }
 
   async listEvents(elevationId: string): Promise<AuditEvent[]> {
@@ -338,10 +406,19 @@ export class PostgresStore implements Store {
       'SELECT position, hash FROM audit_chain_head WHERE singleton',
     );
     const head = heads[0];
+    // Read after the head, so appends meanwhile cannot make a checkpoint look overdue.
+    const checkpoints = await postgresCheckpoints.list(this.pool);
+    const review = reviewCheckpoints(checkpoints, this.integrity?.checkpoints, Number(head?.position ?? 0));
     const verifier = new ChainVerifier([
       ...(options.anchors ?? []),
+      ...review.anchors,
       ...(head ? [{ position: Number(head.position), hash: head.hash }] : []),
     ]);
+    const finish = (): Promise<VerifyResult> =>
+      finishVerify(verifier.result(), checkpoints, review, {
+        listedHashes: (position) => postgresCheckpoints.listedHashes(this.pool, position),
+        rows: (from, to) => postgresCheckpoints.rows(this.pool, from, to),
+      });
     // Keyset pages: each query is cheap and memory holds two pages, however long the chain. The
     // next page is asked for before this one is hashed, so the server reads and sends it meanwhile.
     const page = (after: number): Promise<EventRow[]> => {
@@ -365,11 +442,11 @@ export class PostgresStore implements Store {
         if (!verifier.nextStored(storedTextOf(row), () => rowToEventForVerify(row))) {
           // Stop here; a page already asked for is read and dropped.
           await next?.catch(() => undefined);
-          return verifier.result();
+          return finish();
         }
       }
     }
-    return verifier.result();
+    return finish();
   }
 
   async ping(): Promise<void> {
@@ -484,11 +561,13 @@ export class PostgresStore implements Store {
   async putIfAbsent(key: string, value: unknown, expiresAt: Date): Promise<boolean> {
     const text = ephemeralText(key, value, expiresAt);
     const now = new Date();
+    const mac = ephemeralMacFor(this.integrity, key, text, expiresAt.getTime());
     const { rowCount } = await this.pool.query(
-      `INSERT INTO ephemeral (key, value, expires_at) VALUES ($1, $2, $3::timestamptz)
-       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+      `INSERT INTO ephemeral (key, value, expires_at, mac) VALUES ($1, $2, $3::timestamptz, $5)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at,
+         mac = EXCLUDED.mac
        WHERE ephemeral.expires_at <= $4::timestamptz`,
-      [key, text, expiresAt, now],
+      [key, text, expiresAt, now, mac],
     );
     if (now.getTime() >= this.nextPurgeAt) {
       this.nextPurgeAt = now.getTime() + EPHEMERAL_PURGE_INTERVAL_MS;
@@ -510,32 +589,60 @@ export class PostgresStore implements Store {
 
   async peek(key: string): Promise<unknown> {
     if (!isStorableKey(key)) return undefined;
-    const { rows } = await this.pool.query<{ value: string }>(
-      'SELECT value FROM ephemeral WHERE key = $1 AND expires_at > $2::timestamptz',
+    const { rows } = await this.pool.query<EphemeralRow>(
+      'SELECT value, expires_at, mac FROM ephemeral WHERE key = $1 AND expires_at > $2::timestamptz',
       [key, new Date()],
     );
-    return parseEphemeral(rows[0]);
+    return this.checked(key, rows[0]);
   }
 
-  /** Deletes and returns the live record: the row lock makes a concurrent take find nothing. */
+  /**
+   * Deletes and returns the live record: the row lock makes a concurrent take find nothing. A
+   * forged row is deleted like any other, and given to nobody.
+   */
   async take(key: string): Promise<unknown> {
     if (!isStorableKey(key)) return undefined;
-    const { rows } = await this.pool.query<{ value: string }>(
-      'DELETE FROM ephemeral WHERE key = $1 AND expires_at > $2::timestamptz RETURNING value',
+    const { rows } = await this.pool.query<EphemeralRow>(
+      'DELETE FROM ephemeral WHERE key = $1 AND expires_at > $2::timestamptz RETURNING value, expires_at, mac',
       [key, new Date()],
     );
-    return parseEphemeral(rows[0]);
+    return this.checked(key, rows[0]);
   }
 
-  /** One conditional update: a record taken, deleted or expired meanwhile stays gone. */
+  /**
+   * One conditional update (compare-and-swap on the MAC just checked): a record taken, deleted,
+   * expired or swapped meanwhile stays as it is, and a forged one is not given a good MAC.
+   */
   async replace(key: string, value: unknown, expiresAt: Date): Promise<boolean> {
     const text = ephemeralText(key, value, expiresAt);
+    const now = new Date();
+    const { rows } = await this.pool.query<EphemeralRow>(
+      'SELECT value, expires_at, mac FROM ephemeral WHERE key = $1 AND expires_at > $2::timestamptz',
+      [key, now],
+    );
+    const current = rows[0];
+    if (!current || this.checked(key, current) === undefined) return false;
     const { rowCount } = await this.pool.query(
-      `UPDATE ephemeral SET value = $1, expires_at = $2::timestamptz
-       WHERE key = $3 AND expires_at > $4::timestamptz`,
-      [text, expiresAt, key, new Date()],
+      `UPDATE ephemeral SET value = $1, expires_at = $2::timestamptz, mac = $5::text
+       WHERE key = $3 AND expires_at > $4::timestamptz AND mac IS NOT DISTINCT FROM $6::text`,
+      [
+        text,
+        expiresAt,
+        key,
+        now,
+        ephemeralMacFor(this.integrity, key, text, expiresAt.getTime()),
+        current.mac,
+      ],
     );
     return rowCount === 1;
+  }
+
+  private checked(key: string, row: EphemeralRow | undefined): unknown {
+    return checkedEphemeral(
+      this.integrity,
+      key,
+      row ? { value: row.value, expiresAtMs: new Date(row.expires_at).getTime(), mac: row.mac } : undefined,
+    );
   }
 
   async purgeExpired(now: Date = new Date()): Promise<number> {
@@ -608,7 +715,7 @@ export class PostgresStore implements Store {
 
   /** The bot state queries, on the main pool. */
   private get botStates(): PostgresBotStates {
-    return (this.botStateQueries ??= new PostgresBotStates(this.pool));
+    return (this.botStateQueries ??= new PostgresBotStates(this.pool, this.integrity));
   }
   private botStateQueries: PostgresBotStates | undefined;
 
@@ -635,6 +742,13 @@ export class PostgresStore implements Store {
   openElevationCounts(botId?: string): Promise<Record<string, Partial<Record<ElevationStatus, number>>>> {
     return this.botStates.openCounts(botId);
   }
+}
+
+/** An `ephemeral` row as read back (pg returns timestamptz as a Date). */
+interface EphemeralRow {
+  value: string;
+  expires_at: Date | string;
+  mac: string | null;
 }
 
 function newPool(url: string, max: number): pg.Pool {
@@ -709,8 +823,11 @@ async function rollbackQuietly(client: pg.PoolClient): Promise<boolean> {
   }
 }
 
-/** Applies pending migrations in one transaction, serialised across processes. */
-async function migrate(pool: pg.Pool): Promise<void> {
+/**
+ * Applies pending migrations in one transaction, serialised across processes. Bot state the
+ * previous version wrote gets its MAC there, once, by the process that upgrades.
+ */
+async function migrate(pool: pg.Pool, integrity: StoreIntegrity | undefined): Promise<void> {
   await inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
     await client.query(
@@ -728,6 +845,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
       if (index < current) continue;
       await client.query(migration);
       await client.query('INSERT INTO schema_version (version) VALUES ($1)', [index + 1]);
+      if (index + 1 === CHECKPOINT_VERSION) await PostgresBotStates.sealUnsealed(client, integrity);
     }
   });
 }

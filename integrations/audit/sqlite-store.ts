@@ -48,12 +48,21 @@ import {
   EPHEMERAL_PURGE_INTERVAL_MS,
   ephemeralText,
   isStorableKey,
-  parseEphemeral,
   summaryColumns,
 } from './store-shared.js';
 import { riskSql } from '../../domain/risk.js';
 import type { ElevationRow, EventRow, EventRowValues, LeaseRow } from './store-shared.js';
 import { SQLITE_BOT_STATE_MIGRATION, SqliteBotStates } from './bot-state.js';
+import { SQLITE_CHECKPOINT_MIGRATION, SqliteCheckpoints } from './checkpoint-table.js';
+import {
+  checkpointDue,
+  segmentStart,
+  signCheckpoint,
+  type SignedCheckpoint,
+  type StoreIntegrity,
+} from './checkpoints.js';
+import { finishVerify, reviewCheckpoints } from './checkpoint-review.js';
+import { checkedEphemeral, ephemeralMacFor } from './row-mac.js';
 
 /** Tuning for {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -66,6 +75,8 @@ export interface SqliteStoreOptions {
   lockWaitMs?: number;
   /** How long a statement waits for another process's write lock. Default 10,000 ms. */
   busyTimeoutMs?: number;
+  /** Signed checkpoints and row MACs (see `checkpoints.ts`); without it, neither. */
+  integrity?: StoreIntegrity;
 }
 
 /**
@@ -190,10 +201,17 @@ const MIGRATIONS: readonly string[] = [
   -- ended: it pages through the held ones only, however many released ones the table keeps.
   CREATE INDEX IF NOT EXISTS leases_held ON leases (elevation_id) WHERE state = 'held';
   `,
+  SQLITE_CHECKPOINT_MIGRATION,
 ];
+
+/** The schema version that added checkpoints and row MACs. */
+const CHECKPOINT_VERSION = MIGRATIONS.indexOf(SQLITE_CHECKPOINT_MIGRATION) + 1;
 
 /** The schema version this code writes. */
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The schema version that added the index of held leases. */
+export const SQLITE_HELD_LEASES_VERSION = MIGRATIONS.findIndex((m) => m.includes('leases_held')) + 1;
 
 /** The schema version that added the admin console's filter columns (owner, team, environment, target type, risk). */
 export const SQLITE_FILTER_COLUMNS_VERSION = MIGRATIONS.findIndex((m) => m.includes('elevations_risk')) + 1;
@@ -243,8 +261,9 @@ function prepareStatements(db: Database.Database) {
          team = COALESCE(excluded.team, elevations.team),
          target_type = COALESCE(excluded.target_type, elevations.target_type)`,
     ),
-    replaceEphemeral: db.prepare<[string, number, string, number]>(
-      'UPDATE ephemeral SET value = ?, expires_at = ? WHERE key = ? AND expires_at > ?',
+    // Compare-and-swap on the MAC read (and checked) just before: a row swapped meanwhile stays as it is.
+    replaceEphemeral: db.prepare<[string, number, string | null, string, number, string | null]>(
+      'UPDATE ephemeral SET value = ?, expires_at = ?, mac = ? WHERE key = ? AND expires_at > ? AND mac IS ?',
     ),
     eventsOf: db.prepare<[string], EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE elevation_id = ? ORDER BY seq`,
@@ -296,17 +315,18 @@ function prepareStatements(db: Database.Database) {
     dropLock: db.prepare<[string, string]>('DELETE FROM ledger_locks WHERE key = ? AND owner = ?'),
     // Like takeLock: inserts a free key or replaces an expired record, and changes nothing
     // (0 rows) while a live one is there.
-    putEphemeral: db.prepare<[string, string, number, number]>(
-      `INSERT INTO ephemeral (key, value, expires_at) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+    putEphemeral: db.prepare<[string, string, number, string | null, number]>(
+      `INSERT INTO ephemeral (key, value, expires_at, mac) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at,
+         mac = excluded.mac
        WHERE ephemeral.expires_at <= ?`,
     ),
-    peekEphemeral: db.prepare<[string, number], { value: string }>(
-      'SELECT value FROM ephemeral WHERE key = ? AND expires_at > ?',
+    peekEphemeral: db.prepare<[string, number], EphemeralRow>(
+      'SELECT value, expires_at, mac FROM ephemeral WHERE key = ? AND expires_at > ?',
     ),
     // One statement under SQLite's write lock: of two takes, across processes, one deletes the row.
-    takeEphemeral: db.prepare<[string, number], { value: string }>(
-      'DELETE FROM ephemeral WHERE key = ? AND expires_at > ? RETURNING value',
+    takeEphemeral: db.prepare<[string, number], EphemeralRow>(
+      'DELETE FROM ephemeral WHERE key = ? AND expires_at > ? RETURNING value, expires_at, mac',
     ),
     purgeEphemeral: db.prepare<[number]>('DELETE FROM ephemeral WHERE expires_at <= ?'),
     purgeEphemeralBatch: db.prepare<[number, number, number]>(
@@ -356,6 +376,13 @@ type RawEventRow = [
   hash: string,
 ];
 
+/** An `ephemeral` row as read back. */
+interface EphemeralRow {
+  value: string;
+  expires_at: number;
+  mac: string | null;
+}
+
 function rawToRow(r: RawEventRow): EventRow {
   const [position, id, elevation_id, seq, type, at, actor_kind, actor_id, data, prev_hash, hash] = r;
   return { position, id, elevation_id, seq, type, at, actor_kind, actor_id, data, prev_hash, hash };
@@ -367,13 +394,24 @@ export class SqliteStore implements Store {
   private readonly appendInTransaction: Database.Transaction<(event: NewAuditEvent) => AuditEvent>;
   /** When `putIfAbsent` next purges expired records on its own (epoch ms). */
   private nextPurgeAt = 0;
+  private readonly checkpoints: SqliteCheckpoints;
+  /**
+   * The newest checkpoint this instance has seen written. Should the table later hold only older
+   * ones, checkpoints were deleted: the next one names this one as its predecessor, so verify
+   * reports the hole instead of the new checkpoint papering over it.
+   */
+  private lastCheckpointSeen: { position: number; at: string } | undefined;
+  /** A checkpoint written by the append transaction running now, remembered once it commits. */
+  private pendingCheckpoint: SignedCheckpoint | undefined;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly lockTtlMs: number,
     private readonly lockWaitMs: number,
+    private readonly integrity: StoreIntegrity | undefined,
   ) {
     this.statements = prepareStatements(db);
+    this.checkpoints = new SqliteCheckpoints(db);
     this.appendInTransaction = db.transaction((event: NewAuditEvent) => this.appendNow(event));
   }
 
@@ -398,11 +436,15 @@ export class SqliteStore implements Store {
       db.pragma(`busy_timeout = ${Math.ceil(opts.busyTimeoutMs ?? 10_000)}`);
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
-      migrate(db);
+      migrate(db, (from) => {
+        // Bot state the previous version wrote gets its MAC once, by the process that upgrades.
+        if (from < CHECKPOINT_VERSION) new SqliteBotStates(db, opts.integrity).sealUnsealed();
+      });
       return new SqliteStore(
         db,
         opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS,
         opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
+        opts.integrity,
       );
     } catch (error) {
       db.close();
@@ -415,8 +457,43 @@ export class SqliteStore implements Store {
   append(event: NewAuditEvent): Promise<AuditEvent> {
     return settle(() => {
       checkNewEvent(event);
-      return this.appendInTransaction.immediate(event);
+      this.pendingCheckpoint = undefined;
+      const stored = this.appendInTransaction.immediate(event);
+      if (this.pendingCheckpoint) this.lastCheckpointSeen = this.pendingCheckpoint;
+      return stored;
     });
+  }
+
+  /**
+   * Inside the append transaction: sign and store a checkpoint at the event just appended when
+   * one is due. A segment with rows missing (the chain is already broken) gets none; verify
+   * reports the break.
+   */
+  private checkpointIfDue(stored: AuditEvent): void {
+    const policy = this.integrity?.checkpoints;
+    if (!policy?.signingKey) return;
+    const inTable = this.checkpoints.last();
+    const seen = this.lastCheckpointSeen;
+    const last = seen && seen.position > (inTable?.position ?? 0) ? seen : inTable;
+    const now = new Date();
+    if (!checkpointDue(policy, stored.position, last, now)) return;
+    const prev = last?.position ?? 0;
+    const first = segmentStart(prev, stored.position);
+    const hashes = [...this.checkpoints.eventHashes(first, stored.position - 1), stored.hash];
+    if (hashes.length !== stored.position - first + 1) return;
+    const checkpoint = signCheckpoint(policy.signingKey, {
+      position: stored.position,
+      prev,
+      first,
+      hashes,
+      at: now,
+    });
+    this.checkpoints.insert(checkpoint, hashes);
+    this.pendingCheckpoint = checkpoint;
+  }
+
+  latestCheckpoint(): Promise<SignedCheckpoint | undefined> {
+    return settle(() => this.checkpoints.last());
   }
 
   /** Body of the append transaction: runs with SQLite's write lock held. */
@@ -445,6 +522,7 @@ export class SqliteStore implements Store {
     s.insertEvent.run(...eventRowValues(stored, dataText));
     s.moveHead.run(stored.position, stored.hash);
     if (event.elevation) this.upsertElevation(event, event.elevation, stored.position);
+    this.checkpointIfDue(stored);
     return stored;
   }
 
@@ -511,10 +589,16 @@ export class SqliteStore implements Store {
     const head = this.db
       .prepare<[], ChainAnchor>('SELECT position, hash FROM audit_chain_head WHERE singleton = 1')
       .get();
+    // Read after the head, so appends meanwhile cannot make a checkpoint look overdue.
+    const checkpoints = this.checkpoints.list();
+    const review = reviewCheckpoints(checkpoints, this.integrity?.checkpoints, Number(head?.position ?? 0));
     const verifier = new ChainVerifier([
       ...(options.anchors ?? []),
+      ...review.anchors,
       ...(head ? [{ position: Number(head.position), hash: head.hash }] : []),
     ]);
+    const finish = (): Promise<VerifyResult> =>
+      finishVerify(verifier.result(), checkpoints, review, this.checkpoints);
     let after = 0;
     for (;;) {
       const rows = this.statements.eventsPageRaw.all(after, VERIFY_PAGE_SIZE) as RawEventRow[];
@@ -532,10 +616,10 @@ export class SqliteStore implements Store {
           prevHash: r[9],
           hash: r[10],
         };
-        if (!verifier.nextStored(stored, () => rowToEventForVerify(rawToRow(r)))) return verifier.result();
+        if (!verifier.nextStored(stored, () => rowToEventForVerify(rawToRow(r)))) return finish();
       }
       const last = rows[rows.length - 1];
-      if (!last || rows.length < VERIFY_PAGE_SIZE) return verifier.result();
+      if (!last || rows.length < VERIFY_PAGE_SIZE) return finish();
       after = last[0];
       // better-sqlite3 is synchronous: let the server breathe between pages of a long chain.
       await yieldToEventLoop();
@@ -660,7 +744,8 @@ export class SqliteStore implements Store {
     return settle(() => {
       const text = ephemeralText(key, value, expiresAt);
       const now = Date.now();
-      const stored = this.statements.putEphemeral.run(key, text, expiresAt.getTime(), now).changes === 1;
+      const mac = ephemeralMacFor(this.integrity, key, text, expiresAt.getTime());
+      const stored = this.statements.putEphemeral.run(key, text, expiresAt.getTime(), mac, now).changes === 1;
       if (now >= this.nextPurgeAt) {
         this.nextPurgeAt = now + EPHEMERAL_PURGE_INTERVAL_MS;
         try {
@@ -675,22 +760,41 @@ export class SqliteStore implements Store {
 
   peek(key: string): Promise<unknown> {
     return settle(() =>
-      isStorableKey(key) ? parseEphemeral(this.statements.peekEphemeral.get(key, Date.now())) : undefined,
+      isStorableKey(key) ? this.checked(key, this.statements.peekEphemeral.get(key, Date.now())) : undefined,
     );
   }
 
+  /** A forged row is deleted by the take like any other, and given to nobody. */
   take(key: string): Promise<unknown> {
     return settle(() =>
-      isStorableKey(key) ? parseEphemeral(this.statements.takeEphemeral.get(key, Date.now())) : undefined,
+      isStorableKey(key) ? this.checked(key, this.statements.takeEphemeral.get(key, Date.now())) : undefined,
     );
   }
 
-  /** One conditional update: a record taken, deleted or expired meanwhile stays gone. */
+  /**
+   * One conditional update: a record taken, deleted or expired meanwhile stays gone, and one
+   * whose MAC does not check is not given a good one.
+   */
   replace(key: string, value: unknown, expiresAt: Date): Promise<boolean> {
     return settle(() => {
       const text = ephemeralText(key, value, expiresAt);
-      return this.statements.replaceEphemeral.run(text, expiresAt.getTime(), key, Date.now()).changes === 1;
+      const now = Date.now();
+      const current = isStorableKey(key) ? this.statements.peekEphemeral.get(key, now) : undefined;
+      if (!current || this.checked(key, current) === undefined) return false;
+      const mac = ephemeralMacFor(this.integrity, key, text, expiresAt.getTime());
+      return (
+        this.statements.replaceEphemeral.run(text, expiresAt.getTime(), mac, key, now, current.mac)
+          .changes === 1
+      );
     });
+  }
+
+  private checked(key: string, row: EphemeralRow | undefined): unknown {
+    return checkedEphemeral(
+      this.integrity,
+      key,
+      row ? { value: row.value, expiresAtMs: Number(row.expires_at), mac: row.mac } : undefined,
+    );
   }
 
   purgeExpired(now: Date = new Date()): Promise<number> {
@@ -739,7 +843,7 @@ export class SqliteStore implements Store {
 
   /** The bot state statements, prepared on first use. */
   private get botStates(): SqliteBotStates {
-    return (this.preparedBotStates ??= new SqliteBotStates(this.db));
+    return (this.preparedBotStates ??= new SqliteBotStates(this.db, this.integrity));
   }
   private preparedBotStates: SqliteBotStates | undefined;
 
@@ -775,13 +879,17 @@ function cursorStateText(state: unknown): string {
   return text;
 }
 
-/** Applies pending migrations under the write lock, so concurrent first starts do it once. */
-function migrate(db: Database.Database): void {
+/**
+ * Applies pending migrations under the write lock, so concurrent first starts do it once;
+ * `after(from)` runs in the same transaction when some were applied (`from`: the version before).
+ */
+function migrate(db: Database.Database, after: (from: number) => void): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) throw new SchemaTooNewError(version, MIGRATIONS.length);
     for (const migration of MIGRATIONS.slice(version)) db.exec(migration);
     db.pragma(`user_version = ${MIGRATIONS.length}`);
+    if (version < MIGRATIONS.length) after(version);
   }).immediate();
 }
 

@@ -17,13 +17,18 @@
  *   that window while one lane retries; when the window is full, reading pauses until the
  *   stuck event goes through (or is skipped). The cursor records the delivered events above
  *   the oldest undelivered one, so a restart sends none of them again.
+ * - **Anchored.** Each delivery carries the newest signed checkpoint of the chain (when the
+ *   store has one) in the `elevate-audit-checkpoint` header: base64url of its JSON, signed with
+ *   Ed25519 by the checkpoint key (see `checkpoints.ts`). A receiver that keeps the last one
+ *   holds a copy of the chain's head that nobody with only database access can forge or undo.
  * - **One dispatcher at a time.** The cursor carries a lease that the holder renews; other
  *   processes stand by and take over when it is released or lapses. Saves are fenced: once
  *   another process has claimed the cursor, the old holder's writes fail and it stops.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AuditEvent, AuditStore, CursorStore } from './audit-store.js';
+import type { AuditEvent, AuditStore, CheckpointStore, CursorStore } from './audit-store.js';
+import { checkpointHeader, type SignedCheckpoint } from './checkpoints.js';
 import { eventRecord } from './hash-chain.js';
 
 /** Name of the sink's cursor in the store. */
@@ -32,6 +37,8 @@ export const WEBHOOK_CURSOR = 'webhook';
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
 /** Prefix of every CloudEvents `type`: `org.elevate.grant.confirmed` for a `grant.confirmed` event. */
 export const CLOUDEVENT_TYPE_PREFIX = 'org.elevate.';
+/** Header carrying the newest signed checkpoint (base64url of its JSON). */
+export const CHECKPOINT_HEADER = 'elevate-audit-checkpoint';
 /** Prefix of a Standard Webhooks secret: the rest is the key, in base64. */
 export const WEBHOOK_SECRET_PREFIX = 'whsec_';
 
@@ -165,8 +172,11 @@ export interface WebhookSinkStatus {
 
 /** Settings of {@link WebhookSink}; the durations are there mainly for tests. */
 export interface WebhookSinkOptions {
-  /** The audit store: read with `readEvents`, progress kept with its cursors. */
-  store: AuditStore & CursorStore;
+  /**
+   * The audit store: read with `readEvents`, progress kept with its cursors, and the newest
+   * checkpoint sent along with each delivery (when it keeps checkpoints).
+   */
+  store: AuditStore & CursorStore & Partial<CheckpointStore>;
   url: string;
   /** Signing secrets (at least one); each adds a signature to every delivery. */
   secrets: readonly string[];
@@ -513,10 +523,22 @@ class Session {
         continue;
       }
       if (this.stopping || this.halted) break;
+      await this.refreshCheckpoint();
       for (const event of events) this.admit(event);
       this.advance();
       this.pump();
       if (events.length < limit) await this.readerPause(pollIntervalMs, false);
+    }
+  }
+
+  /** The newest checkpoint, read with each page of events; deliveries carry it. */
+  private checkpoint: SignedCheckpoint | undefined;
+
+  private async refreshCheckpoint(): Promise<void> {
+    try {
+      this.checkpoint = (await this.config.store.latestCheckpoint?.()) ?? this.checkpoint;
+    } catch {
+      // Deliveries go on with the checkpoint read last; the next page tries again.
     }
   }
 
@@ -614,6 +636,7 @@ class Session {
           'webhook-id': event.id,
           'webhook-timestamp': String(timestamp),
           'webhook-signature': signWebhook(secrets, event.id, timestamp, body),
+          ...(this.checkpoint ? { [CHECKPOINT_HEADER]: checkpointHeader(this.checkpoint) } : {}),
         },
         body,
         // A redirected POST would be re-sent as a GET, or to a place nobody configured.

@@ -23,7 +23,14 @@
  * {@link AwsIamTarget.deleteInlinePolicy} take it away; {@link elevationIdOfPolicy} tells an
  * Elevate policy, and whose elevation it is, from the rest.
  *
+ * **Tampering.** The policy's name is predictable, so someone else may create it first, or add a
+ * version to it during the window. Elevate attaches a policy it did not just create only when it
+ * is exactly the one Elevate would create (`policy-check.ts`), checks that again in the
+ * read-back ({@link AwsIamTarget.check}), and otherwise refuses with {@link TargetTamperedError};
+ * drift detection asks {@link AwsIamTarget.findTampering} about live elevations' policies.
+ *
  * Permissions Elevate's own AWS identity needs. Attach mode: `iam:CreatePolicy`,
+ * `iam:GetPolicy`, `iam:GetPolicyVersion`,
  * `iam:DeletePolicy`, `iam:ListPolicyVersions`, `iam:DeletePolicyVersion`, `iam:ListPolicies`,
  * `iam:ListEntitiesForPolicy`, `iam:Attach/Detach/ListAttachedRolePolicies` (and the `User`
  * forms for bots that are IAM users), `iam:GetRole`/`iam:GetUser`/`iam:GetGroup` (for
@@ -55,6 +62,8 @@ import {
   DetachRolePolicyCommand,
   DetachUserPolicyCommand,
   GetGroupCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
   GetRoleCommand,
   GetUserCommand,
   IAMClient,
@@ -76,9 +85,21 @@ import {
   TargetInvalidError,
   TargetNotFoundError,
   TargetNotVerifiedError,
+  TargetTamperedError,
   TargetUnreachableError,
 } from '../target-errors.js';
+import {
+  expiryCondition,
+  hasStatements,
+  iamTime,
+  isObject,
+  policyText,
+  statementsOf,
+} from './policy-document.js';
+import { documentProblem, versionProblem, type PolicyVersionInfo } from './policy-check.js';
 import type { AwsIamAttachTargetRef, AwsIamCredentialsTargetRef } from '../../workflows/definitions.js';
+
+export { expiryCondition, iamTime } from './policy-document.js';
 
 /** Either kind of AWS IAM reference. */
 export type AwsIamTargetRef = AwsIamAttachTargetRef | AwsIamCredentialsTargetRef;
@@ -196,16 +217,6 @@ export function denyPolicyName(elevationId: string): string {
   return `${DENY_PREFIX}${elevationName(elevationId, MAX_POLICY_NAME - DENY_PREFIX.length + NAME_PREFIX.length).slice(NAME_PREFIX.length)}`;
 }
 
-/** A policy document as IAM returns it: URL-encoded JSON (AWS), or plain JSON (some stand-ins). */
-function policyText(document: string | undefined): string {
-  if (!document) return '';
-  try {
-    return decodeURIComponent(document);
-  } catch {
-    return document;
-  }
-}
-
 /** The name of the elevation's managed policy in attach mode. */
 export function policyName(elevationId: string): string {
   return elevationName(elevationId, MAX_POLICY_NAME);
@@ -280,77 +291,6 @@ export function sessionDurationSeconds(windowSeconds: number): number {
   return Math.min(MAX_SESSION_SECONDS, Math.max(MIN_SESSION_SECONDS, s));
 }
 
-/** `2030-01-02T03:04:05Z`: ISO 8601 in whole seconds, rounded up, as IAM conditions are usually written. */
-export function iamTime(at: Date): string {
-  const ms = Math.ceil(at.getTime() / 1000) * 1000;
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Parses an IAM policy document far enough to find its statements. */
-function statementsOf(document: string, what: string): { doc: Json; statements: Json[] } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(document);
-  } catch (err) {
-    throw new TargetInvalidError(`${what} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!isObject(doc)) throw new TargetInvalidError(`${what} is not a JSON object`);
-  const raw = doc['Statement'];
-  const statements = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
-  if (statements.length === 0) throw new TargetInvalidError(`${what} has no statements`);
-  if (!statements.every(isObject))
-    throw new TargetInvalidError(`${what} has a statement that is not an object`);
-  return { doc, statements };
-}
-
-/**
- * `document` with `DateLessThan: {"aws:CurrentTime": notAfter}` added to the conditions of
- * every `Allow` statement, so AWS stops honouring the policy at `notAfter` whoever forgets to
- * detach it. Existing conditions are kept (conditions are ANDed). A `DateLessThan` on
- * `aws:CurrentTime` already in a statement is kept if it ends earlier; Elevate never extends
- * what the document allows. `Deny` statements are left alone: expiring a denial would widen
- * access. Pure; the result is compact JSON.
- *
- * @throws {TargetInvalidError} when the document is not JSON, not an object, has no
- *   statements, or carries an `aws:CurrentTime` date that cannot be read.
- */
-export function expiryCondition(document: string, notAfter: Date): string {
-  const { doc, statements } = statementsOf(document, 'the IAM policy document');
-  const ours = iamTime(notAfter);
-  const updated = statements.map((statement) => {
-    if (statement['Effect'] !== 'Allow') return statement;
-    const condition = isObject(statement['Condition']) ? statement['Condition'] : {};
-    const lessThan = isObject(condition['DateLessThan']) ? { ...condition['DateLessThan'] } : {};
-    let value = ours;
-    // Condition keys are case-insensitive in IAM: fold any spelling of aws:CurrentTime into ours.
-    for (const key of Object.keys(lessThan)) {
-      if (key.toLowerCase() !== 'aws:currenttime') continue;
-      const given = lessThan[key];
-      // Several values are ORed: the latest of them is what the statement allows.
-      const times = (Array.isArray(given) ? given : [given]).map((v) => Date.parse(String(v)));
-      if (times.length === 0 || times.some(Number.isNaN)) {
-        throw new TargetInvalidError(
-          `the IAM policy document has an aws:CurrentTime condition that is not a date: ${JSON.stringify(given)}`,
-        );
-      }
-      const existing = Math.max(...times);
-      if (existing < notAfter.getTime()) value = iamTime(new Date(existing));
-      delete lessThan[key];
-    }
-    return {
-      ...statement,
-      Condition: { ...condition, DateLessThan: { ...lessThan, 'aws:CurrentTime': value } },
-    };
-  });
-  return JSON.stringify({ ...doc, Statement: Array.isArray(doc['Statement']) ? updated : updated[0] });
-}
-
 /** Temporary credentials from {@link AwsIamTarget.issueCredentials}. Secret: hand them to the bot only. */
 export interface IssuedCredentials {
   accessKeyId: string;
@@ -374,7 +314,8 @@ export type AwsOperation =
   | 'listAttached'
   | 'detach'
   | 'deleteInline'
-  | 'revokeSession';
+  | 'revokeSession'
+  | 'inspect';
 
 /** What {@link mapAwsError} needs to know about the failed call. */
 export interface AwsErrorContext {
@@ -446,6 +387,8 @@ function describe(ctx: AwsErrorContext): string {
       return `deleting inline policy ${policy} of ${who}`;
     case 'revokeSession':
       return `denying a revoked session on ${who} with inline policy ${policy}`;
+    case 'inspect':
+      return `reading the versions of policy ${policy}`;
   }
 }
 
@@ -586,7 +529,10 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
    * now + window + {@link EXPIRY_SLACK_SECONDS}) and attaches it to `principal`;
    * `changed: false` if it was already attached. A policy left by an earlier attempt is reused
    * as it is, so its expiry counts from that first attempt: a retry can only end the grant
-   * earlier, never later.
+   * earlier, never later. A policy Elevate did not create in this call (left by an earlier
+   * attempt, or already attached) is used only if it is exactly the one Elevate would create:
+   * `v1` its only version, and its document the role's with an expiry no later than this one
+   * (see `policy-check.ts`).
    *
    * Credentials mode: `changed: true` and nothing is done; nothing standing is granted (the
    * credentials come from {@link AwsIamTarget.issueCredentials}).
@@ -595,6 +541,9 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
    *   principal that is not a role or user ARN, a document that is not JSON or has no
    *   statements, or one IAM refuses.
    * @throws {TargetNotFoundError} when the role or user does not exist.
+   * @throws {TargetTamperedError} when a policy under the elevation's name exists and is not
+   *   the one Elevate would create; it is not attached (or, found attached, left for the
+   *   revocation to take away).
    */
   async grant(ref: AwsIamTargetRef, principal: string, ctx?: GrantContext): Promise<TargetChange> {
     if (ref.mode === 'credentials') return { changed: true };
@@ -613,7 +562,11 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
     const notAfter = new Date(this.clock().getTime() + (durationSeconds + EXPIRY_SLACK_SECONDS) * 1000);
     const document = expiryCondition(ref.policyDocument, notAfter);
     return this.run(errCtx, async () => {
-      if (await this.isAttached(p, arn)) return { changed: false };
+      if (await this.isAttached(p, arn)) {
+        // Attached by an earlier attempt, or by someone else: either way it must be Elevate's.
+        await this.verifyPolicy(arn, principal, ref.policyDocument, notAfter);
+        return { changed: false };
+      }
       let created = false;
       try {
         await this.iam.send(
@@ -628,6 +581,9 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
       } catch (err) {
         if (!isCode(err, 'EntityAlreadyExists')) throw err;
       }
+      // The name is predictable: a policy already there may be someone else's, so it is checked
+      // before it is attached (a retry of Elevate's own create passes).
+      if (!created) await this.verifyPolicy(arn, principal, ref.policyDocument, notAfter);
       try {
         await (p.kind === 'role'
           ? this.iam.send(new AttachRolePolicyCommand({ RoleName: p.name, PolicyArn: arn }))
@@ -678,7 +634,11 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
 
   /**
    * Attach mode: whether the elevation's policy is attached to `principal` (false when the
-   * principal does not exist).
+   * principal does not exist). When it is attached and `ref` carries the role's document, the
+   * policy is also checked to be the one Elevate makes (the read-back after a grant): a version
+   * added or made default by someone else, or another document, throws
+   * {@link TargetTamperedError}. Drift detection passes no document (`'{}'`) and asks
+   * {@link AwsIamTarget.findTampering} separately.
    *
    * Credentials mode: always false. Elevate keeps nothing standing in AWS for an issued session,
    * so there is nothing to read back; whether credentials are live is a matter of their
@@ -687,14 +647,42 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
    */
   async check(ref: AwsIamTargetRef, principal: string, ctx?: GrantContext): Promise<boolean> {
     if (ref.mode === 'credentials') return false;
-    const { p, arn, errCtx } = this.attachContext('check', principal, ctx);
+    const { p, arn, errCtx, durationSeconds } = this.attachContext('check', principal, ctx);
     return this.run(errCtx, async () => {
+      let attached: boolean;
       try {
-        return await this.isAttached(p, arn);
+        attached = await this.isAttached(p, arn);
       } catch (err) {
         if (isCode(err, 'NoSuchEntity')) return false;
         throw err;
       }
+      if (attached && hasStatements(ref.policyDocument)) {
+        // Any policy Elevate made for this window ends by now + window + slack.
+        const window = Number.isFinite(durationSeconds) && durationSeconds > 0 ? durationSeconds : 0;
+        const bound = new Date(this.clock().getTime() + (window + EXPIRY_SLACK_SECONDS) * 1000);
+        await this.verifyPolicy(arn, principal, ref.policyDocument, bound);
+      }
+      return attached;
+    });
+  }
+
+  /**
+   * Whether the Elevate policy `policyArn` was changed by someone else since Elevate created
+   * it: a sentence saying how (a version other than `v1`, or `v1` no longer the default), or
+   * `undefined` when it has only `v1` as Elevate made it, or no longer exists. IAM versions
+   * cannot be edited, and {@link AwsIamTarget.grant} checked `v1`'s document before attaching
+   * it, so this needs no document; drift detection asks it about the policies of live
+   * elevations, which the lease would otherwise explain.
+   *
+   * @throws {TargetInvalidError} for an ARN that is not an Elevate policy's.
+   */
+  async findTampering(policyArn: string): Promise<string | undefined> {
+    if (elevationIdOfPolicy(policyArn) === undefined) {
+      throw new TargetInvalidError(`${JSON.stringify(policyArn)} is not the ARN of an Elevate policy`);
+    }
+    return this.run(this.errorContext('inspect', undefined, policyArn), async () => {
+      const read = await this.readPolicy(policyArn, false);
+      return read && versionProblem(read.versions, read.defaultVersionId);
     });
   }
 
@@ -1013,6 +1001,59 @@ export class AwsIamTarget implements Target<AwsIamTargetRef> {
     } catch (err) {
       throw mapAwsError(err, ctx);
     }
+  }
+
+  /**
+   * The policy's default version id and versions, and with `withDocument` the default version's
+   * document; `undefined` when the policy does not exist.
+   */
+  private async readPolicy(
+    policyArn: string,
+    withDocument: boolean,
+  ): Promise<{ defaultVersionId?: string; versions: PolicyVersionInfo[]; document?: string } | undefined> {
+    const got = await this.ignoreMissing(this.iam.send(new GetPolicyCommand({ PolicyArn: policyArn })));
+    if (!got?.Policy) return undefined;
+    const defaultVersionId = got.Policy.DefaultVersionId;
+    const versions: PolicyVersionInfo[] = [];
+    for await (const page of paginateListPolicyVersions(this.pager, { PolicyArn: policyArn })) {
+      for (const v of page.Versions ?? []) {
+        if (v.VersionId) versions.push({ versionId: v.VersionId, isDefault: v.IsDefaultVersion === true });
+      }
+    }
+    if (!withDocument || !defaultVersionId) return { defaultVersionId, versions };
+    const version = await this.iam.send(
+      new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: defaultVersionId }),
+    );
+    return { defaultVersionId, versions, document: version.PolicyVersion?.Document ?? '' };
+  }
+
+  /**
+   * Refuses, with {@link TargetTamperedError}, the elevation's policy `policyArn` unless it is
+   * exactly the one Elevate makes from `roleDocument` for a window ending by `notAfter`. A
+   * policy that is not there (yet) is {@link TargetNotVerifiedError}, retried: IAM's eventual
+   * consistency, or a revocation racing the grant.
+   */
+  private async verifyPolicy(
+    policyArn: string,
+    principal: string,
+    roleDocument: string,
+    notAfter: Date,
+  ): Promise<void> {
+    const read = await this.readPolicy(policyArn, true);
+    if (!read) throw new TargetNotVerifiedError(`IAM does not show policy ${policyArn}`);
+    const problem =
+      versionProblem(read.versions, read.defaultVersionId) ??
+      documentProblem(read.document ?? '', roleDocument, notAfter);
+    if (problem === undefined) return;
+    this.logger?.error(
+      { principal, policy: policyArn, problem },
+      "AWS policy under Elevate's name is not Elevate's; refused",
+    );
+    throw new TargetTamperedError(
+      `policy_tampered: ${policyArn} is not the policy Elevate makes for this elevation: ${problem}. ` +
+        `Elevate refuses to grant it to ${principal} (the revocation that follows deletes it); ` +
+        'look in CloudTrail for who called CreatePolicy, CreatePolicyVersion or SetDefaultPolicyVersion on it',
+    );
   }
 
   /** Whether `policyArn` is among the `/elevate/` policies attached to the principal (all pages). */

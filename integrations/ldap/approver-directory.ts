@@ -1,23 +1,36 @@
 /**
- * Approver groups kept in LDAP: is the person with this e-mail address a member of this group?
+ * Approver groups kept in LDAP: is this person a member of this group, and as which entry?
  * Asked when someone approves (never cached), so removing a person from the group takes effect
  * at once.
  *
- * Two searches: the group's `member` values, and the entries whose `mail` is the address
- * (under a base DN, by default the `dc=` suffix of the group). A person counts when one of
- * their entries is a member. Filter values are escaped by ldapts' filter classes, never
- * concatenated into a filter string.
+ * Two searches: the group's `member` values, and the entries whose join attribute holds the
+ * person's value (under a base DN, by default the `dc=` suffix of the group). The join attribute
+ * is `mail` unless configured (`LDAP_APPROVER_JOIN_ATTRIBUTE`, e.g. `uid` or `entryUUID`, with
+ * the value the identity provider asserts); a person known only by address (a Slack click before
+ * the login) is looked up by `mail`. The person counts when exactly one entry holds the value,
+ * that entry holds it once, and the entry is a member: a value on several entries, or several
+ * values on one entry, is refused as {@link AmbiguousIdentityError} — people may be able to
+ * write their own `mail`, and must not thereby lend their membership to another address.
+ * Filter values are escaped by ldapts' filter classes, never concatenated into a filter string.
  */
-import { Client, EqualityFilter, NoSuchObjectError } from 'ldapts';
+import { Client, EqualityFilter, NoSuchObjectError, SizeLimitExceededError, type Entry } from 'ldapts';
+import { AmbiguousIdentityError, type DirectoryPerson } from '../../domain/approver-identity.js';
 import type { ApproverDirectory } from '../../domain/elevation-service.js';
+import { canonicalOrUndefined } from '../../workflows/email-address.js';
 import { normalizeDn } from './dn.js';
 
 export interface LdapApproverDirectoryOptions {
   url: string;
   bindDn: string;
   bindPassword: string;
-  /** Where people are searched by `mail` (default: the trailing `dc=` RDNs of each group's DN). */
+  /** Where people are searched (default: the trailing `dc=` RDNs of each group's DN). */
   peopleBaseDn?: string;
+  /**
+   * The attribute that joins a person to their entry when the identity provider asserted a
+   * value for it (`LDAP_APPROVER_JOIN_ATTRIBUTE`, default `mail`). Choose one people cannot
+   * write themselves.
+   */
+  joinAttribute?: string;
   timeoutMs?: number;
 }
 
@@ -31,30 +44,70 @@ export function suffixOf(dn: string): string {
 }
 
 export class LdapApproverDirectory implements ApproverDirectory {
-  constructor(private readonly opts: LdapApproverDirectoryOptions) {}
+  private readonly joinAttribute: string;
 
+  constructor(private readonly opts: LdapApproverDirectoryOptions) {
+    this.joinAttribute = opts.joinAttribute ?? 'mail';
+    if (!ATTRIBUTE_NAME.test(this.joinAttribute)) {
+      throw new Error(
+        `the LDAP join attribute must be an attribute name, not ${JSON.stringify(this.joinAttribute)}`,
+      );
+    }
+  }
+
+  /** Whether the person with this address is a member of the group (looked up by `mail`). */
   async isMember(groupDn: string, email: string): Promise<boolean> {
-    const address = email.trim().toLowerCase();
+    return (await this.memberEntry(groupDn, { email })) !== undefined;
+  }
+
+  /**
+   * The normalised DN of the person's entry when that entry is a member of the group, else
+   * undefined. Throws {@link AmbiguousIdentityError} when the value is held by several entries
+   * or several times by one; an address or value that is not acceptable matches nobody.
+   */
+  async memberEntry(groupDn: string, person: DirectoryPerson): Promise<string | undefined> {
+    const byJoin = person.joinValue !== undefined && this.joinAttribute.toLowerCase() !== 'mail';
+    const attribute = byJoin ? this.joinAttribute : 'mail';
+    // An address must be canonical (ASCII, one @): a look-alike or a NUL-truncated value matches nobody.
+    const value = byJoin ? joinValueOf(person.joinValue) : canonicalOrUndefined(person.email);
     return this.session(async (client) => {
       const members = await this.members(client, groupDn);
-      if (members.length === 0) return false;
-      // OpenLDAP compares an assertion value only up to a NUL, so `ann@example.org\0x` would
-      // match ann. No real address holds a control character: such a value matches nobody.
-      if ([...address].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return false;
+      if (members.length === 0 || value === undefined) return undefined;
       const memberSet = new Set(members.map((m) => safeNormalize(m)));
-      const { searchEntries: people } = await client.search(this.opts.peopleBaseDn ?? suffixOf(groupDn), {
-        scope: 'sub',
-        filter: new EqualityFilter({ attribute: 'mail', value: address }),
-        attributes: ['dn'],
-        sizeLimit: 10,
-      });
-      return people.some((p) => memberSet.has(safeNormalize(p.dn)));
+      let people: Entry[];
+      try {
+        ({ searchEntries: people } = await client.search(this.opts.peopleBaseDn ?? suffixOf(groupDn), {
+          scope: 'sub',
+          filter: new EqualityFilter({ attribute, value }),
+          attributes: [attribute],
+          sizeLimit: 2,
+        }));
+      } catch (err) {
+        if (err instanceof SizeLimitExceededError) people = [{ dn: '' }, { dn: '' }];
+        else throw err;
+      }
+      if (people.length > 1) {
+        throw new AmbiguousIdentityError(
+          `${attribute} ${JSON.stringify(value)} is held by several directory entries, so it does not say who the person is`,
+        );
+      }
+      const entry = people[0];
+      if (entry === undefined) return undefined;
+      const held = valuesOf(entry, attribute);
+      if (held.length > 1) {
+        throw new AmbiguousIdentityError(
+          `the directory entry holding ${attribute} ${JSON.stringify(value)} has ${held.length} ${attribute} values, so it does not say who the person is`,
+        );
+      }
+      const dn = safeNormalize(entry.dn);
+      return memberSet.has(dn) ? dn : undefined;
     });
   }
 
   /**
-   * The `mail` addresses of a group's members (people without one are skipped), to message
-   * them directly. At most {@link MAX_LISTED_MEMBERS} members are read.
+   * The `mail` addresses of a group's members (people without one, or with an address that is
+   * not plain ASCII, are skipped), to message them directly. At most
+   * {@link MAX_LISTED_MEMBERS} members are read.
    */
   async memberEmails(groupDn: string): Promise<string[]> {
     return this.session(async (client) => {
@@ -62,9 +115,14 @@ export class LdapApproverDirectory implements ApproverDirectory {
       for (const dn of (await this.members(client, groupDn)).slice(0, MAX_LISTED_MEMBERS)) {
         try {
           const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['mail'] });
-          const mail = searchEntries[0]?.mail;
-          for (const m of [mail].flat())
-            if (typeof m === 'string' && m.includes('@')) emails.push(m.toLowerCase());
+          const entry = searchEntries[0];
+          const mails = entry ? valuesOf(entry, 'mail') : [];
+          // Joined by mail, an entry with several addresses cannot approve (see memberEntry): no DM.
+          if (mails.length > 1 && this.joinAttribute.toLowerCase() === 'mail') continue;
+          for (const m of mails) {
+            const address = canonicalOrUndefined(m);
+            if (address !== undefined) emails.push(address);
+          }
         } catch (err) {
           if (!(err instanceof NoSuchObjectError)) throw err; // a member without an entry (the placeholder)
         }
@@ -110,4 +168,26 @@ function safeNormalize(dn: string): string {
   } catch {
     return dn.toLowerCase();
   }
+}
+
+/** An LDAP attribute name (a descriptor; OIDs are not needed here). */
+const ATTRIBUTE_NAME = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
+
+/**
+ * A join value asserted by the identity provider, if acceptable: printable ASCII without spaces
+ * (OpenLDAP stops comparing at a NUL, and non-ASCII text may imitate another value), at most 256
+ * characters. Compared by the attribute's own matching rule in the directory.
+ */
+function joinValueOf(value: string | undefined): string | undefined {
+  if (value === undefined || value.length === 0 || value.length > 256) return undefined;
+  return /^[\x21-\x7e]+$/.test(value) ? value : undefined;
+}
+
+/** The string values of `attribute` on an entry, whatever case the server spelled its name in. */
+function valuesOf(entry: Entry, attribute: string): string[] {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
+  if (key === undefined) return [];
+  return [entry[key]]
+    .flat()
+    .map((v) => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : ''));
 }

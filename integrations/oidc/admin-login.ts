@@ -7,10 +7,12 @@
  * `nonce` per sign-in, the ID token checked by `openid-client` (signature, issuer, audience,
  * expiry, nonce). On top, the sign-in must meet the same login rule (`LoginRule`) as an approval —
  * one implementation of it, in `step-up.ts`: multi-factor authentication by `amr`/`acr` and an
- * email address; the group claim is read so the console can decide admin rights. Unlike an
- * approval, a sign-in may by default reuse the person's session at the provider (no
- * `prompt=login`, no `max_age`, `auth_time` only recorded): the console re-checks rights on its
- * own schedule. With `maxAgeSeconds` (`ADMIN_SIGN_IN_MAX_AGE_SECONDS`) it needs a fresh login too.
+ * verified, plain-ASCII email address; the group claim is read so the console can decide admin
+ * rights. The group claim must carry immutable group ids (e.g. Entra object ids), never names
+ * that users can create. With `maxAgeSeconds` (`ADMIN_SIGN_IN_MAX_AGE_SECONDS`, 900 s unless
+ * configured) a sign-in needs a fresh login, as an approval does; without it (only when a caller
+ * leaves it out) the person's session at the provider may be reused and `auth_time` is only
+ * recorded.
  */
 import type * as client from 'openid-client';
 import {
@@ -25,7 +27,14 @@ import {
 /** How the console signs people in: the approvals' provider settings, plus the group claim. */
 export interface AdminLoginSettings extends Pick<
   StepUpSettings,
-  'issuer' | 'clientId' | 'clientSecret' | 'mfaMethods' | 'mfaAcrValues' | 'emailClaim'
+  | 'issuer'
+  | 'clientId'
+  | 'clientSecret'
+  | 'mfaMethods'
+  | 'mfaAcrValues'
+  | 'emailClaim'
+  | 'emailClaimTrusted'
+  | 'joinClaim'
 > {
   /** `<public URL>/admin/callback`, as registered at the provider. */
   redirectUri: string;
@@ -39,8 +48,10 @@ export interface AdminLoginSettings extends Pick<
 export interface AdminIdentity {
   issuer: string;
   subject: string;
-  /** The address from the configured e-mail claim, lower case. */
+  /** The address from the configured e-mail claim: verified, plain ASCII, lower case. */
   email: string;
+  /** The value of the directory join claim, when one is configured. */
+  joinValue?: string;
   /** The group claim's values (empty when the claim is absent). */
   groups: string[];
   amr: string[];
@@ -61,8 +72,18 @@ const RESTART = 'Please sign in again.';
  * approvals' settings) that carries theirs.
  */
 function loginSettings(settings: AdminLoginSettings): LoginSettings {
-  const { issuer, clientId, clientSecret, redirectUri, mfaMethods, mfaAcrValues, emailClaim, maxAgeSeconds } =
-    settings;
+  const {
+    issuer,
+    clientId,
+    clientSecret,
+    redirectUri,
+    mfaMethods,
+    mfaAcrValues,
+    emailClaim,
+    emailClaimTrusted,
+    joinClaim,
+    maxAgeSeconds,
+  } = settings;
   return {
     issuer,
     clientId,
@@ -71,6 +92,8 @@ function loginSettings(settings: AdminLoginSettings): LoginSettings {
     mfaMethods,
     mfaAcrValues,
     emailClaim,
+    ...(emailClaimTrusted === undefined ? {} : { emailClaimTrusted }),
+    ...(joinClaim === undefined ? {} : { joinClaim }),
     ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
   };
 }
@@ -118,6 +141,7 @@ export class AdminLoginClient {
     const groups = (Array.isArray(rawGroups) ? rawGroups : typeof rawGroups === 'string' ? [rawGroups] : [])
       .filter((g): g is string => typeof g === 'string')
       .slice(0, 1000);
-    return { ...evidence, email: evidence.email.toLowerCase(), groups };
+    // `evidence.email` is already canonical (checked by the login rule).
+    return { ...evidence, groups };
   }
 }

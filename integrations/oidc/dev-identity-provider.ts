@@ -36,6 +36,13 @@ export interface DevAccount {
   totpSecret?: string;
   /** Groups reported in the `groups` claim, when the relying party asks for it (the admin console does). */
   groups?: string[];
+  /**
+   * What the `email_verified` claim says (default `true`); `null` leaves the claim out, as some
+   * providers do. For tests of Elevate's refusal of unverified addresses.
+   */
+  emailVerified?: boolean | null;
+  /** Reported as `preferred_username` (e.g. the person's LDAP `uid`), when set. */
+  username?: string;
 }
 
 /** How a login went, as the ID token will report it. */
@@ -284,7 +291,8 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 /**
  * Starts the development identity provider and returns once it accepts connections.
- * Throws {@link DevProviderRefusedError} when `NODE_ENV` is `production`.
+ * Throws {@link DevProviderRefusedError} when `NODE_ENV` is `production` or `host` is not a
+ * loopback address.
  */
 export async function startDevIdentityProvider(
   opts: StartDevIdentityProviderOptions,
@@ -297,6 +305,12 @@ export async function startDevIdentityProvider(
   }
   const { logger } = opts;
   const host = opts.host ?? '127.0.0.1';
+  // Anyone who reaches it can log in as a demo approver: this machine only, whoever calls.
+  if (!/^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i.test(host)) {
+    throw new DevProviderRefusedError(
+      `The development identity provider listens on loopback only, not on ${host}: configure your organisation’s OpenID Connect provider instead.`,
+    );
+  }
 
   const accounts = new Map<string, DevAccount>();
   for (const account of opts.accounts) {
@@ -347,7 +361,8 @@ export async function startDevIdentityProvider(
         claims: () => ({
           sub,
           email: account.email,
-          email_verified: true,
+          ...(account.emailVerified === null ? {} : { email_verified: account.emailVerified ?? true }),
+          ...(account.username === undefined ? {} : { preferred_username: account.username }),
           ...(account.name === undefined ? {} : { name: account.name }),
           ...(account.groups === undefined ? {} : { groups: account.groups }),
         }),
@@ -358,7 +373,7 @@ export async function startDevIdentityProvider(
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
-      profile: ['name'],
+      profile: ['name', 'preferred_username'],
       acr: null,
       amr: null,
       auth_time: null,

@@ -10,17 +10,49 @@
  *
  * The protocol checks — code exchange, ID token signature, issuer, audience, expiry, `state`,
  * `nonce`, `max_age` — are done by `openid-client`; this module adds Elevate's rules on top:
- * how fresh the login must be, which `amr`/`acr` values count as MFA, and that an email address
- * comes with the ID token. That rule ({@link LoginRule}) and the login around it
+ * how fresh the login must be, which `amr`/`acr` values count as MFA (see {@link mfaMethodOf}),
+ * and that a verified, plain-ASCII email address comes with the ID token (`email_verified: true`;
+ * see `workflows/email-address.ts` for why ASCII only). That rule ({@link LoginRule}) and the login around it
  * ({@link discoverProvider}, {@link startLogin}, {@link completeLogin}) also serve the admin
  * console's sign-in, without the freshness part, so the two cannot come to disagree on MFA.
  */
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Metrics } from '../../runtime/metrics.js';
+import { canonicalAddress } from '../../workflows/email-address.js';
 
-/** `amr` values (RFC 8176) that count as multi-factor authentication unless configured otherwise. */
-export const DEFAULT_MFA_METHODS: readonly string[] = ['mfa', 'otp', 'hwk', 'swk'];
+/**
+ * `amr` values (RFC 8176) that count as multi-factor authentication *on their own* unless
+ * configured otherwise: `mfa` (the provider says several factors were used), and the
+ * phishing-resistant key methods `hwk` (hardware key) and `fido` (a FIDO authenticator, as some
+ * providers report WebAuthn). Besides these, a login always counts when its `amr` shows two
+ * different factor classes (see {@link FACTOR_CLASSES}): `pwd`+`otp`, `swk`+`pin`, `hwk`+`fpt`.
+ * A single `otp`, `sms` or `swk` does not: a one-time code sent by e-mail or SMS is one factor.
+ */
+export const DEFAULT_MFA_METHODS: readonly string[] = ['mfa', 'hwk', 'fido'];
+
+/**
+ * The factor class of each `amr` value that names one (RFC 8176): something you know, have or
+ * are. Values that name no factor (`mfa`, `mca`, `user`, `geo`, `rba`, `wia`...) have none.
+ */
+export const FACTOR_CLASSES: Readonly<Record<string, 'knowledge' | 'possession' | 'inherence'>> = {
+  pwd: 'knowledge',
+  pin: 'knowledge',
+  kba: 'knowledge',
+  otp: 'possession',
+  sms: 'possession',
+  tel: 'possession',
+  hwk: 'possession',
+  swk: 'possession',
+  sc: 'possession',
+  pop: 'possession',
+  fido: 'possession',
+  fpt: 'inherence',
+  face: 'inherence',
+  iris: 'inherence',
+  retina: 'inherence',
+  vbm: 'inherence',
+};
 /** How old, in seconds, a login may be unless configured otherwise. */
 export const DEFAULT_MAX_AGE_SECONDS = 300;
 /**
@@ -49,13 +81,25 @@ export interface StepUpSettings {
   maxAgeSeconds: number;
   /** ID token claim that holds the approver's email address. */
   emailClaim: string;
+  /**
+   * Required to use an `emailClaim` other than `email` (`OIDC_EMAIL_CLAIM_TRUSTED`): such a
+   * claim comes without `email_verified`, so the operator vouches that the provider fills it
+   * only with addresses it has verified and that users cannot change.
+   */
+  emailClaimTrusted?: boolean;
+  /**
+   * ID token claim whose value joins the person to their directory entry
+   * (`OIDC_APPROVER_JOIN_CLAIM`, e.g. `preferred_username` for LDAP `uid`); when set, a login
+   * without it does not count.
+   */
+  joinClaim?: string;
 }
 
 /** What {@link stepUpSettings} needs; everything with a default may be left out. */
 export type StepUpSettingsInput = Pick<StepUpSettings, 'issuer' | 'clientId' | 'redirectUri'> &
   Partial<Omit<StepUpSettings, 'issuer' | 'clientId' | 'redirectUri'>>;
 
-/** Fills in the defaults: MFA methods `mfa otp hwk swk`, no MFA `acr` values, 300 s, claim `email`. */
+/** Fills in the defaults: MFA methods `mfa hwk fido`, no MFA `acr` values, 300 s, claim `email`. */
 export function stepUpSettings(input: StepUpSettingsInput): StepUpSettings {
   return {
     ...input,
@@ -84,8 +128,10 @@ export interface MfaEvidence {
   issuer: string;
   /** The approver's subject identifier at that provider (`sub`). */
   subject: string;
-  /** The approver's email address, from the configured claim. */
+  /** The approver's email address, from the configured claim, in canonical (lower-case ASCII) form. */
   email: string;
+  /** The value of the configured join claim, when one is configured. */
+  joinValue?: string;
   /** Authentication methods the provider reported (`amr`), possibly empty. */
   amr: string[];
   /** Authentication context class the provider reported (`acr`), if any. */
@@ -106,8 +152,16 @@ export type StepUpFailure =
   | 'login_too_old'
   /** The ID token has no `auth_time`, so freshness cannot be shown. */
   | 'missing_auth_time'
-  /** The ID token carries no (verified) email address. */
+  /** The ID token carries no email address. */
   | 'missing_email'
+  /** The email address is not verified (`email_verified` is not `true`), or its claim is not trusted. */
+  | 'unverified_email'
+  /** The email address holds non-ASCII characters, which can imitate another address. */
+  | 'non_ascii_address'
+  /** The email address is not a single plain address. */
+  | 'malformed_address'
+  /** The ID token lacks the claim that joins the person to the directory. */
+  | 'missing_identity_claim'
   /** The callback's `state` is not the one this login was started with. */
   | 'state_mismatch'
   /** The ID token's `nonce` is not the one this login was started with. */
@@ -141,6 +195,10 @@ export interface LoginRule {
   mfaAcrValues: string[];
   /** ID token claim that holds the person's email address. */
   emailClaim: string;
+  /** Whether a non-`email` {@link emailClaim} is trusted as verified (see {@link StepUpSettings}). */
+  emailClaimTrusted?: boolean;
+  /** ID token claim whose value joins the person to their directory entry, when configured. */
+  joinClaim?: string;
   /**
    * When set, the login must be fresh: the provider is asked for a new login (`prompt=login`,
    * `max_age`), and `auth_time` must be present and at most this many seconds old. When absent
@@ -181,6 +239,8 @@ function claimsRequest(rule: LoginRule, more: readonly string[]): string {
       acr: null,
       auth_time: rule.maxAgeSeconds === undefined ? null : { essential: true },
       [rule.emailClaim]: { essential: true },
+      ...(rule.emailClaim === 'email' ? { email_verified: { essential: true } } : {}),
+      ...(rule.joinClaim === undefined ? {} : { [rule.joinClaim]: { essential: true } }),
       ...Object.fromEntries(more.map((claim) => [claim, null])),
     },
   });
@@ -274,6 +334,11 @@ export async function discoverProvider(
   if (settings.mfaMethods.length === 0 && settings.mfaAcrValues.length === 0) {
     throw new Error(
       `${purpose} needs at least one MFA amr method or acr value; otherwise no login could count`,
+    );
+  }
+  if (settings.emailClaim !== 'email' && settings.emailClaimTrusted !== true) {
+    throw new Error(
+      `${purpose} reads the email address from claim ${settings.emailClaim}, which carries no email_verified; set OIDC_EMAIL_CLAIM_TRUSTED=true only if the provider fills it with verified addresses users cannot change`,
     );
   }
   const insecure = issuer.protocol === 'http:';
@@ -434,16 +499,17 @@ function checkLogin(
     );
   }
 
-  const email = claims[rule.emailClaim];
-  if (typeof email !== 'string' || email.length === 0) {
-    throw new StepUpError(
-      'missing_email',
-      `The identity provider did not include your email address (claim ${rule.emailClaim}).`,
-    );
-  }
-  // `email_verified` speaks of the `email` claim only.
-  if (rule.emailClaim === 'email' && claims['email_verified'] === false) {
-    throw new StepUpError('missing_email', 'The identity provider says your email address is not verified.');
+  const email = verifiedEmail(claims, rule);
+  let joinValue: string | undefined;
+  if (rule.joinClaim !== undefined) {
+    const raw = claims[rule.joinClaim];
+    if (typeof raw !== 'string' || raw === '') {
+      throw new StepUpError(
+        'missing_identity_claim',
+        `The identity provider did not say who you are in the directory (claim ${rule.joinClaim}).`,
+      );
+    }
+    joinValue = raw;
   }
 
   return {
@@ -451,6 +517,7 @@ function checkLogin(
       issuer: claims.iss,
       subject: claims.sub,
       email,
+      ...(joinValue === undefined ? {} : { joinValue }),
       amr,
       ...(acr === undefined ? {} : { acr }),
       ...(typeof authTime === 'number' ? { authTime: new Date(authTime * 1000).toISOString() } : {}),
@@ -462,13 +529,49 @@ function checkLogin(
 }
 
 /**
- * The value that makes a login count as MFA: a concrete `amr` method first (so the audit
- * says `otp` or `hwk` rather than just `mfa`), then an MFA `acr`, then a generic `mfa`.
+ * The login's email address, if it may stand for the person: present, verified and plain ASCII.
+ * `email_verified` must be `true` — absent is not enough (some providers leave it out for
+ * addresses that admins or guests set, the "nOAuth" class). It speaks of the `email` claim only,
+ * so another claim must be declared trusted by the operator.
+ */
+function verifiedEmail(claims: client.IDToken, rule: LoginRule): string {
+  const raw = claims[rule.emailClaim];
+  if (typeof raw !== 'string' || raw.length === 0) {
+    throw new StepUpError(
+      'missing_email',
+      `The identity provider did not include your email address (claim ${rule.emailClaim}).`,
+    );
+  }
+  if (rule.emailClaim === 'email' ? claims['email_verified'] !== true : rule.emailClaimTrusted !== true) {
+    throw new StepUpError(
+      'unverified_email',
+      rule.emailClaim === 'email'
+        ? 'The identity provider does not say your email address is verified (email_verified is not true).'
+        : `The email claim ${rule.emailClaim} is not declared trusted (OIDC_EMAIL_CLAIM_TRUSTED), so it cannot identify you.`,
+    );
+  }
+  const address = canonicalAddress(raw);
+  if (!address.ok) {
+    throw new StepUpError(address.problem, `Your email address cannot be used: ${address.message}.`);
+  }
+  return address.address;
+}
+
+/**
+ * The value that makes a login count as MFA, or undefined when it does not. In order: a method
+ * that counts on its own ({@link LoginRule.mfaMethods}, default `mfa hwk fido`; a concrete one
+ * first, so the audit says `hwk` rather than just `mfa`); two different factor classes
+ * ({@link FACTOR_CLASSES}), reported as the first method beyond "something you know"; an MFA
+ * `acr`; a generic `mfa`.
  */
 function mfaMethodOf(rule: LoginRule, amr: string[], acr: string | undefined): string | undefined {
   const { mfaMethods, mfaAcrValues } = rule;
   const concrete = amr.find((v) => v !== 'mfa' && mfaMethods.includes(v));
   if (concrete !== undefined) return concrete;
+  // Own properties only: `constructor` or `__proto__` in an amr must not look like a class.
+  const classOf = (v: string) => (Object.hasOwn(FACTOR_CLASSES, v) ? FACTOR_CLASSES[v] : undefined);
+  const classes = new Set(amr.map(classOf).filter((c) => c !== undefined));
+  if (classes.size >= 2) return amr.find((v) => classOf(v) !== undefined && classOf(v) !== 'knowledge');
   if (acr !== undefined && mfaAcrValues.includes(acr)) return acr;
   if (amr.includes('mfa') && mfaMethods.includes('mfa')) return 'mfa';
   return undefined;

@@ -12,8 +12,10 @@
  * Reads bind names as parameters. A name that PostgreSQL could not hold as given (empty, over
  * 63 bytes, which the server would silently truncate to a different name, or containing NUL)
  * is refused before any SQL runs. Some roles are never granted, whatever the policy says:
- * the predefined `pg_` roles (server-wide powers such as reading every table), superuser roles,
- * and the role Elevate itself connects as (a bot holding it could grant itself anything).
+ * the predefined `pg_` roles (server-wide powers such as reading every table), roles that are or
+ * inherit `SUPERUSER`, `CREATEROLE`, `BYPASSRLS`, `REPLICATION` or a `pg_` role (each a way to keep
+ * or widen access after the window), and the role Elevate itself connects as (a bot holding it
+ * could grant itself anything).
  *
  * Connections. A small `pg.Pool` per server; every connection carries a server-side
  * `statement_timeout` (a GRANT stuck behind a lock gives up) and a client-side read timeout a
@@ -269,7 +271,6 @@ export function readPostgresServerUrl(
 /** What the server knows about a role, a login and the membership between them. */
 interface MembershipRow {
   role_exists: boolean;
-  role_is_superuser: boolean;
   role_is_self: boolean;
   login_exists: boolean;
   member: boolean;
@@ -278,13 +279,67 @@ interface MembershipRow {
 /** One query for everything a change needs to know first; names are bound, never spliced. */
 const MEMBERSHIP_SQL = `
   SELECT r.oid IS NOT NULL AS role_exists,
-         coalesce(r.rolsuper, false) AS role_is_superuser,
          coalesce(r.rolname = current_user, false) AS role_is_self,
          l.oid IS NOT NULL AS login_exists,
          EXISTS (SELECT 1 FROM pg_auth_members am WHERE am.roleid = r.oid AND am.member = l.oid) AS member
     FROM (VALUES (1)) AS one
     LEFT JOIN pg_roles r ON r.rolname = $1
     LEFT JOIN pg_roles l ON l.rolname = $2`;
+
+/**
+ * The role and every role it is a member of, directly or through others, with the attributes
+ * that make a role a way out of its window: `SUPERUSER` (everything), `CREATEROLE` (create a
+ * login that outlasts the elevation; on PostgreSQL 15 and older, grant itself almost any role),
+ * `BYPASSRLS` (row-level security no longer applies) and `REPLICATION` (stream every row), and
+ * whether it is a predefined `pg_` role (server-wide powers such as running programs). A role
+ * the bot would only inherit counts as much as the role itself: granting `ops` that is a
+ * member of `pg_execute_server_program` grants running programs on the server, and one that is a
+ * member of Elevate's own role hands on Elevate's power to grant.
+ */
+const POWERS_SQL = `
+  WITH RECURSIVE held(oid, depth) AS (
+    SELECT oid, 0 FROM pg_roles WHERE rolname = $1
+    UNION
+    SELECT am.roleid, h.depth + 1 FROM pg_auth_members am JOIN held h ON am.member = h.oid
+     WHERE h.depth < 32
+  )
+  SELECT DISTINCT r.rolname AS name, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
+         r.rolbypassrls AS bypassrls, r.rolreplication AS replication,
+         starts_with(r.rolname, 'pg_') AS predefined, r.rolname = current_user AS elevate
+    FROM held h JOIN pg_roles r ON r.oid = h.oid
+   WHERE r.rolsuper OR r.rolcreaterole OR r.rolbypassrls OR r.rolreplication
+      OR starts_with(r.rolname, 'pg_') OR r.rolname = current_user
+   ORDER BY r.rolname`;
+
+/** A row of {@link POWERS_SQL}: one role (the granted one or one it inherits) with a power. */
+interface PowerRow {
+  name: string;
+  superuser: boolean;
+  createrole: boolean;
+  bypassrls: boolean;
+  replication: boolean;
+  predefined: boolean;
+  /** The role Elevate connects as (a holder could grant itself anything Elevate can). */
+  elevate: boolean;
+}
+
+/** What makes the role dangerous, in words ("SUPERUSER", "through ops: CREATEROLE"), or undefined. */
+export function describePowers(role: string, rows: PowerRow[]): string | undefined {
+  const parts = rows.map((row) => {
+    const powers = [
+      row.superuser ? 'SUPERUSER' : undefined,
+      row.createrole ? 'CREATEROLE' : undefined,
+      row.bypassrls ? 'BYPASSRLS' : undefined,
+      row.replication ? 'REPLICATION' : undefined,
+      row.predefined && row.name !== role ? `the predefined role ${JSON.stringify(row.name)}` : undefined,
+      row.elevate ? "Elevate's own role" : undefined,
+    ].filter(Boolean);
+    return row.name === role
+      ? powers.join(', ')
+      : `through ${JSON.stringify(row.name)}: ${powers.join(', ')}`;
+  });
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
 
 const CHECK_SQL = `
   SELECT EXISTS (
@@ -375,11 +430,16 @@ export class PostgresTarget implements Target<PostgresTargetRef> {
           } not exist, while ${describe(ctx)}`,
         );
       }
-      if (state.role_is_superuser || state.role_is_self) {
+      if (state.role_is_self) {
         throw new TargetInvalidError(
-          `PostgreSQL role ${JSON.stringify(ref.role)} on server ${JSON.stringify(this.server)} is ${
-            state.role_is_superuser ? 'a superuser role' : 'the role Elevate connects as'
-          }; Elevate never grants it, since its holder could take any privilege`,
+          `PostgreSQL role ${JSON.stringify(ref.role)} on server ${JSON.stringify(this.server)} is the role Elevate connects as; Elevate never grants it, since its holder could take any privilege`,
+        );
+      }
+      const { rows: powers } = await this.pool.query<PowerRow>(POWERS_SQL, [ref.role]);
+      const danger = describePowers(ref.role, powers);
+      if (danger) {
+        throw new TargetInvalidError(
+          `PostgreSQL role ${JSON.stringify(ref.role)} on server ${JSON.stringify(this.server)} carries ${danger}; Elevate never grants such a role, since its holder could keep or widen access after the window ends`,
         );
       }
       if (state.member) return { changed: false };

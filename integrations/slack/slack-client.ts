@@ -31,6 +31,7 @@ import {
 } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Metrics, SlackMethod } from '../../runtime/metrics.js';
+import { canonicalOrUndefined } from '../../workflows/email-address.js';
 
 /** A message Elevate posted: the conversation it is in (a DM's `D…` id for DMs) and its timestamp. */
 export interface SlackMessageRef {
@@ -45,6 +46,44 @@ export interface SlackMessageRef {
 export interface SlackContent {
   text: string;
   blocks: (KnownBlock | Block)[];
+}
+
+/** Who the app is, as `auth.test` tells it. */
+export interface SlackIdentity {
+  /** The app's bot user id (`U…`). */
+  userId: string;
+  /** The workspace the app is installed in (`T…`); absent for an organisation-wide install. */
+  teamId?: string;
+  /** The app's bot id (`B…`). */
+  botId?: string;
+  /** The Enterprise Grid organisation (`E…`), when the workspace is part of one. */
+  enterpriseId?: string;
+}
+
+/**
+ * Why a Slack account may not approve or deny: deactivated, a guest, or not a member of the
+ * app's workspace (a Slack Connect user from another company, another workspace's user).
+ */
+export type SlackUserRefusal = 'slack_user_deactivated' | 'slack_user_guest' | 'slack_user_external';
+
+/** The fields of `users.info`'s user object Elevate reads. */
+interface SlackUser {
+  deleted?: boolean;
+  is_restricted?: boolean;
+  is_ultra_restricted?: boolean;
+  is_stranger?: boolean;
+  team_id?: string;
+  enterprise_user?: { enterprise_id?: string };
+  profile?: { email?: string };
+}
+
+/**
+ * A user's e-mail address in canonical form (trimmed, ASCII lower case); `undefined` when there
+ * is none, or when it is not plain ASCII: plain lower-casing would turn a KELVIN SIGN look-alike
+ * (`\u212Aate@…`) into someone else's address (`kate@…`).
+ */
+function emailOf(user: SlackUser): string | undefined {
+  return canonicalOrUndefined(user.profile?.email);
 }
 
 /** Slack's platform errors that say a later attempt may succeed. Every other one is final. */
@@ -121,6 +160,8 @@ export class SlackClient {
   private readonly logger: Logger;
   private readonly callBudgetMs: number;
   private readonly metrics: Pick<Metrics, 'slackApiErrors'> | undefined;
+  /** Who the app is, once `auth.test` answered (see {@link identity}). */
+  private known: Promise<SlackIdentity> | undefined;
 
   constructor(opts: SlackClientOptions) {
     this.logger = opts.logger;
@@ -146,16 +187,41 @@ export class SlackClient {
   }
 
   /**
-   * Checks the token and tells who the app is in which workspace.
+   * Checks the token and tells who the app is in which workspace. The answer is kept: it is
+   * what {@link approverEmail} compares each clicking user's workspace with.
    *
-   * @throws SlackApiError `invalid_auth` / `not_authed` / `account_inactive` (not retryable) for a bad token
+   * @param opts.budgetMs longest the check may take, retries included (default: the call budget;
+   *   0: one attempt, no retry)
+   * @throws SlackApiError `invalid_auth` / `not_authed` / `account_inactive` / `token_revoked`
+   *   (not retryable) for a bad token; a retryable one when Slack did not answer in time
    */
-  async authTest(): Promise<{ userId: string; teamId: string }> {
-    const result = await this.withRetries('auth.test', () => this.web.auth.test());
-    if (!result.user_id || !result.team_id) {
-      throw new SlackApiError('auth.test', 'invalid_response', false, 'no user_id or team_id');
+  async authTest(opts: { budgetMs?: number } = {}): Promise<SlackIdentity> {
+    const result = await this.withRetries('auth.test', () => this.web.auth.test(), opts.budgetMs);
+    // An organisation-wide install on Enterprise Grid may name the organisation and no workspace.
+    if (!result.user_id || (!result.team_id && !result.enterprise_id)) {
+      throw new SlackApiError('auth.test', 'invalid_response', false, 'no user_id, team_id or enterprise_id');
     }
-    return { userId: result.user_id, teamId: result.team_id };
+    const identity: SlackIdentity = {
+      userId: result.user_id,
+      ...(result.team_id ? { teamId: result.team_id } : {}),
+      ...(result.bot_id ? { botId: result.bot_id } : {}),
+      ...(result.enterprise_id ? { enterpriseId: result.enterprise_id } : {}),
+    };
+    this.known = Promise.resolve(identity);
+    return identity;
+  }
+
+  /**
+   * Who the app is: the answer of the last successful {@link authTest}, or a new one when there
+   * was none yet (Slack was unreachable when Elevate started).
+   */
+  identity(): Promise<SlackIdentity> {
+    // One attempt: this runs while an interaction waits (Slack's 3-second deadline).
+    this.known ??= this.authTest({ budgetMs: 0 }).catch((err: unknown) => {
+      this.known = undefined;
+      throw err;
+    });
+    return this.known;
   }
 
   /**
@@ -213,10 +279,42 @@ export class SlackClient {
    * them (bots; a token without the `users:read.email` scope) or there is no such user.
    */
   async userEmail(userId: string): Promise<string | undefined> {
+    const user = await this.userInfo(userId);
+    return user ? emailOf(user) : undefined;
+  }
+
+  /**
+   * The e-mail address of a Slack user who clicked Approve or Deny, once the account is one
+   * that may act for a person of this organisation: not deactivated, not a guest (single- or
+   * multi-channel), and a member of the app's own workspace (or, on Enterprise Grid, of its
+   * organisation), not a Slack Connect user from another company. A profile's e-mail address
+   * is only as trustworthy as the account that shows it: a guest or an external user can carry
+   * an approver's address.
+   *
+   * @returns `{ email }` (`undefined` when Slack has none for them or there is no such user), or
+   *   `{ refused }` with why the account may not act
+   */
+  async approverEmail(
+    userId: string,
+  ): Promise<{ email: string | undefined; refused?: never } | { refused: SlackUserRefusal; email?: never }> {
+    const user = await this.userInfo(userId);
+    if (!user) return { email: undefined };
+    if (user.deleted) return { refused: 'slack_user_deactivated' };
+    if (user.is_restricted || user.is_ultra_restricted) return { refused: 'slack_user_guest' };
+    if (user.is_stranger) return { refused: 'slack_user_external' };
+    const app = await this.identity();
+    const sameWorkspace = app.teamId !== undefined && user.team_id === app.teamId;
+    const sameOrganisation =
+      app.enterpriseId !== undefined && user.enterprise_user?.enterprise_id === app.enterpriseId;
+    if (!sameWorkspace && !sameOrganisation) return { refused: 'slack_user_external' };
+    return { email: emailOf(user) };
+  }
+
+  /** The user object `users.info` answers, or `undefined` when there is no such user. */
+  private async userInfo(userId: string): Promise<SlackUser | undefined> {
     try {
       const result = await this.withRetries('users.info', () => this.web.users.info({ user: userId }));
-      const email = result.user?.profile?.email?.trim();
-      return email ? email.toLowerCase() : undefined;
+      return result.user;
     } catch (err) {
       if (err instanceof SlackApiError && err.code === 'user_not_found') return undefined;
       throw err;
@@ -240,7 +338,11 @@ export class SlackClient {
    * Runs one Web API call, waiting out rate limits and retrying transient failures until it
    * succeeds, fails for good, or the next wait would end past the call budget.
    */
-  private async withRetries<T>(method: SlackMethod, call: () => Promise<T>): Promise<T> {
+  private async withRetries<T>(
+    method: SlackMethod,
+    call: () => Promise<T>,
+    budgetMs = this.callBudgetMs,
+  ): Promise<T> {
     const startedAt = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
@@ -253,7 +355,7 @@ export class SlackClient {
             ? Math.max(error.retryAfterSeconds * 1000, MIN_RATE_LIMIT_WAIT_MS)
             : Math.min(BACKOFF_FIRST_MS * 2 ** (attempt - 1), BACKOFF_MAX_MS);
         const elapsedMs = Date.now() - startedAt;
-        if (elapsedMs + waitMs > this.callBudgetMs) {
+        if (elapsedMs + waitMs > budgetMs) {
           this.logger.warn(
             { method, code: error.code, attempts: attempt, elapsedMs, waitMs },
             'Slack call gave up: the next attempt would end past its time budget',

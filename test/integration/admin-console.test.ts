@@ -49,6 +49,9 @@ const carol = person('carol'); // admin through the group claim
 const mallory = person('mallory'); // signs in, is no admin
 const lee = person('lee'); // approves
 const pat = { ...person('pat'), totpSecret: undefined }; // password only: no MFA
+const kate = person('kate'); // admin through the LDAP group (never signs in herself)
+/** An identity-provider account whose address lower-cases to kate's: `\u212A` is KELVIN SIGN. */
+const kelvin = { ...person('kelvin'), email: '\u212Aate@example.org' };
 
 let stack: Stack;
 let idp: DevIdentityProvider;
@@ -161,8 +164,8 @@ beforeAll(async () => {
       { id: 'ops-auto' },
       { id: 'ops-approval', approval: { mode: 'approvers', approvers: [lee.email] } },
     ],
-    people: [alice, dave, carol, mallory, lee, pat].map((p) => ({ uid: p.uid, mail: p.email })),
-    peopleGroups: [{ id: ADMIN_GROUP, members: ['alice', 'dave'] }],
+    people: [alice, dave, carol, mallory, lee, pat, kate].map((p) => ({ uid: p.uid, mail: p.email })),
+    peopleGroups: [{ id: ADMIN_GROUP, members: ['alice', 'dave', 'kate'] }],
   });
   server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -188,6 +191,7 @@ beforeAll(async () => {
       accounts(mallory, ['staff']),
       accounts(lee),
       accounts(pat, [ADMIN_GROUP]),
+      accounts(kelvin),
     ],
     logger: stack.logger,
     env: {},
@@ -525,6 +529,18 @@ describe('the admin console over HTTP', () => {
     expect((await get(jar, '/admin')).status).toBe(302);
   });
 
+  it("when someone signs in with a KELVIN SIGN look-alike of an admin's address, then they are not an admin (403, audited) (M2)", async () => {
+    // The old check lower-cased the address, and LDAP then found kate, an admin.
+    expect(kelvin.email.toLowerCase()).toBe(kate.email);
+    const { jar, res } = await signIn(kelvin);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('non-ASCII');
+    expect(jar.cookies.has('elevate_admin')).toBe(false);
+    expect(
+      await eventsWhere((e) => e.type === 'auth.refused' && e.data.reason === 'non_ascii_address'),
+    ).toHaveLength(1);
+  });
+
   it('when a sign-in has no MFA, then it is refused (401) even for someone in the admin group', async () => {
     const { jar, res } = await signIn(pat);
     expect(res.status).toBe(401);
@@ -537,13 +553,41 @@ describe('the admin console over HTTP', () => {
     ).not.toHaveLength(0);
   });
 
-  it('when the callback is replayed or comes from another browser, then it is refused', async () => {
+  it("when the callback comes from another browser, then it is refused without using up the admin's sign-in; replayed, it is refused", async () => {
     const jar = new Jar();
     const start = await get(jar, '/admin/login');
     const callback = await automatedLogin(start.headers.get('location')!, alice);
     const stranger = new Jar();
-    expect((await get(stranger, callback.toString())).status).toBe(400); // no login cookie: used up
+    // Someone who saw the `state` (a forwarded URL, the provider's logs) cannot burn the sign-in.
+    const burnt = await get(stranger, callback.toString());
+    expect(burnt.status).toBe(400);
+    expect(await burnt.text()).toContain('started in another browser');
+    expect(stranger.cookies.size).toBe(0);
+    expect((await get(jar, callback.toString())).status).toBe(303); // the admin's own browser: signed in
     expect((await get(jar, callback.toString())).status).toBe(400); // already used
+  });
+
+  it('when another site makes a signed-in browser fetch an evidence pack or the charts, then 403, audited, and no export is recorded', async () => {
+    const id = await activeElevation('ci-bot', 'ops-auto');
+    const { jar } = await signIn(alice);
+    const exports = async () => (await eventsWhere((e) => e.type === 'audit.exported')).length;
+    const before = await exports();
+    for (const site of ['cross-site', 'same-site']) {
+      const pack = await get(jar, `/v1/admin/elevations/${id}/evidence`, { 'sec-fetch-site': site });
+      expect(pack.status, site).toBe(403);
+      expect(((await pack.json()) as { error: { field: string } }).error.field).toBe('sec-fetch-site');
+      expect((await get(jar, '/admin/charts?days=90', { 'sec-fetch-site': site })).status, site).toBe(403);
+    }
+    expect(await exports()).toBe(before);
+    expect(
+      await eventsWhere((e) => e.type === 'auth.refused' && e.data.reason === 'cross_site'),
+    ).not.toHaveLength(0);
+    // From the console itself, or typed in the address bar, they work.
+    expect(
+      (await get(jar, `/v1/admin/elevations/${id}/evidence`, { 'sec-fetch-site': 'same-origin' })).status,
+    ).toBe(200);
+    expect((await get(jar, '/admin/charts', { 'sec-fetch-site': 'none' })).status).toBe(200);
+    expect(await exports()).toBe(before + 1);
   });
 
   it('when an admin signs in, then the session cookie is HttpOnly, SameSite=Lax, and rights come from the claim or LDAP', async () => {
@@ -612,6 +656,13 @@ describe('the admin console over HTTP', () => {
     const empty = await post(jar, `/admin/elevations/${id}/revoke`, { csrf, reason: '   ' });
     expect(empty.status).toBe(400);
     expect(await empty.text()).toContain('Give a reason');
+    // A reason that hides or reorders text is refused, by the API's rule.
+    const hidden = await post(jar, `/admin/elevations/${id}/revoke`, {
+      csrf,
+      reason: 'routine \u202ederised',
+    });
+    expect(hidden.status).toBe(400);
+    expect(await hidden.text()).toContain('U+202E');
     const ok = await post(jar, `/admin/elevations/${id}/revoke`, form);
     expect(ok.status).toBe(303);
     await stack.waitFor(id, (v) => v.status === 'revoked');

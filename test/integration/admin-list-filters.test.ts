@@ -15,6 +15,7 @@ import { SQLITE_FILTER_COLUMNS_VERSION, SqliteStore } from '../../integrations/a
 import { elevationListQuery } from '../../integrations/audit/store-shared.js';
 import type { ElevationView, TargetRef } from '../../workflows/definitions.js';
 import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
+import { SQLITE_UNDO_CHECKPOINTS } from '../support/raw-db.js';
 
 const LDAP: TargetRef = { type: 'ldap', groupDn: 'cn=ops,ou=groups,dc=example,dc=org' };
 const PG: TargetRef = { type: 'postgres', server: 'wh', role: 'writer' };
@@ -208,6 +209,7 @@ describe('list filters, SQLite', () => {
     for (const c of ['owner', 'team', 'environment', 'target_type', 'risk']) {
       db.exec(`DROP INDEX elevations_${c}; ALTER TABLE elevations DROP COLUMN ${c};`);
     }
+    db.exec(SQLITE_UNDO_CHECKPOINTS);
     db.pragma(`user_version = ${SQLITE_FILTER_COLUMNS_VERSION - 1}`);
     expect(() => db.prepare('SELECT team FROM elevations').all()).toThrow(/team/);
     db.close();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AmbiguousIdentityError } from '../../domain/approver-identity.js';
 import { LdapApproverDirectory, suffixOf } from '../../integrations/ldap/approver-directory.js';
 import { botDn, groupDn, personDn, seedLdif } from '../../integrations/ldap/seed.js';
 import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
@@ -21,9 +22,13 @@ const PEOPLE = [
   { uid: 'cat', mail: 'cat@example.org' },
   { uid: 'dan', mail: 'dan@example.org' },
   { uid: 'leaver', mail: 'leaver@example.org' },
+  { uid: 'deputy', mail: 'deputy@example.org' },
+  { uid: 'twin-a', mail: 'twin@example.org' },
+  { uid: 'twin-b', mail: 'twin@example.org' },
 ];
 const PEOPLE_GROUPS = [
   { id: 'security', members: ['ann', 'ben', 'leaver'] },
+  { id: 'sre', members: ['deputy', 'twin-a', 'ann'] },
   { id: 'ops', members: ['cat'] },
   { id: 'hostile', members: ['ann'] },
 ];
@@ -192,6 +197,105 @@ describe('LdapApproverDirectory.isMember', () => {
     expect(await directory.memberEmails(security)).not.toContain('leaver@example.org');
     // Others are unaffected.
     expect(await directory.isMember(security, 'ann@example.org')).toBe(true);
+  });
+});
+
+describe('LdapApproverDirectory: one address, one person (M1)', () => {
+  const sre = group('sre');
+  const mailChange = (operation: 'add' | 'delete', mail: string): Change =>
+    new Change({ operation, modification: new Attribute({ type: 'mail', values: [mail] }) });
+
+  it('when a member adds a second mail value to their own entry, then neither address counts: the entry is ambiguous', async () => {
+    expect(await directory.isMember(sre, 'deputy@example.org')).toBe(true);
+    // The attack: with self-write on `mail`, deputy lends membership to an outsider's address.
+    await withAdmin((c) => c.modify(person('deputy'), mailChange('add', 'mallory@example.org')));
+    try {
+      for (const address of ['mallory@example.org', 'deputy@example.org']) {
+        const err = await failure(directory.isMember(sre, address));
+        expect(err, address).toBeInstanceOf(AmbiguousIdentityError);
+        expect(err.message).toMatch(/2 mail values/);
+      }
+      // Nor is the ambiguous entry sent an approval request.
+      expect(await directory.memberEmails(sre)).not.toContain('mallory@example.org');
+    } finally {
+      await withAdmin((c) => c.modify(person('deputy'), mailChange('delete', 'mallory@example.org')));
+    }
+    expect(await directory.isMember(sre, 'deputy@example.org')).toBe(true);
+  });
+
+  it('when two entries hold the same address, then the address is refused, even though one of them is a member', async () => {
+    const err = await failure(directory.isMember(sre, 'twin@example.org'));
+    expect(err).toBeInstanceOf(AmbiguousIdentityError);
+    expect(err.message).toMatch(/several directory entries/);
+  });
+
+  it('when a member is found, then memberEntry names their entry by its normalised DN', async () => {
+    expect(await directory.memberEntry(sre, { email: 'ANN@example.org' })).toBe(person('ann'));
+    expect(await directory.memberEntry(sre, { email: 'ben@example.org' })).toBeUndefined();
+  });
+
+  it('when the address is a non-ASCII look-alike of a member, then it matches nobody', async () => {
+    // KELVIN SIGN and a Cyrillic a: neither is ann, whatever lower-casing makes of them.
+    for (const lookAlike of ['\u0430nn@example.org', 'ann@ex\u0430mple.org', '\u212Aate@example.org']) {
+      expect(await directory.isMember(sre, lookAlike), lookAlike).toBe(false);
+    }
+  });
+
+  describe('joined by uid (LDAP_APPROVER_JOIN_ATTRIBUTE=uid)', () => {
+    let byUid: LdapApproverDirectory;
+    beforeAll(() => {
+      byUid = new LdapApproverDirectory({
+        url: server.url,
+        bindDn: server.rootDn,
+        bindPassword: ROOT_PASSWORD,
+        joinAttribute: 'uid',
+      });
+    });
+
+    it('when the identity provider asserts a uid, then the entry with that uid decides, whatever mail it holds', async () => {
+      await withAdmin((c) => c.modify(person('deputy'), mailChange('add', 'mallory@example.org')));
+      try {
+        // The uid, not the writable mail, says who this is.
+        expect(await byUid.memberEntry(sre, { email: 'mallory@example.org', joinValue: 'deputy' })).toBe(
+          person('deputy'),
+        );
+        // Mallory's own login asserts her own uid, which is in no group.
+        expect(await byUid.memberEntry(sre, { email: 'mallory@example.org', joinValue: 'mallory' })).toBe(
+          undefined,
+        );
+      } finally {
+        await withAdmin((c) => c.modify(person('deputy'), mailChange('delete', 'mallory@example.org')));
+      }
+    });
+
+    it('when the uid is held twice by one entry, or holds a control character, then it is refused or matches nobody', async () => {
+      const uidChange = (operation: 'add' | 'delete') =>
+        new Change({ operation, modification: new Attribute({ type: 'uid', values: ['ann-alias'] }) });
+      await withAdmin((c) => c.modify(person('ann'), uidChange('add')));
+      try {
+        expect(
+          await failure(byUid.memberEntry(sre, { email: 'x@example.org', joinValue: 'ann' })),
+        ).toBeInstanceOf(AmbiguousIdentityError);
+      } finally {
+        await withAdmin((c) => c.modify(person('ann'), uidChange('delete')));
+      }
+      expect(
+        await byUid.memberEntry(sre, { email: 'x@example.org', joinValue: 'ann\u0000x' }),
+      ).toBeUndefined();
+      expect(await byUid.memberEntry(sre, { email: 'x@example.org', joinValue: 'ann' })).toBe(person('ann'));
+    });
+
+    it('when the attribute name is not an attribute name, then the directory refuses to start', () => {
+      expect(
+        () =>
+          new LdapApproverDirectory({
+            url: server.url,
+            bindDn: server.rootDn,
+            bindPassword: ROOT_PASSWORD,
+            joinAttribute: 'uid)(mail=*',
+          }),
+      ).toThrow(/attribute name/);
+    });
   });
 });
 

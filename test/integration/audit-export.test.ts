@@ -420,6 +420,22 @@ function* realisticEvents(cycles: number): Generator<NewAuditEvent> {
             },
             new Date(t - 5000).toISOString(),
           );
+          // The same refusal repeated in its minute: counted, then summarised when it ends.
+          yield ev(
+            'refusals.summarized',
+            null,
+            { kind: 'anonymous', id: 'unknown' },
+            {
+              of: 'auth.refused',
+              reason: ['missing', 'malformed', 'unknown_key', 'rate_limited'][i % 4],
+              route: '/v1/elevations',
+              network: '192.0.2.0/24',
+              count: 2 + (i % 50),
+              from: new Date(t - 5000).toISOString(),
+              to: new Date(t - 4000).toISOString(),
+            },
+            new Date(t - 4000).toISOString(),
+          );
           yield ev(
             'audit.exported',
             null,

@@ -35,14 +35,10 @@ import type { ElevationStatus, ElevationView } from '../../workflows/definitions
 import { createDatabase, startPostgres } from '../support/postgres-server.js';
 import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 import type { PostgresServer } from '../support/postgres-server.js';
+import { postgresRaw, sqliteRaw, SQLITE_UNDO_CHECKPOINTS, type RawDb } from '../support/raw-db.js';
 
 // ---------------------------------------------------------------------------------------------
 // Engines under test
-
-/** Direct SQL access to a store's database, bypassing the store. `?` marks parameters. */
-interface RawDb {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-}
 
 interface LockOptions {
   lockWaitMs?: number;
@@ -118,18 +114,7 @@ function sqliteEngine(): Engine {
       // The raw connection creates the file; the schema comes with the first store opened.
       const db = new Database(path);
       cleanups.push(() => Promise.resolve(db.close()));
-      const raw: RawDb = {
-        query<T>(sql: string, params: unknown[] = []) {
-          return new Promise<T[]>((resolve) => {
-            const statement = db.prepare<unknown[], T>(sql);
-            if (statement.reader) resolve(statement.all(...params));
-            else {
-              statement.run(...params);
-              resolve([]);
-            }
-          });
-        },
-      };
+      const raw = sqliteRaw(db);
       return Promise.resolve({
         raw,
         open: (opts = {}) => new Promise<Store>((resolve) => resolve(track(SqliteStore.open(path, opts)))),
@@ -137,7 +122,9 @@ function sqliteEngine(): Engine {
         pretendSchemaVersion: (version) => Promise.resolve(void db.pragma(`user_version = ${version}`)),
         downgradeToVersion1: () =>
           Promise.resolve(
-            void db.exec(`DROP TABLE ephemeral; ${DROP_FILTER_COLUMNS}; PRAGMA user_version = 1;`),
+            void db.exec(
+              `${SQLITE_UNDO_CHECKPOINTS} DROP TABLE ephemeral; ${DROP_FILTER_COLUMNS}; PRAGMA user_version = 1;`,
+            ),
           ),
       });
     },
@@ -155,16 +142,7 @@ function postgresEngine(): Engine {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       cleanups.push(() => client.end());
-      const raw: RawDb = {
-        async query<T>(sql: string, params: unknown[] = []) {
-          let n = 0;
-          const result = await client.query(
-            sql.replace(/\?/g, () => `$${(n += 1)}`),
-            params,
-          );
-          return result.rows as T[];
-        },
-      };
+      const raw = postgresRaw(client);
       return {
         raw,
         open: async (opts = {}) => track(await PostgresStore.open(url, opts)),
@@ -561,13 +539,23 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
 
       const result = await store.verify();
 
-      expect(result).toEqual({ ok: true, checked: 6, head: { position: 6, hash: stored[5]?.hash } });
+      expect(result).toEqual({
+        ok: true,
+        checked: 6,
+        head: { position: 6, hash: stored[5]?.hash },
+        // No checkpoint key: nothing vouches for the chain against a database writer.
+        anchoring: { status: 'not_anchored', reason: 'no_key', checkpoints: 0, unanchored: 6 },
+      });
     });
 
     it('when the store is empty, then it is ok with nothing checked', async () => {
       const { store } = await fresh(engine);
 
-      expect(await store.verify()).toEqual({ ok: true, checked: 0 });
+      expect(await store.verify()).toEqual({
+        ok: true,
+        checked: 0,
+        anchoring: { status: 'not_anchored', reason: 'no_key', checkpoints: 0, unanchored: 0 },
+      });
     });
 
     it("when one event's data is edited in the database, then verify reports hash_mismatch at exactly that position", async () => {
@@ -581,6 +569,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
         checked: 2,
         head: { position: 2, hash: stored[1]?.hash },
         firstBroken: { position: 3, eventId: stored[2]?.id, elevationId: 'elv-a', reason: 'hash_mismatch' },
+        anchoring: { status: 'not_anchored', reason: 'no_key', checkpoints: 0, unanchored: 6 },
       });
     });
 

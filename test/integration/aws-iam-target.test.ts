@@ -25,11 +25,13 @@ import {
   CreatePolicyVersionCommand,
   CreateRoleCommand,
   CreateUserCommand,
+  DeletePolicyVersionCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
   IAMClient,
   ListAttachedRolePoliciesCommand,
   ListPoliciesCommand,
+  ListPolicyVersionsCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
@@ -51,8 +53,10 @@ import {
   TargetInvalidError,
   TargetNotFoundError,
   TargetNotVerifiedError,
+  TargetTamperedError,
   TargetUnreachableError,
 } from '../../integrations/target-errors.js';
+import { createActivities } from '../../activities/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,8 +65,13 @@ import { GrantLedger, type DriftOutcome } from '../../domain/grant-ledger.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { TargetRouter } from '../../integrations/target-router.js';
 import { freePort } from '../../runtime/processes.js';
-import type { AwsIamAttachTargetRef, AwsIamCredentialsTargetRef } from '../../workflows/definitions.js';
+import {
+  NON_RETRYABLE_GRANT_ERRORS,
+  type AwsIamAttachTargetRef,
+  type AwsIamCredentialsTargetRef,
+} from '../../workflows/definitions.js';
 import { startMoto, type MotoServer } from '../support/moto-server.js';
+import { testLogger, testRequestDeps } from '../support/stack.js';
 
 const REGION = 'us-east-1';
 const SECRET = 'fake-Secret-Key-4711-doNotLeak';
@@ -1038,6 +1047,239 @@ describe('drift: what is attached to a bot, and taking it away', () => {
     ]) {
       expect(elevationIdOfPolicy(other), other).toBeUndefined();
     }
+  });
+});
+
+describe("a policy under Elevate's name that someone else made or changed", () => {
+  /** What an attacker with iam:CreatePolicy (or iam:CreatePolicyVersion) would write. */
+  const ADMIN = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+  });
+  const attachedToDeployer = async (): Promise<string[]> =>
+    (
+      (await admin.send(new ListAttachedRolePoliciesCommand({ RoleName: 'ci-deployer' }))).AttachedPolicies ??
+      []
+    ).map((a) => a.PolicyArn ?? '');
+  const plant = (id: string, document: string) =>
+    admin.send(
+      new CreatePolicyCommand({
+        PolicyName: policyName(id),
+        Path: '/elevate/',
+        PolicyDocument: document,
+        // Copied from Elevate's own: a description proves nothing.
+        Description: `Elevate elevation ${id}; expires 2099-01-01T00:00:00Z`,
+      }),
+    );
+
+  it('when moto is asked for a policy, its versions and its default document, then it answers as IAM does', async () => {
+    const id = newElevationId();
+    await plant(id, ADMIN);
+    await admin.send(
+      new CreatePolicyVersionCommand({
+        PolicyArn: policyArn(id),
+        PolicyDocument: DOCUMENT,
+        SetAsDefault: true,
+      }),
+    );
+    const { Versions } = await admin.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn(id) }));
+    expect(Versions?.map((v) => [v.VersionId, v.IsDefaultVersion]).sort()).toEqual([
+      ['v1', false],
+      ['v2', true],
+    ]);
+    expect((await storedDocument(policyArn(id))).versions).toBe('v2');
+    await target.revoke(ATTACH, roleArn, ctx(id));
+    expect(await policyExists(policyArn(id))).toBe(false);
+  });
+
+  it("when an administrator policy was created under the elevation's name before the grant, then the grant refuses it with TargetTamperedError and attaches nothing", async () => {
+    const id = newElevationId();
+    await plant(id, ADMIN);
+    const error = await failure(target.grant(ATTACH, roleArn, ctx(id)));
+    expect(error).toBeInstanceOf(TargetTamperedError);
+    expect(error.retryable).toBe(false);
+    // Temporal names the failure after the class; the workflow must not retry it.
+    expect(error.constructor.name).toBe(error.name);
+    expect(NON_RETRYABLE_GRANT_ERRORS).toContain(error.name);
+    expect(error.message).toContain('policy_tampered');
+    expect(error.message).toContain(policyArn(id));
+    expect(error.message).toContain("is not the role's document with Elevate's expiry");
+    expect(await attachedToDeployer()).not.toContain(policyArn(id));
+    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(false);
+    // The revocation that follows a failed grant deletes the planted policy.
+    expect(await target.revoke(ATTACH, roleArn, ctx(id))).toEqual({ changed: false });
+    expect(await policyExists(policyArn(id))).toBe(false);
+  });
+
+  it("when the planted policy is the role's document with a later expiry, or with an extra version, then it is refused too", async () => {
+    const later = newElevationId();
+    await plant(later, expiryCondition(DOCUMENT, new Date(Date.now() + 365 * 86_400_000)));
+    const laterError = await failure(target.grant(ATTACH, roleArn, ctx(later, 3600)));
+    expect(laterError).toBeInstanceOf(TargetTamperedError);
+    expect(laterError.message).toMatch(/later than the elevation's window allows/);
+
+    // The right document as v1, and an administrator v2 waiting to be made the default.
+    const versioned = newElevationId();
+    await plant(versioned, expiryCondition(DOCUMENT, new Date(Date.now() + 60_000)));
+    await admin.send(
+      new CreatePolicyVersionCommand({ PolicyArn: policyArn(versioned), PolicyDocument: ADMIN }),
+    );
+    const versionError = await failure(target.grant(ATTACH, roleArn, ctx(versioned)));
+    expect(versionError).toBeInstanceOf(TargetTamperedError);
+    expect(versionError.message).toContain('v1, v2');
+
+    // The right document, but only as a second version made the default (v1 deleted).
+    const swapped = newElevationId();
+    await plant(swapped, ADMIN);
+    await admin.send(
+      new CreatePolicyVersionCommand({
+        PolicyArn: policyArn(swapped),
+        PolicyDocument: expiryCondition(DOCUMENT, new Date(Date.now() + 60_000)),
+        SetAsDefault: true,
+      }),
+    );
+    await admin.send(new DeletePolicyVersionCommand({ PolicyArn: policyArn(swapped), VersionId: 'v1' }));
+    const swapError = await failure(target.grant(ATTACH, roleArn, ctx(swapped)));
+    expect(swapError).toBeInstanceOf(TargetTamperedError);
+    expect(swapError.message).toContain('default version is v2');
+
+    for (const id of [later, versioned, swapped]) {
+      await target.revoke(ATTACH, roleArn, ctx(id));
+      expect(await policyExists(policyArn(id))).toBe(false);
+    }
+    expect(await attachedToDeployer()).toEqual([]);
+  });
+
+  it('when a grant is retried later, after its first attempt created the policy, then the policy is recognised by its document and attached', async () => {
+    let now = Date.parse('2031-05-06T07:08:09.500Z');
+    const moving = new AwsIamTarget({
+      region: REGION,
+      endpoint: moto.url,
+      credentials: CREDENTIALS,
+      clock: () => new Date(now),
+    });
+    const id = newElevationId();
+    try {
+      // The first attempt creates the policy and stops before attaching it.
+      await admin.send(
+        new CreatePolicyCommand({
+          PolicyName: policyName(id),
+          Path: '/elevate/',
+          PolicyDocument: expiryCondition(DOCUMENT, new Date(now + (1800 + 60) * 1000)),
+        }),
+      );
+      now += 45_000;
+      expect(await moving.grant(ATTACH, roleArn, ctx(id, 1800))).toEqual({ changed: true });
+      expect(await moving.check(ATTACH, roleArn, ctx(id, 1800))).toBe(true);
+      // A third attempt finds it attached, checks it again, and changes nothing.
+      now += 45_000;
+      expect(await moving.grant(ATTACH, roleArn, ctx(id, 1800))).toEqual({ changed: false });
+      expect(await moving.findTampering(policyArn(id))).toBeUndefined();
+    } finally {
+      await moving.revoke(ATTACH, roleArn, ctx(id));
+      await moving.close();
+    }
+  });
+
+  it('when a version is added to a granted policy and made the default, then the read-back refuses it and findTampering names it', async () => {
+    const id = newElevationId();
+    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
+    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(true);
+    await admin.send(
+      new CreatePolicyVersionCommand({ PolicyArn: policyArn(id), PolicyDocument: ADMIN, SetAsDefault: true }),
+    );
+    const error = await failure(target.check(ATTACH, roleArn, ctx(id)));
+    expect(error).toBeInstanceOf(TargetTamperedError);
+    expect(error.message).toContain('default version is v2');
+    expect(await target.findTampering(policyArn(id))).toMatch(/default version is v2/);
+    // Drift's placeholder document reads presence only; revoking takes it all away.
+    expect(await target.check({ ...ATTACH, policyDocument: '{}' }, roleArn, ctx(id, 0))).toBe(true);
+    expect(await target.revoke(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
+    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(false);
+    expect(await policyExists(policyArn(id))).toBe(false);
+    expect(await target.findTampering(policyArn(id))).toBeUndefined();
+    await expect(target.findTampering(`arn:aws:iam::${account}:policy/other`)).rejects.toBeInstanceOf(
+      TargetInvalidError,
+    );
+  });
+
+  describe('through the ledger and the activities', () => {
+    let dir: string;
+    let store: SqliteStore;
+    let botArn: string;
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'elevate-aws-tamper-'));
+      store = SqliteStore.open(join(dir, 'tamper.db'));
+      const role = await admin.send(
+        new CreateRoleCommand({ RoleName: 'tamper-bot', Path: '/bots/', AssumeRolePolicyDocument: TRUST }),
+      );
+      botArn = role.Role?.Arn ?? '';
+    });
+    afterAll(async () => {
+      await store?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+    const botPolicies = async (): Promise<string[]> =>
+      (
+        (await admin.send(new ListAttachedRolePoliciesCommand({ RoleName: 'tamper-bot' })))
+          .AttachedPolicies ?? []
+      ).map((a) => a.PolicyArn ?? '');
+
+    it('when the grant finds a planted policy, then acquiring fails with the non-retryable tampered error, and the release deletes the policy', async () => {
+      const ledger = new GrantLedger(store, new TargetRouter({ awsIam: target }));
+      const id = newElevationId();
+      const req = { elevationId: id, target: ATTACH, principal: botArn, durationSeconds: 600 };
+      await plant(id, ADMIN);
+      await expect(ledger.acquire(req)).rejects.toBeInstanceOf(TargetTamperedError);
+      expect(await botPolicies()).toEqual([]);
+      const receipt = await ledger.release(req);
+      expect(receipt.removed).toBe(true);
+      expect(await policyExists(policyArn(id))).toBe(false);
+    });
+
+    it("when a live elevation's policy gets an administrator default version, then reconciliation does not count it as explained: it records policy_tampered and takes it away, even for an alert role", async () => {
+      const ledger = new GrantLedger(store, new TargetRouter({ awsIam: target }));
+      const activities = createActivities({
+        store,
+        ...testRequestDeps(),
+        ledger,
+        notifier: { announce: () => Promise.resolve([]), publish: () => Promise.resolve() },
+        logger: testLogger(),
+        aws: target,
+      });
+      const unit = { principal: botArn, roles: ['aws-read'], action: 'alert' as const, standing: [] };
+      const id = newElevationId();
+      const req = { elevationId: id, target: ATTACH, principal: botArn, durationSeconds: 600 };
+      await ledger.acquire(req);
+      // Untouched, the lease explains it.
+      expect((await activities.reconcileAwsPrincipal(unit)).drift).toEqual([]);
+
+      await admin.send(
+        new CreatePolicyVersionCommand({
+          PolicyArn: policyArn(id),
+          PolicyDocument: ADMIN,
+          SetAsDefault: true,
+        }),
+      );
+      const before = (await store.readEvents(0, 100_000)).length;
+      const result = await activities.reconcileAwsPrincipal(unit);
+      expect(result.drift).toEqual([{ principal: botArn, action: 'reverted', detail: policyArn(id) }]);
+      expect(result.alerts?.map((a) => [a.detail, a.outcome])).toEqual([[policyArn(id), 'reverted']]);
+      expect(await botPolicies()).toEqual([]);
+      expect(await policyExists(policyArn(id))).toBe(false);
+      const events = (await store.readEvents(0, 100_000)).slice(before);
+      expect(events.map((e) => e.type)).toEqual(['drift.detected', 'drift.reverted']);
+      expect(events[0]?.data).toMatchObject({
+        policy: policyArn(id),
+        elevation: id,
+        reason: 'policy_tampered',
+        problem: expect.stringContaining('default version is v2') as unknown,
+      });
+
+      // The elevation's own release later finds nothing left to remove.
+      await ledger.release(req);
+      expect(await botPolicies()).toEqual([]);
+    });
   });
 });
 

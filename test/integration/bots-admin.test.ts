@@ -90,7 +90,7 @@ async function head(): Promise<number> {
 }
 
 describe('lockdown', () => {
-  it('when an admin locks a bot, then its pending and active elevations are revoked, LDAP membership is removed, and new requests get 403 bot_locked naming why', async () => {
+  it('when an admin locks a bot, then its pending and active elevations are revoked, LDAP membership is removed, and new requests get 403 bot_locked without naming who or why', async () => {
     const active = await activeElevation('lock-bot');
     expect(await stack.isMember('lock-bot', 'auto-role')).toBe(true);
     const pending = await request('lock-bot', { ...auto, role: 'needs-ok' });
@@ -117,8 +117,9 @@ describe('lockdown', () => {
     const refused = await request('lock-bot');
     expect(refused.status).toBe(403);
     expect(refused.body.error?.code).toBe('bot_locked');
-    expect(refused.body.error?.message).toContain('INC-42 suspected key leak');
-    expect(refused.body.error?.message).toContain('test-admin');
+    // The bot may be the compromised party: it learns the code, not the admin, time or reason.
+    expect(refused.body.error?.message).not.toContain('INC-42');
+    expect(refused.body.error?.message).not.toContain('test-admin');
 
     const events = await eventsSince(from);
     const locked = events.filter((e) => e.type === 'bot.locked');
@@ -222,7 +223,7 @@ describe('disable and enable', () => {
     const refused = await request('toggle-bot');
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({ code: 'bot_disabled' });
-    expect(refused.body.error?.message).toContain('test-admin');
+    expect(refused.body.error?.message).not.toContain('test-admin');
     expect((await stack.service.get(id, { kind: 'admin' })).status).toBe('active');
     const back = await call('POST', `/v1/elevations/${id}/revoke`, { key: stack.keys['toggle-bot'] });
     expect([200, 202]).toContain(back.status);

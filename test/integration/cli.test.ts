@@ -574,6 +574,34 @@ describe('configuration, usage and reachability', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('valid (1 bot(s), 1 role(s), 1 admin(s))');
   });
+
+  it.each([
+    ['--decision-keys', 'decision-signing.pem', 'decision-public.pem', 'ELEVATE_DECISION_SIGNING_KEY_FILE'],
+    [
+      '--checkpoint-key',
+      'audit-checkpoint.pem',
+      'audit-checkpoint-public.pem',
+      'ELEVATE_AUDIT_CHECKPOINT_KEY_FILE',
+    ],
+  ])(
+    'when `keygen %s` runs, then a private key (0600) and its public key are written, and a second run refuses to overwrite them',
+    async (flag, privateFile, publicFile, setting) => {
+      const folder = path.join(dir, `keys${flag}`);
+
+      const run = await elevate(['keygen', flag, folder]);
+
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain(setting);
+      const privatePem = readFileSync(path.join(folder, privateFile), 'utf8');
+      expect(privatePem).toContain('-----BEGIN PRIVATE KEY-----');
+      expect(statSync(path.join(folder, privateFile)).mode & 0o777).toBe(0o600);
+      expect(readFileSync(path.join(folder, publicFile), 'utf8')).toContain('-----BEGIN PUBLIC KEY-----');
+      const again = await elevate(['keygen', flag, folder]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('already exist');
+      expect(readFileSync(path.join(folder, privateFile), 'utf8')).toBe(privatePem);
+    },
+  );
 });
 
 /** A minimal valid policy text (for `config check`). */

@@ -162,6 +162,25 @@ describe('credential vault', () => {
     await expect(vault.deliver(thief)).rejects.toBeInstanceOf(HandoffUnreadableError);
   });
 
+  it('a deposit whose tag was cut short is refused, though its first bytes are genuine', async () => {
+    const vault = new CredentialVault(store, key);
+    const id = nextId();
+    await vault.issueOnce(id, () => Promise.resolve(creds(id)));
+    const db = new Database(file);
+    const row = db.prepare('SELECT value FROM ephemeral WHERE key = ?').get(`credentials:deposit:${id}`) as {
+      value: string;
+    };
+    const deposit = JSON.parse(row.value) as { tag: string };
+    // A 4-byte prefix of the genuine tag: Node's GCM accepts it unless the length is pinned.
+    deposit.tag = Buffer.from(deposit.tag, 'base64').subarray(0, 4).toString('base64');
+    db.prepare('UPDATE ephemeral SET value = ? WHERE key = ?').run(
+      JSON.stringify(deposit),
+      `credentials:deposit:${id}`,
+    );
+    db.close();
+    await expect(vault.deliver(id)).rejects.toBeInstanceOf(HandoffUnreadableError);
+  });
+
   it('a process with another key cannot read a deposit', async () => {
     const id = nextId();
     await new CredentialVault(store, key).issueOnce(id, () => Promise.resolve(creds(id)));

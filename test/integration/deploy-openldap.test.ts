@@ -131,7 +131,7 @@ describe('deploy/openldap', () => {
     ]);
   });
 
-  it("when Elevate's account tries to make an approver, change a person or change a group, then the directory refuses", async () => {
+  it("when Elevate's account tries to make an approver, change a person's mail or password, or change a group, then the directory refuses", async () => {
     const client = await asElevate('first-Password-7');
     try {
       const add = (attr: string, value: string) =>
@@ -144,6 +144,14 @@ describe('deploy/openldap', () => {
       await expect(
         client.modify('uid=alice,ou=people,dc=example,dc=org', replace('mail', 'mallory@example.org')),
       ).rejects.toBeInstanceOf(InsufficientAccessError);
+      // Not a person's password either: with it, Elevate's account could log in as an approver.
+      await expect(
+        client.modify('uid=alice,ou=people,dc=example,dc=org', replace('userPassword', 'taken-over-1')),
+      ).rejects.toBeInstanceOf(InsufficientAccessError);
+      // Nor its own entry beyond its password (no rights can be granted through it).
+      await expect(client.modify(ELEVATE_DN, replace('description', 'root now'))).rejects.toBeInstanceOf(
+        InsufficientAccessError,
+      );
       await expect(client.modify(MANAGED, replace('description', 'changed'))).rejects.toBeInstanceOf(
         InsufficientAccessError,
       );

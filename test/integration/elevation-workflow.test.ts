@@ -14,12 +14,20 @@ const APPROVERS = ['ann@example.org', 'ben@example.org', 'cat@example.org', 'own
 beforeAll(async () => {
   stack = await startStack({
     bots: [
-      { id: 'ci-bot', roles: ['deploy', 'reviewed', 'quick-window', 'owner-ok'], owner: 'owner@example.org' },
+      {
+        id: 'ci-bot',
+        roles: ['deploy', 'reviewed', 'quick-window', 'owner-ok', 'ldap-reviewed'],
+        owner: 'owner@example.org',
+      },
       { id: 'other-bot', roles: ['deploy'] },
     ],
     roles: [
       { id: 'deploy', maxDurationSeconds: 60 },
       { id: 'reviewed', approval: { mode: 'approvers', approvers: APPROVERS, quorum: 2, windowSeconds: 60 } },
+      {
+        id: 'ldap-reviewed',
+        approval: { mode: 'approvers', groups: [{ name: 'sre', ldapGroup: 'sre' }], windowSeconds: 60 },
+      },
       {
         id: 'quick-window',
         approval: { mode: 'approvers', approvers: ['ann@example.org'], windowSeconds: 10 },
@@ -34,6 +42,12 @@ beforeAll(async () => {
         },
       },
     ],
+    // `twin` shares dee's address: a second entry holding it (self-written, say).
+    people: [
+      { uid: 'dee', mail: 'dee@example.org' },
+      { uid: 'twin', mail: 'dee@example.org' },
+    ],
+    peopleGroups: [{ id: 'sre', members: ['dee'] }],
   });
 });
 
@@ -111,6 +125,44 @@ describe('approval by humans', () => {
     await stack.service.revoke(elevation.id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
     await stack.waitFor(elevation.id, (v) => v.status === 'revoked');
     expect(await stack.isMember('ci-bot', 'reviewed')).toBe(false);
+  });
+
+  it('when one identity-provider account approves twice under two addresses, then the workflow counts it once and refuses the second (M1)', async () => {
+    const { elevation } = await request('reviewed');
+    await stack.waitFor(elevation.id, (v) => v.status === 'pending_approval');
+    const login = { issuer: 'https://idp.example.org', subject: 'sub-ann' };
+    const evidence = { ...login, amr: ['pwd', 'otp'] };
+
+    await stack.service.approve(elevation.id, { approver: { id: 'ann@example.org' }, evidence }, login);
+    // The same person (same iss and sub) behind another approver address on the list.
+    const again = stack.service.approve(
+      elevation.id,
+      { approver: { id: 'ben@example.org' }, evidence },
+      login,
+    );
+    await expect(again).rejects.toMatchObject({ code: 'already_approved' });
+
+    const view = await stack.service.get(elevation.id, { kind: 'admin' });
+    expect(view.status).toBe('pending_approval');
+    expect(view.approvals).toHaveLength(1);
+    expect(view.approvals[0]!.identity).toEqual({ entries: [], ...login });
+    const refused = (await stack.store.listEvents(elevation.id)).filter((e) => e.type === 'approval.refused');
+    expect(refused.map((e) => [e.actor.id, e.data.code])).toEqual([['ben@example.org', 'already_approved']]);
+
+    await stack.service.deny(elevation.id, { by: { kind: 'admin', id: 'test-admin' }, reason: 'cleanup' });
+  });
+
+  it('when the approver address is held by two directory entries, then the approval is refused ambiguous_identity and audited (M1)', async () => {
+    const { elevation } = await request('ldap-reviewed');
+    await stack.waitFor(elevation.id, (v) => v.status === 'pending_approval');
+    await expect(approve(elevation.id, 'dee@example.org')).rejects.toMatchObject({
+      code: 'approval_refused',
+      status: 403,
+    });
+    const refused = (await stack.store.listEvents(elevation.id)).filter((e) => e.type === 'approval.refused');
+    expect(refused.map((e) => e.data.code)).toEqual(['ambiguous_identity']);
+    expect((await stack.service.get(elevation.id, { kind: 'admin' })).approvals).toHaveLength(0);
+    await stack.service.deny(elevation.id, { by: { kind: 'admin', id: 'test-admin' }, reason: 'cleanup' });
   });
 
   it("when the bot's owner approves a role that does not allow it, then it is refused and audited; an outsider is refused too", async () => {

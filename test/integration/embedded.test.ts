@@ -2,7 +2,7 @@
  * The README's promise about `npm start`: the embedded default starts everything it needs,
  * Ctrl-C stops everything it started, and starting again resumes active elevations.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -62,16 +62,59 @@ describe('elevate start (the embedded default)', () => {
     expect(started.output()).toContain('ELEVATE_DEMO_BOT_KEY: must be at least 32 characters');
   });
 
-  it('when NODE_ENV=production and no identity provider is configured, then it refuses the development one', async () => {
-    const started = start(await freePort(), { ELEVATE_DEMO_BOT_KEY: botKey, NODE_ENV: 'production' });
+  it('when started without --dev and without OIDC (a VM, systemd, npx), then no development identity provider starts: the roles that need approvers are refused naming OIDC_ISSUER', async () => {
+    const started = start(await freePort(), {
+      ELEVATE_DEMO_BOT_KEY: botKey,
+      ELEVATE_DEV_IDENTITY_PROVIDER: '',
+    });
     expect(await started.exited).toBe(3);
-    expect(started.output()).toContain('OIDC_ISSUER: must be set when NODE_ENV=production');
+    expect(started.output()).toContain('OIDC_ISSUER: must be set: roles demo-approval need approvers');
+    expect(started.output()).toContain('elevate start --dev');
+    expect(existsSync(path.join(dataDir, 'dev-identity-provider.json'))).toBe(false);
+    // Refused before it showed a generated admin token: no hash is kept that nobody has the token to.
+    expect(existsSync(path.join(dataDir, 'admin-token.sha256'))).toBe(false);
+  });
+
+  it('when the development identity provider is asked for with NODE_ENV=production, then it is refused naming NODE_ENV', async () => {
+    const started = start(await freePort(), {
+      ELEVATE_DEMO_BOT_KEY: botKey,
+      ELEVATE_DEV_IDENTITY_PROVIDER: '1',
+      NODE_ENV: 'production',
+    });
+    expect(await started.exited).toBe(3);
+    expect(started.output()).toContain('NODE_ENV: is production, so the development identity provider');
+  });
+
+  it('when `elevate start --dev` listens beyond loopback (HOST=0.0.0.0), then it is refused naming HOST', async () => {
+    const proc = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.resolve('bin/elevate.ts'), 'start', '--dev'],
+      {
+        env: {
+          ...Object.fromEntries(
+            Object.entries(process.env).filter(
+              ([k]) => !['OIDC_ISSUER', 'NODE_ENV', 'ELEVATE_PUBLIC_URL'].includes(k),
+            ),
+          ),
+          ELEVATE_DATA_DIR: dataDir,
+          HOST: '0.0.0.0',
+          PORT: String(await freePort()),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((r) => proc.once('exit', r));
+    expect(code).toBe(3);
+    expect(output).toContain('HOST: is 0.0.0.0, not a loopback address');
   });
 
   it('when started, stopped with Ctrl-C and started again, then it serves, stops everything, and resumes the active elevation', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const first = start(port, { ELEVATE_DEMO_BOT_KEY: botKey });
+    const first = start(port, { ELEVATE_DEMO_BOT_KEY: botKey, ELEVATE_DEV_IDENTITY_PROVIDER: '1' });
     await healthy(base, first);
     // The admin token was generated: shown once, only its hash kept.
     const token = /demo-admin token:\s+(elv_adm_\S+)/.exec(first.output())?.[1];
@@ -137,7 +180,7 @@ describe('elevate start (the embedded default)', () => {
     expect(leftovers()).toEqual([]);
     expect(existsSync(path.join(dataDir, 'temporal.pid'))).toBe(false);
 
-    const second = start(port, { ELEVATE_DEMO_BOT_KEY: botKey });
+    const second = start(port, { ELEVATE_DEMO_BOT_KEY: botKey, ELEVATE_DEV_IDENTITY_PROVIDER: '1' });
     await healthy(base, second);
     expect(second.output()).not.toContain('shown only this once');
     const deadline = Date.parse(active.expiresAt!) + 30_000;

@@ -8,10 +8,11 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HeldLease, LeaseInput, Store } from '../../integrations/audit/audit-store.js';
 import { InvalidQueryError } from '../../integrations/audit/audit-store-errors.js';
-import { POSTGRES_SCHEMA_VERSION, PostgresStore } from '../../integrations/audit/postgres-store.js';
-import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { POSTGRES_HELD_LEASES_VERSION, PostgresStore } from '../../integrations/audit/postgres-store.js';
+import { SQLITE_HELD_LEASES_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { heldLeasesQuery } from '../../integrations/audit/store-shared.js';
 import type { TargetRef } from '../../workflows/definitions.js';
+import { SQLITE_UNDO_CHECKPOINTS } from '../support/raw-db.js';
 import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 
 interface Subject {
@@ -77,7 +78,9 @@ function sqliteEngine(): Engine {
           ),
         reopenFromPreviousVersion: () => {
           withDb((db) =>
-            db.exec(`DROP INDEX leases_held; PRAGMA user_version = ${SQLITE_SCHEMA_VERSION - 1};`),
+            db.exec(
+              `DROP INDEX leases_held; ${SQLITE_UNDO_CHECKPOINTS} PRAGMA user_version = ${SQLITE_HELD_LEASES_VERSION - 1};`,
+            ),
           );
           return Promise.resolve(open());
         },
@@ -126,7 +129,9 @@ function postgresEngine(): Engine {
         reopenFromPreviousVersion: async () => {
           await withClient(async (client) => {
             await client.query('DROP INDEX leases_held');
-            await client.query('DELETE FROM schema_version WHERE version = $1', [POSTGRES_SCHEMA_VERSION]);
+            await client.query('DELETE FROM schema_version WHERE version >= $1', [
+              POSTGRES_HELD_LEASES_VERSION,
+            ]);
           });
           return open();
         },

@@ -356,6 +356,8 @@ describe('GET /metrics on the API', () => {
   });
 
   it('when the token is missing, wrong or a bot key, then it answers 401 and audits the refusal', async () => {
+    // Anonymous refusals are recorded once per kind and minute: start a minute of its own.
+    await stack.service.flushRefusals();
     const wrong = generateSecret('admin');
     const answers = [
       await fetch(`${base}/metrics`),
@@ -422,6 +424,7 @@ describe("the worker's own /metrics endpoint", () => {
       );
       expect(has(samples, 'elevate_active_grants')).toBe(true);
       await scrape(`${url}/metrics`, stack.adminToken);
+      await stack.service.flushRefusals(); // a minute of its own (see above)
       const refusedBefore = (await stack.store.readEvents(0, 100_000)).filter(
         (e) => e.type === 'auth.refused' && e.data.path === '/metrics',
       ).length;

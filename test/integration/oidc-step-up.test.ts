@@ -33,6 +33,14 @@ const MFA_USER = {
   totpSecret: new Secret().base32,
 };
 const PWD_USER = { email: 'bob@example.org', password: 'battery staple 2' };
+/** Accounts whose address must not stand for a person (logins driven by the hook, so no TOTP). */
+const NO_VERIFIED_CLAIM = { email: 'una@example.org', password: 'pw una 1', emailVerified: null };
+const NOT_VERIFIED = { email: 'nov@example.org', password: 'pw nov 1', emailVerified: false };
+/** `\u212A` is KELVIN SIGN, which lower-cases to ASCII `k`: `kate@example.org` to the old check. */
+const KELVIN = { email: '\u212Aate@example.org', password: 'pw kelvin 1' };
+/** The first letter is CYRILLIC SMALL LETTER A, which looks like Latin `a`. */
+const CYRILLIC = { email: '\u0430da@example.org', password: 'pw cyrillic 1' };
+const WITH_UID = { email: 'uma@example.org', password: 'pw uma 1', username: 'uma' };
 
 let idp: DevIdentityProvider;
 let redirectUri: string;
@@ -54,7 +62,7 @@ beforeAll(async () => {
   );
   idp = await startDevIdentityProvider({
     clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [redirectUri] }],
-    accounts: [MFA_USER, PWD_USER],
+    accounts: [MFA_USER, PWD_USER, NO_VERIFIED_CLAIM, NOT_VERIFIED, KELVIN, CYRILLIC, WITH_UID],
     logger,
     env: {},
   });
@@ -122,6 +130,7 @@ describe('development identity provider and step-up client', () => {
         acr: null,
         auth_time: { essential: true },
         email: { essential: true },
+        email_verified: { essential: true },
       },
     });
     expect(params.has('acr_values')).toBe(false);
@@ -281,6 +290,92 @@ describe('development identity provider and step-up client', () => {
       StepUpClient.discover({ ...settings, issuer: 'http://idp.example.org' }, { allowInsecureHttp: true }),
     ).rejects.toThrow(/must use https/);
     await expect(StepUpClient.discover(settings)).rejects.toThrow(/must use https/);
+  });
+
+  describe('when the e-mail address may not stand for the person (M2)', () => {
+    const twoFactors = () => ({ amr: ['pwd', 'otp'] });
+
+    it('when the ID token has no email_verified claim, then the login does not count', async () => {
+      idp.setLoginHook(twoFactors);
+      const { callback, transaction } = await loginWith(rp, NO_VERIFIED_CLAIM);
+      const err = await expectStepUpError(rp.finish(callback, transaction), 'unverified_email');
+      expect(err.message).toContain('email_verified');
+    });
+
+    it('when email_verified is false, then the login does not count', async () => {
+      idp.setLoginHook(twoFactors);
+      const { callback, transaction } = await loginWith(rp, NOT_VERIFIED);
+      await expectStepUpError(rp.finish(callback, transaction), 'unverified_email');
+    });
+
+    it('when the address holds a KELVIN SIGN that folds to kate@, then the login does not count', async () => {
+      idp.setLoginHook(twoFactors);
+      expect(KELVIN.email.toLowerCase()).toBe('kate@example.org'); // what the old comparison saw
+      const { callback, transaction } = await loginWith(rp, KELVIN);
+      await expectStepUpError(rp.finish(callback, transaction), 'non_ascii_address');
+    });
+
+    it('when the address starts with a Cyrillic look-alike of ada@, then the login does not count', async () => {
+      idp.setLoginHook(twoFactors);
+      const { callback, transaction } = await loginWith(rp, CYRILLIC);
+      await expectStepUpError(rp.finish(callback, transaction), 'non_ascii_address');
+    });
+
+    it('when the address is in another claim that is not declared trusted, then discovery refuses the settings', async () => {
+      await expect(
+        StepUpClient.discover({ ...settings, emailClaim: 'upn' }, { allowInsecureHttp: true }),
+      ).rejects.toThrow(/OIDC_EMAIL_CLAIM_TRUSTED/);
+    });
+
+    it('when a directory join claim is configured, then the evidence carries it, and a login without it does not count', async () => {
+      const joined = await StepUpClient.discover(
+        { ...settings, joinClaim: 'preferred_username' },
+        { allowInsecureHttp: true },
+      );
+      idp.setLoginHook(twoFactors);
+      const ok = await loginWith(joined, WITH_UID);
+      expect((await joined.finish(ok.callback, ok.transaction)).joinValue).toBe('uma');
+      const without = await loginWith(joined, PWD_USER);
+      await expectStepUpError(joined.finish(without.callback, without.transaction), 'missing_identity_claim');
+    });
+  });
+
+  describe('when the login shows a single factor (L1)', () => {
+    it.each([
+      [['otp']],
+      [['sms']],
+      [['swk']],
+      [['pwd', 'pin']],
+      [['constructor', 'toString']],
+      [['mca', 'user']],
+    ])('when amr is %j, then the login does not count as MFA', async (amr) => {
+      idp.setLoginHook(() => ({ amr }));
+      const { callback, transaction } = await loginWith(rp, PWD_USER);
+      await expectStepUpError(rp.finish(callback, transaction), 'insufficient_user_authentication');
+    });
+
+    it.each([
+      [['swk', 'pin'], 'swk'],
+      [['pwd', 'sms'], 'sms'],
+      [['hwk'], 'hwk'],
+      [['fido'], 'fido'],
+      [['mfa'], 'mfa'],
+      [['face', 'pwd'], 'face'],
+    ])('when amr is %j, then the login counts, as %s', async (amr, method) => {
+      idp.setLoginHook(() => ({ amr }));
+      const { callback, transaction } = await loginWith(rp, PWD_USER);
+      expect((await rp.finish(callback, transaction)).mfaMethod).toBe(method);
+    });
+
+    it('when OIDC_MFA_METHODS names otp, then a single otp counts again (the operator chose it)', async () => {
+      const lax = await StepUpClient.discover(
+        { ...settings, mfaMethods: ['otp'] },
+        { allowInsecureHttp: true },
+      );
+      idp.setLoginHook(() => ({ amr: ['otp'] }));
+      const { callback, transaction } = await loginWith(lax, PWD_USER);
+      expect((await lax.finish(callback, transaction)).mfaMethod).toBe('otp');
+    });
   });
 
   it('refuses to start when NODE_ENV=production', async () => {

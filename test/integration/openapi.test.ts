@@ -27,7 +27,8 @@ import {
   mountApiReference,
   type OpenApiDocument,
 } from '../../server/openapi.js';
-import { elevationRequestSchema, waitQuerySchema } from '../../server/schemas.js';
+import { SAFE_TEXT_PATTERN } from '../../server/safe-text.js';
+import { elevationRequestSchema, listQuerySchema, waitQuerySchema } from '../../server/schemas.js';
 import { createSlackApp } from '../../server/slack-app.js';
 import { startSlackApiStub, type SlackStub } from '../support/slack-api-stub.js';
 import { DecisionSigner } from '../../domain/decision-signer.js';
@@ -626,6 +627,93 @@ describe('the OpenAPI document', () => {
     });
   });
 
+  it('when a text field is documented, then its pattern is the server’s rule: both refuse the same invisible and control characters', () => {
+    const props = requestSchema.properties;
+    for (const field of ['justification', 'ticket'])
+      expect(props[field]!.pattern, field).toBe(SAFE_TEXT_PATTERN.source);
+    for (const name of [
+      'RevokeRequest',
+      'AdminRevokeRequest',
+      'BotLockRequest',
+      'BotChangeRequest',
+      'ConsoleConfirmation',
+    ]) {
+      const reason = (doc.components.schemas[name] as { properties: Record<string, Json> }).properties.reason;
+      expect(reason?.pattern, name).toBe(SAFE_TEXT_PATTERN.source);
+    }
+    // As a JSON Schema validator reads it (ECMA-262, `u` flag), on the text the server checks.
+    const documented = new RegExp(String(props.justification!.pattern), 'u');
+    const samples = [
+      'restart the billing job',
+      'fix ❤️ 😀 and é',
+      'ticket\u00a0INC-1',
+      'approve this \u202egnp.exe', // right-to-left override
+      'a\u2066b\u2069', // bidirectional isolates
+      'zero\u200bwidth',
+      'joiner\u200d',
+      'b\ufeffom',
+      'soft\u00adhyphen',
+      'c1\u0085control',
+      'line\u2028separator',
+      'tab\there',
+      'nul\u0000',
+      'tag\u{e0041}',
+      '\u3164', // a Hangul filler only: nothing visible
+      '\u2800\ufe0f',
+      'lone \ud800 surrogate',
+    ];
+    for (const text of samples) {
+      const server = elevationRequestSchema.safeParse({
+        role: 'r',
+        durationSeconds: 1,
+        justification: text,
+      }).success;
+      expect(documented.test(text.trim()), JSON.stringify(text)).toBe(server);
+    }
+    expect(samples.filter((s) => documented.test(s.trim()))).toEqual([
+      'restart the billing job',
+      'fix ❤️ 😀 and é',
+      'ticket\u00a0INC-1',
+    ]);
+  });
+
+  it('when a query parameter is a comma-separated list of statuses, then its pattern says so, as the server parses it', () => {
+    const param = (path: string, name: string) =>
+      doc.paths[path]?.get?.parameters.find((p) => 'name' in p && p.name === name) as { schema: Json };
+    const pattern = param('/v1/admin/elevations', 'status').schema.pattern;
+    expect(pattern).toMatch(/active/);
+    expect(param('/v1/elevations/{id}', 'until').schema.pattern).toBe(pattern);
+    const documented = new RegExp(String(pattern), 'u');
+    for (const value of [
+      'active',
+      'active,revoking',
+      'pending_approval,denied,failed',
+      '',
+      'active,',
+      ',active',
+      'active,,revoked',
+      'ACTIVE',
+      'active;revoked',
+      'gone',
+    ]) {
+      expect(documented.test(value), value).toBe(listQuerySchema.safeParse({ status: value }).success);
+      expect(documented.test(value), value).toBe(waitQuerySchema.safeParse({ until: value }).success);
+    }
+  });
+
+  it('when no policy is given, then the request’s role has no enum; with one, exactly its role ids', () => {
+    expect(requestSchema.properties.role!.enum).toBeUndefined();
+    const withRoles = buildOpenApi({ version: '1.2.3', roles: ['a', 'b'] });
+    const request = withRoles.components.schemas.ElevationRequest as typeof requestSchema;
+    expect(request.properties.role!.enum).toEqual(['a', 'b']);
+    // Filters keep taking any role id: past elevations of removed roles are still found.
+    const filter = withRoles.paths['/v1/admin/elevations']?.get?.parameters.find(
+      (p) => 'name' in p && p.name === 'role',
+    ) as { schema: Json };
+    expect(filter.schema.enum).toBeUndefined();
+    expect(openApiProblems(withRoles)).toEqual([]);
+  });
+
   it('is caught by the structural check when broken', () => {
     const broken = JSON.parse(JSON.stringify(doc)) as OpenApiDocument & Json;
     broken.openapi = '3.0.3' as '3.1.0';
@@ -763,12 +851,54 @@ describe('the API as served', () => {
     expect(await post(max)).toMatchObject({ status: 422, body: { error: { code: 'duration_too_long' } } });
   });
 
+  it('when a documented path is called with a method it is not documented with, then the answer is 405 with Allow listing exactly the documented ones', async () => {
+    const checked: string[] = [];
+    const templates = Object.entries(doc.paths).map(([template, item]) => ({
+      template,
+      matches: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+      methods: Object.keys(item).map((m) => m.toUpperCase()),
+    }));
+    for (const { template } of templates) {
+      const concrete = template.replace(/\{[^}]+\}/g, 'el_0123456789abcdef01234567');
+      // Every documented route this path is an instance of (`/approvals/confirm` is also `/approvals/{id}`).
+      const methods = [
+        ...new Set(templates.filter((t) => t.matches.test(concrete)).flatMap((t) => t.methods)),
+      ];
+      const expected = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].sort();
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+        if (methods.includes(method)) continue;
+        const res = await fetch(base + concrete, { method, redirect: 'manual' });
+        expect(res.status, `${method} ${template}`).toBe(405);
+        expect(res.headers.get('allow')?.split(', ').sort(), `${method} ${template}`).toEqual(expected);
+        expect(await res.json()).toMatchObject({ error: { code: 'method_not_allowed' } });
+        checked.push(`${method} ${template}`);
+      }
+    }
+    expect(checked).toContain('DELETE /v1/elevations/{id}');
+    expect(checked).toContain('GET /slack/events');
+    expect(checked).toContain('PUT /admin');
+  });
+
+  it('when a path is not served at all, then the answer stays 404', async () => {
+    for (const [method, route] of [
+      ['GET', '/v1/nothing-here'],
+      ['DELETE', '/v1/elevations/el_0123456789abcdef01234567/nothing'],
+      ['POST', '/'],
+    ] as const) {
+      const res = await fetch(base + route, { method });
+      expect(res.status, `${method} ${route}`).toBe(404);
+      expect(res.headers.get('allow')).toBeNull();
+      expect(await res.json()).toMatchObject({ error: { code: 'not_found' } });
+    }
+  });
+
   it('serves the document at /openapi.json', async () => {
     const res = await fetch(`${base}/openapi.json`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const served = (await res.json()) as OpenApiDocument;
-    expect(served).toEqual(buildOpenApi({ version: elevateVersion() }));
+    // Built for this instance: its policy's role ids are the request's `role` values.
+    expect(served).toEqual(buildOpenApi({ version: elevateVersion(), roles: ['doc-role'] }));
     expect(served.info.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(openApiProblems(served)).toEqual([]);
   });

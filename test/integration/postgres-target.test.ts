@@ -174,6 +174,14 @@ beforeAll(async () => {
       await c.query(`CREATE ROLE ${ident(group)} NOLOGIN`);
     }
     await c.query('CREATE ROLE su_group SUPERUSER NOLOGIN');
+    // Roles that are a way out of the window: by attribute, or by what they inherit.
+    await c.query('CREATE ROLE cr_group CREATEROLE NOLOGIN');
+    await c.query('CREATE ROLE rls_group BYPASSRLS NOLOGIN');
+    await c.query('CREATE ROLE repl_group REPLICATION NOLOGIN');
+    await c.query('CREATE ROLE via_group NOLOGIN; GRANT cr_group TO via_group');
+    await c.query('CREATE ROLE deep_group NOLOGIN; GRANT via_group TO deep_group');
+    await c.query('CREATE ROLE prog_group NOLOGIN; GRANT pg_execute_server_program TO prog_group');
+    await c.query('CREATE ROLE heir_group NOLOGIN; GRANT elevate_admin TO heir_group');
     for (const bot of [...BOTS, WEIRD_LOGIN]) await c.query(`CREATE ROLE ${ident(bot)} LOGIN`);
     // inner_g is a member of outer_g: granting inner_g to outer_g would be circular.
     await c.query('GRANT outer_g TO inner_g');
@@ -358,6 +366,28 @@ describe('PostgresTarget names', () => {
       expect(error, name).toBeInstanceOf(TargetInvalidError);
       expect(await isMember(name, 'bot_a')).toBe(false);
     }
+  });
+
+  it('when asked to grant a role that is or inherits CREATEROLE, BYPASSRLS, REPLICATION or a pg_ role, then TargetInvalidError naming the power, and nothing changes', async () => {
+    const expected: Record<string, string> = {
+      cr_group: 'CREATEROLE',
+      rls_group: 'BYPASSRLS',
+      repl_group: 'REPLICATION',
+      via_group: 'through "cr_group": CREATEROLE',
+      deep_group: 'through "cr_group": CREATEROLE',
+      prog_group: 'the predefined role "pg_execute_server_program"',
+      heir_group: 'through "elevate_admin": CREATEROLE, Elevate\'s own role',
+    };
+    for (const [name, power] of Object.entries(expected)) {
+      const { error } = await failure(target.grant(role(name), 'bot_a'));
+      expect(error, name).toBeInstanceOf(TargetInvalidError);
+      expect((error as Error).message, name).toContain(power);
+      expect(await isMember(name, 'bot_a'), name).toBe(false);
+    }
+    // Revoking such a role (put there by someone else) still works: taking power away is safe.
+    await asSuperuser((c) => c.query('GRANT cr_group TO bot_c'));
+    expect(await target.revoke(role('cr_group'), 'bot_c')).toEqual({ changed: true });
+    expect(await isMember('cr_group', 'bot_c')).toBe(false);
   });
 
   it('when a grant would make a role a member of itself, directly or in a circle, then TargetInvalidError (0LP01)', async () => {

@@ -3,6 +3,7 @@
  * the Slack Web API stand-in, signed interactions, and a real OpenID Connect provider whose
  * logins carry chosen amr/acr/auth_time.
  */
+import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
@@ -415,6 +416,53 @@ describe('who may approve', () => {
   });
 });
 
+describe('Slack accounts that may not act', () => {
+  it("when a deactivated, guest, Slack Connect or other-workspace account shows an approver's address, then its Approve and Deny are refused with a clear answer, audited, and the request stays pending", async () => {
+    const accounts = [
+      { id: 'UDEACTIVATED', deleted: true, code: 'slack_user_deactivated', says: 'deactivated' },
+      { id: 'UGUEST', restricted: true, code: 'slack_user_guest', says: 'Guest accounts' },
+      { id: 'USINGLECHANNEL', ultraRestricted: true, code: 'slack_user_guest', says: 'Guest accounts' },
+      {
+        id: 'UCONNECT',
+        stranger: true,
+        teamId: 'T0OTHERCO',
+        code: 'slack_user_external',
+        says: 'Only members',
+      },
+      { id: 'UOTHERWORKSPACE', teamId: 'T0ELSEWHERE', code: 'slack_user_external', says: 'Only members' },
+    ] as const;
+    const e = await request('deploy');
+    for (const { code: _code, says: _says, ...account } of accounts) {
+      // Each shows alice's address, and alice is an approver of the role.
+      s.slack.addUser({ ...account, email: alice.email });
+    }
+    for (const { id, code, says } of accounts) {
+      expect(await clickRefused({ slackUserId: id }, e.id), id).toContain(says);
+      const denied = await submitDeny({ slackUserId: id }, e.id, `deny as ${id}`);
+      expect(denied.status).toBe(200);
+      expect(await denied.json(), id).toMatchObject({
+        response_action: 'errors',
+        errors: { reason: expect.stringContaining(says) as unknown },
+      });
+      const refused = (await events(e.id)).filter(
+        (x) => (x.type === 'approval.refused' || x.type === 'deny.refused') && x.data.slackUserId === id,
+      );
+      expect(
+        refused.map((x) => [x.type, x.data.code, x.actor]),
+        id,
+      ).toEqual([
+        ['approval.refused', code, { kind: 'anonymous', id: `slack:${id}` }],
+        ['deny.refused', code, { kind: 'anonymous', id: `slack:${id}` }],
+      ]);
+    }
+    await stillPending(e.id);
+    // Alice's own account still can.
+    const denied = await submitDeny(alice, e.id, 'the real alice says no');
+    expect(await denied.text()).toBe('');
+    await s.stack.waitFor(e.id, (v) => v.status === 'denied');
+  });
+});
+
 describe('refused logins', () => {
   it('when the ID token shows no MFA, then 401 with insufficient_user_authentication, and audited', async () => {
     const e = await request('deploy');
@@ -487,6 +535,8 @@ describe('refused logins', () => {
   });
 
   it('when the callback carries a state that was never issued, then 400 state_mismatch, and audited', async () => {
+    // A window of its own: refusals nobody can be named for are recorded once per kind and window.
+    await s.stack.service.flushRefusals();
     const head = await auditHead();
     const never = `${s.url}/approvals/callback?code=made-up-code&state=never-issued-state-0123456789`;
     const page = await s.browser().get(never);
@@ -502,8 +552,50 @@ describe('refused logins', () => {
     const refused = (await eventsAfter(head)).filter(
       (x) => x.type === 'approval.refused' && x.data.code === 'state_mismatch',
     );
-    expect(refused).toHaveLength(2);
+    // The first in full; the second, the same again from the same network, only counted.
+    expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ elevationId: null, data: { stage: 'callback' } });
+    await s.stack.service.flushRefusals();
+    const summaries = (await eventsAfter(head)).filter((x) => x.type === 'refusals.summarized');
+    expect(summaries.map((x) => x.data)).toEqual([
+      expect.objectContaining({ of: 'approval.refused', reason: 'state_mismatch', count: 2 }),
+    ]);
+  });
+
+  it("when a stranger brings the login's state back without its cookie, then it is refused and the approver's own browser can still finish the login and confirm", async () => {
+    const e = await request('deploy');
+    const link = linkIn(await clickApprove(alice, e.id));
+    const own = s.browser();
+    const callback = await loginUntilCallback(own, link, alice);
+    // Someone who saw the callback URL (the provider's logs, a forwarded link) uses it first.
+    const stranger = s.browser();
+    const burnt = await stranger.get(callback);
+    expect(burnt.status).toBe(400);
+    expect(await burnt.text()).toContain('browser_mismatch');
+    const page = await own.get(callback);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    // And the confirmation token, posted from the stranger's browser: refused, not used up.
+    const confirmation = /name="confirmation" value="([^"]+)"/.exec(html)![1]!;
+    const posted = await stranger.post(`${s.url}/approvals/confirm`, { confirmation });
+    expect(posted.status).toBe(400);
+    expect(await posted.text()).toContain('browser_mismatch');
+    expect((await own.confirm(html)).status).toBe(200);
+    await s.stack.waitFor(e.id, (v) => v.status === 'active');
+    await revokeNow(e.id);
+  });
+
+  it('when the provider reports amr or acr values outside Latin-1, then the refusal is a 401 with an ASCII WWW-Authenticate, not a 500', async () => {
+    const e = await request('deploy');
+    const link = linkIn(await clickApprove(alice, e.id));
+    await withLogin({ amr: ['pwd', 'пароль'], acr: 'urn:☃:"x"\\' }, async () => {
+      const page = await s.browser().login(link, alice);
+      expect(page.status).toBe(401);
+      const header = page.headers.get('www-authenticate')!;
+      expect(header).toContain('error="insufficient_user_authentication"');
+      expect(header).toMatch(/^[\x20-\x7e]+$/);
+    });
+    await stillPending(e.id);
   });
 
   it('when the login comes back to another browser than the one that started it, then 400 browser_mismatch, and audited', async () => {
@@ -538,6 +630,7 @@ describe('refused logins', () => {
     const callback = await loginUntilCallback(browser, link, alice);
     const first = await browser.get(callback);
     expect(first.status).toBe(200);
+    await s.stack.service.flushRefusals(); // a window of its own (see the state_mismatch test)
     const head = await auditHead();
     const second = await browser.get(callback);
     expect(second.status).toBe(400);
@@ -602,6 +695,7 @@ describe('Slack request security', () => {
       ['wrong secret', () => ({ secret: 'not-the-signing-secret-0123456789abcdef' })],
       ['no signature', () => ({ signature: null })],
       ['older than 5 minutes', () => ({ timestamp: now - 6 * 60 })],
+      ['more than 5 minutes ahead', () => ({ timestamp: now + 6 * 60 })],
       [
         're-serialised',
         (p) => ({
@@ -651,16 +745,42 @@ describe('Slack request security', () => {
         .filter((x) => x.type === 'auth.refused' && x.data.path === '/slack/events')
         .map((x) => String(x.data.reason))
         .sort();
-    for (let i = 0; i < 50 && (await refusedReasons()).length < 8; i++) await sleep(50);
-    expect(await refusedReasons()).toEqual([
-      ...Array<string>(4).fill('slack_signature_mismatch'),
-      ...Array<string>(2).fill('slack_signature_missing'),
-      ...Array<string>(2).fill('slack_timestamp_too_old'),
+    // Repeats of one reason from one network within a minute are counted, not each recorded.
+    const distinct = async () => [...new Set(await refusedReasons())];
+    for (let i = 0; i < 50 && (await distinct()).length < 4; i++) await sleep(50);
+    expect(await distinct()).toEqual([
+      'slack_signature_mismatch',
+      'slack_signature_missing',
+      'slack_timestamp_in_future',
+      'slack_timestamp_too_old',
     ]);
     const control = deny('control');
     expect((await s.interact(control)).status).toBe(200);
     const denied = await s.stack.waitFor(e.id, (v) => v.status === 'denied');
     expect(denied.status).toBe('denied');
+  });
+
+  it('when an unauthenticated client streams a multi-megabyte body, then 413 comes while it still has megabytes to send; without signature headers, 401 comes before any of it', async () => {
+    const total = 8 * 1024 * 1024;
+    const signed = signSlackRequest(s.signingSecret, 'x');
+    // 1 MiB sent, 7 MiB held back until the server answers: it must answer without them.
+    const chunked = await streamBody(
+      { 'content-type': 'application/x-www-form-urlencoded', ...signed },
+      1024 * 1024,
+    );
+    expect(chunked.status).toBe(413);
+    expect(chunked.body).toMatchObject({ error: { code: 'payload_too_large', field: 'body' } });
+    // Declared up front: refused from the headers alone.
+    const declared = await streamBody({ ...signed, 'content-length': String(total) }, 0);
+    expect(declared.status).toBe(413);
+    // No signature: refused before a byte of the body is read.
+    const unsigned = await streamBody({ 'content-length': String(total) }, 0);
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body).toMatchObject({ error: { code: 'unauthenticated', field: 'x-slack-signature' } });
+    // A body just under the limit is read and judged by its signature.
+    const under = 'payload=' + 'x'.repeat(200 * 1024);
+    const res = await s.interact({}, { body: under, secret: 'not-the-signing-secret-0123456789abcdef' });
+    expect(res.status).toBe(401);
   });
 
   it('when the same signed interaction arrives twice, then it is acted on once', async () => {
@@ -740,6 +860,18 @@ describe('deny from Slack', () => {
         errors: { reason: expect.stringContaining('why') as unknown },
       });
     }
+    // Text that would hide or reorder what the bot and the console show is refused, as in the API.
+    for (const [hidden, code] of [
+      ['not \u202eyadot', 'U+202E'],
+      ['ok\u200b', 'U+200B'],
+      ['\u3164', 'visible'],
+    ]) {
+      const refused = await submitDeny(alice, e.id, hidden!);
+      expect(await refused.json()).toMatchObject({
+        response_action: 'errors',
+        errors: { reason: expect.stringContaining(code!) as unknown },
+      });
+    }
     await stillPending(e.id);
 
     const submitted = await submitDeny(alice, e.id, 'no change window today');
@@ -755,6 +887,7 @@ describe('deny from Slack', () => {
 
 describe('the confirmation form', () => {
   it('when the form has too many fields or is too large, then it is refused as invalid_form and audited, not a 500', async () => {
+    await s.stack.service.flushRefusals(); // a window of its own for refusals nobody can be named for
     const before = await auditHead();
     const browser = s.browser();
     const many = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, 'x']));
@@ -773,6 +906,56 @@ describe('the confirmation form', () => {
     const refused = (await eventsAfter(before)).filter(
       (x) => x.type === 'approval.refused' && x.data.code === 'invalid_form',
     );
-    expect(refused).toHaveLength(2);
+    // The first in full; the second, the same kind from the same network, counted in a summary.
+    expect(refused).toHaveLength(1);
+    await s.stack.service.flushRefusals();
+    const summaries = (await eventsAfter(before)).filter((x) => x.type === 'refusals.summarized');
+    expect(summaries.map((x) => x.data)).toEqual([
+      expect.objectContaining({ of: 'approval.refused', reason: 'invalid_form', count: 2 }),
+    ]);
   });
 });
+
+/**
+ * POST to /slack/events: the headers, then `first` bytes of body in 64 KiB chunks, then
+ * nothing more (the rest of a large body held back) until the server answers. A server that
+ * waits for the whole body never answers: the test fails on its timeout.
+ */
+function streamBody(
+  headers: Record<string, string>,
+  first: number,
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const req = httpRequest(`${s.url}/slack/events`, { method: 'POST', headers });
+    req.on('response', (res) => {
+      answered = true;
+      const status = res.statusCode ?? 0;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status, body: text ? (JSON.parse(text) as unknown) : undefined });
+      });
+      res.on('error', reject);
+    });
+    // The server closes the connection after answering: writes after that fail, as they should.
+    req.on('error', (err) => {
+      if (!answered) reject(err);
+    });
+    req.flushHeaders();
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const write = () => {
+      while (!answered && sent < first) {
+        sent += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', write);
+          return;
+        }
+      }
+    };
+    write();
+  });
+}

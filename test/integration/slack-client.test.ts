@@ -59,7 +59,11 @@ beforeEach(() => {
 
 describe('SlackClient against the stand-in', () => {
   it('when the token is valid, then auth.test tells the app user and workspace', async () => {
-    await expect(client().authTest()).resolves.toEqual({ userId: stub.botUserId, teamId: stub.teamId });
+    await expect(client().authTest()).resolves.toEqual({
+      userId: stub.botUserId,
+      teamId: stub.teamId,
+      botId: 'B0000BOT1',
+    });
   });
 
   it('when a message is posted, updated and replied to, then Slack holds the latest content and the thread', async () => {
@@ -131,6 +135,46 @@ describe('SlackClient against the stand-in', () => {
     await expect(slack.userEmail('U0NOBODY1')).resolves.toBeUndefined();
     await expect(slack.userIdByEmail('ALICE@example.org')).resolves.toBe('U0ALICE01');
     await expect(slack.userIdByEmail('nobody@example.org')).resolves.toBeUndefined();
+  });
+
+  it("when a deactivated, guest, Slack Connect or other-workspace account shows an approver's address, then it is refused as an approver; a member is not", async () => {
+    const accounts = [
+      { id: 'U0GONE001', deleted: true, refused: 'slack_user_deactivated' },
+      { id: 'U0GUEST01', restricted: true, refused: 'slack_user_guest' },
+      { id: 'U0GUEST02', ultraRestricted: true, refused: 'slack_user_guest' },
+      { id: 'U0CONNECT', stranger: true, teamId: 'T0OTHERCO', refused: 'slack_user_external' },
+      { id: 'U0OTHERWS', teamId: 'T0ELSEWHR', refused: 'slack_user_external' },
+    ] as const;
+    for (const { refused: _refused, ...account } of accounts)
+      stub.addUser({ ...account, email: 'alice@example.org' });
+    const authTests = () => stub.calls.filter((c) => c.method === 'auth.test').length;
+    const before = authTests();
+    const slack = client();
+    await expect(slack.approverEmail('U0ALICE01')).resolves.toEqual({ email: 'alice@example.org' });
+    for (const { id, refused } of accounts) {
+      await expect(slack.approverEmail(id), id).resolves.toEqual({ refused });
+    }
+    await expect(slack.approverEmail('U0NOBODY1')).resolves.toEqual({ email: undefined });
+    // The workspace was learnt from auth.test, once.
+    expect(authTests() - before).toBe(1);
+  });
+
+  it('when the app is installed on Enterprise Grid, then a user of another workspace of the same organisation is accepted, one of another organisation is not', async () => {
+    const grid = await startSlackApiStub({
+      token: TOKEN,
+      users: [
+        { id: 'U0SAMEORG', email: 'carol@example.org', teamId: 'T0SISTER1', enterpriseId: 'E0ACME' },
+        { id: 'U0OTHERRG', email: 'carol@example.org', teamId: 'T0SISTER2', enterpriseId: 'E0EVIL' },
+      ],
+      enterpriseId: 'E0ACME',
+    });
+    try {
+      const slack = new SlackClient({ token: TOKEN, apiUrl: grid.url, logger });
+      await expect(slack.approverEmail('U0SAMEORG')).resolves.toEqual({ email: 'carol@example.org' });
+      await expect(slack.approverEmail('U0OTHERRG')).resolves.toEqual({ refused: 'slack_user_external' });
+    } finally {
+      await grid.stop();
+    }
   });
 
   it('when a modal is opened, then Slack receives the view', async () => {

@@ -23,7 +23,8 @@ type Started = EmbeddedProcess;
 
 /** `elevate start` on the example policy, nothing outside configured, no demo secrets given. */
 function start(port: number): Started {
-  const started = startEmbeddedProcess(dataDir, port);
+  // As `npm start` runs it: with the development identity provider (`--dev`).
+  const started = startEmbeddedProcess(dataDir, port, { ELEVATE_DEV_IDENTITY_PROVIDER: '1' });
   child = started.proc;
   return started;
 }

@@ -17,6 +17,12 @@ import { ConfigError } from '../../config/config-error.js';
 import { loadSettings } from '../../config/settings.js';
 import type { AuditEvent, Store } from '../../integrations/audit/audit-store.js';
 import { canonicalJson } from '../../integrations/audit/hash-chain.js';
+import {
+  checkSignature,
+  storeIntegrity,
+  type SignedCheckpoint,
+} from '../../integrations/audit/checkpoints.js';
+import { newDecisionKeyPair, parsePublicKeys, parseSigningKey } from '../../domain/decision-keys.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import {
@@ -87,6 +93,8 @@ interface Delivery {
   at: number;
   /** How many times this id arrived, this one included. */
   attempt: number;
+  /** The `elevate-audit-checkpoint` header, if sent. */
+  checkpoint: string | undefined;
 }
 
 /** What the receiver answers; `hang` never answers (the sender's timeout ends it). */
@@ -154,6 +162,7 @@ class Receiver {
       event,
       at: Date.now(),
       attempt,
+      checkpoint: req.headers['elevate-audit-checkpoint'] as string | undefined,
     };
     this.requests.push(delivery);
     const subject = event.subject ?? '';
@@ -431,6 +440,38 @@ describe('WebhookSink delivering to a receiver', () => {
 
     expect(oldOnly.unverified).toEqual([]);
     expect(oldOnly.requests[0]!.rawBody).toContain('elv-rotate');
+  });
+
+  it('when the store signs checkpoints, then each delivery carries the newest one, and its signature checks with the public key alone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'elevate-webhook-'));
+    dirs.push(dir);
+    const key = parseSigningKey(newDecisionKeyPair().privatePem);
+    const store = SqliteStore.open(join(dir, 'audit.db'), {
+      integrity: storeIntegrity({ signingKey: key, every: 2, intervalSeconds: 3_600 }),
+    });
+    stores.push(store);
+    const receiver = await Receiver.start();
+    const events = [
+      await record(store, 'elv-cp'),
+      await record(store, 'elv-cp'),
+      await record(store, 'elv-cp'),
+    ];
+    startSink(store, receiver.url);
+
+    await waitFor(() => receiver.accepted.length === 3, 10_000, 'three deliveries');
+
+    for (const d of receiver.accepted) {
+      expect(d.checkpoint).toBeDefined();
+      const checkpoint = JSON.parse(
+        Buffer.from(d.checkpoint!, 'base64url').toString('utf8'),
+      ) as SignedCheckpoint;
+      expect(checkpoint).toMatchObject({ v: 1, position: 3, hash: events[2]!.hash, kid: key.kid });
+      // What a receiver does: verify with the public key (the PEM `elevate keygen` prints).
+      expect(checkSignature(checkpoint, parsePublicKeys(key.publicKey.pem))).toBe('ok');
+      expect(
+        checkSignature({ ...checkpoint, hash: events[1]!.hash }, parsePublicKeys(key.publicKey.pem)),
+      ).toBe('bad_signature');
+    }
   });
 
   it('when many elevations record events while the receiver answers after random delays, then each elevation arrives in order and elevations go in parallel', async () => {

@@ -57,6 +57,12 @@ export interface SlackStub {
   attempts: SlackStubAttempt[];
   /** The next `times` (default 1) calls of `method` get HTTP 429 with `Retry-After: retryAfterSeconds`. */
   rateLimit(method: string, retryAfterSeconds: number, times?: number): void;
+  /** Until called with `false`: every request gets this HTTP status (an outage), e.g. 503. */
+  outage(status: number | false): void;
+  /** Until called with `false`: the token is refused with this error (`token_revoked`, …). */
+  refuseToken(error: string | false): void;
+  /** Adds a Slack user, or replaces the one with the same id. */
+  addUser(user: SlackStubUser): void;
   /** Latest content of every posted message, by `${channel}:${ts}`. */
   messages(): Map<string, SlackStubMessage>;
   /** Resolves once `pred(calls)` holds; rejects after `timeoutMs` (default 5000). */
@@ -70,6 +76,18 @@ export interface SlackStubUser {
   id: string;
   email: string;
   name?: string;
+  /** Deactivated (`deleted: true` in users.info). */
+  deleted?: boolean;
+  /** A multi-channel guest (`is_restricted`). */
+  restricted?: boolean;
+  /** A single-channel guest (`is_ultra_restricted`). */
+  ultraRestricted?: boolean;
+  /** A Slack Connect user from another organisation (`is_stranger`). */
+  stranger?: boolean;
+  /** Their workspace (default: the stub's). */
+  teamId?: string;
+  /** Their Enterprise Grid organisation (`enterprise_user.enterprise_id`). */
+  enterpriseId?: string;
 }
 
 /** Options of {@link startSlackApiStub}. */
@@ -80,6 +98,8 @@ export interface SlackStubOptions {
   channels?: string[];
   /** Workspace id (default `T0000STUB`). */
   teamId?: string;
+  /** The Enterprise Grid organisation `auth.test` reports (default: none). */
+  enterpriseId?: string;
 }
 
 /** Form fields Slack's clients send JSON-encoded. */
@@ -97,6 +117,8 @@ export async function startSlackApiStub(opts: SlackStubOptions): Promise<SlackSt
   const calls: SlackStubCall[] = [];
   const attempts: SlackStubAttempt[] = [];
   const limits = new Map<string, { retryAfterSeconds: number; times: number }>();
+  let outageStatus: number | false = false;
+  let tokenRefusal: string | false = false;
   const messages = new Map<string, SlackStubMessage>();
   const listeners = new Set<() => void>();
   let tsCounter = 0;
@@ -121,11 +143,15 @@ export async function startSlackApiStub(opts: SlackStubOptions): Promise<SlackSt
   };
   const userObject = (u: SlackStubUser) => ({
     id: u.id,
-    team_id: teamId,
+    team_id: u.teamId ?? teamId,
     name: u.name ?? u.email.split('@')[0],
     real_name: u.name ?? u.email,
     is_bot: false,
-    deleted: false,
+    deleted: u.deleted ?? false,
+    is_restricted: u.restricted ?? u.ultraRestricted ?? false,
+    is_ultra_restricted: u.ultraRestricted ?? false,
+    ...(u.stranger ? { is_stranger: true } : {}),
+    ...(u.enterpriseId ? { enterprise_user: { enterprise_id: u.enterpriseId, id: u.id } } : {}),
     profile: { email: u.email, real_name: u.name ?? u.email, display_name: u.name ?? '' },
   });
 
@@ -140,6 +166,7 @@ export async function startSlackApiStub(opts: SlackStubOptions): Promise<SlackSt
         user_id: botUserId,
         bot_id: 'B0000BOT1',
         is_enterprise_install: false,
+        ...(opts.enterpriseId ? { enterprise_id: opts.enterpriseId } : {}),
       },
     }),
     'chat.postMessage': (args) => {
@@ -234,6 +261,10 @@ export async function startSlackApiStub(opts: SlackStubOptions): Promise<SlackSt
     const method = url.pathname.startsWith('/api/') ? url.pathname.slice('/api/'.length) : '';
     const attempt: SlackStubAttempt = { method, status: 0, at: Date.now() };
     attempts.push(attempt);
+    if (outageStatus !== false) {
+      answer(res, attempt, { status: outageStatus, body: { ok: false, error: 'service_unavailable' } });
+      return;
+    }
     let args: Record<string, unknown>;
     try {
       args = parseArgs(req.headers['content-type'], await readBody(req));
@@ -251,6 +282,7 @@ export async function startSlackApiStub(opts: SlackStubOptions): Promise<SlackSt
     const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
     if (!token) return answer(res, attempt, fail('not_authed'));
     if (token !== opts.token) return answer(res, attempt, fail('invalid_auth'));
+    if (tokenRefusal !== false) return answer(res, attempt, fail(tokenRefusal));
     delete args.token;
     const limit = limits.get(method);
     if (limit && limit.times > 0) {
@@ -288,6 +320,15 @@ export async function startSlackApiStub(opts: SlackStubOptions): Promise<SlackSt
     attempts,
     rateLimit(method, retryAfterSeconds, times = 1) {
       limits.set(method, { retryAfterSeconds, times });
+    },
+    outage(status) {
+      outageStatus = status;
+    },
+    refuseToken(error) {
+      tokenRefusal = error;
+    },
+    addUser(user) {
+      users.set(user.id, user);
     },
     messages: () => new Map([...messages].map(([key, m]) => [key, structuredClone(m)])),
     waitFor(pred, timeoutMs = 5000) {

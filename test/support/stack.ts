@@ -29,6 +29,7 @@ import type { NewAuditEvent, Store } from '../../integrations/audit/audit-store.
 import { AwsIamTarget } from '../../integrations/aws/iam-target.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { storeIntegrity } from '../../integrations/audit/checkpoints.js';
 import { LdapApproverDirectory } from '../../integrations/ldap/approver-directory.js';
 import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
 import { TargetRouter, type TargetSet } from '../../integrations/target-router.js';
@@ -164,6 +165,22 @@ export function testDecisionKey(): DecisionSigningKey {
   return decisionKey;
 }
 
+let checkpointKey: DecisionSigningKey | undefined;
+
+/**
+ * The audit checkpoint key of every test stack: its store, and the processes a test starts on
+ * it, sign checkpoints and MAC their rows with it, as a deployment's API and worker do.
+ */
+export function testCheckpointSettings() {
+  checkpointKey ??= parseSigningKey(newDecisionKeyPair().privatePem);
+  return { auditCheckpoints: { signingKey: checkpointKey, every: 100, intervalSeconds: 60 } };
+}
+
+/** The store integrity of a test stack's own store (see {@link testCheckpointSettings}). */
+function testStoreIntegrity() {
+  return { integrity: storeIntegrity(testCheckpointSettings().auditCheckpoints) };
+}
+
 /** The settings a test's `startServices` needs for signed decisions (both halves). */
 export function testDecisionSettings() {
   const key = testDecisionKey();
@@ -284,9 +301,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       pg.url,
       `elevate_${randomUUID().replaceAll('-', '').slice(0, 12)}`,
     );
-    store = await PostgresStore.open(storeLocation.databaseUrl);
+    store = await PostgresStore.open(storeLocation.databaseUrl, testStoreIntegrity());
   } else {
-    store = SqliteStore.open(storeLocation.sqlitePath);
+    store = SqliteStore.open(storeLocation.sqlitePath, testStoreIntegrity());
   }
   closers.push(() => store.close());
 
@@ -445,6 +462,7 @@ export function stackServiceSettings(stack: Stack, extra: Partial<ServiceSetting
     },
     reconcile: { intervalSeconds: 86_400 },
     ...testDecisionSettings(),
+    ...testCheckpointSettings(),
     ...extra,
   };
 }

@@ -167,3 +167,42 @@ describe('totalQuorum', () => {
     expect(totalQuorum([])).toBe(0);
   });
 });
+
+describe('one person, one seat, under any address (M1)', () => {
+  const sre = [{ name: 'sre', quorum: 2 }];
+  const entry = 'uid=bob,ou=people,dc=example,dc=org';
+  const withIdentity = (
+    approver: string,
+    identity: { entries: string[]; issuer?: string; subject?: string },
+  ): CountedApproval => ({ approver, groups: ['sre'], identity });
+
+  it('when the same directory entry approves under two addresses, then it fills one seat of a quorum of 2', () => {
+    const progress = quorumProgress(sre, [
+      withIdentity('bob@example.org', { entries: [entry] }),
+      withIdentity('mallory@example.org', { entries: [entry] }),
+    ]);
+    expect(progress).toEqual({ met: false, groups: [{ name: 'sre', quorum: 2, approved: 1 }] });
+  });
+
+  it('when the same identity-provider subject approves under two addresses, then it fills one seat', () => {
+    const idp = { issuer: 'https://idp.example.org', subject: 'u-42' };
+    const approvals = [
+      withIdentity('bob@example.org', { entries: [], ...idp }),
+      withIdentity('bob.alias@example.org', { entries: [], ...idp }),
+    ];
+    expect(quorumProgress(sre, approvals).groups[0]?.approved).toBe(1);
+    expect(wouldCount(sre, approvals.slice(0, 1), approvals[1]!)).toBe(false);
+  });
+
+  it('when the same subject comes from another issuer, then it is another person', () => {
+    const approvals = [
+      withIdentity('a@example.org', { entries: [], issuer: 'https://one.example.org', subject: 'u-1' }),
+      withIdentity('b@example.org', { entries: [], issuer: 'https://two.example.org', subject: 'u-1' }),
+    ];
+    expect(quorumProgress(sre, approvals).met).toBe(true);
+  });
+
+  it('when approvals carry no identity (recorded before it existed), then they count as they always did', () => {
+    expect(quorumProgress(sre, [by('a@example.org', 'sre'), by('b@example.org', 'sre')]).met).toBe(true);
+  });
+});

@@ -224,13 +224,45 @@ describe('settings from the environment', () => {
     );
   });
 
-  it('when the console asks for a recent sign-in, then its settings carry the age; otherwise they have none', () => {
+  it('when the console asks for a recent sign-in, then its settings carry the age; otherwise the bounded default (L13)', () => {
     expect(
-      loadSettings({ ADMIN_OIDC_GROUPS: 'admins', ADMIN_SIGN_IN_MAX_AGE_SECONDS: '900' }).adminConsole,
-    ).toMatchObject({ groups: ['admins'], signInMaxAgeSeconds: 900 });
-    expect(loadSettings({ ADMIN_OIDC_GROUPS: 'admins' }).adminConsole).not.toHaveProperty(
-      'signInMaxAgeSeconds',
+      loadSettings({ ADMIN_OIDC_GROUPS: 'admins', ADMIN_SIGN_IN_MAX_AGE_SECONDS: '300' }).adminConsole,
+    ).toMatchObject({ groups: ['admins'], signInMaxAgeSeconds: 300 });
+    // Never "reuse any session at the provider" by default: an amr may be hours old.
+    expect(loadSettings({ ADMIN_OIDC_GROUPS: 'admins' }).adminConsole).toMatchObject({
+      signInMaxAgeSeconds: 900,
+    });
+  });
+
+  it('when the e-mail claim is not `email` and not declared trusted, then start-up stops naming OIDC_EMAIL_CLAIM_TRUSTED (M2)', () => {
+    const oidc = { OIDC_ISSUER: 'https://idp.example.org', OIDC_CLIENT_ID: 'elevate' };
+    expect(() => loadSettings({ ...oidc, OIDC_EMAIL_CLAIM: 'upn' })).toThrow(/OIDC_EMAIL_CLAIM_TRUSTED/);
+    expect(
+      loadSettings({ ...oidc, OIDC_EMAIL_CLAIM: 'upn', OIDC_EMAIL_CLAIM_TRUSTED: 'true' }).oidc,
+    ).toMatchObject({
+      emailClaim: 'upn',
+      emailClaimTrusted: true,
+    });
+  });
+
+  it('when approvers are joined by another LDAP attribute, then the claim that holds it must be named (M1)', () => {
+    const oidc = { OIDC_ISSUER: 'https://idp.example.org', OIDC_CLIENT_ID: 'elevate' };
+    expect(() => loadSettings({ ...oidc, LDAP_APPROVER_JOIN_ATTRIBUTE: 'uid' })).toThrow(
+      /OIDC_APPROVER_JOIN_CLAIM/,
     );
+    expect(() => loadSettings({ ...oidc, OIDC_APPROVER_JOIN_CLAIM: 'preferred_username' })).toThrow(
+      /LDAP_APPROVER_JOIN_ATTRIBUTE/,
+    );
+    expect(() => loadSettings({ LDAP_APPROVER_JOIN_ATTRIBUTE: 'uid)(mail=*' })).toThrow(
+      /LDAP_APPROVER_JOIN_ATTRIBUTE/,
+    );
+    const s = loadSettings({
+      ...oidc,
+      LDAP_APPROVER_JOIN_ATTRIBUTE: 'uid',
+      OIDC_APPROVER_JOIN_CLAIM: 'preferred_username',
+    });
+    expect(s.ldapApproverJoinAttribute).toBe('uid');
+    expect(s.oidc).toMatchObject({ joinClaim: 'preferred_username', mfaMethods: ['mfa', 'hwk', 'fido'] });
   });
 
   it('when the LDAP password comes from a file, then it is read and trimmed', () => {
@@ -521,13 +553,55 @@ describe('approval settings', () => {
     expect(s.oidc).toMatchObject({
       issuer: 'https://login.example.org/realms/main/',
       redirectUri: 'https://elevate.example.org/approvals/callback',
-      mfaMethods: ['mfa', 'otp', 'hwk', 'swk'],
+      mfaMethods: ['mfa', 'hwk', 'fido'],
       maxAgeSeconds: 300,
     });
     expect(() => loadSettings({ OIDC_ISSUER: 'https://login.example.org' })).toThrow(/OIDC_CLIENT_ID/);
     expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(/SLACK_SIGNING_SECRET/);
     expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SOCKET_MODE: 'true' })).toThrow(
       /SLACK_APP_TOKEN/,
+    );
+  });
+
+  it('when browsers would reach Elevate over plain http on another machine, then it refuses to start unless ELEVATE_ALLOW_INSECURE_HTTP is set', () => {
+    const oidc = { OIDC_ISSUER: 'https://login.example.org', OIDC_CLIENT_ID: 'elevate' };
+    const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's'.repeat(32) };
+    for (const people of [oidc, slack]) {
+      expect(() => loadSettings({ ...people, ELEVATE_PUBLIC_URL: 'http://elevate.example.org' })).toThrow(
+        /^ELEVATE_PUBLIC_URL: http:\/\/elevate\.example\.org is plain http:\/\/ to another machine.*ELEVATE_ALLOW_INSECURE_HTTP=1/,
+      );
+      // The default derived from HOST names HOST.
+      expect(() => loadSettings({ ...people, HOST: '0.0.0.0' })).toThrow(
+        /^HOST: the public URL derived from it/,
+      );
+      for (const ok of [
+        'https://elevate.example.org',
+        'http://127.0.0.1:8080',
+        'http://localhost:8080',
+        'http://[::1]:8080',
+      ]) {
+        expect(loadSettings({ ...people, ELEVATE_PUBLIC_URL: ok }).publicUrl, ok).toBe(ok);
+      }
+      for (const allow of ['1', 'true']) {
+        const s = loadSettings({ ...people, HOST: '0.0.0.0', ELEVATE_ALLOW_INSECURE_HTTP: allow });
+        expect(s.publicUrl).toBe('http://0.0.0.0:8080');
+      }
+    }
+    // Without OIDC or Slack no browser uses the public URL: nothing to refuse.
+    expect(loadSettings({ HOST: '0.0.0.0' }).publicUrl).toBe('http://0.0.0.0:8080');
+    expect(() => loadSettings({ ELEVATE_ALLOW_INSECURE_HTTP: 'yes' })).toThrow(
+      /^ELEVATE_ALLOW_INSECURE_HTTP:/,
+    );
+  });
+
+  it('when the limit of failed authentications is not set, then 20 at once and 10 a minute per network; set, it is taken', () => {
+    expect(loadSettings({}).authFailureLimit).toEqual({ burst: 20, perMinute: 10 });
+    expect(
+      loadSettings({ ELEVATE_AUTH_FAILURE_BURST: '0', ELEVATE_AUTH_FAILURE_PER_MINUTE: '60' })
+        .authFailureLimit,
+    ).toEqual({ burst: 0, perMinute: 60 });
+    expect(() => loadSettings({ ELEVATE_AUTH_FAILURE_PER_MINUTE: '0' })).toThrow(
+      /^ELEVATE_AUTH_FAILURE_PER_MINUTE:/,
     );
   });
 

@@ -282,6 +282,25 @@ const CASES: [string, AuditEvent, number, number, number][] = [
     2,
   ],
   [
+    'refusals.summarized',
+    event(
+      'refusals.summarized',
+      {
+        of: 'auth.refused',
+        reason: 'rate_limited',
+        route: '/v1/elevations/:id',
+        network: '203.0.113.0/24',
+        count: 9412,
+        from: '2026-11-01T00:00:00.000Z',
+        to: '2026-11-01T00:00:59.000Z',
+      },
+      { actor: { kind: 'anonymous', id: 'unknown' }, elevationId: null },
+    ),
+    3002,
+    1,
+    2,
+  ],
+  [
     'audit.exported',
     event(
       'audit.exported',
@@ -745,6 +764,9 @@ describe('toOcsf', () => {
       service: { name: 'Elevate' },
       status_detail: 'unknown_key',
     });
+    const summary = toOcsf(CASES.find(([w]) => w === 'refusals.summarized')![1]);
+    expect(summary).toMatchObject({ count: 9412, status_detail: 'rate_limited' });
+    expect(summary.message).toContain('Refused 9412 auth.refused attempts (rate_limited)');
   });
 
   it('when drift is detected, then it is an alerting finding on the role target', () => {

@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tryItLines, type DemoBotKey } from '../../runtime/start-banner.js';
+import { identityProviderLine, tryItLines, type DemoBotKey } from '../../runtime/start-banner.js';
 
 const url = 'http://127.0.0.1:18080';
 const bin = mkdtempSync(path.join(tmpdir(), 'elevate-banner-'));
@@ -74,6 +74,27 @@ describe('the start-up banner: Try it', () => {
   it('when only ELEVATE_DEMO_BOT_KEY_HASH was given, then it says which key to export', () => {
     expect(tryItLines(url, { kind: 'hash-environment' })[0]).toContain(
       'the demo-bot API key whose hash is in ELEVATE_DEMO_BOT_KEY_HASH',
+    );
+  });
+});
+
+describe('the banner’s identity provider line', () => {
+  it('when the development identity provider runs, then the banner says so unmistakably', () => {
+    const line = identityProviderLine({ kind: 'development', issuer: 'http://127.0.0.1:8089' });
+    expect(line).toContain('http://127.0.0.1:8089');
+    expect(line).toContain('development identity provider');
+    expect(line).toContain('DEVELOPMENT ONLY');
+  });
+
+  it('when no identity provider runs, then the banner says there is none and how to have one', () => {
+    expect(identityProviderLine({ kind: 'none' })).toContain(
+      'none (no role needs approvers; set OIDC_ISSUER',
+    );
+  });
+
+  it("when the organisation's provider is configured, then the banner names only its issuer", () => {
+    expect(identityProviderLine({ kind: 'oidc', issuer: 'https://idp.example.org' })).toBe(
+      '  identity provider: https://idp.example.org',
     );
   });
 });
