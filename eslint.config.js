@@ -1,7 +1,59 @@
 // @ts-check
 import tseslint from 'typescript-eslint';
-import { importX } from 'eslint-plugin-import-x';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import { builtinModules } from 'node:module';
+
+/** Every top-level folder of source code, bottom layer first. */
+const FOLDERS = [
+  'core',
+  'config',
+  'integrations',
+  'dev',
+  'workflows',
+  'domain',
+  'activities',
+  'server',
+  'worker',
+  'runtime',
+  'bin',
+  'scripts',
+];
+
+/** The folders of ours each folder may import: only those below it (docs/architecture.md). */
+const MAY_IMPORT = {
+  core: [],
+  config: ['core'],
+  integrations: ['core'],
+  dev: ['core'],
+  workflows: ['core'],
+  domain: ['core', 'config', 'integrations', 'workflows'],
+  activities: ['core', 'config', 'integrations', 'domain'],
+  server: ['core', 'config', 'integrations', 'domain'],
+  worker: ['core', 'config', 'integrations', 'workflows', 'activities'],
+  runtime: ['core', 'config', 'integrations', 'dev', 'workflows', 'domain', 'activities', 'server', 'worker'],
+  bin: [
+    'core',
+    'config',
+    'integrations',
+    'dev',
+    'workflows',
+    'domain',
+    'activities',
+    'server',
+    'worker',
+    'runtime',
+  ],
+  scripts: FOLDERS.filter((f) => f !== 'scripts'),
+};
+
+const LAYER_ZONES = FOLDERS.map((folder) => ({
+  target: `./${folder}`,
+  from: FOLDERS.filter((f) => f !== folder && !MAY_IMPORT[folder].includes(f)).map((f) => `./${f}`),
+  message: `${folder}/ may import only ${MAY_IMPORT[folder].join(', ') || 'libraries, not other folders of Elevate'}`,
+}))
+  .filter((zone) => zone.from.length > 0)
+  // Nothing that ships imports the tests: their servers and stand-ins live in dev/.
+  .concat({ target: './!(test)/**', from: './test', message: 'only tests import test/' });
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', '.tmp/**', 'test/histories/**'] },
@@ -16,6 +68,12 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
+      // The layers (docs/architecture.md): each folder imports only the folders below it.
+      'import-x/no-restricted-paths': ['error', { zones: LAYER_ZONES }],
+    },
+    settings: {
+      // Imports name the compiled `.js`; resolve them to the `.ts` beside them.
+      'import-x/resolver-next': [createNodeResolver({ extensionAlias: { '.js': ['.ts', '.js'] } })],
     },
   },
   {
@@ -30,13 +88,29 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*'], message: 'Workflow code must not do I/O.' },
             {
-              // Besides the SDK: pure, deterministic libraries for checking decision signatures.
-              regex: '^(?!@temporalio/workflow$|@noble/curves/ed25519\\.js$|@scure/base$|\\./)',
+              // Besides the SDK: pure, deterministic libraries for checking decision signatures,
+              // and the core's model, rules and error names (checked for purity below).
+              regex:
+                '^(?!@temporalio/workflow$|@noble/curves/ed25519\\.js$|@scure/base$|\\./|\\.\\./core/(?:model|rules|errors)/)',
               allowTypeImports: true,
               message:
-                'Workflows import values only from @temporalio/workflow, the signature libraries (@noble/curves, @scure/base) and workflows/; use `import type` for the rest.',
+                'Workflows import values only from @temporalio/workflow, the signature libraries (@noble/curves, @scure/base), workflows/ and core/{model,rules,errors}; use `import type` for the rest.',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // What the workflows import from the core runs in their sandbox too, and the ports are
+    // contracts only: no Node built-ins.
+    files: ['core/model/**/*.ts', 'core/rules/**/*.ts', 'core/errors/**/*.ts', 'core/ports/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: builtinModules.map((name) => ({ name, message: 'Workflow code imports this: no I/O.' })),
+          patterns: [{ group: ['node:*'], message: 'Workflow code imports this: no I/O.' }],
         },
       ],
     },

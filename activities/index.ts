@@ -5,83 +5,47 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import type { AuditStore, EphemeralStore, LeaseStore } from '../integrations/audit/audit-store.js';
+import type {
+  AuditStore,
+  EphemeralStore,
+  LeaseStore,
+  TypedAuditAppender,
+} from '../integrations/audit/audit-store.js';
 import type { RequestVerifier } from '../domain/decision-signer.js';
-import { leaseKey, type GrantLedger, type GrantRequest } from '../domain/grant-ledger.js';
+import { leaseKey, type GrantLedger } from '../domain/grant-ledger.js';
+import { type GrantRequest } from '../core/ports/activities.js';
 import { elevationIdOfPolicy, type AwsIamTarget } from '../integrations/aws/iam-target.js';
 import type {
-  Actor,
-  BotSnapshot,
-  ElevationView,
-  DriftFinding,
-  EventType,
   GrantReceipt,
-  ReconcileRole,
   RevokeReceipt,
-  RoleReconciliation,
-  RoleSnapshot,
   SlackMessageRef,
-  DriftAlert,
-  ReconcileAwsPrincipal,
-  AwsIamAttachTargetRef,
   DecisionTrust,
   ElevationInput,
-  RequestCheck,
+} from '../core/model/elevation.js';
+import type {
+  DriftFinding,
+  ReconcileRole,
+  RoleReconciliation,
+  DriftAlert,
+  ReconcileAwsPrincipal,
   OrphanedLeaseSweep,
-} from '../workflows/definitions.js';
-import { TargetError, TargetNotVerifiedError } from '../integrations/target-errors.js';
-import type { Metrics } from '../runtime/metrics.js';
+} from '../core/model/reconcile.js';
+import type { EventDataOf } from '../core/model/event-data.js';
+import type { AwsIamAttachTargetRef } from '../core/model/targets.js';
+import type { RequestCheck } from '../core/model/decisions.js';
+import { TargetError, TargetNotVerifiedError } from '../core/errors/target-errors.js';
+import type { TargetMetrics } from '../core/ports/metrics.js';
+import type { Activities } from '../core/ports/activities.js';
+import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../core/ports/notifier.js';
+import type { WorkflowEvent } from '../core/model/events.js';
 import { releaseOrphanedLeases, type ElevationWorkflows } from './orphaned-leases.js';
-
-/**
- * An event as the workflow hands it over; the elevation view is the state after it (absent for
- * a refused start, which must not create or change an elevation's summary).
- */
-export interface WorkflowEvent {
-  id: string;
-  type: EventType;
-  at: string;
-  actor: Actor;
-  data: Record<string, unknown>;
-  elevation?: ElevationView;
-}
-
-/** An elevation with the bot and role it was requested for: what a notification describes. */
-export interface ElevationDetails {
-  elevation: ElevationView;
-  bot: BotSnapshot;
-  role: RoleSnapshot;
-}
-
-/** One step of an elevation to tell people about. */
-export interface ElevationNotice extends ElevationDetails {
-  /** The approval messages {@link ApprovalNotifier.announce} posted (empty without Slack). */
-  messages: SlackMessageRef[];
-  event: EventType;
-  /** Also tell the bot's owner (the request was decided, or the grant ended). */
-  notifyOwner: boolean;
-}
-
-export type { DriftAlert } from '../workflows/definitions.js';
-
-/** Where approvers and owners hear about elevations: Slack, or the log when Slack is not set up. */
-export interface ApprovalNotifier {
-  /** Ask the eligible approvers; returns the messages posted, to be updated later. */
-  announce(details: ElevationDetails): Promise<SlackMessageRef[]>;
-  /** Update the approval messages, reply in their threads, and tell the owner when asked. */
-  publish(notice: ElevationNotice): Promise<void>;
-  /**
-   * Tell people about drift (the log has it already). Optional: without Slack there is no one
-   * else to tell. Must not throw for a delivery problem that retrying cannot fix.
-   */
-  alertDrift?(alert: DriftAlert): Promise<void>;
-}
 
 /** How long a request stays claimed by the workflow run that first checked it. */
 const REQUEST_CLAIM_TTL_MS = 24 * 3600_000;
 
 export interface ActivityDeps {
-  store: Pick<AuditStore, 'append'>;
+  /** The audit trail (an `AuditStore`): each event's data is checked against its type. */
+  store: TypedAuditAppender;
   /**
    * Checks the API's signature over each workflow's start input and holds the public keys
    * decisions are checked with (the worker's ELEVATE_DECISION_PUBLIC_KEYS).
@@ -105,10 +69,7 @@ export interface ActivityDeps {
   /** Temporal, asked which elevation workflows still run (`releaseOrphanedLeases` needs it too). */
   temporal?: ElevationWorkflows;
   /** Where grants, revocations, their lag, target errors and drift are counted (optional). */
-  metrics?: Pick<
-    Metrics,
-    'grants' | 'revocations' | 'revokeFailures' | 'revocationLag' | 'targetErrors' | 'driftFindings'
-  >;
+  metrics?: TargetMetrics;
 }
 
 export function createActivities({
@@ -122,9 +83,13 @@ export function createActivities({
   leases,
   temporal,
   metrics,
-}: ActivityDeps) {
+}: ActivityDeps): Activities {
   /** Record a drift event (no elevation explains it, so it belongs to none). */
-  const recordDrift = (type: EventType, at: string, data: Record<string, unknown>) =>
+  const recordDrift = (
+    type: 'drift.detected' | 'drift.reverted',
+    at: string,
+    data: EventDataOf<'drift.detected'>,
+  ) =>
     store.append({
       id: randomUUID(),
       elevationId: null,
@@ -176,7 +141,7 @@ export function createActivities({
    */
   const observeRevocationLag = (e: WorkflowEvent): void => {
     if (!metrics || e.type !== 'elevation.revoked' || e.data.reason !== 'expired') return;
-    const receipt = e.data.receipt as Partial<RevokeReceipt> | undefined;
+    const receipt = e.data.receipt;
     const expiresAt = Date.parse(e.elevation?.expiresAt ?? '');
     const verifiedAt = Date.parse(receipt?.verifiedAt ?? '');
     if (!receipt?.target || Number.isNaN(expiresAt) || Number.isNaN(verifiedAt)) return;
@@ -316,7 +281,7 @@ export function createActivities({
       const roleId = unit.roles.join(',');
       const drift: DriftFinding[] = [];
       const alerts: DriftAlert[] = [];
-      const found = (policy: string, kind: 'managed' | 'inline') => ({
+      const found = (policy: string, kind: 'managed' | 'inline'): EventDataOf<'drift.detected'> => ({
         roles: unit.roles,
         target: { type: 'aws-iam', mode: 'attach' },
         principal,
@@ -434,5 +399,3 @@ export function createActivities({
     },
   };
 }
-
-export type Activities = ReturnType<typeof createActivities>;

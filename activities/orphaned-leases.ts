@@ -8,17 +8,22 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { GrantLedger } from '../domain/grant-ledger.js';
-import type { AuditStore, HeldLease, LeaseStore, NewAuditEvent } from '../integrations/audit/audit-store.js';
-import type { Metrics } from '../runtime/metrics.js';
+import type {
+  AuditStore,
+  HeldLease,
+  LeaseStore,
+  TypedNewAuditEvent,
+} from '../integrations/audit/audit-store.js';
+import type { EventType } from '../core/model/events.js';
+import type { TargetMetrics } from '../core/ports/metrics.js';
 import {
   FINAL_STATUSES,
-  workflowIdFor,
   type Actor,
   type ElevationView,
-  type OrphanedLease,
-  type OrphanedLeaseSweep,
   type RevokeReceipt,
-} from '../workflows/definitions.js';
+} from '../core/model/elevation.js';
+import { workflowIdFor } from '../core/model/elevation.js';
+import { type OrphanedLease, type OrphanedLeaseSweep } from '../core/model/reconcile.js';
 
 /**
  * What the search asks Temporal: which elevation workflows run, and how one workflow stands.
@@ -32,12 +37,13 @@ export interface ElevationWorkflows {
 }
 
 export interface OrphanedLeaseDeps {
-  append(event: NewAuditEvent): Promise<unknown>;
+  /** Appends to the audit trail; each event's data is checked against its type (compile time). */
+  append<T extends EventType>(event: TypedNewAuditEvent<T>): Promise<unknown>;
   leases: Pick<LeaseStore, 'heldLeases'> & Pick<AuditStore, 'getElevation'>;
   ledger: Pick<GrantLedger, 'release'>;
   temporal: ElevationWorkflows;
   logger: Logger;
-  metrics?: Pick<Metrics, 'revocations' | 'revokeFailures'> | undefined;
+  metrics?: Pick<TargetMetrics, 'revocations' | 'revokeFailures'> | undefined;
   /** Held leases read per page. */
   pageSize?: number;
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../core/errors/config-error.js';
 import { policySchema, type Policy } from './policy.js';
 
 const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;

@@ -4,14 +4,11 @@
  * violation names the exact field.
  */
 import { z } from 'zod';
-import {
-  CONFIGURABLE_ALGORITHMS,
-  RESERVED_CLAIMS,
-  issuerUrlProblem,
-} from '../integrations/federation/workload-identity.js';
-import { isValidDn } from '../integrations/ldap/dn.js';
-import { quorumProgress } from '../workflows/approval-quorum.js';
-import type { ApproverGroup, TargetRef } from '../workflows/definitions.js';
+import { CONFIGURABLE_ALGORITHMS, RESERVED_CLAIMS, issuerUrlProblem } from '../core/rules/federation.js';
+import { isValidDn } from '../core/rules/dn.js';
+import { quorumProgress } from '../core/rules/approval-quorum.js';
+import type { ApproverGroup } from '../core/model/elevation.js';
+import type { TargetRef } from '../core/model/targets.js';
 
 /** Bot, role and environment ids: safe in URLs, LDAP values, logs and workflow ids. */
 export const ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -19,7 +19,7 @@ import {
   type ClientConfigProfile,
   type ConfigDataSource,
 } from '@temporalio/envconfig';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../core/errors/config-error.js';
 
 /** Where Elevate's processes connect, and how they prove who they are. */
 export interface TemporalSettings {

@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { BotLimits } from '../config/policy.js';
 import type { AuditStore, EphemeralStore, LeaseStore } from '../integrations/audit/audit-store.js';
-import type { ElevationStatus, ElevationView } from '../workflows/definitions.js';
+import type { ElevationStatus, ElevationView } from '../core/model/elevation.js';
 import { ApiError } from './errors.js';
 
 /** Which limit refused a request; the 429's `field` is `limits.<name>`. */

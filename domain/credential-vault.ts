@@ -17,6 +17,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { EphemeralStore } from '../integrations/audit/audit-store.js';
+import { CREDENTIALS_KEY_BYTES } from '../core/crypto/credentials-key.js';
 
 /** Temporary credentials as the bot receives them. Secret. */
 export interface HandoffCredentials {
@@ -65,43 +66,15 @@ interface Closed {
   at: string;
 }
 
-/** Length of the key, in bytes (AES-256). */
-export const CREDENTIALS_KEY_BYTES = 32;
-
-/** Markers outlive any session (12 hours at most) by a wide margin. */
 /** The GCM tag length written and required (Node accepts shorter tags unless told). */
 const GCM_TAG_BYTES = 16;
 
+/** Markers outlive any session (12 hours at most) by a wide margin. */
 const MARKER_TTL_MS = 14 * 24 * 3600_000;
 
 const ISSUED = (id: string) => `credentials:issued:${id}`;
 const DEPOSIT = (id: string) => `credentials:deposit:${id}`;
 const CLOSED = (id: string) => `credentials:closed:${id}`;
-
-/**
- * Reads a key given as base64 (44 characters with padding) or hex (64 characters).
- *
- * @throws {Error} naming what is wrong (never echoing the value) when it is not 32 bytes.
- */
-export function parseCredentialsKey(text: string): Buffer {
-  const s = text.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(s)
-    ? Buffer.from(s, 'hex')
-    : /^[A-Za-z0-9+/]{43}=?$/.test(s)
-      ? Buffer.from(s, 'base64')
-      : undefined;
-  if (!key || key.length !== CREDENTIALS_KEY_BYTES) {
-    throw new Error(
-      `must be ${CREDENTIALS_KEY_BYTES} random bytes as base64 or hex (make one with: openssl rand -base64 32)`,
-    );
-  }
-  return key;
-}
-
-/** A fresh random key, base64. */
-export function newCredentialsKey(): string {
-  return randomBytes(CREDENTIALS_KEY_BYTES).toString('base64');
-}
 
 export class CredentialVault {
   private readonly now: () => Date;

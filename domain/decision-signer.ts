@@ -5,25 +5,20 @@
  *   decision (approve, deny, revoke) it forwards, as a compact JWS with Ed25519.
  * - {@link RequestVerifier}, in the worker: checks the start input's signature before the
  *   workflow does anything, and gives the workflow the public keys its update validators check
- *   decisions with (`workflows/signed-decision.ts`).
+ *   decisions with (`core/rules/signed-decision.ts`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { CompactSign, compactVerify, decodeProtectedHeader } from 'jose';
-import type {
-  DecisionKind,
-  DecisionTrust,
-  ElevationInput,
-  RequestCheck,
-  SignedDecision,
-} from '../workflows/definitions.js';
-import { workflowIdFor } from '../workflows/definitions.js';
+import type { DecisionKind, RequestCheck, SignedDecision } from '../core/model/decisions.js';
+import type { DecisionTrust, ElevationInput } from '../core/model/elevation.js';
+import { workflowIdFor } from '../core/model/elevation.js';
 import {
   DECISION_TOKEN_TYPE,
   type DecisionClaims,
   type DecisionInputs,
-} from '../workflows/signed-decision.js';
-import type { DecisionSigningKey, PublicDecisionKey } from './decision-keys.js';
+} from '../core/rules/signed-decision.js';
+import type { DecisionSigningKey, PublicDecisionKey } from '../core/crypto/decision-keys.js';
 
 /** `typ` of a request signature's payload. */
 export const REQUEST_TOKEN_TYPE = 'elevate-request';

@@ -40,6 +40,7 @@ import type {
   ChainAnchor,
   ElevationPage,
   ElevationQuery,
+  TypedAuditAppender,
   VerifyResult,
 } from '../integrations/audit/audit-store.js';
 import {
@@ -49,27 +50,38 @@ import {
   reloadDecisionKeysUpdate,
   revokeUpdate,
   statusQuery,
-  workflowIdFor,
+} from '../workflows/definitions.js';
+import { workflowIdFor } from '../core/model/elevation.js';
+import {
   type Actor,
-  type ApproveInput,
   type ApproverIdentity,
   type BotIdentity,
-  type DecisionKind,
-  type DenyInput,
   type ElevationInput,
   type ElevationTiming,
   type ElevationView,
-  type EventType,
+} from '../core/model/elevation.js';
+import {
+  type ApproveInput,
+  type DecisionKind,
+  type DenyInput,
   type RefusalCode,
-} from '../workflows/definitions.js';
+} from '../core/model/decisions.js';
+import type { BotChangeEventType, EventDataOf, RefusalEventType } from '../core/model/event-data.js';
 import type { elevationWorkflow } from '../workflows/elevation-workflow.js';
-import { approvalRefusal, initialView, isFinal, sameApprover } from '../workflows/elevation-view.js';
+import { approvalRefusal, sameApprover } from '../core/rules/approval-eligibility.js';
+import { initialView, isFinal } from '../core/rules/elevation-view.js';
 import type { CredentialVault, HandoffCredentials } from './credential-vault.js';
 import type { DecisionSigner } from './decision-signer.js';
-import type { DecisionInputs } from '../workflows/signed-decision.js';
-import { generateSecret, hashSecret, sameHash } from './credentials.js';
-import { ApiError, type ErrorCode } from './errors.js';
-import { AmbiguousIdentityError, type DirectoryPerson } from './approver-identity.js';
+import type { DecisionInputs } from '../core/rules/signed-decision.js';
+import { generateSecret, hashSecret, sameHash } from '../core/crypto/credentials.js';
+import { ApiError } from './errors.js';
+import { type ErrorCode } from '../core/errors/error-codes.js';
+import {
+  AmbiguousIdentityError,
+  type ApproverDirectory,
+  type ApproverLogin,
+  type DirectoryPerson,
+} from '../core/ports/approver-directory.js';
 import { elevationIdForRequest, newElevationId } from './ids.js';
 import { replayOf } from './idempotent-replay.js';
 import { RefusalAggregator, boundRefusalData, type RefusalAggregatorOptions } from './refusal-aggregator.js';
@@ -88,10 +100,9 @@ export interface ElevationServiceDeps {
   policy: Policy;
   temporal: Client;
   taskQueue: string;
-  store: Pick<
-    AuditStore,
-    'append' | 'getElevation' | 'listElevations' | 'listEvents' | 'verify' | 'readEvents'
-  > &
+  /** The audit store; what the service appends is checked against each event's type. */
+  store: Pick<AuditStore, 'getElevation' | 'listElevations' | 'listEvents' | 'verify' | 'readEvents'> &
+    TypedAuditAppender &
     BotStateStore &
     QuotaStore;
   timing: ElevationTiming;
@@ -164,8 +175,22 @@ export interface BotKeyRotation {
   key: string;
 }
 
-/** Extra fields an admin action records in its event, e.g. `{via: 'console'}`. */
-export type AdminContext = Record<string, unknown>;
+/** Extra fields an admin action records in its event: where it was made, e.g. `{via: 'console'}`. */
+export interface AdminContext {
+  /** `console` for the admin console; absent for the admin API. */
+  via?: string;
+}
+
+/** Extra fields a credentials delivery (or its refusal) records: the bot's address. */
+export interface DeliveryContext {
+  ip?: string | null;
+}
+
+/** What a refused approval or denial records besides its code: the MFA evidence, the reason given. */
+interface DecisionRefusalExtra {
+  evidence?: Record<string, unknown> | null;
+  reason?: string;
+}
 
 /** The statuses a lockdown revokes: everything that holds, or may soon hold, the role. */
 const LOCKDOWN_REVOKES: ElevationView['status'][] = ['pending_approval', 'approved', 'active'];
@@ -208,30 +233,6 @@ export class RefusalError extends ApiError {
     super(code, message);
     this.recorded();
   }
-}
-
-/**
- * Looks approvers up in the directory: whether the person with this e-mail address is a member
- * of an LDAP group. Asked at approval time, so a person removed from the group can no longer
- * approve.
- */
-export interface ApproverDirectory {
-  isMember(groupDn: string, email: string): Promise<boolean>;
-  /**
-   * The normalised DN of the person's entry when it is a member of the group, else undefined;
-   * throws {@link AmbiguousIdentityError} when the directory cannot say which one entry it is.
-   */
-  memberEntry(groupDn: string, person: DirectoryPerson): Promise<string | undefined>;
-}
-
-/**
- * What the identity provider asserted about an approver, beyond the address: the value joined
- * to the directory (`OIDC_APPROVER_JOIN_CLAIM`) and the `(issuer, subject)` pair.
- */
-export interface ApproverLogin {
-  joinValue?: string;
-  issuer?: string;
-  subject?: string;
 }
 
 export class ElevationService {
@@ -476,11 +477,16 @@ export class ElevationService {
   async deliverCredentials(
     id: string,
     botId: string,
-    context: Record<string, unknown> = {},
+    context: DeliveryContext = {},
   ): Promise<HandoffCredentials> {
     const view = await this.get(id, { kind: 'bot', botId });
     const actor: Actor = { kind: 'bot', id: botId };
-    const refuse = async (code: ErrorCode, reason: string, message: string, extra = {}): Promise<never> => {
+    const refuse = async (
+      code: ErrorCode,
+      reason: string,
+      message: string,
+      extra: Pick<EventDataOf<'credentials.refused'>, 'session'> = {},
+    ): Promise<never> => {
       await this.recordRefusal('credentials.refused', id, actor, {
         reason,
         status: view.status,
@@ -718,7 +724,11 @@ export class ElevationService {
   }
 
   /** Record an admin's change to a bot; a change that cannot be recorded is answered with 503. */
-  private async recordAdminAction(type: EventType, by: Actor, data: Record<string, unknown>): Promise<void> {
+  private async recordAdminAction<T extends BotChangeEventType>(
+    type: T,
+    by: Actor,
+    data: EventDataOf<T>,
+  ): Promise<void> {
     await this.deps.store
       .append({ id: randomUUID(), elevationId: null, type, at: this.clock().toISOString(), actor: by, data })
       .catch((err: unknown) => {
@@ -807,7 +817,7 @@ export class ElevationService {
     type: 'approval.refused' | 'deny.refused',
     id: string,
     by: Actor,
-    extra: Record<string, unknown>,
+    extra: DecisionRefusalExtra,
   ): Promise<RefusalError> {
     await this.recordRefusal(type, id, by, { code: 'ambiguous_identity', message: err.message, ...extra });
     return new RefusalError('approval_refused', 'ambiguous_identity', err.message);
@@ -1011,11 +1021,11 @@ export class ElevationService {
    * input, a refused update). Never throws: failing to audit a refusal must not turn the
    * caller's 4xx into a 500, but it is logged loudly.
    */
-  async recordRefusal(
-    type: EventType,
+  async recordRefusal<T extends RefusalEventType>(
+    type: T,
     elevationId: string | null,
     actor: Actor,
-    data: Record<string, unknown>,
+    data: EventDataOf<T>,
   ): Promise<void> {
     // Before authentication anyone can be refused any number of times with data of their
     // choosing: bounded, and recorded once per key and window, the rest only counted.
@@ -1024,7 +1034,9 @@ export class ElevationService {
       const reason = bounded.reason ?? bounded.code;
       this.deps.onPreAuthRefusal?.(typeof reason === 'string' ? reason : 'other');
       if (!this.preAuthRefusals.admit(type, bounded)) return;
-      data = bounded;
+      // Still a refusal of its type: bounding cuts strings and lists, drops fields and nested
+      // values, and refusal fields are optional strings or shallow objects.
+      data = bounded as EventDataOf<T>;
     }
     await this.appendRefusal(type, elevationId, actor, data);
   }
@@ -1034,11 +1046,11 @@ export class ElevationService {
     return this.preAuthRefusals.flush();
   }
 
-  private async appendRefusal(
-    type: EventType,
+  private async appendRefusal<T extends RefusalEventType | 'refusals.summarized'>(
+    type: T,
     elevationId: string | null,
     actor: Actor,
-    data: Record<string, unknown>,
+    data: EventDataOf<T>,
   ): Promise<void> {
     try {
       await this.deps.store.append({
@@ -1137,10 +1149,10 @@ export class ElevationService {
 
   private async refusalOrUnavailable(
     err: unknown,
-    type: EventType,
+    type: 'approval.refused' | 'deny.refused' | 'revoke.refused',
     id: string,
     by: Actor,
-    extra: Record<string, unknown> = {},
+    extra: DecisionRefusalExtra = {},
   ): Promise<ApiError> {
     const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
     if (cause instanceof ApplicationFailure && cause.type === REFUSAL_FAILURE_TYPE) {

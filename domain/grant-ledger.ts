@@ -10,32 +10,20 @@
  */
 import type { LeaseInput, LeaseStore } from '../integrations/audit/audit-store.js';
 import type { IssuedCredentials } from '../integrations/aws/iam-target.js';
-import { normalizeDn } from '../integrations/ldap/dn.js';
-import { TargetInvalidError, TargetNotVerifiedError } from '../integrations/target-errors.js';
-import type { GrantContext, Target } from '../integrations/target.js';
+import { normalizeDn } from '../core/rules/dn.js';
+import { TargetInvalidError, TargetNotVerifiedError } from '../core/errors/target-errors.js';
+import type { GrantContext, Target } from '../core/ports/target.js';
+import type { GrantRequest } from '../core/ports/activities.js';
 import { HandoffClosedError, type CredentialVault, type SessionInfo } from './credential-vault.js';
-import {
-  ACTIVITY_ERROR_TYPES,
-  type AwsIamCredentialsTargetRef,
-  type DriftAction,
-  type GrantReceipt,
-  type RevokeReceipt,
-  type TargetRef,
-} from '../workflows/definitions.js';
+import { ACTIVITY_ERROR_TYPES } from '../core/errors/activity-error-types.js';
+import { type AwsIamCredentialsTargetRef, type TargetRef } from '../core/model/targets.js';
+import { type DriftAction } from '../core/model/reconcile.js';
+import { type GrantReceipt, type RevokeReceipt } from '../core/model/elevation.js';
 
 /** A grant that arrives after its elevation's lease was released must not bring it back. */
 export class LeaseReleasedError extends Error {
   override readonly name = ACTIVITY_ERROR_TYPES.leaseReleased;
   readonly code = 'lease_released';
-}
-
-/** What both ledger operations need. */
-export interface GrantRequest {
-  elevationId: string;
-  target: TargetRef;
-  principal: string;
-  /** The window (targets with a built-in backstop end the grant this long after granting). */
-  durationSeconds?: number;
 }
 
 /**

@@ -5,9 +5,9 @@
  * such roles at start, so meeting one here means the configuration changed under a running
  * elevation, which retrying cannot fix.
  */
-import type { TargetRef } from '../workflows/definitions.js';
-import { TargetInvalidError } from './target-errors.js';
-import type { GrantContext, Target, TargetChange } from './target.js';
+import type { TargetRef } from '../core/model/targets.js';
+import { TargetInvalidError } from '../core/errors/target-errors.js';
+import type { GrantContext, Target, TargetChange } from '../core/ports/target.js';
 
 type RefOf<T extends TargetRef['type']> = Extract<TargetRef, { type: T }>;
 

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../config/package-root.js';
 
 /** The build id: `ELEVATE_BUILD_ID`, or `<version>+<commit>` (`+unknown` outside a git checkout). */
 export function buildId(env: NodeJS.ProcessEnv = process.env): string {

@@ -5,7 +5,7 @@
  * than the local user could reach it. It is an allow-list, not a block-list on `NODE_ENV`: a
  * systemd unit or a VM that forgot `NODE_ENV=production` gets no development logins.
  */
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../core/errors/config-error.js';
 
 /** The variable that asks for the development identity provider (`elevate start --dev` sets it). */
 export const DEV_IDENTITY_PROVIDER_VARIABLE = 'ELEVATE_DEV_IDENTITY_PROVIDER';

@@ -16,29 +16,29 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../core/errors/config-error.js';
 import { loadPolicy } from '../config/load-policy.js';
 import { loadSettings, type Settings } from '../config/settings.js';
-import { newCredentialsKey, parseCredentialsKey } from '../domain/credential-vault.js';
-import { generateSecret, hashSecret, type SecretKind } from '../domain/credentials.js';
-import { newDecisionKeyPair, parseSigningKey } from '../domain/decision-keys.js';
+import { newCredentialsKey, parseCredentialsKey } from '../core/crypto/credentials-key.js';
+import { generateSecret, hashSecret, type SecretKind } from '../core/crypto/credentials.js';
+import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-keys.js';
 import {
   DEFAULT_CHECKPOINT_EVERY,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
 } from '../integrations/audit/checkpoints.js';
-import { startSlapd, type SlapdServer } from '../integrations/ldap/slapd-server.js';
+import { startSlapd, type SlapdServer } from '../dev/slapd-server.js';
 import {
   startDevIdentityProvider,
   type DevAccount,
   type DevIdentityProvider,
-} from '../integrations/oidc/dev-identity-provider.js';
+} from '../dev/dev-identity-provider.js';
 import { Secret } from 'otpauth';
 import { createLogger } from './logger.js';
-import { packageRoot } from './package-root.js';
-import { freePort, portIsFree } from './processes.js';
+import { packageRoot } from '../config/package-root.js';
+import { freePort, portIsFree } from '../dev/processes.js';
 import { startServices, type Services } from './services.js';
 import { identityProviderLine, tryItLines, type DemoBotKey } from './start-banner.js';
-import { startTemporalDevServer, type DevServer } from './temporal-cli.js';
+import { startTemporalDevServer, type DevServer } from '../dev/temporal-cli.js';
 import {
   DEV_IDENTITY_PROVIDER_VARIABLE,
   devIdentityProviderAsked,

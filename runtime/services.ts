@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../core/errors/config-error.js';
 import type { Policy } from '../config/policy.js';
 import { CredentialVault } from '../domain/credential-vault.js';
 import { DecisionSigner, RequestVerifier } from '../domain/decision-signer.js';
@@ -39,12 +39,14 @@ import {
   reconcileAwsPrincipalsOf,
   reconcileRolesOf,
 } from '../worker/reconcile-schedule.js';
-import { createMetrics, preAuthReasonLabel, startMetricsServer, type Metrics } from './metrics.js';
+import { createMetrics, preAuthReasonLabel, type Metrics } from '../integrations/metrics/prometheus.js';
+import { startMetricsServer } from './metrics-server.js';
 import { AuthFailureLimit, DEFAULT_AUTH_FAILURE_LIMIT } from '../server/auth-failure-limit.js';
 import { buildTargets, ldapUses, usesCredentialsMode } from './targets.js';
 import { startSlackTokenCheck } from './slack-token-check.js';
 import { startWebhookSink } from './webhook.js';
-import { DEFAULT_HTTP_LIMITS, listenWithLimits } from './http-server.js';
+import { DEFAULT_HTTP_LIMITS } from '../config/http-limits.js';
+import { listenWithLimits } from './http-server.js';
 
 /** The settings a process needs once its Temporal server and LDAP directory are known. */
 export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing'> &
@@ -91,7 +93,7 @@ export interface ServicesOptions {
 
 export interface Services {
   store: Store;
-  /** The LDAP target, when an LDAP directory is configured. */
+  /** The LDAP target, in a process that runs the worker with an LDAP directory configured. */
   target?: LdapTarget;
   client: Client;
   service: ElevationService;
@@ -131,7 +133,7 @@ export async function startServices({
   };
   try {
     // Checked before anything is opened: a configuration error needs no clean-up.
-    const needLdap = ldapUses(policy, settings.adminConsole);
+    const needLdap = ldapUses(policy, settings.adminConsole, run);
     if (!settings.ldap && needLdap.length > 0) {
       throw new ConfigError(
         `LDAP_URL: must be set (with LDAP_BIND_DN and LDAP_BIND_PASSWORD): ${needLdap.join('; ')}`,
@@ -180,15 +182,18 @@ export async function startServices({
       onCollectError: (err) =>
         logger.warn({ err: (err as Error).message }, 'metrics: could not count the elevations by status'),
     });
-    const target = settings.ldap ? new LdapTarget(settings.ldap) : undefined;
-    const built = buildTargets({
-      policy,
-      ...(target ? { ldap: target } : {}),
-      env: env ?? process.env,
-      logger,
-    });
-    const targets = built.router;
-    closers.push(() => targets.close());
+    // Only workers grant and revoke: an API process builds no target, and needs none of their
+    // credentials (PostgreSQL server URLs, AWS, an LDAP account that may write).
+    const target = run.worker && settings.ldap ? new LdapTarget(settings.ldap) : undefined;
+    const built = run.worker
+      ? buildTargets({
+          policy,
+          ...(target ? { ldap: target } : {}),
+          env: env ?? process.env,
+          logger,
+        })
+      : undefined;
+    if (built) closers.push(() => built.router.close());
     if (usesCredentialsMode(policy) && !settings.credentialsKey) {
       throw new ConfigError(
         'ELEVATE_CREDENTIALS_KEY: must be set (or ELEVATE_CREDENTIALS_KEY_FILE), the same in the API and the worker: roles hand out AWS credentials, which wait encrypted for their bot (make one with: openssl rand -base64 32)',
@@ -237,7 +242,7 @@ export async function startServices({
     logger.info(describeTemporal(settings.temporal), 'connected to Temporal');
 
     let worker: Worker | undefined;
-    if (run.worker && temporal.native) {
+    if (run.worker && temporal.native && built) {
       const build = settings.worker?.buildId ?? buildId();
       worker = await createElevationWorker({
         connection: temporal.native,
@@ -253,7 +258,7 @@ export async function startServices({
           ephemeral: store,
           ledger: new GrantLedger(
             store,
-            targets,
+            built.router,
             undefined,
             vault && built.awsIam ? { vault, aws: built.awsIam } : undefined,
           ),
@@ -350,7 +355,12 @@ export async function startServices({
         : () => workerPolling(client, settings.temporal.namespace, settings.temporal.taskQueue),
       auditStore: () => store.ping(),
       ...(slackToken ? { slack: slackToken.check } : {}),
-      ...(target ? { ldap: () => target.ping() } : {}),
+      // The worker's LDAP is its target; the API's, when it has one, is its read-only directory.
+      ...(target
+        ? { ldap: () => target.ping() }
+        : run.api && directory && needLdap.length > 0
+          ? { ldap: () => directory.ping() }
+          : {}),
     };
     if (run.api) {
       const rules = policy.bots.flatMap((b) => (b.federation ? [{ botId: b.id, ...b.federation }] : []));

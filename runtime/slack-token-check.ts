@@ -13,7 +13,7 @@
  *   Slack retries, and bots' requests do not need Slack.
  */
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../core/errors/config-error.js';
 import { SlackApiError, type SlackClient, type SlackIdentity } from '../integrations/slack/slack-client.js';
 import type { HealthCheck } from '../server/health.js';
 

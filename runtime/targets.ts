@@ -4,7 +4,7 @@
  * configuration stops start-up, naming the variable to set.
  */
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../core/errors/config-error.js';
 import type { Policy } from '../config/policy.js';
 import { AwsIamTarget } from '../integrations/aws/iam-target.js';
 import type { LdapTarget } from '../integrations/ldap/ldap-target.js';
@@ -69,23 +69,26 @@ export function usesCredentialsMode(policy: Pick<Policy, 'roles'>): boolean {
 }
 
 /**
- * What needs the LDAP directory, in words for an error: roles that are LDAP groups, approver
- * groups kept in LDAP, and the console's admin group when it is an LDAP group. Empty when a
- * deployment grants only PostgreSQL roles and AWS policies, with approvers listed by address.
+ * What needs the LDAP directory in this process, in words for an error: in a worker, roles that
+ * are LDAP groups (the target) and approver groups kept in LDAP (whom to ask); in the API,
+ * approver groups kept in LDAP (who may approve) and the console's admin group when it is an
+ * LDAP group. Empty when a deployment grants only PostgreSQL roles and AWS policies, with
+ * approvers listed by address. The API never writes to LDAP: give it a read-only account.
  */
 export function ldapUses(
   policy: Pick<Policy, 'roles'>,
   adminConsole: { ldapGroupDn?: string | undefined } | undefined,
+  run: { api: boolean; worker: boolean } = { api: true, worker: true },
 ): string[] {
   const uses: string[] = [];
   const ldapRoles = policy.roles.filter((r) => r.target.type === 'ldap').map((r) => r.id);
-  if (ldapRoles.length > 0) uses.push(`roles ${ldapRoles.join(', ')} are LDAP groups`);
+  if (run.worker && ldapRoles.length > 0) uses.push(`roles ${ldapRoles.join(', ')} are LDAP groups`);
   const approverRoles = policy.roles
     .filter((r) => r.approval.mode === 'approvers' && r.approval.groups.some((g) => g.ldapGroupDn))
     .map((r) => r.id);
   if (approverRoles.length > 0) {
     uses.push(`roles ${approverRoles.join(', ')} have approver groups in LDAP`);
   }
-  if (adminConsole?.ldapGroupDn) uses.push('ADMIN_LDAP_GROUP_DN names an LDAP group of admins');
+  if (run.api && adminConsole?.ldapGroupDn) uses.push('ADMIN_LDAP_GROUP_DN names an LDAP group of admins');
   return uses;
 }

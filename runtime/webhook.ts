@@ -8,7 +8,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { WebhookSettings } from '../config/settings.js';
 import type { AuditStore, CursorStore } from '../integrations/audit/audit-store.js';
 import { WebhookSink, type DeliveryOutcome } from '../integrations/audit/webhook-sink.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../integrations/metrics/prometheus.js';
 
 /** What {@link startWebhookSink} needs. */
 export interface WebhookSinkStart {

@@ -26,15 +26,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { policySchema } from '../config/policy.js';
-import { generateSecret, hashSecret } from '../domain/credentials.js';
-import { newDecisionKeyPair, parseSigningKey } from '../domain/decision-keys.js';
-import { botDn, groupDn, seedLdif } from '../integrations/ldap/seed.js';
-import { startSlapd } from '../integrations/ldap/slapd-server.js';
+import { generateSecret, hashSecret } from '../core/crypto/credentials.js';
+import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-keys.js';
+import { botDn, groupDn, seedLdif } from '../dev/ldap-seed.js';
+import { startSlapd } from '../dev/slapd-server.js';
 import { createLogger } from '../runtime/logger.js';
-import { freePort } from '../runtime/processes.js';
+import { freePort } from '../dev/processes.js';
 import { startServices } from '../runtime/services.js';
-import { startTemporalDevServer } from '../runtime/temporal-cli.js';
-import type { ElevationView } from '../workflows/definitions.js';
+import { startTemporalDevServer } from '../dev/temporal-cli.js';
+import type { ElevationView } from '../core/model/elevation.js';
 
 const { values } = parseArgs({
   options: {

@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
-import { packageRoot } from '../runtime/package-root.js';
+import { packageRoot } from '../config/package-root.js';
 import { MISSING, digestOf, fileDigest, installedPackagesDigest } from './build-inputs.js';
 
 /** The record of the last successful compile, in the output directory. */

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { packageRoot } from '../runtime/package-root.js';
+import { packageRoot } from '../config/package-root.js';
 import { MISSING, digestOf, fileDigest, installedPackagesDigest, localImportGraph } from './build-inputs.js';
 
 export interface BundleOptions {

@@ -9,7 +9,7 @@
  * Policy applies. Every text is escaped.
  */
 import { escapeHtml } from './approval-pages.js';
-import type { ElevationView } from '../workflows/definitions.js';
+import type { ElevationView } from '../core/model/elevation.js';
 
 /** One bar: a label under it and a value (negative or non-finite values count as 0). */
 export interface Bar {

@@ -31,19 +31,16 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ID_PATTERN, type Policy } from '../config/policy.js';
 import type { AdminConsoleSettings } from '../config/settings.js';
-import { AmbiguousIdentityError, type DirectoryPerson } from '../domain/approver-identity.js';
-import type { ApproverDirectory, ElevationService } from '../domain/elevation-service.js';
+import { AmbiguousIdentityError, type DirectoryPerson } from '../core/ports/approver-directory.js';
+import type { ApproverDirectory } from '../core/ports/approver-directory.js';
+import type { ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
-import { RISKS } from '../domain/risk.js';
-import type { AuditStore, EphemeralStore } from '../integrations/audit/audit-store.js';
+import { RISKS } from '../core/rules/risk.js';
+import type { EphemeralStore, TypedAuditAppender } from '../integrations/audit/audit-store.js';
 import type { AdminIdentity, AdminLoginClient } from '../integrations/oidc/admin-login.js';
 import { StepUpError, type LoginTransaction } from '../integrations/oidc/step-up.js';
-import {
-  ELEVATION_STATUSES,
-  type Actor,
-  type ElevationView,
-  type EventType,
-} from '../workflows/definitions.js';
+import { ELEVATION_STATUSES, type Actor, type ElevationView } from '../core/model/elevation.js';
+import type { EventDataOf } from '../core/model/event-data.js';
 import { chartWindow, readElevationStats } from './admin-charts.js';
 import {
   CONSOLE_CSS,
@@ -86,7 +83,7 @@ export interface AdminConsoleDeps {
   service: ElevationService;
   policy: Policy;
   /** Sessions and sign-in transactions (the single-use table), and audit events. */
-  store: Pick<AuditStore, 'append'> & EphemeralStore;
+  store: TypedAuditAppender & EphemeralStore;
   settings?: AdminConsoleSettings;
   /** The relying party, discovered on first use (the provider may start after Elevate). */
   login?: () => Promise<AdminLoginClient>;
@@ -328,11 +325,11 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
   };
   const off = (res: Response) => html(res, 404, consoleOffPage());
 
-  const audit = async (
-    type: EventType,
+  const audit = async <T extends 'admin.signed_in' | 'admin.action'>(
+    type: T,
     elevationId: string | null,
     actor: Actor,
-    data: Record<string, unknown>,
+    data: EventDataOf<T>,
   ) => {
     await deps.store.append({ id: randomUUID(), elevationId, type, at: now().toISOString(), actor, data });
   };

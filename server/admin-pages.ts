@@ -5,18 +5,13 @@
  * session's CSRF token in a hidden field.
  */
 import type { Policy } from '../config/policy.js';
-import { riskOf, type Risk } from '../domain/risk.js';
+import { riskOf, type Risk } from '../core/rules/risk.js';
 import type { AuditEvent, VerifyResult } from '../integrations/audit/audit-store.js';
-import type {
-  ApprovalRecord,
-  BotSnapshot,
-  ElevationView,
-  GrantReceipt,
-  RevokeReceipt,
-  RoleSnapshot,
-  TargetRef,
-} from '../workflows/definitions.js';
-import { isFinal } from '../workflows/elevation-view.js';
+import type { ApprovalRecord, ElevationView } from '../core/model/elevation.js';
+import { eventDataOf, parseEventData } from '../core/model/event-data.js';
+import type { RecordedGrantReceipt, RecordedRevokeReceipt } from '../core/model/event-data-records.js';
+import type { TargetRef } from '../core/model/targets.js';
+import { isFinal } from '../core/rules/elevation-view.js';
 import {
   barChart,
   chartTable,
@@ -358,12 +353,15 @@ function evidenceTable(a: ApprovalRecord): string {
   ]);
 }
 
-function grantReceipt(r: GrantReceipt): string {
+function grantReceipt(r: RecordedGrantReceipt): string {
   return kv([
     ['Target', targetText(r.target)],
     ['Principal', `<code>${e(r.principal)}</code>`],
     ['Confirmed by read-back at', when(r.verifiedAt)],
-    ['Already present', r.alreadyPresent ? `yes (shared with ${e(r.sharedWith.join(', ') || '—')})` : 'no'],
+    [
+      'Already present',
+      r.alreadyPresent ? `yes (shared with ${e((r.sharedWith ?? []).join(', ') || '—')})` : 'no',
+    ],
     ...(r.session
       ? ([
           [
@@ -375,7 +373,7 @@ function grantReceipt(r: GrantReceipt): string {
   ]);
 }
 
-function revokeReceipt(r: RevokeReceipt): string {
+function revokeReceipt(r: RecordedRevokeReceipt): string {
   return kv([
     ['Target', targetText(r.target)],
     ['Principal', `<code>${e(r.principal)}</code>`],
@@ -384,7 +382,7 @@ function revokeReceipt(r: RevokeReceipt): string {
       'Membership',
       r.removed
         ? '<span class="ok">removed</span>'
-        : `kept for ${e(r.stillHeldBy.join(', ') || 'other elevations')}`,
+        : `kept for ${e((r.stillHeldBy ?? []).join(', ') || 'other elevations')}`,
     ],
     ...(r.session
       ? ([
@@ -397,30 +395,40 @@ function revokeReceipt(r: RevokeReceipt): string {
   ]);
 }
 
+/**
+ * One line about an event, from its data read with its type's schema. Data of a type this
+ * version does not know, or not in its type's shape, gets none: the row still shows it whole.
+ */
 function eventSummary(ev: AuditEvent): string {
-  const d = ev.data;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  switch (ev.type) {
+  const parsed = parseEventData(ev.type, ev.data);
+  if (!parsed.ok) return '';
+  switch (parsed.type) {
     case 'approval.accepted':
-      return `approved by ${e(str(d.approver) ?? ev.actor.id)}`;
-    case 'revoke.started':
-      return `reason ${e(str(d.reason) ?? '?')}${str(d.comment) ? `: “${e(str(d.comment)!)}”` : ''}`;
+      return `approved by ${e(parsed.data.approver)}`;
+    case 'revoke.started': {
+      const { reason, comment } = parsed.data;
+      return `reason ${e(reason)}${comment ? `: “${e(comment)}”` : ''}`;
+    }
     case 'elevation.revoked':
     case 'elevation.failed':
-      return `reason ${e(str(d.reason) ?? '?')}`;
+      return `reason ${e(parsed.data.reason ?? '?')}`;
     case 'elevation.denied':
-      return `“${e(str(d.reason) ?? '')}”`;
+      return `“${e(parsed.data.reason)}”`;
     case 'revoke.failed':
     case 'grant.failed': {
-      const err = d.error as { type?: unknown; message?: unknown } | undefined;
-      return e(`${str(err?.type) ?? ''} ${str(err?.message) ?? ''}`.trim());
+      const { type, message } = parsed.data.error;
+      return e(`${type} ${message}`.trim());
     }
-    case 'audit.exported':
-      return `format ${e(str(d.format) ?? '?')}${str(d.via) ? ` via ${e(str(d.via)!)}` : ''}`;
-    default:
-      return (str(d.code) ?? str(d.reason) ?? str(d.action))
-        ? e(str(d.code) ?? str(d.reason) ?? str(d.action)!)
-        : '';
+    case 'audit.exported': {
+      const { format, via } = parsed.data;
+      return `format ${e(format)}${via ? ` via ${e(via)}` : ''}`;
+    }
+    default: {
+      // The first of the fields that say why, where the type has one (refusals, admin actions).
+      const data: Record<string, unknown> = parsed.data;
+      const why = [data.code, data.reason, data.action].find((v) => typeof v === 'string');
+      return why ? e(why) : '';
+    }
   }
 }
 
@@ -442,14 +450,17 @@ export function elevationPage(args: {
   notice?: unknown;
 }): string {
   const { view: v, events } = args;
-  const requested = events.find((x) => x.type === 'elevation.requested')?.data;
-  const bot = requested?.bot as BotSnapshot | undefined;
-  const role = requested?.role as RoleSnapshot | undefined;
-  const identity = requested?.identity as { issuer?: string; subject?: string } | undefined;
+  const requested = eventDataOf(
+    events.find((x) => x.type === 'elevation.requested'),
+    'elevation.requested',
+  );
+  const bot = requested?.bot;
+  const role = requested?.role;
+  const identity = requested?.identity;
   const last = (type: string) => [...events].reverse().find((x) => x.type === type);
-  const grant = last('grant.confirmed')?.data.receipt as GrantReceipt | undefined;
-  const revoke = (last('elevation.revoked') ?? last('elevation.failed'))?.data.receipt as
-    RevokeReceipt | undefined;
+  const grant = eventDataOf(last('grant.confirmed'), 'grant.confirmed')?.receipt;
+  const ended = last('elevation.revoked') ?? last('elevation.failed');
+  const revoke = (eventDataOf(ended, 'elevation.revoked') ?? eventDataOf(ended, 'elevation.failed'))?.receipt;
   const summary = kv([
     [
       'Status',
@@ -465,14 +476,14 @@ export function elevationPage(args: {
       `${e(v.roleId)}${role?.description ? ` <span class="muted">${e(role.description)}</span>` : ''}`,
     ],
     ['Target', targetText(role?.target)],
-    ['Principal', bot ? `<code>${e(bot.principal)}</code>` : '—'],
+    ['Principal', bot?.principal ? `<code>${e(bot.principal)}</code>` : '—'],
     ['Environment', e(v.environment)],
     ['Duration', e(duration(v.durationSeconds))],
     ['Justification', e(v.justification)],
     ['Ticket', e(v.ticket ?? '—')],
     ['Request id', e(v.requestId ?? '—')],
     ...(identity
-      ? ([['Workload identity', `${e(identity.issuer ?? '')} <code>${e(identity.subject ?? '')}</code>`]] as [
+      ? ([['Workload identity', `${e(identity.issuer)} <code>${e(identity.subject)}</code>`]] as [
           string,
           string,
         ][])

@@ -13,7 +13,7 @@ import { pinoHttp } from 'pino-http';
 import type { z } from 'zod';
 import { formatPath } from '../config/load-policy.js';
 import type { AdminPolicy, BotPolicy } from '../config/policy.js';
-import { hashSecret } from '../domain/credentials.js';
+import { hashSecret } from '../core/crypto/credentials.js';
 import { type ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
 import {
@@ -21,8 +21,8 @@ import {
   WorkloadIdentityVerifier,
   type WorkloadIdentity,
 } from '../integrations/federation/workload-identity.js';
-import type { Actor, BotIdentity, ElevationView } from '../workflows/definitions.js';
-import { isFinal } from '../workflows/elevation-view.js';
+import type { Actor, BotIdentity, ElevationView } from '../core/model/elevation.js';
+import { isFinal } from '../core/rules/elevation-view.js';
 import { cachedHealthChecks, type HealthCheck } from './health.js';
 import { contentTypeOf } from '../integrations/audit/export.js';
 import { mountApiReference } from './openapi.js';
@@ -32,7 +32,7 @@ import { elevationQuery } from './elevation-filters.js';
 import { adminConsoleOff, type AdminConsole } from './admin-console.js';
 import { AuthFailureLimit, countFailure } from './auth-failure-limit.js';
 import { crossSiteRefusal } from './cross-site.js';
-import { decideScrape, methodLabel, statusClass, type Metrics } from '../runtime/metrics.js';
+import { decideScrape, methodLabel, statusClass, type Metrics } from '../integrations/metrics/prometheus.js';
 import {
   botChangeBodySchema,
   botIdSchema,

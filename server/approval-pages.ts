@@ -4,7 +4,7 @@
  * and the pages load nothing (the Content-Security-Policy set by the router allows no
  * scripts, images or frames).
  */
-import type { ElevationView } from '../workflows/definitions.js';
+import type { ElevationView } from '../core/model/elevation.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(

@@ -19,7 +19,8 @@
  */
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { RefusalError, type ApproverLogin, type ElevationService } from '../domain/elevation-service.js';
+import { RefusalError, type ElevationService } from '../domain/elevation-service.js';
+import { type ApproverLogin } from '../core/ports/approver-directory.js';
 import { ApiError } from '../domain/errors.js';
 import type { EphemeralStore } from '../integrations/audit/audit-store.js';
 import {
@@ -29,8 +30,8 @@ import {
   type MfaEvidence,
   type StepUpClient,
 } from '../integrations/oidc/step-up.js';
-import type { Actor } from '../workflows/definitions.js';
-import { sameApprover } from '../workflows/elevation-view.js';
+import type { Actor } from '../core/model/elevation.js';
+import { sameApprover } from '../core/rules/approval-eligibility.js';
 import { approvedPage, confirmPage, refusedPage } from './approval-pages.js';
 import { cookieOf, newToken, redirectToLogin, tokenDigest, type PendingLoginStore } from './browser-login.js';
 import { elevationIdSchema } from './schemas.js';

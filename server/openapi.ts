@@ -19,8 +19,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type express from 'express';
 import { z } from 'zod';
-import { packageRoot } from '../runtime/package-root.js';
-import { ELEVATION_STATUSES } from '../workflows/definitions.js';
+import { packageRoot } from '../config/package-root.js';
+import { ELEVATION_STATUSES } from '../core/model/elevation.js';
 import { escapeHtml } from './approval-pages.js';
 import { SAFE_TEXT_PATTERN } from './safe-text.js';
 import {

@@ -12,9 +12,10 @@
  * documenting a schema has no effect outside the reference.
  */
 import { z } from 'zod';
+import type { Agrees, Assert } from '../core/model/type-agreement.js';
 import type { HandoffCredentials } from '../domain/credential-vault.js';
 import type { BotKeyRotation, BotLockResult, BotSummary } from '../domain/elevation-service.js';
-import type { ErrorCode } from '../domain/errors.js';
+import type { ErrorCode } from '../core/errors/error-codes.js';
 import type {
   AuditEvent,
   ChainBreak,
@@ -23,20 +24,21 @@ import type {
 } from '../integrations/audit/audit-store.js';
 import {
   ELEVATION_STATUSES,
-  EVENT_TYPES,
   type Actor,
   type ApprovalRecord,
   type ElevationView,
   type EndReason,
-} from '../workflows/definitions.js';
+} from '../core/model/elevation.js';
+import { EVENT_TYPES } from '../core/model/events.js';
 import type { EvidencePack } from '../integrations/audit/evidence-pack.js';
-import type {
-  BotSnapshot,
-  GrantReceipt,
-  RevokeReceipt,
-  RoleSnapshot,
-  TargetRef,
-} from '../workflows/definitions.js';
+import {
+  recordedBotSchema,
+  recordedGrantReceiptSchema,
+  recordedRevokeReceiptSchema,
+  recordedRoleSchema,
+  type RecordedGrantReceipt,
+  type RecordedRevokeReceipt,
+} from '../core/model/event-data-records.js';
 import type { HealthReport } from './health.js';
 import { elevationIdSchema } from './schemas.js';
 
@@ -58,24 +60,6 @@ export function documented<S extends z.ZodType>(schema: S, meta: ApiMeta): S {
   apiRegistry.add(schema, meta);
   return schema;
 }
-
-// ---- compile-time agreement with the TypeScript types ---------------------------------------
-
-/**
- * `true` when A and B are the same type: mutually assignable and with the same keys, so an
- * optional field present on one side only is caught too.
- */
-type Agrees<A, B> = [A] extends [B]
-  ? [B] extends [A]
-    ? [keyof A] extends [keyof B]
-      ? [keyof B] extends [keyof A]
-        ? true
-        : false
-      : false
-    : false
-  : false;
-/** Fails to compile unless `T` is `true`. */
-type Assert<T extends true> = T;
 
 // ---- building blocks -------------------------------------------------------------------------
 
@@ -510,75 +494,21 @@ export type _BotKeyRotationAgrees = Assert<Agrees<z.infer<typeof botKeyRotationS
 
 // ---- the evidence pack ------------------------------------------------------------------------
 
-const targetRefSchema = z.union([
-  z.object({ type: z.literal('ldap'), groupDn: z.string() }),
-  z.object({ type: z.literal('postgres'), server: z.string(), role: z.string() }),
-  z.object({ type: z.literal('aws-iam'), mode: z.literal('attach'), policyDocument: z.string() }),
-  z.object({
-    type: z.literal('aws-iam'),
-    mode: z.literal('credentials'),
-    roleArn: z.string(),
-    sessionPolicy: z.string().optional(),
-  }),
-]);
-export type _TargetRefAgrees = Assert<Agrees<z.infer<typeof targetRefSchema>, TargetRef>>;
-
-const botSnapshotSchema = z.object({
-  id: z.string(),
-  owner: z.string(),
-  team: z.string(),
-  purpose: z.string(),
-  environment: z.string(),
-  principal: z.string(),
+/**
+ * The bot, role and receipts of an evidence pack are what `elevation.requested`,
+ * `grant.confirmed` and the revocation recorded: the core's schemas of event data, which
+ * require only the fields that identify each record (older or hand-made records may lack the
+ * rest), with the instants documented here.
+ */
+const grantReceiptSchema = recordedGrantReceiptSchema.extend({
+  verifiedAt: instant('When reading the target back confirmed the grant.').optional(),
 });
-export type _BotSnapshotAgrees = Assert<Agrees<z.infer<typeof botSnapshotSchema>, BotSnapshot>>;
+export type _GrantReceiptAgrees = Assert<Agrees<z.infer<typeof grantReceiptSchema>, RecordedGrantReceipt>>;
 
-const roleSnapshotSchema = z.object({
-  id: z.string(),
-  description: z.string().optional(),
-  environment: z.string(),
-  target: targetRefSchema,
-  maxDurationSeconds: z.int(),
-  approval: z.discriminatedUnion('mode', [
-    z.object({ mode: z.literal('auto') }),
-    z.object({
-      mode: z.literal('approvers'),
-      groups: z.array(
-        z.object({
-          name: z.string(),
-          quorum: z.int(),
-          members: z.array(z.string()).optional(),
-          ldapGroupDn: z.string().optional(),
-        }),
-      ),
-      windowSeconds: z.int(),
-      ownerMayApprove: z.boolean(),
-    }),
-  ]),
+const revokeReceiptSchema = recordedRevokeReceiptSchema.extend({
+  verifiedAt: instant('When reading the target back confirmed the removal.').optional(),
 });
-export type _RoleSnapshotAgrees = Assert<Agrees<z.infer<typeof roleSnapshotSchema>, RoleSnapshot>>;
-
-const grantReceiptSchema = z.object({
-  target: targetRefSchema,
-  principal: z.string(),
-  alreadyPresent: z.boolean(),
-  sharedWith: z.array(z.string()),
-  verifiedAt: instant('When reading the target back confirmed the grant.'),
-  session: z.object({ sessionName: z.string(), expiration: z.string() }).optional(),
-});
-export type _GrantReceiptAgrees = Assert<Agrees<z.infer<typeof grantReceiptSchema>, GrantReceipt>>;
-
-const revokeReceiptSchema = z.object({
-  target: targetRefSchema,
-  principal: z.string(),
-  removed: z.boolean(),
-  stillHeldBy: z.array(z.string()),
-  verifiedAt: instant('When reading the target back confirmed the removal.'),
-  session: z
-    .object({ sessionName: z.string(), expiration: z.string(), delivered: z.boolean(), denied: z.boolean() })
-    .optional(),
-});
-export type _RevokeReceiptAgrees = Assert<Agrees<z.infer<typeof revokeReceiptSchema>, RevokeReceipt>>;
+export type _RevokeReceiptAgrees = Assert<Agrees<z.infer<typeof revokeReceiptSchema>, RecordedRevokeReceipt>>;
 
 const chainAnchorSchema = z.object({ position: z.int().min(1), hash: sha256Hex });
 
@@ -593,8 +523,8 @@ export const evidencePackSchema = documented(
       description: '`api`: an admin token; `console`: a person signed in to the admin console.',
     }),
     elevation: elevationViewSchema,
-    bot: documented(botSnapshotSchema.nullable(), { description: 'The bot as recorded when it asked.' }),
-    role: documented(roleSnapshotSchema.nullable(), {
+    bot: documented(recordedBotSchema.nullable(), { description: 'The bot as recorded when it asked.' }),
+    role: documented(recordedRoleSchema.nullable(), {
       description: 'The role as recorded when the bot asked.',
     }),
     workflowId: documented(z.string(), { description: 'The Temporal workflow that ran the elevation.' }),

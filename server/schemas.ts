@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { ID_PATTERN, MAX_ROLE_DURATION_SECONDS } from '../config/policy.js';
 import { ELEVATION_ID_PATTERN } from '../domain/ids.js';
 import { EXPORT_FORMATS } from '../integrations/audit/export.js';
-import { RISKS } from '../domain/risk.js';
-import { ELEVATION_STATUSES } from '../workflows/definitions.js';
+import { RISKS } from '../core/rules/risk.js';
+import { ELEVATION_STATUSES } from '../core/model/elevation.js';
 import { SAFE_TEXT_PATTERN, unsafeTextProblem } from './safe-text.js';
 
 /**

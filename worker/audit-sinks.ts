@@ -5,10 +5,12 @@
  * itself and logs loudly if the store stays down.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InjectedSinks } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { AuditStore } from '../integrations/audit/audit-store.js';
-import type { DecisionRefusalRecord, ElevateSinks } from '../workflows/definitions.js';
+import type { DecisionRefusalRecord } from '../core/model/decisions.js';
+import type { ElevateSinks } from '../workflows/definitions.js';
 
 /** Attempts to store one refused decision before it is given up (and logged as lost). */
 const ATTEMPTS = 8;
@@ -46,7 +48,7 @@ export function auditSinks(
                   );
                   return;
                 }
-                await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 10_000)));
+                await sleep(Math.min(200 * 2 ** attempt, 10_000));
               }
             }
           })();

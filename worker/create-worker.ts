@@ -12,8 +12,8 @@ import {
   type NativeConnection,
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { Activities } from '../activities/index.js';
-import { temporalMetrics } from '../runtime/temporal-metrics.js';
+import type { Activities } from '../core/ports/activities.js';
+import { temporalMetrics } from '../integrations/metrics/temporal-metrics.js';
 import type { ElevateSinks } from '../workflows/definitions.js';
 import type { WorkerSettings } from '../config/settings.js';
 
@@ -34,7 +34,7 @@ let loggingInstalled = false;
 
 /**
  * Route the Temporal SDK's own log lines (including workflow `log.*`) into pino, and its metrics
- * (`temporal_*`) into the registries of Elevate's metrics (runtime/temporal-metrics.ts). Once per
+ * (`temporal_*`) into the registries of Elevate's metrics (integrations/metrics/temporal-metrics.ts). Once per
  * process, before the first worker or native connection.
  */
 export function installTemporalLogging(logger: Logger): void {

@@ -14,11 +14,11 @@ import {
 import { principalFor, type Policy } from '../config/policy.js';
 import {
   DEFAULT_RECONCILE_INTERVAL_SECONDS,
-  RECONCILE_SCHEDULE_ID,
   type ReconcileAwsPrincipal,
   type ReconcileInput,
   type ReconcileRole,
-} from '../workflows/definitions.js';
+} from '../core/model/reconcile.js';
+import { RECONCILE_SCHEDULE_ID } from '../workflows/definitions.js';
 import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
 
 /**

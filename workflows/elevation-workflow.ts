@@ -26,27 +26,30 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, WorkflowEvent } from '../activities/index.js';
+import type { Activities } from '../core/ports/activities.js';
+import type { EventType, WorkflowEvent, WorkflowEventOf } from '../core/model/events.js';
+import type { EventDataOf } from '../core/model/event-data.js';
 import type {
   Actor,
-  ApproveInput,
-  DecisionKind,
   DecisionTrust,
-  DenyInput,
-  ElevateSinks,
   ElevationInput,
   ElevationView,
   EndReason,
-  EventType,
   GrantReceipt,
+  RevokeReceipt,
+  SlackMessageRef,
+} from '../core/model/elevation.js';
+import type {
+  ApproveInput,
+  DecisionKind,
+  DenyInput,
   RefusalCode,
   RevokeInput,
-  RevokeReceipt,
   SignedDecision,
-  SlackMessageRef,
-} from './definitions.js';
+} from '../core/model/decisions.js';
+import type { ElevateSinks } from './definitions.js';
+import { NON_RETRYABLE_GRANT_ERRORS } from '../core/errors/activity-error-types.js';
 import {
-  NON_RETRYABLE_GRANT_ERRORS,
   REFUSAL_FAILURE_TYPE,
   approveUpdate,
   denyUpdate,
@@ -54,10 +57,16 @@ import {
   revokeUpdate,
   statusQuery,
 } from './definitions.js';
-import { quorumProgress } from './approval-quorum.js';
-import { approvalRefusal, initialView, isFinal, isIdentity, sameApprover } from './elevation-view.js';
-import { canonicalAddress } from './email-address.js';
-import { DecisionRefusal, decisionClaimsOf, verifyDecision, type DecisionInputs } from './signed-decision.js';
+import { quorumProgress } from '../core/rules/approval-quorum.js';
+import { approvalRefusal, isIdentity, sameApprover } from '../core/rules/approval-eligibility.js';
+import { initialView, isFinal } from '../core/rules/elevation-view.js';
+import { canonicalAddress } from '../core/rules/email-address.js';
+import {
+  DecisionRefusal,
+  decisionClaimsOf,
+  verifyDecision,
+  type DecisionInputs,
+} from '../core/rules/signed-decision.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'elevate' };
 
@@ -190,14 +199,17 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   // Read through a function: handlers assign it, which control-flow narrowing cannot see.
   const requestedRevoke = () => revokeRequest;
   const snapshot = (): ElevationView => JSON.parse(JSON.stringify(view)) as ElevationView;
-  const event = (type: EventType, actor: Actor, data: Record<string, unknown> = {}): WorkflowEvent => ({
-    id: uuid4(),
-    type,
-    at: new Date().toISOString(),
-    actor,
-    data,
-    elevation: snapshot(),
-  });
+  // `data` is checked against its type's schema at compile time (`core/model/event-data.ts`).
+  const event = <T extends EventType>(type: T, actor: Actor, data: EventDataOf<T>): WorkflowEventOf<T> =>
+    // A type of T and data of the same T make one member of the union: TypeScript cannot see it.
+    ({
+      id: uuid4(),
+      type,
+      at: new Date().toISOString(),
+      actor,
+      data,
+      elevation: snapshot(),
+    }) as WorkflowEventOf<T>;
   /**
    * The audit queue: events are stored strictly in the order they were queued. `write` is for
    * steps that wait for the record; `writeBehind` for those that must not (the expiry clock
@@ -600,7 +612,8 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       end('revoked', revokeRequest.by.kind === 'bot' ? 'withdrawn' : 'admin_revoked');
       await write(
         event('elevation.revoked', revokeRequest.by, {
-          reason: view.endReason,
+          // Set by `end` just above.
+          reason: view.endReason!,
           comment: revokeRequest.comment ?? null,
           granted: false,
         }),

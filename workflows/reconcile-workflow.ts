@@ -5,8 +5,13 @@
  * so this workflow is only the fan-out and the summary.
  */
 import { ActivityFailure, ApplicationFailure, log, patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { DriftAlert, OrphanedLeaseSweep, ReconcileInput, ReconcileResult } from './definitions.js';
+import type { Activities } from '../core/ports/activities.js';
+import type {
+  DriftAlert,
+  OrphanedLeaseSweep,
+  ReconcileInput,
+  ReconcileResult,
+} from '../core/model/reconcile.js';
 
 /**
  * A few quick tries per role: the schedule runs again soon, so a target that is down is left

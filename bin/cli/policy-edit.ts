@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
-import { ConfigError } from '../../config/config-error.js';
+import { ConfigError } from '../../core/errors/config-error.js';
 import { parsePolicy } from '../../config/load-policy.js';
 import type { Policy } from '../../config/policy.js';
 

@@ -4,18 +4,18 @@
  * interface, two engines (SQLite for the embedded default, PostgreSQL at scale), both in this
  * folder.
  */
-import type {
-  Actor,
-  ElevationStatus,
-  ElevationView,
-  EventType,
-  TargetRef,
-  TargetType,
-} from '../../workflows/definitions.js';
-import type { Risk } from '../../domain/risk.js';
+import type { Actor, ElevationStatus, ElevationView } from '../../core/model/elevation.js';
+import type { EventType } from '../../core/model/events.js';
+import type { EventDataOf } from '../../core/model/event-data.js';
+import type { TargetRef, TargetType } from '../../core/model/targets.js';
+import type { Risk } from '../../core/rules/risk.js';
 import type { SignedCheckpoint } from './checkpoints.js';
 
-/** An event as the caller hands it over. */
+/**
+ * An event as the caller hands it over. The store takes any JSON object as `data`; Elevate's own
+ * code appends through {@link TypedAuditAppender}, which checks it against the event type's
+ * schema at compile time.
+ */
 export interface NewAuditEvent {
   /** Unique id, also the idempotency key: appending the same id twice stores it once. */
   id: string;
@@ -30,7 +30,24 @@ export interface NewAuditEvent {
   elevation?: ElevationView;
 }
 
-/** An event as stored: numbered and chained. */
+/** A {@link NewAuditEvent} of type `T` whose `data` is typed by `T` (`core/model/event-data.ts`). */
+export type TypedNewAuditEvent<T extends EventType> = Omit<NewAuditEvent, 'type' | 'data'> & {
+  type: T;
+  data: EventDataOf<T>;
+};
+
+/**
+ * The append of an {@link AuditStore}, as Elevate's own writers see it: each event's `data` must
+ * be what its type says. Every `AuditStore` is one.
+ */
+export interface TypedAuditAppender {
+  append<T extends EventType>(event: TypedNewAuditEvent<T>): Promise<AuditEvent>;
+}
+
+/**
+ * An event as stored: numbered and chained. `data` is as stored, of any shape a version of
+ * Elevate (or a damaged row) left: read it with `parseEventData` (`core/model/event-data.ts`).
+ */
 export interface AuditEvent {
   id: string;
   elevationId: string | null;
@@ -60,7 +77,7 @@ export interface ElevationQuery {
   environment?: string;
   /** The kind of target the role is granted in. */
   targetType?: TargetType;
-  /** The elevation's risk (see `domain/risk.ts`). */
+  /** The elevation's risk (see `core/rules/risk.ts`). */
   risk?: Risk;
   status?: ElevationStatus[];
   /** Requested at or after this ISO instant. */

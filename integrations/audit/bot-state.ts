@@ -9,7 +9,7 @@
  */
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
-import type { ElevationStatus } from '../../workflows/definitions.js';
+import type { ElevationStatus } from '../../core/model/elevation.js';
 import type { BotState, BotStateChange } from './audit-store.js';
 import { InvalidQueryError } from './audit-store-errors.js';
 import type { StoreIntegrity } from './checkpoints.js';

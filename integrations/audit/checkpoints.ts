@@ -15,11 +15,11 @@
  * rewritten, not just "somewhere before position P". And it names the previous checkpoint's
  * position (`prev`), so a deleted checkpoint leaves a hole that verify reports.
  *
- * Keys are parsed with the decision keys' code (`domain/decision-keys.ts`): PKCS#8 / SPKI PEM,
+ * Keys are parsed with the decision keys' code (`core/crypto/decision-keys.ts`): PKCS#8 / SPKI PEM,
  * and a key's id (`kid`) is its RFC 7638 thumbprint.
  */
 import { createHash, hkdfSync, sign, verify as verifySignature } from 'node:crypto';
-import type { DecisionSigningKey, PublicDecisionKey } from '../../domain/decision-keys.js';
+import type { DecisionSigningKey, PublicDecisionKey } from '../../core/crypto/decision-keys.js';
 import { canonicalJson } from './hash-chain.js';
 
 /** Default for {@link CheckpointPolicy.every}: a checkpoint every 100 events. */

@@ -20,16 +20,15 @@
  * only if that very event — and so this digest, and so this whole pack — is in Elevate's chain.
  */
 import { createHash } from 'node:crypto';
-import {
-  workflowIdFor,
-  type Actor,
-  type ApprovalRecord,
-  type BotSnapshot,
-  type ElevationView,
-  type GrantReceipt,
-  type RevokeReceipt,
-  type RoleSnapshot,
-} from '../../workflows/definitions.js';
+import { workflowIdFor } from '../../core/model/elevation.js';
+import { type Actor, type ApprovalRecord, type ElevationView } from '../../core/model/elevation.js';
+import { eventDataOf, parseEventData, type EventDataOf } from '../../core/model/event-data.js';
+import type {
+  RecordedBot,
+  RecordedGrantReceipt,
+  RecordedRevokeReceipt,
+  RecordedRole,
+} from '../../core/model/event-data-records.js';
 import type { AuditEvent, ChainAnchor, VerifyResult } from './audit-store.js';
 import { canonicalJson, hashEvent } from './hash-chain.js';
 
@@ -59,16 +58,19 @@ export interface EvidencePackBody {
   via: EvidenceVia;
   /** The elevation as Elevate shows it (its summary at export time). */
   elevation: ElevationView;
-  /** The bot as recorded when it asked (from `elevation.requested`), or null if never recorded. */
-  bot: BotSnapshot | null;
-  /** The role as recorded when the bot asked, or null if never recorded. */
-  role: RoleSnapshot | null;
+  /**
+   * The bot as recorded when it asked (from `elevation.requested`), or null if never recorded
+   * (or recorded in a shape this version does not read).
+   */
+  bot: RecordedBot | null;
+  /** The role as recorded when the bot asked, or null as for `bot`. */
+  role: RecordedRole | null;
   /** The Temporal workflow that ran the elevation. */
   workflowId: string;
   /** Accepted approvals, each with the evidence of the approver's MFA login. */
   approvals: ApprovalRecord[];
   /** What the target confirmed by reading it back: the last grant, and the revocation. */
-  receipts: { grant: GrantReceipt | null; revoke: RevokeReceipt | null };
+  receipts: { grant: RecordedGrantReceipt | null; revoke: RecordedRevokeReceipt | null };
   /** Every audit event of the elevation, in order. */
   events: AuditEvent[];
   chain: {
@@ -135,7 +137,7 @@ export function evidenceDigest(body: EvidencePackBody): string {
 }
 
 /** The `data` of the `audit.exported` event that records an evidence export. */
-export function exportEventData(body: EvidencePackBody, digest: string): Record<string, unknown> {
+export function exportEventData(body: EvidencePackBody, digest: string): EventDataOf<'audit.exported'> {
   return { format: 'evidence', elevationId: body.elevationId, digest, via: body.via };
 }
 
@@ -149,24 +151,34 @@ function linkOf(e: AuditEvent): ChainLink {
   return { eventId: e.id, seq: e.seq, position: e.position, prevHash: e.prevHash, hash: e.hash };
 }
 
-/** What the events say about the bot, the role and the target's receipts. */
+/**
+ * What the events say about the bot, the role and the target's receipts. An event whose data is
+ * not in the shape of its type says nothing (its hash still covers it, in `events`).
+ */
 function fromEvents(events: AuditEvent[]): {
-  bot: BotSnapshot | null;
-  role: RoleSnapshot | null;
-  grant: GrantReceipt | null;
-  revoke: RevokeReceipt | null;
+  requested: EventDataOf<'elevation.requested'> | undefined;
+  bot: RecordedBot | null;
+  role: RecordedRole | null;
+  grant: RecordedGrantReceipt | null;
+  revoke: RecordedRevokeReceipt | null;
 } {
-  const requested = events.find((e) => e.type === 'elevation.requested');
+  const requested = eventDataOf(
+    events.find((e) => e.type === 'elevation.requested'),
+    'elevation.requested',
+  );
   const last = (types: string[]) => [...events].reverse().find((e) => types.includes(e.type));
-  const receipt = (e: AuditEvent | undefined): unknown => {
-    const r = e?.data.receipt;
-    return r && typeof r === 'object' ? r : null;
-  };
+  const grant = eventDataOf(last(['grant.confirmed']), 'grant.confirmed');
+  const ended = last(['elevation.revoked', 'elevation.failed']);
+  const end = ended && parseEventData(ended.type, ended.data);
   return {
-    bot: (requested?.data.bot as BotSnapshot | undefined) ?? null,
-    role: (requested?.data.role as RoleSnapshot | undefined) ?? null,
-    grant: receipt(last(['grant.confirmed'])) as GrantReceipt | null,
-    revoke: receipt(last(['elevation.revoked', 'elevation.failed'])) as RevokeReceipt | null,
+    requested,
+    bot: requested?.bot ?? null,
+    role: requested?.role ?? null,
+    grant: grant?.receipt ?? null,
+    revoke:
+      end?.ok && (end.type === 'elevation.revoked' || end.type === 'elevation.failed')
+        ? (end.data.receipt ?? null)
+        : null,
   };
 }
 
@@ -311,9 +323,7 @@ export function verifyEvidencePack(input: unknown): EvidenceVerification {
       fail('workflowId', 'is not the elevation’s workflow');
     if (view.workflowId !== pack.workflowId) fail('elevation.workflowId', 'is not workflowId');
     if (!same(pack.approvals, view.approvals)) fail('approvals', 'are not the elevation’s approvals');
-    const bot = derived.bot;
-    const role = derived.role;
-    const requested = list.find((e) => e.type === 'elevation.requested')?.data;
+    const { bot, role, requested } = derived;
     const expected: [string, unknown][] = [
       ['botId', bot?.id],
       ['owner', bot?.owner],
@@ -332,8 +342,9 @@ export function verifyEvidencePack(input: unknown): EvidenceVerification {
       fail('approvals', `${approvals.length} listed, ${accepted.length} recorded`);
     } else {
       approvals.forEach((a, i) => {
-        const d = accepted[i]!.data;
+        const d = eventDataOf(accepted[i], 'approval.accepted');
         if (
+          !d ||
           !isRecord(a) ||
           a.approver !== d.approver ||
           !same(a.groups, d.groups) ||

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { ELEVATION_STATUSES, type ElevationStatus, type ElevationView } from '../../workflows/definitions.js';
+import { ELEVATION_STATUSES, type ElevationStatus, type ElevationView } from '../../core/model/elevation.js';
 import type {
   AuditEvent,
   BotState,
@@ -46,7 +46,7 @@ import {
   isStorableKey,
   summaryColumns,
 } from './store-shared.js';
-import { riskSql } from '../../domain/risk.js';
+import { riskSql } from '../../core/rules/risk.js';
 import type { ElevationRow, EventRow, LeaseRow } from './store-shared.js';
 import { POSTGRES_BOT_STATE_MIGRATION, PostgresBotStates } from './bot-state.js';
 import { POSTGRES_CHECKPOINT_MIGRATION, postgresCheckpoints } from './checkpoint-table.js';

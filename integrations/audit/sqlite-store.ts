@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { ELEVATION_STATUSES, type ElevationStatus, type ElevationView } from '../../workflows/definitions.js';
+import { ELEVATION_STATUSES, type ElevationStatus, type ElevationView } from '../../core/model/elevation.js';
 import type {
   AuditEvent,
   BotState,
@@ -50,7 +50,7 @@ import {
   isStorableKey,
   summaryColumns,
 } from './store-shared.js';
-import { riskSql } from '../../domain/risk.js';
+import { riskSql } from '../../core/rules/risk.js';
 import type { ElevationRow, EventRow, EventRowValues, LeaseRow } from './store-shared.js';
 import { SQLITE_BOT_STATE_MIGRATION, SqliteBotStates } from './bot-state.js';
 import { SQLITE_CHECKPOINT_MIGRATION, SqliteCheckpoints } from './checkpoint-table.js';

@@ -4,8 +4,9 @@
  * Both engines use the same table and column names, so the SQL that differs between them is
  * only what the dialects force.
  */
-import { riskOf, type Risk } from '../../domain/risk.js';
-import type { ElevationView, TargetRef } from '../../workflows/definitions.js';
+import { riskOf, type Risk } from '../../core/rules/risk.js';
+import type { ElevationView } from '../../core/model/elevation.js';
+import type { TargetRef } from '../../core/model/targets.js';
 import type { AuditEvent, ElevationQuery, HeldLease, Lease, NewAuditEvent } from './audit-store.js';
 import type { StoredEventText } from './hash-chain.js';
 import {

@@ -25,6 +25,7 @@
  *   processes stand by and take over when it is released or lapses. Saves are fenced: once
  *   another process has claimed the cursor, the old holder's writes fail and it stops.
  */
+import { setTimeout as wait } from 'node:timers/promises';
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditEvent, AuditStore, CheckpointStore, CursorStore } from './audit-store.js';
@@ -1025,18 +1026,9 @@ function redactUrl(url: string): string {
   }
 }
 
-/** Waits `ms`, or less if `signal` aborts. */
+/** Waits `ms`, or less if `signal` aborts (then it resolves too). */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  return wait(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }
 
 function messageOf(error: unknown): string {

@@ -1,6 +1,6 @@
 /**
  * AWS IAM as a {@link Target}, in the two modes a role can use (see `AwsIamAttachTargetRef` and
- * `AwsIamCredentialsTargetRef` in `workflows/definitions.ts`).
+ * `AwsIamCredentialsTargetRef` in `core/model/targets.ts`).
  *
  * **Attach mode.** Each elevation gets its own customer-managed policy, `elevate-<elevationId>`
  * under the path `/elevate/`, attached to the bot's IAM role or user for the window and detached
@@ -78,7 +78,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
-import type { GrantContext, Target, TargetChange } from '../target.js';
+import type { GrantContext, Target, TargetChange } from '../../core/ports/target.js';
 import {
   TargetAccessDeniedError,
   TargetError,
@@ -87,7 +87,7 @@ import {
   TargetNotVerifiedError,
   TargetTamperedError,
   TargetUnreachableError,
-} from '../target-errors.js';
+} from '../../core/errors/target-errors.js';
 import {
   expiryCondition,
   hasStatements,
@@ -97,7 +97,7 @@ import {
   statementsOf,
 } from './policy-document.js';
 import { documentProblem, versionProblem, type PolicyVersionInfo } from './policy-check.js';
-import type { AwsIamAttachTargetRef, AwsIamCredentialsTargetRef } from '../../workflows/definitions.js';
+import type { AwsIamAttachTargetRef, AwsIamCredentialsTargetRef } from '../../core/model/targets.js';
 
 export { expiryCondition, iamTime } from './policy-document.js';
 

@@ -3,7 +3,7 @@
  * policy carries ({@link expiryCondition}), and the small parsing helpers it and the policy
  * checks (`policy-check.ts`) share. Pure: no AWS calls.
  */
-import { TargetInvalidError } from '../target-errors.js';
+import { TargetInvalidError } from '../../core/errors/target-errors.js';
 
 /** A policy document as IAM returns it: URL-encoded JSON (AWS), or plain JSON (some stand-ins). */
 export function policyText(document: string | undefined): string {

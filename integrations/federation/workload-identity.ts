@@ -30,6 +30,7 @@ import {
   type RemoteJWKSetOptions,
 } from 'jose';
 import type { Logger } from 'pino';
+import { CONFIGURABLE_ALGORITHMS, RESERVED_CLAIMS, issuerUrlProblem } from '../../core/rules/federation.js';
 
 /** One bot's permission to authenticate with tokens from a workload identity issuer. */
 export interface FederationRule {
@@ -150,24 +151,6 @@ export const DEFAULT_JWKS_CACHE: Readonly<JwksCacheSettings> = {
 /** Algorithms an issuer accepts unless configured otherwise. */
 export const DEFAULT_ALGORITHMS: readonly string[] = ['RS256', 'ES256', 'PS256', 'EdDSA'];
 
-/**
- * The algorithms that may be configured: asymmetric signatures only. `none` and the HMAC family
- * (`HS256`…) are never accepted — with HMAC, anyone who knows the issuer's public key could sign.
- */
-export const CONFIGURABLE_ALGORITHMS: readonly string[] = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-];
-
 /** Clock difference tolerated for `exp` and `nbf`, in seconds, unless configured otherwise. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
 
@@ -188,40 +171,10 @@ export const DEFAULT_RECORD_CLAIMS: readonly string[] = [
   'kubernetes.io',
 ];
 
-/** Claims checked by the verifier itself, which a rule's `claims` may therefore not name. */
-export const RESERVED_CLAIMS: readonly string[] = ['iss', 'aud', 'exp', 'nbf', 'iat'];
-
 /** Longest token accepted, in characters; real workload tokens are 1-3 KB. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
-/**
- * What is wrong with an issuer or key-set URL, or undefined if it is acceptable: it must be
- * `https://`, or `http://` on a loopback address when `allowInsecureHttp` is set, without
- * credentials, query or fragment. For the policy schema and the verifier alike.
- */
-export function issuerUrlProblem(value: string, allowInsecureHttp = false): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'must be an absolute URL';
-  }
-  if (url.username || url.password) return 'must not contain credentials';
-  if (url.search || url.hash) return 'must not have a query or fragment';
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:') {
-    if (!allowInsecureHttp) return 'must be https:// (http:// only with allowInsecureHttp, on loopback)';
-    if (!isLoopback(url.hostname)) return 'may be http:// only on a loopback address';
-    return undefined;
-  }
-  return 'must be an https:// URL';
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
-}
 
 /** Issuer settings with every default filled in, and its key set once known. */
 interface Issuer {

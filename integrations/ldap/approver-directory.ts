@@ -14,10 +14,10 @@
  * Filter values are escaped by ldapts' filter classes, never concatenated into a filter string.
  */
 import { Client, EqualityFilter, NoSuchObjectError, SizeLimitExceededError, type Entry } from 'ldapts';
-import { AmbiguousIdentityError, type DirectoryPerson } from '../../domain/approver-identity.js';
-import type { ApproverDirectory } from '../../domain/elevation-service.js';
-import { canonicalOrUndefined } from '../../workflows/email-address.js';
-import { normalizeDn } from './dn.js';
+import { AmbiguousIdentityError, type DirectoryPerson } from '../../core/ports/approver-directory.js';
+import type { ApproverDirectory } from '../../core/ports/approver-directory.js';
+import { canonicalOrUndefined } from '../../core/rules/email-address.js';
+import { normalizeDn } from '../../core/rules/dn.js';
 
 export interface LdapApproverDirectoryOptions {
   url: string;
@@ -53,6 +53,11 @@ export class LdapApproverDirectory implements ApproverDirectory {
         `the LDAP join attribute must be an attribute name, not ${JSON.stringify(this.joinAttribute)}`,
       );
     }
+  }
+
+  /** Whether the directory answers and accepts the bind (for health checks). */
+  async ping(): Promise<void> {
+    await this.session(() => Promise.resolve());
   }
 
   /** Whether the person with this address is a member of the group (looked up by `mail`). */

@@ -32,17 +32,17 @@ import {
   ObjectClassViolationError,
   TypeOrValueExistsError,
 } from 'ldapts';
-import type { Target, TargetChange } from '../target.js';
+import type { Target, TargetChange } from '../../core/ports/target.js';
 import {
   TargetAccessDeniedError,
   TargetError,
   TargetInvalidError,
   TargetNotFoundError,
   TargetUnreachableError,
-} from '../target-errors.js';
-import type { LdapTargetRef } from '../../workflows/definitions.js';
-import { isValidDn, normalizeDn } from './dn.js';
-import { DEFAULT_PLACEHOLDER_DN } from './seed.js';
+} from '../../core/errors/target-errors.js';
+import type { LdapTargetRef } from '../../core/model/targets.js';
+import { isValidDn, normalizeDn } from '../../core/rules/dn.js';
+import { DEFAULT_PLACEHOLDER_DN } from '../../core/model/targets.js';
 
 /** Options of {@link LdapTarget}. */
 export interface LdapTargetOptions {

@@ -4,8 +4,8 @@
  * flow can be tried on one machine.
  */
 import type { Logger } from 'pino';
-import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../../activities/index.js';
-import type { SlackMessageRef } from '../../workflows/definitions.js';
+import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../../core/ports/notifier.js';
+import type { SlackMessageRef } from '../../core/model/elevation.js';
 
 export class LogNotifier implements ApprovalNotifier {
   constructor(

@@ -12,14 +12,14 @@
  * `nonce`, `max_age` — are done by `openid-client`; this module adds Elevate's rules on top:
  * how fresh the login must be, which `amr`/`acr` values count as MFA (see {@link mfaMethodOf}),
  * and that a verified, plain-ASCII email address comes with the ID token (`email_verified: true`;
- * see `workflows/email-address.ts` for why ASCII only). That rule ({@link LoginRule}) and the login around it
+ * see `core/rules/email-address.ts` for why ASCII only). That rule ({@link LoginRule}) and the login around it
  * ({@link discoverProvider}, {@link startLogin}, {@link completeLogin}) also serve the admin
  * console's sign-in, without the freshness part, so the two cannot come to disagree on MFA.
  */
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
-import type { Metrics } from '../../runtime/metrics.js';
-import { canonicalAddress } from '../../workflows/email-address.js';
+import type { OidcMetrics } from '../../core/ports/metrics.js';
+import { canonicalAddress } from '../../core/rules/email-address.js';
 
 /**
  * `amr` values (RFC 8176) that count as multi-factor authentication *on their own* unless
@@ -323,7 +323,7 @@ function toStepUpError(err: unknown, restart: string): unknown {
 export async function discoverProvider(
   settings: LoginSettings,
   purpose: string,
-  opts: { allowInsecureHttp?: boolean; metrics?: Pick<Metrics, 'oidcErrors'> } = {},
+  opts: { allowInsecureHttp?: boolean; metrics?: OidcMetrics } = {},
 ): Promise<client.Configuration> {
   const issuer = new URL(settings.issuer);
   new URL(settings.redirectUri); // throws on a malformed callback URL, now rather than at the first login
@@ -403,7 +403,7 @@ export interface LoginCallback {
   /** Ends the messages that ask the person to try again. */
   restart: string;
   /** Counts failures by stage: `token` (the code exchange) and `claims` (the login does not meet the rule). */
-  metrics?: Pick<Metrics, 'oidcErrors'> | undefined;
+  metrics?: OidcMetrics | undefined;
 }
 
 /**
@@ -588,7 +588,7 @@ export class StepUpClient {
     /** The settings this client was discovered with. */
     readonly settings: StepUpSettings,
     private readonly config: client.Configuration,
-    private readonly metrics?: Pick<Metrics, 'oidcErrors'>,
+    private readonly metrics?: OidcMetrics,
   ) {}
 
   /**
@@ -601,7 +601,7 @@ export class StepUpClient {
    */
   static async discover(
     settings: StepUpSettings,
-    opts: { allowInsecureHttp?: boolean; metrics?: Pick<Metrics, 'oidcErrors'> } = {},
+    opts: { allowInsecureHttp?: boolean; metrics?: OidcMetrics } = {},
   ): Promise<StepUpClient> {
     return new StepUpClient(settings, await discoverProvider(settings, 'step-up', opts), opts.metrics);
   }

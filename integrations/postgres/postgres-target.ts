@@ -25,16 +25,16 @@
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { ConfigError } from '../../config/config-error.js';
-import type { Target, TargetChange } from '../target.js';
+import { ConfigError } from '../../core/errors/config-error.js';
+import type { Target, TargetChange } from '../../core/ports/target.js';
 import {
   TargetAccessDeniedError,
   TargetError,
   TargetInvalidError,
   TargetNotFoundError,
   TargetUnreachableError,
-} from '../target-errors.js';
-import type { PostgresTargetRef } from '../../workflows/definitions.js';
+} from '../../core/errors/target-errors.js';
+import type { PostgresTargetRef } from '../../core/model/targets.js';
 
 /** Options of {@link PostgresTarget}. */
 export interface PostgresTargetOptions {

@@ -20,14 +20,14 @@ import type {
   SectionBlock,
   View,
 } from '@slack/types';
-import type { DriftAlert } from '../../activities/index.js';
+import type { DriftAlert } from '../../core/model/reconcile.js';
 import type {
   ApprovalRecord,
   ElevationStatus,
   ElevationView,
   EndReason,
-  TargetRef,
-} from '../../workflows/definitions.js';
+} from '../../core/model/elevation.js';
+import type { TargetRef } from '../../core/model/targets.js';
 import type { SlackContent } from './slack-client.js';
 
 /** Everything an approver needs to decide, gathered by the caller. */

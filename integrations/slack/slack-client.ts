@@ -29,9 +29,10 @@ import {
   WebClient,
   type Logger as SlackLogger,
 } from '@slack/web-api';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Metrics, SlackMethod } from '../../runtime/metrics.js';
-import { canonicalOrUndefined } from '../../workflows/email-address.js';
+import type { SlackMethod, SlackMetrics } from '../../core/ports/metrics.js';
+import { canonicalOrUndefined } from '../../core/rules/email-address.js';
 
 /** A message Elevate posted: the conversation it is in (a DM's `D…` id for DMs) and its timestamp. */
 export interface SlackMessageRef {
@@ -137,7 +138,7 @@ export interface SlackClientOptions {
   /** Longest `views.open` may take: its trigger id expires after 3 s (default 2500 ms). */
   openViewTimeoutMs?: number;
   /** Where failed attempts are counted, by method (optional). */
-  metrics?: Pick<Metrics, 'slackApiErrors'>;
+  metrics?: SlackMetrics;
 }
 
 const DEFAULT_CALL_BUDGET_MS = 120_000;
@@ -159,7 +160,7 @@ export class SlackClient {
   private readonly interactive: WebClient;
   private readonly logger: Logger;
   private readonly callBudgetMs: number;
-  private readonly metrics: Pick<Metrics, 'slackApiErrors'> | undefined;
+  private readonly metrics: SlackMetrics | undefined;
   /** Who the app is, once `auth.test` answered (see {@link identity}). */
   private known: Promise<SlackIdentity> | undefined;
 
@@ -433,10 +434,6 @@ function describeCause(error: Error): string {
     return code ? `${error.message}: ${code}` : `${error.message}: ${cause.message}`;
   }
   return error.message;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -13,15 +13,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type {
-  ApprovalNotifier,
-  DriftAlert,
-  ElevationDetails,
-  ElevationNotice,
-} from '../../activities/index.js';
+import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../../core/ports/notifier.js';
+import type { DriftAlert } from '../../core/model/reconcile.js';
 import type { AuditStore, EphemeralStore } from '../audit/audit-store.js';
-import type { SlackMessageRef } from '../../workflows/definitions.js';
-import { sameApprover } from '../../workflows/elevation-view.js';
+import type { SlackMessageRef } from '../../core/model/elevation.js';
+import { sameApprover } from '../../core/rules/approval-eligibility.js';
 import {
   describeTarget,
   renderDriftAlert,

@@ -19,22 +19,19 @@ import path from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { TOTP, Secret } from 'otpauth';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium } from '../../dev/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
 import { verifyEvidencePack, type EvidencePack } from '../../integrations/audit/evidence-pack.js';
-import { groupDn, personDn } from '../../integrations/ldap/seed.js';
+import { groupDn, personDn } from '../../dev/ldap-seed.js';
 import { AdminLoginClient } from '../../integrations/oidc/admin-login.js';
-import { automatedLogin } from '../../integrations/oidc/automated-login.js';
-import {
-  startDevIdentityProvider,
-  type DevIdentityProvider,
-} from '../../integrations/oidc/dev-identity-provider.js';
+import { automatedLogin } from '../../dev/automated-login.js';
+import { startDevIdentityProvider, type DevIdentityProvider } from '../../dev/dev-identity-provider.js';
 import { StepUpClient, stepUpSettings } from '../../integrations/oidc/step-up.js';
 import { adminConsole } from '../../server/admin-console.js';
 import { createApp } from '../../server/app.js';
 import { approvalRoutes } from '../../server/approvals.js';
-import { createBrowser } from '../support/browser.js';
+import { createBrowser } from '../../dev/browser.js';
 import { person, type Person } from '../support/approval-stack.js';
 import { SUFFIX, botOf, startStack, type Stack } from '../support/stack.js';
 

@@ -13,8 +13,9 @@ import type { ElevationQuery, NewAuditEvent, Store } from '../../integrations/au
 import { POSTGRES_FILTER_COLUMNS_VERSION, PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SQLITE_FILTER_COLUMNS_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { elevationListQuery } from '../../integrations/audit/store-shared.js';
-import type { ElevationView, TargetRef } from '../../workflows/definitions.js';
-import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
+import type { ElevationView } from '../../core/model/elevation.js';
+import type { TargetRef } from '../../core/model/targets.js';
+import { createDatabase, startPostgres, type PostgresServer } from '../../dev/postgres-server.js';
 import { SQLITE_UNDO_CHECKPOINTS } from '../support/raw-db.js';
 
 const LDAP: TargetRef = { type: 'ldap', groupDn: 'cn=ops,ou=groups,dc=example,dc=org' };

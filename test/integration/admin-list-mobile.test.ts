@@ -11,10 +11,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { type Browser, type BrowserContext } from 'playwright-core';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium } from '../../dev/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSS, listPage } from '../../server/admin-pages.js';
-import type { ElevationStatus, ElevationView } from '../../workflows/definitions.js';
+import type { ElevationStatus, ElevationView } from '../../core/model/elevation.js';
 import type { PageWindow } from '../support/page-dom.js';
 import { buildPolicy } from '../support/stack.js';
 

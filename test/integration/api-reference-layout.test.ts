@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium } from '../../dev/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountApiReference } from '../../server/openapi.js';
 import type { PageRect, PageWindow } from '../support/page-dom.js';

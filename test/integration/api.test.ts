@@ -3,7 +3,7 @@
  */
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ElevationView } from '../../workflows/definitions.js';
+import type { ElevationView } from '../../core/model/elevation.js';
 import { createApp } from '../../server/app.js';
 import { startStack, testLogger, type Stack } from '../support/stack.js';
 

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AmbiguousIdentityError } from '../../domain/approver-identity.js';
+import { AmbiguousIdentityError } from '../../core/ports/approver-directory.js';
 import { LdapApproverDirectory, suffixOf } from '../../integrations/ldap/approver-directory.js';
-import { botDn, groupDn, personDn, seedLdif } from '../../integrations/ldap/seed.js';
-import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
+import { botDn, groupDn, personDn, seedLdif } from '../../dev/ldap-seed.js';
+import { startSlapd, type SlapdServer } from '../../dev/slapd-server.js';
 
 const SUFFIX = 'dc=example,dc=org';
 const ROOT_PASSWORD = 'root-Secret-0815';

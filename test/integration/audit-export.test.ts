@@ -29,8 +29,10 @@ import {
 import type { ExportFormat, ExportOptions } from '../../integrations/audit/export.js';
 import { GENESIS_HASH, hashEvent } from '../../integrations/audit/hash-chain.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
-import { EVENT_TYPES } from '../../workflows/definitions.js';
-import type { Actor, EventType, TargetRef } from '../../workflows/definitions.js';
+import { EVENT_TYPES } from '../../core/model/events.js';
+import type { Actor } from '../../core/model/elevation.js';
+import type { EventType } from '../../core/model/events.js';
+import type { TargetRef } from '../../core/model/targets.js';
 import { ocsfSchemaErrors } from '../fixtures/ocsf/schema.js';
 
 // ---------------------------------------------------------------------------------------------

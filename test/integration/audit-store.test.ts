@@ -31,10 +31,10 @@ import { POSTGRES_SCHEMA_VERSION, PostgresStore } from '../../integrations/audit
 import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { KeyedMutex, rowToEvent } from '../../integrations/audit/store-shared.js';
 import type { EventRow } from '../../integrations/audit/store-shared.js';
-import type { ElevationStatus, ElevationView } from '../../workflows/definitions.js';
-import { createDatabase, startPostgres } from '../support/postgres-server.js';
+import type { ElevationStatus, ElevationView } from '../../core/model/elevation.js';
+import { createDatabase, startPostgres } from '../../dev/postgres-server.js';
 import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
-import type { PostgresServer } from '../support/postgres-server.js';
+import type { PostgresServer } from '../../dev/postgres-server.js';
 import { postgresRaw, sqliteRaw, SQLITE_UNDO_CHECKPOINTS, type RawDb } from '../support/raw-db.js';
 
 // ---------------------------------------------------------------------------------------------

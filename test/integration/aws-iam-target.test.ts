@@ -55,7 +55,7 @@ import {
   TargetNotVerifiedError,
   TargetTamperedError,
   TargetUnreachableError,
-} from '../../integrations/target-errors.js';
+} from '../../core/errors/target-errors.js';
 import { createActivities } from '../../activities/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,13 +64,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GrantLedger, type DriftOutcome } from '../../domain/grant-ledger.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { TargetRouter } from '../../integrations/target-router.js';
-import { freePort } from '../../runtime/processes.js';
-import {
-  NON_RETRYABLE_GRANT_ERRORS,
-  type AwsIamAttachTargetRef,
-  type AwsIamCredentialsTargetRef,
-} from '../../workflows/definitions.js';
-import { startMoto, type MotoServer } from '../support/moto-server.js';
+import { freePort } from '../../dev/processes.js';
+import { NON_RETRYABLE_GRANT_ERRORS } from '../../core/errors/activity-error-types.js';
+import { type AwsIamAttachTargetRef, type AwsIamCredentialsTargetRef } from '../../core/model/targets.js';
+import { startMoto, type MotoServer } from '../../dev/moto-server.js';
 import { testLogger, testRequestDeps } from '../support/stack.js';
 
 const REGION = 'us-east-1';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../config/policy.js';
 import { ElevationService } from '../../domain/elevation-service.js';
 import { createApp } from '../../server/app.js';
-import type { ElevationView } from '../../workflows/definitions.js';
+import type { ElevationView } from '../../core/model/elevation.js';
 import { startStack, testLogger, type Stack } from '../support/stack.js';
 
 let stack: Stack;

@@ -9,7 +9,7 @@ import type { BotState, NewAuditEvent, Store } from '../../integrations/audit/au
 import { InvalidQueryError } from '../../integrations/audit/audit-store-errors.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
-import type { ElevationStatus, ElevationView } from '../../workflows/definitions.js';
+import type { ElevationStatus, ElevationView } from '../../core/model/elevation.js';
 import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/elevation-service.js';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
 import { createApp } from '../../server/app.js';
-import type { ElevationView } from '../../workflows/definitions.js';
+import type { ElevationView } from '../../core/model/elevation.js';
 import { startStack, testLogger, type Stack } from '../support/stack.js';
 
 let stack: Stack;

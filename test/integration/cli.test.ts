@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../config/load-policy.js';
-import { generateSecret, hashSecret } from '../../domain/credentials.js';
+import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
 import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/elevation-service.js';
 import { createApp } from '../../server/app.js';
-import type { ElevationView } from '../../workflows/definitions.js';
+import type { ElevationView } from '../../core/model/elevation.js';
 import { startStack, testLogger, type Stack } from '../support/stack.js';
 
 let stack: Stack;

@@ -13,10 +13,9 @@ import {
   CredentialVault,
   HandoffClosedError,
   HandoffUnreadableError,
-  newCredentialsKey,
-  parseCredentialsKey,
   type HandoffCredentials,
 } from '../../domain/credential-vault.js';
+import { newCredentialsKey, parseCredentialsKey } from '../../core/crypto/credentials-key.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 
 let dir: string;

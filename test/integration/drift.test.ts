@@ -6,18 +6,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GrantLedger, type DriftOutcome, type GrantRequest } from '../../domain/grant-ledger.js';
+import { GrantLedger, type DriftOutcome } from '../../domain/grant-ledger.js';
+import { type GrantRequest } from '../../core/ports/activities.js';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
-import { normalizeDn } from '../../integrations/ldap/dn.js';
-import { botDn, groupDn } from '../../integrations/ldap/seed.js';
+import { normalizeDn } from '../../core/rules/dn.js';
+import { botDn, groupDn } from '../../dev/ldap-seed.js';
 import { TargetRouter } from '../../integrations/target-router.js';
-import type { Target } from '../../integrations/target.js';
-import {
-  workflowIdFor,
-  type LdapTargetRef,
-  type ReconcileResult,
-  type ReconcileRole,
-} from '../../workflows/definitions.js';
+import type { Target } from '../../core/ports/target.js';
+import { workflowIdFor } from '../../core/model/elevation.js';
+import { type LdapTargetRef } from '../../core/model/targets.js';
+import { type ReconcileResult, type ReconcileRole } from '../../core/model/reconcile.js';
 import { reconcileWorkflow } from '../../workflows/reconcile-workflow.js';
 import { ensureReconcileSchedule, reconcileRolesOf } from '../../worker/reconcile-schedule.js';
 import { SUFFIX, botOf, startStack, type Stack } from '../support/stack.js';

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmbeddedProcess, type EmbeddedProcess } from '../support/embedded-process.js';
 import type { DevIdentityFile } from '../../runtime/embedded.js';
-import { freePort } from '../../runtime/processes.js';
-import type { ElevationView } from '../../workflows/definitions.js';
-import { createBrowser } from '../support/browser.js';
+import { freePort } from '../../dev/processes.js';
+import type { ElevationView } from '../../core/model/elevation.js';
+import { createBrowser } from '../../dev/browser.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'elevate-embedded-'));
 const botKey = `test-demo-bot-key-${'k'.repeat(30)}`;

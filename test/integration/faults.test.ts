@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client as LdapClient } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupDn } from '../../integrations/ldap/seed.js';
+import { groupDn } from '../../dev/ldap-seed.js';
 import { botOf, startStack, SUFFIX, workerProcessEnv, type Stack } from '../support/stack.js';
 
 let stack: Stack;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newDecisionKeyPair, parseSigningKey } from '../../domain/decision-keys.js';
+import { newDecisionKeyPair, parseSigningKey } from '../../core/crypto/decision-keys.js';
 import { DecisionSigner } from '../../domain/decision-signer.js';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
 import {
@@ -17,9 +17,9 @@ import {
   denyUpdate,
   reloadDecisionKeysUpdate,
   revokeUpdate,
-  workflowIdFor,
-  type ElevationInput,
 } from '../../workflows/definitions.js';
+import { workflowIdFor } from '../../core/model/elevation.js';
+import { type ElevationInput } from '../../core/model/elevation.js';
 import type { elevationWorkflow } from '../../workflows/elevation-workflow.js';
 import { botOf, startStack, testDecisionKey, type Stack } from '../support/stack.js';
 

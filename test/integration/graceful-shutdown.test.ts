@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildId } from '../../runtime/build-info.js';
 import { startServices } from '../../runtime/services.js';
 import { createApp } from '../../server/app.js';
-import { workflowIdFor } from '../../workflows/definitions.js';
+import { workflowIdFor } from '../../core/model/elevation.js';
 import {
   botOf,
   stackServiceSettings,

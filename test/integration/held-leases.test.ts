@@ -11,7 +11,7 @@ import { InvalidQueryError } from '../../integrations/audit/audit-store-errors.j
 import { POSTGRES_HELD_LEASES_VERSION, PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SQLITE_HELD_LEASES_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { heldLeasesQuery } from '../../integrations/audit/store-shared.js';
-import type { TargetRef } from '../../workflows/definitions.js';
+import type { TargetRef } from '../../core/model/targets.js';
 import { SQLITE_UNDO_CHECKPOINTS } from '../support/raw-db.js';
 import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 

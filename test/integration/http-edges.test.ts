@@ -18,12 +18,9 @@ import pino, { type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElevationService } from '../../domain/elevation-service.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
-import {
-  createLimitedServer,
-  DEFAULT_HTTP_LIMITS,
-  type HttpServerLimits,
-} from '../../runtime/http-server.js';
-import { createMetrics, type Metrics } from '../../runtime/metrics.js';
+import { createLimitedServer } from '../../runtime/http-server.js';
+import { DEFAULT_HTTP_LIMITS, type HttpServerLimits } from '../../config/http-limits.js';
+import { createMetrics, type Metrics } from '../../integrations/metrics/prometheus.js';
 import { createApp } from '../../server/app.js';
 import type { HealthCheck } from '../../server/health.js';
 import { DecisionSigner } from '../../domain/decision-signer.js';

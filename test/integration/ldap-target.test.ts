@@ -25,16 +25,16 @@ import {
 } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LdapTarget, mapLdapError, type LdapErrorContext } from '../../integrations/ldap/ldap-target.js';
-import { botDn, groupDn, seedLdif } from '../../integrations/ldap/seed.js';
-import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
-import type { TargetError } from '../../integrations/target-errors.js';
+import { botDn, groupDn, seedLdif } from '../../dev/ldap-seed.js';
+import { startSlapd, type SlapdServer } from '../../dev/slapd-server.js';
+import type { TargetError } from '../../core/errors/target-errors.js';
 import {
   TargetAccessDeniedError,
   TargetInvalidError,
   TargetNotFoundError,
   TargetUnreachableError,
-} from '../../integrations/target-errors.js';
-import type { LdapTargetRef } from '../../workflows/definitions.js';
+} from '../../core/errors/target-errors.js';
+import type { LdapTargetRef } from '../../core/model/targets.js';
 
 const SUFFIX = 'dc=example,dc=org';
 const ROOT_PASSWORD = 'root-Secret-4711';

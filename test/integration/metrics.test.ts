@@ -11,16 +11,17 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
-import { generateSecret, hashSecret } from '../../domain/credentials.js';
-import { groupDn } from '../../integrations/ldap/seed.js';
+import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
+import { groupDn } from '../../dev/ldap-seed.js';
 import { stepUpSettings, StepUpClient } from '../../integrations/oidc/step-up.js';
 import { SlackClient } from '../../integrations/slack/slack-client.js';
-import { TargetUnreachableError } from '../../integrations/target-errors.js';
-import { freePort } from '../../runtime/processes.js';
-import { createMetrics, startMetricsServer, type Metrics } from '../../runtime/metrics.js';
+import { TargetUnreachableError } from '../../core/errors/target-errors.js';
+import { freePort } from '../../dev/processes.js';
+import { createMetrics, type Metrics } from '../../integrations/metrics/prometheus.js';
+import { startMetricsServer } from '../../runtime/metrics-server.js';
 import { startServices } from '../../runtime/services.js';
 import { createApp } from '../../server/app.js';
-import type { ElevationView } from '../../workflows/definitions.js';
+import type { ElevationView } from '../../core/model/elevation.js';
 import {
   findPromtool,
   has,
@@ -29,7 +30,7 @@ import {
   valueOf,
   type Sample,
 } from '../support/prometheus-text.js';
-import { startSlackApiStub } from '../support/slack-api-stub.js';
+import { startSlackApiStub } from '../../dev/slack-api-stub.js';
 import {
   stackServiceSettings,
   startStack,

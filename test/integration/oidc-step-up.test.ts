@@ -7,13 +7,13 @@ import { Writable } from 'node:stream';
 import { Secret } from 'otpauth';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AutomatedLoginError, automatedLogin } from '../../integrations/oidc/automated-login.js';
+import { AutomatedLoginError, automatedLogin } from '../../dev/automated-login.js';
 import {
   DEV_ACR_MFA,
   DevProviderRefusedError,
   startDevIdentityProvider,
   type DevIdentityProvider,
-} from '../../integrations/oidc/dev-identity-provider.js';
+} from '../../dev/dev-identity-provider.js';
 import {
   StepUpClient,
   StepUpError,
@@ -22,7 +22,7 @@ import {
   type StepUpFailure,
   type StepUpSettings,
 } from '../../integrations/oidc/step-up.js';
-import { freePort } from '../../runtime/processes.js';
+import { freePort } from '../../dev/processes.js';
 
 const CLIENT_ID = 'elevate';
 const CLIENT_SECRET = 'dev-client-secret-0123456789abcdef';

@@ -17,7 +17,7 @@ import { ID_PATTERN, MAX_ROLE_DURATION_SECONDS } from '../../config/policy.js';
 import { ElevationService } from '../../domain/elevation-service.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import { SlackClient } from '../../integrations/slack/slack-client.js';
-import { createMetrics } from '../../runtime/metrics.js';
+import { createMetrics } from '../../integrations/metrics/prometheus.js';
 import { createApp } from '../../server/app.js';
 import { approvalRoutes } from '../../server/approvals.js';
 import {
@@ -30,7 +30,7 @@ import {
 import { SAFE_TEXT_PATTERN } from '../../server/safe-text.js';
 import { elevationRequestSchema, listQuerySchema, waitQuerySchema } from '../../server/schemas.js';
 import { createSlackApp } from '../../server/slack-app.js';
-import { startSlackApiStub, type SlackStub } from '../support/slack-api-stub.js';
+import { startSlackApiStub, type SlackStub } from '../../dev/slack-api-stub.js';
 import { DecisionSigner } from '../../domain/decision-signer.js';
 import { buildPolicy, testDecisionKey, testLogger } from '../support/stack.js';
 

@@ -7,17 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseOrphanedLeases, type ElevationWorkflows } from '../../activities/orphaned-leases.js';
-import type { GrantRequest } from '../../domain/grant-ledger.js';
+import type { GrantRequest } from '../../core/ports/activities.js';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
-import { normalizeDn } from '../../integrations/ldap/dn.js';
-import { botDn, groupDn } from '../../integrations/ldap/seed.js';
-import { TargetUnreachableError } from '../../integrations/target-errors.js';
-import {
-  workflowIdFor,
-  type LdapTargetRef,
-  type ReconcileResult,
-  type OrphanedLease,
-} from '../../workflows/definitions.js';
+import { normalizeDn } from '../../core/rules/dn.js';
+import { botDn, groupDn } from '../../dev/ldap-seed.js';
+import { TargetUnreachableError } from '../../core/errors/target-errors.js';
+import { workflowIdFor } from '../../core/model/elevation.js';
+import { type LdapTargetRef } from '../../core/model/targets.js';
+import { type ReconcileResult, type OrphanedLease } from '../../core/model/reconcile.js';
 import { reconcileWorkflow } from '../../workflows/reconcile-workflow.js';
 import { reconcileRolesOf } from '../../worker/reconcile-schedule.js';
 import { SUFFIX, botOf, startStack, type Stack } from '../support/stack.js';

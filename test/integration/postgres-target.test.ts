@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../config/config-error.js';
+import { ConfigError } from '../../core/errors/config-error.js';
 import {
   PostgresTarget,
   mapPostgresError,
@@ -23,10 +23,10 @@ import {
   TargetInvalidError,
   TargetNotFoundError,
   TargetUnreachableError,
-} from '../../integrations/target-errors.js';
-import { freePort } from '../../runtime/processes.js';
-import type { PostgresTargetRef } from '../../workflows/definitions.js';
-import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
+} from '../../core/errors/target-errors.js';
+import { freePort } from '../../dev/processes.js';
+import type { PostgresTargetRef } from '../../core/model/targets.js';
+import { startPostgres, type PostgresServer } from '../../dev/postgres-server.js';
 
 const SERVER_ID = 'warehouse-eu';
 /** Elevate's account password; with trust authentication it is sent nowhere, but it is in the URL. */

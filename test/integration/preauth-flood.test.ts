@@ -13,7 +13,7 @@ import { Agent, request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElevationService } from '../../domain/elevation-service.js';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
-import { createMetrics } from '../../runtime/metrics.js';
+import { createMetrics } from '../../integrations/metrics/prometheus.js';
 import { adminConsole } from '../../server/admin-console.js';
 import { createApp } from '../../server/app.js';
 import { approvalRoutes } from '../../server/approvals.js';

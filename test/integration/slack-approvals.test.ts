@@ -7,10 +7,10 @@ import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
-import { automatedLogin } from '../../integrations/oidc/automated-login.js';
-import { DEV_ACR_MFA, DEV_ACR_PASSWORD } from '../../integrations/oidc/dev-identity-provider.js';
+import { automatedLogin } from '../../dev/automated-login.js';
+import { DEV_ACR_MFA, DEV_ACR_PASSWORD } from '../../dev/dev-identity-provider.js';
 import { APPROVE_ACTION, DENY_ACTION, DENY_CALLBACK } from '../../integrations/slack/messages.js';
-import type { ElevationView } from '../../workflows/definitions.js';
+import type { ElevationView } from '../../core/model/elevation.js';
 import {
   person,
   startApprovalStack,
@@ -18,13 +18,13 @@ import {
   type InteractOptions,
   type Person,
 } from '../support/approval-stack.js';
-import type { Browser } from '../support/browser.js';
+import type { Browser } from '../../dev/browser.js';
 import {
   blockActionPayload,
   interactionBody,
   signSlackRequest,
   viewSubmissionPayload,
-} from '../support/slack-signing.js';
+} from '../../dev/slack-signing.js';
 
 const alice = person('alice');
 const bob = person('bob');

@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderDenyModal, renderRequestMessage } from '../../integrations/slack/messages.js';
 import { SlackApiError, SlackClient, toSlackApiError } from '../../integrations/slack/slack-client.js';
-import { dmOf, startSlackApiStub, type SlackStub } from '../support/slack-api-stub.js';
+import { dmOf, startSlackApiStub, type SlackStub } from '../../dev/slack-api-stub.js';
 
 const TOKEN = 'xoxb-1111-2222-secretSecretSecret';
 const USERS = [

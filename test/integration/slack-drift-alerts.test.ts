@@ -16,7 +16,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { DriftAlert } from '../../activities/index.js';
+import type { DriftAlert } from '../../core/model/reconcile.js';
 import type { Store } from '../../integrations/audit/audit-store.js';
 import { openStore } from '../../integrations/audit/open-store.js';
 import { SlackApiError, SlackClient } from '../../integrations/slack/slack-client.js';
@@ -25,7 +25,7 @@ import {
   SlackNotifier,
   type SlackNotifierDeps,
 } from '../../integrations/slack/slack-notifier.js';
-import { startSlackApiStub, type SlackStub, type SlackStubCall } from '../support/slack-api-stub.js';
+import { startSlackApiStub, type SlackStub, type SlackStubCall } from '../../dev/slack-api-stub.js';
 
 const TOKEN = 'xoxb-drift-test-token';
 const DRIFT = 'C0DRIFT01';

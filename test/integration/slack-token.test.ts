@@ -12,14 +12,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../config/config-error.js';
-import { newDecisionKeyPair } from '../../domain/decision-keys.js';
+import { ConfigError } from '../../core/errors/config-error.js';
+import { newDecisionKeyPair } from '../../core/crypto/decision-keys.js';
 import { SlackClient } from '../../integrations/slack/slack-client.js';
-import { freePort } from '../../runtime/processes.js';
+import { freePort } from '../../dev/processes.js';
 import { startServices } from '../../runtime/services.js';
 import { startSlackTokenCheck } from '../../runtime/slack-token-check.js';
 import { startEmbeddedProcess } from '../support/embedded-process.js';
-import { startSlackApiStub, type SlackStub } from '../support/slack-api-stub.js';
+import { startSlackApiStub, type SlackStub } from '../../dev/slack-api-stub.js';
 import {
   stackServiceSettings,
   startStack,

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from 'ldapts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { seedLdif } from '../../integrations/ldap/seed.js';
-import { SlapdError, startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
+import { seedLdif } from '../../dev/ldap-seed.js';
+import { SlapdError, startSlapd, type SlapdServer } from '../../dev/slapd-server.js';
 
 const SUFFIX = 'dc=example,dc=org';
 const PASSWORD = 'launcher-Secret-31';
@@ -175,7 +175,7 @@ describe('startSlapd', () => {
   it('when a slapd is left running by a parent that crashed, then the next start on that directory stops it first', async () => {
     const dataDir = await tempDir();
     const script = path.join(dataDir, 'crashing-parent.mts');
-    const launcher = pathToFileURL(path.join(REPO_ROOT, 'integrations/ldap/slapd-server.ts')).href;
+    const launcher = pathToFileURL(path.join(REPO_ROOT, 'dev/slapd-server.ts')).href;
     await writeFile(
       script,
       [

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmbeddedProcess, type EmbeddedProcess } from '../support/embedded-process.js';
-import { freePort } from '../../runtime/processes.js';
+import { freePort } from '../../dev/processes.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'elevate-banner-'));
 let child: ChildProcess | undefined;

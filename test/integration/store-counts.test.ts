@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../integrations/audit/audit-store.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
-import { ELEVATION_STATUSES, type ElevationStatus, type ElevationView } from '../../workflows/definitions.js';
+import { ELEVATION_STATUSES, type ElevationStatus, type ElevationView } from '../../core/model/elevation.js';
 import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 
 interface Engine {

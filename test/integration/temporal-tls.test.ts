@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../config/config-error.js';
+import { ConfigError } from '../../core/errors/config-error.js';
 import { loadSettings } from '../../config/settings.js';
 import {
   connectClient,

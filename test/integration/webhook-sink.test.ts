@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../config/config-error.js';
+import { ConfigError } from '../../core/errors/config-error.js';
 import { loadSettings } from '../../config/settings.js';
 import type { AuditEvent, Store } from '../../integrations/audit/audit-store.js';
 import { canonicalJson } from '../../integrations/audit/hash-chain.js';
@@ -22,7 +22,7 @@ import {
   storeIntegrity,
   type SignedCheckpoint,
 } from '../../integrations/audit/checkpoints.js';
-import { newDecisionKeyPair, parsePublicKeys, parseSigningKey } from '../../domain/decision-keys.js';
+import { newDecisionKeyPair, parsePublicKeys, parseSigningKey } from '../../core/crypto/decision-keys.js';
 import { PostgresStore } from '../../integrations/audit/postgres-store.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
 import {
@@ -31,11 +31,11 @@ import {
   type DeliveryOutcome,
   type WebhookSinkOptions,
 } from '../../integrations/audit/webhook-sink.js';
-import { createMetrics } from '../../runtime/metrics.js';
-import { freePort } from '../../runtime/processes.js';
+import { createMetrics } from '../../integrations/metrics/prometheus.js';
+import { freePort } from '../../dev/processes.js';
 import { startWebhookSink } from '../../runtime/webhook.js';
-import type { EventType } from '../../workflows/definitions.js';
-import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
+import type { EventType } from '../../core/model/events.js';
+import { createDatabase, startPostgres, type PostgresServer } from '../../dev/postgres-server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;

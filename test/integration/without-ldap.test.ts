@@ -2,7 +2,8 @@
  * A deployment without an LDAP directory: roles on PostgreSQL only, approvers listed by address.
  * `startServices` runs without `LDAP_URL`, grants and revokes on the real PostgreSQL server, and
  * its health check does not name LDAP; a policy that does need LDAP is refused at start with an
- * error naming `LDAP_URL` and what needs it.
+ * error naming `LDAP_URL` and what needs it. An API process apart from its worker needs no
+ * target credentials at all.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,13 +12,13 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policySchema, type Policy } from '../../config/policy.js';
-import { generateSecret, hashSecret } from '../../domain/credentials.js';
+import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
 import { postgresServerIdEnv } from '../../integrations/postgres/postgres-target.js';
-import { findTemporalCli } from '../../runtime/temporal-cli.js';
+import { findTemporalCli } from '../../dev/temporal-cli.js';
 import { startServices, type ServiceSettings } from '../../runtime/services.js';
 import { installTemporalLogging } from '../../worker/create-worker.js';
 import { ldapUses } from '../../runtime/targets.js';
-import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
+import { startPostgres, type PostgresServer } from '../../dev/postgres-server.js';
 import { testDecisionSettings, testLogger } from '../support/stack.js';
 
 const botKey = generateSecret('bot');
@@ -211,4 +212,103 @@ describe('without an LDAP directory', () => {
       message: expect.stringMatching(/^LDAP_URL: must be set .*roles ops are LDAP groups/) as unknown,
     });
   });
+});
+
+describe('an API process without target credentials', () => {
+  it('when the API runs apart from the worker, then it starts with no PostgreSQL URL and no LDAP account, and the worker grants and revokes for it', async () => {
+    const policy = policyWith();
+    const api = await startServices({
+      settings: settings('split'),
+      policy,
+      logger: testLogger(),
+      run: { api: true, worker: false },
+      env: {},
+    });
+    try {
+      expect(api.target).toBeUndefined();
+      const worker = await startServices({
+        settings: settings('split'),
+        policy,
+        logger: testLogger(),
+        run: { api: false, worker: true },
+        env: targetEnv,
+      });
+      try {
+        const health = (await (await fetch(`${api.url}/healthz`)).json()) as {
+          checks: Record<string, unknown>;
+        };
+        expect(Object.keys(health.checks).sort()).toEqual(['auditStore', 'temporal', 'worker']);
+        const auth = { authorization: `Bearer ${botKey}`, 'content-type': 'application/json' };
+        const created = await fetch(`${api.url}/v1/elevations`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({
+            role: 'warehouse-write',
+            durationSeconds: 60,
+            justification: 'split processes',
+          }),
+        });
+        expect(created.status).toBe(202);
+        const { id } = (await created.json()) as { id: string };
+        const active = (await (
+          await fetch(`${api.url}/v1/elevations/${id}?waitSeconds=20&until=active`, { headers: auth })
+        ).json()) as { status: string };
+        expect(active.status).toBe('active');
+        expect(await isMember()).toBe(true);
+        const revoked = await fetch(`${api.url}/v1/elevations/${id}/revoke`, {
+          method: 'POST',
+          headers: auth,
+        });
+        expect(revoked.status).toBeLessThan(300);
+        const ended = (await (
+          await fetch(`${api.url}/v1/elevations/${id}?waitSeconds=20&until=revoked`, { headers: auth })
+        ).json()) as { status: string };
+        expect(ended.status).toBe('revoked');
+        expect(await isMember()).toBe(false);
+      } finally {
+        await worker.close();
+      }
+    } finally {
+      await api.close();
+    }
+  }, 120_000);
+
+  it('when a role is an LDAP group, then the API alone needs no LDAP, but a worker is refused naming LDAP_URL; a worker without the server URL is refused naming it', async () => {
+    const policy = policyWith([
+      {
+        id: 'ops',
+        environment: 'test',
+        target: { type: 'ldap', groupDn: 'cn=ops,ou=groups,dc=example,dc=org' },
+        maxDurationSeconds: 600,
+        approval: { mode: 'auto' },
+      },
+    ]);
+    expect(ldapUses(policy, undefined, { api: true, worker: false })).toEqual([]);
+    const api = await startServices({
+      settings: settings('api-ldap-role'),
+      policy,
+      logger: testLogger(),
+      run: { api: true, worker: false },
+      env: {},
+    });
+    await api.close();
+    await expect(
+      startServices({
+        settings: settings('worker-ldap-role'),
+        policy,
+        logger: testLogger(),
+        run: { api: false, worker: true },
+        env: targetEnv,
+      }),
+    ).rejects.toMatchObject({ field: 'LDAP_URL' });
+    await expect(
+      startServices({
+        settings: settings('worker-no-url'),
+        policy: policyWith(),
+        logger: testLogger(),
+        run: { api: false, worker: true },
+        env: {},
+      }),
+    ).rejects.toMatchObject({ field: postgresServerIdEnv('wh') });
+  }, 120_000);
 });

@@ -11,19 +11,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Secret } from 'otpauth';
 import type { SlackSettings } from '../../config/settings.js';
-import {
-  startDevIdentityProvider,
-  type DevIdentityProvider,
-} from '../../integrations/oidc/dev-identity-provider.js';
+import { startDevIdentityProvider, type DevIdentityProvider } from '../../dev/dev-identity-provider.js';
 import { StepUpClient, stepUpSettings, type StepUpSettings } from '../../integrations/oidc/step-up.js';
 import { SlackClient } from '../../integrations/slack/slack-client.js';
 import { SlackNotifier } from '../../integrations/slack/slack-notifier.js';
 import { createApp } from '../../server/app.js';
 import { approvalRoutes } from '../../server/approvals.js';
 import { createSlackApp } from '../../server/slack-app.js';
-import { createBrowser, type Browser } from './browser.js';
-import { startSlackApiStub, type SlackStub } from './slack-api-stub.js';
-import { interactionBody, signSlackRequest } from './slack-signing.js';
+import { createBrowser, type Browser } from '../../dev/browser.js';
+import { startSlackApiStub, type SlackStub } from '../../dev/slack-api-stub.js';
+import { interactionBody, signSlackRequest } from '../../dev/slack-signing.js';
 import { startStack, type Stack, type StackOptions } from './stack.js';
 
 /** A person who can log in at the provider and click in Slack. */

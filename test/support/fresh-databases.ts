@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDatabase, startPostgres, type PostgresServer } from './postgres-server.js';
+import { createDatabase, startPostgres, type PostgresServer } from '../../dev/postgres-server.js';
 
 /** SQLite files, each new path in one temporary folder removed by `stop()`. */
 export function sqliteFiles(prefix: string) {

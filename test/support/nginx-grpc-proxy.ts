@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { freePort } from '../../runtime/processes.js';
+import { freePort } from '../../dev/processes.js';
 import type { TestPki } from './test-pki.js';
 
 export interface GrpcProxy {

@@ -8,10 +8,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Client as LdapClient } from 'ldapts';
-import { groupDn } from '../../integrations/ldap/seed.js';
+import { groupDn } from '../../dev/ldap-seed.js';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { findTemporalCli } from '../../runtime/temporal-cli.js';
-import { approveUpdate, reloadDecisionKeysUpdate, type ElevationInput } from '../../workflows/definitions.js';
+import { findTemporalCli } from '../../dev/temporal-cli.js';
+import { approveUpdate, reloadDecisionKeysUpdate } from '../../workflows/definitions.js';
+import { type ElevationInput } from '../../core/model/elevation.js';
 import { botOf, startStack, SUFFIX } from './stack.js';
 
 const generation = process.argv[2];

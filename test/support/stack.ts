@@ -12,16 +12,17 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
-import { createActivities, type ApprovalNotifier } from '../../activities/index.js';
+import { createActivities } from '../../activities/index.js';
+import { type ApprovalNotifier } from '../../core/ports/notifier.js';
 import { policySchema, type Policy } from '../../config/policy.js';
-import { generateSecret, hashSecret } from '../../domain/credentials.js';
+import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
 import {
   newDecisionKeyPair,
   parsePublicKeys,
   parseSigningKey,
   type DecisionSigningKey,
   type PublicDecisionKey,
-} from '../../domain/decision-keys.js';
+} from '../../core/crypto/decision-keys.js';
 import { DecisionSigner, RequestVerifier } from '../../domain/decision-signer.js';
 import { ElevationService } from '../../domain/elevation-service.js';
 import { GrantLedger, type CredentialsMode } from '../../domain/grant-ledger.js';
@@ -34,15 +35,15 @@ import { LdapApproverDirectory } from '../../integrations/ldap/approver-director
 import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
 import { TargetRouter, type TargetSet } from '../../integrations/target-router.js';
 import { LogNotifier } from '../../integrations/notify/log-notifier.js';
-import { botDn, groupDn, seedLdif } from '../../integrations/ldap/seed.js';
-import { startSlapd, type SlapdServer } from '../../integrations/ldap/slapd-server.js';
-import type { Metrics } from '../../runtime/metrics.js';
+import { botDn, groupDn, seedLdif } from '../../dev/ldap-seed.js';
+import { startSlapd, type SlapdServer } from '../../dev/slapd-server.js';
+import type { Metrics } from '../../integrations/metrics/prometheus.js';
 import type { ServiceSettings } from '../../runtime/services.js';
-import { findTemporalCli } from '../../runtime/temporal-cli.js';
-import type { ElevationTiming, ElevationView } from '../../workflows/definitions.js';
+import { findTemporalCli } from '../../dev/temporal-cli.js';
+import type { ElevationTiming, ElevationView } from '../../core/model/elevation.js';
 import { auditSinks } from '../../worker/audit-sinks.js';
 import { createElevationWorker, installTemporalLogging } from '../../worker/create-worker.js';
-import { createDatabase, startPostgres } from './postgres-server.js';
+import { createDatabase, startPostgres } from '../../dev/postgres-server.js';
 
 export const SUFFIX = 'dc=test,dc=example';
 

@@ -18,7 +18,7 @@ import {
   readElevationStats,
   stackedBarChart,
 } from '../../server/admin-charts.js';
-import type { ElevationView } from '../../workflows/definitions.js';
+import type { ElevationView } from '../../core/model/elevation.js';
 
 /** The rectangles of an SVG: their attributes and tooltip. */
 function rects(

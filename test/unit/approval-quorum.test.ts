@@ -8,7 +8,7 @@ import {
   totalQuorum,
   wouldCount,
   type CountedApproval,
-} from '../../workflows/approval-quorum.js';
+} from '../../core/rules/approval-quorum.js';
 
 const by = (approver: string, ...groups: string[]): CountedApproval => ({ approver, groups });
 

@@ -4,8 +4,8 @@
  * subject at the identity provider (M1).
  */
 import { describe, expect, it } from 'vitest';
-import type { ApprovalRecord, ElevationView } from '../../workflows/definitions.js';
-import { approvalRefusal } from '../../workflows/elevation-view.js';
+import type { ApprovalRecord, ElevationView } from '../../core/model/elevation.js';
+import { approvalRefusal } from '../../core/rules/approval-eligibility.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const BOB_ENTRY = 'uid=bob,ou=people,dc=example,dc=org';

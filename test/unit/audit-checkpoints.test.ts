@@ -4,7 +4,7 @@
  * page words a chain that nothing vouches for.
  */
 import { describe, expect, it } from 'vitest';
-import { newDecisionKeyPair, parsePublicKeys, parseSigningKey } from '../../domain/decision-keys.js';
+import { newDecisionKeyPair, parsePublicKeys, parseSigningKey } from '../../core/crypto/decision-keys.js';
 import type { VerifyResult } from '../../integrations/audit/audit-store.js';
 import {
   locateRewrite,

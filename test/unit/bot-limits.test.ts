@@ -3,7 +3,7 @@
  * and bad values refused at start naming the field.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../config/config-error.js';
+import { ConfigError } from '../../core/errors/config-error.js';
 import { parsePolicy } from '../../config/load-policy.js';
 import { DEFAULT_BOT_LIMITS, limitsFor } from '../../config/policy.js';
 

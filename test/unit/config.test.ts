@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../config/config-error.js';
+import { ConfigError } from '../../core/errors/config-error.js';
 import { parsePolicy } from '../../config/load-policy.js';
 import { loadSettings } from '../../config/settings.js';
 

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../config/settings.js';
-import { newDecisionKeyPair, parsePublicKeys, parseSigningKey } from '../../domain/decision-keys.js';
+import { newDecisionKeyPair, parsePublicKeys, parseSigningKey } from '../../core/crypto/decision-keys.js';
 import { DecisionSigner, RequestVerifier } from '../../domain/decision-signer.js';
-import type { ElevationInput } from '../../workflows/definitions.js';
-import { DECISION_MAX_AGE_MS, DecisionRefusal, verifyDecision } from '../../workflows/signed-decision.js';
+import type { ElevationInput } from '../../core/model/elevation.js';
+import { DECISION_MAX_AGE_MS, DecisionRefusal, verifyDecision } from '../../core/rules/signed-decision.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'elevate-keys-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -391,11 +391,12 @@ describe('docker-compose.yml', () => {
     expect(holders).toEqual(['elevate-api']);
   });
 
-  it('when read, then Elevate binds to LDAP with its own account, not the root DN', () => {
-    for (const name of ['elevate-api', 'elevate-worker']) {
-      const env = compose.services[name]?.environment as Record<string, string>;
-      expect(env['LDAP_BIND_DN']).toBe('cn=elevate,ou=services,dc=example,dc=org');
-    }
+  it('when read, then the workers bind to LDAP with their own account, not the root DN, and the API holds no target credentials', () => {
+    const worker = compose.services['elevate-worker']?.environment as Record<string, string>;
+    expect(worker['LDAP_BIND_DN']).toBe('cn=elevate,ou=services,dc=example,dc=org');
+    const api = compose.services['elevate-api']?.environment as Record<string, string>;
+    expect(Object.keys(api).filter((k) => /^(LDAP_|AWS_|ELEVATE_PG_)/.test(k))).toEqual([]);
+    expect(compose.services['elevate-api']?.secrets).not.toContain('ldap-elevate-password');
     expect(COMPOSE_TEXT).not.toMatch(/cn=admin/);
   });
 });

@@ -123,6 +123,7 @@ interface PodSpec {
   volumes?: Volume[];
   securityContext?: Obj;
   terminationGracePeriodSeconds?: number;
+  serviceAccountName?: string;
 }
 
 function parseManifests(text: string): Manifest[] {
@@ -283,6 +284,36 @@ describe('deploy/helm/elevate', () => {
         'elevate-api',
         'elevate-worker',
       ]);
+    },
+  );
+
+  it.skipIf(SKIP)(
+    `when rendered with LDAP and AWS, then only the workers hold the target credentials and the IAM role; the API gets its read-only account${because}`,
+    () => {
+      const all = parseManifests(render(path.join(CHART, 'ci/mtls-values.yaml')));
+      const worker = deployment(all, 'worker').pod;
+      const api = deployment(all, 'api').pod;
+      expect(envOf(worker.containers[0]!)).toMatchObject({
+        LDAP_BIND_DN: 'cn=elevate,ou=services,dc=example,dc=org',
+        LDAP_BIND_PASSWORD_FILE: '/etc/elevate/ldap/ldap-bind-password',
+        AWS_REGION: 'eu-west-1',
+      });
+      expect(envOf(api.containers[0]!)).toMatchObject({
+        LDAP_BIND_DN: 'cn=elevate-reader,ou=services,dc=example,dc=org',
+        LDAP_BIND_PASSWORD_FILE: '/etc/elevate/ldap/ldap-api-bind-password',
+      });
+      expect(envOf(api.containers[0]!)).not.toHaveProperty('AWS_REGION');
+      expect(JSON.stringify(api)).not.toContain('"ldap-bind-password"');
+      expect(JSON.stringify(worker)).not.toContain('ldap-api-bind-password');
+      const accounts = Object.fromEntries(
+        all.filter((m) => m.kind === 'ServiceAccount').map((m) => [m.metadata.name, m.metadata]),
+      ) as Record<string, { annotations?: Record<string, string> }>;
+      expect(api.serviceAccountName).toBe('elevate');
+      expect(worker.serviceAccountName).toBe('elevate-worker');
+      expect(accounts['elevate-worker']?.annotations?.['eks.amazonaws.com/role-arn']).toMatch(
+        /^arn:aws:iam::/,
+      );
+      expect(accounts['elevate']?.annotations ?? {}).toEqual({});
     },
   );
 

@@ -5,11 +5,8 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../config/config-error.js';
-import {
-  DevProviderRefusedError,
-  startDevIdentityProvider,
-} from '../../integrations/oidc/dev-identity-provider.js';
+import { ConfigError } from '../../core/errors/config-error.js';
+import { DevProviderRefusedError, startDevIdentityProvider } from '../../dev/dev-identity-provider.js';
 import {
   devIdentityProviderAsked,
   isLoopbackHost,

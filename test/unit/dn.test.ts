@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidDnError, isValidDn, normalizeDn, sameDn } from '../../integrations/ldap/dn.js';
+import { InvalidDnError, isValidDn, normalizeDn, sameDn } from '../../core/rules/dn.js';
 
 describe('isValidDn', () => {
   it.each([

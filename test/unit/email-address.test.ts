@@ -3,8 +3,8 @@
  * SIGN, Cyrillic letters, full-width forms) never stand for someone else.
  */
 import { describe, expect, it } from 'vitest';
-import { canonicalAddress, sameAddress } from '../../workflows/email-address.js';
-import { sameApprover } from '../../workflows/elevation-view.js';
+import { canonicalAddress, sameAddress } from '../../core/rules/email-address.js';
+import { sameApprover } from '../../core/rules/approval-eligibility.js';
 
 describe('canonicalAddress', () => {
   it.each([

@@ -15,7 +15,8 @@ import {
 } from '../../integrations/audit/evidence-pack.js';
 import { hashEvent } from '../../integrations/audit/hash-chain.js';
 import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
-import type { Actor, ElevationView, TargetRef } from '../../workflows/definitions.js';
+import type { Actor, ElevationView } from '../../core/model/elevation.js';
+import type { TargetRef } from '../../core/model/targets.js';
 
 const ID = 'el_0000000000000000000000a1';
 const OTHER = 'el_0000000000000000000000b2';

@@ -3,9 +3,9 @@
  * stops start-up naming the setting.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../config/config-error.js';
+import { ConfigError } from '../../core/errors/config-error.js';
 import { loadSettings } from '../../config/settings.js';
-import { DEFAULT_HTTP_LIMITS } from '../../runtime/http-server.js';
+import { DEFAULT_HTTP_LIMITS } from '../../config/http-limits.js';
 
 function refusal(env: Record<string, string>): ConfigError {
   try {

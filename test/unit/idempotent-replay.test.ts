@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../domain/errors.js';
 import { replayOf } from '../../domain/idempotent-replay.js';
-import type { ElevationView } from '../../workflows/definitions.js';
+import type { ElevationView } from '../../core/model/elevation.js';
 
 const existing: ElevationView = {
   id: 'el_0123456789abcdef01234567',

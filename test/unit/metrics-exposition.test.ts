@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { BufferedMetricUpdate } from '@temporalio/worker';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import * as targetErrors from '../../integrations/target-errors.js';
+import * as targetErrors from '../../core/errors/target-errors.js';
 import {
   DRIFT_OUTCOMES,
   ELEVATION_REQUEST_OUTCOMES,
@@ -26,12 +26,12 @@ import {
   OIDC_ERROR_STAGES,
   REVOCATION_LAG_BUCKETS,
   REVOCATION_OUTCOMES,
-  SLACK_METHODS,
   TARGET_ERROR_NAMES,
   TARGET_TYPES,
   createMetrics,
-} from '../../runtime/metrics.js';
-import { TemporalMetricsBridge, prometheusName } from '../../runtime/temporal-metrics.js';
+} from '../../integrations/metrics/prometheus.js';
+import { SLACK_METHODS } from '../../core/ports/metrics.js';
+import { TemporalMetricsBridge, prometheusName } from '../../integrations/metrics/temporal-metrics.js';
 import { API_ROUTES } from '../../server/openapi.js';
 import { findPromtool, has, lintExposition, parseExposition, valueOf } from '../support/prometheus-text.js';
 

@@ -10,8 +10,10 @@ import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../integrations/audit/audit-store.js';
 import { OCSF_CLASS_UIDS, OCSF_VERSION, toOcsf } from '../../integrations/audit/export.js';
 import { GENESIS_HASH, hashEvent } from '../../integrations/audit/hash-chain.js';
-import { EVENT_TYPES } from '../../workflows/definitions.js';
-import type { Actor, EventType, TargetRef } from '../../workflows/definitions.js';
+import { EVENT_TYPES } from '../../core/model/events.js';
+import type { Actor } from '../../core/model/elevation.js';
+import type { EventType } from '../../core/model/events.js';
+import type { TargetRef } from '../../core/model/targets.js';
 import { OCSF_SCHEMA, ocsfSchemaErrors } from '../fixtures/ocsf/schema.js';
 
 const ID = 'el_00000000000000000000002a';

@@ -4,7 +4,8 @@
  * a real slapd is covered by test/integration/approver-directory.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PLACEHOLDER_DN, personDn, seedLdif } from '../../integrations/ldap/seed.js';
+import { DEFAULT_PLACEHOLDER_DN } from '../../core/model/targets.js';
+import { personDn, seedLdif } from '../../dev/ldap-seed.js';
 
 const SUFFIX = 'dc=example,dc=org';
 

@@ -20,8 +20,8 @@ import {
   type ApprovalRequestDetails,
 } from '../../integrations/slack/messages.js';
 import type { SlackContent } from '../../integrations/slack/slack-client.js';
-import type { DriftAlert } from '../../activities/index.js';
-import type { ElevationStatus, ElevationView } from '../../workflows/definitions.js';
+import type { DriftAlert } from '../../core/model/reconcile.js';
+import type { ElevationStatus, ElevationView } from '../../core/model/elevation.js';
 
 const ID = 'el_0123456789abcdef01234567';
 

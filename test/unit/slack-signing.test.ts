@@ -5,7 +5,7 @@ import {
   interactionBody,
   signSlackRequest,
   viewSubmissionPayload,
-} from '../support/slack-signing.js';
+} from '../../dev/slack-signing.js';
 
 const SECRET = 'signing-secret-for-tests-0123456789';
 

@@ -32,6 +32,15 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{/* The workers' service account: the only one a cloud IAM role (AWS targets) belongs on. */}}
+{{- define "elevate.workerServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (printf "%s-worker" (include "elevate.fullname" .)) .Values.worker.serviceAccount.name -}}
+{{- else -}}
+{{- default (include "elevate.serviceAccountName" .) .Values.worker.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "elevate.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "elevate.fullname" .) .Values.serviceAccount.name -}}
@@ -109,14 +118,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 - name: DATABASE_URL_FILE
   value: /etc/elevate/secrets/database-url
-{{- if .Values.ldap.url }}
-- name: LDAP_URL
-  value: {{ .Values.ldap.url | quote }}
-- name: LDAP_BIND_DN
-  value: {{ required "ldap.bindDn is required with ldap.url" .Values.ldap.bindDn | quote }}
-- name: LDAP_BIND_PASSWORD_FILE
-  value: /etc/elevate/secrets/ldap-bind-password
-{{- end }}
 {{- if .Values.metrics.token }}
 - name: ELEVATE_METRICS_TOKEN_FILE
   value: /etc/elevate/secrets/metrics-token
@@ -124,10 +125,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.aws.credentialsMode }}
 - name: ELEVATE_CREDENTIALS_KEY_FILE
   value: /etc/elevate/secrets/credentials-key
-{{- end }}
-{{- with .Values.aws.region }}
-- name: AWS_REGION
-  value: {{ . | quote }}
 {{- end }}
 {{- range $name, $value := .Values.env }}
 - name: {{ $name }}
@@ -138,14 +135,58 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
+{{/*
+Environment of the workers only: the targets' connections. Only workers grant and revoke, so
+only they hold the LDAP account that may write, and reach AWS.
+*/}}
+{{- define "elevate.workerEnv" -}}
+{{- if .Values.ldap.url }}
+- name: LDAP_URL
+  value: {{ .Values.ldap.url | quote }}
+- name: LDAP_BIND_DN
+  value: {{ required "ldap.bindDn is required with ldap.url" .Values.ldap.bindDn | quote }}
+- name: LDAP_BIND_PASSWORD_FILE
+  value: /etc/elevate/ldap/ldap-bind-password
+{{- end }}
+{{- with .Values.aws.region }}
+- name: AWS_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Environment of the API only: a read-only LDAP account, when one is given. */}}
+{{- define "elevate.apiEnv" -}}
+{{- if and .Values.ldap.url .Values.ldap.apiBindDn }}
+- name: LDAP_URL
+  value: {{ .Values.ldap.url | quote }}
+- name: LDAP_BIND_DN
+  value: {{ .Values.ldap.apiBindDn | quote }}
+- name: LDAP_BIND_PASSWORD_FILE
+  value: /etc/elevate/ldap/ldap-api-bind-password
+{{- end }}
+{{- end -}}
+
+{{/*
+The LDAP password of one kind of process, in its own volume: the workers' account (key
+ldap-bind-password) or the API's read-only one (ldap-api-bind-password). Called with a list:
+(list $ "ldap-bind-password").
+*/}}
+{{- define "elevate.ldapVolume" -}}
+{{- $root := index . 0 -}}
+- name: ldap
+  secret:
+    secretName: {{ include "elevate.secretName" $root }}
+    defaultMode: 0440
+    items:
+      - key: {{ index . 1 }}
+        path: {{ index . 1 }}
+{{- end -}}
+
 {{/* Keys of the shared Secret this release uses. */}}
 {{- define "elevate.secretItems" -}}
 - key: database-url
   path: database-url
-{{- if .Values.ldap.url }}
-- key: ldap-bind-password
-  path: ldap-bind-password
-{{- end }}
+
 {{- if .Values.metrics.token }}
 - key: metrics-token
   path: metrics-token

@@ -6,7 +6,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { freePort } from '../../runtime/processes.js';
+import { freePort } from './processes.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';

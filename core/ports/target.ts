@@ -6,7 +6,7 @@
  * that exists, or revoking one that does not, succeeds. Methods throw only {@link TargetError}
  * subclasses, so callers can tell "try again" from "give up".
  */
-import type { TargetRef } from '../workflows/definitions.js';
+import type { TargetRef } from '../model/targets.js';
 
 export interface TargetChange {
   /** False when the state was already as asked (already a member / already absent). */

@@ -1,9 +1,9 @@
 /**
  * Errors a target (LDAP, later IAM and databases) reports. Each class's `name` is the
  * `ApplicationFailure.type` the workflow sees, so retry decisions are declared by name
- * (see `NON_RETRYABLE_GRANT_ERRORS` in `workflows/definitions.ts`), never guessed.
+ * (see `NON_RETRYABLE_GRANT_ERRORS` in `activity-error-types.ts`), never guessed.
  */
-import { ACTIVITY_ERROR_TYPES } from '../workflows/definitions.js';
+import { ACTIVITY_ERROR_TYPES } from './activity-error-types.js';
 
 /** Base of every target error; `code` is a stable, machine-readable string. */
 export abstract class TargetError extends Error {

@@ -10,7 +10,7 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, waitFor } from '../../runtime/processes.js';
+import { freePort, waitFor } from './processes.js';
 
 /** One request moto received, as {@link MotoServer.record} returns it. */
 export interface MotoRequest {

@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics: one registry per process, the metrics Elevate records into it, and the
- * protected `GET /metrics` endpoint that serves it (on the API's own port, or on
- * `ELEVATE_METRICS_PORT` in a worker process without the API).
+ * rule that protects `GET /metrics` (served on the API's own port by `server/app.ts`, or on
+ * `ELEVATE_METRICS_PORT` by `runtime/metrics-server.ts` in a worker process without the API).
  *
  * Why the endpoint needs a token: the counts say how many privileges are held right now, how
  * many requests wait for approval, and when revocations fail, which tells an attacker when
@@ -16,11 +16,9 @@
  * A worker process's registry also carries the Temporal SDK's own metrics (`temporal_*`,
  * `temporal-metrics.ts`), served by the same endpoint.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { hashSecret, sameHash } from '../domain/credentials.js';
-import type { ErrorCode } from '../domain/errors.js';
+import { hashSecret, sameHash } from '../../core/crypto/credentials.js';
+import type { ErrorCode } from '../../core/errors/error-codes.js';
 import {
   TargetAccessDeniedError,
   TargetInvalidError,
@@ -28,11 +26,16 @@ import {
   TargetNotVerifiedError,
   TargetTamperedError,
   TargetUnreachableError,
-} from '../integrations/target-errors.js';
-import type { Actor, ElevationStatus, TargetType } from '../workflows/definitions.js';
+} from '../../core/errors/target-errors.js';
+import type { Actor, ElevationStatus } from '../../core/model/elevation.js';
+import type { TargetType } from '../../core/model/targets.js';
 import { temporalMetrics, type TemporalMetricsBridge } from './temporal-metrics.js';
-import { cachedHealthChecks, type HealthCheck, type HealthReport } from '../server/health.js';
-import { DEFAULT_HTTP_LIMITS, listenWithLimits, type HttpServerLimits } from './http-server.js';
+import {
+  SLACK_METHODS,
+  type OidcMetrics,
+  type SlackMetrics,
+  type TargetMetrics,
+} from '../../core/ports/metrics.js';
 
 /** Prefix of every metric Elevate defines, Node's process metrics included (the SDK's are `temporal_`). */
 export const METRICS_PREFIX = 'elevate_';
@@ -94,17 +97,6 @@ export const GRANT_OUTCOMES = ['granted', 'already_present', 'failed'] as const;
 export const REVOCATION_OUTCOMES = ['removed', 'kept'] as const;
 /** `outcome` of `elevate_drift_findings_total`. */
 export const DRIFT_OUTCOMES = ['alerted', 'reverted'] as const;
-/** `method` of `elevate_slack_api_errors_total`: every Slack Web API method Elevate calls. */
-export const SLACK_METHODS = [
-  'auth.test',
-  'chat.postMessage',
-  'chat.update',
-  'views.open',
-  'users.info',
-  'users.lookupByEmail',
-] as const;
-/** A Slack Web API method Elevate calls. */
-export type SlackMethod = (typeof SLACK_METHODS)[number];
 /** `stage` of `elevate_oidc_errors_total`. */
 export const OIDC_ERROR_STAGES = ['discovery', 'token', 'claims'] as const;
 
@@ -151,7 +143,7 @@ export interface MetricsOptions {
 }
 
 /** The metrics of one process, typed, all in {@link Metrics.registry}. */
-export interface Metrics {
+export interface Metrics extends TargetMetrics, SlackMetrics, OidcMetrics {
   /** The process's own registry (not prom-client's global one). */
   registry: Registry;
   /** `elevate_http_requests_total{method,route,status_class}`. */
@@ -379,121 +371,6 @@ export function decideScrape(
 }
 
 /** A short, non-reversible fingerprint of a presented token, to correlate refused attempts. */
-function fingerprint(token: string): string {
+export function scrapeFingerprint(token: string): string {
   return hashSecret(token).slice('sha256:'.length, 'sha256:'.length + 12);
-}
-
-// ---- the worker's own endpoint -----------------------------------------------------------------
-
-/** Options of {@link startMetricsServer}. */
-export interface MetricsServerOptions {
-  metrics: Metrics;
-  host: string;
-  /** 0 picks a free port (tests). */
-  port: number;
-  /** Hash (`sha256:…`) of `ELEVATE_METRICS_TOKEN`, when set; admin tokens are accepted either way. */
-  tokenHash?: string;
-  /** Checks tokens and records refused scrapes (`auth.refused`), as the API does. */
-  service: ScrapeCredentials & {
-    recordRefusal(
-      type: 'auth.refused',
-      elevationId: null,
-      actor: Actor,
-      data: Record<string, unknown>,
-    ): Promise<void>;
-  };
-  logger: Logger;
-  /**
-   * The worker's probes, unauthenticated as the API's are: `GET /livez` (the process answers)
-   * and `GET /readyz` (these checks pass and the process is not stopping).
-   */
-  health?: { checks: Record<string, HealthCheck>; shutdown: AbortSignal; cacheMs?: number };
-  /** Limits on slow and numerous clients (`ELEVATE_HTTP_*`); unset, the defaults. */
-  limits?: HttpServerLimits;
-}
-
-/**
- * A tiny HTTP server for a worker process that runs without the API (the API serves these
- * itself): `GET /metrics`, with the same protection as the API's endpoint, and the probes
- * `GET /livez` and `GET /readyz`. Resolves once listening; close the returned server to stop it.
- */
-export async function startMetricsServer(opts: MetricsServerOptions): Promise<Server> {
-  const { metrics, service, logger } = opts;
-  const answer = (res: ServerResponse, status: number, code: string, message: string) => {
-    res.writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'cache-control': 'no-store',
-      ...(status === 401 ? { 'www-authenticate': 'Bearer realm="elevate-metrics"' } : {}),
-    });
-    res.end(JSON.stringify({ error: { code, message } }));
-  };
-  const refuse = async (req: IncomingMessage, reason: string, actor: Actor, token?: string) => {
-    await service.recordRefusal('auth.refused', null, actor, {
-      reason,
-      method: req.method ?? 'GET',
-      path: '/metrics',
-      ip: req.socket.remoteAddress ?? null,
-      ...(token ? { credential: fingerprint(token) } : {}),
-    });
-  };
-  // As the API's: one round of checks at a time, reused for `cacheMs` (probes cannot fan out).
-  const health = opts.health && {
-    ...opts.health,
-    report: cachedHealthChecks(opts.health.checks, opts.health.cacheMs ?? 0),
-  };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (health && (path === '/livez' || path === '/readyz') && req.method === 'GET') {
-      return probe(res, path, health);
-    }
-    if (path !== '/metrics') return answer(res, 404, 'not_found', `no route ${req.method} ${path}`);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return answer(res, 404, 'not_found', `no route ${req.method} ${path}`);
-    }
-    const header = req.headers.authorization;
-    const token =
-      header === undefined ? undefined : (/^Bearer ([\x21-\x7e]{1,8192})$/.exec(header)?.[1] ?? '');
-    if (!token) {
-      await refuse(req, token === undefined ? 'missing' : 'malformed', { kind: 'anonymous', id: 'unknown' });
-      return answer(res, 401, 'unauthenticated', 'send the metrics token as "Authorization: Bearer <token>"');
-    }
-    const decision = decideScrape(token, opts.tokenHash, service);
-    if (!decision.allowed) {
-      if (decision.reason === 'not_admin') await refuse(req, decision.reason, decision.actor);
-      else await refuse(req, decision.reason, { kind: 'anonymous', id: 'unknown' }, token);
-      return answer(res, 401, 'unauthenticated', 'the metrics token is not valid');
-    }
-    const body = await metrics.registry.metrics();
-    res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  };
-  return listenWithLimits(
-    (req, res) => {
-      handle(req, res).catch((err: unknown) => {
-        logger.error({ err: (err as Error).message }, 'metrics scrape failed');
-        if (!res.headersSent) answer(res, 500, 'internal', 'internal error');
-        else res.destroy();
-      });
-    },
-    opts.limits ?? DEFAULT_HTTP_LIMITS,
-    opts.port,
-    opts.host,
-  );
-}
-
-/** Answer a probe of the worker's small server: what is down by name only, as `/readyz` does. */
-async function probe(
-  res: ServerResponse,
-  path: '/livez' | '/readyz',
-  health: { shutdown: AbortSignal; report: () => Promise<HealthReport> },
-): Promise<void> {
-  const send = (status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(JSON.stringify(body));
-  };
-  if (path === '/livez') return send(200, { status: 'ok' });
-  if (health.shutdown.aborted) return send(503, { status: 'draining', checks: {} });
-  const report = await health.report();
-  const checks = Object.fromEntries(Object.entries(report.checks).map(([n, c]) => [n, { ok: c.ok }]));
-  send(report.status === 'ok' ? 200 : 503, { status: report.status, checks });
 }

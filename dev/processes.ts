@@ -1,6 +1,7 @@
 /** Small helpers for the child processes the embedded runtime, tests and benchmarks start. */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A TCP port that was free on loopback a moment ago. */
 export function freePort(): Promise<number> {
@@ -62,7 +63,7 @@ export async function waitFor(
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   throw new Error(
     `${opts.what} did not become ready within ${opts.timeoutMs} ms: ${(last as Error)?.message ?? ''}`,

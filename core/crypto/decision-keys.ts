@@ -1,7 +1,7 @@
 /**
  * The keys that make decisions unforgeable through Temporal: the API signs every request it
  * starts and every human decision it forwards with an Ed25519 private key; workers hold only
- * the public keys and check them (see `workflows/signed-decision.ts`, `decision-signer.ts`).
+ * the public keys and check them (see `core/rules/signed-decision.ts`, `domain/decision-signer.ts`).
  *
  * Keys are PEM: the private key PKCS#8 (`-----BEGIN PRIVATE KEY-----`), public keys SPKI
  * (`-----BEGIN PUBLIC KEY-----`), as `openssl genpkey -algorithm ed25519` and `openssl pkey
@@ -15,7 +15,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
-import type { TrustedDecisionKey } from '../workflows/definitions.js';
+import type { TrustedDecisionKey } from '../model/elevation.js';
 
 /** The API's signing key, with the id workers know its public half by. */
 export interface DecisionSigningKey {

@@ -10,7 +10,7 @@
  * the approvals are enough. Approvals known to come from one person (the same directory entry or
  * identity-provider subject, under whatever address) count as one.
  */
-import type { ApproverGroup, ApproverIdentity } from './definitions.js';
+import type { ApproverGroup, ApproverIdentity } from '../model/elevation.js';
 
 /**
  * An approval as far as counting is concerned: who, which groups they belong to and, when

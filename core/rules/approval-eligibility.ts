@@ -1,52 +1,12 @@
 /**
- * Pure helpers on {@link ElevationView}, shared by the workflow (which owns the live state)
- * and the server (which answers a new request before the workflow has run).
+ * Who may approve an elevation, now: one rule for the workflow's approve validator (which
+ * decides) and the server's check before an approver is sent to log in. Pure.
  */
-import type {
-  ApprovalRecord,
-  ApproverIdentity,
-  ElevationInput,
-  ElevationView,
-  RefusalCode,
-} from './definitions.js';
-import { FINAL_STATUSES, workflowIdFor } from './definitions.js';
-import { quorumProgress, samePersonKeys, totalQuorum, wouldCount } from './approval-quorum.js';
+import type { RefusalCode } from '../model/decisions.js';
+import type { ApprovalRecord, ApproverIdentity, ElevationView } from '../model/elevation.js';
+import { quorumProgress, samePersonKeys, wouldCount } from './approval-quorum.js';
 import { sameAddress } from './email-address.js';
-
-/** The view of a request that has just been accepted. `now` is epoch milliseconds. */
-export function initialView(input: ElevationInput, now: number): ElevationView {
-  const rule = input.role.approval;
-  return {
-    id: input.elevationId,
-    workflowId: workflowIdFor(input.elevationId),
-    status: rule.mode === 'auto' ? 'approved' : 'pending_approval',
-    botId: input.bot.id,
-    roleId: input.role.id,
-    owner: input.bot.owner,
-    environment: input.role.environment,
-    durationSeconds: input.durationSeconds,
-    justification: input.justification,
-    ...(input.ticket !== undefined ? { ticket: input.ticket } : {}),
-    ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
-    requestedAt: input.requestedAt,
-    approval:
-      rule.mode === 'auto'
-        ? { mode: 'auto' }
-        : {
-            mode: 'approvers',
-            quorum: totalQuorum(rule.groups),
-            deadline: new Date(now + rule.windowSeconds * 1000).toISOString(),
-            groups: rule.groups.map((g) => ({ name: g.name, quorum: g.quorum, approved: 0 })),
-          },
-    approvals: [],
-    revokeAttempts: 0,
-  };
-}
-
-/** Whether nothing more will happen to the elevation. */
-export function isFinal(view: Pick<ElevationView, 'status'>): boolean {
-  return FINAL_STATUSES.includes(view.status);
-}
+import { isFinal } from './elevation-view.js';
 
 /**
  * Approver ids are e-mail addresses, compared in canonical form (ASCII, case-insensitive; see

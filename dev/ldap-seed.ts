@@ -4,18 +4,8 @@
  * The demo directory for the embedded runtime is the same shape, in
  * `examples/demo-directory.ldif`.
  */
-import { isValidDn } from './dn.js';
-
-/**
- * The member every Elevate-managed `groupOfNames` is seeded with, and which `LdapTarget`
- * never reports, grants or revokes.
- *
- * Why it exists: `groupOfNames` requires at least one `member`, so without it revoking the last
- * bot would fail with an object-class violation and the revocation would never complete.
- * Why this DN: it is a single RDN outside any directory suffix, so it can never be the DN of a
- * real bot, and OpenLDAP (without the refint overlay) does not require a member to exist.
- */
-export const DEFAULT_PLACEHOLDER_DN = 'cn=placeholder';
+import { DEFAULT_PLACEHOLDER_DN } from '../core/model/targets.js';
+import { isValidDn } from '../core/rules/dn.js';
 
 /** What {@link seedLdif} creates. */
 export interface SeedContents {

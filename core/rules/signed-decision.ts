@@ -18,8 +18,8 @@ import type {
   DenyInput,
   RevokeInput,
   SignedDecision,
-  TrustedDecisionKey,
-} from './definitions.js';
+} from '../model/decisions.js';
+import type { TrustedDecisionKey } from '../model/elevation.js';
 
 /** What a decision token's payload says. `iat` is epoch milliseconds. */
 export interface DecisionClaims<K extends DecisionKind = DecisionKind> {

@@ -3,7 +3,7 @@
  * does not follow redirects by itself (so tests see each hop), logs in at the development
  * identity provider, and submits the confirmation form.
  */
-import { automatedLogin } from '../../integrations/oidc/automated-login.js';
+import { automatedLogin } from './automated-login.js';
 
 export interface Credentials {
   email: string;

@@ -16,9 +16,10 @@ import { accessSync, constants as fsConstants, existsSync, readFileSync } from '
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Client } from 'ldapts';
-import { isValidDn } from './dn.js';
+import { isValidDn } from '../core/rules/dn.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -156,7 +157,7 @@ function slapdConf(dataDir: string, suffix: string, rootDn: string, rootPassword
   // A slapd without a module directory has back_mdb built in (e.g. some source builds).
   const moduleDir = findDir(MODULE_DIRS, ['back_mdb.la', 'back_mdb.so']);
   return [
-    '# Written by Elevate (integrations/ldap/slapd-server.ts) on every start; edits are lost.',
+    '# Written by Elevate (dev/slapd-server.ts) on every start; edits are lost.',
     ...SCHEMAS.map((name) => `include ${confQuote('schema path', path.join(schemaDir, `${name}.schema`))}`),
     `pidfile ${confQuote('data directory', path.join(dataDir, 'slapd.pid'))}`,
     `argsfile ${confQuote('data directory', path.join(dataDir, 'slapd.args'))}`,
@@ -281,10 +282,6 @@ async function stopStaleSlapd(dataDir: string, confPath: string, log: (line: str
     }
   }
   await rm(pidFile, { force: true });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 interface Exit {

@@ -1,0 +1,33 @@
+/** The codes of the errors a caller of the API can cause or meet (`{error: {code, …}}`). */
+
+export type ErrorCode =
+  | 'invalid_request' // a field is missing, malformed or out of range
+  | 'invalid_json'
+  | 'invalid_body' // the body could not be read: corrupt compression, a wrong length, an abort
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'unauthenticated' // no or unknown credentials
+  | 'forbidden' // valid credentials, not allowed here
+  | 'bot_disabled'
+  | 'bot_locked' // an admin locked the bot down (requests only; reads and revokes still work)
+  | 'unknown_role'
+  | 'role_not_allowed'
+  | 'duration_too_long'
+  | 'not_found'
+  | 'method_not_allowed' // the path exists, with other methods (`Allow` lists them)
+  | 'idempotency_conflict' // the requestId was used before with different parameters
+  | 'already_ended'
+  | 'not_pending'
+  | 'already_approved' // this approver has already approved (each counts once)
+  | 'approval_window_closed'
+  | 'approval_refused' // this person may not approve this elevation
+  | 'approval_not_needed' // every group this approver belongs to already has its quorum
+  | 'insufficient_user_authentication' // the login was not MFA, or not fresh (RFC 9470)
+  | 'identity_mismatch' // the login's identity is not the Slack user who clicked
+  | 'approval_link_invalid' // the approval link or login is unknown, used or expired
+  | 'not_active' // the elevation has not been granted yet (or is no longer active)
+  | 'not_credentials_mode' // the elevation's role does not hand out credentials
+  | 'credentials_gone' // the credentials were already delivered, withdrawn or expired (410)
+  | 'too_many_requests' // a per-bot quota of the policy's `limits` is reached (field names it)
+  | 'service_unavailable'
+  | 'internal';

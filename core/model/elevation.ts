@@ -1,0 +1,271 @@
+/**
+ * The model of one elevation: who asked for what (the bot and role snapshots the workflow
+ * starts with), its status and timing, its approvals and receipts, and the public view of it.
+ * Part of the pure core: no I/O, imported by the workflow sandbox and by Node processes alike.
+ */
+import type { TargetRef } from './targets.js';
+
+/** Prefix of every elevation workflow id: `elevation-<elevationId>`. */
+export const WORKFLOW_ID_PREFIX = 'elevation-';
+
+/** Workflow id for an elevation id. */
+export function workflowIdFor(elevationId: string): string {
+  return `${WORKFLOW_ID_PREFIX}${elevationId}`;
+}
+
+/** Every status an elevation can be in. */
+export const ELEVATION_STATUSES = [
+  'pending_approval',
+  'approved',
+  'active',
+  'revoking',
+  'revoked',
+  'denied',
+  'expired',
+  'failed',
+] as const;
+export type ElevationStatus = (typeof ELEVATION_STATUSES)[number];
+
+/** Statuses after which nothing more happens to an elevation. */
+export const FINAL_STATUSES: readonly ElevationStatus[] = ['revoked', 'denied', 'expired', 'failed'];
+
+/** Why an elevation ended (or is ending). */
+export type EndReason =
+  | 'expired' // the granted window ran out
+  | 'given_back' // the bot returned it early
+  | 'admin_revoked' // an admin revoked it
+  | 'withdrawn' // the bot withdrew a request that was still waiting for approval
+  | 'denied' // an approver or admin said no
+  | 'approval_timeout' // nobody decided within the approval window
+  | 'grant_failed' // the target refused the grant
+  | 'request_unverified' // the workflow was not started by Elevate's API (no valid request signature)
+  // the workflow ended without revoking (terminated, reset, failed): reconciliation released its lease
+  | 'orphaned';
+
+/**
+ * Who did something. Humans are identified by e-mail; bots and admins by their configured id;
+ * `anonymous` is a caller whose credentials were missing or unknown.
+ */
+export interface Actor {
+  kind: 'bot' | 'human' | 'admin' | 'system' | 'anonymous';
+  id: string;
+}
+
+/**
+ * One group of people who may approve a role. A role can require several groups, each with its
+ * own quorum, and all of them must be met (see {@link quorumProgress}).
+ */
+export interface ApproverGroup {
+  /** Shown to approvers and recorded with each approval, e.g. `security`. */
+  name: string;
+  /** Distinct approvals this group must contribute. */
+  quorum: number;
+  /** E-mail addresses listed in the policy (compared case-insensitively). */
+  members?: string[];
+  /** DN of an LDAP group; its members, matched by their `mail`, may approve (looked up at approval time). */
+  ldapGroupDn?: string;
+}
+
+/** How a role is approved. */
+export type ApprovalRule =
+  | { mode: 'auto' }
+  | {
+      mode: 'approvers';
+      /** Every group's quorum must be met, each by different people. */
+      groups: ApproverGroup[];
+      /** How long a request waits for a decision before it expires. */
+      windowSeconds: number;
+      /** Whether the requesting bot's owner may approve it. */
+      ownerMayApprove: boolean;
+    };
+
+/** The bot as it was configured when it asked (the workflow never re-reads config). */
+export interface BotSnapshot {
+  id: string;
+  owner: string;
+  team: string;
+  purpose: string;
+  environment: string;
+  /** The bot's identity in the target, e.g. its LDAP DN. */
+  principal: string;
+}
+
+/** The role as it was configured when the bot asked. */
+export interface RoleSnapshot {
+  id: string;
+  description?: string;
+  environment: string;
+  target: TargetRef;
+  maxDurationSeconds: number;
+  approval: ApprovalRule;
+}
+
+/**
+ * How the bot proved who it is when it asked with a workload identity token (a CI job's or a
+ * Kubernetes service account's OIDC token): ties the elevation to the exact run.
+ */
+export interface BotIdentity {
+  kind: 'workload_identity';
+  issuer: string;
+  subject: string;
+  /** The token's `jti`, when it has one. */
+  tokenId?: string;
+  expiresAt: string;
+  /** The run-identifying claims the policy records (run id, commit, workflow...). */
+  claims: Record<string, unknown>;
+}
+
+/** Start input of an elevation workflow. */
+export interface ElevationInput {
+  elevationId: string;
+  bot: BotSnapshot;
+  role: RoleSnapshot;
+  durationSeconds: number;
+  justification: string;
+  ticket?: string;
+  requestId?: string;
+  /** Present when the bot authenticated with a workload identity token instead of its key. */
+  identity?: BotIdentity;
+  /** ISO-8601 instant the server accepted the request. */
+  requestedAt: string;
+  timing: ElevationTiming;
+  /**
+   * The API's signature over this input (a compact JWS, see `domain/decision-signer.ts`): the
+   * worker refuses to act on a workflow that someone else started through Temporal.
+   */
+  signature?: string;
+  /** Present only when the workflow continued as new: the state it carries over. */
+  carried?: CarriedState;
+}
+
+/** Operational timing, from settings (tests shorten it). */
+export interface ElevationTiming {
+  /** How long an approved elevation keeps trying to grant before it ends `failed`. */
+  grantTimeoutSeconds: number;
+  /** Longest pause between two revocation rounds while the target resists. */
+  revokeRetryMaxSeconds: number;
+}
+
+/** State handed from one run to the next by continue-as-new (only while revoking). */
+export interface CarriedState {
+  view: ElevationView;
+  revokeReason: EndReason;
+  revokeStartedAt: string;
+  revokeAttempts: number;
+  /** Where the approval request was posted in Slack, so later steps update the same messages. */
+  messages?: SlackMessageRef[];
+  /** The decision keys the run trusted, so a revoke can still be verified in the next run. */
+  trust?: DecisionTrust;
+}
+
+/** A message Elevate posted in Slack: its channel (or DM) and timestamp. */
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+/**
+ * Who an approver is beyond their e-mail address, so that one person counts once however many
+ * addresses they hold: the directory entries that made them an approver, and their subject at
+ * the identity provider. A second approval sharing an entry or the `(issuer, subject)` pair with
+ * an earlier one is refused (`already_approved`). Optional everywhere: older histories lack it.
+ */
+export interface ApproverIdentity {
+  /** Normalised DNs of the LDAP entries the approver was matched to (empty for policy lists). */
+  entries: string[];
+  /** The identity provider that vouched for the login (`iss`). */
+  issuer?: string;
+  /** The approver's subject at that provider (`sub`). */
+  subject?: string;
+}
+
+/** A public key that may sign decisions: its RFC 7638 thumbprint and raw Ed25519 key (base64url). */
+export interface TrustedDecisionKey {
+  kid: string;
+  x: string;
+}
+
+/** The decision keys an elevation trusts, as the worker's configuration gave them. */
+export interface DecisionTrust {
+  keys: TrustedDecisionKey[];
+  /** When they were loaded (ISO 8601). */
+  loadedAt: string;
+}
+
+/** One recorded approval. */
+export interface ApprovalRecord {
+  approver: string;
+  at: string;
+  /** Approver groups the person was found in when they approved. */
+  groups: string[];
+  evidence?: Record<string, unknown>;
+  /** Who the approver is beyond their address (absent in approvals recorded before it existed). */
+  identity?: ApproverIdentity;
+}
+
+/** What the grant in the target returned, confirmed by reading it back. */
+export interface GrantReceipt {
+  target: TargetRef;
+  principal: string;
+  /** True when the principal was already a member (another elevation holds the same grant). */
+  alreadyPresent: boolean;
+  /** Other elevations holding the same grant at the time. */
+  sharedWith: string[];
+  verifiedAt: string;
+  /**
+   * AWS credentials mode: the session issued (its name, as CloudTrail shows it, and when AWS
+   * stops accepting it). The credentials themselves wait for the bot and are never recorded.
+   */
+  session?: { sessionName: string; expiration: string };
+}
+
+/** What the revocation returned, confirmed by reading it back. */
+export interface RevokeReceipt {
+  target: TargetRef;
+  principal: string;
+  /** False when other elevations still hold the grant, so the membership was kept for them. */
+  removed: boolean;
+  /** Elevations that still hold the grant (when `removed` is false). */
+  stillHeldBy: string[];
+  verifiedAt: string;
+  /**
+   * AWS credentials mode: what became of the session. Credentials not yet delivered are
+   * destroyed; delivered ones still valid are cut off by a deny on the session (`denied`).
+   */
+  session?: { sessionName: string; expiration: string; delivered: boolean; denied: boolean };
+}
+
+/** The public picture of one elevation, returned by the status query and the API. */
+export interface ElevationView {
+  id: string;
+  workflowId: string;
+  status: ElevationStatus;
+  botId: string;
+  roleId: string;
+  owner: string;
+  environment: string;
+  durationSeconds: number;
+  justification: string;
+  ticket?: string;
+  requestId?: string;
+  requestedAt: string;
+  approval:
+    | { mode: 'auto' }
+    | {
+        mode: 'approvers';
+        /** Distinct approvals needed in all (the sum of the groups' quorums). */
+        quorum: number;
+        deadline: string;
+        /** Each group's quorum and how many approvals count towards it so far. */
+        groups: { name: string; quorum: number; approved: number }[];
+      };
+  approvals: ApprovalRecord[];
+  grantedAt?: string;
+  expiresAt?: string;
+  endedAt?: string;
+  endReason?: EndReason;
+  /** Failed revocation rounds so far (non-zero only while the target resists). */
+  revokeAttempts: number;
+  /** Last error seen while granting or revoking, for operators. */
+  lastError?: string;
+}
