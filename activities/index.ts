@@ -14,7 +14,8 @@ import type {
 import type { RequestVerifier } from '../domain/decision-signer.js';
 import { leaseKey, type GrantLedger } from '../domain/grant-ledger.js';
 import { type GrantRequest } from '../core/ports/activities.js';
-import { elevationIdOfPolicy, type AwsIamTarget } from '../integrations/aws/iam-target.js';
+import { elevationIdOfPolicy } from '../integrations/aws/naming.js';
+import { type AwsIamTarget } from '../integrations/aws/iam-target.js';
 import type {
   GrantReceipt,
   RevokeReceipt,

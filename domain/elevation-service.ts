@@ -954,7 +954,6 @@ export class ElevationService {
     return { elevation, events };
   }
 
-  /** Verify the audit chain, also against anchors an admin recorded from earlier runs. */
   /**
    * The audit trail as a stream of text chunks in `opts.format`, for an admin. Bad options fail
    * before the first chunk (400); the export itself is recorded as `audit.exported` first, so
@@ -1010,6 +1009,7 @@ export class ElevationService {
     return { ...body, digest, exportEvent };
   }
 
+  /** Verify the audit chain, also against anchors an admin recorded from earlier runs. */
   verifyAudit(anchors: ChainAnchor[] = []): Promise<VerifyResult> {
     return this.deps.store.verify({ anchors }).catch((err: unknown) => {
       throw this.unavailable(err, 'read the audit store');
@@ -1119,7 +1119,6 @@ export class ElevationService {
     return send();
   }
 
-  /** The store's summary, or the live workflow's state before its first event is stored. */
   /** The elevation's summary in the audit store (503 when the store cannot be read). */
   private stored(id: string): Promise<ElevationView | undefined> {
     return this.deps.store.getElevation(id).catch((err: unknown) => {
@@ -1127,6 +1126,7 @@ export class ElevationService {
     });
   }
 
+  /** The store's summary, or the live workflow's state before its first event is stored. */
   private async find(id: string): Promise<ElevationView | undefined> {
     const stored = await this.stored(id);
     if (stored) return stored;
@@ -1138,13 +1138,13 @@ export class ElevationService {
     }
   }
 
+  /**
+   * Whether an update failed because the workflow has closed or never existed: the client
+   * reports both as `WorkflowNotFoundError` ("workflow execution already completed"), by type,
+   * not by message.
+   */
   private isGone(err: unknown): boolean {
-    if (err instanceof WorkflowNotFoundError) return true;
-    const message = err instanceof Error ? err.message : '';
-    return (
-      /already completed|workflow not found|not found/i.test(message) &&
-      !(err instanceof WorkflowUpdateFailedError)
-    );
+    return err instanceof WorkflowNotFoundError;
   }
 
   private async refusalOrUnavailable(

@@ -28,12 +28,11 @@ import { parseArgs } from 'node:util';
 import { policySchema } from '../config/policy.js';
 import { generateSecret, hashSecret } from '../core/crypto/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-keys.js';
-import { botDn, groupDn, seedLdif } from '../dev/ldap-seed.js';
-import { startSlapd } from '../dev/slapd-server.js';
+import { startBenchServers } from '../dev/bench-servers.js';
+import { botDn, groupDn } from '../dev/ldap-seed.js';
 import { createLogger } from '../runtime/logger.js';
 import { freePort } from '../dev/processes.js';
 import { startServices } from '../runtime/services.js';
-import { startTemporalDevServer } from '../dev/temporal-cli.js';
 import type { ElevationView } from '../core/model/elevation.js';
 
 const { values } = parseArgs({
@@ -154,19 +153,7 @@ try {
     ],
   });
   say(`starting the embedded stack in ${dir}`);
-  const temporal = await startTemporalDevServer({
-    dbFile: path.join(dir, 'temporal.db'),
-    pidFile: path.join(dir, 'temporal.pid'),
-    ui: false,
-  });
-  stops.push(() => temporal.stop());
-  const slapd = await startSlapd({
-    dataDir: path.join(dir, 'ldap'),
-    suffix: SUFFIX,
-    rootPassword: 'bench-root-secret',
-    seedLdif: seedLdif(SUFFIX, { bots, groups: ['flood-role'] }),
-  });
-  stops.push(() => slapd.stop());
+  const { temporal, slapd } = await startBenchServers(dir, SUFFIX, { bots, groups: ['flood-role'] }, stops);
   const decisionSigningKey = parseSigningKey(newDecisionKeyPair().privatePem);
   const auditPath = path.join(dir, 'audit.db');
   const services = await startServices({

@@ -37,12 +37,11 @@ import { parseArgs } from 'node:util';
 import { policySchema } from '../config/policy.js';
 import { generateSecret, hashSecret } from '../core/crypto/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-keys.js';
-import { botDn, groupDn, seedLdif } from '../dev/ldap-seed.js';
-import { startSlapd } from '../dev/slapd-server.js';
+import { startBenchServers } from '../dev/bench-servers.js';
+import { botDn, groupDn } from '../dev/ldap-seed.js';
 import { createLogger } from '../runtime/logger.js';
 import { startServices } from '../runtime/services.js';
 import { freePort } from '../dev/processes.js';
-import { startTemporalDevServer } from '../dev/temporal-cli.js';
 import type { ElevationView, GrantReceipt, RevokeReceipt } from '../core/model/elevation.js';
 import { startDevIdentityProvider } from '../dev/dev-identity-provider.js';
 import { APPROVE_ACTION } from '../integrations/slack/messages.js';
@@ -243,24 +242,17 @@ try {
     );
     if (Role?.Arn !== b.awsPrincipal) throw new Error(`moto made role ${Role?.Arn}, not ${b.awsPrincipal}`);
   }
-  const temporal = await startTemporalDevServer({
-    dbFile: path.join(dir, 'temporal.db'),
-    pidFile: path.join(dir, 'temporal.pid'),
-    ui: false,
-  });
-  stops.push(() => temporal.stop());
-  const slapd = await startSlapd({
-    dataDir: path.join(dir, 'ldap'),
-    suffix: SUFFIX,
-    rootPassword: 'bench-root-secret',
-    seedLdif: seedLdif(SUFFIX, {
+  const { temporal, slapd } = await startBenchServers(
+    dir,
+    SUFFIX,
+    {
       bots: [...bots, approvalBot.id],
       groups: [...roles, 'bench-approval'],
       people: [{ uid: 'approver', mail: approver.email }],
       peopleGroups: [{ id: 'approvers', members: ['approver'] }],
-    }),
-  });
-  stops.push(() => slapd.stop());
+    },
+    stops,
+  );
   const slack = await startSlackApiStub({
     token: 'xoxb-bench',
     users: [

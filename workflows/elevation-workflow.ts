@@ -511,6 +511,9 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
           writeBehind(event('revoke.failed', SYSTEM, { attempt: attempts, error }));
           if (workflowInfo().continueAsNewSuggested) {
             await stored;
+            // An update being handled must finish in this run: continue-as-new would drop it.
+            // (While revoking every handler answers at once; this keeps it so after an edit.)
+            await condition(allHandlersFinished);
             await continueAsNew<typeof elevationWorkflow>({
               ...input,
               carried: {

@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import type { Actor } from '../../core/model/elevation.js';
 import type { LdapTargetRef, PostgresTargetRef, TargetRef } from '../../core/model/targets.js';
-import { policyName } from '../aws/iam-target.js';
+import { policyName } from '../aws/naming.js';
 import type { AuditEvent } from './audit-store.js';
 
 /** An OCSF event class the export produces, with the activities of it that the export uses. */

@@ -11,7 +11,7 @@ import {
   type EventDataOf,
 } from '../../core/model/event-data.js';
 import type { AwsIamCredentialsTargetRef, TargetRef } from '../../core/model/targets.js';
-import { denyPolicyName, policyName, sessionName } from '../aws/iam-target.js';
+import { denyPolicyName, policyName, sessionName } from '../aws/naming.js';
 import type { AuditEvent } from './audit-store.js';
 import { eventRecord } from './hash-chain.js';
 import {

@@ -47,7 +47,6 @@
  * connect and request timeouts, so no call can hang. Failures are turned into
  * {@link TargetError}s by {@link mapAwsError} alone.
  */
-import { createHash } from 'node:crypto';
 import {
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
@@ -80,26 +79,30 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import type { Logger } from 'pino';
 import type { GrantContext, Target, TargetChange } from '../../core/ports/target.js';
 import {
-  TargetAccessDeniedError,
-  TargetError,
   TargetInvalidError,
-  TargetNotFoundError,
   TargetNotVerifiedError,
   TargetTamperedError,
   TargetUnreachableError,
 } from '../../core/errors/target-errors.js';
-import {
-  expiryCondition,
-  hasStatements,
-  iamTime,
-  isObject,
-  policyText,
-  statementsOf,
-} from './policy-document.js';
+import { expiryCondition, hasStatements, iamTime, policyText, statementsOf } from './policy-document.js';
 import { documentProblem, versionProblem, type PolicyVersionInfo } from './policy-check.js';
+import { isCode, mapAwsError, type AwsErrorContext, type AwsOperation } from './aws-errors.js';
+import {
+  DENY_PREFIX,
+  INLINE_NAME,
+  NAME_PREFIX,
+  POLICY_ARN,
+  POLICY_PATH,
+  denyPolicyName,
+  elevationIdOfPolicy,
+  parsePrincipal,
+  policyName,
+  policyNameOf,
+  policyPathOf,
+  sessionName,
+  type AwsPrincipal,
+} from './naming.js';
 import type { AwsIamAttachTargetRef, AwsIamCredentialsTargetRef } from '../../core/model/targets.js';
-
-export { expiryCondition, iamTime } from './policy-document.js';
 
 /** Either kind of AWS IAM reference. */
 export type AwsIamTargetRef = AwsIamAttachTargetRef | AwsIamCredentialsTargetRef;
@@ -135,12 +138,6 @@ export interface AwsIamTargetOptions {
   listPageSize?: number;
 }
 
-/** The path every policy Elevate creates lives under; nothing else should use it. */
-export const POLICY_PATH = '/elevate/';
-
-/** Prefix of policy and session names: `elevate-<elevationId>`. */
-export const NAME_PREFIX = 'elevate-';
-
 /**
  * Added to the window in the expiry condition. The revocation runs when the window ends and
  * takes a moment; without slack the condition could cut the grant a few seconds early, and
@@ -151,101 +148,6 @@ export const EXPIRY_SLACK_SECONDS = 60;
 /** STS limits on `DurationSeconds` of AssumeRole: 15 minutes to 12 hours. */
 export const MIN_SESSION_SECONDS = 900;
 export const MAX_SESSION_SECONDS = 43_200;
-
-/** IAM limits on names: policy names up to 128 characters, session names up to 64, both `[\w+=,.@-]`. */
-const MAX_POLICY_NAME = 128;
-const MAX_SESSION_NAME = 64;
-const NOT_NAME_CHARS = /[^\w+=,.@-]/g;
-
-const ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):(role|user)\/((?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,128})$/;
-
-/** A managed policy: customer-managed (12-digit account) or AWS-managed (`aws`), with its path. */
-const POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy(\/(?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,128})$/;
-
-/** Inline policy names: up to 128 of the characters IAM allows in names. */
-const INLINE_NAME = /^[\w+=,.@-]{1,128}$/;
-
-/** The IAM role or user a bot acts as, taken apart from its ARN. */
-export interface AwsPrincipal {
-  arn: string;
-  partition: string;
-  account: string;
-  kind: 'role' | 'user';
-  /** The name without the path, as IAM's API calls want it. */
-  name: string;
-}
-
-/**
- * Parses the ARN of an IAM role or user (`arn:aws:iam::123456789012:role/path/name`).
- *
- * @throws {TargetInvalidError} for anything else: groups, assumed-role sessions, other services.
- */
-export function parsePrincipal(arn: string): AwsPrincipal {
-  const m = ARN.exec(arn);
-  if (!m) {
-    throw new TargetInvalidError(
-      `AWS principal ${JSON.stringify(arn)} is not the ARN of an IAM role or user (arn:aws:iam::<account>:role/<name> or :user/<name>)`,
-    );
-  }
-  const [, partition = '', account = '', kind, , name = ''] = m;
-  return { arn, partition, account, kind: kind === 'user' ? 'user' : 'role', name };
-}
-
-/**
- * `elevate-<elevationId>` cut to `max` characters of the characters IAM allows. Elevation ids
- * (`el_` and 24 hex digits) come out unchanged; anything else has disallowed characters
- * replaced by `-` and, if too long, is shortened with a hash of the whole id at the end, so
- * the name stays the same on every attempt and distinct ids stay distinct.
- */
-function elevationName(elevationId: string, max: number): string {
-  if (!elevationId) throw new TargetInvalidError('an AWS grant needs the elevation id');
-  const cleaned = elevationId.replace(NOT_NAME_CHARS, '-');
-  const name = `${NAME_PREFIX}${cleaned}`;
-  if (cleaned === elevationId && name.length <= max) return name;
-  const hash = createHash('sha256').update(elevationId).digest('hex').slice(0, 16);
-  return `${name.slice(0, max - hash.length - 1)}-${hash}`;
-}
-
-/** Prefix of the inline policies that deny a revoked elevation's session (credentials mode). */
-export const DENY_PREFIX = 'elevate-deny-';
-
-/**
- * The name of the inline policy that denies a revoked elevation's session:
- * `elevate-deny-<elevationId>` (IAM allows 128 characters).
- */
-export function denyPolicyName(elevationId: string): string {
-  return `${DENY_PREFIX}${elevationName(elevationId, MAX_POLICY_NAME - DENY_PREFIX.length + NAME_PREFIX.length).slice(NAME_PREFIX.length)}`;
-}
-
-/** The name of the elevation's managed policy in attach mode. */
-export function policyName(elevationId: string): string {
-  return elevationName(elevationId, MAX_POLICY_NAME);
-}
-
-/** The `RoleSessionName` of the elevation's session in credentials mode (at most 64 characters). */
-export function sessionName(elevationId: string): string {
-  return elevationName(elevationId, MAX_SESSION_NAME);
-}
-
-/**
- * The elevation an attach-mode policy belongs to, read from its ARN: for
- * `arn:<partition>:iam::<account>:policy/elevate/elevate-<id>` it is `<id>`, exactly as it stands
- * after `elevate-`. Anything else is not an Elevate policy and gives `undefined`: another path
- * (`/elevate/x/` included), another name, an AWS-managed policy, a malformed ARN.
- *
- * Elevation ids (`el_` and 24 hex digits) come back as they went in. An id that
- * {@link policyName} had to clean or shorten comes back in that form, so compare with what
- * `policyName(id)` names rather than with the id itself when ids may be unusual.
- */
-export function elevationIdOfPolicy(policyArn: string): string | undefined {
-  const m = POLICY_ARN.exec(policyArn);
-  if (!m) return undefined;
-  const [, account, path, name = ''] = m;
-  // Elevate creates its policies in the bot's account, never as AWS-managed ones.
-  if (account === 'aws' || path !== POLICY_PATH || !name.startsWith(NAME_PREFIX)) return undefined;
-  const id = name.slice(NAME_PREFIX.length);
-  return id.length > 0 ? id : undefined;
-}
 
 /** A managed policy attached to a role or user, as {@link AwsIamTarget.listAttachedPolicies} lists it. */
 export interface AttachedManagedPolicy {
@@ -264,19 +166,6 @@ export interface AttachedPolicies {
   managed: AttachedManagedPolicy[];
   /** Sorted by name. */
   inline: string[];
-}
-
-/** The path of a managed policy from its ARN (`…:policy/service-role/X` → `/service-role/`). */
-function policyPathOf(policyArn: string): string {
-  const at = policyArn.indexOf(':policy/');
-  if (at < 0) return '/';
-  const resource = policyArn.slice(at + ':policy'.length);
-  return resource.slice(0, resource.lastIndexOf('/') + 1);
-}
-
-/** The name at the end of a managed policy's ARN. */
-function policyNameOf(policyArn: string): string {
-  return policyArn.slice(policyArn.lastIndexOf('/') + 1);
 }
 
 /**
@@ -302,184 +191,9 @@ export interface IssuedCredentials {
   sessionName: string;
 }
 
-/** The operation an error happened in, for messages and for mapping `NoSuchEntity`. */
-export type AwsOperation =
-  | 'grant'
-  | 'attach'
-  | 'revoke'
-  | 'check'
-  | 'listMembers'
-  | 'issueCredentials'
-  | 'ping'
-  | 'listAttached'
-  | 'detach'
-  | 'deleteInline'
-  | 'revokeSession'
-  | 'inspect';
-
-/** What {@link mapAwsError} needs to know about the failed call. */
-export interface AwsErrorContext {
-  operation: AwsOperation;
-  /** The bot's role or user ARN (attach mode), or the role assumed (credentials mode). */
-  principal?: string;
-  /**
-   * Name of the elevation's policy (attach mode); for `detach` the ARN of the policy, for
-   * `deleteInline` the name of the inline policy.
-   */
-  policy?: string;
-  /** Removed from every message, in case a server or library ever echoes them. */
-  secrets?: string[];
-}
-
-/** Error codes (without a trailing `Exception`) that mean AWS is overloaded or failing: retry. */
-const TRANSIENT_CODES = new Set([
-  'Throttling',
-  'ThrottledRequest',
-  'TooManyRequests',
-  'RequestLimitExceeded',
-  'ServiceUnavailable',
-  'ServiceFailure',
-  'InternalFailure',
-  'InternalError',
-  'InternalServerError',
-  'RequestTimeout',
-  'PriorRequestNotComplete',
-  'IDPCommunicationError',
-]);
-
-/** Error codes that say Elevate's own identity may not do this, or is not recognised. */
-const DENIED_CODES = new Set([
-  'AccessDenied',
-  'InvalidClientTokenId',
-  'UnrecognizedClient',
-  'SignatureDoesNotMatch',
-  'IncompleteSignature',
-  'MissingAuthenticationToken',
-  'InvalidAccessKeyId',
-  'ExpiredToken',
-  'RegionDisabled',
-  'OptInRequired',
-]);
-
-function describe(ctx: AwsErrorContext): string {
-  const who = ctx.principal ?? '?';
-  const policy = ctx.policy ?? '?';
-  switch (ctx.operation) {
-    case 'grant':
-      return `granting policy ${policy} to ${who}`;
-    case 'attach':
-      return `attaching policy ${policy} to ${who}`;
-    case 'revoke':
-      return `removing policy ${policy} from ${who}`;
-    case 'check':
-      return `checking policy ${policy} on ${who}`;
-    case 'listMembers':
-      return `listing the holders of Elevate's policies`;
-    case 'issueCredentials':
-      return `assuming ${who}`;
-    case 'ping':
-      return 'asking STS who Elevate is';
-    case 'listAttached':
-      return `listing the policies attached to ${who}`;
-    case 'detach':
-      return `detaching policy ${policy} from ${who}`;
-    case 'deleteInline':
-      return `deleting inline policy ${policy} of ${who}`;
-    case 'revokeSession':
-      return `denying a revoked session on ${who} with inline policy ${policy}`;
-    case 'inspect':
-      return `reading the versions of policy ${policy}`;
-  }
-}
-
-function redact(message: string, secrets: string[] | undefined): string {
-  let out = message;
-  for (const s of secrets ?? []) if (s) out = out.split(s).join('[redacted]');
-  return out;
-}
-
-/** The error's AWS code without a trailing `Exception` (`NoSuchEntityException` → `NoSuchEntity`). */
-export function awsErrorCode(err: unknown): string | undefined {
-  if (!isObject(err) && !(err instanceof Error)) return undefined;
-  const e = err as { Code?: unknown; name?: unknown };
-  const raw = typeof e.Code === 'string' ? e.Code : typeof e.name === 'string' ? e.name : undefined;
-  return raw?.replace(/Exception$/, '');
-}
-
-/** The HTTP status AWS answered with, or undefined when no answer arrived. */
-function httpStatus(err: unknown): number | undefined {
-  const status = (err as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
-/**
- * Turns whatever the AWS SDK threw into a {@link TargetError}. This is the one place where AWS
- * failures get their meaning; the idempotency cases (`EntityAlreadyExists` on create,
- * `NoSuchEntity` on detach, delete and read) are handled by the callers before they get here.
- *
- * - no answer (connection refused, reset, timed out, DNS, no credentials could be loaded) →
- *   {@link TargetUnreachableError} (retryable);
- * - throttling (`Throttling`, `ThrottlingException`, …), `ServiceUnavailable` and any 5xx →
- *   {@link TargetUnreachableError} (retryable);
- * - `AccessDenied`, `InvalidClientTokenId`, `UnrecognizedClientException` and the other
- *   authentication refusals → {@link TargetAccessDeniedError};
- * - `NoSuchEntity` while attaching the policy just created → {@link TargetUnreachableError}:
- *   the bot's role or user was seen a moment before, so it is IAM's eventual consistency
- *   not showing the new policy yet (a principal deleted meanwhile is reported as not found
- *   on the next attempt);
- * - `NoSuchEntity` otherwise → {@link TargetNotFoundError} naming the role or user;
- * - `DeleteConflict` → {@link TargetNotVerifiedError} (retryable): the policy still has an
- *   attachment or version IAM has not caught up on;
- * - `MalformedPolicyDocument`, `LimitExceeded`, `ValidationError`, `PackedPolicyTooLarge` and
- *   every other answer → {@link TargetInvalidError} with the code: AWS has decided, and asking
- *   again will not change its mind.
- */
-export function mapAwsError(err: unknown, ctx: AwsErrorContext): TargetError {
-  if (err instanceof TargetError) return err;
-  const what = describe(ctx);
-  const make = <T extends TargetError>(Cls: new (message: string) => T, message: string): T =>
-    new Cls(redact(message, ctx.secrets));
-  const e = (isObject(err) || err instanceof Error ? err : {}) as { message?: unknown; code?: unknown };
-  const text = typeof e.message === 'string' ? e.message : String(err);
-  const status = httpStatus(err);
-  const code = awsErrorCode(err);
-
-  if (status === undefined) {
-    const detail = [typeof e.code === 'string' ? e.code : code, text].filter(Boolean).join(': ');
-    return make(TargetUnreachableError, `AWS unreachable while ${what}: ${detail}`);
-  }
-  const detail = `${code ?? 'error'}, HTTP ${status}${text ? `: ${text}` : ''}`;
-  if ((code && TRANSIENT_CODES.has(code)) || status >= 500) {
-    return make(TargetUnreachableError, `AWS temporarily unable to serve ${what} (${detail})`);
-  }
-  if (code && DENIED_CODES.has(code)) {
-    return make(TargetAccessDeniedError, `Elevate's AWS identity may not do this: ${what} (${detail})`);
-  }
-  if (code === 'NoSuchEntity') {
-    if (ctx.operation === 'attach') {
-      return make(
-        TargetUnreachableError,
-        `IAM does not show policy ${ctx.policy ?? '?'} yet (eventual consistency) while ${what} (${detail})`,
-      );
-    }
-    return make(TargetNotFoundError, `AWS principal ${ctx.principal ?? '?'} does not exist (${detail})`);
-  }
-  if (code === 'DeleteConflict') {
-    return make(
-      TargetNotVerifiedError,
-      `IAM still shows an attachment or version of policy ${ctx.policy ?? '?'} while ${what} (${detail})`,
-    );
-  }
-  return make(TargetInvalidError, `AWS refused ${what} (${detail})`);
-}
-
 /** Orders strings by UTF-16 code units, as `Array.prototype.sort` does by default. */
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function isCode(err: unknown, code: string): boolean {
-  return httpStatus(err) !== undefined && awsErrorCode(err) === code;
 }
 
 /**

@@ -37,16 +37,10 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AwsIamTarget,
-  elevationIdOfPolicy,
-  expiryCondition,
-  iamTime,
-  mapAwsError,
-  policyName,
-  sessionName,
-  type AwsErrorContext,
-} from '../../integrations/aws/iam-target.js';
+import { AwsIamTarget } from '../../integrations/aws/iam-target.js';
+import { elevationIdOfPolicy, policyName, sessionName } from '../../integrations/aws/naming.js';
+import { expiryCondition, iamTime } from '../../integrations/aws/policy-document.js';
+import { mapAwsError, type AwsErrorContext } from '../../integrations/aws/aws-errors.js';
 import {
   TargetAccessDeniedError,
   TargetError,

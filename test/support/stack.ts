@@ -225,6 +225,8 @@ export interface StackOptions {
   metrics?: Metrics;
   /** The key the stack's service signs with (default: {@link testDecisionKey}). */
   signingKey?: DecisionSigningKey;
+  /** Dynamic configuration of the Temporal dev server (`--dynamic-config-value key=value`). */
+  temporalConfig?: Record<string, string | number>;
 }
 
 export interface Stack {
@@ -276,6 +278,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       executable: { type: 'existing-path', path: cli },
       ip: '127.0.0.1',
       log: { format: 'pretty', level: 'error' },
+      extraArgs: Object.entries(opts.temporalConfig ?? {}).flatMap(([k, v]) => [
+        '--dynamic-config-value',
+        `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`,
+      ]),
     },
   });
   closers.push(() => env.teardown());
