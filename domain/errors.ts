@@ -1,46 +1,12 @@
 /**
  * Errors a caller of the API can cause or meet. One class, coded; the HTTP layer turns it into
- * `{error: {code, message, field?}}` with `status`. Messages are written for the caller and
- * never contain secrets.
+ * `{error: {code, message, field?}}` with the status it gives the code (`server/http-status.ts`).
+ * Messages are written for the caller and never contain secrets.
  */
 import type { ErrorCode } from '../core/errors/error-codes.js';
 
-const STATUS: Record<ErrorCode, number> = {
-  invalid_request: 400,
-  invalid_json: 400,
-  invalid_body: 400,
-  unsupported_media_type: 415,
-  payload_too_large: 413,
-  unauthenticated: 401,
-  forbidden: 403,
-  bot_disabled: 403,
-  bot_locked: 403,
-  unknown_role: 422,
-  role_not_allowed: 403,
-  duration_too_long: 422,
-  not_found: 404,
-  method_not_allowed: 405,
-  idempotency_conflict: 409,
-  already_ended: 409,
-  not_pending: 409,
-  already_approved: 409,
-  approval_window_closed: 409,
-  approval_refused: 403,
-  approval_not_needed: 409,
-  insufficient_user_authentication: 401,
-  identity_mismatch: 403,
-  approval_link_invalid: 400,
-  not_active: 409,
-  not_credentials_mode: 409,
-  credentials_gone: 410,
-  too_many_requests: 429,
-  service_unavailable: 503,
-  internal: 500,
-};
-
 export class ApiError extends Error {
   override readonly name = 'ApiError';
-  readonly status: number;
   /** True when the refusal is already in the audit trail (the HTTP layer must not add it again). */
   audited = false;
   /** When the caller may usefully try again, in seconds (sent as `Retry-After`). */
@@ -51,7 +17,6 @@ export class ApiError extends Error {
     readonly field?: string,
   ) {
     super(message);
-    this.status = STATUS[code];
   }
 
   /** Mark as already recorded; returns itself. */

@@ -35,6 +35,7 @@ import { AmbiguousIdentityError, type DirectoryPerson } from '../core/ports/appr
 import type { ApproverDirectory } from '../core/ports/approver-directory.js';
 import type { ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
+import { httpStatusOf } from './http-status.js';
 import { RISKS } from '../core/rules/risk.js';
 import type { EphemeralStore, TypedAuditAppender } from '../integrations/audit/audit-store.js';
 import type { AdminIdentity, AdminLoginClient } from '../integrations/oidc/admin-login.js';
@@ -421,12 +422,9 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
   /** Render a failure inside the console: API errors with their status, anything else as 500. */
   const failed = (req: Request, res: Response, err: unknown, user?: PageUser) => {
     if (err instanceof ApiError) {
-      if (err.status >= 500) req.log.error({ err }, 'console request failed');
-      html(
-        res,
-        err.status,
-        messagePage(err.status === 404 ? 'Not found' : 'Not done', err.message, { user }),
-      );
+      const status = httpStatusOf(err);
+      if (status >= 500) req.log.error({ err }, 'console request failed');
+      html(res, status, messagePage(status === 404 ? 'Not found' : 'Not done', err.message, { user }));
       return;
     }
     req.log.error({ err }, 'console request failed');
@@ -763,7 +761,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
           }),
         );
       } catch (err) {
-        if (!(err instanceof ApiError) || err.status !== 400) throw err;
+        if (!(err instanceof ApiError) || httpStatusOf(err) !== 400) throw err;
         invalid(filters, err.message);
       }
     }),

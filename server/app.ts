@@ -16,6 +16,7 @@ import type { AdminPolicy, BotPolicy } from '../config/policy.js';
 import { hashSecret } from '../core/crypto/credentials.js';
 import { type ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
+import { httpStatusOf } from './http-status.js';
 import {
   FederationError,
   WorkloadIdentityVerifier,
@@ -592,9 +593,10 @@ export function createApp({
       req.log.info({ code: error.code }, 'client aborted the request body');
       return;
     }
-    if (error.status >= 500) {
+    const status = httpStatusOf(error);
+    if (status >= 500) {
       req.log.error({ err }, 'request failed');
-    } else if (error.status !== 401 && error.code !== 'forbidden' && !error.audited) {
+    } else if (status !== 401 && error.code !== 'forbidden' && !error.audited) {
       // Every refused attempt by a known caller is part of the audit trail.
       const { bot, admin } = res.locals as Locals;
       const actor: Actor | undefined = bot
@@ -615,7 +617,7 @@ export function createApp({
     }
     if (res.headersSent) return;
     if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
-    res.status(error.status).json({
+    res.status(status).json({
       error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
     });
   });

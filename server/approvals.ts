@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { RefusalError, type ElevationService } from '../domain/elevation-service.js';
 import { type ApproverLogin } from '../core/ports/approver-directory.js';
 import { ApiError } from '../domain/errors.js';
+import { httpStatusOf } from './http-status.js';
 import type { EphemeralStore } from '../integrations/audit/audit-store.js';
 import {
   CLOCK_TOLERANCE_SECONDS,
@@ -174,13 +175,13 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       refusal = new Refusal(status, apiCode, err.code, err.message, hintFor(err.code));
     } else if (err instanceof ApiError) {
       refusal = new Refusal(
-        err.status,
+        httpStatusOf(err),
         err.code,
         err instanceof RefusalError ? err.reason : err.code,
         err.message,
       );
       audited = err.audited;
-      if (err.status >= 500) req.log.error({ err }, 'approval step failed');
+      if (httpStatusOf(err) >= 500) req.log.error({ err }, 'approval step failed');
     } else {
       req.log.error({ err }, 'approval step failed');
       refusal = new Refusal(500, 'internal', 'internal', 'Something went wrong on our side; try again.');

@@ -3,6 +3,7 @@
  * same bot and the same request. Two bots' ids cannot be made to collide on purpose (96 bits
  * of SHA-256), so the collision is staged here by handing the function another bot's elevation.
  */
+import { httpStatusOf } from '../../server/http-status.js';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../domain/errors.js';
 import { replayOf } from '../../domain/idempotent-replay.js';
@@ -50,7 +51,8 @@ describe('replayOf', () => {
   it("when another bot's request lands on this elevation's id (a derivation collision), then it is refused without the elevation", () => {
     const error = refusal(() => replayOf(existing, 'attacker-bot', same));
 
-    expect(error).toMatchObject({ code: 'idempotency_conflict', status: 409, field: 'requestId' });
+    expect(error).toMatchObject({ code: 'idempotency_conflict', field: 'requestId' });
+    expect(httpStatusOf(error)).toBe(409);
     expect(error.message).not.toContain('victim-bot');
     expect(error.message).not.toContain(existing.id);
   });
