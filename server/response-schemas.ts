@@ -32,6 +32,7 @@ import {
 import { EVENT_TYPES } from '../core/model/events.js';
 import type { EvidencePack } from '../integrations/audit/evidence-pack.js';
 import {
+  endReasonSchema as recordedEndReasonSchema,
   recordedBotSchema,
   recordedGrantReceiptSchema,
   recordedRevokeReceiptSchema,
@@ -143,17 +144,8 @@ export const elevationStatusSchema = documented(z.enum(ELEVATION_STATUSES), {
 });
 
 export const endReasonSchema = documented(
-  z.enum([
-    'expired',
-    'given_back',
-    'admin_revoked',
-    'withdrawn',
-    'denied',
-    'approval_timeout',
-    'grant_failed',
-    'request_unverified',
-    'orphaned',
-  ]),
+  // The audit records' enum, as its own instance: the document names it `EndReason`.
+  recordedEndReasonSchema.clone(),
   { id: 'EndReason', description: 'Why an elevation ended, or is ending.' },
 );
 export type _EndReasonAgrees = Assert<Agrees<z.infer<typeof endReasonSchema>, EndReason>>;
