@@ -193,7 +193,7 @@ describe('bodies the parser cannot read', () => {
         'content-type': 'application/json',
         ...(encoding !== undefined ? { 'content-encoding': encoding } : {}),
       },
-      body,
+      body: new Uint8Array(body),
     }).then(async (r) => ({
       status: r.status,
       body: (await r.json()) as { error: { code: string; field?: string } },
@@ -334,7 +334,7 @@ describe('bodies the parser cannot read', () => {
           'content-type': pick(['application/json', 'application/json; charset=utf-8', 'text/plain']),
           ...(encoding !== undefined ? { 'content-encoding': encoding } : {}),
         },
-        body,
+        body: new Uint8Array(body),
       });
       await res.arrayBuffer();
       seen[res.status] = (seen[res.status] ?? 0) + 1;
