@@ -26,7 +26,7 @@ import type { Actor, BotIdentity, ElevationView } from '../core/model/elevation.
 import { isFinal } from '../core/rules/elevation-view.js';
 import { cachedHealthChecks, type HealthCheck } from './health.js';
 import { contentTypeOf } from '../integrations/audit/export.js';
-import { mountApiReference } from './openapi.js';
+import { mountApiReference } from './openapi/serve.js';
 import { allowedMethods } from './allowed-methods.js';
 import { isClientAbort, toApiError } from './request-errors.js';
 import { elevationQuery } from './elevation-filters.js';

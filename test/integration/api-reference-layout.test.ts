@@ -13,7 +13,7 @@ import express from 'express';
 import { type Browser, type Page } from 'playwright-core';
 import { launchChromium } from '../../dev/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mountApiReference } from '../../server/openapi.js';
+import { mountApiReference } from '../../server/openapi/serve.js';
 import type { PageRect, PageWindow } from '../support/page-dom.js';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/api-reference');

@@ -32,7 +32,7 @@ import {
 } from '../../integrations/metrics/prometheus.js';
 import { SLACK_METHODS } from '../../core/ports/metrics.js';
 import { TemporalMetricsBridge, prometheusName } from '../../integrations/metrics/temporal-metrics.js';
-import { API_ROUTES } from '../../server/openapi.js';
+import { API_ROUTES } from '../../server/openapi/routes.js';
 import { findPromtool, has, lintExposition, parseExposition, valueOf } from '../support/prometheus-text.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -1,0 +1,244 @@
+/**
+ * Documentation of the request schemas (the schemas themselves are the server's, in `schemas.ts`),
+ * and the schemas of the inputs the approval pages, the console and the Slack endpoint check
+ * themselves (forms, one-time tokens, Slack's payloads), for the reference.
+ */
+import { z } from 'zod';
+import { ELEVATION_STATUSES } from '../../core/model/elevation.js';
+import { documented } from '../response-schemas.js';
+import { SAFE_TEXT_PATTERN } from '../safe-text.js';
+import {
+  botChangeBodySchema,
+  botIdSchema,
+  botLockBodySchema,
+  elevationIdSchema,
+  elevationRequestSchema,
+  listQuerySchema,
+  revokeBodySchema,
+  verifyQuerySchema,
+  waitQuerySchema,
+} from '../schemas.js';
+
+/** What `pattern` says of a text field (`safe-text.ts`), in words. */
+const SAFE_TEXT =
+  'Trimmed, then checked against `pattern`: no control characters (newline and tab included), no bidirectional, zero-width or other formatting characters, no line or paragraph separators, and at least one visible character.';
+
+documented(elevationIdSchema, {
+  description: 'An elevation id: `el_` and 24 lowercase hex digits.',
+  examples: ['el_3cf50827c4ec1f7c2a71324e'],
+});
+documented(elevationRequestSchema, {
+  id: 'ElevationRequest',
+  description: 'A bot’s request for one role, for a while, with a reason. Unknown fields are refused.',
+});
+documented(elevationRequestSchema.shape.role, {
+  description: 'A role id from the policy: 1-63 of `a-z 0-9 -`, starting and ending with a letter or digit.',
+});
+documented(elevationRequestSchema.shape.durationSeconds, {
+  description: 'The window, from the grant. At most the role’s `maxDurationSeconds` (else 422).',
+});
+documented(elevationRequestSchema.shape.justification, {
+  description: `Why the bot needs the role. ${SAFE_TEXT}`,
+});
+documented(elevationRequestSchema.shape.ticket, {
+  description: `A change or incident ticket. ${SAFE_TEXT}`,
+});
+documented(elevationRequestSchema.shape.requestId, {
+  description:
+    'Idempotency key: the same bot sending the same `requestId` again gets the same elevation (`idempotent-replayed: true`).',
+});
+documented(revokeBodySchema, {
+  id: 'RevokeRequest',
+  description: 'Optional. Unknown fields are refused.',
+});
+documented(revokeBodySchema.shape.reason.unwrap(), {
+  description: `Why, recorded in the audit trail. ${SAFE_TEXT}`,
+});
+
+/**
+ * The admin revoke's body: the bot's revoke body with `reason` required. Derived from the
+ * server's schema; the server parses with that schema and then requires `reason` itself.
+ */
+export const adminRevokeBodySchema = documented(revokeBodySchema.required(), {
+  id: 'AdminRevokeRequest',
+  description: 'An admin revocation must say why. Unknown fields are refused.',
+});
+
+documented(botIdSchema, {
+  description: 'A bot id from the policy: 1-63 of `a-z 0-9 -`.',
+  examples: ['etl-bot'],
+});
+documented(botLockBodySchema, {
+  id: 'BotLockRequest',
+  description:
+    'Why: required, recorded in the audit trail (and, for a lock, shown to the bot). Unknown fields are refused.',
+});
+documented(botLockBodySchema.shape.reason, {
+  description: `1-1000 characters. ${SAFE_TEXT}`,
+});
+documented(botChangeBodySchema, {
+  id: 'BotChangeRequest',
+  description: 'Optional. Unknown fields are refused.',
+});
+documented(botChangeBodySchema.shape.reason.unwrap(), {
+  description: `Why, recorded in the audit trail. ${SAFE_TEXT}`,
+});
+
+documented(waitQuerySchema.shape.waitSeconds, {
+  description:
+    'Long-poll: answer as soon as `status` changes (or, with `until`, is one of those statuses), at once if the elevation has ended, or after this many seconds with the elevation as it is then.',
+});
+documented(waitQuerySchema.shape.until, {
+  description: `With \`waitSeconds\`: comma-separated statuses to wait for, e.g. \`active\`, among ${ELEVATION_STATUSES.join(', ')}. The answer comes at once when \`status\` is already one of them, else as soon as it becomes one (statuses passed through on the way do not answer). An elevation that has ended (\`revoked\`, \`denied\`, \`expired\`, \`failed\`) answers at once even when its status is not listed: it will not change again.`,
+});
+documented(listQuerySchema.shape.bot, { description: 'Only this bot’s elevations.' });
+documented(listQuerySchema.shape.role, { description: 'Only elevations of this role.' });
+documented(listQuerySchema.shape.owner, {
+  description: 'Only elevations of bots with this owner (e-mail, as recorded at request time).',
+});
+documented(listQuerySchema.shape.team, {
+  description: 'Only elevations of bots of this team (as recorded).',
+});
+documented(listQuerySchema.shape.environment, {
+  description: 'Only elevations of roles in this environment.',
+});
+documented(listQuerySchema.shape.targetType, {
+  description: 'Only elevations of roles granted in this kind of target.',
+});
+documented(listQuerySchema.shape.risk, {
+  description:
+    '`high`: the role needs approvers and is in production (`prod`, `production`, `prod-…`); `medium`: approvers elsewhere; `low`: automatic.',
+});
+documented(listQuerySchema.shape.status, {
+  description: `Comma-separated statuses, e.g. \`active,revoking\`, among ${ELEVATION_STATUSES.join(', ')}.`,
+});
+documented(listQuerySchema.shape.from, { description: '`requestedAt` at or after this instant.' });
+documented(listQuerySchema.shape.to, { description: '`requestedAt` strictly before this instant.' });
+documented(listQuerySchema.shape.limit, { description: 'Page size.' });
+documented(listQuerySchema.shape.cursor, {
+  description: 'The `nextCursor` of the previous page, unchanged; with the same filters.',
+});
+documented(verifyQuerySchema.shape.anchor, {
+  description:
+    '`<position>:<hash>`, the `head` of an earlier verify: that event must still be in the chain with exactly that hash.',
+});
+
+// The approval pages and the Slack endpoint take browser forms and Slack's signed payloads,
+// which they check themselves (one-time tokens by pattern and lookup; Slack's signature in
+// Bolt). These schemas describe those inputs for the reference.
+
+const oneTimeToken = (description: string) =>
+  documented(z.string().regex(/^[A-Za-z0-9_-]{20,100}$/), { description });
+
+export const approvalStartQuerySchema = z.object({
+  ticket: oneTimeToken(
+    'The personal link’s ticket (from the Slack modal): for one elevation and one Slack user, for 10 minutes.',
+  ),
+});
+
+export const approvalCallbackQuerySchema = z.object({
+  state: documented(z.string(), { description: 'The login’s `state`, as sent to the provider.' }),
+  code: documented(z.string().optional(), { description: 'The authorization code (on success).' }),
+  error: documented(z.string().optional(), { description: 'The provider’s error (a cancelled login...).' }),
+  error_description: z.string().optional(),
+  iss: documented(z.string().optional(), {
+    description: 'The provider’s issuer (RFC 9207), when it sends it.',
+  }),
+});
+
+export const approvalConfirmFormSchema = documented(
+  z.object({
+    confirmation: oneTimeToken(
+      'The confirmation page’s hidden field: single-use, valid while the login is fresh.',
+    ),
+  }),
+  { id: 'ApprovalConfirmation', description: 'The confirmation page’s form; at most 2 KiB and 5 fields.' },
+);
+
+export const slackInteractionFormSchema = documented(
+  z.object({
+    payload: documented(z.string(), { description: 'The interaction, JSON-encoded, as Slack sends it.' }),
+  }),
+  { id: 'SlackInteraction', description: 'A Slack interaction: a button click or a modal submission.' },
+);
+
+export const anyJsonObject = documented(z.record(z.string(), z.unknown()), {
+  description: 'An OpenAPI 3.1 document.',
+});
+
+// The admin console's pages take browser forms and query strings, checked by the console itself
+// (`server/admin-console.ts`); these schemas describe them for the reference.
+
+const optionalText = (description: string) => documented(z.string().optional(), { description });
+
+export const consoleListQuerySchema = z.object({
+  bot: optionalText('A bot id.'),
+  owner: optionalText('The bot owner’s e-mail address, as recorded at request time.'),
+  team: optionalText('The bot’s team, as recorded at request time.'),
+  role: optionalText('A role id.'),
+  targetType: documented(z.enum(['ldap', 'postgres', 'aws-iam']).optional(), {
+    description: 'The kind of target the role is granted in.',
+  }),
+  environment: optionalText('The role’s environment.'),
+  status: documented(z.enum(ELEVATION_STATUSES).optional(), {
+    description: 'A status; repeat the parameter for several.',
+  }),
+  risk: documented(z.enum(['low', 'medium', 'high']).optional(), {
+    description:
+      '`high`: approvers in a production environment (`prod`, `production`, `prod-…`); `medium`: approvers elsewhere; `low`: automatic.',
+  }),
+  from: optionalText('Requested on or after this day (`YYYY-MM-DD`, UTC).'),
+  to: optionalText('Requested on or before this day (`YYYY-MM-DD`, UTC, inclusive).'),
+  cursor: optionalText('The “Next page” link’s cursor.'),
+  notice: optionalText(
+    'A fixed message after an action (`revoked`, `revoke_started`, `locked`, `unlocked`).',
+  ),
+});
+
+export const consoleHistoryQuerySchema = z.object({
+  cursor: optionalText('The “Next page” link’s cursor.'),
+  notice: optionalText('A fixed message after an action (`locked`, `unlocked`).'),
+});
+
+export const consoleNoticeQuerySchema = z.object({
+  notice: optionalText('A fixed message after an action (`revoked`, `revoke_started`).'),
+});
+
+export const consoleLoginQuerySchema = z.object({
+  next: optionalText(
+    'The console page to return to after sign-in (a path under `/admin`; anything else is ignored).',
+  ),
+});
+
+export const consoleChartsQuerySchema = z.object({
+  days: documented(z.enum(['7', '14', '30', '90']).optional(), {
+    description: 'The window, in days (default 14).',
+  }),
+});
+
+const csrfField = oneTimeToken('The session’s CSRF token, from the form’s hidden field.');
+
+export const consoleLogoutFormSchema = documented(z.object({ csrf: csrfField }), {
+  id: 'ConsoleSignOut',
+  description: 'The sign-out button’s form.',
+});
+
+export const consoleReasonFormSchema = documented(
+  z.object({
+    csrf: csrfField,
+    reason: documented(z.string().min(1).max(1000).regex(SAFE_TEXT_PATTERN), {
+      description: `Why: required, recorded in the audit trail. ${SAFE_TEXT}`,
+    }),
+  }),
+  { id: 'ConsoleConfirmation', description: 'A confirmation form: the CSRF token and the reason.' },
+);
+
+export const consoleVerifyFormSchema = documented(
+  z.object({
+    csrf: csrfField,
+    anchor: documented(z.string().optional(), {
+      description: '`<position>:<hash>` from an earlier verification (optional).',
+    }),
+  }),
+  { id: 'ConsoleVerification', description: 'The verification form.' },
+);

@@ -1,0 +1,15 @@
+import type { ApiRoute } from './route-spec.js';
+import { ADMIN_ROUTES } from './routes/admins.js';
+import { APPROVAL_ROUTES } from './routes/approvals.js';
+import { BOT_ROUTES } from './routes/bots.js';
+import { CONSOLE_ROUTES } from './routes/console.js';
+import { OPERATION_ROUTES } from './routes/operations.js';
+
+/** Every route the API serves, in the order the reference shows them. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  ...BOT_ROUTES,
+  ...ADMIN_ROUTES,
+  ...APPROVAL_ROUTES,
+  ...CONSOLE_ROUTES,
+  ...OPERATION_ROUTES,
+];
