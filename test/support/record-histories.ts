@@ -3,6 +3,11 @@
  * one per path through the elevation workflow, on the real stack, into
  * `test/histories/<generation>/`. Earlier generations stay: the replay test runs them all, so a
  * change made compatible with `patched()` is checked against both the old and the new paths.
+ *
+ * A revocation that continues as new is recorded as its two runs (`revoke-continued-as-new`, the
+ * run that hands over, and `revoke-carried-on`, the run that finishes), on a second stack whose
+ * Temporal server suggests continue-as-new early: on the first, that setting would change the
+ * other paths (a long revocation there must not continue as new).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,8 +17,8 @@ import { groupDn } from '../../dev/ldap-seed.js';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { findTemporalCli } from '../../dev/temporal-cli.js';
 import { approveUpdate, reloadDecisionKeysUpdate } from '../../workflows/definitions.js';
-import { type ElevationInput } from '../../core/model/elevation.js';
-import { botOf, startStack, SUFFIX } from './stack.js';
+import { workflowIdFor, type ElevationInput } from '../../core/model/elevation.js';
+import { botOf, startStack, SUFFIX, type Stack } from './stack.js';
 
 const generation = process.argv[2];
 if (!generation || !/^[a-z0-9-]+$/.test(generation)) {
@@ -39,12 +44,16 @@ const stack = await startStack({
   ],
   timing: { revokeRetryMaxSeconds: 1 },
 });
-const bot = botOf(stack, 'rec-bot');
-const ask = (role: string, durationSeconds = 30) =>
-  stack.service
-    .request(bot, { role, durationSeconds, justification: 'recording' })
+const ask = (role: string, durationSeconds = 30, on: Stack = stack) =>
+  on.service
+    .request(botOf(on, 'rec-bot'), { role, durationSeconds, justification: 'recording' })
     .then((r) => r.elevation.id);
-const save = (name: string, id: string) => {
+/**
+ * Saves the history of the elevation's workflow: its latest run once it has completed (so the
+ * history holds the whole path, its last messages and its end included), or the closed run `runId`.
+ */
+const save = async (name: string, id: string, on: Stack = stack, runId?: string) => {
+  if (runId === undefined) await on.env.client.workflow.getHandle(workflowIdFor(id)).result();
   // The CLI writes the history as proto3 JSON, the form historyFromJSON reads back.
   const json = execFileSync(
     findTemporalCli()!,
@@ -52,9 +61,10 @@ const save = (name: string, id: string) => {
       'workflow',
       'show',
       '--workflow-id',
-      `elevation-${id}`,
+      workflowIdFor(id),
+      ...(runId ? ['--run-id', runId] : []),
       '--address',
-      stack.env.address,
+      on.env.address,
       '--output',
       'json',
     ],
@@ -193,7 +203,39 @@ try {
       },
     ],
   ];
-  for (const [name, run] of scenarios) save(name, await run());
+  for (const [name, run] of scenarios) await save(name, await run());
 } finally {
   await stack.close();
+}
+
+/**
+ * The target stays down until Temporal suggests continue-as-new: the first run hands the
+ * revocation over, the next run fails once more, then removes the grant once the target is back.
+ */
+const continuing = await startStack({
+  bots: [{ id: 'rec-bot', roles: ['auto'] }],
+  roles: [{ id: 'auto' }],
+  timing: { revokeRetryMaxSeconds: 1, grantTimeoutSeconds: 30 },
+  temporalConfig: { 'limit.historyCount.suggestContinueAsNew': 40 },
+});
+try {
+  const id = await ask('auto', 2, continuing);
+  await continuing.waitFor(id, (v) => v.status === 'active');
+  const handle = continuing.env.client.workflow.getHandle(workflowIdFor(id));
+  const firstRunId = (await handle.describe()).runId;
+  await continuing.slapd.stop();
+  const deadline = Date.now() + 60_000;
+  const first = continuing.env.client.workflow.getHandle(workflowIdFor(id), firstRunId);
+  while ((await first.describe()).status.name !== 'CONTINUED_AS_NEW') {
+    if (Date.now() > deadline) throw new Error('the revocation did not continue as new within a minute');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const carried = (await continuing.waitFor(id, (v) => v.status === 'revoking')).revokeAttempts;
+  await continuing.waitFor(id, (v) => v.revokeAttempts > carried, 30_000);
+  await continuing.slapd.restart();
+  await continuing.waitFor(id, (v) => v.status === 'revoked', 30_000);
+  await save('revoke-continued-as-new', id, continuing, firstRunId);
+  await save('revoke-carried-on', id, continuing);
+} finally {
+  await continuing.close();
 }

@@ -1,0 +1,446 @@
+/**
+ * What one elevation workflow knows and the rules that change it: the view its `status` Query
+ * answers, the decisions it has accepted, the keys they must be signed with, and every
+ * transition from request to revocation. The Update validators are here too, so a refused
+ * approval, denial or revocation is decided in one place, with the core's rules
+ * (`core/rules/approval-eligibility.ts`, `approval-quorum.ts`, `signed-decision.ts`).
+ *
+ * Pure: no activities, timers or workflow context. Time comes from the clock it is given (the
+ * workflow's deterministic `Date.now`), so unit tests build it directly, without a Temporal
+ * server. The workflow (`elevation-workflow.ts`) drives it; the handlers
+ * (`elevation-handlers.ts`) feed it the Updates.
+ */
+import { ApplicationFailure } from '@temporalio/workflow';
+import type {
+  Actor,
+  CarriedState,
+  DecisionTrust,
+  ElevationInput,
+  ElevationView,
+  EndReason,
+  SlackMessageRef,
+} from '../core/model/elevation.js';
+import type {
+  ApproveInput,
+  DecisionKind,
+  DenyInput,
+  RefusalCode,
+  RevokeInput,
+  SignedDecision,
+} from '../core/model/decisions.js';
+import type { EventDataOf, EventPayload } from '../core/model/event-data.js';
+import { REFUSAL_FAILURE_TYPE } from './definitions.js';
+import { approvalRefusal, isIdentity, sameApprover } from '../core/rules/approval-eligibility.js';
+import { quorumProgress } from '../core/rules/approval-quorum.js';
+import { canonicalAddress } from '../core/rules/email-address.js';
+import { initialView, isFinal } from '../core/rules/elevation-view.js';
+import { decisionClaimsOf, verifyDecision, type DecisionInputs } from '../core/rules/signed-decision.js';
+
+/** The actor of the steps the workflow takes on its own (expiry, grant, revocation). */
+export const SYSTEM: Actor = { kind: 'system', id: 'elevate' };
+
+/** Shortest pause between two reloads of the decision keys (they are asked for, not pushed). */
+export const RELOAD_INTERVAL_MS = 10_000;
+
+/**
+ * Refuses an Update: the caller gets an `ApplicationFailure` of type `UpdateRefused` whose
+ * `details[0]` is the {@link RefusalCode}. Thrown by a validator, the attempt never enters history.
+ */
+export function refuse(code: RefusalCode, message: string, detail?: string): never {
+  throw ApplicationFailure.create({
+    type: REFUSAL_FAILURE_TYPE,
+    message,
+    details: detail === undefined ? [code] : [code, detail],
+    nonRetryable: true,
+  });
+}
+
+/** A request to end the elevation early: who asked, what they said, and the reason it ends with. */
+export interface RevokeRequest {
+  by: Actor;
+  comment?: string;
+  reason: EndReason;
+}
+
+/**
+ * A transition to record: the audit event's type, actor and data (the view after it is added
+ * when the event is made). One member per type, so `type` narrows `data`.
+ */
+export type Transition<T extends EventPayload['type'] = EventPayload['type']> = Extract<
+  EventPayload,
+  { type: T }
+> & { actor: Actor };
+
+/** The end of the wait for a decision, one of four. */
+export type ApprovalOutcome = Transition<
+  'elevation.denied' | 'elevation.revoked' | 'elevation.expired' | 'elevation.approved'
+>;
+
+/** An accepted approval: what to record, and whether it completed the quorum. */
+export interface AcceptedApproval {
+  data: EventDataOf<'approval.accepted'>;
+  quorumMet: boolean;
+}
+
+/** The state of one elevation and its rules. */
+export class ElevationState {
+  /** The live view: what the `status` Query answers and every event carries a copy of. */
+  readonly view: ElevationView;
+  private trusted: DecisionTrust | undefined;
+  /** Nonces of the decisions accepted so far: each signed decision counts once. */
+  private readonly usedNonces = new Set<string>();
+  private lastReload = Number.NEGATIVE_INFINITY;
+  private denial: DenyInput | undefined;
+  private revokeRequest: RevokeRequest | undefined;
+
+  /**
+   * A new elevation from its start input, or the one a run that continued as new carried over.
+   * `now` is the clock (epoch milliseconds): the workflow's `Date.now`.
+   */
+  constructor(
+    private readonly input: ElevationInput,
+    private readonly now: () => number,
+  ) {
+    this.view = input.carried?.view ?? initialView(input, now());
+    this.trusted = input.carried?.trust;
+  }
+
+  /** A deep copy of the view, as it is now (for events and Update results). */
+  snapshot(): ElevationView {
+    return JSON.parse(JSON.stringify(this.view)) as ElevationView;
+  }
+
+  /** Whether nothing more will happen to the elevation. */
+  isFinal(): boolean {
+    return isFinal(this.view);
+  }
+
+  private get rule() {
+    return this.input.role.approval;
+  }
+
+  private isoNow(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  private end(status: ElevationView['status'], reason: EndReason): void {
+    this.view.status = status;
+    this.view.endReason = reason;
+    this.view.endedAt = this.isoNow();
+  }
+
+  // ---- signed decisions and their keys ------------------------------------------------------
+
+  /** The public keys decisions must be signed with (absent in runs started before signing). */
+  get trust(): DecisionTrust | undefined {
+    return this.trusted;
+  }
+
+  /** Trust these keys from now on (checked at the start, or reloaded). */
+  useTrust(trust: DecisionTrust): void {
+    this.trusted = trust;
+  }
+
+  /**
+   * A decision's input, from a token whose signature holds: what a validator may look at.
+   * Throws `DecisionRefusal` (`core/rules/signed-decision.ts`) when it does not hold.
+   */
+  verified<K extends DecisionKind>(kind: K, arg: unknown): DecisionInputs[K] {
+    return verifyDecision(arg as SignedDecision | undefined, {
+      keys: this.trusted?.keys ?? [],
+      elevationId: this.input.elevationId,
+      decision: kind,
+      now: this.now(),
+      used: this.usedNonces,
+    }).input;
+  }
+
+  /**
+   * A decision's input in its handler, which runs only after the validator accepted it (or on
+   * replay, where validators do not run). Its nonce is spent here. Histories recorded before
+   * decisions were signed carry the bare input, which is what the code of that time read.
+   */
+  accepted<K extends DecisionKind>(arg: unknown): DecisionInputs[K] {
+    const token = (arg as Partial<SignedDecision> | undefined)?.token;
+    if (typeof token !== 'string') return arg as DecisionInputs[K];
+    const claims = decisionClaimsOf<K>(token);
+    this.usedNonces.add(claims.nonce);
+    return claims.input;
+  }
+
+  /** The reload validator: refuses a reload less than {@link RELOAD_INTERVAL_MS} after the last. */
+  checkReload(): void {
+    if (this.now() - this.lastReload < RELOAD_INTERVAL_MS) {
+      refuse('invalid_input', 'the decision keys were reloaded less than 10 seconds ago');
+    }
+  }
+
+  /** A reload has begun (the interval counts from here, whatever the load takes). */
+  reloadStarted(): void {
+    this.lastReload = this.now();
+  }
+
+  // ---- approvals ------------------------------------------------------------------------------
+
+  /**
+   * The groups among `claimed` that `who` may act for. The server looks membership up (policy
+   * lists and LDAP groups); a policy list is checked again here against the role as it was
+   * when the bot asked, so a list can never be widened after the request.
+   */
+  eligibleGroups(who: string, claimed: unknown): string[] {
+    const rule = this.rule;
+    if (rule.mode !== 'approvers' || !Array.isArray(claimed)) return [];
+    return rule.groups
+      .filter((g) => claimed.includes(g.name))
+      .filter((g) => g.ldapGroupDn !== undefined || (g.members ?? []).some((m) => sameApprover(m, who)))
+      .map((g) => g.name);
+  }
+
+  /** Throws a refusal when this approval must not count (checked again by the handler). */
+  checkApproval(a: ApproveInput): void {
+    if (typeof a?.approver?.id !== 'string' || a.approver.id.trim() === '' || a.approver.id.length > 320) {
+      refuse('invalid_input', 'approver.id must be a non-empty string');
+    }
+    const who = a.approver.id;
+    const ownerMayApprove = this.rule.mode === 'approvers' && this.rule.ownerMayApprove;
+    // `identity` is checked only when the approval carries one, so approvals recorded before
+    // it existed replay exactly as they were decided.
+    const identity = isIdentity(a.identity) ? a.identity : undefined;
+    const problem = approvalRefusal(
+      this.view,
+      who,
+      this.eligibleGroups(who, a.groups),
+      ownerMayApprove,
+      this.now(),
+      identity,
+    );
+    if (problem) refuse(problem.code, problem.message);
+  }
+
+  /** The approve validator: {@link checkApproval} and stricter checks on new approvals (validators do not run on replay). */
+  validateApproval(a: ApproveInput): void {
+    const address = canonicalAddress(a?.approver?.id);
+    if (!address.ok) refuse('invalid_input', `approver.id: ${address.message}`);
+    if (a.identity !== undefined && !isIdentity(a.identity))
+      refuse('invalid_input', 'identity must hold entries (strings) and optionally issuer and subject');
+    this.checkApproval(a);
+  }
+
+  /**
+   * Counts an approval (checked again: a timer or another update may have been handled since
+   * validation) and updates each group's progress.
+   */
+  approve(a: ApproveInput): AcceptedApproval {
+    this.checkApproval(a);
+    const approver = a.approver.id.trim().toLowerCase();
+    const groups = this.eligibleGroups(approver, a.groups);
+    const identity = isIdentity(a.identity) ? { identity: a.identity } : {};
+    this.view.approvals.push({
+      approver,
+      at: this.isoNow(),
+      groups,
+      ...(a.evidence ? { evidence: a.evidence } : {}),
+      ...identity,
+    });
+    const rule = this.rule;
+    const progress = rule.mode === 'approvers' ? quorumProgress(rule.groups, this.view.approvals) : undefined;
+    if (progress && this.view.approval.mode === 'approvers') this.view.approval.groups = progress.groups;
+    return {
+      data: {
+        approver,
+        groups,
+        evidence: a.evidence ?? null,
+        ...identity,
+        comment: a.comment ?? null,
+        count: this.view.approvals.length,
+        progress: progress?.groups ?? [],
+      },
+      quorumMet: progress?.met ?? false,
+    };
+  }
+
+  /** Whether the approvals so far meet every group's quorum. */
+  quorumMet(): boolean {
+    const rule = this.rule;
+    return rule.mode === 'approvers' && quorumProgress(rule.groups, this.view.approvals).met;
+  }
+
+  // ---- denial and revocation ------------------------------------------------------------------
+
+  /** The deny validator (checked again by the handler). */
+  checkDenial(d: DenyInput): void {
+    if (typeof d?.reason !== 'string' || d.reason.trim() === '')
+      refuse('invalid_input', 'reason is required');
+    if (isFinal(this.view)) refuse('already_ended', `the elevation has ended (${this.view.status})`);
+    if (this.view.status !== 'pending_approval')
+      refuse('not_pending', `the elevation is ${this.view.status}`);
+    if (d.by?.kind === 'human') {
+      const eligible =
+        this.eligibleGroups(d.by.id, d.groups).length > 0 || sameApprover(d.by.id, this.input.bot.owner);
+      if (!eligible) refuse('not_eligible', `${d.by.id} is not an approver for role ${this.input.role.id}`);
+    } else if (d?.by?.kind !== 'admin') {
+      refuse('invalid_input', 'only approvers and admins may deny');
+    }
+  }
+
+  /** Takes a denial; the first one decides. */
+  deny(d: DenyInput): void {
+    this.checkDenial(d);
+    this.denial ??= d;
+  }
+
+  /** The revoke validator (checked again by the handler). */
+  checkRevoke(r: RevokeInput): void {
+    if (r?.by?.kind !== 'bot' && r?.by?.kind !== 'admin')
+      refuse('invalid_input', 'only the bot or an admin may revoke');
+    if (isFinal(this.view) && this.view.status !== 'revoked')
+      refuse('already_ended', `the elevation has ended (${this.view.status})`);
+  }
+
+  /**
+   * Takes a request to end the elevation early. A revocation already under way (expiry, an
+   * earlier request) is not started twice; asking again once revoked is answered, not refused.
+   */
+  requestRevoke(r: RevokeInput): void {
+    this.checkRevoke(r);
+    if (!this.revokeRequest && this.view.status !== 'revoking' && !isFinal(this.view)) {
+      this.revokeRequest = {
+        by: r.by,
+        reason: r.by.kind === 'bot' ? 'given_back' : 'admin_revoked',
+        ...(r.reason !== undefined ? { comment: r.reason } : {}),
+      };
+    }
+  }
+
+  /** The request to end the elevation early, once one was taken. */
+  revocationRequested(): RevokeRequest | undefined {
+    return this.revokeRequest;
+  }
+
+  /** Whether a revocation is under way or the elevation has ended (a revoke Update may answer). */
+  revokingOrEnded(): boolean {
+    return this.view.status === 'revoking' || isFinal(this.view);
+  }
+
+  // ---- the path ---------------------------------------------------------------------------------
+
+  /** The workflow was not started by Elevate's API: it ends `failed` before anything happens. */
+  refuseUnverified(message: string): void {
+    this.view.lastError = `request not signed by Elevate's API: ${message}`;
+    this.end('failed', 'request_unverified');
+  }
+
+  /**
+   * Ends the elevation `failed` when its duration is outside what the role allows, and says
+   * why (the server refuses these; the workflow does not trust its input blindly either).
+   */
+  failOnBadDuration(): string | undefined {
+    const { durationSeconds, role } = this.input;
+    if (durationSeconds >= 1 && durationSeconds <= role.maxDurationSeconds) return undefined;
+    this.view.lastError = `durationSeconds ${durationSeconds} is outside 1..${role.maxDurationSeconds}`;
+    this.end('failed', 'grant_failed');
+    return this.view.lastError;
+  }
+
+  /** Milliseconds left in the approval window (at least 1, a timer's shortest). */
+  approvalTimeLeft(): number {
+    const approval = this.view.approval;
+    const deadline = approval.mode === 'approvers' ? Date.parse(approval.deadline) : this.now();
+    return Math.max(deadline - this.now(), 1);
+  }
+
+  /** Whether the wait for a decision is over: quorum met, denied, or withdrawn. */
+  decisionArrived(): boolean {
+    return this.quorumMet() || this.denial !== undefined || this.revokeRequest !== undefined;
+  }
+
+  /**
+   * Ends the wait for a decision: denied (a denial wins), withdrawn or revoked by an admin,
+   * expired (`decided` false: the window closed first), or approved. Returns what to record.
+   */
+  closeApproval(decided: boolean): ApprovalOutcome {
+    const { denial, revokeRequest } = this;
+    if (denial) {
+      this.end('denied', 'denied');
+      return { type: 'elevation.denied', actor: denial.by, data: { reason: denial.reason } };
+    }
+    if (revokeRequest) {
+      const reason = revokeRequest.by.kind === 'bot' ? 'withdrawn' : 'admin_revoked';
+      this.end('revoked', reason);
+      return {
+        type: 'elevation.revoked',
+        actor: revokeRequest.by,
+        data: { reason, comment: revokeRequest.comment ?? null, granted: false },
+      };
+    }
+    if (!decided) {
+      this.end('expired', 'approval_timeout');
+      return {
+        type: 'elevation.expired',
+        actor: SYSTEM,
+        data: {
+          approvals: this.view.approvals.length,
+          progress: this.view.approval.mode === 'approvers' ? this.view.approval.groups : [],
+        },
+      };
+    }
+    this.view.status = 'approved';
+    return {
+      type: 'elevation.approved',
+      actor: SYSTEM,
+      data: { approvers: this.view.approvals.map((a) => a.approver) },
+    };
+  }
+
+  /** The grant failed for good (`error` as `type: message`); the revocation follows. */
+  grantFailed(error: { type: string; message: string }): void {
+    this.view.lastError = `${error.type}: ${error.message}`;
+  }
+
+  /** The target confirmed the grant: active from now for the requested duration. */
+  activate(): void {
+    const now = this.now();
+    this.view.status = 'active';
+    this.view.grantedAt = new Date(now).toISOString();
+    this.view.expiresAt = new Date(now + this.input.durationSeconds * 1000).toISOString();
+  }
+
+  /** Milliseconds until an active elevation expires (at least 1, a timer's shortest). */
+  activeTimeLeft(): number {
+    return Math.max(Date.parse(this.view.expiresAt ?? '') - this.now(), 1);
+  }
+
+  /** The revocation begins (or, in a run that continued as new, goes on). */
+  startRevoking(reason: EndReason): void {
+    this.view.status = 'revoking';
+    this.view.endReason = reason;
+  }
+
+  /** A revocation round failed: shown to operators until one succeeds. */
+  revokeFailed(attempts: number, error: { type: string; message: string }): void {
+    this.view.revokeAttempts = attempts;
+    this.view.lastError = `${error.type}: ${error.message}`;
+  }
+
+  /** The target confirmed the revocation: `failed` after a failed grant, `revoked` otherwise. */
+  revoked(reason: EndReason): 'elevation.failed' | 'elevation.revoked' {
+    const failed = reason === 'grant_failed';
+    this.end(failed ? 'failed' : 'revoked', reason);
+    return failed ? 'elevation.failed' : 'elevation.revoked';
+  }
+
+  /** What the next run needs to carry a revocation on after continue-as-new. */
+  carriedOver(
+    revoke: { reason: EndReason; startedAt: string; attempts: number },
+    messages: SlackMessageRef[],
+  ): CarriedState {
+    return {
+      view: this.snapshot(),
+      revokeReason: revoke.reason,
+      revokeStartedAt: revoke.startedAt,
+      revokeAttempts: revoke.attempts,
+      messages,
+      ...(this.trusted ? { trust: this.trusted } : {}),
+    };
+  }
+}
