@@ -91,10 +91,14 @@ interface ParsedForm {
   fields: Set<string>;
 }
 
+/** The character references the provider's pages use (the renderer writes `&quot;`, `&lt;`, `&amp;`). */
 function unescapeHtml(text: string): string {
   return text
     .replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)))
-    .replace(/&amp;/g, '&');
+    .replace(
+      /&(quot|lt|gt|amp);/g,
+      (_m, name: string) => ({ quot: '"', lt: '<', gt: '>', amp: '&' })[name] ?? '',
+    );
 }
 
 function parseForms(html: string): ParsedForm[] {

@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 import type { Adapter, AdapterPayload, Configuration, Interaction, InteractionResults } from 'oidc-provider';
 import { Secret, TOTP } from 'otpauth';
 import type { Logger } from 'pino';
+import { devCodePage, devErrorPage, devLoginPage, devMessagePage } from './dev-identity-pages.js';
 
 /** `acr` of a development login with password and TOTP code. */
 export const DEV_ACR_MFA = 'urn:elevate:dev:mfa';
@@ -87,7 +88,6 @@ export class DevProviderRefusedError extends Error {
   override readonly name = 'DevProviderRefusedError';
 }
 
-const BANNER = 'DEVELOPMENT IDENTITY PROVIDER — not for production use';
 const LOGIN_FAILED = 'Wrong email or password.';
 const CODE_FAILED = 'Wrong or expired code.';
 /** Wrong TOTP codes allowed per login before the password has to be entered again. */
@@ -96,10 +96,6 @@ const MAX_CODE_ATTEMPTS = 5;
 const PENDING_CODE_MS = 5 * 60_000;
 const MAX_FORM_BYTES = 8 * 1024;
 const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|code|cancel))?$/;
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -187,71 +183,6 @@ function memoryAdapter(): (model: string) => Adapter {
       return Promise.resolve();
     },
   });
-}
-
-/** A page with the development banner. */
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} — ${escapeHtml(BANNER)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 0; background: #f6f6f6; }
-.banner { background: #b00020; color: #fff; font-size: 1.5rem; font-weight: bold; padding: 1rem; text-align: center; }
-main { max-width: 26rem; margin: 2rem auto; background: #fff; padding: 1.5rem; border-radius: 6px; }
-label { display: block; margin-top: 1rem; }
-input { width: 100%; box-sizing: border-box; padding: .5rem; font-size: 1rem; }
-button { margin-top: 1.25rem; padding: .5rem 1rem; font-size: 1rem; }
-.error { color: #b00020; font-weight: bold; }
-.cancel button { background: none; border: none; color: #555; text-decoration: underline; padding: 0; }
-</style>
-</head>
-<body>
-<div class="banner" role="banner">${escapeHtml(BANNER)}</div>
-<main>
-<h1>${escapeHtml(title)}</h1>
-${body}
-</main>
-</body>
-</html>
-`;
-}
-
-function errorLine(error: string | undefined): string {
-  return error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '';
-}
-
-function cancelForm(uid: string): string {
-  return `<form class="cancel" method="post" action="/interaction/${escapeHtml(uid)}/cancel"><button type="submit">Cancel</button></form>`;
-}
-
-function loginPage(uid: string, clientId: string, error?: string, email = ''): string {
-  return page(
-    'Log in',
-    `<p>Log in to continue to <strong>${escapeHtml(clientId)}</strong>.</p>
-${errorLine(error)}
-<form method="post" action="/interaction/${escapeHtml(uid)}/login">
-<label>Email <input type="email" name="email" autocomplete="username" required autofocus value="${escapeHtml(email)}"></label>
-<label>Password <input type="password" name="password" autocomplete="current-password" required></label>
-<button type="submit">Log in</button>
-</form>
-${cancelForm(uid)}`,
-  );
-}
-
-function codePage(uid: string, error?: string): string {
-  return page(
-    'Enter your code',
-    `<p>Enter the 6-digit code from your authenticator app.</p>
-${errorLine(error)}
-<form method="post" action="/interaction/${escapeHtml(uid)}/code">
-<label>Code <input type="text" name="otp" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required autofocus></label>
-<button type="submit">Continue</button>
-</form>
-${cancelForm(uid)}`,
-  );
 }
 
 function sendHtml(res: ServerResponse, status: number, html: string): void {
@@ -406,12 +337,7 @@ export async function startDevIdentityProvider(
     clientBasedCORS: () => false,
     renderError: (ctx, out) => {
       ctx.type = 'html';
-      ctx.body = page(
-        'Login error',
-        `<p class="error" role="alert">${escapeHtml(out.error)}${
-          out.error_description ? `: ${escapeHtml(out.error_description)}` : ''
-        }</p><p>Start again from the link you were given.</p>`,
-      );
+      ctx.body = devErrorPage(out.error, out.error_description);
     },
   };
 
@@ -480,7 +406,7 @@ export async function startDevIdentityProvider(
       sendHtml(
         res,
         400,
-        page('Login expired', '<p>This login has expired. Start again from the link you were given.</p>'),
+        devMessagePage('Login expired', 'This login has expired. Start again from the link you were given.'),
       );
       return;
     }
@@ -488,7 +414,10 @@ export async function startDevIdentityProvider(
       sendHtml(
         res,
         400,
-        page('Login expired', '<p>This login does not match. Start again from the link you were given.</p>'),
+        devMessagePage(
+          'Login expired',
+          'This login does not match. Start again from the link you were given.',
+        ),
       );
       return;
     }
@@ -499,15 +428,15 @@ export async function startDevIdentityProvider(
       if (prompt === 'consent') return grantConsent(req, res, interaction);
       if (prompt === 'login') {
         const pending = pendingCodes.get(uid);
-        return sendHtml(res, 200, pending ? codePage(uid) : loginPage(uid, clientId));
+        return sendHtml(res, 200, pending ? devCodePage(uid) : devLoginPage(uid, clientId));
       }
-      return sendHtml(res, 400, page('Login error', `<p>Unsupported step: ${escapeHtml(prompt)}.</p>`));
+      return sendHtml(res, 400, devMessagePage('Login error', `Unsupported step: ${prompt}.`));
     }
     if (req.method !== 'POST' || prompt !== 'login') {
       return sendHtml(
         res,
         400,
-        page('Login error', '<p>Unexpected request. Start again from the link you were given.</p>'),
+        devMessagePage('Login error', 'Unexpected request. Start again from the link you were given.'),
       );
     }
 
@@ -530,12 +459,12 @@ export async function startDevIdentityProvider(
       const account = accountId === undefined ? undefined : accounts.get(accountId);
       if (accountId === undefined || account === undefined) {
         logger.info({ uid }, 'development identity provider: login refused');
-        return sendHtml(res, 401, loginPage(uid, clientId, LOGIN_FAILED, email));
+        return sendHtml(res, 401, devLoginPage(uid, clientId, LOGIN_FAILED, email));
       }
       if (loginHook) return finishLogin(req, res, accountId, loginHook(account));
       if (account.totpSecret !== undefined) {
         pendingCodes.set(uid, { accountId, expiresAt: Date.now() + PENDING_CODE_MS, attempts: 0 });
-        return sendHtml(res, 200, codePage(uid));
+        return sendHtml(res, 200, devCodePage(uid));
       }
       return finishLogin(req, res, accountId, { amr: ['pwd'], acr: DEV_ACR_PASSWORD });
     }
@@ -545,7 +474,7 @@ export async function startDevIdentityProvider(
     const account = pending === undefined ? undefined : accounts.get(pending.accountId);
     if (pending === undefined || account?.totpSecret === undefined || pending.expiresAt <= Date.now()) {
       pendingCodes.delete(uid);
-      return sendHtml(res, 401, loginPage(uid, clientId, 'Please log in again.'));
+      return sendHtml(res, 401, devLoginPage(uid, clientId, 'Please log in again.'));
     }
     const code = (form.get('otp') ?? '').trim();
     const valid =
@@ -554,9 +483,9 @@ export async function startDevIdentityProvider(
       pending.attempts += 1;
       if (pending.attempts >= MAX_CODE_ATTEMPTS) {
         pendingCodes.delete(uid);
-        return sendHtml(res, 401, loginPage(uid, clientId, 'Too many wrong codes. Please log in again.'));
+        return sendHtml(res, 401, devLoginPage(uid, clientId, 'Too many wrong codes. Please log in again.'));
       }
-      return sendHtml(res, 401, codePage(uid, CODE_FAILED));
+      return sendHtml(res, 401, devCodePage(uid, CODE_FAILED));
     }
     pendingCodes.delete(uid);
     return finishLogin(req, res, pending.accountId, { amr: ['pwd', 'otp'], acr: DEV_ACR_MFA });
@@ -572,7 +501,7 @@ export async function startDevIdentityProvider(
     handleInteraction(req, res, match[1] ?? '', match[2]).catch((err: unknown) => {
       logger.error({ err }, 'development identity provider: login page failed');
       if (!res.headersSent)
-        sendHtml(res, 500, page('Login error', '<p>Something went wrong. Start again.</p>'));
+        sendHtml(res, 500, devMessagePage('Login error', 'Something went wrong. Start again.'));
       else res.destroy();
     });
   });

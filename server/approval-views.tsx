@@ -1,0 +1,127 @@
+/**
+ * The few HTML pages of the approval flow: confirm an approval after the MFA login, the
+ * result, and refusals that say exactly why. Components: every value is interpolated as JSX
+ * and so escaped by the renderer. The pages load nothing (the Content-Security-Policy set by
+ * the router allows no scripts, images or frames; only the inline stylesheet below).
+ */
+import type { ComponentChildren } from 'preact';
+import type { ElevationView } from '../core/model/elevation.js';
+import { duration } from './admin/views/format.js';
+import { renderDocument } from './html-document.js';
+
+const STYLE = `
+body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
+h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
+th{width:11rem;color:#555;font-weight:600}.ok{color:#116329}.refused{color:#a40e26}
+button{font-size:1rem;padding:.6rem 1.4rem;border-radius:6px;border:0;background:#116329;color:#fff;cursor:pointer}
+code{background:#f3f3f3;padding:0 .2rem}.note{color:#555;font-size:.9rem}`;
+
+function Page({ title, children }: { title: string; children: ComponentChildren }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width,initial-scale=1" />
+        <title>{`${title} · Elevate`}</title>
+        {/* A constant of this file, no value from outside: set as is, since escaping would alter CSS. */}
+        <style dangerouslySetInnerHTML={{ __html: STYLE }} />
+      </head>
+      <body>{children}</body>
+    </html>
+  );
+}
+
+/** The elevation as the approver sees it. */
+function Summary({ elevation: e }: { elevation: ElevationView }) {
+  const rows: [string, string][] = [
+    ['Elevation', e.id],
+    ['Bot', e.botId],
+    ['Owner', e.owner],
+    ['Role', e.roleId],
+    ['Environment', e.environment],
+    ['Duration', duration(e.durationSeconds)],
+    ['Justification', e.justification],
+    ...(e.ticket ? ([['Ticket', e.ticket]] as [string, string][]) : []),
+    ['Requested at', e.requestedAt],
+    ['Status', e.status],
+  ];
+  if (e.approval.mode === 'approvers') {
+    rows.push([
+      'Approvals',
+      e.approval.groups.map((g) => `${g.name}: ${g.approved} of ${g.quorum}`).join(', '),
+    ]);
+  }
+  return (
+    <table>
+      {rows.map(([k, v]) => (
+        <tr>
+          <th>{k}</th>
+          <td>{v}</td>
+        </tr>
+      ))}
+    </table>
+  );
+}
+
+/** After a good MFA login: one click confirms the approval. */
+export function confirmPage(args: {
+  elevation: ElevationView;
+  approver: string;
+  groups: string[];
+  mfaMethod: string;
+  authTime: string;
+  confirmation: string;
+  validUntil: string;
+}): string {
+  return renderDocument(
+    <Page title="Confirm approval">
+      <h1>Approve this elevation?</h1>
+      <p>
+        You are signed in as <strong>{args.approver}</strong> with multi-factor authentication (
+        <code>{args.mfaMethod}</code> at {args.authTime}), and you approve for {args.groups.join(', ')}.
+      </p>
+      <Summary elevation={args.elevation} />
+      <form method="post" action="/approvals/confirm">
+        <input type="hidden" name="confirmation" value={args.confirmation} />
+        <p>
+          <button type="submit">Confirm approval</button>
+        </p>
+      </form>
+      <p class="note">
+        This confirmation is valid until {args.validUntil}. Your approval is recorded with the evidence of
+        this login (issuer, subject, authentication methods and time).
+      </p>
+    </Page>,
+  );
+}
+
+/** The approval was accepted. */
+export function approvedPage(elevation: ElevationView, approver: string): string {
+  const done = elevation.status !== 'pending_approval';
+  return renderDocument(
+    <Page title="Approved">
+      <h1 class="ok">Your approval was recorded</h1>
+      <p>
+        {approver} approved elevation <code>{elevation.id}</code>.{' '}
+        {done
+          ? 'Every approver group has its quorum; the role is being granted.'
+          : 'It still waits for other approvers.'}
+      </p>
+      <Summary elevation={elevation} />
+    </Page>,
+  );
+}
+
+/** A refusal: what happened and what to do, in words an approver understands. */
+export function refusedPage(code: string, message: string, hint?: string, recorded = true): string {
+  return renderDocument(
+    <Page title="Not approved">
+      <h1 class="refused">Not approved</h1>
+      <p>{message}</p>
+      {hint && <p>{hint}</p>}
+      <p class="note">
+        Reason code: <code>{code}</code>.{recorded ? ' This attempt has been recorded.' : ''}
+      </p>
+    </Page>,
+  );
+}
