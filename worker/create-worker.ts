@@ -13,6 +13,7 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Activities } from '../core/ports/activities.js';
+import type { AuditForwardingActivities } from '../core/ports/audit-forwarding.js';
 import { temporalMetrics } from '../integrations/metrics/temporal-metrics.js';
 import type { ElevateSinks } from '../workflows/definitions.js';
 import type { WorkerSettings } from '../config/settings.js';
@@ -71,7 +72,8 @@ export interface ElevationWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: Activities;
+  /** The elevation and reconcile activities, and the audit forwarder's `deliverPage` (runtime/webhook.ts). */
+  activities: Activities & Partial<AuditForwardingActivities>;
   /** Where workflows report what they refused (see worker/audit-sinks.ts). */
   sinks: InjectedSinks<ElevateSinks>;
   /** Overrides {@link workflowSource} (tests share one bundle). */

@@ -1,3 +1,4 @@
 /** Entry point of the workflow bundle: every workflow the worker runs. */
 export { elevationWorkflow } from './elevation-workflow.js';
 export { reconcileWorkflow } from './reconcile-workflow.js';
+export { auditForwarderWorkflow } from './audit-forwarder-workflow.js';

@@ -1,8 +1,9 @@
 /**
- * The audit webhook sink against a real HTTP receiver on loopback. The receiver checks every
+ * The audit webhook forwarder (a Temporal workflow and its `deliverPage` activity) against a
+ * real HTTP receiver on loopback and a real Temporal dev server. The receiver checks every
  * delivery the way a customer's endpoint would, with a verifier written here from the
- * documented algorithm (docs/operations.md), not with the sink's own signing code. Stores are
- * real: SQLite files, and a throwaway PostgreSQL server for the lease and resume cases.
+ * documented algorithm (docs/operations.md), not with Elevate's own signing code. Stores are
+ * real: SQLite files, and a throwaway PostgreSQL server for the restart cases.
  */
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -10,34 +11,48 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import pino, { type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAuditForwardingActivities,
+  type DeliveryOutcome,
+  type WebhookDelivery,
+} from '../../activities/audit-forwarding.js';
 import { ConfigError } from '../../core/errors/config-error.js';
 import { loadSettings } from '../../config/settings.js';
-import type { AuditEvent, Store } from '../../integrations/audit/audit-store.js';
-import { canonicalJson } from '../../integrations/audit/hash-chain.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
+import type { AuditForwarderOptions, AuditForwarderState } from '../../core/model/audit-forwarding.js';
+import { WEBHOOK_NOT_CONFIGURED } from '../../core/ports/audit-forwarding.js';
+import { canonicalJson } from '../../core/crypto/hash-chain.js';
 import {
   checkSignature,
   storeIntegrity,
   type SignedCheckpoint,
-} from '../../integrations/audit/checkpoints.js';
+} from '../../core/crypto/audit-checkpoints.js';
 import { newDecisionKeyPair, parsePublicKeys, parseSigningKey } from '../../core/crypto/decision-keys.js';
-import { PostgresStore } from '../../integrations/audit/postgres-store.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
-import {
-  WEBHOOK_CURSOR,
-  WebhookSink,
-  type DeliveryOutcome,
-  type WebhookSinkOptions,
-} from '../../integrations/audit/webhook-sink.js';
+import type { AuditLog } from '../../store/audit-log.js';
+import type { StoreSettings } from '../../store/database.js';
+import { openStores } from '../../store/stores.js';
 import { createMetrics } from '../../integrations/metrics/prometheus.js';
 import { freePort } from '../../dev/processes.js';
-import { startWebhookSink } from '../../runtime/webhook.js';
+import { findTemporalCli } from '../../dev/temporal-cli.js';
+import { startAuditForwarder, webhookActivities } from '../../runtime/webhook.js';
 import type { EventType } from '../../core/model/events.js';
 import { createDatabase, startPostgres, type PostgresServer } from '../../dev/postgres-server.js';
+import { installTemporalLogging } from '../../worker/create-worker.js';
+import {
+  auditForwarderStatusQuery,
+  auditForwarderWorkflow,
+} from '../../workflows/audit-forwarder-workflow.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+const require = createRequire(import.meta.url);
+const testLogger = (): Logger => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const PLAIN_SECRET = 'a-plain-text-shared-secret-of-40-chars!!';
 
@@ -200,32 +215,92 @@ class Receiver {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fixtures
+// Fixtures: one Temporal dev server for the file; each test its own task queue and forwarder
+
+/** Continue-as-new is suggested after this many history events, so every test crosses runs. */
+const SUGGEST_CONTINUE_AS_NEW = 60;
+
+/** The workflow bundle (webpack takes seconds: once for the file). */
+async function workflowBundle(): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: join(ROOT, 'workflows/index.ts'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'elevate-bundle-'));
+  const path = join(dir, 'workflow-bundle.js');
+  writeFileSync(path, code);
+  return path;
+}
+
+let env: TestWorkflowEnvironment;
+let bundle: string;
+let postgres: PostgresServer | undefined;
+
+beforeAll(async () => {
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('the Temporal CLI is not installed: run scripts/setup');
+  installTemporalLogging(testLogger());
+  [env, bundle, postgres] = await Promise.all([
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: cli },
+        ip: '127.0.0.1',
+        log: { format: 'pretty', level: 'error' },
+        extraArgs: [
+          '--dynamic-config-value',
+          `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW}`,
+        ],
+      },
+    }),
+    workflowBundle(),
+    startPostgres(),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await env?.teardown();
+  await postgres?.stop();
+});
+
+/** The audit log the forwarder reads (the tests append to it too). */
+type Store = AuditLog;
 
 const receivers: Receiver[] = [];
-const sinks: WebhookSink[] = [];
-const stores: Store[] = [];
+const workers: RunningWorker[] = [];
+const forwarders: string[] = [];
+const databases: { close(): Promise<void> }[] = [];
 const dirs: string[] = [];
 
 afterEach(async () => {
-  await Promise.all(sinks.splice(0).map((s) => s.stop()));
+  await Promise.all(
+    forwarders.splice(0).map((id) =>
+      env.client.workflow
+        .getHandle(id)
+        .terminate('test over')
+        .catch(() => undefined),
+    ),
+  );
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
   await Promise.all(receivers.splice(0).map((r) => r.close()));
-  await Promise.all(stores.splice(0).map((s) => s.close()));
+  await Promise.all(databases.splice(0).map((d) => d.close()));
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-/** A fresh SQLite file; `open()` opens another store instance on it (another process, as far as leases go). */
+/** The audit log of a database (another store instance on it each time, another process's). */
+async function openAuditLog(settings: StoreSettings): Promise<Store> {
+  const stores = await openStores(settings);
+  databases.push(stores.database);
+  return stores.auditLog;
+}
+
+/** A fresh SQLite file; `open()` opens another store instance on it (another process's). */
 async function sqliteFile(): Promise<{ path: string; open: () => Promise<Store> }> {
   const dir = await mkdtemp(join(tmpdir(), 'elevate-webhook-'));
   dirs.push(dir);
   const path = join(dir, 'audit.db');
   return {
     path,
-    open: () => {
-      const store = SqliteStore.open(path);
-      stores.push(store);
-      return Promise.resolve(store);
-    },
+    open: () => openAuditLog({ sqlitePath: path }),
   };
 }
 
@@ -248,31 +323,122 @@ function capturingLogger(): { logger: Logger; lines: CapturedLog[] } {
   return { logger, lines };
 }
 
-function startSink(
+/** Fast pacing: short waits, retries from 20 ms doubling to 200 ms. */
+const FAST: AuditForwarderOptions = {
+  waitMs: 3_000,
+  heartbeatTimeoutMs: 2_000,
+  initialRetryIntervalMs: 20,
+  maxRetryIntervalMs: 200,
+};
+
+interface RunningWorker {
+  worker: Worker;
+  outcomes: DeliveryOutcome[];
+  lines: CapturedLog[];
+  /** As a stopping process does: the page in hand stops, then the worker shuts down. */
+  stop(): Promise<void>;
+}
+
+/** A worker on `taskQueue` that delivers to `url` (or has no webhook, with `webhook: null`). */
+async function startWorker(
   store: Store,
+  taskQueue: string,
   url: string,
-  options: Partial<WebhookSinkOptions> = {},
-): { sink: WebhookSink; outcomes: DeliveryOutcome[]; lines: CapturedLog[] } {
+  webhook: Partial<WebhookDelivery> | null = {},
+): Promise<RunningWorker> {
   const outcomes: DeliveryOutcome[] = [];
   const { logger, lines } = capturingLogger();
-  const sink = new WebhookSink({
-    store,
-    url,
-    secrets: [SECRET],
-    source: 'urn:elevate:test',
-    logger,
-    concurrency: 4,
-    timeoutMs: 2_000,
-    pollIntervalMs: 20,
-    backoff: { initialMs: 20, maxMs: 200 },
-    leaseTtlMs: 1_500,
-    stopGraceMs: 300,
-    onOutcome: (o) => outcomes.push(o),
-    ...options,
+  const stopping = new AbortController();
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: { codePath: bundle },
+    shutdownGraceTime: '2s',
+    // Each worker its own build: several workers of one process may then poll the same queue,
+    // as workers of several processes do (unversioned: any of them gets any task).
+    workerDeploymentOptions: {
+      version: { deploymentName: 'webhook-test', buildId: randomUUID() },
+      useWorkerVersioning: false,
+    },
+    activities: createAuditForwardingActivities({
+      store,
+      ...(webhook
+        ? {
+            webhook: {
+              url,
+              secrets: [SECRET],
+              source: 'urn:elevate:test',
+              timeoutMs: 2_000,
+              concurrency: 4,
+              pollIntervalMs: 20,
+              onReject: 'stop',
+              ...webhook,
+            },
+          }
+        : {}),
+      logger,
+      stopping: stopping.signal,
+      onOutcome: (o) => outcomes.push(o),
+    }),
   });
-  sinks.push(sink);
-  sink.start();
-  return { sink, outcomes, lines };
+  const running = worker.run();
+  let stopped: Promise<void> | undefined;
+  const w: RunningWorker = {
+    worker,
+    outcomes,
+    lines,
+    stop() {
+      stopped ??= (async () => {
+        stopping.abort();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      })();
+      return stopped;
+    },
+  };
+  workers.push(w);
+  return w;
+}
+
+interface Forwarder extends RunningWorker {
+  workflowId: string;
+  taskQueue: string;
+  runId: string;
+  status(): Promise<AuditForwarderState>;
+}
+
+/** A worker and the forwarder workflow, started the way `elevate worker` starts it. */
+async function startForwarder(
+  store: Store,
+  url: string,
+  webhook: Partial<WebhookDelivery> = {},
+  options: AuditForwarderOptions = {},
+): Promise<Forwarder> {
+  const taskQueue = `webhook-${randomUUID()}`;
+  const workflowId = `audit-forwarder-${randomUUID()}`;
+  const worker = await startWorker(store, taskQueue, url, webhook);
+  const runId = await startAuditForwarder({
+    client: env.client,
+    taskQueue,
+    logger: testLogger(),
+    url,
+    options: { ...FAST, ...options },
+    workflowId,
+  });
+  forwarders.push(workflowId);
+  return { ...worker, workflowId, taskQueue, runId, status: () => statusOf(workflowId) };
+}
+
+/** The forwarder's state, by its Query (the latest run). */
+function statusOf(workflowId: string): Promise<AuditForwarderState> {
+  return env.client.workflow.getHandle(workflowId).query(auditForwarderStatusQuery);
+}
+
+/** The page being delivered now, as the Temporal UI shows it. */
+async function pendingPage(workflowId: string) {
+  const described = await env.client.workflow.getHandle(workflowId).describe();
+  return described.raw.pendingActivities?.[0];
 }
 
 let eventCounter = 0;
@@ -329,16 +495,22 @@ function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
 }
 
-/** Every accepted event of each elevation, in arrival order, must follow `seq`; repeats only back to back. */
+/**
+ * Each elevation's events arrive in `seq` order: every event's first delivery comes after the
+ * first delivery of the one before it. (A repeat, after a crash, is an event the receiver has.)
+ */
 function expectOrderedPerElevation(accepted: Delivery[]): void {
+  const seen = new Set<string>();
   const byLane = new Map<string, number[]>();
   for (const d of accepted) {
+    if (seen.has(d.event.id)) continue;
+    seen.add(d.event.id);
     const lane = d.event.subject ?? '';
     byLane.set(lane, [...(byLane.get(lane) ?? []), d.event.elevatesequence]);
   }
   for (const [lane, seqs] of byLane) {
     for (let i = 1; i < seqs.length; i += 1) {
-      expect(seqs[i]!, `elevation ${lane}: ${seqs.join(',')}`).toBeGreaterThanOrEqual(seqs[i - 1]!);
+      expect(seqs[i]!, `elevation ${lane}: ${seqs.join(',')}`).toBeGreaterThan(seqs[i - 1]!);
     }
   }
 }
@@ -346,8 +518,6 @@ function expectOrderedPerElevation(accepted: Delivery[]): void {
 function duplicatesIn(ids: string[]): number {
   return ids.length - new Set(ids).size;
 }
-
-// ---------------------------------------------------------------------------------------------
 
 describe('the receiver-side verifier used by these tests', () => {
   const body = '{"specversion":"1.0"}';
@@ -376,7 +546,7 @@ describe('the receiver-side verifier used by these tests', () => {
   });
 });
 
-describe('WebhookSink delivering to a receiver', () => {
+describe('the audit forwarder delivering to a receiver', () => {
   it('when events are recorded, then each arrives once as a signed CloudEvent carrying the stored event and its chain fields', async () => {
     const { open } = await sqliteFile();
     const store = await open();
@@ -386,7 +556,7 @@ describe('WebhookSink delivering to a receiver', () => {
       await record(store, 'elv-format', 'grant.confirmed'),
       await record(store, null, 'auth.refused'),
     ];
-    startSink(store, receiver.url, { source: 'https://elevate.example.org' });
+    await startForwarder(store, receiver.url, { source: 'https://elevate.example.org' });
 
     await waitFor(() => receiver.accepted.length === 3, 10_000, 'three deliveries');
 
@@ -434,7 +604,7 @@ describe('WebhookSink delivering to a receiver', () => {
     const store = await open();
     const oldOnly = await Receiver.start([PLAIN_SECRET]);
     await record(store, 'elv-rotate');
-    startSink(store, oldOnly.url, { secrets: [SECRET, PLAIN_SECRET] });
+    await startForwarder(store, oldOnly.url, { secrets: [SECRET, PLAIN_SECRET] });
 
     await waitFor(() => oldOnly.accepted.length === 1, 10_000, 'delivery to old-secret receiver');
 
@@ -446,17 +616,17 @@ describe('WebhookSink delivering to a receiver', () => {
     const dir = await mkdtemp(join(tmpdir(), 'elevate-webhook-'));
     dirs.push(dir);
     const key = parseSigningKey(newDecisionKeyPair().privatePem);
-    const store = SqliteStore.open(join(dir, 'audit.db'), {
+    const store = await openAuditLog({
+      sqlitePath: join(dir, 'audit.db'),
       integrity: storeIntegrity({ signingKey: key, every: 2, intervalSeconds: 3_600 }),
     });
-    stores.push(store);
     const receiver = await Receiver.start();
     const events = [
       await record(store, 'elv-cp'),
       await record(store, 'elv-cp'),
       await record(store, 'elv-cp'),
     ];
-    startSink(store, receiver.url);
+    await startForwarder(store, receiver.url);
 
     await waitFor(() => receiver.accepted.length === 3, 10_000, 'three deliveries');
 
@@ -480,7 +650,7 @@ describe('WebhookSink delivering to a receiver', () => {
     const receiver = await Receiver.start();
     receiver.behaviour = () => ({ status: 200, delayMs: Math.random() * 25 });
     const first = await recordInterleaved(store, 8, 6);
-    startSink(store, receiver.url, { concurrency: 4 });
+    const forwarder = await startForwarder(store, receiver.url, { concurrency: 4 }, { pageSize: 20 });
     const more = await recordInterleaved(store, 6, 5);
     const all = [...first, ...more];
 
@@ -500,10 +670,33 @@ describe('WebhookSink delivering to a receiver', () => {
     expect(receiver.sameElevationOverlaps).toBe(0);
     expect(receiver.maxInFlight).toBeGreaterThan(1);
     expect(receiver.maxInFlight).toBeLessThanOrEqual(4);
+    await waitFor(
+      async () => (await forwarder.status()).position === all.length,
+      5_000,
+      'the final position',
+    );
+  });
+
+  it('when the forwarder has run for a while, then it has continued as new with its cursor, and nothing was lost or repeated', async () => {
+    const { open } = await sqliteFile();
+    const store = await open();
+    const receiver = await Receiver.start();
+    const events = await recordInterleaved(store, 5, 12);
+    const forwarder = await startForwarder(store, receiver.url, {}, { pageSize: 3 });
+
+    await waitFor(async () => (await forwarder.status()).position === events.length, 30_000, 'every page');
+
+    const described = await env.client.workflow.getHandle(forwarder.workflowId).describe();
+    // 20 pages of 3 make far more than SUGGEST_CONTINUE_AS_NEW history events.
+    expect(described.runId).not.toBe(forwarder.runId);
+    expect(described.status.name).toBe('RUNNING');
+    expect(receiver.acceptedIds().sort()).toEqual(events.map((e) => e.id).sort());
+    expect(duplicatesIn(receiver.acceptedIds())).toBe(0);
+    expectOrderedPerElevation(receiver.accepted);
   });
 });
 
-describe('WebhookSink retries', () => {
+describe('the audit forwarder retrying', () => {
   it('when the receiver answers 500 three times, then the event is retried with the same id and body until accepted, and its elevation waits for it', async () => {
     const { open } = await sqliteFile();
     const store = await open();
@@ -512,7 +705,7 @@ describe('WebhookSink retries', () => {
     const next = await record(store, 'elv-flaky');
     receiver.behaviour = (d) =>
       d.event.id === flaky.id && d.attempt <= 3 ? { status: 500 } : { status: 200 };
-    const { outcomes } = startSink(store, receiver.url);
+    const { outcomes } = await startForwarder(store, receiver.url);
 
     await waitFor(() => receiver.accepted.length === 2, 10_000, 'both deliveries');
 
@@ -524,10 +717,10 @@ describe('WebhookSink retries', () => {
     expect(receiver.acceptedIds()).toEqual([flaky.id, next.id]);
     expect(outcomes.filter((o) => o.kind === 'retrying')).toHaveLength(3);
     expect(outcomes.find((o) => o.kind === 'delivered' && o.event.id === flaky.id)).toMatchObject({
-      attempts: 4,
+      attempt: 4,
     });
-    // Backoff grows: the gaps between attempts do not shrink to nothing.
-    expect(attempts[3]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(20);
+    // The retry policy's backoff (20, 40, 80 ms): the attempts do not follow each other at once.
+    expect(attempts[3]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(100);
   });
 
   it('when the receiver answers 429 with Retry-After, then nothing is sent until that time has passed', async () => {
@@ -537,19 +730,20 @@ describe('WebhookSink retries', () => {
     const limited = await record(store, 'elv-limited');
     receiver.behaviour = (d) =>
       d.event.id === limited.id && d.attempt === 1
-        ? { status: 429, headers: { 'retry-after': '1' } }
+        ? { status: 429, headers: { 'retry-after': '2' } }
         : { status: 200 };
-    startSink(store, receiver.url, { concurrency: 1 });
+    await startForwarder(store, receiver.url, { concurrency: 1 });
     await waitFor(() => receiver.requests.length === 1, 10_000, 'first attempt');
     const others = [await record(store, 'elv-other'), await record(store, 'elv-third')];
 
     await waitFor(() => receiver.accepted.length === 3, 10_000, 'all deliveries');
 
     const [first, second] = receiver.attemptsOf(limited.id);
-    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+    // 2 s, where the retry policy alone would have waited 20 ms.
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1_950);
     // Rate limiting is about the sender: the other elevations waited too.
     for (const other of others)
-      expect(receiver.attemptsOf(other.id)[0]!.at - first!.at).toBeGreaterThanOrEqual(950);
+      expect(receiver.attemptsOf(other.id)[0]!.at - first!.at).toBeGreaterThanOrEqual(1_950);
   });
 
   it('when the receiver does not answer in time twice, then the request is abandoned and retried', async () => {
@@ -558,7 +752,7 @@ describe('WebhookSink retries', () => {
     const receiver = await Receiver.start();
     const slow = await record(store, 'elv-slow');
     receiver.behaviour = (d) => (d.attempt <= 2 ? { status: 200, hang: true } : { status: 200 });
-    const { outcomes } = startSink(store, receiver.url, { timeoutMs: 400 });
+    const { outcomes } = await startForwarder(store, receiver.url, { timeoutMs: 400 });
 
     await waitFor(() => receiver.accepted.length === 1, 10_000, 'delivery after timeouts');
 
@@ -568,29 +762,36 @@ describe('WebhookSink retries', () => {
     expect(retries[0]).toMatchObject({ reason: 'no answer within 400 ms' });
   });
 
-  it('when nothing listens at the URL yet, then deliveries are retried until the receiver comes up, none lost', async () => {
+  it('when nothing listens at the URL yet, then the page is retried until the receiver comes up, none lost, and Temporal shows why', async () => {
     const { open } = await sqliteFile();
     const store = await open();
     const port = await freePort();
     const events = [await record(store, 'elv-a'), await record(store, 'elv-b'), await record(store, 'elv-a')];
-    const { sink, outcomes } = startSink(store, `http://127.0.0.1:${port}/hooks/elevate`);
+    const forwarder = await startForwarder(store, `http://127.0.0.1:${port}/hooks/elevate`);
     await waitFor(
-      () => outcomes.some((o) => o.kind === 'retrying' && /ECONNREFUSED/.test(o.reason)),
+      () => forwarder.outcomes.some((o) => o.kind === 'retrying' && /ECONNREFUSED/.test(o.reason)),
       10_000,
       'a refused connection',
     );
-    expect(sink.status()).toMatchObject({ delivering: true, position: 0 });
-    expect(sink.status().retrying).toBeGreaterThan(0);
+    await waitFor(
+      async () => ((await pendingPage(forwarder.workflowId))?.attempt ?? 0) > 1,
+      10_000,
+      'a retry',
+    );
+    const page = await pendingPage(forwarder.workflowId);
+    expect(page?.lastFailure?.message).toMatch(/ECONNREFUSED/);
+    expect(page?.lastFailure?.applicationFailureInfo?.type).toBe('WebhookDeliveryFailed');
+    expect((await forwarder.status()).position).toBe(0);
 
     const receiver = await Receiver.start([SECRET], port);
 
     await waitFor(() => receiver.accepted.length === 3, 10_000, 'deliveries after the receiver came up');
     expect(receiver.acceptedIds().sort()).toEqual(events.map((e) => e.id).sort());
     expectOrderedPerElevation(receiver.accepted);
-    await waitFor(() => sink.status().position === 3, 5_000, 'position 3');
+    await waitFor(async () => (await forwarder.status()).position === 3, 5_000, 'position 3');
   });
 
-  it('when one elevation keeps failing, then the others are delivered, but no further than the window past it', async () => {
+  it('when one elevation keeps failing, then the others are delivered, each once, but no further than the page past it', async () => {
     const { open } = await sqliteFile();
     const store = await open();
     const receiver = await Receiver.start();
@@ -600,25 +801,27 @@ describe('WebhookSink retries', () => {
     for (let i = 0; i < 12; i += 1) others.push(await record(store, `elv-other-${i % 3}`));
     receiver.behaviour = (d) =>
       d.event.subject === 'elv-stuck' && !healthy ? { status: 503 } : { status: 200 };
-    const { sink } = startSink(store, receiver.url, { window: 6 });
+    const forwarder = await startForwarder(store, receiver.url, {}, { pageSize: 6 });
 
-    // The window holds the stuck event and 5 more: those 5 are delivered, the rest wait.
-    await waitFor(() => receiver.accepted.length === 5, 10_000, 'the window delivered');
-    await sleep(300);
+    // The page holds the stuck event and 5 more: those 5 are delivered, the rest wait.
+    await waitFor(() => receiver.accepted.length === 5, 10_000, 'the page delivered');
+    await waitFor(() => receiver.attemptsOf(stuck.id).length >= 3, 10_000, 'the stuck event retried');
     expect(receiver.accepted).toHaveLength(5);
     expect(receiver.acceptedIds()).toEqual(expect.arrayContaining(others.slice(0, 5).map((e) => e.id)));
-    expect(sink.status()).toMatchObject({ position: 0, pending: 6, retrying: 1 });
-    expect(receiver.attemptsOf(stuck.id).length).toBeGreaterThan(1);
+    // Retries resume from the heartbeat: what was accepted is never sent again.
+    for (const other of others.slice(0, 5)) expect(receiver.attemptsOf(other.id)).toHaveLength(1);
+    expect((await forwarder.status()).position).toBe(0);
 
     healthy = true;
 
     await waitFor(() => receiver.accepted.length === 13, 10_000, 'everything after recovery');
+    expect(duplicatesIn(receiver.acceptedIds())).toBe(0);
     expectOrderedPerElevation(receiver.accepted);
-    await waitFor(() => sink.status().position === 13, 5_000, 'position 13');
+    await waitFor(async () => (await forwarder.status()).position === 13, 5_000, 'position 13');
   });
 });
 
-describe('WebhookSink and permanent refusals', () => {
+describe('the audit forwarder and permanent refusals', () => {
   it('when ELEVATE_WEBHOOK_ON_REJECT is skip and the receiver answers 400, then the event is logged, counted and skipped, and its elevation goes on', async () => {
     const { open } = await sqliteFile();
     const store = await open();
@@ -629,21 +832,23 @@ describe('WebhookSink and permanent refusals', () => {
       await record(store, 'elv-a'),
     ];
     receiver.behaviour = (d) => (d.event.id === a2.id ? { status: 400 } : { status: 200 });
-    const { sink, outcomes, lines } = startSink(store, receiver.url, { onReject: 'skip' });
+    const forwarder = await startForwarder(store, receiver.url, { onReject: 'skip' });
 
     await waitFor(() => receiver.accepted.length === 2, 10_000, 'two deliveries');
-    await waitFor(() => sink.status().position === 3, 5_000, 'position 3');
+    await waitFor(async () => (await forwarder.status()).position === 3, 5_000, 'position 3');
 
     expect(receiver.acceptedIds()).toEqual([a1.id, a3.id]);
     expect(receiver.attemptsOf(a2.id)).toHaveLength(1);
-    expect(sink.status()).toMatchObject({
+    // The skip list is workflow state: it is what the Query answers.
+    expect(await forwarder.status()).toMatchObject({
+      position: 3,
       skipped: 1,
-      lastSkipped: [{ eventId: a2.id, status: 400, position: 2 }],
+      lastSkipped: [{ eventId: a2.id, status: 400, position: 2, elevationId: 'elv-a' }],
     });
-    expect(outcomes).toContainEqual(
+    expect(forwarder.outcomes).toContainEqual(
       expect.objectContaining({ kind: 'rejected', action: 'skipped', status: 400 }),
     );
-    expect(lines).toContainEqual(
+    expect(forwarder.lines).toContainEqual(
       expect.objectContaining({
         level: 50,
         eventId: a2.id,
@@ -651,9 +856,6 @@ describe('WebhookSink and permanent refusals', () => {
         msg: expect.stringMatching(/skipped/) as unknown,
       }),
     );
-    await sink.stop();
-    const cursor = await store.readCursor(WEBHOOK_CURSOR);
-    expect(cursor?.state).toMatchObject({ position: 3, skipped: 1, lastSkipped: [{ eventId: a2.id }] });
   });
 
   it('when ELEVATE_WEBHOOK_ON_REJECT is stop and the receiver answers 422, then its elevation holds at that event until accepted while others go on', async () => {
@@ -668,23 +870,25 @@ describe('WebhookSink and permanent refusals', () => {
     ];
     const b = [await record(store, 'elv-b'), await record(store, 'elv-b')];
     receiver.behaviour = (d) => (d.event.id === a2.id && !fixed ? { status: 422 } : { status: 200 });
-    const { sink, outcomes, lines } = startSink(store, receiver.url, { onReject: 'stop' });
+    const forwarder = await startForwarder(store, receiver.url, { onReject: 'stop' });
 
     await waitFor(() => receiver.accepted.length === 3, 10_000, 'a1 and elevation b');
     await waitFor(() => receiver.attemptsOf(a2.id).length >= 3, 10_000, 'a2 tried repeatedly');
     expect(receiver.acceptedIds().sort()).toEqual([a1.id, ...b.map((e) => e.id)].sort());
     expect(receiver.attemptsOf(a3.id)).toHaveLength(0);
-    expect(sink.status()).toMatchObject({ position: 1, skipped: 0 });
-    expect(outcomes).toContainEqual(
+    expect(await forwarder.status()).toMatchObject({ position: 0, skipped: 0 });
+    expect(forwarder.outcomes).toContainEqual(
       expect.objectContaining({ kind: 'rejected', action: 'held', status: 422 }),
     );
-    expect(lines).toContainEqual(expect.objectContaining({ level: 50, eventId: a2.id, status: 422 }));
+    expect(forwarder.lines).toContainEqual(
+      expect.objectContaining({ level: 50, eventId: a2.id, status: 422 }),
+    );
 
     fixed = true;
 
     await waitFor(() => receiver.accepted.length === 5, 10_000, 'a2 and a3');
     expect(receiver.acceptedIds().slice(-2)).toEqual([a2.id, a3.id]);
-    await waitFor(() => sink.status().position === 5, 5_000, 'position 5');
+    await waitFor(async () => (await forwarder.status()).position === 5, 5_000, 'position 5');
   });
 
   it('when the receiver redirects, then the redirect is not followed and counts as a refusal', async () => {
@@ -694,9 +898,9 @@ describe('WebhookSink and permanent refusals', () => {
     const target = await Receiver.start();
     const moved = await record(store, 'elv-moved');
     receiver.behaviour = () => ({ status: 307, headers: { location: target.url } });
-    const { sink } = startSink(store, receiver.url, { onReject: 'skip' });
+    const forwarder = await startForwarder(store, receiver.url, { onReject: 'skip' });
 
-    await waitFor(() => sink.status().skipped === 1, 10_000, 'the redirect skipped');
+    await waitFor(async () => (await forwarder.status()).skipped === 1, 10_000, 'the redirect skipped');
 
     expect(receiver.attemptsOf(moved.id)).toHaveLength(1);
     expect(target.requests).toHaveLength(0);
@@ -704,7 +908,7 @@ describe('WebhookSink and permanent refusals', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Durability and the lease, on both engines
+// One dispatcher, and progress across restarts, on both engines
 
 interface Engine {
   name: string;
@@ -713,7 +917,6 @@ interface Engine {
 }
 
 const sqlite: Engine = { name: 'sqlite', fresh: sqliteFile };
-let postgres: PostgresServer | undefined;
 let pgDatabases = 0;
 const postgresEngine: Engine = {
   name: 'postgres',
@@ -722,56 +925,30 @@ const postgresEngine: Engine = {
     pgDatabases += 1;
     const url = await createDatabase(postgres.url, `webhook_${pgDatabases}`);
     return {
-      open: async () => {
-        const store = await PostgresStore.open(url, { poolSize: 4, lockPoolSize: 2 });
-        stores.push(store);
-        return store;
-      },
+      open: () => openAuditLog({ databaseUrl: url, sqlitePath: ':memory:', poolSize: 4, lockPoolSize: 2 }),
     };
   },
 };
 
-beforeAll(async () => {
-  postgres = await startPostgres();
-});
-afterAll(async () => {
-  await postgres?.stop();
-});
-
 describe.each([sqlite, postgresEngine])('on $name', (engine) => {
-  it('cursors: one owner at a time, lapsed leases can be taken, and a replaced owner can no longer write', async () => {
-    const { open } = await engine.fresh();
-    const store = await open();
-    const other = await open();
-
-    expect(await store.claimCursor('c', 'owner-a', 60_000)).toEqual({ state: null });
-    expect(await other.claimCursor('c', 'owner-b', 60_000)).toBeUndefined();
-    expect(await store.saveCursor('c', 'owner-a', 60_000, { position: 7 })).toBe(true);
-    expect(await store.claimCursor('c', 'owner-a', 60_000)).toEqual({ state: { position: 7 } });
-    expect(await other.saveCursor('c', 'owner-b', 60_000, { position: 1 })).toBe(false);
-    expect(await store.renewCursor('c', 'owner-a', 100)).toBe(true);
-    await sleep(150);
-
-    expect(await other.claimCursor('c', 'owner-b', 60_000)).toEqual({ state: { position: 7 } });
-    await other.releaseCursor('c', 'owner-b');
-    // Released by b, but a was replaced: a's writes stay fenced off.
-    expect(await store.renewCursor('c', 'owner-a', 60_000)).toBe(false);
-    expect(await store.saveCursor('c', 'owner-a', 60_000, { position: 9 })).toBe(false);
-    const cursor = await store.readCursor('c');
-    expect(cursor).toMatchObject({ owner: 'owner-b', state: { position: 7 } });
-    expect(cursor!.leaseUntil.getTime()).toBeLessThan(Date.now());
-    expect(await store.claimCursor('c', 'owner-c', 60_000)).toEqual({ state: { position: 7 } });
-    expect(await store.readCursor('missing')).toBeUndefined();
-  });
-
-  it('two dispatchers on one store: one delivers, each event arrives once, and the other takes over when it stops', async () => {
+  it('two workers that both start the forwarder: one forwarder runs, each event arrives once, and the other worker carries on when one stops', async () => {
     const { open } = await engine.fresh();
     const [storeA, storeB] = [await open(), await open()];
     const receiver = await Receiver.start();
     receiver.behaviour = () => ({ status: 200, delayMs: Math.random() * 5 });
     const before = await recordInterleaved(storeA, 5, 6);
-    const a = startSink(storeA, receiver.url);
-    const b = startSink(storeB, receiver.url);
+    const a = await startForwarder(storeA, receiver.url);
+    const b = await startWorker(storeB, a.taskQueue, receiver.url);
+    // What every `elevate worker` does at start: the same id, so the running forwarder is kept.
+    const again = await startAuditForwarder({
+      client: env.client,
+      taskQueue: a.taskQueue,
+      logger: testLogger(),
+      url: receiver.url,
+      options: FAST,
+      workflowId: a.workflowId,
+    });
+    expect(again).toBe(a.runId);
     const during = await recordInterleaved(storeB, 5, 6);
 
     await waitFor(() => receiver.accepted.length >= 60, 20_000, '60 deliveries');
@@ -780,84 +957,96 @@ describe.each([sqlite, postgresEngine])('on $name', (engine) => {
     expect(duplicatesIn(receiver.acceptedIds())).toBe(0);
     expect(receiver.acceptedIds().sort()).toEqual([...before, ...during].map((e) => e.id).sort());
     expectOrderedPerElevation(receiver.accepted);
-    const delivering = [a.sink, b.sink].filter((s) => s.status().delivering);
-    expect(delivering).toHaveLength(1);
-    const [active, standby] = delivering[0] === a.sink ? [a, b] : [b, a];
 
-    await active.sink.stop();
+    await a.stop();
     const after = await recordInterleaved(storeA, 3, 4);
 
-    await waitFor(() => receiver.accepted.length >= 72, 20_000, 'deliveries by the standby');
+    await waitFor(() => receiver.accepted.length >= 72, 30_000, 'deliveries by the other worker');
     await sleep(200);
-    expect(standby.sink.status().delivering).toBe(true);
     expect(receiver.accepted).toHaveLength(72);
     expect(duplicatesIn(receiver.acceptedIds())).toBe(0);
     expect(receiver.acceptedIds().slice(60).sort()).toEqual(after.map((e) => e.id).sort());
+    expect(b.outcomes.filter((o) => o.kind === 'delivered').length).toBeGreaterThanOrEqual(12);
   });
 
-  it('when the dispatcher is stopped mid-way and started again, then nothing is lost and only requests in flight repeat', async () => {
+  it('when the worker is stopped mid-way and another started, then nothing is lost and only requests in flight repeat', async () => {
     const { open } = await engine.fresh();
     const store = await open();
     const receiver = await Receiver.start();
     receiver.behaviour = () => ({ status: 200, delayMs: 5 + Math.random() * 25 });
     const events = await recordInterleaved(store, 10, 12);
-    const first = startSink(store, receiver.url, { concurrency: 4 });
+    const first = await startForwarder(store, receiver.url, { concurrency: 4 }, { pageSize: 200 });
     await waitFor(() => receiver.accepted.length >= 50, 20_000, '50 deliveries');
 
-    await first.sink.stop();
+    await first.stop();
     const acceptedBeforeRestart = receiver.accepted.length;
     expect(acceptedBeforeRestart).toBeLessThan(events.length);
-    const saved = (await store.readCursor(WEBHOOK_CURSOR))!.state as { position: number };
-    expect(saved.position).toBeGreaterThan(0);
-    const second = startSink(await open(), receiver.url, { concurrency: 4 });
+    await startWorker(await open(), first.taskQueue, receiver.url, { concurrency: 4 });
 
     await waitFor(
       () => new Set(receiver.acceptedIds()).size === events.length,
       20_000,
       'every event delivered',
     );
-    await waitFor(() => second.sink.status().position === events.length, 5_000, 'the final position');
+    await waitFor(async () => (await first.status()).position === events.length, 5_000, 'the final position');
     expect(receiver.unverified).toEqual([]);
-    const duplicates = duplicatesIn(receiver.acceptedIds());
     // Only requests in flight at the stop can arrive again: at most `concurrency` of them.
-    expect(duplicates).toBeLessThanOrEqual(4);
+    expect(duplicatesIn(receiver.acceptedIds())).toBeLessThanOrEqual(4);
     expectOrderedPerElevation(receiver.accepted);
   });
 });
 
-describe('WebhookSink after a crash', () => {
-  it('when the delivering process is killed, then another resumes after the lease lapses, with at most `concurrency` events repeated', async () => {
+describe('the audit forwarder after a crash', () => {
+  it('when the worker delivering is killed, then another resumes from the last heartbeat, with at most one page repeated', async () => {
     const { path, open } = await sqliteFile();
     const store = await open();
     const receiver = await Receiver.start();
     receiver.behaviour = () => ({ status: 200, delayMs: 5 + Math.random() * 20 });
     const events = await recordInterleaved(store, 10, 15);
+    const taskQueue = `webhook-${randomUUID()}`;
+    const workflowId = `audit-forwarder-${randomUUID()}`;
     // .mts: an ES module wherever it lies (the temp dir has no package.json saying so).
-    const script = join(resolve(path, '..'), 'sink-process.mts');
+    const script = join(resolve(path, '..'), 'worker-process.mts');
     writeFileSync(
       script,
-      `import { SqliteStore } from ${JSON.stringify(join(ROOT, 'integrations/audit/sqlite-store.js'))};
-import { WebhookSink } from ${JSON.stringify(join(ROOT, 'integrations/audit/webhook-sink.js'))};
-const [path, url, secret] = process.argv.slice(2);
+      `import { NativeConnection, Worker } from ${JSON.stringify(pathToFileURL(require.resolve('@temporalio/worker')).href)};
+import { openStores } from ${JSON.stringify(join(ROOT, 'store/stores.js'))};
+import { createAuditForwardingActivities } from ${JSON.stringify(join(ROOT, 'activities/audit-forwarding.js'))};
+const [path, url, secret, address, taskQueue, bundle] = process.argv.slice(2);
 const quiet = { info() {}, warn() {}, error() {}, debug() {}, child() { return quiet; } };
-const sink = new WebhookSink({
-  store: SqliteStore.open(path), url, secrets: [secret], source: 'urn:elevate:test',
-  logger: quiet, concurrency: 4, pollIntervalMs: 20, leaseTtlMs: 1000,
-  backoff: { initialMs: 20, maxMs: 200 },
+const worker = await Worker.create({
+  connection: await NativeConnection.connect({ address }),
+  taskQueue,
+  workflowBundle: { codePath: bundle },
+  activities: createAuditForwardingActivities({
+    store: (await openStores({ sqlitePath: path })).auditLog,
+    webhook: { url, secrets: [secret], source: 'urn:elevate:test', timeoutMs: 2000, concurrency: 4, pollIntervalMs: 20, onReject: 'stop' },
+    logger: quiet,
+  }),
 });
-sink.start();
+await worker.run();
 `,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', script, path, receiver.url, SECRET], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', script, path, receiver.url, SECRET, env.address, taskQueue, bundle],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     let exited = false;
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exit = new Promise((done) => child.once('exit', done));
     void exit.then(() => (exited = true));
+    forwarders.push(workflowId);
     try {
+      await startAuditForwarder({
+        client: env.client,
+        taskQueue,
+        logger: testLogger(),
+        url: receiver.url,
+        options: { ...FAST, pageSize: 20 },
+        workflowId,
+      });
       await waitFor(() => exited || receiver.accepted.length >= 60, 30_000, "the child's deliveries");
       expect(exited, `the child process ended early: ${stderr}`).toBe(false);
     } finally {
@@ -866,53 +1055,21 @@ sink.start();
     await exit;
     const deliveredByChild = receiver.accepted.length;
 
-    const { sink } = startSink(store, receiver.url, { leaseTtlMs: 1000 });
+    await startWorker(store, taskQueue, receiver.url);
 
     await waitFor(
       () => new Set(receiver.acceptedIds()).size === events.length,
       30_000,
       'every event delivered',
     );
-    await waitFor(() => sink.status().position === events.length, 5_000, 'the final position');
+    await waitFor(
+      async () => (await statusOf(workflowId)).position === events.length,
+      5_000,
+      'the final position',
+    );
     expect(deliveredByChild).toBeLessThan(events.length);
-    expect(duplicatesIn(receiver.acceptedIds())).toBeLessThanOrEqual(4);
+    expect(duplicatesIn(receiver.acceptedIds())).toBeLessThanOrEqual(20);
     expectOrderedPerElevation(receiver.accepted);
-  });
-
-  it('when saving progress is slow, then at no moment do more than `concurrency` accepted events lie outside the saved cursor', async () => {
-    const { open } = await sqliteFile();
-    const store = await open();
-    // Every save takes 100 ms: deliveries finish far faster than progress is recorded.
-    const slowSaves = new Proxy(store, {
-      get(target, property, receiver) {
-        if (property === 'saveCursor') {
-          return async (...args: Parameters<Store['saveCursor']>) => {
-            await sleep(100);
-            return target.saveCursor(...args);
-          };
-        }
-        const value = Reflect.get(target, property, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const receiver = await Receiver.start();
-    const events = await recordInterleaved(store, 10, 8);
-    startSink(slowSaves, receiver.url, { concurrency: 4 });
-
-    let worst = 0;
-    while (new Set(receiver.acceptedIds()).size < events.length) {
-      const accepted = receiver.accepted.map((d) => d.event.elevateposition);
-      const state = (await store.readCursor(WEBHOOK_CURSOR))?.state as
-        { position: number; done: [number, number][] } | null | undefined;
-      const covered = (p: number) =>
-        !!state && (p <= state.position || state.done.some(([first, last]) => p >= first && p <= last));
-      // What a crash right now would send again.
-      worst = Math.max(worst, accepted.filter((p) => !covered(p)).length);
-      await sleep(5);
-    }
-
-    expect(worst).toBeGreaterThan(0);
-    expect(worst).toBeLessThanOrEqual(4);
   });
 
   it('when the trail no longer holds the event the cursor stopped at (a restore), then it is delivered again from the start', async () => {
@@ -920,32 +1077,36 @@ sink.start();
     const store = await open();
     const receiver = await Receiver.start();
     const events = [await record(store, 'elv-r'), await record(store, 'elv-r'), await record(store, 'elv-r')];
-    const first = startSink(store, receiver.url);
-    await waitFor(() => first.sink.status().position === 3, 10_000, 'position 3');
-    await first.sink.stop();
-    // As if the store were restored from a backup taken before events 4 and 5 existed.
-    expect(await store.claimCursor(WEBHOOK_CURSOR, 'restorer', 60_000)).toBeDefined();
-    const state = (await store.readCursor(WEBHOOK_CURSOR))!.state as Record<string, unknown>;
-    await store.saveCursor(WEBHOOK_CURSOR, 'restorer', 60_000, {
-      ...state,
-      position: 5,
-      hash: 'f'.repeat(64),
+    const first = await startForwarder(store, receiver.url);
+    await waitFor(async () => (await first.status()).position === 3, 10_000, 'position 3');
+    const state = await first.status();
+    await env.client.workflow.getHandle(first.workflowId).terminate('the store is restored');
+    // The stop of the workers that goes with a restore (the page the old run was waiting for
+    // events in must not pick up the next one).
+    await first.stop();
+    const worker = await startWorker(store, first.taskQueue, receiver.url);
+    // As if the store were restored from a backup taken before events 4 and 5 existed: the
+    // forwarder's cursor names an event the trail does not hold.
+    const workflowId = `audit-forwarder-${randomUUID()}`;
+    forwarders.push(workflowId);
+    await env.client.workflow.start(auditForwarderWorkflow, {
+      workflowId,
+      taskQueue: first.taskQueue,
+      args: [{ state: { ...state, position: 5, hash: 'f'.repeat(64) }, options: FAST }],
     });
-    await store.releaseCursor(WEBHOOK_CURSOR, 'restorer');
-
-    const second = startSink(store, receiver.url);
     const later = await record(store, 'elv-r');
 
     await waitFor(() => receiver.accepted.length === 7, 10_000, 'the trail again, and the new event');
     expect(receiver.acceptedIds()).toEqual([...events, ...events, later].map((e) => e.id));
-    expect(second.lines).toContainEqual(
+    expect(worker.lines).toContainEqual(
       expect.objectContaining({ level: 50, msg: expect.stringMatching(/restored/) as unknown }),
     );
+    await waitFor(async () => (await statusOf(workflowId)).position === 4, 5_000, 'position 4');
   });
 });
 
-describe('startWebhookSink (worker wiring)', () => {
-  it('counts deliveries in the process metrics', async () => {
+describe('the audit forwarder in a worker process (runtime/webhook.ts)', () => {
+  it('counts deliveries and the position in the process metrics', async () => {
     const { open } = await sqliteFile();
     const store = await open();
     const receiver = await Receiver.start();
@@ -953,30 +1114,81 @@ describe('startWebhookSink (worker wiring)', () => {
     await record(store, 'elv-m');
     await record(store, 'elv-m');
     const metrics = createMetrics({ processMetrics: false });
-    const sink = startWebhookSink({
-      settings: {
-        url: receiver.url,
-        secrets: [SECRET],
-        source: 'urn:elevate:test',
-        concurrency: 2,
-        timeoutSeconds: 5,
-        pollIntervalMs: 50,
-        onReject: 'stop',
-      },
-      store,
-      logger: pino({ level: 'silent' }),
-      metrics,
+    const taskQueue = `webhook-${randomUUID()}`;
+    const workflowId = `audit-forwarder-${randomUUID()}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: bundle },
+      activities: webhookActivities({
+        settings: {
+          url: receiver.url,
+          secrets: [SECRET],
+          source: 'urn:elevate:test',
+          concurrency: 2,
+          timeoutSeconds: 5,
+          pollIntervalMs: 50,
+          onReject: 'stop',
+        },
+        store,
+        logger: pino({ level: 'silent' }),
+        metrics,
+      }),
     });
-    sinks.push(sink);
+    const running = worker.run();
+    workers.push({
+      worker,
+      outcomes: [],
+      lines: [],
+      stop: async () => {
+        worker.shutdown();
+        await running;
+      },
+    });
+    forwarders.push(workflowId);
+    await startAuditForwarder({
+      client: env.client,
+      taskQueue,
+      logger: testLogger(),
+      url: receiver.url,
+      options: FAST,
+      workflowId,
+    });
 
     await waitFor(() => receiver.accepted.length === 2, 20_000, 'two deliveries');
-    await waitFor(() => sink.status().position === 2, 5_000, 'position 2');
+    await waitFor(async () => (await statusOf(workflowId)).position === 2, 5_000, 'position 2');
 
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/elevate_webhook_deliveries_total\{outcome="delivered"\} 2/);
     expect(text).toMatch(/elevate_webhook_deliveries_total\{outcome="retried"\} 2/);
     expect(text).toMatch(/elevate_webhook_position 2/);
-    expect(text).toMatch(/elevate_webhook_delivering 1/);
+  });
+
+  it('when the worker running a page has no webhook settings, then the forwarder keeps its cursor and waits for a worker that has them', async () => {
+    const { open } = await sqliteFile();
+    const store = await open();
+    const receiver = await Receiver.start();
+    const events = [await record(store, 'elv-w'), await record(store, null)];
+    const forwarder = await startForwarder(store, receiver.url);
+    await waitFor(() => receiver.accepted.length === 2, 10_000, 'two deliveries');
+    await forwarder.stop();
+    const unconfigured = await startWorker(store, forwarder.taskQueue, receiver.url, null);
+    const later = await record(store, 'elv-w');
+
+    await waitFor(
+      async () =>
+        (await pendingPage(forwarder.workflowId))?.lastFailure?.applicationFailureInfo?.type ===
+        WEBHOOK_NOT_CONFIGURED,
+      15_000,
+      'a page refused by the unconfigured worker',
+    );
+    expect(receiver.requests).toHaveLength(2);
+    expect((await forwarder.status()).position).toBe(2);
+    await unconfigured.stop();
+    await startWorker(store, forwarder.taskQueue, receiver.url);
+
+    await waitFor(() => receiver.accepted.length === 3, 15_000, 'the new event');
+    expect(receiver.acceptedIds()).toEqual([...events, later].map((e) => e.id));
   });
 });
 
