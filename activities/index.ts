@@ -5,17 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import type {
-  AuditStore,
-  EphemeralStore,
-  LeaseStore,
-  TypedAuditAppender,
-} from '../integrations/audit/audit-store.js';
+import type { ElevationIndex } from '../store/elevation-index.js';
+import type { GrantLeases } from '../store/grant-leases.js';
+import type { SingleUseRecords } from '../core/ports/single-use.js';
+import type { TypedAuditAppender } from '../core/model/audit-record.js';
 import type { RequestVerifier } from '../domain/decision-signer.js';
-import { leaseKey, type GrantLedger } from '../domain/grant-ledger.js';
-import { type GrantRequest } from '../core/ports/activities.js';
-import { elevationIdOfPolicy } from '../integrations/aws/naming.js';
-import { type AwsIamTarget } from '../integrations/aws/iam-target.js';
+import { type GrantLedger } from '../domain/grant-ledger.js';
+import { type GrantRequest, type ReleaseRequest } from '../core/ports/activities.js';
 import type {
   GrantReceipt,
   RevokeReceipt,
@@ -32,41 +28,50 @@ import type {
   OrphanedLeaseSweep,
 } from '../core/model/reconcile.js';
 import type { EventDataOf } from '../core/model/event-data.js';
-import type { AwsIamAttachTargetRef } from '../core/model/targets.js';
 import type { RequestCheck } from '../core/model/decisions.js';
-import { TargetError, TargetNotVerifiedError } from '../core/errors/target-errors.js';
+import { TargetError } from '../core/errors/target-errors.js';
 import type { TargetMetrics } from '../core/ports/metrics.js';
 import type { Activities } from '../core/ports/activities.js';
 import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../core/ports/notifier.js';
 import type { WorkflowEvent } from '../core/model/events.js';
 import { releaseOrphanedLeases, type ElevationWorkflows } from './orphaned-leases.js';
+import { withSlackFailures } from './slack-failures.js';
 
 /** How long a request stays claimed by the workflow run that first checked it. */
 const REQUEST_CLAIM_TTL_MS = 24 * 3600_000;
 
 export interface ActivityDeps {
-  /** The audit trail (an `AuditStore`): each event's data is checked against its type. */
+  /** The audit log (`store/audit-log.ts`): each event's data is checked against its type. */
   store: TypedAuditAppender;
   /**
    * Checks the API's signature over each workflow's start input and holds the public keys
    * decisions are checked with (the worker's ELEVATE_DECISION_PUBLIC_KEYS).
    */
   requests: Pick<RequestVerifier, 'check' | 'trust'>;
-  /** Where a checked request is claimed by its workflow run (a copied start is refused). */
-  ephemeral: Pick<EphemeralStore, 'putIfAbsent' | 'peek'>;
-  ledger: Pick<GrantLedger, 'acquire' | 'release' | 'members' | 'reconcile' | 'reconcileAwsPolicy'>;
+  /**
+   * Where a checked request is claimed by its workflow run, by elevation id (a copied start is
+   * refused): the store's `request-run` single-use namespace.
+   */
+  requestRuns: Pick<SingleUseRecords<string>, 'put' | 'peek'>;
+  ledger: Pick<
+    GrantLedger,
+    | 'acquire'
+    | 'release'
+    | 'members'
+    | 'membershipKey'
+    | 'unreconciledReason'
+    | 'reconcile'
+    | 'reconcilePrincipal'
+  >;
   notifier: ApprovalNotifier;
   logger: Logger;
-  /** The AWS IAM target, when a role uses it: drift detection lists the bots' policies with it. */
-  aws?: Pick<
-    AwsIamTarget,
-    'listAttachedPolicies' | 'detachPolicy' | 'deleteInlinePolicy' | 'findTampering' | 'revoke' | 'check'
-  >;
   /**
    * Where reconciliation pages through held leases and reads the elevations they belong to
    * (the audit store), for `releaseOrphanedLeases`, which refuses to run without it.
    */
-  leases?: Pick<LeaseStore, 'heldLeases'> & Pick<AuditStore, 'getElevation'>;
+  leases?: Pick<GrantLeases, 'heldLeases'>;
+  /** Where `releaseOrphanedLeases` reads the elevation a held lease belongs to. */
+  elevations?: Pick<ElevationIndex, 'getElevation'>;
   /** Temporal, asked which elevation workflows still run (`releaseOrphanedLeases` needs it too). */
   temporal?: ElevationWorkflows;
   /** Where grants, revocations, their lag, target errors and drift are counted (optional). */
@@ -76,11 +81,11 @@ export interface ActivityDeps {
 export function createActivities({
   store,
   requests,
-  ephemeral,
+  requestRuns,
+  elevations,
   ledger,
   notifier,
   logger,
-  aws,
   leases,
   temporal,
   metrics,
@@ -166,10 +171,9 @@ export function createActivities({
         runId: execution.runId,
         startedAt,
         async claim(elevationId, runId) {
-          const key = `request-run:${elevationId}`;
-          if (await ephemeral.putIfAbsent(key, runId, new Date(Date.now() + REQUEST_CLAIM_TTL_MS)))
+          if (await requestRuns.put(elevationId, runId, new Date(Date.now() + REQUEST_CLAIM_TTL_MS)))
             return true;
-          return (await ephemeral.peek(key)) === runId;
+          return (await requestRuns.peek(elevationId)) === runId;
         },
       });
       if (check.outcome !== 'verified') {
@@ -208,8 +212,12 @@ export function createActivities({
       }
     },
 
-    /** Release the elevation's grant; removes the membership when no other elevation holds it. */
-    async releaseGrant(req: GrantRequest): Promise<RevokeReceipt> {
+    /**
+     * Release the elevation's grant; removes the membership when no other elevation holds it,
+     * through the handle the grant's receipt carried (a request without one, as workflows
+     * recorded before handles send, is revoked through the handle the target derives from it).
+     */
+    async releaseGrant(req: ReleaseRequest): Promise<RevokeReceipt> {
       const target_type = req.target.type;
       try {
         // An error line on every failed attempt: a revocation that does not go through is an incident.
@@ -236,12 +244,11 @@ export function createActivities({
      * lock for that membership, so a grant in progress is never mistaken for drift.
      */
     async reconcileRole(role: ReconcileRole): Promise<RoleReconciliation> {
-      if (role.target.type === 'aws-iam') {
-        // An AWS grant is a policy per elevation: reconciled per bot (reconcileAwsPrincipal).
-        return { drift: [], skipped: 'AWS IAM roles are reconciled per bot principal' };
-      }
       const target = role.target;
-      const keyOf = (principal: string) => leaseKey(target, principal, '');
+      // A grant per elevation (AWS) is reconciled per bot principal (reconcileAwsPrincipal).
+      const skipped = ledger.unreconciledReason(target);
+      if (skipped) return { drift: [], skipped };
+      const keyOf = (principal: string) => ledger.membershipKey(target, principal, '');
       const standing = new Set(role.standing.map(keyOf));
       const bots = new Set(role.principals.map(keyOf));
       const drift: DriftFinding[] = [];
@@ -268,104 +275,17 @@ export function createActivities({
     },
 
     /**
-     * Compare every policy attached to a bot's IAM role or user with what Elevate explains: the
-     * policies of the bot's live elevations (each under its lease's lock, as for memberships)
-     * and the standing ones its roles declare. Anything else was attached outside Elevate:
-     * recorded as `drift.detected`, and with `revert` detached (managed; the policy itself is
-     * left, it may be shared) or deleted (inline), read back, and recorded as `drift.reverted`.
+     * Compare everything a bot principal holds in its target (for AWS, every policy attached to
+     * its IAM role or user) with what Elevate explains: the grants of its live elevations, each
+     * under its lease's lock as for memberships, and what its roles declare standing. The rest
+     * is drift, recorded and (with `revert`) removed by the target's own reconciliation.
      */
     async reconcileAwsPrincipal(unit: ReconcileAwsPrincipal): Promise<RoleReconciliation> {
-      if (!aws) throw new Error('no AWS IAM target is configured in this worker');
-      const { principal, action } = unit;
-      const standing = new Set(unit.standing);
-      const target: AwsIamAttachTargetRef = { type: 'aws-iam', mode: 'attach', policyDocument: '{}' };
-      const roleId = unit.roles.join(',');
-      const drift: DriftFinding[] = [];
-      const alerts: DriftAlert[] = [];
-      const found = (policy: string, kind: 'managed' | 'inline'): EventDataOf<'drift.detected'> => ({
-        roles: unit.roles,
-        target: { type: 'aws-iam', mode: 'attach' },
-        principal,
-        policy,
-        kind,
-        action,
-        bot: true,
+      return await ledger.reconcilePrincipal(unit, {
+        record: recordDrift,
+        log: (level, data, message) => logger[level](data, message),
+        count: (target_type, outcome) => metrics?.driftFindings.inc({ target_type, outcome }),
       });
-      const report = (detail: string, outcome: 'alerted' | 'reverted', at: string) => {
-        metrics?.driftFindings.inc({ target_type: 'aws-iam', outcome });
-        drift.push({ principal, action: outcome, detail });
-        alerts.push({ roleId, target, principal, bot: true, outcome, detail, at });
-      };
-      const attached = await aws.listAttachedPolicies(principal);
-      for (const policy of attached.managed) {
-        if (standing.has(policy.arn)) continue;
-        const at = new Date().toISOString();
-        const data = found(policy.arn, 'managed');
-        const elevationId = elevationIdOfPolicy(policy.arn);
-        // A live elevation's lease would explain its policy whatever it now allows: first make
-        // sure nobody added a version to it since Elevate checked and attached it.
-        const tampered = elevationId ? await aws.findTampering(policy.arn) : undefined;
-        let outcome: string;
-        if (elevationId && tampered) {
-          // Taken away whatever the role's drift action: it is no longer what was approved.
-          const tamperData = {
-            ...data,
-            elevation: elevationId,
-            reason: 'policy_tampered',
-            problem: tampered,
-          };
-          logger.error(tamperData, 'drift: an Elevate policy was changed by someone else; taking it away');
-          await recordDrift('drift.detected', at, tamperData);
-          // The target's placeholder document: revoke detaches and deletes, check reads presence.
-          await aws.revoke(target, principal, { elevationId, durationSeconds: 0 });
-          if (await aws.check(target, principal, { elevationId, durationSeconds: 0 })) {
-            throw new TargetNotVerifiedError(`${policy.arn} is still attached to ${principal}`);
-          }
-          outcome = 'reverted';
-        } else if (elevationId) {
-          outcome = await ledger.reconcileAwsPolicy(principal, elevationId, action, async () => {
-            logger.warn(data, 'drift: an Elevate policy that no live elevation explains');
-            await recordDrift('drift.detected', at, { ...data, elevation: elevationId });
-          });
-        } else {
-          logger.warn(data, 'drift: a policy attached to a bot outside Elevate');
-          await recordDrift('drift.detected', at, data);
-          outcome = 'alerted';
-          if (action === 'revert') {
-            await aws.detachPolicy(principal, policy.arn);
-            const still = (await aws.listAttachedPolicies(principal)).managed.some(
-              (m) => m.arn === policy.arn,
-            );
-            if (still) throw new TargetNotVerifiedError(`${policy.arn} is still attached to ${principal}`);
-            outcome = 'reverted';
-          }
-        }
-        if (outcome === 'reverted') {
-          logger.warn(data, 'drift reverted: the policy was detached');
-          await recordDrift('drift.reverted', new Date().toISOString(), data);
-        }
-        if (outcome === 'alerted' || outcome === 'reverted') report(policy.arn, outcome, at);
-      }
-      for (const name of attached.inline) {
-        const detail = `inline:${name}`;
-        if (standing.has(detail)) continue;
-        const at = new Date().toISOString();
-        const data = found(detail, 'inline');
-        logger.warn(data, 'drift: an inline policy on a bot');
-        await recordDrift('drift.detected', at, data);
-        let outcome: 'alerted' | 'reverted' = 'alerted';
-        if (action === 'revert') {
-          await aws.deleteInlinePolicy(principal, name);
-          if ((await aws.listAttachedPolicies(principal)).inline.includes(name)) {
-            throw new TargetNotVerifiedError(`inline policy ${name} is still on ${principal}`);
-          }
-          outcome = 'reverted';
-          logger.warn(data, 'drift reverted: the inline policy was deleted');
-          await recordDrift('drift.reverted', new Date().toISOString(), data);
-        }
-        report(detail, outcome, at);
-      }
-      return { drift, alerts };
     },
 
     /**
@@ -375,28 +295,34 @@ export function createActivities({
      * stays held for the next run and does not stop the others.
      */
     async releaseOrphanedLeases(): Promise<OrphanedLeaseSweep> {
-      if (!leases || !temporal) {
+      if (!leases || !elevations || !temporal) {
         throw new Error('this worker was not given the lease store and the Temporal client');
       }
       return releaseOrphanedLeases(
-        { append: (e) => store.append(e), leases, ledger, temporal, logger, metrics },
+        { append: (e) => store.append(e), leases, elevations, ledger, temporal, logger, metrics },
         Context.current().info.taskQueue,
       );
     },
 
+    /*
+     * The notifications below make each Slack call once; a failed one fails the activity for
+     * Temporal to retry (or not) under its policy (`slack-failures.ts`). What was already
+     * posted is remembered by the notifier, so a retry posts nothing twice.
+     */
+
     /** Tell people about one drift finding (Slack when configured; the log has it already). */
     async alertDrift(alert: DriftAlert): Promise<void> {
-      await notifier.alertDrift?.(alert);
+      await withSlackFailures(() => notifier.alertDrift?.(alert) ?? Promise.resolve());
     },
 
     /** Ask the approvers (a Slack message each, or a log line with the approval link). */
     announceApproval(details: ElevationDetails): Promise<SlackMessageRef[]> {
-      return notifier.announce(details);
+      return withSlackFailures(() => notifier.announce(details));
     },
 
     /** Bring the approval messages up to date with one step of the elevation. */
     publishElevationEvent(notice: ElevationNotice): Promise<void> {
-      return notifier.publish(notice);
+      return withSlackFailures(() => notifier.publish(notice));
     },
   };
 }

@@ -8,12 +8,9 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { GrantLedger } from '../domain/grant-ledger.js';
-import type {
-  AuditStore,
-  HeldLease,
-  LeaseStore,
-  TypedNewAuditEvent,
-} from '../integrations/audit/audit-store.js';
+import type { ElevationIndex } from '../store/elevation-index.js';
+import type { HeldLease, GrantLeases } from '../store/grant-leases.js';
+import type { TypedNewAuditEvent } from '../core/model/audit-record.js';
 import type { EventType } from '../core/model/events.js';
 import type { TargetMetrics } from '../core/ports/metrics.js';
 import {
@@ -39,7 +36,9 @@ export interface ElevationWorkflows {
 export interface OrphanedLeaseDeps {
   /** Appends to the audit trail; each event's data is checked against its type (compile time). */
   append<T extends EventType>(event: TypedNewAuditEvent<T>): Promise<unknown>;
-  leases: Pick<LeaseStore, 'heldLeases'> & Pick<AuditStore, 'getElevation'>;
+  leases: Pick<GrantLeases, 'heldLeases'>;
+  /** Where the elevation each lease belongs to is read. */
+  elevations: Pick<ElevationIndex, 'getElevation'>;
   ledger: Pick<GrantLedger, 'release'>;
   temporal: ElevationWorkflows;
   logger: Logger;
@@ -192,7 +191,7 @@ async function releaseOne(
   deps.metrics?.revocations.inc({ target_type: target.type, outcome: receipt.removed ? 'removed' : 'kept' });
   try {
     const endedAt = new Date().toISOString();
-    const before = await deps.leases.getElevation(elevationId);
+    const before = await deps.elevations.getElevation(elevationId);
     await deps.append({
       id: `${elevationId}:elevation.revoked:orphaned`,
       elevationId,

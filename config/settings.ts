@@ -51,7 +51,7 @@ export interface Settings {
   audit: { databaseUrl?: string; sqlitePath: string };
   /**
    * Signed checkpoints of the audit chain, and the MAC key of the rows outside it
-   * (`ELEVATE_AUDIT_CHECKPOINT_*`, see `integrations/audit/checkpoints.ts`).
+   * (`ELEVATE_AUDIT_CHECKPOINT_*`, see `core/crypto/audit-checkpoints.ts`).
    */
   auditCheckpoints?: AuditCheckpointSettings;
   ldap?: { url: string; bindDn: string; bindPassword: string };

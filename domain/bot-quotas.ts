@@ -6,33 +6,41 @@
  * event, a moment after the request started it. So that two requests of the same bot cannot both
  * pass a limit (the second one not yet seeing the first), the check and the workflow start run
  * under the store's cross-process lock on the bot (`withLock`, as the grant ledger uses it), and
- * every request accepted is noted in a short-lived record of the bot (the ephemeral store) until
+ * every request accepted is noted in a short-lived record of the bot (a single-use namespace) until
  * its summary is in the store: a request counts whatever has been recorded plus what has only
  * been noted.
  */
 import type { Logger } from 'pino';
 import type { BotLimits } from '../config/policy.js';
-import type { AuditStore, EphemeralStore, LeaseStore } from '../integrations/audit/audit-store.js';
+import { z } from 'zod';
+import type { SingleUseNamespaces, SingleUseRecords } from '../core/ports/single-use.js';
+import type { ElevationIndex } from '../store/elevation-index.js';
+import type { GrantLeases } from '../store/grant-leases.js';
 import type { ElevationStatus, ElevationView } from '../core/model/elevation.js';
 import { ApiError } from './errors.js';
 
 /** Which limit refused a request; the 429's `field` is `limits.<name>`. */
 export type QuotaLimit = keyof BotLimits;
 
-/** The store parts quotas need. */
-export type QuotaStore = Pick<AuditStore, 'getElevation' | 'listElevations'> &
-  Pick<LeaseStore, 'withLock'> &
-  Pick<EphemeralStore, 'peek' | 'putIfAbsent' | 'replace'>;
+/** The stores quotas read and write. */
+export interface QuotaStores {
+  elevations: Pick<ElevationIndex, 'getElevation' | 'listElevations'>;
+  /** The cross-process lock on the bot. */
+  leases: Pick<GrantLeases, 'withLock'>;
+  /** Where the `bot-quota` notes are kept. */
+  singleUse: SingleUseNamespaces;
+}
 
 /** A request accepted whose summary may not be in the store yet. */
-interface Noted {
-  id: string;
-  role: string;
+const Noted = z.object({
+  id: z.string(),
+  role: z.string(),
   /** Whether it waits for approvers (else it is granted at once). */
-  pending: boolean;
+  pending: z.boolean(),
   /** When it was accepted, epoch ms. */
-  at: number;
-}
+  at: z.number(),
+});
+type Noted = z.infer<typeof Noted>;
 
 const HOUR_MS = 3600_000;
 /** Statuses of an elevation that has not ended. */
@@ -71,10 +79,15 @@ export interface QuotaRequest {
  * Enforces per-bot quotas around the start of an elevation.
  */
 export class BotQuotas {
+  /** The requests of each bot noted and not yet recorded, by bot id. */
+  private readonly notes: SingleUseRecords<Noted[]>;
+
   constructor(
-    private readonly store: QuotaStore,
+    private readonly stores: QuotaStores,
     private readonly logger: Pick<Logger, 'error'>,
-  ) {}
+  ) {
+    this.notes = stores.singleUse.namespace('bot-quota', z.array(Noted));
+  }
 
   /**
    * Run `start` if the request fits the bot's limits, holding the bot's lock so that no other
@@ -84,8 +97,8 @@ export class BotQuotas {
    * @throws QuotaError when a limit is reached (nothing is started)
    */
   admit<T>(req: QuotaRequest, start: () => Promise<{ started: boolean; result: T }>): Promise<T> {
-    return this.store.withLock(`bot-quota|${req.botId}`, async () => {
-      const key = noteKey(req.botId);
+    return this.stores.leases.withLock(`bot-quota|${req.botId}`, async () => {
+      const key = req.botId;
       const noted = await this.unrecorded(key, req.now.getTime());
       // The same request again while its first attempt is not yet recorded: a replay.
       if (!noted.some((n) => n.id === req.elevationId)) await this.check(req, noted);
@@ -97,8 +110,7 @@ export class BotQuotas {
         ];
         const expires = new Date(req.now.getTime() + HOUR_MS);
         try {
-          if (!(await this.store.replace(key, next, expires)))
-            await this.store.putIfAbsent(key, next, expires);
+          if (!(await this.notes.replace(key, next, expires))) await this.notes.put(key, next, expires);
         } catch (err) {
           // The elevation has started: answer with it. Until its summary is stored (a moment
           // later) the next request of the bot may not count it; that is all this costs.
@@ -114,13 +126,12 @@ export class BotQuotas {
 
   /** The noted requests not yet in the store and less than an hour old. */
   private async unrecorded(key: string, now: number): Promise<Noted[]> {
-    const value = await this.store.peek(key);
-    const noted = Array.isArray(value) ? (value as Noted[]) : [];
+    const noted = (await this.notes.peek(key)) ?? [];
     const left: Noted[] = [];
     // Checked before the store is counted: a summary written in between is then counted once.
     for (const n of noted) {
       if (now - n.at >= HOUR_MS) continue;
-      if (!(await this.store.getElevation(n.id))) left.push(n);
+      if (!(await this.stores.elevations.getElevation(n.id))) left.push(n);
     }
     return left;
   }
@@ -175,10 +186,6 @@ export class BotQuotas {
     query: { botId: string; roleId?: string; status?: ElevationStatus[]; from?: string },
     limit: number,
   ): Promise<ElevationView[]> {
-    return (await this.store.listElevations({ ...query, limit })).items;
+    return (await this.stores.elevations.listElevations({ ...query, limit })).items;
   }
-}
-
-function noteKey(botId: string): string {
-  return `bot-quota/${botId}`;
 }

@@ -16,7 +16,8 @@
  * the elevation was revoked.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { EphemeralStore } from '../integrations/audit/audit-store.js';
+import { z } from 'zod';
+import type { SingleUseNamespaces, SingleUseRecords } from '../core/ports/single-use.js';
 import { CREDENTIALS_KEY_BYTES } from '../core/crypto/credentials-key.js';
 
 /** Temporary credentials as the bot receives them. Secret. */
@@ -52,19 +53,22 @@ export interface WithdrawResult {
   delivered: boolean;
 }
 
-interface Deposit {
-  v: 1;
-  sessionName: string;
-  expiration: string;
-  iv: string;
-  tag: string;
-  data: string;
-}
+/** Credentials waiting for their bot, encrypted (AES-256-GCM, the elevation id as AAD). */
+const Deposit = z.object({
+  v: z.literal(1),
+  sessionName: z.string(),
+  expiration: z.string(),
+  iv: z.string(),
+  tag: z.string(),
+  data: z.string(),
+});
+type Deposit = z.infer<typeof Deposit>;
 
-interface Closed {
-  reason: 'delivered' | 'revoked';
-  at: string;
-}
+/** The hand-off is over: the credentials were delivered, or withdrawn by the revocation. */
+const Closed = z.object({ reason: z.enum(['delivered', 'revoked']), at: z.string() });
+type Closed = z.infer<typeof Closed>;
+
+const Issued = z.object({ sessionName: z.string(), expiration: z.string() });
 
 /** The GCM tag length written and required (Node accepts shorter tags unless told). */
 const GCM_TAG_BYTES = 16;
@@ -72,12 +76,12 @@ const GCM_TAG_BYTES = 16;
 /** Markers outlive any session (12 hours at most) by a wide margin. */
 const MARKER_TTL_MS = 14 * 24 * 3600_000;
 
-const ISSUED = (id: string) => `credentials:issued:${id}`;
-const DEPOSIT = (id: string) => `credentials:deposit:${id}`;
-const CLOSED = (id: string) => `credentials:closed:${id}`;
-
 export class CredentialVault {
   private readonly now: () => Date;
+  /** Each elevation's session name and expiry, kept beyond the deposit. */
+  private readonly issued: SingleUseRecords<SessionInfo>;
+  private readonly deposits: SingleUseRecords<Deposit>;
+  private readonly closed: SingleUseRecords<Closed>;
 
   /**
    * @param key - encrypts new deposits (and decrypts them)
@@ -85,7 +89,7 @@ export class CredentialVault {
    *   can be replaced while credentials wait (they wait 12 hours at most)
    */
   constructor(
-    private readonly store: EphemeralStore,
+    singleUse: SingleUseNamespaces,
     private readonly key: Buffer,
     clock?: () => Date,
     private readonly previous: Buffer[] = [],
@@ -94,6 +98,9 @@ export class CredentialVault {
       throw new Error(`the credentials key must be ${CREDENTIALS_KEY_BYTES} bytes`);
     }
     this.now = clock ?? (() => new Date());
+    this.issued = singleUse.namespace('credentials:issued', Issued);
+    this.deposits = singleUse.namespace('credentials:deposit', Deposit);
+    this.closed = singleUse.namespace('credentials:closed', Closed);
   }
 
   /**
@@ -106,28 +113,27 @@ export class CredentialVault {
    * returned.
    */
   async issueOnce(elevationId: string, issue: () => Promise<HandoffCredentials>): Promise<SessionInfo> {
-    if ((await this.store.peek(CLOSED(elevationId))) !== undefined) {
+    if ((await this.closed.peek(elevationId)) !== undefined) {
       const known = await this.session(elevationId);
       if (known) return known;
       throw new HandoffClosedError(
         `the credentials of ${elevationId} were withdrawn before they were issued`,
       );
     }
-    const earlier = (await this.store.peek(DEPOSIT(elevationId))) as Deposit | undefined;
+    const earlier = await this.deposits.peek(elevationId);
     if (earlier) return this.remember(elevationId, earlier);
     const credentials = await issue();
     const expires = new Date(credentials.expiration);
     if (Number.isNaN(expires.getTime())) throw new Error('issued credentials have no valid expiration');
-    await this.store.putIfAbsent(DEPOSIT(elevationId), this.seal(elevationId, credentials), expires);
+    await this.deposits.put(elevationId, this.seal(elevationId, credentials), expires);
     // Of two concurrent attempts one deposit wins; the other's credentials are never handed out.
-    const kept = (await this.store.peek(DEPOSIT(elevationId))) as Deposit | undefined;
+    const kept = await this.deposits.peek(elevationId);
     const info = kept
       ? await this.remember(elevationId, kept)
       : { sessionName: credentials.sessionName, expiration: credentials.expiration };
     // A revocation that closed the hand-off while this deposit was being made: take it back,
     // so nothing is left for anyone.
-    if ((await this.store.peek(CLOSED(elevationId))) !== undefined)
-      await this.store.take(DEPOSIT(elevationId));
+    if ((await this.closed.peek(elevationId)) !== undefined) await this.deposits.take(elevationId);
     return info;
   }
 
@@ -135,7 +141,7 @@ export class CredentialVault {
   private async remember(elevationId: string, deposit: Deposit): Promise<SessionInfo> {
     const info = { sessionName: deposit.sessionName, expiration: deposit.expiration };
     const until = new Date(new Date(deposit.expiration).getTime() + MARKER_TTL_MS);
-    await this.store.putIfAbsent(ISSUED(elevationId), info, until);
+    await this.issued.put(elevationId, info, until);
     return info;
   }
 
@@ -145,14 +151,14 @@ export class CredentialVault {
    */
   async deliver(elevationId: string): Promise<DeliveryResult> {
     const session = await this.session(elevationId);
-    const closed = await this.store.peek(CLOSED(elevationId));
+    const closed = await this.closed.peek(elevationId);
     if (closed !== undefined) return { ok: false, reason: closedReason(closed), ...withSession(session) };
     const mark: Closed = { reason: 'delivered', at: this.now().toISOString() };
-    if (!(await this.store.putIfAbsent(CLOSED(elevationId), mark, this.markerExpiry()))) {
-      const other = await this.store.peek(CLOSED(elevationId));
+    if (!(await this.closed.put(elevationId, mark, this.markerExpiry()))) {
+      const other = await this.closed.peek(elevationId);
       return { ok: false, reason: closedReason(other), ...withSession(session) };
     }
-    const deposit = (await this.store.take(DEPOSIT(elevationId))) as Deposit | undefined;
+    const deposit = await this.deposits.take(elevationId);
     if (!deposit) {
       return { ok: false, reason: session ? 'expired' : 'not_issued', ...withSession(session) };
     }
@@ -165,16 +171,16 @@ export class CredentialVault {
    */
   async withdraw(elevationId: string): Promise<WithdrawResult> {
     const mark: Closed = { reason: 'revoked', at: this.now().toISOString() };
-    await this.store.putIfAbsent(CLOSED(elevationId), mark, this.markerExpiry());
-    await this.store.take(DEPOSIT(elevationId));
-    const closed = await this.store.peek(CLOSED(elevationId));
+    await this.closed.put(elevationId, mark, this.markerExpiry());
+    await this.deposits.take(elevationId);
+    const closed = await this.closed.peek(elevationId);
     const session = await this.session(elevationId);
     return { ...withSession(session), delivered: closedReason(closed) === 'already_delivered' };
   }
 
   /** The session issued for the elevation (name and expiry), if any. */
   async session(elevationId: string): Promise<SessionInfo | undefined> {
-    const v = (await this.store.peek(ISSUED(elevationId))) as SessionInfo | undefined;
+    const v = await this.issued.peek(elevationId);
     return v ? { sessionName: v.sessionName, expiration: v.expiration } : undefined;
   }
 
@@ -237,8 +243,8 @@ export class HandoffUnreadableError extends Error {
   override readonly name = 'HandoffUnreadableError';
 }
 
-function closedReason(closed: unknown): HandoffRefusal {
-  return (closed as Closed | undefined)?.reason === 'revoked' ? 'revoked' : 'already_delivered';
+function closedReason(closed: Closed | undefined): HandoffRefusal {
+  return closed?.reason === 'revoked' ? 'revoked' : 'already_delivered';
 }
 
 function withSession(session: SessionInfo | undefined): { session?: SessionInfo } {

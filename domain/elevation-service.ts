@@ -21,8 +21,8 @@ import {
   type Policy,
   type RolePolicy,
 } from '../config/policy.js';
-import { InvalidCursorError, InvalidQueryError } from '../integrations/audit/audit-store-errors.js';
-import { exportAudit, type ExportOptions } from '../integrations/audit/export.js';
+import { InvalidCursorError, InvalidQueryError } from '../store/errors.js';
+import { exportAudit, InvalidExportError, type ExportOptions } from '../integrations/audit/export.js';
 import {
   buildEvidenceBody,
   evidenceDigest,
@@ -32,17 +32,13 @@ import {
 } from '../integrations/audit/evidence-pack.js';
 import type {
   AuditEvent,
-  AuditStore,
-  BotLock,
-  BotState,
-  BotStateChange,
-  BotStateStore,
   ChainAnchor,
-  ElevationPage,
-  ElevationQuery,
   TypedAuditAppender,
   VerifyResult,
-} from '../integrations/audit/audit-store.js';
+} from '../core/model/audit-record.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { BotLock, BotState, BotStateChange, BotStates } from '../store/bot-state.js';
+import type { ElevationIndex, ElevationPage, ElevationQuery } from '../store/elevation-index.js';
 import {
   REFUSAL_FAILURE_TYPE,
   approveUpdate,
@@ -85,7 +81,7 @@ import {
 import { elevationIdForRequest, newElevationId } from './ids.js';
 import { replayOf } from './idempotent-replay.js';
 import { RefusalAggregator, boundRefusalData, type RefusalAggregatorOptions } from './refusal-aggregator.js';
-import { BotQuotas, type QuotaStore } from './bot-quotas.js';
+import { BotQuotas, type QuotaStores } from './bot-quotas.js';
 
 /** A bot's request, already validated for shape by the transport. */
 export interface ElevationRequest {
@@ -100,11 +96,15 @@ export interface ElevationServiceDeps {
   policy: Policy;
   temporal: Client;
   taskQueue: string;
-  /** The audit store; what the service appends is checked against each event's type. */
-  store: Pick<AuditStore, 'getElevation' | 'listElevations' | 'listEvents' | 'verify' | 'readEvents'> &
-    TypedAuditAppender &
-    BotStateStore &
-    QuotaStore;
+  /** The audit log; what the service appends is checked against each event's type. */
+  auditLog: Pick<AuditLog, 'listEvents' | 'verify' | 'readEvents'> & TypedAuditAppender;
+  /** The elevation summaries: reads, lists, the bots' open elevations. */
+  elevations: Pick<ElevationIndex, 'getElevation' | 'listElevations' | 'openElevationCounts'>;
+  /** Bots' runtime state (lockdown, overrides, rotated keys). */
+  botStates: Pick<BotStates, 'getBotState' | 'findBotStateByKeyHash' | 'listBotStates' | 'updateBotState'>;
+  /** The bot's lock and its quota notes (see `bot-quotas.ts`). */
+  leases: QuotaStores['leases'];
+  singleUse: QuotaStores['singleUse'];
   timing: ElevationTiming;
   logger: Logger;
   /**
@@ -244,7 +244,10 @@ export class ElevationService {
   private readonly quotas: BotQuotas;
 
   constructor(private readonly deps: ElevationServiceDeps) {
-    this.quotas = new BotQuotas(deps.store, deps.logger);
+    this.quotas = new BotQuotas(
+      { elevations: deps.elevations, leases: deps.leases, singleUse: deps.singleUse },
+      deps.logger,
+    );
     this.roles = new Map(deps.policy.roles.map((r) => [r.id, r]));
     this.botsByKey = new Map(deps.policy.bots.map((b) => [b.apiKeyHash, b]));
     this.clock = deps.clock ?? (() => new Date());
@@ -268,12 +271,12 @@ export class ElevationService {
     const hash = hashSecret(secret);
     const policyBot = this.botsByKey.get(hash);
     if (policyBot) {
-      const state = await this.readState(this.deps.store.getBotState(policyBot.id));
+      const state = await this.readState(this.deps.botStates.getBotState(policyBot.id));
       // Once rotated, the policy's key is no longer the bot's.
       if (state?.apiKey) return undefined;
       return sameHash(policyBot.apiKeyHash, hash) ? policyBot : undefined;
     }
-    const state = await this.readState(this.deps.store.findBotStateByKeyHash(hash));
+    const state = await this.readState(this.deps.botStates.findBotStateByKeyHash(hash));
     if (!state?.apiKey || !sameHash(state.apiKey.hash, hash)) return undefined;
     return this.botById(state.botId);
   }
@@ -523,7 +526,7 @@ export class ElevationService {
     }
     const { sessionName, expiration } = result.credentials;
     try {
-      await this.deps.store.append({
+      await this.deps.auditLog.append({
         id: randomUUID(),
         elevationId: id,
         type: 'credentials.delivered',
@@ -546,8 +549,8 @@ export class ElevationService {
   /** Every bot of the policy, in policy order, with its runtime state and elevation counts. */
   async listBots(): Promise<BotSummary[]> {
     const [states, counts] = await Promise.all([
-      this.readState(this.deps.store.listBotStates()),
-      this.readState(this.deps.store.openElevationCounts()),
+      this.readState(this.deps.botStates.listBotStates()),
+      this.readState(this.deps.elevations.openElevationCounts()),
     ]);
     const byId = new Map(states.map((s) => [s.botId, s]));
     return this.deps.policy.bots.map((b) => summarise(b, byId.get(b.id), counts[b.id]));
@@ -557,8 +560,8 @@ export class ElevationService {
   async getBot(botId: string): Promise<BotSummary> {
     const bot = this.policyBot(botId);
     const [state, counts] = await Promise.all([
-      this.readState(this.deps.store.getBotState(botId)),
-      this.readState(this.deps.store.openElevationCounts(botId)),
+      this.readState(this.deps.botStates.getBotState(botId)),
+      this.readState(this.deps.elevations.openElevationCounts(botId)),
     ]);
     return summarise(bot, state, counts[botId]);
   }
@@ -701,9 +704,11 @@ export class ElevationService {
   }
 
   private changeBotState(botId: string, change: BotStateChange) {
-    return this.deps.store.updateBotState(botId, change, this.clock().toISOString()).catch((err: unknown) => {
-      throw this.unavailable(err, 'change the bot');
-    });
+    return this.deps.botStates
+      .updateBotState(botId, change, this.clock().toISOString())
+      .catch((err: unknown) => {
+        throw this.unavailable(err, 'change the bot');
+      });
   }
 
   /** Elevations of the bot that a lockdown revokes, every page. */
@@ -729,7 +734,7 @@ export class ElevationService {
     by: Actor,
     data: EventDataOf<T>,
   ): Promise<void> {
-    await this.deps.store
+    await this.deps.auditLog
       .append({ id: randomUUID(), elevationId: null, type, at: this.clock().toISOString(), actor: by, data })
       .catch((err: unknown) => {
         throw this.unavailable(err, 'record the change (it was made: repeat it to record it)');
@@ -738,7 +743,7 @@ export class ElevationService {
 
   /** Refuse a request of a locked or disabled bot (runtime state first, then the policy). */
   private async refuseIfBlocked(bot: BotPolicy): Promise<void> {
-    const state = await this.readState(this.deps.store.getBotState(bot.id));
+    const state = await this.readState(this.deps.botStates.getBotState(bot.id));
     if (state?.locked) throw lockedError(bot.id);
     // Who disabled the bot, and why, is for admins (admin API, console, audit), not the bot.
     if (state?.disabled?.value ?? bot.disabled) {
@@ -751,7 +756,7 @@ export class ElevationService {
    * looked for the bot's elevations before this one was on record, so take it back here.
    */
   private async undoIfLockedMeanwhile(bot: BotPolicy, elevationId: string): Promise<void> {
-    const state = await this.deps.store.getBotState(bot.id).catch(() => undefined);
+    const state = await this.deps.botStates.getBotState(bot.id).catch(() => undefined);
     if (!state?.locked) return;
     const lock = state.locked;
     await this.revoke(elevationId, { kind: 'admin', id: lock.by }, { kind: 'admin' }, lock.reason).catch(
@@ -937,7 +942,7 @@ export class ElevationService {
 
   async list(query: ElevationQuery): Promise<ElevationPage> {
     try {
-      return await this.deps.store.listElevations(query);
+      return await this.deps.elevations.listElevations(query);
     } catch (err) {
       if (err instanceof InvalidCursorError || err instanceof InvalidQueryError) {
         throw new ApiError('invalid_request', `${err.field}: ${err.message}`, err.field);
@@ -948,7 +953,7 @@ export class ElevationService {
 
   async timeline(id: string): Promise<{ elevation: ElevationView; events: AuditEvent[] }> {
     const elevation = await this.get(id, { kind: 'admin' });
-    const events = await this.deps.store.listEvents(id).catch((err: unknown) => {
+    const events = await this.deps.auditLog.listEvents(id).catch((err: unknown) => {
       throw this.unavailable(err, 'read the audit store');
     });
     return { elevation, events };
@@ -962,12 +967,12 @@ export class ElevationService {
   async exportAudit(opts: ExportOptions, by: Actor): Promise<AsyncGenerator<string>> {
     let chunks: AsyncGenerator<string>;
     try {
-      chunks = exportAudit(this.deps.store, opts);
+      chunks = exportAudit(this.deps.auditLog, opts);
     } catch (err) {
-      if (err instanceof InvalidQueryError) throw new ApiError('invalid_request', err.message, err.field);
+      if (err instanceof InvalidExportError) throw new ApiError('invalid_request', err.message, err.field);
       throw err;
     }
-    await this.deps.store
+    await this.deps.auditLog
       .append({
         id: randomUUID(),
         elevationId: null,
@@ -994,7 +999,7 @@ export class ElevationService {
     const exportedAt = this.clock().toISOString();
     const body = buildEvidenceBody({ elevation, events, verify, exportedAt, exportedBy: by, via });
     const digest = evidenceDigest(body);
-    const exportEvent = await this.deps.store
+    const exportEvent = await this.deps.auditLog
       .append({
         id: randomUUID(),
         elevationId: id,
@@ -1011,7 +1016,7 @@ export class ElevationService {
 
   /** Verify the audit chain, also against anchors an admin recorded from earlier runs. */
   verifyAudit(anchors: ChainAnchor[] = []): Promise<VerifyResult> {
-    return this.deps.store.verify({ anchors }).catch((err: unknown) => {
+    return this.deps.auditLog.verify({ anchors }).catch((err: unknown) => {
       throw this.unavailable(err, 'read the audit store');
     });
   }
@@ -1053,7 +1058,7 @@ export class ElevationService {
     data: EventDataOf<T>,
   ): Promise<void> {
     try {
-      await this.deps.store.append({
+      await this.deps.auditLog.append({
         id: randomUUID(),
         elevationId,
         type,
@@ -1121,7 +1126,7 @@ export class ElevationService {
 
   /** The elevation's summary in the audit store (503 when the store cannot be read). */
   private stored(id: string): Promise<ElevationView | undefined> {
-    return this.deps.store.getElevation(id).catch((err: unknown) => {
+    return this.deps.elevations.getElevation(id).catch((err: unknown) => {
       throw this.unavailable(err, 'read the audit store');
     });
   }

@@ -25,7 +25,7 @@ import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-key
 import {
   DEFAULT_CHECKPOINT_EVERY,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
-} from '../integrations/audit/checkpoints.js';
+} from '../core/crypto/audit-checkpoints.js';
 import { startSlapd, type SlapdServer } from '../dev/slapd-server.js';
 import {
   startDevIdentityProvider,

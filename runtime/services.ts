@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { createActivities } from '../activities/index.js';
 import { ConfigError } from '../core/errors/config-error.js';
 import type { Policy } from '../config/policy.js';
@@ -14,9 +15,8 @@ import { describeTemporal } from '../config/temporal-settings.js';
 import type { Settings } from '../config/settings.js';
 import { ElevationService } from '../domain/elevation-service.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
-import type { Store } from '../integrations/audit/audit-store.js';
-import { openStore } from '../integrations/audit/open-store.js';
-import { storeIntegrity } from '../integrations/audit/checkpoints.js';
+import { openStores, type Stores } from '../store/stores.js';
+import { storeIntegrity } from '../core/crypto/audit-checkpoints.js';
 import { WorkloadIdentityVerifier } from '../integrations/federation/workload-identity.js';
 import { LdapApproverDirectory } from '../integrations/ldap/approver-directory.js';
 import { LdapTarget } from '../integrations/ldap/ldap-target.js';
@@ -44,7 +44,7 @@ import { startMetricsServer } from './metrics-server.js';
 import { AuthFailureLimit, DEFAULT_AUTH_FAILURE_LIMIT } from '../server/auth-failure-limit.js';
 import { buildTargets, ldapUses, usesCredentialsMode } from './targets.js';
 import { startSlackTokenCheck } from './slack-token-check.js';
-import { startWebhookSink } from './webhook.js';
+import { startAuditForwarder, webhookActivities } from './webhook.js';
 import { DEFAULT_HTTP_LIMITS } from '../config/http-limits.js';
 import { listenWithLimits } from './http-server.js';
 
@@ -92,7 +92,8 @@ export interface ServicesOptions {
 }
 
 export interface Services {
-  store: Store;
+  /** The stores by concern, on the one database this process opened. */
+  stores: Stores;
   /** The LDAP target, in a process that runs the worker with an LDAP directory configured. */
   target?: LdapTarget;
   client: Client;
@@ -161,7 +162,7 @@ export async function startServices({
       );
     }
     const tamperLog = logger.child({ component: 'audit-store' });
-    const store = await openStore({
+    const stores = await openStores({
       ...settings.audit,
       integrity: storeIntegrity({
         ...(checkpoints?.signingKey ? { signingKey: checkpoints.signingKey } : {}),
@@ -176,19 +177,28 @@ export async function startServices({
           ),
       }),
     });
-    closers.push(() => store.close());
+    closers.push(() => stores.database.close());
     const metrics = createMetrics({
-      statusCounts: () => store.countByStatus(),
+      statusCounts: () => stores.elevations.countByStatus(),
       onCollectError: (err) =>
         logger.warn({ err: (err as Error).message }, 'metrics: could not count the elevations by status'),
     });
     // Only workers grant and revoke: an API process builds no target, and needs none of their
     // credentials (PostgreSQL server URLs, AWS, an LDAP account that may write).
     const target = run.worker && settings.ldap ? new LdapTarget(settings.ldap) : undefined;
+    const vault = settings.credentialsKey
+      ? new CredentialVault(
+          stores.singleUse,
+          settings.credentialsKey,
+          undefined,
+          settings.credentialsPreviousKeys,
+        )
+      : undefined;
     const built = run.worker
       ? buildTargets({
           policy,
           ...(target ? { ldap: target } : {}),
+          ...(vault ? { credentialHandoff: vault } : {}),
           env: env ?? process.env,
           logger,
         })
@@ -206,9 +216,6 @@ export async function startServices({
         'OIDC_ISSUER',
       );
     }
-    const vault = settings.credentialsKey
-      ? new CredentialVault(store, settings.credentialsKey, undefined, settings.credentialsPreviousKeys)
-      : undefined;
     const directory = settings.ldap
       ? new LdapApproverDirectory({
           ...settings.ldap,
@@ -219,6 +226,9 @@ export async function startServices({
         })
       : undefined;
     const publicUrl = settings.publicUrl ?? `http://${settings.host}:${settings.port}`;
+    // One client for both halves: every Slack call is one attempt, whoever makes it. The worker's
+    // activities leave retries to Temporal, and the API's calls run inside Slack's 3-second
+    // trigger (integrations/slack/slack-client.ts).
     const slack = settings.slack
       ? new SlackClient({
           token: settings.slack.botToken,
@@ -251,37 +261,43 @@ export async function startServices({
         buildId: build,
         ...(settings.worker ? { tuning: settings.worker } : {}),
         shutdownGraceSeconds: grace,
-        sinks: auditSinks(store, logger.child({ component: 'audit-sinks' })),
-        activities: createActivities({
-          store,
-          requests: new RequestVerifier(settings.decisionPublicKeys!),
-          ephemeral: store,
-          ledger: new GrantLedger(
-            store,
-            built.router,
-            undefined,
-            vault && built.awsIam ? { vault, aws: built.awsIam } : undefined,
-          ),
-          notifier: slack
-            ? new SlackNotifier({
-                slack,
-                store,
-                ...(directory ? { directory } : {}),
-                ...(settings.slack?.approvalChannel ? { channel: settings.slack.approvalChannel } : {}),
-                ...(settings.slack?.driftChannel ? { driftChannel: settings.slack.driftChannel } : {}),
-                logger: logger.child({ component: 'slack-notifier' }),
-              })
-            : new LogNotifier({
-                logger: logger.child({ component: 'approvals' }),
-                approvalUrl: (id) => `${publicUrl}/approvals/${id}`,
-              }),
-          logger: logger.child({ component: 'activities' }),
-          ...(built.awsIam ? { aws: built.awsIam } : {}),
-          // Reconciliation releases the leases of elevation workflows that ended without revoking.
-          leases: store,
-          temporal: client,
-          metrics,
-        }),
+        sinks: auditSinks(stores.auditLog, logger.child({ component: 'audit-sinks' })),
+        activities: {
+          // The audit forwarder's page delivery, registered on every worker (see runtime/webhook.ts).
+          ...webhookActivities({
+            ...(settings.webhook ? { settings: settings.webhook } : {}),
+            store: stores.auditLog,
+            logger,
+            metrics,
+            stopping: draining.signal,
+          }),
+          ...createActivities({
+            store: stores.auditLog,
+            requests: new RequestVerifier(settings.decisionPublicKeys!),
+            requestRuns: stores.singleUse.namespace('request-run', z.string()),
+            ledger: new GrantLedger(stores.leases, built.router),
+            notifier: slack
+              ? new SlackNotifier({
+                  slack,
+                  singleUse: stores.singleUse,
+                  elevations: stores.elevations,
+                  ...(directory ? { directory } : {}),
+                  ...(settings.slack?.approvalChannel ? { channel: settings.slack.approvalChannel } : {}),
+                  ...(settings.slack?.driftChannel ? { driftChannel: settings.slack.driftChannel } : {}),
+                  logger: logger.child({ component: 'slack-notifier' }),
+                })
+              : new LogNotifier({
+                  logger: logger.child({ component: 'approvals' }),
+                  approvalUrl: (id) => `${publicUrl}/approvals/${id}`,
+                }),
+            logger: logger.child({ component: 'activities' }),
+            // Reconciliation releases the leases of elevation workflows that ended without revoking.
+            leases: stores.leases,
+            elevations: stores.elevations,
+            temporal: client,
+            metrics,
+          }),
+        },
       });
       let stopping = false;
       const running = worker.run().catch((err: unknown) => {
@@ -318,10 +334,15 @@ export async function startServices({
         aws: reconcileAwsPrincipalsOf(policy),
         ...(settings.reconcile ? { intervalSeconds: settings.reconcile.intervalSeconds } : {}),
       });
-      // The audit webhook: delivered by workers (one at a time, by lease), stopped before the store closes.
+      // The audit webhook: one forwarder workflow (fixed id), started by every worker that has
+      // the settings and never stopped by one (its cursor is its state).
       if (settings.webhook) {
-        const sink = startWebhookSink({ settings: settings.webhook, store, logger, metrics });
-        closers.push(() => sink.stop());
+        await startAuditForwarder({
+          client,
+          taskQueue: settings.temporal.taskQueue,
+          logger,
+          url: settings.webhook.url,
+        });
       }
     }
 
@@ -331,7 +352,11 @@ export async function startServices({
       // Only the API signs; a worker-only process never sends decisions (its service only reads).
       signer: settings.decisionSigningKey ? new DecisionSigner(settings.decisionSigningKey) : refuseToSign,
       taskQueue: settings.temporal.taskQueue,
-      store,
+      auditLog: stores.auditLog,
+      elevations: stores.elevations,
+      botStates: stores.botStates,
+      leases: stores.leases,
+      singleUse: stores.singleUse,
       timing: settings.timing,
       ...(directory ? { directory } : {}),
       ...(vault ? { vault } : {}),
@@ -353,7 +378,7 @@ export async function startServices({
               ? Promise.resolve()
               : Promise.reject(new Error(`worker is ${w.getState().toLowerCase()}`))
         : () => workerPolling(client, settings.temporal.namespace, settings.temporal.taskQueue),
-      auditStore: () => store.ping(),
+      auditStore: () => stores.database.ping(),
       ...(slackToken ? { slack: slackToken.check } : {}),
       // The worker's LDAP is its target; the API's, when it has one, is its read-only directory.
       ...(target
@@ -376,14 +401,21 @@ export async function startServices({
       const routers = [];
       const slackApp =
         settings.slack && slack
-          ? createSlackApp({ settings: settings.slack, service, slack, ephemeral: store, publicUrl, logger })
+          ? createSlackApp({
+              settings: settings.slack,
+              service,
+              slack,
+              singleUse: stores.singleUse,
+              publicUrl,
+              logger,
+            })
           : undefined;
       if (slackApp?.router) routers.push(slackApp.router);
       routers.push(
         approvalRoutes({
           service,
           stepUp: stepUpClient(settings.oidc, logger, metrics),
-          ephemeral: store,
+          singleUse: stores.singleUse,
           publicUrl,
           slackBound: slack !== undefined,
           logger: logger.child({ component: 'approvals' }),
@@ -406,7 +438,9 @@ export async function startServices({
         adminConsole: adminConsole({
           service,
           policy,
-          store,
+          auditLog: stores.auditLog,
+          elevations: stores.elevations,
+          singleUse: stores.singleUse,
           ...(settings.adminConsole && settings.oidc
             ? {
                 settings: settings.adminConsole,
@@ -474,7 +508,7 @@ export async function startServices({
     }
 
     return {
-      store,
+      stores,
       target,
       client,
       service,

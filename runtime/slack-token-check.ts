@@ -85,7 +85,7 @@ export async function startSlackTokenCheck(
   /** One background attempt; never rejects. */
   const attempt = async (): Promise<void> => {
     try {
-      const identity = await slack.authTest({ budgetMs: 0 });
+      const identity = await slack.authTest();
       if (problem !== undefined)
         log.info({ team: identity.teamId ?? identity.enterpriseId }, 'Slack bot token verified');
       verified = identity;
@@ -121,7 +121,7 @@ export async function startSlackTokenCheck(
   };
 
   try {
-    verified = await slack.authTest({ budgetMs: 0 });
+    verified = await slack.authTest();
     problem = undefined;
     log.info({ team: verified.teamId ?? verified.enterpriseId }, 'Slack bot token verified');
     schedule(recheckMs);

@@ -6,7 +6,10 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../core/errors/config-error.js';
 import type { Policy } from '../config/policy.js';
-import { AwsIamTarget } from '../integrations/aws/iam-target.js';
+import type { CredentialHandoff } from '../core/ports/credential-handoff.js';
+import type { AwsTargetOptions } from '../integrations/aws/aws-client.js';
+import { AwsIamAttachTarget } from '../integrations/aws/iam-attach-target.js';
+import { AwsStsCredentialsTarget } from '../integrations/aws/sts-credentials-target.js';
 import type { LdapTarget } from '../integrations/ldap/ldap-target.js';
 import {
   PostgresTarget,
@@ -15,11 +18,9 @@ import {
 } from '../integrations/postgres/postgres-target.js';
 import { TargetRouter, type TargetSet } from '../integrations/target-router.js';
 
-/** The targets built: all of them behind one router, and the AWS one by itself for credentials mode. */
+/** The targets built, all of them behind one router. */
 export interface BuiltTargets {
   router: TargetRouter;
-  /** Present when a role uses AWS IAM. */
-  awsIam?: AwsIamTarget;
 }
 
 /** Every target the policy's roles use, behind one router. */
@@ -27,16 +28,21 @@ export function buildTargets(opts: {
   policy: Policy;
   /** Needed when a role is an LDAP group ({@link ldapUses}); absent, LDAP roles are refused. */
   ldap?: LdapTarget;
+  /**
+   * Where AWS credentials mode leaves issued credentials for their bot (the credentials vault);
+   * without it, credentials-mode grants are refused.
+   */
+  credentialHandoff?: CredentialHandoff;
   env: NodeJS.ProcessEnv;
   logger: Logger;
 }): BuiltTargets {
   const { policy, env } = opts;
   const set: TargetSet = opts.ldap ? { ldap: opts.ldap } : {};
   const servers = new Set<string>();
-  let aws = false;
+  const awsModes = new Set<string>();
   for (const role of policy.roles) {
     if (role.target.type === 'postgres') servers.add(role.target.server);
-    if (role.target.type === 'aws-iam') aws = true;
+    if (role.target.type === 'aws-iam') awsModes.add(role.target.mode);
   }
   if (servers.size > 0) {
     set.postgres = {};
@@ -52,15 +58,19 @@ export function buildTargets(opts: {
       set.postgres[server] = new PostgresTarget({ url, server });
     }
   }
-  if (aws) {
-    set.awsIam = new AwsIamTarget({
-      ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
-      ...(env.ELEVATE_AWS_ENDPOINT_URL ? { endpoint: env.ELEVATE_AWS_ENDPOINT_URL } : {}),
-      logger: opts.logger.child({ component: 'aws-iam' }),
+  const aws: AwsTargetOptions = {
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    ...(env.ELEVATE_AWS_ENDPOINT_URL ? { endpoint: env.ELEVATE_AWS_ENDPOINT_URL } : {}),
+    logger: opts.logger.child({ component: 'aws-iam' }),
+  };
+  if (awsModes.has('attach')) set.awsIamAttach = new AwsIamAttachTarget(aws);
+  if (awsModes.has('credentials')) {
+    set.awsStsCredentials = new AwsStsCredentialsTarget({
+      ...aws,
+      ...(opts.credentialHandoff ? { handoff: opts.credentialHandoff } : {}),
     });
   }
-  const awsIam = set.awsIam as AwsIamTarget | undefined;
-  return { router: new TargetRouter(set), ...(awsIam ? { awsIam } : {}) };
+  return { router: new TargetRouter(set) };
 }
 
 /** Whether any role hands out AWS credentials (and so needs `ELEVATE_CREDENTIALS_KEY`). */

@@ -214,7 +214,7 @@ try {
     let largest = 0;
     let after = 0;
     for (;;) {
-      const page = await services.store.readEvents(after, 1000);
+      const page = await services.stores.auditLog.readEvents(after, 1000);
       for (const e of page.filter((x) => x.elevationId === null)) {
         n += 1;
         largest = Math.max(largest, JSON.stringify(e.data).length);

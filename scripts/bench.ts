@@ -47,11 +47,10 @@ import { startDevIdentityProvider } from '../dev/dev-identity-provider.js';
 import { APPROVE_ACTION } from '../integrations/slack/messages.js';
 import { Secret } from 'otpauth';
 import { createBrowser } from '../dev/browser.js';
-import { chartWindow, readElevationStats } from '../server/admin-charts.js';
-import { CHART_LIMIT, CHART_PAGE } from '../server/admin-console.js';
+import { activeSlots, chartWindow, statsFromAggregates } from '../server/admin-charts.js';
 import { startMoto } from '../dev/moto-server.js';
 import { createDatabase, startPostgres } from '../dev/postgres-server.js';
-import { PostgresStore } from '../integrations/audit/postgres-store.js';
+import { openStores } from '../store/stores.js';
 import { startSlackApiStub } from '../dev/slack-api-stub.js';
 import pg from 'pg';
 import { blockActionPayload, interactionBody, signSlackRequest } from '../dev/slack-signing.js';
@@ -342,11 +341,14 @@ try {
 
   const deadline = Date.now() + (durationSeconds + 180) * 1000;
   for (;;) {
-    const page = await services.store.listElevations({
+    const page = await services.stores.elevations.listElevations({
       limit: 1,
       status: ['approved', 'active', 'revoking'],
     });
-    if (page.items.length === 0 && (await services.store.listElevations({ limit: N })).items.length >= N)
+    if (
+      page.items.length === 0 &&
+      (await services.stores.elevations.listElevations({ limit: N })).items.length >= N
+    )
       break;
     if (Date.now() > deadline) throw new Error('not every elevation was revoked in time');
     await new Promise((r) => setTimeout(r, 250));
@@ -358,12 +360,12 @@ try {
   const intervals: [number, number][] = [];
   let notRevoked = 0;
   for (const { id, sentAt } of sent) {
-    const view = (await services.store.getElevation(id))!;
+    const view = (await services.stores.elevations.getElevation(id))!;
     if (view.status !== 'revoked') {
       notRevoked += 1;
       continue;
     }
-    const events = await services.store.listEvents(id);
+    const events = await services.stores.auditLog.listEvents(id);
     const receipt = events.find((e) => e.type === 'elevation.revoked')!.data.receipt as RevokeReceipt;
     const granted = Date.parse(view.grantedAt!);
     const removed = Date.parse(receipt.verifiedAt);
@@ -441,7 +443,7 @@ try {
     if (confirmed.status !== 200) throw new Error(`confirm: HTTP ${confirmed.status}`);
     let receipt: GrantReceipt | undefined;
     for (let w = 0; w < 400 && !receipt; w += 1) {
-      const events = await services.store.listEvents(elevation.id);
+      const events = await services.stores.auditLog.listEvents(elevation.id);
       receipt = events.find((e) => e.type === 'grant.confirmed')?.data.receipt as GrantReceipt | undefined;
       if (!receipt) await new Promise((r) => setTimeout(r, 25));
     }
@@ -470,9 +472,9 @@ try {
   const pgDeadline = Date.now() + (pgDuration + 120) * 1000;
   for (const id of pgIds) {
     for (;;) {
-      const view = await services.store.getElevation(id);
+      const view = await services.stores.elevations.getElevation(id);
       if (view?.status === 'revoked') {
-        const events = await services.store.listEvents(id);
+        const events = await services.stores.auditLog.listEvents(id);
         const receipt = events.find((e) => e.type === 'elevation.revoked')!.data.receipt as RevokeReceipt;
         pgLags.push(Date.parse(receipt.verifiedAt) - Date.parse(view.expiresAt!));
         break;
@@ -502,9 +504,9 @@ try {
   const awsDeadline = Date.now() + (awsDuration + 120) * 1000;
   for (const id of awsIds) {
     for (;;) {
-      const view = await services.store.getElevation(id);
+      const view = await services.stores.elevations.getElevation(id);
       if (view?.status === 'revoked') {
-        const events = await services.store.listEvents(id);
+        const events = await services.stores.auditLog.listEvents(id);
         const receipt = events.find((e) => e.type === 'elevation.revoked')!.data.receipt as RevokeReceipt;
         awsLags.push(Date.parse(receipt.verifiedAt) - Date.parse(view.expiresAt!));
         break;
@@ -534,7 +536,7 @@ try {
   await superuser.end();
   let driftDetectSeconds = NaN;
   for (let position = 0; Date.now() < grantedOutOfBand + (RECONCILE_SECONDS * 3 + 30) * 1000;) {
-    const events = await services.store.readEvents(position, 1000);
+    const events = await services.stores.auditLog.readEvents(position, 1000);
     const found = events.find((e) => e.type === 'drift.detected' && e.data.principal === 'bench_intruder');
     if (found) {
       driftDetectSeconds = (Date.parse(found.at) - grantedOutOfBand) / 1000;
@@ -547,7 +549,7 @@ try {
 
   // Let the last approved elevations run out before the chain is checked.
   await new Promise((r) => setTimeout(r, 3000));
-  const chain = await services.store.verify();
+  const chain = await services.stores.auditLog.verify();
 
   // ---- admin review: a long history, queried through the admin API, and verified ----------
   say(`adding ${H} past elevations to the audit store (one event each) for the admin queries`);
@@ -580,7 +582,7 @@ try {
       approvals: [],
       revokeAttempts: 0,
     };
-    await services.store.append({
+    await services.stores.auditLog.append({
       id: `hist-${i}`,
       elevationId: id,
       type: 'elevation.requested',
@@ -632,19 +634,22 @@ try {
     }
   }
   listMs.sort((a, b) => a - b);
-  // The console's charts over 90 days (every past elevation): read and folded in process as the
-  // page does it, without the HTML (which is the same size whatever the count).
+  // The console's charts over 90 days (every past elevation): counted in SQL as the page does it,
+  // without the HTML (which is the same size whatever the count).
   say(`computing the console's charts over 90 days`);
   const charts = await medianOf3(async () => {
-    const read = await readElevationStats((q) => services.service.list(q), chartWindow(90, new Date()), {
-      limit: CHART_LIMIT,
-      pageSize: CHART_PAGE,
+    const window = chartWindow(90, new Date());
+    const aggregates = await services.stores.elevations.chartAggregates({
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      intervals: activeSlots(window),
     });
-    return read.total;
+    statsFromAggregates(aggregates, window);
+    return aggregates.total;
   });
   say(`verifying the whole audit chain`);
   const verifyMedian = await medianOf3(async () => {
-    const v = await services.store.verify();
+    const v = await services.stores.auditLog.verify();
     if (!v.ok) throw new Error(`the audit chain does not verify: ${JSON.stringify(v.firstBroken)}`);
     return v.checked;
   });
@@ -653,7 +658,11 @@ try {
   // database on the bench's cluster (filling it goes one append at a time).
   const PG_AUDIT_EVENTS = quick ? 5_000 : 100_000;
   say(`verifying a chain of ${PG_AUDIT_EVENTS} events in a PostgreSQL audit store`);
-  const pgStore = await PostgresStore.open(await createDatabase(postgres.url, 'bench_audit'));
+  const pgStores = await openStores({
+    databaseUrl: await createDatabase(postgres.url, 'bench_audit'),
+    sqlitePath: ':memory:',
+  });
+  const pgStore = pgStores.auditLog;
   let pgVerifyMedian: { ms: number; checked: number };
   try {
     for (let i = 0; i < PG_AUDIT_EVENTS; i++) {
@@ -683,7 +692,7 @@ try {
       return v.checked;
     });
   } finally {
-    await pgStore.close();
+    await pgStores.database.close();
   }
 
   toActive.sort((a, b) => a - b);

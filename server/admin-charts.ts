@@ -1,177 +1,16 @@
 /**
- * The admin console's charts: server-rendered SVG, no scripts, each with a table of the same
- * numbers for screen readers and for copying. Pure functions — numbers in, markup out — so the
- * drawing is tested without a browser.
- *
- * Every chart is an `<svg role="img">` labelled by its own `<title>` and `<desc>`; each bar has
- * a `<title>` with its label and value (shown as a tooltip). Colours come from classes in the
- * console's stylesheet (`.c0` … `.c5`), never from inline styles, so a strict Content Security
- * Policy applies. Every text is escaped.
+ * The numbers behind the admin console's charts: elevations folded into counts per day and
+ * outcome, grants in force over time, revocation lags, approval turnarounds and the busiest
+ * bots and roles. Pure, no markup: the charts are drawn by `admin/views/chart-svg.tsx`.
  */
-import { escapeHtml } from './approval-pages.js';
 import type { ElevationView } from '../core/model/elevation.js';
+import type { ChartAggregates } from '../store/elevation-index.js';
 
-/** One bar: a label under it and a value (negative or non-finite values count as 0). */
+/** One bar of a chart: a label and a value (negative or non-finite values count as 0). */
 export interface Bar {
   label: string;
   value: number;
 }
-
-/** One stacked bar: a value per series, bottom first. */
-export interface StackedBar {
-  label: string;
-  values: number[];
-}
-
-/** Common options of the charts. */
-export interface ChartOptions {
-  /** Unique within the page: the ids of the chart's `<title>` and `<desc>` derive from it. */
-  id: string;
-  title: string;
-  /** One sentence that says what the chart shows (read by screen readers). */
-  description: string;
-  /** Appended to values in tooltips, e.g. ` elevations`. */
-  unit?: string;
-}
-
-const WIDTH = 640;
-const HEIGHT = 220;
-const PAD = { top: 12, right: 12, bottom: 38, left: 44 };
-const PLOT_W = WIDTH - PAD.left - PAD.right;
-const PLOT_H = HEIGHT - PAD.top - PAD.bottom;
-
-const clean = (v: number): number => (Number.isFinite(v) && v > 0 ? v : 0);
-const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
-const idOf = (id: string): string => id.replace(/[^A-Za-z0-9_-]/g, '-');
-
-/** A round axis maximum at or above `max` (1, 2, 5 × 10ⁿ); 1 for an empty chart. */
-export function niceMax(max: number): number {
-  if (!(max > 0)) return 1;
-  const power = 10 ** Math.floor(Math.log10(max));
-  for (const step of [1, 2, 5, 10]) if (step * power >= max) return step * power;
-  return 10 * power;
-}
-
-/** Pixel height of `value` on an axis from 0 to `axisMax` (rounded to 0.1 px). */
-export function barHeight(value: number, axisMax: number): number {
-  return Math.round((clean(value) / axisMax) * PLOT_H * 10) / 10;
-}
-
-function open(o: ChartOptions, width = WIDTH, height = HEIGHT): string {
-  const id = idOf(o.id);
-  return `<svg class="chart" role="img" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" aria-labelledby="${id}-title ${id}-desc"><title id="${id}-title">${escapeHtml(o.title)}</title><desc id="${id}-desc">${escapeHtml(o.description)}</desc>`;
-}
-
-/** The y axis: gridlines and labels at 0, half and the maximum. */
-function yAxis(axisMax: number): string {
-  const out: string[] = [];
-  for (const f of [0, 0.5, 1]) {
-    const y = PAD.top + PLOT_H - f * PLOT_H;
-    out.push(
-      `<line class="grid" x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y}" y2="${y}"/>`,
-      `<text class="axis" x="${PAD.left - 6}" y="${y + 4}" text-anchor="end">${fmt(axisMax * f)}</text>`,
-    );
-  }
-  return out.join('');
-}
-
-/** Labels under the bars; with many bars only every n-th, so they do not overlap. */
-function xLabels(labels: string[], slot: number): string {
-  const every = Math.max(1, Math.ceil(labels.length / Math.max(1, Math.floor(PLOT_W / 64))));
-  return labels
-    .map((label, i) =>
-      i % every === 0
-        ? `<text class="axis" x="${(PAD.left + slot * (i + 0.5)).toFixed(1)}" y="${HEIGHT - PAD.bottom + 16}" text-anchor="middle">${escapeHtml(label)}</text>`
-        : '',
-    )
-    .join('');
-}
-
-/** A vertical bar chart. */
-export function barChart(o: ChartOptions & { bars: Bar[] }): string {
-  const axisMax = niceMax(Math.max(0, ...o.bars.map((b) => clean(b.value))));
-  const slot = PLOT_W / Math.max(1, o.bars.length);
-  const w = Math.max(1, slot * 0.8);
-  const rects = o.bars.map((b, i) => {
-    const h = barHeight(b.value, axisMax);
-    const x = PAD.left + slot * i + (slot - w) / 2;
-    return `<rect class="c0" x="${x.toFixed(1)}" y="${(PAD.top + PLOT_H - h).toFixed(1)}" width="${w.toFixed(1)}" height="${h}"><title>${escapeHtml(`${b.label}: ${fmt(clean(b.value))}${o.unit ?? ''}`)}</title></rect>`;
-  });
-  return `${open(o)}${yAxis(axisMax)}${rects.join('')}${xLabels(
-    o.bars.map((b) => b.label),
-    slot,
-  )}</svg>`;
-}
-
-/** A stacked vertical bar chart: one colour per series, with a legend. */
-export function stackedBarChart(o: ChartOptions & { series: string[]; bars: StackedBar[] }): string {
-  const totals = o.bars.map((b) => b.values.reduce((s, v) => s + clean(v), 0));
-  const axisMax = niceMax(Math.max(0, ...totals));
-  const slot = PLOT_W / Math.max(1, o.bars.length);
-  const w = Math.max(1, slot * 0.8);
-  const rects: string[] = [];
-  o.bars.forEach((b, i) => {
-    let base = 0;
-    const x = PAD.left + slot * i + (slot - w) / 2;
-    b.values.forEach((v, s) => {
-      const h = barHeight(v, axisMax);
-      if (h === 0) return;
-      base += h;
-      rects.push(
-        `<rect class="c${s % 6}" x="${x.toFixed(1)}" y="${(PAD.top + PLOT_H - base).toFixed(1)}" width="${w.toFixed(1)}" height="${h}"><title>${escapeHtml(`${b.label}, ${o.series[s] ?? `series ${s + 1}`}: ${fmt(clean(v))}${o.unit ?? ''}`)}</title></rect>`,
-      );
-    });
-  });
-  let x = PAD.left;
-  const legend = o.series
-    .map((name, s) => {
-      const item = `<rect class="c${s % 6}" x="${x}" y="${HEIGHT - 14}" width="10" height="10"/><text class="legend" x="${x + 14}" y="${HEIGHT - 5}">${escapeHtml(name)}</text>`;
-      // About 6 px per character of the 11 px legend font, then a gap.
-      x += 14 + Math.ceil(name.length * 6.2) + 16;
-      return item;
-    })
-    .join('');
-  const labels = xLabels(
-    o.bars.map((b) => b.label),
-    slot,
-  ).replaceAll(`y="${HEIGHT - PAD.bottom + 16}"`, `y="${HEIGHT - PAD.bottom + 13}"`);
-  return `${open(o)}${yAxis(axisMax)}${rects.join('')}${labels}${legend}</svg>`;
-}
-
-/** A horizontal bar chart (rankings): labels on the left, values at the bar ends. */
-export function horizontalBarChart(o: ChartOptions & { bars: Bar[] }): string {
-  const rowH = 22;
-  const labelW = 170;
-  const height = Math.max(1, o.bars.length) * rowH + 8;
-  const plotW = WIDTH - labelW - 60;
-  const max = Math.max(0, ...o.bars.map((b) => clean(b.value))) || 1;
-  const rows = o.bars.map((b, i) => {
-    const w = Math.round((clean(b.value) / max) * plotW * 10) / 10;
-    const y = 4 + i * rowH;
-    return `<text class="axis" x="${labelW - 6}" y="${y + 15}" text-anchor="end">${escapeHtml(b.label)}</text><rect class="c0" x="${labelW}" y="${y + 3}" width="${w}" height="${rowH - 6}"><title>${escapeHtml(`${b.label}: ${fmt(clean(b.value))}${o.unit ?? ''}`)}</title></rect><text class="axis" x="${(labelW + w + 6).toFixed(1)}" y="${y + 15}">${fmt(clean(b.value))}</text>`;
-  });
-  return `${open(o, WIDTH, height)}${rows.join('')}</svg>`;
-}
-
-/** The same numbers as an HTML table: the chart's text alternative. */
-export function chartTable(caption: string, columns: string[], rows: (string | number)[][]): string {
-  const head = columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join('');
-  const body = rows
-    .map(
-      (r) =>
-        `<tr>${r
-          .map((cell, i) =>
-            i === 0
-              ? `<th scope="row">${escapeHtml(String(cell))}</th>`
-              : `<td>${escapeHtml(typeof cell === 'number' ? fmt(cell) : cell)}</td>`,
-          )
-          .join('')}</tr>`,
-    )
-    .join('');
-  return `<table class="chart-data"><caption>${escapeHtml(caption)}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
-}
-
-// ---- what the charts show -------------------------------------------------------------------
 
 /** How the console groups elevations by outcome, in stacking order. */
 export const OUTCOMES = [
@@ -184,7 +23,7 @@ export const OUTCOMES = [
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** The outcome of one elevation (by its end reason; none yet: in progress). */
-export function outcomeOf(v: Pick<ElevationView, 'endReason' | 'status'>): Outcome {
+export function outcomeOf(v: { status: string; endReason?: string | undefined }): Outcome {
   switch (v.endReason) {
     case 'expired':
     case 'given_back':
@@ -357,6 +196,55 @@ export function chartWindow(days: number, now: Date): StatsWindow {
   const dayMs = 86_400_000;
   const to = new Date(Math.floor(now.getTime() / dayMs) * dayMs + dayMs);
   return { from: new Date(to.getTime() - days * dayMs), to, now };
+}
+
+/** The active-grants chart's slots of `window`: `points` equal intervals up to `now` (or the end). */
+export function activeSlots(window: StatsWindow): { from: string; to: string; label: string }[] {
+  const points = window.points ?? 48;
+  const start = window.from.getTime();
+  const end = Math.min(window.to.getTime(), window.now.getTime());
+  const step = Math.max(1, (end - start) / points);
+  return Array.from({ length: points }, (_, i) => {
+    const from = new Date(start + step * i).toISOString();
+    return {
+      from,
+      to: new Date(start + step * (i + 1)).toISOString(),
+      label: `${from.slice(5, 10)} ${from.slice(11, 16)}`,
+    };
+  });
+}
+
+/**
+ * The charts' numbers from the elevation index's grouped counts for `window` (asked for with the
+ * slots of {@link activeSlots}): the same numbers {@link elevationStats} folds from the views.
+ */
+export function statsFromAggregates(agg: ChartAggregates, window: StatsWindow): ElevationStats {
+  const dayMs = 86_400_000;
+  const days: ElevationStats['days'] = [];
+  const first = Math.floor(window.from.getTime() / dayMs) * dayMs;
+  for (let t = first; t < window.to.getTime(); t += dayMs) {
+    days.push({ day: new Date(t).toISOString().slice(0, 10), counts: OUTCOMES.map(() => 0) });
+  }
+  const byDay = new Map(days.map((d) => [d.day, d]));
+  for (const row of agg.byDay) {
+    const day = byDay.get(row.day);
+    if (day)
+      day.counts[
+        OUTCOMES.indexOf(outcomeOf({ status: row.status, endReason: row.endReason ?? undefined }))
+      ]! += row.count;
+  }
+  return {
+    days,
+    active: activeSlots(window).map((slot, i) => ({
+      at: slot.from,
+      label: slot.label,
+      count: agg.active[i] ?? 0,
+    })),
+    lagsMs: agg.revokeLagsMs,
+    turnaroundsMs: agg.turnaroundsMs,
+    topBots: agg.topBots,
+    topRoles: agg.topRoles,
+  };
 }
 
 /** One page of the elevation list, as the service gives it. */

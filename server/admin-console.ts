@@ -37,28 +37,22 @@ import type { ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
 import { httpStatusOf } from './http-status.js';
 import { RISKS } from '../core/rules/risk.js';
-import type { EphemeralStore, TypedAuditAppender } from '../integrations/audit/audit-store.js';
+import type { SingleUseNamespaces, SingleUseRecords } from '../core/ports/single-use.js';
+import type { ElevationIndex } from '../store/elevation-index.js';
+import type { TypedAuditAppender } from '../core/model/audit-record.js';
 import type { AdminIdentity, AdminLoginClient } from '../integrations/oidc/admin-login.js';
-import { StepUpError, type LoginTransaction } from '../integrations/oidc/step-up.js';
+import { StepUpError } from '../integrations/oidc/step-up.js';
 import { ELEVATION_STATUSES, type Actor, type ElevationView } from '../core/model/elevation.js';
 import type { EventDataOf } from '../core/model/event-data.js';
-import { chartWindow, readElevationStats } from './admin-charts.js';
-import {
-  CONSOLE_CSS,
-  botPage,
-  chartsPage,
-  consoleOffPage,
-  elevationPage,
-  listPage,
-  lockConfirmPage,
-  messagePage,
-  revokeConfirmPage,
-  verifyConfirmPage,
-  verifyResultPage,
-  type ListFilters,
-  type PageUser,
-} from './admin-pages.js';
-import { cookieOf, newToken, redirectToLogin, tokenDigest } from './browser-login.js';
+import { activeSlots, chartWindow, statsFromAggregates } from './admin-charts.js';
+import { verifyConfirmPage, verifyResultPage } from './admin/views/audit-verify.js';
+import { botPage, lockConfirmPage } from './admin/views/bot.js';
+import { chartsPage } from './admin/views/charts.js';
+import { CONSOLE_CSS } from './admin/views/console-css.js';
+import { elevationPage, revokeConfirmPage } from './admin/views/elevation.js';
+import { consoleOffPage, messagePage, type PageUser } from './admin/views/layout.js';
+import { listPage, type ListFilters } from './admin/views/list.js';
+import { cookieOf, newToken, pendingLoginSchema, redirectToLogin, tokenDigest } from './browser-login.js';
 import { elevationQuery } from './elevation-filters.js';
 import { elevationIdSchema } from './schemas.js';
 import { countFailure, type AuthFailureLimit } from './auth-failure-limit.js';
@@ -69,13 +63,6 @@ import { unsafeTextProblem } from './safe-text.js';
 const LOGIN_TTL_MS = 10 * 60_000;
 /** A session's last use is written back at most this often (the idle timeout's precision). */
 const TOUCH_EVERY_MS = 60_000;
-/**
- * Elevations the charts read at most (the newest of the window): a bound on the page's time, not
- * its memory, since they are folded into counters as they are read.
- */
-export const CHART_LIMIT = 200_000;
-/** Elevations the charts read per page of the store. */
-export const CHART_PAGE = 2000;
 /** Rows per page of the lists, unless configured. */
 const PAGE_SIZE = 50;
 
@@ -83,8 +70,12 @@ const PAGE_SIZE = 50;
 export interface AdminConsoleDeps {
   service: ElevationService;
   policy: Policy;
-  /** Sessions and sign-in transactions (the single-use table), and audit events. */
-  store: TypedAuditAppender & EphemeralStore;
+  /** Where the console's own audit events go. */
+  auditLog: TypedAuditAppender;
+  /** The charts' grouped counts (the elevation index). */
+  elevations: Pick<ElevationIndex, 'chartAggregates'>;
+  /** Sessions and sign-in transactions (single-use namespaces `admin-session`, `admin-login`). */
+  singleUse: SingleUseNamespaces;
   settings?: AdminConsoleSettings;
   /** The relying party, discovered on first use (the provider may start after Elevate). */
   login?: () => Promise<AdminLoginClient>;
@@ -128,27 +119,36 @@ const IDENTITY_REFUSALS = new Set([
 ]);
 
 /** Why a person is an admin: the group claim, the LDAP group, or both. */
-type Right = 'oidc_group' | 'ldap_group';
+const RightSchema = z.enum(['oidc_group', 'ldap_group']);
+type Right = z.infer<typeof RightSchema>;
 
-interface Session {
-  email: string;
+/** A signed-in admin, kept under the hash of the session cookie. */
+const SessionSchema = z.object({
+  email: z.string(),
   /** The directory join value the provider asserted at sign-in, when one is configured. */
-  joinValue?: string;
-  issuer: string;
-  subject: string;
-  rights: Right[];
-  csrf: string;
+  joinValue: z.string().optional(),
+  issuer: z.string(),
+  subject: z.string(),
+  rights: z.array(RightSchema),
+  csrf: z.string(),
   /** Epoch milliseconds. */
-  createdAt: number;
-  lastSeenAt: number;
-  checkedAt: number;
-}
+  createdAt: z.number(),
+  lastSeenAt: z.number(),
+  checkedAt: z.number(),
+});
+type Session = z.infer<typeof SessionSchema>;
 
-interface PendingLogin {
-  transaction: LoginTransaction;
-  browser: string;
-  next: string;
-}
+/** A sign-in in progress at the provider, and where to go after it. */
+const PendingLoginSchema = pendingLoginSchema({ next: z.string() });
+type PendingLogin = z.infer<typeof PendingLoginSchema>;
+
+/** The records of a console that is off: it keeps nothing. */
+const NO_RECORDS: SingleUseRecords<never> = {
+  put: () => Promise.resolve(false),
+  peek: () => Promise.resolve(undefined),
+  take: () => Promise.resolve(undefined),
+  replace: () => Promise.resolve(false),
+};
 
 type SessionState =
   | { kind: 'none' }
@@ -295,6 +295,12 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
   const enabled = Boolean(settings && given?.login);
   // Every handler checks `enabled` first: past that check, the dependencies are there.
   const deps = given as AdminConsoleDeps;
+  const sessions: SingleUseRecords<Session> = given
+    ? given.singleUse.namespace('admin-session', SessionSchema)
+    : NO_RECORDS;
+  const logins: SingleUseRecords<PendingLogin> = given
+    ? given.singleUse.namespace('admin-login', PendingLoginSchema)
+    : NO_RECORDS;
   const now = () => (given?.clock ?? (() => new Date()))();
   const publicUrl = given?.publicUrl ?? 'http://127.0.0.1';
   const secure = publicUrl.startsWith('https://');
@@ -332,7 +338,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     actor: Actor,
     data: EventDataOf<T>,
   ) => {
-    await deps.store.append({ id: randomUUID(), elevationId, type, at: now().toISOString(), actor, data });
+    await deps.auditLog.append({ id: randomUUID(), elevationId, type, at: now().toISOString(), actor, data });
   };
   const refuse = (req: Request, actor: Actor, reason: string, extra: Record<string, unknown> = {}) => {
     // A form from another origin is a forgery attempt through someone's browser, not a failed
@@ -387,12 +393,12 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
   const sessionOf = async (req: Request): Promise<SessionState> => {
     const sid = cookieOf(req, SESSION_COOKIE);
     if (!sid || !TOKEN.test(sid)) return { kind: 'none' };
-    const key = `admin-session:${tokenDigest(sid)}`;
-    const session = (await deps.store.peek(key)) as Session | undefined;
+    const key = tokenDigest(sid);
+    const session = await sessions.peek(key);
     if (!session) return { kind: 'none' };
     const t = now().getTime();
     if (t - session.lastSeenAt > idleMs || t - session.createdAt > maxMs) {
-      await deps.store.take(key);
+      await sessions.take(key);
       return { kind: 'none' };
     }
     let changed = false;
@@ -403,7 +409,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
         // Only the provider can say whether the claim still holds: sign in again.
         return { kind: 'relogin', key, session };
       } else {
-        await deps.store.take(key);
+        await sessions.take(key);
         await refuse(req, { kind: 'admin', id: session.email }, 'not_admin', { stage: 'recheck' });
         return { kind: 'revoked', session };
       }
@@ -412,7 +418,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     }
     if (changed || t - session.lastSeenAt >= TOUCH_EVERY_MS) {
       session.lastSeenAt = t;
-      if (!(await deps.store.replace(key, session, expiryOf(session)))) return { kind: 'none' };
+      if (!(await sessions.replace(key, session, expiryOf(session)))) return { kind: 'none' };
     }
     return { kind: 'ok', key, session };
   };
@@ -559,8 +565,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
         {
           client: deps.login!,
           logger: deps.logger,
-          store: deps.store,
-          kind: 'admin-login',
+          records: logins,
           expiresAt: () => new Date(now().getTime() + LOGIN_TTL_MS),
           cookie: (browser) => cookie(LOGIN_COOKIE, browser, LOGIN_TTL_MS / 1000),
         },
@@ -587,10 +592,10 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
       );
     }
     const state = typeof req.query.state === 'string' && req.query.state.length <= 200 ? req.query.state : '';
-    const key = `admin-login:${tokenDigest(state)}`;
+    const key = tokenDigest(state);
     // Peek, check the browser, then take: someone who learnt the `state` (a forwarded URL, the
     // provider's logs) must not be able to use up the admin's sign-in from another browser.
-    const pending = state ? ((await deps.store.peek(key)) as PendingLogin | undefined) : undefined;
+    const pending = state ? await logins.peek(key) : undefined;
     const again = { link: { href: '/admin/login', text: 'Sign in again' } };
     if (!pending) {
       await refuse(req, { kind: 'anonymous', id: 'unknown' }, 'state_mismatch', { stage: 'sign_in' });
@@ -600,7 +605,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
         messagePage('Sign-in failed', 'This sign-in is unknown, was already used, or has expired.', again),
       );
     }
-    const taken = cookieOf(req, LOGIN_COOKIE) === pending.browser ? await deps.store.take(key) : undefined;
+    const taken = cookieOf(req, LOGIN_COOKIE) === pending.browser ? await logins.take(key) : undefined;
     if (!taken) {
       // Another browser, or the same sign-in completing twice at once (only one may take it).
       const reason = cookieOf(req, LOGIN_COOKIE) === pending.browser ? 'state_mismatch' : 'browser_mismatch';
@@ -677,8 +682,8 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
         },
       );
       const old = cookieOf(req, SESSION_COOKIE);
-      if (old && TOKEN.test(old)) await deps.store.take(`admin-session:${tokenDigest(old)}`);
-      await deps.store.putIfAbsent(`admin-session:${tokenDigest(sid)}`, session, expiryOf(session));
+      if (old && TOKEN.test(old)) await sessions.take(tokenDigest(old));
+      await sessions.put(tokenDigest(sid), session, expiryOf(session));
     } catch (err) {
       deps.logger.error({ err: (err as Error).message }, 'could not start a console session');
       return failed(
@@ -694,8 +699,8 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
 
   router.post('/admin/logout', sameOrigin, async (req, res) => {
     const sid = cookieOf(req, SESSION_COOKIE);
-    const key = sid && TOKEN.test(sid) ? `admin-session:${tokenDigest(sid)}` : undefined;
-    const session = key ? ((await deps.store.peek(key)) as Session | undefined) : undefined;
+    const key = sid && TOKEN.test(sid) ? tokenDigest(sid) : undefined;
+    const session = key ? await sessions.peek(key) : undefined;
     if (!session || !key) {
       res.setHeader('set-cookie', cookie(SESSION_COOKIE, '', 0));
       return html(
@@ -715,7 +720,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
         messagePage('Refused', 'This form has no valid security token; reload the page and try again.'),
       );
     }
-    await deps.store.take(key);
+    await sessions.take(key);
     res.setHeader('set-cookie', cookie(SESSION_COOKIE, '', 0));
     html(
       res,
@@ -932,7 +937,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
   );
 
   /**
-   * Reading up to CHART_LIMIT elevations is not something another site may make an admin's
+   * Counting a window of elevations is not something another site may make an admin's
    * browser do, over and over, by navigating to the URL. Refused before the session is read, as
    * an anonymous refusal (bounded and aggregated, and not a failed sign-in of the network).
    */
@@ -966,12 +971,14 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     refuseCrossSite,
     page(async (req, res, s) => {
       const days = [7, 14, 30, 90].includes(Number(req.query.days)) ? Number(req.query.days) : 14;
-      const { stats, total, capped } = await readElevationStats(
-        (q) => deps.service.list(q),
-        chartWindow(days, now()),
-        { limit: CHART_LIMIT, pageSize: CHART_PAGE },
-      );
-      html(res, 200, chartsPage({ user: userOf(s), days, stats, total, capped }));
+      const window = chartWindow(days, now());
+      const aggregates = await deps.elevations.chartAggregates({
+        from: window.from.toISOString(),
+        to: window.to.toISOString(),
+        intervals: activeSlots(window),
+      });
+      const stats = statsFromAggregates(aggregates, window);
+      html(res, 200, chartsPage({ user: userOf(s), days, stats, total: aggregates.total, capped: false }));
     }),
   );
 

@@ -23,18 +23,25 @@ import { RefusalError, type ElevationService } from '../domain/elevation-service
 import { type ApproverLogin } from '../core/ports/approver-directory.js';
 import { ApiError } from '../domain/errors.js';
 import { httpStatusOf } from './http-status.js';
-import type { EphemeralStore } from '../integrations/audit/audit-store.js';
+import { z } from 'zod';
+import type { SingleUseNamespaces, SingleUseRecords } from '../core/ports/single-use.js';
 import {
   CLOCK_TOLERANCE_SECONDS,
   StepUpError,
-  type LoginTransaction,
   type MfaEvidence,
   type StepUpClient,
 } from '../integrations/oidc/step-up.js';
 import type { Actor } from '../core/model/elevation.js';
 import { sameApprover } from '../core/rules/approval-eligibility.js';
-import { approvedPage, confirmPage, refusedPage } from './approval-pages.js';
-import { cookieOf, newToken, redirectToLogin, tokenDigest, type PendingLoginStore } from './browser-login.js';
+import { approvedPage, confirmPage, refusedPage } from './approval-views.js';
+import {
+  cookieOf,
+  newToken,
+  pendingLoginSchema,
+  redirectToLogin,
+  tokenDigest,
+  type PendingLoginStore,
+} from './browser-login.js';
 import { elevationIdSchema } from './schemas.js';
 import { countFailure, type AuthFailureLimit } from './auth-failure-limit.js';
 
@@ -47,7 +54,8 @@ export interface ApprovalRoutesDeps {
   service: ElevationService;
   /** The relying party, discovered on first use (the provider may start after Elevate). */
   stepUp: () => Promise<StepUpClient>;
-  ephemeral: EphemeralStore;
+  /** Where tickets, logins in progress and confirmations are kept (single-use namespaces). */
+  singleUse: SingleUseNamespaces;
   /** Base URL the approver's browser reaches this server at. */
   publicUrl: string;
   /** True when approvals come from Slack: only links from a Slack click are accepted. */
@@ -59,25 +67,37 @@ export interface ApprovalRoutesDeps {
 }
 
 /** Who a ticket was issued to. `slackUserId`/`email` are absent for an unbound (log-mode) login. */
-interface Ticket {
-  elevationId: string;
-  slackUserId?: string;
-  email?: string;
-}
+const TicketShape = {
+  elevationId: z.string(),
+  slackUserId: z.string().optional(),
+  email: z.string().optional(),
+};
+const TicketSchema = z.object(TicketShape);
+type Ticket = z.infer<typeof TicketSchema>;
 
-interface Login extends Ticket {
-  transaction: LoginTransaction;
-  browser: string;
-}
+/** A login in progress at the identity provider, for a ticket. */
+const LoginSchema = pendingLoginSchema(TicketShape);
 
-interface Confirmation {
-  elevationId: string;
-  approver: string;
+const ConfirmationSchema = z.object({
+  elevationId: z.string(),
+  approver: z.string(),
   /** What the provider asserted beyond the address: the directory join value, issuer and subject. */
-  login?: ApproverLogin;
-  evidence: Record<string, unknown>;
-  browser: string;
-  authTime: string;
+  login: z
+    .object({
+      joinValue: z.string().optional(),
+      issuer: z.string().optional(),
+      subject: z.string().optional(),
+    })
+    .optional() satisfies z.ZodType<ApproverLogin | undefined>,
+  evidence: z.record(z.string(), z.unknown()),
+  browser: z.string(),
+  authTime: z.string(),
+});
+type Confirmation = z.infer<typeof ConfirmationSchema>;
+
+/** The personal approval links' tickets, by the hash of their token. */
+export function approvalTickets(singleUse: SingleUseNamespaces): SingleUseRecords<Ticket> {
+  return singleUse.namespace('approval-ticket', TicketSchema);
 }
 
 /**
@@ -85,17 +105,13 @@ interface Confirmation {
  * {@link TICKET_TTL_MS}, for this elevation and this person only.
  */
 export async function issueApprovalLink(
-  ephemeral: EphemeralStore,
+  tickets: Pick<SingleUseRecords<Ticket>, 'put'>,
   publicUrl: string,
   ticket: Ticket,
   now = new Date(),
 ): Promise<string> {
   const t = newToken();
-  await ephemeral.putIfAbsent(
-    `approval-ticket:${tokenDigest(t)}`,
-    ticket,
-    new Date(now.getTime() + TICKET_TTL_MS),
-  );
+  await tickets.put(tokenDigest(t), ticket, new Date(now.getTime() + TICKET_TTL_MS));
   return `${publicUrl}/approvals/start?ticket=${t}`;
 }
 
@@ -146,12 +162,15 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     next();
   });
 
+  const tickets = approvalTickets(deps.singleUse);
+  const logins = deps.singleUse.namespace('approval-login', LoginSchema);
+  const confirmations = deps.singleUse.namespace('approval-confirm', ConfirmationSchema);
+
   /** Where a login in progress is kept; its cookie is the browser's only, for the approval pages only. */
-  const pendingLogins: PendingLoginStore = {
+  const pendingLogins: PendingLoginStore<Ticket> = {
     client: deps.stepUp,
     logger: deps.logger,
-    store: deps.ephemeral,
-    kind: 'approval-login',
+    records: logins,
     expiresAt: () => new Date(now().getTime() + LOGIN_TTL_MS),
     cookie: (browser) =>
       `${COOKIE}=${browser}; Path=/approvals; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_TTL_MS / 1000}${secure ? '; Secure' : ''}`,
@@ -231,10 +250,14 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
    * The record a one-time token (ticket or confirmation) stands for; `take` uses it up. Only its
    * hash is a key, so the store never holds a usable token.
    */
-  const stored = async <T>(kind: string, token: unknown, mode: 'peek' | 'take'): Promise<T | undefined> => {
-    if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
-    return (await deps.ephemeral[mode](`${kind}:${tokenDigest(token)}`)) as T | undefined;
-  };
+  const stored = <T>(
+    namespace: Pick<SingleUseRecords<T>, 'peek' | 'take'>,
+    token: unknown,
+    mode: 'peek' | 'take',
+  ): Promise<T | undefined> =>
+    typeof token === 'string' && /^[A-Za-z0-9_-]{20,100}$/.test(token)
+      ? namespace[mode](tokenDigest(token))
+      : Promise.resolve(undefined);
 
   /** A network that failed too often gets 429 before any record is looked up (counted, not audited one by one). */
   const refuseIfFlooding = async (req: Request, res: Response, stage: string): Promise<boolean> => {
@@ -260,7 +283,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
   });
 
   router.get('/approvals/start', async (req, res) => {
-    const ticket = await stored<Ticket>('approval-ticket', req.query.ticket, 'peek');
+    const ticket = await stored(tickets, req.query.ticket, 'peek');
     if (!ticket) {
       await refuse(
         req,
@@ -289,10 +312,10 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
   router.get('/approvals/callback', async (req, res) => {
     // Peek, check the browser, then take: someone who saw the `state` (the provider's logs, a
     // forwarded URL) must not be able to use up the approver's login from another browser.
-    const login = await stored<Login>('approval-login', req.query.state, 'peek');
+    const login = await stored(logins, req.query.state, 'peek');
     // Another browser is refused below with the record kept; the right one uses it up (once).
     const sameBrowser = login !== undefined && cookieOf(req, COOKIE) === login.browser;
-    if (!login || (sameBrowser && !(await stored('approval-login', req.query.state, 'take')))) {
+    if (!login || (sameBrowser && !(await stored(logins, req.query.state, 'take')))) {
       await refuse(
         req,
         res,
@@ -366,7 +389,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
         browser: login.browser,
         authTime: evidence.authTime,
       };
-      await deps.ephemeral.putIfAbsent(`approval-confirm:${tokenDigest(c)}`, confirmation, validUntil);
+      await confirmations.put(tokenDigest(c), confirmation, validUntil);
       res.type('html').send(
         confirmPage({
           elevation,
@@ -412,7 +435,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
   router.post('/approvals/confirm', parseForm, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     // Peek, check the browser (below), then take: a stranger holding the token cannot burn it.
-    const confirmation = await stored<Confirmation>('approval-confirm', body.confirmation, 'peek');
+    const confirmation = await stored(confirmations, body.confirmation, 'peek');
     if (!confirmation) {
       await refuse(
         req,
@@ -438,7 +461,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
           'This confirmation belongs to a login in another browser.',
         );
       }
-      if (!(await stored('approval-confirm', body.confirmation, 'take'))) {
+      if (!(await stored(confirmations, body.confirmation, 'take'))) {
         throw new Refusal(
           400,
           'approval_link_invalid',

@@ -7,7 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
-import type { EphemeralStore } from '../integrations/audit/audit-store.js';
+import { z } from 'zod';
+import type { SingleUseRecords } from '../core/ports/single-use.js';
 import type { LoginTransaction } from '../integrations/oidc/step-up.js';
 
 /** A fresh one-time token: 32 random bytes, base64url. */
@@ -30,14 +31,35 @@ export interface LoginStarter {
   begin(): Promise<{ url: string; transaction: LoginTransaction }>;
 }
 
+/** An OpenID Connect login transaction as kept while the browser is at the provider. */
+export const LoginTransactionSchema = z.object({
+  state: z.string(),
+  nonce: z.string(),
+  codeVerifier: z.string(),
+  createdAt: z.number(),
+}) satisfies z.ZodType<LoginTransaction>;
+
+/** What every login in progress keeps besides what its kind adds: the transaction and the browser's binding value. */
+export interface PendingLoginBase {
+  transaction: LoginTransaction;
+  browser: string;
+}
+
+/**
+ * The schema of a login in progress that keeps `keep`'s fields too: the single-use namespace of
+ * such logins parses each with it.
+ */
+export function pendingLoginSchema<S extends z.ZodRawShape>(keep: S) {
+  return z.object({ ...keep, transaction: LoginTransactionSchema, browser: z.string() });
+}
+
 /** Where a login in progress is kept, and how its browser is marked. */
-export interface PendingLoginStore {
+export interface PendingLoginStore<K extends object> {
   /** The relying party, discovered on first use. */
   client: () => Promise<LoginStarter>;
   logger: Logger;
-  store: EphemeralStore;
-  /** Prefix of the store key, `<kind>:<hash of the login's state>`. */
-  kind: string;
+  /** The logins in progress of this kind, by the hash of their state (a single-use namespace). */
+  records: Pick<SingleUseRecords<K & PendingLoginBase>, 'put'>;
   /** When the login in progress is forgotten. */
   expiresAt: () => Date;
   /** The `set-cookie` header that gives the browser its binding value. */
@@ -52,7 +74,7 @@ export interface PendingLoginStore {
  */
 export async function redirectToLogin<K extends object>(
   res: Response,
-  pending: PendingLoginStore,
+  pending: PendingLoginStore<K>,
   keep: K,
 ): Promise<void> {
   const client = await pending.client().catch((err: unknown) => {
@@ -64,8 +86,8 @@ export async function redirectToLogin<K extends object>(
   });
   const { url, transaction } = await client.begin();
   const browser = newToken();
-  await pending.store.putIfAbsent(
-    `${pending.kind}:${tokenDigest(transaction.state)}`,
+  await pending.records.put(
+    tokenDigest(transaction.state),
     { ...keep, transaction, browser },
     pending.expiresAt(),
   );

@@ -5,7 +5,7 @@
  * forms (the API's times are instants, the console's are days or minutes from a date input);
  * both come through here, so a filter cannot work in one and be forgotten in the other.
  */
-import type { ElevationQuery } from '../integrations/audit/audit-store.js';
+import type { ElevationQuery } from '../store/elevation-index.js';
 
 /** The list's filters as parsed from a request: absent or undefined means "any". */
 export interface ElevationFilters {

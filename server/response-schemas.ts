@@ -16,12 +16,8 @@ import type { Agrees, Assert } from '../core/model/type-agreement.js';
 import type { HandoffCredentials } from '../domain/credential-vault.js';
 import type { BotKeyRotation, BotLockResult, BotSummary } from '../domain/elevation-service.js';
 import type { ErrorCode } from '../core/errors/error-codes.js';
-import type {
-  AuditEvent,
-  ChainBreak,
-  ElevationPage,
-  VerifyResult,
-} from '../integrations/audit/audit-store.js';
+import type { AuditEvent, ChainBreak, VerifyResult } from '../core/model/audit-record.js';
+import type { ElevationPage } from '../store/elevation-index.js';
 import {
   ELEVATION_STATUSES,
   type Actor,

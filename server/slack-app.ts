@@ -36,7 +36,8 @@ import type { Logger } from 'pino';
 import type { SlackSettings } from '../config/settings.js';
 import type { ElevationService } from '../domain/elevation-service.js';
 import { ApiError } from '../domain/errors.js';
-import type { EphemeralStore } from '../integrations/audit/audit-store.js';
+import { z } from 'zod';
+import type { SingleUseNamespaces } from '../core/ports/single-use.js';
 import type { SlackClient, SlackUserRefusal } from '../integrations/slack/slack-client.js';
 import {
   APPROVE_ACTION,
@@ -46,7 +47,7 @@ import {
   renderApproveModal,
   renderDenyModal,
 } from '../integrations/slack/messages.js';
-import { issueApprovalLink } from './approvals.js';
+import { approvalTickets, issueApprovalLink } from './approvals.js';
 import { elevationIdSchema } from './schemas.js';
 import { unsafeTextProblem } from './safe-text.js';
 import { SLACK_BODY_LIMIT_BYTES, headerRefusal, slackRequestGate } from './slack-request-gate.js';
@@ -58,7 +59,8 @@ export interface SlackAppDeps {
   settings: SlackSettings;
   service: ElevationService;
   slack: SlackClient;
-  ephemeral: EphemeralStore;
+  /** Where replayed interactions are noticed and approval tickets kept (single-use namespaces). */
+  singleUse: SingleUseNamespaces;
   publicUrl: string;
   logger: Logger;
 }
@@ -133,7 +135,10 @@ const ACCOUNT_REFUSALS: Record<SlackUserRefusal, string> = {
 const ANONYMOUS = { kind: 'anonymous', id: 'unknown' } as const;
 
 export function createSlackApp(deps: SlackAppDeps): SlackApp {
-  const { settings, service, slack, ephemeral, logger } = deps;
+  const { settings, service, slack, logger } = deps;
+  /** Interactions seen, by the hash of their identity: a replay or retry acts once. */
+  const interactions = deps.singleUse.namespace('slack-interaction', z.object({ at: z.string() }));
+  const tickets = approvalTickets(deps.singleUse);
   const log = logger.child({ component: 'slack-app' });
   const receiver =
     settings.socketMode || !settings.signingSecret
@@ -167,8 +172,8 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     const body = args.body as unknown as Record<string, unknown>;
     const key = interactionKey(body);
     if (key) {
-      const fresh = await ephemeral.putIfAbsent(
-        `slack-interaction:${createHash('sha256').update(key).digest('base64url')}`,
+      const fresh = await interactions.put(
+        createHash('sha256').update(key).digest('base64url'),
         { at: new Date().toISOString() },
         new Date(Date.now() + REPLAY_TTL_MS),
       );
@@ -236,7 +241,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       try {
         const email = await emailOf(body.user.id, elevationId, 'approval.refused');
         const { elevation } = await service.checkApprover(elevationId, email);
-        const url = await issueApprovalLink(ephemeral, deps.publicUrl, {
+        const url = await issueApprovalLink(tickets, deps.publicUrl, {
           elevationId,
           slackUserId: body.user.id,
           email,

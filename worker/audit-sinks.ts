@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InjectedSinks } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { AuditStore } from '../integrations/audit/audit-store.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { DecisionRefusalRecord } from '../core/model/decisions.js';
 import type { ElevateSinks } from '../workflows/definitions.js';
 
@@ -16,7 +16,7 @@ import type { ElevateSinks } from '../workflows/definitions.js';
 const ATTEMPTS = 8;
 
 export function auditSinks(
-  store: Pick<AuditStore, 'append'>,
+  store: Pick<AuditLog, 'append'>,
   logger: Logger,
   onRefused?: (refusal: DecisionRefusalRecord) => void,
 ): InjectedSinks<ElevateSinks> {

@@ -29,6 +29,7 @@ import type {
   SignedDecision,
 } from '../core/model/decisions.js';
 import type { EventDataOf, EventPayload } from '../core/model/event-data.js';
+import type { GrantHandle } from '../core/model/targets.js';
 import { REFUSAL_FAILURE_TYPE } from './definitions.js';
 import { approvalRefusal, isIdentity, sameApprover } from '../core/rules/approval-eligibility.js';
 import { quorumProgress } from '../core/rules/approval-quorum.js';
@@ -92,6 +93,8 @@ export class ElevationState {
   private lastReload = Number.NEGATIVE_INFINITY;
   private denial: DenyInput | undefined;
   private revokeRequest: RevokeRequest | undefined;
+  /** What the grant's receipt said revokes it (opaque here); absent before, or in old histories. */
+  private handle: GrantHandle | undefined;
 
   /**
    * A new elevation from its start input, or the one a run that continued as new carried over.
@@ -103,6 +106,7 @@ export class ElevationState {
   ) {
     this.view = input.carried?.view ?? initialView(input, now());
     this.trusted = input.carried?.trust;
+    this.handle = input.carried?.handle;
   }
 
   /** A deep copy of the view, as it is now (for events and Update results). */
@@ -397,8 +401,12 @@ export class ElevationState {
     this.view.lastError = `${error.type}: ${error.message}`;
   }
 
-  /** The target confirmed the grant: active from now for the requested duration. */
-  activate(): void {
+  /**
+   * The target confirmed the grant: active from now for the requested duration. `handle` is
+   * what its receipt says revokes it (receipts recorded before handles existed have none).
+   */
+  activate(handle?: GrantHandle): void {
+    this.handle = handle;
     const now = this.now();
     this.view.status = 'active';
     this.view.grantedAt = new Date(now).toISOString();
@@ -408,6 +416,14 @@ export class ElevationState {
   /** Milliseconds until an active elevation expires (at least 1, a timer's shortest). */
   activeTimeLeft(): number {
     return Math.max(Date.parse(this.view.expiresAt ?? '') - this.now(), 1);
+  }
+
+  /**
+   * The grant's handle for the revocation: undefined when no receipt carried one (none yet, a
+   * grant that never answered, a history recorded before handles), and the target derives it.
+   */
+  grantHandle(): GrantHandle | undefined {
+    return this.handle;
   }
 
   /** The revocation begins (or, in a run that continued as new, goes on). */
@@ -441,6 +457,7 @@ export class ElevationState {
       revokeAttempts: revoke.attempts,
       messages,
       ...(this.trusted ? { trust: this.trusted } : {}),
+      ...(this.handle ? { handle: this.handle } : {}),
     };
   }
 }

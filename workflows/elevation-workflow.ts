@@ -24,7 +24,7 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../core/ports/activities.js';
+import type { Activities, GrantRequest, ReleaseRequest } from '../core/ports/activities.js';
 import type { RequestCheck } from '../core/model/decisions.js';
 import type { WorkflowEvent } from '../core/model/events.js';
 import type {
@@ -165,14 +165,23 @@ function refusedStart({ input, state, audit }: Run, check: RequestCheck): Workfl
   return refused;
 }
 
-/** What the target is asked to grant and, later, to revoke. */
-function grantRequestOf(input: ElevationInput) {
+/** What the target is asked to grant. */
+function grantRequestOf(input: ElevationInput): GrantRequest {
   return {
     elevationId: input.elevationId,
     target: input.role.target,
     principal: input.bot.principal,
     durationSeconds: input.durationSeconds,
   };
+}
+
+/**
+ * What the target is asked to revoke: the grant's handle from its receipt when there is one
+ * (without one the target derives it from the request, as it did before handles existed).
+ */
+function releaseRequestOf(input: ElevationInput, state: ElevationState): ReleaseRequest {
+  const handle = state.grantHandle();
+  return { ...grantRequestOf(input), ...(handle ? { handle } : {}) };
 }
 
 /**
@@ -208,7 +217,7 @@ async function grantHoldAndRevoke(run: Run): Promise<void> {
   }
   if (!receipt) return revoke(run, state.revocationRequested()?.reason ?? 'grant_failed');
 
-  state.activate();
+  state.activate(receipt.handle);
   // The expiry clock runs from the confirmed grant whether or not the audit store is
   // answering right now (the event is stored in order once it is).
   audit.recordInBackground(audit.event('grant.confirmed', SYSTEM, { receipt }));
@@ -242,7 +251,7 @@ function revoke({ input, state, audit, notify }: Run, reason: EndReason): Promis
     let receipt: RevokeReceipt;
     for (;;) {
       try {
-        receipt = await releaseGrant(grantRequestOf(input));
+        receipt = await releaseGrant(releaseRequestOf(input, state));
         break;
       } catch (err) {
         attempts += 1;

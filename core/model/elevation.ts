@@ -3,7 +3,7 @@
  * starts with), its status and timing, its approvals and receipts, and the public view of it.
  * Part of the pure core: no I/O, imported by the workflow sandbox and by Node processes alike.
  */
-import type { TargetRef } from './targets.js';
+import type { GrantHandle, TargetRef } from './targets.js';
 
 /** Prefix of every elevation workflow id: `elevation-<elevationId>`. */
 export const WORKFLOW_ID_PREFIX = 'elevation-';
@@ -156,6 +156,8 @@ export interface CarriedState {
   messages?: SlackMessageRef[];
   /** The decision keys the run trusted, so a revoke can still be verified in the next run. */
   trust?: DecisionTrust;
+  /** The grant's handle, when its receipt carried one (the revocation in the next run takes it). */
+  handle?: GrantHandle;
 }
 
 /** A message Elevate posted in Slack: its channel (or DM) and timestamp. */
@@ -217,6 +219,11 @@ export interface GrantReceipt {
    * stops accepting it). The credentials themselves wait for the bot and are never recorded.
    */
   session?: { sessionName: string; expiration: string };
+  /**
+   * What revokes and reads back the grant (see {@link GrantHandle}); the workflow keeps it.
+   * Absent in receipts recorded before handles existed: the target derives it then.
+   */
+  handle?: GrantHandle;
 }
 
 /** What the revocation returned, confirmed by reading it back. */

@@ -58,3 +58,46 @@ export type TargetType = TargetRef['type'];
  * real bot, and OpenLDAP (without the refint overlay) does not require a member to exist.
  */
 export const DEFAULT_PLACEHOLDER_DN = 'cn=placeholder';
+
+/**
+ * What a grant returns and its revocation and read-back take: the grant as the target wrote it,
+ * so that taking it away never recomputes names from the request. Small, JSON-serialisable and
+ * free of secrets (the workflow keeps it in its history and the audit trail records it with the
+ * grant's receipt). Opaque to everyone but its target, which checks its shape before using it;
+ * `type` names the target that made it (the router routes by it).
+ *
+ * Receipts recorded before handles existed have none: the target derives the same handle from the
+ * reference, the principal and the elevation (`Target.handleFor`).
+ */
+export type GrantHandle =
+  LdapGrantHandle | PostgresGrantHandle | AwsIamAttachGrantHandle | AwsStsCredentialsGrantHandle;
+
+/** The `member` value written to a group: the DN as the bot's principal spells it. */
+export interface LdapGrantHandle {
+  type: 'ldap';
+  groupDn: string;
+  member: string;
+}
+
+/** `GRANT role TO login` on one configured server. */
+export interface PostgresGrantHandle {
+  type: 'postgres';
+  server: string;
+  role: string;
+  login: string;
+}
+
+/** The elevation's own policy, attached to the bot's IAM role or user. */
+export interface AwsIamAttachGrantHandle {
+  type: 'aws-iam-attach';
+  policyArn: string;
+  principalArn: string;
+}
+
+/** The elevation's STS session of `roleArn` (its credentials wait in the hand-off under the elevation). */
+export interface AwsStsCredentialsGrantHandle {
+  type: 'aws-sts-credentials';
+  roleArn: string;
+  sessionName: string;
+  elevationId: string;
+}

@@ -18,7 +18,7 @@ import type {
   ReconcileRole,
   RoleReconciliation,
 } from '../model/reconcile.js';
-import type { TargetRef } from '../model/targets.js';
+import type { GrantHandle, TargetRef } from '../model/targets.js';
 import type { ElevationDetails, ElevationNotice } from './notifier.js';
 
 /** What granting and revoking one elevation's access need. */
@@ -28,6 +28,16 @@ export interface GrantRequest {
   principal: string;
   /** The window (targets with a built-in backstop end the grant this long after granting). */
   durationSeconds?: number;
+}
+
+/** What revoking one elevation's access needs: the request, and the grant's handle when known. */
+export interface ReleaseRequest extends GrantRequest {
+  /**
+   * The handle the grant's receipt carried. Absent when there is none (histories recorded
+   * before handles existed, a grant that never answered, a lease found orphaned): the target
+   * then derives it from `target`, `principal` and `elevationId` (`Target.handleFor`).
+   */
+  handle?: GrantHandle;
 }
 
 /** Every activity of the elevation and reconcile workflows. */
@@ -41,7 +51,7 @@ export interface Activities {
   /** Grant through the ledger, read back. */
   acquireGrant(req: GrantRequest): Promise<GrantReceipt>;
   /** Revoke through the ledger, read back (kept when other elevations still hold it). */
-  releaseGrant(req: GrantRequest): Promise<RevokeReceipt>;
+  releaseGrant(req: ReleaseRequest): Promise<RevokeReceipt>;
   /** Compare one role's holders with the live elevations; alert or revert the rest. */
   reconcileRole(role: ReconcileRole): Promise<RoleReconciliation>;
   /** The same for one bot's AWS role or user. */

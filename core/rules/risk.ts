@@ -7,8 +7,8 @@
  * - `low`: the role is granted automatically.
  *
  * A production environment is one whose id is `prod` or `production`, or starts with `prod-`
- * (`prod-eu`, `prod-payments`). The audit stores keep the same rule in SQL for their `risk`
- * column (see their migrations); {@link riskOf} is the reference.
+ * (`prod-eu`, `prod-payments`). The elevation index stores {@link riskOf} of each elevation in
+ * its `risk` column when the summary row is written (`store/elevation-index.ts`).
  */
 /** Every risk level, lowest first. */
 export const RISKS = ['low', 'medium', 'high'] as const;
@@ -26,12 +26,4 @@ export function isProductionEnvironment(environment: string): boolean {
 export function riskOf(view: { approval: { mode: string }; environment: string }): Risk {
   if (view.approval.mode === 'auto') return 'low';
   return isProductionEnvironment(view.environment) ? 'high' : 'medium';
-}
-
-/**
- * The same rule as an SQL expression over a stored summary row, for both engines' migrations:
- * `mode` and `environment` are SQL expressions giving the approval mode and the environment id.
- */
-export function riskSql(mode: string, environment: string): string {
-  return `CASE WHEN ${mode} = 'auto' THEN 'low' WHEN ${environment} IN ('prod', 'production') OR ${environment} LIKE 'prod-%' THEN 'high' ELSE 'medium' END`;
 }

@@ -29,8 +29,8 @@ import type {
   RecordedRevokeReceipt,
   RecordedRole,
 } from '../../core/model/event-data-records.js';
-import type { AuditEvent, ChainAnchor, VerifyResult } from './audit-store.js';
-import { canonicalJson, hashEvent } from './hash-chain.js';
+import type { AuditEvent, ChainAnchor, VerifyResult } from '../../core/model/audit-record.js';
+import { canonicalJson, hashEvent } from '../../core/crypto/hash-chain.js';
 
 /** The `format` of packs this code writes and reads. */
 export const EVIDENCE_FORMAT = 'elevate-evidence/1';

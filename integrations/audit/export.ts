@@ -7,7 +7,7 @@
  * can pipe it to the response and let the client's pace decide how fast the store is read:
  *
  * ```ts
- * const chunks = exportAudit(store, { format, since, until }); // throws InvalidQueryError now
+ * const chunks = exportAudit(store, { format, since, until }); // throws InvalidExportError now
  * res.type(contentTypeOf(format));
  * await pipeline(Readable.from(chunks), res);
  * ```
@@ -20,10 +20,28 @@
  * `at`. Events appended while an export runs may or may not be included.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { AuditEvent, AuditStore } from './audit-store.js';
-import { InvalidQueryError } from './audit-store-errors.js';
-import { eventRecord } from './hash-chain.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
+import { eventRecord } from '../../core/crypto/hash-chain.js';
 import { toOcsf } from './ocsf.js';
+
+/** Where an export reads the log: pages in chain order (the audit log, `store/audit-log.ts`). */
+export interface AuditEventPages {
+  readEvents(afterPosition: number, limit: number): Promise<AuditEvent[]>;
+}
+
+/** An export option is out of range; nothing was read. The HTTP layer answers 400 naming `field`. */
+export class InvalidExportError extends Error {
+  readonly code = 'invalid_query';
+
+  /** @param field - the option at fault */
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InvalidExportError';
+  }
+}
 
 export { OCSF_CLASS_UIDS, OCSF_VERSION, toOcsf } from './ocsf.js';
 
@@ -87,23 +105,23 @@ export function contentTypeOf(format: ExportFormat): string {
  * The options are checked before anything is read, so a bad request fails here, before a
  * response has started, rather than in the middle of the stream.
  *
- * @throws {@link InvalidQueryError} naming the option at fault (`format`, `since`, `until`,
+ * @throws {@link InvalidExportError} naming the option at fault (`format`, `since`, `until`,
  *   `pageSize`): an unknown format, an instant that is not ISO-8601 with a zone, `until` before
  *   `since`, or a page size out of range
  */
 export function exportAudit(
-  store: Pick<AuditStore, 'readEvents'>,
+  store: AuditEventPages,
   opts: ExportOptions,
 ): AsyncGenerator<string, void, undefined> {
   const format = checkFormat(opts.format);
   const since = parseInstant('since', opts.since);
   const until = parseInstant('until', opts.until);
   if (since !== undefined && until !== undefined && until < since) {
-    throw new InvalidQueryError('until', 'until must not be before since');
+    throw new InvalidExportError('until', 'until must not be before since');
   }
   const pageSize = opts.pageSize ?? DEFAULT_EXPORT_PAGE_SIZE;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_EXPORT_PAGE_SIZE) {
-    throw new InvalidQueryError(
+    throw new InvalidExportError(
       'pageSize',
       `pageSize must be a whole number from 1 to ${MAX_EXPORT_PAGE_SIZE}`,
     );
@@ -117,7 +135,7 @@ export function exportAudit(
 }
 
 async function* streamPages(
-  store: Pick<AuditStore, 'readEvents'>,
+  store: AuditEventPages,
   pageSize: number,
   inWindow: (event: AuditEvent) => boolean,
   line: (event: AuditEvent) => string,
@@ -145,7 +163,7 @@ async function* streamPages(
 
 function checkFormat(format: unknown): ExportFormat {
   if (!(EXPORT_FORMATS as readonly unknown[]).includes(format)) {
-    throw new InvalidQueryError('format', `format must be one of ${EXPORT_FORMATS.join(', ')}`);
+    throw new InvalidExportError('format', `format must be one of ${EXPORT_FORMATS.join(', ')}`);
   }
   return format as ExportFormat;
 }
@@ -158,7 +176,7 @@ function parseInstant(field: 'since' | 'until', value: string | undefined): numb
   if (value === undefined) return undefined;
   const ms = typeof value === 'string' && ISO_INSTANT.test(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(ms)) {
-    throw new InvalidQueryError(
+    throw new InvalidExportError(
       field,
       `${field} must be an ISO-8601 instant with a zone, e.g. 2025-01-31T00:00:00Z`,
     );

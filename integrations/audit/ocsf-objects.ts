@@ -6,8 +6,8 @@
 import { isIP } from 'node:net';
 import type { Actor } from '../../core/model/elevation.js';
 import type { LdapTargetRef, PostgresTargetRef, TargetRef } from '../../core/model/targets.js';
-import { policyName } from '../aws/naming.js';
-import type { AuditEvent } from './audit-store.js';
+import { policyName } from '../../core/crypto/aws-names.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 
 /** An OCSF event class the export produces, with the activities of it that the export uses. */
 export interface OcsfClass {

@@ -11,9 +11,9 @@ import {
   type EventDataOf,
 } from '../../core/model/event-data.js';
 import type { AwsIamCredentialsTargetRef, TargetRef } from '../../core/model/targets.js';
-import { denyPolicyName, policyName, sessionName } from '../aws/naming.js';
-import type { AuditEvent } from './audit-store.js';
-import { eventRecord } from './hash-chain.js';
+import { denyPolicyName, policyName, sessionName } from '../../core/crypto/aws-names.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
+import { eventRecord } from '../../core/crypto/hash-chain.js';
 import {
   CLASSES,
   SEVERITY,

@@ -1,21 +1,15 @@
 /**
- * How Elevate names what it creates in AWS IAM, and how it reads ARNs: the path and names of its
- * policies and sessions (one per elevation, so the name says whose it is), the ARN of a bot's
- * role or user, and an Elevate policy's elevation from its ARN.
+ * How Elevate reads and writes ARNs in AWS IAM: the path of its policies, the ARN of a bot's role
+ * or user, and an Elevate policy's elevation from its ARN. The names themselves (one per
+ * elevation, so the name says whose it is) are in `core/crypto/aws-names.ts`, which the audit
+ * exports read too.
  */
-import { createHash } from 'node:crypto';
 import { TargetInvalidError } from '../../core/errors/target-errors.js';
+import { NAME_PREFIX } from '../../core/crypto/aws-names.js';
+import { membershipKeyOf, nameKeyPart } from '../../core/rules/membership-key.js';
 
 /** The path every policy Elevate creates lives under; nothing else should use it. */
 export const POLICY_PATH = '/elevate/';
-
-/** Prefix of policy and session names: `elevate-<elevationId>`. */
-export const NAME_PREFIX = 'elevate-';
-
-/** IAM limits on names: policy names up to 128 characters, session names up to 64, both `[\w+=,.@-]`. */
-export const MAX_POLICY_NAME = 128;
-export const MAX_SESSION_NAME = 64;
-export const NOT_NAME_CHARS = /[^\w+=,.@-]/g;
 
 export const ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):(role|user)\/((?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,128})$/;
 
@@ -53,49 +47,13 @@ export function parsePrincipal(arn: string): AwsPrincipal {
 }
 
 /**
- * `elevate-<elevationId>` cut to `max` characters of the characters IAM allows. Elevation ids
- * (`el_` and 24 hex digits) come out unchanged; anything else has disallowed characters
- * replaced by `-` and, if too long, is shortened with a hash of the whole id at the end, so
- * the name stays the same on every attempt and distinct ids stay distinct.
- */
-export function elevationName(elevationId: string, max: number): string {
-  if (!elevationId) throw new TargetInvalidError('an AWS grant needs the elevation id');
-  const cleaned = elevationId.replace(NOT_NAME_CHARS, '-');
-  const name = `${NAME_PREFIX}${cleaned}`;
-  if (cleaned === elevationId && name.length <= max) return name;
-  const hash = createHash('sha256').update(elevationId).digest('hex').slice(0, 16);
-  return `${name.slice(0, max - hash.length - 1)}-${hash}`;
-}
-
-/** Prefix of the inline policies that deny a revoked elevation's session (credentials mode). */
-export const DENY_PREFIX = 'elevate-deny-';
-
-/**
- * The name of the inline policy that denies a revoked elevation's session:
- * `elevate-deny-<elevationId>` (IAM allows 128 characters).
- */
-export function denyPolicyName(elevationId: string): string {
-  return `${DENY_PREFIX}${elevationName(elevationId, MAX_POLICY_NAME - DENY_PREFIX.length + NAME_PREFIX.length).slice(NAME_PREFIX.length)}`;
-}
-
-/** The name of the elevation's managed policy in attach mode. */
-export function policyName(elevationId: string): string {
-  return elevationName(elevationId, MAX_POLICY_NAME);
-}
-
-/** The `RoleSessionName` of the elevation's session in credentials mode (at most 64 characters). */
-export function sessionName(elevationId: string): string {
-  return elevationName(elevationId, MAX_SESSION_NAME);
-}
-
-/**
  * The elevation an attach-mode policy belongs to, read from its ARN: for
  * `arn:<partition>:iam::<account>:policy/elevate/elevate-<id>` it is `<id>`, exactly as it stands
  * after `elevate-`. Anything else is not an Elevate policy and gives `undefined`: another path
  * (`/elevate/x/` included), another name, an AWS-managed policy, a malformed ARN.
  *
  * Elevation ids (`el_` and 24 hex digits) come back as they went in. An id that
- * {@link policyName} had to clean or shorten comes back in that form, so compare with what
+ * `policyName` had to clean or shorten comes back in that form, so compare with what
  * `policyName(id)` names rather than with the id itself when ids may be unusual.
  */
 export function elevationIdOfPolicy(policyArn: string): string | undefined {
@@ -119,4 +77,16 @@ export function policyPathOf(policyArn: string): string {
 /** The name at the end of a managed policy's ARN. */
 export function policyNameOf(policyArn: string): string {
   return policyArn.slice(policyArn.lastIndexOf('/') + 1);
+}
+
+/**
+ * The lease key of an AWS grant: `aws-iam|<mode>|<principal>|<elevationId>`. Each elevation has
+ * its own grant (its own policy or session), so the key names the elevation.
+ */
+export function awsMembershipKey(
+  mode: 'attach' | 'credentials',
+  principal: string,
+  elevationId: string,
+): string {
+  return membershipKeyOf('aws-iam', mode, nameKeyPart(principal), elevationId);
 }

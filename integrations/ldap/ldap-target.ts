@@ -32,7 +32,8 @@ import {
   ObjectClassViolationError,
   TypeOrValueExistsError,
 } from 'ldapts';
-import type { Target, TargetChange } from '../../core/ports/target.js';
+import { z } from 'zod';
+import type { GrantChange, Target, TargetChange } from '../../core/ports/target.js';
 import {
   TargetAccessDeniedError,
   TargetError,
@@ -40,8 +41,10 @@ import {
   TargetNotFoundError,
   TargetUnreachableError,
 } from '../../core/errors/target-errors.js';
-import type { LdapTargetRef } from '../../core/model/targets.js';
+import type { LdapGrantHandle, LdapTargetRef } from '../../core/model/targets.js';
 import { isValidDn, normalizeDn } from '../../core/rules/dn.js';
+import { dnKeyPart, membershipKeyOf } from '../../core/rules/membership-key.js';
+import { readGrantHandle } from '../../core/rules/grant-handle.js';
 import { DEFAULT_PLACEHOLDER_DN } from '../../core/model/targets.js';
 
 /** Options of {@link LdapTarget}. */
@@ -192,6 +195,13 @@ export function mapLdapError(err: unknown, ctx: LdapErrorContext): TargetError {
   return make(TargetInvalidError, `LDAP refused ${what} (${detail})`);
 }
 
+/** An LDAP grant's handle ({@link LdapGrantHandle}) as stored JSON must read. */
+const handleSchema: z.ZodType<LdapGrantHandle> = z.object({
+  type: z.literal('ldap'),
+  groupDn: z.string(),
+  member: z.string(),
+});
+
 function memberChange(operation: 'add' | 'delete', principal: string): Change {
   return new Change({ operation, modification: new Attribute({ type: 'member', values: [principal] }) });
 }
@@ -200,7 +210,7 @@ function memberChange(operation: 'add' | 'delete', principal: string): Change {
  * {@link Target} for LDAP `groupOfNames` membership, using ldapts. See the module comment for
  * how connections, binding and timeouts work.
  */
-export class LdapTarget implements Target<LdapTargetRef> {
+export class LdapTarget implements Target<LdapTargetRef, LdapGrantHandle> {
   private readonly url: string;
   private readonly bindDn: string;
   private readonly bindPassword: string;
@@ -233,31 +243,49 @@ export class LdapTarget implements Target<LdapTargetRef> {
     this.client = this.newClient();
   }
 
-  /** Adds `principal` to `member` of the group; `changed: false` if it already was a member. */
-  async grant(ref: LdapTargetRef, principal: string): Promise<TargetChange> {
-    const ctx = this.context('grant', ref, principal);
+  /**
+   * `ldap|<group>|<principal>`, both DNs in canonical form: one membership, shared by every
+   * elevation of the same bot and group (`uid=Bot,DC=Example` and `uid=bot,dc=example` are one).
+   */
+  membershipKey(ref: LdapTargetRef, principal: string): string {
+    return membershipKeyOf('ldap', dnKeyPart(ref.groupDn), dnKeyPart(principal));
+  }
+
+  /** The group and the member value a grant of `ref` to `principal` writes, as written. */
+  handleFor(ref: LdapTargetRef, principal: string): LdapGrantHandle {
+    return { type: 'ldap', groupDn: ref.groupDn, member: principal };
+  }
+
+  /**
+   * Adds `principal` to `member` of the group; `changed: false` if it already was a member.
+   * The handle names the group and the value written.
+   */
+  async grant(ref: LdapTargetRef, principal: string): Promise<GrantChange<LdapGrantHandle>> {
+    const handle = this.handleFor(ref, principal);
+    const ctx = this.context('grant', ref.groupDn, principal);
     this.checkDns(ctx, true);
     return this.run(ctx, async (client) => {
       try {
         await client.modify(ref.groupDn, memberChange('add', principal));
-        return { changed: true };
+        return { changed: true, handle };
       } catch (err) {
-        if (err instanceof TypeOrValueExistsError) return { changed: false };
+        if (err instanceof TypeOrValueExistsError) return { changed: false, handle };
         throw err;
       }
     });
   }
 
   /**
-   * Removes `principal` from `member` of the group; `changed: false` if it was not a member
-   * or the group does not exist (a missing group holds nobody).
+   * Removes the handle's member from `member` of its group; `changed: false` if it was not a
+   * member or the group does not exist (a missing group holds nobody).
    */
-  async revoke(ref: LdapTargetRef, principal: string): Promise<TargetChange> {
-    const ctx = this.context('revoke', ref, principal);
+  async revoke(handle: LdapGrantHandle): Promise<TargetChange> {
+    const { groupDn, member } = readGrantHandle(handleSchema, handle, 'LDAP');
+    const ctx = this.context('revoke', groupDn, member);
     this.checkDns(ctx, true);
     return this.run(ctx, async (client) => {
       try {
-        await client.modify(ref.groupDn, memberChange('delete', principal));
+        await client.modify(groupDn, memberChange('delete', member));
         return { changed: true };
       } catch (err) {
         if (err instanceof NoSuchAttributeError || err instanceof NoSuchObjectError) {
@@ -268,13 +296,17 @@ export class LdapTarget implements Target<LdapTargetRef> {
     });
   }
 
-  /** Asks the server to compare `member` with `principal` (DN matching, so case and spacing do not matter). */
-  async check(ref: LdapTargetRef, principal: string): Promise<boolean> {
-    const ctx = this.context('check', ref, principal);
+  /**
+   * Asks the server to compare `member` of the handle's group with its member (DN matching, so
+   * case and spacing do not matter).
+   */
+  async check(handle: LdapGrantHandle): Promise<boolean> {
+    const { groupDn, member } = readGrantHandle(handleSchema, handle, 'LDAP');
+    const ctx = this.context('check', groupDn, member);
     this.checkDns(ctx, false);
     return this.run(ctx, async (client) => {
       try {
-        return await client.compare(ref.groupDn, 'member', principal);
+        return await client.compare(groupDn, 'member', member);
       } catch (err) {
         // No group, or a group without a member attribute: either way not a member.
         if (err instanceof NoSuchObjectError || err instanceof NoSuchAttributeError) return false;
@@ -288,7 +320,7 @@ export class LdapTarget implements Target<LdapTargetRef> {
    * has no members (as for {@link LdapTarget.revoke}), so it yields `[]`.
    */
   async listMembers(ref: LdapTargetRef): Promise<string[]> {
-    const ctx = this.context('listMembers', ref);
+    const ctx = this.context('listMembers', ref.groupDn);
     this.checkDns(ctx, false);
     return this.run(ctx, async (client) => {
       let members: unknown;
@@ -324,8 +356,8 @@ export class LdapTarget implements Target<LdapTargetRef> {
     await this.disposeClient(this.client);
   }
 
-  private context(operation: LdapOperation, ref?: LdapTargetRef, principal?: string): LdapErrorContext {
-    return { operation, groupDn: ref?.groupDn, principal, bindDn: this.bindDn, secret: this.bindPassword };
+  private context(operation: LdapOperation, groupDn?: string, principal?: string): LdapErrorContext {
+    return { operation, groupDn, principal, bindDn: this.bindDn, secret: this.bindPassword };
   }
 
   /** Refuses malformed input before it reaches the server, with a message naming the field. */

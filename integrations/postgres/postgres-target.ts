@@ -25,8 +25,9 @@
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { z } from 'zod';
 import { ConfigError } from '../../core/errors/config-error.js';
-import type { Target, TargetChange } from '../../core/ports/target.js';
+import type { GrantChange, Target, TargetChange } from '../../core/ports/target.js';
 import {
   TargetAccessDeniedError,
   TargetError,
@@ -34,7 +35,17 @@ import {
   TargetNotFoundError,
   TargetUnreachableError,
 } from '../../core/errors/target-errors.js';
-import type { PostgresTargetRef } from '../../core/model/targets.js';
+import type { PostgresGrantHandle, PostgresTargetRef } from '../../core/model/targets.js';
+import { membershipKeyOf, nameKeyPart } from '../../core/rules/membership-key.js';
+import { readGrantHandle } from '../../core/rules/grant-handle.js';
+
+/** A PostgreSQL grant's handle ({@link PostgresGrantHandle}) as stored JSON must read. */
+const handleSchema: z.ZodType<PostgresGrantHandle> = z.object({
+  type: z.literal('postgres'),
+  server: z.string(),
+  role: z.string(),
+  login: z.string(),
+});
 
 /** Options of {@link PostgresTarget}. */
 export interface PostgresTargetOptions {
@@ -361,7 +372,7 @@ const LIST_SQL = `
  * {@link Target} for PostgreSQL role membership, one instance per server. See the module
  * comment for the account it needs, how names are handled and how connections behave.
  */
-export class PostgresTarget implements Target<PostgresTargetRef> {
+export class PostgresTarget implements Target<PostgresTargetRef, PostgresGrantHandle> {
   private readonly url: string;
   private readonly server: string;
   private readonly pool: pg.Pool;
@@ -414,7 +425,8 @@ export class PostgresTarget implements Target<PostgresTargetRef> {
    * @throws {@link TargetNotFoundError} naming the role or the login that does not exist
    * @throws {@link TargetAccessDeniedError} when Elevate's account may not grant the role
    */
-  async grant(ref: PostgresTargetRef, login: string): Promise<TargetChange> {
+  async grant(ref: PostgresTargetRef, login: string): Promise<GrantChange<PostgresGrantHandle>> {
+    const handle = this.handleFor(ref, login);
     const ctx = this.context('grant', ref.role, login);
     this.checkNames(ctx, true);
     return this.run(ctx, async () => {
@@ -442,27 +454,34 @@ export class PostgresTarget implements Target<PostgresTargetRef> {
           `PostgreSQL role ${JSON.stringify(ref.role)} on server ${JSON.stringify(this.server)} carries ${danger}; Elevate never grants such a role, since its holder could keep or widen access after the window ends`,
         );
       }
-      if (state.member) return { changed: false };
+      if (state.member) return { changed: false, handle };
       await this.pool.query(`GRANT ${pg.escapeIdentifier(ref.role)} TO ${pg.escapeIdentifier(login)}`);
-      return { changed: true };
+      return { changed: true, handle };
     });
   }
 
+  /** The server, role and login a grant of `ref` to `login` names. */
+  handleFor(ref: PostgresTargetRef, login: string): PostgresGrantHandle {
+    return { type: 'postgres', server: ref.server, role: ref.role, login };
+  }
+
   /**
-   * Revokes `ref.role` from `login`; `changed: false` if `login` was not a direct member, or
-   * the role or the login does not exist (a missing role holds nobody).
+   * Revokes the handle's role from its login; `changed: false` if the login was not a direct
+   * member, or the role or the login does not exist (a missing role holds nobody).
    *
-   * @throws {@link TargetInvalidError} for a name PostgreSQL cannot hold or a `pg_` role
+   * @throws {@link TargetInvalidError} for a handle of another server, a name PostgreSQL cannot
+   *   hold or a `pg_` role
    * @throws {@link TargetAccessDeniedError} when Elevate's account may not revoke the role
    */
-  async revoke(ref: PostgresTargetRef, login: string): Promise<TargetChange> {
-    const ctx = this.context('revoke', ref.role, login);
+  async revoke(handle: PostgresGrantHandle): Promise<TargetChange> {
+    const { role, login } = this.readHandle(handle);
+    const ctx = this.context('revoke', role, login);
     this.checkNames(ctx, true);
     return this.run(ctx, async () => {
-      const state = await this.membership(ref.role, login);
+      const state = await this.membership(role, login);
       if (!state.member) return { changed: false };
       try {
-        await this.pool.query(`REVOKE ${pg.escapeIdentifier(ref.role)} FROM ${pg.escapeIdentifier(login)}`);
+        await this.pool.query(`REVOKE ${pg.escapeIdentifier(role)} FROM ${pg.escapeIdentifier(login)}`);
       } catch (err) {
         // Dropped since the read above: nothing left to remove.
         if (isDatabaseError(err) && err.code === '42704') return { changed: false };
@@ -472,12 +491,13 @@ export class PostgresTarget implements Target<PostgresTargetRef> {
     });
   }
 
-  /** Whether `login` is a direct member of `ref.role` (false when either does not exist). */
-  async check(ref: PostgresTargetRef, login: string): Promise<boolean> {
-    const ctx = this.context('check', ref.role, login);
+  /** Whether the handle's login is a direct member of its role (false when either does not exist). */
+  async check(handle: PostgresGrantHandle): Promise<boolean> {
+    const { role, login } = this.readHandle(handle);
+    const ctx = this.context('check', role, login);
     this.checkNames(ctx, false);
     return this.run(ctx, async () => {
-      const { rows } = await this.pool.query<{ member: boolean }>(CHECK_SQL, [ref.role, login]);
+      const { rows } = await this.pool.query<{ member: boolean }>(CHECK_SQL, [role, login]);
       return rows[0]?.member === true;
     });
   }
@@ -495,6 +515,15 @@ export class PostgresTarget implements Target<PostgresTargetRef> {
     });
   }
 
+  /**
+   * `postgres|<server>|<role>|<login>`: one membership, shared by every elevation of the same
+   * login and role. Role and login names are case-sensitive (Elevate always quotes them), so
+   * they are compared as given.
+   */
+  membershipKey(ref: PostgresTargetRef, login: string): string {
+    return membershipKeyOf('postgres', nameKeyPart(ref.server), nameKeyPart(ref.role), nameKeyPart(login));
+  }
+
   /** `SELECT 1`: proves the server is reachable and accepts Elevate's login. */
   async ping(): Promise<void> {
     const ctx = this.context('ping');
@@ -508,6 +537,17 @@ export class PostgresTarget implements Target<PostgresTargetRef> {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end();
+  }
+
+  /** The handle, checked to be a PostgreSQL grant's on this server. */
+  private readHandle(handle: PostgresGrantHandle): PostgresGrantHandle {
+    const h = readGrantHandle(handleSchema, handle, 'PostgreSQL');
+    if (h.server !== this.server) {
+      throw new TargetInvalidError(
+        `the grant handle names PostgreSQL server ${JSON.stringify(h.server)}, not ${JSON.stringify(this.server)}`,
+      );
+    }
+    return h;
   }
 
   private context(operation: PostgresOperation, role?: string, login?: string): PostgresErrorContext {

@@ -2,19 +2,34 @@
  * The few Slack Web API calls Elevate makes, over `@slack/web-api`'s `WebClient`, with errors
  * that say whether retrying can help.
  *
- * Rate limits. A rate-limited call (HTTP 429) is delayed, never dropped: the call waits the
- * `Retry-After` Slack asks for and tries again. Elevate does this waiting itself instead of
- * leaving it to `WebClient` (whose own handling sleeps for whatever `Retry-After` says, pauses
- * every other call of the same client meanwhile, then adds its own backoff on top) so that:
- * - one call never takes longer than its budget (two minutes by default). A call that would
- *   have to wait past the budget fails with a retryable {@link SlackApiError} carrying
- *   `retryAfterSeconds`, and the caller, a Temporal activity, retries later under its own
- *   policy instead of holding a worker slot for as long as Slack asks;
- * - a rate limit on one method does not hold up the others (Slack limits each method apart);
- * - {@link SlackClient.openView} can fail at once: a modal's `trigger_id` is valid for three
- *   seconds, so waiting out a rate limit would only make it expire.
- * Network errors and HTTP 5xx answers are retried the same way, with a growing pause, within
- * the same budget.
+ * Every call is one attempt. A rate limit (HTTP 429, or `ok: false` with `ratelimited`), a
+ * network error, a timeout or an HTTP 5xx fails at once with a retryable {@link SlackApiError}
+ * (for a rate limit, carrying the `retryAfterSeconds` Slack asked for); Slack's refusals
+ * (`invalid_auth`, `channel_not_found`, …) fail with a non-retryable one. Whoever needs the call
+ * to happen later decides when:
+ * - In the worker, the notification activities turn the error into a Temporal
+ *   `ApplicationFailure` (`activities/slack-failures.ts`): non-retryable when Slack said retrying
+ *   cannot help, otherwise retried by the activity's retry policy, after `Retry-After` when Slack
+ *   gave one. The wait is then Temporal's: it shows in the activity's attempt count and pending
+ *   state in the Temporal UI, holds no worker slot, and there is one retry layer to tune, not an
+ *   in-process loop multiplied by the activity's policy.
+ * - In the API, every call is made while someone waits, and none is worth waiting for:
+ *   - `views.open` ({@link SlackClient.openView}): a modal's `trigger_id` is valid for three
+ *     seconds, so waiting out a rate limit would only make it expire;
+ *   - `users.info` on an Approve click ({@link SlackClient.approverEmail}): it runs before the
+ *     same click's `views.open`, inside those three seconds. `Retry-After` counts whole seconds and
+ *     a retry after a network error would need a pause too, so waiting would leave the approver
+ *     with no modal at all; failing fast shows them "Something went wrong; try again" instead,
+ *     and their next click is the next attempt;
+ *   - `auth.test`: at start and in the background, the token check
+ *     (`runtime/slack-token-check.ts`) schedules its own next attempt, and in an interaction
+ *     ({@link SlackClient.identity}) Slack's 3-second deadline applies again.
+ * So no call needs an in-process retry budget, and one client serves both halves of
+ * `elevate start`.
+ *
+ * `WebClient`'s own retries and rate-limit handling are switched off (`retries: 0`,
+ * `rejectRateLimitedCalls`): it would sleep for whatever `Retry-After` says, pausing every other
+ * call of the same client meanwhile.
  *
  * The bot token is only ever sent in the `Authorization` header; it appears in no log line and
  * no error message.
@@ -29,7 +44,6 @@ import {
   WebClient,
   type Logger as SlackLogger,
 } from '@slack/web-api';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { SlackMethod, SlackMetrics } from '../../core/ports/metrics.js';
 import { canonicalOrUndefined } from '../../core/rules/email-address.js';
@@ -129,10 +143,8 @@ export interface SlackClientOptions {
   token: string;
   /** Base URL of the Web API, ending in `/api/` (default `https://slack.com/api/`); tests point it at a stand-in. */
   apiUrl?: string;
-  /** Where warnings go: rate limits, retries, and `WebClient`'s own warnings. */
+  /** Where `WebClient`'s own warnings go. */
   logger: Logger;
-  /** Longest one call may take, waiting on rate limits and retries included (default 120 000 ms). */
-  callBudgetMs?: number;
   /** Longest one HTTP request may take (default 15 000 ms). */
   requestTimeoutMs?: number;
   /** Longest `views.open` may take: its trigger id expires after 3 s (default 2500 ms). */
@@ -141,37 +153,30 @@ export interface SlackClientOptions {
   metrics?: SlackMetrics;
 }
 
-const DEFAULT_CALL_BUDGET_MS = 120_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 const DEFAULT_OPEN_VIEW_TIMEOUT_MS = 2_500;
-/** Pauses between attempts after network or server errors: 1 s, 2 s, 4 s, … up to 15 s. */
-const BACKOFF_FIRST_MS = 1_000;
-const BACKOFF_MAX_MS = 15_000;
-/** Shortest wait after a rate limit, in case Slack ever answers `Retry-After: 0`. */
-const MIN_RATE_LIMIT_WAIT_MS = 250;
 /** Slack's "no such person" answers: a lookup's result, not a failure worth counting. */
 const LOOKUP_MISSES = new Set(['user_not_found', 'users_not_found']);
 
-/** Elevate's calls to Slack's Web API. One instance per bot token; safe for concurrent use. */
+/**
+ * Elevate's calls to Slack's Web API, each one attempt (see the module's comment). One instance
+ * per bot token; safe for concurrent use.
+ */
 export class SlackClient {
-  /** For calls that may wait: rate limits and transient errors are retried within the budget. */
+  /** For every call but `views.open`. */
   private readonly web: WebClient;
-  /** For `views.open`: a short timeout, no retries, a rate limit fails at once. */
+  /** For `views.open`: a timeout well inside the trigger id's three seconds. */
   private readonly interactive: WebClient;
-  private readonly logger: Logger;
-  private readonly callBudgetMs: number;
   private readonly metrics: SlackMetrics | undefined;
   /** Who the app is, once `auth.test` answered (see {@link identity}). */
   private known: Promise<SlackIdentity> | undefined;
 
   constructor(opts: SlackClientOptions) {
-    this.logger = opts.logger;
     this.metrics = opts.metrics;
-    this.callBudgetMs = opts.callBudgetMs ?? DEFAULT_CALL_BUDGET_MS;
     const common = {
       ...(opts.apiUrl !== undefined ? { slackApiUrl: opts.apiUrl } : {}),
       logger: new WebClientLogAdapter(opts.logger, opts.token),
-      // Every retry happens in `withRetries` below, where the budget is known.
+      // One attempt per call: the caller (a Temporal activity's retry policy) decides on the next.
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       // Method names only: never send the token to an absolute URL.
@@ -191,13 +196,11 @@ export class SlackClient {
    * Checks the token and tells who the app is in which workspace. The answer is kept: it is
    * what {@link approverEmail} compares each clicking user's workspace with.
    *
-   * @param opts.budgetMs longest the check may take, retries included (default: the call budget;
-   *   0: one attempt, no retry)
    * @throws SlackApiError `invalid_auth` / `not_authed` / `account_inactive` / `token_revoked`
-   *   (not retryable) for a bad token; a retryable one when Slack did not answer in time
+   *   (not retryable) for a bad token; a retryable one when Slack did not answer
    */
-  async authTest(opts: { budgetMs?: number } = {}): Promise<SlackIdentity> {
-    const result = await this.withRetries('auth.test', () => this.web.auth.test(), opts.budgetMs);
+  async authTest(): Promise<SlackIdentity> {
+    const result = await this.send('auth.test', () => this.web.auth.test());
     // An organisation-wide install on Enterprise Grid may name the organisation and no workspace.
     if (!result.user_id || (!result.team_id && !result.enterprise_id)) {
       throw new SlackApiError('auth.test', 'invalid_response', false, 'no user_id, team_id or enterprise_id');
@@ -217,8 +220,8 @@ export class SlackClient {
    * was none yet (Slack was unreachable when Elevate started).
    */
   identity(): Promise<SlackIdentity> {
-    // One attempt: this runs while an interaction waits (Slack's 3-second deadline).
-    this.known ??= this.authTest({ budgetMs: 0 }).catch((err: unknown) => {
+    // Forgotten when it fails, so that the next interaction asks again.
+    this.known ??= this.authTest().catch((err: unknown) => {
       this.known = undefined;
       throw err;
     });
@@ -231,10 +234,11 @@ export class SlackClient {
    * is what {@link updateMessage} needs. Links in the message are not unfurled.
    *
    * @throws SlackApiError e.g. `channel_not_found`, `not_in_channel` (not retryable), or a
-   *   retryable one when Slack stayed unreachable or rate-limited for the whole call budget
+   *   retryable one when Slack was unreachable or rate-limited (`ratelimited`, with
+   *   `retryAfterSeconds`)
    */
   async postMessage(channel: string, content: SlackContent, threadTs?: string): Promise<SlackMessageRef> {
-    const result = await this.withRetries('chat.postMessage', () =>
+    const result = await this.send('chat.postMessage', () =>
       this.web.chat.postMessage({
         channel,
         text: content.text,
@@ -253,26 +257,23 @@ export class SlackClient {
   /**
    * Replaces a message's text and blocks.
    *
-   * @throws SlackApiError e.g. `message_not_found`, `cant_update_message` (not retryable)
+   * @throws SlackApiError e.g. `message_not_found`, `cant_update_message` (not retryable), or a
+   *   retryable one when Slack was unreachable or rate-limited
    */
   async updateMessage(ref: SlackMessageRef, content: SlackContent): Promise<void> {
-    await this.withRetries('chat.update', () =>
+    await this.send('chat.update', () =>
       this.web.chat.update({ channel: ref.channel, ts: ref.ts, text: content.text, blocks: content.blocks }),
     );
   }
 
   /**
-   * Opens a modal in answer to a button click. Fails fast, never waiting on a rate limit or
-   * retrying: the `trigger_id` is valid for three seconds only.
+   * Opens a modal in answer to a button click, with a short timeout: the `trigger_id` is valid
+   * for three seconds only.
    *
    * @throws SlackApiError e.g. `expired_trigger_id`, `ratelimited` (retryable, but the trigger is gone)
    */
   async openView(triggerId: string, view: View): Promise<void> {
-    try {
-      await this.interactive.views.open({ trigger_id: triggerId, view });
-    } catch (err) {
-      throw this.counted(toSlackApiError('views.open', err));
-    }
+    await this.send('views.open', () => this.interactive.views.open({ trigger_id: triggerId, view }));
   }
 
   /**
@@ -314,7 +315,7 @@ export class SlackClient {
   /** The user object `users.info` answers, or `undefined` when there is no such user. */
   private async userInfo(userId: string): Promise<SlackUser | undefined> {
     try {
-      const result = await this.withRetries('users.info', () => this.web.users.info({ user: userId }));
+      const result = await this.send('users.info', () => this.web.users.info({ user: userId }));
       return result.user;
     } catch (err) {
       if (err instanceof SlackApiError && err.code === 'user_not_found') return undefined;
@@ -325,7 +326,7 @@ export class SlackClient {
   /** The Slack user id of the person with this e-mail address, or `undefined` when there is none. */
   async userIdByEmail(email: string): Promise<string | undefined> {
     try {
-      const result = await this.withRetries('users.lookupByEmail', () =>
+      const result = await this.send('users.lookupByEmail', () =>
         this.web.users.lookupByEmail({ email: email.trim() }),
       );
       return result.user?.id || undefined;
@@ -335,47 +336,12 @@ export class SlackClient {
     }
   }
 
-  /**
-   * Runs one Web API call, waiting out rate limits and retrying transient failures until it
-   * succeeds, fails for good, or the next wait would end past the call budget.
-   */
-  private async withRetries<T>(
-    method: SlackMethod,
-    call: () => Promise<T>,
-    budgetMs = this.callBudgetMs,
-  ): Promise<T> {
-    const startedAt = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (err) {
-        const error = this.counted(toSlackApiError(method, err));
-        if (!error.retryable || !retriesInternally(error)) throw error;
-        const waitMs =
-          error.retryAfterSeconds !== undefined
-            ? Math.max(error.retryAfterSeconds * 1000, MIN_RATE_LIMIT_WAIT_MS)
-            : Math.min(BACKOFF_FIRST_MS * 2 ** (attempt - 1), BACKOFF_MAX_MS);
-        const elapsedMs = Date.now() - startedAt;
-        if (elapsedMs + waitMs > budgetMs) {
-          this.logger.warn(
-            { method, code: error.code, attempts: attempt, elapsedMs, waitMs },
-            'Slack call gave up: the next attempt would end past its time budget',
-          );
-          throw error;
-        }
-        if (error.code === 'ratelimited') {
-          this.logger.warn(
-            { method, retryAfterSeconds: error.retryAfterSeconds, attempt },
-            'Slack rate limit: waiting before trying again',
-          );
-        } else {
-          this.logger.warn(
-            { method, code: error.code, err: error.message, attempt, waitMs },
-            'Slack call failed: trying again',
-          );
-        }
-        await sleep(waitMs);
-      }
+  /** Makes one Web API call; what it threw becomes a counted {@link SlackApiError}. */
+  private async send<T>(method: SlackMethod, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw this.counted(toSlackApiError(method, err));
     }
   }
 
@@ -384,20 +350,6 @@ export class SlackClient {
     if (!LOOKUP_MISSES.has(error.code)) this.metrics?.slackApiErrors.inc({ method: error.method });
     return error;
   }
-}
-
-/**
- * Whether {@link SlackClient} retries this error itself: rate limits and failures of the
- * transport. Retryable platform errors (`internal_error`, …) go straight back to the caller,
- * since Slack may have acted on the call before failing.
- */
-function retriesInternally(error: SlackApiError): boolean {
-  return (
-    error.code === 'ratelimited' ||
-    error.code === 'request_failed' ||
-    error.code === 'timeout' ||
-    error.code.startsWith('http_')
-  );
 }
 
 /** Maps whatever `WebClient` threw to a {@link SlackApiError}. Exported for tests. */

@@ -15,8 +15,9 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../../core/ports/notifier.js';
 import type { DriftAlert } from '../../core/model/reconcile.js';
-import type { AuditStore, EphemeralStore } from '../audit/audit-store.js';
-import type { SlackMessageRef } from '../../core/model/elevation.js';
+import { z } from 'zod';
+import type { SingleUseNamespaces, SingleUseRecords } from '../../core/ports/single-use.js';
+import type { ElevationView, SlackMessageRef } from '../../core/model/elevation.js';
 import { sameApprover } from '../../core/rules/approval-eligibility.js';
 import {
   describeTarget,
@@ -43,7 +44,12 @@ export const DEFAULT_DRIFT_REALERT_SECONDS = 24 * 3600;
 
 export interface SlackNotifierDeps {
   slack: SlackClient;
-  store: Pick<AuditStore, 'listElevations'> & EphemeralStore;
+  /** Where "already posted" marks are kept (single-use namespaces `slack-posted`, `slack-drift`). */
+  singleUse: SingleUseNamespaces;
+  /** The bot's recent elevations, shown with a request (the elevation index). */
+  elevations: {
+    listElevations(query: { botId: string; limit: number }): Promise<{ items: ElevationView[] }>;
+  };
   /** Members' addresses of an LDAP approver group (direct-message mode only). */
   directory?: { memberEmails(groupDn: string): Promise<string[]> };
   /** Post approval requests here; unset: direct messages to each approver. */
@@ -58,8 +64,15 @@ export interface SlackNotifierDeps {
   logger: Logger;
 }
 
+/** A message as Slack placed it, remembered so that a retried activity does not post again. */
+const MessageRefSchema = z.object({ channel: z.string(), ts: z.string() });
+
 export class SlackNotifier implements ApprovalNotifier {
   private readonly driftRealertMs: number;
+  /** Messages posted, by what they were posted for (see {@link once}). */
+  private readonly posted: SingleUseRecords<SlackMessageRef>;
+  /** Drift alerts posted, by outcome and the hash of what was found. */
+  private readonly driftPosted: SingleUseRecords<SlackMessageRef>;
 
   /** @throws RangeError when `driftRealertSeconds` is not a positive number */
   constructor(private readonly deps: SlackNotifierDeps) {
@@ -68,6 +81,8 @@ export class SlackNotifier implements ApprovalNotifier {
       throw new RangeError(`driftRealertSeconds must be a positive number of seconds, not ${realert}`);
     }
     this.driftRealertMs = realert * 1000;
+    this.posted = deps.singleUse.namespace('slack-posted', MessageRefSchema);
+    this.driftPosted = deps.singleUse.namespace('slack-drift', MessageRefSchema);
   }
 
   async announce(details: ElevationDetails): Promise<SlackMessageRef[]> {
@@ -148,10 +163,10 @@ export class SlackNotifier implements ApprovalNotifier {
    * an alert never shown. Reconciliation runs never overlap (the schedule skips overlapping
    * runs), so two posts of one finding do not race for the mark.
    *
-   * @throws SlackApiError when Slack failed in a way a retry may fix (unreachable, rate-limited
-   *   past the call budget, `internal_error`); errors a retry cannot fix (`channel_not_found`,
-   *   `not_in_channel`, `invalid_auth`, …) are logged and not thrown, and the next run that
-   *   finds the holder tries again
+   * @throws SlackApiError when Slack failed in a way a retry may fix (unreachable, rate-limited,
+   *   `internal_error`); errors a retry cannot fix (`channel_not_found`, `not_in_channel`,
+   *   `invalid_auth`, …) are logged and not thrown, and the next run that finds the holder tries
+   *   again
    */
   async alertDrift(alert: DriftAlert): Promise<void> {
     const about = {
@@ -173,8 +188,8 @@ export class SlackNotifier implements ApprovalNotifier {
     const identity = reverted
       ? [alert.roleId, alert.principal, alert.detail ?? null, alert.at]
       : [alert.roleId, alert.principal, alert.detail ?? null];
-    const key = `slack-drift:${alert.outcome}:${createHash('sha256').update(JSON.stringify(identity)).digest('hex')}`;
-    if ((await this.deps.store.peek(key)) !== undefined) return;
+    const key = `${alert.outcome}:${createHash('sha256').update(JSON.stringify(identity)).digest('hex')}`;
+    if ((await this.driftPosted.peek(key)) !== undefined) return;
 
     let ref: SlackMessageRef;
     try {
@@ -191,7 +206,7 @@ export class SlackNotifier implements ApprovalNotifier {
     }
     const ttlMs = reverted ? POSTED_TTL_MS : this.driftRealertMs;
     try {
-      await this.deps.store.putIfAbsent(key, ref, new Date(Date.now() + ttlMs));
+      await this.driftPosted.put(key, ref, new Date(Date.now() + ttlMs));
     } catch (err) {
       // The alert is in Slack: failing now would only have it posted again by the retry.
       this.deps.logger.warn(
@@ -203,11 +218,10 @@ export class SlackNotifier implements ApprovalNotifier {
 
   /** Run `post` unless it already ran for `key`; returns what it returned (then or now). */
   private async once(key: string, post: () => Promise<SlackMessageRef>): Promise<SlackMessageRef> {
-    const k = `slack-posted:${key}`;
-    const before = (await this.deps.store.peek(k)) as SlackMessageRef | undefined;
+    const before = await this.posted.peek(key);
     if (before) return before;
     const ref = await post();
-    await this.deps.store.putIfAbsent(k, ref, new Date(Date.now() + POSTED_TTL_MS));
+    await this.posted.put(key, ref, new Date(Date.now() + POSTED_TTL_MS));
     return ref;
   }
 
@@ -230,10 +244,12 @@ export class SlackNotifier implements ApprovalNotifier {
   }
 
   private async requestDetails({ elevation, bot, role }: ElevationDetails): Promise<ApprovalRequestDetails> {
-    const page = await this.deps.store.listElevations({ botId: bot.id, limit: 6 }).catch((err: unknown) => {
-      this.deps.logger.warn({ err: (err as Error).message }, 'could not read the bot history for Slack');
-      return { items: [] };
-    });
+    const page = await this.deps.elevations
+      .listElevations({ botId: bot.id, limit: 6 })
+      .catch((err: unknown) => {
+        this.deps.logger.warn({ err: (err as Error).message }, 'could not read the bot history for Slack');
+        return { items: [] };
+      });
     return {
       elevation,
       bot: {

@@ -20,8 +20,9 @@ import { Attribute, Change, Client } from 'ldapts';
 import { TOTP, Secret } from 'otpauth';
 import { type Browser, type Page } from 'playwright-core';
 import { launchChromium } from '../../dev/chromium.js';
+import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import { verifyEvidencePack, type EvidencePack } from '../../integrations/audit/evidence-pack.js';
 import { groupDn, personDn } from '../../dev/ldap-seed.js';
 import { AdminLoginClient } from '../../integrations/oidc/admin-login.js';
@@ -134,7 +135,7 @@ function csrfOf(html: string): string {
 async function eventsWhere(predicate: (e: AuditEvent) => boolean): Promise<AuditEvent[]> {
   const all: AuditEvent[] = [];
   for (;;) {
-    const page = await stack.store.readEvents(all.at(-1)?.position ?? 0, 1000);
+    const page = await stack.stores.auditLog.readEvents(all.at(-1)?.position ?? 0, 1000);
     if (page.length === 0) return all.filter(predicate);
     all.push(...page);
   }
@@ -204,7 +205,7 @@ beforeAll(async () => {
   const consoleUi = adminConsole({
     service: stack.service,
     policy: stack.policy,
-    store: stack.store,
+    ...stack.stores,
     settings: {
       groupsClaim: 'groups',
       groups: [ADMIN_GROUP],
@@ -242,7 +243,7 @@ beforeAll(async () => {
       approvalRoutes({
         service: stack.service,
         stepUp: () => (stepUp ??= StepUpClient.discover(oidc, { allowInsecureHttp: true })),
-        ephemeral: stack.store,
+        singleUse: stack.stores.singleUse,
         publicUrl: url,
         slackBound: false,
         logger: stack.logger,
@@ -392,7 +393,7 @@ describe('the admin console in a browser', () => {
     expect(pack.approvals[0]?.evidence).toMatchObject({ issuer: idp.issuer, amr: ['pwd', 'otp'] });
     expect(pack.receipts.grant?.principal).toContain('etl-bot');
     // The export is on record in the live chain.
-    const anchored = await stack.store.verify({
+    const anchored = await stack.stores.auditLog.verify({
       anchors: [{ position: pack.exportEvent.position, hash: pack.exportEvent.hash }],
     });
     expect(anchored.ok).toBe(true);
@@ -608,10 +609,10 @@ describe('the admin console over HTTP', () => {
     // `next` never leaves the console.
     const evil = await get(new Jar(), `/admin/login?next=${encodeURIComponent('//evil.example/x')}`);
     const state = new URL(evil.headers.get('location')!).searchParams.get('state')!;
-    const pending = (await stack.store.peek(
-      `admin-login:${createHash('sha256').update(state).digest('base64url')}`,
-    )) as { next: string };
-    expect(pending.next).toBe('/admin');
+    const pending = await stack.stores.singleUse
+      .namespace('admin-login', z.object({ next: z.string() }))
+      .peek(createHash('sha256').update(state).digest('base64url'));
+    expect(pending?.next).toBe('/admin');
   });
 
   it('when a form is posted without its CSRF token or from another origin, then it is refused with 403', async () => {

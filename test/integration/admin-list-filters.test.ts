@@ -1,7 +1,7 @@
 /**
- * The console's list filters in both audit stores, on real databases: owner, team,
- * environment, target type and risk, alone, combined and paged; and the migration that adds
- * their columns filling them in for elevations recorded before it.
+ * The console's list filters of the elevation index on both engines, on real databases: owner,
+ * team, environment, target type and risk, alone, combined and paged; and the adoption of a
+ * database an earlier Elevate wrote without their columns, which fills them in from what was recorded.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,14 +9,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ElevationQuery, NewAuditEvent, Store } from '../../integrations/audit/audit-store.js';
-import { POSTGRES_FILTER_COLUMNS_VERSION, PostgresStore } from '../../integrations/audit/postgres-store.js';
-import { SQLITE_FILTER_COLUMNS_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
-import { elevationListQuery } from '../../integrations/audit/store-shared.js';
+import type { ElevationQuery } from '../../store/elevation-index.js';
+import type { NewAuditEvent } from '../../core/model/audit-record.js';
+import { Kysely, SqliteDialect } from 'kysely';
+import { openStores, type Stores } from '../../store/stores.js';
+import { elevationListQuery } from '../../store/elevation-index.js';
+import type { StoreSchema } from '../../store/schema.js';
 import type { ElevationView } from '../../core/model/elevation.js';
 import type { TargetRef } from '../../core/model/targets.js';
 import { createDatabase, startPostgres, type PostgresServer } from '../../dev/postgres-server.js';
-import { SQLITE_UNDO_CHECKPOINTS } from '../support/raw-db.js';
+import { FORGET_MIGRATIONS, SQLITE_UNDO_CHECKPOINTS } from '../support/raw-db.js';
 
 const LDAP: TargetRef = { type: 'ldap', groupDn: 'cn=ops,ou=groups,dc=example,dc=org' };
 const PG: TargetRef = { type: 'postgres', server: 'wh', role: 'writer' };
@@ -124,7 +126,7 @@ function viewOf(s: Spec, status: ElevationView['status']): ElevationView {
 }
 
 /** The requested event (with bot and role), then a later event that only carries the view. */
-async function seed(store: Store): Promise<void> {
+async function seed(store: Stores): Promise<void> {
   let n = 0;
   for (const s of SPECS) {
     const first = viewOf(s, s.approvers ? 'pending_approval' : 'approved');
@@ -153,17 +155,17 @@ async function seed(store: Store): Promise<void> {
     ];
     for (const e of events) {
       n += 1;
-      await store.append(e);
+      await store.auditLog.append(e);
     }
   }
   expect(n).toBe(SPECS.length * 2);
 }
 
-const ids = async (store: Store, query: Partial<ElevationQuery>) =>
-  (await store.listElevations({ limit: 100, ...query })).items.map((e) => e.id);
+const ids = async (store: Stores, query: Partial<ElevationQuery>) =>
+  (await store.elevations.listElevations({ limit: 100, ...query })).items.map((e) => e.id);
 
 /** The assertions every engine must pass, before and after the backfill. */
-async function expectFilters(store: Store): Promise<void> {
+async function expectFilters(store: Stores): Promise<void> {
   expect(await ids(store, { owner: 'ann@example.org' })).toEqual(['e5', 'e2', 'e1']);
   expect(await ids(store, { team: 'platform' })).toEqual(['e4', 'e3']);
   expect(await ids(store, { environment: 'prod' })).toEqual(['e2', 'e1']);
@@ -176,9 +178,9 @@ async function expectFilters(store: Store): Promise<void> {
   expect(await ids(store, { team: 'data', targetType: 'postgres', botId: 'etl' })).toEqual(['e5', 'e2']);
   expect(await ids(store, { team: 'nobody' })).toEqual([]);
   // Paged with a filter: the cursor carries on within the filter.
-  const first = await store.listElevations({ limit: 2, risk: 'high' });
+  const first = await store.elevations.listElevations({ limit: 2, risk: 'high' });
   expect(first.items.map((e) => e.id)).toEqual(['e5', 'e4']);
-  const second = await store.listElevations({ limit: 2, risk: 'high', cursor: first.nextCursor! });
+  const second = await store.elevations.listElevations({ limit: 2, risk: 'high', cursor: first.nextCursor! });
   expect(second.items.map((e) => e.id)).toEqual(['e1']);
   expect(second.nextCursor).toBeUndefined();
 }
@@ -191,31 +193,31 @@ describe('list filters, SQLite', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('when elevations are recorded, then every filter and their combinations select the right ones', async () => {
-    const store = SqliteStore.open(join(dir, 'a.db'));
+    const store = await openStores({ sqlitePath: join(dir, 'a.db') });
     try {
       await seed(store);
       await expectFilters(store);
     } finally {
-      await store.close();
+      await store.database.close();
     }
   });
 
   it('when a database from before the filter columns is opened, then they are filled in from what was recorded', async () => {
     const path = join(dir, 'b.db');
-    const store = SqliteStore.open(path);
+    const store = await openStores({ sqlitePath: path });
     await seed(store);
-    await store.close();
-    // Back to the schema before the migration: without the columns and their indexes.
+    await store.database.close();
+    // Back to a database an earlier Elevate wrote: without the columns and their indexes.
     const db = new Database(path);
     for (const c of ['owner', 'team', 'environment', 'target_type', 'risk']) {
       db.exec(`DROP INDEX elevations_${c}; ALTER TABLE elevations DROP COLUMN ${c};`);
     }
     db.exec(SQLITE_UNDO_CHECKPOINTS);
-    db.pragma(`user_version = ${SQLITE_FILTER_COLUMNS_VERSION - 1}`);
+    db.exec(FORGET_MIGRATIONS);
     expect(() => db.prepare('SELECT team FROM elevations').all()).toThrow(/team/);
     db.close();
 
-    const upgraded = SqliteStore.open(path);
+    const upgraded = await openStores({ sqlitePath: path });
     try {
       await expectFilters(upgraded);
       // The plan uses the new indexes for a filtered page, read in index order (no sort).
@@ -223,15 +225,15 @@ describe('list filters, SQLite', () => {
         /USING INDEX elevations_team(?!.*TEMP B-TREE)/,
       );
     } finally {
-      await upgraded.close();
+      await upgraded.database.close();
     }
   });
 
   it('when status is combined with a bot or a role, then a page is read from their combined index in order', async () => {
     const path = join(dir, 'c.db');
-    const store = SqliteStore.open(path);
+    const store = await openStores({ sqlitePath: path });
     await seed(store);
-    await store.close();
+    await store.database.close();
     expect(planOf(path, { limit: 50, roleId: 'deploy', status: ['denied'] })).toMatch(
       /USING INDEX elevations_role_status(?!.*TEMP B-TREE)/,
     );
@@ -245,8 +247,11 @@ describe('list filters, SQLite', () => {
 function planOf(path: string, query: ElevationQuery): string {
   const db = new Database(path, { readonly: true });
   try {
-    const { sql, params } = elevationListQuery(query, () => '?');
-    const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
+    const { sql, parameters } = elevationListQuery(
+      new Kysely<StoreSchema>({ dialect: new SqliteDialect({ database: db }) }),
+      query,
+    ).compile();
+    const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters) as { detail: string }[];
     return rows.map((r) => r.detail).join(' ');
   } finally {
     db.close();
@@ -261,20 +266,23 @@ describe('list filters, PostgreSQL', () => {
   afterAll(() => server?.stop());
 
   it('when elevations are recorded, then every filter and their combinations select the right ones', async () => {
-    const store = await PostgresStore.open(await createDatabase(server.url, 'filters_a'));
+    const store = await openStores({
+      databaseUrl: await createDatabase(server.url, 'filters_a'),
+      sqlitePath: '',
+    });
     try {
       await seed(store);
       await expectFilters(store);
     } finally {
-      await store.close();
+      await store.database.close();
     }
   });
 
   it('when a database from before the filter columns is opened, then they are filled in from what was recorded', async () => {
     const url = await createDatabase(server.url, 'filters_b');
-    const store = await PostgresStore.open(url);
+    const store = await openStores({ databaseUrl: url, sqlitePath: '' });
     await seed(store);
-    await store.close();
+    await store.database.close();
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
@@ -282,15 +290,15 @@ describe('list filters, PostgreSQL', () => {
         await client.query(`DROP INDEX elevations_${c}`);
         await client.query(`ALTER TABLE elevations DROP COLUMN ${c}`);
       }
-      await client.query('DELETE FROM schema_version WHERE version >= $1', [POSTGRES_FILTER_COLUMNS_VERSION]);
+      await client.query(FORGET_MIGRATIONS);
     } finally {
       await client.end();
     }
-    const upgraded = await PostgresStore.open(url);
+    const upgraded = await openStores({ databaseUrl: url, sqlitePath: '' });
     try {
       await expectFilters(upgraded);
     } finally {
-      await upgraded.close();
+      await upgraded.database.close();
     }
   });
 });

@@ -30,7 +30,7 @@ beforeAll(async () => {
       temporal: async () => {
         await stack.env.client.workflowService.getSystemInfo({});
       },
-      auditStore: () => stack.store.ping(),
+      auditStore: () => stack.stores.database.ping(),
       ldap: () => stack.target.ping(),
     },
     logger: testLogger(),
@@ -295,7 +295,7 @@ describe('bad input', () => {
   it('when a refusal concerns a known elevation id, then the audit event names that elevation, once', async () => {
     const id = `el_${'1'.repeat(24)}`;
     await call('GET', `/v1/elevations/${id}`, { key: bot() });
-    const events = await stack.store.listEvents(id);
+    const events = await stack.stores.auditLog.listEvents(id);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'request.refused', data: { code: 'not_found', method: 'GET' } });
   });
@@ -307,12 +307,12 @@ describe('bad input', () => {
   });
 
   it('when a known bot is refused, or an unknown key is tried, then each attempt is in the audit trail without the secret', async () => {
-    const head = (await stack.store.verify()).head?.position ?? 0;
+    const head = (await stack.stores.auditLog.verify()).head?.position ?? 0;
     await call('POST', '/v1/elevations', { key: bot(), body: { ...ok, role: 'nope' } });
     const wrongKey = 'elv_bot_this-key-was-never-issued-0000000000000';
     await call('POST', '/v1/elevations', { key: wrongKey, body: ok });
 
-    const events = await stack.store.readEvents(head, 100);
+    const events = await stack.stores.auditLog.readEvents(head, 100);
     const refused = events.find((e) => e.type === 'request.refused');
     expect(refused).toMatchObject({
       elevationId: null,
@@ -322,7 +322,7 @@ describe('bad input', () => {
     const auth = events.find((e) => e.type === 'auth.refused');
     expect(auth).toMatchObject({ actor: { kind: 'anonymous' }, data: { reason: 'unknown_key' } });
     expect(JSON.stringify(events)).not.toContain(wrongKey);
-    expect((await stack.store.verify()).ok).toBe(true);
+    expect((await stack.stores.auditLog.verify()).ok).toBe(true);
   });
 });
 
@@ -369,7 +369,7 @@ describe('admin API', () => {
     }
     // The list reads the audit store, which has the elevation once its workflow recorded it.
     await waitUntil(async () =>
-      (await Promise.all(ids.map((id) => stack.store.getElevation(id)))).every(Boolean),
+      (await Promise.all(ids.map((id) => stack.stores.elevations.getElevation(id)))).every(Boolean),
     );
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -387,7 +387,7 @@ describe('admin API', () => {
       cursor = res.body.nextCursor as string | undefined;
     } while (cursor);
     for (const id of ids) expect(seen.filter((s) => s === id)).toHaveLength(1);
-    const stamps = await Promise.all(seen.map((id) => stack.store.getElevation(id)));
+    const stamps = await Promise.all(seen.map((id) => stack.stores.elevations.getElevation(id)));
     const times = stamps.map((v) => v!.requestedAt);
     expect([...times].sort().reverse()).toEqual(times);
   });
@@ -512,7 +512,7 @@ describe('audit export', () => {
       .trimEnd()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const stored = await stack.store.readEvents(0, 1_000_000);
+    const stored = await stack.stores.auditLog.readEvents(0, 1_000_000);
     // Everything up to and including this export's own record, in chain order, hashes intact.
     expect(lines.map((l) => l['hash'])).toEqual(stored.slice(0, lines.length).map((e) => e.hash));
     for (let i = 1; i < lines.length; i++) expect(lines[i]!['prevHash']).toBe(lines[i - 1]!['hash']);
@@ -525,7 +525,7 @@ describe('audit export', () => {
   });
 
   it('when an admin exports CSV or OCSF for a window, then only that window comes, in the asked format', async () => {
-    const stored = await stack.store.readEvents(0, 1_000_000);
+    const stored = await stack.stores.auditLog.readEvents(0, 1_000_000);
     const since = stored[0]!.at;
     const csv = await get(`?format=csv&since=${encodeURIComponent(since)}`, admin());
     expect(csv.headers.get('content-type')).toContain('text/csv');

@@ -16,8 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent, AuditStore, NewAuditEvent } from '../../integrations/audit/audit-store.js';
-import { InvalidQueryError } from '../../integrations/audit/audit-store-errors.js';
+import type { AuditEvent, NewAuditEvent } from '../../core/model/audit-record.js';
+import type { AuditLog } from '../../store/audit-log.js';
 import {
   CSV_COLUMNS,
   EXPORT_FORMATS,
@@ -25,10 +25,11 @@ import {
   contentTypeOf,
   csvCell,
   exportAudit,
+  InvalidExportError,
 } from '../../integrations/audit/export.js';
 import type { ExportFormat, ExportOptions } from '../../integrations/audit/export.js';
-import { GENESIS_HASH, hashEvent } from '../../integrations/audit/hash-chain.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { GENESIS_HASH, hashEvent } from '../../core/crypto/hash-chain.js';
+import { openStores, type Stores } from '../../store/stores.js';
 import { EVENT_TYPES } from '../../core/model/events.js';
 import type { Actor } from '../../core/model/elevation.js';
 import type { EventType } from '../../core/model/events.js';
@@ -593,7 +594,7 @@ function* realisticEvents(cycles: number): Generator<NewAuditEvent> {
 // Helpers
 
 /** Every event of the store, in chain order. */
-async function readAll(store: Pick<AuditStore, 'readEvents'>): Promise<AuditEvent[]> {
+async function readAll(store: Pick<AuditLog, 'readEvents'>): Promise<AuditEvent[]> {
   const all: AuditEvent[] = [];
   for (;;) {
     const page = await store.readEvents(all.at(-1)?.position ?? 0, 5000);
@@ -608,7 +609,7 @@ async function collect(chunks: AsyncIterable<string>): Promise<string[]> {
   return out;
 }
 
-async function exportText(store: Pick<AuditStore, 'readEvents'>, opts: ExportOptions): Promise<string> {
+async function exportText(store: Pick<AuditLog, 'readEvents'>, opts: ExportOptions): Promise<string> {
   return (await collect(exportAudit(store, opts))).join('');
 }
 
@@ -692,7 +693,7 @@ function inWindow(event: AuditEvent, since?: string, until?: string): boolean {
 }
 
 /** A store that records each `readEvents` call. */
-function spyOn(store: Pick<AuditStore, 'readEvents'>) {
+function spyOn(store: Pick<AuditLog, 'readEvents'>) {
   const calls: [number, number][] = [];
   return {
     calls,
@@ -701,7 +702,7 @@ function spyOn(store: Pick<AuditStore, 'readEvents'>) {
         calls.push([after, limit]);
         return store.readEvents(after, limit);
       },
-    } satisfies Pick<AuditStore, 'readEvents'>,
+    } satisfies Pick<AuditLog, 'readEvents'>,
   };
 }
 
@@ -722,15 +723,17 @@ afterAll(async () => {
 });
 
 describe('audit export of a realistic log', () => {
-  let store: SqliteStore;
+  let stores: Stores;
+  let store: AuditLog;
   let all: AuditEvent[];
 
   beforeAll(async () => {
-    store = SqliteStore.open(join(dir, 'realistic.db'));
+    stores = await openStores({ sqlitePath: join(dir, 'realistic.db') });
+    store = stores.auditLog;
     for (const event of realisticEvents(300)) await store.append(event);
     all = await readAll(store);
   });
-  afterAll(() => store.close());
+  afterAll(() => stores.database.close());
 
   it('when the log is written, then it holds a few hundred events of every event type', () => {
     const counts = new Map<string, number>();
@@ -950,8 +953,8 @@ describe('audit export of a realistic log', () => {
       } catch (error) {
         thrown = error;
       }
-      expect(thrown, JSON.stringify(opts)).toBeInstanceOf(InvalidQueryError);
-      expect((thrown as InvalidQueryError).field).toBe(field);
+      expect(thrown, JSON.stringify(opts)).toBeInstanceOf(InvalidExportError);
+      expect((thrown as InvalidExportError).field).toBe(field);
     }
     expect(spy.calls).toEqual([]);
   });
@@ -990,13 +993,15 @@ describe('audit export of a realistic log', () => {
 
 describe('audit export of 100,000 events', () => {
   const TOTAL = 100_000;
-  let store: SqliteStore;
+  let stores: Stores;
+  let store: AuditLog;
   let gc: () => void;
 
   beforeAll(async () => {
     setFlagsFromString('--expose-gc');
     gc = runInNewContext('gc') as () => void;
-    store = SqliteStore.open(join(dir, 'large.db'));
+    stores = await openStores({ sqlitePath: join(dir, 'large.db') });
+    store = stores.auditLog;
     let appended = 0;
     for (const event of realisticEvents(Math.ceil(TOTAL / 40))) {
       await store.append(event);
@@ -1004,7 +1009,7 @@ describe('audit export of 100,000 events', () => {
       if (appended === TOTAL) break;
     }
   }, 120_000);
-  afterAll(() => store.close());
+  afterAll(() => stores.database.close());
 
   it.each(EXPORT_FORMATS)(
     'when %s is consumed chunk by chunk, then the heap grows by far less than the output',

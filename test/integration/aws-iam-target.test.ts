@@ -1,7 +1,8 @@
 /**
- * AwsIamTarget against a real moto server started for this file, with the real AWS SDK (no
- * mocks of the SDK): attach-mode grants read back from IAM, idempotency, issued credentials
- * used against STS, and the error mapping users see.
+ * The two AWS targets (attach mode, STS credentials) against a real moto server started for
+ * this file, with the real AWS SDK (no mocks of the SDK): attach-mode grants read back from IAM,
+ * idempotency, issued credentials used against STS and handed over once, drift, and the error
+ * mapping users see.
  *
  * What moto does not do, and how the tests cope:
  * - it does not evaluate conditions or session policies: its access control (off by default,
@@ -26,8 +27,10 @@ import {
   CreateRoleCommand,
   CreateUserCommand,
   DeletePolicyVersionCommand,
+  DeleteRolePolicyCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
+  GetRolePolicyCommand,
   IAMClient,
   ListAttachedRolePoliciesCommand,
   ListPoliciesCommand,
@@ -37,8 +40,13 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsIamTarget } from '../../integrations/aws/iam-target.js';
-import { elevationIdOfPolicy, policyName, sessionName } from '../../integrations/aws/naming.js';
+import { AwsIamAttachTarget } from '../../integrations/aws/iam-attach-target.js';
+import { AwsStsCredentialsTarget } from '../../integrations/aws/sts-credentials-target.js';
+import { settlePolicy } from '../../integrations/aws/aws-drift.js';
+import { elevationIdOfPolicy } from '../../integrations/aws/naming.js';
+import { policyName, sessionName } from '../../core/crypto/aws-names.js';
+import type { CredentialHandoff, HandedOverSession } from '../../core/ports/credential-handoff.js';
+import type { DriftOutcome } from '../../core/ports/target.js';
 import { expiryCondition, iamTime } from '../../integrations/aws/policy-document.js';
 import { mapAwsError, type AwsErrorContext } from '../../integrations/aws/aws-errors.js';
 import {
@@ -55,8 +63,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GrantLedger, type DriftOutcome } from '../../domain/grant-ledger.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { GrantLedger } from '../../domain/grant-ledger.js';
+import { openStores, type Stores } from '../../store/stores.js';
 import { TargetRouter } from '../../integrations/target-router.js';
 import { freePort } from '../../dev/processes.js';
 import { NON_RETRYABLE_GRANT_ERRORS } from '../../core/errors/activity-error-types.js';
@@ -110,7 +118,8 @@ async function failure(promise: Promise<unknown>): Promise<TargetError> {
 
 let moto: MotoServer;
 let admin: IAMClient;
-let target: AwsIamTarget;
+let target: AwsIamAttachTarget;
+let sts: AwsStsCredentialsTarget;
 let roleArn: string;
 let userArn: string;
 let account: string;
@@ -152,11 +161,13 @@ beforeAll(async () => {
   roleArn = role.Role?.Arn ?? '';
   userArn = user.User?.Arn ?? '';
   account = roleArn.split(':')[4] ?? '';
-  target = new AwsIamTarget(config);
+  target = new AwsIamAttachTarget(config);
+  sts = new AwsStsCredentialsTarget(config);
 });
 
 afterAll(async () => {
   await target?.close();
+  await sts?.close();
   admin?.destroy();
   await moto?.stop();
 });
@@ -165,9 +176,13 @@ describe('attach mode against moto', () => {
   it('attaches a policy whose every Allow statement ends at now + window + 60 s, and takes it away', async () => {
     const id = newElevationId();
     const before = Date.now();
-    expect(await target.grant(ATTACH, roleArn, ctx(id, 1800))).toEqual({ changed: true });
+    expect(await target.grant(ATTACH, roleArn, ctx(id, 1800))).toEqual({
+      changed: true,
+      confirmed: true,
+      handle: target.handleFor(ATTACH, roleArn, id),
+    });
     const after = Date.now();
-    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(true);
+    expect(await target.check(target.handleFor(ATTACH, roleArn, id))).toBe(true);
 
     const { AttachedPolicies } = await admin.send(
       new ListAttachedRolePoliciesCommand({ RoleName: 'ci-deployer' }),
@@ -191,13 +206,13 @@ describe('attach mode against moto', () => {
       Resource: '*',
     });
 
-    expect(await target.revoke(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
-    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(false);
+    expect(await target.revoke(target.handleFor(ATTACH, roleArn, id))).toEqual({ changed: true });
+    expect(await target.check(target.handleFor(ATTACH, roleArn, id))).toBe(false);
     expect(await policyExists(policyArn(id))).toBe(false);
   });
 
   it('counts the expiry from the clock it is given', async () => {
-    const clocked = new AwsIamTarget({
+    const clocked = new AwsIamAttachTarget({
       region: REGION,
       endpoint: moto.url,
       credentials: CREDENTIALS,
@@ -213,7 +228,7 @@ describe('attach mode against moto', () => {
       // 07:08:09.5 + 30 min + 60 s, rounded up to the second.
       expect(times).toEqual(['2031-05-06T07:39:10Z', '2031-05-06T07:39:10Z']);
     } finally {
-      await clocked.revoke(ATTACH, roleArn, ctx(id));
+      await clocked.revoke(clocked.handleFor(ATTACH, roleArn, id));
       await clocked.close();
     }
   });
@@ -223,31 +238,39 @@ describe('attach mode against moto', () => {
     const forRole = newElevationId();
     await target.grant(ATTACH, userArn, ctx(forUser));
     await target.grant(ATTACH, roleArn, ctx(forRole));
-    expect(await target.check(ATTACH, userArn, ctx(forUser))).toBe(true);
+    expect(await target.check(target.handleFor(ATTACH, userArn, forUser))).toBe(true);
     // Policies belong to elevations: the role does not hold the user's.
-    expect(await target.check(ATTACH, roleArn, ctx(forUser))).toBe(false);
+    expect(await target.check(target.handleFor(ATTACH, roleArn, forUser))).toBe(false);
     expect(await target.listMembers(ATTACH)).toEqual([roleArn, userArn].sort());
 
-    await target.revoke(ATTACH, userArn, ctx(forUser));
-    expect(await target.check(ATTACH, userArn, ctx(forUser))).toBe(false);
+    await target.revoke(target.handleFor(ATTACH, userArn, forUser));
+    expect(await target.check(target.handleFor(ATTACH, userArn, forUser))).toBe(false);
     expect(await target.listMembers(ATTACH)).toEqual([roleArn]);
-    await target.revoke(ATTACH, roleArn, ctx(forRole));
+    await target.revoke(target.handleFor(ATTACH, roleArn, forRole));
     expect(await target.listMembers(ATTACH)).toEqual([]);
   });
 
   it('is idempotent: a second grant or revoke changes nothing', async () => {
     const id = newElevationId();
-    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
+    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({
+      changed: true,
+      confirmed: true,
+      handle: target.handleFor(ATTACH, roleArn, id),
+    });
     const first = await storedDocument(policyArn(id));
-    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({ changed: false });
+    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({
+      changed: false,
+      confirmed: true,
+      handle: target.handleFor(ATTACH, roleArn, id),
+    });
     // The same policy, not a new version or a second policy.
     expect(await storedDocument(policyArn(id))).toEqual(first);
     expect(first.versions).toBe('v1');
-    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(true);
+    expect(await target.check(target.handleFor(ATTACH, roleArn, id))).toBe(true);
 
-    expect(await target.revoke(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
-    expect(await target.revoke(ATTACH, roleArn, ctx(id))).toEqual({ changed: false });
-    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(false);
+    expect(await target.revoke(target.handleFor(ATTACH, roleArn, id))).toEqual({ changed: true });
+    expect(await target.revoke(target.handleFor(ATTACH, roleArn, id))).toEqual({ changed: false });
+    expect(await target.check(target.handleFor(ATTACH, roleArn, id))).toBe(false);
   });
 
   it('finishes a grant whose first attempt stopped after creating the policy', async () => {
@@ -256,13 +279,17 @@ describe('attach mode against moto', () => {
     await admin.send(
       new CreatePolicyCommand({ PolicyName: `elevate-${id}`, Path: '/elevate/', PolicyDocument: earlier }),
     );
-    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(false);
+    expect(await target.check(target.handleFor(ATTACH, roleArn, id))).toBe(false);
 
-    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
-    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(true);
+    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({
+      changed: true,
+      confirmed: true,
+      handle: target.handleFor(ATTACH, roleArn, id),
+    });
+    expect(await target.check(target.handleFor(ATTACH, roleArn, id))).toBe(true);
     // Reused as it was: the earlier expiry stands.
     expect((await storedDocument(policyArn(id))).doc).toEqual(JSON.parse(earlier));
-    await target.revoke(ATTACH, roleArn, ctx(id));
+    await target.revoke(target.handleFor(ATTACH, roleArn, id));
   });
 
   it('revokes by detaching, then deleting the non-default versions, then the policy', async () => {
@@ -275,7 +302,9 @@ describe('attach mode against moto', () => {
         SetAsDefault: true,
       }),
     );
-    const { result, requests } = await moto.record(() => target.revoke(ATTACH, roleArn, ctx(id)));
+    const { result, requests } = await moto.record(() =>
+      target.revoke(target.handleFor(ATTACH, roleArn, id)),
+    );
     expect(result).toEqual({ changed: true });
     const changes = requests
       .filter((r) => /^(Detach|Delete)/.test(r.action))
@@ -299,8 +328,8 @@ describe('attach mode against moto', () => {
       expect(error.message).toContain(missing);
       expect(await policyExists(policyArn(id))).toBe(false);
       // Reading back or revoking for a missing principal is not an error.
-      expect(await target.check(ATTACH, missing, ctx(id))).toBe(false);
-      expect(await target.revoke(ATTACH, missing, ctx(id))).toEqual({ changed: false });
+      expect(await target.check(target.handleFor(ATTACH, missing, id))).toBe(false);
+      expect(await target.revoke(target.handleFor(ATTACH, missing, id))).toEqual({ changed: false });
     }
   });
 
@@ -350,8 +379,42 @@ describe('attach mode against moto', () => {
       expect(error.message).toContain('window');
       expect(await policyExists(policyArn(id))).toBe(false);
     }
-    expect(await failure(target.check(ATTACH, roleArn))).toBeInstanceOf(TargetInvalidError);
-    expect(await failure(target.revoke(ATTACH, roleArn))).toBeInstanceOf(TargetInvalidError);
+    expect(() => target.handleFor(ATTACH, roleArn, '')).toThrow(TargetInvalidError);
+  });
+
+  it("when a grant is revoked through its handle read back from JSON, then the policy is gone; a handle that is malformed or names a policy not Elevate's is refused without a call to AWS", async () => {
+    const id = newElevationId();
+    const { handle } = await target.grant(ATTACH, roleArn, ctx(id));
+    expect(handle).toEqual({ type: 'aws-iam-attach', policyArn: policyArn(id), principalArn: roleArn });
+    // What the workflow keeps: the handle as JSON, read back in a later run or by another worker.
+    const stored = JSON.parse(JSON.stringify(handle)) as typeof handle;
+    expect(await target.check(stored)).toBe(true);
+    expect(await target.revoke(stored)).toEqual({ changed: true });
+    expect(await target.check(stored)).toBe(false);
+    expect(await policyExists(policyArn(id))).toBe(false);
+
+    const { requests } = await moto.record(async () => {
+      const missing = await failure(
+        target.revoke({ type: 'aws-iam-attach', principalArn: roleArn } as never),
+      );
+      expect(missing).toBeInstanceOf(TargetInvalidError);
+      expect(missing.message).toContain('policyArn');
+      for (const policy of [
+        'arn:aws:iam::aws:policy/AdministratorAccess',
+        `arn:aws:iam::${account}:policy/other`,
+        `arn:aws:iam::999999999999:policy/elevate/elevate-${id}`,
+      ]) {
+        const refused = await failure(target.revoke({ ...handle, policyArn: policy }));
+        expect(refused).toBeInstanceOf(TargetInvalidError);
+        expect(refused.message).toContain('is not an Elevate policy');
+        expect(await failure(target.check({ ...handle, policyArn: policy }))).toBeInstanceOf(
+          TargetInvalidError,
+        );
+      }
+      const ldapHandle = { type: 'ldap', groupDn: 'cn=x', member: 'uid=y' };
+      expect(await failure(target.revoke(ldapHandle as never))).toBeInstanceOf(TargetInvalidError);
+    });
+    expect(requests).toEqual([]);
   });
 
   it('answers ping with GetCallerIdentity', async () => {
@@ -376,7 +439,7 @@ describe('credentials mode against moto', () => {
     const id = newElevationId();
     const before = Date.now();
     const { result: creds, requests } = await moto.record(() =>
-      target.issueCredentials(credentialsRef(), ctx(id, 3600)),
+      sts.issueCredentials(credentialsRef(), ctx(id, 3600)),
     );
     const after = Date.now();
     expect(creds.sessionName).toBe(`elevate-${id}`);
@@ -422,7 +485,7 @@ describe('credentials mode against moto', () => {
     ] as const) {
       const before = Date.now();
       const { result, requests } = await moto.record(() =>
-        target.issueCredentials(credentialsRef(), ctx(newElevationId(), window)),
+        sts.issueCredentials(credentialsRef(), ctx(newElevationId(), window)),
       );
       expect(requests[0]?.params['DurationSeconds']).toBe(String(expected));
       const seconds = (Date.parse(result.expiration) - before) / 1000;
@@ -433,7 +496,7 @@ describe('credentials mode against moto', () => {
 
   it('sends no session policy when the role has none', async () => {
     const { requests } = await moto.record(() =>
-      target.issueCredentials({ type: 'aws-iam', mode: 'credentials', roleArn }, ctx(newElevationId())),
+      sts.issueCredentials({ type: 'aws-iam', mode: 'credentials', roleArn }, ctx(newElevationId())),
     );
     expect(requests[0]?.action).toBe('AssumeRole');
     expect(requests[0]?.params).not.toHaveProperty('Policy');
@@ -441,7 +504,7 @@ describe('credentials mode against moto', () => {
 
   it('keeps session names within 64 allowed characters, the same on every attempt', async () => {
     const odd = `weird id/with spaces:${'x'.repeat(80)}`;
-    const { result } = await moto.record(() => target.issueCredentials(credentialsRef(), ctx(odd)));
+    const { result } = await moto.record(() => sts.issueCredentials(credentialsRef(), ctx(odd)));
     expect(result.sessionName).toMatch(/^elevate-[\w+=,.@-]+$/);
     expect(result.sessionName.length).toBeLessThanOrEqual(64);
     expect(sessionName(odd)).toBe(result.sessionName);
@@ -451,45 +514,147 @@ describe('credentials mode against moto', () => {
   it('refuses a role ARN that is not a role and a session policy that is not a document', async () => {
     const { requests } = await moto.record(async () => {
       const notRole = await failure(
-        target.issueCredentials({ ...credentialsRef(), roleArn: userArn }, ctx('el_1')),
+        sts.issueCredentials({ ...credentialsRef(), roleArn: userArn }, ctx('el_1')),
       );
       expect(notRole).toBeInstanceOf(TargetInvalidError);
       const badPolicy = await failure(
-        target.issueCredentials({ ...credentialsRef(), sessionPolicy: 'allow everything' }, ctx('el_1')),
+        sts.issueCredentials({ ...credentialsRef(), sessionPolicy: 'allow everything' }, ctx('el_1')),
       );
       expect(badPolicy).toBeInstanceOf(TargetInvalidError);
     });
     expect(requests).toEqual([]);
   });
 
-  it('has nothing standing for grant, check, revoke and listMembers, and says so without calling AWS', async () => {
+  it('when no hand-off is configured, then granting and revoking are refused, and nothing standing is checked or listed, without calling AWS', async () => {
     const ref = credentialsRef();
     const id = newElevationId();
     const { requests } = await moto.record(async () => {
-      expect(await target.grant(ref, roleArn, ctx(id))).toEqual({ changed: true });
-      expect(await target.check(ref, roleArn, ctx(id))).toBe(false);
-      expect(await target.revoke(ref, roleArn, ctx(id))).toEqual({ changed: false });
-      expect(await target.listMembers(ref)).toEqual([]);
+      const grant = await failure(sts.grant(ref, roleArn, ctx(id)));
+      expect(grant).toBeInstanceOf(TargetInvalidError);
+      expect(grant.message).toContain('ELEVATE_CREDENTIALS_KEY is missing');
+      expect(await failure(sts.revoke(sts.handleFor(ref, roleArn, id)))).toBeInstanceOf(TargetInvalidError);
+      expect(await sts.check(sts.handleFor(ref, roleArn, id))).toBe(false);
+      expect(await sts.listMembers(ref)).toEqual([]);
     });
     expect(requests).toEqual([]);
+  });
+
+  describe('through a hand-off', () => {
+    /** A hand-off that keeps each elevation's session in memory; `deliver` plays the bot fetching it. */
+    const memoryHandoff = () => {
+      const issued = new Map<string, HandedOverSession>();
+      const delivered = new Set<string>();
+      let issues = 0;
+      const handoff: CredentialHandoff = {
+        async issueOnce(elevationId, issue) {
+          const known = issued.get(elevationId);
+          if (known) return known;
+          issues += 1;
+          const { sessionName: name, expiration } = await issue();
+          issued.set(elevationId, { sessionName: name, expiration });
+          return { sessionName: name, expiration };
+        },
+        withdraw(elevationId) {
+          const session = issued.get(elevationId);
+          return Promise.resolve({ ...(session ? { session } : {}), delivered: delivered.has(elevationId) });
+        },
+      };
+      return { handoff, deliver: (id: string) => delivered.add(id), issues: () => issues };
+    };
+
+    it('when granted twice, then one session is issued and confirmed; revoked before delivery, it is destroyed without a call to AWS', async () => {
+      const memory = memoryHandoff();
+      const withHandoff = new AwsStsCredentialsTarget({
+        region: REGION,
+        endpoint: moto.url,
+        credentials: CREDENTIALS,
+        handoff: memory.handoff,
+      });
+      try {
+        const ref = credentialsRef();
+        const id = newElevationId();
+        const first = await withHandoff.grant(ref, roleArn, ctx(id));
+        expect(first).toMatchObject({
+          changed: true,
+          confirmed: true,
+          session: { sessionName: `elevate-${id}` },
+        });
+        // The handle names the role, the session and the elevation, as derived for old receipts.
+        expect(first.handle).toEqual({
+          type: 'aws-sts-credentials',
+          roleArn: ref.roleArn,
+          sessionName: `elevate-${id}`,
+          elevationId: id,
+        });
+        expect(withHandoff.handleFor(ref, roleArn, id)).toEqual(first.handle);
+        expect(await withHandoff.grant(ref, roleArn, ctx(id))).toEqual(first);
+        expect(memory.issues()).toBe(1);
+        // Revoked through the handle as the workflow keeps it: JSON, read back.
+        const stored = JSON.parse(JSON.stringify(first.handle)) as typeof first.handle;
+        const { result, requests } = await moto.record(() => withHandoff.revoke(stored));
+        expect(result).toEqual({
+          changed: true,
+          confirmed: true,
+          session: { ...first.session, delivered: false, denied: false },
+        });
+        expect(requests).toEqual([]);
+        expect(await withHandoff.revoke(withHandoff.handleFor(ref, roleArn, newElevationId()))).toEqual({
+          changed: false,
+          confirmed: true,
+        });
+      } finally {
+        await withHandoff.close();
+      }
+    });
+
+    it('when the bot had its credentials, then the revocation denies that session on the role until it expires', async () => {
+      const memory = memoryHandoff();
+      const withHandoff = new AwsStsCredentialsTarget({
+        region: REGION,
+        endpoint: moto.url,
+        credentials: CREDENTIALS,
+        handoff: memory.handoff,
+      });
+      const id = newElevationId();
+      try {
+        const ref = credentialsRef();
+        const granted = await withHandoff.grant(ref, roleArn, ctx(id));
+        memory.deliver(id);
+        const stored = JSON.parse(JSON.stringify(granted.handle)) as typeof granted.handle;
+        const { result, requests } = await moto.record(() => withHandoff.revoke(stored));
+        expect(result.session).toEqual({ ...granted.session, delivered: true, denied: true });
+        expect(requests.map((r) => r.action)).toContain('PutRolePolicy');
+        const { PolicyDocument } = await admin.send(
+          new GetRolePolicyCommand({ RoleName: 'ci-deployer', PolicyName: `elevate-deny-${id}` }),
+        );
+        const raw = PolicyDocument ?? '';
+        const text = raw.trimStart().startsWith('{') ? raw : decodeURIComponent(raw);
+        expect(text).toContain(`*:elevate-${id}`);
+      } finally {
+        await admin.send(
+          new DeleteRolePolicyCommand({ RoleName: 'ci-deployer', PolicyName: `elevate-deny-${id}` }),
+        );
+        await withHandoff.close();
+      }
+    });
   });
 });
 
 describe('failures', () => {
   it('reports a closed port as TargetUnreachableError, without the secret', async () => {
     const port = await freePort();
-    const down = new AwsIamTarget({
-      region: REGION,
-      endpoint: `http://127.0.0.1:${port}`,
-      credentials: CREDENTIALS,
-    });
+    const options = { region: REGION, endpoint: `http://127.0.0.1:${port}`, credentials: CREDENTIALS };
+    const down = new AwsIamAttachTarget(options);
+    const downSts = new AwsStsCredentialsTarget(options);
     try {
       for (const call of [
         () => down.grant(ATTACH, roleArn, ctx(newElevationId())),
-        () => down.check(ATTACH, roleArn, ctx(newElevationId())),
-        () => down.revoke(ATTACH, roleArn, ctx(newElevationId())),
+        () => down.check(down.handleFor(ATTACH, roleArn, newElevationId())),
+        () => down.revoke(down.handleFor(ATTACH, roleArn, newElevationId())),
         () => down.listMembers(ATTACH),
-        () => down.issueCredentials({ type: 'aws-iam', mode: 'credentials', roleArn }, ctx(newElevationId())),
+        () =>
+          downSts.issueCredentials({ type: 'aws-iam', mode: 'credentials', roleArn }, ctx(newElevationId())),
+        () => downSts.ping(),
         () => down.ping(),
       ]) {
         const error = await failure(call());
@@ -500,6 +665,7 @@ describe('failures', () => {
       }
     } finally {
       await down.close();
+      await downSts.close();
     }
   });
 
@@ -510,7 +676,7 @@ describe('failures', () => {
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as { port: number };
-    const slow = new AwsIamTarget({
+    const slow = new AwsIamAttachTarget({
       region: REGION,
       endpoint: `http://127.0.0.1:${port}`,
       credentials: CREDENTIALS,
@@ -518,7 +684,7 @@ describe('failures', () => {
     });
     try {
       const started = Date.now();
-      const error = await failure(slow.check(ATTACH, roleArn, ctx(newElevationId())));
+      const error = await failure(slow.check(slow.handleFor(ATTACH, roleArn, newElevationId())));
       expect(error).toBeInstanceOf(TargetUnreachableError);
       // Three attempts of 300 ms plus backoff; far from hanging.
       expect(Date.now() - started).toBeLessThan(10_000);
@@ -546,7 +712,7 @@ describe('failures', () => {
     });
     await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
     const { port } = stub.address() as { port: number };
-    const busy = new AwsIamTarget({
+    const busy = new AwsIamAttachTarget({
       region: REGION,
       endpoint: `http://127.0.0.1:${port}`,
       credentials: CREDENTIALS,
@@ -560,7 +726,7 @@ describe('failures', () => {
         status = s;
         code = c;
         hits = 0;
-        const error = await failure(busy.check(ATTACH, roleArn, ctx(newElevationId())));
+        const error = await failure(busy.check(busy.handleFor(ATTACH, roleArn, newElevationId())));
         expect(error).toBeInstanceOf(TargetUnreachableError);
         expect(error.message).toContain(c);
         expect(hits).toBe(3);
@@ -569,7 +735,7 @@ describe('failures', () => {
       status = 400;
       code = 'ValidationError';
       hits = 0;
-      expect(await failure(busy.check(ATTACH, roleArn, ctx(newElevationId())))).toBeInstanceOf(
+      expect(await failure(busy.check(busy.handleFor(ATTACH, roleArn, newElevationId())))).toBeInstanceOf(
         TargetInvalidError,
       );
       expect(hits).toBe(1);
@@ -609,8 +775,21 @@ describe('failures', () => {
     });
 
     it('reports unknown credentials and missing rights as TargetAccessDeniedError', async () => {
-      const unknown = new AwsIamTarget({ region: REGION, endpoint: strict.url, credentials: CREDENTIALS });
-      const powerless = new AwsIamTarget({ region: REGION, endpoint: strict.url, credentials: limited });
+      const unknown = new AwsIamAttachTarget({
+        region: REGION,
+        endpoint: strict.url,
+        credentials: CREDENTIALS,
+      });
+      const powerless = new AwsIamAttachTarget({
+        region: REGION,
+        endpoint: strict.url,
+        credentials: limited,
+      });
+      const powerlessSts = new AwsStsCredentialsTarget({
+        region: REGION,
+        endpoint: strict.url,
+        credentials: limited,
+      });
       try {
         const notRecognised = await failure(unknown.grant(ATTACH, botArn, ctx(newElevationId())));
         expect(notRecognised).toBeInstanceOf(TargetAccessDeniedError);
@@ -623,7 +802,7 @@ describe('failures', () => {
         expect(denied.message).toContain('AccessDenied');
         expect(denied.message).not.toContain(limited.secretAccessKey);
         const noAssume = await failure(
-          powerless.issueCredentials(
+          powerlessSts.issueCredentials(
             { type: 'aws-iam', mode: 'credentials', roleArn: botArn },
             ctx(newElevationId()),
           ),
@@ -632,6 +811,7 @@ describe('failures', () => {
       } finally {
         await unknown.close();
         await powerless.close();
+        await powerlessSts.close();
       }
     });
   });
@@ -792,11 +972,15 @@ describe('drift: what is attached to a bot, and taking it away', () => {
       const elevatePolicy = policyArn(id);
       await attach(principal, shared);
       await attach(principal, rootLevel);
-      expect(await target.grant(ATTACH, principal, ctx(id))).toEqual({ changed: true });
+      expect(await target.grant(ATTACH, principal, ctx(id))).toEqual({
+        changed: true,
+        confirmed: true,
+        handle: target.handleFor(ATTACH, principal, id),
+      });
       await putInline(principal, 'zeta');
       await putInline(principal, 'alpha');
 
-      const listed = await target.listAttachedPolicies(principal);
+      const listed = await target.policies.listAttachedPolicies(principal);
       expect(listed).toEqual({
         managed: [
           { arn: elevatePolicy, name: `elevate-${id}`, path: '/elevate/' },
@@ -808,32 +992,32 @@ describe('drift: what is attached to a bot, and taking it away', () => {
       expect(listed.managed.map((m) => elevationIdOfPolicy(m.arn))).toEqual([id, undefined, undefined]);
 
       // A managed policy is detached, not deleted: it may be shared or AWS-managed.
-      expect(await target.detachPolicy(principal, shared)).toEqual({ changed: true });
-      expect(await target.detachPolicy(principal, shared)).toEqual({ changed: false });
+      expect(await target.policies.detachPolicy(principal, shared)).toEqual({ changed: true });
+      expect(await target.policies.detachPolicy(principal, shared)).toEqual({ changed: false });
       expect(await policyExists(shared)).toBe(true);
-      expect((await target.listAttachedPolicies(principal)).managed.map((m) => m.arn)).toEqual([
+      expect((await target.policies.listAttachedPolicies(principal)).managed.map((m) => m.arn)).toEqual([
         elevatePolicy,
         rootLevel,
       ]);
 
       // Detaching an Elevate policy leaves it behind; revoke deletes it without detaching again.
-      expect(await target.detachPolicy(principal, elevatePolicy)).toEqual({ changed: true });
+      expect(await target.policies.detachPolicy(principal, elevatePolicy)).toEqual({ changed: true });
       expect(await policyExists(elevatePolicy)).toBe(true);
-      expect(await target.check(ATTACH, principal, ctx(id))).toBe(false);
-      expect(await target.revoke(ATTACH, principal, ctx(id))).toEqual({ changed: false });
+      expect(await target.check(target.handleFor(ATTACH, principal, id))).toBe(false);
+      expect(await target.revoke(target.handleFor(ATTACH, principal, id))).toEqual({ changed: false });
       expect(await policyExists(elevatePolicy)).toBe(false);
-      expect(await target.detachPolicy(principal, elevatePolicy)).toEqual({ changed: false });
+      expect(await target.policies.detachPolicy(principal, elevatePolicy)).toEqual({ changed: false });
 
-      expect(await target.deleteInlinePolicy(principal, 'alpha')).toEqual({ changed: true });
-      expect(await target.deleteInlinePolicy(principal, 'alpha')).toEqual({ changed: false });
-      expect(await target.listAttachedPolicies(principal)).toEqual({
+      expect(await target.policies.deleteInlinePolicy(principal, 'alpha')).toEqual({ changed: true });
+      expect(await target.policies.deleteInlinePolicy(principal, 'alpha')).toEqual({ changed: false });
+      expect(await target.policies.listAttachedPolicies(principal)).toEqual({
         managed: [{ arn: rootLevel, name: 'root-level', path: '/' }],
         inline: ['zeta'],
       });
 
-      expect(await target.detachPolicy(principal, rootLevel)).toEqual({ changed: true });
-      expect(await target.deleteInlinePolicy(principal, 'zeta')).toEqual({ changed: true });
-      expect(await target.listAttachedPolicies(principal)).toEqual({ managed: [], inline: [] });
+      expect(await target.policies.detachPolicy(principal, rootLevel)).toEqual({ changed: true });
+      expect(await target.policies.deleteInlinePolicy(principal, 'zeta')).toEqual({ changed: true });
+      expect(await target.policies.listAttachedPolicies(principal)).toEqual({ managed: [], inline: [] });
     });
   }
 
@@ -842,13 +1026,13 @@ describe('drift: what is attached to a bot, and taking it away', () => {
       `arn:aws:iam::${account}:role/bots/no-such-bot`,
       `arn:aws:iam::${account}:user/no-such-user`,
     ]) {
-      expect(await target.listAttachedPolicies(missing)).toEqual({ managed: [], inline: [] });
-      expect(await target.detachPolicy(missing, rootLevel)).toEqual({ changed: false });
-      expect(await target.deleteInlinePolicy(missing, 'zeta')).toEqual({ changed: false });
+      expect(await target.policies.listAttachedPolicies(missing)).toEqual({ managed: [], inline: [] });
+      expect(await target.policies.detachPolicy(missing, rootLevel)).toEqual({ changed: false });
+      expect(await target.policies.deleteInlinePolicy(missing, 'zeta')).toEqual({ changed: false });
     }
     // A policy that does not exist is not attached either.
     const gone = `arn:aws:iam::${account}:policy/no-such-policy`;
-    expect(await target.detachPolicy(drifterRole, gone)).toEqual({ changed: false });
+    expect(await target.policies.detachPolicy(drifterRole, gone)).toEqual({ changed: false });
   });
 
   it('refuses malformed principals, policy ARNs and inline names before calling AWS', async () => {
@@ -860,9 +1044,9 @@ describe('drift: what is attached to a bot, and taking it away', () => {
         'drifter',
       ]) {
         for (const call of [
-          () => target.listAttachedPolicies(principal),
-          () => target.detachPolicy(principal, rootLevel),
-          () => target.deleteInlinePolicy(principal, 'zeta'),
+          () => target.policies.listAttachedPolicies(principal),
+          () => target.policies.detachPolicy(principal, rootLevel),
+          () => target.policies.deleteInlinePolicy(principal, 'zeta'),
         ]) {
           const error = await failure(call());
           expect(error).toBeInstanceOf(TargetInvalidError);
@@ -875,10 +1059,12 @@ describe('drift: what is attached to a bot, and taking it away', () => {
         `arn:aws:iam::${account}:policy/`,
         'arn:aws:s3:::bucket/policy/x',
       ]) {
-        expect(await failure(target.detachPolicy(drifterRole, policy))).toBeInstanceOf(TargetInvalidError);
+        expect(await failure(target.policies.detachPolicy(drifterRole, policy))).toBeInstanceOf(
+          TargetInvalidError,
+        );
       }
       for (const name of ['', 'has space', 'x'.repeat(129), 'a/b']) {
-        expect(await failure(target.deleteInlinePolicy(drifterRole, name))).toBeInstanceOf(
+        expect(await failure(target.policies.deleteInlinePolicy(drifterRole, name))).toBeInstanceOf(
           TargetInvalidError,
         );
       }
@@ -887,7 +1073,7 @@ describe('drift: what is attached to a bot, and taking it away', () => {
   });
 
   it('reads every page of the attached managed policies', async () => {
-    const paged = new AwsIamTarget({
+    const paged = new AwsIamAttachTarget({
       region: REGION,
       endpoint: moto.url,
       credentials: CREDENTIALS,
@@ -902,7 +1088,7 @@ describe('drift: what is attached to a bot, and taking it away', () => {
     try {
       for (const principal of [role.Role?.Arn ?? '', user.User?.Arn ?? '']) {
         for (const arn of arns) await attach(principal, arn);
-        const { result, requests } = await moto.record(() => paged.listAttachedPolicies(principal));
+        const { result, requests } = await moto.record(() => paged.policies.listAttachedPolicies(principal));
         expect(result.managed.map((m) => m.arn)).toEqual([...arns].sort());
         expect(result.managed.every((m) => m.path === '/paged/')).toBe(true);
         const listCalls = requests.filter((r) => r.action.startsWith('ListAttached'));
@@ -913,8 +1099,9 @@ describe('drift: what is attached to a bot, and taking it away', () => {
           ['2', '4'],
         ]);
         expect(listCalls.every((r) => r.params['PathPrefix'] === undefined)).toBe(true);
-        for (const arn of arns) expect(await paged.detachPolicy(principal, arn)).toEqual({ changed: true });
-        expect(await paged.listAttachedPolicies(principal)).toEqual({ managed: [], inline: [] });
+        for (const arn of arns)
+          expect(await paged.policies.detachPolicy(principal, arn)).toEqual({ changed: true });
+        expect(await paged.policies.listAttachedPolicies(principal)).toEqual({ managed: [], inline: [] });
       }
     } finally {
       await paged.close();
@@ -955,13 +1142,13 @@ describe('drift: what is attached to a bot, and taking it away', () => {
     });
     await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
     const { port } = stub.address() as { port: number };
-    const stubbed = new AwsIamTarget({
+    const stubbed = new AwsIamAttachTarget({
       region: REGION,
       endpoint: `http://127.0.0.1:${port}`,
       credentials: CREDENTIALS,
     });
     try {
-      expect(await stubbed.listAttachedPolicies(drifterRole)).toEqual({
+      expect(await stubbed.policies.listAttachedPolicies(drifterRole)).toEqual({
         // Sorted by ARN: the account's own policy before AWS's, whatever order the pages had.
         managed: [
           { arn: own, name: 'ops-extra', path: '/' },
@@ -982,19 +1169,25 @@ describe('drift: what is attached to a bot, and taking it away', () => {
   });
 
   it('reports AWS out of reach as TargetUnreachableError', async () => {
-    const down = new AwsIamTarget({
+    const down = new AwsIamAttachTarget({
       region: REGION,
       endpoint: `http://127.0.0.1:${await freePort()}`,
       credentials: CREDENTIALS,
     });
     try {
       for (const [call, says] of [
-        [() => down.listAttachedPolicies(drifterRole), `listing the policies attached to ${drifterRole}`],
         [
-          () => down.detachPolicy(drifterUser, rootLevel),
+          () => down.policies.listAttachedPolicies(drifterRole),
+          `listing the policies attached to ${drifterRole}`,
+        ],
+        [
+          () => down.policies.detachPolicy(drifterUser, rootLevel),
           `detaching policy ${rootLevel} from ${drifterUser}`,
         ],
-        [() => down.deleteInlinePolicy(drifterRole, 'zeta'), `deleting inline policy zeta of ${drifterRole}`],
+        [
+          () => down.policies.deleteInlinePolicy(drifterRole, 'zeta'),
+          `deleting inline policy zeta of ${drifterRole}`,
+        ],
       ] as const) {
         const error = await failure(call());
         expect(error).toBeInstanceOf(TargetUnreachableError);
@@ -1079,7 +1272,7 @@ describe("a policy under Elevate's name that someone else made or changed", () =
       ['v2', true],
     ]);
     expect((await storedDocument(policyArn(id))).versions).toBe('v2');
-    await target.revoke(ATTACH, roleArn, ctx(id));
+    await target.revoke(target.handleFor(ATTACH, roleArn, id));
     expect(await policyExists(policyArn(id))).toBe(false);
   });
 
@@ -1096,9 +1289,9 @@ describe("a policy under Elevate's name that someone else made or changed", () =
     expect(error.message).toContain(policyArn(id));
     expect(error.message).toContain("is not the role's document with Elevate's expiry");
     expect(await attachedToDeployer()).not.toContain(policyArn(id));
-    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(false);
+    expect(await target.check(target.handleFor(ATTACH, roleArn, id))).toBe(false);
     // The revocation that follows a failed grant deletes the planted policy.
-    expect(await target.revoke(ATTACH, roleArn, ctx(id))).toEqual({ changed: false });
+    expect(await target.revoke(target.handleFor(ATTACH, roleArn, id))).toEqual({ changed: false });
     expect(await policyExists(policyArn(id))).toBe(false);
   });
 
@@ -1135,7 +1328,7 @@ describe("a policy under Elevate's name that someone else made or changed", () =
     expect(swapError.message).toContain('default version is v2');
 
     for (const id of [later, versioned, swapped]) {
-      await target.revoke(ATTACH, roleArn, ctx(id));
+      await target.revoke(target.handleFor(ATTACH, roleArn, id));
       expect(await policyExists(policyArn(id))).toBe(false);
     }
     expect(await attachedToDeployer()).toEqual([]);
@@ -1143,7 +1336,7 @@ describe("a policy under Elevate's name that someone else made or changed", () =
 
   it('when a grant is retried later, after its first attempt created the policy, then the policy is recognised by its document and attached', async () => {
     let now = Date.parse('2031-05-06T07:08:09.500Z');
-    const moving = new AwsIamTarget({
+    const moving = new AwsIamAttachTarget({
       region: REGION,
       endpoint: moto.url,
       credentials: CREDENTIALS,
@@ -1160,54 +1353,66 @@ describe("a policy under Elevate's name that someone else made or changed", () =
         }),
       );
       now += 45_000;
-      expect(await moving.grant(ATTACH, roleArn, ctx(id, 1800))).toEqual({ changed: true });
-      expect(await moving.check(ATTACH, roleArn, ctx(id, 1800))).toBe(true);
+      expect(await moving.grant(ATTACH, roleArn, ctx(id, 1800))).toEqual({
+        changed: true,
+        confirmed: true,
+        handle: moving.handleFor(ATTACH, roleArn, id),
+      });
+      expect(await moving.check(moving.handleFor(ATTACH, roleArn, id))).toBe(true);
       // A third attempt finds it attached, checks it again, and changes nothing.
       now += 45_000;
-      expect(await moving.grant(ATTACH, roleArn, ctx(id, 1800))).toEqual({ changed: false });
-      expect(await moving.findTampering(policyArn(id))).toBeUndefined();
+      expect(await moving.grant(ATTACH, roleArn, ctx(id, 1800))).toEqual({
+        changed: false,
+        confirmed: true,
+        handle: moving.handleFor(ATTACH, roleArn, id),
+      });
+      expect(await moving.policies.findTampering(policyArn(id))).toBeUndefined();
     } finally {
-      await moving.revoke(ATTACH, roleArn, ctx(id));
+      await moving.revoke(moving.handleFor(ATTACH, roleArn, id));
       await moving.close();
     }
   });
 
   it('when a version is added to a granted policy and made the default, then the read-back refuses it and findTampering names it', async () => {
     const id = newElevationId();
-    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
-    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(true);
+    expect(await target.grant(ATTACH, roleArn, ctx(id))).toEqual({
+      changed: true,
+      confirmed: true,
+      handle: target.handleFor(ATTACH, roleArn, id),
+    });
+    expect(await target.check(target.handleFor(ATTACH, roleArn, id))).toBe(true);
     await admin.send(
       new CreatePolicyVersionCommand({ PolicyArn: policyArn(id), PolicyDocument: ADMIN, SetAsDefault: true }),
     );
-    const error = await failure(target.check(ATTACH, roleArn, ctx(id)));
+    const error = await failure(target.check(target.handleFor(ATTACH, roleArn, id)));
     expect(error).toBeInstanceOf(TargetTamperedError);
     expect(error.message).toContain('default version is v2');
-    expect(await target.findTampering(policyArn(id))).toMatch(/default version is v2/);
-    // Drift's placeholder document reads presence only; revoking takes it all away.
-    expect(await target.check({ ...ATTACH, policyDocument: '{}' }, roleArn, ctx(id, 0))).toBe(true);
-    expect(await target.revoke(ATTACH, roleArn, ctx(id))).toEqual({ changed: true });
-    expect(await target.check(ATTACH, roleArn, ctx(id))).toBe(false);
+    expect(await target.policies.findTampering(policyArn(id))).toMatch(/default version is v2/);
+    // Drift asks by elevation alone, which reads presence only; revoking takes it all away.
+    expect(await target.holdsPolicy(roleArn, ctx(id, 0))).toBe(true);
+    expect(await target.revoke(target.handleFor(ATTACH, roleArn, id))).toEqual({ changed: true });
+    expect(await target.check(target.handleFor(ATTACH, roleArn, id))).toBe(false);
     expect(await policyExists(policyArn(id))).toBe(false);
-    expect(await target.findTampering(policyArn(id))).toBeUndefined();
-    await expect(target.findTampering(`arn:aws:iam::${account}:policy/other`)).rejects.toBeInstanceOf(
-      TargetInvalidError,
-    );
+    expect(await target.policies.findTampering(policyArn(id))).toBeUndefined();
+    await expect(
+      target.policies.findTampering(`arn:aws:iam::${account}:policy/other`),
+    ).rejects.toBeInstanceOf(TargetInvalidError);
   });
 
   describe('through the ledger and the activities', () => {
     let dir: string;
-    let store: SqliteStore;
+    let stores: Stores;
     let botArn: string;
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'elevate-aws-tamper-'));
-      store = SqliteStore.open(join(dir, 'tamper.db'));
+      stores = await openStores({ sqlitePath: join(dir, 'tamper.db') });
       const role = await admin.send(
         new CreateRoleCommand({ RoleName: 'tamper-bot', Path: '/bots/', AssumeRolePolicyDocument: TRUST }),
       );
       botArn = role.Role?.Arn ?? '';
     });
     afterAll(async () => {
-      await store?.close();
+      await stores?.database.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
     const botPolicies = async (): Promise<string[]> =>
@@ -1217,7 +1422,7 @@ describe("a policy under Elevate's name that someone else made or changed", () =
       ).map((a) => a.PolicyArn ?? '');
 
     it('when the grant finds a planted policy, then acquiring fails with the non-retryable tampered error, and the release deletes the policy', async () => {
-      const ledger = new GrantLedger(store, new TargetRouter({ awsIam: target }));
+      const ledger = new GrantLedger(stores.leases, new TargetRouter({ awsIamAttach: target }));
       const id = newElevationId();
       const req = { elevationId: id, target: ATTACH, principal: botArn, durationSeconds: 600 };
       await plant(id, ADMIN);
@@ -1229,14 +1434,13 @@ describe("a policy under Elevate's name that someone else made or changed", () =
     });
 
     it("when a live elevation's policy gets an administrator default version, then reconciliation does not count it as explained: it records policy_tampered and takes it away, even for an alert role", async () => {
-      const ledger = new GrantLedger(store, new TargetRouter({ awsIam: target }));
+      const ledger = new GrantLedger(stores.leases, new TargetRouter({ awsIamAttach: target }));
       const activities = createActivities({
-        store,
+        store: stores.auditLog,
         ...testRequestDeps(),
         ledger,
         notifier: { announce: () => Promise.resolve([]), publish: () => Promise.resolve() },
         logger: testLogger(),
-        aws: target,
       });
       const unit = { principal: botArn, roles: ['aws-read'], action: 'alert' as const, standing: [] };
       const id = newElevationId();
@@ -1252,13 +1456,13 @@ describe("a policy under Elevate's name that someone else made or changed", () =
           SetAsDefault: true,
         }),
       );
-      const before = (await store.readEvents(0, 100_000)).length;
+      const before = (await stores.auditLog.readEvents(0, 100_000)).length;
       const result = await activities.reconcileAwsPrincipal(unit);
       expect(result.drift).toEqual([{ principal: botArn, action: 'reverted', detail: policyArn(id) }]);
       expect(result.alerts?.map((a) => [a.detail, a.outcome])).toEqual([[policyArn(id), 'reverted']]);
       expect(await botPolicies()).toEqual([]);
       expect(await policyExists(policyArn(id))).toBe(false);
-      const events = (await store.readEvents(0, 100_000)).slice(before);
+      const events = (await stores.auditLog.readEvents(0, 100_000)).slice(before);
       expect(events.map((e) => e.type)).toEqual(['drift.detected', 'drift.reverted']);
       expect(events[0]?.data).toMatchObject({
         policy: policyArn(id),
@@ -1281,18 +1485,51 @@ it('lists no policies left behind by this file', async () => {
 
 describe('drift reconciliation racing an elevation of its own policy', () => {
   let dir: string;
-  let store: SqliteStore;
-  beforeAll(() => {
+  let stores: Stores;
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'elevate-aws-ledger-'));
-    store = SqliteStore.open(join(dir, 'ledger.db'));
+    stores = await openStores({ sqlitePath: join(dir, 'ledger.db') });
   });
   afterAll(async () => {
-    await store?.close();
+    await stores?.database.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('when an elevation granted before handles is released with the old input shape, then its policy is found from the elevation and removed; a new one is released through its receipt', async () => {
+    const activities = createActivities({
+      store: stores.auditLog,
+      ...testRequestDeps(),
+      ledger: new GrantLedger(stores.leases, new TargetRouter({ awsIamAttach: target })),
+      notifier: { announce: () => Promise.resolve([]), publish: () => Promise.resolve() },
+      logger: testLogger(),
+    });
+    const old = { elevationId: newElevationId(), target: ATTACH, principal: roleArn, durationSeconds: 600 };
+    const current = {
+      elevationId: newElevationId(),
+      target: ATTACH,
+      principal: roleArn,
+      durationSeconds: 600,
+    };
+    await activities.acquireGrant(old);
+    const receipt = await activities.acquireGrant(current);
+    expect(receipt.handle).toEqual({
+      type: 'aws-iam-attach',
+      policyArn: policyArn(current.elevationId),
+      principalArn: roleArn,
+    });
+
+    // As an old history asks: elevation, target, principal and window, no handle.
+    expect(await activities.releaseGrant(old)).toMatchObject({ removed: true });
+    expect(await policyExists(policyArn(old.elevationId))).toBe(false);
+    expect(await policyExists(policyArn(current.elevationId))).toBe(true);
+
+    const { handle } = JSON.parse(JSON.stringify(receipt)) as typeof receipt;
+    expect(await activities.releaseGrant({ ...current, handle })).toMatchObject({ removed: true });
+    expect(await policyExists(policyArn(current.elevationId))).toBe(false);
+  });
+
   it('when a revert races the grant of the same policy, then a policy whose lease is held is never taken away, and one left without a lease is', async () => {
-    const ledger = new GrantLedger(store, new TargetRouter({ awsIam: target }));
+    const ledger = new GrantLedger(stores.leases, new TargetRouter({ awsIamAttach: target }));
     const outcomes: DriftOutcome[] = [];
     const violations: string[] = [];
     for (let round = 0; round < 8; round += 1) {
@@ -1305,11 +1542,12 @@ describe('drift reconciliation racing an elevation of its own policy', () => {
         })(),
         (async () => {
           await sleep(Math.random() * 30);
-          return ledger.reconcileAwsPolicy(roleArn, id, 'revert');
+          return settlePolicy(roleArn, id, 'revert', ledger, target);
         })(),
       ]);
       outcomes.push(outcome);
-      if (!(await target.check(ATTACH, roleArn, ctx(id)))) violations.push(`round ${round}: ${outcome}`);
+      if (!(await target.check(target.handleFor(ATTACH, roleArn, id))))
+        violations.push(`round ${round}: ${outcome}`);
       await ledger.release(req);
       expect(await policyExists(policyArn(id))).toBe(false);
     }
@@ -1319,11 +1557,15 @@ describe('drift reconciliation racing an elevation of its own policy', () => {
 
     // A policy attached for an elevation that holds no lease (left behind) is detached and deleted.
     const orphan = newElevationId();
-    expect(await target.grant(ATTACH, roleArn, ctx(orphan))).toEqual({ changed: true });
-    expect(await ledger.reconcileAwsPolicy(roleArn, orphan, 'alert')).toBe('alerted');
-    expect(await target.check(ATTACH, roleArn, ctx(orphan))).toBe(true);
-    expect(await ledger.reconcileAwsPolicy(roleArn, orphan, 'revert')).toBe('reverted');
-    expect(await target.check(ATTACH, roleArn, ctx(orphan))).toBe(false);
+    expect(await target.grant(ATTACH, roleArn, ctx(orphan))).toEqual({
+      changed: true,
+      confirmed: true,
+      handle: target.handleFor(ATTACH, roleArn, orphan),
+    });
+    expect(await settlePolicy(roleArn, orphan, 'alert', ledger, target)).toBe('alerted');
+    expect(await target.check(target.handleFor(ATTACH, roleArn, orphan))).toBe(true);
+    expect(await settlePolicy(roleArn, orphan, 'revert', ledger, target)).toBe('reverted');
+    expect(await target.check(target.handleFor(ATTACH, roleArn, orphan))).toBe(false);
     expect(await policyExists(policyArn(orphan))).toBe(false);
   }, 60_000);
 });

@@ -49,7 +49,7 @@ beforeAll(async () => {
     temporal: stack.env.client,
     signer: stack.signer,
     taskQueue: stack.taskQueue,
-    store: stack.store,
+    ...stack.stores,
     timing: stack.timing,
     logger: testLogger(),
     directory: stack.directory,
@@ -89,12 +89,12 @@ const ask = (role: string, extra: Record<string, unknown> = {}) => ({
 });
 
 async function refusalsOf(botId: string) {
-  const events = await stack.store.readEvents(0, 100_000);
+  const events = await stack.stores.auditLog.readEvents(0, 100_000);
   return events.filter((e) => e.type === 'request.refused' && e.actor.id === botId);
 }
 
 async function elevationsOf(botId: string): Promise<ElevationView[]> {
-  return (await stack.store.listElevations({ botId, limit: 100 })).items;
+  return (await stack.stores.elevations.listElevations({ botId, limit: 100 })).items;
 }
 
 describe('per-bot quotas', () => {

@@ -1,14 +1,14 @@
 /**
- * The bot state contract ({@link BotStateStore}), run against both engines on real databases: a
+ * The bot state contract (`store/bot-state.ts`), run against both engines on real databases: a
  * SQLite file and a throwaway PostgreSQL server. Concurrency is tested the way it happens in
  * production: separate store instances (separate processes, as far as the database can tell)
  * changing the same bot at once.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BotState, NewAuditEvent, Store } from '../../integrations/audit/audit-store.js';
-import { InvalidQueryError } from '../../integrations/audit/audit-store-errors.js';
-import { PostgresStore } from '../../integrations/audit/postgres-store.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import type { BotState } from '../../store/bot-state.js';
+import type { NewAuditEvent } from '../../core/model/audit-record.js';
+import { openStores, type Stores } from '../../store/stores.js';
+import { InvalidQueryError } from '../../store/errors.js';
 import type { ElevationStatus, ElevationView } from '../../core/model/elevation.js';
 import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 
@@ -20,15 +20,15 @@ interface Engine {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Opens store instances on one fresh database: `open()` again is another process. */
-  fresh(): Promise<{ open: () => Promise<Store> }>;
+  fresh(): Promise<{ open: () => Promise<Stores> }>;
 }
 
 const cleanups: (() => Promise<unknown>)[] = [];
 async function cleanUp(): Promise<void> {
   for (const close of cleanups.splice(0).reverse()) await close().catch(() => undefined);
 }
-function track(store: Store): Store {
-  cleanups.push(() => store.close());
+function track(store: Stores): Stores {
+  cleanups.push(() => store.database.close());
   return store;
 }
 
@@ -40,7 +40,7 @@ function sqliteEngine(): Engine {
     stop: () => files.stop(),
     fresh() {
       const path = files.next();
-      return Promise.resolve({ open: () => Promise.resolve(track(SqliteStore.open(path))) });
+      return Promise.resolve({ open: () => openStores({ sqlitePath: path }).then(track) });
     },
   };
 }
@@ -53,7 +53,7 @@ function postgresEngine(): Engine {
     stop: () => databases.stop(),
     async fresh() {
       const url = await databases.next();
-      return { open: async () => track(await PostgresStore.open(url)) };
+      return { open: async () => track(await openStores({ databaseUrl: url, sqlitePath: '' })) };
     },
   };
 }
@@ -70,7 +70,7 @@ const HASH_B = `sha256:${'b'.repeat(64)}`;
 let counter = 0;
 
 /** An elevation summary row of `botId` in `status`, recorded through an event. */
-async function seedElevation(store: Store, botId: string, status: ElevationStatus): Promise<void> {
+async function seedElevation(store: Stores, botId: string, status: ElevationStatus): Promise<void> {
   counter += 1;
   const id = `el_${counter.toString(16).padStart(24, '0')}`;
   const view: ElevationView = {
@@ -97,7 +97,7 @@ async function seedElevation(store: Store, botId: string, status: ElevationStatu
     data: {},
     elevation: view,
   };
-  await store.append(event);
+  await store.auditLog.append(event);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
   afterAll(() => engine.stop());
   afterEach(cleanUp);
 
-  async function store(): Promise<Store> {
+  async function store(): Promise<Stores> {
     return (await engine.fresh()).open();
   }
 
@@ -116,18 +116,18 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
     it('when no admin ever changed a bot, then it has no state and the list is empty', async () => {
       const s = await store();
 
-      expect(await s.getBotState('etl-bot')).toBeUndefined();
-      expect(await s.findBotStateByKeyHash(HASH_A)).toBeUndefined();
-      expect(await s.listBotStates()).toEqual([]);
+      expect(await s.botStates.getBotState('etl-bot')).toBeUndefined();
+      expect(await s.botStates.findBotStateByKeyHash(HASH_A)).toBeUndefined();
+      expect(await s.botStates.listBotStates()).toEqual([]);
     });
 
     it('when several bots were changed, then the list has each once, ordered by bot id', async () => {
       const s = await store();
-      await s.updateBotState('zeta-bot', { disabled: { value: true, by: 'ops' } }, T1);
-      await s.updateBotState('alpha-bot', { lock: { by: 'ops', reason: 'INC-1' } }, T1);
-      await s.updateBotState('zeta-bot', { lock: { by: 'ops', reason: 'INC-2' } }, T2);
+      await s.botStates.updateBotState('zeta-bot', { disabled: { value: true, by: 'ops' } }, T1);
+      await s.botStates.updateBotState('alpha-bot', { lock: { by: 'ops', reason: 'INC-1' } }, T1);
+      await s.botStates.updateBotState('zeta-bot', { lock: { by: 'ops', reason: 'INC-2' } }, T2);
 
-      const list = await s.listBotStates();
+      const list = await s.botStates.listBotStates();
 
       expect(list.map((b) => b.botId)).toEqual(['alpha-bot', 'zeta-bot']);
       expect(list[1]).toEqual({
@@ -144,7 +144,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
     it('when a bot is locked, then the state says when, by whom and why, and before was nothing', async () => {
       const s = await store();
 
-      const { before, after } = await s.updateBotState(
+      const { before, after } = await s.botStates.updateBotState(
         'etl-bot',
         { lock: { by: 'secops', reason: 'INC-42' } },
         T1,
@@ -159,14 +159,14 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
         updatedAt: T1,
       };
       expect(after).toEqual(expected);
-      expect(await s.getBotState('etl-bot')).toEqual(expected);
+      expect(await s.botStates.getBotState('etl-bot')).toEqual(expected);
     });
 
     it('when a locked bot is locked again, then the first lock is kept and before shows it', async () => {
       const s = await store();
-      await s.updateBotState('etl-bot', { lock: { by: 'secops', reason: 'INC-42' } }, T1);
+      await s.botStates.updateBotState('etl-bot', { lock: { by: 'secops', reason: 'INC-42' } }, T1);
 
-      const { before, after } = await s.updateBotState(
+      const { before, after } = await s.botStates.updateBotState(
         'etl-bot',
         { lock: { by: 'other-admin', reason: 'again' } },
         T2,
@@ -179,13 +179,13 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
 
     it('when a bot is unlocked, then the lock is gone and the rest of its state stays', async () => {
       const s = await store();
-      await s.updateBotState(
+      await s.botStates.updateBotState(
         'etl-bot',
         { lock: { by: 'secops', reason: 'INC-42' }, disabled: { value: true, by: 'secops' } },
         T1,
       );
 
-      const { before, after } = await s.updateBotState('etl-bot', { lock: null }, T2);
+      const { before, after } = await s.botStates.updateBotState('etl-bot', { lock: null }, T2);
 
       expect(before?.locked?.reason).toBe('INC-42');
       expect(after).toEqual({
@@ -195,7 +195,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
         apiKey: null,
         updatedAt: T2,
       });
-      expect(await s.getBotState('etl-bot')).toEqual(after);
+      expect(await s.botStates.getBotState('etl-bot')).toEqual(after);
     });
   });
 
@@ -203,17 +203,25 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
     it('when set, changed and cleared, then each read shows the latest, keeping the time of an unchanged value', async () => {
       const s = await store();
 
-      await s.updateBotState('etl-bot', { disabled: { value: true, by: 'ann' } }, T1);
-      const same = await s.updateBotState('etl-bot', { disabled: { value: true, by: 'bob' } }, T2);
+      await s.botStates.updateBotState('etl-bot', { disabled: { value: true, by: 'ann' } }, T1);
+      const same = await s.botStates.updateBotState('etl-bot', { disabled: { value: true, by: 'bob' } }, T2);
       expect(same.after.disabled).toEqual({ value: true, at: T1, by: 'ann' });
 
-      const changed = await s.updateBotState('etl-bot', { disabled: { value: false, by: 'bob' } }, T2);
+      const changed = await s.botStates.updateBotState(
+        'etl-bot',
+        { disabled: { value: false, by: 'bob' } },
+        T2,
+      );
       expect(changed.after.disabled).toEqual({ value: false, at: T2, by: 'bob' });
-      expect((await s.getBotState('etl-bot'))?.disabled).toEqual({ value: false, at: T2, by: 'bob' });
+      expect((await s.botStates.getBotState('etl-bot'))?.disabled).toEqual({
+        value: false,
+        at: T2,
+        by: 'bob',
+      });
 
-      const cleared = await s.updateBotState('etl-bot', { disabled: null }, T3);
+      const cleared = await s.botStates.updateBotState('etl-bot', { disabled: null }, T3);
       expect(cleared.after.disabled).toBeNull();
-      expect(await s.getBotState('etl-bot')).toMatchObject({ disabled: null, updatedAt: T3 });
+      expect(await s.botStates.getBotState('etl-bot')).toMatchObject({ disabled: null, updatedAt: T3 });
     });
   });
 
@@ -221,21 +229,25 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
     it('when a key is rotated, then the state is found by its hash and by no other', async () => {
       const s = await store();
 
-      const { after } = await s.updateBotState('etl-bot', { apiKey: { hash: HASH_A, by: 'secops' } }, T1);
+      const { after } = await s.botStates.updateBotState(
+        'etl-bot',
+        { apiKey: { hash: HASH_A, by: 'secops' } },
+        T1,
+      );
 
       expect(after.apiKey).toEqual({ hash: HASH_A, rotatedAt: T1, rotatedBy: 'secops' });
-      expect((await s.findBotStateByKeyHash(HASH_A))?.botId).toBe('etl-bot');
-      expect(await s.findBotStateByKeyHash(HASH_B)).toBeUndefined();
+      expect((await s.botStates.findBotStateByKeyHash(HASH_A))?.botId).toBe('etl-bot');
+      expect(await s.botStates.findBotStateByKeyHash(HASH_B)).toBeUndefined();
     });
 
     it('when a key is rotated twice, then only the newest hash finds the bot', async () => {
       const s = await store();
-      await s.updateBotState('etl-bot', { apiKey: { hash: HASH_A, by: 'secops' } }, T1);
+      await s.botStates.updateBotState('etl-bot', { apiKey: { hash: HASH_A, by: 'secops' } }, T1);
 
-      await s.updateBotState('etl-bot', { apiKey: { hash: HASH_B, by: 'secops' } }, T2);
+      await s.botStates.updateBotState('etl-bot', { apiKey: { hash: HASH_B, by: 'secops' } }, T2);
 
-      expect(await s.findBotStateByKeyHash(HASH_A)).toBeUndefined();
-      expect(await s.findBotStateByKeyHash(HASH_B)).toMatchObject({
+      expect(await s.botStates.findBotStateByKeyHash(HASH_A)).toBeUndefined();
+      expect(await s.botStates.findBotStateByKeyHash(HASH_B)).toMatchObject({
         botId: 'etl-bot',
         apiKey: { hash: HASH_B, rotatedAt: T2 },
       });
@@ -243,14 +255,14 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
 
     it('when two bots would get the same key hash, then the second change fails and changes nothing', async () => {
       const s = await store();
-      await s.updateBotState('etl-bot', { apiKey: { hash: HASH_A, by: 'secops' } }, T1);
+      await s.botStates.updateBotState('etl-bot', { apiKey: { hash: HASH_A, by: 'secops' } }, T1);
 
       await expect(
-        s.updateBotState('ci-bot', { apiKey: { hash: HASH_A, by: 'secops' } }, T2),
+        s.botStates.updateBotState('ci-bot', { apiKey: { hash: HASH_A, by: 'secops' } }, T2),
       ).rejects.toThrow(/unique|UNIQUE/);
 
-      expect(await s.getBotState('ci-bot')).toBeUndefined();
-      expect((await s.findBotStateByKeyHash(HASH_A))?.botId).toBe('etl-bot');
+      expect(await s.botStates.getBotState('ci-bot')).toBeUndefined();
+      expect((await s.botStates.findBotStateByKeyHash(HASH_A))?.botId).toBe('etl-bot');
     });
   });
 
@@ -263,11 +275,11 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
       const [, botId, change, at, field] = args;
       const s = await store();
 
-      const error: unknown = await s.updateBotState(botId, change, at).catch((e: unknown) => e);
+      const error: unknown = await s.botStates.updateBotState(botId, change, at).catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(InvalidQueryError);
       expect(error).toMatchObject({ field });
-      expect(await s.listBotStates()).toEqual([]);
+      expect(await s.botStates.listBotStates()).toEqual([]);
     });
   });
 
@@ -279,11 +291,11 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
         const bot = `bot-${round}`;
 
         await Promise.all([
-          a.updateBotState(bot, { lock: { by: 'ann', reason: `round ${round}` } }, T1),
-          b.updateBotState(bot, { disabled: { value: true, by: 'bob' } }, T1),
+          a.botStates.updateBotState(bot, { lock: { by: 'ann', reason: `round ${round}` } }, T1),
+          b.botStates.updateBotState(bot, { disabled: { value: true, by: 'bob' } }, T1),
         ]);
 
-        expect(await a.getBotState(bot)).toMatchObject({
+        expect(await a.botStates.getBotState(bot)).toMatchObject({
           locked: { by: 'ann', reason: `round ${round}` },
           disabled: { value: true, by: 'bob' },
         });
@@ -297,8 +309,8 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
         const bot = `bot-${round}`;
 
         const results = await Promise.all([
-          a.updateBotState(bot, { lock: { by: 'ann', reason: 'first?' } }, T1),
-          b.updateBotState(bot, { lock: { by: 'bob', reason: 'first?' } }, T1),
+          a.botStates.updateBotState(bot, { lock: { by: 'ann', reason: 'first?' } }, T1),
+          b.botStates.updateBotState(bot, { lock: { by: 'bob', reason: 'first?' } }, T1),
         ]);
 
         expect(results.filter((r) => r.before?.locked == null)).toHaveLength(1);
@@ -319,12 +331,14 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
       }
       await seedElevation(s, 'idle-bot', 'revoked');
 
-      expect(await s.openElevationCounts()).toEqual({
+      expect(await s.elevations.openElevationCounts()).toEqual({
         'etl-bot': { active: 2, pending_approval: 1 },
         'ci-bot': { revoking: 1, approved: 1 },
       });
-      expect(await s.openElevationCounts('ci-bot')).toEqual({ 'ci-bot': { revoking: 1, approved: 1 } });
-      expect(await s.openElevationCounts('idle-bot')).toEqual({});
+      expect(await s.elevations.openElevationCounts('ci-bot')).toEqual({
+        'ci-bot': { revoking: 1, approved: 1 },
+      });
+      expect(await s.elevations.openElevationCounts('idle-bot')).toEqual({});
     });
   });
 
@@ -332,16 +346,16 @@ describe.each([sqliteEngine(), postgresEngine()])('$name bot state store', (engi
     it('when the store is reopened, then the bot states survive', async () => {
       const fresh = await engine.fresh();
       const first = await fresh.open();
-      const { after } = await first.updateBotState(
+      const { after } = await first.botStates.updateBotState(
         'etl-bot',
         { lock: { by: 'secops', reason: 'INC-42' }, apiKey: { hash: HASH_A, by: 'secops' } },
         T1,
       );
-      await first.close();
+      await first.database.close();
 
       const reopened = await fresh.open();
 
-      expect(await reopened.getBotState('etl-bot')).toEqual(after);
+      expect(await reopened.botStates.getBotState('etl-bot')).toEqual(after);
     });
   });
 });

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/elevation-service.js';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import { createApp } from '../../server/app.js';
 import type { ElevationView } from '../../core/model/elevation.js';
 import { startStack, testLogger, type Stack } from '../support/stack.js';
@@ -81,11 +81,11 @@ async function activeElevation(botId: string, key?: string): Promise<string> {
 
 /** Every event appended after position `after`. */
 async function eventsSince(after: number): Promise<AuditEvent[]> {
-  return stack.store.readEvents(after, 10_000);
+  return stack.stores.auditLog.readEvents(after, 10_000);
 }
 
 async function head(): Promise<number> {
-  const all = await stack.store.readEvents(0, 100_000);
+  const all = await stack.stores.auditLog.readEvents(0, 100_000);
   return all.at(-1)?.position ?? 0;
 }
 
@@ -130,10 +130,10 @@ describe('lockdown', () => {
       data: { botId: 'lock-bot', reason: 'INC-42 suspected key leak', alreadyLocked: false, failed: [] },
     });
     expect((locked[0]!.data.revoked as string[]).sort()).toEqual([active, pending.body.id].sort());
-    const started = (await stack.store.listEvents(active)).find((e) => e.type === 'revoke.started');
+    const started = (await stack.stores.auditLog.listEvents(active)).find((e) => e.type === 'revoke.started');
     expect(started).toMatchObject({ actor: ADMIN_ACTOR, data: { comment: 'INC-42 suspected key leak' } });
     // A pending one ends at once, by the admin's hand.
-    const withdrawn = (await stack.store.listEvents(pending.body.id)).find(
+    const withdrawn = (await stack.stores.auditLog.listEvents(pending.body.id)).find(
       (e) => e.type === 'elevation.revoked',
     );
     expect(withdrawn?.actor).toEqual(ADMIN_ACTOR);
@@ -377,7 +377,7 @@ describe('who may, and bad input', () => {
       expect(asBot.status).toBe(403);
       expect(asBot.body.error?.code).toBe('forbidden');
       expect(unknown.status).toBe(401);
-      expect(await stack.store.getBotState('idle-bot')).toBeUndefined();
+      expect(await stack.stores.botStates.getBotState('idle-bot')).toBeUndefined();
     },
   );
 
@@ -443,8 +443,8 @@ describe('who may, and bad input', () => {
 
       expect(res.status).toBe(status);
       expect(res.body.error).toMatchObject({ code, field });
-      expect(await stack.store.getBotState('idle-bot')).toBeUndefined();
-      expect(await stack.store.getBotState('ghost-bot')).toBeUndefined();
+      expect(await stack.stores.botStates.getBotState('idle-bot')).toBeUndefined();
+      expect(await stack.stores.botStates.getBotState('ghost-bot')).toBeUndefined();
     },
   );
 

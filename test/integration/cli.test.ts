@@ -166,7 +166,7 @@ describe('bots', () => {
 
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--yes');
-    expect(await stack.store.getBotState('cli-bot')).toBeUndefined();
+    expect(await stack.stores.botStates.getBotState('cli-bot')).toBeUndefined();
   });
 
   it('when locking with --yes, then the active elevation is revoked and listed, and the bot is refused; unlocking lets it back', async () => {

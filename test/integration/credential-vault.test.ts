@@ -16,10 +16,13 @@ import {
   type HandoffCredentials,
 } from '../../domain/credential-vault.js';
 import { newCredentialsKey, parseCredentialsKey } from '../../core/crypto/credentials-key.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { openStores, type Stores } from '../../store/stores.js';
 
 let dir: string;
-let store: SqliteStore;
+let stores: Stores;
+let store: Stores['singleUse'];
+/** Stores opened besides the first, as other processes would. */
+const others: Stores[] = [];
 let file: string;
 const key = randomBytes(32);
 let n = 0;
@@ -38,13 +41,21 @@ function creds(id: string, minutes = 60): HandoffCredentials {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'elevate-vault-'));
   file = join(dir, 'audit.db');
-  store = SqliteStore.open(file);
+  stores = await openStores({ sqlitePath: file });
+  store = stores.singleUse;
 });
 
 afterAll(async () => {
-  await store?.close();
+  for (const s of [stores, ...others]) await s?.database.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Another process's stores on the same file. */
+async function another(): Promise<Stores['singleUse']> {
+  const opened = await openStores({ sqlitePath: file });
+  others.push(opened);
+  return opened.singleUse;
+}
 
 describe('credential vault', () => {
   it('hands the credentials over once, then refuses with the reason', async () => {
@@ -64,7 +75,7 @@ describe('credential vault', () => {
 
   it('of concurrent deliveries exactly one gets the credentials', async () => {
     const vault = new CredentialVault(store, key);
-    const other = new CredentialVault(SqliteStore.open(file), key);
+    const other = new CredentialVault(await another(), key);
     const id = nextId();
     await vault.issueOnce(id, () => Promise.resolve(creds(id)));
     const results = await Promise.all([vault.deliver(id), other.deliver(id), vault.deliver(id)]);

@@ -107,10 +107,10 @@ describe('deploy/openldap', () => {
     const target = new LdapTarget({ url, bindDn: ELEVATE_DN, bindPassword: 'first-Password-7' });
     try {
       await target.grant({ type: 'ldap', groupDn: MANAGED }, BOT);
-      expect(await target.check({ type: 'ldap', groupDn: MANAGED }, BOT)).toBe(true);
+      expect(await target.check(target.handleFor({ type: 'ldap', groupDn: MANAGED }, BOT))).toBe(true);
       expect(await target.listMembers({ type: 'ldap', groupDn: MANAGED })).toEqual([BOT]);
-      await target.revoke({ type: 'ldap', groupDn: MANAGED }, BOT);
-      expect(await target.check({ type: 'ldap', groupDn: MANAGED }, BOT)).toBe(false);
+      await target.revoke(target.handleFor({ type: 'ldap', groupDn: MANAGED }, BOT));
+      expect(await target.check(target.handleFor({ type: 'ldap', groupDn: MANAGED }, BOT))).toBe(false);
       await target.ping();
     } finally {
       await target.close();

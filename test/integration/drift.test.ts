@@ -6,13 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GrantLedger, type DriftOutcome } from '../../domain/grant-ledger.js';
+import { GrantLedger } from '../../domain/grant-ledger.js';
 import { type GrantRequest } from '../../core/ports/activities.js';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import { normalizeDn } from '../../core/rules/dn.js';
 import { botDn, groupDn } from '../../dev/ldap-seed.js';
 import { TargetRouter } from '../../integrations/target-router.js';
-import type { Target } from '../../core/ports/target.js';
+import type { DriftOutcome, Target } from '../../core/ports/target.js';
 import { workflowIdFor } from '../../core/model/elevation.js';
 import { type LdapTargetRef } from '../../core/model/targets.js';
 import { type ReconcileResult, type ReconcileRole } from '../../core/model/reconcile.js';
@@ -60,7 +60,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Drift events (they belong to no elevation) about one role, in chain order. */
 async function driftEvents(roleId: string): Promise<AuditEvent[]> {
-  const events = await s.store.readEvents(0, 10_000);
+  const events = await s.stores.auditLog.readEvents(0, 10_000);
   return events.filter((e) => e.type.startsWith('drift.') && e.data['role'] === roleId);
 }
 
@@ -123,8 +123,8 @@ describe('reconciliation workflow', () => {
     const result = await reconcile(role('standing', 'revert', [standing]));
 
     expect(result.roles[0]!.drift.map((d) => normalizeDn(d.principal))).toEqual([normalizeDn(dn('bot-a'))]);
-    expect(await s.target.check(ref('standing'), dn('bot-d'))).toBe(true);
-    expect(await s.target.check(ref('standing'), dn('bot-a'))).toBe(false);
+    expect(await s.target.check(s.target.handleFor(ref('standing'), dn('bot-d')))).toBe(true);
+    expect(await s.target.check(s.target.handleFor(ref('standing'), dn('bot-a')))).toBe(false);
   });
 
   it('when the policy is turned into workflow input, then each role carries its drift rule and its bots', () => {
@@ -142,7 +142,7 @@ describe('reconciliation workflow', () => {
 /** The test directory behind a router whose every call first waits a random few milliseconds. */
 function slowTarget(
   extraGrantDelay?: () => Promise<void>,
-): Pick<Target, 'grant' | 'revoke' | 'check' | 'listMembers'> {
+): Pick<Target, 'grant' | 'revoke' | 'check' | 'handleFor' | 'listMembers' | 'membershipKey'> {
   const router = new TargetRouter({ ldap: s.target });
   const jitter = () => sleep(Math.random() * 15);
   return {
@@ -152,15 +152,17 @@ function slowTarget(
       await extraGrantDelay?.();
       return change;
     },
-    async revoke(r, p, ctx) {
+    async revoke(handle) {
       await jitter();
-      return router.revoke(r, p, ctx);
+      return router.revoke(handle);
     },
-    async check(r, p, ctx) {
+    async check(handle) {
       await jitter();
-      return router.check(r, p, ctx);
+      return router.check(handle);
     },
+    handleFor: (r, p, e) => router.handleFor(r, p, e),
     listMembers: (r) => router.listMembers(r),
+    membershipKey: (r, p, e) => router.membershipKey(r, p, e),
   };
 }
 
@@ -172,7 +174,7 @@ const grantRequest = (roleId: string, bot: string): GrantRequest & { target: Lda
 
 describe('reconciliation racing grants', () => {
   it('when drift is reverted while a grant of the same membership races it, then the granted membership is never removed while its lease is held', async () => {
-    const ledger = new GrantLedger(s.store, slowTarget());
+    const ledger = new GrantLedger(s.stores.leases, slowTarget());
     const outcomes: DriftOutcome[] = [];
     const violations: string[] = [];
     for (let round = 0; round < 25; round += 1) {
@@ -190,7 +192,8 @@ describe('reconciliation racing grants', () => {
         })(),
       ]);
       outcomes.push(outcome);
-      if (!(await s.target.check(req.target, req.principal))) violations.push(`round ${round}: ${outcome}`);
+      if (!(await s.target.check(s.target.handleFor(req.target, req.principal))))
+        violations.push(`round ${round}: ${outcome}`);
       await ledger.release(req);
     }
     expect(violations).toEqual([]);
@@ -202,7 +205,7 @@ describe('reconciliation racing grants', () => {
     let release: () => void = () => undefined;
     const paused = new Promise<void>((r) => (release = r));
     const ledger = new GrantLedger(
-      s.store,
+      s.stores.leases,
       slowTarget(() => paused),
     );
     const req = grantRequest('midgrant', 'bot-e');
@@ -216,7 +219,7 @@ describe('reconciliation racing grants', () => {
     const acquiring = ledger.acquire(req);
     // Wait until the member is visible in the directory: the grant is now mid-way, under the lock.
     const deadline = Date.now() + 10_000;
-    while (!(await s.target.check(req.target, req.principal))) {
+    while (!(await s.target.check(s.target.handleFor(req.target, req.principal)))) {
       if (Date.now() > deadline) throw new Error('the grant never reached the directory');
       await sleep(10);
     }
@@ -227,10 +230,10 @@ describe('reconciliation racing grants', () => {
     const result = await reconciling;
 
     expect(result.roles[0]!.drift).toEqual([]);
-    expect(await s.target.check(req.target, req.principal)).toBe(true);
+    expect(await s.target.check(s.target.handleFor(req.target, req.principal))).toBe(true);
     expect(await driftEvents('midgrant')).toEqual([]);
     await ledger.release(req);
-    expect(await s.target.check(req.target, req.principal)).toBe(false);
+    expect(await s.target.check(s.target.handleFor(req.target, req.principal))).toBe(false);
     await workflow.terminate('test done');
   });
 });
@@ -267,7 +270,7 @@ describe('reconciliation schedule', () => {
       }
       // The updated action (revert) ran, not the first one.
       expect(types).toEqual(['drift.detected', 'drift.reverted']);
-      expect(await s.target.check(ref('sched'), dn('bot-f'))).toBe(false);
+      expect(await s.target.check(s.target.handleFor(ref('sched'), dn('bot-f')))).toBe(false);
     } finally {
       await first.delete();
     }

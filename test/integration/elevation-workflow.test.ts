@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../domain/errors.js';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import { botOf, startStack, type Stack } from '../support/stack.js';
 
 let stack: Stack;
@@ -80,7 +80,7 @@ describe('auto-approved elevation', () => {
     expect(revoked.endReason).toBe('expired');
     expect(await stack.isMember('ci-bot', 'deploy')).toBe(false);
 
-    const events = await stack.store.listEvents(elevation.id);
+    const events = await stack.stores.auditLog.listEvents(elevation.id);
     expect(types(events)).toEqual([
       'elevation.requested',
       'elevation.approved',
@@ -90,7 +90,7 @@ describe('auto-approved elevation', () => {
     ]);
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(events[4]!.data.receipt).toMatchObject({ removed: true, stillHeldBy: [] });
-    expect((await stack.store.verify()).ok).toBe(true);
+    expect((await stack.stores.auditLog.verify()).ok).toBe(true);
   });
 });
 
@@ -116,7 +116,7 @@ describe('approval by humans', () => {
     await stack.waitFor(elevation.id, (v) => v.status === 'active');
     expect(await stack.isMember('ci-bot', 'reviewed')).toBe(true);
 
-    const events = await stack.store.listEvents(elevation.id);
+    const events = await stack.stores.auditLog.listEvents(elevation.id);
     const refused = events.filter((e) => e.type === 'approval.refused');
     expect(refused).toHaveLength(1);
     expect(refused[0]!.data.code).toBe('already_approved');
@@ -146,7 +146,9 @@ describe('approval by humans', () => {
     expect(view.status).toBe('pending_approval');
     expect(view.approvals).toHaveLength(1);
     expect(view.approvals[0]!.identity).toEqual({ entries: [], ...login });
-    const refused = (await stack.store.listEvents(elevation.id)).filter((e) => e.type === 'approval.refused');
+    const refused = (await stack.stores.auditLog.listEvents(elevation.id)).filter(
+      (e) => e.type === 'approval.refused',
+    );
     expect(refused.map((e) => [e.actor.id, e.data.code])).toEqual([['ben@example.org', 'already_approved']]);
 
     await stack.service.deny(elevation.id, { by: { kind: 'admin', id: 'test-admin' }, reason: 'cleanup' });
@@ -158,7 +160,9 @@ describe('approval by humans', () => {
     await expect(approve(elevation.id, 'dee@example.org')).rejects.toMatchObject({
       code: 'approval_refused',
     });
-    const refused = (await stack.store.listEvents(elevation.id)).filter((e) => e.type === 'approval.refused');
+    const refused = (await stack.stores.auditLog.listEvents(elevation.id)).filter(
+      (e) => e.type === 'approval.refused',
+    );
     expect(refused.map((e) => e.data.code)).toEqual(['ambiguous_identity']);
     expect((await stack.service.get(elevation.id, { kind: 'admin' })).approvals).toHaveLength(0);
     await stack.service.deny(elevation.id, { by: { kind: 'admin', id: 'test-admin' }, reason: 'cleanup' });
@@ -177,7 +181,7 @@ describe('approval by humans', () => {
       code: 'approval_refused',
     });
 
-    const refusals = (await stack.store.listEvents(elevation.id)).filter(
+    const refusals = (await stack.stores.auditLog.listEvents(elevation.id)).filter(
       (e) => e.type === 'approval.refused',
     );
     expect(refusals.map((e) => e.data.code)).toEqual(['owner_may_not_approve', 'not_eligible']);
@@ -208,7 +212,7 @@ describe('approval by humans', () => {
     expect(await stack.isMember('ci-bot', 'reviewed')).toBe(false);
 
     await expect(approve(elevation.id, 'ann@example.org')).rejects.toMatchObject({ code: 'already_ended' });
-    const events = await stack.store.listEvents(elevation.id);
+    const events = await stack.stores.auditLog.listEvents(elevation.id);
     expect(types(events)).toEqual(['elevation.requested', 'elevation.denied', 'approval.refused']);
     expect(events[1]!.data.reason).toBe('not during the freeze');
     expect(events[1]!.actor).toEqual({ kind: 'human', id: 'cat@example.org' });
@@ -220,7 +224,7 @@ describe('approval by humans', () => {
     const expired = await stack.waitFor(elevation.id, (v) => v.status === 'expired', 20_000);
     expect(expired.endReason).toBe('approval_timeout');
     expect(await stack.isMember('ci-bot', 'quick-window')).toBe(false);
-    const events = await stack.store.listEvents(elevation.id);
+    const events = await stack.stores.auditLog.listEvents(elevation.id);
     expect(types(events)).toEqual(['elevation.requested', 'elevation.expired']);
     await expect(approve(elevation.id, 'ann@example.org')).rejects.toMatchObject({ code: 'already_ended' });
   });
@@ -252,7 +256,9 @@ describe('ending early', () => {
     const done = await stack.waitFor(elevation.id, (v) => v.status === 'revoked');
     expect(done.endReason).toBe('given_back');
     expect(await stack.isMember('ci-bot', 'deploy')).toBe(false);
-    const started = (await stack.store.listEvents(elevation.id)).find((e) => e.type === 'revoke.started')!;
+    const started = (await stack.stores.auditLog.listEvents(elevation.id)).find(
+      (e) => e.type === 'revoke.started',
+    )!;
     expect(started.actor).toEqual({ kind: 'bot', id: 'ci-bot' });
     expect(started.data.comment).toBe('job done');
   });
@@ -290,7 +296,7 @@ describe('ending early', () => {
     for (const r of racers)
       if (r.status === 'fulfilled') expect(['revoking', 'revoked']).toContain(r.value.status);
     await stack.waitFor(elevation.id, (v) => v.status === 'revoked');
-    const events = await stack.store.listEvents(elevation.id);
+    const events = await stack.stores.auditLog.listEvents(elevation.id);
     expect(types(events).filter((t) => t === 'revoke.started')).toHaveLength(1);
     expect(types(events).filter((t) => t === 'elevation.revoked')).toHaveLength(1);
     expect(await stack.isMember('ci-bot', 'deploy')).toBe(false);
@@ -306,7 +312,9 @@ describe('overlapping elevations', () => {
 
     await stack.waitFor(first.id, (v) => v.status === 'revoked');
     expect(await stack.isMember('ci-bot', 'deploy')).toBe(true);
-    const firstEnd = (await stack.store.listEvents(first.id)).find((e) => e.type === 'elevation.revoked')!;
+    const firstEnd = (await stack.stores.auditLog.listEvents(first.id)).find(
+      (e) => e.type === 'elevation.revoked',
+    )!;
     expect(firstEnd.data.receipt).toMatchObject({ removed: false, stillHeldBy: [second.id] });
 
     await stack.waitFor(second.id, (v) => v.status === 'revoked');

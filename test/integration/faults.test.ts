@@ -45,7 +45,7 @@ describe('target down', () => {
     expect(done.endReason).toBe('expired');
     expect(await stack.isMember('etl-bot', 'warehouse')).toBe(false);
 
-    const events = await stack.store.listEvents(elevation.id);
+    const events = await stack.stores.auditLog.listEvents(elevation.id);
     const types = events.map((e) => e.type);
     expect(types.slice(0, 4)).toEqual([
       'elevation.requested',
@@ -56,7 +56,7 @@ describe('target down', () => {
     expect(types.filter((t) => t === 'revoke.failed').length).toBeGreaterThanOrEqual(2);
     expect(types.at(-1)).toBe('elevation.revoked');
     expect(events.at(-1)!.data.revokeAttempts).toBe(types.filter((t) => t === 'revoke.failed').length);
-    expect((await stack.store.verify()).ok).toBe(true);
+    expect((await stack.stores.auditLog.verify()).ok).toBe(true);
   });
 
   it('when slapd is down at grant time and returns within the grant timeout, then the grant lands', async () => {
@@ -81,7 +81,7 @@ describe('target down', () => {
     const failed = await stack.waitFor(elevation.id, (v) => v.status === 'failed', 20_000);
     expect(failed.endReason).toBe('grant_failed');
     expect(failed.lastError).toMatch(/TargetNotFoundError/);
-    const types = (await stack.store.listEvents(elevation.id)).map((e) => e.type);
+    const types = (await stack.stores.auditLog.listEvents(elevation.id)).map((e) => e.type);
     expect(types).toEqual([
       'elevation.requested',
       'elevation.approved',
@@ -111,7 +111,7 @@ describe('audit store slow', () => {
       expect(Date.now() - grantedSeen).toBeLessThan(5500);
 
       const done = await stack.waitFor(elevation.id, (v) => v.status === 'revoked', 30_000);
-      const events = await stack.store.listEvents(elevation.id);
+      const events = await stack.stores.auditLog.listEvents(elevation.id);
       expect(events.map((e) => e.type)).toEqual([
         'elevation.requested',
         'elevation.approved',
@@ -153,7 +153,9 @@ describe('worker killed', () => {
 
     const second = startWorkerProcess();
     try {
-      const ids = (await stack.store.listElevations({ limit: 2, status: ['active'] })).items.map((i) => i.id);
+      const ids = (await stack.stores.elevations.listElevations({ limit: 2, status: ['active'] })).items.map(
+        (i) => i.id,
+      );
       expect(ids).toHaveLength(2);
       for (const id of ids) {
         const done = await stack.waitFor(id, (v) => v.status === 'revoked', 60_000);
@@ -161,7 +163,7 @@ describe('worker killed', () => {
         expect(Date.parse(done.endedAt!) - Date.parse(done.expiresAt!)).toBeLessThan(15_000);
       }
       expect(await stack.isMember('etl-bot', 'warehouse')).toBe(false);
-      expect((await stack.store.verify()).ok).toBe(true);
+      expect((await stack.stores.auditLog.verify()).ok).toBe(true);
     } finally {
       second.kill('SIGTERM');
       await new Promise((r) => second.once('exit', r));

@@ -11,7 +11,7 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newDecisionKeyPair, parseSigningKey } from '../../core/crypto/decision-keys.js';
 import { DecisionSigner } from '../../domain/decision-signer.js';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import {
   approveUpdate,
   denyUpdate,
@@ -77,7 +77,7 @@ async function refusalOf(p: Promise<unknown>): Promise<{ code: unknown; detail: 
 async function refusedDecisions(id: string, count: number): Promise<AuditEvent[]> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const events = (await stack.store.listEvents(id)).filter((e) => e.type === 'decision.refused');
+    const events = (await stack.stores.auditLog.listEvents(id)).filter((e) => e.type === 'decision.refused');
     if (events.length >= count || Date.now() > deadline) return events;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -173,7 +173,7 @@ describe('updates sent around the API', () => {
     });
     expect(refused[1]!.data).toMatchObject({ kid: attackerKey.kid });
     expect(refused.every((e) => e.actor.kind === 'anonymous')).toBe(true);
-    expect((await stack.store.verify()).ok).toBe(true);
+    expect((await stack.stores.auditLog.verify()).ok).toBe(true);
     await stack.service.revoke(
       pending.id,
       { kind: 'admin', id: 'test-admin' },
@@ -335,7 +335,7 @@ describe('workflows started around the API', () => {
       const result = await startAround(input, workflowId);
       expect(result.status, code).toBe('failed');
       expect(result.endReason, code).toBe('request_unverified');
-      const events = await stack.store.listEvents(input.elevationId);
+      const events = await stack.stores.auditLog.listEvents(input.elevationId);
       const unverified = events.filter((e) => e.type === 'request.unverified');
       expect(
         unverified.map((e) => e.data.code),
@@ -351,9 +351,9 @@ describe('workflows started around the API', () => {
       ).toBe(true);
     }
     // A forged start creates no elevation in the list, and leaves the genuine one's summary alone.
-    expect(await stack.store.getElevation(unsigned.elevationId)).toBeUndefined();
+    expect(await stack.stores.elevations.getElevation(unsigned.elevationId)).toBeUndefined();
     expect((await stack.service.get(genuine.id, { kind: 'admin' })).status).toBe('revoked');
     expect(await stack.isMember('ci-bot', 'deploy')).toBe(false);
-    expect((await stack.store.verify()).ok).toBe(true);
+    expect((await stack.stores.auditLog.verify()).ok).toBe(true);
   });
 });

@@ -98,7 +98,7 @@ describe('a worker asked to stop', () => {
     try {
       await stack.waitFor(elevation.id, (v) => v.status === 'active', 60_000);
       expect(await stack.isMember('etl-bot', 'warehouse')).toBe(true);
-      const events = (await stack.store.listEvents(elevation.id)).map((e) => e.type);
+      const events = (await stack.stores.auditLog.listEvents(elevation.id)).map((e) => e.type);
       expect(events.filter((t) => t === 'grant.confirmed')).toHaveLength(1);
       // The grant's first attempt was the one the stopping worker had, and it completed there.
       const history = await stack.env.client.workflow.getHandle(workflowIdFor(elevation.id)).fetchHistory();
@@ -150,12 +150,12 @@ describe('a worker asked to stop', () => {
         { kind: 'bot', botId: 'etl-bot' },
       );
       await stack.waitFor(elevation.id, (v) => v.status === 'revoked', 30_000);
-      const events = await stack.store.listEvents(elevation.id);
+      const events = await stack.stores.auditLog.listEvents(elevation.id);
       expect(
         await stack.isMember('etl-bot', 'warehouse'),
         JSON.stringify(events.map((e) => [e.type, e.data])),
       ).toBe(false);
-      expect((await stack.store.verify()).ok).toBe(true);
+      expect((await stack.stores.auditLog.verify()).ok).toBe(true);
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;

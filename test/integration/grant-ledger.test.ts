@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GrantLedger, LeaseReleasedError, leaseKey } from '../../domain/grant-ledger.js';
+import { GrantLedger, LeaseReleasedError, type LedgerTarget } from '../../domain/grant-ledger.js';
+import { createActivities } from '../../activities/index.js';
+import { testLogger, testRequestDeps } from '../support/stack.js';
 import { type GrantRequest } from '../../core/ports/activities.js';
-import type { Store } from '../../integrations/audit/audit-store.js';
-import { PostgresStore } from '../../integrations/audit/postgres-store.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { openStores, type Stores } from '../../store/stores.js';
 import { TargetRouter } from '../../integrations/target-router.js';
 import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
 import { botDn, groupDn, seedLdif } from '../../dev/ldap-seed.js';
@@ -46,12 +46,12 @@ afterAll(async () => {
 });
 
 /** Two store instances on one database: what two worker processes would have. */
-const engines: { name: string; open: () => Promise<[Store, Store]> }[] = [
+const engines: { name: string; open: () => Promise<[Stores, Stores]> }[] = [
   {
     name: 'sqlite',
     open: () => {
       const file = path.join(dir, `${randomUUID()}.db`);
-      return Promise.resolve([SqliteStore.open(file), SqliteStore.open(file)]);
+      return Promise.all([openStores({ sqlitePath: file }), openStores({ sqlitePath: file })]);
     },
   },
   {
@@ -61,7 +61,10 @@ const engines: { name: string; open: () => Promise<[Store, Store]> }[] = [
         postgres.url,
         `ledger_${randomUUID().replaceAll('-', '').slice(0, 10)}`,
       );
-      return [await PostgresStore.open(url), await PostgresStore.open(url)];
+      return [
+        await openStores({ databaseUrl: url, sqlitePath: '' }),
+        await openStores({ databaseUrl: url, sqlitePath: '' }),
+      ];
     },
   },
 ];
@@ -69,15 +72,15 @@ const engines: { name: string; open: () => Promise<[Store, Store]> }[] = [
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(engines)('grant ledger on $name', ({ open }) => {
-  let stores: [Store, Store];
+  let stores: [Stores, Stores];
   let ledgers: [GrantLedger, GrantLedger];
 
   beforeAll(async () => {
     stores = await open();
-    ledgers = [new GrantLedger(stores[0], target), new GrantLedger(stores[1], target)];
+    ledgers = [new GrantLedger(stores[0].leases, target), new GrantLedger(stores[1].leases, target)];
   });
   afterAll(async () => {
-    for (const s of stores ?? []) await s.close();
+    for (const s of stores ?? []) await s.database.close();
   });
 
   const request = (bot: string, group: string): GrantRequest => ({
@@ -100,7 +103,8 @@ describe.each(engines)('grant ledger on $name', ({ open }) => {
           await ledger.acquire(req);
           // While this elevation holds its lease, others come and go: the membership must stay.
           for (let check = 0; check < 2; check += 1) {
-            if (!(await target.check(ref, principal))) violations.push(`${req.elevationId} lost access`);
+            if (!(await target.check(target.handleFor(ref, principal, ''))))
+              violations.push(`${req.elevationId} lost access`);
             await sleep(Math.random() * 3);
           }
           await ledger.release(req);
@@ -108,8 +112,8 @@ describe.each(engines)('grant ledger on $name', ({ open }) => {
       }),
     );
     expect(violations).toEqual([]);
-    expect(await stores[0].holders(leaseKey(ref, principal, 'el_x'))).toEqual([]);
-    expect(await target.check(ref, principal)).toBe(false);
+    expect(await stores[0].leases.holders(target.membershipKey(ref, principal, 'el_x'))).toEqual([]);
+    expect(await target.check(target.handleFor(ref, principal, ''))).toBe(false);
   });
 
   it('when one of two overlapping elevations is released, then its receipt names the other and the membership stays', async () => {
@@ -122,18 +126,18 @@ describe.each(engines)('grant ledger on $name', ({ open }) => {
 
     const r1 = await ledgers[0].release(first);
     expect(r1).toMatchObject({ removed: false, stillHeldBy: [second.elevationId] });
-    expect(await target.check(second.target, second.principal)).toBe(true);
+    expect(await target.check(target.handleFor(second.target, second.principal, ''))).toBe(true);
 
     const r2 = await ledgers[1].release(second);
     expect(r2).toMatchObject({ removed: true, stillHeldBy: [] });
-    expect(await target.check(second.target, second.principal)).toBe(false);
+    expect(await target.check(target.handleFor(second.target, second.principal, ''))).toBe(false);
   });
 
   it('when a grant arrives after its elevation was released (a late retry), then it is refused and grants nothing', async () => {
     const req = request('bot-c', 'ops');
     await ledgers[0].release(req);
     await expect(ledgers[1].acquire(req)).rejects.toBeInstanceOf(LeaseReleasedError);
-    expect(await target.check(req.target, req.principal)).toBe(false);
+    expect(await target.check(target.handleFor(req.target, req.principal, ''))).toBe(false);
   });
 
   it('when release and a late acquire of the same elevation race, then the bot ends without the membership', async () => {
@@ -148,7 +152,86 @@ describe.each(engines)('grant ledger on $name', ({ open }) => {
       } else {
         expect(results[1].reason).toBeInstanceOf(LeaseReleasedError);
       }
-      expect(await target.check(req.target, req.principal)).toBe(false);
+      expect(await target.check(target.handleFor(req.target, req.principal, ''))).toBe(false);
     }
+  });
+});
+
+describe('the grant handle through the grant and release activities', () => {
+  let stores: Stores;
+  beforeAll(async () => {
+    stores = await openStores({ sqlitePath: path.join(dir, 'handles.db') });
+  });
+  afterAll(async () => {
+    await stores?.database.close();
+  });
+
+  /** The activities over a ledger whose target counts how often it derives a handle. */
+  const activitiesCountingDerivations = () => {
+    const derived: string[] = [];
+    const counting: LedgerTarget = {
+      grant: (r, p, c) => target.grant(r, p, c),
+      revoke: (h) => target.revoke(h),
+      check: (h) => target.check(h),
+      listMembers: (r) => target.listMembers(r),
+      membershipKey: (r, p, e) => target.membershipKey(r, p, e),
+      unreconciledReason: (r) => target.unreconciledReason(r),
+      handleFor: (r, p, e) => {
+        derived.push(e);
+        return target.handleFor(r, p, e);
+      },
+    };
+    const activities = createActivities({
+      store: stores.auditLog,
+      ...testRequestDeps(),
+      ledger: new GrantLedger(stores.leases, counting),
+      notifier: { announce: () => Promise.resolve([]), publish: () => Promise.resolve() },
+      logger: testLogger(),
+    });
+    return { activities, derived };
+  };
+
+  const request = (bot: string): GrantRequest => ({
+    elevationId: `el_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+    target: { type: 'ldap', groupDn: groupDn(SUFFIX, 'ops') },
+    principal: botDn(SUFFIX, bot),
+    durationSeconds: 600,
+  });
+
+  it('when the grant is acquired, then its receipt carries the handle, and releasing with it revokes through it without deriving one', async () => {
+    const { activities, derived } = activitiesCountingDerivations();
+    const req = request('bot-c');
+    const receipt = await activities.acquireGrant(req);
+    expect(receipt.handle).toEqual({ type: 'ldap', groupDn: groupDn(SUFFIX, 'ops'), member: req.principal });
+    // What the workflow keeps is the receipt as JSON, as its history stores it.
+    const { handle } = JSON.parse(JSON.stringify(receipt)) as typeof receipt;
+    expect(await target.check(handle!)).toBe(true);
+
+    const released = await activities.releaseGrant({ ...req, handle });
+    expect(released).toMatchObject({ removed: true, stillHeldBy: [] });
+    expect(await target.check(handle!)).toBe(false);
+    expect(derived).toEqual([]);
+  });
+
+  it('when a release comes in the shape recorded before handles (no handle), then the handle is derived from the request and the membership is revoked', async () => {
+    const { activities, derived } = activitiesCountingDerivations();
+    const req = request('bot-d');
+    const receipt = await activities.acquireGrant(req);
+    // A receipt of an elevation granted before handles existed, as an old history holds it.
+    const { handle: _none, ...oldReceipt } = receipt;
+    expect(oldReceipt).not.toHaveProperty('handle');
+    expect(await target.check(receipt.handle!)).toBe(true);
+
+    // The workflow built its release input from the request alone: elevation, target, principal, window.
+    const oldInput = {
+      elevationId: req.elevationId,
+      target: req.target,
+      principal: req.principal,
+      durationSeconds: req.durationSeconds,
+    };
+    const released = await activities.releaseGrant(oldInput);
+    expect(released).toMatchObject({ removed: true, stillHeldBy: [] });
+    expect(derived).toEqual([req.elevationId]);
+    expect(await target.check(target.handleFor(req.target, req.principal, req.elevationId))).toBe(false);
   });
 });

@@ -1,28 +1,28 @@
 /**
- * `heldLeases` of the audit store, run against both engines on real databases (a SQLite file
+ * `heldLeases` of the grant leases store, run against both engines on real databases (a SQLite file
  * and a throwaway PostgreSQL server): the page-by-page list of held leases that
  * reconciliation searches for leases whose workflow has ended.
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { HeldLease, LeaseInput, Store } from '../../integrations/audit/audit-store.js';
-import { InvalidQueryError } from '../../integrations/audit/audit-store-errors.js';
-import { POSTGRES_HELD_LEASES_VERSION, PostgresStore } from '../../integrations/audit/postgres-store.js';
-import { SQLITE_HELD_LEASES_VERSION, SqliteStore } from '../../integrations/audit/sqlite-store.js';
-import { heldLeasesQuery } from '../../integrations/audit/store-shared.js';
+import type { HeldLease, LeaseInput } from '../../store/grant-leases.js';
+import { openStores, type Stores } from '../../store/stores.js';
+import { InvalidQueryError } from '../../store/errors.js';
+import { heldLeasesQuery, type GrantLeases } from '../../store/grant-leases.js';
 import type { TargetRef } from '../../core/model/targets.js';
-import { SQLITE_UNDO_CHECKPOINTS } from '../support/raw-db.js';
+import { FORGET_MIGRATIONS, SQLITE_UNDO_CHECKPOINTS } from '../support/raw-db.js';
 import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 
 interface Subject {
-  store: Store;
+  stores: Stores;
+  store: GrantLeases;
   /** How the engine plans the held-leases query for this page (sequential scans off in PostgreSQL). */
   plan: (page: { after?: string; limit: number }) => Promise<string>;
   /** Whether the database has the `leases_held` index. */
   hasIndex: () => Promise<boolean>;
-  /** Turns the database back into one of the schema version before `leases_held`, and reopens it. */
-  reopenFromPreviousVersion: () => Promise<Store>;
+  /** Turns the database back into one an Elevate before `leases_held` wrote, and reopens it. */
+  reopenFromPreviousVersion: () => Promise<GrantLeases>;
 }
 
 interface Engine {
@@ -40,12 +40,12 @@ function sqliteEngine(): Engine {
     name: 'sqlite',
     start: () => files.start(),
     stop: () => files.stop(),
-    fresh() {
+    async fresh() {
       const path = files.next();
-      const open = () => {
-        const store = SqliteStore.open(path);
-        cleanups.push(() => store.close());
-        return store;
+      const open = async () => {
+        const stores = await openStores({ sqlitePath: path });
+        cleanups.push(() => stores.database.close());
+        return stores;
       };
       const withDb = <T>(work: (db: Database.Database) => T): T => {
         const db = new Database(path);
@@ -55,15 +55,17 @@ function sqliteEngine(): Engine {
           db.close();
         }
       };
-      return Promise.resolve({
-        store: open(),
+      const stores = await open();
+      return {
+        stores,
+        store: stores.leases,
         plan: (page) =>
           Promise.resolve(
             withDb((db) => {
-              const { sql, params } = heldLeasesQuery(page, () => '?');
+              const { sql, parameters } = heldLeasesQuery(stores.database.db, page).compile();
               const rows = db
                 .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
-                .all(...params);
+                .all(...parameters);
               return rows.map((r) => r.detail).join('\n');
             }),
           ),
@@ -76,15 +78,11 @@ function sqliteEngine(): Engine {
                   .get() !== undefined,
             ),
           ),
-        reopenFromPreviousVersion: () => {
-          withDb((db) =>
-            db.exec(
-              `DROP INDEX leases_held; ${SQLITE_UNDO_CHECKPOINTS} PRAGMA user_version = ${SQLITE_HELD_LEASES_VERSION - 1};`,
-            ),
-          );
-          return Promise.resolve(open());
+        reopenFromPreviousVersion: async () => {
+          withDb((db) => db.exec(`DROP INDEX leases_held; ${SQLITE_UNDO_CHECKPOINTS} ${FORGET_MIGRATIONS}`));
+          return (await open()).leases;
         },
-      });
+      };
     },
   };
 }
@@ -98,9 +96,9 @@ function postgresEngine(): Engine {
     async fresh() {
       const url = await databases.next();
       const open = async () => {
-        const store = await PostgresStore.open(url);
-        cleanups.push(() => store.close());
-        return store;
+        const stores = await openStores({ databaseUrl: url, sqlitePath: '' });
+        cleanups.push(() => stores.database.close());
+        return stores;
       };
       const withClient = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
         const client = new pg.Client({ connectionString: url });
@@ -111,14 +109,16 @@ function postgresEngine(): Engine {
           await client.end();
         }
       };
+      const stores = await open();
       return {
-        store: await open(),
+        stores,
+        store: stores.leases,
         plan: (page) =>
           withClient(async (client) => {
             // Sequential scans off, to see that the index can serve the query at all.
             await client.query('SET enable_seqscan = off');
-            const { sql, params } = heldLeasesQuery(page, (n) => `$${n}`);
-            const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
+            const { sql, parameters } = heldLeasesQuery(stores.database.db, page).compile();
+            const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, [...parameters]);
             return rows.map((r) => r['QUERY PLAN']).join('\n');
           }),
         hasIndex: () =>
@@ -129,11 +129,9 @@ function postgresEngine(): Engine {
         reopenFromPreviousVersion: async () => {
           await withClient(async (client) => {
             await client.query('DROP INDEX leases_held');
-            await client.query('DELETE FROM schema_version WHERE version >= $1', [
-              POSTGRES_HELD_LEASES_VERSION,
-            ]);
+            await client.query(FORGET_MIGRATIONS);
           });
-          return open();
+          return (await open()).leases;
         },
       };
     },
@@ -155,7 +153,7 @@ function lease(elevationId: string, group = 'deployers', bot = 'bot-1'): LeaseIn
 }
 
 /** Every held lease, read page by page with `limit`, and the number of pages it took. */
-async function readAll(store: Store, limit: number): Promise<{ leases: HeldLease[]; pages: number }> {
+async function readAll(store: GrantLeases, limit: number): Promise<{ leases: HeldLease[]; pages: number }> {
   const leases: HeldLease[] = [];
   let pages = 0;
   let after: string | undefined;
@@ -244,10 +242,10 @@ describe.each([sqliteEngine(), postgresEngine()])('$name heldLeases', (engine) =
     }
   });
 
-  it('when a database of the previous schema version is opened, then the index is added and held leases still list', async () => {
+  it('when a database an earlier Elevate wrote without the index is opened, then the index is added and held leases still list', async () => {
     const subject = await engine.fresh();
     await subject.store.hold(lease('el_old'), '2026-11-22T10:00:00.000Z');
-    await subject.store.close();
+    await subject.stores.database.close();
 
     const store = await subject.reopenFromPreviousVersion();
 

@@ -17,7 +17,7 @@ import { Client } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElevationService } from '../../domain/elevation-service.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { openStores, type Stores } from '../../store/stores.js';
 import { createLimitedServer } from '../../runtime/http-server.js';
 import { DEFAULT_HTTP_LIMITS, type HttpServerLimits } from '../../config/http-limits.js';
 import { createMetrics, type Metrics } from '../../integrations/metrics/prometheus.js';
@@ -30,7 +30,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'elevate-http-'));
 const { policy, adminToken, keys } = buildPolicy([{ id: 'edge-bot', roles: ['edge'] }], [{ id: 'edge' }]);
 const botKey = keys['edge-bot']!;
 const servers: Server[] = [];
-const stores: SqliteStore[] = [];
+const opened: Stores[] = [];
 
 interface ServeOptions {
   trustProxy?: boolean | string;
@@ -42,14 +42,14 @@ interface ServeOptions {
 }
 
 /** An app over a real SQLite store; Temporal is never reached by these requests. */
-async function serve(store: SqliteStore, opts: ServeOptions = {}): Promise<string> {
+async function serve(store: Stores, opts: ServeOptions = {}): Promise<string> {
   const logger = opts.logger ?? testLogger();
   const service = new ElevationService({
     policy,
     temporal: new Client(),
     signer: new DecisionSigner(testDecisionKey()),
     taskQueue: 'unused',
-    store,
+    ...store,
     timing: { grantTimeoutSeconds: 10, revokeRetryMaxSeconds: 1 },
     logger,
   });
@@ -68,9 +68,9 @@ async function serve(store: SqliteStore, opts: ServeOptions = {}): Promise<strin
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function open(name: string): SqliteStore {
-  const store = SqliteStore.open(path.join(dir, `${name}.db`));
-  stores.push(store);
+async function open(name: string): Promise<Stores> {
+  const store = await openStores({ sqlitePath: path.join(dir, `${name}.db`) });
+  opened.push(store);
   return store;
 }
 
@@ -130,16 +130,16 @@ afterAll(async () => {
     s.closeAllConnections();
     s.close();
   }
-  for (const s of stores) await s.close().catch(() => undefined);
+  for (const s of opened) await s.database.close().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('audit store that cannot be read', () => {
   let base: string;
   beforeAll(async () => {
-    const store = open('closed');
+    const store = await open('closed');
     base = await serve(store);
-    await store.close();
+    await store.database.close();
   });
 
   it.each([
@@ -160,28 +160,28 @@ describe('caller address in the audit trail', () => {
     });
 
   it('when no proxy is trusted, then a forged X-Forwarded-For is ignored and the socket peer is recorded', async () => {
-    const store = open('direct');
+    const store = await open('direct');
     expect((await tryUnknownKey(await serve(store))).status).toBe(401);
-    const [event] = await store.readEvents(0, 10);
+    const [event] = await store.auditLog.readEvents(0, 10);
     expect(event).toMatchObject({ type: 'auth.refused' });
     expect(String(event!.data.ip)).toMatch(/127\.0\.0\.1$/);
   });
 
   it('when the loopback proxy is trusted, then the address it forwards is recorded', async () => {
-    const store = open('proxied');
+    const store = await open('proxied');
     expect((await tryUnknownKey(await serve(store, { trustProxy: 'loopback' }))).status).toBe(401);
-    const [event] = await store.readEvents(0, 10);
+    const [event] = await store.auditLog.readEvents(0, 10);
     expect(event?.data.ip).toBe('203.0.113.7');
   });
 });
 
 describe('bodies the parser cannot read', () => {
   let base: string;
-  let store: SqliteStore;
+  let store: Stores;
   const metrics = createMetrics({ processMetrics: false });
   const log = recordingLogger();
   beforeAll(async () => {
-    store = open('bodies');
+    store = await open('bodies');
     base = await serve(store, { metrics, logger: log.logger });
   });
 
@@ -349,9 +349,9 @@ describe('bodies the parser cannot read', () => {
 
 describe('text people read later', () => {
   let base: string;
-  let store: SqliteStore;
+  let store: Stores;
   beforeAll(async () => {
-    store = open('text');
+    store = await open('text');
     base = await serve(store);
   });
 
@@ -397,7 +397,7 @@ describe('text people read later', () => {
   it('when an admin locks a bot with an invisible reason, then it is refused, and the attempt is audited', async () => {
     const res = await post('/v1/admin/bots/edge-bot/lock', ADMIN, { reason: '\u200b\u200b' });
     expect(res).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', field: 'reason' } } });
-    const events = await store.readEvents(0, 50);
+    const events = await store.auditLog.readEvents(0, 50);
     expect(events.find((e) => e.type === 'request.refused' && e.actor.kind === 'admin')).toMatchObject({
       actor: { kind: 'admin', id: 'test-admin' },
       data: { field: 'reason', code: 'invalid_request' },
@@ -436,7 +436,7 @@ describe('slow and numerous clients', () => {
   }
 
   it('when a client sends its headers byte by byte forever (slowloris), then the server closes the connection after the headers timeout', async () => {
-    const base = await serve(open('slowloris'), { limits });
+    const base = await serve(await open('slowloris'), { limits });
     const { socket, closed } = rawClient(base);
     socket.write('GET /livez HTTP/1.1\r\nHost: x\r\n');
     dribble(socket, `X-Slow: ${'a'.repeat(10_000)}`);
@@ -446,7 +446,7 @@ describe('slow and numerous clients', () => {
   }, 15_000);
 
   it('when a client sends its body byte by byte, then the server closes the connection after the request timeout', async () => {
-    const base = await serve(open('slow-body'), { limits });
+    const base = await serve(await open('slow-body'), { limits });
     const { socket, closed } = rawClient(base);
     socket.write(
       `POST /v1/elevations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${botKey}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n`,
@@ -469,7 +469,7 @@ describe('slow and numerous clients', () => {
   }, 15_000);
 
   it('when more clients connect than the connection cap, then the extra ones are closed at once and the others keep working', async () => {
-    const base = await serve(open('cap'), {
+    const base = await serve(await open('cap'), {
       limits: {
         ...limits,
         keepAliveTimeoutSeconds: 30,
@@ -498,7 +498,7 @@ describe('health probes', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     };
     // A long cache, so the assertion does not depend on how fast the flood is sent.
-    const base = await serve(open('health'), {
+    const base = await serve(await open('health'), {
       healthChecks: { temporal: counted, auditStore: counted },
       healthCacheMs: 60_000,
     });
@@ -516,7 +516,7 @@ describe('health probes', () => {
     let runs = 0;
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const base = await serve(open('health-inflight'), {
+    const base = await serve(await open('health-inflight'), {
       healthChecks: {
         temporal: async () => {
           runs++;

@@ -95,41 +95,74 @@ afterAll(async () => {
 describe('LdapTarget memberships', () => {
   it('when a bot is granted and then revoked, then check and listMembers follow each step', async () => {
     const ref = group('ops');
-    expect(await target.check(ref, bot('bot-a'))).toBe(false);
+    expect(await target.check(target.handleFor(ref, bot('bot-a')))).toBe(false);
     expect(await target.listMembers(ref)).toEqual([]);
 
-    expect(await target.grant(ref, bot('bot-a'))).toEqual({ changed: true });
-    expect(await target.check(ref, bot('bot-a'))).toBe(true);
+    expect(await target.grant(ref, bot('bot-a'))).toEqual({
+      changed: true,
+      handle: target.handleFor(ref, bot('bot-a')),
+    });
+    expect(await target.check(target.handleFor(ref, bot('bot-a')))).toBe(true);
     expect(await target.listMembers(ref)).toEqual([bot('bot-a')]);
 
-    expect(await target.revoke(ref, bot('bot-a'))).toEqual({ changed: true });
-    expect(await target.check(ref, bot('bot-a'))).toBe(false);
+    expect(await target.revoke(target.handleFor(ref, bot('bot-a')))).toEqual({ changed: true });
+    expect(await target.check(target.handleFor(ref, bot('bot-a')))).toBe(false);
     expect(await target.listMembers(ref)).toEqual([]);
+  });
+
+  it('when a grant is revoked through its handle read back from JSON, then the member is gone; a handle of another target is refused', async () => {
+    const ref = group('ops');
+    const { handle } = await target.grant(ref, bot('bot-c'));
+    // The group and the member value as written: what the revocation removes.
+    expect(handle).toEqual({ type: 'ldap', groupDn: ref.groupDn, member: bot('bot-c') });
+    const stored = JSON.parse(JSON.stringify(handle)) as typeof handle;
+    expect(await target.check(stored)).toBe(true);
+    expect(await target.revoke(stored)).toEqual({ changed: true });
+    expect(await target.check(stored)).toBe(false);
+    expect(await target.listMembers(ref)).toEqual([]);
+
+    const { error } = await failure(
+      target.revoke({ type: 'postgres', server: 's', role: 'r', login: 'l' } as never),
+    );
+    expect(error).toBeInstanceOf(TargetInvalidError);
+    expect((error as Error).message).toContain('not a grant handle of the LDAP target');
+    expect(
+      (await failure(target.check({ type: 'ldap', groupDn: ref.groupDn } as never))).error,
+    ).toBeInstanceOf(TargetInvalidError);
   });
 
   it('when granting or revoking twice, then the second call succeeds with changed false', async () => {
     const ref = group('idem');
-    expect(await target.grant(ref, bot('bot-a'))).toEqual({ changed: true });
-    expect(await target.grant(ref, bot('bot-a'))).toEqual({ changed: false });
-    expect(await target.revoke(ref, bot('bot-a'))).toEqual({ changed: true });
-    expect(await target.revoke(ref, bot('bot-a'))).toEqual({ changed: false });
-    expect(await target.check(ref, bot('bot-a'))).toBe(false);
+    expect(await target.grant(ref, bot('bot-a'))).toEqual({
+      changed: true,
+      handle: target.handleFor(ref, bot('bot-a')),
+    });
+    expect(await target.grant(ref, bot('bot-a'))).toEqual({
+      changed: false,
+      handle: target.handleFor(ref, bot('bot-a')),
+    });
+    expect(await target.revoke(target.handleFor(ref, bot('bot-a')))).toEqual({ changed: true });
+    expect(await target.revoke(target.handleFor(ref, bot('bot-a')))).toEqual({ changed: false });
+    expect(await target.check(target.handleFor(ref, bot('bot-a')))).toBe(false);
   });
 
   it('when the principal is spelled with other case and spacing, then the server treats it as the same member', async () => {
     const ref = group('spelling');
     await target.grant(ref, bot('bot-b'));
     const respelled = `UID = Bot-B , OU=Bots, ${SUFFIX.toUpperCase()}`;
-    expect(await target.check(ref, respelled)).toBe(true);
-    expect(await target.grant(ref, respelled)).toEqual({ changed: false });
-    expect(await target.revoke(ref, respelled)).toEqual({ changed: true });
-    expect(await target.check(ref, bot('bot-b'))).toBe(false);
+    expect(await target.check(target.handleFor(ref, respelled))).toBe(true);
+    expect(await target.grant(ref, respelled)).toEqual({
+      changed: false,
+      handle: target.handleFor(ref, respelled),
+    });
+    expect(await target.revoke(target.handleFor(ref, respelled))).toEqual({ changed: true });
+    expect(await target.check(target.handleFor(ref, bot('bot-b')))).toBe(false);
   });
 
   it('when the group does not exist, then revoke succeeds unchanged, check is false and listMembers is empty', async () => {
     const missing = group('no-such-group');
-    expect(await target.revoke(missing, bot('bot-a'))).toEqual({ changed: false });
-    expect(await target.check(missing, bot('bot-a'))).toBe(false);
+    expect(await target.revoke(target.handleFor(missing, bot('bot-a')))).toEqual({ changed: false });
+    expect(await target.check(target.handleFor(missing, bot('bot-a')))).toBe(false);
     expect(await target.listMembers(missing)).toEqual([]);
   });
 
@@ -147,7 +180,7 @@ describe('LdapTarget memberships', () => {
     const results = await Promise.all(principals.map((p) => target.grant(ref, p)));
     expect(results.every((r) => r.changed)).toBe(true);
     expect((await target.listMembers(ref)).sort()).toEqual([...principals].sort());
-    const checks = await Promise.all(principals.map((p) => target.check(ref, p)));
+    const checks = await Promise.all(principals.map((p) => target.check(target.handleFor(ref, p))));
     expect(checks.every(Boolean)).toBe(true);
   });
 
@@ -163,7 +196,7 @@ describe('LdapTarget errors from the server', () => {
     try {
       for (const call of [
         bad.grant(group('ops'), bot('bot-a')),
-        bad.check(group('ops'), bot('bot-a')),
+        bad.check(bad.handleFor(group('ops'), bot('bot-a'))),
         bad.ping(),
       ]) {
         const { error } = await failure(call);
@@ -193,7 +226,7 @@ describe('LdapTarget errors from the server', () => {
       expect(error).toBeInstanceOf(TargetAccessDeniedError);
       expect((error as Error).message).toContain(readerDn);
       expect((error as Error).message).toContain('result code 50');
-      expect(await reader.check(group('ops'), bot('bot-a'))).toBe(false);
+      expect(await reader.check(reader.handleFor(group('ops'), bot('bot-a')))).toBe(false);
     } finally {
       await reader.close();
     }
@@ -209,8 +242,8 @@ describe('LdapTarget errors from the server', () => {
     async (_label, principal) => {
       for (const call of [
         target.grant(group('ops'), principal),
-        target.revoke(group('ops'), principal),
-        target.check(group('ops'), principal),
+        target.revoke(target.handleFor(group('ops'), principal)),
+        target.check(target.handleFor(group('ops'), principal)),
       ]) {
         const { error } = await failure(call);
         expect(error).toBeInstanceOf(TargetInvalidError);
@@ -229,7 +262,7 @@ describe('LdapTarget errors from the server', () => {
     const ref: LdapTargetRef = { type: 'ldap', groupDn: 'cn=ops,,dc=example' };
     for (const call of [
       target.grant(ref, bot('bot-a')),
-      target.revoke(ref, bot('bot-a')),
+      target.revoke(target.handleFor(ref, bot('bot-a'))),
       target.listMembers(ref),
     ]) {
       const { error } = await failure(call);
@@ -249,13 +282,13 @@ describe('LdapTarget errors from the server', () => {
   it('when asked to grant or revoke the placeholder member, then it refuses with TargetInvalidError', async () => {
     for (const call of [
       target.grant(group('ops'), 'cn=placeholder'),
-      target.revoke(group('ops'), 'CN = Placeholder'),
+      target.revoke(target.handleFor(group('ops'), 'CN = Placeholder')),
     ]) {
       const { error } = await failure(call);
       expect(error).toBeInstanceOf(TargetInvalidError);
       expect((error as Error).message).toMatch(/placeholder/);
     }
-    expect(await target.check(group('ops'), 'cn=placeholder')).toBe(true);
+    expect(await target.check(target.handleFor(group('ops'), 'cn=placeholder'))).toBe(true);
   });
 
   it('when revoking the only member of a group without a placeholder, then TargetInvalidError explains the placeholder', async () => {
@@ -269,11 +302,11 @@ describe('LdapTarget errors from the server', () => {
         }),
       ),
     );
-    const { error } = await failure(target.revoke(ref, bot('bot-a')));
+    const { error } = await failure(target.revoke(target.handleFor(ref, bot('bot-a'))));
     expect(error).toBeInstanceOf(TargetInvalidError);
     expect((error as Error).message).toContain('result code 65');
     expect((error as Error).message).toMatch(/without members.*placeholder/);
-    expect(await target.check(ref, bot('bot-a'))).toBe(true);
+    expect(await target.check(target.handleFor(ref, bot('bot-a')))).toBe(true);
   });
 });
 
@@ -299,8 +332,8 @@ describe('LdapTarget when slapd goes away', () => {
     await server.stop();
     for (const call of [
       target.grant(ref, bot('bot-b')),
-      target.revoke(ref, bot('bot-a')),
-      target.check(ref, bot('bot-a')),
+      target.revoke(target.handleFor(ref, bot('bot-a'))),
+      target.check(target.handleFor(ref, bot('bot-a'))),
       target.listMembers(ref),
       target.ping(),
     ]) {
@@ -311,8 +344,11 @@ describe('LdapTarget when slapd goes away', () => {
     }
 
     await server.restart();
-    expect(await target.check(ref, bot('bot-a'))).toBe(true);
-    expect(await target.grant(ref, bot('bot-b'))).toEqual({ changed: true });
+    expect(await target.check(target.handleFor(ref, bot('bot-a')))).toBe(true);
+    expect(await target.grant(ref, bot('bot-b'))).toEqual({
+      changed: true,
+      handle: target.handleFor(ref, bot('bot-b')),
+    });
     expect((await target.listMembers(ref)).sort()).toEqual([bot('bot-a'), bot('bot-b')].sort());
   });
 
@@ -324,7 +360,7 @@ describe('LdapTarget when slapd goes away', () => {
     const principals = Array.from({ length: 20 }, (_, i) => bot(`burst-${i}`));
     const results = await Promise.all([
       ...principals.map((p) => target.grant(ref, p)),
-      ...principals.map(() => target.check(ref, bot('bot-a'))),
+      ...principals.map(() => target.check(target.handleFor(ref, bot('bot-a')))),
       target.ping(),
     ]);
     expect(results).toHaveLength(41);
@@ -351,17 +387,17 @@ describe('LdapTarget when slapd goes away', () => {
     // socket buffer): the reason grants are idempotent and verified by reading back.
     const retried = await target.grant(ref, bot('bot-a'));
     expect(typeof retried.changed).toBe('boolean');
-    expect(await target.check(ref, bot('bot-a'))).toBe(true);
+    expect(await target.check(target.handleFor(ref, bot('bot-a')))).toBe(true);
   });
 
   it('when slapd is killed (SIGKILL) and restarted, then the target recovers without being recreated', async () => {
     const ref = group('restart');
     server.kill();
     await server.stop(); // waits for the killed process to be gone
-    const { error } = await failure(target.check(ref, bot('bot-a')));
+    const { error } = await failure(target.check(target.handleFor(ref, bot('bot-a'))));
     expect(error).toBeInstanceOf(TargetUnreachableError);
     await server.restart();
-    expect(await target.check(ref, bot('bot-a'))).toBe(true);
+    expect(await target.check(target.handleFor(ref, bot('bot-a')))).toBe(true);
   });
 
   it('when the target is closed, then later calls fail with TargetUnreachableError', async () => {

@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
 import { groupDn } from '../../dev/ldap-seed.js';
 import { stepUpSettings, StepUpClient } from '../../integrations/oidc/step-up.js';
@@ -65,7 +65,7 @@ const metricsToken = `prom-${generateSecret('admin')}`;
 const elevationIds = new Set<string>();
 
 beforeAll(async () => {
-  metrics = createMetrics({ statusCounts: () => stack.store.countByStatus() });
+  metrics = createMetrics({ statusCounts: () => stack.stores.elevations.countByStatus() });
   stack = await startStack({
     bots: [{ id: 'metrics-bot', roles: ['quick', 'needs-ok'] }],
     roles: [
@@ -371,7 +371,7 @@ describe('GET /metrics on the API', () => {
       const body = (await res.json()) as { error: { code: string } };
       expect(body.error.code).toBe('unauthenticated');
     }
-    const refused = (await stack.store.readEvents(0, 100_000)).filter(
+    const refused = (await stack.stores.auditLog.readEvents(0, 100_000)).filter(
       (e) => e.type === 'auth.refused' && e.data.path === '/metrics',
     );
     expect(refused.map((e) => e.data.reason).sort()).toEqual(
@@ -426,7 +426,7 @@ describe("the worker's own /metrics endpoint", () => {
       expect(has(samples, 'elevate_active_grants')).toBe(true);
       await scrape(`${url}/metrics`, stack.adminToken);
       await stack.service.flushRefusals(); // a minute of its own (see above)
-      const refusedBefore = (await stack.store.readEvents(0, 100_000)).filter(
+      const refusedBefore = (await stack.stores.auditLog.readEvents(0, 100_000)).filter(
         (e) => e.type === 'auth.refused' && e.data.path === '/metrics',
       ).length;
       const refusedHeaders: Record<string, string>[] = [
@@ -441,7 +441,7 @@ describe("the worker's own /metrics endpoint", () => {
         expect(await res.text()).not.toContain('elevate_');
       }
       expect((await fetch(`${url}/healthz`)).status).toBe(404);
-      const refusedAfter = (await stack.store.readEvents(0, 100_000)).filter(
+      const refusedAfter = (await stack.stores.auditLog.readEvents(0, 100_000)).filter(
         (e) => e.type === 'auth.refused' && e.data.path === '/metrics',
       ).length;
       expect(refusedAfter - refusedBefore).toBe(3);
@@ -518,7 +518,9 @@ describe('failures counted where they happen', () => {
         release: () => Promise.reject(new TargetUnreachableError('ldap down')),
         members: () => Promise.resolve(['uid=intruder', 'uid=standing']),
         reconcile: () => Promise.resolve('reverted'),
-        reconcileAwsPolicy: () => Promise.resolve('explained'),
+        membershipKey: (_t, principal) => principal,
+        unreconciledReason: () => undefined,
+        reconcilePrincipal: () => Promise.resolve({ drift: [] }),
       },
       notifier: { announce: () => Promise.resolve([]), publish: () => Promise.resolve() },
       ...testRequestDeps(),

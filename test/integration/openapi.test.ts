@@ -15,7 +15,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ID_PATTERN, MAX_ROLE_DURATION_SECONDS } from '../../config/policy.js';
 import { ElevationService } from '../../domain/elevation-service.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { openStores, type Stores } from '../../store/stores.js';
 import { SlackClient } from '../../integrations/slack/slack-client.js';
 import { createMetrics } from '../../integrations/metrics/prometheus.js';
 import { createApp } from '../../server/app.js';
@@ -742,7 +742,7 @@ describe('the OpenAPI document', () => {
 
 describe('the API as served', () => {
   let dir: string;
-  let store: SqliteStore;
+  let store: Stores;
   let slackStub: SlackStub;
   let app: express.Express;
   let server: Server;
@@ -751,7 +751,7 @@ describe('the API as served', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'elevate-openapi-'));
-    store = SqliteStore.open(path.join(dir, 'audit.db'));
+    store = await openStores({ sqlitePath: path.join(dir, 'audit.db') });
     slackStub = await startSlackApiStub({ token: 'xoxb-openapi-test', users: [] });
     const logger = testLogger();
     const { policy, keys } = buildPolicy(
@@ -765,7 +765,7 @@ describe('the API as served', () => {
       temporal: new Client(),
       signer: new DecisionSigner(testDecisionKey()),
       taskQueue: 'unused',
-      store,
+      ...store,
       timing: { grantTimeoutSeconds: 10, revokeRetryMaxSeconds: 1 },
       logger,
     });
@@ -779,7 +779,7 @@ describe('the API as served', () => {
       },
       service,
       slack: new SlackClient({ token: slackStub.token, apiUrl: slackStub.url, logger }),
-      ephemeral: store,
+      singleUse: store.singleUse,
       publicUrl: 'http://127.0.0.1',
       logger,
     });
@@ -793,7 +793,7 @@ describe('the API as served', () => {
         approvalRoutes({
           service,
           stepUp: () => Promise.reject(new Error('no identity provider in this test')),
-          ephemeral: store,
+          singleUse: store.singleUse,
           publicUrl: 'http://127.0.0.1',
           slackBound: true,
           logger,
@@ -809,7 +809,7 @@ describe('the API as served', () => {
   afterAll(async () => {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await slackStub?.stop();
-    await store?.close();
+    await store?.database.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseOrphanedLeases, type ElevationWorkflows } from '../../activities/orphaned-leases.js';
 import type { GrantRequest } from '../../core/ports/activities.js';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import { normalizeDn } from '../../core/rules/dn.js';
 import { botDn, groupDn } from '../../dev/ldap-seed.js';
 import { TargetUnreachableError } from '../../core/errors/target-errors.js';
@@ -72,7 +72,7 @@ const workflowStatus = async (elevationId: string) =>
   (await s.env.client.workflow.getHandle(workflowIdFor(elevationId)).describe()).status.name;
 
 const eventsOf = async (elevationId: string, type: string): Promise<AuditEvent[]> =>
-  (await s.store.listEvents(elevationId)).filter((e) => e.type === type);
+  (await s.stores.auditLog.listEvents(elevationId)).filter((e) => e.type === type);
 
 const orphanOf = (result: ReconcileResult, elevationId: string): OrphanedLease | undefined =>
   result.orphanedLeases?.orphaned.find((o) => o.elevationId === elevationId);
@@ -86,12 +86,12 @@ describe('an elevation whose workflow is terminated', () => {
     // The hole: nothing revokes, and the held lease keeps the grant in place.
     await sleep(500);
     expect(await s.isMember('bot-term', 'solo')).toBe(true);
-    expect((await s.store.getLease(id))?.state).toBe('held');
+    expect((await s.stores.leases.getLease(id))?.state).toBe('held');
 
     const result = await reconcile('solo');
 
     expect(await s.isMember('bot-term', 'solo')).toBe(false);
-    expect((await s.store.getLease(id))?.state).toBe('released');
+    expect((await s.stores.leases.getLease(id))?.state).toBe('released');
     expect(orphanOf(result, id)).toEqual({ elevationId: id, workflowStatus: 'TERMINATED', removed: true });
     expect(result.orphanedLeases).toMatchObject({ failed: 0 });
     expect(result.orphanedLeases?.error).toBeUndefined();
@@ -105,11 +105,11 @@ describe('an elevation whose workflow is terminated', () => {
       data: { workflowId: workflowIdFor(id), workflowStatus: 'TERMINATED', target: ref('solo') },
     });
     expect(normalizeDn(orphaned!.data.principal as string)).toBe(normalizeDn(dn('bot-term')));
-    const lease = await s.store.getLease(id);
+    const lease = await s.stores.leases.getLease(id);
     expect(orphaned!.data.acquiredAt).toBe(lease?.acquiredAt);
     expect(Number.isNaN(Date.parse(lease!.acquiredAt!))).toBe(false);
 
-    const events = await s.store.listEvents(id);
+    const events = await s.stores.auditLog.listEvents(id);
     expect(events.slice(-2).map((e) => e.type)).toEqual(['lease.orphaned', 'elevation.revoked']);
     const revoked = events.at(-1)!;
     expect(revoked.data).toMatchObject({
@@ -127,12 +127,12 @@ describe('an elevation whose workflow is terminated', () => {
       roleId: 'solo',
     });
     expect(Date.parse(view.endedAt!)).toBeGreaterThanOrEqual(Date.parse(orphaned!.at));
-    expect(await s.store.verify()).toMatchObject({ ok: true });
+    expect(await s.stores.auditLog.verify()).toMatchObject({ ok: true });
 
     // Nothing left to do: the next run finds no orphan and records nothing more.
     const again = await reconcile('solo');
     expect(orphanOf(again, id)).toBeUndefined();
-    expect(await s.store.listEvents(id)).toHaveLength(events.length);
+    expect(await s.stores.auditLog.listEvents(id)).toHaveLength(events.length);
   });
 
   it('when another running elevation shares the membership, then only the lease goes and the membership stays for the other', async () => {
@@ -152,8 +152,8 @@ describe('an elevation whose workflow is terminated', () => {
     });
     expect(orphanOf(result, second)).toBeUndefined();
     expect(await s.isMember('bot-share', 'shared')).toBe(true);
-    expect((await s.store.getLease(first))?.state).toBe('released');
-    expect((await s.store.getLease(second))?.state).toBe('held');
+    expect((await s.stores.leases.getLease(first))?.state).toBe('released');
+    expect((await s.stores.leases.getLease(second))?.state).toBe('held');
     expect((await eventsOf(first, 'elevation.revoked'))[0]!.data).toMatchObject({
       reason: 'orphaned',
       receipt: { removed: false, stillHeldBy: [second] },
@@ -170,14 +170,14 @@ describe('an elevation whose workflow is terminated', () => {
     await s.service.revoke(second, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'done');
     await s.waitFor(second, (v) => v.status === 'revoked');
     expect(await s.isMember('bot-share', 'shared')).toBe(false);
-    expect(await s.store.verify()).toMatchObject({ ok: true });
+    expect(await s.stores.auditLog.verify()).toMatchObject({ ok: true });
   });
 });
 
 describe('a running elevation', () => {
   it('when reconciliation runs, then its lease is looked at and left held, and its grant and record are untouched', async () => {
     const id = await activeElevation('bot-live', 'live');
-    const before = await s.store.listEvents(id);
+    const before = await s.stores.auditLog.listEvents(id);
 
     const results = [await reconcile('live'), await reconcile('live')];
 
@@ -185,9 +185,9 @@ describe('a running elevation', () => {
       expect(result.orphanedLeases?.checked).toBeGreaterThanOrEqual(1);
       expect(orphanOf(result, id)).toBeUndefined();
     }
-    expect((await s.store.getLease(id))?.state).toBe('held');
+    expect((await s.stores.leases.getLease(id))?.state).toBe('held');
     expect(await s.isMember('bot-live', 'live')).toBe(true);
-    expect(await s.store.listEvents(id)).toEqual(before);
+    expect(await s.stores.auditLog.listEvents(id)).toEqual(before);
     expect(await s.service.get(id, { kind: 'admin' })).toMatchObject({ status: 'active' });
     expect(await workflowStatus(id)).toBe('RUNNING');
   });
@@ -212,12 +212,14 @@ describe('a lease whose workflow Temporal does not know', () => {
       removed: true,
     });
     expect(await s.isMember('bot-gone', 'gone')).toBe(false);
-    expect((await s.store.listEvents(req.elevationId)).map((e) => [e.type, e.data.workflowStatus])).toEqual([
+    expect(
+      (await s.stores.auditLog.listEvents(req.elevationId)).map((e) => [e.type, e.data.workflowStatus]),
+    ).toEqual([
       ['lease.orphaned', 'NOT_FOUND'],
       ['elevation.revoked', 'NOT_FOUND'],
     ]);
     // No summary is made up for an elevation the store never had.
-    expect(await s.store.getElevation(req.elevationId)).toBeUndefined();
+    expect(await s.stores.elevations.getElevation(req.elevationId)).toBeUndefined();
   });
 });
 
@@ -257,7 +259,15 @@ describe('failures while releasing orphaned leases', () => {
           : s.ledger.release(req),
     };
     const sweep = await releaseOrphanedLeases(
-      { append: (e) => s.store.append(e), leases: s.store, ledger, temporal, logger: s.logger, pageSize: 1 },
+      {
+        append: (e) => s.stores.auditLog.append(e),
+        leases: s.stores.leases,
+        elevations: s.stores.elevations,
+        ledger,
+        temporal,
+        logger: s.logger,
+        pageSize: 1,
+      },
       s.taskQueue,
     );
 
@@ -277,7 +287,7 @@ describe('failures while releasing orphaned leases', () => {
     expect(described).not.toContain(workflowIdFor(live));
     expect(await s.isMember('bot-flaky', 'flaky-2')).toBe(false);
     expect(await s.isMember('bot-flaky', 'flaky-1')).toBe(true);
-    expect((await s.store.getLease(failing))?.state).toBe('held');
+    expect((await s.stores.leases.getLease(failing))?.state).toBe('held');
     expect(await eventsOf(failing, 'elevation.revoked')).toEqual([]);
 
     // A describe that fails leaves the lease for later rather than guessing.
@@ -289,8 +299,9 @@ describe('failures while releasing orphaned leases', () => {
     };
     const unsure = await releaseOrphanedLeases(
       {
-        append: (e) => s.store.append(e),
-        leases: s.store,
+        append: (e) => s.stores.auditLog.append(e),
+        leases: s.stores.leases,
+        elevations: s.stores.elevations,
         ledger: s.ledger,
         temporal: blind,
         logger: s.logger,
@@ -298,7 +309,7 @@ describe('failures while releasing orphaned leases', () => {
       s.taskQueue,
     );
     expect(unsure.orphaned).toEqual([]);
-    expect((await s.store.getLease(failing))?.state).toBe('held');
+    expect((await s.stores.leases.getLease(failing))?.state).toBe('held');
 
     // The next scheduled run releases it, and its lease.orphaned is still recorded once.
     const result = await reconcile();
@@ -313,8 +324,8 @@ describe('failures while releasing orphaned leases', () => {
       status: 'revoked',
       endReason: 'orphaned',
     });
-    expect((await s.store.getLease(live))?.state).toBe('held');
-    expect(await s.store.verify()).toMatchObject({ ok: true });
+    expect((await s.stores.leases.getLease(live))?.state).toBe('held');
+    expect(await s.stores.auditLog.verify()).toMatchObject({ ok: true });
   });
 
   it('when visibility cannot list the running workflows, then every held lease is described, and only the orphan is released', async () => {
@@ -337,7 +348,14 @@ describe('failures while releasing orphaned leases', () => {
     };
 
     const sweep = await releaseOrphanedLeases(
-      { append: (e) => s.store.append(e), leases: s.store, ledger: s.ledger, temporal, logger: s.logger },
+      {
+        append: (e) => s.stores.auditLog.append(e),
+        leases: s.stores.leases,
+        elevations: s.stores.elevations,
+        ledger: s.ledger,
+        temporal,
+        logger: s.logger,
+      },
       s.taskQueue,
     );
 
@@ -346,6 +364,6 @@ describe('failures while releasing orphaned leases', () => {
     expect(described).toHaveLength(sweep.checked);
     expect(await s.isMember('bot-flaky', 'blind')).toBe(false);
     expect(await s.isMember('bot-live', 'live')).toBe(true);
-    expect((await s.store.getLease(running))?.state).toBe('held');
+    expect((await s.stores.leases.getLease(running))?.state).toBe('held');
   });
 });

@@ -199,40 +199,73 @@ afterAll(async () => {
 describe('PostgresTarget memberships', () => {
   it('when a login is granted and then revoked, then check and listMembers follow each step', async () => {
     const ref = role('lifecycle');
-    expect(await target.check(ref, 'bot_a')).toBe(false);
+    expect(await target.check(target.handleFor(ref, 'bot_a'))).toBe(false);
     expect(await target.listMembers(ref)).toEqual([]);
 
-    expect(await target.grant(ref, 'bot_a')).toEqual({ changed: true });
+    expect(await target.grant(ref, 'bot_a')).toEqual({
+      changed: true,
+      handle: target.handleFor(ref, 'bot_a'),
+    });
     expect(await isMember('lifecycle', 'bot_a')).toBe(true);
-    expect(await target.check(ref, 'bot_a')).toBe(true);
-    expect(await target.check(ref, 'bot_b')).toBe(false);
+    expect(await target.check(target.handleFor(ref, 'bot_a'))).toBe(true);
+    expect(await target.check(target.handleFor(ref, 'bot_b'))).toBe(false);
     expect(await target.listMembers(ref)).toEqual(['bot_a']);
 
-    expect(await target.grant(ref, 'bot_b')).toEqual({ changed: true });
+    expect(await target.grant(ref, 'bot_b')).toEqual({
+      changed: true,
+      handle: target.handleFor(ref, 'bot_b'),
+    });
     expect(await target.listMembers(ref)).toEqual(['bot_a', 'bot_b']);
 
-    expect(await target.revoke(ref, 'bot_a')).toEqual({ changed: true });
+    expect(await target.revoke(target.handleFor(ref, 'bot_a'))).toEqual({ changed: true });
     expect(await isMember('lifecycle', 'bot_a')).toBe(false);
-    expect(await target.check(ref, 'bot_a')).toBe(false);
+    expect(await target.check(target.handleFor(ref, 'bot_a'))).toBe(false);
     expect(await target.listMembers(ref)).toEqual(['bot_b']);
-    await target.revoke(ref, 'bot_b');
+    await target.revoke(target.handleFor(ref, 'bot_b'));
     expect(await target.listMembers(ref)).toEqual([]);
+  });
+
+  it('when a grant is revoked through its handle read back from JSON, then the login no longer holds the role; a handle of another server or target is refused', async () => {
+    const ref = role('lifecycle');
+    const { handle } = await target.grant(ref, 'bot_c');
+    expect(handle).toEqual({ type: 'postgres', server: SERVER_ID, role: 'lifecycle', login: 'bot_c' });
+    const stored = JSON.parse(JSON.stringify(handle)) as typeof handle;
+    expect(await target.check(stored)).toBe(true);
+    expect(await target.revoke(stored)).toEqual({ changed: true });
+    expect(await isMember('lifecycle', 'bot_c')).toBe(false);
+    expect(await target.check(stored)).toBe(false);
+
+    const elsewhere = await failure(target.revoke({ ...handle, server: 'other' }));
+    expect(elsewhere.error).toBeInstanceOf(TargetInvalidError);
+    expect((elsewhere.error as Error).message).toContain('"other"');
+    const ldap = await failure(target.check({ type: 'ldap', groupDn: 'cn=x', member: 'uid=y' } as never));
+    expect(ldap.error).toBeInstanceOf(TargetInvalidError);
+    expect((ldap.error as Error).message).toContain('not a grant handle of the PostgreSQL target');
   });
 
   it('when granting or revoking twice, then the second call succeeds with changed false', async () => {
     const ref = role('idem');
-    expect(await target.grant(ref, 'bot_a')).toEqual({ changed: true });
-    expect(await target.grant(ref, 'bot_a')).toEqual({ changed: false });
-    expect(await target.check(ref, 'bot_a')).toBe(true);
-    expect(await target.revoke(ref, 'bot_a')).toEqual({ changed: true });
-    expect(await target.revoke(ref, 'bot_a')).toEqual({ changed: false });
-    expect(await target.check(ref, 'bot_a')).toBe(false);
+    expect(await target.grant(ref, 'bot_a')).toEqual({
+      changed: true,
+      handle: target.handleFor(ref, 'bot_a'),
+    });
+    expect(await target.grant(ref, 'bot_a')).toEqual({
+      changed: false,
+      handle: target.handleFor(ref, 'bot_a'),
+    });
+    expect(await target.check(target.handleFor(ref, 'bot_a'))).toBe(true);
+    expect(await target.revoke(target.handleFor(ref, 'bot_a'))).toEqual({ changed: true });
+    expect(await target.revoke(target.handleFor(ref, 'bot_a'))).toEqual({ changed: false });
+    expect(await target.check(target.handleFor(ref, 'bot_a'))).toBe(false);
   });
 
   it('when the membership was granted outside Elevate, then grant reports no change and revoke removes it', async () => {
     await asSuperuser((c) => c.query('GRANT preexisting TO bot_c'));
-    expect(await target.grant(role('preexisting'), 'bot_c')).toEqual({ changed: false });
-    expect(await target.revoke(role('preexisting'), 'bot_c')).toEqual({ changed: true });
+    expect(await target.grant(role('preexisting'), 'bot_c')).toEqual({
+      changed: false,
+      handle: target.handleFor(role('preexisting'), 'bot_c'),
+    });
+    expect(await target.revoke(target.handleFor(role('preexisting'), 'bot_c'))).toEqual({ changed: true });
     expect(await isMember('preexisting', 'bot_c')).toBe(false);
   });
 
@@ -240,7 +273,7 @@ describe('PostgresTarget memberships', () => {
     // inner_g is a member of outer_g; bot_b joins inner_g and so inherits outer_g indirectly.
     await asSuperuser((c) => c.query('GRANT inner_g TO bot_b'));
     try {
-      expect(await target.check(role('outer_g'), 'bot_b')).toBe(false);
+      expect(await target.check(target.handleFor(role('outer_g'), 'bot_b'))).toBe(false);
       expect(await target.listMembers(role('outer_g'))).toEqual(['inner_g']);
     } finally {
       await asSuperuser((c) => c.query('REVOKE inner_g FROM bot_b'));
@@ -255,7 +288,7 @@ describe('PostgresTarget memberships', () => {
     const results = await Promise.all(logins.map((login) => target.grant(role('lifecycle'), login)));
     expect(results.every((r) => r.changed)).toBe(true);
     expect(await target.listMembers(role('lifecycle'))).toEqual([...logins].sort());
-    await Promise.all(logins.map((login) => target.revoke(role('lifecycle'), login)));
+    await Promise.all(logins.map((login) => target.revoke(target.handleFor(role('lifecycle'), login))));
     expect(await target.listMembers(role('lifecycle'))).toEqual([]);
   });
 
@@ -276,9 +309,9 @@ describe('PostgresTarget names', () => {
       expect(asLogin.error, name).toBeInstanceOf(TargetNotFoundError);
       expect((asLogin.error as Error).message).toContain(`login ${JSON.stringify(name)} does not exist`);
 
-      expect(await target.revoke(role(name), 'bot_a')).toEqual({ changed: false });
-      expect(await target.revoke(role('idem'), name)).toEqual({ changed: false });
-      expect(await target.check(role(name), name)).toBe(false);
+      expect(await target.revoke(target.handleFor(role(name), 'bot_a'))).toEqual({ changed: false });
+      expect(await target.revoke(target.handleFor(role('idem'), name))).toEqual({ changed: false });
+      expect(await target.check(target.handleFor(role(name), name))).toBe(false);
       expect(await target.listMembers(role(name))).toEqual([]);
     }
     expect(await roleNames()).toEqual(before);
@@ -309,11 +342,14 @@ describe('PostgresTarget names', () => {
 
   it('when roles and logins with quotes, semicolons, spaces and unicode exist, then they are granted as exactly those names', async () => {
     for (const group of [WEIRD_ROLE, UNICODE_ROLE]) {
-      expect(await target.grant(role(group), WEIRD_LOGIN)).toEqual({ changed: true });
+      expect(await target.grant(role(group), WEIRD_LOGIN)).toEqual({
+        changed: true,
+        handle: target.handleFor(role(group), WEIRD_LOGIN),
+      });
       expect(await isMember(group, WEIRD_LOGIN)).toBe(true);
-      expect(await target.check(role(group), WEIRD_LOGIN)).toBe(true);
+      expect(await target.check(target.handleFor(role(group), WEIRD_LOGIN))).toBe(true);
       expect(await target.listMembers(role(group))).toEqual([WEIRD_LOGIN]);
-      expect(await target.revoke(role(group), WEIRD_LOGIN)).toEqual({ changed: true });
+      expect(await target.revoke(target.handleFor(role(group), WEIRD_LOGIN))).toEqual({ changed: true });
       expect(await isMember(group, WEIRD_LOGIN)).toBe(false);
     }
     expect(await roleNames()).toContain('victim');
@@ -328,10 +364,10 @@ describe('PostgresTarget names', () => {
         for (const call of [
           () => offline.grant(role(name), 'bot_a'),
           () => offline.grant(role('idem'), name),
-          () => offline.revoke(role(name), 'bot_a'),
-          () => offline.revoke(role('idem'), name),
-          () => offline.check(role(name), 'bot_a'),
-          () => offline.check(role('idem'), name),
+          () => offline.revoke(offline.handleFor(role(name), 'bot_a')),
+          () => offline.revoke(offline.handleFor(role('idem'), name)),
+          () => offline.check(offline.handleFor(role(name), 'bot_a')),
+          () => offline.check(offline.handleFor(role('idem'), name)),
           () => offline.listMembers(role(name)),
         ]) {
           const { error } = await failure(call());
@@ -353,11 +389,11 @@ describe('PostgresTarget names', () => {
     expect(await isMember('pg_read_all_data', 'bot_a')).toBe(false);
 
     await asSuperuser((c) => c.query('GRANT pg_monitor TO bot_c'));
-    const revoke = await failure(target.revoke(role('pg_monitor'), 'bot_c'));
+    const revoke = await failure(target.revoke(target.handleFor(role('pg_monitor'), 'bot_c')));
     expect(revoke.error).toBeInstanceOf(TargetInvalidError);
     expect(await isMember('pg_monitor', 'bot_c')).toBe(true);
     // Reading is harmless and allowed.
-    expect(await target.check(role('pg_monitor'), 'bot_c')).toBe(true);
+    expect(await target.check(target.handleFor(role('pg_monitor'), 'bot_c'))).toBe(true);
   });
 
   it('when asked to grant a superuser role or the role Elevate connects as, then TargetInvalidError', async () => {
@@ -386,7 +422,7 @@ describe('PostgresTarget names', () => {
     }
     // Revoking such a role (put there by someone else) still works: taking power away is safe.
     await asSuperuser((c) => c.query('GRANT cr_group TO bot_c'));
-    expect(await target.revoke(role('cr_group'), 'bot_c')).toEqual({ changed: true });
+    expect(await target.revoke(target.handleFor(role('cr_group'), 'bot_c'))).toEqual({ changed: true });
     expect(await isMember('cr_group', 'bot_c')).toBe(false);
   });
 
@@ -412,11 +448,11 @@ describe('PostgresTarget errors from the server', () => {
       expect(await isMember('denied', 'bot_a')).toBe(false);
 
       await asSuperuser((c) => c.query('GRANT denied TO bot_b'));
-      const revoke = await failure(plain.revoke(role('denied'), 'bot_b'));
+      const revoke = await failure(plain.revoke(plain.handleFor(role('denied'), 'bot_b')));
       expect(revoke.error).toBeInstanceOf(TargetAccessDeniedError);
       expect(await isMember('denied', 'bot_b')).toBe(true);
 
-      expect(await plain.check(role('denied'), 'bot_b')).toBe(true);
+      expect(await plain.check(plain.handleFor(role('denied'), 'bot_b'))).toBe(true);
       expect(await plain.listMembers(role('denied'))).toEqual(['bot_b']);
     } finally {
       await plain.close();
@@ -428,8 +464,8 @@ describe('PostgresTarget errors from the server', () => {
     expect(grant.error).toBeInstanceOf(TargetNotFoundError);
     expect((grant.error as Error).message).toContain('role "no_such_role" does not exist');
     expect((grant.error as Error).message).toContain(SERVER_ID);
-    expect(await target.revoke(role('no_such_role'), 'bot_a')).toEqual({ changed: false });
-    expect(await target.check(role('no_such_role'), 'bot_a')).toBe(false);
+    expect(await target.revoke(target.handleFor(role('no_such_role'), 'bot_a'))).toEqual({ changed: false });
+    expect(await target.check(target.handleFor(role('no_such_role'), 'bot_a'))).toBe(false);
     expect(await target.listMembers(role('no_such_role'))).toEqual([]);
   });
 
@@ -438,14 +474,17 @@ describe('PostgresTarget errors from the server', () => {
     expect(grant.error).toBeInstanceOf(TargetNotFoundError);
     expect((grant.error as Error).message).toContain('login "no_such_bot" does not exist');
     expect((grant.error as Error).message).not.toContain('role "idem" does not exist');
-    expect(await target.revoke(role('idem'), 'no_such_bot')).toEqual({ changed: false });
+    expect(await target.revoke(target.handleFor(role('idem'), 'no_such_bot'))).toEqual({ changed: false });
   });
 
   it('when the login is dropped while it holds the role, then revoke succeeds unchanged', async () => {
     await asSuperuser((c) => c.query('CREATE ROLE doomed_bot LOGIN'));
-    expect(await target.grant(role('idem'), 'doomed_bot')).toEqual({ changed: true });
+    expect(await target.grant(role('idem'), 'doomed_bot')).toEqual({
+      changed: true,
+      handle: target.handleFor(role('idem'), 'doomed_bot'),
+    });
     await asSuperuser((c) => c.query('DROP ROLE doomed_bot'));
-    expect(await target.revoke(role('idem'), 'doomed_bot')).toEqual({ changed: false });
+    expect(await target.revoke(target.handleFor(role('idem'), 'doomed_bot'))).toEqual({ changed: false });
   });
 
   it('when a grant waits on a lock longer than the statement timeout, then TargetUnreachableError (retryable), and it works once the lock is gone', async () => {
@@ -461,7 +500,10 @@ describe('PostgresTarget errors from the server', () => {
       expect((error as Error).message).toContain('57014');
       expect(ms).toBeLessThan(2_500);
       await holder.query('ROLLBACK');
-      expect(await impatient.grant(role('locked'), 'bot_a')).toEqual({ changed: true });
+      expect(await impatient.grant(role('locked'), 'bot_a')).toEqual({
+        changed: true,
+        handle: impatient.handleFor(role('locked'), 'bot_a'),
+      });
     } finally {
       await holder.end();
       await impatient.close();
@@ -475,8 +517,8 @@ describe('PostgresTarget when the server goes away', () => {
     try {
       for (const call of [
         () => offline.grant(role('restart'), 'bot_a'),
-        () => offline.revoke(role('restart'), 'bot_a'),
-        () => offline.check(role('restart'), 'bot_a'),
+        () => offline.revoke(offline.handleFor(role('restart'), 'bot_a')),
+        () => offline.check(offline.handleFor(role('restart'), 'bot_a')),
         () => offline.listMembers(role('restart')),
         () => offline.ping(),
       ]) {
@@ -499,7 +541,10 @@ describe('PostgresTarget when the server goes away', () => {
       connectTimeoutMs: 1_000,
     });
     try {
-      expect(await viaProxy.grant(role('restart'), 'bot_a')).toEqual({ changed: true });
+      expect(await viaProxy.grant(role('restart'), 'bot_a')).toEqual({
+        changed: true,
+        handle: viaProxy.handleFor(role('restart'), 'bot_a'),
+      });
       await proxy.stop(); // idle pooled connections are cut: the pool's 'error' must not crash us
       const { error, ms } = await failure(viaProxy.grant(role('restart'), 'bot_b'));
       expect(error).toBeInstanceOf(TargetUnreachableError);
@@ -507,7 +552,10 @@ describe('PostgresTarget when the server goes away', () => {
       await expect(viaProxy.ping()).rejects.toBeInstanceOf(TargetUnreachableError);
 
       await proxy.start();
-      expect(await viaProxy.grant(role('restart'), 'bot_b')).toEqual({ changed: true });
+      expect(await viaProxy.grant(role('restart'), 'bot_b')).toEqual({
+        changed: true,
+        handle: viaProxy.handleFor(role('restart'), 'bot_b'),
+      });
       expect(await viaProxy.listMembers(role('restart'))).toEqual(['bot_a', 'bot_b']);
     } finally {
       await viaProxy.close();
@@ -537,7 +585,10 @@ describe('PostgresTarget when the server goes away', () => {
       expect(onNew.ms).toBeLessThan(3_000);
 
       proxy.frozen = false;
-      expect(await viaProxy.grant(role('frozen'), 'bot_a')).toEqual({ changed: true });
+      expect(await viaProxy.grant(role('frozen'), 'bot_a')).toEqual({
+        changed: true,
+        handle: viaProxy.handleFor(role('frozen'), 'bot_a'),
+      });
     } finally {
       await viaProxy.close();
       await proxy.stop();
@@ -557,8 +608,11 @@ describe('PostgresTarget when the server goes away', () => {
       });
       expect(terminated).toBeGreaterThan(0);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(await own.grant(role('terminated'), 'bot_a')).toEqual({ changed: true });
-      expect(await own.check(role('terminated'), 'bot_a')).toBe(true);
+      expect(await own.grant(role('terminated'), 'bot_a')).toEqual({
+        changed: true,
+        handle: own.handleFor(role('terminated'), 'bot_a'),
+      });
+      expect(await own.check(own.handleFor(role('terminated'), 'bot_a'))).toBe(true);
     } finally {
       await own.close();
     }
@@ -569,12 +623,12 @@ describe('PostgresTarget when the server goes away', () => {
     const elsewhere = new PostgresTarget({ url: other.url, server: 'other', connectTimeoutMs: 1_000 });
     try {
       await asSuperuser((c) => c.query('CREATE ROLE g NOLOGIN; CREATE ROLE b LOGIN'), other.url);
-      expect(await elsewhere.grant({ type: 'postgres', server: 'other', role: 'g' }, 'b')).toEqual({
+      expect(await elsewhere.grant({ type: 'postgres', server: 'other', role: 'g' }, 'b')).toMatchObject({
         changed: true,
       });
       await other.stop();
       const { error, ms } = await failure(
-        elsewhere.check({ type: 'postgres', server: 'other', role: 'g' }, 'b'),
+        elsewhere.check(elsewhere.handleFor({ type: 'postgres', server: 'other', role: 'g' }, 'b')),
       );
       expect(error).toBeInstanceOf(TargetUnreachableError);
       expect(ms).toBeLessThan(3_000);
@@ -589,7 +643,7 @@ describe('PostgresTarget when the server goes away', () => {
     await closing.ping();
     await closing.close();
     await closing.close();
-    const { error } = await failure(closing.check(role('idem'), 'bot_a'));
+    const { error } = await failure(closing.check(closing.handleFor(role('idem'), 'bot_a')));
     expect(error).toBeInstanceOf(TargetUnreachableError);
   });
 });

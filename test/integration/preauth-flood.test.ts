@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElevationService } from '../../domain/elevation-service.js';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import { createMetrics } from '../../integrations/metrics/prometheus.js';
 import { adminConsole } from '../../server/admin-console.js';
 import { createApp } from '../../server/app.js';
@@ -43,7 +43,7 @@ beforeAll(async () => {
     temporal: stack.env.client,
     signer: new DecisionSigner(testDecisionKey()),
     taskQueue: stack.taskQueue,
-    store: stack.store,
+    ...stack.stores,
     timing: stack.timing,
     logger: stack.logger,
     directory: stack.directory,
@@ -74,7 +74,7 @@ afterAll(async () => {
 async function allEvents(): Promise<AuditEvent[]> {
   const all: AuditEvent[] = [];
   for (;;) {
-    const page = await stack.store.readEvents(all.at(-1)?.position ?? 0, 1000);
+    const page = await stack.stores.auditLog.readEvents(all.at(-1)?.position ?? 0, 1000);
     all.push(...page);
     if (page.length < 1000) return all;
   }
@@ -251,7 +251,7 @@ describe('a flood of unauthenticated requests', () => {
         approvalRoutes({
           service,
           stepUp: never,
-          ephemeral: stack.store,
+          singleUse: stack.stores.singleUse,
           publicUrl: 'http://127.0.0.1',
           slackBound: false,
           logger: testLogger(),
@@ -261,7 +261,7 @@ describe('a flood of unauthenticated requests', () => {
       adminConsole: adminConsole({
         service,
         policy: stack.policy,
-        store: stack.store,
+        ...stack.stores,
         settings: {
           groupsClaim: 'groups',
           groups: ['admins'],

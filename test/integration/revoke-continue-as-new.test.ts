@@ -56,16 +56,34 @@ describe('revocation across continue-as-new', () => {
     expect(done.endReason).toBe('expired');
     expect(await stack.isMember('batch-bot', 'ledger')).toBe(false);
 
+    // The grant's handle went over with the revocation: the next run started with it and revoked through it.
+    const confirmed = (await stack.stores.auditLog.listEvents(elevation.id)).find(
+      (e) => e.type === 'grant.confirmed',
+    );
+    const granted = (confirmed?.data['receipt'] as { handle?: unknown } | undefined)?.handle;
+    expect(granted).toMatchObject({ type: 'ldap', member: botOf(stack, 'batch-bot').ldapDn });
+    const { events } = await handle.fetchHistory();
+    const payload = (p: { data?: Uint8Array | null } | undefined): unknown =>
+      JSON.parse(Buffer.from(p?.data ?? new Uint8Array()).toString('utf8'));
+    const started = events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    expect((payload(started) as { carried?: { handle?: unknown } }).carried?.handle).toEqual(granted);
+    const releases = (events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a?.activityType?.name === 'releaseGrant');
+    expect(releases.length).toBeGreaterThanOrEqual(1);
+    for (const r of releases)
+      expect((payload(r?.input?.payloads?.[0]) as { handle?: unknown }).handle).toEqual(granted);
+
     // One trail across both runs: one revoke.started, every failure, one elevation.revoked that
     // counts them all (the count was carried over).
-    const types = (await stack.store.listEvents(elevation.id)).map((e) => e.type);
+    const types = (await stack.stores.auditLog.listEvents(elevation.id)).map((e) => e.type);
     expect(types.filter((t) => t === 'revoke.started')).toHaveLength(1);
     expect(types.filter((t) => t === 'elevation.revoked')).toHaveLength(1);
     const failures = types.filter((t) => t === 'revoke.failed').length;
     expect(failures).toBeGreaterThanOrEqual(2);
-    const revoked = (await stack.store.listEvents(elevation.id)).at(-1)!;
+    const revoked = (await stack.stores.auditLog.listEvents(elevation.id)).at(-1)!;
     expect(revoked.type).toBe('elevation.revoked');
     expect(revoked.data['revokeAttempts']).toBe(failures);
-    expect((await stack.store.verify()).ok).toBe(true);
+    expect((await stack.stores.auditLog.verify()).ok).toBe(true);
   }, 120_000);
 });

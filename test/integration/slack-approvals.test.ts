@@ -5,9 +5,11 @@
  */
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tsToMs } from '@temporalio/common/lib/time.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import { automatedLogin } from '../../dev/automated-login.js';
+import { SETUP_RETRY_MS } from '../../activities/slack-failures.js';
 import { DEV_ACR_MFA, DEV_ACR_PASSWORD } from '../../dev/dev-identity-provider.js';
 import { APPROVE_ACTION, DENY_ACTION, DENY_CALLBACK } from '../../integrations/slack/messages.js';
 import type { ElevationView } from '../../core/model/elevation.js';
@@ -19,6 +21,7 @@ import {
   type Person,
 } from '../support/approval-stack.js';
 import type { Browser } from '../../dev/browser.js';
+import { dmOf, type SlackStubCall } from '../../dev/slack-api-stub.js';
 import {
   blockActionPayload,
   interactionBody,
@@ -86,7 +89,7 @@ async function request(role: string, durationSeconds = 60): Promise<ElevationVie
 }
 
 function events(id: string): Promise<AuditEvent[]> {
-  return s.stack.store.listEvents(id);
+  return s.stack.stores.auditLog.listEvents(id);
 }
 
 let triggers = 0;
@@ -140,7 +143,7 @@ async function revokeNow(id: string): Promise<void> {
 async function auditHead(): Promise<number> {
   let position = 0;
   for (;;) {
-    const last = (await s.stack.store.readEvents(position, 1000)).at(-1);
+    const last = (await s.stack.stores.auditLog.readEvents(position, 1000)).at(-1);
     if (!last) return position;
     position = last.position;
   }
@@ -150,7 +153,7 @@ async function auditHead(): Promise<number> {
 async function eventsAfter(position: number): Promise<AuditEvent[]> {
   const found: AuditEvent[] = [];
   for (;;) {
-    const page = await s.stack.store.readEvents(position, 1000);
+    const page = await s.stack.stores.auditLog.readEvents(position, 1000);
     if (page.length === 0) return found;
     found.push(...page);
     position = page.at(-1)!.position;
@@ -286,21 +289,165 @@ describe('approval through Slack and an MFA login', () => {
   });
 });
 
+/** The activities of a workflow's history by name: the attempt each ended on, and how. */
+async function activityRuns(workflowId: string, name: string): Promise<ActivityRuns> {
+  const events = (await s.stack.env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const scheduled = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name)
+      .map((e) => String(e.eventId)),
+  );
+  const of = (id: unknown) => scheduled.has(String(id));
+  return {
+    started: events.flatMap((e) => {
+      const a = e.activityTaskStartedEventAttributes;
+      return a && of(a.scheduledEventId) ? [a] : [];
+    }),
+    failed: events.flatMap((e) => {
+      const a = e.activityTaskFailedEventAttributes;
+      return a && of(a.scheduledEventId) ? [a] : [];
+    }),
+    completed: events.filter((e) => of(e.activityTaskCompletedEventAttributes?.scheduledEventId)).length,
+  };
+}
+
+type HistoryEvent = NonNullable<
+  Awaited<
+    ReturnType<ReturnType<ApprovalStack['stack']['env']['client']['workflow']['getHandle']>['fetchHistory']>
+  >['events']
+>[number];
+
+interface ActivityRuns {
+  started: NonNullable<HistoryEvent['activityTaskStartedEventAttributes']>[];
+  failed: NonNullable<HistoryEvent['activityTaskFailedEventAttributes']>[];
+  completed: number;
+}
+
+/** {@link activityRuns} once `done` holds for them (or, after `timeoutMs`, as they are). */
+async function activityRunsOnce(
+  workflowId: string,
+  name: string,
+  done: (runs: ActivityRuns) => boolean,
+  timeoutMs = 15_000,
+): Promise<ActivityRuns> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const runs = await activityRuns(workflowId, name);
+    if (done(runs) || Date.now() > deadline) return runs;
+    await sleep(100);
+  }
+}
+
+type PendingActivity = NonNullable<
+  Awaited<
+    ReturnType<ReturnType<ApprovalStack['stack']['env']['client']['workflow']['getHandle']>['describe']>
+  >['raw']['pendingActivities']
+>[number];
+
+/** The pending run of activity `name` once `done` holds for it (or, after `timeoutMs`, fails). */
+async function pendingActivityOnce(
+  workflowId: string,
+  name: string,
+  done: (pending: PendingActivity) => boolean,
+  timeoutMs = 15_000,
+): Promise<PendingActivity> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { raw } = await s.stack.env.client.workflow.getHandle(workflowId).describe();
+    const pending = raw.pendingActivities?.find((a) => a.activityType?.name === name);
+    if (pending && done(pending)) return pending;
+    if (Date.now() > deadline) throw new Error(`no pending ${name} as expected within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** The top-level messages about an elevation in the app's DM with a Slack user. */
+function messagesTo(userId: string, elevationId: string) {
+  return [...s.slack.messages().values()].filter(
+    (m) => m.channel === dmOf(userId) && !m.threadTs && JSON.stringify(m.blocks).includes(elevationId),
+  );
+}
+
+/** Resolves once no Slack call arrived for `quietMs`: earlier tests' messages are all sent. */
+async function slackQuiet(quietMs = 1000): Promise<void> {
+  for (;;) {
+    const before = s.slack.attempts.length;
+    await sleep(quietMs);
+    if (s.slack.attempts.length === before) return;
+  }
+}
+
 describe('Slack rate limits', () => {
-  it('when Slack answers 429, then the approval message waits for Retry-After and is still delivered', async () => {
-    const since = Date.now();
-    s.slack.rateLimit('chat.postMessage', 1, 1);
-    const e = await request('deploy');
-    await s.slack.waitFor(() => messageFor(e.id) !== undefined, 15_000);
-    const limited = s.slack.attempts.find(
-      (a) => a.method === 'chat.postMessage' && a.status === 429 && a.at >= since,
+  it("when the second approver's message is rate-limited, then Temporal retries the announcement after Retry-After, and each approver has exactly one message", async () => {
+    await slackQuiet();
+    const marker = `rate-limited announcement ${Date.now()}`;
+    const isRequest = (c: SlackStubCall) =>
+      c.method === 'chat.postMessage' && !c.args.thread_ts && JSON.stringify(c.args).includes(marker);
+    // As soon as the first approver's message is in, the next post is refused with 429: the
+    // limit is set before the worker's next request can reach the stand-in.
+    const limited = s.slack
+      .waitFor((calls) => calls.some(isRequest), 15_000)
+      .then(() => s.slack.rateLimit('chat.postMessage', 3, 1));
+    const bot = s.stack.policy.bots[0]!;
+    const { elevation: e } = await s.stack.service.request(bot, {
+      role: 'deploy',
+      durationSeconds: 60,
+      justification: marker,
+    });
+    await limited;
+    // deploy's approvers: alice and mallory (the owner may not approve).
+    const recipients = [alice.slackUserId, 'UMALLORY'];
+    const requestsTo = (user: string) => s.slack.calls.filter((c) => isRequest(c) && c.args.channel === user);
+    await s.slack.waitFor(() => recipients.every((u) => requestsTo(u).length > 0), 15_000);
+
+    for (const user of recipients) expect(requestsTo(user), user).toHaveLength(1);
+    const refused = s.slack.attempts.filter(
+      (a) =>
+        a.method === 'chat.postMessage' && a.status === 429 && a.at >= requestsTo(alice.slackUserId)[0]!.at,
     );
-    expect(limited).toBeDefined();
-    const delivered = s.slack.calls.find(
-      (c) => c.method === 'chat.postMessage' && JSON.stringify(c.args).includes(e.id) && !c.args.thread_ts,
-    )!;
-    // The first message after the 429 was held back for the second Slack asked for.
-    expect(delivered.at - limited!.at).toBeGreaterThanOrEqual(900);
+    expect(refused).toHaveLength(1);
+    // The second message waited the 3 seconds Slack asked for (the policy's own first pause is
+    // 1 s)...
+    expect(requestsTo('UMALLORY')[0]!.at - refused[0]!.at).toBeGreaterThanOrEqual(2900);
+    // ...in Temporal: the activity failed its first attempt with Slack's error and completed on
+    // a later one, not inside one attempt.
+    const runs = await activityRunsOnce(e.workflowId, 'announceApproval', (r) => r.completed > 0);
+    expect(runs.completed).toBe(1);
+    expect(runs.started).toHaveLength(1);
+    expect(runs.started[0]!.attempt).toBeGreaterThan(1);
+    expect(runs.started[0]!.lastFailure).toMatchObject({
+      message: expect.stringContaining('chat.postMessage failed: ratelimited') as unknown,
+      applicationFailureInfo: { type: 'SlackApiError', nonRetryable: false },
+    });
+    // Both messages are the ones the workflow updates from now on.
+    await revokeNow(e.id);
+    await s.slack.waitFor(
+      () => recipients.every((u) => messagesTo(u, e.id).some((m) => m.updates > 0)),
+      15_000,
+    );
+    for (const user of recipients) expect(messagesTo(user, e.id), user).toHaveLength(1);
+  });
+
+  it('when Slack refuses the token while a request is announced, then Temporal tries again once a minute, the failure says to check the setup, and the request still waits for a decision', async () => {
+    await slackQuiet();
+    s.slack.refuseToken('token_revoked');
+    let e: ElevationView;
+    let pending: PendingActivity;
+    try {
+      e = await request('deploy');
+      pending = await pendingActivityOnce(e.workflowId, 'announceApproval', (p) => p.lastFailure != null);
+    } finally {
+      s.slack.refuseToken(false);
+    }
+    expect(pending.lastFailure).toMatchObject({
+      message: expect.stringContaining("token_revoked: check the Slack app's setup") as unknown,
+      applicationFailureInfo: { type: 'SlackApiError', nonRetryable: false },
+    });
+    // The next attempt waits the setup pause, not the policy's short backoff.
+    const wait = tsToMs(pending.nextAttemptScheduleTime) - tsToMs(pending.lastAttemptCompleteTime);
+    expect(wait).toBeGreaterThanOrEqual(SETUP_RETRY_MS - 1_000);
+    // A message that cannot be delivered yet is never fatal to the elevation.
+    expect((await s.stack.service.get(e.id, { kind: 'admin' })).status).toBe('pending_approval');
     await revokeNow(e.id);
   });
 });

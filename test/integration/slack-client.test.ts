@@ -1,7 +1,7 @@
 /**
  * SlackClient against the Web API stand-in on loopback, through the real `WebClient`: posting,
  * updating and threading messages, user look-ups, the error mapping callers decide on, and
- * rate limits that delay a message without dropping it.
+ * failures that come back at once, after one attempt, for the caller to retry (or not).
  */
 import { createServer } from 'node:net';
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRequestError } from '@slack/web-api';
@@ -205,34 +205,53 @@ describe('SlackClient against the stand-in', () => {
     expect(error).toMatchObject({ code: 'channel_not_found', retryable: false });
   });
 
-  it('when chat.postMessage is rate-limited with Retry-After 1, then the message still arrives after a second', async () => {
+  it('when chat.postMessage is rate-limited, then the call fails at once, retryable, saying how long to wait, and the next call posts', async () => {
     const slack = client();
-    stub.rateLimit('chat.postMessage', 1);
+    stub.rateLimit('chat.postMessage', 30);
     const before = stub.attempts.filter((a) => a.method === 'chat.postMessage').length;
     const started = Date.now();
 
-    const ref = await slack.postMessage(CHANNEL, content('patient message'));
+    const error = await caught(slack.postMessage(CHANNEL, content('patient message')));
 
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(1000);
-    const attempts = stub.attempts.filter((a) => a.method === 'chat.postMessage').slice(before);
-    expect(attempts.map((a) => a.status)).toEqual([429, 200]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(error).toMatchObject({
+      code: 'ratelimited',
+      retryable: true,
+      retryAfterSeconds: 30,
+      method: 'chat.postMessage',
+    });
+    // One attempt: the wait is the caller's (a Temporal activity's retry policy).
+    const attempts = () => stub.attempts.filter((a) => a.method === 'chat.postMessage').slice(before);
+    expect(attempts().map((a) => a.status)).toEqual([429]);
+    const ref = await slack.postMessage(CHANNEL, content('patient message'));
+    expect(attempts().map((a) => a.status)).toEqual([429, 200]);
     expect(stub.messages().get(`${CHANNEL}:${ref.ts}`)?.text).toBe('patient message');
-    const warning = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 40);
-    expect(warning).toMatchObject({ method: 'chat.postMessage', retryAfterSeconds: 1 });
   });
 
-  it('when a rate limit would outlast the call budget, then the call fails at once, retryable, saying how long to wait', async () => {
-    const slack = client({ callBudgetMs: 2000 });
-    stub.rateLimit('chat.update', 30);
+  it('when chat.update is rate-limited with a Retry-After of a second, then it still fails at once, never waiting in the client', async () => {
+    const slack = client();
     const ref = await slack.postMessage(CHANNEL, content('to update'));
+    stub.rateLimit('chat.update', 1);
     const started = Date.now();
 
     const error = await caught(slack.updateMessage(ref, content('too soon')));
 
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(error).toMatchObject({ code: 'ratelimited', retryable: true, retryAfterSeconds: 1 });
+    expect(stub.messages().get(`${CHANNEL}:${ref.ts}`)).toMatchObject({ text: 'to update', updates: 0 });
+  });
+
+  it("when users.info is rate-limited during an approver's click, then approverEmail fails at once instead of outliving the trigger id", async () => {
+    const slack = client();
+    await slack.identity();
+    stub.rateLimit('users.info', 30);
+    const started = Date.now();
+
+    const error = await caught(slack.approverEmail('U0ALICE01'));
+
     expect(Date.now() - started).toBeLessThan(1000);
-    expect(error).toMatchObject({ code: 'ratelimited', retryable: true, retryAfterSeconds: 30 });
-    stub.rateLimit('chat.update', 0, 0);
+    expect(error).toMatchObject({ code: 'ratelimited', retryable: true, method: 'users.info' });
+    await expect(slack.approverEmail('U0ALICE01')).resolves.toEqual({ email: 'alice@example.org' });
   });
 
   it('when views.open is rate-limited, then it fails fast instead of waiting past the trigger id', async () => {
@@ -243,19 +262,26 @@ describe('SlackClient against the stand-in', () => {
     expect(error).toMatchObject({ code: 'ratelimited', retryable: true });
   });
 
-  it('when Slack cannot be reached, then the call retries until its budget and fails retryable', async () => {
+  it('when Slack cannot be reached, then the call fails at once, retryable, after one attempt', async () => {
     const port = await closedPort();
-    const slack = new SlackClient({
-      token: TOKEN,
-      apiUrl: `http://127.0.0.1:${port}/api/`,
-      logger,
-      callBudgetMs: 2500,
-    });
+    const slack = new SlackClient({ token: TOKEN, apiUrl: `http://127.0.0.1:${port}/api/`, logger });
     const started = Date.now();
     const error = await caught(slack.postMessage(CHANNEL, content('offline')));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - started).toBeLessThan(1000);
     expect(error).toMatchObject({ code: 'request_failed', retryable: true });
-    expect(logLines.some((l) => l.includes('trying again'))).toBe(true);
+    expect(error.retryAfterSeconds).toBeUndefined();
+  });
+
+  it('when Slack answers HTTP 503, then the call fails at once with http_503, retryable, and one attempt reached Slack', async () => {
+    const before = stub.attempts.length;
+    stub.outage(503);
+    try {
+      const error = await caught(client().postMessage(CHANNEL, content('outage')));
+      expect(error).toMatchObject({ code: 'http_503', retryable: true, method: 'chat.postMessage' });
+    } finally {
+      stub.outage(false);
+    }
+    expect(stub.attempts.length - before).toBe(1);
   });
 });
 

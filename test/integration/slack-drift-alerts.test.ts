@@ -17,8 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DriftAlert } from '../../core/model/reconcile.js';
-import type { Store } from '../../integrations/audit/audit-store.js';
-import { openStore } from '../../integrations/audit/open-store.js';
+import { openStores, type Stores } from '../../store/stores.js';
 import { SlackApiError, SlackClient } from '../../integrations/slack/slack-client.js';
 import {
   DEFAULT_DRIFT_REALERT_SECONDS,
@@ -44,7 +43,7 @@ let proxy: Server;
 let proxyUrl: string;
 const faults = new Map<string, Fault[]>();
 let dir: string;
-let store: Store;
+let store: Stores;
 let logLines: string[];
 let logger: Logger;
 
@@ -72,14 +71,14 @@ beforeEach(async () => {
   stub.calls.length = 0;
   faults.clear();
   dir = mkdtempSync(path.join(tmpdir(), 'elevate-drift-slack-'));
-  store = await openStore({ sqlitePath: path.join(dir, 'audit.db') });
+  store = await openStores({ sqlitePath: path.join(dir, 'audit.db') });
   logLines = [];
   logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
 });
 
 afterEach(async () => {
   vi.useRealTimers();
-  await store.close();
+  await store.database.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -110,7 +109,11 @@ async function forward(req: IncomingMessage, res: ServerResponse): Promise<void>
     res.end('upstream answer lost');
     return;
   }
-  res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+  const retryAfter = answer.headers.get('retry-after');
+  res.writeHead(answer.status, {
+    'content-type': answer.headers.get('content-type') ?? 'application/json',
+    ...(retryAfter !== null ? { 'retry-after': retryAfter } : {}),
+  });
   res.end(body);
 }
 
@@ -118,11 +121,18 @@ function failNext(method: string, fault: Fault): void {
   faults.set(method, [...(faults.get(method) ?? []), fault]);
 }
 
-function notifier(deps: Partial<Omit<SlackNotifierDeps, 'slack' | 'store' | 'logger'>> = {}): SlackNotifier {
-  // A short call budget: a 5xx is not retried inside the client (its first pause is 1 s), so
-  // the failure reaches the caller at once, as it would after a long outage.
-  const slack = new SlackClient({ token: TOKEN, apiUrl: proxyUrl, logger, callBudgetMs: 300 });
-  return new SlackNotifier({ slack, store, logger, ...deps });
+function notifier(
+  deps: Partial<Omit<SlackNotifierDeps, 'slack' | 'singleUse' | 'elevations' | 'logger'>> = {},
+): SlackNotifier {
+  // Each call is one attempt: a failure reaches the caller (the activity) at once.
+  const slack = new SlackClient({ token: TOKEN, apiUrl: proxyUrl, logger });
+  return new SlackNotifier({
+    slack,
+    singleUse: store.singleUse,
+    elevations: store.elevations,
+    logger,
+    ...deps,
+  });
 }
 
 function alert(overrides: Partial<DriftAlert> = {}): DriftAlert {
@@ -314,7 +324,7 @@ describe('failures', () => {
     expect(posts()).toHaveLength(1);
   });
 
-  it('when Slack rate-limits past the call budget, then the alert throws and the retry posts it once', async () => {
+  it('when Slack rate-limits, then the alert throws at once, saying how long to wait, and the retry posts it once', async () => {
     const n = notifier({ driftChannel: DRIFT });
     stub.rateLimit('chat.postMessage', 30);
 
@@ -322,7 +332,8 @@ describe('failures', () => {
       () => undefined,
       (err: unknown) => err,
     );
-    expect(error).toMatchObject({ code: 'ratelimited', retryable: true });
+    expect(error).toMatchObject({ code: 'ratelimited', retryable: true, retryAfterSeconds: 30 });
+    expect(posts()).toEqual([]);
 
     await n.alertDrift(alert());
     await n.alertDrift(alert());

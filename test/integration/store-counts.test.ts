@@ -1,13 +1,12 @@
 /**
- * `countByStatus` of the audit store, run against both engines on real databases (a SQLite file
+ * `countByStatus` of the elevation index, run against both engines on real databases (a SQLite file
  * and a throwaway PostgreSQL server): the counts the metrics gauges are computed from.
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../../integrations/audit/audit-store.js';
-import { PostgresStore } from '../../integrations/audit/postgres-store.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { openStores, type Stores } from '../../store/stores.js';
+import { countByStatusQuery } from '../../store/elevation-index.js';
 import { ELEVATION_STATUSES, type ElevationStatus, type ElevationView } from '../../core/model/elevation.js';
 import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 
@@ -16,10 +15,11 @@ interface Engine {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** A store on a fresh database, and how the engine plans the count query there. */
-  fresh(): Promise<{ store: Store; plan: () => Promise<string> }>;
+  fresh(): Promise<{ store: Stores; plan: () => Promise<string> }>;
 }
 
-const COUNT_SQL = 'SELECT status, COUNT(*) AS n FROM elevations GROUP BY status';
+/** The count query as the store sends it to `store`'s engine. */
+const countSql = (store: Stores): string => countByStatusQuery(store.database.db).compile().sql;
 
 const cleanups: (() => Promise<unknown>)[] = [];
 
@@ -29,20 +29,20 @@ function sqliteEngine(): Engine {
     name: 'sqlite',
     start: () => files.start(),
     stop: () => files.stop(),
-    fresh() {
+    async fresh() {
       const path = files.next();
-      const store = SqliteStore.open(path);
-      cleanups.push(() => store.close());
+      const store = await openStores({ sqlitePath: path });
+      cleanups.push(() => store.database.close());
       const plan = () => {
         const db = new Database(path, { readonly: true });
         try {
-          const rows = db.prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${COUNT_SQL}`).all();
+          const rows = db.prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${countSql(store)}`).all();
           return Promise.resolve(rows.map((r) => r.detail).join('\n'));
         } finally {
           db.close();
         }
       };
-      return Promise.resolve({ store, plan });
+      return { store, plan };
     },
   };
 }
@@ -55,15 +55,15 @@ function postgresEngine(): Engine {
     stop: () => databases.stop(),
     async fresh() {
       const url = await databases.next();
-      const store = await PostgresStore.open(url);
-      cleanups.push(() => store.close());
+      const store = await openStores({ databaseUrl: url, sqlitePath: '' });
+      cleanups.push(() => store.database.close());
       const plan = async () => {
         const client = new pg.Client({ connectionString: url });
         await client.connect();
         try {
           // Sequential scans off, to see that an index can serve the count at all.
           await client.query('SET enable_seqscan = off');
-          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${COUNT_SQL}`);
+          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${countSql(store)}`);
           return rows.map((r) => r['QUERY PLAN']).join('\n');
         } finally {
           await client.end();
@@ -95,9 +95,9 @@ function view(id: string, status: ElevationStatus): ElevationView {
 }
 
 /** Records (or moves) an elevation's summary row to `status`, as the workflow's events do. */
-async function put(store: Store, id: string, status: ElevationStatus): Promise<void> {
+async function put(store: Stores, id: string, status: ElevationStatus): Promise<void> {
   eventCounter += 1;
-  await store.append({
+  await store.auditLog.append({
     id: `evt-${eventCounter}`,
     elevationId: id,
     type: 'elevation.requested',
@@ -121,7 +121,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name countByStatus', (engine
 
   it('when the store is empty, then every status is there with 0', async () => {
     const { store } = await engine.fresh();
-    const counts = await store.countByStatus();
+    const counts = await store.elevations.countByStatus();
     expect(counts).toEqual(zeros());
     expect(Object.keys(counts).sort()).toEqual([...ELEVATION_STATUSES].sort());
   });
@@ -140,7 +140,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name countByStatus', (engine
     await put(store, 'a3', 'revoking');
     await put(store, 'r1', 'revoked');
 
-    expect(await store.countByStatus()).toEqual({
+    expect(await store.elevations.countByStatus()).toEqual({
       ...zeros(),
       active: 2,
       pending_approval: 1,
@@ -153,7 +153,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name countByStatus', (engine
   it('when events carry no elevation (refusals, drift), then the counts do not move', async () => {
     const { store } = await engine.fresh();
     await put(store, 'a1', 'active');
-    await store.append({
+    await store.auditLog.append({
       id: `evt-unattached-${(eventCounter += 1)}`,
       elevationId: null,
       type: 'auth.refused',
@@ -161,7 +161,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name countByStatus', (engine
       actor: { kind: 'anonymous', id: 'unknown' },
       data: { reason: 'unknown_key' },
     });
-    expect(await store.countByStatus()).toEqual({ ...zeros(), active: 1 });
+    expect(await store.elevations.countByStatus()).toEqual({ ...zeros(), active: 1 });
   });
 
   it('when counting, then the status index can serve the query', async () => {

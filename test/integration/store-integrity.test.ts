@@ -1,5 +1,5 @@
 /**
- * The audit store against someone who can write its database but holds no key (review M5), on
+ * The stores against someone who can write its database but holds no key (review M5), on
  * both engines: signed checkpoints expose a rewritten chain at the exact row, a forged or
  * deleted checkpoint is reported, and forged single-use records and bot state are refused.
  * Every attack is done as an intruder would: with SQL behind the store's back.
@@ -14,23 +14,30 @@ import { hashSecret } from '../../core/crypto/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../../core/crypto/decision-keys.js';
 import { DecisionSigner } from '../../domain/decision-signer.js';
 import { ElevationService } from '../../domain/elevation-service.js';
-import type { AuditEvent, Store } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
+import { z } from 'zod';
+import { openStores, type Stores } from '../../store/stores.js';
 import {
   signCheckpoint,
   storeIntegrity,
   type StoreIntegrity,
   type TamperReport,
-} from '../../integrations/audit/checkpoints.js';
-import { hashEvent } from '../../integrations/audit/hash-chain.js';
-import { PostgresStore } from '../../integrations/audit/postgres-store.js';
-import { QUARANTINE_REASON } from '../../integrations/audit/row-mac.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
-import { rowToEvent, type EventRow } from '../../integrations/audit/store-shared.js';
+} from '../../core/crypto/audit-checkpoints.js';
+import { hashEvent } from '../../core/crypto/hash-chain.js';
+import { QUARANTINE_REASON } from '../../store/row-mac.js';
+import { rowToEvent } from '../../store/audit-log.js';
+import type { AuditEventsTable } from '../../store/schema.js';
 import { createMetrics } from '../../integrations/metrics/prometheus.js';
 import { createApp } from '../../server/app.js';
 import { approvalRoutes } from '../../server/approvals.js';
 import { tokenDigest } from '../../server/browser-login.js';
-import { postgresRaw, sqliteRaw, SQLITE_UNDO_CHECKPOINTS, type RawDb } from '../support/raw-db.js';
+import {
+  FORGET_MIGRATIONS,
+  postgresRaw,
+  sqliteRaw,
+  SQLITE_UNDO_CHECKPOINTS,
+  type RawDb,
+} from '../support/raw-db.js';
 import { postgresDatabases, sqliteFiles } from '../support/fresh-databases.js';
 import { buildPolicy, testDecisionKey, testLogger } from '../support/stack.js';
 
@@ -40,8 +47,11 @@ import { buildPolicy, testDecisionKey, testLogger } from '../support/stack.js';
 interface Subject {
   raw: RawDb;
   /** Opens a store on the database (another process, as far as the database can tell). */
-  open: (integrity?: StoreIntegrity) => Promise<Store>;
-  /** Takes the schema back to before checkpoints and MACs existed (rows keep what they hold). */
+  open: (integrity?: StoreIntegrity) => Promise<Stores>;
+  /**
+   * Makes the database one an Elevate before checkpoints and MACs wrote (rows keep what they
+   * hold), so the next open adopts it.
+   */
   undoCheckpointMigration: () => Promise<void>;
 }
 
@@ -53,10 +63,13 @@ interface Engine {
 }
 
 const cleanups: (() => Promise<unknown>)[] = [];
-function track<T extends { close(): Promise<void> }>(store: T): T {
-  cleanups.push(() => store.close());
-  return store;
+function track(stores: Stores): Stores {
+  cleanups.push(() => stores.database.close());
+  return stores;
 }
+
+/** The `approval-confirm` single-use records, read as anything: what the tests forge. */
+const confirms = (stores: Stores) => stores.singleUse.namespace('approval-confirm', z.unknown());
 
 function sqliteEngine(): Engine {
   const files = sqliteFiles('integrity');
@@ -71,10 +84,10 @@ function sqliteEngine(): Engine {
       const raw = sqliteRaw(db);
       return Promise.resolve({
         raw,
-        open: (integrity) => Promise.resolve(track(SqliteStore.open(path, integrity ? { integrity } : {}))),
+        open: async (integrity) =>
+          track(await openStores({ sqlitePath: path, ...(integrity ? { integrity } : {}) })),
         undoCheckpointMigration: () => {
-          const version = db.pragma('user_version', { simple: true }) as number;
-          db.exec(`${SQLITE_UNDO_CHECKPOINTS} PRAGMA user_version = ${version - 1};`);
+          db.exec(`${SQLITE_UNDO_CHECKPOINTS} ${FORGET_MIGRATIONS}`);
           return Promise.resolve();
         },
       });
@@ -96,12 +109,13 @@ function postgresEngine(): Engine {
       const raw = postgresRaw(client);
       return {
         raw,
-        open: async (integrity) => track(await PostgresStore.open(url, integrity ? { integrity } : {})),
+        open: async (integrity) =>
+          track(await openStores({ databaseUrl: url, sqlitePath: '', ...(integrity ? { integrity } : {}) })),
         undoCheckpointMigration: async () => {
           await raw.query('DROP TABLE audit_checkpoints');
-          await raw.query(
-            'DELETE FROM schema_version WHERE version = (SELECT MAX(version) FROM schema_version)',
-          );
+          await raw.query('ALTER TABLE ephemeral DROP COLUMN mac');
+          await raw.query('ALTER TABLE bot_state DROP COLUMN mac');
+          await raw.query(FORGET_MIGRATIONS);
         },
       };
     },
@@ -129,12 +143,12 @@ function keyed(): StoreIntegrity {
 }
 
 let counter = 0;
-async function appendMany(store: Store, count: number): Promise<AuditEvent[]> {
+async function appendMany(store: Stores, count: number): Promise<AuditEvent[]> {
   const stored: AuditEvent[] = [];
   for (let i = 0; i < count; i += 1) {
     counter += 1;
     stored.push(
-      await store.append({
+      await store.auditLog.append({
         id: `evt-${counter}`,
         elevationId: i % 2 === 0 ? 'elv-a' : 'elv-b',
         type: 'elevation.requested',
@@ -152,9 +166,10 @@ async function appendMany(store: Store, count: number): Promise<AuditEvent[]> {
  * event's link and hash, and the head record, so the chain is consistent again.
  */
 async function rewriteAndRehash(raw: RawDb, position: number): Promise<void> {
-  const rows = await raw.query<EventRow>('SELECT * FROM audit_events WHERE position >= ? ORDER BY position', [
-    position,
-  ]);
+  const rows = await raw.query<AuditEventsTable>(
+    'SELECT * FROM audit_events WHERE position >= ? ORDER BY position',
+    [position],
+  );
   let prevHash: string | undefined;
   for (const row of rows) {
     const event = rowToEvent(row);
@@ -190,7 +205,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
       const store = await open(keyed());
       const stored = await appendMany(store, 7);
 
-      const result = await store.verify();
+      const result = await store.auditLog.verify();
 
       expect(result).toMatchObject({
         ok: true,
@@ -202,7 +217,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
           unanchored: 0,
         },
       });
-      expect(await store.latestCheckpoint()).toMatchObject({ position: 7, prev: 4, first: 5 });
+      expect(await store.auditLog.latestCheckpoint()).toMatchObject({ position: 7, prev: 4, first: 5 });
     });
 
     it('when an event is rewritten and every later hash and the head are recomputed, then verify fails at exactly that row', async () => {
@@ -214,8 +229,11 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
 
       await rewriteAndRehash(raw, 5);
 
-      expect(await unkeyed.verify()).toMatchObject({ ok: true, anchoring: { status: 'not_anchored' } });
-      expect((await store.verify()).firstBroken).toEqual({
+      expect(await unkeyed.auditLog.verify()).toMatchObject({
+        ok: true,
+        anchoring: { status: 'not_anchored' },
+      });
+      expect((await store.auditLog.verify()).firstBroken).toEqual({
         position: 5,
         eventId: stored[4]!.id,
         elevationId: 'elv-a',
@@ -230,7 +248,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
 
       await rewriteAndRehash(raw, 2);
 
-      expect(await store.verify()).toMatchObject({
+      expect(await store.auditLog.verify()).toMatchObject({
         ok: false,
         firstBroken: { position: 2, eventId: stored[1]!.id, reason: 'checkpoint_mismatch' },
       });
@@ -241,7 +259,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
       const store = await open(keyed());
       await appendMany(store, 6);
       await rewriteAndRehash(raw, 2);
-      const rows = await raw.query<EventRow>(
+      const rows = await raw.query<AuditEventsTable>(
         'SELECT * FROM audit_events WHERE position BETWEEN 2 AND 4 ORDER BY position',
       );
       const hashes = rows.map((r) => r.hash);
@@ -251,7 +269,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
         [forged.hash, forged.kid, forged.segment, hashes.join(''), forged.signature],
       );
 
-      expect(await store.verify()).toMatchObject({
+      expect(await store.auditLog.verify()).toMatchObject({
         ok: false,
         firstBroken: { position: 4, reason: 'checkpoint_invalid' },
       });
@@ -270,7 +288,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
         bad.toString('base64url'),
       ]);
 
-      expect(await store.verify()).toMatchObject({
+      expect(await store.auditLog.verify()).toMatchObject({
         ok: false,
         firstBroken: { position: 4, reason: 'checkpoint_invalid' },
       });
@@ -282,7 +300,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
       await appendMany(store, 9);
       await raw.query('DELETE FROM audit_checkpoints WHERE position = 4');
 
-      expect(await store.verify()).toMatchObject({
+      expect(await store.auditLog.verify()).toMatchObject({
         ok: false,
         firstBroken: { position: 4, reason: 'checkpoint_missing' },
       });
@@ -294,7 +312,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
       await appendMany(store, 7);
       await raw.query('DELETE FROM audit_checkpoints WHERE position = 7');
 
-      expect(await store.verify()).toMatchObject({
+      expect(await store.auditLog.verify()).toMatchObject({
         ok: false,
         firstBroken: { position: 7, reason: 'checkpoint_missing' },
       });
@@ -309,7 +327,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
       // The appending process re-signs the (rewritten) head: it must not paper over the hole.
       await appendMany(store, 3);
 
-      expect(await store.verify()).toMatchObject({
+      expect(await store.auditLog.verify()).toMatchObject({
         ok: false,
         firstBroken: { position: 4, reason: 'checkpoint_missing' },
       });
@@ -321,7 +339,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
 
       await Promise.all([appendMany(a, 30), appendMany(b, 30)]);
 
-      const result = await a.verify();
+      const result = await a.auditLog.verify();
       expect(result).toMatchObject({ ok: true, checked: 60, anchoring: { status: 'anchored' } });
       expect(result.anchoring!.unanchored).toBeLessThan(3);
     });
@@ -331,7 +349,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
       const store = await open();
       await appendMany(store, 4);
 
-      expect(await store.verify()).toMatchObject({
+      expect(await store.auditLog.verify()).toMatchObject({
         ok: true,
         anchoring: { status: 'not_anchored', reason: 'no_key', checkpoints: 0, unanchored: 4 },
       });
@@ -356,9 +374,9 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
         'a'.repeat(64),
       ]);
 
-      expect(await store.peek('approval-confirm:forged')).toBeUndefined();
-      expect(await store.take('approval-confirm:forged2')).toBeUndefined();
-      expect(await store.replace('approval-confirm:forged', { x: 1 }, inAnHour())).toBe(false);
+      expect(await confirms(store).peek('forged')).toBeUndefined();
+      expect(await confirms(store).take('forged2')).toBeUndefined();
+      expect(await confirms(store).replace('forged', { x: 1 }, inAnHour())).toBe(false);
       expect(reports).toContainEqual({ table: 'ephemeral', subject: 'approval-confirm', reason: 'missing' });
       expect(reports).toContainEqual({ table: 'ephemeral', subject: 'approval-confirm', reason: 'bad_mac' });
     });
@@ -366,8 +384,8 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
     it('when a genuine record is copied under another key or its expiry is extended, then it is refused', async () => {
       const { open, raw } = await engine.fresh();
       const store = await open(keyed());
-      await store.putIfAbsent('approval-confirm:mine', { n: 1 }, inAnHour());
-      await store.putIfAbsent('approval-confirm:long', { n: 2 }, inAnHour());
+      await confirms(store).put('mine', { n: 1 }, inAnHour());
+      await confirms(store).put('long', { n: 2 }, inAnHour());
       const [row] = await raw.query<{ value: string; expires_at: unknown; mac: string }>(
         "SELECT value, expires_at, mac FROM ephemeral WHERE key = 'approval-confirm:mine'",
       );
@@ -380,12 +398,12 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
       const later = engine.name === 'sqlite' ? Date.now() + 7_200_000 : new Date(Date.now() + 7_200_000);
       await raw.query("UPDATE ephemeral SET expires_at = ? WHERE key = 'approval-confirm:long'", [later]);
 
-      expect(await store.peek('approval-confirm:mine')).toEqual({ n: 1 });
-      expect(await store.peek('approval-confirm:theirs')).toBeUndefined();
-      expect(await store.peek('approval-confirm:long')).toBeUndefined();
+      expect(await confirms(store).peek('mine')).toEqual({ n: 1 });
+      expect(await confirms(store).peek('theirs')).toBeUndefined();
+      expect(await confirms(store).peek('long')).toBeUndefined();
       // The genuine record is still good, and taken once.
-      expect(await store.replace('approval-confirm:mine', { n: 3 }, inAnHour())).toBe(true);
-      expect(await store.take('approval-confirm:mine')).toEqual({ n: 3 });
+      expect(await confirms(store).replace('mine', { n: 3 }, inAnHour())).toBe(true);
+      expect(await confirms(store).take('mine')).toEqual({ n: 3 });
     });
   });
 
@@ -396,33 +414,36 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
     it("when a rotated key's hash is replaced with SQL, then the row is quarantined: the key is refused and the bot locked", async () => {
       const { open, raw } = await engine.fresh();
       const store = await open(keyed());
-      await store.updateBotState(
+      await store.botStates.updateBotState(
         'bot-1',
         { apiKey: { hash: GOOD_HASH, by: 'admin' } },
         '2026-11-22T10:00:00.000Z',
       );
-      expect((await store.findBotStateByKeyHash(GOOD_HASH))?.apiKey?.hash).toBe(GOOD_HASH);
+      expect((await store.botStates.findBotStateByKeyHash(GOOD_HASH))?.apiKey?.hash).toBe(GOOD_HASH);
 
       await raw.query("UPDATE bot_state SET api_key_hash = ? WHERE bot_id = 'bot-1'", [ATTACKER_HASH]);
 
-      const found = await store.findBotStateByKeyHash(ATTACKER_HASH);
+      const found = await store.botStates.findBotStateByKeyHash(ATTACKER_HASH);
       expect(found?.apiKey?.hash).not.toBe(ATTACKER_HASH);
       expect(found?.locked?.reason).toBe(QUARANTINE_REASON);
       expect(reports).toContainEqual({ table: 'bot_state', subject: 'bot-1', reason: 'bad_mac' });
 
       // An admin's unlock and rotation rewrite the row with a good MAC.
-      await store.updateBotState(
+      await store.botStates.updateBotState(
         'bot-1',
         { lock: null, apiKey: { hash: GOOD_HASH, by: 'admin' } },
         '2026-11-22T11:00:00.000Z',
       );
-      expect(await store.getBotState('bot-1')).toMatchObject({ locked: null, apiKey: { hash: GOOD_HASH } });
+      expect(await store.botStates.getBotState('bot-1')).toMatchObject({
+        locked: null,
+        apiKey: { hash: GOOD_HASH },
+      });
     });
 
     it('when a lockdown is removed with SQL, then the bot stays locked', async () => {
       const { open, raw } = await engine.fresh();
       const store = await open(keyed());
-      await store.updateBotState(
+      await store.botStates.updateBotState(
         'bot-1',
         { lock: { by: 'admin', reason: 'leaked' } },
         '2026-11-22T10:00:00.000Z',
@@ -432,21 +453,21 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
         "UPDATE bot_state SET locked_at = NULL, locked_by = NULL, lock_reason = NULL WHERE bot_id = 'bot-1'",
       );
 
-      expect((await store.getBotState('bot-1'))?.locked).toMatchObject({ by: 'elevate' });
-      expect((await store.listBotStates())[0]?.locked).not.toBeNull();
+      expect((await store.botStates.getBotState('bot-1'))?.locked).toMatchObject({ by: 'elevate' });
+      expect((await store.botStates.listBotStates())[0]?.locked).not.toBeNull();
     });
 
     it('when the checkpoint key is rotated with the old one kept as previous, then old checkpoints and bot state still hold, and the state is resealed under the new key', async () => {
       const { open, raw } = await engine.fresh();
       const before = await open(keyed());
       await appendMany(before, 3);
-      await before.updateBotState(
+      await before.botStates.updateBotState(
         'bot-1',
         { apiKey: { hash: GOOD_HASH, by: 'admin' } },
         '2026-11-22T10:00:00.000Z',
       );
       const [old] = await raw.query<{ mac: string }>("SELECT mac FROM bot_state WHERE bot_id = 'bot-1'");
-      await before.close();
+      await before.database.close();
       const newKey = parseSigningKey(newDecisionKeyPair().privatePem);
       const rotating = storeIntegrity({
         signingKey: newKey,
@@ -459,8 +480,8 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
       const after = await open(rotating);
       await appendMany(after, 3);
 
-      expect((await after.getBotState('bot-1'))?.apiKey?.hash).toBe(GOOD_HASH);
-      expect(await after.verify()).toMatchObject({
+      expect((await after.botStates.getBotState('bot-1'))?.apiKey?.hash).toBe(GOOD_HASH);
+      expect(await after.auditLog.verify()).toMatchObject({
         ok: true,
         anchoring: { checkpoints: 2, through: { kid: newKey.kid } },
       });
@@ -471,30 +492,30 @@ describe.each([sqliteEngine(), postgresEngine()])('$name store integrity', (engi
         if (row!.mac !== old!.mac) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      await after.close();
+      await after.database.close();
       const rotated = await open(storeIntegrity({ signingKey: newKey, onTamper: (r) => reports.push(r) }));
-      expect((await rotated.getBotState('bot-1'))?.apiKey?.hash).toBe(GOOD_HASH);
+      expect((await rotated.botStates.getBotState('bot-1'))?.apiKey?.hash).toBe(GOOD_HASH);
       expect(reports).toEqual([]);
     });
 
     it('when rows written before the upgrade have no MAC, then the upgrading process seals them once', async () => {
       const { open, raw, undoCheckpointMigration } = await engine.fresh();
       const old = await open();
-      await old.updateBotState(
+      await old.botStates.updateBotState(
         'bot-1',
         { apiKey: { hash: GOOD_HASH, by: 'admin' } },
         '2026-11-22T10:00:00.000Z',
       );
-      await old.close();
+      await old.database.close();
       await undoCheckpointMigration();
 
       const upgraded = await open(keyed());
 
-      expect((await upgraded.findBotStateByKeyHash(GOOD_HASH))?.apiKey?.hash).toBe(GOOD_HASH);
+      expect((await upgraded.botStates.findBotStateByKeyHash(GOOD_HASH))?.apiKey?.hash).toBe(GOOD_HASH);
       expect(reports).toEqual([]);
       // Later, a MAC cleared with SQL is tampering, not an old row.
       await raw.query("UPDATE bot_state SET mac = NULL WHERE bot_id = 'bot-1'");
-      expect((await upgraded.findBotStateByKeyHash(GOOD_HASH))?.apiKey?.hash).not.toBe(GOOD_HASH);
+      expect((await upgraded.botStates.findBotStateByKeyHash(GOOD_HASH))?.apiKey?.hash).not.toBe(GOOD_HASH);
       expect(reports).toContainEqual({ table: 'bot_state', subject: 'bot-1', reason: 'missing' });
     });
   });
@@ -513,7 +534,7 @@ describe('forged rows as the server meets them', () => {
   });
 
   /** The approval pages and the service on a store, as `elevate api` composes them. */
-  async function serve(store: Store) {
+  async function serve(store: Stores) {
     const logger = testLogger();
     const { policy, keys } = buildPolicy([{ id: 'bot-1', roles: ['role-1'] }], [{ id: 'role-1' }]);
     const service = new ElevationService({
@@ -522,7 +543,7 @@ describe('forged rows as the server meets them', () => {
       temporal: new Client(),
       signer: new DecisionSigner(testDecisionKey()),
       taskQueue: 'unused',
-      store,
+      ...store,
       timing: { grantTimeoutSeconds: 10, revokeRetryMaxSeconds: 1 },
       logger,
     });
@@ -535,7 +556,7 @@ describe('forged rows as the server meets them', () => {
         approvalRoutes({
           service,
           stepUp: () => Promise.reject(new Error('no identity provider in this test')),
-          ephemeral: store,
+          singleUse: store.singleUse,
           publicUrl: 'http://127.0.0.1',
           slackBound: false,
           logger,
@@ -581,13 +602,13 @@ describe('forged rows as the server meets them', () => {
     const t = 'forged-confirmation-token-0123456789';
     const browser = 'forged-browser-cookie-0123456789';
     // Without the key (before the fix) the forged row gets past the confirm step's lookup.
-    const unkeyed = track(SqliteStore.open(path));
+    const unkeyed = track(await openStores({ sqlitePath: path }));
     forgeConfirmation(path, t, browser);
     const before = await confirm((await serve(unkeyed)).base, t, browser);
     expect(before).not.toMatch(/This confirmation is unknown/);
-    await unkeyed.close();
+    await unkeyed.database.close();
 
-    const store = track(SqliteStore.open(path, { integrity: keyed() }));
+    const store = track(await openStores({ sqlitePath: path, integrity: keyed() }));
     const t2 = `${t}-again`;
     forgeConfirmation(path, t2, browser);
     const after = await confirm((await serve(store)).base, t2, browser);
@@ -599,10 +620,10 @@ describe('forged rows as the server meets them', () => {
 
   it("when a bot's rotated key hash is replaced with SQL, then neither the intruder's key nor the bot's policy key logs in", async () => {
     const path = files.next();
-    const store = track(SqliteStore.open(path, { integrity: keyed() }));
+    const store = track(await openStores({ sqlitePath: path, integrity: keyed() }));
     const { service, keys } = await serve(store);
     const intruderSecret = 'intruder-chosen-api-key-0123456789abcdef';
-    await store.updateBotState(
+    await store.botStates.updateBotState(
       'bot-1',
       { apiKey: { hash: hashSecret('rotated-key-0123456789abcdef0123456789'), by: 'admin' } },
       new Date().toISOString(),

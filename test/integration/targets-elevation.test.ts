@@ -22,7 +22,8 @@ import { randomBytes } from 'node:crypto';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import pg from 'pg';
 import { CredentialVault } from '../../domain/credential-vault.js';
-import { AwsIamTarget } from '../../integrations/aws/iam-target.js';
+import { AwsIamAttachTarget } from '../../integrations/aws/iam-attach-target.js';
+import { AwsStsCredentialsTarget } from '../../integrations/aws/sts-credentials-target.js';
 import { startMoto, type MotoServer } from '../../dev/moto-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkloadIdentityVerifier } from '../../integrations/federation/workload-identity.js';
@@ -49,7 +50,7 @@ const DEPLOYER_ARN = 'arn:aws:iam::123456789012:role/ci-deployer';
 /** A policy the bot's role keeps on purpose (declared standing in the policy). */
 const BASELINE_ARN = 'arn:aws:iam::123456789012:policy/baseline-read';
 const driftAlerts: DriftAlert[] = [];
-let awsTarget: AwsIamTarget;
+let awsTarget: AwsIamAttachTarget;
 const AWS = {
   region: 'us-east-1',
   credentials: { accessKeyId: 'AKIAEXAMPLEELEVATE', secretAccessKey: 'test-secret' },
@@ -94,7 +95,7 @@ beforeAll(async () => {
       }),
     }),
   );
-  awsTarget = new AwsIamTarget({ ...AWS, endpoint: moto.url });
+  awsTarget = new AwsIamAttachTarget({ ...AWS, endpoint: moto.url });
   s = await startStack({
     bots: [
       { id: 'aws-bot', roles: ['aws-read'], awsPrincipal: AWS_ROLE_ARN },
@@ -147,9 +148,12 @@ beforeAll(async () => {
     federation: { issuers: [{ issuer: issuer.issuer, allowInsecureHttp: true }] },
     targets: {
       postgres: { warehouse: new PostgresTarget({ url: targetUrl, server: 'warehouse' }) },
-      awsIam: awsTarget,
+      awsIamAttach: awsTarget,
     },
-    credentials: (store) => ({ vault: new CredentialVault(store, randomBytes(32)), aws: awsTarget }),
+    credentials: (stores) => {
+      const vault = new CredentialVault(stores.singleUse, randomBytes(32));
+      return { vault, target: new AwsStsCredentialsTarget({ ...AWS, endpoint: moto.url, handoff: vault }) };
+    },
     notifier: () => ({
       announce: () => Promise.resolve([]),
       publish: () => Promise.resolve(),
@@ -217,7 +221,7 @@ describe('a PostgreSQL role as the target', () => {
     const revoked = await s.waitFor(id, (v) => v.status === 'revoked');
     expect(revoked.endReason).toBe('expired');
     expect(await isMember('ci_bot', 'reporting read')).toBe(false);
-    const confirmed = (await s.store.listEvents(id)).find((e) => e.type === 'grant.confirmed')!;
+    const confirmed = (await s.stores.auditLog.listEvents(id)).find((e) => e.type === 'grant.confirmed')!;
     expect(confirmed.data.receipt).toMatchObject({
       target: { type: 'postgres', server: 'warehouse', role: 'reporting read' },
       principal: 'ci_bot',
@@ -254,7 +258,7 @@ describe('a bot with a workload identity token', () => {
     const { id, botId } = (await res.json()) as ElevationView;
     expect(botId).toBe('ci-bot');
     await s.waitFor(id, (v) => v.status === 'active');
-    const requested = (await s.store.listEvents(id)).find((e) => e.type === 'elevation.requested')!;
+    const requested = (await s.stores.auditLog.listEvents(id)).find((e) => e.type === 'elevation.requested')!;
     expect(requested.data.identity).toEqual({
       kind: 'workload_identity',
       issuer: issuer.issuer,
@@ -270,7 +274,9 @@ describe('a bot with a workload identity token', () => {
       justification: 'key',
     });
     const keyed = (await byKey.json()) as ElevationView;
-    const keyedEvent = (await s.store.listEvents(keyed.id)).find((e) => e.type === 'elevation.requested');
+    const keyedEvent = (await s.stores.auditLog.listEvents(keyed.id)).find(
+      (e) => e.type === 'elevation.requested',
+    );
     expect(keyedEvent?.data.identity).toBeUndefined();
   });
 
@@ -286,7 +292,7 @@ describe('a bot with a workload identity token', () => {
       expect(res.status).toBe(401);
       const body = (await res.json()) as { error: { code: string; field: string } };
       expect(body.error).toMatchObject({ code: 'unauthenticated', field: 'authorization' });
-      const recent = await s.store.readEvents(0, 100_000);
+      const recent = await s.stores.auditLog.readEvents(0, 100_000);
       const refused = recent.filter((e) => e.type === 'auth.refused' && e.data.reason === reason);
       expect(refused.length).toBeGreaterThan(0);
     },
@@ -311,7 +317,7 @@ describe('drift on a PostgreSQL role', () => {
     expect(result.roles[0]?.drift).toEqual([{ principal: 'intruder', action: 'reverted' }]);
     expect(await isMember('intruder', 'reporting read')).toBe(false);
     expect(await isMember('ci_bot', 'reporting read')).toBe(true);
-    const drift = (await s.store.readEvents(0, 100_000)).filter((e) => e.type.startsWith('drift.'));
+    const drift = (await s.stores.auditLog.readEvents(0, 100_000)).filter((e) => e.type.startsWith('drift.'));
     expect(drift.map((e) => [e.type, e.data.principal])).toEqual([
       ['drift.detected', 'intruder'],
       ['drift.reverted', 'intruder'],
@@ -423,7 +429,7 @@ describe('temporary AWS credentials for the bot (credentials mode, against moto)
     expect(doc.Statement[0]!.Effect).toBe('Deny');
     expect(doc.Statement[0]!.Condition['StringLike']!['aws:userid']).toBe(`*:elevate-${id}`);
 
-    const events = await s.store.listEvents(id);
+    const events = await s.stores.auditLog.listEvents(id);
     const types = events.map((e) => e.type);
     expect(types.filter((t) => t === 'credentials.delivered')).toHaveLength(1);
     const refused = events.find((e) => e.type === 'credentials.refused');
@@ -450,7 +456,7 @@ describe('temporary AWS credentials for the bot (credentials mode, against moto)
     const late = await fetchCredentials(key, id);
     expect(late.status).toBe(409);
     expect(((await late.json()) as { error: { code: string } }).error.code).toBe('not_active');
-    const events = await s.store.listEvents(id);
+    const events = await s.stores.auditLog.listEvents(id);
     const revoked = events.find((e) => e.type === 'elevation.revoked');
     expect(revoked?.data).toMatchObject({ receipt: { session: { delivered: false, denied: false } } });
     expect(events.some((e) => e.type === 'credentials.delivered')).toBe(false);
@@ -464,7 +470,7 @@ describe('temporary AWS credentials for the bot (credentials mode, against moto)
     const r = await fetchCredentials(key, id);
     expect(r.status).toBe(409);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('not_credentials_mode');
-    const events = await s.store.listEvents(id);
+    const events = await s.stores.auditLog.listEvents(id);
     expect(events.find((e) => e.type === 'credentials.refused')?.data).toMatchObject({
       reason: 'not_credentials_mode',
     });
@@ -530,7 +536,7 @@ describe("drift on a bot's AWS role", () => {
     // The out-of-band admin policy is detached, not deleted (it may be used elsewhere).
     expect((await iam.send(new GetPolicyCommand({ PolicyArn: oob }))).Policy?.Arn).toBe(oob);
 
-    const { items } = { items: await s.store.readEvents(0, 100_000) };
+    const { items } = { items: await s.stores.auditLog.readEvents(0, 100_000) };
     const driftEvents = items.filter((e) => e.type === 'drift.detected' || e.type === 'drift.reverted');
     for (const detail of [oob, stray, 'inline:sneaky']) {
       expect(driftEvents.filter((e) => e.data['policy'] === detail).map((e) => e.type)).toEqual([

@@ -111,10 +111,11 @@ export async function startApprovalStack(opts: ApprovalStackOptions): Promise<Ap
   const stack = await startStack({
     ...opts,
     people: opts.people.map((p) => ({ uid: p.uid, mail: p.email })),
-    notifier: ({ store, directory, logger }) =>
+    notifier: ({ stores, directory, logger }) =>
       new SlackNotifier({
         slack: slackClientFor(logger),
-        store,
+        singleUse: stores.singleUse,
+        elevations: stores.elevations,
         directory,
         ...(opts.channel ? { channel: opts.channel } : {}),
         logger,
@@ -146,7 +147,7 @@ export async function startApprovalStack(opts: ApprovalStackOptions): Promise<Ap
     settings: slackSettings,
     service: stack.service,
     slack: slackClient,
-    ephemeral: stack.store,
+    singleUse: stack.stores.singleUse,
     publicUrl: url,
     logger: stack.logger,
   });
@@ -159,7 +160,7 @@ export async function startApprovalStack(opts: ApprovalStackOptions): Promise<Ap
       approvalRoutes({
         service: stack.service,
         stepUp: () => (client ??= StepUpClient.discover(oidc, { allowInsecureHttp: true })),
-        ephemeral: stack.store,
+        singleUse: stack.stores.singleUse,
         publicUrl: url,
         slackBound: true,
         logger: stack.logger,

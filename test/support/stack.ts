@@ -25,12 +25,13 @@ import {
 } from '../../core/crypto/decision-keys.js';
 import { DecisionSigner, RequestVerifier } from '../../domain/decision-signer.js';
 import { ElevationService } from '../../domain/elevation-service.js';
-import { GrantLedger, type CredentialsMode } from '../../domain/grant-ledger.js';
-import type { NewAuditEvent, Store } from '../../integrations/audit/audit-store.js';
-import { AwsIamTarget } from '../../integrations/aws/iam-target.js';
-import { PostgresStore } from '../../integrations/audit/postgres-store.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
-import { storeIntegrity } from '../../integrations/audit/checkpoints.js';
+import { GrantLedger } from '../../domain/grant-ledger.js';
+import type { NewAuditEvent } from '../../core/model/audit-record.js';
+import { z } from 'zod';
+import { openStores, type Stores } from '../../store/stores.js';
+import type { CredentialVault } from '../../domain/credential-vault.js';
+import type { AwsStsCredentialsTarget } from '../../integrations/aws/sts-credentials-target.js';
+import { storeIntegrity } from '../../core/crypto/audit-checkpoints.js';
 import { LdapApproverDirectory } from '../../integrations/ldap/approver-directory.js';
 import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
 import { TargetRouter, type TargetSet } from '../../integrations/target-router.js';
@@ -192,8 +193,8 @@ export function testDecisionSettings() {
 export function testRequestDeps() {
   return {
     requests: new RequestVerifier([testDecisionKey().publicKey]),
-    ephemeral: {
-      putIfAbsent: () => Promise.resolve(true),
+    requestRuns: {
+      put: () => Promise.resolve(true),
       peek: () => Promise.resolve(undefined),
     },
   };
@@ -217,10 +218,17 @@ export interface StackOptions {
   targets?: Omit<TargetSet, 'ldap'>;
   /** The policy's `federation` section. */
   federation?: { issuers: { issuer: string; allowInsecureHttp?: boolean }[] };
-  /** AWS credentials mode: the target that issues sessions, and the vault that hands them over. */
-  credentials?: (store: Store) => CredentialsMode;
+  /**
+   * AWS credentials mode: the vault that hands sessions over, and the target that issues them
+   * into it (built with the vault as its hand-off).
+   */
+  credentials?: (stores: Stores) => { vault: CredentialVault; target: AwsStsCredentialsTarget };
   /** How the worker tells approvers (default: the log notifier, silent). */
-  notifier?: (parts: { store: Store; directory: LdapApproverDirectory; logger: Logger }) => ApprovalNotifier;
+  notifier?: (parts: {
+    stores: Stores;
+    directory: LdapApproverDirectory;
+    logger: Logger;
+  }) => ApprovalNotifier;
   /** Metrics the worker's activities record into (the test builds the app with the same ones). */
   metrics?: Metrics;
   /** The key the stack's service signs with (default: {@link testDecisionKey}). */
@@ -232,7 +240,7 @@ export interface StackOptions {
 export interface Stack {
   env: TestWorkflowEnvironment;
   slapd: SlapdServer;
-  store: Store;
+  stores: Stores;
   target: LdapTarget;
   directory: LdapApproverDirectory;
   ledger: GrantLedger;
@@ -300,7 +308,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   closers.push(() => slapd.stop());
 
   const storeLocation: Stack['storeLocation'] = { sqlitePath: path.join(dir, 'audit.db') };
-  let store: Store;
   if (opts.store === 'postgres') {
     const pg = await startPostgres();
     closers.push(() => pg.stop());
@@ -308,20 +315,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       pg.url,
       `elevate_${randomUUID().replaceAll('-', '').slice(0, 12)}`,
     );
-    store = await PostgresStore.open(storeLocation.databaseUrl, testStoreIntegrity());
-  } else {
-    store = SqliteStore.open(storeLocation.sqlitePath, testStoreIntegrity());
   }
-  closers.push(() => store.close());
+  const stores = await openStores({ ...storeLocation, ...testStoreIntegrity() });
+  closers.push(() => stores.database.close());
 
   const target = new LdapTarget({ url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword });
   closers.push(() => target.close());
-  const credentials = opts.credentials?.(store);
+  const credentials = opts.credentials?.(stores);
   const ledger = new GrantLedger(
-    store,
-    new TargetRouter({ ...opts.targets, ldap: target }),
-    undefined,
-    credentials,
+    stores.leases,
+    new TargetRouter({
+      ...opts.targets,
+      ldap: target,
+      ...(credentials ? { awsStsCredentials: credentials.target } : {}),
+    }),
   );
   const directory = new LdapApproverDirectory({
     url: slapd.url,
@@ -338,7 +345,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       temporal: env.client,
       signer: s,
       taskQueue,
-      store,
+      auditLog: stores.auditLog,
+      elevations: stores.elevations,
+      botStates: stores.botStates,
+      leases: stores.leases,
+      singleUse: stores.singleUse,
       timing,
       logger,
       directory,
@@ -346,7 +357,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     });
   const service = serviceSigningWith(signer);
   const notifier =
-    opts.notifier?.({ store, directory, logger }) ??
+    opts.notifier?.({ stores, directory, logger }) ??
     new LogNotifier({ logger, approvalUrl: (id) => `http://127.0.0.1/approvals/${id}` });
   const bundle = await workflowBundle();
 
@@ -354,7 +365,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const stack: Stack = {
     env,
     slapd,
-    store,
+    stores,
     target,
     directory,
     ledger,
@@ -375,21 +386,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         connection: env.nativeConnection,
         namespace: env.namespace ?? 'default',
         taskQueue,
-        sinks: auditSinks(store, logger),
+        sinks: auditSinks(stores.auditLog, logger),
         activities: createActivities({
           store: {
             append: async (event) => {
               await stack.beforeAppend?.(event);
-              return store.append(event);
+              return stores.auditLog.append(event);
             },
           },
           requests: new RequestVerifier(stack.trustedKeys),
-          ephemeral: store,
+          requestRuns: stores.singleUse.namespace('request-run', z.string()),
           ledger,
           notifier,
           logger,
-          ...(opts.targets?.awsIam instanceof AwsIamTarget ? { aws: opts.targets.awsIam } : {}),
-          leases: store,
+          leases: stores.leases,
+          elevations: stores.elevations,
           temporal: env.client,
           ...(opts.metrics ? { metrics: opts.metrics } : {}),
         }),
@@ -415,7 +426,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       throw new Error(`elevation ${id} did not reach the expected state; last: ${JSON.stringify(last)}`);
     },
     isMember(botId, roleId) {
-      return target.check({ type: 'ldap', groupDn: groupDn(SUFFIX, roleId) }, botDn(SUFFIX, botId));
+      return target.check(
+        target.handleFor({ type: 'ldap', groupDn: groupDn(SUFFIX, roleId) }, botDn(SUFFIX, botId)),
+      );
     },
     async close() {
       await stack.stopWorker();

@@ -5,12 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { newDecisionKeyPair, parsePublicKeys, parseSigningKey } from '../../core/crypto/decision-keys.js';
-import type { VerifyResult } from '../../integrations/audit/audit-store.js';
-import {
-  locateRewrite,
-  reviewCheckpoints,
-  withCheckpoints,
-} from '../../integrations/audit/checkpoint-review.js';
+import type { VerifyResult } from '../../core/model/audit-record.js';
+import { locateRewrite, reviewCheckpoints, withCheckpoints } from '../../store/checkpoint-review.js';
 import {
   checkSignature,
   checkpointDue,
@@ -18,8 +14,8 @@ import {
   storeIntegrity,
   type CheckpointPolicy,
   type SignedCheckpoint,
-} from '../../integrations/audit/checkpoints.js';
-import { verifyResultPage } from '../../server/admin-pages.js';
+} from '../../core/crypto/audit-checkpoints.js';
+import { verifyResultPage } from '../../server/admin/views/audit-verify.js';
 import { loadSettings } from '../../config/settings.js';
 
 const key = parseSigningKey(newDecisionKeyPair().privatePem);

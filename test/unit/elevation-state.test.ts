@@ -272,7 +272,9 @@ describe('ElevationState: revocation', () => {
     const { state } = elevation(request({ role: { ...request().role, approval: { mode: 'auto' } } }));
     const trust = { keys: [{ kid: 'k1', x: 'AAAA' }], loadedAt: new Date(T0).toISOString() };
     state.useTrust(trust);
-    state.activate();
+    const handle = { type: 'ldap' as const, groupDn: 'cn=ops,dc=x', member: 'uid=bot,dc=x' };
+    state.activate(handle);
+    expect(state.grantHandle()).toEqual(handle);
     state.startRevoking('expired');
     state.revokeFailed(5, { type: 'Error', message: 'down' });
     const messages = [{ channel: 'C1', ts: '1.2' }];
@@ -283,6 +285,7 @@ describe('ElevationState: revocation', () => {
       revokeAttempts: 5,
       messages,
       trust,
+      handle,
     });
     expect(carried.view).toEqual(state.view);
     expect(carried.view).not.toBe(state.view);
@@ -290,6 +293,17 @@ describe('ElevationState: revocation', () => {
     const next = elevation(request({ carried })).state;
     expect(next.view).toMatchObject({ status: 'revoking', revokeAttempts: 5 });
     expect(next.trust).toEqual(trust);
+    expect(next.grantHandle()).toEqual(handle);
+  });
+
+  it('when the receipt carried no handle (recorded before handles), then none is kept or carried over, and the target derives it', () => {
+    const { state } = elevation(request({ role: { ...request().role, approval: { mode: 'auto' } } }));
+    state.activate(undefined);
+    state.startRevoking('expired');
+    expect(state.grantHandle()).toBeUndefined();
+    const carried = state.carriedOver({ reason: 'expired', startedAt: 'then', attempts: 1 }, []);
+    expect(carried).not.toHaveProperty('handle');
+    expect(elevation(request({ carried })).state.grantHandle()).toBeUndefined();
   });
 });
 

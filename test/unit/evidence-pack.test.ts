@@ -5,7 +5,7 @@
  * in the live chain, as the pack's documentation says.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditEvent, NewAuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent, NewAuditEvent } from '../../core/model/audit-record.js';
 import {
   buildEvidenceBody,
   evidenceDigest,
@@ -13,8 +13,8 @@ import {
   verifyEvidencePack,
   type EvidencePack,
 } from '../../integrations/audit/evidence-pack.js';
-import { hashEvent } from '../../integrations/audit/hash-chain.js';
-import { SqliteStore } from '../../integrations/audit/sqlite-store.js';
+import { hashEvent } from '../../core/crypto/hash-chain.js';
+import { openStores, type Stores } from '../../store/stores.js';
 import type { Actor, ElevationView } from '../../core/model/elevation.js';
 import type { TargetRef } from '../../core/model/targets.js';
 
@@ -84,7 +84,7 @@ const approval = {
 };
 
 /** One elevation's story, with another elevation's events in between (scattered positions). */
-async function seed(store: SqliteStore): Promise<void> {
+async function seed(store: Stores): Promise<void> {
   const bot = {
     id: 'etl-bot',
     owner: 'owner@example.org',
@@ -186,14 +186,14 @@ async function seed(store: SqliteStore): Promise<void> {
       done,
     ),
   ];
-  for (const e of events) await store.append(e);
+  for (const e of events) await store.auditLog.append(e);
 }
 
 /** A pack made the way the service makes it: body, digest, export event appended. */
-async function makePack(store: SqliteStore): Promise<EvidencePack> {
-  const elevation = (await store.getElevation(ID))!;
-  const events = await store.listEvents(ID);
-  const verify = await store.verify();
+async function makePack(store: Stores): Promise<EvidencePack> {
+  const elevation = (await store.elevations.getElevation(ID))!;
+  const events = await store.auditLog.listEvents(ID);
+  const verify = await store.auditLog.verify();
   const exportedAt = '2026-03-02T09:00:00.000Z';
   const body = buildEvidenceBody({
     elevation,
@@ -204,7 +204,7 @@ async function makePack(store: SqliteStore): Promise<EvidencePack> {
     via: 'console',
   });
   const digest = evidenceDigest(body);
-  const exportEvent = await store.append({
+  const exportEvent = await store.auditLog.append({
     id: 'evt-export',
     elevationId: ID,
     type: 'audit.exported',
@@ -235,12 +235,12 @@ function tampered(pack: EvidencePack, path: (string | number)[]): unknown {
 }
 
 describe('the evidence pack', () => {
-  let store: SqliteStore;
+  let store: Stores;
   beforeEach(async () => {
-    store = SqliteStore.open(':memory:');
+    store = await openStores({ sqlitePath: ':memory:' });
     await seed(store);
   });
-  afterEach(() => store.close());
+  afterEach(() => store.database.close());
 
   it('when made from the chain, then it verifies and carries what the events say', async () => {
     const pack = await makePack(store);
@@ -272,7 +272,7 @@ describe('the evidence pack', () => {
       via: 'console',
     });
     // The export event is in the live chain: one anchor proves the whole pack is Elevate's.
-    const anchored = await store.verify({
+    const anchored = await store.auditLog.verify({
       anchors: [{ position: pack.exportEvent.position, hash: pack.exportEvent.hash }],
     });
     expect(anchored.ok).toBe(true);
@@ -353,7 +353,7 @@ describe('the evidence pack', () => {
     rehash(exportEvent);
 
     expect(verifyEvidencePack(forged)).toEqual({ ok: true, problems: [] });
-    const anchored = await store.verify({
+    const anchored = await store.auditLog.verify({
       anchors: [{ position: forged.exportEvent.position, hash: forged.exportEvent.hash }],
     });
     expect(anchored).toMatchObject({ ok: false, firstBroken: { reason: 'anchor_mismatch' } });

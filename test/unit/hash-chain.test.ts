@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import {
   ChainVerifier,
   GENESIS_HASH,
@@ -7,7 +7,7 @@ import {
   hashEvent,
   hashStoredEvent,
   type StoredEventText,
-} from '../../integrations/audit/hash-chain.js';
+} from '../../core/crypto/hash-chain.js';
 
 /** Builds a valid chain of `count` events, positions 1..count. */
 function chain(count: number): AuditEvent[] {

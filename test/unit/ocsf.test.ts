@@ -7,9 +7,9 @@
  * Elevate event becomes.
  */
 import { describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../../integrations/audit/audit-store.js';
+import type { AuditEvent } from '../../core/model/audit-record.js';
 import { OCSF_CLASS_UIDS, OCSF_VERSION, toOcsf } from '../../integrations/audit/export.js';
-import { GENESIS_HASH, hashEvent } from '../../integrations/audit/hash-chain.js';
+import { GENESIS_HASH, hashEvent } from '../../core/crypto/hash-chain.js';
 import { EVENT_TYPES } from '../../core/model/events.js';
 import type { Actor } from '../../core/model/elevation.js';
 import type { EventType } from '../../core/model/events.js';

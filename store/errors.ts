@@ -1,10 +1,10 @@
 /**
- * Coded errors raised by the audit store engines. Callers branch on `code` (or the class),
+ * Coded errors raised by the stores (`store/`), on either engine. Callers branch on `code` (or the class),
  * never on the message; messages are for humans and never carry connection secrets.
  */
 
-/** Every error code the audit store raises, in one place. */
-export type AuditStoreErrorCode =
+/** Every error code the stores raise, in one place. */
+export type StoreErrorCode =
   | 'invalid_cursor'
   | 'invalid_query'
   | 'invalid_event'
@@ -13,9 +13,9 @@ export type AuditStoreErrorCode =
   | 'store_unavailable'
   | 'schema_too_new';
 
-/** Base class of every audit store error. */
-export abstract class AuditStoreError extends Error {
-  abstract readonly code: AuditStoreErrorCode;
+/** Base class of every store error. */
+export abstract class StoreError extends Error {
+  abstract readonly code: StoreErrorCode;
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -24,10 +24,10 @@ export abstract class AuditStoreError extends Error {
 }
 
 /**
- * A `cursor` passed to `listElevations` is not one the store issued (malformed, truncated,
+ * A `cursor` passed to `elevations.listElevations` is not one the store issued (malformed, truncated,
  * or edited). The HTTP layer answers 400 with the `cursor` field at fault.
  */
-export class InvalidCursorError extends AuditStoreError {
+export class InvalidCursorError extends StoreError {
   readonly code = 'invalid_cursor';
   /** The query field at fault. */
   readonly field = 'cursor';
@@ -38,7 +38,7 @@ export class InvalidCursorError extends AuditStoreError {
 }
 
 /** A query argument other than the cursor is out of range (e.g. a non-positive `limit`). */
-export class InvalidQueryError extends AuditStoreError {
+export class InvalidQueryError extends StoreError {
   readonly code = 'invalid_query';
 
   /** @param field - the query field at fault */
@@ -51,16 +51,16 @@ export class InvalidQueryError extends AuditStoreError {
 }
 
 /** An event handed to `append` is inconsistent (e.g. its `elevation` is another elevation). */
-export class InvalidEventError extends AuditStoreError {
+export class InvalidEventError extends StoreError {
   readonly code = 'invalid_event';
 }
 
 /**
- * A short-lived record handed to `putIfAbsent` cannot be stored: its key is empty or too
+ * A short-lived record handed to a single-use namespace's `put` cannot be stored: its key is empty or too
  * long, its value is not JSON-serialisable or too large, or its expiry is not a valid date.
  * Nothing was written.
  */
-export class InvalidEphemeralError extends AuditStoreError {
+export class InvalidEphemeralError extends StoreError {
   readonly code = 'invalid_ephemeral';
 
   /** @param field - the argument at fault */
@@ -74,7 +74,7 @@ export class InvalidEphemeralError extends AuditStoreError {
 }
 
 /** `withLock` could not take the lock before its deadline: another holder kept it. */
-export class LockTimeoutError extends AuditStoreError {
+export class LockTimeoutError extends StoreError {
   readonly code = 'lock_timeout';
 
   /**
@@ -90,17 +90,16 @@ export class LockTimeoutError extends AuditStoreError {
 }
 
 /** The store cannot be opened or reached. The message names the host, never credentials. */
-export class StoreUnavailableError extends AuditStoreError {
+export class StoreUnavailableError extends StoreError {
   readonly code = 'store_unavailable';
 }
 
 /** The database was migrated by a newer Elevate; this version must not write to it. */
-export class SchemaTooNewError extends AuditStoreError {
+export class SchemaTooNewError extends StoreError {
   readonly code = 'schema_too_new';
 
-  constructor(found: number, supported: number) {
-    super(
-      `the audit store schema is at version ${found} but this Elevate supports up to ${supported}: upgrade Elevate`,
-    );
+  /** @param migration - the name of a migration this version does not know */
+  constructor(readonly migration: string) {
+    super(`the store was migrated by a newer Elevate (migration "${migration}"): upgrade Elevate`);
   }
 }

@@ -19,7 +19,7 @@
  * and a key's id (`kid`) is its RFC 7638 thumbprint.
  */
 import { createHash, hkdfSync, sign, verify as verifySignature } from 'node:crypto';
-import type { DecisionSigningKey, PublicDecisionKey } from '../../core/crypto/decision-keys.js';
+import type { DecisionSigningKey, PublicDecisionKey } from './decision-keys.js';
 import { canonicalJson } from './hash-chain.js';
 
 /** Default for {@link CheckpointPolicy.every}: a checkpoint every 100 events. */

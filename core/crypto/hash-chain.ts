@@ -1,11 +1,11 @@
 /**
- * The audit hash chain, shared by both store engines so they cannot disagree on it.
+ * The audit hash chain, shared by the audit log, the exports and the evidence packs so they cannot disagree on it.
  * Each event's hash is SHA-256 over the RFC 8785 canonical JSON of all its fields except the
  * hash itself, including its position and the previous event's hash.
  */
 import { createHash, hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { AuditEvent, ChainAnchor, VerifyResult } from './audit-store.js';
+import type { AuditEvent, ChainAnchor, VerifyResult } from '../model/audit-record.js';
 
 /** `prevHash` of the first event. */
 export const GENESIS_HASH = '0'.repeat(64);

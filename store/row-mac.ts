@@ -10,9 +10,9 @@
  * it rows are written with a NULL MAC and read unchecked (the behaviour before the upgrade).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { BotState } from './audit-store.js';
-import type { StoreIntegrity, TamperReport } from './checkpoints.js';
-import { canonicalJson } from './hash-chain.js';
+import type { BotState } from './bot-state.js';
+import type { StoreIntegrity, TamperReport } from '../core/crypto/audit-checkpoints.js';
+import { canonicalJson } from '../core/crypto/hash-chain.js';
 
 /** HMAC-SHA-256 (hex) of an `ephemeral` row: its key, expiry (epoch ms) and value text, all bound. */
 export function ephemeralMac(macKey: Buffer, key: string, valueText: string, expiresAtMs: number): string {

@@ -4,13 +4,13 @@
  * and, when the walk finds a checkpoint's hash no longer in the chain, find the exact row that
  * was rewritten from the hashes the checkpoint lists.
  */
-import type { ChainAnchor, VerifyResult } from './audit-store.js';
+import type { ChainAnchor, VerifyResult } from '../core/model/audit-record.js';
 import {
   checkSignature,
   segmentHashes,
   type CheckpointPolicy,
   type SignedCheckpoint,
-} from './checkpoints.js';
+} from '../core/crypto/audit-checkpoints.js';
 
 /** What {@link reviewCheckpoints} found. */
 export interface CheckpointReview {

@@ -1,0 +1,378 @@
+/**
+ * The audit log: an append-only, hash-chained event log (`core/crypto/hash-chain.ts`), with
+ * signed checkpoints of the chain (`core/crypto/audit-checkpoints.ts`) written by the append that
+ * makes one due, and `verify`, which walks the chain against its head record, its checkpoints
+ * and any anchors given.
+ *
+ * Appends serialise on the chain-head row: SQLite holds its write lock for the transaction,
+ * PostgreSQL locks the row (`SELECT … FOR UPDATE`), so any number of processes append to one
+ * chain without gaps or forks. An event that carries its elevation's view replaces the
+ * elevation's summary row in the same transaction (`elevation-index.ts`).
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import {
+  checkpointDue,
+  segmentStart,
+  signCheckpoint,
+  type SignedCheckpoint,
+} from '../core/crypto/audit-checkpoints.js';
+import { ChainVerifier, canonicalJson, hashEvent, type StoredEventText } from '../core/crypto/hash-chain.js';
+import type {
+  AuditEvent,
+  ChainAnchor,
+  NewAuditEvent,
+  TypedAuditAppender,
+  VerifyResult,
+} from '../core/model/audit-record.js';
+import { finishVerify, reviewCheckpoints, type RowHash } from './checkpoint-review.js';
+import type { StoreConnection } from './connection.js';
+import { writeSummary } from './elevation-index.js';
+import { InvalidEventError } from './errors.js';
+import type { AuditCheckpointsTable, AuditEventsTable, StoreSchema } from './schema.js';
+
+/** Rows read per page while verifying, so memory stays bounded however long the chain. */
+export const VERIFY_PAGE_SIZE = 5_000;
+
+const EVENT_COLUMNS = [
+  'position',
+  'id',
+  'elevation_id',
+  'seq',
+  'type',
+  'at',
+  'actor_kind',
+  'actor_id',
+  'data',
+  'prev_hash',
+  'hash',
+] as const;
+
+const CHECKPOINT_COLUMNS = [
+  'position',
+  'prev_position',
+  'first_position',
+  'hash',
+  'at',
+  'kid',
+  'segment',
+  'signature',
+] as const;
+
+/** Maps a stored event row back to the event it records. */
+export function rowToEvent(row: AuditEventsTable): AuditEvent {
+  return {
+    id: row.id,
+    elevationId: row.elevation_id,
+    seq: Number(row.seq),
+    type: row.type as AuditEvent['type'],
+    at: row.at,
+    actor: { kind: row.actor_kind as AuditEvent['actor']['kind'], id: row.actor_id },
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    position: Number(row.position),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/**
+ * Like {@link rowToEvent}, for verification: a row whose `data` is no longer JSON at all was
+ * tampered with, and must be reported as a broken link rather than abort the walk. The
+ * placeholder data cannot hash to the stored hash, so the verifier reports `hash_mismatch`.
+ */
+function rowToEventForVerify(row: AuditEventsTable): AuditEvent {
+  try {
+    return rowToEvent(row);
+  } catch {
+    return { ...rowToEvent({ ...row, data: '{}' }), data: { '#unparseable': row.data } };
+  }
+}
+
+/** A row as {@link ChainVerifier.nextStored} takes it: the data left as stored text. */
+function storedTextOf(row: AuditEventsTable): StoredEventText {
+  return {
+    position: Number(row.position),
+    id: row.id,
+    elevationId: row.elevation_id,
+    seq: Number(row.seq),
+    type: row.type,
+    at: row.at,
+    actorKind: row.actor_kind,
+    actorId: row.actor_id,
+    dataText: row.data,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+function toCheckpoint(row: Omit<AuditCheckpointsTable, 'hashes'>): SignedCheckpoint {
+  return {
+    v: 1,
+    position: Number(row.position),
+    hash: row.hash,
+    at: row.at,
+    kid: row.kid,
+    prev: Number(row.prev_position),
+    first: Number(row.first_position),
+    segment: row.segment,
+    signature: row.signature,
+  };
+}
+
+/** The audit log of the store's database. */
+export class AuditLog implements TypedAuditAppender {
+  /**
+   * The newest checkpoint this instance has seen written. Should the table later hold only older
+   * ones, checkpoints were deleted: the next one names this one as its predecessor, so verify
+   * reports the hole instead of the new checkpoint papering over it.
+   */
+  private lastCheckpointSeen: { position: number; at: string } | undefined;
+
+  constructor(private readonly conn: StoreConnection) {}
+
+  /**
+   * Appends one event (idempotent by `id`: the same id again returns the stored event and
+   * changes nothing) and returns it as stored.
+   *
+   * @throws {@link InvalidEventError} when the event's `elevation` is another elevation's
+   */
+  async append(event: NewAuditEvent): Promise<AuditEvent> {
+    if (event.elevation && event.elevation.id !== event.elevationId) {
+      throw new InvalidEventError(
+        `event ${event.id}: elevation.id "${event.elevation.id}" differs from elevationId "${String(event.elevationId)}"`,
+      );
+    }
+    const dataText = canonicalJson(event.data);
+    let checkpoint: SignedCheckpoint | undefined;
+    const stored = await this.conn.transaction(async (trx) => {
+      checkpoint = undefined;
+      // Every append queues here, across all processes: this row is the chain's write lock.
+      const head = await trx
+        .selectFrom('audit_chain_head')
+        .select(['position', 'hash'])
+        .$if(this.conn.engine === 'postgres', (q) => q.forUpdate())
+        .executeTakeFirst();
+      if (!head) throw new Error('audit_chain_head row is missing: the store schema was damaged');
+      // Checked under the lock, so two concurrent appends of one id cannot both insert.
+      const existing = await trx
+        .selectFrom('audit_events')
+        .select(EVENT_COLUMNS)
+        .where('id', '=', event.id)
+        .executeTakeFirst();
+      if (existing) return rowToEvent(existing);
+
+      const last = await trx
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .$if(event.elevationId === null, (q) => q.where('elevation_id', 'is', null))
+        .$if(event.elevationId !== null, (q) => q.where('elevation_id', '=', event.elevationId))
+        .executeTakeFirst();
+      const unhashed: Omit<AuditEvent, 'hash'> = {
+        id: event.id,
+        elevationId: event.elevationId,
+        seq: Number(last?.seq ?? 0) + 1,
+        type: event.type,
+        at: event.at,
+        actor: { kind: event.actor.kind, id: event.actor.id },
+        // Exactly what a reader will parse back, so the returned event equals the stored one.
+        data: JSON.parse(dataText) as Record<string, unknown>,
+        position: Number(head.position) + 1,
+        prevHash: head.hash,
+      };
+      const stored: AuditEvent = { ...unhashed, hash: hashEvent(unhashed) };
+      await trx
+        .insertInto('audit_events')
+        .values({
+          position: stored.position,
+          id: stored.id,
+          elevation_id: stored.elevationId,
+          seq: stored.seq,
+          type: stored.type,
+          at: stored.at,
+          actor_kind: stored.actor.kind,
+          actor_id: stored.actor.id,
+          data: dataText,
+          prev_hash: stored.prevHash,
+          hash: stored.hash,
+        })
+        .execute();
+      await trx
+        .updateTable('audit_chain_head')
+        .set({ position: stored.position, hash: stored.hash })
+        .execute();
+      if (event.elevation) await writeSummary(trx, event, event.elevation, stored.position);
+      checkpoint = await this.checkpointIfDue(trx, stored);
+      return stored;
+    });
+    if (checkpoint) this.lastCheckpointSeen = checkpoint;
+    return stored;
+  }
+
+  /**
+   * Inside the append transaction, with the chain head locked: sign and store a checkpoint at the
+   * event just appended when one is due. A segment with rows missing (the chain is already
+   * broken) gets none; verify reports the break.
+   */
+  private async checkpointIfDue(
+    trx: Kysely<StoreSchema>,
+    stored: AuditEvent,
+  ): Promise<SignedCheckpoint | undefined> {
+    const policy = this.conn.integrity?.checkpoints;
+    if (!policy?.signingKey) return undefined;
+    const inTable = await this.lastCheckpoint(trx);
+    const seen = this.lastCheckpointSeen;
+    const last = seen && seen.position > (inTable?.position ?? 0) ? seen : inTable;
+    const now = new Date();
+    if (!checkpointDue(policy, stored.position, last, now)) return undefined;
+    const prev = last?.position ?? 0;
+    const first = segmentStart(prev, stored.position);
+    const earlier = await trx
+      .selectFrom('audit_events')
+      .select('hash')
+      .where('position', '>=', first)
+      .where('position', '<=', stored.position - 1)
+      .orderBy('position')
+      .execute();
+    const hashes = [...earlier.map((r) => r.hash), stored.hash];
+    if (hashes.length !== stored.position - first + 1) return undefined;
+    const checkpoint = signCheckpoint(policy.signingKey, {
+      position: stored.position,
+      prev,
+      first,
+      hashes,
+      at: now,
+    });
+    await trx
+      .insertInto('audit_checkpoints')
+      .values({
+        position: checkpoint.position,
+        prev_position: checkpoint.prev,
+        first_position: checkpoint.first,
+        hash: checkpoint.hash,
+        at: checkpoint.at,
+        kid: checkpoint.kid,
+        segment: checkpoint.segment,
+        hashes: hashes.join(''),
+        signature: checkpoint.signature,
+      })
+      .execute();
+    return checkpoint;
+  }
+
+  private async lastCheckpoint(db: Kysely<StoreSchema>): Promise<SignedCheckpoint | undefined> {
+    const row = await db
+      .selectFrom('audit_checkpoints')
+      .select(CHECKPOINT_COLUMNS)
+      .orderBy('position', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toCheckpoint(row) : undefined;
+  }
+
+  /** The newest stored checkpoint (unchecked), if any: webhooks carry it, evidence packs show it. */
+  latestCheckpoint(): Promise<SignedCheckpoint | undefined> {
+    return this.lastCheckpoint(this.conn.db);
+  }
+
+  /** All events of one elevation, in `seq` order. */
+  async listEvents(elevationId: string): Promise<AuditEvent[]> {
+    const rows = await this.conn.db
+      .selectFrom('audit_events')
+      .select(EVENT_COLUMNS)
+      .where('elevation_id', '=', elevationId)
+      .orderBy('seq')
+      .execute();
+    return rows.map(rowToEvent);
+  }
+
+  /** Up to `limit` events after `afterPosition`, in chain order (page through the whole log). */
+  async readEvents(afterPosition: number, limit: number): Promise<AuditEvent[]> {
+    return (await this.page(afterPosition, limit)).map(rowToEvent);
+  }
+
+  private page(afterPosition: number, limit: number): Promise<AuditEventsTable[]> {
+    return this.conn.db
+      .selectFrom('audit_events')
+      .select(EVENT_COLUMNS)
+      .where('position', '>', afterPosition)
+      .orderBy('position')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * Walks the whole chain in position order and reports the first event that does not check
+   * out, also against the head record, the signed checkpoints and any `anchors` given;
+   * `anchoring` says whether checkpoints vouch for the chain.
+   */
+  async verify(options: { anchors?: ChainAnchor[] } = {}): Promise<VerifyResult> {
+    const db = this.conn.db;
+    // The head record is read first: events up to it must all be there, whatever is appended meanwhile.
+    const head = await db.selectFrom('audit_chain_head').select(['position', 'hash']).executeTakeFirst();
+    // Read after the head, so appends meanwhile cannot make a checkpoint look overdue.
+    const checkpoints = (
+      await db.selectFrom('audit_checkpoints').select(CHECKPOINT_COLUMNS).orderBy('position').execute()
+    ).map(toCheckpoint);
+    const review = reviewCheckpoints(
+      checkpoints,
+      this.conn.integrity?.checkpoints,
+      Number(head?.position ?? 0),
+    );
+    const verifier = new ChainVerifier([
+      ...(options.anchors ?? []),
+      ...review.anchors,
+      ...(head ? [{ position: Number(head.position), hash: head.hash }] : []),
+    ]);
+    const finish = (): Promise<VerifyResult> =>
+      finishVerify(verifier.result(), checkpoints, review, {
+        listedHashes: async (position) =>
+          (
+            await db
+              .selectFrom('audit_checkpoints')
+              .select('hashes')
+              .where('position', '=', position)
+              .executeTakeFirst()
+          )?.hashes,
+        rows: async (from, to): Promise<RowHash[]> =>
+          (
+            await db
+              .selectFrom('audit_events')
+              .select(['position', 'id', 'elevation_id', 'hash'])
+              .where('position', '>=', from)
+              .where('position', '<=', to)
+              .orderBy('position')
+              .execute()
+          ).map((r) => ({
+            position: Number(r.position),
+            id: r.id,
+            elevationId: r.elevation_id,
+            hash: r.hash,
+          })),
+      });
+    // Keyset pages: each query is cheap and memory holds two pages, however long the chain. The
+    // next page is asked for before this one is hashed, so the server reads and sends it meanwhile.
+    const page = (after: number): Promise<AuditEventsTable[]> => {
+      const rows = this.page(after, VERIFY_PAGE_SIZE);
+      // Its failure is thrown where it is awaited; should hashing throw first, it must not also
+      // surface later as an unhandled rejection.
+      rows.catch(() => undefined);
+      return rows;
+    };
+    let next: Promise<AuditEventsTable[]> | undefined = page(0);
+    while (next) {
+      const rows: AuditEventsTable[] = await next;
+      const last = rows[rows.length - 1];
+      next = last && rows.length === VERIFY_PAGE_SIZE ? page(Number(last.position)) : undefined;
+      for (const row of rows) {
+        if (!verifier.nextStored(storedTextOf(row), () => rowToEventForVerify(row))) {
+          // Stop here; a page already asked for is read and dropped.
+          await next?.catch(() => undefined);
+          return finish();
+        }
+      }
+      // better-sqlite3 is synchronous: let the server breathe between pages of a long chain.
+      if (this.conn.engine === 'sqlite') await yieldToEventLoop();
+    }
+    return finish();
+  }
+}

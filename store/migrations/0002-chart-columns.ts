@@ -1,0 +1,53 @@
+/**
+ * The console charts' columns of the elevation index: when the grant began and the elevation
+ * ended, why it ended, its revocation lag and its approval turnaround, each computed in TypeScript
+ * from the view when the row is written (`elevation-index.ts` `chartColumns`), so the charts are
+ * grouped counts in SQL. Rows already stored are filled in from their view.
+ */
+import { sql, type ColumnDataType, type Expression, type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+import type { Engine } from '../connection.js';
+import { chartColumns, parseView } from '../elevation-index.js';
+import type { StoreSchema } from '../schema.js';
+
+/** Summary rows filled in per statement while migrating. */
+const FILL_BATCH = 500;
+
+/** The second migration for `engine`. */
+export function chartColumnsMigration(engine: Engine): Migration {
+  const key: ColumnDataType | Expression<unknown> = engine === 'postgres' ? sql`text collate "C"` : 'text';
+  const bigint: ColumnDataType = engine === 'postgres' ? 'bigint' : 'integer';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      const store = db as Kysely<StoreSchema>;
+      const columns = await store.introspection.getTables();
+      const have = new Set(columns.find((t) => t.name === 'elevations')?.columns.map((c) => c.name));
+      for (const [name, type] of [
+        ['granted_at', key],
+        ['ended_at', key],
+        ['end_reason', 'text'],
+        ['revoke_lag_ms', bigint],
+        ['turnaround_ms', bigint],
+      ] as const satisfies readonly (readonly [string, ColumnDataType | Expression<unknown>])[]) {
+        if (!have.has(name)) await store.schema.alterTable('elevations').addColumn(name, type).execute();
+      }
+      let after = '';
+      for (;;) {
+        const rows = await store
+          .selectFrom('elevations')
+          .select(['id', 'view'])
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(FILL_BATCH)
+          .execute();
+        for (const row of rows) {
+          const c = chartColumns(parseView(row.view));
+          await store.updateTable('elevations').set(c).where('id', '=', row.id).execute();
+        }
+        const last = rows[rows.length - 1];
+        if (!last || rows.length < FILL_BATCH) break;
+        after = last.id;
+      }
+    },
+  };
+}
