@@ -13,7 +13,11 @@ import {
   type DeliveryOutcome,
 } from '../activities/audit-forwarding.js';
 import type { WebhookSettings } from '../config/settings.js';
-import { AUDIT_FORWARDER_WORKFLOW_ID, type AuditForwarderOptions } from '../core/model/audit-forwarding.js';
+import {
+  AUDIT_FORWARDER_WORKFLOW_ID,
+  INITIAL_FORWARDER_STATE,
+  type AuditForwarderOptions,
+} from '../core/model/audit-forwarding.js';
 import type { AuditForwardingActivities } from '../core/ports/audit-forwarding.js';
 import { redactUrl } from '../integrations/audit/webhook-delivery.js';
 import type { Metrics } from '../integrations/metrics/prometheus.js';
@@ -87,6 +91,11 @@ export interface AuditForwarderStart {
   options?: AuditForwarderOptions;
   /** Workflow id (default {@link AUDIT_FORWARDER_WORKFLOW_ID}; tests use their own). */
   workflowId?: string;
+  /**
+   * Where to begin if the forwarder is not running yet: the cursor an earlier version's
+   * dispatcher left in the store (`store/legacy-webhook-cursor.ts`). Ignored when it runs.
+   */
+  resumeFrom?: { position: number; hash: string | null };
 }
 
 /**
@@ -101,12 +110,18 @@ export async function startAuditForwarder({
   url,
   options,
   workflowId = AUDIT_FORWARDER_WORKFLOW_ID,
+  resumeFrom,
 }: AuditForwarderStart): Promise<string> {
   const log = logger.child({ component: 'webhook' });
   const handle = await client.workflow.start(auditForwarderWorkflow, {
     workflowId,
     taskQueue,
-    args: [options ? { options } : {}],
+    args: [
+      {
+        ...(options ? { options } : {}),
+        ...(resumeFrom ? { state: { ...INITIAL_FORWARDER_STATE, ...resumeFrom } } : {}),
+      },
+    ],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
   log.info(

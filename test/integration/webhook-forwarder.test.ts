@@ -38,10 +38,12 @@ import { newDecisionKeyPair, parsePublicKeys, parseSigningKey } from '../../core
 import type { AuditLog } from '../../store/audit-log.js';
 import type { StoreSettings } from '../../store/database.js';
 import { openStores } from '../../store/stores.js';
+import Database from 'better-sqlite3';
 import { createMetrics } from '../../integrations/metrics/prometheus.js';
 import { freePort } from '../../dev/processes.js';
 import { findTemporalCli } from '../../dev/temporal-cli.js';
 import { startAuditForwarder, webhookActivities } from '../../runtime/webhook.js';
+import { readLegacyWebhookCursor } from '../../store/legacy-webhook-cursor.js';
 import type { EventType } from '../../core/model/events.js';
 import { createDatabase, startPostgres, type PostgresServer } from '../../dev/postgres-server.js';
 import { installTemporalLogging } from '../../worker/create-worker.js';
@@ -1102,6 +1104,71 @@ await worker.run();
       expect.objectContaining({ level: 50, msg: expect.stringMatching(/restored/) as unknown }),
     );
     await waitFor(async () => (await statusOf(workflowId)).position === 4, 5_000, 'position 4');
+  });
+});
+
+describe('the audit forwarder after an upgrade', () => {
+  it('when an earlier version’s dispatcher left its cursor in the store, then the forwarder starts from there, not from the beginning', async () => {
+    const { path, open } = await sqliteFile();
+    const store = await open();
+    const receiver = await Receiver.start();
+    const before = [await record(store, 'elv-u'), await record(store, 'elv-u'), await record(store, 'elv-u')];
+    const after = [await record(store, 'elv-u'), await record(store, 'elv-u')];
+    // The table and row the earlier dispatcher kept: settled up to the third event.
+    const raw = new Database(path);
+    raw.exec(
+      'CREATE TABLE stream_cursors (name TEXT PRIMARY KEY, state TEXT, owner TEXT NOT NULL, lease_until INTEGER NOT NULL, updated_at INTEGER NOT NULL) STRICT',
+    );
+    const state = { v: 1, position: 3, hash: before[2]!.hash, done: [[5, 5]], skipped: 0, lastSkipped: [] };
+    raw
+      .prepare('INSERT INTO stream_cursors VALUES (?, ?, ?, 0, 0)')
+      .run('webhook', JSON.stringify(state), 'old');
+    raw.close();
+
+    const stores = await openStores({ sqlitePath: path });
+    databases.push(stores.database);
+    const resumeFrom = await readLegacyWebhookCursor(stores.database);
+    expect(resumeFrom).toEqual({ position: 3, hash: before[2]!.hash });
+    const taskQueue = `webhook-${randomUUID()}`;
+    const workflowId = `audit-forwarder-${randomUUID()}`;
+    forwarders.push(workflowId);
+    await startWorker(store, taskQueue, receiver.url);
+    await startAuditForwarder({
+      client: env.client,
+      taskQueue,
+      logger: testLogger(),
+      url: receiver.url,
+      options: FAST,
+      workflowId,
+      ...(resumeFrom ? { resumeFrom } : {}),
+    });
+    await waitFor(async () => (await statusOf(workflowId)).position === 5, 10_000, 'position 5');
+    // The two events after the old cursor, once each (the one it had settled out of order too:
+    // only the settled prefix is carried over, and receivers drop repeats by id).
+    expect(receiver.acceptedIds()).toEqual(after.map((e) => e.id));
+  });
+
+  it('when the store has no earlier cursor (new, never delivered, or unreadable), then there is nothing to resume from', async () => {
+    const { path, open } = await sqliteFile();
+    await open();
+    const stores = await openStores({ sqlitePath: path });
+    databases.push(stores.database);
+    expect(await readLegacyWebhookCursor(stores.database)).toBeUndefined();
+    const raw = new Database(path);
+    raw.exec(
+      'CREATE TABLE stream_cursors (name TEXT PRIMARY KEY, state TEXT, owner TEXT NOT NULL, lease_until INTEGER NOT NULL, updated_at INTEGER NOT NULL) STRICT',
+    );
+    const insert = raw.prepare('INSERT OR REPLACE INTO stream_cursors VALUES (?, ?, ?, 0, 0)');
+    for (const state of [
+      null,
+      'not json',
+      JSON.stringify({ v: 2, position: 3, hash: null }),
+      JSON.stringify({ v: 1, position: 0, hash: null }),
+    ]) {
+      insert.run('webhook', state, 'old');
+      expect(await readLegacyWebhookCursor(stores.database), String(state)).toBeUndefined();
+    }
+    raw.close();
   });
 });
 
