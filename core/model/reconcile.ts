@@ -47,11 +47,19 @@ export interface ReconcileInput {
   aws?: ReconcileAwsPrincipal[];
 }
 
+/**
+ * Where drift was found: a role's target, or, for AWS, the policies attached to a bot's IAM
+ * role or user (not one role's target: those are read per principal, whatever role they came
+ * from). Alerts recorded before `aws-iam-principal` existed name the AWS case as an attach-mode
+ * target with an empty policy document.
+ */
+export type DriftScope = TargetRef | { type: 'aws-iam-principal' };
+
 /** A holder of a role that no elevation explains, as reconciliation reports it to people. */
 export interface DriftAlert {
   /** The role (for AWS: the bot's AWS attach-mode roles, comma-separated). */
   roleId: string;
-  target: TargetRef;
+  target: DriftScope;
   /** Who holds it: a DN, a PostgreSQL login, an IAM role or user ARN. */
   principal: string;
   /** Whether the holder is one of the bots that may request the role. */

@@ -14,11 +14,11 @@ import { TargetNotVerifiedError } from '../../core/errors/target-errors.js';
 import type { EventDataOf } from '../../core/model/event-data.js';
 import type {
   DriftAlert,
+  DriftScope,
   DriftFinding,
   ReconcileAwsPrincipal,
   RoleReconciliation,
 } from '../../core/model/reconcile.js';
-import type { AwsIamAttachTargetRef } from '../../core/model/targets.js';
 import type { DriftHooks, DriftOutcome, GrantContext, TargetChange } from '../../core/ports/target.js';
 import type { IamPolicies } from './iam-policies.js';
 import { awsMembershipKey, elevationIdOfPolicy } from './naming.js';
@@ -35,12 +35,8 @@ export interface AttachDrift {
   holdsPolicy(principal: string, ctx: GrantContext): Promise<boolean>;
 }
 
-/**
- * The target drift alerts name: the kind of target only. Drift is about whatever policy is
- * attached (the alert's `detail`), not one role's document, which `DriftAlert` has no room to
- * leave out; nothing reads the document of an alert.
- */
-const ALERT_TARGET: AwsIamAttachTargetRef = { type: 'aws-iam', mode: 'attach', policyDocument: '{}' };
+/** What an alert of this module names as where the drift is: the principal's attached policies. */
+const ALERT_TARGET: DriftScope = { type: 'aws-iam-principal' };
 
 /**
  * Compare every policy attached to the bot's IAM role or user with what Elevate explains; see

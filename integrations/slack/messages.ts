@@ -20,7 +20,7 @@ import type {
   SectionBlock,
   View,
 } from '@slack/types';
-import type { DriftAlert } from '../../core/model/reconcile.js';
+import type { DriftAlert, DriftScope } from '../../core/model/reconcile.js';
 import type {
   ApprovalRecord,
   ElevationStatus,
@@ -476,8 +476,9 @@ const REASON_WORDS: Record<EndReason, string> = {
  * The target of a drifted role in words. An AWS attach-mode role names no one IAM object (the
  * policy is attached to each bot), so the alert's `detail` says which policy is held.
  */
-function driftTargetWords(target: TargetRef): string {
-  return target.type === 'aws-iam' && target.mode === 'attach'
+function driftTargetWords(target: DriftScope): string {
+  // The second form: alerts of reconciliation runs from before `aws-iam-principal`.
+  return target.type === 'aws-iam-principal' || (target.type === 'aws-iam' && target.mode === 'attach')
     ? "AWS IAM policy attached to the role's bots"
     : describeTarget(target);
 }

@@ -591,6 +591,12 @@ describe('drift alerts', () => {
     );
   });
 
+  it('when the drift is in the policies attached to a bot’s AWS principal, then the alert says so (as alerts of earlier runs did)', () => {
+    const now = renderDriftAlert(drift({ target: { type: 'aws-iam-principal' }, detail: 'inline:extra' }));
+    expect(allText(now)).toContain("AWS IAM policy attached to the role's bots");
+    expect(allText(now)).not.toContain('for the window');
+  });
+
   it('when the holder, role or detail hold Slack markup, then it is shown as text and cannot ping or link', () => {
     const message = renderDriftAlert(
       drift({
