@@ -20,7 +20,7 @@
 import { z } from 'zod';
 import type { Agrees, Assert } from './type-agreement.js';
 import type { Actor, ApproverIdentity, EndReason } from './elevation.js';
-import type { TargetRef } from './targets.js';
+import type { GrantHandle, TargetRef } from './targets.js';
 
 /** Where a role is granted ({@link TargetRef}), exactly: a target is nothing without its fields. */
 export const targetRefSchema = z.union([
@@ -158,9 +158,28 @@ export const groupProgressSchema = z.object({ name: z.string(), quorum: z.number
  * What the grant in the target returned (`GrantReceipt`): the target and principal identify it;
  * the rest is typed when present.
  */
+/**
+ * The grant as the target wrote it (`GrantHandle` in `core/model/targets.ts`), which the
+ * revocation is given; absent from receipts recorded before handles existed.
+ */
+export const grantHandleSchema = z.union([
+  z.object({ type: z.literal('ldap'), groupDn: z.string(), member: z.string() }),
+  z.object({ type: z.literal('postgres'), server: z.string(), role: z.string(), login: z.string() }),
+  z.object({ type: z.literal('aws-iam-attach'), policyArn: z.string(), principalArn: z.string() }),
+  z.object({
+    type: z.literal('aws-sts-credentials'),
+    roleArn: z.string(),
+    sessionName: z.string(),
+    elevationId: z.string(),
+  }),
+]);
+export type _GrantHandleAgrees = Assert<Agrees<z.infer<typeof grantHandleSchema>, GrantHandle>>;
+
 export const recordedGrantReceiptSchema = z.object({
   target: targetRefSchema,
   principal: z.string(),
+  /** What the revocation is given (receipts recorded before handles existed have none). */
+  handle: grantHandleSchema.optional(),
   /** True when the principal was already a member (another elevation holds the same grant). */
   alreadyPresent: z.boolean().optional(),
   /** Other elevations holding the same grant at the time. */
