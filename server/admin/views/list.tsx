@@ -2,7 +2,7 @@
  * `/admin`: the elevations, filtered and paged; and the list and pager the bot page shows too.
  */
 import type { Policy } from '../../../config/policy.js';
-import type { ElevationView } from '../../../core/model/elevation.js';
+import { ELEVATION_STATUSES, type ElevationView } from '../../../core/model/elevation.js';
 import { renderDocument } from '../../html-document.js';
 import { when } from './format.js';
 import { ErrorAlert, Layout, RiskOf, StatusBadge, type PageUser } from './layout.js';
@@ -20,17 +20,6 @@ export interface ListFilters {
   to?: string | undefined;
   risk?: string | undefined;
 }
-
-const STATUS_CHOICES = [
-  'pending_approval',
-  'approved',
-  'active',
-  'revoking',
-  'revoked',
-  'denied',
-  'expired',
-  'failed',
-];
 
 /** One `<datalist>` of suggestions: the distinct values, sorted. */
 function Suggestions({ id, values }: { id: string; values: Iterable<string> }) {
@@ -100,7 +89,7 @@ function FilterForm({
         </label>
         <fieldset>
           <legend class="visually-hidden">Status</legend>
-          {STATUS_CHOICES.map((s) => (
+          {ELEVATION_STATUSES.map((s) => (
             <label class="inline">
               <input type="checkbox" name="status" value={s} checked={f.status?.includes(s) ?? false} />{' '}
               {s.replace('_', ' ')}
