@@ -1,14 +1,17 @@
 /**
- * Per-bot quotas (the policy's `limits`): how many elevations of one role a bot may have
- * awaiting approval and not yet ended, and how many requests it may have accepted in an hour.
+ * Admission of a bot's requests: per-bot quotas (the policy's `limits`: how many elevations of one
+ * role a bot may have awaiting approval and not yet ended, and how many requests it may have
+ * accepted in an hour), and the bot's lockdown and disable state, checked where a request becomes
+ * an elevation.
  *
  * Counts come from the audit store's elevation summaries, which a workflow writes with its first
  * event, a moment after the request started it. So that two requests of the same bot cannot both
  * pass a limit (the second one not yet seeing the first), the check and the workflow start run
  * under the store's cross-process lock on the bot (`withLock`, as the grant ledger uses it), and
- * every request accepted is noted in a short-lived record of the bot (a single-use namespace) until
- * its summary is in the store: a request counts whatever has been recorded plus what has only
- * been noted.
+ * every request admitted is noted in a short-lived record of the bot (a single-use namespace)
+ * before its workflow is started, until its summary is in the store: a request counts whatever
+ * has been recorded plus what has only been noted. A lockdown takes the same lock
+ * ({@link BotQuotas.lockOut}) and finds there the requests not yet recorded.
  */
 import type { Logger } from 'pino';
 import type { BotLimits } from '../config/policy.js';
@@ -43,6 +46,11 @@ const Noted = z.object({
 type Noted = z.infer<typeof Noted>;
 
 const HOUR_MS = 3600_000;
+/**
+ * How long a request stays noted while its summary is not in the store: far longer than the hour
+ * quotas count, so that a lockdown finds a request whose workers were down for a while.
+ */
+const NOTE_TTL_MS = 24 * HOUR_MS;
 /** Statuses of an elevation that has not ended. */
 const OPEN: ElevationStatus[] = ['pending_approval', 'approved', 'active', 'revoking'];
 /**
@@ -75,8 +83,24 @@ export interface QuotaRequest {
   now: Date;
 }
 
+/** How a request is admitted ({@link BotQuotas.admit}). */
+export interface Admission<T> {
+  /**
+   * Refuses the request by throwing (the bot is locked or disabled); run first under the bot's
+   * lock, so that a lockdown, which takes the same lock, is either seen here or finds the request.
+   */
+  gate: () => Promise<void>;
+  /** Starts the elevation (or answers with the existing one a replay names). */
+  start: () => Promise<T>;
+  /**
+   * After `start` threw: whether the elevation may have started anyway (a lost answer), in
+   * which case its note is kept for the lockdown and the quotas. Default: it may have.
+   */
+  mayHaveStarted?: (err: unknown) => Promise<boolean>;
+}
+
 /**
- * Enforces per-bot quotas around the start of an elevation.
+ * Admits the requests of a bot one at a time: its state, its quotas, the workflow start.
  */
 export class BotQuotas {
   /** The requests of each bot noted and not yet recorded, by bot id. */
@@ -90,50 +114,79 @@ export class BotQuotas {
   }
 
   /**
-   * Run `start` if the request fits the bot's limits, holding the bot's lock so that no other
-   * request of the bot is counted or started meanwhile; note the request once `start` returns
-   * `true` (a new elevation; `false` means it answered with an existing one).
+   * Admit a request, holding the bot's lock so that no other request of the bot is counted or
+   * started meanwhile, and no lockdown of the bot changes its state: `gate` first, then the
+   * limits, then the request is noted, then `start` runs. A note is written before the start,
+   * so an elevation that starts is always noted (a note that cannot be written is a 503 and
+   * nothing starts); a start that surely failed takes its note back.
    *
    * @throws QuotaError when a limit is reached (nothing is started)
    */
-  admit<T>(req: QuotaRequest, start: () => Promise<{ started: boolean; result: T }>): Promise<T> {
-    return this.stores.leases.withLock(`bot-quota|${req.botId}`, async () => {
+  admit<T>(req: QuotaRequest, admission: Admission<T>): Promise<T> {
+    return this.stores.leases.withLock(lockKey(req.botId), async () => {
+      await admission.gate();
       const key = req.botId;
-      const noted = await this.unrecorded(key, req.now.getTime());
+      const now = req.now.getTime();
+      const unrecorded = await this.unrecorded(key, now);
       // The same request again while its first attempt is not yet recorded: a replay.
-      if (!noted.some((n) => n.id === req.elevationId)) await this.check(req, noted);
-      const { started, result } = await start();
-      if (started) {
-        const next = [
-          ...noted,
-          { id: req.elevationId, role: req.roleId, pending: req.needsApproval, at: req.now.getTime() },
-        ];
-        const expires = new Date(req.now.getTime() + HOUR_MS);
-        try {
-          if (!(await this.notes.replace(key, next, expires))) await this.notes.put(key, next, expires);
-        } catch (err) {
-          // The elevation has started: answer with it. Until its summary is stored (a moment
-          // later) the next request of the bot may not count it; that is all this costs.
-          this.logger.error(
-            { err: (err as Error).message, botId: req.botId, elevationId: req.elevationId },
-            'could not note an accepted request for the bot quotas',
-          );
-        }
+      const replay = unrecorded.some((n) => n.id === req.elevationId);
+      if (!replay) {
+        // Quotas count the last hour's requests (a note older than that is kept for lockdowns).
+        await this.check(
+          req,
+          unrecorded.filter((n) => now - n.at < HOUR_MS),
+        );
+        await this.write(
+          key,
+          [...unrecorded, { id: req.elevationId, role: req.roleId, pending: req.needsApproval, at: now }],
+          now,
+        );
       }
-      return result;
+      try {
+        return await admission.start();
+      } catch (err) {
+        if (!replay && !(await (admission.mayHaveStarted?.(err) ?? Promise.resolve(true)))) {
+          await this.write(key, unrecorded, now).catch((noteErr: unknown) => {
+            // Counted as open until its note expires: a quota may refuse a little early.
+            this.logger.error(
+              { err: (noteErr as Error).message, botId: req.botId, elevationId: req.elevationId },
+              'could not take back the note of a request that did not start',
+            );
+          });
+        }
+        throw err;
+      }
     });
   }
 
-  /** The noted requests not yet in the store and less than an hour old. */
+  /**
+   * Run `fn` under the bot's lock, the one every request of the bot is admitted under, after
+   * listing (under it too) the ids of the requests admitted but not recorded in the store yet.
+   * What `fn` changes (a lockdown) is seen by every request admitted after it; every request
+   * admitted before it is in the list or has its summary in the store.
+   */
+  lockOut<T>(botId: string, now: Date, fn: () => Promise<T>): Promise<{ result: T; unrecorded: string[] }> {
+    return this.stores.leases.withLock(lockKey(botId), async () => {
+      const unrecorded = (await this.unrecorded(botId, now.getTime())).map((n) => n.id);
+      return { result: await fn(), unrecorded };
+    });
+  }
+
+  /** The noted requests not yet in the store (and noted less than {@link NOTE_TTL_MS} ago). */
   private async unrecorded(key: string, now: number): Promise<Noted[]> {
     const noted = (await this.notes.peek(key)) ?? [];
     const left: Noted[] = [];
     // Checked before the store is counted: a summary written in between is then counted once.
     for (const n of noted) {
-      if (now - n.at >= HOUR_MS) continue;
+      if (now - n.at >= NOTE_TTL_MS) continue;
       if (!(await this.stores.elevations.getElevation(n.id))) left.push(n);
     }
     return left;
+  }
+
+  private async write(key: string, notes: Noted[], now: number): Promise<void> {
+    const expires = new Date(now + NOTE_TTL_MS);
+    if (!(await this.notes.replace(key, notes, expires))) await this.notes.put(key, notes, expires);
   }
 
   private async check(req: QuotaRequest, noted: Noted[]): Promise<void> {
@@ -188,4 +241,9 @@ export class BotQuotas {
   ): Promise<ElevationView[]> {
     return (await this.stores.elevations.listElevations({ ...query, limit })).items;
   }
+}
+
+/** The key of the bot's lock (shared by admissions and lockdowns). */
+function lockKey(botId: string): string {
+  return `bot-quota|${botId}`;
 }

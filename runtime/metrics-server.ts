@@ -6,6 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DEFAULT_HTTP_LIMITS, type HttpServerLimits } from '../config/http-limits.js';
 import type { Actor } from '../core/model/elevation.js';
+import type { AuditService } from '../domain/audit/audit-service.js';
 import {
   decideScrape,
   scrapeFingerprint,
@@ -23,15 +24,10 @@ export interface MetricsServerOptions {
   port: number;
   /** Hash (`sha256:…`) of `ELEVATE_METRICS_TOKEN`, when set; admin tokens are accepted either way. */
   tokenHash?: string;
-  /** Checks tokens and records refused scrapes (`auth.refused`), as the API does. */
-  service: ScrapeCredentials & {
-    recordRefusal(
-      type: 'auth.refused',
-      elevationId: null,
-      actor: Actor,
-      data: Record<string, unknown>,
-    ): Promise<void>;
-  };
+  /** Checks tokens, as the API does. */
+  auth: ScrapeCredentials;
+  /** Records refused scrapes (`auth.refused`), as the API does. */
+  audit: Pick<AuditService, 'recordRefusal'>;
   logger: Logger;
   /**
    * The worker's probes, unauthenticated as the API's are: `GET /livez` (the process answers)
@@ -48,7 +44,7 @@ export interface MetricsServerOptions {
  * `GET /livez` and `GET /readyz`. Resolves once listening; close the returned server to stop it.
  */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<Server> {
-  const { metrics, service, logger } = opts;
+  const { metrics, auth, audit, logger } = opts;
   const answer = (res: ServerResponse, status: number, code: string, message: string) => {
     res.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',
@@ -58,7 +54,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Se
     res.end(JSON.stringify({ error: { code, message } }));
   };
   const refuse = async (req: IncomingMessage, reason: string, actor: Actor, token?: string) => {
-    await service.recordRefusal('auth.refused', null, actor, {
+    await audit.recordRefusal('auth.refused', null, actor, {
       reason,
       method: req.method ?? 'GET',
       path: '/metrics',
@@ -87,7 +83,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Se
       await refuse(req, token === undefined ? 'missing' : 'malformed', { kind: 'anonymous', id: 'unknown' });
       return answer(res, 401, 'unauthenticated', 'send the metrics token as "Authorization: Bearer <token>"');
     }
-    const decision = decideScrape(token, opts.tokenHash, service);
+    const decision = decideScrape(token, opts.tokenHash, auth);
     if (!decision.allowed) {
       if (decision.reason === 'not_admin') await refuse(req, decision.reason, decision.actor);
       else await refuse(req, decision.reason, { kind: 'anonymous', id: 'unknown' }, token);

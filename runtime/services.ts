@@ -13,7 +13,7 @@ import { CredentialVault } from '../domain/credential-vault.js';
 import { DecisionSigner, RequestVerifier } from '../domain/decision-signer.js';
 import { describeTemporal } from '../config/temporal-settings.js';
 import type { Settings } from '../config/settings.js';
-import { ElevationService } from '../domain/elevation-service.js';
+import { createDomainServices, type DomainServices } from '../domain/domain-services.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
 import { openStores, type Stores } from '../store/stores.js';
 import { storeIntegrity } from '../core/crypto/audit-checkpoints.js';
@@ -25,7 +25,7 @@ import { StepUpClient } from '../integrations/oidc/step-up.js';
 import { SlackClient } from '../integrations/slack/slack-client.js';
 import { SlackNotifier } from '../integrations/slack/slack-notifier.js';
 import { createApp } from '../server/app.js';
-import { adminConsole } from '../server/admin-console.js';
+import { adminConsole } from '../server/admin/console.js';
 import { AdminLoginClient } from '../integrations/oidc/admin-login.js';
 import { approvalRoutes } from '../server/approvals.js';
 import { createSlackApp } from '../server/slack-app.js';
@@ -45,6 +45,7 @@ import { AuthFailureLimit, DEFAULT_AUTH_FAILURE_LIMIT } from '../server/auth-fai
 import { buildTargets, ldapUses, usesCredentialsMode } from './targets.js';
 import { startSlackTokenCheck } from './slack-token-check.js';
 import { startAuditForwarder, webhookActivities } from './webhook.js';
+import { readLegacyWebhookCursor } from '../store/legacy-webhook-cursor.js';
 import { DEFAULT_HTTP_LIMITS } from '../config/http-limits.js';
 import { listenWithLimits } from './http-server.js';
 
@@ -97,7 +98,8 @@ export interface Services {
   /** The LDAP target, in a process that runs the worker with an LDAP directory configured. */
   target?: LdapTarget;
   client: Client;
-  service: ElevationService;
+  /** The capability services (authentication, requests, approvals, bots, audit). */
+  services: DomainServices;
   /** This process's metrics (served at `/metrics`). */
   metrics: Metrics;
   worker?: Worker;
@@ -337,16 +339,32 @@ export async function startServices({
       // The audit webhook: one forwarder workflow (fixed id), started by every worker that has
       // the settings and never stopped by one (its cursor is its state).
       if (settings.webhook) {
+        const resumeFrom = await readLegacyWebhookCursor(stores.database);
+        if (resumeFrom) {
+          logger.info(
+            { component: 'webhook', position: resumeFrom.position },
+            'an earlier version delivered the audit trail this far; a forwarder starting now goes on from there',
+          );
+        }
         await startAuditForwarder({
           client,
           taskQueue: settings.temporal.taskQueue,
           logger,
           url: settings.webhook.url,
+          ...(resumeFrom ? { resumeFrom } : {}),
         });
       }
     }
 
-    const service = new ElevationService({
+    // Workload identity tokens, for the bots whose policy entry has a `federation` rule (API only).
+    const rules = policy.bots.flatMap((b) => (b.federation ? [{ botId: b.id, ...b.federation }] : []));
+    const federation =
+      run.api && rules.length > 0
+        ? new WorkloadIdentityVerifier(rules, policy.federation?.issuers ?? [], {
+            logger: logger.child({ component: 'federation' }),
+          })
+        : undefined;
+    const services = createDomainServices({
       policy,
       temporal: client,
       // Only the API signs; a worker-only process never sends decisions (its service only reads).
@@ -360,11 +378,12 @@ export async function startServices({
       timing: settings.timing,
       ...(directory ? { directory } : {}),
       ...(vault ? { vault } : {}),
+      ...(federation ? { federation } : {}),
       logger: logger.child({ component: 'service' }),
       onPreAuthRefusal: (reason) => metrics.preAuthRefusals.inc({ reason: preAuthReasonLabel(reason) }),
     });
     // Runs before the store closes (closers run in reverse): the counts of the last window are kept.
-    closers.push(() => service.flushRefusals());
+    closers.push(() => services.audit.flushRefusals());
 
     let url: string | undefined;
     const w = worker;
@@ -388,13 +407,6 @@ export async function startServices({
           : {}),
     };
     if (run.api) {
-      const rules = policy.bots.flatMap((b) => (b.federation ? [{ botId: b.id, ...b.federation }] : []));
-      const federation =
-        rules.length > 0
-          ? new WorkloadIdentityVerifier(rules, policy.federation?.issuers ?? [], {
-              logger: logger.child({ component: 'federation' }),
-            })
-          : undefined;
       // One limit of failed authentications per source network for the API, the approval pages
       // and the console: an attacker cannot get three budgets by spreading over them.
       const authFailureLimit = new AuthFailureLimit(settings.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
@@ -403,7 +415,8 @@ export async function startServices({
         settings.slack && slack
           ? createSlackApp({
               settings: settings.slack,
-              service,
+              approvals: services.approvals,
+              audit: services.audit,
               slack,
               singleUse: stores.singleUse,
               publicUrl,
@@ -413,7 +426,8 @@ export async function startServices({
       if (slackApp?.router) routers.push(slackApp.router);
       routers.push(
         approvalRoutes({
-          service,
+          approvals: services.approvals,
+          audit: services.audit,
           stepUp: stepUpClient(settings.oidc, logger, metrics),
           singleUse: stores.singleUse,
           publicUrl,
@@ -423,12 +437,11 @@ export async function startServices({
         }),
       );
       const app = createApp({
-        service,
+        services,
         healthChecks,
         logger: logger.child({ component: 'http' }),
         trustProxy: settings.trustProxy ?? false,
         routers,
-        ...(federation ? { federation } : {}),
         metrics,
         ...(settings.metricsTokenHash ? { metricsTokenHash: settings.metricsTokenHash } : {}),
         shutdown: draining.signal,
@@ -436,9 +449,10 @@ export async function startServices({
         authFailureLimit,
         strictTransportSecurity: publicUrl.startsWith('https://'),
         adminConsole: adminConsole({
-          service,
+          requests: services.requests,
+          bots: services.bots,
+          audit: services.audit,
           policy,
-          auditLog: stores.auditLog,
           elevations: stores.elevations,
           singleUse: stores.singleUse,
           ...(settings.adminConsole && settings.oidc
@@ -489,7 +503,8 @@ export async function startServices({
         host: settings.host,
         port: settings.metricsPort,
         ...(settings.metricsTokenHash ? { tokenHash: settings.metricsTokenHash } : {}),
-        service,
+        auth: services.auth,
+        audit: services.audit,
         logger: logger.child({ component: 'metrics' }),
         health: { checks: healthChecks, shutdown: draining.signal, cacheMs: settings.healthCacheMs ?? 1000 },
         limits: settings.http ?? DEFAULT_HTTP_LIMITS,
@@ -511,7 +526,7 @@ export async function startServices({
       stores,
       target,
       client,
-      service,
+      services,
       metrics,
       ...(worker ? { worker } : {}),
       ...(url ? { url } : {}),

@@ -251,7 +251,7 @@ try {
   const underFlood = await grants(WARM_UP + K);
   child.send('stop');
   const { sent, seconds: floodSeconds, statuses } = await report;
-  await services.service.flushRefusals();
+  await services.services.audit.flushRefusals();
   const after = await anonymousEvents();
 
   const result = {

@@ -391,7 +391,7 @@ try {
   const toActiveAfterApproval: number[] = [];
   const acks: number[] = [];
   for (let i = 0; i < M; i += 1) {
-    const { elevation } = await services.service.request(
+    const { elevation } = await services.services.requests.request(
       fullPolicy.bots.find((b) => b.id === approvalBot.id)!,
       {
         role: 'bench-approval',
@@ -457,7 +457,7 @@ try {
   const pgIds: string[] = [];
   for (let i = 0; i < P; i += 1) {
     const due = Date.now() + 1000 / rate;
-    const { elevation } = await services.service.request(
+    const { elevation } = await services.services.requests.request(
       fullPolicy.bots.find((b) => b.id === pgBots[i]!.id)!,
       {
         role: 'bench-pg',
@@ -489,7 +489,7 @@ try {
   const awsIds: string[] = [];
   for (let i = 0; i < A; i += 1) {
     const due = Date.now() + 1000 / rate;
-    const { elevation } = await services.service.request(
+    const { elevation } = await services.services.requests.request(
       fullPolicy.bots.find((b) => b.id === awsBots[i]!.id)!,
       {
         role: 'bench-aws',

@@ -1,9 +1,9 @@
 /**
- * The numbers behind the admin console's charts: elevations folded into counts per day and
- * outcome, grants in force over time, revocation lags, approval turnarounds and the busiest
- * bots and roles. Pure, no markup: the charts are drawn by `admin/views/chart-svg.tsx`.
+ * The numbers behind the admin console's charts: elevations per day and outcome, grants in force
+ * over time, revocation lags, approval turnarounds and the busiest bots and roles. The elevation
+ * index counts them in SQL (`store/elevation-index.ts` `chartAggregates`); this lays its counts
+ * out as the charts show them. Pure, no markup: the charts are drawn by `admin/views/chart-svg.tsx`.
  */
-import type { ElevationView } from '../core/model/elevation.js';
 import type { ChartAggregates } from '../store/elevation-index.js';
 
 /** One bar of a chart: a label and a value (negative or non-finite values count as 0). */
@@ -82,7 +82,7 @@ export function quantile(sorted: number[], q: number): number | undefined {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
-/** Everything the charts page shows, computed from the elevations of a window. */
+/** Everything the charts page shows, for the elevations requested in a window. */
 export interface ElevationStats {
   days: { day: string; counts: number[] }[];
   /** Per interval (from `at`): grants in force at some time during it. */
@@ -93,13 +93,6 @@ export interface ElevationStats {
   topRoles: Bar[];
 }
 
-function top(counts: Map<string, number>, n: number): Bar[] {
-  return [...counts]
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .slice(0, n)
-    .map(([label, value]) => ({ label, value }));
-}
-
 /** The window of the charts: elevations requested in [`from`, `to`), activity sampled up to `now`. */
 export interface StatsWindow {
   from: Date;
@@ -107,88 +100,6 @@ export interface StatsWindow {
   now: Date;
   /** Intervals of the active-grants chart (default 48). */
   points?: number;
-}
-
-/**
- * Folds elevations, one at a time, into the charts' numbers: per UTC day by outcome, grants in
- * force during each interval up to `now`, revocation lags (windows that ran out), approval
- * turnarounds, and the ten busiest bots and roles. It keeps counters and a few numbers per
- * elevation, not the elevations, so a long window can be read page by page.
- */
-export class ElevationStatsBuilder {
-  private readonly days: ElevationStats['days'] = [];
-  private readonly byDay: Map<string, ElevationStats['days'][number]>;
-  private readonly bots = new Map<string, number>();
-  private readonly roles = new Map<string, number>();
-  private readonly lagsMs: number[] = [];
-  private readonly turnaroundsMs: number[] = [];
-  /** [granted, ended] in ms; ended is Infinity while the grant is in force. */
-  private readonly grants: [number, number][] = [];
-  /** How many elevations were added. */
-  count = 0;
-
-  constructor(private readonly window: StatsWindow) {
-    const dayMs = 86_400_000;
-    const first = Math.floor(window.from.getTime() / dayMs) * dayMs;
-    for (let t = first; t < window.to.getTime(); t += dayMs) {
-      this.days.push({ day: new Date(t).toISOString().slice(0, 10), counts: OUTCOMES.map(() => 0) });
-    }
-    this.byDay = new Map(this.days.map((d) => [d.day, d]));
-  }
-
-  add(v: ElevationView): void {
-    this.count += 1;
-    const day = this.byDay.get(v.requestedAt.slice(0, 10));
-    if (day) day.counts[OUTCOMES.indexOf(outcomeOf(v))]! += 1;
-    this.bots.set(v.botId, (this.bots.get(v.botId) ?? 0) + 1);
-    this.roles.set(v.roleId, (this.roles.get(v.roleId) ?? 0) + 1);
-    if (v.grantedAt) {
-      // Not ended yet: active up to now and beyond.
-      this.grants.push([Date.parse(v.grantedAt), v.endedAt ? Date.parse(v.endedAt) : Infinity]);
-    }
-    if (v.endReason === 'expired' && v.status === 'revoked' && v.expiresAt && v.endedAt) {
-      this.lagsMs.push(Math.max(0, Date.parse(v.endedAt) - Date.parse(v.expiresAt)));
-    }
-    if (
-      v.approval.mode === 'approvers' &&
-      v.approvals.length >= v.approval.quorum &&
-      v.approvals.length > 0
-    ) {
-      const approvedAt = Math.max(...v.approvals.map((a) => Date.parse(a.at)));
-      this.turnaroundsMs.push(Math.max(0, approvedAt - Date.parse(v.requestedAt)));
-    }
-  }
-
-  result(): ElevationStats {
-    const points = this.window.points ?? 48;
-    const start = this.window.from.getTime();
-    const end = Math.min(this.window.to.getTime(), this.window.now.getTime());
-    const step = Math.max(1, (end - start) / points);
-    const active: ElevationStats['active'] = [];
-    for (let i = 0; i < points; i += 1) {
-      // Grants in force at some time in [t0, t1): short grants show up, not only those spanning an instant.
-      const t0 = start + step * i;
-      const t1 = t0 + step;
-      const count = this.grants.filter(([g, e]) => g < t1 && e > t0).length;
-      const iso = new Date(t0).toISOString();
-      active.push({ at: iso, label: `${iso.slice(5, 10)} ${iso.slice(11, 16)}`, count });
-    }
-    return {
-      days: this.days,
-      active,
-      lagsMs: [...this.lagsMs].sort((a, b) => a - b),
-      turnaroundsMs: [...this.turnaroundsMs].sort((a, b) => a - b),
-      topBots: top(this.bots, 10),
-      topRoles: top(this.roles, 10),
-    };
-  }
-}
-
-/** The charts' numbers for `views` (see {@link ElevationStatsBuilder}). */
-export function elevationStats(views: ElevationView[], window: StatsWindow): ElevationStats {
-  const builder = new ElevationStatsBuilder(window);
-  for (const v of views) builder.add(v);
-  return builder.result();
 }
 
 /** The charts' window of `days` whole UTC days, ending with the day of `now`. */
@@ -216,7 +127,8 @@ export function activeSlots(window: StatsWindow): { from: string; to: string; la
 
 /**
  * The charts' numbers from the elevation index's grouped counts for `window` (asked for with the
- * slots of {@link activeSlots}): the same numbers {@link elevationStats} folds from the views.
+ * slots of {@link activeSlots}): each day of the window with its elevations by outcome (days
+ * outside the window are left out), each slot's grants in force, and the rest as counted.
  */
 export function statsFromAggregates(agg: ChartAggregates, window: StatsWindow): ElevationStats {
   const dayMs = 86_400_000;
@@ -245,37 +157,4 @@ export function statsFromAggregates(agg: ChartAggregates, window: StatsWindow): 
     topBots: agg.topBots,
     topRoles: agg.topRoles,
   };
-}
-
-/** One page of the elevation list, as the service gives it. */
-type ListPage = (query: {
-  from: string;
-  to: string;
-  limit: number;
-  cursor?: string;
-}) => Promise<{ items: ElevationView[]; nextCursor?: string | undefined }>;
-
-/**
- * The charts' numbers for the elevations requested in the window, read through `list` page by
- * page (`pageSize` at a time, newest first) and folded as they come: only counters stay in
- * memory. At most `limit` elevations are read; `capped` says whether more were left out.
- */
-export async function readElevationStats(
-  list: ListPage,
-  window: StatsWindow,
-  opts: { limit: number; pageSize: number },
-): Promise<{ stats: ElevationStats; total: number; capped: boolean }> {
-  const builder = new ElevationStatsBuilder(window);
-  let cursor: string | undefined;
-  do {
-    const page = await list({
-      from: window.from.toISOString(),
-      to: window.to.toISOString(),
-      limit: Math.min(opts.pageSize, opts.limit - builder.count),
-      ...(cursor ? { cursor } : {}),
-    });
-    for (const view of page.items) builder.add(view);
-    cursor = page.nextCursor;
-  } while (cursor && builder.count < opts.limit);
-  return { stats: builder.result(), total: builder.count, capped: cursor !== undefined };
 }

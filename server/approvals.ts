@@ -13,15 +13,19 @@
  * code) and shown as a page that says why; JSON callers get `{error: {code, message}}` with
  * RFC 9470's `insufficient_user_authentication` where MFA or freshness is missing.
  *
+ * The routes are `APPROVAL_ROUTES` of the route table, registered from it (`server/http/routes.ts`):
+ * an input their schemas refuse is answered like an unknown link, with a page that says why.
+ *
  * Transactions, tickets and confirmations live in the store's single-use table, so any API
  * process can serve any step. Logins and confirmations are single-use; a link from Slack may
  * start several logins within its ten minutes, each only for the person it was issued to.
  */
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { RefusalError, type ElevationService } from '../domain/elevation-service.js';
+import type { ApprovalService } from '../domain/approvals/approval-service.js';
+import type { AuditService } from '../domain/audit/audit-service.js';
 import { type ApproverLogin } from '../core/ports/approver-directory.js';
-import { ApiError } from '../domain/errors.js';
+import { ApiError, RefusalError } from '../domain/errors.js';
 import { httpStatusOf } from './http-status.js';
 import { z } from 'zod';
 import type { SingleUseNamespaces, SingleUseRecords } from '../core/ports/single-use.js';
@@ -42,8 +46,9 @@ import {
   tokenDigest,
   type PendingLoginStore,
 } from './browser-login.js';
-import { elevationIdSchema } from './schemas.js';
 import { countFailure, type AuthFailureLimit } from './auth-failure-limit.js';
+import { serveRoutes, type InvalidInput, type RouteHandlers } from './http/routes.js';
+import { APPROVAL_ROUTES } from './openapi/routes/approvals.js';
 
 /** How long a personal approval link from Slack stays usable. */
 export const TICKET_TTL_MS = 10 * 60_000;
@@ -51,7 +56,10 @@ export const TICKET_TTL_MS = 10 * 60_000;
 const LOGIN_TTL_MS = 10 * 60_000;
 
 export interface ApprovalRoutesDeps {
-  service: ElevationService;
+  /** Checks an approver before the login and takes the approval after it. */
+  approvals: Pick<ApprovalService, 'checkApprover' | 'approve'>;
+  /** Where refused links and approvals are recorded. */
+  audit: Pick<AuditService, 'recordRefusal'>;
   /** The relying party, discovered on first use (the provider may start after Elevate). */
   stepUp: () => Promise<StepUpClient>;
   /** Where tickets, logins in progress and confirmations are kept (single-use namespaces). */
@@ -151,7 +159,6 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
   // Over https the `__Secure-` prefix: a sibling subdomain cannot toss in a cookie of this name
   // without Secure (which would shadow the real one).
   const COOKIE = secure ? '__Secure-elevate_approval' : 'elevate_approval';
-  const form = express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 5 });
 
   router.use('/approvals', (_req, res, next) => {
     res.setHeader(
@@ -209,7 +216,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     if (!audited && refusal.status < 500) {
       // A link or login nobody can be named for counts as a failed attempt of the network.
       if (!context.actor && !context.elevationId) countFailure(deps.authFailureLimit, req);
-      await deps.service.recordRefusal(
+      await deps.audit.recordRefusal(
         'approval.refused',
         context.elevationId ?? null,
         context.actor ?? ANONYMOUS,
@@ -263,7 +270,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
   const refuseIfFlooding = async (req: Request, res: Response, stage: string): Promise<boolean> => {
     const wait = deps.authFailureLimit?.retryAfter(req.ip) ?? 0;
     if (wait === 0) return false;
-    await deps.service.recordRefusal('approval.refused', null, ANONYMOUS, {
+    await deps.audit.recordRefusal('approval.refused', null, ANONYMOUS, {
       code: 'rate_limited',
       stage,
       ip: req.ip ?? null,
@@ -282,52 +289,105 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     );
   });
 
-  router.get('/approvals/start', async (req, res) => {
-    const ticket = await stored(tickets, req.query.ticket, 'peek');
+  /** An approval link nobody issued, or one used up or expired. */
+  const unknownLink = (req: Request, res: Response) =>
+    refuse(
+      req,
+      res,
+      new Refusal(
+        400,
+        'approval_link_invalid',
+        'approval_link_invalid',
+        'This approval link is unknown or has expired.',
+        'Click Approve in Slack again for a new link.',
+      ),
+      { stage: 'start' },
+    );
+
+  /** A login state nobody issued, or one used up, expired, or (with `take`) another browser's. */
+  const unknownLogin = (req: Request, res: Response) =>
+    refuse(
+      req,
+      res,
+      new Refusal(
+        400,
+        'approval_link_invalid',
+        'state_mismatch',
+        'This login is unknown, was already used, or has expired.',
+        'Start again from the approval link.',
+      ),
+      { stage: 'callback' },
+    );
+
+  /** A confirmation nobody issued, or one used up or expired. */
+  const unknownConfirmation = (req: Request, res: Response) =>
+    refuse(
+      req,
+      res,
+      new Refusal(
+        400,
+        'approval_link_invalid',
+        'confirmation_invalid',
+        'This confirmation is unknown, was already used, or has expired (a login is only fresh for a few minutes).',
+        'Start again from the approval link.',
+      ),
+      { stage: 'confirm' },
+    );
+
+  /** A form the parser refused (too large, too many fields). */
+  const invalidForm = (req: Request, res: Response) =>
+    refuse(
+      req,
+      res,
+      new Refusal(
+        400,
+        'invalid_request',
+        'invalid_form',
+        'The confirmation form was not valid; start again.',
+      ),
+      { stage: 'confirm' },
+    );
+
+  /** An unbound login asked for with Slack configured, or for something that is no elevation id. */
+  const noUnboundLogin = (req: Request, res: Response) =>
+    refuse(
+      req,
+      res,
+      new Refusal(
+        404,
+        'not_found',
+        deps.slackBound ? 'slack_required' : 'not_found',
+        deps.slackBound
+          ? 'Approvals start from the Approve button in Slack, which gives you a personal link.'
+          : 'No such elevation.',
+      ),
+      { stage: 'start' },
+    );
+
+  const startApprovalLogin: Handlers['startApprovalLogin'] = async ({ query }, req, res) => {
+    const ticket = await stored(tickets, query.ticket, 'peek');
     if (!ticket) {
-      await refuse(
-        req,
-        res,
-        new Refusal(
-          400,
-          'approval_link_invalid',
-          'approval_link_invalid',
-          'This approval link is unknown or has expired.',
-          'Click Approve in Slack again for a new link.',
-        ),
-        { stage: 'start' },
-      );
+      await unknownLink(req, res);
       return;
     }
     const actor: Actor = ticket.email ? { kind: 'human', id: ticket.email } : ANONYMOUS;
     try {
       // Nobody logs in for nothing: the same checks the workflow makes, before the login.
-      if (ticket.email) await deps.service.checkApprover(ticket.elevationId, ticket.email);
+      if (ticket.email) await deps.approvals.checkApprover(ticket.elevationId, ticket.email);
       await beginLogin(res, ticket);
     } catch (err) {
       await refuse(req, res, err, { elevationId: ticket.elevationId, actor, stage: 'start' });
     }
-  });
+  };
 
-  router.get('/approvals/callback', async (req, res) => {
+  const finishApprovalLogin: Handlers['finishApprovalLogin'] = async ({ query }, req, res) => {
     // Peek, check the browser, then take: someone who saw the `state` (the provider's logs, a
     // forwarded URL) must not be able to use up the approver's login from another browser.
-    const login = await stored(logins, req.query.state, 'peek');
+    const login = await stored(logins, query.state, 'peek');
     // Another browser is refused below with the record kept; the right one uses it up (once).
     const sameBrowser = login !== undefined && cookieOf(req, COOKIE) === login.browser;
-    if (!login || (sameBrowser && !(await stored(logins, req.query.state, 'take')))) {
-      await refuse(
-        req,
-        res,
-        new Refusal(
-          400,
-          'approval_link_invalid',
-          'state_mismatch',
-          'This login is unknown, was already used, or has expired.',
-          'Start again from the approval link.',
-        ),
-        { stage: 'callback' },
-      );
+    if (!login || (sameBrowser && !(await stored(logins, query.state, 'take')))) {
+      await unknownLogin(req, res);
       return;
     }
     const elevationId = login.elevationId;
@@ -362,7 +422,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
         subject: evidence.subject,
         ...(evidence.joinValue === undefined ? {} : { joinValue: evidence.joinValue }),
       };
-      const { elevation, groups } = await deps.service.checkApprover(elevationId, approver, asserted);
+      const { elevation, groups } = await deps.approvals.checkApprover(elevationId, approver, asserted);
       const record: Record<string, unknown> = {
         issuer: evidence.issuer,
         subject: evidence.subject,
@@ -409,46 +469,13 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
         extra: login.slackUserId ? { slackUserId: login.slackUserId } : {},
       });
     }
-  });
-
-  /** The form parser, whose refusals (too large, too many fields) become refusal pages. */
-  const parseForm = (req: Request, res: Response, next: () => void) => {
-    form(req, res, (err?: unknown) => {
-      if (!err) {
-        next();
-        return;
-      }
-      void refuse(
-        req,
-        res,
-        new Refusal(
-          400,
-          'invalid_request',
-          'invalid_form',
-          'The confirmation form was not valid; start again.',
-        ),
-        { stage: 'confirm' },
-      );
-    });
   };
 
-  router.post('/approvals/confirm', parseForm, async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+  const confirmApproval: Handlers['confirmApproval'] = async ({ body }, req, res) => {
     // Peek, check the browser (below), then take: a stranger holding the token cannot burn it.
     const confirmation = await stored(confirmations, body.confirmation, 'peek');
     if (!confirmation) {
-      await refuse(
-        req,
-        res,
-        new Refusal(
-          400,
-          'approval_link_invalid',
-          'confirmation_invalid',
-          'This confirmation is unknown, was already used, or has expired (a login is only fresh for a few minutes).',
-          'Start again from the approval link.',
-        ),
-        { stage: 'confirm' },
-      );
+      await unknownConfirmation(req, res);
       return;
     }
     const actor: Actor = { kind: 'human', id: confirmation.approver };
@@ -478,7 +505,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
           `Your login at ${confirmation.authTime} is older than ${client.settings.maxAgeSeconds} seconds; log in again.`,
         );
       }
-      const view = await deps.service.approve(
+      const view = await deps.approvals.approve(
         confirmation.elevationId,
         { approver: { id: confirmation.approver }, evidence: confirmation.evidence },
         confirmation.login,
@@ -492,36 +519,59 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
         extra: { evidence: confirmation.evidence },
       });
     }
-  });
+  };
 
   // Without Slack: a link per elevation, written to the log; whoever logs in is the approver.
-  router.get('/approvals/:id', async (req, res) => {
-    const parsed = elevationIdSchema.safeParse(req.params.id);
-    if (deps.slackBound || !parsed.success) {
-      await refuse(
-        req,
-        res,
-        new Refusal(
-          404,
-          'not_found',
-          deps.slackBound ? 'slack_required' : 'not_found',
-          deps.slackBound
-            ? 'Approvals start from the Approve button in Slack, which gives you a personal link.'
-            : 'No such elevation.',
-        ),
-        { stage: 'start' },
-      );
+  const startUnboundApprovalLogin: Handlers['startUnboundApprovalLogin'] = async (
+    { params: { id } },
+    req,
+    res,
+  ) => {
+    if (deps.slackBound) {
+      await noUnboundLogin(req, res);
       return;
     }
     try {
-      await beginLogin(res, { elevationId: parsed.data });
+      await beginLogin(res, { elevationId: id });
     } catch (err) {
-      await refuse(req, res, err, { elevationId: parsed.data, stage: 'start' });
+      await refuse(req, res, err, { elevationId: id, stage: 'start' });
     }
-  });
+  };
 
+  /** An input the routes' schemas refuse is answered as the same input unknown would be. */
+  const invalidInput = (
+    { operationId, part }: InvalidInput<typeof APPROVAL_ROUTES>,
+    req: Request,
+    res: Response,
+  ): Promise<void> => {
+    switch (operationId) {
+      case 'startApprovalLogin':
+        return unknownLink(req, res);
+      case 'finishApprovalLogin':
+        return unknownLogin(req, res);
+      case 'confirmApproval':
+        return part === 'unreadable body' ? invalidForm(req, res) : unknownConfirmation(req, res);
+      case 'startUnboundApprovalLogin':
+        return noUnboundLogin(req, res);
+    }
+  };
+
+  serveRoutes(
+    router,
+    APPROVAL_ROUTES,
+    { startApprovalLogin, finishApprovalLogin, confirmApproval, startUnboundApprovalLogin },
+    {
+      // No guard: the login cookie is compared by the handlers, after the one-time record it
+      // binds is looked up, because each mismatch is its own audited refusal. Networks that
+      // fail too often are refused above, before any route.
+      guards: { none: [], approvalBrowser: [] },
+      invalidInput,
+    },
+  );
   return router;
 }
+
+type Handlers = RouteHandlers<typeof APPROVAL_ROUTES>;
 
 const ANONYMOUS: Actor = { kind: 'anonymous', id: 'unknown' };
 

@@ -22,7 +22,7 @@
  * the metrics and the audit summaries.
  */
 import type { Request } from 'express';
-import { sourceNetwork } from '../domain/refusal-aggregator.js';
+import { sourceNetwork } from '../domain/audit/refusal-aggregator.js';
 import { crossSiteRefusal } from './cross-site.js';
 
 /** The limit's numbers (`ELEVATE_AUTH_FAILURE_BURST`, `ELEVATE_AUTH_FAILURE_PER_MINUTE`). */

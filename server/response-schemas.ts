@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import type { Agrees, Assert } from '../core/model/type-agreement.js';
 import type { HandoffCredentials } from '../domain/credential-vault.js';
-import type { BotKeyRotation, BotLockResult, BotSummary } from '../domain/elevation-service.js';
+import type { BotKeyRotation, BotLockResult, BotSummary } from '../domain/bots/bot-summary.js';
 import type { ErrorCode } from '../core/errors/error-codes.js';
 import type { AuditEvent, ChainBreak, VerifyResult } from '../core/model/audit-record.js';
 import type { ElevationPage } from '../store/elevation-index.js';

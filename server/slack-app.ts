@@ -34,7 +34,8 @@ import type {
 import express, { type Request, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { SlackSettings } from '../config/settings.js';
-import type { ElevationService } from '../domain/elevation-service.js';
+import type { ApprovalService } from '../domain/approvals/approval-service.js';
+import type { AuditService } from '../domain/audit/audit-service.js';
 import { ApiError } from '../domain/errors.js';
 import { z } from 'zod';
 import type { SingleUseNamespaces } from '../core/ports/single-use.js';
@@ -57,7 +58,10 @@ const REPLAY_TTL_MS = 15 * 60_000;
 
 export interface SlackAppDeps {
   settings: SlackSettings;
-  service: ElevationService;
+  /** Checks an approver before the MFA link is handed out, and takes denials. */
+  approvals: Pick<ApprovalService, 'checkApprover' | 'deny'>;
+  /** Where refused interactions are recorded. */
+  audit: Pick<AuditService, 'recordRefusal'>;
   slack: SlackClient;
   /** Where replayed interactions are noticed and approval tickets kept (single-use namespaces). */
   singleUse: SingleUseNamespaces;
@@ -135,7 +139,7 @@ const ACCOUNT_REFUSALS: Record<SlackUserRefusal, string> = {
 const ANONYMOUS = { kind: 'anonymous', id: 'unknown' } as const;
 
 export function createSlackApp(deps: SlackAppDeps): SlackApp {
-  const { settings, service, slack, logger } = deps;
+  const { settings, approvals, audit, slack, logger } = deps;
   /** Interactions seen, by the hash of their identity: a replay or retry acts once. */
   const interactions = deps.singleUse.namespace('slack-interaction', z.object({ at: z.string() }));
   const tickets = approvalTickets(deps.singleUse);
@@ -200,7 +204,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   ): Promise<string> => {
     const { email, refused } = await slack.approverEmail(userId);
     if (refused) {
-      await service.recordRefusal(
+      await audit.recordRefusal(
         type,
         elevationId,
         { kind: 'anonymous', id: `slack:${userId}` },
@@ -209,7 +213,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       throw new ApiError('approval_refused', ACCOUNT_REFUSALS[refused]).recorded();
     }
     if (!email) {
-      await service.recordRefusal(
+      await audit.recordRefusal(
         type,
         elevationId,
         { kind: 'anonymous', id: `slack:${userId}` },
@@ -240,7 +244,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       let view;
       try {
         const email = await emailOf(body.user.id, elevationId, 'approval.refused');
-        const { elevation } = await service.checkApprover(elevationId, email);
+        const { elevation } = await approvals.checkApprover(elevationId, email);
         const url = await issueApprovalLink(tickets, deps.publicUrl, {
           elevationId,
           slackUserId: body.user.id,
@@ -303,7 +307,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       }
       try {
         const email = await emailOf(body.user.id, parsed.data, 'deny.refused');
-        await service.deny(parsed.data, { by: { kind: 'human', id: email }, reason: reason.slice(0, 500) });
+        await approvals.deny(parsed.data, { by: { kind: 'human', id: email }, reason: reason.slice(0, 500) });
         await ack();
       } catch (err) {
         if (!(err instanceof ApiError)) log.error({ err, elevationId: parsed.data }, 'could not deny');
@@ -328,7 +332,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
       const arrived = Math.floor(Date.now() / 1000);
       res.on('finish', () => {
         if (res.statusCode !== 401) return;
-        void service.recordRefusal('auth.refused', null, ANONYMOUS, {
+        void audit.recordRefusal('auth.refused', null, ANONYMOUS, {
           reason: signatureRefusal(req, arrived),
           method: req.method,
           path: req.path,

@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors/config-error.js';
 import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
-import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/elevation-service.js';
+import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/bots/bot-summary.js';
 import type { AuditEvent, VerifyResult } from '../../core/model/audit-record.js';
 import type { ElevationPage } from '../../store/elevation-index.js';
 import type { ElevationView } from '../../core/model/elevation.js';

@@ -17,7 +17,7 @@
  *   token hash); the records events embed follow the same rule (`event-data-records.ts`);
  * - refusals are open objects with every field optional: they record what a refused caller
  *   sent, with the caller's context spread in, and before authentication their data is cut to
- *   a bounded size (`domain/refusal-aggregator.ts`), which may drop any field.
+ *   a bounded size (`domain/audit/refusal-aggregator.ts`), which may drop any field.
  *
  * Objects accept fields they do not list, so a record written by a newer version still reads.
  * A field present with another type makes the record not match its schema: readers then show it
@@ -212,7 +212,7 @@ const credentialsRefused = z.looseObject({
 
 /**
  * How many refusals before authentication of one kind a window saw, the first of which was
- * recorded in full (`domain/refusal-aggregator.ts`, `RefusalSummary`).
+ * recorded in full (`domain/audit/refusal-aggregator.ts`, `RefusalSummary`).
  */
 const refusalsSummarized = z.object({
   /** The type of the refusals summarised. */

@@ -342,7 +342,7 @@ export function methodLabel(method: string | undefined): string {
 
 // ---- who may scrape ----------------------------------------------------------------------------
 
-/** What the scrape check needs to know about credentials; {@link ElevationService} provides it. */
+/** What the scrape check needs to know about credentials; the authenticator (`domain/auth/authenticator.ts`) provides it. */
 export interface ScrapeCredentials {
   authenticateAdmin(token: string): unknown;
   authenticateBot(token: string): { id: string } | undefined;

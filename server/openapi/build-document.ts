@@ -11,8 +11,11 @@
  *   nothing (no scripts, fonts or images; its one stylesheet is inline and allowed by hash in
  *   the Content-Security-Policy), so it works offline and behind the strictest proxy.
  *
- * Every route the app serves is in `API_ROUTES` (`routes.ts`, one file per area under `routes/`); a test walks the Express router and
- * fails when a route is served but not documented, or documented but not served.
+ * Every route the app serves is in `API_ROUTES` (`routes.ts`, one file per area under `routes/`).
+ * The bot, admin, approval and operations routes are registered on Express from that table
+ * (`server/http/routes.ts`); the console's and Slack's are registered by hand, and a test walks
+ * the Express router and fails when a route is served but not documented, or documented but not
+ * served.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -104,6 +107,8 @@ const SECURITY: Record<ApiSecurity, Record<string, string[]>[]> = {
   adminConsole: [{ adminConsole: [] }],
   adminOrConsole: [{ adminToken: [] }, { adminConsole: [] }],
   consoleSignIn: [{ consoleSignIn: [] }],
+  // The metrics token is a bearer token like the admin token; the scheme named is the admin's.
+  metrics: [{ adminToken: [] }],
 };
 
 // ---- building the document ------------------------------------------------------------------

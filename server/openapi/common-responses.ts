@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { approvalErrorBodySchema, errorBodySchema, healthSchema } from '../response-schemas.js';
 import { botIdSchema, elevationIdSchema } from '../schemas.js';
-import { consoleReasonFormSchema } from './request-docs.js';
-import type { ApiResponseSpec, ApiRoute } from './route-spec.js';
+import { consoleReasonFormSchema } from '../admin/console-schemas.js';
+import { route, type ApiResponseSpec, type ApiRoute } from './route-spec.js';
 
 export const fail = (description: string): ApiResponseSpec => ({ description, json: errorBodySchema });
 export const refused = (description: string): ApiResponseSpec => ({
@@ -187,15 +187,15 @@ const BAD_BOT_ID = fail(
 );
 
 /** One of the admin's runtime changes to a bot (they share their errors). */
-export function botChange(
+export function botChange<const Id extends string, const Body extends z.ZodType>(
   action: string,
-  operationId: string,
+  operationId: Id,
   summary: string,
   description: string,
-  body: { schema: z.ZodType; required: boolean },
+  body: { schema: Body; required: boolean },
   ok: ApiResponseSpec,
-): ApiRoute {
-  return {
+) {
+  return route({
     method: 'post',
     path: `/v1/admin/bots/{id}/${action}`,
     operationId,
@@ -215,5 +215,5 @@ export function botChange(
       415: NOT_JSON,
       503: UNAVAILABLE,
     },
-  };
+  });
 }

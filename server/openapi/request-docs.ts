@@ -1,12 +1,23 @@
 /**
- * Documentation of the request schemas (the schemas themselves are the server's, in `schemas.ts`),
- * and the schemas of the inputs the approval pages, the console and the Slack endpoint check
- * themselves (forms, one-time tokens, Slack's payloads), for the reference.
+ * Documentation of the request schemas (the schemas themselves are the server's, in `schemas.ts`,
+ * and the console's, in `admin/console-schemas.ts`), and the schemas of the inputs the approval
+ * pages and the Slack endpoint check themselves (forms, one-time tokens, Slack's payloads), for
+ * the reference.
  */
 import { z } from 'zod';
 import { ELEVATION_STATUSES } from '../../core/model/elevation.js';
+import {
+  consoleChartsQuerySchema,
+  consoleCsrfSchema,
+  consoleHistoryQuerySchema,
+  consoleListQuerySchema,
+  consoleLoginQuerySchema,
+  consoleLogoutFormSchema,
+  consoleNoticeQuerySchema,
+  consoleReasonFormSchema,
+  consoleVerifyFormSchema,
+} from '../admin/console-schemas.js';
 import { documented } from '../response-schemas.js';
-import { SAFE_TEXT_PATTERN } from '../safe-text.js';
 import {
   botChangeBodySchema,
   botIdSchema,
@@ -166,79 +177,55 @@ export const anyJsonObject = documented(z.record(z.string(), z.unknown()), {
   description: 'An OpenAPI 3.1 document.',
 });
 
-// The admin console's pages take browser forms and query strings, checked by the console itself
-// (`server/admin-console.ts`); these schemas describe them for the reference.
+// The admin console's query strings and forms: the console parses with these very schemas
+// (`server/admin/console-schemas.ts`); here they are described for the reference.
 
-const optionalText = (description: string) => documented(z.string().optional(), { description });
-
-export const consoleListQuerySchema = z.object({
-  bot: optionalText('A bot id.'),
-  owner: optionalText('The bot owner’s e-mail address, as recorded at request time.'),
-  team: optionalText('The bot’s team, as recorded at request time.'),
-  role: optionalText('A role id.'),
-  targetType: documented(z.enum(['ldap', 'postgres', 'aws-iam']).optional(), {
-    description: 'The kind of target the role is granted in.',
-  }),
-  environment: optionalText('The role’s environment.'),
-  status: documented(z.enum(ELEVATION_STATUSES).optional(), {
-    description: 'A status; repeat the parameter for several.',
-  }),
-  risk: documented(z.enum(['low', 'medium', 'high']).optional(), {
-    description:
-      '`high`: approvers in a production environment (`prod`, `production`, `prod-…`); `medium`: approvers elsewhere; `low`: automatic.',
-  }),
-  from: optionalText('Requested on or after this day (`YYYY-MM-DD`, UTC).'),
-  to: optionalText('Requested on or before this day (`YYYY-MM-DD`, UTC, inclusive).'),
-  cursor: optionalText('The “Next page” link’s cursor.'),
-  notice: optionalText(
-    'A fixed message after an action (`revoked`, `revoke_started`, `locked`, `unlocked`).',
-  ),
+const list = consoleListQuerySchema.shape;
+documented(list.bot, { description: 'A bot id.' });
+documented(list.owner, { description: 'The bot owner’s e-mail address, as recorded at request time.' });
+documented(list.team, { description: 'The bot’s team, as recorded at request time.' });
+documented(list.role, { description: 'A role id.' });
+documented(list.targetType, { description: 'The kind of target the role is granted in.' });
+documented(list.environment, { description: 'The role’s environment.' });
+documented(list.status, { description: 'A status; repeat the parameter for several.' });
+documented(list.risk, {
+  description:
+    '`high`: approvers in a production environment (`prod`, `production`, `prod-…`); `medium`: approvers elsewhere; `low`: automatic.',
 });
-
-export const consoleHistoryQuerySchema = z.object({
-  cursor: optionalText('The “Next page” link’s cursor.'),
-  notice: optionalText('A fixed message after an action (`locked`, `unlocked`).'),
+documented(list.from, {
+  description: 'Requested on or after this day (`YYYY-MM-DD`, UTC), or this minute (`YYYY-MM-DDTHH:MM`).',
 });
-
-export const consoleNoticeQuerySchema = z.object({
-  notice: optionalText('A fixed message after an action (`revoked`, `revoke_started`).'),
+documented(list.to, {
+  description:
+    'Requested on or before this day (`YYYY-MM-DD`, UTC, inclusive), or before this minute (`YYYY-MM-DDTHH:MM`).',
 });
-
-export const consoleLoginQuerySchema = z.object({
-  next: optionalText(
+documented(list.cursor, { description: 'The “Next page” link’s cursor.' });
+documented(list.notice, {
+  description: 'A fixed message after an action (`revoked`, `revoke_started`, `locked`, `unlocked`).',
+});
+documented(consoleHistoryQuerySchema.shape.cursor, { description: 'The “Next page” link’s cursor.' });
+documented(consoleHistoryQuerySchema.shape.notice, {
+  description: 'A fixed message after an action (`locked`, `unlocked`).',
+});
+documented(consoleNoticeQuerySchema.shape.notice, {
+  description: 'A fixed message after an action (`revoked`, `revoke_started`).',
+});
+documented(consoleLoginQuerySchema.shape.next, {
+  description:
     'The console page to return to after sign-in (a path under `/admin`; anything else is ignored).',
-  ),
 });
+documented(consoleChartsQuerySchema.shape.days, { description: 'The window, in days (default 14).' });
 
-export const consoleChartsQuerySchema = z.object({
-  days: documented(z.enum(['7', '14', '30', '90']).optional(), {
-    description: 'The window, in days (default 14).',
-  }),
+documented(consoleCsrfSchema, { description: 'The session’s CSRF token, from the form’s hidden field.' });
+documented(consoleLogoutFormSchema, { id: 'ConsoleSignOut', description: 'The sign-out button’s form.' });
+documented(consoleReasonFormSchema, {
+  id: 'ConsoleConfirmation',
+  description: 'A confirmation form: the CSRF token and the reason.',
 });
-
-const csrfField = oneTimeToken('The session’s CSRF token, from the form’s hidden field.');
-
-export const consoleLogoutFormSchema = documented(z.object({ csrf: csrfField }), {
-  id: 'ConsoleSignOut',
-  description: 'The sign-out button’s form.',
+documented(consoleReasonFormSchema.shape.reason, {
+  description: `Why: required, recorded in the audit trail. ${SAFE_TEXT}`,
 });
-
-export const consoleReasonFormSchema = documented(
-  z.object({
-    csrf: csrfField,
-    reason: documented(z.string().min(1).max(1000).regex(SAFE_TEXT_PATTERN), {
-      description: `Why: required, recorded in the audit trail. ${SAFE_TEXT}`,
-    }),
-  }),
-  { id: 'ConsoleConfirmation', description: 'A confirmation form: the CSRF token and the reason.' },
-);
-
-export const consoleVerifyFormSchema = documented(
-  z.object({
-    csrf: csrfField,
-    anchor: documented(z.string().optional(), {
-      description: '`<position>:<hash>` from an earlier verification (optional).',
-    }),
-  }),
-  { id: 'ConsoleVerification', description: 'The verification form.' },
-);
+documented(consoleVerifyFormSchema, { id: 'ConsoleVerification', description: 'The verification form.' });
+documented(consoleVerifyFormSchema.shape.anchor, {
+  description: '`<position>:<hash>` from an earlier verification (optional; empty: none).',
+});

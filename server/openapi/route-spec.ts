@@ -11,7 +11,9 @@ export type ApiSecurity =
   | 'approvalBrowser'
   | 'adminConsole'
   | 'adminOrConsole'
-  | 'consoleSignIn';
+  | 'consoleSignIn'
+  /** The metrics token or an admin token (the document names the admin token's scheme). */
+  | 'metrics';
 
 /** The groups the reference shows routes in. */
 export type ApiTag = 'bots' | 'admins' | 'approvals' | 'console' | 'slack' | 'operations';
@@ -24,12 +26,16 @@ export interface ApiResponseSpec {
   /** The answer is (also) an HTML page. */
   html?: boolean;
   /** Text bodies of other media types (streams such as NDJSON or CSV). */
-  text?: string[];
+  text?: readonly string[];
   /** Response headers worth knowing, by name. */
   headers?: Record<string, { description: string; schema?: z.ZodType }>;
 }
 
-/** One route of the HTTP API, as the reference describes it. */
+/**
+ * One route of the HTTP API: what the reference says of it, and what the server reads before
+ * its handler runs (the guards `security` names, the body, the parameters parsed with these
+ * schemas; `server/http/routes.ts`).
+ */
 export interface ApiRoute {
   method: HttpMethod;
   /** In OpenAPI form: `/v1/elevations/{id}`. */
@@ -51,7 +57,20 @@ export interface ApiRoute {
     contentType: 'application/json' | 'application/x-www-form-urlencoded';
     required: boolean;
     description?: string;
+    /**
+     * What the server makes of a request without a body: `empty` (the default) reads it as `{}`,
+     * so the schema names the field that is missing; `refuse` answers 415. Not in the document.
+     */
+    ifAbsent?: 'empty' | 'refuse';
   };
   /** By HTTP status code. */
   responses: Record<number, ApiResponseSpec>;
+}
+
+/**
+ * A route of the table, its type kept exactly (operationId, schemas), so that the handlers
+ * registered for it are typed from it (`server/http/routes.ts`).
+ */
+export function route<const R extends ApiRoute>(spec: R): R {
+  return spec;
 }

@@ -4,12 +4,14 @@ import { APPROVAL_ROUTES } from './routes/approvals.js';
 import { BOT_ROUTES } from './routes/bots.js';
 import { CONSOLE_ROUTES } from './routes/console.js';
 import { OPERATION_ROUTES } from './routes/operations.js';
+import { SLACK_ROUTES } from './routes/slack.js';
 
 /** Every route the API serves, in the order the reference shows them. */
 export const API_ROUTES: readonly ApiRoute[] = [
   ...BOT_ROUTES,
   ...ADMIN_ROUTES,
   ...APPROVAL_ROUTES,
+  ...SLACK_ROUTES,
   ...CONSOLE_ROUTES,
   ...OPERATION_ROUTES,
 ];

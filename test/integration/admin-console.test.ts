@@ -29,7 +29,7 @@ import { AdminLoginClient } from '../../integrations/oidc/admin-login.js';
 import { automatedLogin } from '../../dev/automated-login.js';
 import { startDevIdentityProvider, type DevIdentityProvider } from '../../dev/dev-identity-provider.js';
 import { StepUpClient, stepUpSettings } from '../../integrations/oidc/step-up.js';
-import { adminConsole } from '../../server/admin-console.js';
+import { adminConsole } from '../../server/admin/console.js';
 import { createApp } from '../../server/app.js';
 import { approvalRoutes } from '../../server/approvals.js';
 import { createBrowser } from '../../dev/browser.js';
@@ -142,7 +142,7 @@ async function eventsWhere(predicate: (e: AuditEvent) => boolean): Promise<Audit
 }
 
 async function activeElevation(botId: string, role: string): Promise<string> {
-  const { elevation } = await stack.service.request(botOf(stack, botId), {
+  const { elevation } = await stack.services.requests.request(botOf(stack, botId), {
     role,
     durationSeconds: 3600,
     justification: `console test ${role}`,
@@ -203,7 +203,7 @@ beforeAll(async () => {
   let stepUp: Promise<StepUpClient> | undefined;
   let login: Promise<AdminLoginClient> | undefined;
   const consoleUi = adminConsole({
-    service: stack.service,
+    ...stack.services,
     policy: stack.policy,
     ...stack.stores,
     settings: {
@@ -235,13 +235,13 @@ beforeAll(async () => {
     pageSize: 2,
   });
   const app = createApp({
-    service: stack.service,
+    services: stack.services,
     healthChecks: {},
     logger: stack.logger,
     adminConsole: consoleUi,
     routers: [
       approvalRoutes({
-        service: stack.service,
+        ...stack.services,
         stepUp: () => (stepUp ??= StepUpClient.discover(oidc, { allowInsecureHttp: true })),
         singleUse: stack.stores.singleUse,
         publicUrl: url,
@@ -252,7 +252,7 @@ beforeAll(async () => {
   });
   server.on('request', app);
   // The same API without a console configured.
-  const offApp = createApp({ service: stack.service, healthChecks: {}, logger: stack.logger });
+  const offApp = createApp({ services: stack.services, healthChecks: {}, logger: stack.logger });
   const offServer = createServer(offApp);
   await new Promise<void>((resolve) => offServer.listen(0, '127.0.0.1', resolve));
   off = { server: offServer, url: `http://127.0.0.1:${(offServer.address() as AddressInfo).port}` };
@@ -300,7 +300,7 @@ describe('the admin console in a browser', () => {
   it('when an admin signs in with password and TOTP, then the list of elevations shows', async () => {
     autoId = await activeElevation('ci-bot', 'ops-auto');
     // An elevation approved by lee with MFA, through the approval pages.
-    const { elevation } = await stack.service.request(botOf(stack, 'etl-bot'), {
+    const { elevation } = await stack.services.requests.request(botOf(stack, 'etl-bot'), {
       role: 'ops-approval',
       durationSeconds: 3600,
       justification: 'quarterly close',
@@ -405,7 +405,7 @@ describe('the admin console in a browser', () => {
     await page.waitForURL(`${url}/admin/elevations/${autoId}/revoke`);
     await shot('05-revoke-confirm');
     // Nothing happened yet.
-    expect((await stack.service.get(autoId, { kind: 'admin' })).status).toBe('active');
+    expect((await stack.services.requests.get(autoId, { kind: 'admin' })).status).toBe('active');
     await page.fill('input[name=reason]', 'left running <b>over</b> the weekend');
     await page.click('button.danger');
     await page.waitForURL(/notice=(revoked|revoke_started)/);
@@ -436,7 +436,7 @@ describe('the admin console in a browser', () => {
     await page.waitForURL(/notice=locked/, { timeout: 20_000 });
     await shot('08-bot-locked');
     expect(await page.textContent('main')).toContain('locked down');
-    const bot = await stack.service.getBot('etl-bot');
+    const bot = await stack.services.bots.getBot('etl-bot');
     expect(bot.locked).toMatchObject({ by: alice.email, reason: 'suspected key leak' });
     const locked = await eventsWhere((e) => e.type === 'bot.locked');
     expect(locked[0]).toMatchObject({
@@ -642,7 +642,7 @@ describe('the admin console over HTTP', () => {
     }
     expect((await post(jar, '/admin/logout', {})).status).toBe(403);
     // Nothing was revoked by any of them.
-    expect((await stack.service.get(id, { kind: 'admin' })).status).toBe('active');
+    expect((await stack.services.requests.get(id, { kind: 'admin' })).status).toBe('active');
     expect(
       await eventsWhere((e) => e.type === 'auth.refused' && e.data.reason === 'csrf_token'),
     ).not.toHaveLength(0);
@@ -725,7 +725,7 @@ describe('the admin console over HTTP', () => {
   });
 
   it('when the evidence pack is fetched with the admin token, then it is an attachment that verifies', async () => {
-    const id = (await stack.service.list({ limit: 1, status: ['revoked'] })).items[0]!.id;
+    const id = (await stack.services.audit.list({ limit: 1, status: ['revoked'] })).items[0]!.id;
     const res = await fetch(`${url}/v1/admin/elevations/${id}/evidence`, {
       headers: { authorization: `Bearer ${stack.adminToken}` },
     });

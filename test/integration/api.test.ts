@@ -25,7 +25,7 @@ beforeAll(async () => {
     ],
   });
   const app = createApp({
-    service: stack.service,
+    services: stack.services,
     healthChecks: {
       temporal: async () => {
         await stack.env.client.workflowService.getSystemInfo({});
@@ -150,7 +150,10 @@ describe('bot API', () => {
       return res;
     });
     await new Promise((r) => setTimeout(r, 1_000));
-    await stack.service.approve(id, { approver: { id: 'ann@example.org' }, evidence: { method: 'test' } });
+    await stack.services.approvals.approve(id, {
+      approver: { id: 'ann@example.org' },
+      evidence: { method: 'test' },
+    });
     const active = await untilActive;
     expect(active.status).toBe(200);
     expect(active.body.status).toBe('active');

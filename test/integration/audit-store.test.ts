@@ -26,7 +26,8 @@ import {
 } from '../../store/errors.js';
 import { GENESIS_HASH, canonicalJson, hashEvent } from '../../core/crypto/hash-chain.js';
 import { rowToEvent } from '../../store/audit-log.js';
-import { activeSlots, chartWindow, elevationStats, statsFromAggregates } from '../../server/admin-charts.js';
+import { activeSlots, chartWindow, statsFromAggregates } from '../../server/admin-charts.js';
+import { elevationStats } from '../support/chart-oracle.js';
 import { KeyedMutex } from '../../store/keyed-mutex.js';
 import { migrations } from '../../store/migrations/index.js';
 import type { AuditEventsTable } from '../../store/schema.js';

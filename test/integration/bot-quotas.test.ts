@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../config/policy.js';
-import { ElevationService } from '../../domain/elevation-service.js';
+import { createDomainServices } from '../../domain/domain-services.js';
 import { createApp } from '../../server/app.js';
 import type { ElevationView } from '../../core/model/elevation.js';
 import { startStack, testLogger, type Stack } from '../support/stack.js';
@@ -44,7 +44,7 @@ beforeAll(async () => {
             : b,
     ),
   };
-  const service = new ElevationService({
+  const services = createDomainServices({
     policy,
     temporal: stack.env.client,
     signer: stack.signer,
@@ -54,7 +54,7 @@ beforeAll(async () => {
     logger: testLogger(),
     directory: stack.directory,
   });
-  const app = createApp({ service, healthChecks: {}, logger: testLogger() });
+  const app = createApp({ services, healthChecks: {}, logger: testLogger() });
   server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -130,7 +130,11 @@ describe('per-bot quotas', () => {
     expect(refused.body.error).toMatchObject({ code: 'too_many_requests', field: 'limits.openPerRole' });
     expect(refused.headers.get('retry-after')).toBeNull();
 
-    await stack.service.revoke(String(first.body.id), { kind: 'bot', id: 'overlap-bot' }, { kind: 'admin' });
+    await stack.services.requests.revoke(
+      String(first.body.id),
+      { kind: 'bot', id: 'overlap-bot' },
+      { kind: 'admin' },
+    );
     await stack.waitFor(String(first.body.id), (v) => v.status === 'revoked');
     expect((await request('overlap-bot', ask('auto-role'))).status).toBe(202);
   });

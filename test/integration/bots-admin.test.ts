@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/elevation-service.js';
+import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/bots/bot-summary.js';
 import type { AuditEvent } from '../../core/model/audit-record.js';
 import { createApp } from '../../server/app.js';
 import type { ElevationView } from '../../core/model/elevation.js';
@@ -29,7 +29,7 @@ beforeAll(async () => {
       { id: 'needs-ok', approval: { mode: 'approvers', approvers: ['ann@example.org'], windowSeconds: 300 } },
     ],
   });
-  const app = createApp({ service: stack.service, healthChecks: {}, logger: testLogger() });
+  const app = createApp({ services: stack.services, healthChecks: {}, logger: testLogger() });
   server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -224,7 +224,7 @@ describe('disable and enable', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({ code: 'bot_disabled' });
     expect(refused.body.error?.message).not.toContain('test-admin');
-    expect((await stack.service.get(id, { kind: 'admin' })).status).toBe('active');
+    expect((await stack.services.requests.get(id, { kind: 'admin' })).status).toBe('active');
     const back = await call('POST', `/v1/elevations/${id}/revoke`, { key: stack.keys['toggle-bot'] });
     expect([200, 202]).toContain(back.status);
     await stack.waitFor(id, (v) => v.status === 'revoked');

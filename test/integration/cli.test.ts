@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../config/load-policy.js';
 import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
-import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/elevation-service.js';
+import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/bots/bot-summary.js';
 import { createApp } from '../../server/app.js';
 import type { ElevationView } from '../../core/model/elevation.js';
 import { startStack, testLogger, type Stack } from '../support/stack.js';
@@ -34,7 +34,7 @@ beforeAll(async () => {
       { id: 'needs-ok', approval: { mode: 'approvers', approvers: ['ann@example.org'], windowSeconds: 300 } },
     ],
   });
-  const app = createApp({ service: stack.service, healthChecks: {}, logger: testLogger() });
+  const app = createApp({ services: stack.services, healthChecks: {}, logger: testLogger() });
   server = await listen(app);
   base = urlOf(server);
   dir = mkdtempSync(path.join(tmpdir(), 'elevate-cli-'));

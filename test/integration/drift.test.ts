@@ -96,7 +96,7 @@ describe('reconciliation workflow', () => {
   });
 
   it('when the member is explained by an active elevation, then even a revert role leaves it alone', async () => {
-    const { elevation } = await s.service.request(botOf(s, 'bot-c'), {
+    const { elevation } = await s.services.requests.request(botOf(s, 'bot-c'), {
       role: 'web',
       durationSeconds: 600,
       justification: 'drift test',
@@ -110,7 +110,12 @@ describe('reconciliation workflow', () => {
     expect(await driftEvents('web')).toEqual([]);
 
     // Once the elevation ends, the membership goes with it: nothing for reconciliation to see.
-    await s.service.revoke(elevation.id, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'done');
+    await s.services.requests.revoke(
+      elevation.id,
+      { kind: 'admin', id: 'test-admin' },
+      { kind: 'admin' },
+      'done',
+    );
     await s.waitFor(elevation.id, (v) => v.status === 'revoked');
     expect(await s.isMember('bot-c', 'web')).toBe(false);
   });

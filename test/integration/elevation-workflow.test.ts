@@ -57,9 +57,9 @@ afterAll(async () => {
 
 const types = (events: AuditEvent[]) => events.map((e) => e.type);
 const approve = (id: string, who: string) =>
-  stack.service.approve(id, { approver: { id: who }, evidence: { method: 'test' } });
+  stack.services.approvals.approve(id, { approver: { id: who }, evidence: { method: 'test' } });
 const request = (role: string, durationSeconds = 30, extra: Record<string, unknown> = {}) =>
-  stack.service.request(botOf(stack, 'ci-bot'), {
+  stack.services.requests.request(botOf(stack, 'ci-bot'), {
     role,
     durationSeconds,
     justification: 'integration test',
@@ -107,7 +107,7 @@ describe('approval by humans', () => {
     await expect(approve(elevation.id, 'ANN@example.org')).rejects.toMatchObject({
       code: 'already_approved',
     });
-    const afterDuplicate = await stack.service.get(elevation.id, { kind: 'admin' });
+    const afterDuplicate = await stack.services.requests.get(elevation.id, { kind: 'admin' });
     expect(afterDuplicate.approvals).toHaveLength(1);
     expect(afterDuplicate.status).toBe('pending_approval');
 
@@ -122,7 +122,11 @@ describe('approval by humans', () => {
     expect(refused[0]!.data.code).toBe('already_approved');
     expect(types(events).filter((t) => t === 'approval.accepted')).toHaveLength(2);
 
-    await stack.service.revoke(elevation.id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
+    await stack.services.requests.revoke(
+      elevation.id,
+      { kind: 'bot', id: 'ci-bot' },
+      { kind: 'bot', botId: 'ci-bot' },
+    );
     await stack.waitFor(elevation.id, (v) => v.status === 'revoked');
     expect(await stack.isMember('ci-bot', 'reviewed')).toBe(false);
   });
@@ -133,16 +137,20 @@ describe('approval by humans', () => {
     const login = { issuer: 'https://idp.example.org', subject: 'sub-ann' };
     const evidence = { ...login, amr: ['pwd', 'otp'] };
 
-    await stack.service.approve(elevation.id, { approver: { id: 'ann@example.org' }, evidence }, login);
+    await stack.services.approvals.approve(
+      elevation.id,
+      { approver: { id: 'ann@example.org' }, evidence },
+      login,
+    );
     // The same person (same iss and sub) behind another approver address on the list.
-    const again = stack.service.approve(
+    const again = stack.services.approvals.approve(
       elevation.id,
       { approver: { id: 'ben@example.org' }, evidence },
       login,
     );
     await expect(again).rejects.toMatchObject({ code: 'already_approved' });
 
-    const view = await stack.service.get(elevation.id, { kind: 'admin' });
+    const view = await stack.services.requests.get(elevation.id, { kind: 'admin' });
     expect(view.status).toBe('pending_approval');
     expect(view.approvals).toHaveLength(1);
     expect(view.approvals[0]!.identity).toEqual({ entries: [], ...login });
@@ -151,7 +159,10 @@ describe('approval by humans', () => {
     );
     expect(refused.map((e) => [e.actor.id, e.data.code])).toEqual([['ben@example.org', 'already_approved']]);
 
-    await stack.service.deny(elevation.id, { by: { kind: 'admin', id: 'test-admin' }, reason: 'cleanup' });
+    await stack.services.approvals.deny(elevation.id, {
+      by: { kind: 'admin', id: 'test-admin' },
+      reason: 'cleanup',
+    });
   });
 
   it('when the approver address is held by two directory entries, then the approval is refused ambiguous_identity and audited (M1)', async () => {
@@ -164,8 +175,11 @@ describe('approval by humans', () => {
       (e) => e.type === 'approval.refused',
     );
     expect(refused.map((e) => e.data.code)).toEqual(['ambiguous_identity']);
-    expect((await stack.service.get(elevation.id, { kind: 'admin' })).approvals).toHaveLength(0);
-    await stack.service.deny(elevation.id, { by: { kind: 'admin', id: 'test-admin' }, reason: 'cleanup' });
+    expect((await stack.services.requests.get(elevation.id, { kind: 'admin' })).approvals).toHaveLength(0);
+    await stack.services.approvals.deny(elevation.id, {
+      by: { kind: 'admin', id: 'test-admin' },
+      reason: 'cleanup',
+    });
   });
 
   it("when the bot's owner approves a role that does not allow it, then it is refused and audited; an outsider is refused too", async () => {
@@ -186,9 +200,12 @@ describe('approval by humans', () => {
     );
     expect(refusals.map((e) => e.data.code)).toEqual(['owner_may_not_approve', 'not_eligible']);
     expect(refusals[0]!.actor).toEqual({ kind: 'human', id: 'owner@example.org' });
-    expect((await stack.service.get(elevation.id, { kind: 'admin' })).approvals).toHaveLength(0);
+    expect((await stack.services.requests.get(elevation.id, { kind: 'admin' })).approvals).toHaveLength(0);
 
-    await stack.service.deny(elevation.id, { by: { kind: 'admin', id: 'test-admin' }, reason: 'cleanup' });
+    await stack.services.approvals.deny(elevation.id, {
+      by: { kind: 'admin', id: 'test-admin' },
+      reason: 'cleanup',
+    });
   });
 
   it('when the role allows it, then the owner may approve', async () => {
@@ -196,7 +213,12 @@ describe('approval by humans', () => {
     await stack.waitFor(elevation.id, (v) => v.status === 'pending_approval');
     await approve(elevation.id, 'owner@example.org');
     await stack.waitFor(elevation.id, (v) => v.status === 'active');
-    await stack.service.revoke(elevation.id, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'done');
+    await stack.services.requests.revoke(
+      elevation.id,
+      { kind: 'admin', id: 'test-admin' },
+      { kind: 'admin' },
+      'done',
+    );
     const done = await stack.waitFor(elevation.id, (v) => v.status === 'revoked');
     expect(done.endReason).toBe('admin_revoked');
   });
@@ -204,7 +226,7 @@ describe('approval by humans', () => {
   it('when an approver denies, then the elevation ends denied with the reason, nothing is granted, and a later approval is refused', async () => {
     const { elevation } = await request('reviewed');
     await stack.waitFor(elevation.id, (v) => v.status === 'pending_approval');
-    const denied = await stack.service.deny(elevation.id, {
+    const denied = await stack.services.approvals.deny(elevation.id, {
       by: { kind: 'human', id: 'cat@example.org' },
       reason: 'not during the freeze',
     });
@@ -232,7 +254,7 @@ describe('approval by humans', () => {
   it('when the bot withdraws a pending request, then it ends without ever being granted', async () => {
     const { elevation } = await request('reviewed');
     await stack.waitFor(elevation.id, (v) => v.status === 'pending_approval');
-    const view = await stack.service.revoke(
+    const view = await stack.services.requests.revoke(
       elevation.id,
       { kind: 'bot', id: 'ci-bot' },
       { kind: 'bot', botId: 'ci-bot' },
@@ -247,7 +269,7 @@ describe('ending early', () => {
   it('when the bot gives an active elevation back, then the membership is removed before the window ends', async () => {
     const { elevation } = await request('deploy', 60);
     await stack.waitFor(elevation.id, (v) => v.status === 'active');
-    await stack.service.revoke(
+    await stack.services.requests.revoke(
       elevation.id,
       { kind: 'bot', id: 'ci-bot' },
       { kind: 'bot', botId: 'ci-bot' },
@@ -267,14 +289,14 @@ describe('ending early', () => {
     const { elevation } = await request('deploy', 60);
     await stack.waitFor(elevation.id, (v) => v.status === 'active');
     await expect(
-      stack.service.revoke(
+      stack.services.requests.revoke(
         elevation.id,
         { kind: 'bot', id: 'other-bot' },
         { kind: 'bot', botId: 'other-bot' },
       ),
     ).rejects.toMatchObject({ code: 'not_found' });
-    expect((await stack.service.get(elevation.id, { kind: 'admin' })).status).toBe('active');
-    await stack.service.revoke(
+    expect((await stack.services.requests.get(elevation.id, { kind: 'admin' })).status).toBe('active');
+    await stack.services.requests.revoke(
       elevation.id,
       { kind: 'admin', id: 'test-admin' },
       { kind: 'admin' },
@@ -290,7 +312,11 @@ describe('ending early', () => {
     await new Promise((r) => setTimeout(r, Math.max(at - Date.now() - 30, 0)));
     const racers = await Promise.allSettled(
       [0, 1, 2].map(() =>
-        stack.service.revoke(elevation.id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' }),
+        stack.services.requests.revoke(
+          elevation.id,
+          { kind: 'bot', id: 'ci-bot' },
+          { kind: 'bot', botId: 'ci-bot' },
+        ),
       ),
     );
     for (const r of racers)
@@ -345,7 +371,7 @@ describe('idempotent requests', () => {
 
   it('when another bot uses the same requestId, then it gets its own elevation', async () => {
     const mine = await request('deploy', 5, { requestId: 'shared-id' });
-    const theirs = await stack.service.request(botOf(stack, 'other-bot'), {
+    const theirs = await stack.services.requests.request(botOf(stack, 'other-bot'), {
       role: 'deploy',
       durationSeconds: 5,
       justification: 'integration test',

@@ -24,7 +24,11 @@ afterAll(async () => {
 });
 
 const request = (role: string, durationSeconds: number) =>
-  stack.service.request(botOf(stack, 'etl-bot'), { role, durationSeconds, justification: 'fault test' });
+  stack.services.requests.request(botOf(stack, 'etl-bot'), {
+    role,
+    durationSeconds,
+    justification: 'fault test',
+  });
 
 describe('target down', () => {
   it('when slapd is down across the expiry, then the elevation shows revoking, failures are recorded, and it is revoked once slapd is back', async () => {
@@ -63,7 +67,7 @@ describe('target down', () => {
     await stack.slapd.stop();
     const { elevation } = await request('warehouse', 3);
     await new Promise((r) => setTimeout(r, 2000));
-    expect((await stack.service.get(elevation.id, { kind: 'admin' })).status).toBe('approved');
+    expect((await stack.services.requests.get(elevation.id, { kind: 'admin' })).status).toBe('approved');
     await stack.slapd.restart();
     await stack.waitFor(elevation.id, (v) => v.status === 'active', 30_000);
     expect(await stack.isMember('etl-bot', 'warehouse')).toBe(true);

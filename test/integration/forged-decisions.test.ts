@@ -51,7 +51,7 @@ afterAll(async () => {
 });
 
 const request = (role: string, durationSeconds = 60) =>
-  stack.service
+  stack.services.requests
     .request(botOf(stack, 'ci-bot'), { role, durationSeconds, justification: 'forgery test' })
     .then((r) => r.elevation);
 
@@ -153,7 +153,7 @@ describe('updates sent around the API', () => {
       'wrong_decision',
     );
 
-    const view = await stack.service.get(pending.id, { kind: 'admin' });
+    const view = await stack.services.requests.get(pending.id, { kind: 'admin' });
     expect(view.status).toBe('pending_approval');
     expect(view.approvals).toEqual([]);
     expect(await stack.isMember('ci-bot', 'reviewed')).toBe(false);
@@ -174,7 +174,7 @@ describe('updates sent around the API', () => {
     expect(refused[1]!.data).toMatchObject({ kid: attackerKey.kid });
     expect(refused.every((e) => e.actor.kind === 'anonymous')).toBe(true);
     expect((await stack.stores.auditLog.verify()).ok).toBe(true);
-    await stack.service.revoke(
+    await stack.services.requests.revoke(
       pending.id,
       { kind: 'admin', id: 'test-admin' },
       { kind: 'admin' },
@@ -209,10 +209,10 @@ describe('updates sent around the API', () => {
       'stale',
     );
 
-    expect((await stack.service.get(first.id, { kind: 'admin' })).approvals.map((a) => a.approver)).toEqual([
-      'ann@example.org',
-    ]);
-    expect((await stack.service.get(second.id, { kind: 'admin' })).approvals).toEqual([]);
+    expect(
+      (await stack.services.requests.get(first.id, { kind: 'admin' })).approvals.map((a) => a.approver),
+    ).toEqual(['ann@example.org']);
+    expect((await stack.services.requests.get(second.id, { kind: 'admin' })).approvals).toEqual([]);
     expect(await stack.isMember('ci-bot', 'reviewed')).toBe(false);
     expect((await refusedDecisions(first.id, 1)).map((e) => e.data.code)).toEqual(['replayed']);
     expect((await refusedDecisions(second.id, 2)).map((e) => e.data.code)).toEqual([
@@ -220,7 +220,12 @@ describe('updates sent around the API', () => {
       'stale',
     ]);
     for (const id of [first.id, second.id]) {
-      await stack.service.revoke(id, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'clean up');
+      await stack.services.requests.revoke(
+        id,
+        { kind: 'admin', id: 'test-admin' },
+        { kind: 'admin' },
+        'clean up',
+      );
     }
   });
 
@@ -238,8 +243,10 @@ describe('updates sent around the API', () => {
     expect((await refusalOf(handle(active.id).executeUpdate(revokeUpdate, { args: [revoke] }))).code).toBe(
       'unsigned_decision',
     );
-    expect((await stack.service.get(pending.id, { kind: 'admin' })).status).toBe('pending_approval');
-    expect((await stack.service.get(active.id, { kind: 'admin' })).status).toBe('active');
+    expect((await stack.services.requests.get(pending.id, { kind: 'admin' })).status).toBe(
+      'pending_approval',
+    );
+    expect((await stack.services.requests.get(active.id, { kind: 'admin' })).status).toBe('active');
     expect(await stack.isMember('ci-bot', 'deploy')).toBe(true);
     expect((await refusedDecisions(pending.id, 1))[0]!.data).toMatchObject({
       decision: 'deny',
@@ -252,8 +259,12 @@ describe('updates sent around the API', () => {
     });
 
     // Through the API, signed, the same decisions do count.
-    await stack.service.revoke(active.id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
-    await stack.service.deny(pending.id, deny);
+    await stack.services.requests.revoke(
+      active.id,
+      { kind: 'bot', id: 'ci-bot' },
+      { kind: 'bot', botId: 'ci-bot' },
+    );
+    await stack.services.approvals.deny(pending.id, deny);
     await stack.waitFor(active.id, (v) => v.status === 'revoked');
     await stack.waitFor(pending.id, (v) => v.status === 'denied');
     expect(await stack.isMember('ci-bot', 'deploy')).toBe(false);
@@ -274,14 +285,20 @@ describe('a decision key rotated as the docs say', () => {
       await stack.startWorker();
       // 2. The API signs with the new key: its first decision is refused as unknown_decision_key,
       //    the workflow reloads its keys from the worker, and the decision is sent again.
-      const api = stack.serviceSigningWith(new DecisionSigner(next));
-      await api.approve(pending.id, { approver: { id: 'ann@example.org' }, evidence: { amr: ['mfa'] } });
-      await api.approve(pending.id, { approver: { id: 'ben@example.org' }, evidence: { amr: ['mfa'] } });
+      const api = stack.servicesWith({ signer: new DecisionSigner(next) });
+      await api.approvals.approve(pending.id, {
+        approver: { id: 'ann@example.org' },
+        evidence: { amr: ['mfa'] },
+      });
+      await api.approvals.approve(pending.id, {
+        approver: { id: 'ben@example.org' },
+        evidence: { amr: ['mfa'] },
+      });
       await stack.waitFor(pending.id, (v) => v.status === 'active');
       const refused = await refusedDecisions(pending.id, 1);
       expect(refused.map((e) => [e.data.code, e.data.kid])).toEqual([['unknown_key', next.kid]]);
       // A new elevation is signed by the new key from the start.
-      const fresh = await api
+      const fresh = await api.requests
         .request(botOf(stack, 'ci-bot'), {
           role: 'deploy',
           durationSeconds: 60,
@@ -290,7 +307,7 @@ describe('a decision key rotated as the docs say', () => {
         .then((r) => r.elevation);
       await stack.waitFor(fresh.id, (v) => v.status === 'active');
       for (const id of [pending.id, fresh.id]) {
-        await api.revoke(id, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'clean up');
+        await api.requests.revoke(id, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'clean up');
         await stack.waitFor(id, (v) => v.status === 'revoked');
       }
     } finally {
@@ -352,7 +369,7 @@ describe('workflows started around the API', () => {
     }
     // A forged start creates no elevation in the list, and leaves the genuine one's summary alone.
     expect(await stack.stores.elevations.getElevation(unsigned.elevationId)).toBeUndefined();
-    expect((await stack.service.get(genuine.id, { kind: 'admin' })).status).toBe('revoked');
+    expect((await stack.services.requests.get(genuine.id, { kind: 'admin' })).status).toBe('revoked');
     expect(await stack.isMember('ci-bot', 'deploy')).toBe(false);
     expect((await stack.stores.auditLog.verify()).ok).toBe(true);
   });

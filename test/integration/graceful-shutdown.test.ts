@@ -72,7 +72,7 @@ async function grantInFlight(id: string, attempt = 1): Promise<void> {
 }
 
 const request = () =>
-  stack.service
+  stack.services.requests
     .request(botOf(stack, 'etl-bot'), {
       role: 'warehouse',
       durationSeconds: 300,
@@ -117,7 +117,7 @@ describe('a worker asked to stop', () => {
         expect(task.workerVersion?.buildId).toBe(buildId());
         expect(task.workerDeploymentName).toBe('elevate');
       }
-      await stack.service.revoke(
+      await stack.services.requests.revoke(
         elevation.id,
         { kind: 'bot', id: 'etl-bot' },
         { kind: 'bot', botId: 'etl-bot' },
@@ -144,7 +144,7 @@ describe('a worker asked to stop', () => {
     try {
       await stack.waitFor(elevation.id, (v) => v.status === 'active', 90_000);
       expect(await stack.isMember('etl-bot', 'warehouse')).toBe(true);
-      await stack.service.revoke(
+      await stack.services.requests.revoke(
         elevation.id,
         { kind: 'bot', id: 'etl-bot' },
         { kind: 'bot', botId: 'etl-bot' },
@@ -194,7 +194,11 @@ describe('an API asked to stop', () => {
       expect(Date.now() - started).toBeLessThan(10_000);
       await closing;
       await expect(fetch(`${services.url}/livez`)).rejects.toThrow();
-      await stack.service.revoke(id, { kind: 'bot', id: 'etl-bot' }, { kind: 'bot', botId: 'etl-bot' });
+      await stack.services.requests.revoke(
+        id,
+        { kind: 'bot', id: 'etl-bot' },
+        { kind: 'bot', botId: 'etl-bot' },
+      );
     } finally {
       await services.close().catch(() => undefined);
       await stack.stopWorker();
@@ -205,7 +209,7 @@ describe('an API asked to stop', () => {
     const stopping = new AbortController();
     let checked = 0;
     const app = createApp({
-      service: stack.service,
+      services: stack.services,
       healthChecks: {
         temporal: () => {
           checked += 1;

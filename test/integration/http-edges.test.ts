@@ -16,7 +16,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { Client } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ElevationService } from '../../domain/elevation-service.js';
+import { createDomainServices } from '../../domain/domain-services.js';
 import { openStores, type Stores } from '../../store/stores.js';
 import { createLimitedServer } from '../../runtime/http-server.js';
 import { DEFAULT_HTTP_LIMITS, type HttpServerLimits } from '../../config/http-limits.js';
@@ -44,7 +44,7 @@ interface ServeOptions {
 /** An app over a real SQLite store; Temporal is never reached by these requests. */
 async function serve(store: Stores, opts: ServeOptions = {}): Promise<string> {
   const logger = opts.logger ?? testLogger();
-  const service = new ElevationService({
+  const services = createDomainServices({
     policy,
     temporal: new Client(),
     signer: new DecisionSigner(testDecisionKey()),
@@ -54,7 +54,7 @@ async function serve(store: Stores, opts: ServeOptions = {}): Promise<string> {
     logger,
   });
   const app = createApp({
-    service,
+    services,
     healthChecks: opts.healthChecks ?? {},
     logger,
     trustProxy: opts.trustProxy ?? false,

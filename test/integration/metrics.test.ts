@@ -76,7 +76,7 @@ beforeAll(async () => {
     metrics,
   });
   const app = createApp({
-    service: stack.service,
+    services: stack.services,
     healthChecks: {},
     logger: testLogger(),
     metrics,
@@ -358,7 +358,7 @@ describe('GET /metrics on the API', () => {
 
   it('when the token is missing, wrong or a bot key, then it answers 401 and audits the refusal', async () => {
     // Anonymous refusals are recorded once per kind and minute: start a minute of its own.
-    await stack.service.flushRefusals();
+    await stack.services.audit.flushRefusals();
     const wrong = generateSecret('admin');
     const answers = [
       await fetch(`${base}/metrics`),
@@ -412,7 +412,8 @@ describe("the worker's own /metrics endpoint", () => {
       host: '127.0.0.1',
       port: 0,
       tokenHash: hashSecret(metricsToken),
-      service: stack.service,
+      auth: stack.services.auth,
+      audit: stack.services.audit,
       logger: testLogger(),
     });
     try {
@@ -425,7 +426,7 @@ describe("the worker's own /metrics endpoint", () => {
       );
       expect(has(samples, 'elevate_active_grants')).toBe(true);
       await scrape(`${url}/metrics`, stack.adminToken);
-      await stack.service.flushRefusals(); // a minute of its own (see above)
+      await stack.services.audit.flushRefusals(); // a minute of its own (see above)
       const refusedBefore = (await stack.stores.auditLog.readEvents(0, 100_000)).filter(
         (e) => e.type === 'auth.refused' && e.data.path === '/metrics',
       ).length;

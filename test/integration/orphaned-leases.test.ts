@@ -52,7 +52,7 @@ const reconcile = (...roleIds: string[]): Promise<ReconcileResult> =>
 
 /** An elevation of `bot` for `role`, once it is active (granted and read back). */
 async function activeElevation(bot: string, role: string): Promise<string> {
-  const { elevation } = await s.service.request(botOf(s, bot), {
+  const { elevation } = await s.services.requests.request(botOf(s, bot), {
     role,
     durationSeconds: 600,
     justification: 'orphaned lease test',
@@ -119,7 +119,7 @@ describe('an elevation whose workflow is terminated', () => {
       receipt: { target: ref('solo'), removed: true, stillHeldBy: [] },
     });
 
-    const view = await s.service.get(id, { kind: 'admin' });
+    const view = await s.services.requests.get(id, { kind: 'admin' });
     expect(view).toMatchObject({
       status: 'revoked',
       endReason: 'orphaned',
@@ -158,16 +158,16 @@ describe('an elevation whose workflow is terminated', () => {
       reason: 'orphaned',
       receipt: { removed: false, stillHeldBy: [second] },
     });
-    expect(await s.service.get(first, { kind: 'admin' })).toMatchObject({
+    expect(await s.services.requests.get(first, { kind: 'admin' })).toMatchObject({
       status: 'revoked',
       endReason: 'orphaned',
     });
-    expect(await s.service.get(second, { kind: 'admin' })).toMatchObject({ status: 'active' });
+    expect(await s.services.requests.get(second, { kind: 'admin' })).toMatchObject({ status: 'active' });
     expect(await eventsOf(second, 'lease.orphaned')).toEqual([]);
     expect(await workflowStatus(second)).toBe('RUNNING');
 
     // The other elevation ends as usual, and as the last holder it takes the membership away.
-    await s.service.revoke(second, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'done');
+    await s.services.requests.revoke(second, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'done');
     await s.waitFor(second, (v) => v.status === 'revoked');
     expect(await s.isMember('bot-share', 'shared')).toBe(false);
     expect(await s.stores.auditLog.verify()).toMatchObject({ ok: true });
@@ -188,7 +188,7 @@ describe('a running elevation', () => {
     expect((await s.stores.leases.getLease(id))?.state).toBe('held');
     expect(await s.isMember('bot-live', 'live')).toBe(true);
     expect(await s.stores.auditLog.listEvents(id)).toEqual(before);
-    expect(await s.service.get(id, { kind: 'admin' })).toMatchObject({ status: 'active' });
+    expect(await s.services.requests.get(id, { kind: 'admin' })).toMatchObject({ status: 'active' });
     expect(await workflowStatus(id)).toBe('RUNNING');
   });
 });
@@ -320,7 +320,7 @@ describe('failures while releasing orphaned leases', () => {
     });
     expect(await s.isMember('bot-flaky', 'flaky-1')).toBe(false);
     expect(await eventsOf(failing, 'lease.orphaned')).toHaveLength(1);
-    expect(await s.service.get(failing, { kind: 'admin' })).toMatchObject({
+    expect(await s.services.requests.get(failing, { kind: 'admin' })).toMatchObject({
       status: 'revoked',
       endReason: 'orphaned',
     });

@@ -11,10 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ElevationService } from '../../domain/elevation-service.js';
+import { createDomainServices, type DomainServices } from '../../domain/domain-services.js';
 import type { AuditEvent } from '../../core/model/audit-record.js';
 import { createMetrics } from '../../integrations/metrics/prometheus.js';
-import { adminConsole } from '../../server/admin-console.js';
+import { adminConsole } from '../../server/admin/console.js';
 import { createApp } from '../../server/app.js';
 import { approvalRoutes } from '../../server/approvals.js';
 import { AuthFailureLimit } from '../../server/auth-failure-limit.js';
@@ -29,7 +29,7 @@ const ORIGIN = `https://${'o'.repeat(6000)}.example`;
 let stack: Stack;
 let server: Server;
 let url = '';
-let service: ElevationService;
+let services: DomainServices;
 const metrics = createMetrics({ processMetrics: false, temporal: false });
 
 beforeAll(async () => {
@@ -38,7 +38,7 @@ beforeAll(async () => {
     roles: [{ id: 'flood-auto' }],
   });
   // The stack's pieces, with the metrics hook the process wires in `runtime/services.ts`.
-  service = new ElevationService({
+  services = createDomainServices({
     policy: stack.policy,
     temporal: stack.env.client,
     signer: new DecisionSigner(testDecisionKey()),
@@ -50,7 +50,7 @@ beforeAll(async () => {
     onPreAuthRefusal: (reason) => metrics.preAuthRefusals.inc({ reason }),
   });
   const app = createApp({
-    service,
+    services,
     healthChecks: {},
     logger: testLogger(),
     metrics,
@@ -152,7 +152,7 @@ describe('a flood of unauthenticated requests', () => {
     const id = await granted!;
     expect(await stack.isMember('flood-bot', 'flood-auto')).toBe(true);
     // Shutting down writes the summaries of the windows still open.
-    await service.flushRefusals();
+    await services.audit.flushRefusals();
 
     // Refused, all of them: 401 until the network's budget of failures ran out, then 429.
     expect([...statuses.keys()].sort()).toEqual([401, 429]);
@@ -204,7 +204,7 @@ describe('a flood of unauthenticated requests', () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const limit = new AuthFailureLimit({ burst: 2, perMinute: 6 }, () => new Date(now));
     const app = createApp({
-      service,
+      services,
       healthChecks: {},
       logger: testLogger(),
       trustProxy: 'loopback',
@@ -242,14 +242,14 @@ describe('a flood of unauthenticated requests', () => {
     const limit = new AuthFailureLimit({ burst: 2, perMinute: 6 });
     const never = () => Promise.reject(new Error('the provider is never reached on these paths'));
     const app = createApp({
-      service,
+      services,
       healthChecks: {},
       logger: testLogger(),
       trustProxy: 'loopback',
       authFailureLimit: limit,
       routers: [
         approvalRoutes({
-          service,
+          ...services,
           stepUp: never,
           singleUse: stack.stores.singleUse,
           publicUrl: 'http://127.0.0.1',
@@ -259,7 +259,7 @@ describe('a flood of unauthenticated requests', () => {
         }),
       ],
       adminConsole: adminConsole({
-        service,
+        ...services,
         policy: stack.policy,
         ...stack.stores,
         settings: {

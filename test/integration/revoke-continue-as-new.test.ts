@@ -26,7 +26,7 @@ afterAll(async () => {
 
 describe('revocation across continue-as-new', () => {
   it('when the target stays down until the workflow continues as new, then the next run carries the revocation on and removes the grant once the target is back', async () => {
-    const { elevation } = await stack.service.request(botOf(stack, 'batch-bot'), {
+    const { elevation } = await stack.services.requests.request(botOf(stack, 'batch-bot'), {
       role: 'ledger',
       durationSeconds: 2,
       justification: 'continue-as-new test',

@@ -79,7 +79,7 @@ afterAll(async () => {
 
 async function request(role: string, durationSeconds = 60): Promise<ElevationView> {
   const bot = s.stack.policy.bots[0]!;
-  const { elevation } = await s.stack.service.request(bot, {
+  const { elevation } = await s.stack.services.requests.request(bot, {
     role,
     durationSeconds,
     justification: 'deploy release 1.2.3',
@@ -135,7 +135,7 @@ async function refusals(id: string, code: string): Promise<AuditEvent[]> {
 
 /** End an elevation as an admin and wait until the role is taken back. */
 async function revokeNow(id: string): Promise<void> {
-  await s.stack.service.revoke(id, ADMIN, { kind: 'admin' });
+  await s.stack.services.requests.revoke(id, ADMIN, { kind: 'admin' });
   await s.stack.waitFor(id, (v) => v.status === 'revoked');
 }
 
@@ -219,7 +219,7 @@ async function withLogin<T>(
 
 /** The elevation still waits, with `approvals` approvals counted and the role not granted. */
 async function stillPending(id: string, approvals = 0): Promise<ElevationView> {
-  const v = await s.stack.service.get(id, { kind: 'admin' });
+  const v = await s.stack.services.requests.get(id, { kind: 'admin' });
   expect(v.status).toBe('pending_approval');
   expect(v.approvals).toHaveLength(approvals);
   expect(await s.stack.isMember('ci-bot', v.roleId)).toBe(false);
@@ -389,7 +389,7 @@ describe('Slack rate limits', () => {
       .waitFor((calls) => calls.some(isRequest), 15_000)
       .then(() => s.slack.rateLimit('chat.postMessage', 3, 1));
     const bot = s.stack.policy.bots[0]!;
-    const { elevation: e } = await s.stack.service.request(bot, {
+    const { elevation: e } = await s.stack.services.requests.request(bot, {
       role: 'deploy',
       durationSeconds: 60,
       justification: marker,
@@ -447,7 +447,7 @@ describe('Slack rate limits', () => {
     const wait = tsToMs(pending.nextAttemptScheduleTime) - tsToMs(pending.lastAttemptCompleteTime);
     expect(wait).toBeGreaterThanOrEqual(SETUP_RETRY_MS - 1_000);
     // A message that cannot be delivered yet is never fatal to the elevation.
-    expect((await s.stack.service.get(e.id, { kind: 'admin' })).status).toBe('pending_approval');
+    expect((await s.stack.services.requests.get(e.id, { kind: 'admin' })).status).toBe('pending_approval');
     await revokeNow(e.id);
   });
 });
@@ -481,7 +481,7 @@ describe('quorum across approver groups', () => {
     ]);
     // JSON callers get the API code and the specific reason.
     await expect(
-      s.stack.service.approve(e.id, { approver: { id: erin.email }, evidence: {} }),
+      s.stack.services.approvals.approve(e.id, { approver: { id: erin.email }, evidence: {} }),
     ).rejects.toMatchObject({ code: 'approval_not_needed', reason: 'not_needed' });
     await stillPending(e.id, 1);
 
@@ -538,7 +538,7 @@ describe('who may approve', () => {
     expect(refused).toMatchObject({ actor: { kind: 'human', id: owner.email }, data: { stage: 'precheck' } });
     // Past the Slack check, the workflow itself refuses the owner.
     await expect(
-      s.stack.service.approve(e.id, { approver: { id: owner.email }, evidence: {} }),
+      s.stack.services.approvals.approve(e.id, { approver: { id: owner.email }, evidence: {} }),
     ).rejects.toMatchObject({ code: 'approval_refused' });
     expect(await refusals(e.id, 'owner_may_not_approve')).toHaveLength(2);
     await stillPending(e.id);
@@ -683,7 +683,7 @@ describe('refused logins', () => {
 
   it('when the callback carries a state that was never issued, then 400 state_mismatch, and audited', async () => {
     // A window of its own: refusals nobody can be named for are recorded once per kind and window.
-    await s.stack.service.flushRefusals();
+    await s.stack.services.audit.flushRefusals();
     const head = await auditHead();
     const never = `${s.url}/approvals/callback?code=made-up-code&state=never-issued-state-0123456789`;
     const page = await s.browser().get(never);
@@ -702,7 +702,7 @@ describe('refused logins', () => {
     // The first in full; the second, the same again from the same network, only counted.
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ elevationId: null, data: { stage: 'callback' } });
-    await s.stack.service.flushRefusals();
+    await s.stack.services.audit.flushRefusals();
     const summaries = (await eventsAfter(head)).filter((x) => x.type === 'refusals.summarized');
     expect(summaries.map((x) => x.data)).toEqual([
       expect.objectContaining({ of: 'approval.refused', reason: 'state_mismatch', count: 2 }),
@@ -777,7 +777,7 @@ describe('refused logins', () => {
     const callback = await loginUntilCallback(browser, link, alice);
     const first = await browser.get(callback);
     expect(first.status).toBe(200);
-    await s.stack.service.flushRefusals(); // a window of its own (see the state_mismatch test)
+    await s.stack.services.audit.flushRefusals(); // a window of its own (see the state_mismatch test)
     const head = await auditHead();
     const second = await browser.get(callback);
     expect(second.status).toBe(400);
@@ -804,7 +804,7 @@ describe('approval after the request ended', () => {
     const refused = await refusals(e.id, 'already_ended');
     expect(refused.map((r) => r.data.stage ?? 'confirm')).toEqual(['confirm', 'precheck']);
     expect(refused.every((r) => r.actor.id === alice.email)).toBe(true);
-    const v = await s.stack.service.get(e.id, { kind: 'admin' });
+    const v = await s.stack.services.requests.get(e.id, { kind: 'admin' });
     expect(v.approvals).toHaveLength(0);
     expect(await s.stack.isMember('ci-bot', v.roleId)).toBe(false);
   }
@@ -827,7 +827,12 @@ describe('approval after the request ended', () => {
   it('when an admin revoked the request, then a later confirmation and click are refused already_ended', async () => {
     const e = await request('deploy');
     const pending = await loginToConfirm(alice, e.id);
-    const revoked = await s.stack.service.revoke(e.id, ADMIN, { kind: 'admin' }, 'not needed any more');
+    const revoked = await s.stack.services.requests.revoke(
+      e.id,
+      ADMIN,
+      { kind: 'admin' },
+      'not needed any more',
+    );
     expect(revoked.status).toBe('revoked');
     await refusedAfterEnd(e, pending);
   });
@@ -1034,7 +1039,7 @@ describe('deny from Slack', () => {
 
 describe('the confirmation form', () => {
   it('when the form has too many fields or is too large, then it is refused as invalid_form and audited, not a 500', async () => {
-    await s.stack.service.flushRefusals(); // a window of its own for refusals nobody can be named for
+    await s.stack.services.audit.flushRefusals(); // a window of its own for refusals nobody can be named for
     const before = await auditHead();
     const browser = s.browser();
     const many = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, 'x']));
@@ -1055,7 +1060,7 @@ describe('the confirmation form', () => {
     );
     // The first in full; the second, the same kind from the same network, counted in a summary.
     expect(refused).toHaveLength(1);
-    await s.stack.service.flushRefusals();
+    await s.stack.services.audit.flushRefusals();
     const summaries = (await eventsAfter(before)).filter((x) => x.type === 'refusals.summarized');
     expect(summaries.map((x) => x.data)).toEqual([
       expect.objectContaining({ of: 'approval.refused', reason: 'invalid_form', count: 2 }),

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../core/crypto/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../../core/crypto/decision-keys.js';
 import { DecisionSigner } from '../../domain/decision-signer.js';
-import { ElevationService } from '../../domain/elevation-service.js';
+import { createDomainServices } from '../../domain/domain-services.js';
 import type { AuditEvent } from '../../core/model/audit-record.js';
 import { z } from 'zod';
 import { openStores, type Stores } from '../../store/stores.js';
@@ -537,7 +537,7 @@ describe('forged rows as the server meets them', () => {
   async function serve(store: Stores) {
     const logger = testLogger();
     const { policy, keys } = buildPolicy([{ id: 'bot-1', roles: ['role-1'] }], [{ id: 'role-1' }]);
-    const service = new ElevationService({
+    const services = createDomainServices({
       policy,
       // The refusals tested here never reach Temporal: the client never connects.
       temporal: new Client(),
@@ -548,13 +548,13 @@ describe('forged rows as the server meets them', () => {
       logger,
     });
     const app = createApp({
-      service,
+      services,
       healthChecks: {},
       logger,
       metrics: createMetrics({ processMetrics: false }),
       routers: [
         approvalRoutes({
-          service,
+          ...services,
           stepUp: () => Promise.reject(new Error('no identity provider in this test')),
           singleUse: store.singleUse,
           publicUrl: 'http://127.0.0.1',
@@ -567,7 +567,7 @@ describe('forged rows as the server meets them', () => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    return { service, keys, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    return { services, keys, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
   }
 
   /** Inserts a confirmation for token `t` with SQL, bound to browser cookie `browser`. */
@@ -621,7 +621,7 @@ describe('forged rows as the server meets them', () => {
   it("when a bot's rotated key hash is replaced with SQL, then neither the intruder's key nor the bot's policy key logs in", async () => {
     const path = files.next();
     const store = track(await openStores({ sqlitePath: path, integrity: keyed() }));
-    const { service, keys } = await serve(store);
+    const { services, keys } = await serve(store);
     const intruderSecret = 'intruder-chosen-api-key-0123456789abcdef';
     await store.botStates.updateBotState(
       'bot-1',
@@ -634,8 +634,8 @@ describe('forged rows as the server meets them', () => {
     );
     db.close();
 
-    expect(await service.authenticateBotKey(intruderSecret)).toBeUndefined();
-    expect(await service.authenticateBotKey(keys['bot-1']!)).toBeUndefined();
+    expect(await services.auth.authenticateBotKey(intruderSecret)).toBeUndefined();
+    expect(await services.auth.authenticateBotKey(keys['bot-1']!)).toBeUndefined();
     expect(reports).toContainEqual({ table: 'bot_state', subject: 'bot-1', reason: 'bad_mac' });
   });
 });

@@ -165,13 +165,15 @@ beforeAll(async () => {
   });
   const policy = s.policy;
   const app = createApp({
-    service: s.service,
+    // The API's services, with the workload identity verifier for the bots that have a rule.
+    services: s.servicesWith({
+      federation: new WorkloadIdentityVerifier(
+        policy.bots.flatMap((b) => (b.federation ? [{ botId: b.id, ...b.federation }] : [])),
+        policy.federation?.issuers ?? [],
+      ),
+    }),
     healthChecks: {},
     logger: s.logger,
-    federation: new WorkloadIdentityVerifier(
-      policy.bots.flatMap((b) => (b.federation ? [{ botId: b.id, ...b.federation }] : [])),
-      policy.federation?.issuers ?? [],
-    ),
   });
   http = await new Promise<Server>((resolve) => {
     const h = app.listen(0, '127.0.0.1', () => resolve(h));
@@ -235,10 +237,10 @@ describe('a PostgreSQL role as the target', () => {
     const b = (await (await post(key, body)).json()) as ElevationView;
     await s.waitFor(a.id, (v) => v.status === 'active');
     await s.waitFor(b.id, (v) => v.status === 'active');
-    await s.service.revoke(a.id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
+    await s.services.requests.revoke(a.id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
     await s.waitFor(a.id, (v) => v.status === 'revoked');
     expect(await isMember('ci_bot', 'reporting read')).toBe(true);
-    await s.service.revoke(b.id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
+    await s.services.requests.revoke(b.id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
     await s.waitFor(b.id, (v) => v.status === 'revoked');
     expect(await isMember('ci_bot', 'reporting read')).toBe(false);
   });
@@ -322,7 +324,7 @@ describe('drift on a PostgreSQL role', () => {
       ['drift.detected', 'intruder'],
       ['drift.reverted', 'intruder'],
     ]);
-    await s.service.revoke(id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
+    await s.services.requests.revoke(id, { kind: 'bot', id: 'ci-bot' }, { kind: 'bot', botId: 'ci-bot' });
     await s.waitFor(id, (v) => v.status === 'revoked');
   });
 });
@@ -451,7 +453,12 @@ describe('temporary AWS credentials for the bot (credentials mode, against moto)
     const res = await post(key, { role: 'aws-deploy', durationSeconds: 900, justification: 'deploy 4.3' });
     const { id } = (await res.json()) as ElevationView;
     await s.waitFor(id, (v) => v.status === 'active');
-    await s.service.revoke(id, { kind: 'admin', id: 'admin' }, { kind: 'admin' }, 'changed my mind');
+    await s.services.requests.revoke(
+      id,
+      { kind: 'admin', id: 'admin' },
+      { kind: 'admin' },
+      'changed my mind',
+    );
     await s.waitFor(id, (v) => v.status === 'revoked');
     const late = await fetchCredentials(key, id);
     expect(late.status).toBe(409);
@@ -474,7 +481,7 @@ describe('temporary AWS credentials for the bot (credentials mode, against moto)
     expect(events.find((e) => e.type === 'credentials.refused')?.data).toMatchObject({
       reason: 'not_credentials_mode',
     });
-    await s.service.revoke(id, { kind: 'admin', id: 'admin' }, { kind: 'admin' });
+    await s.services.requests.revoke(id, { kind: 'admin', id: 'admin' }, { kind: 'admin' });
     await s.waitFor(id, (v) => v.status === 'revoked');
   });
 });
@@ -550,7 +557,7 @@ describe("drift on a bot's AWS role", () => {
     expect(driftAlerts.every((a) => a.outcome === 'reverted' && a.principal === AWS_ROLE_ARN)).toBe(true);
 
     await iam.send(new DetachRolePolicyCommand({ RoleName: 'ci-aws', PolicyArn: baseline }));
-    await s.service.revoke(id, { kind: 'admin', id: 'admin' }, { kind: 'admin' });
+    await s.services.requests.revoke(id, { kind: 'admin', id: 'admin' }, { kind: 'admin' });
     await s.waitFor(id, (v) => v.status === 'revoked');
     expect(await attachedArns()).toEqual([]);
   });

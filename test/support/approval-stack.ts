@@ -145,20 +145,21 @@ export async function startApprovalStack(opts: ApprovalStackOptions): Promise<Ap
   const slackClient = slackClientFor(stack.logger);
   const slackApp = createSlackApp({
     settings: slackSettings,
-    service: stack.service,
+    approvals: stack.services.approvals,
+    audit: stack.services.audit,
     slack: slackClient,
     singleUse: stack.stores.singleUse,
     publicUrl: url,
     logger: stack.logger,
   });
   const app = createApp({
-    service: stack.service,
+    services: stack.services,
     healthChecks: {},
     logger: stack.logger,
     routers: [
       slackApp.router!,
       approvalRoutes({
-        service: stack.service,
+        ...stack.services,
         stepUp: () => (client ??= StepUpClient.discover(oidc, { allowInsecureHttp: true })),
         singleUse: stack.stores.singleUse,
         publicUrl: url,

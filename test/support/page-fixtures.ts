@@ -7,7 +7,7 @@
 import type { ElevationView } from '../../core/model/elevation.js';
 import type { AuditEvent, VerifyResult } from '../../core/model/audit-record.js';
 import type { Policy } from '../../config/policy.js';
-import { elevationStats } from '../../server/admin-charts.js';
+import { statsFromAggregates } from '../../server/admin-charts.js';
 import { approvedPage, confirmPage, refusedPage } from '../../server/approval-views.js';
 import { botPage, lockConfirmPage } from '../../server/admin/views/bot.js';
 import { chartsPage } from '../../server/admin/views/charts.js';
@@ -187,8 +187,17 @@ export function everyPage(p: string): Record<string, string> {
     },
   };
   const now = new Date('2026-06-10T12:00:00Z');
-  const stats = elevationStats(
-    [{ ...view, requestedAt: '2026-06-09T10:00:00Z', grantedAt: '2026-06-09T10:00:01Z', approvals: [] }],
+  // The index's counts for the charts, with the text they carry (bot and role ids) set to `p`.
+  const stats = statsFromAggregates(
+    {
+      total: 1,
+      byDay: [{ day: '2026-06-09', status: view.status, endReason: view.endReason ?? null, count: 1 }],
+      active: [0, 1, 1, 0],
+      revokeLagsMs: [1200],
+      turnaroundsMs: [60_000],
+      topBots: [{ label: p, value: 2 }],
+      topRoles: [{ label: p, value: 1 }],
+    },
     { from: new Date('2026-06-08T00:00:00Z'), to: new Date('2026-06-11T00:00:00Z'), now, points: 4 },
   );
   return {
@@ -251,9 +260,8 @@ export function everyPage(p: string): Record<string, string> {
     charts: chartsPage({
       user,
       days: 3,
-      stats: { ...stats, topBots: [{ label: p, value: 2 }], topRoles: [{ label: p, value: 1 }] },
+      stats,
       total: 1,
-      capped: true,
     }),
     approvalConfirm: confirmPage({
       elevation: view,

@@ -45,7 +45,7 @@ const stack = await startStack({
   timing: { revokeRetryMaxSeconds: 1 },
 });
 const ask = (role: string, durationSeconds = 30, on: Stack = stack) =>
-  on.service
+  on.services.requests
     .request(botOf(on, 'rec-bot'), { role, durationSeconds, justification: 'recording' })
     .then((r) => r.elevation.id);
 /**
@@ -90,11 +90,16 @@ try {
       async () => {
         const id = await ask('quorum');
         await stack.waitFor(id, (v) => v.status === 'pending_approval');
-        await stack.service.approve(id, { approver: { id: 'ann@example.org' } });
-        await stack.service.approve(id, { approver: { id: 'ann@example.org' } }).catch(() => undefined);
-        await stack.service.approve(id, { approver: { id: 'ben@example.org' }, evidence: { amr: ['otp'] } });
+        await stack.services.approvals.approve(id, { approver: { id: 'ann@example.org' } });
+        await stack.services.approvals
+          .approve(id, { approver: { id: 'ann@example.org' } })
+          .catch(() => undefined);
+        await stack.services.approvals.approve(id, {
+          approver: { id: 'ben@example.org' },
+          evidence: { amr: ['otp'] },
+        });
         await stack.waitFor(id, (v) => v.status === 'active');
-        await stack.service.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot, 'done');
+        await stack.services.requests.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot, 'done');
         await stack.waitFor(id, (v) => v.status === 'revoked');
         return id;
       },
@@ -104,7 +109,10 @@ try {
       async () => {
         const id = await ask('quorum');
         await stack.waitFor(id, (v) => v.status === 'pending_approval');
-        await stack.service.deny(id, { by: { kind: 'human', id: 'ben@example.org' }, reason: 'no' });
+        await stack.services.approvals.deny(id, {
+          by: { kind: 'human', id: 'ben@example.org' },
+          reason: 'no',
+        });
         return id;
       },
     ],
@@ -121,7 +129,7 @@ try {
       async () => {
         const id = await ask('quorum');
         await stack.waitFor(id, (v) => v.status === 'pending_approval');
-        await stack.service.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot);
+        await stack.services.requests.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot);
         return id;
       },
     ],
@@ -155,7 +163,7 @@ try {
         // Started around the API, without its signature: refused before anything happens.
         const id = await ask('auto', 30);
         await stack.waitFor(id, (v) => v.status === 'active');
-        await stack.service.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot);
+        await stack.services.requests.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot);
         await stack.waitFor(id, (v) => v.status === 'revoked');
         const history = await stack.env.client.workflow.getHandle(`elevation-${id}`).fetchHistory();
         const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
@@ -184,10 +192,13 @@ try {
           })
           .catch(() => undefined);
         await handle.executeUpdate(reloadDecisionKeysUpdate);
-        await stack.service.approve(id, { approver: { id: 'ann@example.org' } });
-        await stack.service.approve(id, { approver: { id: 'ben@example.org' }, evidence: { amr: ['otp'] } });
+        await stack.services.approvals.approve(id, { approver: { id: 'ann@example.org' } });
+        await stack.services.approvals.approve(id, {
+          approver: { id: 'ben@example.org' },
+          evidence: { amr: ['otp'] },
+        });
         await stack.waitFor(id, (v) => v.status === 'active');
-        await stack.service.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot, 'done');
+        await stack.services.requests.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot, 'done');
         await stack.waitFor(id, (v) => v.status === 'revoked');
         return id;
       },
@@ -197,7 +208,12 @@ try {
       async () => {
         const id = await ask('auto', 60);
         await stack.waitFor(id, (v) => v.status === 'active');
-        await stack.service.revoke(id, { kind: 'admin', id: 'test-admin' }, { kind: 'admin' }, 'incident');
+        await stack.services.requests.revoke(
+          id,
+          { kind: 'admin', id: 'test-admin' },
+          { kind: 'admin' },
+          'incident',
+        );
         await stack.waitFor(id, (v) => v.status === 'revoked');
         return id;
       },

@@ -24,7 +24,11 @@ import {
   type PublicDecisionKey,
 } from '../../core/crypto/decision-keys.js';
 import { DecisionSigner, RequestVerifier } from '../../domain/decision-signer.js';
-import { ElevationService } from '../../domain/elevation-service.js';
+import {
+  createDomainServices,
+  type DomainServices,
+  type DomainServicesDeps,
+} from '../../domain/domain-services.js';
 import { GrantLedger } from '../../domain/grant-ledger.js';
 import type { NewAuditEvent } from '../../core/model/audit-record.js';
 import { z } from 'zod';
@@ -245,13 +249,17 @@ export interface Stack {
   directory: LdapApproverDirectory;
   ledger: GrantLedger;
   logger: Logger;
-  service: ElevationService;
+  /** The capability services the API builds (authentication, requests, approvals, bots, audit). */
+  services: DomainServices;
   /** What the service signs requests and decisions with (the worker trusts its public half). */
   signer: DecisionSigner;
   /** The public keys the stack's worker trusts (read when the worker starts: a test may rotate them). */
   trustedKeys: PublicDecisionKey[];
-  /** A service like `service` that signs with another key (the API after a key rotation). */
-  serviceSigningWith(signer: DecisionSigner): ElevationService;
+  /**
+   * Services like `services`, built with some dependencies replaced: another signing key (the API
+   * after a key rotation), a workload identity verifier, another policy.
+   */
+  servicesWith(overrides: Partial<DomainServicesDeps>): DomainServices;
   policy: Policy;
   keys: Record<string, string>;
   adminToken: string;
@@ -339,23 +347,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const timing: ElevationTiming = { grantTimeoutSeconds: 20, revokeRetryMaxSeconds: 1, ...opts.timing };
   const signingKey = opts.signingKey ?? testDecisionKey();
   const signer = new DecisionSigner(signingKey);
-  const serviceSigningWith = (s: DecisionSigner) =>
-    new ElevationService({
-      policy,
-      temporal: env.client,
-      signer: s,
-      taskQueue,
-      auditLog: stores.auditLog,
-      elevations: stores.elevations,
-      botStates: stores.botStates,
-      leases: stores.leases,
-      singleUse: stores.singleUse,
-      timing,
-      logger,
-      directory,
-      ...(credentials ? { vault: credentials.vault } : {}),
-    });
-  const service = serviceSigningWith(signer);
+  const depsOf = (overrides: Partial<DomainServicesDeps> = {}): DomainServicesDeps => ({
+    policy,
+    temporal: env.client,
+    signer,
+    taskQueue,
+    auditLog: stores.auditLog,
+    elevations: stores.elevations,
+    botStates: stores.botStates,
+    leases: stores.leases,
+    singleUse: stores.singleUse,
+    timing,
+    logger,
+    directory,
+    ...(credentials ? { vault: credentials.vault } : {}),
+    ...overrides,
+  });
+  const servicesWith = (overrides: Partial<DomainServicesDeps>) => createDomainServices(depsOf(overrides));
+  const services = createDomainServices(depsOf());
   const notifier =
     opts.notifier?.({ stores, directory, logger }) ??
     new LogNotifier({ logger, approvalUrl: (id) => `http://127.0.0.1/approvals/${id}` });
@@ -370,10 +379,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     directory,
     ledger,
     logger,
-    service,
+    services,
     signer,
     trustedKeys: [signingKey.publicKey],
-    serviceSigningWith,
+    servicesWith,
     policy,
     keys,
     adminToken,
@@ -419,7 +428,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const deadline = Date.now() + timeoutMs;
       let last: ElevationView | undefined;
       while (Date.now() < deadline) {
-        last = await service.get(id, { kind: 'admin' }).catch(() => undefined);
+        last = await services.requests.get(id, { kind: 'admin' }).catch(() => undefined);
         if (last && predicate(last)) return last;
         await new Promise((r) => setTimeout(r, 50));
       }

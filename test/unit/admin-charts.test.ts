@@ -1,18 +1,19 @@
 /**
  * The console's SVG charts without a browser: numbers in, bars out (heights proportional to
- * the values on a round axis), text escaped, accessible names present; and the numbers the
- * charts page computes from elevations.
+ * the values on a round axis), text escaped, accessible names present; and how the elevation
+ * index's counts become the charts' numbers.
  */
 import { h } from 'preact';
 import { renderToString } from 'preact-render-to-string';
 import { describe, expect, it } from 'vitest';
 import {
   LAG_BUCKETS,
-  elevationStats,
+  activeSlots,
+  chartWindow,
   histogram,
   outcomeOf,
   quantile,
-  readElevationStats,
+  statsFromAggregates,
 } from '../../server/admin-charts.js';
 import {
   BarChart,
@@ -22,7 +23,7 @@ import {
   barHeight,
   niceMax,
 } from '../../server/admin/views/chart-svg.js';
-import type { ElevationView } from '../../core/model/elevation.js';
+import type { ChartAggregates } from '../../store/elevation-index.js';
 
 /** The chart components rendered to markup, as the charts page embeds them. */
 const barChart = (o: Parameters<typeof BarChart>[0]) => renderToString(h(BarChart, o));
@@ -167,103 +168,95 @@ describe('bar charts', () => {
 
 describe('the charts numbers', () => {
   const base = Date.parse('2026-06-01T00:00:00Z');
-  const at = (minutes: number) => new Date(base + minutes * 60_000).toISOString();
-  const v = (over: Partial<ElevationView>): ElevationView => ({
-    id: 'el_1',
-    workflowId: 'elevation-el_1',
-    status: 'revoked',
-    botId: 'etl',
-    roleId: 'ops',
-    owner: 'o@example.org',
-    environment: 'prod',
-    durationSeconds: 600,
-    justification: 'j',
-    requestedAt: at(0),
-    approval: { mode: 'auto' },
-    approvals: [],
-    revokeAttempts: 0,
+  const hours = (h: number) => new Date(base + h * 3_600_000);
+  /** Two days from 2026-06-01, sampled up to 01:00 on the second, in four slots of 6¼ h. */
+  const window = { from: hours(0), to: hours(48), now: hours(25), points: 4 };
+  const counts = (over: Partial<ChartAggregates>): ChartAggregates => ({
+    total: 0,
+    byDay: [],
+    active: [],
+    revokeLagsMs: [],
+    turnaroundsMs: [],
+    topBots: [],
+    topRoles: [],
     ...over,
   });
 
-  it('when elevations are summed up, then days, outcomes, lags, turnarounds, activity and rankings follow', () => {
-    const views = [
-      v({
-        grantedAt: at(1),
-        expiresAt: at(11),
-        endedAt: new Date(base + 11 * 60_000 + 1500).toISOString(),
-        endReason: 'expired',
-      }),
-      v({ botId: 'ci', grantedAt: at(2), endReason: 'admin_revoked', endedAt: at(5) }),
-      v({ requestedAt: at(24 * 60 + 5), status: 'denied', endReason: 'denied', endedAt: at(24 * 60 + 9) }),
-      v({
-        requestedAt: at(24 * 60 + 30),
-        status: 'active',
-        grantedAt: at(24 * 60 + 40),
-        approval: { mode: 'approvers', quorum: 1, deadline: at(99_999), groups: [] },
-        approvals: [{ approver: 'a@example.org', at: at(24 * 60 + 37), groups: ['g'] }],
-      }),
-    ];
-    const stats = elevationStats(views, {
-      from: new Date(base),
-      to: new Date(base + 2 * 86_400_000),
-      now: new Date(base + 24 * 3_600_000 + 60 * 60_000),
-      points: 4,
+  it('when the index’s counts are laid out, then each day of the window has its outcomes, each slot its grants in force, and the rest is as counted', () => {
+    const aggregates = counts({
+      total: 7,
+      byDay: [
+        { day: '2026-06-01', status: 'revoked', endReason: 'expired', count: 1 },
+        { day: '2026-06-01', status: 'revoked', endReason: 'admin_revoked', count: 1 },
+        { day: '2026-06-02', status: 'denied', endReason: 'denied', count: 1 },
+        { day: '2026-06-02', status: 'active', endReason: null, count: 2 },
+        // Still being revoked: in progress, added to the active ones of the day.
+        { day: '2026-06-02', status: 'revoking', endReason: 'expired', count: 1 },
+        // A day the window does not show is left out.
+        { day: '2026-05-31', status: 'failed', endReason: 'grant_failed', count: 1 },
+      ],
+      active: [2, 0, 0, 1],
+      revokeLagsMs: [1500, 2500],
+      turnaroundsMs: [7 * 60_000],
+      topBots: [
+        { label: 'etl', value: 5 },
+        { label: 'ci', value: 2 },
+      ],
+      topRoles: [{ label: 'ops', value: 7 }],
     });
 
-    expect(stats.days.map((d) => d.day)).toEqual(['2026-06-01', '2026-06-02']);
-    expect(stats.days[0]!.counts).toEqual([1, 1, 0, 0, 0]);
-    expect(stats.days[1]!.counts).toEqual([0, 0, 1, 0, 1]);
-    expect(stats.lagsMs).toEqual([1500]);
-    expect(stats.turnaroundsMs).toEqual([7 * 60_000]);
-    expect(stats.topBots).toEqual([
-      { label: 'etl', value: 3 },
-      { label: 'ci', value: 1 },
+    const stats = statsFromAggregates(aggregates, window);
+
+    expect(stats.days).toEqual([
+      { day: '2026-06-01', counts: [1, 1, 0, 0, 0] },
+      { day: '2026-06-02', counts: [0, 0, 1, 0, 3] },
     ]);
-    // Four intervals of 6¼ h up to now: the first has the two short grants of day one, the
-    // last the grant still in force.
-    expect(stats.active.map((p) => p.count)).toEqual([2, 0, 0, 1]);
-    expect(outcomeOf({ status: 'revoking', endReason: 'expired' })).toBe('in progress');
+    expect(stats.active).toEqual([
+      { at: '2026-06-01T00:00:00.000Z', label: '06-01 00:00', count: 2 },
+      { at: '2026-06-01T06:15:00.000Z', label: '06-01 06:15', count: 0 },
+      { at: '2026-06-01T12:30:00.000Z', label: '06-01 12:30', count: 0 },
+      { at: '2026-06-01T18:45:00.000Z', label: '06-01 18:45', count: 1 },
+    ]);
+    expect(stats.lagsMs).toEqual([1500, 2500]);
+    expect(stats.turnaroundsMs).toEqual([7 * 60_000]);
+    expect(stats.topBots).toEqual(aggregates.topBots);
+    expect(stats.topRoles).toEqual(aggregates.topRoles);
   });
 
-  it('when the window is read page by page, then the folded numbers equal those of the whole list, up to the limit', async () => {
-    // 25 elevations, newest first as the store lists them, one every hour, some with a lag.
-    const all = Array.from({ length: 25 }, (_, i) =>
-      v({
-        id: `el_${i}`,
-        botId: `bot-${i % 3}`,
-        requestedAt: at((24 - i) * 60),
-        grantedAt: at((24 - i) * 60 + 1),
-        expiresAt: at((24 - i) * 60 + 11),
-        endedAt: new Date(base + ((24 - i) * 60 + 11) * 60_000 + i * 10).toISOString(),
-        endReason: 'expired',
-      }),
-    );
-    const queries: { limit: number; cursor?: string }[] = [];
-    const list = (q: { limit: number; cursor?: string }) => {
-      queries.push(q);
-      const offset = q.cursor ? Number(q.cursor) : 0;
-      const items = all.slice(offset, offset + q.limit);
-      const next = offset + q.limit;
-      return Promise.resolve({ items, ...(next < all.length ? { nextCursor: String(next) } : {}) });
-    };
-    const window = {
-      from: new Date(base),
-      to: new Date(base + 2 * 86_400_000),
-      now: new Date(base + 86_400_000),
-    };
+  it('when the index has nothing for the window, then every day and slot is zero', () => {
+    const stats = statsFromAggregates(counts({}), window);
 
-    const whole = await readElevationStats(list, window, { limit: 1000, pageSize: 10 });
-    expect(queries.map((q) => q.limit)).toEqual([10, 10, 10]);
-    expect(whole).toMatchObject({ total: 25, capped: false });
-    expect(whole.stats).toEqual(elevationStats(all, window));
+    expect(stats.days.map((d) => d.counts)).toEqual([
+      [0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+    ]);
+    expect(stats.active.map((p) => p.count)).toEqual([0, 0, 0, 0]);
+  });
 
-    queries.length = 0;
-    const capped = await readElevationStats(list, window, { limit: 15, pageSize: 10 });
-    // The second page asks only for what the limit leaves; the newest 15 are counted.
-    expect(queries.map((q) => q.limit)).toEqual([10, 5]);
-    expect(capped).toMatchObject({ total: 15, capped: true });
-    expect(capped.stats).toEqual(elevationStats(all.slice(0, 15), window));
-    expect(capped.stats.lagsMs).toHaveLength(15);
+  it('when the charts ask for a window of days, then it ends with today and its slots run, back to back, up to now', () => {
+    const now = new Date('2026-06-10T12:00:00Z');
+    const w = chartWindow(14, now);
+
+    expect(w).toEqual({
+      from: new Date('2026-05-28T00:00:00Z'),
+      to: new Date('2026-06-11T00:00:00Z'),
+      now,
+    });
+    const slots = activeSlots(w);
+    expect(slots).toHaveLength(48);
+    expect(slots[0]!.from).toBe(w.from.toISOString());
+    expect(slots.at(-1)!.to).toBe(now.toISOString());
+    for (let i = 1; i < slots.length; i += 1) expect(slots[i]!.from).toBe(slots[i - 1]!.to);
+  });
+
+  it('when an elevation has ended or not, then its outcome follows its end reason', () => {
+    expect(outcomeOf({ status: 'revoked', endReason: 'expired' })).toBe('ended normally');
+    expect(outcomeOf({ status: 'revoked', endReason: 'given_back' })).toBe('ended normally');
+    expect(outcomeOf({ status: 'revoking', endReason: 'expired' })).toBe('in progress');
+    expect(outcomeOf({ status: 'revoked', endReason: 'admin_revoked' })).toBe('revoked by an admin');
+    expect(outcomeOf({ status: 'expired', endReason: 'approval_timeout' })).toBe('denied or timed out');
+    expect(outcomeOf({ status: 'revoked', endReason: 'orphaned' })).toBe('failed');
+    expect(outcomeOf({ status: 'active' })).toBe('in progress');
   });
 
   it('when values are bucketed, then each lands in the first bucket it is below', () => {

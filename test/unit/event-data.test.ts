@@ -8,7 +8,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { boundRefusalData } from '../../domain/refusal-aggregator.js';
+import { boundRefusalData } from '../../domain/audit/refusal-aggregator.js';
 import type { Actor } from '../../core/model/elevation.js';
 import {
   EVENT_DATA_SCHEMAS,

@@ -6,7 +6,7 @@
 import { httpStatusOf } from '../../server/http-status.js';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../domain/errors.js';
-import { replayOf } from '../../domain/idempotent-replay.js';
+import { replayOf } from '../../domain/elevations/idempotent-replay.js';
 import type { ElevationView } from '../../core/model/elevation.js';
 
 const existing: ElevationView = {

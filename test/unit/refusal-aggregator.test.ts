@@ -9,7 +9,7 @@ import {
   boundRefusalData,
   sourceNetwork,
   type RefusalSummary,
-} from '../../domain/refusal-aggregator.js';
+} from '../../domain/audit/refusal-aggregator.js';
 import type { Request } from 'express';
 import { AuthFailureLimit, countFailure } from '../../server/auth-failure-limit.js';
 import { headerText } from '../../server/approvals.js';

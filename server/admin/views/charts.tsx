@@ -40,7 +40,6 @@ export function chartsPage(args: {
   days: number;
   stats: ElevationStats;
   total: number;
-  capped: boolean;
 }): string {
   const { stats } = args;
   const lag = {
@@ -55,9 +54,7 @@ export function chartsPage(args: {
     <Layout title="Charts" user={args.user}>
       <h1>Charts</h1>
       <p>
-        {`Elevations requested in the last ${args.days} days (UTC): ${args.total}${
-          args.capped ? ' — the newest ones only; narrow the window to see all' : ''
-        }. `}
+        {`Elevations requested in the last ${args.days} days (UTC): ${args.total}. `}
         {[7, 14, 30, 90].map((d, i) => (
           <>
             {i > 0 && ' · '}

@@ -31,10 +31,10 @@ import {
   botChange,
 } from '../common-responses.js';
 import { adminRevokeBodySchema } from '../request-docs.js';
-import type { ApiRoute } from '../route-spec.js';
+import { route } from '../route-spec.js';
 
-export const ADMIN_ROUTES: readonly ApiRoute[] = [
-  {
+export const ADMIN_ROUTES = [
+  route({
     method: 'get',
     path: '/v1/admin/elevations',
     operationId: 'listElevations',
@@ -51,8 +51,8 @@ export const ADMIN_ROUTES: readonly ApiRoute[] = [
       403: ADMIN_FORBIDDEN,
       503: UNAVAILABLE,
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/v1/admin/elevations/{id}',
     operationId: 'getElevationTimeline',
@@ -69,8 +69,8 @@ export const ADMIN_ROUTES: readonly ApiRoute[] = [
       404: fail('`not_found`: no such elevation.'),
       503: UNAVAILABLE,
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/v1/admin/elevations/{id}/evidence',
     operationId: 'getElevationEvidence',
@@ -94,8 +94,8 @@ export const ADMIN_ROUTES: readonly ApiRoute[] = [
       404: fail('`not_found`: no such elevation.'),
       503: UNAVAILABLE,
     },
-  },
-  {
+  }),
+  route({
     method: 'post',
     path: '/v1/admin/elevations/{id}/revoke',
     operationId: 'adminRevokeElevation',
@@ -118,8 +118,8 @@ export const ADMIN_ROUTES: readonly ApiRoute[] = [
       415: NOT_JSON,
       503: UNAVAILABLE,
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/v1/admin/audit/verify',
     operationId: 'verifyAuditChain',
@@ -136,8 +136,8 @@ export const ADMIN_ROUTES: readonly ApiRoute[] = [
       403: ADMIN_FORBIDDEN,
       503: UNAVAILABLE,
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/v1/admin/audit/export',
     operationId: 'exportAudit',
@@ -158,8 +158,8 @@ export const ADMIN_ROUTES: readonly ApiRoute[] = [
       403: ADMIN_FORBIDDEN,
       503: UNAVAILABLE,
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/v1/admin/bots',
     operationId: 'listBots',
@@ -174,8 +174,8 @@ export const ADMIN_ROUTES: readonly ApiRoute[] = [
       403: ADMIN_FORBIDDEN,
       503: UNAVAILABLE,
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/v1/admin/bots/{id}',
     operationId: 'getBot',
@@ -192,7 +192,7 @@ export const ADMIN_ROUTES: readonly ApiRoute[] = [
       404: NO_SUCH_BOT,
       503: UNAVAILABLE,
     },
-  },
+  }),
   botChange(
     'lock',
     'lockBot',
@@ -240,4 +240,4 @@ export const ADMIN_ROUTES: readonly ApiRoute[] = [
       headers: { pragma: { description: '`no-cache`, beside `cache-control: no-store`.' } },
     },
   ),
-];
+] as const;

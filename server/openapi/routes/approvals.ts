@@ -1,6 +1,4 @@
-/** The approval pages for approvers' browsers, and Slack's requests to Elevate. */
-import { z } from 'zod';
-import { slackViewErrorsSchema } from '../../response-schemas.js';
+/** The approval pages for approvers' browsers. */
 import {
   refused,
   LOGIN_REDIRECT,
@@ -15,12 +13,11 @@ import {
   approvalStartQuerySchema,
   approvalCallbackQuerySchema,
   approvalConfirmFormSchema,
-  slackInteractionFormSchema,
 } from '../request-docs.js';
-import type { ApiRoute } from '../route-spec.js';
+import { route } from '../route-spec.js';
 
-export const APPROVAL_ROUTES: readonly ApiRoute[] = [
-  {
+export const APPROVAL_ROUTES = [
+  route({
     method: 'get',
     path: '/approvals/start',
     operationId: 'startApprovalLogin',
@@ -38,8 +35,8 @@ export const APPROVAL_ROUTES: readonly ApiRoute[] = [
       409: REFUSED_STATE,
       503: REFUSED_DOWN,
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/approvals/callback',
     operationId: 'finishApprovalLogin',
@@ -58,8 +55,8 @@ export const APPROVAL_ROUTES: readonly ApiRoute[] = [
       409: REFUSED_STATE,
       503: REFUSED_DOWN,
     },
-  },
-  {
+  }),
+  route({
     method: 'post',
     path: '/approvals/confirm',
     operationId: 'confirmApproval',
@@ -84,8 +81,8 @@ export const APPROVAL_ROUTES: readonly ApiRoute[] = [
       409: REFUSED_STATE,
       503: REFUSED_DOWN,
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/approvals/{id}',
     operationId: 'startUnboundApprovalLogin',
@@ -102,39 +99,5 @@ export const APPROVAL_ROUTES: readonly ApiRoute[] = [
       ),
       503: REFUSED_DOWN,
     },
-  },
-  {
-    method: 'post',
-    path: '/slack/events',
-    operationId: 'receiveSlackInteraction',
-    tag: 'slack',
-    summary: 'Slack’s interactivity request URL',
-    description:
-      'Served in Slack HTTP mode only. Bolt verifies the v0 signature over the raw body and refuses requests older than five minutes; each refusal is audited as `auth.refused`. A validly signed interaction seen before is acknowledged and ignored.',
-    security: 'slack',
-    headers: {
-      'x-slack-request-timestamp': {
-        schema: z.string().regex(/^[0-9]+$/),
-        required: true,
-        description: 'When Slack sent the request (Unix seconds); at most five minutes old.',
-      },
-    },
-    body: {
-      schema: slackInteractionFormSchema,
-      contentType: 'application/x-www-form-urlencoded',
-      required: true,
-    },
-    responses: {
-      200: {
-        description:
-          'Acknowledged: an empty body, or, for a deny submission that was refused, the errors to show in the modal.',
-        json: slackViewErrorsSchema,
-      },
-      400: { description: 'The body could not be read.' },
-      401: {
-        description: 'A signature header missing, a timestamp too old, or a signature that does not match.',
-      },
-      413: { description: 'The body is too large.' },
-    },
-  },
-];
+  }),
+] as const;

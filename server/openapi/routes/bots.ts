@@ -13,10 +13,10 @@ import {
   NOT_JSON,
   ELEVATION_ID,
 } from '../common-responses.js';
-import type { ApiRoute } from '../route-spec.js';
+import { route } from '../route-spec.js';
 
-export const BOT_ROUTES: readonly ApiRoute[] = [
-  {
+export const BOT_ROUTES = [
+  route({
     method: 'post',
     path: '/v1/elevations',
     operationId: 'requestElevation',
@@ -25,7 +25,12 @@ export const BOT_ROUTES: readonly ApiRoute[] = [
     description:
       "Checked before anything starts, in this order: the bot is not locked down by an admin (403 `bot_locked`) nor disabled (403 `bot_disabled`), the role exists (422 `unknown_role`), the bot may request it (403 `role_not_allowed`), the duration fits the role (422 `duration_too_long`), and the request fits the bot's quotas (429 `too_many_requests`; the policy's limits). A refused request starts nothing. A replay of a `requestId` is answered before the quotas and never counts towards them.\n\nThe answer comes before the grant: `status` is `approved` for an auto-approved role, `pending_approval` for one that needs approvers. Poll or long-poll until `active`.",
     security: 'bot',
-    body: { schema: elevationRequestSchema, contentType: 'application/json', required: true },
+    body: {
+      schema: elevationRequestSchema,
+      contentType: 'application/json',
+      required: true,
+      ifAbsent: 'refuse',
+    },
     responses: {
       202: {
         description: 'Accepted (or, with a `requestId` used before, the elevation it started).',
@@ -62,8 +67,8 @@ export const BOT_ROUTES: readonly ApiRoute[] = [
       },
       503: BOT_UNAVAILABLE,
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/v1/elevations/{id}',
     operationId: 'getElevation',
@@ -83,8 +88,8 @@ export const BOT_ROUTES: readonly ApiRoute[] = [
       404: NOT_FOUND,
       503: BOT_UNAVAILABLE,
     },
-  },
-  {
+  }),
+  route({
     method: 'post',
     path: '/v1/elevations/{id}/revoke',
     operationId: 'revokeElevation',
@@ -111,8 +116,8 @@ export const BOT_ROUTES: readonly ApiRoute[] = [
       415: NOT_JSON,
       503: BOT_UNAVAILABLE,
     },
-  },
-  {
+  }),
+  route({
     method: 'post',
     path: '/v1/elevations/{id}/credentials',
     operationId: 'takeElevationCredentials',
@@ -137,5 +142,5 @@ export const BOT_ROUTES: readonly ApiRoute[] = [
       410: fail('`credentials_gone`: already delivered, withdrawn by a revocation, or expired.'),
       503: BOT_UNAVAILABLE,
     },
-  },
-];
+  }),
+] as const;

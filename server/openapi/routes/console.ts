@@ -8,7 +8,6 @@ import {
   BOT_ID,
 } from '../common-responses.js';
 import {
-  approvalCallbackQuerySchema,
   consoleListQuerySchema,
   consoleHistoryQuerySchema,
   consoleNoticeQuerySchema,
@@ -16,7 +15,8 @@ import {
   consoleChartsQuerySchema,
   consoleLogoutFormSchema,
   consoleVerifyFormSchema,
-} from '../request-docs.js';
+} from '../../admin/console-schemas.js';
+import { approvalCallbackQuerySchema } from '../request-docs.js';
 import type { ApiRoute } from '../route-spec.js';
 
 export const CONSOLE_ROUTES: readonly ApiRoute[] = [
@@ -111,7 +111,7 @@ export const CONSOLE_ROUTES: readonly ApiRoute[] = [
     '/admin',
     'consoleElevations',
     'Elevations, filtered and paged',
-    'Newest first. Filters: bot, owner, team, role, target type, environment, status, risk and the day range; a “Next page” link carries a cursor.',
+    'Newest first. Filters: bot, owner, team, role, target type, environment, status, risk and the day range (the filter form sends every field: an empty one is no filter); a “Next page” link carries a cursor.',
     {
       query: consoleListQuerySchema,
       responses: { 400: { description: 'A filter is not valid: the page says which.', html: true } },

@@ -19,7 +19,7 @@
  * /24 or an IPv6 /64, so an attacker who rotates addresses inside one network is still one key.
  */
 import { isIP } from 'node:net';
-import type { EventType } from '../core/model/events.js';
+import type { EventType } from '../../core/model/events.js';
 
 /** Default length of an aggregation window. */
 export const REFUSAL_WINDOW_MS = 60_000;

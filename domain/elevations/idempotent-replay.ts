@@ -2,8 +2,8 @@
  * Idempotent replay of a bot's request: a request that carries a `requestId` already used is
  * answered with the elevation that id started, provided it is the same request of the same bot.
  */
-import type { ElevationView } from '../core/model/elevation.js';
-import { ApiError } from './errors.js';
+import type { ElevationView } from '../../core/model/elevation.js';
+import { ApiError } from '../errors.js';
 
 /** The fields of a request that a replay must repeat exactly. */
 export interface ReplayedRequest {

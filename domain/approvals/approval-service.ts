@@ -1,0 +1,236 @@
+/**
+ * What approvers do (the Slack app and the MFA approval pages call these): which approver groups
+ * a person is in, whether they could approve an elevation now (asked before the MFA login), and
+ * the approval or denial itself, sent signed to the workflow, which decides again. Every refusal
+ * is audited.
+ */
+import type { Logger } from 'pino';
+import type { Policy, RolePolicy } from '../../config/policy.js';
+import type { Actor, ApproverIdentity, ElevationView } from '../../core/model/elevation.js';
+import type { ApproveInput, DenyInput } from '../../core/model/decisions.js';
+import type { ErrorCode } from '../../core/errors/error-codes.js';
+import {
+  AmbiguousIdentityError,
+  type ApproverDirectory,
+  type ApproverLogin,
+  type DirectoryPerson,
+} from '../../core/ports/approver-directory.js';
+import { approvalRefusal, sameApprover } from '../../core/rules/approval-eligibility.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { ApiError, RefusalError, unavailable } from '../errors.js';
+import {
+  REFUSAL_TO_API,
+  isGone,
+  type DecisionRefusalExtra,
+  type DecisionSender,
+} from '../elevations/decision-sender.js';
+import type { ElevationReader } from '../elevations/elevation-reader.js';
+
+export interface ApprovalServiceDeps {
+  policy: Pick<Policy, 'roles'>;
+  reader: Pick<ElevationReader, 'find'>;
+  decisions: Pick<DecisionSender, 'decide' | 'refusalOrUnavailable'>;
+  refusals: Pick<AuditService, 'recordRefusal'>;
+  /** Needed when a role names an LDAP approver group. */
+  directory?: Pick<ApproverDirectory, 'memberEntry'>;
+  logger: Pick<Logger, 'error'>;
+  clock?: () => Date;
+}
+
+export class ApprovalService {
+  private readonly roles: Map<string, RolePolicy>;
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: ApprovalServiceDeps) {
+    this.roles = new Map(deps.policy.roles.map((r) => [r.id, r]));
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /**
+   * The approver groups of the elevation's role that `email` belongs to: policy lists, and
+   * LDAP groups looked up now.
+   */
+  async approverGroups(roleId: string, email: string): Promise<string[]> {
+    return (await this.approverMatch(roleId, { email })).groups;
+  }
+
+  /**
+   * Whether `email` could approve elevation `id` now: asked before an approver is sent to log
+   * in, so nobody does an MFA login for nothing. The workflow decides again when the approval
+   * arrives. A refusal is audited and thrown as {@link ApiError}.
+   */
+  async checkApprover(
+    id: string,
+    email: string,
+    login?: ApproverLogin,
+  ): Promise<{ elevation: ElevationView; groups: string[] }> {
+    const by: Actor = { kind: 'human', id: email };
+    const elevation = await this.deps.reader.find(id);
+    const refuse = async (code: ErrorCode, reason: string, message: string): Promise<never> => {
+      await this.deps.refusals.recordRefusal('approval.refused', elevation ? id : null, by, {
+        code: reason,
+        message,
+        stage: 'precheck',
+      });
+      throw new RefusalError(code, reason, message);
+    };
+    if (!elevation) return refuse('not_found', 'not_found', `elevation ${id} not found`);
+    // The LDAP lookup is only worth it while the elevation waits for approvers.
+    const { groups, entries } =
+      elevation.status === 'pending_approval'
+        ? await this.approverMatch(elevation.roleId, personOf(email, login)).catch((err: unknown) => {
+            if (err instanceof AmbiguousIdentityError)
+              return refuse('approval_refused', 'ambiguous_identity', err.message);
+            throw err;
+          })
+        : { groups: [], entries: [] };
+    const role = this.roles.get(elevation.roleId);
+    const ownerMayApprove = role?.approval.mode === 'approvers' && role.approval.ownerMayApprove;
+    const identity = login ? identityOf(entries, login) : undefined;
+    const problem = approvalRefusal(
+      elevation,
+      email,
+      groups,
+      ownerMayApprove,
+      this.clock().getTime(),
+      identity,
+    );
+    if (problem) return refuse(REFUSAL_TO_API[problem.code], problem.code, problem.message);
+    return { elevation, groups };
+  }
+
+  /**
+   * Approve as a person who has proved who they are (`evidence`: the MFA login). Their approver
+   * groups are looked up here; the workflow refuses an approval that must not count.
+   */
+  async approve(
+    id: string,
+    input: Omit<ApproveInput, 'groups' | 'identity'>,
+    login?: ApproverLogin,
+  ): Promise<ElevationView> {
+    const by: Actor = { kind: 'human', id: input.approver.id };
+    const view = await this.deps.reader.find(id);
+    const { groups, entries } = view
+      ? await this.approverMatch(view.roleId, personOf(input.approver.id, login)).catch(
+          async (err: unknown) => {
+            if (!(err instanceof AmbiguousIdentityError)) throw err;
+            throw await this.ambiguousRefusal(err, 'approval.refused', id, by, {
+              evidence: input.evidence ?? null,
+            });
+          },
+        )
+      : { groups: [], entries: [] };
+    // Who the approver is beyond the address, signed with the decision: the workflow refuses a
+    // second approval by the same directory entry or identity-provider subject.
+    const evidence = input.evidence ?? {};
+    const identity = identityOf(entries, {
+      ...(typeof evidence['issuer'] === 'string' ? { issuer: evidence['issuer'] } : {}),
+      ...(typeof evidence['subject'] === 'string' ? { subject: evidence['subject'] } : {}),
+      ...login,
+    });
+    try {
+      return await this.deps.decisions.decide(id, 'approve', { ...input, groups, identity });
+    } catch (err) {
+      if (isGone(err)) {
+        await this.deps.refusals.recordRefusal('approval.refused', id, by, {
+          code: 'already_ended',
+          evidence: input.evidence ?? null,
+        });
+        throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`).recorded();
+      }
+      throw await this.deps.decisions.refusalOrUnavailable(err, 'approval.refused', id, by, {
+        evidence: input.evidence ?? null,
+      });
+    }
+  }
+
+  /** Deny: a human approver or the bot's owner (groups looked up here), or an admin. */
+  async deny(id: string, input: Omit<DenyInput, 'groups'>): Promise<ElevationView> {
+    const view = input.by.kind === 'human' ? await this.deps.reader.find(id) : undefined;
+    const groups = view
+      ? await this.approverGroups(view.roleId, input.by.id).catch(async (err: unknown) => {
+          if (!(err instanceof AmbiguousIdentityError)) throw err;
+          throw await this.ambiguousRefusal(err, 'deny.refused', id, input.by, { reason: input.reason });
+        })
+      : [];
+    try {
+      return await this.deps.decisions.decide(id, 'deny', { ...input, groups });
+    } catch (err) {
+      if (isGone(err)) {
+        await this.deps.refusals.recordRefusal('deny.refused', id, input.by, { code: 'already_ended' });
+        throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`).recorded();
+      }
+      throw await this.deps.decisions.refusalOrUnavailable(err, 'deny.refused', id, input.by, {
+        reason: input.reason,
+      });
+    }
+  }
+
+  /**
+   * The approver groups `person` belongs to, and the directory entries that made them a member
+   * (so one person counts once under any address). An entry the directory cannot pin down is
+   * thrown as {@link AmbiguousIdentityError}, for the caller to refuse and audit with its context
+   * ({@link ambiguousRefusal}).
+   */
+  private async approverMatch(
+    roleId: string,
+    person: DirectoryPerson,
+  ): Promise<{ groups: string[]; entries: string[] }> {
+    const role = this.roles.get(roleId);
+    if (role?.approval.mode !== 'approvers') return { groups: [], entries: [] };
+    const groups: string[] = [];
+    const entries = new Set<string>();
+    for (const g of role.approval.groups) {
+      if (g.members?.some((m) => sameApprover(m, person.email))) {
+        groups.push(g.name);
+      } else if (g.ldapGroupDn) {
+        const directory = this.deps.directory;
+        if (!directory) {
+          throw unavailable(this.deps.logger, new Error('no LDAP directory configured'), 'look up approvers');
+        }
+        const entry = await directory.memberEntry(g.ldapGroupDn, person).catch((err: unknown) => {
+          if (err instanceof AmbiguousIdentityError) throw err;
+          throw unavailable(this.deps.logger, err, 'look up approver groups in LDAP');
+        });
+        if (entry !== undefined) {
+          groups.push(g.name);
+          entries.add(entry);
+        }
+      }
+    }
+    return { groups, entries: [...entries] };
+  }
+
+  /**
+   * A person the directory cannot pin down to one entry, refused (403 `approval_refused`, reason
+   * `ambiguous_identity`) and recorded as `type` for elevation `id`.
+   */
+  private async ambiguousRefusal(
+    err: AmbiguousIdentityError,
+    type: 'approval.refused' | 'deny.refused',
+    id: string,
+    by: Actor,
+    extra: DecisionRefusalExtra,
+  ): Promise<RefusalError> {
+    await this.deps.refusals.recordRefusal(type, id, by, {
+      code: 'ambiguous_identity',
+      message: err.message,
+      ...extra,
+    });
+    return new RefusalError('approval_refused', 'ambiguous_identity', err.message);
+  }
+}
+
+/** Who to look up in the directory: the address, and the join value the provider asserted. */
+function personOf(email: string, login: ApproverLogin | undefined): DirectoryPerson {
+  return { email, ...(login?.joinValue !== undefined ? { joinValue: login.joinValue } : {}) };
+}
+
+/** The approver's identity as the workflow records it (see `ApproverIdentity`). */
+function identityOf(entries: string[], login: ApproverLogin): ApproverIdentity {
+  return {
+    entries,
+    ...(login.issuer !== undefined ? { issuer: login.issuer } : {}),
+    ...(login.subject !== undefined ? { subject: login.subject } : {}),
+  };
+}

@@ -1,0 +1,401 @@
+/**
+ * A bot's elevations: request one, read it, wait for it to change, give it back, take the
+ * credentials a credentials-mode role hands out. Policy is checked here so that a refused request
+ * gets its answer synchronously and starts nothing; the bot's own state (lockdown, disable) is
+ * checked where the request becomes an elevation, under the bot's lock (`../bot-quotas.ts`).
+ */
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import {
+  limitsFor,
+  principalFor,
+  type BotPolicy,
+  type Policy,
+  type RolePolicy,
+} from '../../config/policy.js';
+import type { TypedAuditAppender } from '../../core/model/audit-record.js';
+import {
+  workflowIdFor,
+  type Actor,
+  type BotIdentity,
+  type ElevationInput,
+  type ElevationTiming,
+  type ElevationView,
+} from '../../core/model/elevation.js';
+import type { EventDataOf } from '../../core/model/event-data.js';
+import type { ErrorCode } from '../../core/errors/error-codes.js';
+import { initialView, isFinal } from '../../core/rules/elevation-view.js';
+import type { BotState, BotStates } from '../../store/bot-state.js';
+import type { elevationWorkflow } from '../../workflows/elevation-workflow.js';
+import type { AuditService } from '../audit/audit-service.js';
+import type { BotQuotas } from '../bot-quotas.js';
+import type { CredentialVault, HandoffCredentials } from '../credential-vault.js';
+import type { DecisionSigner } from '../decision-signer.js';
+import { ApiError, unavailable } from '../errors.js';
+import { elevationIdForRequest, newElevationId } from '../ids.js';
+import type { Scope } from '../scope.js';
+import { isGone, type DecisionSender } from './decision-sender.js';
+import type { ElevationReader } from './elevation-reader.js';
+import { replayOf } from './idempotent-replay.js';
+
+/** A bot's request, already validated for shape by the transport. */
+export interface ElevationRequest {
+  role: string;
+  durationSeconds: number;
+  justification: string;
+  ticket?: string;
+  requestId?: string;
+}
+
+/** What the transport knows about the requesting bot besides its policy. */
+export interface RequestContext {
+  /** The workload identity token it presented, recorded with the elevation. */
+  identity?: BotIdentity;
+  /**
+   * Its runtime state as authentication read it (null: none), so it is not read again before
+   * the policy checks. Left out, it is read here. Either way it is read once more where the
+   * request is admitted, under the bot's lock.
+   */
+  state?: BotState | null;
+}
+
+/** Extra fields a credentials delivery (or its refusal) records: the bot's address. */
+export interface DeliveryContext {
+  ip?: string | null;
+}
+
+export interface RequestServiceDeps {
+  policy: Pick<Policy, 'roles' | 'limits'>;
+  temporal: Pick<Client, 'workflow'>;
+  taskQueue: string;
+  timing: ElevationTiming;
+  /** Signs every workflow start: workers act only on what this key signed. */
+  signer: Pick<DecisionSigner, 'request'>;
+  reader: Pick<ElevationReader, 'stored' | 'find' | 'get' | 'handle'>;
+  decisions: Pick<DecisionSender, 'decide' | 'refusalOrUnavailable'>;
+  quotas: Pick<BotQuotas, 'admit'>;
+  botStates: Pick<BotStates, 'getBotState'>;
+  refusals: Pick<AuditService, 'recordRefusal'>;
+  /** Where `credentials.delivered` is recorded. */
+  auditLog: TypedAuditAppender;
+  /** Hands AWS credentials-mode sessions to their bots (needed when a role uses that mode). */
+  vault?: Pick<CredentialVault, 'deliver'>;
+  logger: Pick<Logger, 'info' | 'error'>;
+  clock?: () => Date;
+}
+
+export class RequestService {
+  private readonly roles: Map<string, RolePolicy>;
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: RequestServiceDeps) {
+    this.roles = new Map(deps.policy.roles.map((r) => [r.id, r]));
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /** The policy's role ids, in its order (the API reference lists them as the `role` values). */
+  roleIds(): string[] {
+    return [...this.roles.keys()];
+  }
+
+  /**
+   * Start an elevation, or return the one this bot's `requestId` already started.
+   *
+   * A lockdown cannot miss it: the bot's state is checked again inside the bot's lock, right
+   * before the request is noted and its workflow started, and a lockdown changes the state and
+   * collects the noted requests inside the same lock (see `bots/bot-admin-service.ts` `lockBot`).
+   */
+  async request(
+    bot: BotPolicy,
+    req: ElevationRequest,
+    context: RequestContext = {},
+  ): Promise<{ elevation: ElevationView; replayed: boolean }> {
+    refuseIfBlocked(bot, context.state !== undefined ? context.state : await this.stateOf(bot));
+    const role = this.roles.get(req.role);
+    if (!role) throw new ApiError('unknown_role', `role "${req.role}" does not exist`, 'role');
+    if (!bot.roles.includes(role.id)) {
+      throw new ApiError('role_not_allowed', `bot ${bot.id} may not request role ${role.id}`, 'role');
+    }
+    if (req.durationSeconds > role.maxDurationSeconds) {
+      throw new ApiError(
+        'duration_too_long',
+        `durationSeconds must be at most ${role.maxDurationSeconds} for role ${role.id}`,
+        'durationSeconds',
+      );
+    }
+
+    const elevationId = req.requestId ? elevationIdForRequest(bot.id, req.requestId) : newElevationId();
+    if (req.requestId) {
+      // The store outlives Temporal's retention; a workflow not yet on record is caught below.
+      const existing = await this.deps.reader.stored(elevationId);
+      if (existing) return { elevation: replayOf(existing, bot.id, req), replayed: true };
+    }
+
+    const now = this.clock();
+    const input = this.inputOf(bot, role, req, elevationId, now, context.identity);
+    const quota = {
+      botId: bot.id,
+      roleId: role.id,
+      needsApproval: role.approval.mode === 'approvers',
+      elevationId,
+      limits: limitsFor(this.deps.policy, bot),
+      now,
+    };
+    // Checked and started under the bot's lock: two concurrent requests cannot both pass a limit,
+    // and a lockdown is either seen by the gate or finds this request noted.
+    const replay = await this.deps.quotas
+      .admit(quota, {
+        gate: async () => refuseIfBlocked(bot, await this.stateOf(bot)),
+        start: () => this.start(input, bot, req),
+        mayHaveStarted: () => this.mayHaveStarted(elevationId),
+      })
+      .catch((err: unknown) => {
+        throw unavailable(this.deps.logger, err, "check the bot's limits");
+      });
+    if (replay) return replay;
+    this.deps.logger.info({ elevationId, botId: bot.id, roleId: role.id }, 'elevation requested');
+    return { elevation: initialView(input, now.getTime()), replayed: false };
+  }
+
+  /** One elevation, if the scope may see it; otherwise `not_found` (existence is not leaked). */
+  get(id: string, scope: Scope): Promise<ElevationView> {
+    return this.deps.reader.get(id, scope);
+  }
+
+  /**
+   * Long-poll. Without `until`: resolves when the status differs from what it was at the call.
+   * With `until`: resolves when the status is one of those, at once if it already is (the
+   * statuses passed through on the way do not end the wait). Either way it also resolves, at
+   * once or when it happens, when the elevation has ended (a final status never changes, so
+   * waiting longer would be pointless); and when `waitSeconds` pass, or `signal` aborts (the
+   * caller went away), with the elevation as it is then.
+   */
+  async waitForChange(
+    id: string,
+    scope: Scope,
+    waitSeconds: number,
+    signal?: AbortSignal,
+    until?: readonly ElevationView['status'][],
+  ): Promise<ElevationView> {
+    let view = await this.get(id, scope);
+    const from = view.status;
+    const reached = (v: ElevationView) =>
+      isFinal(v) || (until ? until.includes(v.status) : v.status !== from);
+    const deadline = Date.now() + waitSeconds * 1000;
+    let delay = 50;
+    while (!reached(view) && Date.now() < deadline && !signal?.aborted) {
+      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(deadline - Date.now(), 0))));
+      delay = Math.min(delay * 2, 500);
+      view = (await this.deps.reader.find(id)) ?? view;
+    }
+    return view;
+  }
+
+  /** End an elevation early. Idempotent: revoking one already revoking or revoked returns it. */
+  async revoke(id: string, by: Actor, scope: Scope, comment?: string): Promise<ElevationView> {
+    await this.get(id, scope);
+    try {
+      return await this.deps.decisions.decide(id, 'revoke', {
+        by,
+        ...(comment !== undefined ? { reason: comment } : {}),
+      });
+    } catch (err) {
+      if (isGone(err)) {
+        const view = await this.deps.reader.find(id);
+        if (view?.status === 'revoked') return view;
+        await this.deps.refusals.recordRefusal('revoke.refused', id, by, {
+          code: 'already_ended',
+          status: view?.status ?? null,
+        });
+        throw new ApiError(
+          'already_ended',
+          `elevation ${id} has already ended (${view?.status ?? 'unknown'})`,
+        ).recorded();
+      }
+      throw await this.deps.decisions.refusalOrUnavailable(err, 'revoke.refused', id, by);
+    }
+  }
+
+  /**
+   * The temporary credentials of an active credentials-mode elevation, to its own bot, once.
+   * Every attempt is audited: `credentials.delivered` (session name and expiry, never the
+   * secret) or `credentials.refused` with the reason; a second attempt is a signal worth
+   * looking at (a copied bot key, a replayed request).
+   */
+  async deliverCredentials(
+    id: string,
+    botId: string,
+    context: DeliveryContext = {},
+  ): Promise<HandoffCredentials> {
+    const view = await this.get(id, { kind: 'bot', botId });
+    const actor: Actor = { kind: 'bot', id: botId };
+    const refuse = async (
+      code: ErrorCode,
+      reason: string,
+      message: string,
+      extra: Pick<EventDataOf<'credentials.refused'>, 'session'> = {},
+    ): Promise<never> => {
+      await this.deps.refusals.recordRefusal('credentials.refused', id, actor, {
+        reason,
+        status: view.status,
+        ...extra,
+        ...context,
+      });
+      throw new ApiError(code, message).recorded();
+    };
+    const role = this.roles.get(view.roleId);
+    const credentialsMode = role?.target.type === 'aws-iam' && role.target.mode === 'credentials';
+    if (!credentialsMode || !this.deps.vault) {
+      return refuse(
+        'not_credentials_mode',
+        'not_credentials_mode',
+        `role ${view.roleId} does not hand out credentials; its grant is made in the target itself`,
+      );
+    }
+    if (view.status !== 'active') {
+      return refuse('not_active', 'not_active', `elevation ${id} is ${view.status}, not active`);
+    }
+    const result = await this.deps.vault.deliver(id).catch((err: unknown) => {
+      throw unavailable(this.deps.logger, err, 'read the credentials');
+    });
+    if (!result.ok) {
+      const why = {
+        already_delivered: 'were already delivered (they are handed out once)',
+        revoked: 'were withdrawn when the elevation was revoked',
+        expired: 'have expired',
+        not_issued: 'were never issued',
+      }[result.reason];
+      return refuse('credentials_gone', result.reason, `the credentials of elevation ${id} ${why}`, {
+        ...(result.session ? { session: result.session } : {}),
+      });
+    }
+    const { sessionName, expiration } = result.credentials;
+    try {
+      await this.deps.auditLog.append({
+        id: randomUUID(),
+        elevationId: id,
+        type: 'credentials.delivered',
+        at: this.clock().toISOString(),
+        actor,
+        data: { sessionName, expiration, ...context },
+      });
+    } catch (err) {
+      // Delivered already (the take cannot be undone): keep the secret with the bot, log loudly.
+      this.deps.logger.error(
+        { err: (err as Error).message, elevationId: id, sessionName },
+        'credentials delivered but the delivery could not be recorded',
+      );
+    }
+    return result.credentials;
+  }
+
+  /** The workflow's start input: the bot and role as the policy says now, the request, the timing. */
+  private inputOf(
+    bot: BotPolicy,
+    role: RolePolicy,
+    req: ElevationRequest,
+    elevationId: string,
+    now: Date,
+    identity: BotIdentity | undefined,
+  ): ElevationInput {
+    return {
+      elevationId,
+      bot: {
+        id: bot.id,
+        owner: bot.owner,
+        team: bot.team,
+        purpose: bot.purpose,
+        environment: bot.environment,
+        // The policy check guarantees it for every role the bot may request.
+        principal: principalFor(bot, role.target)!,
+      },
+      role: {
+        id: role.id,
+        ...(role.description !== undefined ? { description: role.description } : {}),
+        environment: role.environment,
+        target: role.target,
+        maxDurationSeconds: role.maxDurationSeconds,
+        approval: role.approval,
+      },
+      durationSeconds: req.durationSeconds,
+      justification: req.justification,
+      ...(req.ticket !== undefined ? { ticket: req.ticket } : {}),
+      ...(req.requestId !== undefined ? { requestId: req.requestId } : {}),
+      ...(identity ? { identity } : {}),
+      requestedAt: now.toISOString(),
+      timing: this.deps.timing,
+    };
+  }
+
+  /**
+   * Start the workflow, signed; undefined when it started. A second start with the same id fails
+   * (explicit policies), and a replayed `requestId` is answered with the first.
+   */
+  private async start(
+    input: ElevationInput,
+    bot: BotPolicy,
+    req: ElevationRequest,
+  ): Promise<{ elevation: ElevationView; replayed: true } | undefined> {
+    try {
+      const signed = await this.deps.signer.request(input);
+      await this.deps.temporal.workflow.start<typeof elevationWorkflow>('elevationWorkflow', {
+        workflowId: workflowIdFor(input.elevationId),
+        taskQueue: this.deps.taskQueue,
+        args: [signed],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+      return undefined;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError && req.requestId) {
+        const existing = await this.deps.reader.find(input.elevationId);
+        if (existing) return { elevation: replayOf(existing, bot.id, req), replayed: true };
+      }
+      throw unavailable(this.deps.logger, err, 'start the elevation');
+    }
+  }
+
+  /**
+   * After a failed start: whether the workflow exists anyway (the start's answer was lost, or
+   * another attempt started it). Only a workflow Temporal says it does not know surely did not
+   * start; when Temporal cannot be asked either, it may have.
+   */
+  private async mayHaveStarted(id: string): Promise<boolean> {
+    try {
+      await this.deps.reader.handle(id).describe();
+      return true;
+    } catch (describeErr) {
+      return !(describeErr instanceof WorkflowNotFoundError);
+    }
+  }
+
+  /** The bot's runtime state now (503 when the store cannot be read). */
+  private async stateOf(bot: BotPolicy): Promise<BotState | null> {
+    const state = await this.deps.botStates.getBotState(bot.id).catch((err: unknown) => {
+      throw unavailable(this.deps.logger, err, 'read the audit store');
+    });
+    return state ?? null;
+  }
+}
+
+/** Refuse a request of a locked or disabled bot (runtime state first, then the policy). */
+function refuseIfBlocked(bot: BotPolicy, state: BotState | null): void {
+  if (state?.locked) throw lockedError(bot.id);
+  // Who disabled the bot, and why, is for admins (admin API, console, audit), not the bot.
+  if (state?.disabled?.value ?? bot.disabled) {
+    throw new ApiError('bot_disabled', `bot ${bot.id} is disabled; ask its owner or an Elevate admin`);
+  }
+}
+
+/**
+ * 403 `bot_locked`, with a generic message: the bot that is refused may be the compromised one,
+ * so it is not told which admin locked it, when or why (admins see all of it in the bot's
+ * summary, the console and the `bot.locked` event).
+ */
+function lockedError(botId: string): ApiError {
+  return new ApiError(
+    'bot_locked',
+    `bot ${botId} is locked by an Elevate admin; it can still read and give back its elevations`,
+  );
+}

@@ -1,0 +1,42 @@
+/** Slack's requests to Elevate (served by Bolt, registered by `server/slack-app.ts`). */
+import { z } from 'zod';
+import { slackViewErrorsSchema } from '../../response-schemas.js';
+import { slackInteractionFormSchema } from '../request-docs.js';
+import type { ApiRoute } from '../route-spec.js';
+
+export const SLACK_ROUTES: readonly ApiRoute[] = [
+  {
+    method: 'post',
+    path: '/slack/events',
+    operationId: 'receiveSlackInteraction',
+    tag: 'slack',
+    summary: 'Slack’s interactivity request URL',
+    description:
+      'Served in Slack HTTP mode only. Bolt verifies the v0 signature over the raw body and refuses requests older than five minutes; each refusal is audited as `auth.refused`. A validly signed interaction seen before is acknowledged and ignored.',
+    security: 'slack',
+    headers: {
+      'x-slack-request-timestamp': {
+        schema: z.string().regex(/^[0-9]+$/),
+        required: true,
+        description: 'When Slack sent the request (Unix seconds); at most five minutes old.',
+      },
+    },
+    body: {
+      schema: slackInteractionFormSchema,
+      contentType: 'application/x-www-form-urlencoded',
+      required: true,
+    },
+    responses: {
+      200: {
+        description:
+          'Acknowledged: an empty body, or, for a deny submission that was refused, the errors to show in the modal.',
+        json: slackViewErrorsSchema,
+      },
+      400: { description: 'The body could not be read.' },
+      401: {
+        description: 'A signature header missing, a timestamp too old, or a signature that does not match.',
+      },
+      413: { description: 'The body is too large.' },
+    },
+  },
+];

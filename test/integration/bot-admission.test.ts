@@ -1,0 +1,111 @@
+/**
+ * How a bot's requests are admitted and how a lockdown finds them (`domain/bot-quotas.ts`), on a
+ * real SQLite store: a request is noted before its workflow starts, a start that surely failed
+ * takes its note back, one that may have started keeps it, and the lockdown's critical section
+ * lists what is noted and not recorded. (Racing a real lockdown: `lockdown-race.test.ts`.)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { BotQuotas, type QuotaRequest } from '../../domain/bot-quotas.js';
+import { ApiError } from '../../domain/errors.js';
+import { openStores, type Stores } from '../../store/stores.js';
+import { testLogger } from '../support/stack.js';
+
+let dir: string;
+let stores: Stores;
+let quotas: BotQuotas;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'elevate-admission-'));
+  stores = await openStores({ sqlitePath: path.join(dir, 'audit.db') });
+  quotas = new BotQuotas(stores, testLogger());
+});
+
+afterAll(async () => {
+  await stores?.database.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The ids in a bot's note, as the admission writes it (single-use namespace `bot-quota`). */
+const noteSchema = z.array(z.object({ id: z.string() }).passthrough());
+
+let n = 0;
+function requestOf(botId: string): QuotaRequest {
+  n += 1;
+  return {
+    botId,
+    roleId: 'auto-role',
+    needsApproval: false,
+    elevationId: `el_${n.toString(16).padStart(24, '0')}`,
+    limits: { pendingPerRole: 10, openPerRole: 20, requestsPerHour: 240 },
+    now: new Date(),
+  };
+}
+
+const listed = (botId: string) =>
+  quotas.lockOut(botId, new Date(), () => Promise.resolve()).then((r) => r.unrecorded);
+
+describe('admission', () => {
+  it('when a request is admitted, then it is noted before its workflow starts and a lockdown lists it', async () => {
+    const req = requestOf('noted-bot');
+    let seenAtStart: string[] = [];
+
+    await quotas.admit(req, {
+      gate: () => Promise.resolve(),
+      start: async () => {
+        seenAtStart = (
+          (await stores.singleUse.namespace('bot-quota', noteSchema).peek('noted-bot')) ?? []
+        ).map((x) => x.id);
+      },
+    });
+
+    expect(seenAtStart).toEqual([req.elevationId]);
+    expect(await listed('noted-bot')).toEqual([req.elevationId]);
+  });
+
+  it('when the gate refuses, then nothing is noted and nothing starts', async () => {
+    let started = false;
+
+    const refused = quotas.admit(requestOf('gated-bot'), {
+      gate: () => Promise.reject(new ApiError('bot_locked', 'locked')),
+      start: () => {
+        started = true;
+        return Promise.resolve();
+      },
+    });
+
+    await expect(refused).rejects.toMatchObject({ code: 'bot_locked' });
+    expect(started).toBe(false);
+    expect(await listed('gated-bot')).toEqual([]);
+  });
+
+  it('when a start fails and the workflow surely did not start, then its note is taken back', async () => {
+    const kept = requestOf('failing-bot');
+    await quotas.admit(kept, { gate: () => Promise.resolve(), start: () => Promise.resolve() });
+
+    const failed = quotas.admit(requestOf('failing-bot'), {
+      gate: () => Promise.resolve(),
+      start: () => Promise.reject(new Error('Temporal is down')),
+      mayHaveStarted: () => Promise.resolve(false),
+    });
+
+    await expect(failed).rejects.toThrow('Temporal is down');
+    expect(await listed('failing-bot')).toEqual([kept.elevationId]);
+  });
+
+  it('when a start fails but the workflow may have started, then its note stays for the lockdown', async () => {
+    const req = requestOf('unsure-bot');
+
+    const failed = quotas.admit(req, {
+      gate: () => Promise.resolve(),
+      start: () => Promise.reject(new Error('the answer was lost')),
+      mayHaveStarted: () => Promise.resolve(true),
+    });
+
+    await expect(failed).rejects.toThrow('the answer was lost');
+    expect(await listed('unsure-bot')).toEqual([req.elevationId]);
+  });
+});
