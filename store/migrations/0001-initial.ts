@@ -8,7 +8,7 @@
  * compares, whatever locale the cluster was created with.
  */
 import { sql, type ColumnDataType, type Expression, type Kysely } from 'kysely';
-import type { Migration } from 'kysely/migration';
+import type { Migration } from 'kysely';
 import type { StoreIntegrity } from '../../core/crypto/audit-checkpoints.js';
 import { GENESIS_HASH } from '../../core/crypto/hash-chain.js';
 import { botStateMacFor } from '../row-mac.js';

@@ -5,7 +5,7 @@
  * grouped counts in SQL. Rows already stored are filled in from their view.
  */
 import { sql, type ColumnDataType, type Expression, type Kysely } from 'kysely';
-import type { Migration } from 'kysely/migration';
+import type { Migration } from 'kysely';
 import type { Engine } from '../connection.js';
 import { chartColumns, parseView } from '../elevation-index.js';
 import type { StoreSchema } from '../schema.js';

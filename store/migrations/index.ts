@@ -6,7 +6,7 @@
  * that sort after the last.
  */
 import { sql, type Kysely } from 'kysely';
-import { Migrator, type Migration } from 'kysely/migration';
+import { Migrator, type Migration } from 'kysely';
 import type { StoreIntegrity } from '../../core/crypto/audit-checkpoints.js';
 import type { Engine } from '../connection.js';
 import { SchemaTooNewError } from '../errors.js';
