@@ -123,19 +123,20 @@ async function runProcess(kind: 'api' | 'worker'): Promise<void> {
       'OIDC_ISSUER',
     );
   }
-  const [{ createLogger }, { startServices }] = await Promise.all([
+  const [{ createLogger }, start] = await Promise.all([
     import('../runtime/logger.js'),
-    import('../runtime/services.js'),
+    kind === 'api'
+      ? import('../runtime/api.js').then((m) => m.startApi)
+      : import('../runtime/worker.js').then((m) => m.startWorker),
   ]);
   const logger = createLogger(settings.logLevel);
-  const services = await startServices({
+  const services = await start({
     settings: {
       ...settings,
       temporal: { ...settings.temporal, address: settings.temporal.address! },
     },
     policy,
     logger,
-    run: { api: kind === 'api', worker: kind === 'worker' },
   });
   logger.info({ url: services.url, taskQueue: settings.temporal.taskQueue }, `elevate ${kind} started`);
   const stop = once(() => services.close());

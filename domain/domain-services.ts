@@ -1,6 +1,6 @@
 /**
  * Builds the capability services over one set of stores and clients, wired to each other: what
- * a process (`runtime/services.ts`) and the tests construct. Each service takes only what it uses.
+ * a process (`runtime/process.ts`) and the tests construct. Each service takes only what it uses.
  */
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';

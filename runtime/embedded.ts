@@ -36,7 +36,7 @@ import { Secret } from 'otpauth';
 import { createLogger } from './logger.js';
 import { packageRoot } from '../config/package-root.js';
 import { freePort, portIsFree } from '../dev/processes.js';
-import { startServices, type Services } from './services.js';
+import { startApiAndWorker, type ApiAndWorkerProcess } from './api-and-worker.js';
 import { identityProviderLine, tryItLines, type DemoBotKey } from './start-banner.js';
 import { startTemporalDevServer, type DevServer } from '../dev/temporal-cli.js';
 import {
@@ -139,7 +139,7 @@ export function devIdentityFile(dataDir: string): {
 }
 
 export interface Embedded {
-  services: Services;
+  services: ApiAndWorkerProcess;
   settings: Settings;
   stop(): Promise<void>;
 }
@@ -309,7 +309,7 @@ export async function startEmbedded(
     const decisionSigningKey =
       settings.decisionSigningKey ??
       parseSigningKey(localDecisionKey(path.join(settings.dataDir, 'decision-signing-key.pem')));
-    const services = await startServices({
+    const services = await startApiAndWorker({
       settings: {
         ...settings,
         ldap,
@@ -343,7 +343,6 @@ export async function startEmbedded(
       },
       policy,
       logger: log,
-      run: { api: true, worker: true },
     });
     stops.push(() => services.close());
 

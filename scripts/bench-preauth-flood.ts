@@ -32,7 +32,7 @@ import { startBenchServers } from '../dev/bench-servers.js';
 import { botDn, groupDn } from '../dev/ldap-seed.js';
 import { createLogger } from '../runtime/logger.js';
 import { freePort } from '../dev/processes.js';
-import { startServices } from '../runtime/services.js';
+import { startApiAndWorker } from '../runtime/api-and-worker.js';
 import type { ElevationView } from '../core/model/elevation.js';
 
 const { values } = parseArgs({
@@ -156,7 +156,7 @@ try {
   const { temporal, slapd } = await startBenchServers(dir, SUFFIX, { bots, groups: ['flood-role'] }, stops);
   const decisionSigningKey = parseSigningKey(newDecisionKeyPair().privatePem);
   const auditPath = path.join(dir, 'audit.db');
-  const services = await startServices({
+  const services = await startApiAndWorker({
     settings: {
       host: '127.0.0.1',
       port: await freePort(),
@@ -171,11 +171,10 @@ try {
     },
     policy,
     logger: createLogger('warn'),
-    run: { api: true, worker: true },
     env: {},
   });
   stops.push(() => services.close());
-  const api = services.url!;
+  const api = services.url;
   const { port } = new URL(api);
 
   /** `count` grants one after another, bots from `first` on: request send time → `grantedAt`. */

@@ -40,7 +40,7 @@ import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-key
 import { startBenchServers } from '../dev/bench-servers.js';
 import { botDn, groupDn } from '../dev/ldap-seed.js';
 import { createLogger } from '../runtime/logger.js';
-import { startServices } from '../runtime/services.js';
+import { startApiAndWorker } from '../runtime/api-and-worker.js';
 import { freePort } from '../dev/processes.js';
 import type { ElevationView, GrantReceipt, RevokeReceipt } from '../core/model/elevation.js';
 import { startDevIdentityProvider } from '../dev/dev-identity-provider.js';
@@ -281,7 +281,7 @@ try {
   process.env['AWS_SECRET_ACCESS_KEY'] = AWS_CREDENTIALS.secretAccessKey;
   process.env['AWS_REGION'] = AWS_REGION;
   const decisionSigningKey = parseSigningKey(newDecisionKeyPair().privatePem);
-  const services = await startServices({
+  const services = await startApiAndWorker({
     settings: {
       host: '127.0.0.1',
       port,
@@ -307,7 +307,6 @@ try {
     },
     policy: fullPolicy,
     logger: createLogger('warn'),
-    run: { api: true, worker: true },
     env: {
       ELEVATE_POSTGRES_BENCH_URL: postgres.url.replace('postgres@', 'elevate_admin:bench-admin-secret@'),
       ELEVATE_AWS_ENDPOINT_URL: moto.url,
@@ -315,7 +314,7 @@ try {
     },
   });
   stops.push(() => services.close());
-  const api = services.url!;
+  const api = services.url;
 
   const post = async (i: number): Promise<{ id: string; sentAt: number }> => {
     const sentAt = Date.now();

@@ -46,7 +46,7 @@ export function installTemporalLogging(logger: Logger): void {
     temporal.warn({ err: (err as Error).message }, 'could not read the Temporal SDK metrics');
   Runtime.install({
     // Elevate stops in its own order on SIGINT/SIGTERM (probes, then the API's requests, then the
-    // worker: runtime/services.ts); the SDK must not start stopping the worker on its own.
+    // worker: runtime/shutdown.ts); the SDK must not start stopping the worker on its own.
     shutdownSignals: [],
     telemetryOptions: { metrics: temporalMetrics.exporter() },
     logger: new DefaultLogger('INFO', ({ level, message, meta }) => {

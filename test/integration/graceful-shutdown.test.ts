@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildId } from '../../runtime/build-info.js';
-import { startServices } from '../../runtime/services.js';
+import { startApi } from '../../runtime/api.js';
 import { createApp } from '../../server/app.js';
 import { workflowIdFor } from '../../core/model/elevation.js';
 import {
@@ -166,11 +166,10 @@ describe('a worker asked to stop', () => {
 describe('an API asked to stop', () => {
   it('when it stops during a long-poll, then the long-poll is answered at once and new connections are refused', async () => {
     await stack.startWorker();
-    const services = await startServices({
+    const services = await startApi({
       settings: stackServiceSettings(stack, { shutdownGraceSeconds: 10 }),
       policy: stack.policy,
       logger: testLogger(),
-      run: { api: true, worker: false },
     });
     try {
       expect((await fetch(`${services.url}/livez`)).status).toBe(200);

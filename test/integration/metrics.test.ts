@@ -19,7 +19,7 @@ import { TargetUnreachableError } from '../../core/errors/target-errors.js';
 import { freePort } from '../../dev/processes.js';
 import { createMetrics, type Metrics } from '../../integrations/metrics/prometheus.js';
 import { startMetricsServer } from '../../runtime/metrics-server.js';
-import { startServices } from '../../runtime/services.js';
+import { startWorker } from '../../runtime/worker.js';
 import { createApp } from '../../server/app.js';
 import type { ElevationView } from '../../core/model/elevation.js';
 import {
@@ -453,10 +453,10 @@ describe("the worker's own /metrics endpoint", () => {
 });
 
 describe('a worker process started without the API', () => {
-  it('when ELEVATE_METRICS_PORT is set, then startServices serves /metrics there, protected by the metrics token, and the probes /livez and /readyz without one', async () => {
+  it('when ELEVATE_METRICS_PORT is set, then the worker process serves /metrics there, protected by the metrics token, and the probes /livez and /readyz without one', async () => {
     const port = await freePort();
     const taskQueue = `metrics-worker-${randomUUID()}`;
-    const services = await startServices({
+    const services = await startWorker({
       settings: stackServiceSettings(stack, {
         temporal: { address: stack.env.address, namespace: stack.env.namespace ?? 'default', taskQueue },
         metricsPort: port,
@@ -464,7 +464,6 @@ describe('a worker process started without the API', () => {
       }),
       policy: stack.policy,
       logger: testLogger(),
-      run: { api: false, worker: true },
     });
     try {
       expect(services.url).toBeUndefined();

@@ -37,7 +37,7 @@ beforeAll(async () => {
     bots: [{ id: 'flood-bot', roles: ['flood-auto'] }],
     roles: [{ id: 'flood-auto' }],
   });
-  // The stack's pieces, with the metrics hook the process wires in `runtime/services.ts`.
+  // The stack's pieces, with the metrics hook the process wires in `runtime/process.ts`.
   services = createDomainServices({
     policy: stack.policy,
     temporal: stack.env.client,

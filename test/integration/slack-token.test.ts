@@ -16,7 +16,7 @@ import { ConfigError } from '../../core/errors/config-error.js';
 import { newDecisionKeyPair } from '../../core/crypto/decision-keys.js';
 import { SlackClient } from '../../integrations/slack/slack-client.js';
 import { freePort } from '../../dev/processes.js';
-import { startServices } from '../../runtime/services.js';
+import { startApi } from '../../runtime/api.js';
 import { startSlackTokenCheck } from '../../runtime/slack-token-check.js';
 import { startEmbeddedProcess } from '../support/embedded-process.js';
 import { startSlackApiStub, type SlackStub } from '../../dev/slack-api-stub.js';
@@ -214,13 +214,12 @@ describe('elevate processes with a Slack token', () => {
 
   it('when Slack is unreachable at start, then the API starts, /readyz names slack as down, and it recovers by itself once Slack answers', async () => {
     stub.outage(503);
-    const services = await startServices({
+    const services = await startApi({
       settings: stackServiceSettings(stack, {
         slack: { botToken: TOKEN, signingSecret: SIGNING_SECRET, socketMode: false, apiUrl: stub.url },
       }),
       policy: stack.policy,
       logger: testLogger(),
-      run: { api: true, worker: false },
     });
     try {
       const ready = await fetch(`${services.url}/readyz`);

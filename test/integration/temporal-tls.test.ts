@@ -19,7 +19,8 @@ import {
   connectTemporal,
   TemporalConnectError,
 } from '../../runtime/temporal-connection.js';
-import { startServices, type Services } from '../../runtime/services.js';
+import { startApiAndWorker } from '../../runtime/api-and-worker.js';
+import type { RunningProcess } from '../../runtime/process.js';
 import { findNginx, startGrpcProxy, type GrpcProxy } from '../support/nginx-grpc-proxy.js';
 import {
   stackServiceSettings,
@@ -93,7 +94,7 @@ const keyVars = () => ({
 });
 
 /** Run one elevation through the API and the worker of `services`: granted, given back, revoked. */
-async function lifecycle(services: Services): Promise<void> {
+async function lifecycle(services: RunningProcess): Promise<void> {
   const key = stack.keys['tls-bot']!;
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   const created = await fetch(`${services.url}/v1/elevations`, {
@@ -113,13 +114,12 @@ async function lifecycle(services: Services): Promise<void> {
 
 async function run(vars: Record<string, string>, taskQueue: string): Promise<void> {
   const settings = loadSettings({ ELEVATE_TASK_QUEUE: taskQueue, ...vars });
-  const services = await startServices({
+  const services = await startApiAndWorker({
     settings: stackServiceSettings(stack, {
       temporal: { ...settings.temporal, address: settings.temporal.address! },
     }),
     policy: stack.policy,
     logger: testLogger(),
-    run: { api: true, worker: true },
   });
   try {
     await lifecycle(services);

@@ -1238,6 +1238,8 @@ describe('the audit forwarder in a worker process (runtime/webhook.ts)', () => {
     const events = [await record(store, 'elv-w'), await record(store, null)];
     const forwarder = await startForwarder(store, receiver.url);
     await waitFor(() => receiver.accepted.length === 2, 10_000, 'two deliveries');
+    // The page is settled once the workflow has its result, a moment after the receiver's answers.
+    await waitFor(async () => (await forwarder.status()).position === 2, 10_000, 'position 2');
     await forwarder.stop();
     const unconfigured = await startWorker(store, forwarder.taskQueue, receiver.url, null);
     const later = await record(store, 'elv-w');

@@ -1,6 +1,6 @@
 /**
  * A deployment without an LDAP directory: roles on PostgreSQL only, approvers listed by address.
- * `startServices` runs without `LDAP_URL`, grants and revokes on the real PostgreSQL server, and
+ * `startApiAndWorker` runs without `LDAP_URL`, grants and revokes on the real PostgreSQL server, and
  * its health check does not name LDAP; a policy that does need LDAP is refused at start with an
  * error naming `LDAP_URL` and what needs it. An API process apart from its worker needs no
  * target credentials at all.
@@ -15,7 +15,10 @@ import { policySchema, type Policy } from '../../config/policy.js';
 import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
 import { postgresServerIdEnv } from '../../integrations/postgres/postgres-target.js';
 import { findTemporalCli } from '../../dev/temporal-cli.js';
-import { startServices, type ServiceSettings } from '../../runtime/services.js';
+import { startApi } from '../../runtime/api.js';
+import { startApiAndWorker } from '../../runtime/api-and-worker.js';
+import { startWorker } from '../../runtime/worker.js';
+import type { ServiceSettings } from '../../runtime/process.js';
 import { installTemporalLogging } from '../../worker/create-worker.js';
 import { ldapUses } from '../../runtime/targets.js';
 import { startPostgres, type PostgresServer } from '../../dev/postgres-server.js';
@@ -119,11 +122,10 @@ async function isMember(): Promise<boolean> {
 
 describe('without an LDAP directory', () => {
   it('when no role, approver group or admin group uses LDAP, then Elevate runs, grants and revokes, and its health does not name LDAP', async () => {
-    const services = await startServices({
+    const services = await startApiAndWorker({
       settings: settings('pg-only'),
       policy: policyWith(),
       logger: testLogger(),
-      run: { api: true, worker: true },
       env: targetEnv,
     });
     try {
@@ -200,11 +202,10 @@ describe('without an LDAP directory', () => {
       'ADMIN_LDAP_GROUP_DN names an LDAP group of admins',
     ]);
     await expect(
-      startServices({
+      startWorker({
         settings: settings('needs-ldap'),
         policy,
         logger: testLogger(),
-        run: { api: false, worker: true },
         env: targetEnv,
       }),
     ).rejects.toMatchObject({
@@ -217,20 +218,18 @@ describe('without an LDAP directory', () => {
 describe('an API process without target credentials', () => {
   it('when the API runs apart from the worker, then it starts with no PostgreSQL URL and no LDAP account, and the worker grants and revokes for it', async () => {
     const policy = policyWith();
-    const api = await startServices({
+    const api = await startApi({
       settings: settings('split'),
       policy,
       logger: testLogger(),
-      run: { api: true, worker: false },
       env: {},
     });
     try {
       expect(api.target).toBeUndefined();
-      const worker = await startServices({
+      const worker = await startWorker({
         settings: settings('split'),
         policy,
         logger: testLogger(),
-        run: { api: false, worker: true },
         env: targetEnv,
       });
       try {
@@ -284,29 +283,26 @@ describe('an API process without target credentials', () => {
       },
     ]);
     expect(ldapUses(policy, undefined, { api: true, worker: false })).toEqual([]);
-    const api = await startServices({
+    const api = await startApi({
       settings: settings('api-ldap-role'),
       policy,
       logger: testLogger(),
-      run: { api: true, worker: false },
       env: {},
     });
     await api.close();
     await expect(
-      startServices({
+      startWorker({
         settings: settings('worker-ldap-role'),
         policy,
         logger: testLogger(),
-        run: { api: false, worker: true },
         env: targetEnv,
       }),
     ).rejects.toMatchObject({ field: 'LDAP_URL' });
     await expect(
-      startServices({
+      startWorker({
         settings: settings('worker-no-url'),
         policy: policyWith(),
         logger: testLogger(),
-        run: { api: false, worker: true },
         env: {},
       }),
     ).rejects.toMatchObject({ field: postgresServerIdEnv('wh') });

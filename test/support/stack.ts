@@ -43,7 +43,7 @@ import { LogNotifier } from '../../integrations/notify/log-notifier.js';
 import { botDn, groupDn, seedLdif } from '../../dev/ldap-seed.js';
 import { startSlapd, type SlapdServer } from '../../dev/slapd-server.js';
 import type { Metrics } from '../../integrations/metrics/prometheus.js';
-import type { ServiceSettings } from '../../runtime/services.js';
+import type { ServiceSettings } from '../../runtime/process.js';
 import { findTemporalCli } from '../../dev/temporal-cli.js';
 import type { ElevationTiming, ElevationView } from '../../core/model/elevation.js';
 import { auditSinks } from '../../worker/audit-sinks.js';
@@ -187,7 +187,7 @@ function testStoreIntegrity() {
   return { integrity: storeIntegrity(testCheckpointSettings().auditCheckpoints) };
 }
 
-/** The settings a test's `startServices` needs for signed decisions (both halves). */
+/** The settings a test's API or worker process needs for signed decisions (both halves). */
 export function testDecisionSettings() {
   const key = testDecisionKey();
   return { decisionSigningKey: key, decisionPublicKeys: parsePublicKeys(key.publicKey.pem) };
@@ -474,7 +474,7 @@ export function workerProcessEnv(stack: Stack, extra: NodeJS.ProcessEnv = {}): N
 }
 
 /**
- * Settings for `startServices` on a stack's Temporal server, directory, audit store and policy
+ * Settings for a process start on a stack's Temporal server, directory, audit store and policy
  * (its own API and worker processes, as `elevate api` / `elevate worker` would run them).
  */
 export function stackServiceSettings(stack: Stack, extra: Partial<ServiceSettings> = {}): ServiceSettings {
