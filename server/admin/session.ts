@@ -78,9 +78,18 @@ export const userOf = (s: Session): PageUser => ({ email: s.email, csrf: s.csrf 
 /** The session's person as the actor of what they do. */
 export const adminOf = (s: Session): Actor => ({ kind: 'admin', id: s.email });
 
-/** A page's or a form's work, once the session (and for a form, its token) has been checked. */
-export type SessionHandler = (req: Request, res: Response, session: Session) => Promise<void>;
-type Route = (req: Request, res: Response) => Promise<void>;
+/** Where {@link ConsoleSessions.signedIn} leaves the session it let through. */
+interface SessionLocals {
+  consoleSession?: Session;
+}
+
+/** The session the console's guard let through (a route guarded by `signedIn` only). */
+export function sessionIn(res: Response): Session {
+  const session = (res.locals as SessionLocals).consoleSession;
+  if (!session) throw new Error('a console route without its guard');
+  return session;
+}
+
 type Middleware = (req: Request, res: Response, next: NextFunction) => Promise<void>;
 
 /** The console's sessions and guards, shared by its routes. */
@@ -116,10 +125,13 @@ export interface ConsoleSessions {
   end: (key: string) => Promise<void>;
   /** The CSRF defences before a form is read: same origin, as far as the browser says. */
   sameOrigin: Middleware;
-  /** A page: signed out (or due for a fresh sign-in) → 302 to the sign-in. */
-  page: (handler: SessionHandler) => Route;
-  /** A form post: a session (401 without), its CSRF token (403 without), then the handler. */
-  action: (handler: SessionHandler) => [Middleware, Route];
+  /**
+   * The guard of the console's pages and forms (security `adminConsole`). A page: signed out (or
+   * due for a fresh sign-in) → 302 to the sign-in. A form post: same origin, then a session (401
+   * without), then its CSRF token (403 without). The session it lets through is
+   * {@link sessionIn} the response.
+   */
+  signedIn: Middleware;
   /** The person of the request's valid, current session, else undefined (GET only: no CSRF check). */
   authenticate: (req: Request) => Promise<ConsoleUser | undefined>;
 }
@@ -236,31 +248,6 @@ export function consoleSessions(given: AdminConsoleDeps | undefined): ConsoleSes
 
   // ---- guards ----------------------------------------------------------------------------------
 
-  const page =
-    (handler: SessionHandler): Route =>
-    async (req, res) => {
-      if (!enabled) return consoleOff(res);
-      let state: SessionState;
-      try {
-        state = await sessionOf(req);
-      } catch (err) {
-        return failed(req, res, err);
-      }
-      if (state.kind === 'none' || state.kind === 'relogin') {
-        res.redirect(302, loginUrl(req.originalUrl));
-        return;
-      }
-      if (state.kind === 'revoked') {
-        res.setHeader('set-cookie', cookie(cookies.session, '', 0));
-        return html(res, 403, notAdminPage(state.session.email));
-      }
-      try {
-        await handler(req, res, state.session);
-      } catch (err) {
-        failed(req, res, err, userOf(state.session));
-      }
-    };
-
   const sameOrigin: Middleware = async (req, res, next) => {
     if (!enabled) return consoleOff(res);
     const from = req.get('origin');
@@ -287,51 +274,74 @@ export function consoleSessions(given: AdminConsoleDeps | undefined): ConsoleSes
     });
   };
 
-  const action = (handler: SessionHandler): [Middleware, Route] => [
-    sameOrigin,
-    async (req, res) => {
-      let state: SessionState;
-      try {
-        state = await sessionOf(req);
-      } catch (err) {
-        return failed(req, res, err);
-      }
-      if (state.kind === 'none' || state.kind === 'relogin') {
-        return html(
-          res,
-          401,
-          messagePage(
-            'Sign in again',
-            state.kind === 'none'
-              ? 'Your console session has ended, so nothing was done.'
-              : 'Your admin rights must be checked again, so nothing was done.',
-            { link: { href: loginUrl('/admin'), text: 'Sign in' } },
-          ),
-        );
-      }
-      if (state.kind === 'revoked') {
-        res.setHeader('set-cookie', cookie(cookies.session, '', 0));
-        return html(res, 403, notAdminPage(state.session.email));
-      }
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const csrf = consoleCsrfSchema.safeParse(body.csrf);
-      if (!csrf.success || !sameToken(csrf.data, state.session.csrf)) {
-        await refuse(req, { kind: 'admin', id: state.session.email }, 'csrf_token');
-        return html(
-          res,
-          403,
-          messagePage('Refused', 'This form has no valid security token; reload the page and try again.', {
-            user: userOf(state.session),
-          }),
-        );
-      }
-      try {
-        await handler(req, res, state.session);
-      } catch (err) {
-        failed(req, res, err, userOf(state.session));
-      }
-    },
-  ];
+  /** A page: signed out (or due for a fresh sign-in) → 302 to the sign-in. */
+  const pageSession: Middleware = async (req, res, next) => {
+    let state: SessionState;
+    try {
+      state = await sessionOf(req);
+    } catch (err) {
+      return failed(req, res, err);
+    }
+    if (state.kind === 'none' || state.kind === 'relogin') {
+      res.redirect(302, loginUrl(req.originalUrl));
+      return;
+    }
+    if (state.kind === 'revoked') {
+      res.setHeader('set-cookie', cookie(cookies.session, '', 0));
+      return html(res, 403, notAdminPage(state.session.email));
+    }
+    (res.locals as SessionLocals).consoleSession = state.session;
+    next();
+  };
+
+  /** A form, once read: a session (401 without), then its CSRF token (403 without). */
+  const formSession: Middleware = async (req, res, next) => {
+    let state: SessionState;
+    try {
+      state = await sessionOf(req);
+    } catch (err) {
+      return failed(req, res, err);
+    }
+    if (state.kind === 'none' || state.kind === 'relogin') {
+      return html(
+        res,
+        401,
+        messagePage(
+          'Sign in again',
+          state.kind === 'none'
+            ? 'Your console session has ended, so nothing was done.'
+            : 'Your admin rights must be checked again, so nothing was done.',
+          { link: { href: loginUrl('/admin'), text: 'Sign in' } },
+        ),
+      );
+    }
+    if (state.kind === 'revoked') {
+      res.setHeader('set-cookie', cookie(cookies.session, '', 0));
+      return html(res, 403, notAdminPage(state.session.email));
+    }
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const csrf = consoleCsrfSchema.safeParse(body.csrf);
+    if (!csrf.success || !sameToken(csrf.data, state.session.csrf)) {
+      await refuse(req, { kind: 'admin', id: state.session.email }, 'csrf_token');
+      return html(
+        res,
+        403,
+        messagePage('Refused', 'This form has no valid security token; reload the page and try again.', {
+          user: userOf(state.session),
+        }),
+      );
+    }
+    (res.locals as SessionLocals).consoleSession = state.session;
+    next();
+  };
+
+  const signedIn: Middleware = async (req, res, next) => {
+    if (!enabled) return consoleOff(res);
+    if (req.method !== 'POST') return pageSession(req, res, next);
+    await sameOrigin(req, res, () => {
+      formSession(req, res, next).catch(next);
+    });
+  };
 
   return {
     enabled,
@@ -350,8 +360,7 @@ export function consoleSessions(given: AdminConsoleDeps | undefined): ConsoleSes
       await sessions.take(key);
     },
     sameOrigin,
-    page,
-    action,
+    signedIn,
     authenticate: async (req) => {
       if (!enabled) return undefined;
       const state = await sessionOf(req);

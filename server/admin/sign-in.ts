@@ -7,7 +7,6 @@
  *                           and/or LDAP group) → session cookie; a non-admin gets 403, audited
  *   POST /admin/logout
  */
-import type { Router } from 'express';
 import { z } from 'zod';
 import type { Actor } from '../../core/model/elevation.js';
 import type { SingleUseRecords } from '../../core/ports/single-use.js';
@@ -15,6 +14,7 @@ import { ApiError } from '../../domain/errors.js';
 import type { AdminIdentity } from '../../integrations/oidc/admin-login.js';
 import { StepUpError } from '../../integrations/oidc/step-up.js';
 import { cookieOf, pendingLoginSchema, redirectToLogin, tokenDigest } from '../browser-login.js';
+import type { ConsoleHandler } from './console-handler.js';
 import { consoleLoginQuerySchema, consoleLogoutFormSchema } from './console-schemas.js';
 import { consoleOff, failed, html, notAdminPage } from './respond.js';
 import type { Right } from './admin-rights.js';
@@ -45,15 +45,19 @@ function safeNext(next: unknown): string {
   return next;
 }
 
-/** The sign-in, its callback and the sign-out, on `router`. */
-export function signInRoutes(router: Router, sessions: ConsoleSessions): void {
+/**
+ * The sign-in, its callback and the sign-out, by operationId. They read the request themselves
+ * (the callback's URL goes to the provider as it came), so an input their schemas refuse is read
+ * the same way.
+ */
+export function signInHandlers(sessions: ConsoleSessions) {
   const { deps, cookies, cookie, refuse } = sessions;
   const logins: SingleUseRecords<PendingLogin> = sessions.enabled
     ? deps.singleUse.namespace('admin-login', PendingLoginSchema)
     : NO_RECORDS;
   const anonymous: Actor = { kind: 'anonymous', id: 'unknown' };
 
-  router.get('/admin/login', async (req, res) => {
+  const startConsoleSignIn: ConsoleHandler = async (_input, req, res) => {
     if (!sessions.enabled) return consoleOff(res);
     try {
       const query = consoleLoginQuerySchema.safeParse(req.query);
@@ -74,9 +78,9 @@ export function signInRoutes(router: Router, sessions: ConsoleSessions): void {
     } catch (err) {
       failed(req, res, err);
     }
-  });
+  };
 
-  router.get('/admin/callback', async (req, res) => {
+  const finishConsoleSignIn: ConsoleHandler = async (_input, req, res) => {
     if (!sessions.enabled) return consoleOff(res);
     const wait = deps.authFailureLimit?.retryAfter(req.ip) ?? 0;
     if (wait > 0) {
@@ -181,9 +185,9 @@ export function signInRoutes(router: Router, sessions: ConsoleSessions): void {
     res.append('set-cookie', cookie(cookies.session, sid, Math.floor(sessions.maxMs / 1000)));
     res.append('set-cookie', cookie(cookies.login, '', 0));
     res.redirect(303, pending.next);
-  });
+  };
 
-  router.post('/admin/logout', sessions.sameOrigin, async (req, res) => {
+  const consoleSignOut: ConsoleHandler = async (_input, req, res) => {
     const current = await sessions.peek(req);
     if (!current) {
       res.setHeader('set-cookie', cookie(cookies.session, '', 0));
@@ -215,5 +219,7 @@ export function signInRoutes(router: Router, sessions: ConsoleSessions): void {
         tone: 'notice',
       }),
     );
-  });
+  };
+
+  return { startConsoleSignIn, finishConsoleSignIn, consoleSignOut };
 }

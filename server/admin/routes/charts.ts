@@ -1,18 +1,23 @@
 /** The console's charts: what happened in the last days, counted by the elevation index in SQL. */
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { z } from 'zod';
 import { activeSlots, chartWindow, statsFromAggregates } from '../../admin-charts.js';
 import { crossSiteRefusal } from '../../cross-site.js';
-import { consoleChartsQuerySchema } from '../console-schemas.js';
-import { html, routePattern } from '../respond.js';
-import { userOf, type ConsoleSessions } from '../session.js';
+import type { ConsoleHandler } from '../console-handler.js';
+import type { consoleChartsQuerySchema } from '../console-schemas.js';
+import { html } from '../respond.js';
+import { sessionIn, userOf, type ConsoleSessions } from '../session.js';
 import { chartsPage } from '../views/charts.js';
 import { messagePage } from '../views/layout.js';
 
 /** The window when none (or one not offered) is asked for. */
 const DEFAULT_DAYS = 14;
 
-/** The charts page, on `router`. */
-export function chartRoutes(router: Router, sessions: ConsoleSessions): void {
+/**
+ * The charts page, by operationId, and the check that runs before its guard (`refuseCrossSite`,
+ * mounted on its path ahead of the route).
+ */
+export function chartHandlers(sessions: ConsoleSessions) {
   const { deps } = sessions;
 
   /**
@@ -21,7 +26,8 @@ export function chartRoutes(router: Router, sessions: ConsoleSessions): void {
    * an anonymous refusal (bounded and aggregated, and not a failed sign-in of the network).
    */
   const refuseCrossSite = async (req: Request, res: Response, next: NextFunction) => {
-    const crossSite = sessions.enabled ? crossSiteRefusal(req) : undefined;
+    const crossSite =
+      sessions.enabled && (req.method === 'GET' || req.method === 'HEAD') ? crossSiteRefusal(req) : undefined;
     if (!crossSite) return next();
     await deps.audit.recordRefusal(
       'auth.refused',
@@ -31,7 +37,7 @@ export function chartRoutes(router: Router, sessions: ConsoleSessions): void {
         reason: 'cross_site',
         via: 'console',
         method: 'GET',
-        path: routePattern(req),
+        path: '/admin/charts',
         ip: req.ip ?? null,
         secFetchSite: crossSite,
       },
@@ -45,20 +51,19 @@ export function chartRoutes(router: Router, sessions: ConsoleSessions): void {
     );
   };
 
-  router.get(
-    '/admin/charts',
-    refuseCrossSite,
-    sessions.page(async (req, res, s) => {
-      const query = consoleChartsQuerySchema.safeParse(req.query);
-      const days = query.success && query.data.days ? Number(query.data.days) : DEFAULT_DAYS;
-      const window = chartWindow(days, sessions.now());
-      const aggregates = await deps.elevations.chartAggregates({
-        from: window.from.toISOString(),
-        to: window.to.toISOString(),
-        intervals: activeSlots(window),
-      });
-      const stats = statsFromAggregates(aggregates, window);
-      html(res, 200, chartsPage({ user: userOf(s), days, stats, total: aggregates.total }));
-    }),
-  );
+  /** A window not offered is the default one (its query is then `{}`). */
+  const consoleCharts: ConsoleHandler = async (input, _req, res) => {
+    const { days: given } = input.query as z.output<typeof consoleChartsQuerySchema>;
+    const days = given ? Number(given) : DEFAULT_DAYS;
+    const window = chartWindow(days, sessions.now());
+    const aggregates = await deps.elevations.chartAggregates({
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      intervals: activeSlots(window),
+    });
+    const stats = statsFromAggregates(aggregates, window);
+    html(res, 200, chartsPage({ user: userOf(sessionIn(res)), days, stats, total: aggregates.total }));
+  };
+
+  return { handlers: { consoleCharts }, refuseCrossSite };
 }

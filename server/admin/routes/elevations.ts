@@ -2,17 +2,21 @@
  * The console's elevations: the filtered, paged list (`/admin`), one elevation's page, and its
  * revocation (confirm, then act).
  */
-import type { Request, Router } from 'express';
+import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import type { ElevationView } from '../../../core/model/elevation.js';
 import { ApiError } from '../../../domain/errors.js';
 import { elevationQuery } from '../../elevation-filters.js';
 import { httpStatusOf } from '../../http-status.js';
-import { elevationIdSchema } from '../../schemas.js';
-import { consoleListQuerySchema, consoleNoticeQuerySchema } from '../console-schemas.js';
+import type { ConsoleHandler, FormRefusal } from '../console-handler.js';
+import {
+  consoleListQuerySchema,
+  type consoleNoticeQuerySchema,
+  type consoleReasonFormSchema,
+} from '../console-schemas.js';
 import { formReason, pagerQuery } from '../forms.js';
 import { html } from '../respond.js';
-import { adminOf, userOf, type ConsoleSessions } from '../session.js';
+import { adminOf, sessionIn, userOf, type ConsoleSessions } from '../session.js';
 import { elevationPage, revokeConfirmPage } from '../views/elevation.js';
 import { listPage, type ListFilters } from '../views/list.js';
 
@@ -33,95 +37,98 @@ function problemOf(error: z.ZodError): string {
   return `${String(issue.path[0] ?? 'filter')}: ${issue.message}.`;
 }
 
-/** The elevation id of the path, or 404. */
-function elevationId(req: Request): string {
-  const parsed = elevationIdSchema.safeParse(req.params.id);
-  if (!parsed.success) throw new ApiError('not_found', 'There is no such elevation.');
-  return parsed.data;
-}
+/** The list, an elevation's page and its revocation, by operationId. */
+export function elevationHandlers(sessions: ConsoleSessions, pageSize: number) {
+  const { deps } = sessions;
 
-/** The list, an elevation's page and its revocation, on `router`. */
-export function elevationRoutes(router: Router, sessions: ConsoleSessions, pageSize: number): void {
-  const { deps, page, action } = sessions;
+  /** The form again, with no rows and what is wrong with the filters. */
+  const invalidList = (req: Request, res: Response, filters: ListFilters, error: string) =>
+    html(
+      res,
+      400,
+      listPage({
+        user: userOf(sessionIn(res)),
+        policy: deps.policy,
+        filters,
+        query: pagerQuery(req),
+        items: [],
+        onFirst: true,
+        error,
+      }),
+    );
 
-  router.get(
-    '/admin',
-    page(async (req, res, s) => {
-      const parsed = consoleListQuerySchema.safeParse(req.query);
-      const query = pagerQuery(req);
-      /** The form again, with no rows and what is wrong with the filters. */
-      const invalid = (filters: ListFilters, error: string) =>
-        html(
-          res,
-          400,
-          listPage({ user: userOf(s), policy: deps.policy, filters, query, items: [], onFirst: true, error }),
-        );
-      if (!parsed.success) return invalid({}, problemOf(parsed.error));
-      const q = parsed.data;
-      // The form shows the filters as given; the cursor and notice belong to the pager.
-      const { cursor: _cursor, notice: _notice, ...filters } = q;
-      try {
-        const result = await deps.audit.list(elevationQuery(q, pageSize, instantOf));
-        html(
-          res,
-          200,
-          listPage({
-            user: userOf(s),
-            policy: deps.policy,
-            filters,
-            query,
-            items: result.items,
-            ...(result.nextCursor ? { nextCursor: result.nextCursor } : {}),
-            onFirst: !q.cursor,
-          }),
-        );
-      } catch (err) {
-        if (!(err instanceof ApiError) || httpStatusOf(err) !== 400) throw err;
-        invalid(filters, err.message);
-      }
-    }),
-  );
-
-  router.get(
-    '/admin/elevations/:id',
-    page(async (req, res, s) => {
-      const { elevation, events } = await deps.audit.timeline(elevationId(req));
-      // A notice that is not one of the page's fixed messages shows nothing.
-      const given = consoleNoticeQuerySchema.safeParse(req.query);
-      const notice = given.success ? given.data.notice : undefined;
-      html(res, 200, elevationPage({ user: userOf(s), view: elevation, events, notice }));
-    }),
-  );
-
-  router.get(
-    '/admin/elevations/:id/revoke',
-    page(async (req, res, s) => {
-      const view = await deps.requests.get(elevationId(req), { kind: 'admin' });
-      html(res, 200, revokeConfirmPage({ user: userOf(s), view }));
-    }),
-  );
-
-  router.post(
-    '/admin/elevations/:id/revoke',
-    ...action(async (req, res, s) => {
-      const id = elevationId(req);
-      const view = await deps.requests.get(id, { kind: 'admin' });
-      const given = formReason(req);
-      if ('problem' in given) {
-        return html(res, 400, revokeConfirmPage({ user: userOf(s), view, error: given.problem }));
-      }
-      const { reason } = given;
-      // The request is on record before it reaches the workflow (whose events name the admin too).
-      await sessions.audit('admin.action', id, adminOf(s), {
-        action: 'revoke_elevation',
-        via: 'console',
-        reason,
-      });
-      const after: ElevationView = await deps.requests.revoke(id, adminOf(s), { kind: 'admin' }, reason);
-      res.redirect(
-        303,
-        `/admin/elevations/${id}?notice=${after.status === 'revoked' ? 'revoked' : 'revoke_started'}`,
+  const consoleElevations: ConsoleHandler = async (input, req, res) => {
+    const q = input.query as z.output<typeof consoleListQuerySchema>;
+    // The form shows the filters as given; the cursor and notice belong to the pager.
+    const { cursor: _cursor, notice: _notice, ...filters } = q;
+    try {
+      const result = await deps.audit.list(elevationQuery(q, pageSize, instantOf));
+      html(
+        res,
+        200,
+        listPage({
+          user: userOf(sessionIn(res)),
+          policy: deps.policy,
+          filters,
+          query: pagerQuery(req),
+          items: result.items,
+          ...(result.nextCursor ? { nextCursor: result.nextCursor } : {}),
+          onFirst: !q.cursor,
+        }),
       );
-    }),
-  );
+    } catch (err) {
+      if (!(err instanceof ApiError) || httpStatusOf(err) !== 400) throw err;
+      invalidList(req, res, filters, err.message);
+    }
+  };
+
+  const consoleElevation: ConsoleHandler = async (input, _req, res) => {
+    const { elevation, events } = await deps.audit.timeline(input.params.id!);
+    // A notice that is not one of the page's fixed messages shows nothing.
+    const { notice } = input.query as z.output<typeof consoleNoticeQuerySchema>;
+    html(res, 200, elevationPage({ user: userOf(sessionIn(res)), view: elevation, events, notice }));
+  };
+
+  const consoleRevokeConfirmation: ConsoleHandler = async (input, _req, res) => {
+    const view = await deps.requests.get(input.params.id!, { kind: 'admin' });
+    html(res, 200, revokeConfirmPage({ user: userOf(sessionIn(res)), view }));
+  };
+
+  const consoleRevoke: ConsoleHandler = async (input, _req, res) => {
+    const id = input.params.id!;
+    const s = sessionIn(res);
+    await deps.requests.get(id, { kind: 'admin' });
+    const { reason } = input.body as z.output<typeof consoleReasonFormSchema>;
+    // The request is on record before it reaches the workflow (whose events name the admin too).
+    await sessions.audit('admin.action', id, adminOf(s), {
+      action: 'revoke_elevation',
+      via: 'console',
+      reason,
+    });
+    const after: ElevationView = await deps.requests.revoke(id, adminOf(s), { kind: 'admin' }, reason);
+    res.redirect(
+      303,
+      `/admin/elevations/${id}?notice=${after.status === 'revoked' ? 'revoked' : 'revoke_started'}`,
+    );
+  };
+
+  /** A revocation without a valid reason: the form again, saying why. */
+  const refusedRevoke: FormRefusal = async (params, req, res) => {
+    const view = await deps.requests.get(params.id!, { kind: 'admin' });
+    const given = formReason(req);
+    const error = 'problem' in given ? given.problem : 'Give a reason.';
+    html(res, 400, revokeConfirmPage({ user: userOf(sessionIn(res)), view, error }));
+  };
+
+  /** The list with filters its schema refused: the form again, saying which. */
+  const refusedList = (req: Request, res: Response): void => {
+    const parsed = consoleListQuerySchema.safeParse(req.query);
+    invalidList(req, res, {}, parsed.success ? 'The filters are not valid.' : problemOf(parsed.error));
+  };
+
+  return {
+    handlers: { consoleElevations, consoleElevation, consoleRevokeConfirmation, consoleRevoke },
+    refusedForms: { consoleRevoke: refusedRevoke },
+    refusedList,
+  };
 }

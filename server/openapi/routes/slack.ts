@@ -1,4 +1,9 @@
-/** Slack's requests to Elevate (served by Bolt, registered by `server/slack-app.ts`). */
+/**
+ * Slack's requests to Elevate: served by Bolt, and registered by it (`server/slack-app.ts`), not
+ * by `http/routes.ts`. Bolt's receiver verifies the signature over the raw body before anything
+ * may read it, and then parses the body itself, so a form reader and schema ahead of it would
+ * break the very check that authenticates the request.
+ */
 import { z } from 'zod';
 import { slackViewErrorsSchema } from '../../response-schemas.js';
 import { slackInteractionFormSchema } from '../request-docs.js';
