@@ -3,6 +3,7 @@
  * is approved. Parsed once at start; every rule here is checked before anything runs, and a
  * violation names the exact field.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { CONFIGURABLE_ALGORITHMS, RESERVED_CLAIMS, issuerUrlProblem } from '../core/rules/federation.js';
 import { isValidDn } from '../core/rules/dn.js';
@@ -170,6 +171,41 @@ const botLimitsSchema = z
   })
   .strict();
 
+/** An address and prefix length (`10.0.0.0/8`, `2001:db8::/32`); the host bits must be zero. */
+const cidr = z.string().superRefine((value, ctx) => {
+  const problem = cidrProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+function cidrProblem(value: string): string | undefined {
+  const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(value);
+  const family = m ? isIP(m[1]!) : 0;
+  if (!m || family === 0)
+    return `must be a network in CIDR notation, e.g. 203.0.113.0/24 (got "${value.slice(0, 60)}")`;
+  const max = family === 4 ? 32 : 128;
+  if (Number(m[2]) > max) return `prefix length of ${value} must be at most ${max}`;
+  return undefined;
+}
+
+/**
+ * Where a bot runs, declared: the networks its requests come from, the workload identities
+ * (subject, `namespace/serviceaccount` or GitHub runner environment) it runs as. Recorded with
+ * each request as matched or not; not enforced.
+ */
+const runsFromSchema = z
+  .object({
+    networks: z.array(cidr).min(1, { message: 'must list at least one network' }).max(100).optional(),
+    runners: z
+      .array(z.string().min(1).max(256))
+      .min(1, { message: 'must list at least one runner' })
+      .max(100)
+      .optional(),
+  })
+  .strict()
+  .refine((r) => r.networks !== undefined || r.runners !== undefined, {
+    message: 'must declare networks, runners or both',
+  });
+
 const botSchema = z
   .object({
     id,
@@ -187,6 +223,8 @@ const botSchema = z
     federation: botFederationSchema.optional(),
     /** Overrides of the policy's `limits` for this bot. */
     limits: botLimitsSchema.optional(),
+    /** Where the bot runs (recorded with each request, not enforced). */
+    runsFrom: runsFromSchema.optional(),
   })
   .strict();
 

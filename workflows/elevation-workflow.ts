@@ -105,6 +105,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       ticket: input.ticket ?? null,
       requestId: input.requestId ?? null,
       ...(input.identity ? { identity: input.identity } : {}),
+      ...(input.source ? { source: input.source } : {}),
     },
   );
   const badDuration = state.failOnBadDuration();

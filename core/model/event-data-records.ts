@@ -19,7 +19,14 @@
  */
 import { z } from 'zod';
 import type { Agrees, Assert } from './type-agreement.js';
-import type { Actor, ApproverIdentity, EndReason } from './elevation.js';
+import type {
+  Actor,
+  ApproverIdentity,
+  EndReason,
+  RequestSource,
+  RunsFromMatch,
+  WorkloadClaims,
+} from './elevation.js';
 import type { GrantHandle, TargetRef } from './targets.js';
 
 /** Where a role is granted ({@link TargetRef}), exactly: a target is nothing without its fields. */
@@ -140,6 +147,39 @@ export const botIdentitySchema = z.object({
   /** The run-identifying claims the policy records: open-ended. */
   claims: openRecordSchema.optional(),
 });
+
+/** The run a workload identity token vouched for ({@link WorkloadClaims}). */
+export const workloadClaimsSchema = z.object({
+  issuer: z.string(),
+  subject: z.string(),
+  repository: z.string().optional(),
+  workflow: z.string().optional(),
+  ref: z.string().optional(),
+  runnerEnvironment: z.string().optional(),
+  serviceAccount: z.string().optional(),
+});
+export type _WorkloadClaimsAgrees = Assert<Agrees<z.infer<typeof workloadClaimsSchema>, WorkloadClaims>>;
+
+/** Whether the source matched the bot's `runsFrom` ({@link RunsFromMatch}). */
+export const runsFromMatchSchema = z.object({
+  matched: z.boolean(),
+  network: z.boolean().optional(),
+  runner: z.boolean().optional(),
+});
+export type _RunsFromMatchAgrees = Assert<Agrees<z.infer<typeof runsFromMatchSchema>, RunsFromMatch>>;
+
+/** How a bot authenticated. */
+export const authMethodSchema = z.enum(['api_key', 'workload_identity']);
+
+/** Where a request came from ({@link RequestSource}). */
+export const requestSourceSchema = z.object({
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  authMethod: authMethodSchema,
+  workload: workloadClaimsSchema.optional(),
+  runsFrom: runsFromMatchSchema.optional(),
+});
+export type _RequestSourceAgrees = Assert<Agrees<z.infer<typeof requestSourceSchema>, RequestSource>>;
 
 /** Who an approver is beyond their address ({@link ApproverIdentity}). */
 export const approverIdentitySchema = z.object({

@@ -31,6 +31,7 @@ import type { EventType } from './events.js';
 import {
   actorSchema,
   approverIdentitySchema,
+  authMethodSchema,
   awsPrincipalTargetSchema,
   botIdentitySchema,
   endReasonSchema,
@@ -41,7 +42,10 @@ import {
   recordedGrantReceiptSchema,
   recordedRevokeReceiptSchema,
   recordedRoleSchema,
+  requestSourceSchema,
+  runsFromMatchSchema,
   targetRefSchema,
+  workloadClaimsSchema,
 } from './event-data-records.js';
 
 // ---- the elevation's lifecycle, recorded by the workflow ------------------------------------
@@ -58,6 +62,8 @@ const elevationRequested = z.object({
   requestId: z.string().nullable().optional(),
   /** Present when the bot authenticated with a workload identity token. */
   identity: botIdentitySchema.optional(),
+  /** Where the request came from (absent from records made before it was recorded). */
+  source: requestSourceSchema.optional(),
 });
 
 /** An approval counted. */
@@ -154,6 +160,14 @@ const refusalFields = {
   message: z.string().optional(),
   /** The caller's address, or null when unknown. */
   ip: z.string().nullable().optional(),
+  /** The caller's user agent, cleaned of control characters and bounded. */
+  userAgent: z.string().nullable().optional(),
+  /** How the caller authenticated or tried to (bots: `api_key`, `workload_identity`). */
+  authMethod: authMethodSchema.optional(),
+  /** The workload identity token's claims, when one was verified. */
+  workload: workloadClaimsSchema.optional(),
+  /** Whether the source matched the bot's `runsFrom`, when it declares one. */
+  runsFrom: runsFromMatchSchema.optional(),
 };
 
 /** An approval refused, before it reached the workflow or by it. */

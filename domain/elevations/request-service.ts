@@ -19,6 +19,7 @@ import {
   workflowIdFor,
   type Actor,
   type BotIdentity,
+  type RequestSource,
   type ElevationInput,
   type ElevationTiming,
   type ElevationView,
@@ -52,6 +53,8 @@ export interface ElevationRequest {
 export interface RequestContext {
   /** The workload identity token it presented, recorded with the elevation. */
   identity?: BotIdentity;
+  /** Where the request came from, recorded with `elevation.requested`. */
+  source?: RequestSource;
   /**
    * Its runtime state as authentication read it (null: none), so it is not read again before
    * the policy checks. Left out, it is read here. Either way it is read once more where the
@@ -133,7 +136,7 @@ export class RequestService {
     }
 
     const now = this.clock();
-    const input = this.inputOf(bot, role, req, elevationId, now, context.identity);
+    const input = this.inputOf(bot, role, req, elevationId, now, context);
     const quota = {
       botId: bot.id,
       roleId: role.id,
@@ -297,7 +300,7 @@ export class RequestService {
     req: ElevationRequest,
     elevationId: string,
     now: Date,
-    identity: BotIdentity | undefined,
+    { identity, source }: Pick<RequestContext, 'identity' | 'source'>,
   ): ElevationInput {
     return {
       elevationId,
@@ -323,6 +326,7 @@ export class RequestService {
       ...(req.ticket !== undefined ? { ticket: req.ticket } : {}),
       ...(req.requestId !== undefined ? { requestId: req.requestId } : {}),
       ...(identity ? { identity } : {}),
+      ...(source ? { source } : {}),
       requestedAt: now.toISOString(),
       timing: this.deps.timing,
     };

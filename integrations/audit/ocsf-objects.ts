@@ -247,13 +247,14 @@ export function awsUser(arn: string): Record<string, unknown> {
   return { uid: arn, name: arn.slice(arn.lastIndexOf('/') + 1) || arn, type: kind, type_id: 99 };
 }
 
-/** A refused request's method and route as OCSF's `http_request`, when either is known. */
+/** A request's method, route and user agent as OCSF's `http_request`, when any is known. */
 export function httpRequest(
   method: string | undefined,
   path: string | undefined,
+  userAgent?: string,
 ): Record<string, unknown> | undefined {
-  if (!method && !path) return undefined;
-  return compact({ http_method: method, url: path ? { path } : undefined });
+  if (!method && !path && !userAgent) return undefined;
+  return compact({ http_method: method, url: path ? { path } : undefined, user_agent: userAgent });
 }
 
 /** The value of a DN's first RDN (`ops` of `cn=ops,ou=groups,...`), for display; the DN otherwise. */

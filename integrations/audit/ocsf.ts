@@ -195,6 +195,8 @@ function mapEvent(event: AuditEvent): Mapping {
             requestId: text(d.requestId),
           }),
           comment: justification,
+          src_endpoint: endpoint(d.source?.ip),
+          http_request: httpRequest('POST', '/v1/elevations', text(d.source?.userAgent)),
         },
       };
     }
@@ -310,7 +312,11 @@ function mapEvent(event: AuditEvent): Mapping {
           activity,
           statusCode: code,
           statusDetail: detail ?? code,
-          fields: { entity: elevationEntity(event), http_request: httpRequest(method, path) },
+          fields: {
+            entity: elevationEntity(event),
+            http_request: httpRequest(method, path, text(d.userAgent)),
+            src_endpoint: endpoint(d.ip),
+          },
         },
       );
     }
@@ -377,7 +383,7 @@ function mapEvent(event: AuditEvent): Mapping {
           user: compact({ ...actorUser(event.actor), credential_uid: text(d.credential) }),
           service: { name: 'Elevate' },
           src_endpoint: endpoint(ip),
-          http_request: httpRequest(method, path),
+          http_request: httpRequest(method, path, text(d.userAgent)),
         },
       };
     }

@@ -9,6 +9,7 @@ import { hashSecret } from '../../core/crypto/credentials.js';
 import type { Actor } from '../../core/model/elevation.js';
 import type { AuditService } from '../../domain/audit/audit-service.js';
 import type { AuthenticatedBot, Authenticator } from '../../domain/auth/authenticator.js';
+import { cleanUserAgent, requestSource } from '../../domain/elevations/request-source.js';
 import { ApiError } from '../../domain/errors.js';
 import { FederationError } from '../../integrations/federation/workload-identity.js';
 import { decideScrape, methodLabel } from '../../integrations/metrics/prometheus.js';
@@ -88,6 +89,7 @@ export function authenticationGuards({
       method: methodLabel(req.method),
       path: routeLabel(req),
       ip: req.ip ?? null,
+      userAgent: cleanUserAgent(req.get('user-agent')),
       ...(secret ? { credential: fingerprint(secret) } : {}),
       ...extra,
     });
@@ -106,6 +108,7 @@ export function authenticationGuards({
       method: methodLabel(req.method),
       path: routeLabel(req),
       ip: req.ip ?? null,
+      userAgent: cleanUserAgent(req.get('user-agent')),
     });
     const error = new ApiError(
       'too_many_requests',
@@ -137,7 +140,10 @@ export function authenticationGuards({
         found = await auth.authenticateWorkloadIdentity(secret);
       } catch (err) {
         if (!(err instanceof FederationError)) throw err;
-        await refuseAuth(req, err.code, ANONYMOUS, secret, err.issuer ? { issuer: err.issuer } : {});
+        await refuseAuth(req, err.code, ANONYMOUS, secret, {
+          authMethod: 'workload_identity',
+          ...(err.issuer ? { issuer: err.issuer } : {}),
+        });
         if (err.code === 'jwks_unavailable') {
           // Not the caller's fault: the issuer's keys cannot be fetched right now.
           throw new ApiError('service_unavailable', err.message);
@@ -149,7 +155,7 @@ export function authenticationGuards({
     } else {
       found = await auth.authenticateBotKey(secret);
       if (!found) {
-        await refuseAuth(req, 'unknown_key', ANONYMOUS, secret);
+        await refuseAuth(req, 'unknown_key', ANONYMOUS, secret, { authMethod: 'api_key' });
         throw new ApiError('unauthenticated', 'the API key is not valid', 'authorization');
       }
     }
@@ -158,6 +164,11 @@ export function authenticationGuards({
       bot: found.bot,
       botState: found.state,
       ...(found.identity ? { identity: found.identity } : {}),
+      source: requestSource(found.bot, {
+        ip: req.ip ?? null,
+        userAgent: cleanUserAgent(req.get('user-agent')),
+        ...(found.identity ? { identity: found.identity } : {}),
+      }),
     });
     next();
   };

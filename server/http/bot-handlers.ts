@@ -28,9 +28,10 @@ export function botHandlers({
 }: BotHandlersDeps): RouteHandlers<typeof BOT_ROUTES> {
   return {
     requestElevation: async ({ body }, _req, res) => {
-      const { identity, botState } = callerOf(res);
+      const { identity, botState, source } = callerOf(res);
       const { elevation, replayed } = await requests.request(botOf(res), body, {
         ...(identity ? { identity } : {}),
+        ...(source ? { source } : {}),
         ...(botState !== undefined ? { state: botState } : {}),
       });
       metrics?.elevationRequests.inc({ outcome: replayed ? 'replayed' : 'accepted' });

@@ -14,7 +14,7 @@ import { allowedMethods } from '../allowed-methods.js';
 import { httpStatusOf } from '../http-status.js';
 import { isClientAbort, toApiError } from '../request-errors.js';
 import { elevationIdSchema } from '../schemas.js';
-import { callerOf, routeLabel } from './request-context.js';
+import { callerOf, routeLabel, sourceFields } from './request-context.js';
 import { servedRouteOf } from './routes.js';
 
 export interface ErrorAnswersDeps {
@@ -72,6 +72,7 @@ export function answerErrors(app: express.Express, { audit, metrics }: ErrorAnsw
           code: error.code,
           field: error.field ?? null,
           message: error.message,
+          ...sourceFields(req, res),
         });
       }
     }

@@ -4,7 +4,8 @@
  */
 import type { Request, Response } from 'express';
 import type { AdminPolicy, BotPolicy } from '../../config/policy.js';
-import type { BotIdentity } from '../../core/model/elevation.js';
+import type { BotIdentity, RequestSource } from '../../core/model/elevation.js';
+import { cleanUserAgent } from '../../domain/elevations/request-source.js';
 import type { BotState } from '../../store/bot-state.js';
 
 /** Set by the guards (`authentication.ts`) in `res.locals`. */
@@ -14,9 +15,19 @@ export interface CallerLocals {
   botState?: BotState | null;
   /** How the bot authenticated, when it used a workload identity token. */
   identity?: BotIdentity;
+  /** Where the bot's request came from (address, user agent, how it authenticated, `runsFrom`). */
+  source?: RequestSource;
   admin?: AdminPolicy;
   /** The console user (e-mail), when an admin route was called with a console session instead of a token. */
   consoleUser?: string;
+}
+
+/**
+ * What a refusal records of where the request came from: the bot's {@link RequestSource} once
+ * its guard let it through, else the address and the user agent (cleaned and bounded).
+ */
+export function sourceFields(req: Request, res: Response): Partial<RequestSource> {
+  return callerOf(res).source ?? { ip: req.ip ?? null, userAgent: cleanUserAgent(req.get('user-agent')) };
 }
 
 /** The caller's record in `res.locals`. */

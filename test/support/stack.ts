@@ -61,6 +61,8 @@ export interface BotSpec {
   awsPrincipal?: string;
   /** The policy's `bots[].federation` (a workload identity rule). */
   federation?: { issuer: string; audience: string; claims: Record<string, string>; recordClaims?: string[] };
+  /** The policy's `bots[].runsFrom` (where the bot runs, recorded with each request). */
+  runsFrom?: { networks?: string[]; runners?: string[] };
 }
 
 /** An approver group: a list of e-mail addresses, or an LDAP group seeded with `people`. */
@@ -119,6 +121,7 @@ export function buildPolicy(
         ...(b.postgresLogin ? { postgresLogin: b.postgresLogin } : {}),
         ...(b.awsPrincipal ? { awsPrincipal: b.awsPrincipal } : {}),
         ...(b.federation ? { federation: b.federation } : {}),
+        ...(b.runsFrom ? { runsFrom: b.runsFrom } : {}),
       };
     }),
     roles: roles.map((r) => ({
