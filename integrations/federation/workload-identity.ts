@@ -168,6 +168,7 @@ export const DEFAULT_RECORD_CLAIMS: readonly string[] = [
   'ref',
   'sha',
   'workflow',
+  'runner_environment',
   'kubernetes.io',
 ];
 
