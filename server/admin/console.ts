@@ -99,8 +99,10 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
    * What the console makes of an input its schemas refuse: as it always has, in a page. An id
    * that is not one is a page not found; a form field, the form again saying why; the list's
    * filters, the list's form saying which. Anything else the console reads leniently: the routes
-   * that read the request themselves (signing in and out), a pager, a notice or a window not
-   * offered are answered as if not given.
+   * that read the request themselves (signing in and out), a pager longer than any cursor, a
+   * notice or a window not offered are answered as if not given. (A cursor of a cursor's length
+   * that the store did not issue is refused further on, with a 400 page; on the list, the query
+   * schema also bounds `notice` and `cursor`, and an overlong one is a filter error.)
    */
   const invalidInput = async (invalid: InvalidInput<typeof CONSOLE_ROUTES>, req: Request, res: Response) => {
     const { operationId: id, part } = invalid;

@@ -825,3 +825,158 @@ describe('the admin console over HTTP', () => {
     expect((await fetch(`${off.url}/admin/console.css`)).headers.get('content-type')).toContain('text/css');
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What an admin gets for each input the console's route table refuses: always a console page
+ * (HTML, never the API's JSON or a 500), with the status and the words below.
+ */
+describe('the admin console with refused inputs', () => {
+  let jar: Jar;
+  let csrf = '';
+  let elevationId = '';
+
+  /** The answer's page, after checking it is an HTML console page with `status`. */
+  async function pageOf(res: Response, status: number, what: string): Promise<string> {
+    expect(res.status, what).toBe(status);
+    expect(res.headers.get('content-type'), what).toMatch(/^text\/html; charset=utf-8/i);
+    const html = await res.text();
+    expect(html, what).toMatch(/^<!DOCTYPE html>/i);
+    return html;
+  }
+
+  beforeAll(async () => {
+    elevationId = await activeElevation('ci-bot', 'ops-auto');
+    ({ jar } = await signIn(alice));
+    csrf = csrfOf(await (await get(jar, '/admin')).text());
+  });
+
+  it('when a page names a malformed elevation id, then it is a 404 page "There is no such elevation"', async () => {
+    for (const p of [
+      '/admin/elevations/not-an-id',
+      '/admin/elevations/EL_0123456789ABCDEF01234567',
+      '/admin/elevations/not-an-id/revoke',
+    ]) {
+      const html = await pageOf(await get(jar, p), 404, p);
+      expect(html, p).toContain('There is no such elevation.');
+      expect(html, p).toContain(alice.email); // shown inside the console, signed in
+    }
+    const posted = await post(jar, '/admin/elevations/not-an-id/revoke', {
+      csrf,
+      reason: 'malformed id',
+    });
+    expect(await pageOf(posted, 404, 'POST revoke')).toContain('There is no such elevation.');
+    expect(await eventsWhere((e) => e.data.reason === 'malformed id')).toEqual([]);
+  });
+
+  it('when a page names a malformed bot id, then it is a 404 page "There is no such bot"', async () => {
+    for (const p of ['/admin/bots/CI-BOT', '/admin/bots/ci_bot/lock', '/admin/bots/-ci-bot/unlock']) {
+      const html = await pageOf(await get(jar, p), 404, p);
+      expect(html, p).toContain('There is no such bot.');
+    }
+    const posted = await post(jar, '/admin/bots/CI-BOT/lock', { csrf, reason: 'test' });
+    expect(await pageOf(posted, 404, 'POST lock')).toContain('There is no such bot.');
+  });
+
+  it('when a pager cursor is malformed, then a bot page too long for one is the first page; one the store did not issue is a 400 page', async () => {
+    // Longer than any cursor (512): the bot page reads it as no cursor.
+    const tooLong = 'A'.repeat(600);
+    const bot = await pageOf(await get(jar, `/admin/bots/ci-bot?cursor=${tooLong}`), 200, 'bot');
+    expect(bot).toContain('Roles it may request');
+    expect(bot).not.toContain('First page');
+    // As it behaves now: the list refuses it as a filter, with the schema's words.
+    const list = await pageOf(await get(jar, `/admin?cursor=${tooLong}`), 400, 'list');
+    expect(list).toContain('role="alert">cursor: Too big');
+    // A cursor of the right size that the store did not issue is refused on both pages.
+    for (const p of ['/admin?cursor=nope', '/admin/bots/ci-bot?cursor=el_0']) {
+      const html = await pageOf(await get(jar, p), 400, p);
+      expect(html, p).toContain('cursor: cursor is malformed: pass back the nextCursor');
+    }
+  });
+
+  it('when a notice is not one the page knows, then the page shows without one', async () => {
+    const known = await pageOf(
+      await get(jar, `/admin/elevations/${elevationId}?notice=revoked`),
+      200,
+      'known',
+    );
+    expect(known).toContain('class="notice"');
+    for (const notice of ['nope', '%3Cb%3Ebold%3C%2Fb%3E', 'x'.repeat(60)]) {
+      for (const p of [`/admin/elevations/${elevationId}`, '/admin/bots/ci-bot', '/admin']) {
+        // As it behaves now: the list refuses a notice longer than any (40) as a filter.
+        const status = p === '/admin' && notice.length > 40 ? 400 : 200;
+        const html = await pageOf(await get(jar, `${p}?notice=${notice}`), status, `${p} ${notice}`);
+        expect(html, `${p} ${notice}`).not.toContain('class="notice"');
+        expect(html, `${p} ${notice}`).not.toContain('<b>bold</b>');
+        if (status === 400) expect(html).toContain('role="alert">notice: Too big');
+      }
+    }
+  });
+
+  it('when the charts ask for a window not offered, then the default window (14 days) shows', async () => {
+    const chosen = await pageOf(await get(jar, '/admin/charts?days=7'), 200, 'days=7');
+    expect(chosen).toContain('<strong>7 days</strong>');
+    for (const days of ['8', '07', '14.0', 'all']) {
+      const html = await pageOf(await get(jar, `/admin/charts?days=${days}`), 200, days);
+      expect(html, days).toContain('Elevations requested in the last 14 days');
+      expect(html, days).toContain('<strong>14 days</strong>');
+    }
+  });
+
+  it('when a verification is posted with a bad anchor, then the form shows again (400) saying what an anchor is', async () => {
+    const before = (await eventsWhere((e) => e.data.action === 'verify_audit')).length;
+    for (const anchor of ['nope', '0:' + 'a'.repeat(64), '12:' + 'A'.repeat(64)]) {
+      const html = await pageOf(await post(jar, '/admin/audit/verify', { csrf, anchor }), 400, anchor);
+      expect(html, anchor).toContain('role="alert">An anchor is &lt;position>:&lt;hash>, as a verification');
+      expect(html, anchor).toContain('Verify now');
+    }
+    expect((await eventsWhere((e) => e.data.action === 'verify_audit')).length).toBe(before);
+  });
+
+  it('when a revocation or lockdown is posted without a reason, then the form shows again (400) asking for one', async () => {
+    for (const p of [`/admin/elevations/${elevationId}/revoke`, '/admin/bots/ci-bot/lock']) {
+      const html = await pageOf(await post(jar, p, { csrf }), 400, p);
+      expect(html, p).toContain('Give a reason: it is recorded in the audit trail.');
+    }
+    expect((await stack.services.requests.get(elevationId, { kind: 'admin' })).status).toBe('active');
+    expect((await stack.services.bots.getBot('ci-bot')).locked).toBeFalsy();
+  });
+
+  it('when a bot the policy does not have is locked, then it is a 404 page', async () => {
+    const forms: Record<string, string>[] = [{ csrf, reason: 'suspected leak' }, { csrf }];
+    for (const form of forms) {
+      const html = await pageOf(
+        await post(jar, '/admin/bots/no-such-bot/lock', form),
+        404,
+        form.reason ?? '-',
+      );
+      expect(html).toContain('bot no-such-bot not found');
+      expect(html).toContain('<h1>Not found</h1>');
+    }
+    expect(await eventsWhere((e) => e.type === 'bot.locked' && e.data.botId === 'no-such-bot')).toEqual([]);
+  });
+
+  it('when the sign-in callback carries an unknown state, then it is a 400 page', async () => {
+    for (const q of ['state=nope&code=x', 'code=x', `state=${'s'.repeat(300)}`, 'state=a&state=b']) {
+      const html = await pageOf(await get(new Jar(), `/admin/callback?${q}`), 400, q);
+      expect(html, q).toContain('This sign-in is unknown, was already used, or has expired.');
+    }
+  });
+
+  it('when the list is filtered by a value it does not know, then it is a 400 page naming the filter', async () => {
+    const html = await pageOf(await get(jar, '/admin?status=nope'), 400, 'status');
+    expect(html).toContain('status: is not a status.');
+    const bot = await pageOf(await get(jar, '/admin?bot=CI-BOT'), 400, 'bot');
+    expect(bot).toContain('bot: is not a bot id.');
+  });
+
+  it('when signing out without the CSRF token, then it is a 403 page and the session stays', async () => {
+    const forms: Record<string, string>[] = [{}, { csrf: 'short' }, { csrf: 'x'.repeat(43) }];
+    for (const form of forms) {
+      const html = await pageOf(await post(jar, '/admin/logout', form), 403, JSON.stringify(form));
+      expect(html).toContain('This form has no valid security token');
+    }
+    expect((await get(jar, '/admin')).status).toBe(200);
+  });
+});
