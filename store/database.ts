@@ -163,11 +163,13 @@ export class StoreDatabase implements StoreConnection {
 
   /**
    * Runs a write that is atomic on its own (one statement, or statements whose order is safe):
-   * on PostgreSQL as it is, on SQLite in a {@link transaction} so that it queues with the other
-   * writers of this process instead of blocking the thread on their lock.
+   * on PostgreSQL as it is; on SQLite queued with the other writers of this process, so that no
+   * transaction of theirs is open on the shared connection meanwhile, but without a BEGIN and
+   * COMMIT of its own (a statement is its own transaction).
    */
   write<T>(work: (db: Kysely<StoreSchema>) => Promise<T>): Promise<T> {
-    return this.engine === 'postgres' ? work(this.db) : this.transaction(work);
+    if (this.engine === 'postgres') return work(this.db);
+    return sqliteWriters.run(this.writerKey, () => this.db.connection().execute((conn) => work(conn)));
   }
 
   /** An instant of the short-lived tables as stored: epoch ms (SQLite) or a timestamp (PostgreSQL). */
