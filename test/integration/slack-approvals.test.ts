@@ -962,7 +962,10 @@ describe('Slack request security', () => {
       }),
     );
     expect([c1.status, c2.status]).toEqual([200, 200]);
-    await clickApprove(bob, e.id); // a later click, handled: the replay had its chance
+    // The first is acted on (its modal opens, however slow the machine is)...
+    await s.slack.waitFor(() => s.modalFor(triggerId) !== undefined);
+    // ...and the replay, sent right after it, not: a later click is handled, so it had its chance.
+    await clickApprove(bob, e.id);
     await sleep(300);
     expect(
       s.slack.calls.filter((c) => c.method === 'views.open' && c.args.trigger_id === triggerId),
