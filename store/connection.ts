@@ -3,7 +3,7 @@
  * of its own so that the stores (and the migrations, which use their row mappings) do not import
  * the module that opens the database and runs the migrations.
  */
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import type pg from 'pg';
 import type { StoreIntegrity } from '../core/crypto/audit-checkpoints.js';
 import type { StoreSchema } from './schema.js';
@@ -33,4 +33,9 @@ export interface StoreConnection {
   write<T>(work: (db: Kysely<StoreSchema>) => Promise<T>): Promise<T>;
   /** An instant of the short-lived tables as stored. */
   instant(ms: number): number | Date;
+  /**
+   * SQLite only (rejects on PostgreSQL): runs a compiled read and returns each row as an array of
+   * its column values in select order, holding the connection as Kysely's own queries do.
+   */
+  sqliteRows(query: CompiledQuery): Promise<unknown[][]>;
 }

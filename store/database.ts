@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { StoreIntegrity } from '../core/crypto/audit-checkpoints.js';
 import { SchemaTooNewError, StoreUnavailableError } from './errors.js';
@@ -66,6 +66,8 @@ export class StoreDatabase implements StoreConnection {
     readonly lockPool: pg.Pool | undefined,
     /** SQLite: the key of this file's write queue. */
     private readonly writerKey: string,
+    /** SQLite: the driver's handle under Kysely, for {@link sqliteRows}. */
+    private readonly sqlite: Database.Database | undefined,
   ) {}
 
   /** Signed checkpoints and row MACs, as configured. */
@@ -97,7 +99,7 @@ export class StoreDatabase implements StoreConnection {
     }
     const key = path === ':memory:' ? `:memory:${Math.random()}` : resolve(path);
     const db = new Kysely<StoreSchema>({ dialect: new SqliteDialect({ database: raw }) });
-    const database = new StoreDatabase(db, 'sqlite', settings, undefined, key);
+    const database = new StoreDatabase(db, 'sqlite', settings, undefined, key, raw);
     try {
       // busy_timeout first, so switching to WAL waits for other processes instead of failing.
       raw.pragma(`busy_timeout = ${Math.ceil(settings.busyTimeoutMs ?? 10_000)}`);
@@ -136,7 +138,7 @@ export class StoreDatabase implements StoreConnection {
         `cannot open the PostgreSQL audit store at ${describeUrl(url)}: ${scrubbedMessage(error, url)}`,
       );
     }
-    return new StoreDatabase(db, 'postgres', settings, lockPool, '');
+    return new StoreDatabase(db, 'postgres', settings, lockPool, '', undefined);
   }
 
   /**
@@ -175,6 +177,20 @@ export class StoreDatabase implements StoreConnection {
   /** An instant of the short-lived tables as stored: epoch ms (SQLite) or a timestamp (PostgreSQL). */
   instant(ms: number): number | Date {
     return this.engine === 'sqlite' ? ms : new Date(ms);
+  }
+
+  /**
+   * SQLite: runs a read Kysely compiled and returns its rows as arrays of column values (select
+   * order), which the driver builds much faster than an object per row: the audit chain walk
+   * reads every event this way. It holds the connection as Kysely's queries do, so it never reads
+   * inside another caller's open transaction. Rejects on PostgreSQL.
+   */
+  sqliteRows(query: CompiledQuery): Promise<unknown[][]> {
+    const raw = this.sqlite;
+    if (!raw) return Promise.reject(new Error('sqliteRows is for the SQLite engine only'));
+    return this.db
+      .connection()
+      .execute(() => Promise.resolve(raw.prepare(query.sql).raw().all(query.parameters) as unknown[][]));
   }
 
   /** Cheap round trip for health checks. */

@@ -826,7 +826,7 @@ describe.each([sqliteEngine(), postgresEngine()])('$name audit store', (engine) 
         firstBroken: { position: 5_002, reason: 'hash_mismatch' },
       });
 
-      // A break on the first page stops there, with the next page already asked for.
+      // A break on the first page stops there (on PostgreSQL, with the next page already asked for).
       await raw.query('UPDATE audit_events SET data = ? WHERE position = ?', ['{"n":0}', 3]);
       expect(await store.auditLog.verify()).toMatchObject({
         ok: false,
@@ -1500,6 +1500,31 @@ describe('sqlite engine', () => {
     await Promise.all([first, second]);
 
     expect(log).toEqual(['first in', 'first out', 'second in']);
+  });
+
+  it("when a raw-row read (verify's) is asked for during another caller's transaction, then it waits and never sees its rolled-back change", async () => {
+    const { store } = await fresh(engine);
+    await appendMany(store, 2);
+    const changed = gate();
+    const release = gate();
+    const transaction = store.database.transaction(async (trx) => {
+      await trx.deleteFrom('audit_events').where('position', '=', 2).execute();
+      changed.open();
+      await release.opened;
+      throw new Error('rolled back');
+    });
+    await changed.opened;
+
+    const read = store.database.sqliteRows(
+      store.database.db.selectFrom('audit_events').select(['position', 'seq']).orderBy('position').compile(),
+    );
+    release.open();
+
+    await expect(transaction).rejects.toThrow('rolled back');
+    expect(await read).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
   });
 
   it('when the file cannot be created, then open fails with StoreUnavailableError naming the path', async () => {
