@@ -26,16 +26,19 @@ import type {
   DriftAlert,
   ReconcileAwsPrincipal,
   OrphanedLeaseSweep,
+  ReconcileIdentity,
+  SharedIdentitySweep,
 } from '../core/model/reconcile.js';
 import type { EventDataOf } from '../core/model/event-data.js';
 import type { RequestCheck } from '../core/model/decisions.js';
 import { TargetError } from '../core/errors/target-errors.js';
 import type { TargetMetrics } from '../core/ports/metrics.js';
-import type { Activities } from '../core/ports/activities.js';
+import type { ElevationActivities } from '../core/ports/activities.js';
 import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../core/ports/notifier.js';
 import type { WorkflowEvent } from '../core/model/events.js';
 import { releaseOrphanedLeases, type ElevationWorkflows } from './orphaned-leases.js';
 import { withSlackFailures } from './slack-failures.js';
+import { sweepSharedIdentities, type ElevationOwner } from './shared-identities.js';
 
 /** How long a request stays claimed by the workflow run that first checked it. */
 const REQUEST_CLAIM_TTL_MS = 24 * 3600_000;
@@ -89,7 +92,7 @@ export function createActivities({
   leases,
   temporal,
   metrics,
-}: ActivityDeps): Activities {
+}: ActivityDeps): ElevationActivities {
   /** Record a drift event (no elevation explains it, so it belongs to none). */
   const recordDrift = (
     type: 'drift.detected' | 'drift.reverted',
@@ -104,6 +107,9 @@ export function createActivities({
       actor: { kind: 'system', id: 'elevate' },
       data,
     });
+
+  /** The bot and role of elevations the shared-identity search has read (they never change). */
+  const elevationOwners = new Map<string, ElevationOwner>();
 
   const attemptOf = (): number => {
     try {
@@ -301,6 +307,21 @@ export function createActivities({
       return releaseOrphanedLeases(
         { append: (e) => store.append(e), leases, elevations, ledger, temporal, logger, metrics },
         Context.current().info.taskQueue,
+      );
+    },
+
+    /**
+     * Record every target identity used by more than one bot: held leases of different bots'
+     * elevations on one identity, or one on an identity the policy (`identities`) gives another
+     * bot (`shared-identities.ts`). Needs the lease store and the elevations, as above.
+     */
+    async findSharedIdentities(identities: ReconcileIdentity[]): Promise<SharedIdentitySweep> {
+      if (!leases || !elevations) {
+        throw new Error('this worker was not given the lease store and the elevations');
+      }
+      return sweepSharedIdentities(
+        { append: (e) => store.append(e), leases, elevations, logger, metrics, remembered: elevationOwners },
+        identities,
       );
     },
 

@@ -14,8 +14,9 @@
  *   elevate bots …                list, lock, unlock, disable, enable, rotate keys; create (offline)
  *   elevate elevations …          list, show and revoke elevations
  *   elevate audit …               verify the audit chain, export the audit trail
+ *   elevate report …              reports: least privilege
  *
- * The last three talk to a running API's admin routes; see bin/cli/admin-commands.ts.
+ * The last four talk to a running API's admin routes; see bin/cli/admin-commands.ts.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -48,13 +49,14 @@ commands:
                          create adds one to a policy file (see \`elevate bots --help\`)
   elevations <command>   list, show, revoke (see \`elevate elevations --help\`)
   audit <command>        verify the chain, export the trail (see \`elevate audit --help\`)
+  report <command>       least-privilege (see \`elevate report --help\`)
   help                   show this text
 
 Settings come from the environment; see docs/configuration.md.`;
 
 /**
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid configuration. The admin
- * commands (`bots`, `elevations`, `audit`) add 4 (the server refused) and 5 (the server is
+ * commands (`bots`, `elevations`, `audit`, `report`) add 4 (the server refused) and 5 (the server is
  * unreachable or failed), and use 1 for a failed check (a broken audit chain).
  */
 const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
@@ -277,6 +279,7 @@ async function main(argv: string[]): Promise<number> {
     case 'bots':
     case 'elevations':
     case 'audit':
+    case 'report':
       return runAdminCommand(command, rest);
     case undefined:
     case 'help':

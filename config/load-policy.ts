@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors/config-error.js';
 import { policySchema, type Policy } from './policy.js';
+import { identityConflicts } from './identity-uniqueness.js';
 
 const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -99,6 +100,13 @@ export function parsePolicy(text: string, source: string, env: NodeJS.ProcessEnv
       ? formatPath(first.path.filter((p): p is string | number => typeof p !== 'symbol'))
       : '';
     throw new ConfigError(lines.join('\n'), firstPath);
+  }
+  const shared = identityConflicts(parsed.data);
+  if (shared.length > 0) {
+    throw new ConfigError(
+      shared.map((c) => `${where(c.path)} ${formatPath(c.path)}: ${c.message}`).join('\n'),
+      formatPath(shared[0]!.path),
+    );
   }
   return deepFreeze(parsed.data);
 }

@@ -10,6 +10,8 @@ import { isValidDn } from '../core/rules/dn.js';
 import { quorumProgress } from '../core/rules/approval-quorum.js';
 import type { ApproverGroup } from '../core/model/elevation.js';
 import type { TargetRef } from '../core/model/targets.js';
+import { requireTicketSchema, ticketPatternProblem } from './require-ticket.js';
+import { riskSchemas } from './risk-policy.js';
 
 /** Bot, role and environment ids: safe in URLs, LDAP values, logs and workflow ids. */
 export const ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -266,6 +268,8 @@ const approverGroupSchema = z
     ...(g.ldapGroup ? { ldapGroupDn: g.ldapGroup } : {}),
   }));
 
+const { detection: detectionSchema, roleRisk: roleRiskSchema } = riskSchemas(approverGroupSchema);
+
 /**
  * Approval by people. Either `groups` (each with its own quorum, all of which must be met, by
  * different people) or the shorthand `approvers` + `quorum`, which is one group named
@@ -355,9 +359,16 @@ const roleSchema = z
     maxDurationSeconds: z.number().int().min(1).max(MAX_ROLE_DURATION_SECONDS),
     approval: approvalSchema,
     drift: driftSchema.default({ action: 'alert', standing: [] }),
+    /** Whether requests must carry a ticket, and which (`require-ticket.ts`). */
+    requireTicket: requireTicketSchema.optional(),
+    /** How the risk score routes this role's requests, over the policy's `detection`. */
+    risk: roleRiskSchema.optional(),
   })
   .strict()
   .superRefine((role, ctx) => {
+    const ticketProblem = ticketPatternProblem(role.id, role.requireTicket);
+    if (ticketProblem)
+      ctx.addIssue({ code: 'custom', path: ['requireTicket', 'pattern'], message: ticketProblem });
     if (role.target.type === 'aws-iam' && role.target.mode === 'credentials') {
       if (role.drift.action === 'revert' || role.drift.standing.length > 0) {
         ctx.addIssue({
@@ -404,6 +415,8 @@ export const policySchema = z
     bots: z.array(botSchema).min(1),
     federation: federationSchema.optional(),
     limits: limitsSchema.default(DEFAULT_BOT_LIMITS),
+    /** Baselines, score thresholds, escalation and alerts (defaults apply when left out). */
+    detection: detectionSchema.optional(),
     roles: z.array(roleSchema).min(1),
   })
   .strict()

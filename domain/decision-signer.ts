@@ -19,6 +19,12 @@ import {
   type DecisionInputs,
 } from '../core/rules/signed-decision.js';
 import type { DecisionSigningKey, PublicDecisionKey } from '../core/crypto/decision-keys.js';
+import {
+  ATTESTATION_TOKEN_TYPE,
+  type AttestationAnswer,
+  type SignedAttestation,
+} from '../core/model/attestation.js';
+import type { AttestationClaims } from '../core/rules/signed-attestation.js';
 
 /** `typ` of a request signature's payload. */
 export const REQUEST_TOKEN_TYPE = 'elevate-request';
@@ -72,6 +78,21 @@ export class DecisionSigner {
       nonce: randomBytes(18).toString('base64url'),
     };
     return { token: await this.sign(claims, `${DECISION_TOKEN_TYPE}+jws`) };
+  }
+
+  /**
+   * Sign an owner's attestation answer for one attestation workflow (`core/rules/signed-attestation.ts`):
+   * good once, for a few minutes, and never as a decision of an elevation (another `typ`).
+   */
+  async attestation(attestationId: string, input: AttestationAnswer): Promise<SignedAttestation> {
+    const claims: AttestationClaims = {
+      typ: ATTESTATION_TOKEN_TYPE,
+      attestationId,
+      input,
+      iat: this.clock().getTime(),
+      nonce: randomBytes(18).toString('base64url'),
+    };
+    return { token: await this.sign(claims, `${ATTESTATION_TOKEN_TYPE}+jws`) };
   }
 
   /** The input with its signature, ready to start the workflow with. */

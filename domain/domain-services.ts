@@ -13,10 +13,12 @@ import type { AuditLog } from '../store/audit-log.js';
 import type { BotStates } from '../store/bot-state.js';
 import type { ElevationIndex } from '../store/elevation-index.js';
 import { ApprovalService } from './approvals/approval-service.js';
+import { AttestationService } from './attestations/attestation-service.js';
 import { AuditService, type AuditServiceDeps } from './audit/audit-service.js';
 import { Authenticator } from './auth/authenticator.js';
 import { BotQuotas, type QuotaStores } from './bot-quotas.js';
 import { BotAdminService } from './bots/bot-admin-service.js';
+import { createLeastPrivilegeReporter, type LeastPrivilegeReporter } from './bots/least-privilege.js';
 import type { CredentialVault } from './credential-vault.js';
 import type { DecisionSigner } from './decision-signer.js';
 import { DecisionSender } from './elevations/decision-sender.js';
@@ -29,8 +31,8 @@ export interface DomainServicesDeps {
   taskQueue: string;
   /** The audit log; what the services append is checked against each event's type. */
   auditLog: Pick<AuditLog, 'listEvents' | 'verify' | 'readEvents'> & TypedAuditAppender;
-  /** The elevation summaries: reads, lists, the bots' open elevations. */
-  elevations: Pick<ElevationIndex, 'getElevation' | 'listElevations' | 'openElevationCounts'>;
+  /** The elevation summaries: reads, lists, the bots' open elevations, their use of roles. */
+  elevations: Pick<ElevationIndex, 'getElevation' | 'listElevations' | 'openElevationCounts' | 'roleUsage'>;
   /** Bots' runtime state (lockdown, overrides, rotated keys). */
   botStates: Pick<BotStates, 'getBotState' | 'findBotStateByKeyHash' | 'listBotStates' | 'updateBotState'>;
   /** The bot's lock and its quota notes (see `bot-quotas.ts`). */
@@ -42,7 +44,7 @@ export interface DomainServicesDeps {
    * Signs every workflow start and every decision sent to a workflow (approve, deny, revoke):
    * workers act only on what this key signed.
    */
-  signer: Pick<DecisionSigner, 'decision' | 'request' | 'kid'>;
+  signer: Pick<DecisionSigner, 'decision' | 'request' | 'kid' | 'attestation'>;
   /** Needed when a role names an LDAP approver group. */
   directory?: ApproverDirectory;
   /** Hands AWS credentials-mode sessions to their bots (needed when a role uses that mode). */
@@ -60,7 +62,11 @@ export interface DomainServices {
   auth: Authenticator;
   requests: RequestService;
   approvals: ApprovalService;
+  /** Owners' answers to periodic attestations (the attestation pages). */
+  attestations: AttestationService;
   bots: BotAdminService;
+  /** The least-privilege report of the bots (also a section of each evidence pack). */
+  leastPrivilege: LeastPrivilegeReporter;
   audit: AuditService;
 }
 
@@ -68,10 +74,12 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
   const { policy, logger } = deps;
   const clock = deps.clock ?? (() => new Date());
   const reader = new ElevationReader({ elevations: deps.elevations, temporal: deps.temporal, logger });
+  const leastPrivilege = createLeastPrivilegeReporter({ policy, elevations: deps.elevations, logger, clock });
   const audit = new AuditService({
     auditLog: deps.auditLog,
     elevations: deps.elevations,
     reader,
+    leastPrivilege,
     logger,
     clock,
     ...(deps.refusalAggregation ? { refusalAggregation: deps.refusalAggregation } : {}),
@@ -125,6 +133,8 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
       logger,
       clock,
     }),
+    attestations: new AttestationService({ temporal: deps.temporal, signer: deps.signer, logger }),
+    leastPrivilege,
     audit,
   };
 }

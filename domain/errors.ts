@@ -2,14 +2,31 @@
  * Errors a caller of the API can cause or meet. One class, coded; the HTTP layer turns it into
  * `{error: {code, message, field?}}` with the status it gives the code (`server/http-status.ts`).
  * Messages are written for the caller and never contain secrets.
+ *
+ * A refusal is recorded in the audit trail exactly once: by the domain when it refuses (it
+ * throws an {@link AuditedRefusal}, which can only be made from the receipt of the refusal
+ * recorder), else by the HTTP layer for any other 4xx of a known caller.
  */
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../core/errors/error-codes.js';
+import type { RefusalEventType } from '../core/model/event-data.js';
+
+/** Brands a {@link RefusalReceipt}: no object literal has it, so no look-alike type-checks. */
+declare const issuedByRecorder: unique symbol;
+
+/**
+ * Proof that a refusal went to the audit trail (appended, or counted into a summary of refusals
+ * before authentication; a store that failed was logged loudly instead). Only
+ * `AuditService.recordRefusal` issues one.
+ */
+export interface RefusalReceipt {
+  /** The event type the refusal was recorded as. */
+  readonly type: RefusalEventType;
+  readonly [issuedByRecorder]: true;
+}
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
-  /** True when the refusal is already in the audit trail (the HTTP layer must not add it again). */
-  audited = false;
   /** When the caller may usefully try again, in seconds (sent as `Retry-After`). */
   retryAfterSeconds?: number;
   constructor(
@@ -19,11 +36,21 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
 
-  /** Mark as already recorded; returns itself. */
-  recorded(): this {
-    this.audited = true;
-    return this;
+/**
+ * A refusal already in the audit trail: made from the recorder's {@link RefusalReceipt}, so
+ * whoever answers it (the HTTP error handler, the approval pages) does not record it again.
+ */
+export class AuditedRefusal extends ApiError {
+  constructor(
+    /** What the recorder recorded. */
+    readonly receipt: RefusalReceipt,
+    code: ErrorCode,
+    message: string,
+    field?: string,
+  ) {
+    super(code, message, field);
   }
 }
 
@@ -33,14 +60,14 @@ export class ApiError extends Error {
  * `code` (`approval_refused`, `approval_not_needed`, ...), so the approver is shown the same
  * reason an admin finds in the audit trail.
  */
-export class RefusalError extends ApiError {
+export class RefusalError extends AuditedRefusal {
   constructor(
+    receipt: RefusalReceipt,
     code: ErrorCode,
     readonly reason: string,
     message: string,
   ) {
-    super(code, message);
-    this.recorded();
+    super(receipt, code, message);
   }
 }
 

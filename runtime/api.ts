@@ -105,6 +105,7 @@ export async function addApi(core: ProcessCore, checks: Record<string, HealthChe
   routers.push(
     approvalRoutes({
       approvals: services.approvals,
+      attestations: services.attestations,
       audit: services.audit,
       stepUp: stepUpClient(settings.oidc, logger, core.metrics),
       singleUse: stores.singleUse,
@@ -132,6 +133,7 @@ export async function addApi(core: ProcessCore, checks: Record<string, HealthChe
       audit: services.audit,
       policy,
       elevations: stores.elevations,
+      eventsByType: stores.eventsByType,
       singleUse: stores.singleUse,
       ...(settings.adminConsole && settings.oidc
         ? {

@@ -265,4 +265,8 @@ const refuseToSign = {
     Promise.reject(
       new Error('this process has no ELEVATE_DECISION_SIGNING_KEY: only the API starts elevations'),
     ),
+  attestation: () =>
+    Promise.reject(
+      new Error('this process has no ELEVATE_DECISION_SIGNING_KEY: only the API sends attestations'),
+    ),
 };

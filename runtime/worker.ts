@@ -6,7 +6,11 @@
 import type { Worker } from '@temporalio/worker';
 import { z } from 'zod';
 import { createActivities } from '../activities/index.js';
+import { riskActivitiesOn } from '../activities/risk-scoring.js';
+import { detectionActivitiesOn } from '../activities/anomaly-detection.js';
+import { attestationActivitiesOn } from '../activities/attestation.js';
 import { DEFAULT_HTTP_LIMITS } from '../config/http-limits.js';
+import { botIdentitiesOf } from '../config/identity-uniqueness.js';
 import { ConfigError } from '../core/errors/config-error.js';
 import { RequestVerifier } from '../domain/decision-signer.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
@@ -17,6 +21,8 @@ import type { HealthCheck } from '../server/health.js';
 import { readLegacyWebhookCursor } from '../store/legacy-webhook-cursor.js';
 import { auditSinks } from '../worker/audit-sinks.js';
 import { createElevationWorker, installTemporalLogging } from '../worker/create-worker.js';
+import { ensureDetectionSchedule } from '../worker/detection-schedule.js';
+import { ensureAttestationSchedule } from '../worker/attestation-schedule.js';
 import {
   ensureReconcileSchedule,
   reconcileAwsPrincipalsOf,
@@ -92,6 +98,20 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
     logger,
   });
   shutdown.add(() => router.close());
+  const notifier = slack
+    ? new SlackNotifier({
+        slack,
+        singleUse: stores.singleUse,
+        elevations: stores.elevations,
+        ...(directory ? { directory } : {}),
+        ...(settings.slack?.approvalChannel ? { channel: settings.slack.approvalChannel } : {}),
+        ...(settings.slack?.driftChannel ? { driftChannel: settings.slack.driftChannel } : {}),
+        logger: logger.child({ component: 'slack-notifier' }),
+      })
+    : new LogNotifier({
+        logger: logger.child({ component: 'approvals' }),
+        approvalUrl: (id) => `${core.publicUrl}/approvals/${id}`,
+      });
   const grace = core.graceSeconds;
   const build = settings.worker?.buildId ?? buildId();
   const worker = await createElevationWorker({
@@ -111,25 +131,30 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
         metrics,
         stopping: shutdown.draining.signal,
       }),
+      ...riskActivitiesOn({ stores, policy, notifier, logger }),
+      ...detectionActivitiesOn({
+        stores,
+        policy,
+        notifier,
+        ...(directory ? { directory } : {}),
+        metrics,
+        logger,
+      }),
+      ...attestationActivitiesOn({
+        stores,
+        policy,
+        notifier,
+        temporal: client,
+        taskQueue: settings.temporal.taskQueue,
+        publicUrl: core.publicUrl,
+        logger,
+      }),
       ...createActivities({
         store: stores.auditLog,
         requests: new RequestVerifier(settings.decisionPublicKeys!),
         requestRuns: stores.singleUse.namespace('request-run', z.string()),
         ledger: new GrantLedger(stores.leases, router),
-        notifier: slack
-          ? new SlackNotifier({
-              slack,
-              singleUse: stores.singleUse,
-              elevations: stores.elevations,
-              ...(directory ? { directory } : {}),
-              ...(settings.slack?.approvalChannel ? { channel: settings.slack.approvalChannel } : {}),
-              ...(settings.slack?.driftChannel ? { driftChannel: settings.slack.driftChannel } : {}),
-              logger: logger.child({ component: 'slack-notifier' }),
-            })
-          : new LogNotifier({
-              logger: logger.child({ component: 'approvals' }),
-              approvalUrl: (id) => `${core.publicUrl}/approvals/${id}`,
-            }),
+        notifier,
         logger: logger.child({ component: 'activities' }),
         // Reconciliation releases the leases of elevation workflows that ended without revoking.
         leases: stores.leases,
@@ -172,7 +197,18 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
     taskQueue: settings.temporal.taskQueue,
     roles: reconcileRolesOf(policy),
     aws: reconcileAwsPrincipalsOf(policy),
+    identities: botIdentitiesOf(policy),
     ...(settings.reconcile ? { intervalSeconds: settings.reconcile.intervalSeconds } : {}),
+  });
+  // Continuous detection: every worker sets its schedule up too (a paused one stays paused).
+  await ensureDetectionSchedule(client, {
+    taskQueue: settings.temporal.taskQueue,
+    ...(policy.detection ? { intervalSeconds: policy.detection.scanIntervalSeconds } : {}),
+  });
+  // Owner attestation: a daily schedule while the policy asks for it (removed when it does not).
+  await ensureAttestationSchedule(client, {
+    taskQueue: settings.temporal.taskQueue,
+    enabled: policy.detection?.attestation !== undefined,
   });
   // The audit webhook: one forwarder workflow (fixed id), started by every worker that has
   // the settings and never stopped by one (its cursor is its state).

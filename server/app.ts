@@ -29,8 +29,11 @@ import { BOT_ROUTES } from './openapi/routes/bots.js';
 import { OPERATION_ROUTES } from './openapi/routes/operations.js';
 
 export interface AppDeps {
-  /** Authentication (workload identity included), the bots' requests, bot administration, the audit trail. */
-  services: Pick<DomainServices, 'auth' | 'requests' | 'bots' | 'audit'>;
+  /**
+   * Authentication (workload identity included), the bots' requests, bot administration, the
+   * least-privilege report, the audit trail.
+   */
+  services: Pick<DomainServices, 'auth' | 'requests' | 'bots' | 'leastPrivilege' | 'audit'>;
   healthChecks: Record<string, HealthCheck>;
   logger: Logger;
   /** Express `trust proxy`: set when a reverse proxy fronts the API, so audited IPs are the callers'. */

@@ -16,7 +16,7 @@ th{width:11rem;color:#555;font-weight:600}.ok{color:#116329}.refused{color:#a40e
 button{font-size:1rem;padding:.6rem 1.4rem;border-radius:6px;border:0;background:#116329;color:#fff;cursor:pointer}
 code{background:#f3f3f3;padding:0 .2rem}.note{color:#555;font-size:.9rem}`;
 
-function Page({ title, children }: { title: string; children: ComponentChildren }) {
+export function Page({ title, children }: { title: string; children: ComponentChildren }) {
   return (
     <html lang="en">
       <head>

@@ -20,12 +20,13 @@
  * process can serve any step. Logins and confirmations are single-use; a link from Slack may
  * start several logins within its ten minutes, each only for the person it was issued to.
  */
+import { PageRefusal, stepUpStatus } from './page-refusal.js';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { ApprovalService } from '../domain/approvals/approval-service.js';
 import type { AuditService } from '../domain/audit/audit-service.js';
 import { type ApproverLogin } from '../core/ports/approver-directory.js';
-import { ApiError, RefusalError } from '../domain/errors.js';
+import { ApiError, AuditedRefusal, RefusalError } from '../domain/errors.js';
 import { httpStatusOf } from './http-status.js';
 import { z } from 'zod';
 import type { SingleUseNamespaces, SingleUseRecords } from '../core/ports/single-use.js';
@@ -49,6 +50,9 @@ import {
 import { countFailure, type AuthFailureLimit } from './auth-failure-limit.js';
 import { serveRoutes, type InvalidInput, type RouteHandlers } from './http/routes.js';
 import { APPROVAL_ROUTES } from './openapi/routes/approvals.js';
+import { ATTESTATION_ROUTES } from './openapi/routes/attestations.js';
+import type { AttestationService } from '../domain/attestations/attestation-service.js';
+import { attestationPages } from './attestations.js';
 
 /** How long a personal approval link from Slack stays usable. */
 export const TICKET_TTL_MS = 10 * 60_000;
@@ -72,6 +76,8 @@ export interface ApprovalRoutesDeps {
   clock?: () => Date;
   /** Failed approval links per source network, shared with the API: over it, the pages answer 429. */
   authFailureLimit?: AuthFailureLimit;
+  /** Owners' attestation answers (`attestations.ts`, served here to share the login); absent: 404. */
+  attestations?: Pick<AttestationService, 'check' | 'attest'>;
 }
 
 /** Who a ticket was issued to. `slackUserId`/`email` are absent for an unbound (log-mode) login. */
@@ -123,35 +129,6 @@ export async function issueApprovalLink(
   return `${publicUrl}/approvals/start?ticket=${t}`;
 }
 
-/** A refusal shown to the approver and audited. */
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly apiCode: string,
-    /** Specific reason, recorded in the audit event. */
-    readonly reason: string,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
-}
-
-const STEP_UP_STATUS: Record<string, [number, string]> = {
-  insufficient_user_authentication: [401, 'insufficient_user_authentication'],
-  login_too_old: [401, 'insufficient_user_authentication'],
-  missing_auth_time: [401, 'insufficient_user_authentication'],
-  missing_email: [403, 'identity_mismatch'],
-  unverified_email: [403, 'identity_mismatch'],
-  non_ascii_address: [403, 'identity_mismatch'],
-  malformed_address: [403, 'identity_mismatch'],
-  missing_identity_claim: [403, 'identity_mismatch'],
-  state_mismatch: [400, 'approval_link_invalid'],
-  nonce_mismatch: [400, 'approval_link_invalid'],
-  token_rejected: [400, 'approval_link_invalid'],
-  idp_error: [400, 'approval_link_invalid'],
-};
-
 export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
   const router = express.Router();
   const now = () => (deps.clock ?? (() => new Date()))();
@@ -185,6 +162,17 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
 
   const wantsJson = (req: Request) => req.accepts(['html', 'json']) === 'json';
 
+  const attestation = attestationPages({
+    attestations: deps.attestations,
+    audit: deps.audit,
+    stepUp: deps.stepUp,
+    singleUse: deps.singleUse,
+    logger: deps.logger,
+    now,
+    cookieName: COOKIE,
+    setCookie: pendingLogins.cookie,
+  });
+
   /** Answer a refusal: audit it, then a page (or JSON) that says why. */
   const refuse = async (
     req: Request,
@@ -192,25 +180,25 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     err: unknown,
     context: { elevationId?: string; actor?: Actor; stage: string; extra?: Record<string, unknown> },
   ) => {
-    let refusal: Refusal;
+    let refusal: PageRefusal;
     let audited = false;
-    if (err instanceof Refusal) {
+    if (err instanceof PageRefusal) {
       refusal = err;
     } else if (err instanceof StepUpError) {
-      const [status, apiCode] = STEP_UP_STATUS[err.code] ?? [400, 'approval_link_invalid'];
-      refusal = new Refusal(status, apiCode, err.code, err.message, hintFor(err.code));
+      const [status, apiCode] = stepUpStatus(err.code);
+      refusal = new PageRefusal(status, apiCode, err.code, err.message, hintFor(err.code));
     } else if (err instanceof ApiError) {
-      refusal = new Refusal(
+      refusal = new PageRefusal(
         httpStatusOf(err),
         err.code,
         err instanceof RefusalError ? err.reason : err.code,
         err.message,
       );
-      audited = err.audited;
+      audited = err instanceof AuditedRefusal;
       if (httpStatusOf(err) >= 500) req.log.error({ err }, 'approval step failed');
     } else {
       req.log.error({ err }, 'approval step failed');
-      refusal = new Refusal(500, 'internal', 'internal', 'Something went wrong on our side; try again.');
+      refusal = new PageRefusal(500, 'internal', 'internal', 'Something went wrong on our side; try again.');
       audited = true; // nothing to audit: a fault, logged above
     }
     if (!audited && refusal.status < 500) {
@@ -282,19 +270,22 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     else res.type('html').send(refusedPage('rate_limited', message, undefined, true));
     return true;
   };
-  router.use(['/approvals/start', '/approvals/callback', '/approvals/confirm'], (req, res, next) => {
-    refuseIfFlooding(req, res, req.baseUrl.split('/').pop() ?? 'start').then(
-      (refused) => (refused ? undefined : next()),
-      next,
-    );
-  });
+  router.use(
+    ['/approvals/start', '/approvals/callback', '/approvals/confirm', '/approvals/attest'],
+    (req, res, next) => {
+      refuseIfFlooding(req, res, req.baseUrl.split('/').pop() ?? 'start').then(
+        (refused) => (refused ? undefined : next()),
+        next,
+      );
+    },
+  );
 
   /** An approval link nobody issued, or one used up or expired. */
   const unknownLink = (req: Request, res: Response) =>
     refuse(
       req,
       res,
-      new Refusal(
+      new PageRefusal(
         400,
         'approval_link_invalid',
         'approval_link_invalid',
@@ -309,7 +300,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     refuse(
       req,
       res,
-      new Refusal(
+      new PageRefusal(
         400,
         'approval_link_invalid',
         'state_mismatch',
@@ -324,7 +315,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     refuse(
       req,
       res,
-      new Refusal(
+      new PageRefusal(
         400,
         'approval_link_invalid',
         'confirmation_invalid',
@@ -339,7 +330,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     refuse(
       req,
       res,
-      new Refusal(
+      new PageRefusal(
         400,
         'invalid_request',
         'invalid_form',
@@ -353,7 +344,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     refuse(
       req,
       res,
-      new Refusal(
+      new PageRefusal(
         404,
         'not_found',
         deps.slackBound ? 'slack_required' : 'not_found',
@@ -384,6 +375,8 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     // Peek, check the browser, then take: someone who saw the `state` (the provider's logs, a
     // forwarded URL) must not be able to use up the approver's login from another browser.
     const login = await stored(logins, query.state, 'peek');
+    // A login the owner attestation pages started comes back here too (one redirect URI).
+    if (!login && (await attestation.finishLogin(query.state, req, res))) return;
     // Another browser is refused below with the record kept; the right one uses it up (once).
     const sameBrowser = login !== undefined && cookieOf(req, COOKIE) === login.browser;
     if (!login || (sameBrowser && !(await stored(logins, query.state, 'take')))) {
@@ -394,7 +387,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     let actor: Actor = login.email ? { kind: 'human', id: login.email } : ANONYMOUS;
     try {
       if (cookieOf(req, COOKIE) !== login.browser) {
-        throw new Refusal(
+        throw new PageRefusal(
           400,
           'approval_link_invalid',
           'browser_mismatch',
@@ -407,7 +400,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       const evidence: MfaEvidence = await client.finish(callbackUrl, login.transaction);
       if (!login.email) actor = { kind: 'human', id: evidence.email };
       if (login.email && !sameApprover(login.email, evidence.email)) {
-        throw new Refusal(
+        throw new PageRefusal(
           403,
           'identity_mismatch',
           'identity_mismatch',
@@ -481,7 +474,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     const actor: Actor = { kind: 'human', id: confirmation.approver };
     try {
       if (cookieOf(req, COOKIE) !== confirmation.browser) {
-        throw new Refusal(
+        throw new PageRefusal(
           400,
           'approval_link_invalid',
           'browser_mismatch',
@@ -489,7 +482,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
         );
       }
       if (!(await stored(confirmations, body.confirmation, 'take'))) {
-        throw new Refusal(
+        throw new PageRefusal(
           400,
           'approval_link_invalid',
           'confirmation_invalid',
@@ -556,6 +549,10 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     }
   };
 
+  serveRoutes(router, ATTESTATION_ROUTES, attestation.handlers, {
+    guards: { none: [], approvalBrowser: [] },
+    invalidInput: attestation.invalidInput,
+  });
   serveRoutes(
     router,
     APPROVAL_ROUTES,

@@ -14,6 +14,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   bot_disabled: 403,
   bot_locked: 403,
+  attestation_overdue: 403,
+  role_suspended: 403,
   unknown_role: 422,
   role_not_allowed: 403,
   duration_too_long: 422,

@@ -37,7 +37,9 @@ import {
   type RecordedRevokeReceipt,
 } from '../core/model/event-data-records.js';
 import type { HealthReport } from './health.js';
+import { LEAST_PRIVILEGE_WINDOWS, type LeastPrivilegeReport } from '../core/model/least-privilege.js';
 import { elevationIdSchema } from './schemas.js';
+import { riskDecisionSchema } from '../core/model/risk-records.js';
 
 /** What the reference knows about a schema besides its shape. */
 export interface ApiMeta {
@@ -76,6 +78,8 @@ export const errorCodeSchema = documented(
     'forbidden',
     'bot_disabled',
     'bot_locked',
+    'attestation_overdue',
+    'role_suspended',
     'unknown_role',
     'role_not_allowed',
     'duration_too_long',
@@ -224,6 +228,10 @@ export const elevationViewSchema = documented(
     revokeAttempts: count('Failed revocation rounds so far (0 unless the target resisted).'),
     lastError: documented(z.string().optional(), {
       description: 'Last grant or revocation error, `<ErrorType>: <message>`; for operators.',
+    }),
+    risk: documented(riskDecisionSchema.optional(), {
+      description:
+        'The inline risk score (0–100), its level, the reasons in plain words (highest points first), whether the bot’s baseline counted, and the route the score chose (`auto`, `approvers`, `escalated`, `denied`). Absent until the worker has scored the request (read it again, or wait) and for elevations requested before scoring existed.',
     }),
   }),
   { id: 'Elevation', description: 'One elevation, with operator diagnostics (`lastError`).' },
@@ -480,6 +488,100 @@ export const botKeyRotationSchema = documented(
 );
 export type _BotKeyRotationAgrees = Assert<Agrees<z.infer<typeof botKeyRotationSchema>, BotKeyRotation>>;
 
+// ---- the least-privilege report ---------------------------------------------------------------
+
+const windowDaysSchema = z.literal([...LEAST_PRIVILEGE_WINDOWS]);
+const perWindow = <S extends z.ZodType>(of: S, what: string) =>
+  z.object({
+    last30Days: documented(of, { description: `${what} in the last 30 days.` }),
+    last60Days: documented(of, { description: `${what} in the last 60 days.` }),
+    last90Days: documented(of, { description: `${what} in the last 90 days.` }),
+  });
+const heldMs = (description: string) => documented(z.int().min(0).nullable(), { description });
+
+/** `GET /v1/admin/reports/least-privilege`: per bot, the roles it does not use, with evidence. */
+export const leastPrivilegeReportSchema = documented(
+  z.object({
+    generatedAt: instant('When the report was computed; every window ends here.'),
+    windowsDays: documented(z.array(windowDaysSchema), { description: 'The windows, in days.' }),
+    reviewWindowDays: documented(windowDaysSchema, {
+      description: 'The window a role must have been requested in to be kept (90 days).',
+    }),
+    quickReturnSeconds: documented(z.int().min(1), {
+      description: '“Given back within seconds”, as this report took it (`quickReturnSeconds`, default 30).',
+    }),
+    bots: z.array(
+      documented(
+        z.object({
+          botId: z.string(),
+          owner: z.string(),
+          team: z.string(),
+          environment: z.string(),
+          allowedRoles: documented(z.array(z.string()), {
+            description: 'The roles the policy allows the bot, in policy order.',
+          }),
+          firstRequestedAt: documented(z.string().nullable(), {
+            format: 'date-time',
+            description: 'The bot’s first recorded request (of any role); null if it never asked.',
+          }),
+          unused: documented(perWindow(z.array(z.string()), 'Allowed roles not requested'), {
+            description: 'Allowed roles the bot did not request, per window.',
+          }),
+          quickReturn: documented(z.array(z.string()), {
+            description:
+              'Allowed roles whose every grant in the review window the bot gave back within `quickReturnSeconds`.',
+          }),
+          recommendedRoles: documented(z.array(z.string()), {
+            description: 'The allowed roles minus those not requested in the review window.',
+          }),
+          removable: documented(z.array(z.string()), {
+            description: 'The allowed roles the recommendation drops.',
+          }),
+          roles: z.array(
+            documented(
+              z.object({
+                roleId: z.string(),
+                lastRequestedAt: documented(z.string().nullable(), {
+                  format: 'date-time',
+                  description: 'The bot’s last request of the role, at any time; null if never.',
+                }),
+                requests: perWindow(z.int().min(0), 'Requests (whatever became of them)'),
+                grants: count('Grants of the role requested in the review window.'),
+                quickReturns: count('Of those, the ones given back within `quickReturnSeconds`.'),
+                medianHeldMs: heldMs(
+                  'Median time held per grant in the review window (ms); null without grants.',
+                ),
+                maxHeldMs: heldMs(
+                  'Longest time held per grant in the review window (ms); null without grants.',
+                ),
+                quickReturn: documented(z.boolean(), {
+                  description: 'Every grant in the review window was given back within `quickReturnSeconds`.',
+                }),
+                recommendation: documented(z.enum(['keep', 'remove']), {
+                  description: '`remove` when the role was not requested in the review window.',
+                }),
+                reason: documented(z.string(), {
+                  description: 'The recommendation and its evidence, in words.',
+                }),
+              }),
+              { id: 'RoleUsageEvidence', description: 'One allowed role and how the bot used it.' },
+            ),
+          ),
+        }),
+        { id: 'BotLeastPrivilege', description: 'One bot’s least-privilege report.' },
+      ),
+    ),
+  }),
+  {
+    id: 'LeastPrivilegeReport',
+    description:
+      'Per bot: allowed roles not requested in 30/60/90 days, roles always given back within seconds, and the narrower role list recommended, with the evidence for each role.',
+  },
+);
+export type _LeastPrivilegeReportAgrees = Assert<
+  Agrees<z.infer<typeof leastPrivilegeReportSchema>, LeastPrivilegeReport>
+>;
+
 // ---- the evidence pack ------------------------------------------------------------------------
 
 /**
@@ -545,6 +647,10 @@ export const evidencePackSchema = documented(
         ),
         { description: 'Each event’s place in the chain; each `hash` is recomputable from its event.' },
       ),
+    }),
+    leastPrivilege: documented(leastPrivilegeReportSchema.nullable().optional(), {
+      description:
+        'The least-privilege report of the elevation’s bot at export time (null if the policy no longer lists the bot). From the elevation index, not from the events: the digest covers it, the events do not prove it.',
     }),
     digest: documented(z.string().regex(/^sha256:[0-9a-f]{64}$/), {
       description: 'SHA-256 of the canonical JSON (RFC 8785) of every field above.',

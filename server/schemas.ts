@@ -8,6 +8,7 @@ import { ELEVATION_ID_PATTERN } from '../domain/ids.js';
 import { EXPORT_FORMATS } from '../integrations/audit/export.js';
 import { RISKS } from '../core/rules/risk.js';
 import { ELEVATION_STATUSES } from '../core/model/elevation.js';
+import { MAX_QUICK_RETURN_SECONDS } from '../core/model/least-privilege.js';
 import { SAFE_TEXT_PATTERN, unsafeTextProblem } from './safe-text.js';
 
 /**
@@ -123,6 +124,19 @@ export const exportQuerySchema = z
       .default('jsonl'),
     since: isoInstant.optional(),
     until: isoInstant.optional(),
+  })
+  .strict();
+
+/** Query of `GET /v1/admin/reports/least-privilege`: one bot, and what "within seconds" means. */
+export const leastPrivilegeQuerySchema = z
+  .object({
+    botId: z.string().regex(ID_PATTERN, { message: 'must be a bot id' }).optional(),
+    quickReturnSeconds: z.coerce
+      .number({ message: 'must be a number of seconds' })
+      .int({ message: 'must be a whole number of seconds' })
+      .min(1, { message: 'must be at least 1' })
+      .max(MAX_QUICK_RETURN_SECONDS, { message: `must be at most ${MAX_QUICK_RETURN_SECONDS}` })
+      .optional(),
   })
   .strict();
 

@@ -36,7 +36,7 @@ import type { Logger } from 'pino';
 import type { SlackSettings } from '../config/settings.js';
 import type { ApprovalService } from '../domain/approvals/approval-service.js';
 import type { AuditService } from '../domain/audit/audit-service.js';
-import { ApiError } from '../domain/errors.js';
+import { ApiError, AuditedRefusal } from '../domain/errors.js';
 import { z } from 'zod';
 import type { SingleUseNamespaces } from '../core/ports/single-use.js';
 import type { SlackClient, SlackUserRefusal } from '../integrations/slack/slack-client.js';
@@ -49,6 +49,7 @@ import {
   renderDenyModal,
 } from '../integrations/slack/messages.js';
 import { approvalTickets, issueApprovalLink } from './approvals.js';
+import { ATTEST_REVIEW_ACTION } from '../integrations/slack/attestation-messages.js';
 import { elevationIdSchema } from './schemas.js';
 import { unsafeTextProblem } from './safe-text.js';
 import { SLACK_BODY_LIMIT_BYTES, headerRefusal, slackRequestGate } from './slack-request-gate.js';
@@ -204,16 +205,16 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   ): Promise<string> => {
     const { email, refused } = await slack.approverEmail(userId);
     if (refused) {
-      await audit.recordRefusal(
+      const receipt = await audit.recordRefusal(
         type,
         elevationId,
         { kind: 'anonymous', id: `slack:${userId}` },
         { code: refused, slackUserId: userId },
       );
-      throw new ApiError('approval_refused', ACCOUNT_REFUSALS[refused]).recorded();
+      throw new AuditedRefusal(receipt, 'approval_refused', ACCOUNT_REFUSALS[refused]);
     }
     if (!email) {
-      await audit.recordRefusal(
+      const receipt = await audit.recordRefusal(
         type,
         elevationId,
         { kind: 'anonymous', id: `slack:${userId}` },
@@ -222,10 +223,11 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
           slackUserId: userId,
         },
       );
-      throw new ApiError(
+      throw new AuditedRefusal(
+        receipt,
         'approval_refused',
         'Your Slack profile has no e-mail address Elevate can match.',
-      ).recorded();
+      );
     }
     return email;
   };
@@ -279,9 +281,13 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     },
   );
 
-  // The "Verify with MFA" link button in the approve modal: the browser opens the link; Slack
-  // also reports the click, which needs only an acknowledgement.
+  // The "Verify with MFA" link button in the approve modal, and the Review link button of an
+  // owner attestation: the browser opens the link; Slack also reports the click, which needs
+  // only an acknowledgement.
   app.action(VERIFY_ACTION, async ({ ack }) => {
+    await ack();
+  });
+  app.action(ATTEST_REVIEW_ACTION, async ({ ack }) => {
     await ack();
   });
 

@@ -1,10 +1,12 @@
 /**
- * Runtime state of bots (lockdown, disable/enable override, rotated API key), kept in the
+ * Runtime state of bots (lockdown, disable/enable override, rotated API key, owner
+ * attestation), kept in the
  * store's database so that every API process sees the same. Not part of the audit chain: every
  * change is recorded there by the caller as an event. With a MAC key (see `row-mac.ts`) a row
  * altered behind the store's back reads as *quarantined*: locked, with an API key nobody holds.
  */
 import type { Kysely } from 'kysely';
+import type { BotAttestation } from '../core/model/attestation.js';
 import type { StoreConnection } from './connection.js';
 import { InvalidQueryError } from './errors.js';
 import { botStateMacFor, checkedBotState } from './row-mac.js';
@@ -40,6 +42,11 @@ export interface BotState {
   apiKey: { hash: string; rotatedAt: string; rotatedBy: string } | null;
   /** When any of it last changed. */
   updatedAt: string;
+  /**
+   * Periodic owner attestation (`core/model/attestation.ts`): absent until the bot's owner is
+   * first asked, so a row written before it existed reads, and MACs, as it did.
+   */
+  attestation?: BotAttestation;
 }
 
 /** A change to a bot's state; fields left out stay as they are. */
@@ -53,6 +60,12 @@ export interface BotStateChange {
   disabled?: { value: boolean; by: string } | null;
   /** Replace the bot's API key with the one whose hash (`sha256:<hex>`) this is. */
   apiKey?: { hash: string; by: string };
+  /** The owner was asked to attest (attestation `id`). */
+  attestationRequested?: { id: string };
+  /** The owner attested: the roles trimmed now (replacing earlier ones); lifts a suspension. */
+  attested?: { by: string; trimmedRoles: string[] };
+  /** Suspend the bot for an unanswered attestation, or lift the suspension with null. */
+  attestationOverdue?: { attestationId: string } | null;
 }
 
 const KEY_HASH = /^sha256:[0-9a-f]{64}$/;
@@ -74,7 +87,68 @@ export function rowToBotState(row: Omit<BotStateTable, 'mac'>): BotState {
         ? { hash: row.api_key_hash, rotatedAt: row.key_rotated_at ?? '', rotatedBy: row.key_rotated_by ?? '' }
         : null,
     updatedAt: row.updated_at,
+    ...attestationOf(row),
   };
+}
+
+/** The attestation part of a row, or nothing when none of its columns is set. */
+function attestationOf(row: Omit<BotStateTable, 'mac'>): { attestation?: BotAttestation } {
+  const set = [row.attested_at, row.attestation_id, row.trimmed_roles, row.attestation_overdue_at].some(
+    (v) => v !== null && v !== undefined,
+  );
+  if (!set) return {};
+  return {
+    attestation: {
+      attestedAt: row.attested_at ?? null,
+      attestedBy: row.attested_by ?? null,
+      requested:
+        row.attestation_id != null
+          ? { id: row.attestation_id, at: row.attestation_requested_at ?? row.updated_at }
+          : null,
+      trimmedRoles: parseRoles(row.trimmed_roles),
+      overdue:
+        row.attestation_overdue_at != null
+          ? { at: row.attestation_overdue_at, attestationId: row.attestation_overdue_id ?? '' }
+          : null,
+    },
+  };
+}
+
+/** The trimmed roles column (a JSON array of role ids); anything else reads as none. */
+function parseRoles(text: string | null | undefined): string[] {
+  if (!text) return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The attestation after `change`, from the one before (undefined: the bot had none). */
+function applyAttestationChange(
+  before: BotAttestation | undefined,
+  change: BotStateChange,
+  at: string,
+): BotAttestation | undefined {
+  const { attestationRequested, attested, attestationOverdue } = change;
+  // Lifting a suspension of a bot never asked to attest leaves it without attestation state.
+  if (!attestationRequested && !attested && (attestationOverdue === undefined || !before)) return before;
+  const next: BotAttestation = before
+    ? { ...before }
+    : { attestedAt: null, attestedBy: null, requested: null, trimmedRoles: [], overdue: null };
+  if (attestationRequested) next.requested = { id: attestationRequested.id, at };
+  if (attested) {
+    next.attestedAt = at;
+    next.attestedBy = attested.by;
+    next.trimmedRoles = [...attested.trimmedRoles];
+    next.overdue = null;
+  }
+  if (attestationOverdue === null) next.overdue = null;
+  else if (attestationOverdue) {
+    next.overdue = before?.overdue ?? { at, attestationId: attestationOverdue.attestationId };
+  }
+  return next;
 }
 
 /**
@@ -101,6 +175,8 @@ export function applyBotStateChange(
         : { value: change.disabled.value, at, by: change.disabled.by };
   }
   if (change.apiKey) next.apiKey = { hash: change.apiKey.hash, rotatedAt: at, rotatedBy: change.apiKey.by };
+  const attestation = applyAttestationChange(before?.attestation, change, at);
+  if (attestation) next.attestation = attestation;
   return next;
 }
 
@@ -206,6 +282,13 @@ export class BotStates {
         key_rotated_at: after.apiKey?.rotatedAt ?? null,
         key_rotated_by: after.apiKey?.rotatedBy ?? null,
         updated_at: after.updatedAt,
+        attested_at: after.attestation?.attestedAt ?? null,
+        attested_by: after.attestation?.attestedBy ?? null,
+        attestation_id: after.attestation?.requested?.id ?? null,
+        attestation_requested_at: after.attestation?.requested?.at ?? null,
+        trimmed_roles: after.attestation ? JSON.stringify(after.attestation.trimmedRoles) : null,
+        attestation_overdue_at: after.attestation?.overdue?.at ?? null,
+        attestation_overdue_id: after.attestation?.overdue?.attestationId ?? null,
         mac: botStateMacFor(this.conn.integrity, after),
       };
       await trx

@@ -11,6 +11,7 @@ import type { TargetType } from '../core/model/targets.js';
 import { riskOf, type Risk } from '../core/rules/risk.js';
 import type { StoreConnection } from './connection.js';
 import { InvalidCursorError, InvalidQueryError } from './errors.js';
+import { roleUsage, type RoleUsageQuery, type RoleUsageRow } from './least-privilege-query.js';
 import type { StoreSchema } from './schema.js';
 
 /** Filters for listing elevations; newest first. */
@@ -76,7 +77,13 @@ export function filterColumns(
     if (typeof bot?.team === 'string') team = bot.team;
     if (typeof role?.target?.type === 'string') targetType = role.target.type;
   }
-  return { owner: view.owner, team, environment: view.environment, targetType, risk: riskOf(view) };
+  return {
+    owner: view.owner,
+    team,
+    environment: view.environment,
+    targetType,
+    risk: riskOf(view),
+  };
 }
 
 /** The console charts' columns of a summary row, from its view. */
@@ -398,6 +405,14 @@ export class ElevationIndex {
       topBots: bots,
       topRoles: roles,
     };
+  }
+
+  /**
+   * How each bot (or one) used each role it ever requested, for the least-privilege report:
+   * grouped counts and held times in SQL (`least-privilege-query.ts`).
+   */
+  roleUsage(query: RoleUsageQuery): Promise<RoleUsageRow[]> {
+    return roleUsage(this.conn.db, this.conn.engine, query);
   }
 
   /** The ten values of `column` with the most elevations in the window, most first, ties by name. */

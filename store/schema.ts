@@ -103,6 +103,28 @@ export interface BotStateTable {
   key_rotated_by: string | null;
   updated_at: string;
   mac: string | null;
+  // Periodic owner attestation (migration 0005); `trimmed_roles` is a JSON array of role ids.
+  attested_at: string | null;
+  attested_by: string | null;
+  attestation_id: string | null;
+  attestation_requested_at: string | null;
+  trimmed_roles: string | null;
+  attestation_overdue_at: string | null;
+  attestation_overdue_id: string | null;
+}
+
+/** One bot's risk-scoring baseline (migration 0003). */
+export interface BotBaselinesTable {
+  bot_id: string;
+  /** The baseline as JSON text (`core/rules/bot-baseline.ts`). */
+  baseline: string;
+  updated_at: string;
+}
+
+/** How far into the audit log a reader has folded (migration 0003): one row per reader. */
+export interface DetectionCursorTable {
+  name: string;
+  position: BigInt;
 }
 
 /** Every table of the store's database. */
@@ -115,4 +137,6 @@ export interface StoreSchema {
   ledger_locks: LedgerLocksTable;
   ephemeral: EphemeralTable;
   bot_state: BotStateTable;
+  bot_baselines: BotBaselinesTable;
+  detection_cursor: DetectionCursorTable;
 }

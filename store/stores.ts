@@ -2,7 +2,10 @@
  * Every store over one database, as a process's composition root opens them. Each consumer is
  * handed only the store (or the few methods of it) that it uses.
  */
+import { AuditEventsByType } from './audit-by-type.js';
 import { AuditLog } from './audit-log.js';
+import { BotActivityIndex } from './bot-activity.js';
+import { BotBaselines } from './bot-baselines.js';
 import { BotStates } from './bot-state.js';
 import { StoreDatabase, type StoreSettings } from './database.js';
 import { ElevationIndex } from './elevation-index.js';
@@ -21,6 +24,12 @@ export interface Stores {
   singleUse: SingleUse;
   /** Bots' runtime state. */
   botStates: BotStates;
+  /** Risk scoring's per-bot baselines, kept up to date from the audit log. */
+  baselines: BotBaselines;
+  /** The audit events of one type, newest first (the Anomalies page, continuous detection). */
+  eventsByType: AuditEventsByType;
+  /** A bot's latest elevations (continuous detection: dormant bots, grants run to expiry). */
+  botActivity: BotActivityIndex;
   /** The database they share: health checks (`ping`) and `close`. */
   database: StoreDatabase;
 }
@@ -43,6 +52,9 @@ export function storesOn(database: StoreDatabase): Stores {
     leases: new GrantLeases(database),
     singleUse: new SingleUse(database),
     botStates: new BotStates(database),
+    baselines: new BotBaselines(database),
+    eventsByType: new AuditEventsByType(database),
+    botActivity: new BotActivityIndex(database),
     database,
   };
 }

@@ -3,23 +3,18 @@
  * worker process sets it up at start from the policy it loaded, so the schedule always
  * reconciles the roles of the most recently started worker's policy.
  */
-import {
-  ScheduleAlreadyRunning,
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleHandle,
-  type ScheduleOptionsStartWorkflowAction,
-  type ScheduleSpec,
-} from '@temporalio/client';
+import type { Client, ScheduleHandle } from '@temporalio/client';
 import { principalFor, type Policy } from '../config/policy.js';
 import {
   DEFAULT_RECONCILE_INTERVAL_SECONDS,
   type ReconcileAwsPrincipal,
+  type ReconcileIdentity,
   type ReconcileInput,
   type ReconcileRole,
 } from '../core/model/reconcile.js';
 import { RECONCILE_SCHEDULE_ID } from '../workflows/definitions.js';
 import type { reconcileWorkflow } from '../workflows/reconcile-workflow.js';
+import { ensureIntervalSchedule } from './interval-schedule.js';
 
 /**
  * The policy's roles as reconciliation needs them: target, drift rule, and the bots'
@@ -72,6 +67,8 @@ export interface ReconcileScheduleOptions {
   roles: ReconcileRole[];
   /** The bots' AWS principals to check (see {@link reconcileAwsPrincipalsOf}). */
   aws?: ReconcileAwsPrincipal[];
+  /** The bots' target identities, to find those used by another bot too (`botIdentitiesOf`). */
+  identities?: ReconcileIdentity[];
   /** Pause between two runs (default 60 s). */
   intervalSeconds?: number;
   /** Schedule id (default `elevate-reconcile`; tests use their own). */
@@ -83,36 +80,20 @@ export interface ReconcileScheduleOptions {
  * task queue). A run still going when the next is due makes that next one skipped, so slow
  * targets never pile runs up.
  */
-export async function ensureReconcileSchedule(
+export function ensureReconcileSchedule(
   client: Client,
   opts: ReconcileScheduleOptions,
 ): Promise<ScheduleHandle> {
-  const scheduleId = opts.scheduleId ?? RECONCILE_SCHEDULE_ID;
-  const spec: ScheduleSpec = {
-    intervals: [{ every: `${opts.intervalSeconds ?? DEFAULT_RECONCILE_INTERVAL_SECONDS}s` }],
+  const input: ReconcileInput = {
+    roles: opts.roles,
+    ...(opts.aws?.length ? { aws: opts.aws } : {}),
+    ...(opts.identities?.length ? { identities: opts.identities } : {}),
   };
-  const input: ReconcileInput = { roles: opts.roles, ...(opts.aws?.length ? { aws: opts.aws } : {}) };
-  const action: ScheduleOptionsStartWorkflowAction<typeof reconcileWorkflow> = {
-    type: 'startWorkflow',
+  return ensureIntervalSchedule<typeof reconcileWorkflow>(client, {
+    scheduleId: opts.scheduleId ?? RECONCILE_SCHEDULE_ID,
+    intervalSeconds: opts.intervalSeconds ?? DEFAULT_RECONCILE_INTERVAL_SECONDS,
     workflowType: 'reconcileWorkflow',
-    workflowId: scheduleId,
     args: [input],
     taskQueue: opts.taskQueue,
-    // One run never needs long; a stuck one must not block the schedule forever.
-    workflowExecutionTimeout: '1h',
-  };
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP };
-  try {
-    return await client.schedule.create({ scheduleId, spec, action, policies });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    const handle = client.schedule.getHandle(scheduleId);
-    await handle.update<typeof reconcileWorkflow>((previous) => ({
-      ...previous,
-      spec,
-      action,
-      policies: { ...previous.policies, overlap: ScheduleOverlapPolicy.SKIP },
-    }));
-    return handle;
-  }
+  });
 }

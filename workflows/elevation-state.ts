@@ -13,11 +13,13 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type {
   Actor,
+  ApprovalRule,
   CarriedState,
   DecisionTrust,
   ElevationInput,
   ElevationView,
   EndReason,
+  RoleSnapshot,
   SlackMessageRef,
 } from '../core/model/elevation.js';
 import type {
@@ -32,7 +34,9 @@ import type { EventDataOf, EventPayload } from '../core/model/event-data.js';
 import type { GrantHandle } from '../core/model/targets.js';
 import { REFUSAL_FAILURE_TYPE } from './definitions.js';
 import { approvalRefusal, isIdentity, sameApprover } from '../core/rules/approval-eligibility.js';
-import { quorumProgress } from '../core/rules/approval-quorum.js';
+import { quorumProgress, totalQuorum } from '../core/rules/approval-quorum.js';
+import type { RoutedRequest } from '../core/rules/risk-routing.js';
+import type { RiskDecision } from '../core/model/risk.js';
 import { canonicalAddress } from '../core/rules/email-address.js';
 import { initialView, isFinal } from '../core/rules/elevation-view.js';
 import { decisionClaimsOf, verifyDecision, type DecisionInputs } from '../core/rules/signed-decision.js';
@@ -95,6 +99,8 @@ export class ElevationState {
   private revokeRequest: RevokeRequest | undefined;
   /** What the grant's receipt said revokes it (opaque here); absent before, or in old histories. */
   private handle: GrantHandle | undefined;
+  /** The rule approvals are checked against: the role's, until the risk score routes otherwise. */
+  private approvalRule: ApprovalRule;
 
   /**
    * A new elevation from its start input, or the one a run that continued as new carried over.
@@ -107,6 +113,7 @@ export class ElevationState {
     this.view = input.carried?.view ?? initialView(input, now());
     this.trusted = input.carried?.trust;
     this.handle = input.carried?.handle;
+    this.approvalRule = input.role.approval;
   }
 
   /** A deep copy of the view, as it is now (for events and Update results). */
@@ -119,8 +126,48 @@ export class ElevationState {
     return isFinal(this.view);
   }
 
-  private get rule() {
-    return this.input.role.approval;
+  private get rule(): ApprovalRule {
+    return this.approvalRule;
+  }
+
+  /** The role as it applies to this request: the policy's, with the approval rule the score routed to. */
+  get role(): RoleSnapshot {
+    return this.approvalRule === this.input.role.approval
+      ? this.input.role
+      : { ...this.input.role, approval: this.approvalRule };
+  }
+
+  // ---- the risk score -----------------------------------------------------------------------
+
+  /**
+   * Applies the score's route: the view carries the decision, and when the route changed the
+   * approval rule (escalated), approvals are checked against the new one from here on. An
+   * automatic role's request that now needs approval waits for it from now, for the escalation
+   * window; a role with approvers keeps its deadline and gains a group.
+   */
+  route(routed: RoutedRequest): void {
+    this.view.risk = routed.decision;
+    if (routed.approval === this.approvalRule || routed.approval.mode !== 'approvers') return;
+    const groups = routed.approval.groups;
+    const deadline =
+      this.view.approval.mode === 'approvers'
+        ? this.view.approval.deadline
+        : new Date(this.now() + routed.approval.windowSeconds * 1000).toISOString();
+    this.approvalRule = routed.approval;
+    this.view.status = 'pending_approval';
+    this.view.approval = {
+      mode: 'approvers',
+      quorum: totalQuorum(groups),
+      deadline,
+      groups: quorumProgress(groups, this.view.approvals).groups,
+    };
+  }
+
+  /** The score denied the request: it ends `denied`; returns what `elevation.denied` records. */
+  deniedByRisk(decision: RiskDecision): EventDataOf<'elevation.denied'> {
+    this.view.risk = decision;
+    this.end('denied', 'denied');
+    return { reason: `risk score: ${decision.routeReason}`, risk: decision };
   }
 
   private isoNow(): string {

@@ -40,6 +40,7 @@ import { setElevationHandlers } from './elevation-handlers.js';
 import { ElevationState, SYSTEM } from './elevation-state.js';
 import { errorSummary } from './error-summary.js';
 import { NotifyQueue } from './notify-queue.js';
+import { actOnDenial, scoreAndRoute } from './risk-route.js';
 
 /**
  * The worker's side of trust: check the API's signature over the start input, and hand over
@@ -72,7 +73,11 @@ interface Run {
 export async function elevationWorkflow(input: ElevationInput): Promise<ElevationView> {
   const state = new ElevationState(input, () => Date.now());
   const audit = new AuditQueue(input.elevationId, () => state.snapshot());
-  const notify = new NotifyQueue(input, () => state.snapshot());
+  const notify = new NotifyQueue(
+    input,
+    () => state.snapshot(),
+    () => state.role,
+  );
   setElevationHandlers(state, audit, notify);
   const run: Run = { input, state, audit, notify };
 
@@ -85,6 +90,10 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   // Only a request the API signed is acted on: one started straight through Temporal is
   // recorded and refused before anything is announced or granted. (Runs started before
   // requests were signed replay without this step.)
+  // Whether requests are scored is decided here, in the first activation, with the other patch:
+  // a `patched()` call made after a local activity's result can land in another workflow task
+  // on replay than it did when it ran (replay resolves the result at once), and read false.
+  const scoring = patched('risk-scoring');
   if (patched('signed-requests')) {
     const check = await checkRequest(input, workflowInfo().startTime.getTime());
     state.useTrust(check.trust);
@@ -93,6 +102,10 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       return state.view;
     }
   }
+
+  // The risk score routes the request before it is recorded, so `elevation.requested` carries
+  // the score and its reasons. (Runs started before scoring existed replay without this step.)
+  const routed = scoring ? await scoreAndRoute(input, state) : undefined;
 
   const requested = audit.event(
     'elevation.requested',
@@ -106,6 +119,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       requestId: input.requestId ?? null,
       ...(input.identity ? { identity: input.identity } : {}),
       ...(input.source ? { source: input.source } : {}),
+      ...(routed ? { risk: routed.decision } : {}),
     },
   );
   const badDuration = state.failOnBadDuration();
@@ -117,7 +131,14 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     return state.view;
   }
 
-  if (input.role.approval.mode === 'auto') {
+  if (routed?.decision.route === 'denied') {
+    const denied = state.deniedByRisk(routed.decision);
+    await audit.recordBeforeNextStep(requested, audit.event('elevation.denied', SYSTEM, denied));
+    await actOnDenial(input, state, routed);
+    return finish(run);
+  }
+
+  if (state.role.approval.mode === 'auto') {
     await audit.recordBeforeNextStep(requested, audit.event('elevation.approved', SYSTEM, { rule: 'auto' }));
   } else {
     await audit.recordBeforeNextStep(requested);

@@ -2,3 +2,5 @@
 export { elevationWorkflow } from './elevation-workflow.js';
 export { reconcileWorkflow } from './reconcile-workflow.js';
 export { auditForwarderWorkflow } from './audit-forwarder-workflow.js';
+export { detectionWorkflow } from './detection-workflow.js';
+export { attestationWorkflow, attestationSweepWorkflow } from './attestation-workflow.js';

@@ -7,13 +7,21 @@
  */
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../core/ports/activities.js';
-import type { ElevationInput, ElevationView, SlackMessageRef } from '../core/model/elevation.js';
+import type {
+  ElevationInput,
+  ElevationView,
+  RoleSnapshot,
+  SlackMessageRef,
+} from '../core/model/elevation.js';
 import type { EventType } from '../core/model/events.js';
 import { errorSummary } from './error-summary.js';
 
 /**
- * One call may itself wait out Slack's rate limits, so the timeouts are generous; a message is
- * retried for an hour before it is given up (and logged).
+ * An attempt makes several Slack calls (the approval message, its thread, the owner), each tried
+ * once with its own request timeout, so an attempt may take a while. A rate limit or an outage
+ * fails the attempt and Temporal retries it, after the `Retry-After` Slack gave
+ * (`activities/slack-failures.ts`); a message is retried for an hour before it is given up
+ * (and logged).
  */
 const { publishElevationEvent } = proxyActivities<Activities>({
   startToCloseTimeout: '150s',
@@ -33,6 +41,8 @@ export class NotifyQueue {
   constructor(
     private readonly input: ElevationInput,
     private readonly snapshot: () => ElevationView,
+    /** The role as it applies now (its approval rule may be the one the risk score routed to). */
+    private readonly role: () => RoleSnapshot = () => input.role,
   ) {
     this.refs = input.carried?.messages ?? [];
   }
@@ -43,16 +53,16 @@ export class NotifyQueue {
   }
 
   private get asksHumans(): boolean {
-    return this.input.role.approval.mode === 'approvers';
+    return this.role().approval.mode === 'approvers';
   }
 
   private details() {
-    return { elevation: this.snapshot(), bot: this.input.bot, role: this.input.role };
+    return { elevation: this.snapshot(), bot: this.input.bot, role: this.role() };
   }
 
   /** Posts the approval request; later messages update it. */
   announce(): void {
-    const rule = this.input.role.approval;
+    const rule = this.role().approval;
     if (rule.mode !== 'approvers') return;
     const { announceApproval } = proxyActivities<Activities>({
       startToCloseTimeout: '150s',

@@ -9,18 +9,21 @@ import type { Activities } from '../core/ports/activities.js';
 import type {
   DriftAlert,
   OrphanedLeaseSweep,
+  ReconcileIdentity,
   ReconcileInput,
   ReconcileResult,
+  SharedIdentitySweep,
 } from '../core/model/reconcile.js';
 
 /**
  * A few quick tries per role: the schedule runs again soon, so a target that is down is left
  * for the next run rather than waited for.
  */
-const { reconcileRole, reconcileAwsPrincipal, releaseOrphanedLeases } = proxyActivities<Activities>({
-  startToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
-});
+const { reconcileRole, reconcileAwsPrincipal, releaseOrphanedLeases, findSharedIdentities } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '5m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
+  });
 
 /**
  * Alerts are their own activity, so a Slack failure retries the message alone (with the same
@@ -70,12 +73,28 @@ async function sweepOrphanedLeases(): Promise<OrphanedLeaseSweep> {
 }
 
 /**
- * One reconciliation run over the given roles and AWS principals, and over the held leases
- * whose workflow has ended. One that fails does not stop the others.
+ * Look for target identities used by more than one bot. A failure is logged and reported, never
+ * fatal to the run: the next run searches again.
+ */
+async function sweepSharedIdentities(identities: ReconcileIdentity[]): Promise<SharedIdentitySweep> {
+  try {
+    return await findSharedIdentities(identities);
+  } catch (err) {
+    const error = messageOf(err);
+    log.error('Could not search for identities shared by bots; the next run tries again', { error });
+    return { checked: 0, shared: [], error };
+  }
+}
+
+/**
+ * One reconciliation run over the given roles and AWS principals, over the held leases whose
+ * workflow has ended, and over the identities the bots use. One that fails does not stop the
+ * others.
  */
 export async function reconcileWorkflow(input: ReconcileInput): Promise<ReconcileResult> {
   // Runs started by code without the search replay without it.
   const orphans = patched('orphaned-leases') ? sweepOrphanedLeases() : undefined;
+  const shared = patched('shared-identities') ? sweepSharedIdentities(input.identities ?? []) : undefined;
   const roles = Promise.all(
     input.roles.map(async (role) => {
       try {
@@ -106,5 +125,6 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<Reconcil
     }),
   );
   const result: ReconcileResult = input.aws ? { roles: await roles, aws: await aws } : { roles: await roles };
-  return orphans ? { ...result, orphanedLeases: await orphans } : result;
+  const withOrphans = orphans ? { ...result, orphanedLeases: await orphans } : result;
+  return shared ? { ...withOrphans, sharedIdentities: await shared } : withOrphans;
 }

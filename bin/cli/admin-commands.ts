@@ -1,6 +1,6 @@
 /**
- * The admin's daily work from a terminal: `elevate bots …`, `elevate elevations …` and
- * `elevate audit …`. They talk to a running API's admin routes (`ELEVATE_URL`, with the admin
+ * The admin's daily work from a terminal: `elevate bots …`, `elevate elevations …`,
+ * `elevate audit …` and `elevate report …`. They talk to a running API's admin routes (`ELEVATE_URL`, with the admin
  * token from `ELEVATE_ADMIN_TOKEN` or `--token-file`), except `bots create`, which edits a
  * policy file offline. Output is aligned tables for people, or the API's JSON with `--json` for
  * scripts. Changes ask for confirmation (or `--yes`).
@@ -19,10 +19,12 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors/config-error.js';
 import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
 import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/bots/bot-summary.js';
+import type { LeastPrivilegeReport } from '../../core/model/least-privilege.js';
 import type { AuditEvent, VerifyResult } from '../../core/model/audit-record.js';
 import type { ElevationPage } from '../../store/elevation-index.js';
 import type { ElevationView } from '../../core/model/elevation.js';
 import { AdminClient, ServerRefusedError, ServerUnavailableError } from './admin-client.js';
+import { leastPrivilegePath, leastPrivilegeText } from './least-privilege-report.js';
 import { fields, instant, printable, table, terminalSafe, truncate } from './output.js';
 import { addBot, writeFileAtomic } from './policy-edit.js';
 
@@ -30,7 +32,7 @@ import { addBot, writeFileAtomic } from './policy-edit.js';
 export const ADMIN_EXIT = { ok: 0, bad: 1, usage: 2, config: 3, refused: 4, unavailable: 5 } as const;
 
 /** The command groups this module runs. */
-export type AdminGroup = 'bots' | 'elevations' | 'audit';
+export type AdminGroup = 'bots' | 'elevations' | 'audit' | 'report';
 
 const CONNECTION_HELP = `
 The server is ELEVATE_URL (default http://127.0.0.1:8080, or --url); the admin token comes from
@@ -68,6 +70,13 @@ ${CONNECTION_HELP}`,
                                      verify the audit hash chain (exit 1 when it is broken)
   export [--format jsonl|csv|ocsf] [--since <instant>] [--until <instant>] [--output <file>]
                                      stream the audit trail to stdout or a file
+${CONNECTION_HELP}`,
+  report: `usage: elevate report <command>
+
+  least-privilege [--bot <id>] [--quick-seconds <n>]
+                                     per bot: allowed roles not requested in 30/60/90 days, roles
+                                     always given back within n seconds (default 30), and the
+                                     narrower role list recommended, with the evidence
 ${CONNECTION_HELP}`,
 };
 
@@ -269,6 +278,7 @@ const COMMANDS: Record<AdminGroup, Record<string, Handler>> = {
   },
   elevations: { list: elevationsList, show: elevationsShow, revoke: elevationsRevoke },
   audit: { verify: auditVerify, export: auditExport },
+  report: { 'least-privilege': reportLeastPrivilege },
 };
 
 // ---- bots -------------------------------------------------------------------------------------
@@ -729,5 +739,27 @@ async function auditExport(args: string[], io: AdminIo): Promise<number> {
   }
   renameSync(partial, file);
   io.err(`exported ${statSync(file).size} bytes as ${values.format} to ${file}\n`);
+  return ADMIN_EXIT.ok;
+}
+
+// ---- reports ----------------------------------------------------------------------------------
+
+async function reportLeastPrivilege(args: string[], io: AdminIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...COMMON, bot: { type: 'string' }, 'quick-seconds': { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  noPositionals(positionals);
+  const quick = values['quick-seconds'];
+  if (quick !== undefined && !/^[1-9][0-9]{0,3}$/.test(quick))
+    throw new UsageError('--quick-seconds must be a whole number of seconds, 1-3600');
+  const report = await clientOf(values, io).json<LeastPrivilegeReport>(
+    'GET',
+    leastPrivilegePath(values.bot, quick),
+  );
+  if (values.json) printJson(io, report);
+  else io.out(leastPrivilegeText(report));
   return ADMIN_EXIT.ok;
 }

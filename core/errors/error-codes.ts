@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'forbidden' // valid credentials, not allowed here
   | 'bot_disabled'
   | 'bot_locked' // an admin locked the bot down (requests only; reads and revokes still work)
+  | 'attestation_overdue' // the owner did not confirm the bot's roles by the attestation deadline
+  | 'role_suspended' // the owner removed this role from the bot at an attestation
   | 'unknown_role'
   | 'role_not_allowed'
   | 'duration_too_long'

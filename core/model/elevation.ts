@@ -3,7 +3,13 @@
  * starts with), its status and timing, its approvals and receipts, and the public view of it.
  * Part of the pure core: no I/O, imported by the workflow sandbox and by Node processes alike.
  */
+import type { ApproverGroup } from './approver-group.js';
+import type { RiskDecision, RoleRiskRouting } from './risk.js';
+import type { RequestSource } from './request-source.js';
 import type { GrantHandle, TargetRef } from './targets.js';
+
+export type { ApproverGroup } from './approver-group.js';
+export type { AuthMethod, RequestSource, RunsFromMatch, WorkloadClaims } from './request-source.js';
 
 /** Prefix of every elevation workflow id: `elevation-<elevationId>`. */
 export const WORKFLOW_ID_PREFIX = 'elevation-';
@@ -51,21 +57,6 @@ export interface Actor {
   id: string;
 }
 
-/**
- * One group of people who may approve a role. A role can require several groups, each with its
- * own quorum, and all of them must be met (see {@link quorumProgress}).
- */
-export interface ApproverGroup {
-  /** Shown to approvers and recorded with each approval, e.g. `security`. */
-  name: string;
-  /** Distinct approvals this group must contribute. */
-  quorum: number;
-  /** E-mail addresses listed in the policy (compared case-insensitively). */
-  members?: string[];
-  /** DN of an LDAP group; its members, matched by their `mail`, may approve (looked up at approval time). */
-  ldapGroupDn?: string;
-}
-
 /** How a role is approved. */
 export type ApprovalRule =
   | { mode: 'auto' }
@@ -98,6 +89,8 @@ export interface RoleSnapshot {
   target: TargetRef;
   maxDurationSeconds: number;
   approval: ApprovalRule;
+  /** How the risk score routes this role's requests (absent in runs started before scoring). */
+  risk?: RoleRiskRouting;
 }
 
 /**
@@ -113,44 +106,6 @@ export interface BotIdentity {
   expiresAt: string;
   /** The run-identifying claims the policy records (run id, commit, workflow...). */
   claims: Record<string, unknown>;
-}
-
-/** How a bot authenticated: its API key, or a workload identity token (OIDC). */
-export type AuthMethod = 'api_key' | 'workload_identity';
-
-/** The run a workload identity token vouched for, as far as its claims say. */
-export interface WorkloadClaims {
-  issuer: string;
-  subject: string;
-  repository?: string;
-  workflow?: string;
-  ref?: string;
-  /** GitHub's `runner_environment` (`github-hosted`, `self-hosted`), when recorded. */
-  runnerEnvironment?: string;
-  /** A Kubernetes token's `namespace/serviceaccount`. */
-  serviceAccount?: string;
-}
-
-/** Whether a request came from where its bot's policy says it runs (`runsFrom`); not enforced. */
-export interface RunsFromMatch {
-  /** True when every declared check held. */
-  matched: boolean;
-  /** Whether the source address is in one of the declared networks (absent: none declared). */
-  network?: boolean;
-  /** Whether the workload identity names one of the declared runners (absent: none declared). */
-  runner?: boolean;
-}
-
-/**
- * Where a request came from: the client address as the server sees it (`trust proxy`), the
- * user agent (cleaned and bounded), how the bot authenticated, and the workload's claims.
- */
-export interface RequestSource {
-  ip: string | null;
-  userAgent: string | null;
-  authMethod: AuthMethod;
-  workload?: WorkloadClaims;
-  runsFrom?: RunsFromMatch;
 }
 
 /** Start input of an elevation workflow. */
@@ -315,4 +270,6 @@ export interface ElevationView {
   revokeAttempts: number;
   /** Last error seen while granting or revoking, for operators. */
   lastError?: string;
+  /** The request's risk score, its reasons and the route it took (absent before scoring ran). */
+  risk?: RiskDecision;
 }

@@ -18,6 +18,7 @@
  * must not carry zod).
  */
 import { z } from 'zod';
+import { ROLE_SENSITIVITIES } from './risk.js';
 import type { Agrees, Assert } from './type-agreement.js';
 import type {
   Actor,
@@ -135,6 +136,8 @@ export const recordedRoleSchema = z.object({
   target: targetRefSchema,
   maxDurationSeconds: z.number().optional(),
   approval: recordedApprovalRuleSchema.optional(),
+  /** How the risk score routed the role's requests (absent before scoring); its sensitivity is all readers need. */
+  risk: z.object({ sensitivity: z.enum(ROLE_SENSITIVITIES).optional() }).optional(),
 });
 
 /** How a bot proved who it is with a workload identity token (`BotIdentity`). */

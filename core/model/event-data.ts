@@ -47,6 +47,14 @@ import {
   targetRefSchema,
   workloadClaimsSchema,
 } from './event-data-records.js';
+import { riskDecisionSchema } from './risk-records.js';
+import { anomalyDetectedSchema } from './anomaly-records.js';
+import {
+  attestationConfirmedSchema,
+  attestationExpiredSchema,
+  attestationRefusedSchema,
+  attestationRequestedSchema,
+} from './attestation-records.js';
 
 // ---- the elevation's lifecycle, recorded by the workflow ------------------------------------
 
@@ -64,6 +72,8 @@ const elevationRequested = z.object({
   identity: botIdentitySchema.optional(),
   /** Where the request came from (absent from records made before it was recorded). */
   source: requestSourceSchema.optional(),
+  /** The inline risk score, its reasons and the route it took (absent before scoring existed). */
+  risk: riskDecisionSchema.optional(),
 });
 
 /** An approval counted. */
@@ -90,8 +100,12 @@ const elevationApproved = z.object({
   approvers: z.array(z.string()).optional(),
 });
 
-/** Denied by an approver or an admin (the actor), for `reason`. */
-const elevationDenied = z.object({ reason: z.string() });
+/** Denied by an approver or an admin (the actor), or by the risk score (the system), for `reason`. */
+const elevationDenied = z.object({
+  reason: z.string(),
+  /** Present when the score denied the request: its assessment. */
+  risk: riskDecisionSchema.optional(),
+});
 
 /** Nobody decided within the approval window. */
 const elevationExpired = z.object({
@@ -284,7 +298,9 @@ const leaseOrphaned = z.object({
 /**
  * A holder no elevation explains: a member of a role's target (`role`), or a policy on a bot's
  * AWS principal (`roles`, `policy`, `kind`, and for an Elevate policy its `elevation`; `reason`
- * `policy_tampered` and the `problem` when someone changed it).
+ * `policy_tampered` and the `problem` when someone changed it). Or, with `reason`
+ * `shared_identity`, a target identity used by more than one bot (`principal` its canonical
+ * form, `roles` those of the grants using it, `problem` which bots and elevations).
  */
 const drift = z.object({
   principal: z.string(),
@@ -333,6 +349,8 @@ const botDisabledOrEnabled = z.object({
   reason: z.string().nullable(),
   wasDisabled: z.boolean(),
   policyDisabled: z.boolean(),
+  /** Enabling lifted a suspension for an unanswered owner attestation (absent: none was lifted). */
+  liftedAttestationSuspension: z.boolean().optional(),
   via,
 });
 
@@ -441,6 +459,11 @@ export const EVENT_DATA_SCHEMAS = {
   'bot.key_rotated': botKeyRotated,
   'admin.signed_in': adminSignedIn,
   'admin.action': adminAction,
+  'anomaly.detected': anomalyDetectedSchema,
+  'attestation.requested': attestationRequestedSchema,
+  'attestation.confirmed': attestationConfirmedSchema,
+  'attestation.expired': attestationExpiredSchema,
+  'attestation.refused': attestationRefusedSchema,
 } as const satisfies Record<EventType, z.ZodType>;
 
 /** The `data` of an event of type `T` (of a union of types: the union of their data). */
@@ -456,7 +479,8 @@ export type RefusalEventType =
   | 'revoke.refused'
   | 'request.refused'
   | 'auth.refused'
-  | 'credentials.refused';
+  | 'credentials.refused'
+  | 'attestation.refused';
 
 /** An admin's change to a bot at runtime. */
 export type BotChangeEventType =

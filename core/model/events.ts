@@ -52,6 +52,15 @@ export const EVENT_TYPES = [
   // recorded by the admin console: a sign-in, and what a signed-in admin did there
   'admin.signed_in',
   'admin.action',
+  // recorded by continuous detection (no elevation): an anomaly across requests (a fleet's rate
+  // spike, a dormant or orphaned bot...)
+  'anomaly.detected',
+  // recorded by periodic owner attestation (no elevation): the owner asked, their answer, an
+  // unanswered attestation that suspended the bot, and refused attempts to answer
+  'attestation.requested',
+  'attestation.confirmed',
+  'attestation.expired',
+  'attestation.refused',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -40,11 +40,44 @@ export interface ReconcileAwsPrincipal {
   standing: string[];
 }
 
+/** The kinds of target identity a bot has: an LDAP entry, a PostgreSQL login, an IAM role or user. */
+export type IdentityKind = 'ldap' | 'postgres' | 'aws';
+
+/** A bot's identity in one kind of target, as the policy gives it (`bots[].ldapDn`, ...). */
+export interface ReconcileIdentity {
+  botId: string;
+  kind: IdentityKind;
+  /** As the policy writes it. */
+  principal: string;
+}
+
 /** Start input of the reconciliation workflow. */
 export interface ReconcileInput {
   roles: ReconcileRole[];
   /** The bots' AWS principals (absent in schedules made before AWS drift detection). */
   aws?: ReconcileAwsPrincipal[];
+  /** The bots' target identities (absent in schedules made before shared-identity detection). */
+  identities?: ReconcileIdentity[];
+}
+
+/** A target identity used by more than one bot (`core/rules/target-identity.ts`). */
+export interface SharedIdentity {
+  kind: IdentityKind;
+  /** Its canonical form. */
+  identity: string;
+  /** The ways the policy and the grants write it. */
+  principals: string[];
+  /** Each bot that uses it: whether the policy gives it to the bot, and its elevations holding it. */
+  bots: { botId: string; owner: boolean; elevations: string[] }[];
+}
+
+/** What reconciliation's search for target identities used by more than one bot found. */
+export interface SharedIdentitySweep {
+  /** Held leases looked at. */
+  checked: number;
+  shared: SharedIdentity[];
+  /** Why the search failed (the next run tries again). */
+  error?: string;
 }
 
 /**
@@ -126,4 +159,6 @@ export interface ReconcileResult {
   aws?: (RoleReconciliation & { principal: string; error?: string })[];
   /** Leases released because their workflow had ended (absent in runs started by older code). */
   orphanedLeases?: OrphanedLeaseSweep;
+  /** Target identities used by more than one bot (absent in runs started by older code). */
+  sharedIdentities?: SharedIdentitySweep;
 }

@@ -15,11 +15,16 @@ import type {
   DriftAlert,
   OrphanedLeaseSweep,
   ReconcileAwsPrincipal,
+  ReconcileIdentity,
   ReconcileRole,
   RoleReconciliation,
+  SharedIdentitySweep,
 } from '../model/reconcile.js';
 import type { GrantHandle, TargetRef } from '../model/targets.js';
-import type { ElevationDetails, ElevationNotice } from './notifier.js';
+import type { ElevationDetails, ElevationNotice, RiskAlert } from './notifier.js';
+import type { RiskAssessment } from '../model/risk.js';
+import type { DetectionRunResult } from '../model/anomaly.js';
+import type { AttestationAnswer, AttestationInput, AttestationRequest } from '../model/attestation.js';
 
 /** What granting and revoking one elevation's access need. */
 export interface GrantRequest {
@@ -41,7 +46,8 @@ export interface ReleaseRequest extends GrantRequest {
 }
 
 /** Every activity of the elevation and reconcile workflows. */
-export interface Activities {
+/** The elevation's own activities (`activities/index.ts`), part of {@link Activities}. */
+export interface ElevationActivities {
   /** Check the API's signature over the start input, and that no other run claimed it. */
   checkRequest(input: ElevationInput, startedAt: number): Promise<RequestCheck>;
   /** The decision keys the worker trusts now. */
@@ -58,10 +64,60 @@ export interface Activities {
   reconcileAwsPrincipal(unit: ReconcileAwsPrincipal): Promise<RoleReconciliation>;
   /** Release the leases whose workflow ended without releasing them. */
   releaseOrphanedLeases(): Promise<OrphanedLeaseSweep>;
+  /** Record the target identities used by more than one bot (`identities`: the policy's). */
+  findSharedIdentities(identities: ReconcileIdentity[]): Promise<SharedIdentitySweep>;
   /** Tell people about drift. */
   alertDrift(alert: DriftAlert): Promise<void>;
   /** Ask the eligible approvers; returns the messages posted. */
   announceApproval(details: ElevationDetails): Promise<SlackMessageRef[]>;
   /** Update the approval messages and tell the owner when asked. */
   publishElevationEvent(notice: ElevationNotice): Promise<void>;
+}
+
+/** The risk score's activities (`activities/risk-scoring.ts`), part of {@link Activities}. */
+export interface RiskActivities {
+  /** Score a request against its bot's baseline, before it is routed (`activities/risk-scoring.ts`). */
+  scoreRequest(input: ElevationInput): Promise<RiskAssessment>;
+  /** Tell the owner and the security channel that the score denied a request. */
+  alertRisk(alert: RiskAlert): Promise<void>;
+  /** Lock the bot down after a critical request (new requests are refused), recorded as `bot.locked`. */
+  lockDownBot(lockdown: RiskLockdown): Promise<void>;
+}
+
+/** Continuous detection's activity (`activities/anomaly-detection.ts`), part of {@link Activities}. */
+export interface DetectionActivities {
+  /**
+   * Bring the baselines up to date with the audit log, then look across bots and requests for
+   * anomalies (`core/model/anomaly.ts`); record, alert and count each new one once per
+   * `detection.realertHours`.
+   */
+  detectAnomalies(): Promise<DetectionRunResult>;
+}
+
+/** Periodic owner attestation's activities (`activities/attestation.ts`), part of {@link Activities}. */
+export interface AttestationActivities {
+  /** Start an attestation workflow for each bot that is due (`core/rules/attestation.ts`). */
+  startDueAttestations(): Promise<{ started: string[]; due: number }>;
+  /** Note the open attestation in the bot's state and record `attestation.requested`. */
+  openAttestation(input: AttestationInput): Promise<void>;
+  /** Ask the owner (a Slack direct message, or a log line with the link). */
+  askOwner(request: AttestationRequest): Promise<void>;
+  /** Store the trimmed roles (lifting a suspension) and record `attestation.confirmed`. */
+  confirmAttestation(
+    input: AttestationInput,
+    answer: AttestationAnswer & { trimmed: string[] },
+  ): Promise<void>;
+  /** Suspend the bot and record `attestation.expired`. */
+  expireAttestation(input: AttestationInput): Promise<void>;
+}
+
+/** Every activity the workflows call. */
+export type Activities = ElevationActivities & RiskActivities & DetectionActivities & AttestationActivities;
+
+/** A lockdown the risk score asked for. */
+export interface RiskLockdown {
+  botId: string;
+  /** The request that scored critical. */
+  elevationId: string;
+  reason: string;
 }

@@ -48,3 +48,12 @@ export interface ApproverLogin {
   issuer?: string;
   subject?: string;
 }
+
+/**
+ * Whether people are still in the directory: continuous detection asks it about each bot's owner
+ * (a bot whose owner left is orphaned).
+ */
+export interface PeopleDirectory {
+  /** Whether some entry holds this address in `mail` (under the people base DN). */
+  hasPerson(email: string): Promise<boolean>;
+}

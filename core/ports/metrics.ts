@@ -45,6 +45,12 @@ export interface TargetMetrics {
   driftFindings: LabelledCounter<'target_type' | 'outcome'>;
 }
 
+/** What continuous detection records (the worker's `detectAnomalies` activity). */
+export interface DetectionMetrics {
+  /** `elevate_anomalies_total{kind}`: anomalies recorded (once per re-alert period). */
+  anomalies: LabelledCounter<'kind'>;
+}
+
 /** What the Slack client records. */
 export interface SlackMetrics {
   /** `elevate_slack_api_errors_total{method}`. */

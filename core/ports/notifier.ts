@@ -5,6 +5,8 @@
 import type { BotSnapshot, ElevationView, RoleSnapshot, SlackMessageRef } from '../model/elevation.js';
 import type { EventType } from '../model/events.js';
 import type { DriftAlert } from '../model/reconcile.js';
+import type { AnomalyFinding } from '../model/anomaly.js';
+import type { AttestationRequest } from '../model/attestation.js';
 
 /** An elevation with the bot and role it was requested for: what a notification describes. */
 export interface ElevationDetails {
@@ -33,4 +35,44 @@ export interface ApprovalNotifier {
    * else to tell. Must not throw for a delivery problem that retrying cannot fix.
    */
   alertDrift?(alert: DriftAlert): Promise<void>;
+  /**
+   * Tell the bot's owner (a direct message) and the security channel that a request scored
+   * critical and was denied (the log and the audit trail have it already). Optional, like
+   * {@link alertDrift}; must not throw for a delivery problem that retrying cannot fix.
+   */
+  alertRisk?(alert: RiskAlert): Promise<void>;
+  /**
+   * Tell the security channel about an anomaly continuous detection found (the audit trail has
+   * it already; detection calls this once per anomaly and re-alert period, and again with the
+   * same `eventId` only when the earlier call failed). Optional, like {@link alertDrift}; must not
+   * throw for a delivery problem that retrying cannot fix.
+   */
+  alertAnomaly?(alert: AnomalyAlert): Promise<void>;
+  /**
+   * Ask a bot's owner to review its roles (a direct message with a Review button linking to the
+   * MFA login; the log, without Slack). Optional: without it the worker logs the link itself.
+   */
+  askAttestation?(request: AttestationRequest): Promise<void>;
+}
+
+/** An anomaly found by continuous detection: what the alert shows. */
+export interface AnomalyAlert {
+  /** The `anomaly.detected` event that recorded it (the alert is posted once per event). */
+  eventId: string;
+  /** When it was found (ISO 8601). */
+  at: string;
+  finding: AnomalyFinding;
+  /** The bot's owner and team, as the policy has them (absent for a bot no longer in it). */
+  owner?: string;
+  team?: string;
+  /** The policy's `detection.alertChannel`, when set (else the approval channel). */
+  channel?: string;
+}
+
+/** A request the risk score denied: what the alert shows. */
+export interface RiskAlert extends ElevationDetails {
+  /** The policy's `detection.alertChannel`, when set (else the approval channel). */
+  channel?: string;
+  /** Whether the bot was locked down as well. */
+  lockedDown: boolean;
 }

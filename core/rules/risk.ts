@@ -8,7 +8,9 @@
  *
  * A production environment is one whose id is `prod` or `production`, or starts with `prod-`
  * (`prod-eu`, `prod-payments`). The elevation index stores {@link riskOf} of each elevation in
- * its `risk` column when the summary row is written (`store/elevation-index.ts`).
+ * its `risk` column when the summary row is written (`store/elevation-index.ts`), the lists'
+ * `risk` filter. It is also a role's default sensitivity for the inline risk score, whose own
+ * level (`core/model/risk.ts`) is per request and shown beside it.
  */
 /** Every risk level, lowest first. */
 export const RISKS = ['low', 'medium', 'high'] as const;
@@ -23,7 +25,7 @@ export function isProductionEnvironment(environment: string): boolean {
  * The risk of an elevation, or of a role (an elevation's view or a role from the policy: both
  * have an approval mode and an environment). See the module comment for the rule.
  */
-export function riskOf(view: { approval: { mode: string }; environment: string }): Risk {
+export function riskOf(view: { approval: { mode: string }; environment: string }): Exclude<Risk, 'critical'> {
   if (view.approval.mode === 'auto') return 'low';
   return isProductionEnvironment(view.environment) ? 'high' : 'medium';
 }

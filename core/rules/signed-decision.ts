@@ -110,6 +110,38 @@ export function decisionClaimsOf<K extends DecisionKind>(token: string): Decisio
   return decodeToken(token).claims as unknown as DecisionClaims<K>;
 }
 
+/**
+ * The payload of a compact JWS signed with Ed25519 by one of `keys`, and the key id it named:
+ * the signature part of {@link verifyDecision}, shared with the owners' attestation answers
+ * (`signed-attestation.ts`). Checks nothing in the payload; throws {@link DecisionRefusal}.
+ */
+export function verifiedTokenClaims(
+  token: unknown,
+  keys: readonly TrustedDecisionKey[],
+): { claims: Record<string, unknown>; kid: string | undefined } {
+  const { header, claims, signingInput, signature } = decodeToken(token);
+  const kid = typeof header.kid === 'string' ? header.kid : undefined;
+  if (header.alg !== 'EdDSA' && header.alg !== 'Ed25519') {
+    throw new DecisionRefusal('bad_signature', `the decision token's algorithm must be EdDSA (Ed25519)`, kid);
+  }
+  const key = kid === undefined ? undefined : keys.find((k) => k.kid === kid);
+  if (!key) {
+    throw new DecisionRefusal(
+      'unknown_key',
+      `the decision is signed with key ${kid ?? '(none named)'}, which this elevation does not trust`,
+      kid,
+    );
+  }
+  let valid = false;
+  try {
+    valid = ed25519.verify(signature, signingInput, base64urlnopad.decode(key.x));
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new DecisionRefusal('bad_signature', 'the decision token has a bad signature', kid);
+  return { claims, kid };
+}
+
 export interface VerifyDecisionOptions<K extends DecisionKind> {
   /** The public keys this elevation trusts (the worker's, loaded by an activity). */
   keys: readonly TrustedDecisionKey[];
@@ -130,26 +162,7 @@ export function verifyDecision<K extends DecisionKind>(
   arg: SignedDecision | undefined,
   opts: VerifyDecisionOptions<K>,
 ): DecisionClaims<K> {
-  const { header, claims, signingInput, signature } = decodeToken(arg?.token);
-  const kid = typeof header.kid === 'string' ? header.kid : undefined;
-  if (header.alg !== 'EdDSA' && header.alg !== 'Ed25519') {
-    throw new DecisionRefusal('bad_signature', `the decision token's algorithm must be EdDSA (Ed25519)`, kid);
-  }
-  const key = kid === undefined ? undefined : opts.keys.find((k) => k.kid === kid);
-  if (!key) {
-    throw new DecisionRefusal(
-      'unknown_key',
-      `the decision is signed with key ${kid ?? '(none named)'}, which this elevation does not trust`,
-      kid,
-    );
-  }
-  let valid = false;
-  try {
-    valid = ed25519.verify(signature, signingInput, base64urlnopad.decode(key.x));
-  } catch {
-    valid = false;
-  }
-  if (!valid) throw new DecisionRefusal('bad_signature', 'the decision token has a bad signature', kid);
+  const { claims, kid } = verifiedTokenClaims(arg?.token, opts.keys);
   if (claims.typ !== DECISION_TOKEN_TYPE) {
     throw new DecisionRefusal(
       'malformed',

@@ -5,7 +5,9 @@
  * is audited.
  */
 import type { Logger } from 'pino';
+import type { ApproverGroup } from '../../core/model/elevation.js';
 import type { Policy, RolePolicy } from '../../config/policy.js';
+import { riskRoutingFor } from '../../config/risk-policy.js';
 import type { Actor, ApproverIdentity, ElevationView } from '../../core/model/elevation.js';
 import type { ApproveInput, DenyInput } from '../../core/model/decisions.js';
 import type { ErrorCode } from '../../core/errors/error-codes.js';
@@ -17,7 +19,7 @@ import {
 } from '../../core/ports/approver-directory.js';
 import { approvalRefusal, sameApprover } from '../../core/rules/approval-eligibility.js';
 import type { AuditService } from '../audit/audit-service.js';
-import { ApiError, RefusalError, unavailable } from '../errors.js';
+import { AuditedRefusal, RefusalError, unavailable } from '../errors.js';
 import {
   REFUSAL_TO_API,
   isGone,
@@ -27,7 +29,7 @@ import {
 import type { ElevationReader } from '../elevations/elevation-reader.js';
 
 export interface ApprovalServiceDeps {
-  policy: Pick<Policy, 'roles'>;
+  policy: Pick<Policy, 'roles' | 'detection'>;
   reader: Pick<ElevationReader, 'find'>;
   decisions: Pick<DecisionSender, 'decide' | 'refusalOrUnavailable'>;
   refusals: Pick<AuditService, 'recordRefusal'>;
@@ -57,7 +59,7 @@ export class ApprovalService {
   /**
    * Whether `email` could approve elevation `id` now: asked before an approver is sent to log
    * in, so nobody does an MFA login for nothing. The workflow decides again when the approval
-   * arrives. A refusal is audited and thrown as {@link ApiError}.
+   * arrives. A refusal is audited and thrown as {@link RefusalError}.
    */
   async checkApprover(
     id: string,
@@ -67,12 +69,12 @@ export class ApprovalService {
     const by: Actor = { kind: 'human', id: email };
     const elevation = await this.deps.reader.find(id);
     const refuse = async (code: ErrorCode, reason: string, message: string): Promise<never> => {
-      await this.deps.refusals.recordRefusal('approval.refused', elevation ? id : null, by, {
+      const receipt = await this.deps.refusals.recordRefusal('approval.refused', elevation ? id : null, by, {
         code: reason,
         message,
         stage: 'precheck',
       });
-      throw new RefusalError(code, reason, message);
+      throw new RefusalError(receipt, code, reason, message);
     };
     if (!elevation) return refuse('not_found', 'not_found', `elevation ${id} not found`);
     // The LDAP lookup is only worth it while the elevation waits for approvers.
@@ -132,11 +134,11 @@ export class ApprovalService {
       return await this.deps.decisions.decide(id, 'approve', { ...input, groups, identity });
     } catch (err) {
       if (isGone(err)) {
-        await this.deps.refusals.recordRefusal('approval.refused', id, by, {
+        const receipt = await this.deps.refusals.recordRefusal('approval.refused', id, by, {
           code: 'already_ended',
           evidence: input.evidence ?? null,
         });
-        throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`).recorded();
+        throw new AuditedRefusal(receipt, 'already_ended', `elevation ${id} has ended or does not exist`);
       }
       throw await this.deps.decisions.refusalOrUnavailable(err, 'approval.refused', id, by, {
         evidence: input.evidence ?? null,
@@ -157,8 +159,10 @@ export class ApprovalService {
       return await this.deps.decisions.decide(id, 'deny', { ...input, groups });
     } catch (err) {
       if (isGone(err)) {
-        await this.deps.refusals.recordRefusal('deny.refused', id, input.by, { code: 'already_ended' });
-        throw new ApiError('already_ended', `elevation ${id} has ended or does not exist`).recorded();
+        const receipt = await this.deps.refusals.recordRefusal('deny.refused', id, input.by, {
+          code: 'already_ended',
+        });
+        throw new AuditedRefusal(receipt, 'already_ended', `elevation ${id} has ended or does not exist`);
       }
       throw await this.deps.decisions.refusalOrUnavailable(err, 'deny.refused', id, input.by, {
         reason: input.reason,
@@ -176,11 +180,9 @@ export class ApprovalService {
     roleId: string,
     person: DirectoryPerson,
   ): Promise<{ groups: string[]; entries: string[] }> {
-    const role = this.roles.get(roleId);
-    if (role?.approval.mode !== 'approvers') return { groups: [], entries: [] };
     const groups: string[] = [];
     const entries = new Set<string>();
-    for (const g of role.approval.groups) {
+    for (const g of this.approverGroupsOf(roleId)) {
       if (g.members?.some((m) => sameApprover(m, person.email))) {
         groups.push(g.name);
       } else if (g.ldapGroupDn) {
@@ -202,6 +204,19 @@ export class ApprovalService {
   }
 
   /**
+   * The groups that may approve the role's requests: its own, and the escalation group the
+   * risk score adds to high-risk requests (or makes the approvers of an automatic role's). The
+   * workflow counts an approval only for the groups its request was routed to.
+   */
+  private approverGroupsOf(roleId: string): ApproverGroup[] {
+    const role = this.roles.get(roleId);
+    if (!role) return [];
+    const own = role.approval.mode === 'approvers' ? role.approval.groups : [];
+    const escalation = riskRoutingFor(this.deps.policy.detection, role).escalation;
+    return escalation && !own.some((g) => g.name === escalation.name) ? [...own, escalation] : own;
+  }
+
+  /**
    * A person the directory cannot pin down to one entry, refused (403 `approval_refused`, reason
    * `ambiguous_identity`) and recorded as `type` for elevation `id`.
    */
@@ -212,12 +227,12 @@ export class ApprovalService {
     by: Actor,
     extra: DecisionRefusalExtra,
   ): Promise<RefusalError> {
-    await this.deps.refusals.recordRefusal(type, id, by, {
+    const receipt = await this.deps.refusals.recordRefusal(type, id, by, {
       code: 'ambiguous_identity',
       message: err.message,
       ...extra,
     });
-    return new RefusalError('approval_refused', 'ambiguous_identity', err.message);
+    return new RefusalError(receipt, 'approval_refused', 'ambiguous_identity', err.message);
   }
 }
 

@@ -25,7 +25,8 @@ import {
 import type { AuditLog } from '../../store/audit-log.js';
 import type { ElevationIndex, ElevationPage, ElevationQuery } from '../../store/elevation-index.js';
 import { InvalidCursorError, InvalidQueryError } from '../../store/errors.js';
-import { ApiError, unavailable } from '../errors.js';
+import { ApiError, unavailable, type RefusalReceipt } from '../errors.js';
+import type { LeastPrivilegeReporter } from '../bots/least-privilege.js';
 import type { ElevationReader } from '../elevations/elevation-reader.js';
 import { RefusalAggregator, boundRefusalData, type RefusalAggregatorOptions } from './refusal-aggregator.js';
 
@@ -37,6 +38,8 @@ export interface AuditServiceDeps {
   auditLog: Pick<AuditLog, 'listEvents' | 'verify' | 'readEvents'> & TypedAuditAppender;
   elevations: Pick<ElevationIndex, 'listElevations'>;
   reader: Pick<ElevationReader, 'get'>;
+  /** The least-privilege report: each evidence pack carries its bot's (without it, no section). */
+  leastPrivilege?: Pick<LeastPrivilegeReporter, 'report'>;
   logger: Pick<Logger, 'error'>;
   clock?: () => Date;
   /**
@@ -122,7 +125,16 @@ export class AuditService {
     const { elevation, events } = await this.timeline(id);
     const verify = await this.verifyAudit();
     const exportedAt = this.clock().toISOString();
-    const body = buildEvidenceBody({ elevation, events, verify, exportedAt, exportedBy: by, via });
+    const leastPrivilege = await this.leastPrivilegeOf(elevation.botId);
+    const body = buildEvidenceBody({
+      elevation,
+      events,
+      verify,
+      exportedAt,
+      exportedBy: by,
+      via,
+      ...(leastPrivilege !== undefined ? { leastPrivilege } : {}),
+    });
     const digest = evidenceDigest(body);
     const exportEvent = await this.recordAdminAction(
       'audit.exported',
@@ -133,6 +145,20 @@ export class AuditService {
       exportedAt,
     );
     return { ...body, digest, exportEvent };
+  }
+
+  /**
+   * The evidence pack's least-privilege section: the bot's report, null when the policy no longer
+   * lists the bot, undefined when this service was built without a reporter.
+   */
+  private async leastPrivilegeOf(botId: string) {
+    if (!this.deps.leastPrivilege) return undefined;
+    try {
+      return await this.deps.leastPrivilege.report({ botId });
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'not_found') return null;
+      throw err;
+    }
   }
 
   /** Verify the audit chain, also against anchors an admin recorded from earlier runs. */
@@ -147,26 +173,30 @@ export class AuditService {
   /**
    * Record an attempt that was refused (bad credentials, bad input, a refused update, a locked
    * bot). Never throws: failing to audit a refusal must not turn the caller's 4xx into a 500,
-   * but it is logged loudly.
+   * but it is logged loudly. The receipt it returns is what an `AuditedRefusal` is made
+   * from, so the refusal is not recorded a second time where it is answered.
    */
   async recordRefusal<T extends RefusalEventType>(
     type: T,
     elevationId: string | null,
     actor: Actor,
     data: EventDataOf<T>,
-  ): Promise<void> {
+  ): Promise<RefusalReceipt> {
+    // The one place a receipt is made: the brand exists only in the type.
+    const receipt = { type } as RefusalReceipt;
     // Before authentication anyone can be refused any number of times with data of their
     // choosing: bounded, and recorded once per key and window, the rest only counted.
     if (actor.kind === 'anonymous' && elevationId === null) {
       const bounded = boundRefusalData(data);
       const reason = bounded.reason ?? bounded.code;
       this.deps.onPreAuthRefusal?.(typeof reason === 'string' ? reason : 'other');
-      if (!this.preAuthRefusals.admit(type, bounded)) return;
+      if (!this.preAuthRefusals.admit(type, bounded)) return receipt;
       // Still a refusal of its type: bounding cuts strings and lists, drops fields and nested
       // values, and refusal fields are optional strings or shallow objects.
       data = bounded as EventDataOf<T>;
     }
     await this.appendRefusal(type, elevationId, actor, data);
+    return receipt;
   }
 
   /** Write the summaries of refusals counted but not yet summarised (on shutdown). */

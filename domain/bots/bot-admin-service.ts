@@ -159,12 +159,16 @@ export class BotAdminService {
     const bot = this.policyBot(botId);
     const { before } = await this.changeBotState(botId, {
       disabled: disabled === bot.disabled ? null : { value: disabled, by: by.id },
+      // Enabling also lifts a suspension for an unanswered owner attestation.
+      ...(disabled ? {} : { attestationOverdue: null }),
     });
+    const lifted = !disabled && before?.attestation?.overdue != null;
     await this.deps.audit.recordAdminAction(disabled ? 'bot.disabled' : 'bot.enabled', null, by, {
       botId,
       reason: reason ?? null,
       wasDisabled: before?.disabled?.value ?? bot.disabled,
       policyDisabled: bot.disabled,
+      ...(lifted ? { liftedAttestationSuspension: true } : {}),
       ...context,
     });
     return this.getBot(botId);

@@ -117,7 +117,11 @@ export class DecisionSender {
     const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
     if (cause instanceof ApplicationFailure && cause.type === REFUSAL_FAILURE_TYPE) {
       const code = (cause.details?.[0] as RefusalCode | undefined) ?? 'invalid_input';
-      await this.deps.refusals.recordRefusal(type, id, by, { code, message: cause.message, ...extra });
+      const receipt = await this.deps.refusals.recordRefusal(type, id, by, {
+        code,
+        message: cause.message,
+        ...extra,
+      });
       if (code === 'unsigned_decision' || code === 'unknown_decision_key') {
         this.deps.logger.error(
           {
@@ -130,7 +134,7 @@ export class DecisionSender {
           "a workflow refused this API's signed decision: check ELEVATE_DECISION_SIGNING_KEY here, ELEVATE_DECISION_PUBLIC_KEYS on the workers, and the clocks",
         );
       }
-      return new RefusalError(REFUSAL_TO_API[code] ?? 'invalid_request', code, cause.message);
+      return new RefusalError(receipt, REFUSAL_TO_API[code] ?? 'invalid_request', code, cause.message);
     }
     return unavailable(this.deps.logger, err, 'reach the elevation');
   }

@@ -4,6 +4,7 @@
  * gets its answer synchronously and starts nothing; the bot's own state (lockdown, disable) is
  * checked where the request becomes an elevation, under the bot's lock (`../bot-quotas.ts`).
  */
+import { riskRoutingFor } from '../../config/risk-policy.js';
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ import {
   type Policy,
   type RolePolicy,
 } from '../../config/policy.js';
+import { ticketRefusal } from '../../config/require-ticket.js';
 import type { TypedAuditAppender } from '../../core/model/audit-record.js';
 import {
   workflowIdFor,
@@ -27,13 +29,14 @@ import {
 import type { EventDataOf } from '../../core/model/event-data.js';
 import type { ErrorCode } from '../../core/errors/error-codes.js';
 import { initialView, isFinal } from '../../core/rules/elevation-view.js';
+import { attestationBlock } from '../../core/rules/attestation.js';
 import type { BotState, BotStates } from '../../store/bot-state.js';
 import type { elevationWorkflow } from '../../workflows/elevation-workflow.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { BotQuotas } from '../bot-quotas.js';
 import type { CredentialVault, HandoffCredentials } from '../credential-vault.js';
 import type { DecisionSigner } from '../decision-signer.js';
-import { ApiError, unavailable } from '../errors.js';
+import { ApiError, AuditedRefusal, unavailable } from '../errors.js';
 import { elevationIdForRequest, newElevationId } from '../ids.js';
 import type { Scope } from '../scope.js';
 import { isGone, type DecisionSender } from './decision-sender.js';
@@ -69,7 +72,7 @@ export interface DeliveryContext {
 }
 
 export interface RequestServiceDeps {
-  policy: Pick<Policy, 'roles' | 'limits'>;
+  policy: Pick<Policy, 'roles' | 'limits' | 'detection'>;
   temporal: Pick<Client, 'workflow'>;
   taskQueue: string;
   timing: ElevationTiming;
@@ -114,7 +117,7 @@ export class RequestService {
     req: ElevationRequest,
     context: RequestContext = {},
   ): Promise<{ elevation: ElevationView; replayed: boolean }> {
-    refuseIfBlocked(bot, context.state !== undefined ? context.state : await this.stateOf(bot));
+    refuseIfBlocked(bot, context.state !== undefined ? context.state : await this.stateOf(bot), req.role);
     const role = this.roles.get(req.role);
     if (!role) throw new ApiError('unknown_role', `role "${req.role}" does not exist`, 'role');
     if (!bot.roles.includes(role.id)) {
@@ -127,6 +130,8 @@ export class RequestService {
         'durationSeconds',
       );
     }
+    const ticketProblem = ticketRefusal(role.id, role.requireTicket, req.ticket);
+    if (ticketProblem) throw new ApiError('invalid_request', ticketProblem, 'ticket');
 
     const elevationId = req.requestId ? elevationIdForRequest(bot.id, req.requestId) : newElevationId();
     if (req.requestId) {
@@ -149,7 +154,7 @@ export class RequestService {
     // and a lockdown is either seen by the gate or finds this request noted.
     const replay = await this.deps.quotas
       .admit(quota, {
-        gate: async () => refuseIfBlocked(bot, await this.stateOf(bot)),
+        gate: async () => refuseIfBlocked(bot, await this.stateOf(bot), role.id),
         start: () => this.start(input, bot, req),
         mayHaveStarted: () => this.mayHaveStarted(elevationId),
       })
@@ -207,14 +212,15 @@ export class RequestService {
       if (isGone(err)) {
         const view = await this.deps.reader.find(id);
         if (view?.status === 'revoked') return view;
-        await this.deps.refusals.recordRefusal('revoke.refused', id, by, {
+        const receipt = await this.deps.refusals.recordRefusal('revoke.refused', id, by, {
           code: 'already_ended',
           status: view?.status ?? null,
         });
-        throw new ApiError(
+        throw new AuditedRefusal(
+          receipt,
           'already_ended',
           `elevation ${id} has already ended (${view?.status ?? 'unknown'})`,
-        ).recorded();
+        );
       }
       throw await this.deps.decisions.refusalOrUnavailable(err, 'revoke.refused', id, by);
     }
@@ -239,13 +245,13 @@ export class RequestService {
       message: string,
       extra: Pick<EventDataOf<'credentials.refused'>, 'session'> = {},
     ): Promise<never> => {
-      await this.deps.refusals.recordRefusal('credentials.refused', id, actor, {
+      const receipt = await this.deps.refusals.recordRefusal('credentials.refused', id, actor, {
         reason,
         status: view.status,
         ...extra,
         ...context,
       });
-      throw new ApiError(code, message).recorded();
+      throw new AuditedRefusal(receipt, code, message);
     };
     const role = this.roles.get(view.roleId);
     const credentialsMode = role?.target.type === 'aws-iam' && role.target.mode === 'credentials';
@@ -320,6 +326,7 @@ export class RequestService {
         target: role.target,
         maxDurationSeconds: role.maxDurationSeconds,
         approval: role.approval,
+        risk: riskRoutingFor(this.deps.policy.detection, role),
       },
       durationSeconds: req.durationSeconds,
       justification: req.justification,
@@ -383,13 +390,19 @@ export class RequestService {
   }
 }
 
-/** Refuse a request of a locked or disabled bot (runtime state first, then the policy). */
-function refuseIfBlocked(bot: BotPolicy, state: BotState | null): void {
+/**
+ * Refuse a request of a locked or disabled bot (runtime state first, then the policy), of a bot
+ * its owner's unanswered attestation suspended, or for a role its owner trimmed at one.
+ */
+function refuseIfBlocked(bot: BotPolicy, state: BotState | null, roleId: string): void {
   if (state?.locked) throw lockedError(bot.id);
   // Who disabled the bot, and why, is for admins (admin API, console, audit), not the bot.
   if (state?.disabled?.value ?? bot.disabled) {
     throw new ApiError('bot_disabled', `bot ${bot.id} is disabled; ask its owner or an Elevate admin`);
   }
+  const block = attestationBlock(bot.id, state?.attestation, roleId);
+  if (block)
+    throw new ApiError(block.code, block.message, block.code === 'role_suspended' ? 'role' : undefined);
 }
 
 /**

@@ -30,6 +30,7 @@ import type {
   RecordedRole,
 } from '../../core/model/event-data-records.js';
 import type { AuditEvent, ChainAnchor, VerifyResult } from '../../core/model/audit-record.js';
+import type { LeastPrivilegeReport } from '../../core/model/least-privilege.js';
 import { canonicalJson, hashEvent } from '../../core/crypto/hash-chain.js';
 
 /** The `format` of packs this code writes and reads. */
@@ -81,6 +82,13 @@ export interface EvidencePackBody {
     /** Each event's position, previous hash and hash. */
     proof: ChainLink[];
   };
+  /**
+   * The bot's least-privilege report at export time (its roles unused for 30/60/90 days, given
+   * back within seconds, the narrower list recommended), or null when the policy no longer lists
+   * the bot. Read from the elevation index, not from this elevation's events: the digest covers
+   * it, the events do not prove it. Absent from packs made without it.
+   */
+  leastPrivilege?: LeastPrivilegeReport | null;
 }
 
 /** A complete evidence pack. */
@@ -99,6 +107,8 @@ export interface EvidenceInput {
   exportedAt: string;
   exportedBy: Actor;
   via: EvidenceVia;
+  /** The bot's least-privilege report, or null (see {@link EvidencePackBody.leastPrivilege}). */
+  leastPrivilege?: LeastPrivilegeReport | null;
 }
 
 /** The result of {@link verifyEvidencePack}. */
@@ -126,6 +136,7 @@ export function buildEvidenceBody(input: EvidenceInput): EvidencePackBody {
     receipts: { grant: derived.grant, revoke: derived.revoke },
     events,
     chain: { head: input.verify.head ?? null, verify: input.verify, proof: events.map(linkOf) },
+    ...(input.leastPrivilege !== undefined ? { leastPrivilege: input.leastPrivilege } : {}),
   };
   // Exactly the JSON a reader will parse back, so the digest is recomputable from the file.
   return JSON.parse(JSON.stringify(body)) as EvidencePackBody;
@@ -323,6 +334,16 @@ export function verifyEvidencePack(input: unknown): EvidenceVerification {
       fail('workflowId', 'is not the elevation’s workflow');
     if (view.workflowId !== pack.workflowId) fail('elevation.workflowId', 'is not workflowId');
     if (!same(pack.approvals, view.approvals)) fail('approvals', 'are not the elevation’s approvals');
+    const report: unknown = pack.leastPrivilege;
+    if (
+      report != null &&
+      !(
+        isRecord(report) &&
+        Array.isArray(report.bots) &&
+        report.bots.every((b) => isRecord(b) && b.botId === view.botId)
+      )
+    )
+      fail('leastPrivilege', 'is not a report of the elevation’s bot');
     const { bot, role, requested } = derived;
     const expected: [string, unknown][] = [
       ['botId', bot?.id],

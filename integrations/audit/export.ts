@@ -22,6 +22,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { AuditEvent } from '../../core/model/audit-record.js';
 import { eventRecord } from '../../core/crypto/hash-chain.js';
+import { riskDecisionSchema } from '../../core/model/risk-records.js';
 import { toOcsf } from './ocsf.js';
 
 /** Where an export reads the log: pages in chain order (the audit log, `store/audit-log.ts`). */
@@ -187,7 +188,12 @@ function parseInstant(field: 'since' | 'until', value: string | undefined): numb
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-/** The CSV columns, in order; `data` is the event's data as JSON, `elevation_id` empty when none. */
+/**
+ * The CSV columns, in order; `data` is the event's data as JSON, `elevation_id` empty when none.
+ * The last three repeat the risk score an event records (`elevation.requested`, and
+ * `elevation.denied` when the score denied it), so a spreadsheet can sort and filter on it;
+ * empty for every other event. `risk_reasons` lists `code +points: sentence`, joined by `; `.
+ */
 export const CSV_COLUMNS = [
   'position',
   'id',
@@ -200,6 +206,9 @@ export const CSV_COLUMNS = [
   'data',
   'prev_hash',
   'hash',
+  'risk_score',
+  'risk_level',
+  'risk_reasons',
 ] as const;
 
 const CSV_HEADER = `${CSV_COLUMNS.join(',')}\r\n`;
@@ -237,8 +246,21 @@ function csvLine(event: AuditEvent): string {
     JSON.stringify(event.data),
     event.prevHash,
     event.hash,
+    ...riskCells(event),
   ];
   return `${cells.map(csvCell).join(',')}\r\n`;
+}
+
+/** `risk_score`, `risk_level` and `risk_reasons` of an event that records a score; empty otherwise. */
+function riskCells(event: AuditEvent): [string, string, string] {
+  const recorded = (event.data as { risk?: unknown } | null)?.risk;
+  const risk = recorded === undefined ? undefined : riskDecisionSchema.safeParse(recorded).data;
+  if (!risk) return ['', '', ''];
+  return [
+    String(risk.score),
+    risk.level,
+    risk.reasons.map((r) => `${r.code} +${r.points}: ${r.text}`).join('; '),
+  ];
 }
 
 const LINE_WRITERS: Record<ExportFormat, (event: AuditEvent) => string> = {

@@ -102,6 +102,7 @@ export const SEVERITY = {
   low: [2, 'Low'],
   medium: [3, 'Medium'],
   high: [4, 'High'],
+  critical: [5, 'Critical'],
 } as const;
 /** A severity by name. */
 export type Severity = keyof typeof SEVERITY;

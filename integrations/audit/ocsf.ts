@@ -39,6 +39,16 @@ import {
   type Severity,
   type Status,
 } from './ocsf-objects.js';
+import {
+  findingSeverity,
+  requestSeverity,
+  riskAttributes,
+  riskDetails,
+  riskEntityData,
+  riskWords,
+} from './ocsf-risk.js';
+import { anomalyDetails, anomalyFinding, anomalyMessage } from './ocsf-anomaly.js';
+import { attestationMapping } from './ocsf-attestation.js';
 
 export { OCSF_CLASS_UIDS } from './ocsf-objects.js';
 
@@ -60,6 +70,9 @@ const FINDINGS = {
   'request.unverified': ['Elevation started around the API', 'Temporal access without approval', 'high'],
   'lease.orphaned': ['Grant outlived its elevation', 'Orphaned grant', 'medium'],
 } as const;
+
+/** The Detection Finding title and type of a request the risk score denied (severity: its level). */
+const RISK_DENIAL = ['Elevation request denied by its risk score', 'Risky privilege request'] as const;
 
 /**
  * Maps one audit event to an OCSF 1.5.0 event (see {@link OCSF_VERSION}):
@@ -84,7 +97,13 @@ const FINDINGS = {
  * - `admin.action`: Entity Management 3004: Read of the audit trail for a verification (Failure
  *   when the chain is broken), Update of the elevation for anything else (a revocation asked for
  *   in the console).
- * - `elevation.requested`: Entity Management 3004 (Create) of the elevation.
+ * - `elevation.requested`: Entity Management 3004 (Create) of the elevation; with a risk score,
+ *   its level sets the severity and the bot's `actor.user` carries it (see `ocsf-risk.ts`).
+ * - `elevation.denied` by the risk score: Detection Finding 2004 (Create) with `risk_score`,
+ *   `risk_level`, `risk_level_id` and `risk_details`.
+ * - `anomaly.detected` (continuous detection): Detection Finding 2004 (Create), see `ocsf-anomaly.ts`.
+ * - owner attestation (`attestation.*`): Entity Management 3004 (Update) of the bot's role
+ *   list; an unanswered one Account Change 3001 (Disable) of the bot, see `ocsf-attestation.ts`.
  * - `request.refused`: Entity Management 3004, Create, Read or Update by HTTP method, Failure.
  * - `credentials.delivered` / `credentials.refused`: Entity Management 3004 (Read) of the
  *   session's credentials, Success / Failure.
@@ -179,13 +198,18 @@ function mapEvent(event: AuditEvent): Mapping {
       const bot = text(d.bot.id) ?? event.actor.id;
       const role = text(d.role.id) ?? '?';
       const justification = text(d.justification);
+      const { risk } = d;
       return {
         cls: CLASSES.entityManagement,
         activity: 1,
-        severity: 'informational',
+        severity: requestSeverity(risk),
         status: 'success',
-        message: `Bot ${bot} requested role ${role} for ${d.durationSeconds} s (elevation ${id})${justification ? `: ${justification}` : ''}`,
+        message: `Bot ${bot} requested role ${role} for ${d.durationSeconds} s (elevation ${id}${risk ? `, ${riskWords(risk)}` : ''})${justification ? `: ${justification}` : ''}`,
         fields: {
+          // The score is the requesting bot's, at this request: OCSF's user has a place for it.
+          ...(risk && event.actor.kind === 'bot'
+            ? { actor: { user: { ...actorUser(event.actor), ...riskAttributes(risk) } } }
+            : {}),
           entity: elevationEntity(event, {
             bot,
             role,
@@ -193,6 +217,7 @@ function mapEvent(event: AuditEvent): Mapping {
             justification,
             ticket: text(d.ticket),
             requestId: text(d.requestId),
+            risk: risk ? riskEntityData(risk) : undefined,
           }),
           comment: justification,
           src_endpoint: endpoint(d.source?.ip),
@@ -221,6 +246,14 @@ function mapEvent(event: AuditEvent): Mapping {
     }
     case 'elevation.denied': {
       const reason = text(parsed.data.reason);
+      const { risk } = parsed.data;
+      if (risk) {
+        const message = `Elevation ${id} denied by its risk score (${riskWords(risk)})${reason ? `: ${reason}` : ''}`;
+        return finding(event, [...RISK_DENIAL, findingSeverity(risk)], message, {
+          ...riskAttributes(risk),
+          risk_details: riskDetails(risk),
+        });
+      }
       return update(
         'low',
         'failure',
@@ -418,6 +451,15 @@ function mapEvent(event: AuditEvent): Mapping {
         resources: target ? [targetResource(target, role)] : undefined,
       });
     }
+    case 'anomaly.detected':
+      return finding(event, anomalyFinding(parsed.data), anomalyMessage(parsed.data), {
+        risk_details: anomalyDetails(parsed.data),
+      });
+    case 'attestation.requested':
+    case 'attestation.confirmed':
+    case 'attestation.expired':
+    case 'attestation.refused':
+      return attestationMapping(event, parsed);
     case 'decision.refused': {
       const d = parsed.data;
       const message = `Refused a ${text(d.decision) ?? ''} decision for elevation ${id} sent around Elevate's API (${text(d.code) ?? '?'}): ${text(d.message) ?? ''}`;

@@ -15,7 +15,7 @@
  */
 import { Client, EqualityFilter, NoSuchObjectError, SizeLimitExceededError, type Entry } from 'ldapts';
 import { AmbiguousIdentityError, type DirectoryPerson } from '../../core/ports/approver-directory.js';
-import type { ApproverDirectory } from '../../core/ports/approver-directory.js';
+import type { ApproverDirectory, PeopleDirectory } from '../../core/ports/approver-directory.js';
 import { canonicalOrUndefined } from '../../core/rules/email-address.js';
 import { normalizeDn } from '../../core/rules/dn.js';
 
@@ -43,7 +43,7 @@ export function suffixOf(dn: string): string {
   return i < rdns.length ? rdns.slice(i).join(',') : rdns.slice(1).join(',');
 }
 
-export class LdapApproverDirectory implements ApproverDirectory {
+export class LdapApproverDirectory implements ApproverDirectory, PeopleDirectory {
   private readonly joinAttribute: string;
 
   constructor(private readonly opts: LdapApproverDirectoryOptions) {
@@ -106,6 +106,30 @@ export class LdapApproverDirectory implements ApproverDirectory {
       }
       const dn = safeNormalize(entry.dn);
       return memberSet.has(dn) ? dn : undefined;
+    });
+  }
+
+  /**
+   * Whether some entry holds this address in `mail`, under the people base DN (without one: the
+   * `dc=` suffix of the bind DN). An address that is not plain ASCII with one @ matches nobody.
+   */
+  async hasPerson(email: string): Promise<boolean> {
+    const value = canonicalOrUndefined(email);
+    if (value === undefined) return false;
+    return this.session(async (client) => {
+      try {
+        const { searchEntries } = await client.search(this.opts.peopleBaseDn ?? suffixOf(this.opts.bindDn), {
+          scope: 'sub',
+          filter: new EqualityFilter({ attribute: 'mail', value }),
+          attributes: ['1.1'],
+          sizeLimit: 1,
+        });
+        return searchEntries.length > 0;
+      } catch (err) {
+        // More than one holds it: still someone (who exactly does not matter here).
+        if (err instanceof SizeLimitExceededError) return true;
+        throw err;
+      }
     });
   }
 

@@ -30,8 +30,10 @@ import {
 import type { Actor, ElevationStatus } from '../../core/model/elevation.js';
 import type { TargetType } from '../../core/model/targets.js';
 import { temporalMetrics, type TemporalMetricsBridge } from './temporal-metrics.js';
+import { ANOMALY_KINDS } from '../../core/model/anomaly.js';
 import {
   SLACK_METHODS,
+  type DetectionMetrics,
   type OidcMetrics,
   type SlackMetrics,
   type TargetMetrics,
@@ -82,6 +84,8 @@ export const ELEVATION_REQUEST_OUTCOMES = [
   'unauthenticated',
   'bot_locked',
   'bot_disabled',
+  'attestation_overdue',
+  'role_suspended',
   'unknown_role',
   'role_not_allowed',
   'duration_too_long',
@@ -143,7 +147,7 @@ export interface MetricsOptions {
 }
 
 /** The metrics of one process, typed, all in {@link Metrics.registry}. */
-export interface Metrics extends TargetMetrics, SlackMetrics, OidcMetrics {
+export interface Metrics extends TargetMetrics, SlackMetrics, OidcMetrics, DetectionMetrics {
   /** The process's own registry (not prom-client's global one). */
   registry: Registry;
   /** `elevate_http_requests_total{method,route,status_class}`. */
@@ -177,6 +181,8 @@ export interface Metrics extends TargetMetrics, SlackMetrics, OidcMetrics {
    * recorded in the audit trail in full, only counted in a summary, or rate-limited (429).
    */
   preAuthRefusals: Counter<'reason'>;
+  /** `elevate_anomalies_total{kind}`: anomalies continuous detection recorded, by kind. */
+  anomalies: Counter<'kind'>;
 }
 
 /** A fresh registry with every Elevate metric in it. Call once per process (tests may call it more). */
@@ -303,6 +309,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       labelNames: ['reason'] as const,
       registers,
     }),
+    anomalies: new Counter({
+      name: 'elevate_anomalies_total',
+      help: 'Anomalies continuous detection recorded (anomaly.detected), by kind; the same anomaly of the same bot counts again only after detection.realertHours.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
   };
   initialiseLabelSets(metrics);
   if (opts.temporal !== false) (opts.temporal ?? temporalMetrics).attach(registry);
@@ -326,6 +338,7 @@ function initialiseLabelSets(m: Metrics): void {
   for (const method of SLACK_METHODS) m.slackApiErrors.inc({ method }, 0);
   for (const stage of OIDC_ERROR_STAGES) m.oidcErrors.inc({ stage }, 0);
   for (const reason of PREAUTH_REFUSAL_REASONS) m.preAuthRefusals.inc({ reason }, 0);
+  for (const kind of ANOMALY_KINDS) m.anomalies.inc({ kind }, 0);
 }
 
 /** The `status_class` label of an HTTP status: `2xx`, `4xx`, … */

@@ -4,8 +4,15 @@
  * flow can be tried on one machine.
  */
 import type { Logger } from 'pino';
-import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../../core/ports/notifier.js';
+import type {
+  AnomalyAlert,
+  ApprovalNotifier,
+  ElevationDetails,
+  ElevationNotice,
+  RiskAlert,
+} from '../../core/ports/notifier.js';
 import type { SlackMessageRef } from '../../core/model/elevation.js';
+import type { AttestationRequest } from '../../core/model/attestation.js';
 
 export class LogNotifier implements ApprovalNotifier {
   constructor(
@@ -56,6 +63,65 @@ export class LogNotifier implements ApprovalNotifier {
         'elevation update for the bot owner',
       );
     }
+    return Promise.resolve();
+  }
+
+  /** One warning with what the owner and the security channel would be told in Slack. */
+  alertRisk({ elevation, bot, role, channel, lockedDown }: RiskAlert): Promise<void> {
+    const risk = elevation.risk;
+    this.opts.logger.warn(
+      {
+        elevationId: elevation.id,
+        botId: bot.id,
+        owner: bot.owner,
+        roleId: role.id,
+        environment: elevation.environment,
+        ...(risk
+          ? {
+              score: risk.score,
+              // Not `level`: that is pino's own field.
+              riskLevel: risk.level,
+              route: risk.route,
+              routeReason: risk.routeReason,
+              reasons: risk.reasons,
+            }
+          : {}),
+        lockedDown,
+        ...(channel !== undefined ? { alertChannel: channel } : {}),
+      },
+      `request denied by risk score: bot ${bot.id} asked for role ${role.id}${
+        risk ? `, score ${risk.score} (${risk.level})` : ''
+      }${lockedDown ? '; the bot is locked down' : ''}`,
+    );
+    return Promise.resolve();
+  }
+
+  /** One warning with what the security channel would be told in Slack. */
+  alertAnomaly({ eventId, at, finding, owner, team, channel }: AnomalyAlert): Promise<void> {
+    this.opts.logger.warn(
+      {
+        eventId,
+        at,
+        kind: finding.kind,
+        botId: finding.botId,
+        severity: finding.severity,
+        evidence: finding.evidence,
+        ...(finding.fleet ? { fleet: finding.fleet } : {}),
+        ...(owner !== undefined ? { owner } : {}),
+        ...(team !== undefined ? { team } : {}),
+        ...(channel !== undefined ? { alertChannel: channel } : {}),
+      },
+      `anomaly detected (${finding.kind}, ${finding.severity}): ${finding.text}`,
+    );
+    return Promise.resolve();
+  }
+
+  /** Without Slack, the owner's review link goes to the log. */
+  askAttestation(request: AttestationRequest): Promise<void> {
+    this.opts.logger.info(
+      { ...request },
+      'owner attestation requested: the bot owner opens reviewUrl, logs in with MFA and confirms the roles',
+    );
     return Promise.resolve();
   }
 }

@@ -9,17 +9,11 @@
  * link. Long text is cut with `…` to stay inside Block Kit's limits (3000 characters per
  * section, 2000 per field, 150 per header, 50 blocks per message), which Slack would
  * otherwise answer with `invalid_blocks` and no message at all.
+ *
+ * The Block Kit pieces (escaping, cutting, blocks) are in `block-kit.ts`; the risk score's
+ * section and the alert about a request it denied are in `risk-messages.ts`.
  */
-import type {
-  ActionsBlock,
-  Block,
-  ContextBlock,
-  HeaderBlock,
-  KnownBlock,
-  MrkdwnElement,
-  SectionBlock,
-  View,
-} from '@slack/types';
+import type { ActionsBlock, Block, KnownBlock, View } from '@slack/types';
 import type { DriftAlert, DriftScope } from '../../core/model/reconcile.js';
 import type {
   ApprovalRecord,
@@ -28,7 +22,26 @@ import type {
   EndReason,
 } from '../../core/model/elevation.js';
 import type { TargetRef } from '../../core/model/targets.js';
+import {
+  LIMITS,
+  code,
+  context,
+  escapeMrkdwn,
+  fieldsSection,
+  formatDuration,
+  formatTime,
+  header,
+  linesWithin,
+  oneLine,
+  quote,
+  section,
+  truncate,
+} from './block-kit.js';
+import { deniedByScore, riskScoreWords, riskSection } from './risk-messages.js';
 import type { SlackContent } from './slack-client.js';
+
+/** Kept here for callers that import them with the messages; they live with the other Block Kit pieces. */
+export { LIMITS, escapeMrkdwn, formatDuration, formatTime, truncate } from './block-kit.js';
 
 /** Everything an approver needs to decide, gathered by the caller. */
 export interface ApprovalRequestDetails {
@@ -67,76 +80,8 @@ export const DENY_REASON_ACTION = 'reason';
 /** Longest deny reason the modal accepts. */
 export const DENY_REASON_MAX_LENGTH = 500;
 
-/** Block Kit limits this module stays within. */
-export const LIMITS = {
-  sectionText: 3000,
-  field: 2000,
-  fields: 10,
-  header: 150,
-  contextText: 3000,
-  blocks: 50,
-  buttonValue: 2000,
-  /** Not Slack's limit (40 000) but what a notification can usefully show. */
-  fallbackText: 300,
-} as const;
-
 /** How many earlier elevations the request message lists. */
 const HISTORY_SHOWN = 5;
-
-/**
- * Escapes the three characters Slack's mrkdwn gives meaning to (`&`, `<`, `>`), so that
- * `<!channel>`, `<@U123>` or `<https://x|label>` in user text is shown, not acted on.
- */
-export function escapeMrkdwn(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/**
- * Cuts text to at most `max` characters, ending it with `…` when cut. Never cuts inside an
- * escape (`&amp;`) or a surrogate pair, so escaped text stays escaped and valid.
- */
-export function truncate(s: string, max: number): string {
-  if (s.length <= max) return s;
-  let cut = Math.max(max - 1, 0);
-  const last = s.charCodeAt(cut - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
-  const amp = s.lastIndexOf('&', cut - 1);
-  if (amp !== -1 && amp >= cut - 5) {
-    const semi = s.indexOf(';', amp);
-    if (semi === -1 || semi >= cut) cut = amp;
-  }
-  return `${s.slice(0, cut)}…`;
-}
-
-/** A duration in words Slack users read at a glance: `1 h 30 min`, `45 s`, `2 d 4 h`. */
-export function formatDuration(totalSeconds: number): string {
-  if (!Number.isFinite(totalSeconds) || totalSeconds < 0) return `${totalSeconds} s`;
-  let rest = Math.round(totalSeconds);
-  const parts: string[] = [];
-  for (const [unit, size] of [
-    ['d', 86_400],
-    ['h', 3_600],
-    ['min', 60],
-    ['s', 1],
-  ] as const) {
-    const n = Math.floor(rest / size);
-    rest -= n * size;
-    if (n > 0) parts.push(`${n} ${unit}`);
-  }
-  return parts.length > 0 ? parts.join(' ') : '0 s';
-}
-
-/**
- * An instant as Slack shows it in each reader's own time zone, followed by the exact UTC time:
- * `<!date^1714557600^{date_short_pretty} {time}|2024-05-01T10:00:00Z> (2024-05-01T10:00:00Z)`.
- * Text that is not a date is shown as it is, escaped.
- */
-export function formatTime(iso: string): string {
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return escapeMrkdwn(iso);
-  const utc = new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
-  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${utc}> (${utc})`;
-}
 
 /** The target in words an approver understands. */
 export function describeTarget(target: TargetRef): string {
@@ -216,6 +161,8 @@ export function renderRequestMessage(d: ApprovalRequestDetails): SlackContent {
   const blocks: (KnownBlock | Block)[] = [
     header(`Elevation request: ${d.bot.id} → ${d.role.id}`),
     section(stateText(d)),
+    // Right under the state: the score is what decided who must approve.
+    ...(v.risk ? [riskSection(v.risk)] : []),
     fieldsSection([
       `*Bot*\n${code(d.bot.id)}`,
       `*Owner*\n${escapeMrkdwn(d.bot.owner)}`,
@@ -267,7 +214,8 @@ export function renderRequestMessage(d: ApprovalRequestDetails): SlackContent {
   return {
     text: truncate(
       `Elevation request: ${escapeMrkdwn(d.bot.id)} → ${escapeMrkdwn(d.role.id)} ` +
-        `(${escapeMrkdwn(v.environment)}, ${formatDuration(v.durationSeconds)}): ${STATUS_WORDS[v.status]}`,
+        `(${escapeMrkdwn(v.environment)}, ${formatDuration(v.durationSeconds)}` +
+        `${v.risk ? `, risk ${riskScoreWords(v.risk)}` : ''}): ${STATUS_WORDS[v.status]}`,
       LIMITS.fallbackText,
     ),
     blocks: blocks.slice(0, LIMITS.blocks),
@@ -301,7 +249,9 @@ export function renderEventReply(eventType: string, d: ApprovalRequestDetails): 
         ? `:white_check_mark: Approved automatically by policy; granting ${role} to ${bot}.`
         : `:white_check_mark: Approved; granting ${role} to ${bot}.`;
     case 'elevation.denied':
-      return `:no_entry: Denied${v.endedAt ? ` at ${formatTime(v.endedAt)}` : ''}; ${role} will not be granted.`;
+      return deniedByScore(v.risk)
+        ? `:no_entry: Denied by its risk score, ${riskScoreWords(v.risk)}${v.endedAt ? `, at ${formatTime(v.endedAt)}` : ''}; ${role} will not be granted.`
+        : `:no_entry: Denied${v.endedAt ? ` at ${formatTime(v.endedAt)}` : ''}; ${role} will not be granted.`;
     case 'elevation.expired': {
       const deadline = deadlineOf(v);
       return `:hourglass: Expired: nobody decided ${deadline ? `by ${formatTime(deadline)}` : 'in time'}.`;
@@ -337,6 +287,8 @@ export function renderOwnerNotice(eventType: string, d: ApprovalRequestDetails):
       `*Duration*\n${formatDuration(v.durationSeconds)}`,
       `*Status*\n${STATUS_WORDS[v.status]}`,
     ]),
+    // An owner whose bot the score refused needs the reasons to tell a false alarm from a theft.
+    ...(v.status === 'denied' && deniedByScore(v.risk) ? [riskSection(v.risk)] : []),
     section(`*Justification*\n${quote(v.justification, 1000)}`),
     context(idLine(v)),
   ];
@@ -643,68 +595,4 @@ function idLine(v: ElevationView): string {
   ]
     .filter((s) => s !== undefined)
     .join(' · ');
-}
-
-/** Escaped user text as a block quote, cut to `max` characters in all. */
-function quote(text: string, max: number): string {
-  const escaped = escapeMrkdwn(text.trim() === '' ? '(none)' : text);
-  const quoted = escaped
-    .split(/\r?\n/)
-    .map((line) => `>${line}`)
-    .join('\n');
-  return truncate(quoted, max);
-}
-
-/**
- * Joins whole lines while they fit in `max` characters, then says how many were left out.
- * Lines are never cut, so markup such as `<!date^…>` in them stays intact.
- */
-function linesWithin(lines: string[], max: number): string {
-  const out: string[] = [];
-  let length = 0;
-  for (const [i, line] of lines.entries()) {
-    const more = `_…and ${lines.length - i} more_`;
-    const room = max - length - (out.length > 0 ? 1 : 0);
-    const isLast = i === lines.length - 1;
-    if (line.length <= room && (isLast || line.length + 1 + more.length <= room)) {
-      out.push(line);
-      length += line.length + (out.length > 1 ? 1 : 0);
-    } else {
-      out.push(more.length <= room ? more : '…');
-      break;
-    }
-  }
-  return out.join('\n');
-}
-
-/** An identifier in code style, escaped and cut to `max` characters before escaping. */
-function code(s: string, max = 200): string {
-  return `\`${escapeMrkdwn(truncate(oneLine(s), max))}\``;
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s*[\r\n]+\s*/g, ' ');
-}
-
-function mrkdwn(text: string): MrkdwnElement {
-  return { type: 'mrkdwn', text, verbatim: true };
-}
-
-function section(text: string): SectionBlock {
-  return { type: 'section', text: mrkdwn(truncate(text, LIMITS.sectionText)) };
-}
-
-function fieldsSection(fields: string[]): SectionBlock {
-  return {
-    type: 'section',
-    fields: fields.slice(0, LIMITS.fields).map((f) => mrkdwn(truncate(f, LIMITS.field))),
-  };
-}
-
-function header(text: string): HeaderBlock {
-  return { type: 'header', text: { type: 'plain_text', text: truncate(oneLine(text), LIMITS.header) } };
-}
-
-function context(text: string): ContextBlock {
-  return { type: 'context', elements: [mrkdwn(truncate(text, LIMITS.contextText))] };
 }

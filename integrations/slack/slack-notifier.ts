@@ -9,11 +9,19 @@
  * success posts nothing twice.
  *
  * Drift found by reconciliation is posted too, in the drift channel (or the approval channel),
- * at most once a day for a holder left in place: see {@link SlackNotifier.alertDrift}.
+ * at most once a day for a holder left in place: see {@link SlackNotifier.alertDrift}. A
+ * request the risk score denied is posted in the security channel and sent to the bot's owner,
+ * once per elevation: see {@link SlackNotifier.alertRisk}.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../../core/ports/notifier.js';
+import type {
+  AnomalyAlert,
+  ApprovalNotifier,
+  ElevationDetails,
+  ElevationNotice,
+  RiskAlert,
+} from '../../core/ports/notifier.js';
 import type { DriftAlert } from '../../core/model/reconcile.js';
 import { z } from 'zod';
 import type { SingleUseNamespaces, SingleUseRecords } from '../../core/ports/single-use.js';
@@ -27,7 +35,11 @@ import {
   renderRequestMessage,
   type ApprovalRequestDetails,
 } from './messages.js';
-import { SlackApiError, type SlackClient } from './slack-client.js';
+import { renderRiskAlert } from './risk-messages.js';
+import { renderAnomalyAlert } from './anomaly-messages.js';
+import { renderAttestationRequest } from './attestation-messages.js';
+import type { AttestationRequest } from '../../core/model/attestation.js';
+import { SlackApiError, type SlackClient, type SlackContent } from './slack-client.js';
 
 /** Kept here too for callers that imported it from this module; it lives with the other renderings. */
 export { describeTarget } from './messages.js';
@@ -213,6 +225,120 @@ export class SlackNotifier implements ApprovalNotifier {
         { ...about, err: (err as Error).message },
         'drift posted in Slack, but the store could not remember it; it may be posted again',
       );
+    }
+  }
+
+  /**
+   * Tells the security channel and the bot's owner that the risk score denied a request: posts
+   * {@link renderRiskAlert} in `alert.channel` (the policy's `detection.alertChannel`), else in
+   * the approval channel, and sends it to the owner as a direct message. Without either channel
+   * only the owner hears (and a warning is logged); an owner with no Slack account is logged.
+   *
+   * Once per elevation and recipient: each post leaves a mark in the single-use table (as the
+   * approval messages do), so a retried activity posts nothing twice.
+   *
+   * @throws SlackApiError when Slack failed in a way a retry may fix (unreachable,
+   *   rate-limited); errors a retry cannot fix (`channel_not_found`, `not_in_channel`, …) are
+   *   logged and not thrown, and the other recipient is still told
+   */
+  async alertRisk(alert: RiskAlert): Promise<void> {
+    const id = alert.elevation.id;
+    const about = {
+      elevationId: id,
+      botId: alert.bot.id,
+      roleId: alert.role.id,
+      score: alert.elevation.risk?.score,
+      // Not `level`: that is pino's own field.
+      riskLevel: alert.elevation.risk?.level,
+      lockedDown: alert.lockedDown,
+    };
+    const channel = alert.channel ?? this.deps.channel;
+    if (channel) {
+      await this.deliverAlert(`risk:${id}:${channel}`, channel, renderRiskAlert(alert), about);
+    } else {
+      this.deps.logger.warn(
+        about,
+        'risk alert not posted in a channel: no alert channel and no approval channel is set (the log and the audit trail have it)',
+      );
+    }
+    const owner = await this.deps.slack.userIdByEmail(alert.bot.owner);
+    if (!owner) {
+      this.deps.logger.warn(
+        { ...about, owner: alert.bot.owner },
+        'the bot owner has no Slack account with this e-mail address; not told of the risk denial',
+      );
+      return;
+    }
+    await this.deliverAlert(`risk-owner:${id}`, owner, renderRiskAlert(alert, true), about);
+  }
+
+  /**
+   * Posts an anomaly continuous detection found in `alert.channel` (the policy's
+   * `detection.alertChannel`), else in the approval channel; without either it is only logged
+   * (the audit trail has it). Once per event: detection decides when an anomaly is alerted again
+   * (`detection.realertHours`, with a new event), and a retry after a failure posts nothing twice.
+   *
+   * @throws SlackApiError when Slack failed in a way a retry may fix; errors a retry cannot fix
+   *   are logged and not thrown
+   */
+  async alertAnomaly(alert: AnomalyAlert): Promise<void> {
+    const about = {
+      eventId: alert.eventId,
+      kind: alert.finding.kind,
+      botId: alert.finding.botId,
+      severity: alert.finding.severity,
+    };
+    const channel = alert.channel ?? this.deps.channel;
+    if (!channel) {
+      this.deps.logger.warn(
+        about,
+        'anomaly not posted in Slack: no alert channel and no approval channel is set (the log and the audit trail have it)',
+      );
+      return;
+    }
+    await this.deliverAlert(`anomaly:${alert.eventId}:${channel}`, channel, renderAnomalyAlert(alert), about);
+  }
+
+  /**
+   * Asks a bot's owner, in a direct message, to review its roles (once per attestation). An
+   * owner with no Slack account is logged with the link, so an operator can pass it on.
+   */
+  async askAttestation(request: AttestationRequest): Promise<void> {
+    const about = { attestationId: request.attestationId, botId: request.botId, owner: request.owner };
+    const owner = await this.deps.slack.userIdByEmail(request.owner);
+    if (!owner) {
+      this.deps.logger.warn(
+        { ...about, reviewUrl: request.reviewUrl },
+        'the bot owner has no Slack account with this e-mail address; send them the review link',
+      );
+      return;
+    }
+    await this.deliverAlert(
+      `attest:${request.attestationId}`,
+      owner,
+      renderAttestationRequest(request),
+      about,
+    );
+  }
+
+  /** Posts an alert once per `key`; a failure retrying cannot fix is logged, not thrown. */
+  private async deliverAlert(
+    key: string,
+    to: string,
+    content: SlackContent,
+    about: Record<string, unknown>,
+  ): Promise<void> {
+    try {
+      await this.once(key, () => this.deps.slack.postMessage(to, content));
+    } catch (err) {
+      if (err instanceof SlackApiError && !err.retryable) {
+        this.deps.logger.error(
+          { ...about, to, code: err.code, err: err.message },
+          'alert could not be posted in Slack, and retrying will not help (check the channel and the app)',
+        );
+        return;
+      }
+      throw err;
     }
   }
 

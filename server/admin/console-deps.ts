@@ -9,6 +9,7 @@ import type { BotAdminService } from '../../domain/bots/bot-admin-service.js';
 import type { RequestService } from '../../domain/elevations/request-service.js';
 import type { AdminLoginClient } from '../../integrations/oidc/admin-login.js';
 import type { ElevationIndex } from '../../store/elevation-index.js';
+import type { AuditEventsByType } from '../../store/audit-by-type.js';
 import type { AuthFailureLimit } from '../auth-failure-limit.js';
 
 /** What the console needs. Without `settings` (or without `login`) it is off. */
@@ -20,8 +21,10 @@ export interface AdminConsoleDeps {
   /** The lists, timelines and verification, and where the console's refusals and actions are recorded. */
   audit: Pick<AuditService, 'list' | 'timeline' | 'verifyAudit' | 'recordRefusal' | 'recordAdminAction'>;
   policy: Policy;
-  /** The charts' grouped counts (the elevation index). */
-  elevations: Pick<ElevationIndex, 'chartAggregates'>;
+  /** The charts' grouped counts and the least-privilege report's (the elevation index). */
+  elevations: Pick<ElevationIndex, 'chartAggregates' | 'roleUsage'>;
+  /** The Anomalies page's events (`anomaly.detected`, newest first). */
+  eventsByType: Pick<AuditEventsByType, 'page'>;
   /** Sessions and sign-in transactions (single-use namespaces `admin-session`, `admin-login`). */
   singleUse: SingleUseNamespaces;
   settings?: AdminConsoleSettings;

@@ -73,21 +73,26 @@ export type SessionState =
   | { kind: 'revoked'; session: Session };
 
 /** Who a page is shown to: the address in the header and the token of its forms. */
-export const userOf = (s: Session): PageUser => ({ email: s.email, csrf: s.csrf });
+const userOf = (s: Session): PageUser => ({ email: s.email, csrf: s.csrf });
 
-/** The session's person as the actor of what they do. */
-export const adminOf = (s: Session): Actor => ({ kind: 'admin', id: s.email });
+/** The person signed in, as a page or form behind the sign-in is given them. */
+export interface SignedIn {
+  /** Who the page is shown to: the address in its header and the token of its forms. */
+  user: PageUser;
+  /** The person as the actor of what they do: `{kind: 'admin', id: <e-mail>}`. */
+  actor: Actor;
+}
 
 /** Where {@link ConsoleSessions.signedIn} leaves the session it let through. */
 interface SessionLocals {
   consoleSession?: Session;
 }
 
-/** The session the console's guard let through (a route guarded by `signedIn` only). */
-export function sessionIn(res: Response): Session {
+/** The person whose session the console's guard let through (a route guarded by `signedIn` only). */
+export function signedInOf(res: Response): SignedIn {
   const session = (res.locals as SessionLocals).consoleSession;
   if (!session) throw new Error('a console route without its guard');
-  return session;
+  return { user: userOf(session), actor: { kind: 'admin', id: session.email } };
 }
 
 type Middleware = (req: Request, res: Response, next: NextFunction) => Promise<void>;
@@ -128,8 +133,8 @@ export interface ConsoleSessions {
   /**
    * The guard of the console's pages and forms (security `adminConsole`). A page: signed out (or
    * due for a fresh sign-in) → 302 to the sign-in. A form post: same origin, then a session (401
-   * without), then its CSRF token (403 without). The session it lets through is
-   * {@link sessionIn} the response.
+   * without), then its CSRF token (403 without). Whom it lets through is {@link signedInOf}
+   * the response.
    */
   signedIn: Middleware;
   /** The person of the request's valid, current session, else undefined (GET only: no CSRF check). */

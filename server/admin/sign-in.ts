@@ -7,6 +7,7 @@
  *                           and/or LDAP group) → session cookie; a non-admin gets 403, audited
  *   POST /admin/logout
  */
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { Actor } from '../../core/model/elevation.js';
 import type { SingleUseRecords } from '../../core/ports/single-use.js';
@@ -14,10 +15,8 @@ import { ApiError } from '../../domain/errors.js';
 import type { AdminIdentity } from '../../integrations/oidc/admin-login.js';
 import { StepUpError } from '../../integrations/oidc/step-up.js';
 import { cookieOf, pendingLoginSchema, redirectToLogin, tokenDigest } from '../browser-login.js';
-import type { ConsoleHandler } from './console-handler.js';
-import { consoleLoginQuerySchema, consoleLogoutFormSchema } from './console-schemas.js';
-import { consoleOff, failed, html, notAdminPage } from './respond.js';
-import type { Right } from './admin-rights.js';
+import type { OpenHandler, OpenRefusal } from './console-handler.js';
+import { failed, html, notAdminPage } from './respond.js';
 import { NO_RECORDS, sameToken, type ConsoleSessions } from './session.js';
 import { messagePage } from './views/layout.js';
 
@@ -46,9 +45,9 @@ function safeNext(next: unknown): string {
 }
 
 /**
- * The sign-in, its callback and the sign-out, by operationId. They read the request themselves
- * (the callback's URL goes to the provider as it came), so an input their schemas refuse is read
- * the same way.
+ * The sign-in, its callback and the sign-out, by operationId. The callback reads the request
+ * itself (its URL goes to the provider as it came), so a query its schema refuses is read the same
+ * way; a sign-out whose form has no valid token is refused as one.
  */
 export function signInHandlers(sessions: ConsoleSessions) {
   const { deps, cookies, cookie, refuse } = sessions;
@@ -57,31 +56,22 @@ export function signInHandlers(sessions: ConsoleSessions) {
     : NO_RECORDS;
   const anonymous: Actor = { kind: 'anonymous', id: 'unknown' };
 
-  const startConsoleSignIn: ConsoleHandler = async (_input, req, res) => {
-    if (!sessions.enabled) return consoleOff(res);
-    try {
-      const query = consoleLoginQuerySchema.safeParse(req.query);
-      const keep: Omit<PendingLogin, 'transaction' | 'browser'> = {
-        next: safeNext(query.success ? query.data.next : undefined),
-      };
-      await redirectToLogin(
-        res,
-        {
-          client: deps.login!,
-          logger: deps.logger,
-          records: logins,
-          expiresAt: () => new Date(sessions.now().getTime() + LOGIN_TTL_MS),
-          cookie: (browser) => cookie(cookies.login, browser, LOGIN_TTL_MS / 1000),
-        },
-        keep,
-      );
-    } catch (err) {
-      failed(req, res, err);
-    }
+  const startConsoleSignIn: OpenHandler<'startConsoleSignIn'> = async ({ query: { next } }, _req, res) => {
+    const keep: Omit<PendingLogin, 'transaction' | 'browser'> = { next: safeNext(next) };
+    await redirectToLogin(
+      res,
+      {
+        client: deps.login!,
+        logger: deps.logger,
+        records: logins,
+        expiresAt: () => new Date(sessions.now().getTime() + LOGIN_TTL_MS),
+        cookie: (browser) => cookie(cookies.login, browser, LOGIN_TTL_MS / 1000),
+      },
+      keep,
+    );
   };
 
-  const finishConsoleSignIn: ConsoleHandler = async (_input, req, res) => {
-    if (!sessions.enabled) return consoleOff(res);
+  const finish: OpenRefusal = async (req, res) => {
     const wait = deps.authFailureLimit?.retryAfter(req.ip) ?? 0;
     if (wait > 0) {
       await refuse(req, anonymous, 'rate_limited', { stage: 'sign_in' });
@@ -131,19 +121,14 @@ export function signInHandlers(sessions: ConsoleSessions) {
       const client = await deps.login!();
       identity = await client.finish(new URL(req.originalUrl, deps.publicUrl), pending.transaction);
     } catch (err) {
-      if (!(err instanceof StepUpError)) return failed(req, res, err);
+      if (!(err instanceof StepUpError)) throw err;
       await refuse(req, anonymous, err.code, { stage: 'sign_in' });
       const status =
         err.code === 'insufficient_user_authentication' ? 401 : IDENTITY_REFUSALS.has(err.code) ? 403 : 400;
       return html(res, status, messagePage('Sign-in failed', err.message, again));
     }
     const person: Actor = { kind: 'human', id: identity.email };
-    let rights: Right[];
-    try {
-      rights = await sessions.rightsOf(identity);
-    } catch (err) {
-      return failed(req, res, err);
-    }
+    const rights = await sessions.rightsOf(identity);
     const who = { issuer: identity.issuer, subject: identity.subject, email: identity.email };
     if (rights.length === 0) {
       await refuse(req, person, 'not_admin', {
@@ -187,7 +172,8 @@ export function signInHandlers(sessions: ConsoleSessions) {
     res.redirect(303, pending.next);
   };
 
-  const consoleSignOut: ConsoleHandler = async (_input, req, res) => {
+  /** `csrf`: the form's token, if it has one that looks like one. */
+  const signOut = async (req: Request, res: Response, csrf: string | undefined) => {
     const current = await sessions.peek(req);
     if (!current) {
       res.setHeader('set-cookie', cookie(cookies.session, '', 0));
@@ -200,8 +186,7 @@ export function signInHandlers(sessions: ConsoleSessions) {
         }),
       );
     }
-    const form = consoleLogoutFormSchema.safeParse(req.body);
-    if (!form.success || !sameToken(form.data.csrf, current.session.csrf)) {
+    if (!sameToken(csrf, current.session.csrf)) {
       await refuse(req, { kind: 'admin', id: current.session.email }, 'csrf_token');
       return html(
         res,
@@ -221,5 +206,17 @@ export function signInHandlers(sessions: ConsoleSessions) {
     );
   };
 
-  return { startConsoleSignIn, finishConsoleSignIn, consoleSignOut };
+  return {
+    handlers: {
+      startConsoleSignIn,
+      finishConsoleSignIn: ((_input, req, res) =>
+        finish(req, res)) satisfies OpenHandler<'finishConsoleSignIn'>,
+      consoleSignOut: (({ body: { csrf } }, req, res) =>
+        signOut(req, res, csrf)) satisfies OpenHandler<'consoleSignOut'>,
+    },
+    refused: {
+      finishConsoleSignIn: finish,
+      consoleSignOut: (req: Request, res: Response) => signOut(req, res, undefined),
+    },
+  };
 }

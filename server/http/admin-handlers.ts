@@ -1,6 +1,6 @@
 /**
  * The admin API's handlers (`ADMIN_ROUTES`): every elevation, its audit events and evidence,
- * the audit chain, and bots at runtime. The admin's guard and the parsing of every input ran
+ * the audit chain, bots at runtime, and the least-privilege report. The admin's guard and the parsing of every input ran
  * before (`routes.ts`).
  */
 import { Readable } from 'node:stream';
@@ -10,6 +10,7 @@ import type { Actor } from '../../core/model/elevation.js';
 import { isFinal } from '../../core/rules/elevation-view.js';
 import type { AuditService } from '../../domain/audit/audit-service.js';
 import type { BotAdminService } from '../../domain/bots/bot-admin-service.js';
+import type { LeastPrivilegeReporter } from '../../domain/bots/least-privilege.js';
 import type { RequestService } from '../../domain/elevations/request-service.js';
 import { contentTypeOf } from '../../integrations/audit/export.js';
 import { elevationQuery } from '../elevation-filters.js';
@@ -24,12 +25,14 @@ export interface AdminHandlersDeps {
     'listBots' | 'getBot' | 'lockBot' | 'unlockBot' | 'setBotDisabled' | 'rotateBotKey'
   >;
   audit: Pick<AuditService, 'list' | 'timeline' | 'evidencePack' | 'verifyAudit' | 'exportAudit'>;
+  leastPrivilege: Pick<LeastPrivilegeReporter, 'report'>;
 }
 
 export function adminHandlers({
   requests,
   bots,
   audit,
+  leastPrivilege,
 }: AdminHandlersDeps): RouteHandlers<typeof ADMIN_ROUTES> {
   const adminActor = (res: Response): Actor => ({ kind: 'admin', id: adminOf(res).id });
 
@@ -122,6 +125,15 @@ export function adminHandlers({
       const rotation = await bots.rotateBotKey(id, adminActor(res), reason);
       res.setHeader('pragma', 'no-cache');
       res.json(rotation);
+    },
+
+    leastPrivilegeReport: async ({ query: { botId, quickReturnSeconds } }, _req, res) => {
+      res.json(
+        await leastPrivilege.report({
+          ...(botId !== undefined ? { botId } : {}),
+          ...(quickReturnSeconds !== undefined ? { quickReturnSeconds } : {}),
+        }),
+      );
     },
   };
 }

@@ -10,7 +10,7 @@ import type { Actor } from '../../core/model/elevation.js';
 import type { AuditService } from '../../domain/audit/audit-service.js';
 import type { AuthenticatedBot, Authenticator } from '../../domain/auth/authenticator.js';
 import { cleanUserAgent, requestSource } from '../../domain/elevations/request-source.js';
-import { ApiError } from '../../domain/errors.js';
+import { ApiError, AuditedRefusal } from '../../domain/errors.js';
 import { FederationError } from '../../integrations/federation/workload-identity.js';
 import { decideScrape, methodLabel } from '../../integrations/metrics/prometheus.js';
 import type { AdminConsole } from '../admin/console.js';
@@ -103,18 +103,19 @@ export function authenticationGuards({
   const refuseIfFlooding = async (req: Request): Promise<void> => {
     const wait = authFailureLimit.retryAfter(req.ip);
     if (wait === 0) return;
-    await audit.recordRefusal('auth.refused', null, ANONYMOUS, {
+    const receipt = await audit.recordRefusal('auth.refused', null, ANONYMOUS, {
       reason: 'rate_limited',
       method: methodLabel(req.method),
       path: routeLabel(req),
       ip: req.ip ?? null,
       userAgent: cleanUserAgent(req.get('user-agent')),
     });
-    const error = new ApiError(
+    const error = new AuditedRefusal(
+      receipt,
       'too_many_requests',
       `too many failed authentications from your network; retry after ${wait} seconds`,
       'authorization',
-    ).recorded();
+    );
     error.retryAfterSeconds = wait;
     throw error;
   };

@@ -8,7 +8,7 @@ import type express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Actor } from '../../core/model/elevation.js';
 import type { AuditService } from '../../domain/audit/audit-service.js';
-import { ApiError } from '../../domain/errors.js';
+import { ApiError, AuditedRefusal } from '../../domain/errors.js';
 import type { Metrics } from '../../integrations/metrics/prometheus.js';
 import { allowedMethods } from '../allowed-methods.js';
 import { httpStatusOf } from '../http-status.js';
@@ -57,8 +57,10 @@ export function answerErrors(app: express.Express, { audit, metrics }: ErrorAnsw
     const status = httpStatusOf(error);
     if (status >= 500) {
       req.log.error({ err }, 'request failed');
-    } else if (status !== 401 && error.code !== 'forbidden' && !error.audited) {
-      // Every refused attempt by a known caller is part of the audit trail.
+    } else if (status !== 401 && error.code !== 'forbidden' && !(error instanceof AuditedRefusal)) {
+      // Every refused attempt by a known caller is part of the audit trail, once: a refusal the
+      // domain (or a guard) already recorded comes as an AuditedRefusal, made from its receipt.
+      // (401 and `forbidden` are recorded by the guards as `auth.refused`.)
       const { bot, admin } = callerOf(res);
       const actor: Actor | undefined = bot
         ? { kind: 'bot', id: bot.id }

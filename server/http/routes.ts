@@ -149,7 +149,13 @@ function bodyReaders<Routes extends readonly ApiRoute[]>(
   options: ServeOptions<Routes>,
 ): RequestHandler[] {
   if (!route.body) return [];
-  const read = route.body.contentType === 'application/json' ? JSON_BODY : FORM_BODY;
+  const { maxFields } = route.body;
+  const read =
+    route.body.contentType === 'application/json'
+      ? JSON_BODY
+      : maxFields !== undefined
+        ? express.urlencoded({ extended: false, limit: '16kb', parameterLimit: maxFields })
+        : FORM_BODY;
   const { invalidInput } = options;
   const reader: RequestHandler = invalidInput
     ? (req, res, next) => {

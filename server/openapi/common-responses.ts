@@ -2,8 +2,7 @@
 import { z } from 'zod';
 import { approvalErrorBodySchema, errorBodySchema, healthSchema } from '../response-schemas.js';
 import { botIdSchema, elevationIdSchema } from '../schemas.js';
-import { consoleReasonFormSchema } from '../admin/console-schemas.js';
-import { route, type ApiResponseSpec, type ApiRoute } from './route-spec.js';
+import { route, type ApiResponseSpec } from './route-spec.js';
 
 export const fail = (description: string): ApiResponseSpec => ({ description, json: errorBodySchema });
 export const refused = (description: string): ApiResponseSpec => ({
@@ -121,15 +120,29 @@ export const FORM_REFUSED: Record<number, ApiResponseSpec> = {
   },
 };
 
-/** A console page behind the sign-in. */
-export function consolePage(
+/**
+ * What a console page or form reads besides its form: path parameters and a query, each typed
+ * through to its handler (`admin/console-handler.ts`); and answers of its own.
+ */
+export interface ConsoleInputs {
+  params?: Record<string, z.ZodType>;
+  query?: z.ZodObject;
+  responses?: Record<number, ApiResponseSpec>;
+}
+
+/**
+ * A console page behind the sign-in. Its type keeps `operationId` and the schemas of `inputs`,
+ * so its handler is typed from them.
+ */
+export function consolePage<const Id extends string, const Inputs extends ConsoleInputs>(
   path: string,
-  operationId: string,
+  operationId: Id,
   summary: string,
   description: string,
-  extra: Partial<ApiRoute> = {},
-): ApiRoute {
-  return {
+  inputs: Inputs,
+) {
+  const { responses, ...read } = inputs;
+  return route({
     method: 'get',
     path,
     operationId,
@@ -137,9 +150,9 @@ export function consolePage(
     summary,
     description,
     security: 'adminConsole',
-    ...extra,
-    responses: { 200: PAGE, 302: SIGN_IN_REDIRECT, 403: NOT_ADMIN, 404: CONSOLE_OFF, ...extra.responses },
-  };
+    ...read,
+    responses: { 200: PAGE, 302: SIGN_IN_REDIRECT, 403: NOT_ADMIN, 404: CONSOLE_OFF, ...responses },
+  });
 }
 
 const DONE_REDIRECT: ApiResponseSpec = {
@@ -147,15 +160,17 @@ const DONE_REDIRECT: ApiResponseSpec = {
   headers: { location: { description: 'The page.' } },
 };
 
-/** A console action: a form post with the CSRF token, answered by a redirect to the page it changed. */
-export function consoleAction(
-  path: string,
-  operationId: string,
-  summary: string,
-  description: string,
-  extra: Partial<ApiRoute> = {},
-): ApiRoute {
-  return {
+/**
+ * A console action: a form post with the CSRF token (`form`: its fields, the token among them),
+ * answered by a redirect to the page it changed. Typed like {@link consolePage}, `form` too.
+ */
+export function consoleAction<
+  const Id extends string,
+  const Form extends z.ZodType,
+  const Inputs extends Omit<ConsoleInputs, 'query'>,
+>(path: string, operationId: Id, summary: string, description: string, form: Form, inputs: Inputs) {
+  const { responses, ...read } = inputs;
+  return route({
     method: 'post',
     path,
     operationId,
@@ -163,23 +178,20 @@ export function consoleAction(
     summary,
     description,
     security: 'adminConsole',
-    body: {
-      schema: consoleReasonFormSchema,
-      contentType: 'application/x-www-form-urlencoded',
-      required: true,
-    },
-    ...extra,
+    body: { schema: form, contentType: 'application/x-www-form-urlencoded', required: true },
+    ...read,
     responses: {
       // An action that shows its result (the verification) answers 200 instead of redirecting.
-      ...((extra.responses?.[200] ? {} : { 303: DONE_REDIRECT }) as Record<number, ApiResponseSpec>),
+      ...((responses?.[200] ? {} : { 303: DONE_REDIRECT }) as Record<number, ApiResponseSpec>),
       ...FORM_REFUSED,
       404: CONSOLE_OFF,
       409: { description: 'The elevation has already ended (`already_ended`).', html: true },
       503: { description: 'Temporal, the audit store or the directory cannot be reached.', html: true },
-      ...extra.responses,
+      ...responses,
     },
-  };
+  });
 }
+
 export const BOT_ID = { id: botIdSchema };
 export const NO_SUCH_BOT = fail('`not_found`: the policy has no such bot (`field: "id"`).');
 const BAD_BOT_ID = fail(

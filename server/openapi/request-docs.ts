@@ -52,7 +52,7 @@ documented(elevationRequestSchema.shape.justification, {
   description: `Why the bot needs the role. ${SAFE_TEXT}`,
 });
 documented(elevationRequestSchema.shape.ticket, {
-  description: `A change or incident ticket. ${SAFE_TEXT}`,
+  description: `A change or incident ticket. ${SAFE_TEXT} Required by roles with \`requireTicket\`, whose pattern it must match as a whole (else 400 \`invalid_request\`, \`field: ticket\`).`,
 });
 documented(elevationRequestSchema.shape.requestId, {
   description:
@@ -229,3 +229,22 @@ documented(consoleVerifyFormSchema, { id: 'ConsoleVerification', description: 'T
 documented(consoleVerifyFormSchema.shape.anchor, {
   description: '`<position>:<hash>` from an earlier verification (optional; empty: none).',
 });
+
+/** An attestation's id (its workflow id): `attestation-<botId>-<yyyy-mm-dd>`. */
+export const attestationIdSchema = documented(
+  z.string().regex(/^attestation-[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?-\d{4}-\d{2}-\d{2}$/),
+  { description: 'The attestation: `attestation-<botId>-<yyyy-mm-dd>` of the day the owner was asked.' },
+);
+
+export const attestationConfirmFormSchema = documented(
+  z.object({
+    confirmation: oneTimeToken('The review page’s hidden field: single-use, valid while the login is fresh.'),
+    role: documented(z.union([z.string(), z.array(z.string())]).optional(), {
+      description: 'Each role the owner keeps (one field per ticked box); a role left out is trimmed.',
+    }),
+  }),
+  {
+    id: 'AttestationConfirmation',
+    description: 'The review page’s form: the roles kept; at most 16 KiB and 200 fields.',
+  },
+);

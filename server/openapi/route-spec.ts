@@ -62,6 +62,11 @@ export interface ApiRoute {
      * so the schema names the field that is missing; `refuse` answers 415. Not in the document.
      */
     ifAbsent?: 'empty' | 'refuse';
+    /**
+     * A form that may carry more than the usual 5 fields (one checkbox per role of a bot): at
+     * most this many, in at most 16 KiB. Not in the document.
+     */
+    maxFields?: number;
   };
   /** By HTTP status code. */
   responses: Record<number, ApiResponseSpec>;

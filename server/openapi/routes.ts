@@ -1,6 +1,7 @@
 import type { ApiRoute } from './route-spec.js';
 import { ADMIN_ROUTES } from './routes/admins.js';
 import { APPROVAL_ROUTES } from './routes/approvals.js';
+import { ATTESTATION_ROUTES } from './routes/attestations.js';
 import { BOT_ROUTES } from './routes/bots.js';
 import { CONSOLE_ROUTES } from './routes/console.js';
 import { OPERATION_ROUTES } from './routes/operations.js';
@@ -11,6 +12,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...BOT_ROUTES,
   ...ADMIN_ROUTES,
   ...APPROVAL_ROUTES,
+  ...ATTESTATION_ROUTES,
   ...SLACK_ROUTES,
   ...CONSOLE_ROUTES,
   ...OPERATION_ROUTES,

@@ -13,6 +13,9 @@ import { SchemaTooNewError } from '../errors.js';
 import type { StoreSchema } from '../schema.js';
 import { initialSchema } from './0001-initial.js';
 import { chartColumnsMigration } from './0002-chart-columns.js';
+import { botBaselinesMigration } from './0003-bot-baselines.js';
+import { auditEventTypesMigration } from './0004-audit-event-types.js';
+import { botAttestationMigration } from './0005-bot-attestation.js';
 
 /** The table Kysely records applied migrations in (and its lock table, `<name>_lock`). */
 export const MIGRATION_TABLE = 'store_migration';
@@ -22,6 +25,9 @@ export function migrations(engine: Engine, integrity: StoreIntegrity | undefined
   return {
     '0001-initial': initialSchema(engine, integrity),
     '0002-chart-columns': chartColumnsMigration(engine),
+    '0003-bot-baselines': botBaselinesMigration(engine),
+    '0004-audit-event-types': auditEventTypesMigration(),
+    '0005-bot-attestation': botAttestationMigration(),
   };
 }
 

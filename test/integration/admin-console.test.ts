@@ -485,6 +485,7 @@ describe('the admin console over HTTP', () => {
     '/admin/bots/ci-bot/unlock',
     '/admin/audit/verify',
     '/admin/charts',
+    '/admin/reports/least-privilege',
   ];
   const posts = [
     `/admin/elevations/${someId}/revoke`,
@@ -822,6 +823,8 @@ describe('the admin console over HTTP', () => {
     expect(html).toContain('ADMIN_OIDC_GROUPS');
     expect(html).toContain('ADMIN_LDAP_GROUP_DN');
     expect((await fetch(`${off.url}/admin/login`, { redirect: 'manual' })).status).toBe(404);
+    // A callback without its `state` (refused by its schema) is answered the same way.
+    expect((await fetch(`${off.url}/admin/callback`, { redirect: 'manual' })).status).toBe(404);
     expect((await fetch(`${off.url}/admin/console.css`)).headers.get('content-type')).toContain('text/css');
   });
 });
@@ -922,6 +925,23 @@ describe('the admin console with refused inputs', () => {
       expect(html, days).toContain('Elevations requested in the last 14 days');
       expect(html, days).toContain('<strong>14 days</strong>');
     }
+  });
+
+  it('when the least-privilege page is opened, then each bot shows the roles it used and the list recommended; from another site it is refused', async () => {
+    const html = await pageOf(await get(jar, '/admin/reports/least-privilege'), 200, 'least privilege');
+    expect(html).toContain('<h1>Least privilege</h1>');
+    // ci-bot asked for its only role (the elevation above): kept, nothing to drop.
+    const ci = html.slice(html.indexOf('<a href="/admin/bots/ci-bot">'));
+    expect(ci).toMatch(/^<a href="\/admin\/bots\/ci-bot">ci-bot<\/a><\/h2>/);
+    expect(ci).toContain('Recommended roles: <strong>ops-auto</strong> · nothing to drop');
+    expect(html).toContain('<a href="/admin/bots/etl-bot">etl-bot</a>');
+    const refused = await get(jar, '/admin/reports/least-privilege', { 'sec-fetch-site': 'cross-site' });
+    expect(await pageOf(refused, 403, 'cross-site')).toContain(
+      'opens from the console, not from another site',
+    );
+    expect(
+      await eventsWhere((e) => e.type === 'auth.refused' && e.data.path === '/admin/reports/least-privilege'),
+    ).toHaveLength(1);
   });
 
   it('when a verification is posted with a bad anchor, then the form shows again (400) saying what an anchor is', async () => {

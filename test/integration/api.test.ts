@@ -533,7 +533,9 @@ describe('audit export', () => {
     const csv = await get(`?format=csv&since=${encodeURIComponent(since)}`, admin());
     expect(csv.headers.get('content-type')).toContain('text/csv');
     const rows = (await csv.text()).split('\r\n');
-    expect(rows[0]).toBe('position,id,at,type,elevation_id,seq,actor_kind,actor_id,data,prev_hash,hash');
+    expect(rows[0]).toBe(
+      'position,id,at,type,elevation_id,seq,actor_kind,actor_id,data,prev_hash,hash,risk_score,risk_level,risk_reasons',
+    );
     const ocsf = await get(`?format=ocsf&until=${encodeURIComponent(since)}`, admin());
     expect(ocsf.status).toBe(200);
     // Nothing happened before the first event.

@@ -4,6 +4,7 @@
  * formulas, every OCSF event is valid by the OCSF 1.5.0 schema, and an export of 100,000
  * events streams in bounded memory, also through a real HTTP response to a slow client.
  */
+import { ANOMALY_KINDS } from '../../core/model/anomaly.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
@@ -492,6 +493,66 @@ function* realisticEvents(cycles: number): Generator<NewAuditEvent> {
           };
           yield ev('drift.detected', null, SYSTEM, { ...drift, action: 'revert' });
           yield ev('drift.reverted', null, SYSTEM, { ...drift, action: 'revert' });
+          // Continuous detection: an anomaly across requests (no elevation).
+          yield ev('anomaly.detected', null, SYSTEM, {
+            kind: ANOMALY_KINDS[i % ANOMALY_KINDS.length]!,
+            botId: bot(i).id,
+            severity: (['low', 'medium', 'high'] as const)[i % 3]!,
+            text: `bot ${bot(i).id} did something unusual`,
+            evidence: { requestsLastHour: 40 + i, threshold: 30 },
+            ...(i % 5 === 0
+              ? { fleet: { by: 'team' as const, id: 'data', bots: [bot(i).id, 'other-bot'] } }
+              : {}),
+          });
+          // Owner attestation: the owner asked, an answer (roles kept and trimmed), an
+          // unanswered one that suspended the bot, and someone else's refused attempt.
+          const attestationId = `attestation-${bot(i).id}-2026-03-${String((i % 28) + 1).padStart(2, '0')}`;
+          const owner = `${bot(i).id}-owner@example.org`;
+          const roles = ['role-ldap', 'role-pg'];
+          yield ev('attestation.requested', null, SYSTEM, {
+            attestationId,
+            botId: bot(i).id,
+            owner,
+            roles,
+            trimmed: [],
+            deadline: new Date(t + 7 * 86_400_000).toISOString(),
+          });
+          if (i % 4 === 0) {
+            yield ev('attestation.expired', null, SYSTEM, {
+              attestationId,
+              botId: bot(i).id,
+              owner,
+              deadline: new Date(t).toISOString(),
+              roles,
+            });
+          } else {
+            yield ev(
+              'attestation.refused',
+              null,
+              { kind: 'human', id: hostile },
+              {
+                code: 'not_owner',
+                message: `${hostile} is not the owner of ${bot(i).id}`,
+                attestationId,
+                botId: bot(i).id,
+                stage: 'callback',
+                ip: '198.51.100.4',
+              },
+            );
+            yield ev(
+              'attestation.confirmed',
+              null,
+              { kind: 'human', id: owner },
+              {
+                attestationId,
+                botId: bot(i).id,
+                owner,
+                kept: ['role-ldap'],
+                trimmed: ['role-pg'],
+                evidence: { amr: ['otp'] },
+              },
+            );
+          }
           // Someone with Temporal access but not the API's key: a forged approval, a forged
           // start, and a lease whose workflow was terminated, found by reconciliation.
           const temporal = { kind: 'anonymous' as const, id: 'temporal' };
@@ -775,6 +836,10 @@ describe('audit export of a realistic log', () => {
       e.data,
       e.prevHash,
       e.hash,
+      // No event here records a risk score (test/unit/risk-exports.test.ts has those).
+      '',
+      '',
+      '',
     ]);
     const got = rows
       .slice(1)

@@ -45,6 +45,9 @@ const GENERATIONS: Record<string, string[]> = {
   // The reconciliation workflow (drift alerted and reverted), recorded before it searched for
   // orphaned leases and after (an orphan released).
   reconcile: ['before-orphaned-leases', 'orphaned-leases'],
+  // After requests were scored before routing: every path again, and the two the score brought
+  // (an automatic role escalated to the security group; a critical request denied, with a lockdown).
+  'risk-scored': [...PATHS, ...SIGNED_PATHS, ...CONTINUED_PATHS, 'risk-escalated', 'risk-denied'],
 };
 
 const files = Object.keys(GENERATIONS).flatMap((generation) =>

@@ -11,6 +11,7 @@ import { statsFromAggregates } from '../../server/admin-charts.js';
 import { approvedPage, confirmPage, refusedPage } from '../../server/approval-views.js';
 import { botPage, lockConfirmPage } from '../../server/admin/views/bot.js';
 import { chartsPage } from '../../server/admin/views/charts.js';
+import { leastPrivilegePage } from '../../server/admin/views/least-privilege.js';
 import { elevationPage, revokeConfirmPage } from '../../server/admin/views/elevation.js';
 import { consoleOffPage, messagePage, type PageUser } from '../../server/admin/views/layout.js';
 import { listPage } from '../../server/admin/views/list.js';
@@ -262,6 +263,41 @@ export function everyPage(p: string): Record<string, string> {
       days: 3,
       stats,
       total: 1,
+    }),
+    leastPrivilege: leastPrivilegePage({
+      user,
+      report: {
+        generatedAt: p,
+        windowsDays: [30, 60, 90],
+        reviewWindowDays: 90,
+        quickReturnSeconds: 30,
+        bots: [
+          {
+            botId: p,
+            owner: p,
+            team: p,
+            environment: p,
+            allowedRoles: [p, p],
+            firstRequestedAt: p,
+            unused: { last30Days: [p], last60Days: [p], last90Days: [p] },
+            quickReturn: [p],
+            recommendedRoles: [p],
+            removable: [p],
+            roles: (['keep', 'remove'] as const).map((recommendation) => ({
+              roleId: p,
+              lastRequestedAt: p,
+              requests: { last30Days: 1, last60Days: 1, last90Days: 1 },
+              grants: 1,
+              quickReturns: 1,
+              medianHeldMs: 1500,
+              maxHeldMs: 1500,
+              quickReturn: true,
+              recommendation,
+              reason: p,
+            })),
+          },
+        ],
+      },
     }),
     approvalConfirm: confirmPage({
       elevation: view,

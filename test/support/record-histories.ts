@@ -18,6 +18,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { findTemporalCli } from '../../dev/temporal-cli.js';
 import { approveUpdate, reloadDecisionKeysUpdate } from '../../workflows/definitions.js';
 import { workflowIdFor, type ElevationInput } from '../../core/model/elevation.js';
+import { seedRequestHistory } from './risk-history.js';
 import { botOf, startStack, SUFFIX, type Stack } from './stack.js';
 
 const generation = process.argv[2];
@@ -254,4 +255,40 @@ try {
   await save('revoke-carried-on', id, continuing);
 } finally {
   await continuing.close();
+}
+
+/**
+ * The risk score's own paths, on a bot with weeks of history: a request from a new network with
+ * a new client escalates an automatic role to the security group (approved, granted, expired);
+ * a request for a role the bot never used, from elsewhere, is denied, alerted and locks the bot.
+ */
+const risky = await startStack({
+  bots: [{ id: 'risk-bot', roles: ['usual', 'escalating', 'guarded'] }],
+  roles: [
+    { id: 'usual' },
+    { id: 'escalating', risk: { escalation: { name: 'security', members: ['sec@example.org'] } } },
+    { id: 'guarded', risk: { lockDownOnCritical: true } },
+  ],
+  timing: { revokeRetryMaxSeconds: 1 },
+});
+try {
+  await seedRequestHistory(risky, 'risk-bot', ['usual', 'escalating']);
+  const askFrom = (role: string, ip: string, userAgent: string) =>
+    risky.services.requests
+      .request(
+        botOf(risky, 'risk-bot'),
+        { role, durationSeconds: 2, justification: 'recording' },
+        { source: { ip, userAgent, authMethod: 'api_key' } },
+      )
+      .then((r) => r.elevation.id);
+  const escalated = await askFrom('escalating', '198.51.100.9', 'curl/8.4.0');
+  await risky.waitFor(escalated, (v) => v.status === 'pending_approval' && v.risk?.route === 'escalated');
+  await risky.services.approvals.approve(escalated, { approver: { id: 'sec@example.org' } });
+  await risky.waitFor(escalated, (v) => v.status === 'revoked');
+  await save('risk-escalated', escalated, risky);
+  const denied = await askFrom('guarded', '192.0.2.44', 'python-requests/2.32');
+  await risky.waitFor(denied, (v) => v.status === 'denied' && v.risk?.route === 'denied');
+  await save('risk-denied', denied, risky);
+} finally {
+  await risky.close();
 }

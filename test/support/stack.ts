@@ -13,6 +13,10 @@ import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
 import { createActivities } from '../../activities/index.js';
+import type { TypedAuditAppender } from '../../core/model/audit-record.js';
+import { riskActivitiesOn } from '../../activities/risk-scoring.js';
+import { detectionActivitiesOn } from '../../activities/anomaly-detection.js';
+import { attestationActivitiesOn } from '../../activities/attestation.js';
 import { type ApprovalNotifier } from '../../core/ports/notifier.js';
 import { policySchema, type Policy } from '../../config/policy.js';
 import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
@@ -93,6 +97,8 @@ export interface RoleSpec {
   drift?: { action?: 'alert' | 'revert'; standing?: string[] };
   maxDurationSeconds?: number;
   approval?: ApprovalSpec;
+  /** The policy's `risk` (how the risk score routes the role's requests). */
+  risk?: Record<string, unknown>;
 }
 
 /** A validated policy for the given bots and roles, with fresh secrets. */
@@ -100,6 +106,7 @@ export function buildPolicy(
   bots: BotSpec[],
   roles: RoleSpec[],
   federation?: { issuers: { issuer: string; allowInsecureHttp?: boolean }[] },
+  detection?: Record<string, unknown>,
 ) {
   const keys: Record<string, string> = {};
   const adminToken = generateSecret('admin');
@@ -131,8 +138,10 @@ export function buildPolicy(
       ...(r.drift ? { drift: r.drift } : {}),
       maxDurationSeconds: r.maxDurationSeconds ?? 3600,
       approval: approvalOf(r.approval),
+      ...(r.risk ? { risk: r.risk } : {}),
     })),
     ...(federation ? { federation } : {}),
+    ...(detection ? { detection } : {}),
   };
   return { policy: policySchema.parse(raw), keys, adminToken };
 }
@@ -225,6 +234,8 @@ export interface StackOptions {
   targets?: Omit<TargetSet, 'ldap'>;
   /** The policy's `federation` section. */
   federation?: { issuers: { issuer: string; allowInsecureHttp?: boolean }[] };
+  /** The policy's `detection` section (risk scoring's baselines, thresholds and escalation). */
+  detection?: Record<string, unknown>;
   /**
    * AWS credentials mode: the vault that hands sessions over, and the target that issues them
    * into it (built with the vault as its hand-off).
@@ -274,6 +285,8 @@ export interface Stack {
   worker?: Worker;
   /** Called before each append the worker's activities make: a test can slow the audit store down. */
   beforeAppend?: (event: NewAuditEvent) => Promise<void>;
+  /** The base URL the worker's attestation requests link to (a test serving the pages sets it before `startWorker`). */
+  publicUrl: string;
   /** Start an in-process worker on the stack's task queue. */
   startWorker(): Promise<Worker>;
   stopWorker(): Promise<void>;
@@ -287,7 +300,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const cli = findTemporalCli();
   if (!cli) throw new Error('the Temporal CLI is not installed: run scripts/setup');
   const dir = mkdtempSync(path.join(tmpdir(), 'elevate-test-'));
-  const { policy, keys, adminToken } = buildPolicy(opts.bots, opts.roles, opts.federation);
+  const { policy, keys, adminToken } = buildPolicy(opts.bots, opts.roles, opts.federation, opts.detection);
   const logger = testLogger();
   installTemporalLogging(logger);
   const closers: (() => Promise<void>)[] = [];
@@ -393,29 +406,53 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     timing,
     dir,
     storeLocation,
+    publicUrl: 'http://127.0.0.1',
     async startWorker() {
+      const appender: TypedAuditAppender = {
+        append: async (event) => {
+          await stack.beforeAppend?.(event);
+          return stores.auditLog.append(event);
+        },
+      };
       const worker = await createElevationWorker({
         connection: env.nativeConnection,
         namespace: env.namespace ?? 'default',
         taskQueue,
         sinks: auditSinks(stores.auditLog, logger),
-        activities: createActivities({
-          store: {
-            append: async (event) => {
-              await stack.beforeAppend?.(event);
-              return stores.auditLog.append(event);
-            },
-          },
-          requests: new RequestVerifier(stack.trustedKeys),
-          requestRuns: stores.singleUse.namespace('request-run', z.string()),
-          ledger,
-          notifier,
-          logger,
-          leases: stores.leases,
-          elevations: stores.elevations,
-          temporal: env.client,
-          ...(opts.metrics ? { metrics: opts.metrics } : {}),
-        }),
+        activities: {
+          ...riskActivitiesOn({ stores, policy, notifier, store: appender, logger }),
+          ...detectionActivitiesOn({
+            stores,
+            policy,
+            notifier,
+            directory,
+            store: appender,
+            logger,
+            ...(opts.metrics ? { metrics: opts.metrics } : {}),
+          }),
+          ...attestationActivitiesOn({
+            stores,
+            policy,
+            notifier,
+            temporal: env.client,
+            taskQueue,
+            publicUrl: stack.publicUrl,
+            store: appender,
+            logger,
+          }),
+          ...createActivities({
+            store: appender,
+            requests: new RequestVerifier(stack.trustedKeys),
+            requestRuns: stores.singleUse.namespace('request-run', z.string()),
+            ledger,
+            notifier,
+            logger,
+            leases: stores.leases,
+            elevations: stores.elevations,
+            temporal: env.client,
+            ...(opts.metrics ? { metrics: opts.metrics } : {}),
+          }),
+        },
         workflowBundlePath: bundle,
       });
       running = worker.run();

@@ -261,6 +261,56 @@ const WRITTEN: { [T in EventType]: EventDataOf<T>[] } = {
       firstBroken: { position: 3, eventId: 'e3', elevationId: null, reason: 'hash_mismatch' },
     },
   ],
+  'anomaly.detected': [
+    {
+      kind: 'dormant',
+      botId: 'etl-bot',
+      severity: 'low',
+      text: 'bot etl-bot has not requested a role for 45 days (last on 2026-10-22), yet may still request ops',
+      evidence: { daysIdle: 45, roles: 1, neverRequested: 0 },
+    },
+    {
+      kind: 'fleet_rate_spike',
+      botId: 'etl-bot',
+      severity: 'high',
+      text: 'the 3 bots of team data made 240 requests in the last hour',
+      evidence: { requestsLastHour: 240, usualBusiestHour: 18, threshold: 54 },
+      fleet: { by: 'team', id: 'data', bots: ['etl-bot', 'load-bot', 'sync-bot'] },
+    },
+  ],
+  'attestation.requested': [
+    {
+      attestationId: 'attestation-etl-bot-2026-12-01',
+      botId: 'etl-bot',
+      owner: 'owner@example.org',
+      roles: ['ops', 'reports'],
+      trimmed: [],
+      deadline: '2026-12-08T00:00:00.000Z',
+    },
+  ],
+  'attestation.confirmed': [
+    {
+      attestationId: 'attestation-etl-bot-2026-12-01',
+      botId: 'etl-bot',
+      owner: 'owner@example.org',
+      kept: ['ops'],
+      trimmed: ['reports'],
+      liftedSuspension: false,
+      evidence: { amr: ['pwd', 'otp'], mfaMethod: 'otp' },
+    },
+  ],
+  'attestation.expired': [
+    {
+      attestationId: 'attestation-etl-bot-2026-12-01',
+      botId: 'etl-bot',
+      owner: 'owner@example.org',
+      deadline: '2026-12-08T00:00:00.000Z',
+      roles: ['ops', 'reports'],
+    },
+  ],
+  'attestation.refused': [
+    { code: 'not_owner', stage: 'callback', attestationId: 'attestation-etl-bot-2026-12-01', ip: null },
+  ],
 };
 
 /** Payloads older versions wrote (before approver groups) or other writers left in the chain. */
@@ -345,6 +395,18 @@ const WRONG: { [T in EventType]: unknown } = {
   'bot.key_rotated': { botId: 'b', reason: null, credential: 1, previousCredential: 2 },
   'admin.signed_in': { via: 'console', email: 'ann@example.org', mfaMethod: 'otp' },
   'admin.action': { action: 'verify_audit', ok: 'yes' },
+  'anomaly.detected': { kind: 'dormant', botId: 'b', severity: 'urgent', text: 't', evidence: {} },
+  'attestation.requested': {
+    attestationId: 'a',
+    botId: 'b',
+    owner: 'o',
+    roles: 'ops',
+    trimmed: [],
+    deadline: 'd',
+  },
+  'attestation.confirmed': { attestationId: 'a', botId: 'b', owner: 'o', kept: ['ops'] },
+  'attestation.expired': { attestationId: 'a', botId: 'b', owner: 'o', roles: [] },
+  'attestation.refused': { code: 42 },
 };
 
 /** Every audit event the saved workflow histories hand to `recordEvents` (as older code wrote them). */

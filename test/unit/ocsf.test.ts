@@ -93,6 +93,50 @@ const CASES: [string, AuditEvent, number, number, number][] = [
     3,
     2,
   ],
+  [
+    'elevation.requested (risk scored)',
+    event(
+      'elevation.requested',
+      {
+        bot: { id: 'etl-bot', principal: DN },
+        role: { id: 'ops', target: LDAP },
+        durationSeconds: 900,
+        justification: 'nightly load',
+        ticket: null,
+        risk: {
+          score: 72,
+          level: 'high',
+          baselined: true,
+          route: 'escalated',
+          routeReason: 'score 72 is above the high threshold 60: the security group joins the approvers',
+          reasons: [
+            { code: 'new_network', points: 25, text: 'first request from 203.0.113.0/24 in 30 days' },
+          ],
+        },
+      },
+      { actor: BOT },
+    ),
+    3004,
+    1,
+    1,
+  ],
+  [
+    'elevation.denied (by the risk score)',
+    event('elevation.denied', {
+      reason: 'score 91 is above the critical threshold 85',
+      risk: {
+        score: 91,
+        level: 'critical',
+        baselined: true,
+        route: 'denied',
+        routeReason: 'score 91 is above the critical threshold 85',
+        reasons: [{ code: 'unusual_hour', points: 40, text: 'requested at 03:00 UTC; usually 09:00–17:00' }],
+      },
+    }),
+    2004,
+    1,
+    1,
+  ],
   ['elevation.expired', event('elevation.expired', { approvals: 0, progress: [] }), 3004, 3, 2],
   [
     'grant.failed',
@@ -336,6 +380,24 @@ const CASES: [string, AuditEvent, number, number, number][] = [
     event(
       'drift.detected',
       { role: 'ops', target: LDAP, principal: 'uid=intruder,dc=example,dc=org', action: 'alert', bot: false },
+      { elevationId: null },
+    ),
+    2004,
+    1,
+    1,
+  ],
+  [
+    'anomaly.detected',
+    event(
+      'anomaly.detected',
+      {
+        kind: 'fleet_rate_spike',
+        botId: 'etl-bot',
+        severity: 'high',
+        text: 'the 3 bots of team data made 240 requests in the last hour',
+        evidence: { requestsLastHour: 240, usualBusiestHour: 18 },
+        fleet: { by: 'team', id: 'data', bots: ['etl-bot', 'load-bot', 'sync-bot'] },
+      },
       { elevationId: null },
     ),
     2004,
@@ -769,6 +831,20 @@ describe('toOcsf', () => {
     const summary = toOcsf(CASES.find(([w]) => w === 'refusals.summarized')![1]);
     expect(summary).toMatchObject({ count: 9412, status_detail: 'rate_limited' });
     expect(summary.message).toContain('Refused 9412 auth.refused attempts (rate_limited)');
+  });
+
+  it('when continuous detection finds an anomaly, then it is an alerting finding with its severity, sentence and numbers', () => {
+    const r = toOcsf(CASES.find(([w]) => w === 'anomaly.detected')![1]);
+
+    expect(r).toMatchObject({
+      is_alert: true,
+      severity_id: 4,
+      finding_info: { uid: 'evt-anomaly.detected', title: 'Rate spike across a fleet of bots' },
+      risk_details: 'requestsLastHour=240; usualBusiestHour=18; bots=etl-bot,load-bot,sync-bot',
+    });
+    expect(r.message).toBe(
+      'Anomaly fleet_rate_spike of team data: the 3 bots of team data made 240 requests in the last hour',
+    );
   });
 
   it('when drift is detected, then it is an alerting finding on the role target', () => {

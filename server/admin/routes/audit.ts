@@ -1,30 +1,40 @@
 /** The console's verification of the audit chain: a confirmation form, then the result. */
-import type { z } from 'zod';
-import type { ConsoleHandler, FormRefusal } from '../console-handler.js';
+import type { ConsoleArea, InputRefusal, PageHandler } from '../console-handler.js';
 import { consoleVerifyFormSchema } from '../console-schemas.js';
 import { html } from '../respond.js';
-import { adminOf, sessionIn, userOf, type ConsoleSessions } from '../session.js';
+import type { ConsoleSessions } from '../session.js';
 import { verifyConfirmPage, verifyResultPage } from '../views/audit-verify.js';
 
 /** The verification's form and its action, by operationId. */
-export function auditHandlers(sessions: ConsoleSessions) {
+export function auditHandlers(
+  sessions: ConsoleSessions,
+): ConsoleArea<'consoleVerifyConfirmation' | 'consoleVerify'> {
   const { deps } = sessions;
 
-  const consoleVerifyConfirmation: ConsoleHandler = (_input, _req, res) => {
-    html(res, 200, verifyConfirmPage({ user: userOf(sessionIn(res)) }));
+  const consoleVerifyConfirmation: PageHandler<'consoleVerifyConfirmation'> = (
+    _input,
+    { user },
+    _req,
+    res,
+  ) => {
+    html(res, 200, verifyConfirmPage({ user }));
     return Promise.resolve();
   };
 
-  const consoleVerify: ConsoleHandler = async (input, _req, res) => {
-    const s = sessionIn(res);
-    const given = (input.body as z.output<typeof consoleVerifyFormSchema>).anchor;
+  const consoleVerify: PageHandler<'consoleVerify'> = async (
+    { body: { anchor } },
+    { user, actor },
+    _req,
+    res,
+  ) => {
     let anchors: { position: number; hash: string }[] = [];
-    if (given !== undefined) {
-      const [position, hash] = given.split(':') as [string, string];
+    if (anchor !== undefined) {
+      // The schema's pattern is `<position>:<hash>`.
+      const [position = '', hash = ''] = anchor.split(':');
       anchors = [{ position: Number(position), hash }];
     }
     const result = await deps.audit.verifyAudit(anchors);
-    await sessions.audit('admin.action', null, adminOf(s), {
+    await sessions.audit('admin.action', null, actor, {
       action: 'verify_audit',
       via: 'console',
       anchors,
@@ -33,21 +43,21 @@ export function auditHandlers(sessions: ConsoleSessions) {
       head: result.head ?? null,
       firstBroken: result.firstBroken ?? null,
     });
-    html(res, 200, verifyResultPage({ user: userOf(s), result }));
+    html(res, 200, verifyResultPage({ user, result }));
   };
 
   /** An anchor that is not one: the form again, saying why. */
-  const refusedVerify: FormRefusal = (_params, req, res) => {
+  const refusedVerify: InputRefusal<'consoleVerify'> = (_params, { user }, req, res) => {
     const given = consoleVerifyFormSchema.shape.anchor.safeParse(
       (req.body as Record<string, unknown>).anchor,
     );
     const error = given.success ? 'Bad anchor.' : (given.error.issues[0]?.message ?? 'Bad anchor.');
-    html(res, 400, verifyConfirmPage({ user: userOf(sessionIn(res)), error }));
+    html(res, 400, verifyConfirmPage({ user, error }));
     return Promise.resolve();
   };
 
   return {
     handlers: { consoleVerifyConfirmation, consoleVerify },
-    refusedForms: { consoleVerify: refusedVerify },
+    refused: { consoleVerify: refusedVerify },
   };
 }

@@ -1,21 +1,32 @@
 /** The console's bots: one bot's page with its history, and its lockdown and unlock (confirm, then act). */
-import type { z } from 'zod';
+import type { Request, Response } from 'express';
+import type { Actor } from '../../../core/model/elevation.js';
 import { ApiError } from '../../../domain/errors.js';
-import type { ConsoleHandler, FormRefusal } from '../console-handler.js';
-import type { consoleHistoryQuerySchema, consoleReasonFormSchema } from '../console-schemas.js';
+import type { ConsoleArea, PageHandler } from '../console-handler.js';
 import { formReason, pagerQuery } from '../forms.js';
 import { html } from '../respond.js';
-import { adminOf, sessionIn, userOf, type ConsoleSessions } from '../session.js';
+import type { ConsoleSessions } from '../session.js';
 import { botPage, lockConfirmPage } from '../views/bot.js';
+import type { PageUser } from '../views/layout.js';
+
+type LockAct = 'lock' | 'unlock';
 
 /** A bot's page, its lockdown and its unlock, by operationId. */
-export function botHandlers(sessions: ConsoleSessions, pageSize: number) {
+export function botHandlers(
+  sessions: ConsoleSessions,
+  pageSize: number,
+): ConsoleArea<
+  'consoleBot' | 'consoleLockConfirmation' | 'consoleLock' | 'consoleUnlockConfirmation' | 'consoleUnlock'
+> {
   const { deps } = sessions;
 
-  const consoleBot: ConsoleHandler = async (input, req, res) => {
-    const id = input.params.id!;
-    // A malformed pager is the first page (its query is then `{}`).
-    const { cursor } = input.query as z.output<typeof consoleHistoryQuerySchema>;
+  // A malformed pager is the first page (its query is then read as none).
+  const consoleBot: PageHandler<'consoleBot'> = async (
+    { params: { id }, query: { cursor, notice } },
+    { user },
+    req,
+    res,
+  ) => {
     const inPolicy = deps.policy.bots.some((b) => b.id === id);
     const summary = inPolicy ? await deps.bots.getBot(id) : undefined;
     const history = await deps.audit.list({ botId: id, limit: pageSize, ...(cursor ? { cursor } : {}) });
@@ -26,7 +37,7 @@ export function botHandlers(sessions: ConsoleSessions, pageSize: number) {
       res,
       200,
       botPage({
-        user: userOf(sessionIn(res)),
+        user,
         botId: id,
         policy: deps.policy,
         ...(summary
@@ -42,50 +53,47 @@ export function botHandlers(sessions: ConsoleSessions, pageSize: number) {
         query: pagerQuery(req),
         ...(history.nextCursor ? { nextCursor: history.nextCursor } : {}),
         onFirst: !cursor,
-        notice: req.query.notice,
+        notice,
       }),
     );
   };
 
-  const confirmation =
-    (act: 'lock' | 'unlock'): ConsoleHandler =>
-    async (input, _req, res) => {
-      const id = input.params.id!;
-      await deps.bots.getBot(id); // 404 for a bot the policy does not have
-      html(res, 200, lockConfirmPage({ user: userOf(sessionIn(res)), botId: id, action: act }));
-    };
+  /** The form that locks or unlocks bot `id`. */
+  const confirmation = async (act: LockAct, id: string, user: PageUser, res: Response) => {
+    await deps.bots.getBot(id); // 404 for a bot the policy does not have
+    html(res, 200, lockConfirmPage({ user, botId: id, action: act }));
+  };
 
-  const perform =
-    (act: 'lock' | 'unlock'): ConsoleHandler =>
-    async (input, _req, res) => {
-      const id = input.params.id!;
-      const s = sessionIn(res);
-      await deps.bots.getBot(id);
-      const { reason } = input.body as z.output<typeof consoleReasonFormSchema>;
-      if (act === 'lock') await deps.bots.lockBot(id, adminOf(s), reason, { via: 'console' });
-      else await deps.bots.unlockBot(id, adminOf(s), reason, { via: 'console' });
-      res.redirect(303, `/admin/bots/${id}?notice=${act === 'lock' ? 'locked' : 'unlocked'}`);
-    };
+  const perform = async (act: LockAct, id: string, reason: string, actor: Actor, res: Response) => {
+    await deps.bots.getBot(id);
+    if (act === 'lock') await deps.bots.lockBot(id, actor, reason, { via: 'console' });
+    else await deps.bots.unlockBot(id, actor, reason, { via: 'console' });
+    res.redirect(303, `/admin/bots/${id}?notice=${act === 'lock' ? 'locked' : 'unlocked'}`);
+  };
 
   /** A lockdown or unlock without a valid reason: the form again, saying why. */
-  const refused =
-    (act: 'lock' | 'unlock'): FormRefusal =>
-    async (params, req, res) => {
-      const id = params.id!;
-      await deps.bots.getBot(id);
-      const given = formReason(req);
-      const error = 'problem' in given ? given.problem : 'Give a reason.';
-      html(res, 400, lockConfirmPage({ user: userOf(sessionIn(res)), botId: id, action: act, error }));
-    };
+  const refused = async (act: LockAct, id: string, user: PageUser, req: Request, res: Response) => {
+    await deps.bots.getBot(id);
+    const given = formReason(req);
+    const error = 'problem' in given ? given.problem : 'Give a reason.';
+    html(res, 400, lockConfirmPage({ user, botId: id, action: act, error }));
+  };
 
   return {
     handlers: {
       consoleBot,
-      consoleLockConfirmation: confirmation('lock'),
-      consoleLock: perform('lock'),
-      consoleUnlockConfirmation: confirmation('unlock'),
-      consoleUnlock: perform('unlock'),
+      consoleLockConfirmation: ({ params: { id } }, { user }, _req, res) =>
+        confirmation('lock', id, user, res),
+      consoleLock: ({ params: { id }, body: { reason } }, { actor }, _req, res) =>
+        perform('lock', id, reason, actor, res),
+      consoleUnlockConfirmation: ({ params: { id } }, { user }, _req, res) =>
+        confirmation('unlock', id, user, res),
+      consoleUnlock: ({ params: { id }, body: { reason } }, { actor }, _req, res) =>
+        perform('unlock', id, reason, actor, res),
     },
-    refusedForms: { consoleLock: refused('lock'), consoleUnlock: refused('unlock') },
+    refused: {
+      consoleLock: ({ id }, { user }, req, res) => refused('lock', id, user, req, res),
+      consoleUnlock: ({ id }, { user }, req, res) => refused('unlock', id, user, req, res),
+    },
   };
 }

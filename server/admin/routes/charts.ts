@@ -1,12 +1,10 @@
 /** The console's charts: what happened in the last days, counted by the elevation index in SQL. */
 import type { NextFunction, Request, Response } from 'express';
-import type { z } from 'zod';
 import { activeSlots, chartWindow, statsFromAggregates } from '../../admin-charts.js';
 import { crossSiteRefusal } from '../../cross-site.js';
-import type { ConsoleHandler } from '../console-handler.js';
-import type { consoleChartsQuerySchema } from '../console-schemas.js';
+import type { ConsoleArea, PageHandler } from '../console-handler.js';
 import { html } from '../respond.js';
-import { sessionIn, userOf, type ConsoleSessions } from '../session.js';
+import type { ConsoleSessions } from '../session.js';
 import { chartsPage } from '../views/charts.js';
 import { messagePage } from '../views/layout.js';
 
@@ -17,7 +15,9 @@ const DEFAULT_DAYS = 14;
  * The charts page, by operationId, and the check that runs before its guard (`refuseCrossSite`,
  * mounted on its path ahead of the route).
  */
-export function chartHandlers(sessions: ConsoleSessions) {
+export function chartHandlers(sessions: ConsoleSessions): ConsoleArea<'consoleCharts'> & {
+  refuseCrossSite: (req: Request, res: Response, next: NextFunction) => Promise<void>;
+} {
   const { deps } = sessions;
 
   /**
@@ -52,8 +52,12 @@ export function chartHandlers(sessions: ConsoleSessions) {
   };
 
   /** A window not offered is the default one (its query is then `{}`). */
-  const consoleCharts: ConsoleHandler = async (input, _req, res) => {
-    const { days: given } = input.query as z.output<typeof consoleChartsQuerySchema>;
+  const consoleCharts: PageHandler<'consoleCharts'> = async (
+    { query: { days: given } },
+    { user },
+    _req,
+    res,
+  ) => {
     const days = given ? Number(given) : DEFAULT_DAYS;
     const window = chartWindow(days, sessions.now());
     const aggregates = await deps.elevations.chartAggregates({
@@ -62,7 +66,7 @@ export function chartHandlers(sessions: ConsoleSessions) {
       intervals: activeSlots(window),
     });
     const stats = statsFromAggregates(aggregates, window);
-    html(res, 200, chartsPage({ user: userOf(sessionIn(res)), days, stats, total: aggregates.total }));
+    html(res, 200, chartsPage({ user, days, stats, total: aggregates.total }));
   };
 
   return { handlers: { consoleCharts }, refuseCrossSite };

@@ -4,21 +4,17 @@
  */
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import type { ElevationView } from '../../../core/model/elevation.js';
 import { ApiError } from '../../../domain/errors.js';
 import { elevationQuery } from '../../elevation-filters.js';
 import { httpStatusOf } from '../../http-status.js';
-import type { ConsoleHandler, FormRefusal } from '../console-handler.js';
-import {
-  consoleListQuerySchema,
-  type consoleNoticeQuerySchema,
-  type consoleReasonFormSchema,
-} from '../console-schemas.js';
+import type { ConsoleArea, InputRefusal, PageHandler } from '../console-handler.js';
+import { consoleListQuerySchema } from '../console-schemas.js';
 import { formReason, pagerQuery } from '../forms.js';
 import { html } from '../respond.js';
-import { adminOf, sessionIn, userOf, type ConsoleSessions } from '../session.js';
+import type { ConsoleSessions } from '../session.js';
 import { elevationPage, revokeConfirmPage } from '../views/elevation.js';
 import { listPage, type ListFilters } from '../views/list.js';
+import type { PageUser } from '../views/layout.js';
 
 /** A UTC instant from a form's day or minute; `to` of a bare day includes that whole day. */
 function instantOf(value: string, end: boolean): string {
@@ -38,16 +34,19 @@ function problemOf(error: z.ZodError): string {
 }
 
 /** The list, an elevation's page and its revocation, by operationId. */
-export function elevationHandlers(sessions: ConsoleSessions, pageSize: number) {
+export function elevationHandlers(
+  sessions: ConsoleSessions,
+  pageSize: number,
+): ConsoleArea<'consoleElevations' | 'consoleElevation' | 'consoleRevokeConfirmation' | 'consoleRevoke'> {
   const { deps } = sessions;
 
   /** The form again, with no rows and what is wrong with the filters. */
-  const invalidList = (req: Request, res: Response, filters: ListFilters, error: string) =>
+  const invalidList = (user: PageUser, req: Request, res: Response, filters: ListFilters, error: string) =>
     html(
       res,
       400,
       listPage({
-        user: userOf(sessionIn(res)),
+        user,
         policy: deps.policy,
         filters,
         query: pagerQuery(req),
@@ -57,55 +56,61 @@ export function elevationHandlers(sessions: ConsoleSessions, pageSize: number) {
       }),
     );
 
-  const consoleElevations: ConsoleHandler = async (input, req, res) => {
-    const q = input.query as z.output<typeof consoleListQuerySchema>;
+  const consoleElevations: PageHandler<'consoleElevations'> = async ({ query }, { user }, req, res) => {
     // The form shows the filters as given; the cursor and notice belong to the pager.
-    const { cursor: _cursor, notice: _notice, ...filters } = q;
+    const { cursor: _cursor, notice: _notice, ...filters } = query;
     try {
-      const result = await deps.audit.list(elevationQuery(q, pageSize, instantOf));
+      const result = await deps.audit.list(elevationQuery(query, pageSize, instantOf));
       html(
         res,
         200,
         listPage({
-          user: userOf(sessionIn(res)),
+          user,
           policy: deps.policy,
           filters,
           query: pagerQuery(req),
           items: result.items,
           ...(result.nextCursor ? { nextCursor: result.nextCursor } : {}),
-          onFirst: !q.cursor,
+          onFirst: !query.cursor,
         }),
       );
     } catch (err) {
       if (!(err instanceof ApiError) || httpStatusOf(err) !== 400) throw err;
-      invalidList(req, res, filters, err.message);
+      invalidList(user, req, res, filters, err.message);
     }
   };
 
-  const consoleElevation: ConsoleHandler = async (input, _req, res) => {
-    const { elevation, events } = await deps.audit.timeline(input.params.id!);
+  const consoleElevation: PageHandler<'consoleElevation'> = async (
+    { params: { id }, query: { notice } },
+    { user },
+    _req,
+    res,
+  ) => {
+    const { elevation, events } = await deps.audit.timeline(id);
     // A notice that is not one of the page's fixed messages shows nothing.
-    const { notice } = input.query as z.output<typeof consoleNoticeQuerySchema>;
-    html(res, 200, elevationPage({ user: userOf(sessionIn(res)), view: elevation, events, notice }));
+    html(res, 200, elevationPage({ user, view: elevation, events, notice }));
   };
 
-  const consoleRevokeConfirmation: ConsoleHandler = async (input, _req, res) => {
-    const view = await deps.requests.get(input.params.id!, { kind: 'admin' });
-    html(res, 200, revokeConfirmPage({ user: userOf(sessionIn(res)), view }));
+  const consoleRevokeConfirmation: PageHandler<'consoleRevokeConfirmation'> = async (
+    { params: { id } },
+    { user },
+    _req,
+    res,
+  ) => {
+    const view = await deps.requests.get(id, { kind: 'admin' });
+    html(res, 200, revokeConfirmPage({ user, view }));
   };
 
-  const consoleRevoke: ConsoleHandler = async (input, _req, res) => {
-    const id = input.params.id!;
-    const s = sessionIn(res);
+  const consoleRevoke: PageHandler<'consoleRevoke'> = async (
+    { params: { id }, body: { reason } },
+    { actor },
+    _req,
+    res,
+  ) => {
     await deps.requests.get(id, { kind: 'admin' });
-    const { reason } = input.body as z.output<typeof consoleReasonFormSchema>;
     // The request is on record before it reaches the workflow (whose events name the admin too).
-    await sessions.audit('admin.action', id, adminOf(s), {
-      action: 'revoke_elevation',
-      via: 'console',
-      reason,
-    });
-    const after: ElevationView = await deps.requests.revoke(id, adminOf(s), { kind: 'admin' }, reason);
+    await sessions.audit('admin.action', id, actor, { action: 'revoke_elevation', via: 'console', reason });
+    const after = await deps.requests.revoke(id, actor, { kind: 'admin' }, reason);
     res.redirect(
       303,
       `/admin/elevations/${id}?notice=${after.status === 'revoked' ? 'revoked' : 'revoke_started'}`,
@@ -113,22 +118,22 @@ export function elevationHandlers(sessions: ConsoleSessions, pageSize: number) {
   };
 
   /** A revocation without a valid reason: the form again, saying why. */
-  const refusedRevoke: FormRefusal = async (params, req, res) => {
-    const view = await deps.requests.get(params.id!, { kind: 'admin' });
+  const refusedRevoke: InputRefusal<'consoleRevoke'> = async ({ id }, { user }, req, res) => {
+    const view = await deps.requests.get(id, { kind: 'admin' });
     const given = formReason(req);
     const error = 'problem' in given ? given.problem : 'Give a reason.';
-    html(res, 400, revokeConfirmPage({ user: userOf(sessionIn(res)), view, error }));
+    html(res, 400, revokeConfirmPage({ user, view, error }));
   };
 
   /** The list with filters its schema refused: the form again, saying which. */
-  const refusedList = (req: Request, res: Response): void => {
+  const refusedList: InputRefusal<'consoleElevations'> = (_params, { user }, req, res) => {
     const parsed = consoleListQuerySchema.safeParse(req.query);
-    invalidList(req, res, {}, parsed.success ? 'The filters are not valid.' : problemOf(parsed.error));
+    invalidList(user, req, res, {}, parsed.success ? 'The filters are not valid.' : problemOf(parsed.error));
+    return Promise.resolve();
   };
 
   return {
     handlers: { consoleElevations, consoleElevation, consoleRevokeConfirmation, consoleRevoke },
-    refusedForms: { consoleRevoke: refusedRevoke },
-    refusedList,
+    refused: { consoleRevoke: refusedRevoke, consoleElevations: refusedList },
   };
 }

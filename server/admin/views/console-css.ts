@@ -8,7 +8,7 @@ export const CONSOLE_CSS = `
 :root{--fg:#1d1d1f;--muted:#5b5b60;--line:#e2e2e6;--bg:#fafafa;--ok:#116329;--bad:#a40e26;--warn:#8a5a00;--link:#0b57b0}
 *{box-sizing:border-box}body{font:15px/1.45 system-ui,sans-serif;margin:0;color:var(--fg);background:var(--bg)}
 header.top{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;padding:.6rem 1.2rem;background:#1d1d1f;color:#fff}
-header.top a{color:#fff;text-decoration:none;font-weight:600}header.top nav{display:flex;gap:1rem;flex:1}
+header.top a{color:#fff;text-decoration:none;font-weight:600}header.top nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem;flex:1}header.top nav a{white-space:nowrap}
 header.top form{margin:0}header.top .who{color:#ccc;font-size:.9rem}
 main{max-width:78rem;margin:0 auto;padding:1rem 1.2rem 3rem}
 h1{font-size:1.45rem;margin:.6rem 0}h2{font-size:1.1rem;margin:1.6rem 0 .5rem;border-bottom:1px solid var(--line);padding-bottom:.2rem}
@@ -18,7 +18,7 @@ th{color:var(--muted);font-weight:600}table.kv th{width:13rem}
 code,pre{font:13px/1.4 ui-monospace,monospace;background:#f1f1f3;border-radius:3px}code{padding:0 .2rem}pre{padding:.5rem;overflow:auto;max-width:60rem;margin:.3rem 0}
 .badge{display:inline-block;padding:0 .45rem;border-radius:9px;font-size:.82rem;font-weight:600;background:#e8e8ec}
 .s-active,.s-approved{background:#dff3e4;color:var(--ok)}.s-revoking,.s-pending_approval{background:#fff1cf;color:var(--warn)}
-.s-denied,.s-failed{background:#fde2e4;color:var(--bad)}.r-high{background:#fde2e4;color:var(--bad)}.r-medium{background:#fff1cf;color:var(--warn)}.r-low{background:#e8e8ec}
+.s-denied,.s-failed{background:#fde2e4;color:var(--bad)}.r-high{background:#fde2e4;color:var(--bad)}.r-critical{background:var(--bad);color:#fff}.r-medium{background:#fff1cf;color:var(--warn)}.r-low{background:#e8e8ec}
 form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.5rem .8rem;background:#fff;padding:.8rem;border:1px solid var(--line);border-radius:6px}
 form.filters label{display:flex;flex-direction:column;font-size:.85rem;color:var(--muted)}
 form.filters fieldset{grid-column:1/-1;border:0;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.85rem}

@@ -15,11 +15,11 @@ import {
   KeyValues,
   Layout,
   Notice,
-  RiskOf,
   StatusBadge,
   TargetText,
   type PageUser,
 } from './layout.js';
+import { ElevationRisk, RiskDetails } from './risk-score.js';
 import { Timeline } from './timeline.js';
 
 /** An approval and the evidence of the MFA login behind it. */
@@ -150,7 +150,7 @@ export function elevationPage(args: {
               )}
             </>,
           ],
-          ['Risk', <RiskOf of={v} />],
+          ['Risk', <ElevationRisk view={v} />],
           ['Bot', <a href={`/admin/bots/${v.botId}`}>{v.botId}</a>],
           ['Owner', v.owner],
           ['Team', bot?.team ?? '—'],
@@ -195,6 +195,8 @@ export function elevationPage(args: {
           ['Temporal workflow', <code>{v.workflowId}</code>],
         ]}
       />
+      <h2>Risk score</h2>
+      <RiskDetails risk={v.risk} />
       <h2>Approvals</h2>
       {v.approvals.length === 0 ? (
         <p class="muted">No approvals recorded.</p>

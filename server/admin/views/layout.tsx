@@ -4,6 +4,7 @@
  * console's Content-Security-Policy allows only its own stylesheet, `/admin/console.css`).
  * Forms that change anything carry the session's CSRF token in a hidden field.
  */
+import type { RiskLevel } from '../../../core/model/risk.js';
 import type { ComponentChildren } from 'preact';
 import { riskOf, type Risk } from '../../../core/rules/risk.js';
 import type { TargetRef } from '../../../core/model/targets.js';
@@ -45,6 +46,8 @@ export function Layout({
             <nav>
               <a href="/admin">Elevations</a>
               <a href="/admin/charts">Charts</a>
+              <a href="/admin/reports/least-privilege">Least privilege</a>
+              <a href="/admin/anomalies">Anomalies</a>
               <a href="/admin/audit/verify">Verify audit</a>
             </nav>
             <span class="who">{user.email}</span>
@@ -97,8 +100,8 @@ export function StatusBadge({ status }: { status: string }) {
   return <span class={`badge s-${status}`}>{status.replace('_', ' ')}</span>;
 }
 
-/** A risk level as a coloured badge. */
-export function RiskBadge({ risk }: { risk: Risk }) {
+/** A risk level (a role's, or a score's, which may be `critical`) as a coloured badge. */
+export function RiskBadge({ risk }: { risk: Risk | RiskLevel }) {
   return <span class={`badge r-${risk}`}>{risk}</span>;
 }
 

@@ -5,7 +5,8 @@ import type { Policy } from '../../../config/policy.js';
 import { ELEVATION_STATUSES, type ElevationView } from '../../../core/model/elevation.js';
 import { renderDocument } from '../../html-document.js';
 import { when } from './format.js';
-import { ErrorAlert, Layout, RiskOf, StatusBadge, type PageUser } from './layout.js';
+import { ErrorAlert, Layout, StatusBadge, type PageUser } from './layout.js';
+import { ElevationRisk } from './risk-score.js';
 
 /** The filters of the list, as the form shows them (strings as typed). */
 export interface ListFilters {
@@ -153,7 +154,7 @@ export function ElevationRows({ items, showBot = true }: { items: ElevationView[
                 <StatusBadge status={v.status} />
               </td>
               <td data-label="Risk">
-                <RiskOf of={v} />
+                <ElevationRisk view={v} />
               </td>
               <td data-label="Ended">
                 {v.endedAt ? when(v.endedAt) : v.expiresAt ? `expires ${when(v.expiresAt)}` : '—'}

@@ -1,10 +1,11 @@
-/** The admin API: every elevation, its audit events, the audit chain, bots at runtime. */
+/** The admin API: every elevation, its audit events, the audit chain, bots at runtime, reports. */
 import {
   botKeyRotationSchema,
   botListSchema,
   botLockResultSchema,
   botSummarySchema,
   evidencePackSchema,
+  leastPrivilegeReportSchema,
   elevationPageSchema,
   elevationTimelineSchema,
   elevationViewSchema,
@@ -16,6 +17,7 @@ import {
   listQuerySchema,
   verifyQuerySchema,
   exportQuerySchema,
+  leastPrivilegeQuerySchema,
 } from '../../schemas.js';
 import {
   fail,
@@ -190,6 +192,27 @@ export const ADMIN_ROUTES = [
       401: UNAUTHENTICATED,
       403: ADMIN_FORBIDDEN,
       404: NO_SUCH_BOT,
+      503: UNAVAILABLE,
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/v1/admin/reports/least-privilege',
+    operationId: 'leastPrivilegeReport',
+    tag: 'admins',
+    summary: 'Least-privilege report of the bots',
+    description:
+      'Per bot of the policy (or `botId` only), in policy order: the allowed roles it did not request in the last 30, 60 and 90 days; the roles whose every grant in the last 90 days it gave back within `quickReturnSeconds` (default 30) of the grant; and the recommended narrower role list, the allowed roles minus those not requested in 90 days. Each allowed role comes with its evidence: last request, requests per window, grants, quick returns, median and longest time held, and the recommendation in words. Computed from the elevation index in grouped queries; nothing is changed or recorded.',
+    security: 'admin',
+    query: leastPrivilegeQuerySchema,
+    responses: {
+      200: { description: 'The report.', json: leastPrivilegeReportSchema },
+      400: fail(
+        '`invalid_request`: `botId` is not a bot id, `quickReturnSeconds` is out of range, or an unknown query parameter.',
+      ),
+      401: UNAUTHENTICATED,
+      403: ADMIN_FORBIDDEN,
+      404: fail('`not_found`: the policy has no such bot (`field: "botId"`).'),
       503: UNAVAILABLE,
     },
   }),

@@ -45,7 +45,9 @@ export const BOT_ROUTES = [
       },
       400: BAD_BODY,
       401: UNAUTHENTICATED,
-      403: fail('`bot_locked`, `bot_disabled`, or `role_not_allowed` (`field: "role"`).'),
+      403: fail(
+        '`bot_locked`, `bot_disabled`, `attestation_overdue` (its owner did not confirm its roles by the attestation deadline), `role_not_allowed` (`field: "role"`), or `role_suspended` (its owner removed the role at an attestation; `field: "role"`).',
+      ),
       409: fail(
         '`idempotency_conflict`: the `requestId` was used with different parameters (`field` names the first).',
       ),

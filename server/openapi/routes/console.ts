@@ -15,12 +15,17 @@ import {
   consoleChartsQuerySchema,
   consoleLogoutFormSchema,
   consoleVerifyFormSchema,
+  consoleReasonFormSchema,
 } from '../../admin/console-schemas.js';
 import { approvalCallbackQuerySchema } from '../request-docs.js';
-import type { ApiRoute } from '../route-spec.js';
+import { route } from '../route-spec.js';
 
-export const CONSOLE_ROUTES: readonly ApiRoute[] = [
-  {
+/**
+ * The routes that read the request themselves, with no session yet or to end one: signing in
+ * and out, and the stylesheet (the console's pages and its sign-in pages load it).
+ */
+export const CONSOLE_OPEN_ROUTES = [
+  route({
     method: 'get',
     path: '/admin/login',
     operationId: 'startConsoleSignIn',
@@ -43,8 +48,8 @@ export const CONSOLE_ROUTES: readonly ApiRoute[] = [
       404: CONSOLE_OFF,
       503: { description: 'The identity provider cannot be reached.', html: true },
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/admin/callback',
     operationId: 'finishConsoleSignIn',
@@ -74,8 +79,8 @@ export const CONSOLE_ROUTES: readonly ApiRoute[] = [
       404: CONSOLE_OFF,
       503: { description: 'The provider or the directory cannot be reached.', html: true },
     },
-  },
-  {
+  }),
+  route({
     method: 'post',
     path: '/admin/logout',
     operationId: 'consoleSignOut',
@@ -95,8 +100,8 @@ export const CONSOLE_ROUTES: readonly ApiRoute[] = [
       403: FORM_REFUSED[403]!,
       404: CONSOLE_OFF,
     },
-  },
-  {
+  }),
+  route({
     method: 'get',
     path: '/admin/console.css',
     operationId: 'getConsoleStylesheet',
@@ -106,7 +111,15 @@ export const CONSOLE_ROUTES: readonly ApiRoute[] = [
       'The only resource the console’s pages load (their Content-Security-Policy allows nothing else).',
     security: 'none',
     responses: { 200: { description: 'The stylesheet.', text: ['text/css'] } },
-  },
+  }),
+] as const;
+
+/**
+ * The pages and forms behind the console's sign-in (its guard checks the session, the admin
+ * rights and, for a form, its origin and CSRF token). Each needs a handler in `admin/console.ts`,
+ * typed from the schemas given here.
+ */
+export const CONSOLE_PAGES = [
   consolePage(
     '/admin',
     'consoleElevations',
@@ -136,6 +149,7 @@ export const CONSOLE_ROUTES: readonly ApiRoute[] = [
     'consoleRevoke',
     'Revoke an elevation',
     'Recorded as `admin.action` (`revoke_elevation`, `via: console`) with the person as actor, then revoked as with the admin API.',
+    consoleReasonFormSchema,
     { params: ELEVATION_ID },
   ),
   consolePage(
@@ -159,6 +173,7 @@ export const CONSOLE_ROUTES: readonly ApiRoute[] = [
     'consoleLock',
     'Lock a bot down',
     'As `POST /v1/admin/bots/{id}/lock`, recorded as `bot.locked` with `via: console`.',
+    consoleReasonFormSchema,
     { params: BOT_ID },
   ),
   consolePage(
@@ -175,6 +190,7 @@ export const CONSOLE_ROUTES: readonly ApiRoute[] = [
     'consoleUnlock',
     'Unlock a bot',
     'As `POST /v1/admin/bots/{id}/unlock`, recorded as `bot.unlocked` with `via: console`.',
+    consoleReasonFormSchema,
     { params: BOT_ID },
   ),
   consolePage(
@@ -182,18 +198,15 @@ export const CONSOLE_ROUTES: readonly ApiRoute[] = [
     'consoleVerifyConfirmation',
     'Confirm a verification of the audit chain',
     'The form that verifies.',
+    {},
   ),
   consoleAction(
     '/admin/audit/verify',
     'consoleVerify',
     'Verify the audit chain',
     'Walks the whole chain (against the store’s head and the anchor, if given) and shows the result; recorded as `admin.action` (`verify_audit`) with the result.',
+    consoleVerifyFormSchema,
     {
-      body: {
-        schema: consoleVerifyFormSchema,
-        contentType: 'application/x-www-form-urlencoded',
-        required: true,
-      },
       responses: {
         200: { description: 'The result: intact, or the first broken position and why.', html: true },
       },
@@ -206,4 +219,21 @@ export const CONSOLE_ROUTES: readonly ApiRoute[] = [
     'Elevations per day by outcome, active grants over time, the revocation lag distribution, approval turnaround, and the busiest bots and roles: server-rendered SVG, each with a table of the same numbers.',
     { query: consoleChartsQuerySchema },
   ),
-];
+  consolePage(
+    '/admin/reports/least-privilege',
+    'consoleLeastPrivilege',
+    'Least privilege',
+    'Per bot, the roles the policy allows it: requests in the last 30, 60 and 90 days, grants and median time held, whether every grant was given back within 30 s, and the narrower role list recommended (the roles not requested in 90 days dropped), each with its reason: the report of `GET /v1/admin/reports/least-privilege`.',
+    {},
+  ),
+  consolePage(
+    '/admin/anomalies',
+    'consoleAnomalies',
+    'Anomalies',
+    'What continuous detection recorded (`anomaly.detected`), newest first: kind, bot (or fleet), severity, the sentence and its numbers; a “Next page” link carries a cursor.',
+    { query: consoleHistoryQuerySchema },
+  ),
+] as const;
+
+/** Every route of the console, in the order the reference shows them. */
+export const CONSOLE_ROUTES = [...CONSOLE_OPEN_ROUTES, ...CONSOLE_PAGES] as const;

@@ -1,0 +1,100 @@
+/**
+ * Scores a bot's request before it is routed: brings the baselines up to date with the audit
+ * log (only the events appended since the last time), then scores the request against its bot's
+ * baseline with the core's rules. The worker calls it from the scoring activity; the result is
+ * recorded in the workflow's history, so a replay never scores again.
+ */
+import type { Policy } from '../../config/policy.js';
+import { baselineSettingsOf } from '../../config/risk-policy.js';
+import type { ElevationInput } from '../../core/model/elevation.js';
+import type { RiskAssessment, ScoringRequest } from '../../core/model/risk.js';
+import { emptyBaseline, observe, type BotBaseline } from '../../core/rules/bot-baseline.js';
+import { scoreRequest } from '../../core/rules/risk-score.js';
+import { approvalChainOf, routingOf } from '../../core/rules/risk-routing.js';
+import type { BotBaselines } from '../../store/bot-baselines.js';
+import type { BotStates } from '../../store/bot-state.js';
+import { observationOf } from './baseline-observations.js';
+
+/** Events folded per catch-up transaction. */
+const PAGE = 1_000;
+/**
+ * Pages folded before one score at most: a backlog larger than this (the first score after
+ * an upgrade on a long history) is folded over the next requests instead of delaying one.
+ */
+const PAGES_PER_SCORE = 5;
+
+export interface RiskScorerDeps {
+  baselines: Pick<BotBaselines, 'catchUp' | 'get'>;
+  botStates: Pick<BotStates, 'listBotStates'>;
+  policy: Pick<Policy, 'bots' | 'detection'>;
+}
+
+export class RiskScorer {
+  constructor(private readonly deps: RiskScorerDeps) {}
+
+  /** Folds what the audit log gained since the last call, up to `pages` pages; returns the events folded. */
+  async keepUp(pages = PAGES_PER_SCORE): Promise<number> {
+    const settings = baselineSettingsOf(this.deps.policy.detection);
+    let total = 0;
+    for (let i = 0; i < pages; i++) {
+      const folded = await this.deps.baselines.catchUp(async (events, context) => {
+        for (const event of events) {
+          const observation = await observationOf(event, (id) => context.elevation(id));
+          if (!observation) continue;
+          const stored = (await context.baseline(observation.botId)) as BotBaseline | undefined;
+          context.put(
+            observation.botId,
+            observe(stored ?? emptyBaseline(observation.botId), observation, settings),
+          );
+        }
+      }, PAGE);
+      total += folded;
+      if (folded < PAGE) break;
+    }
+    return total;
+  }
+
+  /** The request's score, reasons and level against its bot's baseline as the audit log has it now. */
+  async score(input: ElevationInput): Promise<RiskAssessment> {
+    await this.keepUp();
+    const settings = baselineSettingsOf(this.deps.policy.detection);
+    const stored = (await this.deps.baselines.get(input.bot.id)) as BotBaseline | undefined;
+    const routing = routingOf(input.role);
+    return scoreRequest(
+      stored ?? emptyBaseline(input.bot.id),
+      await this.requestOf(input),
+      settings,
+      routing.thresholds,
+    );
+  }
+
+  private async requestOf(input: ElevationInput): Promise<ScoringRequest> {
+    const source = input.source;
+    return {
+      botId: input.bot.id,
+      roleId: input.role.id,
+      at: Date.parse(input.requestedAt),
+      durationSeconds: input.durationSeconds,
+      ip: source?.ip ?? null,
+      userAgent: source?.userAgent ?? null,
+      authMethod: source?.authMethod ?? (input.identity ? 'workload_identity' : 'api_key'),
+      ...(source?.workload ? { workload: source.workload } : {}),
+      environment: input.role.environment,
+      sensitivity: routingOf(input.role).sensitivity,
+      approvalChain: approvalChainOf(input.role.approval),
+      siblingLockedDown: await this.siblingLockedDown(input.bot),
+    };
+  }
+
+  /** Whether another bot of the same owner or team is locked down now. */
+  private async siblingLockedDown(bot: ElevationInput['bot']): Promise<boolean> {
+    const siblings = new Set(
+      this.deps.policy.bots
+        .filter((b) => b.id !== bot.id && (b.owner === bot.owner || b.team === bot.team))
+        .map((b) => b.id),
+    );
+    if (siblings.size === 0) return false;
+    const states = await this.deps.botStates.listBotStates();
+    return states.some((s) => s.locked !== null && siblings.has(s.botId));
+  }
+}
