@@ -4,6 +4,7 @@
  * recorded and thrown as {@link RefusalError}; a workflow that has closed or never existed is
  * told by the client's typed `WorkflowNotFoundError`, never by an error message.
  */
+import type { AuthMethod } from '../../core/model/request-source.js';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
@@ -42,6 +43,10 @@ export const REFUSAL_TO_API: Record<RefusalCode, ErrorCode> = {
 export interface DecisionRefusalExtra {
   evidence?: Record<string, unknown> | null;
   reason?: string;
+  /** Where a bot's give-back came from (address, user agent, method). */
+  ip?: string | null;
+  userAgent?: string | null;
+  authMethod?: AuthMethod;
 }
 
 export interface DecisionSenderDeps {

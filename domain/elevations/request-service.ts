@@ -66,10 +66,11 @@ export interface RequestContext {
   state?: BotState | null;
 }
 
-/** Extra fields a credentials delivery (or its refusal) records: the bot's address. */
-export interface DeliveryContext {
-  ip?: string | null;
-}
+/**
+ * Where a bot's call came from, recorded with a refusal of its credentials fetch or give-back
+ * (as `elevation.requested` records a request's source): its address, user agent and method.
+ */
+export type DeliveryContext = Partial<Pick<RequestSource, 'ip' | 'userAgent' | 'authMethod'>>;
 
 export interface RequestServiceDeps {
   policy: Pick<Policy, 'roles' | 'limits' | 'detection'>;
@@ -201,7 +202,13 @@ export class RequestService {
   }
 
   /** End an elevation early. Idempotent: revoking one already revoking or revoked returns it. */
-  async revoke(id: string, by: Actor, scope: Scope, comment?: string): Promise<ElevationView> {
+  async revoke(
+    id: string,
+    by: Actor,
+    scope: Scope,
+    comment?: string,
+    context: DeliveryContext = {},
+  ): Promise<ElevationView> {
     await this.get(id, scope);
     try {
       return await this.deps.decisions.decide(id, 'revoke', {
@@ -215,6 +222,7 @@ export class RequestService {
         const receipt = await this.deps.refusals.recordRefusal('revoke.refused', id, by, {
           code: 'already_ended',
           status: view?.status ?? null,
+          ...context,
         });
         throw new AuditedRefusal(
           receipt,
@@ -222,7 +230,7 @@ export class RequestService {
           `elevation ${id} has already ended (${view?.status ?? 'unknown'})`,
         );
       }
-      throw await this.deps.decisions.refusalOrUnavailable(err, 'revoke.refused', id, by);
+      throw await this.deps.decisions.refusalOrUnavailable(err, 'revoke.refused', id, by, context);
     }
   }
 

@@ -151,8 +151,11 @@ export function authenticationGuards({
         }
         throw new ApiError('unauthenticated', err.message, 'authorization');
       }
-      if (!found)
+      if (!found) {
+        // A valid token whose bot has left the policy: refused like any other, and recorded.
+        await refuseAuth(req, 'unknown_bot', ANONYMOUS, secret, { authMethod: 'workload_identity' });
         throw new ApiError('unauthenticated', 'no bot is configured for this token', 'authorization');
+      }
     } else {
       found = await auth.authenticateBotKey(secret);
       if (!found) {

@@ -5,10 +5,11 @@
  */
 import type { ElevationView } from '../../core/model/elevation.js';
 import { isFinal } from '../../core/rules/elevation-view.js';
-import type { RequestService } from '../../domain/elevations/request-service.js';
+import type { Request, Response } from 'express';
+import type { DeliveryContext, RequestService } from '../../domain/elevations/request-service.js';
 import type { Metrics } from '../../integrations/metrics/prometheus.js';
 import type { BOT_ROUTES } from '../openapi/routes/bots.js';
-import { botOf, callerOf } from './request-context.js';
+import { botOf, callerOf, sourceFields } from './request-context.js';
 import type { RouteHandlers } from './routes.js';
 
 export interface BotHandlersDeps {
@@ -16,6 +17,12 @@ export interface BotHandlersDeps {
   metrics?: Metrics;
   /** Aborted when the process starts to stop: waiting long-polls answer at once. */
   shutdown?: AbortSignal;
+}
+
+/** Where a bot's call came from, for the refusals its give-back or credentials fetch may record. */
+function callContext(req: Request, res: Response): DeliveryContext {
+  const { ip = req.ip ?? null, userAgent = null, authMethod } = sourceFields(req, res);
+  return { ip, userAgent, ...(authMethod ? { authMethod } : {}) };
 }
 
 /** What a bot may see of its elevation: operator diagnostics (`lastError`) stay with admins. */
@@ -57,13 +64,14 @@ export function botHandlers({
       }
     },
 
-    revokeElevation: async ({ params: { id }, body: { reason } }, _req, res) => {
+    revokeElevation: async ({ params: { id }, body: { reason } }, req, res) => {
       const bot = botOf(res);
       const view = await requests.revoke(
         id,
         { kind: 'bot', id: bot.id },
         { kind: 'bot', botId: bot.id },
         reason,
+        callContext(req, res),
       );
       res.status(isFinal(view) ? 200 : 202).json(forBot(view));
     },
@@ -71,7 +79,7 @@ export function botHandlers({
     // AWS credentials mode: the session's temporary credentials, once. POST, not GET: it changes
     // state (a second call is refused), and no proxy or browser caches or prefetches a POST.
     takeElevationCredentials: async ({ params: { id } }, req, res) => {
-      const credentials = await requests.deliverCredentials(id, botOf(res).id, { ip: req.ip ?? null });
+      const credentials = await requests.deliverCredentials(id, botOf(res).id, callContext(req, res));
       res.setHeader('pragma', 'no-cache');
       res.json(credentials);
     },

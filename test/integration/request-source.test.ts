@@ -199,6 +199,42 @@ describe('a refused request', () => {
   });
 });
 
+describe('a refused credentials fetch or give-back', () => {
+  it('records where the call came from, as a request does', async () => {
+    const res = await post(s.keys['batch-bot']!, ask, '203.0.113.7', 'batch-runner/2.1');
+    const { id } = (await res.json()) as ElevationView;
+    await s.waitFor(id, (v) => v.status === 'active');
+    const call = (path: string, from: string, userAgent: string) =>
+      fetch(`${base}/v1/elevations/${id}/${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${s.keys['batch-bot']!}`,
+          'content-type': 'application/json',
+          'x-forwarded-for': from,
+          'user-agent': userAgent,
+        },
+        body: '{}',
+      });
+    // An LDAP role hands out no credentials: refused, with the caller's source.
+    expect((await call('credentials', '198.51.100.21', 'curl/8.4.0')).status).toBe(409);
+    const credentials = await lastOf('credentials.refused', (e) => e.elevationId === id);
+    expect(credentials.data).toMatchObject({
+      reason: 'not_credentials_mode',
+      ip: '198.51.100.21',
+      userAgent: 'curl/8.4.0',
+      authMethod: 'api_key',
+    });
+    expect((await call('revoke', '203.0.113.7', 'batch-runner/2.1')).status).toBeLessThan(300);
+    await s.waitFor(id, (v) => v.status === 'revoked');
+    // Giving back again answers the ended elevation (idempotent); a fetch now is refused too.
+    expect((await call('revoke', '198.51.100.22', 'batch-runner/2.2')).status).toBe(200);
+    const again = await call('credentials', '198.51.100.23', 'batch-runner/2.3');
+    expect(again.status).toBe(409);
+    const refusedAgain = await lastOf('credentials.refused', (e) => e.data.ip === '198.51.100.23');
+    expect(refusedAgain.data).toMatchObject({ userAgent: 'batch-runner/2.3', authMethod: 'api_key' });
+  });
+});
+
 /** A request sent byte for byte: fetch refuses the control characters a hostile client sends. */
 function rawPost(headers: string, body: string): Promise<string> {
   return new Promise((resolve, reject) => {
