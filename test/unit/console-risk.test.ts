@@ -130,7 +130,7 @@ describe('the elevation page', () => {
 });
 
 describe('the elevations list', () => {
-  it("when elevations are listed, then the Risk column shows each one's score and level, or its role risk when unscored", () => {
+  it("when elevations are listed, then the Risk column shows each one's role risk (what the filter selects on) and its score beside it when scored", () => {
     const html = renderToString(
       ElevationRows({
         items: [
@@ -142,7 +142,7 @@ describe('the elevations list', () => {
     const cells = [...html.matchAll(/<td data-label="Risk">(.*?)<\/td>/g)].map((m) => m[1]);
 
     expect(cells).toEqual([
-      '<span class="badge r-high" title="risk score 72 of 100: high">72 high</span>',
+      '<span class="badge r-medium">medium</span><span class="muted" title="risk score 72 of 100: high"> 72</span>',
       '<span class="badge r-low">low</span>',
     ]);
   });

@@ -19,7 +19,7 @@ import {
   TargetText,
   type PageUser,
 } from './layout.js';
-import { ElevationRisk, RiskDetails } from './risk-score.js';
+import { RiskDetails, SummaryRisk } from './risk-score.js';
 import { Timeline } from './timeline.js';
 
 /** An approval and the evidence of the MFA login behind it. */
@@ -150,7 +150,7 @@ export function elevationPage(args: {
               )}
             </>,
           ],
-          ['Risk', <ElevationRisk view={v} />],
+          ['Risk', <SummaryRisk view={v} />],
           ['Bot', <a href={`/admin/bots/${v.botId}`}>{v.botId}</a>],
           ['Owner', v.owner],
           ['Team', bot?.team ?? '—'],

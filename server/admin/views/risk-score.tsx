@@ -1,6 +1,7 @@
 /**
  * The inline risk score of an elevation in the console: a badge with the score and its level
- * (the summary), the role's risk with the score beside it (the list), and the whole decision on
+ * (the summary), the role's risk with the score beside it (the list, whose `risk` filter is the
+ * role's), and the whole decision on
  * the elevation page (the route it took and why, each reason with its points, whether the bot
  * had a baseline). Elevations requested before scoring existed have no score: they show the risk
  * of their role (`RiskOf`).
@@ -29,6 +30,11 @@ export function RiskScoreBadge({ risk }: { risk: Pick<RiskDecision, 'score' | 'l
       {`${points(risk.score)} ${risk.level}`}
     </span>
   );
+}
+
+/** An elevation's risk on its own page: its score when it was scored, else its role's risk. */
+export function SummaryRisk({ view }: { view: ElevationView }) {
+  return view.risk ? <RiskScoreBadge risk={view.risk} /> : <RiskOf of={view} />;
 }
 
 /**
