@@ -253,6 +253,11 @@ export interface StackOptions {
   signingKey?: DecisionSigningKey;
   /** Dynamic configuration of the Temporal dev server (`--dynamic-config-value key=value`). */
   temporalConfig?: Record<string, string | number>;
+  /**
+   * A Temporal server already running (a local cluster, say) to use instead of starting the dev
+   * server; `temporalConfig` then does not apply. The stack does not stop it.
+   */
+  temporal?: { address: string; namespace: string };
 }
 
 export interface Stack {
@@ -297,25 +302,15 @@ export interface Stack {
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
-  const cli = findTemporalCli();
-  if (!cli) throw new Error('the Temporal CLI is not installed: run scripts/setup');
   const dir = mkdtempSync(path.join(tmpdir(), 'elevate-test-'));
   const { policy, keys, adminToken } = buildPolicy(opts.bots, opts.roles, opts.federation, opts.detection);
   const logger = testLogger();
   installTemporalLogging(logger);
   const closers: (() => Promise<void>)[] = [];
 
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: cli },
-      ip: '127.0.0.1',
-      log: { format: 'pretty', level: 'error' },
-      extraArgs: Object.entries(opts.temporalConfig ?? {}).flatMap(([k, v]) => [
-        '--dynamic-config-value',
-        `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`,
-      ]),
-    },
-  });
+  const env = opts.temporal
+    ? await TestWorkflowEnvironment.createFromExistingServer(opts.temporal)
+    : await startDevServerEnv(opts.temporalConfig);
   closers.push(() => env.teardown());
 
   const slapd = await startSlapd({
@@ -541,4 +536,21 @@ export function botOf(stack: Pick<Stack, 'policy'>, id: string) {
   const bot = stack.policy.bots.find((b) => b.id === id);
   if (!bot) throw new Error(`no bot ${id}`);
   return bot;
+}
+
+/** The CLI's Temporal dev server, with `config` as its dynamic configuration. */
+function startDevServerEnv(config: Record<string, string | number> = {}) {
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('the Temporal CLI is not installed: run scripts/setup');
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cli },
+      ip: '127.0.0.1',
+      log: { format: 'pretty', level: 'error' },
+      extraArgs: Object.entries(config).flatMap(([k, v]) => [
+        '--dynamic-config-value',
+        `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`,
+      ]),
+    },
+  });
 }
