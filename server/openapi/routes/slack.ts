@@ -42,6 +42,7 @@ export const SLACK_ROUTES: readonly ApiRoute[] = [
         description: 'A signature header missing, a timestamp too old, or a signature that does not match.',
       },
       413: { description: 'The body is too large.' },
+      415: { description: 'A compressed body (`content-encoding` other than identity).' },
     },
   },
 ];
