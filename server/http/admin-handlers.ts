@@ -86,6 +86,11 @@ export function adminHandlers({
       try {
         await pipeline(Readable.from(chunks), res);
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+          // The client closed the connection first: nothing failed on this side.
+          req.log.warn('audit export: the client closed the connection before the end');
+          return;
+        }
         // Past the headers an error cannot become a JSON answer: cut the connection, so the
         // client sees a truncated transfer instead of a complete-looking file.
         req.log.error({ err }, 'audit export failed part-way');
