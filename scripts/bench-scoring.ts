@@ -64,7 +64,7 @@ try {
         at: at(offset),
         actor: { kind: 'system', id: 'elevate' },
         data,
-      } as TypedNewAuditEvent<T>);
+      });
     await event('elevation.requested', 0, {
       bot: { id: request.bot.id },
       role: {
