@@ -13,6 +13,10 @@
  * - revocation lag: the revocation receipt's `verifiedAt` (read-back confirmed the member is
  *   gone) minus `expiresAt`.
  *
+ * Then mass expiry: B more LDAP elevations (`--burst B`: 100 with `--quick`, 1,000 otherwise)
+ * whose windows end within about one second of each other, and each one's revocation lag from
+ * its receipt, with the time until the last is removed (see `bench-mass-expiry.ts`).
+ *
  * Then the approval path, through the Slack app (signed interactions, the Web API stand-in)
  * and the development identity provider (password + TOTP), M elevations one after another:
  *
@@ -38,6 +42,7 @@ import { policySchema } from '../config/policy.js';
 import { generateSecret, hashSecret } from '../core/crypto/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-keys.js';
 import { startBenchServers } from '../dev/bench-servers.js';
+import { measureMassExpiry } from './bench-mass-expiry.js';
 import { botDn, groupDn } from '../dev/ldap-seed.js';
 import { createLogger } from '../runtime/logger.js';
 import { startApiAndWorker } from '../runtime/api-and-worker.js';
@@ -66,6 +71,8 @@ const { values } = parseArgs({
     'postgres-elevations': { type: 'string' },
     'aws-elevations': { type: 'string' },
     'history-elevations': { type: 'string' },
+    burst: { type: 'string' },
+    'burst-rate': { type: 'string', default: '25' },
   },
 });
 const quick = values.quick ?? false;
@@ -90,6 +97,9 @@ const AWS_REGION = 'us-east-1';
 const AWS_CREDENTIALS = { accessKeyId: 'AKIABENCH00000000001', secretAccessKey: 'bench-fake-aws-secret' };
 /** Past elevations put in the audit store for the admin queries and the chain verification. */
 const H = Number(values['history-elevations'] ?? (quick ? 10_000 : 100_000));
+/** Elevations whose windows all end together, for mass expiry, opened at `burstRate` a second. */
+const B = Number(values.burst ?? (quick ? 100 : 1000));
+const burstRate = Number(values['burst-rate']);
 /** Drift detection period for the bench (the default is 60 s). */
 const RECONCILE_SECONDS = 10;
 
@@ -171,9 +181,20 @@ try {
     apiKeyHash: hashSecret(generateSecret('bot')),
     roles: ['bench-aws'],
   }));
+  const burstBots = Array.from({ length: B }, (_, i) => `bench-burst-${String(i).padStart(5, '0')}`);
+  const burstBotPolicies = burstBots.map((id, i) => ({
+    id,
+    owner: 'bench@example.org',
+    team: 'bench',
+    purpose: 'benchmark of mass expiry',
+    environment: 'bench',
+    ldapDn: botDn(SUFFIX, id),
+    apiKeyHash: hashSecret(generateSecret('bot')),
+    roles: [roles[i % roleCount]!],
+  }));
   const fullPolicy = policySchema.parse({
     ...policy,
-    bots: [...policy.bots, approvalBot, ...pgBots, ...awsBots],
+    bots: [...policy.bots, ...burstBotPolicies, approvalBot, ...pgBots, ...awsBots],
     roles: [
       ...policy.roles,
       {
@@ -245,7 +266,7 @@ try {
     dir,
     SUFFIX,
     {
-      bots: [...bots, approvalBot.id],
+      bots: [...bots, ...burstBots, approvalBot.id],
       groups: [...roles, 'bench-approval'],
       people: [{ uid: 'approver', mail: approver.email }],
       peopleGroups: [{ id: 'approvers', members: ['approver'] }],
@@ -385,6 +406,21 @@ try {
   if (!ldapTarget) throw new Error('the bench stack runs without its LDAP target');
   for (const role of roles)
     leftInLdap += (await ldapTarget.listMembers({ type: 'ldap', groupDn: groupDn(SUFFIX, role) })).length;
+
+  const byId = new Map(fullPolicy.bots.map((b) => [b.id, b]));
+  const burst = await measureMassExpiry({
+    services,
+    bots: burstBots.map((id) => byId.get(id)!),
+    roleOf: (i) => roles[i % roleCount]!,
+    ratePerSec: burstRate,
+    leadSeconds: 5,
+    timeoutSeconds: 300,
+    say,
+  });
+  let burstLeftInLdap = 0;
+  for (const role of roles)
+    burstLeftInLdap += (await ldapTarget.listMembers({ type: 'ldap', groupDn: groupDn(SUFFIX, role) }))
+      .length;
 
   say(`approving ${M} elevations through Slack and an MFA login, one after another`);
   const toActiveAfterApproval: number[] = [];
@@ -707,6 +743,7 @@ try {
       postgres: { p50Ms: round(pct(pgLags, 50)), p99Ms: round(pct(pgLags, 99)), count: pgLags.length },
       aws: { p50Ms: round(pct(awsLags, 50)), p99Ms: round(pct(awsLags, 99)), count: awsLags.length },
     },
+    massExpiry: { ...burst, ratePerSec: burstRate, membersLeftInLdap: burstLeftInLdap },
     driftDetectSeconds: round(driftDetectSeconds),
     reconcileIntervalSeconds: RECONCILE_SECONDS,
     approvalToActiveP50Ms: round(pct(toActiveAfterApproval, 50)),
@@ -742,7 +779,8 @@ try {
   };
   say(`done in ${Math.round((finished - started) / 1000)} s`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
-  if (notRevoked > 0 || leftInLdap > 0 || !chain.ok) process.exitCode = 1;
+  if (notRevoked > 0 || leftInLdap > 0 || burst.notRevoked > 0 || burstLeftInLdap > 0 || !chain.ok)
+    process.exitCode = 1;
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
