@@ -4,62 +4,17 @@
  * table keeps the "already posted" marks. Which channel, once per event however often it is
  * retried, a new event posted again, what cannot be posted. LogNotifier.alertAnomaly at the end.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pino, type Logger } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AnomalyAlert } from '../../core/ports/notifier.js';
-import { startSlackApiStub, type SlackStub } from '../../dev/slack-api-stub.js';
 import { LogNotifier } from '../../integrations/notify/log-notifier.js';
-import { SlackClient } from '../../integrations/slack/slack-client.js';
-import { SlackNotifier } from '../../integrations/slack/slack-notifier.js';
-import { openStores, type Stores } from '../../store/stores.js';
+import { useSlackNotifierHarness } from '../support/slack-notifier-harness.js';
 
 const TOKEN = 'xoxb-anomaly-alerts-token';
 const APPROVALS = 'C0APPROVE1';
 const SECURITY = 'C0SECURITY';
 
-let stub: SlackStub;
-let dir: string;
-let stores: Stores;
-let logLines: Record<string, unknown>[];
-let logger: Logger;
+const h = useSlackNotifierHarness({ token: TOKEN, users: [], channels: [APPROVALS, SECURITY] });
 let events = 0;
-
-beforeAll(async () => {
-  stub = await startSlackApiStub({ token: TOKEN, users: [], channels: [APPROVALS, SECURITY] });
-});
-
-afterAll(async () => {
-  await stub.stop();
-});
-
-beforeEach(async () => {
-  stub.calls.length = 0;
-  dir = mkdtempSync(path.join(tmpdir(), 'elevate-anomaly-alerts-'));
-  stores = await openStores({ sqlitePath: path.join(dir, 'audit.db') });
-  logLines = [];
-  logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
-});
-
-afterEach(async () => {
-  await stores.database.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function notifier(channel?: string): SlackNotifier {
-  return new SlackNotifier({
-    slack: new SlackClient({ token: TOKEN, apiUrl: stub.url, logger }),
-    singleUse: stores.singleUse,
-    elevations: stores.elevations,
-    ...(channel ? { channel } : {}),
-    logger,
-  });
-}
 
 /** A dormant bot's anomaly, each call a new event. */
 function alert(overrides: Partial<AnomalyAlert> = {}): AnomalyAlert {
@@ -79,14 +34,14 @@ function alert(overrides: Partial<AnomalyAlert> = {}): AnomalyAlert {
   };
 }
 
-const posts = () => stub.calls.filter((c) => c.method === 'chat.postMessage');
+const posts = () => h.stub.calls.filter((c) => c.method === 'chat.postMessage');
 
 describe('SlackNotifier.alertAnomaly', () => {
   it('when the policy names an alert channel, then the anomaly is posted there once, however often it is retried', async () => {
     const a = alert({ channel: SECURITY });
 
-    await notifier(APPROVALS).alertAnomaly(a);
-    await notifier(APPROVALS).alertAnomaly(a); // the next run, finishing a run that stopped
+    await h.notifier(APPROVALS).alertAnomaly(a);
+    await h.notifier(APPROVALS).alertAnomaly(a); // the next run, finishing a run that stopped
 
     const sent = posts();
     expect(sent.map((c) => c.args.channel)).toEqual([SECURITY]);
@@ -100,18 +55,18 @@ describe('SlackNotifier.alertAnomaly', () => {
   });
 
   it('when the anomaly is alerted again after the re-alert time (a new event), then it is posted again', async () => {
-    await notifier().alertAnomaly(alert({ channel: SECURITY }));
-    await notifier().alertAnomaly(alert({ channel: SECURITY }));
+    await h.notifier().alertAnomaly(alert({ channel: SECURITY }));
+    await h.notifier().alertAnomaly(alert({ channel: SECURITY }));
 
     expect(posts()).toHaveLength(2);
   });
 
   it('when the policy names no alert channel, then it goes to the approval channel; with no channel at all, a warning says why', async () => {
-    await notifier(APPROVALS).alertAnomaly(alert());
-    await notifier().alertAnomaly(alert());
+    await h.notifier(APPROVALS).alertAnomaly(alert());
+    await h.notifier().alertAnomaly(alert());
 
     expect(posts().map((c) => c.args.channel)).toEqual([APPROVALS]);
-    expect(logLines).toContainEqual(
+    expect(h.logLines).toContainEqual(
       expect.objectContaining({
         level: 40,
         kind: 'dormant',
@@ -122,9 +77,9 @@ describe('SlackNotifier.alertAnomaly', () => {
   });
 
   it('when the alert channel does not exist, then it is logged as an error and not thrown', async () => {
-    await notifier().alertAnomaly(alert({ channel: 'C0NOWHERE' }));
+    await h.notifier().alertAnomaly(alert({ channel: 'C0NOWHERE' }));
 
-    expect(logLines).toContainEqual(
+    expect(h.logLines).toContainEqual(
       expect.objectContaining({ level: 50, to: 'C0NOWHERE', code: 'channel_not_found', kind: 'dormant' }),
     );
   });
@@ -133,10 +88,13 @@ describe('SlackNotifier.alertAnomaly', () => {
 describe('LogNotifier.alertAnomaly', () => {
   it('when an anomaly is found without Slack, then one warning carries its kind, bot, evidence and sentence', async () => {
     const a = alert({ channel: SECURITY });
-    await new LogNotifier({ logger, approvalUrl: (id) => `http://localhost/approve/${id}` }).alertAnomaly(a);
+    await new LogNotifier({
+      logger: h.logger,
+      approvalUrl: (id) => `http://localhost/approve/${id}`,
+    }).alertAnomaly(a);
 
-    expect(logLines).toHaveLength(1);
-    expect(logLines[0]).toMatchObject({
+    expect(h.logLines).toHaveLength(1);
+    expect(h.logLines[0]).toMatchObject({
       level: 40,
       eventId: a.eventId,
       kind: 'dormant',

@@ -4,19 +4,14 @@
  * marks. Which channel, the owner's direct message, once per elevation however often the
  * activity runs, and what a failure leaves for the retry. LogNotifier.alertRisk is at the end.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pino, type Logger } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { ElevationView } from '../../core/model/elevation.js';
 import type { RiskDecision } from '../../core/model/risk.js';
 import type { RiskAlert } from '../../core/ports/notifier.js';
-import { dmOf, startSlackApiStub, type SlackStub } from '../../dev/slack-api-stub.js';
+import { dmOf } from '../../dev/slack-api-stub.js';
 import { LogNotifier } from '../../integrations/notify/log-notifier.js';
-import { SlackApiError, SlackClient } from '../../integrations/slack/slack-client.js';
-import { SlackNotifier } from '../../integrations/slack/slack-notifier.js';
-import { openStores, type Stores } from '../../store/stores.js';
+import { useSlackNotifierHarness } from '../support/slack-notifier-harness.js';
+import { SlackApiError } from '../../integrations/slack/slack-client.js';
 
 const TOKEN = 'xoxb-risk-alerts-token';
 const OWNER = { id: 'U0OWNER01', email: 'owner@example.org' };
@@ -35,49 +30,14 @@ const DENIED: RiskDecision = {
   ],
 };
 
-let stub: SlackStub;
-let dir: string;
-let stores: Stores;
-let logLines: Record<string, unknown>[];
-let logger: Logger;
+const h = useSlackNotifierHarness({ token: TOKEN, users: [OWNER], channels: [APPROVALS, SECURITY] });
 let elevations = 0;
 /** The elevations this test alerted about. */
 let mine: string[] = [];
 
-beforeAll(async () => {
-  stub = await startSlackApiStub({ token: TOKEN, users: [OWNER], channels: [APPROVALS, SECURITY] });
-});
-
-afterAll(async () => {
-  await stub.stop();
-});
-
-beforeEach(async () => {
-  stub.calls.length = 0;
+beforeEach(() => {
   mine = [];
-  dir = mkdtempSync(path.join(tmpdir(), 'elevate-risk-alerts-'));
-  stores = await openStores({ sqlitePath: path.join(dir, 'audit.db') });
-  logLines = [];
-  logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
 });
-
-afterEach(async () => {
-  await stores.database.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function notifier(channel?: string): SlackNotifier {
-  return new SlackNotifier({
-    slack: new SlackClient({ token: TOKEN, apiUrl: stub.url, logger }),
-    singleUse: stores.singleUse,
-    elevations: stores.elevations,
-    ...(channel ? { channel } : {}),
-    logger,
-  });
-}
 
 /** A request of `ci-bot` the score denied, each call a new elevation. */
 function alert(overrides: Partial<RiskAlert> = {}, owner = OWNER.email): RiskAlert {
@@ -133,19 +93,19 @@ function alert(overrides: Partial<RiskAlert> = {}, owner = OWNER.email): RiskAle
  * stand-in is shared by the tests of this file).
  */
 function postedIn(channel: string) {
-  return [...stub.messages().values()].filter(
+  return [...h.stub.messages().values()].filter(
     (m) => m.channel === channel && mine.some((id) => JSON.stringify(m.blocks).includes(id)),
   );
 }
 
 describe('SlackNotifier.alertRisk', () => {
   it('when the policy names an alert channel, then the alert is posted there once and the owner gets it once, however often the activity runs', async () => {
-    const n = notifier(APPROVALS);
+    const n = h.notifier(APPROVALS);
     const a = alert({ channel: SECURITY });
 
     await n.alertRisk(a);
     await n.alertRisk(a); // a retried activity
-    await notifier(APPROVALS).alertRisk(a); // another worker
+    await h.notifier(APPROVALS).alertRisk(a); // another worker
 
     const channel = postedIn(SECURITY);
     const owner = postedIn(dmOf(OWNER.id));
@@ -163,7 +123,7 @@ describe('SlackNotifier.alertRisk', () => {
   });
 
   it('when two elevations are denied, then each is alerted', async () => {
-    const n = notifier();
+    const n = h.notifier();
     await n.alertRisk(alert({ channel: SECURITY }));
     await n.alertRisk(alert({ channel: SECURITY }));
 
@@ -172,19 +132,19 @@ describe('SlackNotifier.alertRisk', () => {
   });
 
   it('when the policy names no alert channel, then the alert goes to the approval channel', async () => {
-    await notifier(APPROVALS).alertRisk(alert());
+    await h.notifier(APPROVALS).alertRisk(alert());
 
     expect(postedIn(APPROVALS)).toHaveLength(1);
     expect(postedIn(dmOf(OWNER.id))).toHaveLength(1);
   });
 
   it('when there is no channel at all, then only the owner is told, and a warning says why', async () => {
-    await notifier().alertRisk(alert());
+    await h.notifier().alertRisk(alert());
 
-    expect(stub.calls.filter((c) => c.method === 'chat.postMessage').map((c) => c.args.channel)).toEqual([
+    expect(h.stub.calls.filter((c) => c.method === 'chat.postMessage').map((c) => c.args.channel)).toEqual([
       OWNER.id,
     ]);
-    expect(logLines).toContainEqual(
+    expect(h.logLines).toContainEqual(
       expect.objectContaining({
         level: 40,
         botId: 'ci-bot',
@@ -195,11 +155,11 @@ describe('SlackNotifier.alertRisk', () => {
   });
 
   it("when the owner's message is rate-limited, then the attempt fails retryable, and the retry tells only the owner", async () => {
-    const n = notifier();
+    const n = h.notifier();
     const a = alert({ channel: SECURITY });
-    const limited = stub
+    const limited = h.stub
       .waitFor((calls) => calls.some((c) => c.method === 'chat.postMessage' && c.args.channel === SECURITY))
-      .then(() => stub.rateLimit('chat.postMessage', 30, 1));
+      .then(() => h.stub.rateLimit('chat.postMessage', 30, 1));
 
     const failure = await n.alertRisk(a).then(
       () => undefined,
@@ -217,19 +177,19 @@ describe('SlackNotifier.alertRisk', () => {
   });
 
   it('when the alert channel does not exist, then it is logged as an error, not thrown, and the owner is still told', async () => {
-    await notifier().alertRisk(alert({ channel: 'C0NOWHERE' }));
+    await h.notifier().alertRisk(alert({ channel: 'C0NOWHERE' }));
 
     expect(postedIn(dmOf(OWNER.id))).toHaveLength(1);
-    expect(logLines).toContainEqual(
+    expect(h.logLines).toContainEqual(
       expect.objectContaining({ level: 50, to: 'C0NOWHERE', code: 'channel_not_found' }),
     );
   });
 
   it('when the owner has no Slack account, then the channel is told and a warning names the owner', async () => {
-    await notifier().alertRisk(alert({ channel: SECURITY }, 'nobody@example.org'));
+    await h.notifier().alertRisk(alert({ channel: SECURITY }, 'nobody@example.org'));
 
     expect(postedIn(SECURITY)).toHaveLength(1);
-    expect(logLines).toContainEqual(
+    expect(h.logLines).toContainEqual(
       expect.objectContaining({
         level: 40,
         owner: 'nobody@example.org',
@@ -242,10 +202,13 @@ describe('SlackNotifier.alertRisk', () => {
 describe('LogNotifier.alertRisk', () => {
   it('when a request is denied by its score, then one warning carries the score, the reasons and the lockdown', async () => {
     const a = alert({ channel: SECURITY });
-    await new LogNotifier({ logger, approvalUrl: (id) => `http://localhost/approve/${id}` }).alertRisk(a);
+    await new LogNotifier({
+      logger: h.logger,
+      approvalUrl: (id) => `http://localhost/approve/${id}`,
+    }).alertRisk(a);
 
-    expect(logLines).toHaveLength(1);
-    expect(logLines[0]).toMatchObject({
+    expect(h.logLines).toHaveLength(1);
+    expect(h.logLines[0]).toMatchObject({
       level: 40,
       elevationId: a.elevation.id,
       botId: 'ci-bot',
