@@ -96,9 +96,12 @@ export function classifyConnectError(
   // The detail shown is the library's own wording, cut short; it never contains key material.
   const detail = text.replace(/\s+/g, ' ').slice(0, 300);
 
+  // Temporal's Rust core reports a gRPC status by its description, not its name or number.
   if (
     code === GRPC.UNAUTHENTICATED ||
-    /unauthenticated|http status code 401|status: 401|\b401 unauthorized/.test(lower)
+    /unauthenticated|does not have valid authentication credentials|http status code 401|status: 401|\b401 unauthorized/.test(
+      lower,
+    )
   ) {
     return new TemporalConnectError(
       `${credential}: ${where} refused the credentials (unauthenticated)${t.apiKey === undefined && !mutual ? '; it needs an API key (TEMPORAL_API_KEY) or a client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH)' : ''} [${detail}]`,
@@ -106,7 +109,10 @@ export function classifyConnectError(
       'unauthenticated',
     );
   }
-  if (code === GRPC.PERMISSION_DENIED || /permission.?denied|http status code 403|status: 403/.test(lower)) {
+  if (
+    code === GRPC.PERMISSION_DENIED ||
+    /permission.?denied|does not have permission|http status code 403|status: 403/.test(lower)
+  ) {
     return new TemporalConnectError(
       `${credential}: ${where} denied access (permission denied): these credentials may not use namespace ${t.namespace} [${detail}]`,
       credential,

@@ -36,4 +36,9 @@ fi
 if missing decision-public.pem; then
   openssl pkey -in "$dir/decision-signing.pem" -pubout -out "$dir/decision-public.pem"
 fi
+# Ed25519: signs the audit checkpoints and keys the MACs of the single-use and bot-state rows. The API
+# and every worker share this one key; its public half (openssl pkey -pubout) is for verifiers.
+if missing audit-checkpoint.pem; then
+  openssl genpkey -algorithm ed25519 -out "$dir/audit-checkpoint.pem"
+fi
 chmod 644 "$dir"/*

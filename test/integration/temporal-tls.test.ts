@@ -245,6 +245,48 @@ describe('a connection that is wrong fails at start, naming the setting to fix',
     }
   });
 
+  it('when the server answers PERMISSION_DENIED (code 7), then the credential, permission denied, for both connections', async () => {
+    const proxies: GrpcProxy[] = [];
+    try {
+      // Every call refused: the client's and the worker's first call (GetSystemInfo).
+      const every = await startGrpcProxy({
+        mode: 'api-key',
+        upstream: stack.env.address,
+        pki,
+        apiKey: API_KEY,
+        dir: path.join(dir, 'nginx-denied-every'),
+        permissionDenied: 'every-call',
+      });
+      proxies.push(every);
+      for (const e of await failures({ ...keyVars(), TEMPORAL_ADDRESS: every.address })) {
+        expect(e.setting, e.message).toBe('TEMPORAL_API_KEY');
+        expect(e.cause_kind).toBe('permission_denied');
+        expect(e.message).toMatch(
+          /denied access \(permission denied\): these credentials may not use namespace default/,
+        );
+      }
+      // Only the namespace refused, as Temporal Cloud refuses a key of another namespace: the
+      // client finds out when it asks for the namespace.
+      const ns = await startGrpcProxy({
+        mode: 'mtls',
+        upstream: stack.env.address,
+        pki,
+        dir: path.join(dir, 'nginx-denied-namespace'),
+        permissionDenied: 'namespace',
+      });
+      proxies.push(ns);
+      const err = await connectClient(temporalFrom({ ...mtlsVars(), TEMPORAL_ADDRESS: ns.address })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(TemporalConnectError);
+      expect((err as TemporalConnectError).setting).toBe('TEMPORAL_TLS_CLIENT_CERT_PATH');
+      expect((err as TemporalConnectError).cause_kind).toBe('permission_denied');
+    } finally {
+      for (const p of proxies) await p.stop();
+    }
+  });
+
   it('when TLS is asked of a server that speaks plain gRPC, then TEMPORAL_TLS', async () => {
     for (const e of await failures({ TEMPORAL_ADDRESS: stack.env.address, TEMPORAL_TLS: 'true' })) {
       expect(e.setting, e.message).toBe('TEMPORAL_TLS');

@@ -5,7 +5,8 @@
  *
  * - `mtls`: server TLS and `ssl_verify_client on` (only certificates from the test CA pass);
  * - `api-key`: server TLS, and every call must carry `authorization: Bearer <key>` (else 401,
- *   which gRPC clients read as UNAUTHENTICATED), as Temporal Cloud's API keys are checked.
+ *   which gRPC clients read as UNAUTHENTICATED), as Temporal Cloud's API keys are checked;
+ * - `permissionDenied`: some or all calls answered PERMISSION_DENIED, in either mode.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,9 +32,22 @@ export interface GrpcProxyOptions {
   apiKey?: string;
   /** Where nginx keeps its configuration, logs and temporary files. */
   dir: string;
+  /**
+   * Answer with PERMISSION_DENIED (grpc-status 7), as a server answers credentials it knows but
+   * that may not use the namespace: `every-call` for all calls, `namespace` only for
+   * `DescribeNamespace` (everything else is passed on).
+   */
+  permissionDenied?: 'every-call' | 'namespace';
   /** Serve this certificate instead of the server certificate (a name mismatch). */
   serverCert?: { cert: string; key: string };
 }
+
+/** A gRPC "trailers-only" answer: the status in the headers of a response without a body. */
+const PERMISSION_DENIED = `
+      default_type application/grpc;
+      add_header grpc-status 7 always;
+      add_header grpc-message "Request unauthorized." always;
+      return 204;`;
 
 /** Where Debian's nginx is, or undefined (scripts/setup installs it). */
 export function findNginx(): string | undefined {
@@ -73,8 +87,9 @@ http {
     http2_max_concurrent_streams 1024;
     location / {
       ${opts.mode === 'api-key' ? `if ($http_authorization != "Bearer ${apiKey}") { return 401; }` : ''}
-      grpc_pass grpc://${opts.upstream};
+      ${opts.permissionDenied === 'every-call' ? PERMISSION_DENIED : `grpc_pass grpc://${opts.upstream};`}
     }
+    ${opts.permissionDenied === 'namespace' ? `location = /temporal.api.workflowservice.v1.WorkflowService/DescribeNamespace { ${PERMISSION_DENIED} }` : ''}
   }
 }
 `;

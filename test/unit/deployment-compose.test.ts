@@ -3,7 +3,8 @@
  * (test/fixtures/compose-spec, see its README) and against the rules a production deployment must
  * keep, which the schema cannot express: pinned images, health checks and restart policies on
  * every long-running service, secrets only from files, nothing published beyond loopback, no
- * root, a supported Node.js, start-up ordered by conditions. Each rule is a function that lists
+ * root, a supported Node.js, start-up ordered by conditions, one audit checkpoint key in the API
+ * and every worker. Each rule is a function that lists
  * problems; the last block breaks a copy of the file once per rule to show that the rule notices.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,7 @@ import type { FormatsPlugin } from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parsePolicy } from '../../config/load-policy.js';
+import { parseSigningKey } from '../../core/crypto/decision-keys.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
@@ -42,7 +44,8 @@ interface Service extends Json {
   healthcheck?: { test?: unknown; disable?: boolean };
   depends_on?: unknown;
   ports?: unknown[];
-  secrets?: (string | { source: string })[];
+  secrets?: (string | { source: string; target?: string })[];
+  command?: unknown;
   environment?: Record<string, unknown> | string[];
   volumes?: (string | Json)[];
   stop_grace_period?: string;
@@ -334,6 +337,66 @@ function gracePeriodProblems(compose: Compose): string[] {
   return problems;
 }
 
+/** Services that run Elevate's API or a worker (`command: [api]`, `[worker]`, or both in `start`). */
+function elevateProcesses(compose: Compose): [string, Service][] {
+  return Object.entries(compose.services).filter(
+    ([, s]) => Array.isArray(s.command) && ['api', 'worker', 'start'].includes(String(s.command[0])),
+  );
+}
+
+/** Where Compose mounts a service's secret: `/run/secrets/<target or source>`, or an absolute target. */
+function secretMounts(service: Service): { source: string; path: string }[] {
+  return (service.secrets ?? []).map((ref) => {
+    const { source, target } = typeof ref === 'string' ? { source: ref, target: undefined } : ref;
+    const name = target ?? source;
+    return { source, path: name.startsWith('/') ? name : `/run/secrets/${name}` };
+  });
+}
+
+/**
+ * Every API and worker signs audit checkpoints and MACs the single-use and bot-state rows with
+ * one key: each reads ELEVATE_AUDIT_CHECKPOINT_KEY_FILE from one of its secrets, and it is the
+ * same secret file for all (a process without it, or with another key, leaves checkpoints
+ * missing and rows another process cannot check).
+ */
+function checkpointKeyProblems(compose: Compose): string[] {
+  const problems: string[] = [];
+  const processes = elevateProcesses(compose);
+  if (processes.length === 0) problems.push('no service runs the API or a worker');
+  const files = new Map<string, string[]>();
+  for (const [name, service] of processes) {
+    const env = service.environment;
+    const vars: Record<string, unknown> = Array.isArray(env)
+      ? Object.fromEntries(env.map((e) => e.split('=', 2) as [string, string]))
+      : (env ?? {});
+    if (vars['ELEVATE_AUDIT_CHECKPOINT_KEY']) {
+      problems.push(
+        `${name}: ELEVATE_AUDIT_CHECKPOINT_KEY is given in the environment; use ELEVATE_AUDIT_CHECKPOINT_KEY_FILE`,
+      );
+    }
+    const wanted = vars['ELEVATE_AUDIT_CHECKPOINT_KEY_FILE'];
+    if (typeof wanted !== 'string' || wanted === '') {
+      problems.push(
+        `${name}: no ELEVATE_AUDIT_CHECKPOINT_KEY_FILE (audit checkpoints unsigned, single-use and bot-state rows without MACs)`,
+      );
+      continue;
+    }
+    const mount = secretMounts(service).find((m) => m.path === wanted);
+    if (!mount) {
+      problems.push(`${name}: ELEVATE_AUDIT_CHECKPOINT_KEY_FILE=${wanted} is not one of its secrets`);
+      continue;
+    }
+    const defined = compose.secrets?.[mount.source]?.['file'];
+    const file = typeof defined === 'string' ? defined : `secret ${mount.source}`;
+    files.set(file, [...(files.get(file) ?? []), name]);
+  }
+  if (files.size > 1) {
+    const each = [...files].map(([file, names]) => `${names.join(', ')}: ${file}`).join('; ');
+    problems.push(`the API and the workers do not share one checkpoint key (${each})`);
+  }
+  return problems;
+}
+
 const RULES = {
   images: imageProblems,
   health: healthAndRestartProblems,
@@ -344,6 +407,7 @@ const RULES = {
   dependsOn: dependsOnProblems,
   mounts: mountProblems,
   grace: gracePeriodProblems,
+  checkpointKey: checkpointKeyProblems,
 };
 
 describe('docker-compose.yml', () => {
@@ -450,6 +514,8 @@ describe('deploy/compose/init-secrets.sh', () => {
         `postgres://elevate:${readFileSync(path.join(dir, 'audit-db-password'), 'utf8')}@audit-db:5432/elevate`,
       );
       expect(readFileSync(path.join(dir, 'decision-public.pem'), 'utf8')).toContain('BEGIN PUBLIC KEY');
+      // The checkpoint key is one Elevate accepts (Ed25519, PKCS#8).
+      expect(parseSigningKey(readFileSync(path.join(dir, 'audit-checkpoint.pem'), 'utf8')).kid).toBeTruthy();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -566,6 +632,47 @@ describe('the deployment checks', () => {
         (c) => (svc(c, 'temporal').volumes = ['./deploy/compose/missing.yaml:/etc/x.yaml:ro']),
       ),
     ).toEqual(['temporal: mounts ./deploy/compose/missing.yaml, which does not exist']);
+  });
+
+  it('when the API or a worker lacks the checkpoint key, or has another one, then the checkpoint key check names it', () => {
+    expect(
+      broken('checkpointKey', (c) => {
+        delete (svc(c, 'elevate-worker').environment as Record<string, string>)[
+          'ELEVATE_AUDIT_CHECKPOINT_KEY_FILE'
+        ];
+      }),
+    ).toEqual([
+      'elevate-worker: no ELEVATE_AUDIT_CHECKPOINT_KEY_FILE (audit checkpoints unsigned, single-use and bot-state rows without MACs)',
+    ]);
+    expect(
+      broken('checkpointKey', (c) => {
+        svc(c, 'elevate-api').secrets = ['database-url', 'metrics-token', 'decision-signing.pem'];
+      }),
+    ).toEqual([
+      'elevate-api: ELEVATE_AUDIT_CHECKPOINT_KEY_FILE=/run/secrets/audit-checkpoint.pem is not one of its secrets',
+    ]);
+    expect(
+      broken('checkpointKey', (c) => {
+        c.secrets!['worker-checkpoint.pem'] = { file: './secrets/worker-checkpoint.pem' };
+        const worker = svc(c, 'elevate-worker');
+        worker.secrets = [...(worker.secrets ?? []), 'worker-checkpoint.pem'];
+        (worker.environment as Record<string, string>)['ELEVATE_AUDIT_CHECKPOINT_KEY_FILE'] =
+          '/run/secrets/worker-checkpoint.pem';
+      }),
+    ).toEqual([
+      'the API and the workers do not share one checkpoint key (elevate-worker: ./secrets/worker-checkpoint.pem; elevate-api: ./secrets/audit-checkpoint.pem)',
+    ]);
+    // A second kind of worker added without the key is named too.
+    expect(
+      broken('checkpointKey', (c) => {
+        const { environment, ...rest } = svc(c, 'elevate-worker');
+        const env = { ...(environment as Record<string, string>) };
+        delete env['ELEVATE_AUDIT_CHECKPOINT_KEY_FILE'];
+        c.services['elevate-worker-aws'] = { ...rest, environment: env };
+      }),
+    ).toEqual([
+      'elevate-worker-aws: no ELEVATE_AUDIT_CHECKPOINT_KEY_FILE (audit checkpoints unsigned, single-use and bot-state rows without MACs)',
+    ]);
   });
 
   it('when Compose would kill a worker before its shutdown grace ends, then the grace check names it', () => {

@@ -3,7 +3,8 @@
  * `helm template` with the default values and with each values file in the chart's ci/ folder,
  * every rendered manifest validated by `kubeconform -strict` against the Kubernetes v1.34.0 and
  * ServiceMonitor schemas in test/fixtures/kubernetes (see its README), then what the schemas
- * cannot see: the signing key only in the API pods, the public keys only in the workers, every
+ * cannot see: the signing key only in the API pods, the public keys only in the workers, one
+ * audit checkpoint key (ELEVATE_AUDIT_CHECKPOINT_KEY_FILE) in the API and every worker, every
  * *_FILE / *_PATH variable pointing at a file a volume provides, probes, a non-root read-only
  * container, a termination grace longer than the shutdown grace.
  *
@@ -105,6 +106,7 @@ interface EnvVar {
 }
 interface Container {
   name: string;
+  args?: string[];
   env?: EnvVar[];
   volumeMounts?: { name: string; mountPath: string }[];
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
@@ -164,6 +166,50 @@ function fileWiringProblems(pod: PodSpec): string[] {
         );
       }
     }
+  }
+  return problems;
+}
+
+/**
+ * Every container that runs the API or a worker (`args: [api]`, `[worker]`) reads
+ * ELEVATE_AUDIT_CHECKPOINT_KEY_FILE from a key of a mounted Secret, and it is the same Secret and
+ * key for all: one key signs the audit checkpoints and keys the single-use and bot-state row
+ * MACs, which every process must be able to check.
+ */
+function checkpointKeyProblems(manifests: Manifest[]): string[] {
+  const problems: string[] = [];
+  const sources = new Map<string, string[]>();
+  let processes = 0;
+  for (const m of manifests.filter((x) => x.kind === 'Deployment')) {
+    const pod = (m.spec as { template: { spec: PodSpec } }).template.spec;
+    for (const container of pod.containers) {
+      if (!['api', 'worker', 'start'].includes(container.args?.[0] ?? '')) continue;
+      processes++;
+      const who = `${m.metadata.name}/${container.name}`;
+      const file = envOf(container)['ELEVATE_AUDIT_CHECKPOINT_KEY_FILE'];
+      if (!file) {
+        problems.push(
+          `${who}: no ELEVATE_AUDIT_CHECKPOINT_KEY_FILE (audit checkpoints unsigned, single-use and bot-state rows without MACs)`,
+        );
+        continue;
+      }
+      const mount = container.volumeMounts?.find((v) => v.mountPath === path.dirname(file));
+      const secret = pod.volumes?.find((v) => v.name === mount?.name)?.secret;
+      const key = secret?.items
+        ? secret.items.find((i) => i.path === path.basename(file))?.key
+        : secret && path.basename(file);
+      if (!secret || !key) {
+        problems.push(`${who}: ELEVATE_AUDIT_CHECKPOINT_KEY_FILE=${file} is not a key of a mounted Secret`);
+        continue;
+      }
+      const source = `Secret ${secret.secretName}, key ${key}`;
+      sources.set(source, [...(sources.get(source) ?? []), who]);
+    }
+  }
+  if (processes === 0) problems.push('no Deployment runs the API or a worker');
+  if (sources.size > 1) {
+    const each = [...sources].map(([source, who]) => `${who.join(', ')}: ${source}`).join('; ');
+    problems.push(`the API and the workers do not share one checkpoint key (${each})`);
   }
   return problems;
 }
@@ -231,6 +277,17 @@ describe('deploy/helm/elevate', () => {
           const all = parseManifests(manifests());
           expect(fileWiringProblems(deployment(all, 'api').pod)).toEqual([]);
           expect(fileWiringProblems(deployment(all, 'worker').pod)).toEqual([]);
+        },
+      );
+
+      it.skipIf(SKIP)(
+        `when read, then the API and every worker get ELEVATE_AUDIT_CHECKPOINT_KEY_FILE from one Secret key${because}`,
+        () => {
+          const all = parseManifests(manifests());
+          expect(checkpointKeyProblems(all)).toEqual([]);
+          expect(
+            envOf(deployment(all, 'worker').pod.containers[0]!)['ELEVATE_AUDIT_CHECKPOINT_KEY_FILE'],
+          ).toBe('/etc/elevate/secrets/audit-checkpoint.pem');
         },
       );
 
@@ -366,6 +423,41 @@ describe('deploy/helm/elevate', () => {
       },
     );
 
+    it.skipIf(SKIP)(
+      `when the API or a worker lacks the checkpoint key, or reads another one, then the checkpoint key check names it${because}`,
+      () => {
+        const withoutEnv = parseManifests(render());
+        const worker = deployment(withoutEnv, 'worker').pod.containers[0]!;
+        worker.env = worker.env?.filter((e) => e.name !== 'ELEVATE_AUDIT_CHECKPOINT_KEY_FILE');
+        expect(checkpointKeyProblems(withoutEnv)).toEqual([
+          'elevate-worker/worker: no ELEVATE_AUDIT_CHECKPOINT_KEY_FILE (audit checkpoints unsigned, single-use and bot-state rows without MACs)',
+        ]);
+
+        const otherSecret = parseManifests(render());
+        const volume = deployment(otherSecret, 'api').pod.volumes?.find((v) => v.name === 'secrets');
+        volume!.secret!.secretName = 'elevate-api-only';
+        expect(checkpointKeyProblems(otherSecret)).toEqual([
+          'the API and the workers do not share one checkpoint key (elevate-api/api: Secret elevate-api-only, key audit-checkpoint.pem; elevate-worker/worker: Secret elevate, key audit-checkpoint.pem)',
+        ]);
+
+        const unmounted = parseManifests(render());
+        const api = deployment(unmounted, 'api').pod;
+        const secrets = api.volumes?.find((v) => v.name === 'secrets')?.secret;
+        secrets!.items = secrets!.items?.filter((i) => i.key !== 'audit-checkpoint.pem');
+        expect(checkpointKeyProblems(unmounted)).toEqual([
+          'elevate-api/api: ELEVATE_AUDIT_CHECKPOINT_KEY_FILE=/etc/elevate/secrets/audit-checkpoint.pem is not a key of a mounted Secret',
+        ]);
+
+        // Switched off in the values: both Deployments are named.
+        expect(
+          checkpointKeyProblems(parseManifests(render(undefined, ['--set', 'auditCheckpoints.key=false']))),
+        ).toEqual([
+          'elevate-api/api: no ELEVATE_AUDIT_CHECKPOINT_KEY_FILE (audit checkpoints unsigned, single-use and bot-state rows without MACs)',
+          'elevate-worker/worker: no ELEVATE_AUDIT_CHECKPOINT_KEY_FILE (audit checkpoints unsigned, single-use and bot-state rows without MACs)',
+        ]);
+      },
+    );
+
     it.skipIf(SKIP)(`when required values are missing, then rendering fails naming them${because}`, () => {
       expect(helm(['template', 'elevate', CHART, '--set', 'secrets.existingSecret=']).out).toMatch(
         /secrets\.existingSecret: name the Secret with database-url/,
@@ -375,6 +467,10 @@ describe('deploy/helm/elevate', () => {
       );
       expect(helm(['template', 'elevate', CHART, '--set', 'secrets.create=true']).out).toMatch(
         /secrets\.databaseUrl is required with secrets\.create/,
+      );
+      const created = ['secrets.create=true', 'secrets.databaseUrl=x', 'secrets.metricsToken=y'];
+      expect(helm(['template', 'elevate', CHART, ...created.flatMap((v) => ['--set', v])]).out).toMatch(
+        /secrets\.auditCheckpointKey is required with secrets\.create/,
       );
     });
   });

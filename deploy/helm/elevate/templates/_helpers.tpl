@@ -126,6 +126,10 @@ app.kubernetes.io/component: {{ .component }}
 - name: ELEVATE_CREDENTIALS_KEY_FILE
   value: /etc/elevate/secrets/credentials-key
 {{- end }}
+{{- if .Values.auditCheckpoints.key }}
+- name: ELEVATE_AUDIT_CHECKPOINT_KEY_FILE
+  value: /etc/elevate/secrets/audit-checkpoint.pem
+{{- end }}
 {{- range $name, $value := .Values.env }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
@@ -194,6 +198,10 @@ ldap-bind-password) or the API's read-only one (ldap-api-bind-password). Called 
 {{- if .Values.aws.credentialsMode }}
 - key: credentials-key
   path: credentials-key
+{{- end }}
+{{- if .Values.auditCheckpoints.key }}
+- key: audit-checkpoint.pem
+  path: audit-checkpoint.pem
 {{- end }}
 {{- end -}}
 
