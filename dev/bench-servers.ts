@@ -1,6 +1,7 @@
 /**
  * The two servers every benchmark runs Elevate against, in its own folder: Temporal's dev server
- * (no UI) and a slapd seeded with the bots, groups and people the benchmark needs.
+ * (no UI) and a slapd seeded with the bots, groups and people the benchmark needs, with its access
+ * log on, so that a benchmark can time LDAP changes by slapd's own record of them.
  */
 import path from 'node:path';
 import { seedLdif, type SeedContents } from './ldap-seed.js';
@@ -28,6 +29,7 @@ export async function startBenchServers(
     suffix,
     rootPassword: 'bench-root-secret',
     seedLdif: seedLdif(suffix, seed),
+    accessLog: true,
   });
   stops.push(() => slapd.stop());
   return { temporal, slapd };

@@ -7,6 +7,8 @@
  *                 password is stored only as a salted `{SSHA}` hash);
  * - `db/`         the mdb database; it survives stops and restarts, and the seed LDIF is
  *                 applied with `slapadd` only when it does not exist yet;
+ * - `accesslog/`  only with `accessLog: true`: slapd's own record of every successful write,
+ *                 the `cn=accesslog` database of the `accesslog` overlay;
  * - `slapd.pid`   written by slapd itself, so that a later start can stop a slapd orphaned by
  *                 a parent that crashed (child processes outlive their parent on Linux).
  */
@@ -41,6 +43,13 @@ export interface StartSlapdOptions {
   logger?: (line: string) => void;
   /** How long to wait for slapd to accept a bind (default 15 s). */
   startTimeoutMs?: number;
+  /**
+   * Loads the `accesslog` overlay: every successful write to the database is recorded, with
+   * slapd's own start and end times, under {@link ACCESS_LOG_SUFFIX}, which only the root DN
+   * can read (see `slapd-access-log.ts`). Entries older than a day are purged every hour.
+   * Off by default: the configuration is then exactly what it is without this option.
+   */
+  accessLog?: boolean;
 }
 
 /** A running slapd started by {@link startSlapd}. */
@@ -51,6 +60,8 @@ export interface SlapdServer {
   readonly suffix: string;
   readonly rootDn: string;
   readonly rootPassword: string;
+  /** {@link ACCESS_LOG_SUFFIX} when started with `accessLog: true`, otherwise undefined. */
+  readonly accessLogSuffix: string | undefined;
   /** Process id of the current slapd (changes on {@link SlapdServer.restart}). */
   readonly pid: number;
   /** Sends SIGTERM and waits for slapd to exit (SIGKILL after 10 s). Safe to call twice. */
@@ -73,6 +84,15 @@ export class SlapdError extends Error {
 }
 
 const DEFAULT_SUFFIX = 'dc=example,dc=org';
+/** Suffix of the access log's database when {@link StartSlapdOptions.accessLog} is on. */
+export const ACCESS_LOG_SUFFIX = 'cn=accesslog';
+/**
+ * The access log keeps a day of writes and is purged every hour (`logpurge <age> <interval>`,
+ * `[days+]hh:mm`), so a long-running slapd does not fill its map; a day of benchmark writes
+ * (each modify leaves an entry of well under 1 KiB) fits in {@link ACCESS_LOG_MAXSIZE_BYTES}.
+ */
+const ACCESS_LOG_PURGE = '1+00:00 01:00';
+const ACCESS_LOG_MAXSIZE_BYTES = 512 * 1024 * 1024;
 const DEFAULT_START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** mdb map size: ample for tests and benchmarks (about 100k small entries), small on disk. */
@@ -149,19 +169,63 @@ function confQuote(what: string, value: string): string {
   return `"${value}"`;
 }
 
-function slapdConf(dataDir: string, suffix: string, rootDn: string, rootPassword: string): string {
+/**
+ * The access log's own database, which must come before the database it logs. Only the main
+ * database's root DN may read it: a root DN bypasses access control in its own database only,
+ * so that DN is named in the ACL, and in `limits`, because slapd's default size limit (500
+ * entries, paged searches included) would otherwise cut a long log short.
+ */
+function accessLogDatabase(dataDir: string, rootDn: string): string[] {
+  const root = confQuote('root DN', rootDn);
+  return [
+    'database mdb',
+    `maxsize ${ACCESS_LOG_MAXSIZE_BYTES}`,
+    `suffix ${confQuote('suffix', ACCESS_LOG_SUFFIX)}`,
+    `directory ${confQuote('data directory', path.join(dataDir, 'accesslog'))}`,
+    'index objectClass,reqStart,reqType eq',
+    `limits dn.exact=${root} size=unlimited time=unlimited`,
+    // Logged modifies carry the values written, so a password change would be readable here.
+    'access to *',
+    `  by dn.exact=${root} read`,
+    '  by * none',
+    '',
+  ];
+}
+
+/** The overlay on the main database, writing successful writes to the log above. */
+const ACCESS_LOG_OVERLAY = [
+  'overlay accesslog',
+  `logdb ${ACCESS_LOG_SUFFIX}`,
+  'logops writes',
+  'logsuccess TRUE',
+  `logpurge ${ACCESS_LOG_PURGE}`,
+  '',
+];
+
+function slapdConf(
+  dataDir: string,
+  suffix: string,
+  rootDn: string,
+  rootPassword: string,
+  accessLog: boolean,
+): string {
   const schemaDir = findDir(SCHEMA_DIRS, ['core.schema']);
   if (!schemaDir) {
     throw new SlapdError(`OpenLDAP schema directory not found in ${SCHEMA_DIRS.join(', ')}: ${SETUP_HINT}`);
   }
   // A slapd without a module directory has back_mdb built in (e.g. some source builds).
   const moduleDir = findDir(MODULE_DIRS, ['back_mdb.la', 'back_mdb.so']);
+  // The same goes for the overlay; a module directory without it means a package that lacks it.
+  if (accessLog && moduleDir && !findDir([moduleDir], ['accesslog.la', 'accesslog.so'])) {
+    throw new SlapdError(`the accesslog overlay is not in ${moduleDir}: ${SETUP_HINT}`);
+  }
   return [
     '# Written by Elevate (dev/slapd-server.ts) on every start; edits are lost.',
     ...SCHEMAS.map((name) => `include ${confQuote('schema path', path.join(schemaDir, `${name}.schema`))}`),
     `pidfile ${confQuote('data directory', path.join(dataDir, 'slapd.pid'))}`,
     `argsfile ${confQuote('data directory', path.join(dataDir, 'slapd.args'))}`,
     ...(moduleDir ? [`modulepath ${confQuote('module path', moduleDir)}`, 'moduleload back_mdb'] : []),
+    ...(moduleDir && accessLog ? ['moduleload accesslog'] : []),
     '',
     // Passwords serve to authenticate and are never read back (an entry may change its own);
     // everything else is readable by all. Writes are otherwise left to the root DN, which
@@ -173,6 +237,7 @@ function slapdConf(dataDir: string, suffix: string, rootDn: string, rootPassword
     'access to *',
     '  by * read',
     '',
+    ...(accessLog ? accessLogDatabase(dataDir, rootDn) : []),
     'database mdb',
     `maxsize ${MDB_MAXSIZE_BYTES}`,
     `suffix ${confQuote('suffix', suffix)}`,
@@ -181,6 +246,7 @@ function slapdConf(dataDir: string, suffix: string, rootDn: string, rootPassword
     `directory ${confQuote('data directory', path.join(dataDir, 'db'))}`,
     'index objectClass eq',
     '',
+    ...(accessLog ? ACCESS_LOG_OVERLAY : []),
   ].join('\n');
 }
 
@@ -308,11 +374,14 @@ async function seedDatabase(
   confPath: string,
   ldif: string,
   log: (line: string) => void,
+  suffix: string | undefined,
 ): Promise<void> {
   const seedPath = path.join(dataDir, 'seed.ldif');
   await writeFile(seedPath, ldif, { mode: 0o600 });
   try {
-    await execFileAsync(slapadd, ['-f', confPath, '-l', seedPath], { timeout: 120_000 });
+    // Without -b, slapadd loads the first database: the access log's, when there is one.
+    const database = suffix === undefined ? [] : ['-b', suffix];
+    await execFileAsync(slapadd, ['-f', confPath, ...database, '-l', seedPath], { timeout: 120_000 });
     log('seeded new database');
   } catch (err) {
     // Leave no half-loaded database behind, so the next start seeds again from scratch.
@@ -325,8 +394,8 @@ async function seedDatabase(
 }
 
 /**
- * Starts slapd on `ldap://127.0.0.1:<port>/` with one mdb database, seeding it when it is new,
- * and resolves once it accepts a bind as the root DN.
+ * Starts slapd on `ldap://127.0.0.1:<port>/` with one mdb database (two with `accessLog`),
+ * seeding it when it is new, and resolves once it accepts a bind as the root DN.
  *
  * @throws {SlapdError} when slapd or slapadd is not installed (the message says to run
  *   `scripts/setup`), the port is taken, the seed does not load, or slapd does not come up
@@ -348,12 +417,14 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<SlapdServer> 
     throw new SlapdError(`port ${opts.port} is not a TCP port number`);
   }
 
+  const accessLog = opts.accessLog ?? false;
   await mkdir(path.join(dataDir, 'db'), { recursive: true, mode: 0o700 });
+  if (accessLog) await mkdir(path.join(dataDir, 'accesslog'), { recursive: true, mode: 0o700 });
   const confPath = path.join(dataDir, 'slapd.conf');
   await stopStaleSlapd(dataDir, confPath, log);
-  await writeFile(confPath, slapdConf(dataDir, suffix, rootDn, rootPassword), { mode: 0o600 });
+  await writeFile(confPath, slapdConf(dataDir, suffix, rootDn, rootPassword, accessLog), { mode: 0o600 });
   if (opts.seedLdif !== undefined && !existsSync(path.join(dataDir, 'db', 'data.mdb'))) {
-    await seedDatabase(slapadd, dataDir, confPath, opts.seedLdif, log);
+    await seedDatabase(slapadd, dataDir, confPath, opts.seedLdif, log, accessLog ? suffix : undefined);
   }
 
   const spawnSlapd = (port: number): Running => {
@@ -462,6 +533,7 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<SlapdServer> 
     suffix,
     rootDn,
     rootPassword,
+    accessLogSuffix: accessLog ? ACCESS_LOG_SUFFIX : undefined,
     get pid(): number {
       return running.child.pid ?? -1;
     },

@@ -15,7 +15,9 @@
  *
  * Then mass expiry: B more LDAP elevations (`--burst B`: 100 with `--quick`, 1,000 otherwise)
  * whose windows end within about one second of each other, and each one's revocation lag from
- * its receipt, with the time until the last is removed (see `bench-mass-expiry.ts`).
+ * its receipt and from slapd's access log, with the time until the last is removed; then S
+ * windows ending one after another (`--spread S` at `--spread-rate`), timed the same way (see
+ * `bench-mass-expiry.ts`).
  *
  * Then the approval path, through the Slack app (signed interactions, the Web API stand-in)
  * and the development identity provider (password + TOTP), M elevations one after another:
@@ -42,7 +44,7 @@ import { policySchema } from '../config/policy.js';
 import { generateSecret, hashSecret } from '../core/crypto/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-keys.js';
 import { startBenchServers } from '../dev/bench-servers.js';
-import { measureMassExpiry } from './bench-mass-expiry.js';
+import { measureExpiryPhases } from './bench-mass-expiry.js';
 import { botDn, groupDn } from '../dev/ldap-seed.js';
 import { createLogger } from '../runtime/logger.js';
 import { startApiAndWorker } from '../runtime/api-and-worker.js';
@@ -73,6 +75,8 @@ const { values } = parseArgs({
     'history-elevations': { type: 'string' },
     burst: { type: 'string' },
     'burst-rate': { type: 'string', default: '25' },
+    spread: { type: 'string' },
+    'spread-rate': { type: 'string', default: '10' },
   },
 });
 const quick = values.quick ?? false;
@@ -100,6 +104,9 @@ const H = Number(values['history-elevations'] ?? (quick ? 10_000 : 100_000));
 /** Elevations whose windows all end together, for mass expiry, opened at `burstRate` a second. */
 const B = Number(values.burst ?? (quick ? 100 : 1000));
 const burstRate = Number(values['burst-rate']);
+/** Elevations whose windows end one after another, `spreadRate` a second (the burst's bots reused). */
+const S = Number(values.spread ?? (quick ? 50 : 200));
+const spreadRate = Number(values['spread-rate']);
 /** Drift detection period for the bench (the default is 60 s). */
 const RECONCILE_SECONDS = 10;
 
@@ -181,7 +188,10 @@ try {
     apiKeyHash: hashSecret(generateSecret('bot')),
     roles: ['bench-aws'],
   }));
-  const burstBots = Array.from({ length: B }, (_, i) => `bench-burst-${String(i).padStart(5, '0')}`);
+  const burstBots = Array.from(
+    { length: Math.max(B, S) },
+    (_, i) => `bench-burst-${String(i).padStart(5, '0')}`,
+  );
   const burstBotPolicies = burstBots.map((id, i) => ({
     id,
     owner: 'bench@example.org',
@@ -408,19 +418,17 @@ try {
     leftInLdap += (await ldapTarget.listMembers({ type: 'ldap', groupDn: groupDn(SUFFIX, role) })).length;
 
   const byId = new Map(fullPolicy.bots.map((b) => [b.id, b]));
-  const burst = await measureMassExpiry({
+  const { burst, spread } = await measureExpiryPhases({
     services,
+    slapd,
     bots: burstBots.map((id) => byId.get(id)!),
     roleOf: (i) => roles[i % roleCount]!,
-    ratePerSec: burstRate,
-    leadSeconds: 5,
+    groupDns: roles.map((role) => groupDn(SUFFIX, role)),
+    burst: { count: B, ratePerSec: burstRate },
+    spread: { count: S, ratePerSec: spreadRate, durationSeconds: 5 },
     timeoutSeconds: 300,
     say,
   });
-  let burstLeftInLdap = 0;
-  for (const role of roles)
-    burstLeftInLdap += (await ldapTarget.listMembers({ type: 'ldap', groupDn: groupDn(SUFFIX, role) }))
-      .length;
 
   say(`approving ${M} elevations through Slack and an MFA login, one after another`);
   const toActiveAfterApproval: number[] = [];
@@ -743,7 +751,8 @@ try {
       postgres: { p50Ms: round(pct(pgLags, 50)), p99Ms: round(pct(pgLags, 99)), count: pgLags.length },
       aws: { p50Ms: round(pct(awsLags, 50)), p99Ms: round(pct(awsLags, 99)), count: awsLags.length },
     },
-    massExpiry: { ...burst, ratePerSec: burstRate, membersLeftInLdap: burstLeftInLdap },
+    massExpiry: burst,
+    spreadExpiry: spread,
     driftDetectSeconds: round(driftDetectSeconds),
     reconcileIntervalSeconds: RECONCILE_SECONDS,
     approvalToActiveP50Ms: round(pct(toActiveAfterApproval, 50)),
@@ -779,8 +788,8 @@ try {
   };
   say(`done in ${Math.round((finished - started) / 1000)} s`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
-  if (notRevoked > 0 || leftInLdap > 0 || burst.notRevoked > 0 || burstLeftInLdap > 0 || !chain.ok)
-    process.exitCode = 1;
+  const expiryFailed = [burst, spread].some((p) => p && p.notRevoked + p.membersLeftInLdap > 0);
+  if (notRevoked > 0 || leftInLdap > 0 || expiryFailed || !chain.ok) process.exitCode = 1;
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
