@@ -11,6 +11,7 @@ import type { SingleUseRecords } from '../core/ports/single-use.js';
 import type { TypedAuditAppender } from '../core/model/audit-record.js';
 import type { RequestVerifier } from '../domain/decision-signer.js';
 import { type GrantLedger } from '../domain/grant-ledger.js';
+import type { ExpiryRevoker } from '../domain/expiry-revoker.js';
 import { type GrantRequest, type ReleaseRequest } from '../core/ports/activities.js';
 import type {
   GrantReceipt,
@@ -79,6 +80,11 @@ export interface ActivityDeps {
   temporal?: ElevationWorkflows;
   /** Where grants, revocations, their lag, target errors and drift are counted (optional). */
   metrics?: TargetMetrics;
+  /**
+   * The worker's fast path at the end of windows (`domain/expiry-revoker.ts`). Without it, a
+   * grant that asks for it is confirmed without `expiresAt` and its workflow revokes alone.
+   */
+  expiry?: Pick<ExpiryRevoker, 'schedule' | 'settled'>;
 }
 
 export function createActivities({
@@ -92,6 +98,7 @@ export function createActivities({
   leases,
   temporal,
   metrics,
+  expiry,
 }: ActivityDeps): ElevationActivities {
   /** Record a drift event (no elevation explains it, so it belongs to none). */
   const recordDrift = (
@@ -204,12 +211,22 @@ export function createActivities({
       }
     },
 
-    /** Grant the role in its target (via the ledger), confirmed by reading it back. */
+    /**
+     * Grant the role in its target (via the ledger), confirmed by reading it back. When the
+     * workflow asks for it and this worker has an expiry revoker, the grant is put on it: the
+     * window ends `durationSeconds` after the read-back, and the receipt says when.
+     */
     async acquireGrant(req: GrantRequest): Promise<GrantReceipt> {
       const target_type = req.target.type;
       try {
         const receipt = await logFailure(req, 'warn', 'grant attempt failed', () => ledger.acquire(req));
         metrics?.grants.inc({ target_type, outcome: receipt.alreadyPresent ? 'already_present' : 'granted' });
+        if (req.revokeAtExpiry && expiry && req.durationSeconds !== undefined) {
+          const expiresAt = Date.parse(receipt.verifiedAt) + req.durationSeconds * 1000;
+          const { revokeAtExpiry: _asked, ...request } = req;
+          expiry.schedule({ ...request, handle: receipt.handle }, expiresAt);
+          return { ...receipt, expiresAt: new Date(expiresAt).toISOString() };
+        }
         return receipt;
       } catch (err) {
         metrics?.grants.inc({ target_type, outcome: 'failed' });
@@ -226,6 +243,10 @@ export function createActivities({
     async releaseGrant(req: ReleaseRequest): Promise<RevokeReceipt> {
       const target_type = req.target.type;
       try {
+        // The expiry revoker may have removed it already: its receipt says when access ended.
+        const fast = await expiry?.settled(req.elevationId);
+        // Released through the ledger either way: idempotent, and it reads the target back, so
+        // a removal the revoker missed or that was undone is done here.
         // An error line on every failed attempt: a revocation that does not go through is an incident.
         const receipt = await logFailure(
           req,
@@ -234,7 +255,10 @@ export function createActivities({
           () => ledger.release(req),
         );
         metrics?.revocations.inc({ target_type, outcome: receipt.removed ? 'removed' : 'kept' });
-        return receipt;
+        if (fast?.removed) {
+          return { ...fast, removedBy: 'expiry-revoker', recheckedAt: receipt.verifiedAt };
+        }
+        return expiry ? { ...receipt, removedBy: 'workflow' } : receipt;
       } catch (err) {
         metrics?.revokeFailures.inc({ target_type });
         countTargetError(target_type, err);

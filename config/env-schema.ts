@@ -38,6 +38,7 @@ export const envSchema = z.object({
     z.coerce.number<string>().int().min(0).max(1_000_000).optional(),
   ),
   ELEVATE_WORKER_VERSIONING: z.enum(['true', 'false']).default('false'),
+  ELEVATE_EXPIRY_REVOKER_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(4),
   ELEVATE_WORKER_DEPLOYMENT_NAME: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,100}$/, { message: 'must be 1 to 100 letters, digits, - or _' })

@@ -136,6 +136,11 @@ export interface WorkerSettings {
   /** Temporal Worker Versioning (worker deployments); off by default. */
   versioning: boolean;
   deploymentName: string;
+  /**
+   * Batches of removals the expiry revoker (`domain/expiry-revoker.ts`) runs at once when
+   * windows end; 0 turns it off and leaves every revocation to the workflows.
+   */
+  expiryRevokerConcurrency: number;
 }
 
 /** The audit webhook sink: where to deliver, how to sign, how hard to push. */
@@ -457,6 +462,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       ...(e.ELEVATE_BUILD_ID ? { buildId: e.ELEVATE_BUILD_ID } : {}),
       versioning: e.ELEVATE_WORKER_VERSIONING === 'true',
       deploymentName: e.ELEVATE_WORKER_DEPLOYMENT_NAME,
+      expiryRevokerConcurrency: e.ELEVATE_EXPIRY_REVOKER_CONCURRENCY,
     },
     audit: {
       ...(databaseUrl ? { databaseUrl } : {}),

@@ -81,6 +81,12 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
     'default',
     ...(opts.namespace && opts.namespace !== 'default' ? ['--namespace', opts.namespace] : []),
     ...(uiPort ? ['--ui-port', String(uiPort)] : ['--headless']),
+    // One task-queue partition: the dev server is one process serving one machine's workers, and
+    // with the default four a burst's tasks wait on partitions no poller is on at that moment
+    // (docs/benchmarks.md, "Mass expiry").
+    ...['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'].flatMap(
+      (setting) => ['--dynamic-config-value', setting],
+    ),
   ];
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];

@@ -15,7 +15,15 @@
  */
 import type { LeaseInput, GrantLeases } from '../store/grant-leases.js';
 import { TargetInvalidError, TargetNotVerifiedError } from '../core/errors/target-errors.js';
-import type { DriftHooks, DriftOutcome, GrantChange, GrantContext, Target } from '../core/ports/target.js';
+import type {
+  DriftHooks,
+  DriftOutcome,
+  GrantChange,
+  GrantContext,
+  RevokeChange,
+  Target,
+} from '../core/ports/target.js';
+import type { GrantHandle } from '../core/model/targets.js';
 import type { GrantRequest, ReleaseRequest } from '../core/ports/activities.js';
 import { HandoffClosedError } from './credential-vault.js';
 import { ACTIVITY_ERROR_TYPES } from '../core/errors/activity-error-types.js';
@@ -38,6 +46,7 @@ export type LedgerTarget = Pick<
   Target,
   | 'grant'
   | 'revoke'
+  | 'revokeMany'
   | 'check'
   | 'handleFor'
   | 'listMembers'
@@ -48,7 +57,10 @@ export type LedgerTarget = Pick<
 
 export class GrantLedger {
   constructor(
-    private readonly leases: Pick<GrantLeases, 'withLock' | 'hold' | 'release' | 'holders' | 'getLease'>,
+    private readonly leases: Pick<
+      GrantLeases,
+      'withLock' | 'withLocks' | 'hold' | 'release' | 'releaseAll' | 'holders' | 'holdersOf' | 'getLease'
+    >,
     private readonly target: LedgerTarget,
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -115,6 +127,82 @@ export class GrantLedger {
         ...(change.session ? { session: change.session } : {}),
       };
     });
+  }
+
+  /**
+   * {@link release} for many elevations at once (the expiry revoker's batch): every key locked
+   * together, the leases released in a few writes, one question for who still holds them, the
+   * grants nobody holds any more removed together where the target can (one change per group),
+   * and each read back. One answer per request, in order: its receipt, or the error it met (the
+   * workflow's own revocation then does that one). A failure before the target is reached (the
+   * lock, the store) rejects the whole batch.
+   */
+  async releaseMany(reqs: ReleaseRequest[]): Promise<(RevokeReceipt | Error)[]> {
+    const leases = reqs.map((req) => this.lease(req));
+    return this.leases.withLocks(
+      leases.map((l) => l.key),
+      async () => {
+        await this.leases.releaseAll(leases, this.now());
+        const holders = await this.leases.holdersOf(leases.map((l) => l.key));
+        // One removal per key that nobody holds any more (a key may come twice in a batch).
+        const removal = new Map<string, { req: ReleaseRequest; handle: GrantHandle }>();
+        for (const [i, req] of reqs.entries()) {
+          const key = leases[i]!.key;
+          if (holders.has(key) || removal.has(key)) continue;
+          const handle = req.handle ?? this.target.handleFor(req.target, req.principal, req.elevationId);
+          removal.set(key, { req, handle });
+        }
+        const removals = [...removal.values()];
+        const handles = removals.map((r) => r.handle);
+        const changes = this.target.revokeMany
+          ? await this.target.revokeMany(handles)
+          : await Promise.all(handles.map((h) => this.target.revoke(h).catch((err: Error) => err)));
+        const outcome = new Map<string, RevokeReceipt | Error>();
+        await Promise.all(
+          [...removal.keys()].map(async (key, j) => {
+            outcome.set(key, await this.confirmRemoval(removals[j]!.req, handles[j]!, changes[j]!));
+          }),
+        );
+        return reqs.map((req, i) => {
+          const key = leases[i]!.key;
+          const stillHeldBy = holders.get(key);
+          if (stillHeldBy) {
+            return {
+              target: req.target,
+              principal: req.principal,
+              removed: false,
+              stillHeldBy,
+              verifiedAt: this.now(),
+            };
+          }
+          return outcome.get(key)!;
+        });
+      },
+    );
+  }
+
+  /** A batch's removal read back (unless the target confirmed it itself): its receipt, or why not. */
+  private async confirmRemoval(
+    req: ReleaseRequest,
+    handle: GrantHandle,
+    change: RevokeChange | Error,
+  ): Promise<RevokeReceipt | Error> {
+    if (change instanceof Error) return change;
+    try {
+      if (!change.confirmed && (await this.target.check(handle))) {
+        return new TargetNotVerifiedError(`${req.principal} is still a member after the revocation`);
+      }
+    } catch (err) {
+      return err as Error;
+    }
+    return {
+      target: req.target,
+      principal: req.principal,
+      removed: true,
+      stillHeldBy: [],
+      verifiedAt: this.now(),
+      ...(change.session ? { session: change.session } : {}),
+    };
   }
 
   /** Who holds `target` in the target system right now. */

@@ -41,6 +41,33 @@ export class TargetRouter implements Target {
     return this.routeHandle(handle).revoke(handle);
   }
 
+  /**
+   * Each target gets its own handles, at once where it can take many ({@link Target.revokeMany})
+   * and one by one otherwise; one answer per handle, in order.
+   */
+  async revokeMany(handles: GrantHandle[]): Promise<(RevokeChange | Error)[]> {
+    const results: (RevokeChange | Error)[] = new Array<RevokeChange | Error>(handles.length);
+    const byTarget = new Map<Target, number[]>();
+    handles.forEach((handle, i) => {
+      try {
+        const target = this.routeHandle(handle);
+        byTarget.set(target, [...(byTarget.get(target) ?? []), i]);
+      } catch (err) {
+        results[i] = err as Error;
+      }
+    });
+    await Promise.all(
+      [...byTarget].map(async ([target, indices]) => {
+        const mine = indices.map((i) => handles[i]!);
+        const changes = target.revokeMany
+          ? await target.revokeMany(mine).catch((err: Error) => mine.map(() => err))
+          : await Promise.all(mine.map((h) => target.revoke(h).catch((err: Error) => err)));
+        indices.forEach((i, j) => (results[i] = changes[j]!));
+      }),
+    );
+    return results;
+  }
+
   async check(handle: GrantHandle): Promise<boolean> {
     return this.routeHandle(handle).check(handle);
   }

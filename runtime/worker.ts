@@ -14,6 +14,7 @@ import { botIdentitiesOf } from '../config/identity-uniqueness.js';
 import { ConfigError } from '../core/errors/config-error.js';
 import { RequestVerifier } from '../domain/decision-signer.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
+import { ExpiryRevoker } from '../domain/expiry-revoker.js';
 import { LdapTarget } from '../integrations/ldap/ldap-target.js';
 import { LogNotifier } from '../integrations/notify/log-notifier.js';
 import { SlackNotifier } from '../integrations/slack/slack-notifier.js';
@@ -114,6 +115,8 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
       });
   const grace = core.graceSeconds;
   const build = settings.worker?.buildId ?? buildId();
+  const ledger = new GrantLedger(stores.leases, router);
+  const expiry = expiryRevokerFor(ledger, settings.worker?.expiryRevokerConcurrency ?? 4, core);
   const worker = await createElevationWorker({
     connection: native,
     namespace: settings.temporal.namespace,
@@ -153,7 +156,8 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
         store: stores.auditLog,
         requests: new RequestVerifier(settings.decisionPublicKeys!),
         requestRuns: stores.singleUse.namespace('request-run', z.string()),
-        ledger: new GrantLedger(stores.leases, router),
+        ledger,
+        ...(expiry ? { expiry } : {}),
         notifier,
         logger: logger.child({ component: 'activities' }),
         // Reconciliation releases the leases of elevation workflows that ended without revoking.
@@ -190,6 +194,8 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
     logger.info({ graceSeconds: grace }, 'worker stopping: no new tasks; running activities may finish');
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
+    // After the worker: revocations it was running may still ask the revoker for receipts.
+    await expiry?.stop();
     logger.info('worker stopped');
   });
   // Drift detection: every worker sets the schedule up from the policy it loaded.
@@ -278,4 +284,33 @@ async function serveMetrics(
         metricsServer.closeAllConnections();
       }),
   );
+}
+
+/**
+ * The worker's expiry revoker (`domain/expiry-revoker.ts`), unless `concurrency` is 0: each
+ * removal and failure is counted, and a failure logged (the workflow's revocation retries it).
+ */
+function expiryRevokerFor(
+  ledger: GrantLedger,
+  concurrency: number,
+  { logger, metrics }: Pick<ProcessCore, 'logger' | 'metrics'>,
+): ExpiryRevoker | undefined {
+  if (concurrency === 0) return undefined;
+  const log = logger.child({ component: 'expiry-revoker' });
+  return new ExpiryRevoker({
+    releaseMany: (reqs) => ledger.releaseMany(reqs),
+    concurrency,
+    onRemoved: (receipt) =>
+      metrics.expiryRemovals.inc({
+        target_type: receipt.target.type,
+        outcome: receipt.removed ? 'removed' : 'kept',
+      }),
+    onFailed: (req, err) => {
+      metrics.expiryRemovals.inc({ target_type: req.target.type, outcome: 'failed' });
+      log.warn(
+        { elevationId: req.elevationId, err: (err as Error).message },
+        "removal at the window's end failed; the elevation's own revocation will retry it",
+      );
+    },
+  });
 }

@@ -72,6 +72,13 @@ function advisoryKeys(key: string): [number, number] {
   return [digest.readInt32BE(0), digest.readInt32BE(4)];
 }
 
+/** `items` in slices small enough for one statement's parameters on either engine. */
+function chunksOf<T>(items: readonly T[], size = 200): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
 /** The leases and the lock, on the store's database. */
 export class GrantLeases {
   private readonly mutex = new KeyedMutex();
@@ -95,16 +102,88 @@ export class GrantLeases {
     );
   }
 
-  private async withLockRow<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` holding the locks of every key in `keys` at once: {@link withLock} for a batch of
+   * changes (the expiry revoker's removals). Keys are taken in one order by every caller, and on
+   * SQLite all together or none (then it waits and tries again), so two batches never wait on
+   * each other in a cycle. On PostgreSQL the advisory locks are taken by one statement on one
+   * connection of the lock pool, however many keys there are.
+   *
+   * @throws {@link LockTimeoutError} when other holders keep any of them past the wait deadline
+   */
+  withLocks<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const pool = this.conn.lockPool;
+    const locked = (): Promise<T> =>
+      pool ? this.withAdvisoryLock(pool, sorted, fn) : this.withLockRows(sorted, fn);
+    // In this process, each key's queue in turn, in the same order.
+    const queued = sorted.reduceRight<() => Promise<T>>(
+      (next, key) => () => this.mutex.run(key, next),
+      locked,
+    );
+    return queued();
+  }
+
+  private async withLockRows<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
     const owner = randomUUID();
-    await this.takeLockRow(key, owner);
-    const renewal = setInterval(() => void this.renewLockRow(key, owner), Math.max(this.lockTtlMs / 3, 5));
+    await this.takeLockRows(keys, owner);
+    const renewal = setInterval(() => void this.renewLockRow(owner), Math.max(this.lockTtlMs / 3, 5));
     renewal.unref();
     try {
       return await fn();
     } finally {
       clearInterval(renewal);
-      await this.dropLockRow(key, owner);
+      await this.dropLockRow(owner);
+    }
+  }
+
+  /** Every key's row in one transaction, or none while any of them has a live holder. */
+  private async takeLockRows(keys: string[], owner: string): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt += 1) {
+      const now = Date.now();
+      const taken = await this.conn.transaction(async (trx) => {
+        for (const chunk of chunksOf(keys)) {
+          const live = await trx
+            .selectFrom('ledger_locks')
+            .select('key')
+            .where('key', 'in', chunk)
+            .where('expires_at', '>=', now)
+            .executeTakeFirst();
+          if (live) return false;
+        }
+        for (const chunk of chunksOf(keys)) {
+          await trx
+            .insertInto('ledger_locks')
+            .values(chunk.map((key) => ({ key, owner, expires_at: now + this.lockTtlMs })))
+            .onConflict((oc) =>
+              oc.column('key').doUpdateSet((eb) => ({
+                owner: eb.ref('excluded.owner'),
+                expires_at: eb.ref('excluded.expires_at'),
+              })),
+            )
+            .execute();
+        }
+        return true;
+      });
+      if (taken) return;
+      const waited = now - started;
+      if (waited >= this.lockWaitMs) throw new LockTimeoutError(`${keys.length} keys`, this.lockWaitMs);
+      const base = Math.min(5 * 2 ** attempt, 100);
+      await sleep(Math.min(base * (0.5 + Math.random()), this.lockWaitMs - waited));
+    }
+  }
+
+  private async withLockRow<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const owner = randomUUID();
+    await this.takeLockRow(key, owner);
+    const renewal = setInterval(() => void this.renewLockRow(owner), Math.max(this.lockTtlMs / 3, 5));
+    renewal.unref();
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renewal);
+      await this.dropLockRow(owner);
     }
   }
 
@@ -138,13 +217,13 @@ export class GrantLeases {
     }
   }
 
-  private async renewLockRow(key: string, owner: string): Promise<void> {
+  /** Renews the rows `owner` still holds (an owner is unique to one holder: one key, or a batch). */
+  private async renewLockRow(owner: string): Promise<void> {
     try {
       await this.conn.write((db) =>
         db
           .updateTable('ledger_locks')
           .set({ expires_at: Date.now() + this.lockTtlMs })
-          .where('key', '=', key)
           .where('owner', '=', owner)
           .execute(),
       );
@@ -153,19 +232,21 @@ export class GrantLeases {
     }
   }
 
-  private async dropLockRow(key: string, owner: string): Promise<void> {
+  /** Drops every row `owner` holds (an owner is unique to one holder: one key, or a batch). */
+  private async dropLockRow(owner: string): Promise<void> {
     try {
-      // Only our own row: if it expired and another process took it over, it is theirs now.
-      await this.conn.write((db) =>
-        db.deleteFrom('ledger_locks').where('key', '=', key).where('owner', '=', owner).execute(),
-      );
+      // Only our own rows: one that expired and another process took over is theirs now.
+      await this.conn.write((db) => db.deleteFrom('ledger_locks').where('owner', '=', owner).execute());
     } catch {
       // The caller's work is done and must not be reported as failed; the row expires by TTL.
     }
   }
 
-  /** `pg_advisory_xact_lock` in a transaction on a connection of the lock pool. */
-  private async withAdvisoryLock<T>(pool: pg.Pool, key: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * `pg_advisory_xact_lock` in a transaction on a connection of the lock pool: for one key, or
+   * for each of `keys` in their order, by one statement.
+   */
+  private async withAdvisoryLock<T>(pool: pg.Pool, key: string | string[], fn: () => Promise<T>): Promise<T> {
     const client = await pool.connect();
     // Whether the connection is back outside any transaction; if not, it is discarded, which
     // ends the transaction and frees the advisory lock on the server.
@@ -182,9 +263,18 @@ export class GrantLeases {
       await client.query('BEGIN');
       await client.query(`SET LOCAL lock_timeout = ${this.lockWaitMs}`);
       try {
-        await client.query('SELECT pg_advisory_xact_lock($1::int4, $2::int4)', advisoryKeys(key));
+        if (typeof key === 'string') {
+          await client.query('SELECT pg_advisory_xact_lock($1::int4, $2::int4)', advisoryKeys(key));
+        } else {
+          const pairs = key.map(advisoryKeys);
+          await client.query(
+            'SELECT pg_advisory_xact_lock(a, b) FROM unnest($1::int4[], $2::int4[]) WITH ORDINALITY AS k(a, b, n) ORDER BY n',
+            [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
+          );
+        }
       } catch (error) {
-        if (pgCode(error) === '55P03') throw new LockTimeoutError(key, this.lockWaitMs);
+        const what = typeof key === 'string' ? key : `${key.length} keys`;
+        if (pgCode(error) === '55P03') throw new LockTimeoutError(what, this.lockWaitMs);
         throw error;
       }
       let result: T;
@@ -257,6 +347,53 @@ export class GrantLeases {
         )
         .execute(),
     );
+  }
+
+  /**
+   * Marks many leases released, as {@link release} does each (a batch of removals), in writes of
+   * a few hundred rows.
+   */
+  async releaseAll(leases: LeaseInput[], at: string): Promise<void> {
+    for (const chunk of chunksOf(leases)) {
+      await this.conn.write((db) =>
+        db
+          .insertInto('leases')
+          .values(
+            chunk.map((lease) => ({
+              elevation_id: lease.elevationId,
+              key: lease.key,
+              target: JSON.stringify(lease.target),
+              principal: lease.principal,
+              state: 'released' as const,
+              released_at: at,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.column('elevation_id').doUpdateSet((eb) => ({
+              state: 'released' as const,
+              released_at: eb.fn.coalesce('leases.released_at', 'excluded.released_at'),
+            })),
+          )
+          .execute(),
+      );
+    }
+  }
+
+  /** {@link holders} of many keys at once: each key's holders, oldest first (none: absent). */
+  async holdersOf(keys: string[]): Promise<Map<string, string[]>> {
+    const held = new Map<string, string[]>();
+    for (const chunk of chunksOf([...new Set(keys)])) {
+      const rows = await this.conn.db
+        .selectFrom('leases')
+        .select(['elevation_id', 'key'])
+        .where('key', 'in', chunk)
+        .where('state', '=', 'held')
+        .orderBy('acquired_at')
+        .orderBy('elevation_id')
+        .execute();
+      for (const row of rows) held.set(row.key, [...(held.get(row.key) ?? []), row.elevation_id]);
+    }
+    return held;
   }
 
   /** Elevation ids whose lease on `key` is held, oldest first. */

@@ -449,15 +449,17 @@ export class ElevationState {
   }
 
   /**
-   * The target confirmed the grant: active from now for the requested duration. `handle` is
+   * The target confirmed the grant: active from now for the requested duration, or until
+   * `expiresAt` when the worker's expiry revoker set the end (from its read-back). `handle` is
    * what its receipt says revokes it (receipts recorded before handles existed have none).
    */
-  activate(handle?: GrantHandle): void {
+  activate(handle?: GrantHandle, expiresAt?: string): void {
     this.handle = handle;
     const now = this.now();
     this.view.status = 'active';
-    this.view.grantedAt = new Date(now).toISOString();
-    this.view.expiresAt = new Date(now + this.input.durationSeconds * 1000).toISOString();
+    const ends = expiresAt ? Date.parse(expiresAt) : now + this.input.durationSeconds * 1000;
+    this.view.grantedAt = new Date(ends - this.input.durationSeconds * 1000).toISOString();
+    this.view.expiresAt = new Date(ends).toISOString();
   }
 
   /** Milliseconds until an active elevation expires (at least 1, a timer's shortest). */

@@ -67,6 +67,12 @@ interface Run {
   state: ElevationState;
   audit: AuditQueue;
   notify: NotifyQueue;
+  /**
+   * The worker's expiry revoker takes the grant away when the window ends, and the workflow's
+   * revocation verifies; `revoke.started` is stored with the revocation's outcome, in one
+   * write. False for runs started before it existed, which replay as they ran.
+   */
+  atExpiry: boolean;
 }
 
 /** The elevation workflow. Returns the final view. */
@@ -79,7 +85,8 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     () => state.role,
   );
   setElevationHandlers(state, audit, notify);
-  const run: Run = { input, state, audit, notify };
+  // Decided in the first activation with the other patches (see below why).
+  const run: Run = { input, state, audit, notify, atExpiry: patched('expiry-revoker') };
 
   // A run that continued as new carries a revocation on, and does nothing else.
   if (input.carried) {
@@ -188,12 +195,13 @@ function refusedStart({ input, state, audit }: Run, check: RequestCheck): Workfl
 }
 
 /** What the target is asked to grant. */
-function grantRequestOf(input: ElevationInput): GrantRequest {
+function grantRequestOf(input: ElevationInput, revokeAtExpiry = false): GrantRequest {
   return {
     elevationId: input.elevationId,
     target: input.role.target,
     principal: input.bot.principal,
     durationSeconds: input.durationSeconds,
+    ...(revokeAtExpiry ? { revokeAtExpiry } : {}),
   };
 }
 
@@ -224,7 +232,7 @@ async function grantHoldAndRevoke(run: Run): Promise<void> {
     },
   });
   const granting = new CancellationScope();
-  const grant = granting.run(() => acquireGrant(grantRequestOf(input)));
+  const grant = granting.run(() => acquireGrant(grantRequestOf(input, run.atExpiry)));
   void condition(() => state.revocationRequested() !== undefined).then(() => granting.cancel());
   let receipt: GrantReceipt | undefined;
   try {
@@ -239,7 +247,8 @@ async function grantHoldAndRevoke(run: Run): Promise<void> {
   }
   if (!receipt) return revoke(run, state.revocationRequested()?.reason ?? 'grant_failed');
 
-  state.activate(receipt.handle);
+  // The window ends when the receipt says, if the worker's expiry revoker holds the grant.
+  state.activate(receipt.handle, run.atExpiry ? receipt.expiresAt : undefined);
   // The expiry clock runs from the confirmed grant whether or not the audit store is
   // answering right now (the event is stored in order once it is).
   audit.recordInBackground(audit.event('grant.confirmed', SYSTEM, { receipt }));
@@ -253,21 +262,24 @@ async function grantHoldAndRevoke(run: Run): Promise<void> {
  * until the target confirms it. When Temporal suggests it, the workflow continues as new with
  * the revocation carried over (after its records are stored and every Update has answered).
  */
-function revoke({ input, state, audit, notify }: Run, reason: EndReason): Promise<void> {
+function revoke({ input, state, audit, notify, atExpiry }: Run, reason: EndReason): Promise<void> {
   return CancellationScope.nonCancellable(async () => {
     const carried = input.carried;
     const startedAt = carried?.revokeStartedAt ?? new Date().toISOString();
     state.startRevoking(reason);
+    // Stored beside the first attempt, not before it: the revocation does not wait. Runs with
+    // the expiry revoker store it with the outcome (or the first failure), one write fewer.
+    let started: WorkflowEvent[] = [];
     if (!carried) {
-      // Recorded beside the first attempt, not before it: the revocation does not wait.
       const request = state.revocationRequested();
-      audit.recordInBackground(
+      started = [
         audit.event('revoke.started', request?.by ?? SYSTEM, {
           reason,
           comment: request?.comment ?? null,
           requestedBy: request?.by ?? null,
         }),
-      );
+      ];
+      if (!atExpiry) audit.recordInBackground(...started.splice(0));
     }
     let attempts = carried?.revokeAttempts ?? 0;
     let receipt: RevokeReceipt;
@@ -284,7 +296,10 @@ function revoke({ input, state, audit, notify }: Run, reason: EndReason): Promis
           attempt: attempts,
           error: state.view.lastError,
         });
-        audit.recordInBackground(audit.event('revoke.failed', SYSTEM, { attempt: attempts, error }));
+        audit.recordInBackground(
+          ...started.splice(0),
+          audit.event('revoke.failed', SYSTEM, { attempt: attempts, error }),
+        );
         if (workflowInfo().continueAsNewSuggested) {
           await audit.drained();
           // An update being handled must finish in this run: continue-as-new would drop it.
@@ -302,6 +317,7 @@ function revoke({ input, state, audit, notify }: Run, reason: EndReason): Promis
     }
     const type = state.revoked(reason);
     await audit.recordBeforeNextStep(
+      ...started,
       audit.event(type, SYSTEM, { reason, startedAt, receipt, revokeAttempts: attempts }),
     );
     notify.publish(type, true);

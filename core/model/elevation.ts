@@ -219,6 +219,12 @@ export interface GrantReceipt {
    * Absent in receipts recorded before handles existed: the target derives it then.
    */
   handle?: GrantHandle;
+  /**
+   * When the window ends: `verifiedAt` plus the duration. Set when the worker put the grant on
+   * its expiry revoker (`domain/expiry-revoker.ts`), which removes it at this instant; the
+   * workflow then ends the window at the same instant and its own revocation verifies.
+   */
+  expiresAt?: string;
 }
 
 /** What the revocation returned, confirmed by reading it back. */
@@ -230,6 +236,14 @@ export interface RevokeReceipt {
   /** Elevations that still hold the grant (when `removed` is false). */
   stillHeldBy: string[];
   verifiedAt: string;
+  /**
+   * Who removed the grant: the worker's expiry revoker at the end of the window (`verifiedAt`
+   * is then its read-back, and `recheckedAt` the workflow's own read-back afterwards), or the
+   * workflow's revocation (absent in receipts recorded before the expiry revoker existed).
+   */
+  removedBy?: 'expiry-revoker' | 'workflow';
+  /** When the workflow's revocation read the grant back gone after the expiry revoker removed it. */
+  recheckedAt?: string;
   /**
    * AWS credentials mode: what became of the session. Credentials not yet delivered are
    * destroyed; delivered ones still valid are cut off by a deny on the session (`denied`).

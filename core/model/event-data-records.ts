@@ -228,6 +228,8 @@ export const recordedGrantReceiptSchema = z.object({
   /** Other elevations holding the same grant at the time. */
   sharedWith: z.array(z.string()).optional(),
   verifiedAt: z.string().optional(),
+  /** When the window ends, when the worker's expiry revoker holds the grant. */
+  expiresAt: z.string().optional(),
   /** AWS credentials mode: the session issued. */
   session: z.object({ sessionName: z.string(), expiration: z.string() }).optional(),
 });
@@ -244,6 +246,10 @@ export const recordedRevokeReceiptSchema = z.object({
   /** Elevations that still hold the grant (when `removed` is false). */
   stillHeldBy: z.array(z.string()).optional(),
   verifiedAt: z.string().optional(),
+  /** Who removed the grant: the worker's expiry revoker or the workflow's revocation. */
+  removedBy: z.enum(['expiry-revoker', 'workflow']).optional(),
+  /** The workflow's read-back after the expiry revoker removed the grant. */
+  recheckedAt: z.string().optional(),
   /** AWS credentials mode: what became of the session. */
   session: z
     .object({

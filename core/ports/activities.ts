@@ -33,6 +33,12 @@ export interface GrantRequest {
   principal: string;
   /** The window (targets with a built-in backstop end the grant this long after granting). */
   durationSeconds?: number;
+  /**
+   * Put the confirmed grant on the worker's expiry revoker, which removes it the instant the
+   * window ends; the receipt then says when (`expiresAt`). Sent by workflows that end the window
+   * at that instant (those started before the expiry revoker existed do not send it).
+   */
+  revokeAtExpiry?: boolean;
 }
 
 /** What revoking one elevation's access needs: the request, and the grant's handle when known. */

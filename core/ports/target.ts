@@ -93,6 +93,12 @@ export interface Target<R extends TargetRef = TargetRef, H extends GrantHandle =
    * malformed one with `TargetInvalidError`.
    */
   revoke(handle: H): Promise<RevokeChange>;
+  /**
+   * Take many grants away at once, as {@link revoke} does each (a target that can do it in
+   * fewer round trips, say one change per group, implements it). One answer per handle, in
+   * order: its change, or the error that one met.
+   */
+  revokeMany?(handles: H[]): Promise<(RevokeChange | Error)[]>;
   /** Read back: does the grant `handle` names hold right now? (Checked as for {@link revoke}.) */
   check(handle: H): Promise<boolean>;
   /**

@@ -297,6 +297,58 @@ export class LdapTarget implements Target<LdapTargetRef, LdapGrantHandle> {
   }
 
   /**
+   * Removes many members in one modify per group (a burst of expiries then costs a round trip
+   * per group, not per member). A modify that deletes several values fails as a whole when one
+   * of them is already gone, so such a group is done member by member, as {@link revoke} does.
+   */
+  async revokeMany(handles: LdapGrantHandle[]): Promise<(TargetChange | Error)[]> {
+    const results: (TargetChange | Error)[] = new Array<TargetChange | Error>(handles.length);
+    const byGroup = new Map<string, number[]>();
+    handles.forEach((h, i) => {
+      try {
+        const { groupDn, member } = readGrantHandle(handleSchema, h, 'LDAP');
+        this.checkDns(this.context('revoke', groupDn, member), true);
+        byGroup.set(groupDn, [...(byGroup.get(groupDn) ?? []), i]);
+      } catch (err) {
+        results[i] = err as Error;
+      }
+    });
+    const one = (i: number) => this.revoke(handles[i]!).catch((err: Error) => err);
+    await Promise.all(
+      [...byGroup].map(async ([groupDn, indices]) => {
+        const members = [...new Set(indices.map((i) => handles[i]!.member))];
+        if (members.length === 1) {
+          const change = await one(indices[0]!);
+          for (const i of indices) results[i] = change;
+          return;
+        }
+        const ctx = this.context('revoke', groupDn, `${members.length} members`);
+        let outcome: 'removed' | 'one-gone' | Error;
+        try {
+          outcome = await this.run(ctx, async (client) => {
+            try {
+              const values = new Attribute({ type: 'member', values: members });
+              await client.modify(groupDn, new Change({ operation: 'delete', modification: values }));
+              return 'removed';
+            } catch (err) {
+              if (err instanceof NoSuchAttributeError || err instanceof NoSuchObjectError) return 'one-gone';
+              throw err;
+            }
+          });
+        } catch (err) {
+          outcome = err as Error;
+        }
+        if (outcome === 'one-gone') {
+          await Promise.all(indices.map(async (i) => (results[i] = await one(i))));
+        } else {
+          for (const i of indices) results[i] = outcome === 'removed' ? { changed: true } : outcome;
+        }
+      }),
+    );
+    return results;
+  }
+
+  /**
    * Asks the server to compare `member` of the handle's group with its member (DN matching, so
    * case and spacing do not matter).
    */

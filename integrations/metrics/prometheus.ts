@@ -99,6 +99,8 @@ export const ELEVATION_REQUEST_OUTCOMES = [
 export const GRANT_OUTCOMES = ['granted', 'already_present', 'failed'] as const;
 /** `outcome` of `elevate_revocations_total`. */
 export const REVOCATION_OUTCOMES = ['removed', 'kept'] as const;
+/** `outcome` of `elevate_expiry_revoker_removals_total`. */
+export const EXPIRY_REMOVAL_OUTCOMES = ['removed', 'kept', 'failed'] as const;
 /** `outcome` of `elevate_drift_findings_total`. */
 export const DRIFT_OUTCOMES = ['alerted', 'reverted'] as const;
 /** `stage` of `elevate_oidc_errors_total`. */
@@ -166,6 +168,8 @@ export interface Metrics extends TargetMetrics, SlackMetrics, OidcMetrics, Detec
   revocations: Counter<'target_type' | 'outcome'>;
   /** `elevate_revoke_failures_total{target_type}`: every failed revocation attempt. */
   revokeFailures: Counter<'target_type'>;
+  /** `elevate_expiry_revoker_removals_total{target_type,outcome}`: the worker's fast path at expiry. */
+  expiryRemovals: Counter<'target_type' | 'outcome'>;
   /** `elevate_grants_total{target_type,outcome}`: `granted`, `already_present` or `failed` (per attempt). */
   grants: Counter<'target_type' | 'outcome'>;
   /** `elevate_target_errors_total{target_type,error}`: the target error's class name. */
@@ -273,6 +277,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       labelNames: ['target_type'] as const,
       registers,
     }),
+    expiryRemovals: new Counter({
+      name: 'elevate_expiry_revoker_removals_total',
+      help: "The worker's expiry revoker at the end of windows: removed (read back), kept for other holders, or failed (the workflow's revocation retries it).",
+      labelNames: ['target_type', 'outcome'] as const,
+      registers,
+    }),
     grants: new Counter({
       name: 'elevate_grants_total',
       help: 'Grant attempts: granted, already_present (another elevation holds the same grant), or failed.',
@@ -332,6 +342,7 @@ function initialiseLabelSets(m: Metrics): void {
     m.revokeFailures.inc({ target_type }, 0);
     for (const outcome of GRANT_OUTCOMES) m.grants.inc({ target_type, outcome }, 0);
     for (const outcome of REVOCATION_OUTCOMES) m.revocations.inc({ target_type, outcome }, 0);
+    for (const outcome of EXPIRY_REMOVAL_OUTCOMES) m.expiryRemovals.inc({ target_type, outcome }, 0);
     for (const outcome of DRIFT_OUTCOMES) m.driftFindings.inc({ target_type, outcome }, 0);
     for (const error of TARGET_ERROR_NAMES) m.targetErrors.inc({ target_type, error }, 0);
   }

@@ -17,6 +17,7 @@ import { TargetRouter } from '../../integrations/target-router.js';
 import { LdapTarget } from '../../integrations/ldap/ldap-target.js';
 import { botDn, groupDn, seedLdif } from '../../dev/ldap-seed.js';
 import { startSlapd, type SlapdServer } from '../../dev/slapd-server.js';
+import { readMemberChanges } from '../../dev/slapd-access-log.js';
 import { createDatabase, startPostgres, type PostgresServer } from '../../dev/postgres-server.js';
 
 const SUFFIX = 'dc=ledger,dc=example';
@@ -30,7 +31,12 @@ beforeAll(async () => {
     dataDir: path.join(dir, 'ldap'),
     suffix: SUFFIX,
     rootPassword: 'ledger-root-secret',
-    seedLdif: seedLdif(SUFFIX, { bots: ['bot-a', 'bot-b', 'bot-c', 'bot-d'], groups: ['ops', 'dba'] }),
+    seedLdif: seedLdif(SUFFIX, {
+      bots: ['bot-a', 'bot-b', 'bot-c', 'bot-d', 'bot-e', 'bot-f', 'bot-g', 'bot-h'],
+      groups: ['ops', 'dba'],
+    }),
+    // Batch removals are shown to be one modify per group by slapd's own log.
+    accessLog: true,
   });
   target = new TargetRouter({
     ldap: new LdapTarget({ url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword }),
@@ -154,6 +160,79 @@ describe.each(engines)('grant ledger on $name', ({ open }) => {
       }
       expect(await target.check(target.handleFor(req.target, req.principal, ''))).toBe(false);
     }
+  });
+
+  it('when a batch releases elevations of two groups, one still held by an overlapping elevation, then the rest go in one modify per group, each read back, and the held one stays', async () => {
+    const since = Date.now();
+    const held = request('bot-e', 'ops');
+    const overlapping = request('bot-e', 'ops');
+    const others = [request('bot-f', 'ops'), request('bot-g', 'ops'), request('bot-h', 'dba')];
+    for (const req of [held, overlapping, ...others]) await ledgers[0].acquire(req);
+
+    const receipts = await ledgers[1].releaseMany([held, ...others]);
+    expect(receipts[0]).toMatchObject({ removed: false, stillHeldBy: [overlapping.elevationId] });
+    for (const r of receipts.slice(1)) expect(r).toMatchObject({ removed: true, stillHeldBy: [] });
+    const member = (req: GrantRequest) => target.check(target.handleFor(req.target, req.principal, ''));
+    expect(await member(held)).toBe(true);
+    for (const req of others) expect(await member(req)).toBe(false);
+
+    const deletes = (
+      await readMemberChanges(
+        { url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword },
+        { since },
+      )
+    ).filter((c) => c.kind === 'delete' && c.memberDn !== held.principal);
+    const opsModifies = new Set(
+      deletes.filter((c) => c.groupDn === groupDn(SUFFIX, 'ops')).map((c) => c.modify),
+    );
+    expect(deletes.map((c) => c.memberDn).sort()).toEqual(others.map((r) => r.principal).sort());
+    expect(opsModifies.size).toBe(1);
+
+    expect(await ledgers[0].release(overlapping)).toMatchObject({ removed: true });
+    expect(await member(held)).toBe(false);
+  });
+
+  it('when one member of a batch is already gone from its group, then that group is done member by member and every removal is confirmed', async () => {
+    const reqs = [request('bot-f', 'dba'), request('bot-g', 'dba'), request('bot-h', 'dba')];
+    for (const req of reqs) await ledgers[0].acquire(req);
+    // Removed behind the ledger's back: the group's one modify would fail as a whole.
+    await target.revoke(target.handleFor(reqs[1]!.target, reqs[1]!.principal, ''));
+
+    const receipts = await ledgers[0].releaseMany(reqs);
+    for (const r of receipts) expect(r).toMatchObject({ removed: true });
+    for (const req of reqs) {
+      expect(await target.check(target.handleFor(req.target, req.principal, ''))).toBe(false);
+    }
+  });
+
+  it('when batches and single releases churn overlapping elevations through two ledgers, then no holder ever finds its membership gone', async () => {
+    const violations: string[] = [];
+    const ref = { type: 'ldap' as const, groupDn: groupDn(SUFFIX, 'ops') };
+    const principal = botDn(SUFFIX, 'bot-c');
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, worker) => {
+        const ledger = ledgers[worker % 2]!;
+        for (let cycle = 0; cycle < 25; cycle += 1) {
+          const req = request('bot-c', 'ops');
+          // A second key in each batch, so batches lock several keys against single releases.
+          const other = request('bot-d', worker % 2 === 0 ? 'ops' : 'dba');
+          await ledger.acquire(req);
+          await ledger.acquire(other);
+          if (!(await target.check(target.handleFor(ref, principal, ''))))
+            violations.push(`${req.elevationId} lost access`);
+          await sleep(Math.random() * 3);
+          if (worker < 2) {
+            const answers = await ledger.releaseMany([req, other]);
+            for (const a of answers) if (a instanceof Error) violations.push(a.message);
+          } else {
+            await ledger.release(req);
+            await ledger.release(other);
+          }
+        }
+      }),
+    );
+    expect(violations).toEqual([]);
+    expect(await target.check(target.handleFor(ref, principal, ''))).toBe(false);
   });
 });
 

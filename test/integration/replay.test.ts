@@ -48,6 +48,9 @@ const GENERATIONS: Record<string, string[]> = {
   // After requests were scored before routing: every path again, and the two the score brought
   // (an automatic role escalated to the security group; a critical request denied, with a lockdown).
   'risk-scored': [...PATHS, ...SIGNED_PATHS, ...CONTINUED_PATHS, 'risk-escalated', 'risk-denied'],
+  // After the worker's expiry revoker: the window ends at the grant receipt's `expiresAt`, and
+  // `revoke.started` is stored with the revocation's outcome (or its first failure).
+  'expiry-revoker': [...PATHS, ...SIGNED_PATHS, ...CONTINUED_PATHS, 'risk-escalated', 'risk-denied'],
 };
 
 const files = Object.keys(GENERATIONS).flatMap((generation) =>

@@ -34,6 +34,7 @@ import {
   type DomainServicesDeps,
 } from '../../domain/domain-services.js';
 import { GrantLedger } from '../../domain/grant-ledger.js';
+import { ExpiryRevoker } from '../../domain/expiry-revoker.js';
 import type { NewAuditEvent } from '../../core/model/audit-record.js';
 import { z } from 'zod';
 import { openStores, type Stores } from '../../store/stores.js';
@@ -258,6 +259,11 @@ export interface StackOptions {
    * server; `temporalConfig` then does not apply. The stack does not stop it.
    */
   temporal?: { address: string; namespace: string };
+  /**
+   * The worker's expiry revoker (`domain/expiry-revoker.ts`), as every worker runs it (default
+   * true); false leaves every revocation to the workflow, as a worker without it would.
+   */
+  expiryRevoker?: boolean;
 }
 
 export interface Stack {
@@ -382,6 +388,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const bundle = await workflowBundle();
 
   let running: Promise<void> | undefined;
+  let expiry: ExpiryRevoker | undefined;
   const stack: Stack = {
     env,
     slapd,
@@ -403,6 +410,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     storeLocation,
     publicUrl: 'http://127.0.0.1',
     async startWorker() {
+      // Each worker has its own, as in a real process: a restarted worker starts with none.
+      expiry =
+        opts.expiryRevoker === false
+          ? undefined
+          : new ExpiryRevoker({ releaseMany: (r) => ledger.releaseMany(r) });
       const appender: TypedAuditAppender = {
         append: async (event) => {
           await stack.beforeAppend?.(event);
@@ -446,6 +458,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             elevations: stores.elevations,
             temporal: env.client,
             ...(opts.metrics ? { metrics: opts.metrics } : {}),
+            ...(expiry ? { expiry } : {}),
           }),
         },
         workflowBundlePath: bundle,
@@ -457,6 +470,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     async stopWorker() {
       if (stack.worker?.getState() === 'RUNNING') stack.worker.shutdown();
       await running;
+      await expiry?.stop();
       delete stack.worker;
     },
     async waitFor(id, predicate, timeoutMs = 20_000) {

@@ -1,0 +1,216 @@
+/**
+ * The worker's expiry revoker: the fast path that takes access away the instant a window ends.
+ *
+ * Each elevation's workflow ends its window with a durable Temporal timer and then revokes. On
+ * its own that costs a chain of history round trips after the window has ended (timer fired,
+ * workflow task, activity task, result), tens of milliseconds when the server is idle and
+ * seconds when a thousand windows end together. The worker that confirmed a grant already
+ * knows when it ends, so it keeps an in-memory timer for it and releases the grant through the
+ * ledger at that instant: under the membership's lock, leaving it in place while another
+ * elevation still holds it, read back.
+ *
+ * Windows that end while removals are under way wait and go together in the next batch
+ * (`GrantLedger.releaseMany`): their locks taken at once, their leases released in a few
+ * writes, and one LDAP change per group removing all of its members. A lone expiry is a batch
+ * of one and goes at once; a thousand at the same second cost a handful of round trips.
+ *
+ * The workflow's timer stays the guarantee. It fires at the same instant, and its revocation
+ * (`releaseGrant`) first asks this revoker how its removal went ({@link ExpiryRevoker.settled}):
+ * it waits for one in flight, then releases through the ledger again, which is idempotent and
+ * reads the target back, so a removal that failed here (target down) or never ran (the worker
+ * died, or restarted and forgot its timers) is done there, retried until it is confirmed, as
+ * before. Nothing here is durable and nothing needs to be: losing this revoker's state only
+ * loses speed.
+ */
+import type { ReleaseRequest } from '../core/ports/activities.js';
+import type { RevokeReceipt } from '../core/model/elevation.js';
+
+/** The longest delay one Node.js timer takes; a later expiry is re-armed when it is reached. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface ExpiryRevokerOptions {
+  /**
+   * Release a batch of grants: the ledger's `releaseMany`, which locks, revokes and reads back;
+   * one answer per request, in order (its receipt, or the error it met).
+   */
+  releaseMany: (reqs: ReleaseRequest[]) => Promise<(RevokeReceipt | Error)[]>;
+  /** How many batches may run at once (default 4). */
+  concurrency?: number;
+  /** The most removals in one batch (default 500). */
+  maxBatch?: number;
+  /** How long a receipt waits for its workflow's revocation to take it (default 15 minutes). */
+  keepReceiptsMs?: number;
+  /** Told of every removal: its receipt and how long after the window's end it was read back. */
+  onRemoved?: (receipt: RevokeReceipt, lagMs: number) => void;
+  /** Told of every removal that failed here (the workflow's revocation will do it). */
+  onFailed?: (req: ReleaseRequest, err: unknown) => void;
+  now?: () => number;
+}
+
+interface Scheduled {
+  request: ReleaseRequest;
+  expiresAt: number;
+  timer?: NodeJS.Timeout;
+}
+
+export class ExpiryRevoker {
+  private readonly releaseMany: ExpiryRevokerOptions['releaseMany'];
+  private readonly concurrency: number;
+  private readonly maxBatch: number;
+  private readonly keepReceiptsMs: number;
+  private readonly onRemoved: ExpiryRevokerOptions['onRemoved'];
+  private readonly onFailed: ExpiryRevokerOptions['onFailed'];
+  private readonly now: () => number;
+
+  /** Grants waiting for their window to end, by elevation id. */
+  private readonly scheduled = new Map<string, Scheduled>();
+  /** Windows that have ended, in the order they did, waiting for a free slot. */
+  private readonly due: Scheduled[] = [];
+  /** Removals under way. */
+  private readonly inFlight = new Map<string, Promise<RevokeReceipt | undefined>>();
+  /** Removals done, until their workflow's revocation takes the receipt. */
+  private readonly receipts = new Map<string, { receipt: RevokeReceipt; keptUntil: number }>();
+  private running = 0;
+  private pumping = false;
+  private stopped = false;
+
+  constructor(options: ExpiryRevokerOptions) {
+    this.releaseMany = options.releaseMany;
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.maxBatch = Math.max(1, options.maxBatch ?? 500);
+    this.keepReceiptsMs = options.keepReceiptsMs ?? 15 * 60_000;
+    this.onRemoved = options.onRemoved;
+    this.onFailed = options.onFailed;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Remove `request`'s grant at `expiresAt` (epoch milliseconds). Scheduling an elevation again
+   * (a retried grant) replaces its earlier entry.
+   */
+  schedule(request: ReleaseRequest, expiresAt: number): void {
+    if (this.stopped) return;
+    this.cancelTimer(request.elevationId);
+    const entry: Scheduled = { request, expiresAt };
+    this.scheduled.set(request.elevationId, entry);
+    this.arm(entry);
+  }
+
+  /**
+   * What became of the elevation's removal here, for its workflow's revocation: waits for a
+   * removal in flight, hands over (once) the receipt of one done, and drops a timer that has not
+   * fired yet (the workflow revokes before the window's end). `undefined` when nothing was
+   * removed here: the caller revokes on its own.
+   */
+  async settled(elevationId: string): Promise<RevokeReceipt | undefined> {
+    this.cancelTimer(elevationId);
+    this.scheduled.delete(elevationId);
+    const queued = this.due.findIndex((e) => e.request.elevationId === elevationId);
+    if (queued >= 0) this.due.splice(queued, 1);
+    const running = this.inFlight.get(elevationId);
+    if (running) await running;
+    const done = this.receipts.get(elevationId);
+    this.receipts.delete(elevationId);
+    return done?.receipt;
+  }
+
+  /** Grants waiting for their window to end. */
+  get pending(): number {
+    return this.scheduled.size;
+  }
+
+  /** Stops every timer; removals under way finish. Nothing is lost: the workflows revoke. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const entry of this.scheduled.values()) clearTimeout(entry.timer);
+    this.scheduled.clear();
+    this.due.length = 0;
+    await Promise.allSettled(this.inFlight.values());
+  }
+
+  private arm(entry: Scheduled): void {
+    const delay = Math.max(0, entry.expiresAt - this.now());
+    entry.timer = setTimeout(
+      () => {
+        entry.timer = undefined;
+        if (this.scheduled.get(entry.request.elevationId) !== entry) return;
+        if (entry.expiresAt > this.now()) return this.arm(entry);
+        this.scheduled.delete(entry.request.elevationId);
+        this.due.push(entry);
+        this.pumpSoon();
+      },
+      Math.min(delay, MAX_TIMER_MS),
+    );
+    // A pending expiry must not keep a stopping process alive: the workflow revokes anyway.
+    entry.timer.unref();
+  }
+
+  private cancelTimer(elevationId: string): void {
+    const entry = this.scheduled.get(elevationId);
+    if (entry?.timer) clearTimeout(entry.timer);
+  }
+
+  /**
+   * Starts batches once the timers due in this turn of the event loop have all fired (an
+   * immediate runs after them), so the windows that end together go together.
+   */
+  private pumpSoon(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    setImmediate(() => {
+      this.pumping = false;
+      this.pump();
+    });
+  }
+
+  /** Starts batches of due removals while slots are free; each finished batch starts the next. */
+  private pump(): void {
+    while (this.running < this.concurrency && this.due.length > 0) {
+      const batch = this.due.splice(0, this.maxBatch);
+      this.running += 1;
+      const removal = this.remove(batch);
+      for (const [i, entry] of batch.entries()) {
+        const id = entry.request.elevationId;
+        this.inFlight.set(
+          id,
+          removal.then((receipts) => receipts[i]),
+        );
+      }
+      void removal.finally(() => {
+        this.running -= 1;
+        for (const entry of batch) this.inFlight.delete(entry.request.elevationId);
+        this.pump();
+      });
+    }
+  }
+
+  /** One batch: each removal's receipt, or undefined where it failed (reported). */
+  private async remove(batch: Scheduled[]): Promise<(RevokeReceipt | undefined)[]> {
+    let answers: (RevokeReceipt | Error)[];
+    try {
+      answers = await this.releaseMany(batch.map((e) => e.request));
+    } catch (err) {
+      answers = batch.map(() => err as Error);
+    }
+    const at = this.now();
+    this.forgetOldReceipts(at);
+    return batch.map((entry, i) => {
+      const answer = answers[i] ?? new Error('no answer for this removal');
+      if (answer instanceof Error) {
+        this.onFailed?.(entry.request, answer);
+        return undefined;
+      }
+      this.receipts.set(entry.request.elevationId, { receipt: answer, keptUntil: at + this.keepReceiptsMs });
+      this.onRemoved?.(answer, Date.parse(answer.verifiedAt) - entry.expiresAt);
+      return answer;
+    });
+  }
+
+  /** Receipts whose workflow never came for them (it revoked on another worker) are dropped. */
+  private forgetOldReceipts(at: number): void {
+    for (const [id, kept] of this.receipts) {
+      if (kept.keptUntil > at) break; // kept in insertion order, so the rest are younger
+      this.receipts.delete(id);
+    }
+  }
+}
