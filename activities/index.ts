@@ -84,7 +84,7 @@ export interface ActivityDeps {
    * The worker's fast path at the end of windows (`domain/expiry-revoker.ts`). Without it, a
    * grant that asks for it is confirmed without `expiresAt` and its workflow revokes alone.
    */
-  expiry?: Pick<ExpiryRevoker, 'schedule' | 'settled'>;
+  expiry?: Pick<ExpiryRevoker, 'schedule' | 'settled' | 'forget'>;
 }
 
 export function createActivities({
@@ -255,6 +255,7 @@ export function createActivities({
           () => ledger.release(req),
         );
         metrics?.revocations.inc({ target_type, outcome: receipt.removed ? 'removed' : 'kept' });
+        expiry?.forget(req.elevationId);
         if (fast?.removed) {
           return { ...fast, removedBy: 'expiry-revoker', recheckedAt: receipt.verifiedAt };
         }

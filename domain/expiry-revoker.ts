@@ -25,6 +25,9 @@
 import type { ReleaseRequest } from '../core/ports/activities.js';
 import type { RevokeReceipt } from '../core/model/elevation.js';
 
+/** The longest pause between tries of a removal that failed (the target is down, say). */
+const RETRY_MAX_MS = 1_000;
+
 /** The longest delay one Node.js timer takes; a later expiry is re-armed when it is reached. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -50,6 +53,10 @@ export interface ExpiryRevokerOptions {
 interface Scheduled {
   request: ReleaseRequest;
   expiresAt: number;
+  /** When to try next: `expiresAt`, then shortly after each failed try. */
+  dueAt: number;
+  /** Failed tries so far. */
+  failures: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -91,7 +98,7 @@ export class ExpiryRevoker {
   schedule(request: ReleaseRequest, expiresAt: number): void {
     if (this.stopped) return;
     this.cancelTimer(request.elevationId);
-    const entry: Scheduled = { request, expiresAt };
+    const entry: Scheduled = { request, expiresAt, dueAt: expiresAt, failures: 0 };
     this.scheduled.set(request.elevationId, entry);
     this.arm(entry);
   }
@@ -99,12 +106,17 @@ export class ExpiryRevoker {
   /**
    * What became of the elevation's removal here, for its workflow's revocation: waits for a
    * removal in flight, hands over (once) the receipt of one done, and drops a timer that has not
-   * fired yet (the workflow revokes before the window's end). `undefined` when nothing was
+   * fired yet (the workflow revokes before the window's end); a failed removal goes on being
+   * tried until {@link forget}. `undefined` when nothing was
    * removed here: the caller revokes on its own.
    */
   async settled(elevationId: string): Promise<RevokeReceipt | undefined> {
-    this.cancelTimer(elevationId);
-    this.scheduled.delete(elevationId);
+    // A removal that failed keeps being tried: the workflow's revocation backs off between its
+    // rounds, and this gets access removed within a second of the target coming back.
+    if (!this.retrying(elevationId)) {
+      this.cancelTimer(elevationId);
+      this.scheduled.delete(elevationId);
+    }
     const queued = this.due.findIndex((e) => e.request.elevationId === elevationId);
     if (queued >= 0) this.due.splice(queued, 1);
     const running = this.inFlight.get(elevationId);
@@ -114,7 +126,14 @@ export class ExpiryRevoker {
     return done?.receipt;
   }
 
-  /** Grants waiting for their window to end. */
+  /** Forget the elevation: its workflow's revocation confirmed the removal itself. */
+  forget(elevationId: string): void {
+    this.cancelTimer(elevationId);
+    this.scheduled.delete(elevationId);
+    this.receipts.delete(elevationId);
+  }
+
+  /** Grants waiting for their window to end, or for another try. */
   get pending(): number {
     return this.scheduled.size;
   }
@@ -129,12 +148,12 @@ export class ExpiryRevoker {
   }
 
   private arm(entry: Scheduled): void {
-    const delay = Math.max(0, entry.expiresAt - this.now());
+    const delay = Math.max(0, entry.dueAt - this.now());
     entry.timer = setTimeout(
       () => {
         entry.timer = undefined;
         if (this.scheduled.get(entry.request.elevationId) !== entry) return;
-        if (entry.expiresAt > this.now()) return this.arm(entry);
+        if (entry.dueAt > this.now()) return this.arm(entry);
         this.scheduled.delete(entry.request.elevationId);
         this.due.push(entry);
         this.pumpSoon();
@@ -143,6 +162,10 @@ export class ExpiryRevoker {
     );
     // A pending expiry must not keep a stopping process alive: the workflow revokes anyway.
     entry.timer.unref();
+  }
+
+  private retrying(elevationId: string): boolean {
+    return (this.scheduled.get(elevationId)?.failures ?? 0) > 0;
   }
 
   private cancelTimer(elevationId: string): void {
@@ -198,12 +221,28 @@ export class ExpiryRevoker {
       const answer = answers[i] ?? new Error('no answer for this removal');
       if (answer instanceof Error) {
         this.onFailed?.(entry.request, answer);
+        this.retry(entry, at);
         return undefined;
       }
       this.receipts.set(entry.request.elevationId, { receipt: answer, keptUntil: at + this.keepReceiptsMs });
       this.onRemoved?.(answer, Date.parse(answer.verifiedAt) - entry.expiresAt);
       return answer;
     });
+  }
+
+  /**
+   * A failed removal is tried again within a second, for as long as receipts are kept, until its
+   * workflow's revocation takes over ({@link settled} drops it): the workflow backs off up to
+   * `ELEVATE_REVOKE_RETRY_MAX_SECONDS` between rounds, this does not, so access goes within about
+   * a second of the target coming back.
+   */
+  private retry(entry: Scheduled, at: number): void {
+    if (this.stopped || at - entry.expiresAt > this.keepReceiptsMs) return;
+    if (this.scheduled.has(entry.request.elevationId)) return; // scheduled again meanwhile
+    entry.failures += 1;
+    entry.dueAt = at + Math.min(250 * 2 ** (entry.failures - 1), RETRY_MAX_MS);
+    this.scheduled.set(entry.request.elevationId, entry);
+    this.arm(entry);
   }
 
   /** Receipts whose workflow never came for them (it revoked on another worker) are dropped. */

@@ -140,16 +140,49 @@ describe('expiry revoker', () => {
     expect(asked()).toEqual([]);
   });
 
-  it('when a removal fails, then it is reported, no receipt is kept, and the workflow is left to revoke', async () => {
+  it('when a removal fails, then it is reported, tried again within a second until it succeeds, and the receipt kept', async () => {
     const failed: string[] = [];
+    const tries: number[] = [];
+    let down = true;
     const revoker = new ExpiryRevoker({
-      releaseMany: () => Promise.reject(new Error('LDAP is down')),
+      releaseMany: eachOf((req) => {
+        tries.push(Date.now());
+        return down ? Promise.reject(new Error('LDAP is down')) : Promise.resolve(receiptOf(req, Date.now()));
+      }),
       onFailed: (req, err) => failed.push(`${req.elevationId}: ${(err as Error).message}`),
+    });
+    const end = Date.now() + 10;
+    revoker.schedule(requestOf('e1'), end);
+    await tick(10);
+    expect(failed).toEqual(['e1: LDAP is down']);
+    await tick(5_000);
+    // 250 ms, 500 ms, then every second: never a longer pause, however long it is down.
+    expect(tries.slice(0, 4).map((t) => t - end)).toEqual([0, 250, 750, 1_750]);
+    expect(tries.at(-1)! - tries.at(-2)!).toBe(1_000);
+    down = false;
+    await tick(1_000);
+    expect(await revoker.settled('e1')).toMatchObject({ removed: true });
+  });
+
+  it('when the workflow asks while a removal keeps failing, then the revoker goes on trying until the workflow says it is done', async () => {
+    let tries = 0;
+    const revoker = new ExpiryRevoker({
+      releaseMany: () => {
+        tries += 1;
+        return Promise.reject(new Error('LDAP is down'));
+      },
     });
     revoker.schedule(requestOf('e1'), Date.now() + 10);
     await tick(10);
-    expect(failed).toEqual(['e1: LDAP is down']);
     expect(await revoker.settled('e1')).toBeUndefined();
+    const asked = tries;
+    await tick(3_000);
+    expect(tries).toBeGreaterThan(asked);
+    revoker.forget('e1');
+    const forgotten = tries;
+    await tick(10_000);
+    expect(tries).toBe(forgotten);
+    expect(revoker.pending).toBe(0);
   });
 
   it('when a grant is scheduled again (a retried grant), then only the latest expiry counts', async () => {
