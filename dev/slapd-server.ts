@@ -381,7 +381,9 @@ async function seedDatabase(
   try {
     // Without -b, slapadd loads the first database: the access log's, when there is one.
     const database = suffix === undefined ? [] : ['-b', suffix];
-    await execFileAsync(slapadd, ['-f', confPath, ...database, '-l', seedPath], { timeout: 120_000 });
+    // -q (quick): no per-entry consistency checks or syncs. 50,000 bots load in under a second
+    // instead of 20-45 s; a load that fails leaves a database that is removed below anyway.
+    await execFileAsync(slapadd, ['-q', '-f', confPath, ...database, '-l', seedPath], { timeout: 120_000 });
     log('seeded new database');
   } catch (err) {
     // Leave no half-loaded database behind, so the next start seeds again from scratch.

@@ -51,6 +51,8 @@ export interface DevServerOptions {
   ui?: boolean;
   /** The namespace it creates besides `default` (TEMPORAL_NAMESPACE of the embedded default). */
   namespace?: string;
+  /** More dynamic config (`--dynamic-config-value key=<JSON value>`), e.g. a benchmark's limits. */
+  dynamicConfig?: Record<string, string | number | boolean>;
   log?: (line: string) => void;
 }
 
@@ -84,9 +86,11 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
     // One task-queue partition: the dev server is one process serving one machine's workers, and
     // with the default four a burst's tasks wait on partitions no poller is on at that moment
     // (docs/benchmarks.md, "Mass expiry").
-    ...['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'].flatMap(
-      (setting) => ['--dynamic-config-value', setting],
-    ),
+    ...[
+      'matching.numTaskqueueReadPartitions=1',
+      'matching.numTaskqueueWritePartitions=1',
+      ...Object.entries(opts.dynamicConfig ?? {}).map(([key, value]) => `${key}=${JSON.stringify(value)}`),
+    ].flatMap((setting) => ['--dynamic-config-value', setting]),
   ];
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];

@@ -95,7 +95,8 @@ const pct = (sorted: number[], p: number) =>
 const round = (n: number) => Math.round(n * 10) / 10;
 const key = (groupDn: string, member: string) => `${normalizeDn(groupDn)}\n${normalizeDn(member)}`;
 
-interface Revoked {
+/** A revoked elevation's window end and receipt. */
+export interface Revoked {
   expiresAt: number;
   receipt: RevokeReceipt;
 }
@@ -146,7 +147,7 @@ async function runExpiries(
  * Each revoked elevation's removal in slapd's access log: the first deletion of its member value
  * from its group after that value was added during the phase (the grant).
  */
-async function slapdFigures(
+export async function slapdFigures(
   slapd: ExpirySlapd,
   since: number,
   revoked: Revoked[],

@@ -32,6 +32,10 @@
  * created and attached to the bot's IAM role, detached and deleted at the end). The AWS bots
  * also add to drift detection's work: every reconcile period lists each bot's attached policies.
  *
+ * Last, with `--ramp` or `--hold`, the load phases (`bench-load.ts`): rising rates of full
+ * lifecycles to find where the stack saturates, and many grants held at once. `--temporal cluster`
+ * runs everything on a Temporal server on PostgreSQL instead of the dev server.
+ *
  * The last line of output is one JSON object.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,6 +49,8 @@ import { generateSecret, hashSecret } from '../core/crypto/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-keys.js';
 import { startBenchServers } from '../dev/bench-servers.js';
 import { measureExpiryPhases } from './bench-mass-expiry.js';
+import { checkScheduleInput, LOAD_OPTIONS, loadPlan, runLoadPhases } from './bench-load.js';
+import { shortWindowLags } from './bench-short-windows.js';
 import { botDn, groupDn } from '../dev/ldap-seed.js';
 import { createLogger } from '../runtime/logger.js';
 import { startApiAndWorker } from '../runtime/api-and-worker.js';
@@ -77,6 +83,7 @@ const { values } = parseArgs({
     'burst-rate': { type: 'string', default: '25' },
     spread: { type: 'string' },
     'spread-rate': { type: 'string', default: '10' },
+    ...LOAD_OPTIONS,
   },
 });
 const quick = values.quick ?? false;
@@ -131,6 +138,7 @@ try {
   const bots = Array.from({ length: N }, (_, i) => `bench-${String(i).padStart(5, '0')}`);
   const roles = Array.from({ length: roleCount }, (_, i) => `bench-role-${i}`);
   const keys = bots.map(() => generateSecret('bot'));
+  const load = loadPlan(values, { suffix: SUFFIX, rampRoles: roles });
   const adminToken = generateSecret('admin');
   const policy = policySchema.parse({
     version: 1,
@@ -204,9 +212,10 @@ try {
   }));
   const fullPolicy = policySchema.parse({
     ...policy,
-    bots: [...policy.bots, ...burstBotPolicies, approvalBot, ...pgBots, ...awsBots],
+    bots: [...policy.bots, ...burstBotPolicies, ...load.bots, approvalBot, ...pgBots, ...awsBots],
     roles: [
       ...policy.roles,
+      ...load.roles,
       {
         id: 'bench-aws',
         environment: 'bench',
@@ -238,6 +247,7 @@ try {
     ],
   });
 
+  checkScheduleInput(fullPolicy, load);
   say(`starting the embedded stack in ${dir}`);
   const postgres = await startPostgres();
   stops.push(() => postgres.stop());
@@ -276,12 +286,13 @@ try {
     dir,
     SUFFIX,
     {
-      bots: [...bots, ...burstBots, approvalBot.id],
-      groups: [...roles, 'bench-approval'],
+      bots: [...bots, ...burstBots, ...load.botIds, approvalBot.id],
+      groups: [...roles, ...load.groups, 'bench-approval'],
       people: [{ uid: 'approver', mail: approver.email }],
       peopleGroups: [{ id: 'approvers', members: ['approver'] }],
     },
     stops,
+    load.temporal,
   );
   const slack = await startSlackApiStub({
     token: 'xoxb-bench',
@@ -335,6 +346,7 @@ try {
       ldap: { url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword },
       timing: { grantTimeoutSeconds: 120, revokeRetryMaxSeconds: 5 },
       reconcile: { intervalSeconds: RECONCILE_SECONDS },
+      worker: load.worker,
     },
     policy: fullPolicy,
     logger: createLogger('warn'),
@@ -496,70 +508,19 @@ try {
   toActiveAfterApproval.sort((a, b) => a - b);
   acks.sort((a, b) => a - b);
 
+  const shortWindows = (list: { id: string }[], role: string, durationSeconds: number, what: string) =>
+    shortWindowLags({
+      services,
+      bots: list.map((b) => byId.get(b.id)!),
+      role,
+      durationSeconds,
+      ratePerSec: rate,
+      what,
+    });
   say(`granting and revoking ${P} PostgreSQL role memberships (${pgDuration} s windows)`);
-  const pgIds: string[] = [];
-  for (let i = 0; i < P; i += 1) {
-    const due = Date.now() + 1000 / rate;
-    const { elevation } = await services.services.requests.request(
-      fullPolicy.bots.find((b) => b.id === pgBots[i]!.id)!,
-      {
-        role: 'bench-pg',
-        durationSeconds: pgDuration,
-        justification: 'benchmark',
-      },
-    );
-    pgIds.push(elevation.id);
-    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-  }
-  const pgLags: number[] = [];
-  const pgDeadline = Date.now() + (pgDuration + 120) * 1000;
-  for (const id of pgIds) {
-    for (;;) {
-      const view = await services.stores.elevations.getElevation(id);
-      if (view?.status === 'revoked') {
-        const events = await services.stores.auditLog.listEvents(id);
-        const receipt = events.find((e) => e.type === 'elevation.revoked')!.data.receipt as RevokeReceipt;
-        pgLags.push(Date.parse(receipt.verifiedAt) - Date.parse(view.expiresAt!));
-        break;
-      }
-      if (Date.now() > pgDeadline) throw new Error(`PostgreSQL elevation ${id} was not revoked in time`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  pgLags.sort((a, b) => a - b);
-
+  const pgLags = await shortWindows(pgBots, 'bench-pg', pgDuration, 'PostgreSQL');
   say(`attaching and detaching ${A} IAM policies in moto (${awsDuration} s windows)`);
-  const awsIds: string[] = [];
-  for (let i = 0; i < A; i += 1) {
-    const due = Date.now() + 1000 / rate;
-    const { elevation } = await services.services.requests.request(
-      fullPolicy.bots.find((b) => b.id === awsBots[i]!.id)!,
-      {
-        role: 'bench-aws',
-        durationSeconds: awsDuration,
-        justification: 'benchmark',
-      },
-    );
-    awsIds.push(elevation.id);
-    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-  }
-  const awsLags: number[] = [];
-  const awsDeadline = Date.now() + (awsDuration + 120) * 1000;
-  for (const id of awsIds) {
-    for (;;) {
-      const view = await services.stores.elevations.getElevation(id);
-      if (view?.status === 'revoked') {
-        const events = await services.stores.auditLog.listEvents(id);
-        const receipt = events.find((e) => e.type === 'elevation.revoked')!.data.receipt as RevokeReceipt;
-        awsLags.push(Date.parse(receipt.verifiedAt) - Date.parse(view.expiresAt!));
-        break;
-      }
-      if (Date.now() > awsDeadline)
-        throw new Error(`AWS elevation ${id} was not revoked in time (status ${view?.status})`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  awsLags.sort((a, b) => a - b);
+  const awsLags = await shortWindows(awsBots, 'bench-aws', awsDuration, 'AWS');
   const leftAttached: string[] = [];
   for await (const page of paginateListPolicies(
     { client: iam },
@@ -737,6 +698,17 @@ try {
   } finally {
     await pgStores.database.close();
   }
+  const targetPostgresUrl = postgres.url;
+  const loaded = await runLoadPhases(load, {
+    services,
+    policy: fullPolicy,
+    temporal,
+    slapd,
+    targetPostgresUrl,
+    suffix: SUFFIX,
+    adminToken,
+    say,
+  });
 
   toActive.sort((a, b) => a - b);
   lags.sort((a, b) => a - b);
@@ -753,6 +725,10 @@ try {
     },
     massExpiry: burst,
     spreadExpiry: spread,
+    ramp: loaded.ramp,
+    hold: loaded.hold,
+    loadMembersLeftInLdap: loaded.membersLeftInLdap,
+    temporal: temporal.describe,
     driftDetectSeconds: round(driftDetectSeconds),
     reconcileIntervalSeconds: RECONCILE_SECONDS,
     approvalToActiveP50Ms: round(pct(toActiveAfterApproval, 50)),
@@ -789,7 +765,8 @@ try {
   say(`done in ${Math.round((finished - started) / 1000)} s`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   const expiryFailed = [burst, spread].some((p) => p && p.notRevoked + p.membersLeftInLdap > 0);
-  if (notRevoked > 0 || leftInLdap > 0 || expiryFailed || !chain.ok) process.exitCode = 1;
+  const loadFailed = loaded.membersLeftInLdap > 0 || (loaded.hold?.expiry.notRevoked ?? 0) > 0;
+  if (notRevoked > 0 || leftInLdap > 0 || expiryFailed || loadFailed || !chain.ok) process.exitCode = 1;
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,8 @@
  * `npm run temporal:cluster [-- --history-shards N --partitions P]`: a real Temporal server on a
  * throwaway PostgreSQL cluster, on loopback, until Ctrl-C (docs/operations.md, "A local Temporal
  * cluster"). Prints the frontend address once the `default` namespace takes calls; point Elevate
- * (or `npm run bench`) at it with `TEMPORAL_ADDRESS`. SIGINT or SIGTERM stops the server, then
+ * at it with `TEMPORAL_ADDRESS` (the bench: `npm run bench -- --temporal <address>`, or
+ * `--temporal cluster` to start one of its own). SIGINT or SIGTERM stops the server, then
  * PostgreSQL, and deletes their files.
  */
 import { parseArgs } from 'node:util';
