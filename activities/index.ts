@@ -29,6 +29,7 @@ import type {
   OrphanedLeaseSweep,
   ReconcileIdentity,
   SharedIdentitySweep,
+  ReconcilePolicyView,
 } from '../core/model/reconcile.js';
 import type { EventDataOf } from '../core/model/event-data.js';
 import type { RequestCheck } from '../core/model/decisions.js';
@@ -85,6 +86,8 @@ export interface ActivityDeps {
    * grant that asks for it is confirmed without `expiresAt` and its workflow revokes alone.
    */
   expiry?: Pick<ExpiryRevoker, 'schedule' | 'settled' | 'forget'>;
+  /** The bots' principals and identities, for reconciliation runs whose input leaves them out. */
+  reconcilePolicy?: ReconcilePolicyView;
 }
 
 export function createActivities({
@@ -99,6 +102,7 @@ export function createActivities({
   temporal,
   metrics,
   expiry,
+  reconcilePolicy,
 }: ActivityDeps): ElevationActivities {
   /** Record a drift event (no elevation explains it, so it belongs to none). */
   const recordDrift = (
@@ -281,7 +285,8 @@ export function createActivities({
       if (skipped) return { drift: [], skipped };
       const keyOf = (principal: string) => ledger.membershipKey(target, principal, '');
       const standing = new Set(role.standing.map(keyOf));
-      const bots = new Set(role.principals.map(keyOf));
+      const principals = role.principals ?? reconcilePolicy?.principalsOf(role.id) ?? [];
+      const bots = new Set(principals.map(keyOf));
       const drift: DriftFinding[] = [];
       const alerts: DriftAlert[] = [];
       for (const principal of await ledger.members(target)) {
@@ -346,7 +351,8 @@ export function createActivities({
       }
       return sweepSharedIdentities(
         { append: (e) => store.append(e), leases, elevations, logger, metrics, remembered: elevationOwners },
-        identities,
+        // A schedule's input leaves them out: they are this worker's policy's.
+        identities.length > 0 ? identities : (reconcilePolicy?.identities() ?? []),
       );
     },
 

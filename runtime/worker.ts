@@ -10,7 +10,6 @@ import { riskActivitiesOn } from '../activities/risk-scoring.js';
 import { detectionActivitiesOn } from '../activities/anomaly-detection.js';
 import { attestationActivitiesOn } from '../activities/attestation.js';
 import { DEFAULT_HTTP_LIMITS } from '../config/http-limits.js';
-import { botIdentitiesOf } from '../config/identity-uniqueness.js';
 import { ConfigError } from '../core/errors/config-error.js';
 import { RequestVerifier } from '../domain/decision-signer.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
@@ -27,7 +26,8 @@ import { ensureAttestationSchedule } from '../worker/attestation-schedule.js';
 import {
   ensureReconcileSchedule,
   reconcileAwsPrincipalsOf,
-  reconcileRolesOf,
+  reconcilePolicyView,
+  scheduledReconcileRolesOf,
 } from '../worker/reconcile-schedule.js';
 import { buildId } from './build-info.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -158,6 +158,7 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
         requestRuns: stores.singleUse.namespace('request-run', z.string()),
         ledger,
         ...(expiry ? { expiry } : {}),
+        reconcilePolicy: reconcilePolicyView(policy),
         notifier,
         logger: logger.child({ component: 'activities' }),
         // Reconciliation releases the leases of elevation workflows that ended without revoking.
@@ -201,9 +202,9 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
   // Drift detection: every worker sets the schedule up from the policy it loaded.
   await ensureReconcileSchedule(client, {
     taskQueue: settings.temporal.taskQueue,
-    roles: reconcileRolesOf(policy),
+    // Without principals and identities: each run reads them from its worker's policy.
+    roles: scheduledReconcileRolesOf(policy),
     aws: reconcileAwsPrincipalsOf(policy),
-    identities: botIdentitiesOf(policy),
     ...(settings.reconcile ? { intervalSeconds: settings.reconcile.intervalSeconds } : {}),
   });
   // Continuous detection: every worker sets its schedule up too (a paused one stays paused).

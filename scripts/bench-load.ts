@@ -38,12 +38,11 @@
 import type { Policy } from '../config/policy.js';
 import { loadSettings, type WorkerSettings } from '../config/settings.js';
 import { generateSecret, hashSecret } from '../core/crypto/credentials.js';
-import { botIdentitiesOf } from '../config/identity-uniqueness.js';
 import type { BenchTemporal, BenchTemporalKind, BenchTemporalOptions } from '../dev/bench-servers.js';
 import { botDn, groupDn } from '../dev/ldap-seed.js';
 import type { SlapdServer } from '../dev/slapd-server.js';
 import type { ApiAndWorkerProcess } from '../runtime/api-and-worker.js';
-import { reconcileAwsPrincipalsOf, reconcileRolesOf } from '../worker/reconcile-schedule.js';
+import { reconcileAwsPrincipalsOf, scheduledReconcileRolesOf } from '../worker/reconcile-schedule.js';
 import { measureHold, type HoldResult } from './bench-hold.js';
 import { holdLayout, parseRates } from './bench-load-figures.js';
 import { postmasterPid, ProcessWatch, readStickyCache, type WatchedProcess } from './bench-observe.js';
@@ -231,12 +230,8 @@ export function loadPlan(
  */
 export function checkScheduleInput(policy: Policy, plan: Pick<LoadPlan, 'blobLimitBytes'>): number {
   const aws = reconcileAwsPrincipalsOf(policy);
-  const identities = botIdentitiesOf(policy);
-  const input = {
-    roles: reconcileRolesOf(policy),
-    ...(aws.length ? { aws } : {}),
-    ...(identities.length ? { identities } : {}),
-  };
+  // As runtime/worker.ts sends it: the roles without their bots' principals, no identities.
+  const input = { roles: scheduledReconcileRolesOf(policy), ...(aws.length ? { aws } : {}) };
   const bytes = Buffer.byteLength(JSON.stringify([input]));
   if (bytes > plan.blobLimitBytes) {
     const mib = (n: number) => (n / 2 ** 20).toFixed(2);

@@ -5,8 +5,10 @@
  */
 import type { Client, ScheduleHandle } from '@temporalio/client';
 import { principalFor, type Policy } from '../config/policy.js';
+import { botIdentitiesOf } from '../config/identity-uniqueness.js';
 import {
   DEFAULT_RECONCILE_INTERVAL_SECONDS,
+  type ReconcilePolicyView,
   type ReconcileAwsPrincipal,
   type ReconcileIdentity,
   type ReconcileInput,
@@ -32,6 +34,21 @@ export function reconcileRolesOf(policy: Pick<Policy, 'roles' | 'bots'>): Reconc
         .filter((b) => b.roles.includes(role.id))
         .flatMap((b) => principalFor(b, role.target) ?? []),
     }));
+}
+
+/**
+ * The principals and identities reconciliation reads from the worker's policy (the schedule's
+ * input leaves them out: see {@link ReconcileRole.principals}).
+ */
+export function reconcilePolicyView(policy: Pick<Policy, 'roles' | 'bots'>): ReconcilePolicyView {
+  const principals = new Map(reconcileRolesOf(policy).map((r) => [r.id, r.principals ?? []]));
+  const identities = botIdentitiesOf(policy);
+  return { principalsOf: (roleId) => principals.get(roleId) ?? [], identities: () => identities };
+}
+
+/** The roles as the schedule's input carries them: without their bots' principals. */
+export function scheduledReconcileRolesOf(policy: Pick<Policy, 'roles' | 'bots'>): ReconcileRole[] {
+  return reconcileRolesOf(policy).map(({ principals: _fromPolicy, ...role }) => role);
 }
 
 /**

@@ -20,8 +20,21 @@ export interface ReconcileRole {
   action: DriftAction;
   /** Principals that hold the role permanently by design (never drift). */
   standing: string[];
-  /** Principals of the bots that may be granted the role (recorded with each drift). */
-  principals: string[];
+  /**
+   * Principals of the bots that may be granted the role (recorded with each drift). Absent in the
+   * schedule's input: the worker running the reconciliation reads them from the policy it loaded
+   * ({@link ReconcilePolicyView}), which keeps the input small however many bots there are
+   * (Temporal refuses a payload over 2 MiB).
+   */
+  principals?: string[];
+}
+
+/** What reconciliation reads from the worker's own policy rather than from the schedule's input. */
+export interface ReconcilePolicyView {
+  /** The principals of the bots that may be granted `roleId`. */
+  principalsOf(roleId: string): string[];
+  /** Every bot's target identities (`config/identity-uniqueness.ts`). */
+  identities(): ReconcileIdentity[];
 }
 
 /**

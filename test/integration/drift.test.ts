@@ -17,10 +17,14 @@ import { workflowIdFor } from '../../core/model/elevation.js';
 import { type LdapTargetRef } from '../../core/model/targets.js';
 import { type ReconcileResult, type ReconcileRole } from '../../core/model/reconcile.js';
 import { reconcileWorkflow } from '../../workflows/reconcile-workflow.js';
-import { ensureReconcileSchedule, reconcileRolesOf } from '../../worker/reconcile-schedule.js';
+import {
+  ensureReconcileSchedule,
+  reconcileRolesOf,
+  scheduledReconcileRolesOf,
+} from '../../worker/reconcile-schedule.js';
 import { SUFFIX, botOf, startStack, type Stack } from '../support/stack.js';
 
-const ROLES = ['ops', 'dba', 'web', 'standing', 'race', 'midgrant', 'sched'];
+const ROLES = ['ops', 'dba', 'web', 'standing', 'race', 'midgrant', 'sched', 'fleet'];
 let s: Stack;
 
 beforeAll(async () => {
@@ -32,6 +36,7 @@ beforeAll(async () => {
       { id: 'bot-d', roles: ['standing'] },
       { id: 'bot-e', roles: ['race', 'midgrant'] },
       { id: 'bot-f', roles: ['sched'] },
+      { id: 'bot-g', roles: ['fleet'] },
     ],
     roles: ROLES.map((id) => ({ id })),
   });
@@ -130,6 +135,17 @@ describe('reconciliation workflow', () => {
     expect(result.roles[0]!.drift.map((d) => normalizeDn(d.principal))).toEqual([normalizeDn(dn('bot-a'))]);
     expect(await s.target.check(s.target.handleFor(ref('standing'), dn('bot-d')))).toBe(true);
     expect(await s.target.check(s.target.handleFor(ref('standing'), dn('bot-a')))).toBe(false);
+  });
+
+  it("when the schedule's input leaves the bots' principals out, then the worker reads them from its policy and a bot's own membership is recorded as a bot's", async () => {
+    const fleet = scheduledReconcileRolesOf(s.policy).find((r) => r.id === 'fleet')!;
+    expect(fleet).not.toHaveProperty('principals');
+    await s.target.grant(ref('fleet'), dn('bot-g'));
+    await reconcile(fleet);
+    const events = await driftEvents('fleet');
+    expect(events.map((e) => e.type)).toEqual(['drift.detected']);
+    expect(normalizeDn(String(events[0]!.data['principal']))).toBe(normalizeDn(dn('bot-g')));
+    expect(events[0]!.data).toMatchObject({ bot: true });
   });
 
   it('when the policy is turned into workflow input, then each role carries its drift rule and its bots', () => {

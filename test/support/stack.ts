@@ -35,6 +35,7 @@ import {
 } from '../../domain/domain-services.js';
 import { GrantLedger } from '../../domain/grant-ledger.js';
 import { ExpiryRevoker } from '../../domain/expiry-revoker.js';
+import { reconcilePolicyView } from '../../worker/reconcile-schedule.js';
 import type { NewAuditEvent } from '../../core/model/audit-record.js';
 import { z } from 'zod';
 import { openStores, type Stores } from '../../store/stores.js';
@@ -459,6 +460,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             temporal: env.client,
             ...(opts.metrics ? { metrics: opts.metrics } : {}),
             ...(expiry ? { expiry } : {}),
+            reconcilePolicy: reconcilePolicyView(policy),
           }),
         },
         workflowBundlePath: bundle,
