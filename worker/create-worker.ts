@@ -2,6 +2,7 @@
  * The Temporal worker that runs elevation workflows and their activities.
  */
 import { existsSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -68,6 +69,18 @@ export function installTemporalLogging(logger: Logger): void {
   });
 }
 
+/**
+ * Workflows kept in memory between tasks when `ELEVATE_WORKER_MAX_CACHED_WORKFLOWS` is unset: one
+ * per 2 MiB of the heap limit, from 100 to 1,000. Each active elevation is one, about a third of
+ * a megabyte; the SDK's own default, also from the heap, held 2,310 and took a worker with 9,800
+ * active elevations to 1.14 GB. An elevation no longer cached is replayed (some 40 history
+ * events) when its window ends, which costs the worker CPU then but not the removal of access:
+ * the expiry revoker does that from its own timers (docs/benchmarks.md).
+ */
+export function defaultMaxCachedWorkflows(heapLimitBytes = getHeapStatistics().heap_size_limit): number {
+  return Math.min(1_000, Math.max(100, Math.floor(heapLimitBytes / (2 * 2 ** 20))));
+}
+
 export interface ElevationWorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -106,7 +119,7 @@ export function createElevationWorker(opts: ElevationWorkerOptions): Promise<Wor
     maxConcurrentWorkflowTaskExecutions: t.maxConcurrentWorkflowTasks ?? 100,
     maxConcurrentActivityTaskExecutions: t.maxConcurrentActivities ?? 100,
     maxConcurrentLocalActivityExecutions: t.maxConcurrentLocalActivities ?? 100,
-    ...(t.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: t.maxCachedWorkflows } : {}),
+    maxCachedWorkflows: t.maxCachedWorkflows ?? defaultMaxCachedWorkflows(),
     // A stopping worker polls no more and lets running activities finish for the grace time;
     // then they are cancelled, and if one still does not settle the worker gives up on it
     // after a little longer (Temporal retries it on another worker either way).
