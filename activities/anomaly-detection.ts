@@ -13,7 +13,7 @@ import type { PeopleDirectory } from '../core/ports/approver-directory.js';
 import type { DetectionMetrics } from '../core/ports/metrics.js';
 import type { ApprovalNotifier } from '../core/ports/notifier.js';
 import { AnomalyDetector } from '../domain/detection/anomaly-detector.js';
-import { RiskScorer } from '../domain/detection/risk-scorer.js';
+import { scorerOn } from './risk-scoring.js';
 import type { Stores } from '../store/stores.js';
 
 export interface DetectionActivityDeps {
@@ -70,7 +70,7 @@ export function detectionActivitiesOn({
   const log = logger.child({ component: 'detection' });
   return createDetectionActivities({
     detector: new AnomalyDetector({
-      scorer: new RiskScorer({ baselines: stores.baselines, botStates: stores.botStates, policy }),
+      scorer: scorerOn(stores, policy, log),
       baselines: stores.baselines,
       botStates: stores.botStates,
       botActivity: stores.botActivity,

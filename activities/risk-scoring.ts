@@ -99,6 +99,24 @@ export interface RiskActivityStores {
   logger: Logger;
 }
 
+/**
+ * The worker's risk scorer over its stores; a damaged stored baseline is logged (the bot is
+ * scored as one without history and the next fold writes a fresh baseline over it).
+ */
+export function scorerOn(
+  stores: Pick<RiskActivityStores['stores'], 'baselines' | 'botStates'>,
+  policy: RiskActivityStores['policy'],
+  logger: RiskActivityStores['logger'],
+): RiskScorer {
+  return new RiskScorer({
+    baselines: stores.baselines,
+    botStates: stores.botStates,
+    policy,
+    onDamagedBaseline: (botId, problem) =>
+      logger.warn({ botId, problem }, 'a stored baseline is damaged; scoring the bot as one without history'),
+  });
+}
+
 /** The risk activities of a worker, over its stores. */
 export function riskActivitiesOn({
   stores,
@@ -108,7 +126,7 @@ export function riskActivitiesOn({
   logger,
 }: RiskActivityStores): RiskActivities {
   return createRiskActivities({
-    scorer: new RiskScorer({ baselines: stores.baselines, botStates: stores.botStates, policy }),
+    scorer: scorerOn(stores, policy, logger),
     notifier,
     quotas: new BotQuotas(
       { elevations: stores.elevations, leases: stores.leases, singleUse: stores.singleUse },

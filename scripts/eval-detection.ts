@@ -30,6 +30,7 @@
  *
  * The last line of output is one JSON object with the overall figures and `byKind`.
  */
+import { storedBaseline } from '../core/rules/stored-baseline.js';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
@@ -221,6 +222,17 @@ for (const event of events) {
   const t1 = performance.now();
   baselines.set(event.botId, observe(baseline, observation, SETTINGS));
   observeTimings.push(performance.now() - t1);
+}
+
+// Every baseline the replay built must read back as one once stored (JSON) and checked:
+// scoring treats a row that does not as damaged and starts the bot again from no history.
+const unreadable = [...baselines].flatMap(([botId, b]) => {
+  const read = storedBaseline(JSON.parse(JSON.stringify(b)) as unknown, botId);
+  return read.baseline ? [] : [`${botId}: ${'damaged' in read ? read.damaged : 'absent'}`];
+});
+if (unreadable.length > 0) {
+  console.error(`baselines that would not read back from the store:\n${unreadable.join('\n')}`);
+  process.exit(1);
 }
 
 // 3. The figures.

@@ -12,6 +12,7 @@
  * Slack down) is finished by the next run that finds the anomaly: the append is idempotent by id
  * and the notifier posts once per event.
  */
+import { storedBaseline } from '../../core/rules/stored-baseline.js';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -137,7 +138,8 @@ export class AnomalyDetector {
     const { policy } = this.deps;
     const baselines = new Map<string, BotBaseline>();
     for (const bot of policy.bots) {
-      const stored = (await this.deps.baselines.get(bot.id)) as BotBaseline | undefined;
+      // A damaged row is left out here; scoring reports it and writes a fresh one over it.
+      const stored = storedBaseline(await this.deps.baselines.get(bot.id), bot.id).baseline;
       if (stored) baselines.set(bot.id, stored);
     }
     const settings = anomalySettingsOf(policy.detection);

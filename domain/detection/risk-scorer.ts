@@ -4,6 +4,7 @@
  * baseline with the core's rules. The worker calls it from the scoring activity; the result is
  * recorded in the workflow's history, so a replay never scores again.
  */
+import { storedBaseline } from '../../core/rules/stored-baseline.js';
 import type { Policy } from '../../config/policy.js';
 import { baselineSettingsOf } from '../../config/risk-policy.js';
 import type { ElevationInput } from '../../core/model/elevation.js';
@@ -27,6 +28,11 @@ export interface RiskScorerDeps {
   baselines: Pick<BotBaselines, 'catchUp' | 'get'>;
   botStates: Pick<BotStates, 'listBotStates'>;
   policy: Pick<Policy, 'bots' | 'detection'>;
+  /**
+   * Told of a stored baseline that is not one (damaged by hand, another version): the bot is
+   * scored as one without history, and the next fold writes a fresh baseline over it.
+   */
+  onDamagedBaseline?: (botId: string, problem: string) => void;
 }
 
 export class RiskScorer {
@@ -41,7 +47,7 @@ export class RiskScorer {
         for (const event of events) {
           const observation = await observationOf(event, (id) => context.elevation(id));
           if (!observation) continue;
-          const stored = (await context.baseline(observation.botId)) as BotBaseline | undefined;
+          const stored = this.checked(await context.baseline(observation.botId), observation.botId);
           context.put(
             observation.botId,
             observe(stored ?? emptyBaseline(observation.botId), observation, settings),
@@ -54,11 +60,18 @@ export class RiskScorer {
     return total;
   }
 
+  /** The stored baseline if it is one; a damaged one is reported and read as none. */
+  private checked(stored: unknown, botId: string): BotBaseline | undefined {
+    const read = storedBaseline(stored, botId);
+    if (!read.baseline && read.damaged) this.deps.onDamagedBaseline?.(botId, read.damaged);
+    return read.baseline;
+  }
+
   /** The request's score, reasons and level against its bot's baseline as the audit log has it now. */
   async score(input: ElevationInput): Promise<RiskAssessment> {
     await this.keepUp();
     const settings = baselineSettingsOf(this.deps.policy.detection);
-    const stored = (await this.deps.baselines.get(input.bot.id)) as BotBaseline | undefined;
+    const stored = this.checked(await this.deps.baselines.get(input.bot.id), input.bot.id);
     const routing = routingOf(input.role);
     return scoreRequest(
       stored ?? emptyBaseline(input.bot.id),
