@@ -399,6 +399,21 @@ export const slackViewErrorsSchema = documented(
   { id: 'SlackViewErrors', description: 'Errors shown in the Slack modal, by field.' },
 );
 
+/**
+ * Bolt's answer to Slack's check of a request URL (`url_verification`): the challenge echoed as
+ * it came (a string from Slack; Bolt echoes whatever a signed body holds, nothing when none).
+ */
+const slackChallengeSchema = documented(z.strictObject({ challenge: z.unknown().optional() }), {
+  id: 'SlackChallenge',
+  description: 'The challenge of Slack’s URL verification, sent back as it came.',
+});
+
+/** What `/slack/events` acknowledges with when the body is not empty. */
+export const slackAcknowledgementSchema = documented(z.union([slackViewErrorsSchema, slackChallengeSchema]), {
+  id: 'SlackAcknowledgement',
+  description: 'The errors of a refused deny submission, or the challenge of a URL verification.',
+});
+
 // ---- bots, for admins ----------------------------------------------------------------------
 
 const adminIdOf = (description: string) => documented(z.string(), { description });

@@ -19,10 +19,13 @@
  *
  * Interactions are acknowledged at once (Slack's 3-second deadline) and each is handled once:
  * a validly signed interaction sent again (a replay, or a retry) is acknowledged and ignored,
- * keyed in the store's single-use table so every API process agrees.
+ * keyed in the store's single-use table so every API process agrees. One no listener takes is
+ * acknowledged when Bolt is done with it, and a body Bolt cannot read is answered 400
+ * ({@link AcknowledgingReceiver}); fields of a payload are checked before they are used (Slack
+ * signs what it sends, but Elevate does not rely on its shape).
  */
 import { createHash } from 'node:crypto';
-import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { App, LogLevel } from '@slack/bolt';
 import type {
   AllMiddlewareArgs,
   BlockAction,
@@ -44,6 +47,8 @@ import {
   APPROVE_ACTION,
   DENY_ACTION,
   DENY_CALLBACK,
+  DENY_REASON_ACTION,
+  DENY_REASON_BLOCK,
   VERIFY_ACTION,
   renderApproveModal,
   renderDenyModal,
@@ -53,6 +58,7 @@ import { ATTEST_REVIEW_ACTION } from '../integrations/slack/attestation-messages
 import { elevationIdSchema } from './schemas.js';
 import { unsafeTextProblem } from './safe-text.js';
 import { SLACK_BODY_LIMIT_BYTES, headerRefusal, slackRequestGate } from './slack-request-gate.js';
+import { AcknowledgingReceiver } from './slack-receiver.js';
 
 /** How long a handled interaction is remembered (longer than Bolt's 5-minute window). */
 const REPLAY_TTL_MS = 15 * 60_000;
@@ -109,16 +115,30 @@ function noticeModal(title: string, text: string) {
 
 /** What makes an interaction unique: the same click or submission always maps to the same key. */
 export function interactionKey(body: Record<string, unknown>): string | undefined {
-  const user = (body.user as { id?: string } | undefined)?.id ?? '';
+  // Only strings count: a payload's object could not even be turned into text safely.
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  const user = text((body.user as { id?: unknown } | null | undefined)?.id);
   if (body.type === 'block_actions') {
-    const action = (body.actions as { action_id?: string; action_ts?: string }[] | undefined)?.[0];
-    if (action?.action_ts) return `action:${user}:${action.action_id ?? ''}:${action.action_ts}`;
+    const action = (body.actions as { action_id?: unknown; action_ts?: unknown }[] | undefined)?.[0];
+    const ts = text(action?.action_ts);
+    if (ts) return `action:${user}:${text(action?.action_id)}:${ts}`;
   }
   if (body.type === 'view_submission') {
-    const view = body.view as { id?: string; hash?: string } | undefined;
-    if (view?.id) return `view:${user}:${view.id}:${view.hash ?? ''}`;
+    const view = body.view as { id?: unknown; hash?: unknown } | null | undefined;
+    const id = text(view?.id);
+    if (id) return `view:${user}:${id}:${text(view?.hash)}`;
   }
   return undefined;
+}
+
+/**
+ * Whether Bolt can route the interaction: its listener matching reads the first action and the
+ * view as objects without checking that they are (and throws on anything else).
+ */
+function routable(body: Record<string, unknown>): boolean {
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null;
+  if (body.actions !== undefined && !(Array.isArray(body.actions) && isObject(body.actions[0]))) return false;
+  return body.view === undefined || isObject(body.view);
 }
 
 /**
@@ -139,6 +159,29 @@ const ACCOUNT_REFUSALS: Record<SlackUserRefusal, string> = {
 
 const ANONYMOUS = { kind: 'anonymous', id: 'unknown' } as const;
 
+/**
+ * Slack's user ids are upper-case letters and digits. Whoever clicked is looked up, audited and
+ * bound into the approval link by it, so anything else (only a payload Slack never sends could
+ * carry it) is not acted on.
+ */
+const slackUserIdSchema = z.string().regex(/^[A-Z0-9]{1,64}$/);
+
+/** The clicking or submitting Slack user's id, if the payload has a valid one. */
+function slackUserOf(body: unknown): string | undefined {
+  const parsed = slackUserIdSchema.safeParse((body as { user?: { id?: unknown } | null }).user?.id);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** A submitted modal's input values, by block id and action id, as far as it has any. */
+type SubmittedValues = Record<string, Record<string, { value?: unknown } | undefined> | undefined>;
+
+/** The text of the deny modal's reason input, or '' when the submission has none. */
+function denyReasonOf(view: unknown): string {
+  const values = (view as { state?: { values?: SubmittedValues } | null }).state?.values;
+  const value = values?.[DENY_REASON_BLOCK]?.[DENY_REASON_ACTION]?.value;
+  return typeof value === 'string' ? value.trim() : '';
+}
+
 export function createSlackApp(deps: SlackAppDeps): SlackApp {
   const { settings, approvals, audit, slack, logger } = deps;
   /** Interactions seen, by the hash of their identity: a replay or retry acts once. */
@@ -148,7 +191,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   const receiver =
     settings.socketMode || !settings.signingSecret
       ? undefined
-      : new ExpressReceiver({
+      : new AcknowledgingReceiver({
           signingSecret: settings.signingSecret,
           endpoints: '/slack/events',
           logger: boltLogger(log),
@@ -172,9 +215,15 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     ...(settings.apiUrl ? { clientOptions: { slackApiUrl: settings.apiUrl } } : {}),
   });
 
-  // Each interaction once: a replayed or retried one is acknowledged and dropped.
+  // Each interaction once: a replayed or retried one is acknowledged and dropped. One Bolt could
+  // not route (only a payload Slack never sends) is acknowledged and dropped too.
   app.use(async (args) => {
     const body = args.body as unknown as Record<string, unknown>;
+    if (!routable(body)) {
+      log.warn({ type: body.type }, 'a Slack interaction of an unknown shape; ignored');
+      if ('ack' in args && typeof args.ack === 'function') await args.ack();
+      return;
+    }
     const key = interactionKey(body);
     if (key) {
       const fresh = await interactions.put(
@@ -241,19 +290,16 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
       await ack();
       const parsed = elevationIdSchema.safeParse(action.value);
-      if (!parsed.success) return;
+      const slackUserId = slackUserOf(body);
+      if (!parsed.success || !slackUserId) return;
       const elevationId = parsed.data;
       let view;
       try {
-        const email = await emailOf(body.user.id, elevationId, 'approval.refused');
+        const email = await emailOf(slackUserId, elevationId, 'approval.refused');
         const { elevation } = await approvals.checkApprover(elevationId, email);
-        const url = await issueApprovalLink(tickets, deps.publicUrl, {
-          elevationId,
-          slackUserId: body.user.id,
-          email,
-        });
+        const url = await issueApprovalLink(tickets, deps.publicUrl, { elevationId, slackUserId, email });
         view = renderApproveModal(elevationId, url, undefined);
-        log.info({ elevationId, slackUser: body.user.id, status: elevation.status }, 'approval link issued');
+        log.info({ elevationId, slackUser: slackUserId, status: elevation.status }, 'approval link issued');
       } catch (err) {
         if (!(err instanceof ApiError)) log.error({ err, elevationId }, 'could not start an approval');
         const message = err instanceof ApiError ? err.message : 'Something went wrong; try again.';
@@ -295,8 +341,9 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     DENY_CALLBACK,
     async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
       const parsed = elevationIdSchema.safeParse(view.private_metadata);
-      const reason = (view.state.values.reason?.reason?.value ?? '').trim();
-      if (!parsed.success) {
+      const slackUserId = slackUserOf(body);
+      const reason = denyReasonOf(view);
+      if (!parsed.success || !slackUserId) {
         await ack({ response_action: 'errors', errors: { reason: 'This request is not valid any more.' } });
         return;
       }
@@ -312,7 +359,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
         return;
       }
       try {
-        const email = await emailOf(body.user.id, parsed.data, 'deny.refused');
+        const email = await emailOf(slackUserId, parsed.data, 'deny.refused');
         await approvals.deny(parsed.data, { by: { kind: 'human', id: email }, reason: reason.slice(0, 500) });
         await ack();
       } catch (err) {

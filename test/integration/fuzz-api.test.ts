@@ -6,8 +6,10 @@
  * Every answer must be below 500, documented for its operation with its status, media type and
  * schema (Ajv over the document's own schemas), and name the field where the API promises to.
  * At the end the process still answers, its heap has not grown without bound, and the audit
- * chain (thousands of refusals recorded) verifies. A route added to the table is fuzzed with
- * nothing to change here.
+ * chain (thousands of refusals recorded) verifies. A share of the requests are elevation requests
+ * the fuzz app's policy allows, and variations of them, so that the accepted path is fuzzed too:
+ * every run has some answered 202, each with its workflow started. A route added to the table is
+ * fuzzed with nothing to change here.
  *
  * Seeded: `FUZZ_SEED=<n> npx vitest run test/integration/fuzz-api.test.ts` replays a run.
  */
@@ -17,6 +19,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowIdFor } from '../../core/model/elevation.js';
 import type { OpenApiDocument } from '../../server/openapi/document-types.js';
 import { startFuzzApp, type FuzzApp } from '../support/fuzz-app.js';
 import {
@@ -29,6 +32,7 @@ import {
   hostileString,
   hostileValue,
   mutated,
+  resolveRef,
 } from '../support/fuzz.js';
 
 // ajv-formats is CommonJS: imported from an ES module, its plugin is the `default` property.
@@ -37,6 +41,8 @@ const addFormats = formatsModule.default;
 /** Cases per run of the main property; with the warm-up, this file's share of the 10,000. */
 const CASES = 6_000;
 const WARM_UP = 300;
+/** The share of requests that are elevation requests made to be accepted, or variations of one. */
+const ACCEPTED_PATH_SHARE = 1 / 20;
 
 type Json = Record<string, unknown>;
 
@@ -181,6 +187,8 @@ describe(`fuzzing the API from its OpenAPI document (FUZZ_SEED=${FUZZ_SEED})`, (
   let ajv: Ajv2020;
   const seen = new Map<string, Set<number>>();
   const collected = new Set<string>();
+  /** Elevation requests answered 202 (accepted: a workflow started). */
+  let accepted = 0;
 
   beforeAll(async () => {
     app = await startFuzzApp();
@@ -222,13 +230,15 @@ describe(`fuzzing the API from its OpenAPI document (FUZZ_SEED=${FUZZ_SEED})`, (
     return undefined;
   }
 
-  /** Values for a parameter: well-formed ones (known ids among them) and hostile ones. */
-  function parameterValue(p: Parameter): fc.Arbitrary<unknown> {
+  /**
+   * Values for a parameter: well-formed ones (known ids among them) and hostile ones. Only reads
+   * name `fuzz-bot` by its id: a change to it (its key rotated, a lockdown) would refuse every
+   * later bot request, and the fuzz would no longer get past the credential.
+   */
+  function parameterValue(p: Parameter, op: Operation): fc.Arbitrary<unknown> {
     const valid = arbitraryOf(p.schema, doc);
-    const known =
-      p.name === 'id' || p.name === 'botId' || p.name === 'bot'
-        ? [fc.constantFrom('other-bot', 'fuzz-bot')]
-        : [];
+    const bots = op.method === 'GET' ? ['other-bot', 'fuzz-bot'] : ['other-bot'];
+    const known = p.name === 'id' || p.name === 'botId' || p.name === 'bot' ? [fc.constantFrom(...bots)] : [];
     return fc.oneof(
       { arbitrary: valid, weight: 4 },
       ...known.map((arbitrary) => ({ arbitrary, weight: 1 })),
@@ -243,14 +253,14 @@ describe(`fuzzing the API from its OpenAPI document (FUZZ_SEED=${FUZZ_SEED})`, (
     const path = fc.tuple(
       ...op.parameters
         .filter((p) => p.in === 'path')
-        .map((p) => parameterValue(p).map((v) => [p.name, v] as const)),
+        .map((p) => parameterValue(p, op).map((v) => [p.name, v] as const)),
     );
     const query = fc.tuple(
       ...op.parameters
         .filter((p) => p.in === 'query')
         .map((p) =>
           fc.option(
-            parameterValue(p).map((v) => [p.name, v] as const),
+            parameterValue(p, op).map((v) => [p.name, v] as const),
             { freq: 2 },
           ),
         ),
@@ -385,6 +395,57 @@ describe(`fuzzing the API from its OpenAPI document (FUZZ_SEED=${FUZZ_SEED})`, (
       );
   }
 
+  /**
+   * `POST /v1/elevations` as the fuzz app's policy allows it (the bot's own key, one of its roles,
+   * a duration within the role's longest, text the schema takes), so that some are accepted, and
+   * variations around it: a field dropped, replaced or added, a duration one past the longest or
+   * zero, a role that does not exist or the other bot may not have, a `requestId` used again.
+   */
+  function elevationRequests(): fc.Arbitrary<Request> {
+    const op = ops.find((o) => o.method === 'POST' && o.template === '/v1/elevations')!;
+    const schema = op.body!.schema;
+    const object = (typeof schema.$ref === 'string' ? resolveRef(doc, schema.$ref) : schema) as Json;
+    const field = (name: string) => arbitraryOf((object.properties as Record<string, Json>)[name]!, doc);
+    const valid = fc.constantFrom(...app.botRoles).chain((role) =>
+      fc.record(
+        {
+          role: fc.constant(role.id),
+          durationSeconds: fc.integer({ min: 1, max: role.maxDurationSeconds }),
+          justification: field('justification'),
+          ticket: field('ticket'),
+          // A few keys used again and again: replays of one request, and conflicting ones.
+          requestId: fc.oneof(fc.constantFrom('fuzz-request-1', 'fuzz-request-2'), field('requestId')),
+        },
+        { requiredKeys: ['role', 'durationSeconds', 'justification'] },
+      ),
+    );
+    const longest = (role: string) => app.botRoles.find((r) => r.id === role)?.maxDurationSeconds ?? 0;
+    const around = fc.oneof(
+      mutated(valid),
+      valid.map((b) => ({ ...b, durationSeconds: longest(b.role) + 1 })),
+      valid.map((b) => ({ ...b, durationSeconds: 0 })),
+      valid.map((b) => ({ ...b, role: 'no-such-role' })),
+    );
+    return fc
+      .record({
+        body: fc.oneof({ arbitrary: valid, weight: 2 }, { arbitrary: around, weight: 3 }),
+        key: fc.oneof(
+          { arbitrary: fc.constant(app.botKey), weight: 6 },
+          { arbitrary: fc.constant(app.otherBotKey), weight: 1 },
+        ),
+      })
+      .map(({ body, key }) => {
+        const request: Request = {
+          op,
+          path: op.template,
+          headers: { authorization: `Bearer ${key}`, 'content-type': op.body!.contentType },
+          body: encodeBody(op.body!.contentType, body),
+        };
+        Object.defineProperty(request, fc.toStringMethod, { value: () => describeRequest(request) });
+        return request;
+      });
+  }
+
   function validatorFor(pointer: string): ValidateFunction {
     let validate = validators.get(pointer);
     if (!validate) {
@@ -438,7 +499,11 @@ describe(`fuzzing the API from its OpenAPI document (FUZZ_SEED=${FUZZ_SEED})`, (
     return problems;
   }
 
-  const allRequests = () => fc.oneof(...ops.map((op) => requestOf(op)));
+  const allRequests = () =>
+    fc.oneof(...ops.map((op) => ({ arbitrary: requestOf(op), weight: 1 / ACCEPTED_PATH_SHARE - 1 })), {
+      arbitrary: elevationRequests(),
+      weight: ops.length,
+    });
 
   async function fuzz(numRuns: number): Promise<void> {
     await checkFuzz(
@@ -448,6 +513,12 @@ describe(`fuzzing the API from its OpenAPI document (FUZZ_SEED=${FUZZ_SEED})`, (
         if (!seen.has(key)) seen.set(key, new Set());
         seen.get(key)!.add(answer.status);
         const problems = problemsOf(req, answer);
+        if (key === 'POST /v1/elevations' && answer.status === 202) {
+          accepted++;
+          // Accepted means started: the answer names the elevation whose workflow was started.
+          const { id } = JSON.parse(answer.body.toString('utf8')) as { id: string };
+          if (!app.started.includes(workflowIdFor(id))) problems.push(`202 for ${id}, no workflow started`);
+        }
         // A body mentioning `__proto__` must not have reached the process's prototypes.
         if (Object.keys(Object.prototype).length > 0 || ({} as Json).polluted !== undefined)
           problems.push('Object.prototype was polluted');
@@ -483,6 +554,13 @@ describe(`fuzzing the API from its OpenAPI document (FUZZ_SEED=${FUZZ_SEED})`, (
     expect([...seen.keys()].sort()).toEqual(ops.map((op) => `${op.method} ${op.template}`).sort());
     const statuses = new Set([...seen.values()].flatMap((s) => [...s]));
     for (const status of [200, 400, 401, 403, 404, 415]) expect(statuses).toContain(status);
+    // The accepted path was fuzzed, not only the refusals around it.
+    console.log(
+      `elevation requests accepted (202): ${accepted}; answers to POST /v1/elevations: ${[
+        ...(seen.get('POST /v1/elevations') ?? []),
+      ].join(', ')}`,
+    );
+    expect(accepted).toBeGreaterThan(0);
 
     // Loosely: what thousands of requests leave behind after a full GC is small.
     expect(heapAfter - heapBefore).toBeLessThan(64 * 1024 * 1024);

@@ -58,6 +58,10 @@ export interface FuzzApp {
   base: string;
   /** The bot every bot request is made as; `other-bot` is the one admin requests may change. */
   botKey: string;
+  /** The roles the bot may request, with the longest duration each allows. */
+  botRoles: { id: string; maxDurationSeconds: number }[];
+  /** `other-bot`'s key: a real bot that may request `fuzz-auto` only. */
+  otherBotKey: string;
   adminToken: string;
   store: Stores;
   /** Log lines at `error` or worse: a request that failed on our side. */
@@ -148,6 +152,13 @@ export async function startFuzzApp(): Promise<FuzzApp> {
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     botKey: keys['fuzz-bot']!,
+    botRoles: policy.bots
+      .find((b) => b.id === 'fuzz-bot')!
+      .roles.map((id) => ({
+        id,
+        maxDurationSeconds: policy.roles.find((r) => r.id === id)!.maxDurationSeconds,
+      })),
+    otherBotKey: keys['other-bot']!,
     adminToken,
     store,
     errors,

@@ -265,6 +265,8 @@ export interface StackOptions {
    * true); false leaves every revocation to the workflow, as a worker without it would.
    */
   expiryRevoker?: boolean;
+  /** Where the stack's service and worker log (default {@link testLogger}): a test may read it. */
+  logger?: Logger;
 }
 
 export interface Stack {
@@ -311,7 +313,7 @@ export interface Stack {
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const dir = mkdtempSync(path.join(tmpdir(), 'elevate-test-'));
   const { policy, keys, adminToken } = buildPolicy(opts.bots, opts.roles, opts.federation, opts.detection);
-  const logger = testLogger();
+  const logger = opts.logger ?? testLogger();
   installTemporalLogging(logger);
   const closers: (() => Promise<void>)[] = [];
 

@@ -5,7 +5,7 @@
  * break the very check that authenticates the request.
  */
 import { z } from 'zod';
-import { slackViewErrorsSchema } from '../../response-schemas.js';
+import { slackAcknowledgementSchema } from '../../response-schemas.js';
 import { slackInteractionFormSchema } from '../request-docs.js';
 import type { ApiRoute } from '../route-spec.js';
 
@@ -34,8 +34,8 @@ export const SLACK_ROUTES: readonly ApiRoute[] = [
     responses: {
       200: {
         description:
-          'Acknowledged: an empty body, or, for a deny submission that was refused, the errors to show in the modal.',
-        json: slackViewErrorsSchema,
+          'Acknowledged: an empty body, or, for a deny submission that was refused, the errors to show in the modal; for Slack’s URL verification, its challenge.',
+        json: slackAcknowledgementSchema,
       },
       400: { description: 'The body could not be read.' },
       401: {
