@@ -114,18 +114,9 @@ export class GrantLedger {
         };
       }
       const handle = req.handle ?? this.target.handleFor(req.target, req.principal, req.elevationId);
-      const change = await this.target.revoke(handle);
-      if (!change.confirmed && (await this.target.check(handle))) {
-        throw new TargetNotVerifiedError(`${req.principal} is still a member after the revocation`);
-      }
-      return {
-        target: req.target,
-        principal: req.principal,
-        removed: true,
-        stillHeldBy: [],
-        verifiedAt: this.now(),
-        ...(change.session ? { session: change.session } : {}),
-      };
+      const receipt = await this.confirmRemoval(req, handle, await this.target.revoke(handle));
+      if (receipt instanceof Error) throw receipt;
+      return receipt;
     });
   }
 

@@ -328,25 +328,7 @@ export class GrantLeases {
    * cannot hold it afterwards). Idempotent: the first release's time is kept.
    */
   async release(lease: LeaseInput, at: string): Promise<void> {
-    await this.conn.write((db) =>
-      db
-        .insertInto('leases')
-        .values({
-          elevation_id: lease.elevationId,
-          key: lease.key,
-          target: JSON.stringify(lease.target),
-          principal: lease.principal,
-          state: 'released',
-          released_at: at,
-        })
-        .onConflict((oc) =>
-          oc.column('elevation_id').doUpdateSet((eb) => ({
-            state: 'released' as const,
-            released_at: eb.fn.coalesce('leases.released_at', 'excluded.released_at'),
-          })),
-        )
-        .execute(),
-    );
+    await this.releaseAll([lease], at);
   }
 
   /**
