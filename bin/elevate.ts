@@ -10,6 +10,7 @@
  *   elevate keygen --decision-keys <folder>   the API's decision signing key pair
  *   elevate keygen --checkpoint-key <folder>  the audit checkpoint key pair
  *   elevate config check <file>   validate a policy file
+ *   elevate config schema         print the policy file's JSON Schema (for editors)
  *   elevate dev-totp <email>      the current TOTP code of a development approver (embedded only)
  *   elevate bots …                list, lock, unlock, disable, enable, rotate keys; create (offline)
  *   elevate elevations …          list, show and revoke elevations
@@ -24,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { TOTP } from 'otpauth';
 import { ConfigError } from '../core/errors/config-error.js';
 import { loadPolicy } from '../config/load-policy.js';
+import { policyJsonSchemaText } from '../config/policy-json-schema.js';
 import { loadSettings } from '../config/settings.js';
 import { generateSecret, hashSecret } from '../core/crypto/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-keys.js';
@@ -44,6 +46,7 @@ commands:
   keygen --checkpoint-key <folder>
                          make the audit checkpoint key (API and worker) and its public key
   config check <file>    validate a policy file and exit 0 if it is valid
+  config schema          print the policy file's JSON Schema (docs/policy.schema.json)
   dev-totp <email>       print the current TOTP code of a development approver (embedded default only)
   bots <command>         bots at runtime: list, show, lock, unlock, disable, enable, rotate-key;
                          create adds one to a policy file (see \`elevate bots --help\`)
@@ -240,8 +243,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'config': {
       const [sub, file] = rest;
+      if (sub === 'schema' && !file) {
+        process.stdout.write(policyJsonSchemaText());
+        return EXIT.ok;
+      }
       if (sub !== 'check' || !file) {
-        process.stderr.write('usage: elevate config check <file>\n');
+        process.stderr.write('usage: elevate config check <file> | elevate config schema\n');
         return EXIT.usage;
       }
       const policy = loadPolicy(file);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../config/load-policy.js';
+import { policyJsonSchema } from '../../config/policy-json-schema.js';
 import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
 import type { BotKeyRotation, BotLockResult, BotSummary } from '../../domain/bots/bot-summary.js';
 import { createApp } from '../../server/app.js';
@@ -573,6 +574,13 @@ describe('configuration, usage and reachability', () => {
 
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('valid (1 bot(s), 1 role(s), 1 admin(s))');
+  });
+
+  it('when `config schema` runs, then it prints the policy JSON Schema editors use', async () => {
+    const run = await elevate(['config', 'schema']);
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(policyJsonSchema());
   });
 
   it.each([
