@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ElevationIndex } from '../store/elevation-index.js';
 import type { GrantLeases } from '../store/grant-leases.js';
 import type { SingleUseRecords } from '../core/ports/single-use.js';
-import type { TypedAuditAppender } from '../core/model/audit-record.js';
+import type { OrderedAuditAppender } from '../core/model/audit-record.js';
 import type { RequestVerifier } from '../domain/decision-signer.js';
 import { type GrantLedger } from '../domain/grant-ledger.js';
 import type { ExpiryRevoker } from '../domain/expiry-revoker.js';
@@ -47,7 +47,7 @@ const REQUEST_CLAIM_TTL_MS = 24 * 3600_000;
 
 export interface ActivityDeps {
   /** The audit log (`store/audit-log.ts`): each event's data is checked against its type. */
-  store: TypedAuditAppender;
+  store: OrderedAuditAppender;
   /**
    * Checks the API's signature over each workflow's start input and holds the public keys
    * decisions are checked with (the worker's ELEVATE_DECISION_PUBLIC_KEYS).
@@ -207,12 +207,13 @@ export function createActivities({
       return Promise.resolve(requests.trust());
     },
 
-    /** Append events in order. Idempotent by event id, so a retried call stores nothing twice. */
+    /**
+     * Append events in order, all or none, in the transaction other activities' appends of the
+     * moment share. Idempotent by event id, so a retried call stores nothing twice.
+     */
     async recordEvents(elevationId: string, events: WorkflowEvent[]): Promise<void> {
-      for (const e of events) {
-        await store.append({ ...e, elevationId });
-        observeRevocationLag(e);
-      }
+      await store.appendAll(events.map((e) => ({ ...e, elevationId })));
+      events.forEach(observeRevocationLag);
     },
 
     /**

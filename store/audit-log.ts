@@ -6,7 +6,8 @@
  *
  * Appends serialise on the chain-head row: SQLite holds its write lock for the transaction,
  * PostgreSQL locks the row (`SELECT … FOR UPDATE`), so any number of processes append to one
- * chain without gaps or forks. An event that carries its elevation's view replaces the
+ * chain without gaps or forks. Within a process, appends made at about the same time share one
+ * transaction (group commit). An event that carries its elevation's view replaces the
  * elevation's summary row in the same transaction (`elevation-index.ts`).
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -22,10 +23,11 @@ import type {
   AuditEvent,
   ChainAnchor,
   NewAuditEvent,
-  TypedAuditAppender,
+  OrderedAuditAppender,
   VerifyResult,
 } from '../core/model/audit-record.js';
 import { finishVerify, reviewCheckpoints, type RowHash } from './checkpoint-review.js';
+import { GroupCommit } from './group-commit.js';
 import type { StoreConnection } from './connection.js';
 import { writeSummary } from './elevation-index.js';
 import { InvalidEventError } from './errors.js';
@@ -166,7 +168,7 @@ function toCheckpoint(row: Omit<AuditCheckpointsTable, 'hashes'>): SignedCheckpo
 }
 
 /** The audit log of the store's database. */
-export class AuditLog implements TypedAuditAppender {
+export class AuditLog implements OrderedAuditAppender {
   /**
    * The newest checkpoint this instance has seen written. Should the table later hold only older
    * ones, checkpoints were deleted: the next one names this one as its predecessor, so verify
@@ -178,17 +180,38 @@ export class AuditLog implements TypedAuditAppender {
 
   /**
    * Appends one event (idempotent by `id`: the same id again returns the stored event and
-   * changes nothing) and returns it as stored.
+   * changes nothing) and returns it as stored. Appends made at about the same time share one
+   * transaction (`group-commit.ts`).
    *
    * @throws {@link InvalidEventError} when the event's `elevation` is another elevation's
    */
   async append(event: NewAuditEvent): Promise<AuditEvent> {
-    if (event.elevation && event.elevation.id !== event.elevationId) {
-      throw new InvalidEventError(
-        `event ${event.id}: elevation.id "${event.elevation.id}" differs from elevationId "${String(event.elevationId)}"`,
-      );
+    const [stored] = await this.appendAll([event]);
+    return stored!;
+  }
+
+  /**
+   * Appends events in order, all or none (each idempotent by `id`), and returns them as stored.
+   *
+   * @throws {@link InvalidEventError} when an event's `elevation` is another elevation's
+   */
+  appendAll(events: readonly NewAuditEvent[]): Promise<AuditEvent[]> {
+    for (const event of events) {
+      if (event.elevation && event.elevation.id !== event.elevationId) {
+        return Promise.reject(
+          new InvalidEventError(
+            `event ${event.id}: elevation.id "${event.elevation.id}" differs from elevationId "${String(event.elevationId)}"`,
+          ),
+        );
+      }
     }
-    const dataText = canonicalJson(event.data);
+    return this.commits.submit(events);
+  }
+
+  private readonly commits = new GroupCommit<NewAuditEvent, AuditEvent>((units) => this.commitUnits(units));
+
+  /** One transaction: the units' events in order, the chain head moved once at the end. */
+  private async commitUnits(units: readonly (readonly NewAuditEvent[])[]): Promise<AuditEvent[][]> {
     let checkpoint: SignedCheckpoint | undefined;
     const stored = await this.conn.transaction(async (trx) => {
       checkpoint = undefined;
@@ -199,59 +222,87 @@ export class AuditLog implements TypedAuditAppender {
         .$if(this.conn.engine === 'postgres', (q) => q.forUpdate())
         .executeTakeFirst();
       if (!head) throw new Error('audit_chain_head row is missing: the store schema was damaged');
-      // Checked under the lock, so two concurrent appends of one id cannot both insert.
-      const existing = await trx
-        .selectFrom('audit_events')
-        .select(EVENT_COLUMNS)
-        .where('id', '=', event.id)
-        .executeTakeFirst();
-      if (existing) return rowToEvent(existing);
-
-      const last = await trx
-        .selectFrom('audit_events')
-        .select((eb) => eb.fn.max('seq').as('seq'))
-        .$if(event.elevationId === null, (q) => q.where('elevation_id', 'is', null))
-        .$if(event.elevationId !== null, (q) => q.where('elevation_id', '=', event.elevationId))
-        .executeTakeFirst();
-      const unhashed: Omit<AuditEvent, 'hash'> = {
-        id: event.id,
-        elevationId: event.elevationId,
-        seq: Number(last?.seq ?? 0) + 1,
-        type: event.type,
-        at: event.at,
-        actor: { kind: event.actor.kind, id: event.actor.id },
-        // Exactly what a reader will parse back, so the returned event equals the stored one.
-        data: JSON.parse(dataText) as Record<string, unknown>,
-        position: Number(head.position) + 1,
-        prevHash: head.hash,
-      };
-      const stored: AuditEvent = { ...unhashed, hash: hashEvent(unhashed) };
-      await trx
-        .insertInto('audit_events')
-        .values({
-          position: stored.position,
-          id: stored.id,
-          elevation_id: stored.elevationId,
-          seq: stored.seq,
-          type: stored.type,
-          at: stored.at,
-          actor_kind: stored.actor.kind,
-          actor_id: stored.actor.id,
-          data: dataText,
-          prev_hash: stored.prevHash,
-          hash: stored.hash,
-        })
-        .execute();
-      await trx
-        .updateTable('audit_chain_head')
-        .set({ position: stored.position, hash: stored.hash })
-        .execute();
-      if (event.elevation) await writeSummary(trx, event, event.elevation, stored.position);
-      checkpoint = await this.checkpointIfDue(trx, stored);
-      return stored;
+      const chain = { position: Number(head.position), hash: head.hash };
+      const results: AuditEvent[][] = [];
+      for (const unit of units) {
+        const unitResults: AuditEvent[] = [];
+        for (const event of unit) {
+          const { event: appended, checkpoint: made } = await this.appendIn(trx, event, chain);
+          if (made) checkpoint = made;
+          unitResults.push(appended);
+        }
+        results.push(unitResults);
+      }
+      if (chain.position !== Number(head.position)) {
+        await trx
+          .updateTable('audit_chain_head')
+          .set({ position: chain.position, hash: chain.hash })
+          .execute();
+      }
+      return results;
     });
     if (checkpoint) this.lastCheckpointSeen = checkpoint;
     return stored;
+  }
+
+  /**
+   * Inside the append transaction, with the chain head locked: stores one event after `chain`
+   * (and moves `chain` on), or returns the stored event of the same id.
+   */
+  private async appendIn(
+    trx: Kysely<StoreSchema>,
+    event: NewAuditEvent,
+    chain: { position: number; hash: string },
+  ): Promise<{ event: AuditEvent; checkpoint?: SignedCheckpoint }> {
+    // Checked under the lock, so two concurrent appends of one id cannot both insert.
+    const existing = await trx
+      .selectFrom('audit_events')
+      .select(EVENT_COLUMNS)
+      .where('id', '=', event.id)
+      .executeTakeFirst();
+    if (existing) return { event: rowToEvent(existing) };
+
+    const dataText = canonicalJson(event.data);
+    const last = await trx
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .$if(event.elevationId === null, (q) => q.where('elevation_id', 'is', null))
+      .$if(event.elevationId !== null, (q) => q.where('elevation_id', '=', event.elevationId))
+      .executeTakeFirst();
+    const unhashed: Omit<AuditEvent, 'hash'> = {
+      id: event.id,
+      elevationId: event.elevationId,
+      seq: Number(last?.seq ?? 0) + 1,
+      type: event.type,
+      at: event.at,
+      actor: { kind: event.actor.kind, id: event.actor.id },
+      // Exactly what a reader will parse back, so the returned event equals the stored one.
+      data: JSON.parse(dataText) as Record<string, unknown>,
+      position: chain.position + 1,
+      prevHash: chain.hash,
+    };
+    const stored: AuditEvent = { ...unhashed, hash: hashEvent(unhashed) };
+    await trx
+      .insertInto('audit_events')
+      .values({
+        position: stored.position,
+        id: stored.id,
+        elevation_id: stored.elevationId,
+        seq: stored.seq,
+        type: stored.type,
+        at: stored.at,
+        actor_kind: stored.actor.kind,
+        actor_id: stored.actor.id,
+        data: dataText,
+        prev_hash: stored.prevHash,
+        hash: stored.hash,
+      })
+      .execute();
+    chain.position = stored.position;
+    chain.hash = stored.hash;
+    if (event.elevation) await writeSummary(trx, event, event.elevation, stored.position);
+    const checkpoint = await this.checkpointIfDue(trx, stored);
+    return { event: stored, ...(checkpoint ? { checkpoint } : {}) };
   }
 
   /**

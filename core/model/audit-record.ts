@@ -40,6 +40,12 @@ export interface TypedAuditAppender {
   append<T extends EventType>(event: TypedNewAuditEvent<T>): Promise<AuditEvent>;
 }
 
+/** An appender that also stores several events as one unit, as the workflow's records need. */
+export interface OrderedAuditAppender extends TypedAuditAppender {
+  /** Events in order, all or none: an elevation's events never land out of order. */
+  appendAll(events: readonly TypedNewAuditEvent<EventType>[]): Promise<AuditEvent[]>;
+}
+
 /**
  * An event as stored: numbered and chained. `data` is as stored, of any shape a version of
  * Elevate (or a damaged row) left: read it with `parseEventData` (`core/model/event-data.ts`).

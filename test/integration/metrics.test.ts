@@ -512,6 +512,8 @@ describe('failures counted where they happen', () => {
     const activities = createActivities({
       store: {
         append: (e) => Promise.resolve({ ...e, seq: 1, position: 1, prevHash: '', hash: '' } as AuditEvent),
+        appendAll: (events) =>
+          Promise.resolve(events.map((e) => ({ ...e, seq: 1, position: 1, prevHash: '', hash: '' }))),
       },
       ledger: {
         acquire: () => Promise.reject(new TargetUnreachableError('ldap down')),

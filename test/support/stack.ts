@@ -13,7 +13,7 @@ import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
 import { createActivities } from '../../activities/index.js';
-import type { TypedAuditAppender } from '../../core/model/audit-record.js';
+import type { OrderedAuditAppender } from '../../core/model/audit-record.js';
 import { riskActivitiesOn } from '../../activities/risk-scoring.js';
 import { detectionActivitiesOn } from '../../activities/anomaly-detection.js';
 import { attestationActivitiesOn } from '../../activities/attestation.js';
@@ -418,10 +418,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         opts.expiryRevoker === false
           ? undefined
           : new ExpiryRevoker({ releaseMany: (r) => ledger.releaseMany(r) });
-      const appender: TypedAuditAppender = {
+      const appender: OrderedAuditAppender = {
         append: async (event) => {
           await stack.beforeAppend?.(event);
           return stores.auditLog.append(event);
+        },
+        appendAll: async (events) => {
+          for (const event of events) await stack.beforeAppend?.(event);
+          return stores.auditLog.appendAll(events);
         },
       };
       const worker = await createElevationWorker({
