@@ -5,6 +5,8 @@ import { builtinModules } from 'node:module';
 
 /** Every top-level folder of source code, bottom layer first. */
 const FOLDERS = [
+  // The client libraries ship on their own: they import nothing of Elevate's.
+  'clients',
   'core',
   'config',
   'integrations',
@@ -20,8 +22,12 @@ const FOLDERS = [
   'scripts',
 ];
 
-/** The folders of ours each folder may import: only those below it (docs/architecture.md). */
+/**
+ * The folders of ours each folder may import: only those below it (docs/architecture.md).
+ * @type {Record<string, string[]>}
+ */
 const MAY_IMPORT = {
+  clients: [],
   core: [],
   config: ['core'],
   integrations: ['core'],
@@ -38,17 +44,24 @@ const MAY_IMPORT = {
   scripts: FOLDERS.filter((f) => f !== 'scripts'),
 };
 
-const LAYER_ZONES = FOLDERS.map((folder) => ({
+/** @typedef {{ target: string, from: string | string[], message: string }} Zone */
+
+/** @type {Zone[]} */
+const FOLDER_ZONES = FOLDERS.map((folder) => ({
   target: `./${folder}`,
-  from: FOLDERS.filter((f) => f !== folder && !MAY_IMPORT[folder].includes(f)).map((f) => `./${f}`),
-  message: `${folder}/ may import only ${MAY_IMPORT[folder].join(', ') || 'libraries, not other folders of Elevate'}`,
-}))
-  .filter((zone) => zone.from.length > 0)
+  from: FOLDERS.filter((f) => f !== folder && !(MAY_IMPORT[folder] ?? []).includes(f)).map((f) => `./${f}`),
+  message: `${folder}/ may import only ${(MAY_IMPORT[folder] ?? []).join(', ') || 'libraries, not other folders of Elevate'}`,
+})).filter((zone) => zone.from.length > 0);
+
+/** @type {Zone[]} */
+const LAYER_ZONES = [
+  ...FOLDER_ZONES,
   // Nothing that ships imports the tests: their servers and stand-ins live in dev/.
-  .concat({ target: './!(test)/**', from: './test', message: 'only tests import test/' });
+  { target: './!(test)/**', from: './test', message: 'only tests import test/' },
+];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', '.tmp/**', 'test/histories/**'] },
+  { ignores: ['dist/**', 'clients/*/dist/**', 'node_modules/**', 'data/**', '.tmp/**', 'test/histories/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

@@ -5,9 +5,7 @@
  * trail. State changes are idempotent and events keyed by the attestation, so a retried
  * activity changes and records nothing twice.
  */
-import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { Policy } from '../config/policy.js';
 import type { AttestationAnswer, AttestationInput, AttestationRequest } from '../core/model/attestation.js';
 import type { TypedAuditAppender } from '../core/model/audit-record.js';
 import type { Actor } from '../core/model/elevation.js';
@@ -15,7 +13,7 @@ import type { AttestationActivities } from '../core/ports/activities.js';
 import type { ApprovalNotifier } from '../core/ports/notifier.js';
 import { AttestationStarter } from '../domain/attestations/attestation-starter.js';
 import type { BotStates } from '../store/bot-state.js';
-import type { Stores } from '../store/stores.js';
+import type { ReviewActivityStores } from './review-activity-stores.js';
 
 const SYSTEM: Actor = { kind: 'system', id: 'elevate' };
 
@@ -124,18 +122,7 @@ export function createAttestationActivities(deps: AttestationActivityDeps): Atte
 }
 
 /** What {@link attestationActivitiesOn} builds the activities from: a worker's stores, policy and client. */
-export interface AttestationActivityStores {
-  stores: Pick<Stores, 'botStates' | 'auditLog'>;
-  policy: Pick<Policy, 'bots' | 'detection'>;
-  notifier: ApprovalNotifier;
-  temporal: Pick<Client, 'workflow'>;
-  taskQueue: string;
-  /** Base URL owners' browsers reach the API at (the review page is under `/approvals/attest/`). */
-  publicUrl: string;
-  /** Where appends go (defaults to the stores' audit log). */
-  store?: TypedAuditAppender;
-  logger: Logger;
-}
+export type AttestationActivityStores = ReviewActivityStores<'botStates' | 'auditLog', 'bots' | 'detection'>;
 
 /** The attestation activities of a worker. */
 export function attestationActivitiesOn(deps: AttestationActivityStores): AttestationActivities {

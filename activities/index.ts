@@ -12,6 +12,7 @@ import type { OrderedAuditAppender } from '../core/model/audit-record.js';
 import type { RequestVerifier } from '../domain/decision-signer.js';
 import { type GrantLedger } from '../domain/grant-ledger.js';
 import type { ExpiryRevoker } from '../domain/expiry-revoker.js';
+import type { ServerClock } from '../domain/server-clock.js';
 import { type GrantRequest, type ReleaseRequest } from '../core/ports/activities.js';
 import type {
   GrantReceipt,
@@ -37,10 +38,12 @@ import { TargetError } from '../core/errors/target-errors.js';
 import type { TargetMetrics } from '../core/ports/metrics.js';
 import type { ElevationActivities } from '../core/ports/activities.js';
 import type { ApprovalNotifier, ElevationDetails, ElevationNotice } from '../core/ports/notifier.js';
+import type { ApprovalNudgeNotice } from '../core/ports/approval-nudger.js';
 import type { WorkflowEvent } from '../core/model/events.js';
 import { releaseOrphanedLeases, type ElevationWorkflows } from './orphaned-leases.js';
 import { withSlackFailures } from './slack-failures.js';
 import { sweepSharedIdentities, type ElevationOwner } from './shared-identities.js';
+import { extendGrantActivity } from './extend.js';
 
 /** How long a request stays claimed by the workflow run that first checked it. */
 const REQUEST_CLAIM_TTL_MS = 24 * 3600_000;
@@ -85,7 +88,14 @@ export interface ActivityDeps {
    * The worker's fast path at the end of windows (`domain/expiry-revoker.ts`). Without it, a
    * grant that asks for it is confirmed without `expiresAt` and its workflow revokes alone.
    */
-  expiry?: Pick<ExpiryRevoker, 'schedule' | 'settled' | 'forget'>;
+  expiry?: Pick<ExpiryRevoker, 'schedule' | 'settled' | 'forget' | 'reschedule'>;
+  /** Where extended windows' ends are kept for every worker's expiry revoker (`extend.ts`). */
+  extendedWindows?: Pick<SingleUseRecords<string>, 'put' | 'replace'>;
+  /**
+   * The Temporal server's clock as this worker tells it (`domain/server-clock.ts`): windows the
+   * expiry revoker times end on it, not on this host's clock. Without it, this host's clock.
+   */
+  serverClock?: Pick<ServerClock, 'observe' | 'toServer'>;
   /** The bots' principals and identities, for reconciliation runs whose input leaves them out. */
   reconcilePolicy?: ReconcilePolicyView;
 }
@@ -102,6 +112,8 @@ export function createActivities({
   temporal,
   metrics,
   expiry,
+  extendedWindows,
+  serverClock,
   reconcilePolicy,
 }: ActivityDeps): ElevationActivities {
   /** Record a drift event (no elevation explains it, so it belongs to none). */
@@ -121,6 +133,25 @@ export function createActivities({
 
   /** The bot and role of elevations the shared-identity search has read (they never change). */
   const elevationOwners = new Map<string, ElevationOwner>();
+
+  /**
+   * A receipt with its read-back time (this host's clock) on the server's, so that the audit
+   * trail has one clock: the workflow's events and the window's end are on the server's.
+   */
+  const onServerClock = <R extends { verifiedAt: string }>(receipt: R): R => {
+    const at = Date.parse(receipt.verifiedAt);
+    const server = serverClock?.toServer(at) ?? at;
+    return server === at ? receipt : { ...receipt, verifiedAt: new Date(server).toISOString() };
+  };
+
+  /** When the server scheduled this attempt (its clock); 0 outside an activity. */
+  const scheduledAt = (): number => {
+    try {
+      return Context.current().info.currentAttemptScheduledTimestampMs;
+    } catch {
+      return 0;
+    }
+  };
 
   const attemptOf = (): number => {
     try {
@@ -223,10 +254,14 @@ export function createActivities({
      */
     async acquireGrant(req: GrantRequest): Promise<GrantReceipt> {
       const target_type = req.target.type;
+      serverClock?.observe(scheduledAt());
       try {
-        const receipt = await logFailure(req, 'warn', 'grant attempt failed', () => ledger.acquire(req));
+        const receipt = onServerClock(
+          await logFailure(req, 'warn', 'grant attempt failed', () => ledger.acquire(req)),
+        );
         metrics?.grants.inc({ target_type, outcome: receipt.alreadyPresent ? 'already_present' : 'granted' });
         if (req.revokeAtExpiry && expiry && req.durationSeconds !== undefined) {
+          // On the server's clock (the receipt's is), which the workflow's timer runs on.
           const expiresAt = Date.parse(receipt.verifiedAt) + req.durationSeconds * 1000;
           const { revokeAtExpiry: _asked, ...request } = req;
           expiry.schedule({ ...request, handle: receipt.handle }, expiresAt);
@@ -249,15 +284,18 @@ export function createActivities({
       const target_type = req.target.type;
       try {
         // The expiry revoker may have removed it already: its receipt says when access ended.
-        const fast = await expiry?.settled(req.elevationId);
+        const settled = await expiry?.settled(req.elevationId);
+        const fast = settled && onServerClock(settled);
         // Released through the ledger either way: idempotent, and it reads the target back, so
         // a removal the revoker missed or that was undone is done here.
         // An error line on every failed attempt: a revocation that does not go through is an incident.
-        const receipt = await logFailure(
-          req,
-          'error',
-          'revocation attempt failed; it will be retried until it succeeds',
-          () => ledger.release(req),
+        const receipt = onServerClock(
+          await logFailure(
+            req,
+            'error',
+            'revocation attempt failed; it will be retried until it succeeds',
+            () => ledger.release(req),
+          ),
         );
         metrics?.revocations.inc({ target_type, outcome: receipt.removed ? 'removed' : 'kept' });
         expiry?.forget(req.elevationId);
@@ -271,6 +309,13 @@ export function createActivities({
         throw err;
       }
     },
+
+    /** Move an extended elevation's end for the expiry revokers (`extend.ts`). */
+    extendGrant: extendGrantActivity({
+      ...(expiry ? { expiry } : {}),
+      ...(extendedWindows ? { windows: extendedWindows } : {}),
+      logger,
+    }),
 
     /**
      * Compare who holds the role in its target with the leases of running elevations. A member
@@ -376,6 +421,11 @@ export function createActivities({
     /** Bring the approval messages up to date with one step of the elevation. */
     publishElevationEvent(notice: ElevationNotice): Promise<void> {
       return withSlackFailures(() => notifier.publish(notice));
+    },
+
+    /** Remind the approvers, or ask the escalation groups, and tell the owner. */
+    nudgeApprovers(notice: ApprovalNudgeNotice): Promise<SlackMessageRef[]> {
+      return withSlackFailures(() => notifier.nudge?.(notice) ?? Promise.resolve([]));
     },
   };
 }

@@ -16,6 +16,7 @@
  *   elevate elevations …          list, show and revoke elevations
  *   elevate audit …               verify the audit chain, export the audit trail
  *   elevate report …              reports: least privilege
+ *   elevate exec --role R --for 15m -- <command…>   run a command while holding a role (bots)
  *
  * The last four talk to a running API's admin routes; see bin/cli/admin-commands.ts.
  */
@@ -53,6 +54,12 @@ commands:
   elevations <command>   list, show, revoke (see \`elevate elevations --help\`)
   audit <command>        verify the chain, export the trail (see \`elevate audit --help\`)
   report <command>       least-privilege (see \`elevate report --help\`)
+  exec --role <role> --for <duration> [--justification <text>] [--ticket <t>] -- <command…>
+                         for bots: request the role, wait for it, run the command with the
+                         elevation in its environment, give it back when it ends; exits with
+                         the command's status, or when it did not run: 4 refused, 5 Elevate
+                         unreachable, 6 denied, 7 expired, 8 timed out, 9 grant failed,
+                         10 ended before active (see \`elevate exec --help\`)
   help                   show this text
 
 Settings come from the environment; see docs/configuration.md.`;
@@ -60,7 +67,9 @@ Settings come from the environment; see docs/configuration.md.`;
 /**
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid configuration. The admin
  * commands (`bots`, `elevations`, `audit`, `report`) add 4 (the server refused) and 5 (the server is
- * unreachable or failed), and use 1 for a failed check (a broken audit chain).
+ * unreachable or failed), and use 1 for a failed check (a broken audit chain). `exec` uses the same
+ * and adds 6-10 (denied, expired, timed out, grant failed, ended before active; see
+ * bin/cli/exec-command.ts), and otherwise exits with its command's status.
  */
 const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
 
@@ -288,6 +297,11 @@ async function main(argv: string[]): Promise<number> {
     case 'audit':
     case 'report':
       return runAdminCommand(command, rest);
+    case 'exec': {
+      // Loaded here: a bot's exec needs none of the server's modules.
+      const { runExec } = await import('./cli/exec-command.js');
+      return runExec(rest);
+    }
     case undefined:
     case 'help':
     case '--help':

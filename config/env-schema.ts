@@ -121,6 +121,13 @@ export const envSchema = z.object({
       .optional(),
   ),
   SLACK_API_URL: optionalString.pipe(httpUrl.optional()),
+  // On-call providers of on-call approver groups (`oncall-settings.ts`).
+  PAGERDUTY_API_TOKEN: optionalString,
+  PAGERDUTY_API_TOKEN_FILE: optionalString,
+  PAGERDUTY_API_URL: optionalString.pipe(httpUrl.optional()),
+  OPSGENIE_API_KEY: optionalString,
+  OPSGENIE_API_KEY_FILE: optionalString,
+  OPSGENIE_API_URL: optionalString.pipe(httpUrl.optional()),
   // Kept exactly as given: an issuer identifier is compared character for character.
   OIDC_ISSUER: optionalString.pipe(
     z

@@ -12,6 +12,12 @@ import type { ApproverGroup } from '../core/model/elevation.js';
 import type { TargetRef } from '../core/model/targets.js';
 import { requireTicketSchema, ticketPatternProblem } from './require-ticket.js';
 import { riskSchemas } from './risk-policy.js';
+import { breakGlassPolicyIssues, breakGlassSchema } from './break-glass-policy.js';
+import { roleScheduleSchema } from './schedule-policy.js';
+import { allowedWindowsSchema } from './time-windows.js';
+import { extendProblems, extendSchema } from './extend-policy.js';
+import { approvalNudgeFields, approvalNudgeProblems, approvalNudgeRuleOf } from './approval-nudge-policy.js';
+import { onCallSchema } from './oncall-policy.js';
 
 /** Bot, role and environment ids: safe in URLs, LDAP values, logs and workflow ids. */
 export const ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -227,26 +233,40 @@ const botSchema = z
     limits: botLimitsSchema.optional(),
     /** Where the bot runs (recorded with each request, not enforced). */
     runsFrom: runsFromSchema.optional(),
+    /** When the bot may hold a role (`time-windows.ts`); left out: any time. */
+    allowedWindows: allowedWindowsSchema.optional(),
   })
   .strict();
 
-/** One approver group: its people come from a list here or from an LDAP group, not both. */
+/**
+ * One approver group: its people come from a list here, from an LDAP group, or from an on-call
+ * schedule (`oncall-policy.ts`), exactly one of them.
+ */
 const approverGroupSchema = z
   .object({
     name: id,
     quorum: z.number().int().min(1).max(10).default(1),
     members: z.array(email).min(1, { message: 'must list at least one member' }).optional(),
     ldapGroup: dn.optional(),
+    oncall: onCallSchema(email).optional(),
   })
   .strict()
   .superRefine((g, ctx) => {
-    if ((g.members === undefined) === (g.ldapGroup === undefined)) {
+    if ([g.members, g.ldapGroup, g.oncall].filter((x) => x !== undefined).length !== 1) {
       ctx.addIssue({
         code: 'custom',
         path: ['members'],
-        message: 'give exactly one of members (e-mail addresses) or ldapGroup (a group DN)',
+        message:
+          'give exactly one of members (e-mail addresses), ldapGroup (a group DN) or oncall (an on-call schedule)',
       });
       return;
+    }
+    if (g.oncall && g.quorum !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quorum'],
+        message: 'must be 1 for an on-call group (one person is on call)',
+      });
     }
     if (g.members) {
       if (new Set(g.members).size !== g.members.length) {
@@ -266,6 +286,7 @@ const approverGroupSchema = z
     quorum: g.quorum,
     ...(g.members ? { members: g.members } : {}),
     ...(g.ldapGroup ? { ldapGroupDn: g.ldapGroup } : {}),
+    ...(g.oncall ? { oncall: g.oncall } : {}),
   }));
 
 const { detection: detectionSchema, roleRisk: roleRiskSchema } = riskSchemas(approverGroupSchema);
@@ -287,9 +308,12 @@ const approversSchema = z
     quorum: z.number().int().min(1).max(10).optional(),
     windowSeconds: z.number().int().min(10).max(MAX_ROLE_DURATION_SECONDS).default(900),
     ownerMayApprove: z.boolean().default(false),
+    /** Reminders and escalation (`approval-nudge-policy.ts`). */
+    ...approvalNudgeFields(approverGroupSchema),
   })
   .strict()
   .superRefine((a, ctx) => {
+    for (const [path, message] of approvalNudgeProblems(a)) ctx.addIssue({ code: 'custom', path, message });
     if ((a.groups === undefined) === (a.approvers === undefined)) {
       ctx.addIssue({
         code: 'custom',
@@ -330,6 +354,7 @@ const approversSchema = z
     groups: a.groups ?? [{ name: 'approvers', quorum: a.quorum ?? 1, members: a.approvers ?? [] }],
     windowSeconds: a.windowSeconds,
     ownerMayApprove: a.ownerMayApprove,
+    ...approvalNudgeRuleOf(a),
   }));
 
 const approvalSchema = z.discriminatedUnion('mode', [
@@ -363,9 +388,16 @@ const roleSchema = z
     requireTicket: requireTicketSchema.optional(),
     /** How the risk score routes this role's requests, over the policy's `detection`. */
     risk: roleRiskSchema.optional(),
+    /** How far ahead its elevations may be scheduled (`schedule-policy.ts`). */
+    schedule: roleScheduleSchema.optional(),
+    /** Whether an active elevation may be extended, and how far (`extend-policy.ts`). */
+    extend: extendSchema(MAX_ROLE_DURATION_SECONDS).optional(),
+    /** The emergency path: listed bots granted at once, reviewed afterwards (`break-glass-policy.ts`). */
+    breakGlass: breakGlassSchema.optional(),
   })
   .strict()
   .superRefine((role, ctx) => {
+    for (const [path, message] of extendProblems(role)) ctx.addIssue({ code: 'custom', path, message });
     const ticketProblem = ticketPatternProblem(role.id, role.requireTicket);
     if (ticketProblem)
       ctx.addIssue({ code: 'custom', path: ['requireTicket', 'pattern'], message: ticketProblem });
@@ -469,6 +501,7 @@ export const policySchema = z
       }
       issuers.add(i.issuer);
     });
+    for (const i of breakGlassPolicyIssues(policy)) ctx.addIssue({ code: 'custom', ...i });
     const botIds = new Set<string>();
     policy.bots.forEach((bot, i) => {
       if (botIds.has(bot.id)) {

@@ -11,6 +11,7 @@ import { hashSecret } from '../core/crypto/credentials.js';
 import { isValidDn } from '../core/rules/dn.js';
 import type { HttpServerLimits } from './http-limits.js';
 import { envSchema, type Env } from './env-schema.js';
+import { onCallSettings, type OnCallSettings } from './oncall-settings.js';
 import { ConfigError } from '../core/errors/config-error.js';
 import { loadTemporalSettings, type TemporalSettings } from './temporal-settings.js';
 import {
@@ -83,6 +84,8 @@ export interface Settings {
   ldapApproverJoinAttribute?: string;
   /** Slack, when configured; without it approval requests go to the log. */
   slack?: SlackSettings;
+  /** On-call providers, when configured (`oncall-settings.ts`). */
+  oncall?: OnCallSettings;
   /** The OpenID Connect provider approvers prove themselves at; without it only the embedded default runs its development provider. */
   oidc?: OidcSettings;
   /**
@@ -228,6 +231,12 @@ export interface OidcSettings {
 }
 
 /** A secret from VAR or from the file VAR_FILE names (trimmed); never echoed in errors. */
+/** `oncall` of the settings, when a provider is configured. */
+function onCallSettingsOf(raw: Record<string, string | undefined>, e: Env): { oncall?: OnCallSettings } {
+  const oncall = onCallSettings((name) => secret(raw, name), e);
+  return oncall ? { oncall } : {};
+}
+
 function secret(e: Record<string, string | undefined>, name: string): string | undefined {
   const file = e[`${name}_FILE`];
   if (file) {
@@ -481,6 +490,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(e.LDAP_PEOPLE_BASE_DN ? { ldapPeopleBaseDn: e.LDAP_PEOPLE_BASE_DN } : {}),
     ldapApproverJoinAttribute: e.LDAP_APPROVER_JOIN_ATTRIBUTE,
     ...(slack ? { slack } : {}),
+    ...onCallSettingsOf(raw, e),
     ...(oidc ? { oidc } : {}),
     ...(credentialsKey ? { credentialsKey } : {}),
     ...(credentialsPreviousKeys ? { credentialsPreviousKeys } : {}),

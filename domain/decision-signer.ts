@@ -25,6 +25,12 @@ import {
   type SignedAttestation,
 } from '../core/model/attestation.js';
 import type { AttestationClaims } from '../core/rules/signed-attestation.js';
+import {
+  BREAK_GLASS_REVIEW_TOKEN_TYPE,
+  type BreakGlassReviewAnswer,
+  type SignedBreakGlassReview,
+} from '../core/model/break-glass.js';
+import type { BreakGlassReviewClaims } from '../core/rules/break-glass.js';
 
 /** `typ` of a request signature's payload. */
 export const REQUEST_TOKEN_TYPE = 'elevate-request';
@@ -93,6 +99,21 @@ export class DecisionSigner {
       nonce: randomBytes(18).toString('base64url'),
     };
     return { token: await this.sign(claims, `${ATTESTATION_TOKEN_TYPE}+jws`) };
+  }
+
+  /**
+   * Sign a reviewer's answer to a break-glass review (`core/rules/break-glass.ts`): good once,
+   * for a few minutes, for that review workflow only (its own `typ`).
+   */
+  async breakGlassReview(reviewId: string, input: BreakGlassReviewAnswer): Promise<SignedBreakGlassReview> {
+    const claims: BreakGlassReviewClaims = {
+      typ: BREAK_GLASS_REVIEW_TOKEN_TYPE,
+      reviewId,
+      input,
+      iat: this.clock().getTime(),
+      nonce: randomBytes(18).toString('base64url'),
+    };
+    return { token: await this.sign(claims, `${BREAK_GLASS_REVIEW_TOKEN_TYPE}+jws`) };
   }
 
   /** The input with its signature, ready to start the workflow with. */

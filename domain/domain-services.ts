@@ -12,8 +12,10 @@ import type { WorkloadIdentityVerifier } from '../integrations/federation/worklo
 import type { AuditLog } from '../store/audit-log.js';
 import type { BotStates } from '../store/bot-state.js';
 import type { ElevationIndex } from '../store/elevation-index.js';
+import type { OnCallDirectory } from '../core/ports/oncall-directory.js';
 import { ApprovalService } from './approvals/approval-service.js';
 import { AttestationService } from './attestations/attestation-service.js';
+import { BreakGlassReviewService } from './elevations/break-glass-review-service.js';
 import { AuditService, type AuditServiceDeps } from './audit/audit-service.js';
 import { Authenticator } from './auth/authenticator.js';
 import { BotQuotas, type QuotaStores } from './bot-quotas.js';
@@ -44,9 +46,11 @@ export interface DomainServicesDeps {
    * Signs every workflow start and every decision sent to a workflow (approve, deny, revoke):
    * workers act only on what this key signed.
    */
-  signer: Pick<DecisionSigner, 'decision' | 'request' | 'kid' | 'attestation'>;
+  signer: Pick<DecisionSigner, 'decision' | 'request' | 'kid' | 'attestation' | 'breakGlassReview'>;
   /** Needed when a role names an LDAP approver group. */
   directory?: ApproverDirectory;
+  /** Who is on call for on-call approver groups (default: policy rotations only). */
+  oncall?: OnCallDirectory;
   /** Hands AWS credentials-mode sessions to their bots (needed when a role uses that mode). */
   vault?: Pick<CredentialVault, 'deliver'>;
   /** Verifies bots' workload identity tokens (when a bot of the policy has `federation`). */
@@ -64,6 +68,8 @@ export interface DomainServices {
   approvals: ApprovalService;
   /** Owners' answers to periodic attestations (the attestation pages). */
   attestations: AttestationService;
+  /** Reviewers' answers to break-glass activations (the review pages). */
+  breakGlassReviews: BreakGlassReviewService;
   bots: BotAdminService;
   /** The least-privilege report of the bots (also a section of each evidence pack). */
   leastPrivilege: LeastPrivilegeReporter;
@@ -120,6 +126,8 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
       decisions,
       refusals: audit,
       ...(deps.directory ? { directory: deps.directory } : {}),
+      ...(deps.oncall ? { oncall: deps.oncall } : {}),
+      pending: deps.elevations,
       logger,
       clock,
     }),
@@ -134,6 +142,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
       clock,
     }),
     attestations: new AttestationService({ temporal: deps.temporal, signer: deps.signer, logger }),
+    breakGlassReviews: new BreakGlassReviewService({ temporal: deps.temporal, signer: deps.signer, logger }),
     leastPrivilege,
     audit,
   };

@@ -66,8 +66,9 @@ export class RefusalError extends AuditedRefusal {
     code: ErrorCode,
     readonly reason: string,
     message: string,
+    field?: string,
   ) {
-    super(receipt, code, message);
+    super(receipt, code, message, field);
   }
 }
 

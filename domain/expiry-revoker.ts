@@ -47,6 +47,13 @@ export interface ExpiryRevokerOptions {
   onRemoved?: (receipt: RevokeReceipt, lagMs: number) => void;
   /** Told of every removal that failed here (the workflow's revocation will do it). */
   onFailed?: (req: ReleaseRequest, err: unknown) => void;
+  /**
+   * Where an extended window's end is kept for every worker (`activities/extend.ts`): asked when
+   * the window of a grant whose role allows extensions (`extendable`) ends here, since the
+   * extension may have been made on another worker. A later end re-arms the timer; a lookup that
+   * fails leaves the removal to the workflow, which knows the true end.
+   */
+  movedEnd?: (elevationId: string) => Promise<number | undefined>;
   now?: () => number;
 }
 
@@ -67,6 +74,7 @@ export class ExpiryRevoker {
   private readonly keepReceiptsMs: number;
   private readonly onRemoved: ExpiryRevokerOptions['onRemoved'];
   private readonly onFailed: ExpiryRevokerOptions['onFailed'];
+  private readonly movedEnd: ExpiryRevokerOptions['movedEnd'];
   private readonly now: () => number;
 
   /** Grants waiting for their window to end, by elevation id. */
@@ -88,6 +96,7 @@ export class ExpiryRevoker {
     this.keepReceiptsMs = options.keepReceiptsMs ?? 15 * 60_000;
     this.onRemoved = options.onRemoved;
     this.onFailed = options.onFailed;
+    this.movedEnd = options.movedEnd;
     this.now = options.now ?? Date.now;
   }
 
@@ -101,6 +110,22 @@ export class ExpiryRevoker {
     const entry: Scheduled = { request, expiresAt, dueAt: expiresAt, failures: 0 };
     this.scheduled.set(request.elevationId, entry);
     this.arm(entry);
+  }
+
+  /**
+   * Move the end of a window scheduled here (its elevation was extended): true when this worker
+   * had it scheduled, false otherwise (another worker has it, which asks {@link
+   * ExpiryRevokerOptions.movedEnd} when the old end comes). A removal under way or being retried
+   * is left alone: the window had already ended.
+   */
+  reschedule(elevationId: string, expiresAt: number): boolean {
+    const entry = this.scheduled.get(elevationId);
+    if (!entry || entry.failures > 0) return false;
+    this.cancelTimer(elevationId);
+    entry.expiresAt = expiresAt;
+    entry.dueAt = expiresAt;
+    this.arm(entry);
+    return true;
   }
 
   /**
@@ -154,6 +179,7 @@ export class ExpiryRevoker {
         entry.timer = undefined;
         if (this.scheduled.get(entry.request.elevationId) !== entry) return;
         if (entry.dueAt > this.now()) return this.arm(entry);
+        if (entry.request.extendable && this.movedEnd && entry.failures === 0) return this.checkMoved(entry);
         this.scheduled.delete(entry.request.elevationId);
         this.due.push(entry);
         this.pumpSoon();
@@ -162,6 +188,31 @@ export class ExpiryRevoker {
     );
     // A pending expiry must not keep a stopping process alive: the workflow revokes anyway.
     entry.timer.unref();
+  }
+
+  /**
+   * The window of an extendable grant ended here: removed now unless an extension made on
+   * another worker moved its end (then the timer waits for the new end). A lookup that fails
+   * drops the entry: the workflow's own revocation removes the grant at the true end.
+   */
+  private checkMoved(entry: Scheduled): void {
+    const id = entry.request.elevationId;
+    void (this.movedEnd?.(id) ?? Promise.resolve(undefined)).then(
+      (end) => {
+        if (this.stopped || this.scheduled.get(id) !== entry) return;
+        if (end !== undefined && end > entry.expiresAt) {
+          entry.expiresAt = end;
+          entry.dueAt = end;
+          return this.arm(entry);
+        }
+        this.scheduled.delete(id);
+        this.due.push(entry);
+        this.pumpSoon();
+      },
+      () => {
+        if (this.scheduled.get(id) === entry) this.scheduled.delete(id);
+      },
+    );
   }
 
   private retrying(elevationId: string): boolean {

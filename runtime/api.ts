@@ -106,6 +106,7 @@ export async function addApi(core: ProcessCore, checks: Record<string, HealthChe
     approvalRoutes({
       approvals: services.approvals,
       attestations: services.attestations,
+      breakGlassReviews: services.breakGlassReviews,
       audit: services.audit,
       stepUp: stepUpClient(settings.oidc, logger, core.metrics),
       singleUse: stores.singleUse,

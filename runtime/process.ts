@@ -16,6 +16,8 @@ import { DecisionSigner } from '../domain/decision-signer.js';
 import { createDomainServices, type DomainServices } from '../domain/domain-services.js';
 import type { WorkloadIdentityVerifier } from '../integrations/federation/workload-identity.js';
 import { LdapApproverDirectory } from '../integrations/ldap/approver-directory.js';
+import type { OnCallDirectory } from '../core/ports/oncall-directory.js';
+import { onCallDirectoryOf } from '../integrations/oncall/oncall-directory.js';
 import type { LdapTarget } from '../integrations/ldap/ldap-target.js';
 import { createMetrics, preAuthReasonLabel, type Metrics } from '../integrations/metrics/prometheus.js';
 import { SlackClient } from '../integrations/slack/slack-client.js';
@@ -35,6 +37,7 @@ export type ServiceSettings = Pick<Settings, 'host' | 'port' | 'audit' | 'timing
       | 'trustProxy'
       | 'publicUrl'
       | 'slack'
+      | 'oncall'
       | 'oidc'
       | 'ldapPeopleBaseDn'
       | 'ldapApproverJoinAttribute'
@@ -103,6 +106,8 @@ export interface ProcessCore extends ProcessOptions {
   /** The read-only LDAP directory (approver groups, the console's admin group). */
   directory?: LdapApproverDirectory;
   slack?: SlackClient;
+  /** Who is on call for on-call approver groups: policy rotations, and the providers configured. */
+  oncall: OnCallDirectory;
   /** The API's public address; the log notifier's approval links point there too. */
   publicUrl: string;
   /** How long requests and activities may take to finish when the process stops. */
@@ -188,6 +193,7 @@ export async function openProcess(options: ProcessOptions, needs: ProcessNeeds):
     shutdown.add(() => temporal.close());
     const client = temporal.client;
     logger.info(describeTemporal(settings.temporal), 'connected to Temporal');
+    const oncall = onCallDirectoryOf(settings.oncall);
     const services = createDomainServices({
       policy,
       temporal: client,
@@ -201,6 +207,7 @@ export async function openProcess(options: ProcessOptions, needs: ProcessNeeds):
       singleUse: stores.singleUse,
       timing: settings.timing,
       ...(directory ? { directory } : {}),
+      oncall,
       ...(vault ? { vault } : {}),
       ...(needs.federation ? { federation: needs.federation } : {}),
       logger: logger.child({ component: 'service' }),
@@ -219,6 +226,7 @@ export async function openProcess(options: ProcessOptions, needs: ProcessNeeds):
       ...(vault ? { vault } : {}),
       ...(directory ? { directory } : {}),
       ...(slack ? { slack } : {}),
+      oncall,
       publicUrl: settings.publicUrl ?? `http://${settings.host}:${settings.port}`,
       graceSeconds: settings.shutdownGraceSeconds ?? 30,
       healthChecks: {
@@ -268,5 +276,9 @@ const refuseToSign = {
   attestation: () =>
     Promise.reject(
       new Error('this process has no ELEVATE_DECISION_SIGNING_KEY: only the API sends attestations'),
+    ),
+  breakGlassReview: () =>
+    Promise.reject(
+      new Error('this process has no ELEVATE_DECISION_SIGNING_KEY: only the API sends break-glass reviews'),
     ),
 };

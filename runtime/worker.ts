@@ -9,11 +9,15 @@ import { createActivities } from '../activities/index.js';
 import { riskActivitiesOn } from '../activities/risk-scoring.js';
 import { detectionActivitiesOn } from '../activities/anomaly-detection.js';
 import { attestationActivitiesOn } from '../activities/attestation.js';
+import { breakGlassActivitiesOn } from '../activities/break-glass.js';
 import { DEFAULT_HTTP_LIMITS } from '../config/http-limits.js';
 import { ConfigError } from '../core/errors/config-error.js';
 import { RequestVerifier } from '../domain/decision-signer.js';
 import { GrantLedger } from '../domain/grant-ledger.js';
 import { ExpiryRevoker } from '../domain/expiry-revoker.js';
+import { ServerClock } from '../domain/server-clock.js';
+import { EXTENDED_WINDOWS_NAMESPACE, movedEndFrom } from '../activities/extend.js';
+import type { SingleUseRecords } from '../core/ports/single-use.js';
 import { LdapTarget } from '../integrations/ldap/ldap-target.js';
 import { LogNotifier } from '../integrations/notify/log-notifier.js';
 import { SlackNotifier } from '../integrations/slack/slack-notifier.js';
@@ -105,6 +109,7 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
         singleUse: stores.singleUse,
         elevations: stores.elevations,
         ...(directory ? { directory } : {}),
+        oncall: core.oncall,
         ...(settings.slack?.approvalChannel ? { channel: settings.slack.approvalChannel } : {}),
         ...(settings.slack?.driftChannel ? { driftChannel: settings.slack.driftChannel } : {}),
         logger: logger.child({ component: 'slack-notifier' }),
@@ -116,7 +121,15 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
   const grace = core.graceSeconds;
   const build = settings.worker?.buildId ?? buildId();
   const ledger = new GrantLedger(stores.leases, router);
-  const expiry = expiryRevokerFor(ledger, settings.worker?.expiryRevokerConcurrency ?? 4, core);
+  const extendedWindows = stores.singleUse.namespace(EXTENDED_WINDOWS_NAMESPACE, z.string());
+  const serverClock = serverClockFor(core);
+  const expiry = expiryRevokerFor(
+    ledger,
+    settings.worker?.expiryRevokerConcurrency ?? 4,
+    core,
+    extendedWindows,
+    serverClock,
+  );
   const worker = await createElevationWorker({
     connection: native,
     namespace: settings.temporal.namespace,
@@ -152,12 +165,23 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
         publicUrl: core.publicUrl,
         logger,
       }),
+      ...breakGlassActivitiesOn({
+        stores,
+        policy,
+        notifier,
+        temporal: client,
+        taskQueue: settings.temporal.taskQueue,
+        publicUrl: core.publicUrl,
+        logger,
+      }),
       ...createActivities({
         store: stores.auditLog,
         requests: new RequestVerifier(settings.decisionPublicKeys!),
         requestRuns: stores.singleUse.namespace('request-run', z.string()),
         ledger,
         ...(expiry ? { expiry } : {}),
+        extendedWindows,
+        serverClock,
         reconcilePolicy: reconcilePolicyView(policy),
         notifier,
         logger: logger.child({ component: 'activities' }),
@@ -288,6 +312,31 @@ async function serveMetrics(
 }
 
 /**
+ * The Temporal server's clock as this worker tells it (`domain/server-clock.ts`). Its offset is
+ * the gauge `elevate_worker_clock_offset_seconds`, and a warning whenever it moves by more than
+ * a second: windows are then timed on the server's clock, and the host's time sync needs fixing.
+ */
+function serverClockFor({ logger, metrics }: Pick<ProcessCore, 'logger' | 'metrics'>): ServerClock {
+  const log = logger.child({ component: 'server-clock' });
+  metrics.workerClockOffset.set(0);
+  return new ServerClock({
+    onOffset: (ms) => {
+      metrics.workerClockOffset.set(ms / 1000);
+      if (ms === 0) {
+        log.info("this host's clock agrees with the Temporal server's again (within a second)");
+        return;
+      }
+      const seconds = Math.abs(ms / 1000).toFixed(1);
+      log.warn(
+        { clockOffsetSeconds: ms / 1000 },
+        `this host's clock is ${seconds} s ${ms > 0 ? 'ahead of' : 'behind'} the Temporal server's: ` +
+          "windows are timed on the server's clock; fix the host's time synchronisation (NTP)",
+      );
+    },
+  });
+}
+
+/**
  * The worker's expiry revoker (`domain/expiry-revoker.ts`), unless `concurrency` is 0: each
  * removal and failure is counted, and a failure logged (the workflow's revocation retries it).
  */
@@ -295,11 +344,16 @@ function expiryRevokerFor(
   ledger: GrantLedger,
   concurrency: number,
   { logger, metrics }: Pick<ProcessCore, 'logger' | 'metrics'>,
+  extendedWindows: Pick<SingleUseRecords<string>, 'peek'>,
+  serverClock: Pick<ServerClock, 'now'>,
 ): ExpiryRevoker | undefined {
   if (concurrency === 0) return undefined;
   const log = logger.child({ component: 'expiry-revoker' });
   return new ExpiryRevoker({
     releaseMany: (reqs) => ledger.releaseMany(reqs),
+    // Windows end on the Temporal server's clock, as their workflows' timers do.
+    now: () => serverClock.now(),
+    movedEnd: movedEndFrom(extendedWindows),
     concurrency,
     onRemoved: (receipt) =>
       metrics.expiryRemovals.inc({

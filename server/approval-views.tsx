@@ -31,6 +31,29 @@ export function Page({ title, children }: { title: string; children: ComponentCh
   );
 }
 
+/** A two-column table of facts: a label, and its value. */
+export function Facts({ rows }: { rows: [string, string][] }) {
+  return (
+    <table>
+      {rows.map(([k, v]) => (
+        <tr>
+          <th>{k}</th>
+          <td>{v}</td>
+        </tr>
+      ))}
+    </table>
+  );
+}
+
+/** Under a signed answer's form: until when the page is valid, and that the login is evidence. */
+export function AnswerNote({ validUntil }: { validUntil: string }) {
+  return (
+    <p class="note">
+      This page is valid until {validUntil}. Your answer is recorded with the evidence of this login.
+    </p>
+  );
+}
+
 /** The elevation as the approver sees it. */
 function Summary({ elevation: e }: { elevation: ElevationView }) {
   const rows: [string, string][] = [
@@ -51,16 +74,7 @@ function Summary({ elevation: e }: { elevation: ElevationView }) {
       e.approval.groups.map((g) => `${g.name}: ${g.approved} of ${g.quorum}`).join(', '),
     ]);
   }
-  return (
-    <table>
-      {rows.map(([k, v]) => (
-        <tr>
-          <th>{k}</th>
-          <td>{v}</td>
-        </tr>
-      ))}
-    </table>
-  );
+  return <Facts rows={rows} />;
 }
 
 /** After a good MFA login: one click confirms the approval. */

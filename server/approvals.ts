@@ -53,6 +53,11 @@ import { APPROVAL_ROUTES } from './openapi/routes/approvals.js';
 import { ATTESTATION_ROUTES } from './openapi/routes/attestations.js';
 import type { AttestationService } from '../domain/attestations/attestation-service.js';
 import { attestationPages } from './attestations.js';
+import { breakGlassReviewPages } from './break-glass-reviews.js';
+import { BREAK_GLASS_ROUTES } from './openapi/routes/break-glass.js';
+import type { BreakGlassReviewService } from '../domain/elevations/break-glass-review-service.js';
+import { approverQueuePages } from './approver-queue.js';
+import { APPROVER_QUEUE_ROUTES } from './openapi/routes/approver-queue.js';
 
 /** How long a personal approval link from Slack stays usable. */
 export const TICKET_TTL_MS = 10 * 60_000;
@@ -61,7 +66,7 @@ const LOGIN_TTL_MS = 10 * 60_000;
 
 export interface ApprovalRoutesDeps {
   /** Checks an approver before the login and takes the approval after it. */
-  approvals: Pick<ApprovalService, 'checkApprover' | 'approve'>;
+  approvals: Pick<ApprovalService, 'checkApprover' | 'approve' | 'queue'>;
   /** Where refused links and approvals are recorded. */
   audit: Pick<AuditService, 'recordRefusal'>;
   /** The relying party, discovered on first use (the provider may start after Elevate). */
@@ -78,6 +83,8 @@ export interface ApprovalRoutesDeps {
   authFailureLimit?: AuthFailureLimit;
   /** Owners' attestation answers (`attestations.ts`, served here to share the login); absent: 404. */
   attestations?: Pick<AttestationService, 'check' | 'attest'>;
+  /** Reviewers' break-glass verdicts (`break-glass-reviews.ts`, served here to share the login); absent: 404. */
+  breakGlassReviews?: Pick<BreakGlassReviewService, 'check' | 'review'>;
 }
 
 /** Who a ticket was issued to. `slackUserId`/`email` are absent for an unbound (log-mode) login. */
@@ -171,6 +178,31 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     now,
     cookieName: COOKIE,
     setCookie: pendingLogins.cookie,
+  });
+
+  const breakGlass = breakGlassReviewPages({
+    reviews: deps.breakGlassReviews,
+    audit: deps.audit,
+    stepUp: deps.stepUp,
+    singleUse: deps.singleUse,
+    logger: deps.logger,
+    now,
+    cookieName: COOKIE,
+    setCookie: pendingLogins.cookie,
+  });
+
+  // The approver's queue (`approver-queue.ts`): its links are the ones a Slack click gives.
+  const queue = approverQueuePages({
+    approvals: deps.approvals,
+    audit: deps.audit,
+    stepUp: deps.stepUp,
+    singleUse: deps.singleUse,
+    logger: deps.logger,
+    now,
+    cookieName: COOKIE,
+    setCookie: pendingLogins.cookie,
+    approvalLink: (elevationId, email) =>
+      issueApprovalLink(tickets, deps.publicUrl, { elevationId, email }, now()),
   });
 
   /** Answer a refusal: audit it, then a page (or JSON) that says why. */
@@ -377,6 +409,8 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     const login = await stored(logins, query.state, 'peek');
     // A login the owner attestation pages started comes back here too (one redirect URI).
     if (!login && (await attestation.finishLogin(query.state, req, res))) return;
+    if (!login && (await breakGlass.finishLogin(query.state, req, res))) return;
+    if (!login && (await queue.finishLogin(query.state, req, res))) return;
     // Another browser is refused below with the record kept; the right one uses it up (once).
     const sameBrowser = login !== undefined && cookieOf(req, COOKIE) === login.browser;
     if (!login || (sameBrowser && !(await stored(logins, query.state, 'take')))) {
@@ -549,6 +583,14 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     }
   };
 
+  serveRoutes(router, APPROVER_QUEUE_ROUTES, queue.handlers, {
+    guards: { none: [] },
+    invalidInput: queue.invalidInput,
+  });
+  serveRoutes(router, BREAK_GLASS_ROUTES, breakGlass.handlers, {
+    guards: { none: [], approvalBrowser: [] },
+    invalidInput: breakGlass.invalidInput,
+  });
   serveRoutes(router, ATTESTATION_ROUTES, attestation.handlers, {
     guards: { none: [], approvalBrowser: [] },
     invalidInput: attestation.invalidInput,

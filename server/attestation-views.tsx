@@ -3,7 +3,7 @@
  * the result. Every value is interpolated as JSX, so escaped; the pages load nothing.
  */
 import type { AttestationView } from '../core/model/attestation.js';
-import { Page } from './approval-views.js';
+import { AnswerNote, Page } from './approval-views.js';
 import { renderDocument } from './html-document.js';
 
 /** After a good MFA login by the owner: the roles, each ticked unless an earlier attestation trimmed it. */
@@ -43,9 +43,7 @@ export function reviewPage(args: {
           <button type="submit">Confirm these roles</button>
         </p>
       </form>
-      <p class="note">
-        This page is valid until {args.validUntil}. Your answer is recorded with the evidence of this login.
-      </p>
+      <AnswerNote validUntil={args.validUntil} />
     </Page>,
   );
 }

@@ -82,7 +82,10 @@ export const errorCodeSchema = documented(
     'role_suspended',
     'unknown_role',
     'role_not_allowed',
+    'break_glass_not_allowed',
     'duration_too_long',
+    'start_out_of_range',
+    'outside_allowed_window',
     'not_found',
     'method_not_allowed',
     'idempotency_conflict',
@@ -98,6 +101,10 @@ export const errorCodeSchema = documented(
     'not_active',
     'not_credentials_mode',
     'credentials_gone',
+    'extension_not_allowed',
+    'extension_too_long',
+    'too_many_extensions',
+    'extension_in_progress',
     'too_many_requests',
     'service_unavailable',
     'internal',
@@ -201,6 +208,19 @@ const approvalStateSchema = z.discriminatedUnion('mode', [
     }),
     deadline: instant('End of the approval window; then the request ends `expired`.'),
     groups: documented(z.array(groupProgressSchema), { description: 'One entry per approver group.' }),
+    escalation: documented(
+      z
+        .object({
+          dueAt: instant('When the escalation groups join if the quorum is not met by then.'),
+          escalatedAt: instant('When they joined (absent until then).').optional(),
+          groups: z.array(groupProgressSchema),
+        })
+        .optional(),
+      {
+        description:
+          'Present when the role escalates (`approval.escalation` in the policy): its groups may approve only from `escalatedAt` on; the request is then approved when either the role’s groups or the escalation groups meet their quorums.',
+      },
+    ),
   }),
 ]);
 
@@ -219,10 +239,15 @@ export const elevationViewSchema = documented(
     ticket: documented(z.string().optional(), { description: 'As requested, if sent.' }),
     requestId: documented(z.string().optional(), { description: 'As requested, if sent.' }),
     requestedAt: instant('When the API accepted the request.'),
+    startsAt: instant(
+      'Scheduled elevations only: when the grant is made, as requested (UTC). Until then `status` is `approved` (or `pending_approval`) and `grantedAt` is absent.',
+    ).optional(),
     approval: approvalStateSchema,
     approvals: documented(z.array(approvalRecordSchema), { description: 'Accepted approvals, in order.' }),
     grantedAt: instant('When the grant was confirmed by reading the target back.').optional(),
-    expiresAt: instant('`grantedAt` + `durationSeconds`: the window starts at the grant.').optional(),
+    expiresAt: instant(
+      '`grantedAt` + `durationSeconds` (+ `extendedSeconds` once extended): the window starts at the grant.',
+    ).optional(),
     endedAt: instant('When the elevation reached its final status.').optional(),
     endReason: endReasonSchema.optional(),
     revokeAttempts: count('Failed revocation rounds so far (0 unless the target resisted).'),
@@ -232,6 +257,14 @@ export const elevationViewSchema = documented(
     risk: documented(riskDecisionSchema.optional(), {
       description:
         'The inline risk score (0–100), its level, the reasons in plain words (highest points first), whether the bot’s baseline counted, and the route the score chose (`auto`, `approvers`, `escalated`, `denied`). Absent until the worker has scored the request (read it again, or wait) and for elevations requested before scoring existed.',
+    }),
+    extensions: documented(z.int().min(1).optional(), {
+      description:
+        'How many times the window was extended (`POST …/extend`); absent until the first extension.',
+    }),
+    extendedSeconds: documented(z.int().min(1).optional(), {
+      description:
+        'Seconds the extensions added to the window, in all: the elevation lasts `durationSeconds` + `extendedSeconds` from `grantedAt`. Absent until the first extension.',
     }),
   }),
   { id: 'Elevation', description: 'One elevation, with operator diagnostics (`lastError`).' },

@@ -43,10 +43,30 @@ export const elevationRequestSchema = z
       .string()
       .regex(/^[A-Za-z0-9._:-]{1,128}$/, { message: 'must be 1-128 characters of A-Z a-z 0-9 . _ : -' })
       .optional(),
+    startsAt: z.iso
+      .datetime({
+        offset: true,
+        message: 'must be an RFC 3339 date-time with a time zone, e.g. 2026-12-08T01:00:00Z',
+      })
+      .optional(),
+    /** Ask for the role's emergency path: granted at once, reviewed afterwards (`docs/api.md`). */
+    breakGlass: z.boolean({ message: 'must be true or false' }).optional(),
   })
   .strict();
 
 export const revokeBodySchema = z.object({ reason: text(1000).optional() }).strict();
+
+/** Extend an active elevation (`POST …/extend`): seconds added to its current end, and why. */
+export const extendBodySchema = z
+  .object({
+    durationSeconds: z
+      .number({ message: 'must be a whole number of seconds' })
+      .int({ message: 'must be a whole number of seconds' })
+      .min(1, { message: 'must be at least 1' })
+      .max(MAX_ROLE_DURATION_SECONDS, { message: `must be at most ${MAX_ROLE_DURATION_SECONDS}` }),
+    justification: text(1000),
+  })
+  .strict();
 
 export const elevationIdSchema = z
   .string()

@@ -55,6 +55,7 @@ import {
 } from '../integrations/slack/messages.js';
 import { approvalTickets, issueApprovalLink } from './approvals.js';
 import { ATTEST_REVIEW_ACTION } from '../integrations/slack/attestation-messages.js';
+import { BREAK_GLASS_REVIEW_ACTION } from '../integrations/slack/break-glass-messages.js';
 import { elevationIdSchema } from './schemas.js';
 import { unsafeTextProblem } from './safe-text.js';
 import { SLACK_BODY_LIMIT_BYTES, headerRefusal, slackRequestGate } from './slack-request-gate.js';
@@ -336,6 +337,9 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
   app.action(ATTEST_REVIEW_ACTION, async ({ ack }) => {
     await ack();
   });
+  app.action(BREAK_GLASS_REVIEW_ACTION, async ({ ack }) => {
+    await ack();
+  });
 
   app.view<ViewSubmitAction>(
     DENY_CALLBACK,
@@ -381,16 +385,31 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     // Like every refused credential, it is audited too: after the answer, as Bolt reads the
     // raw body itself and offers no hook before it.
     router = express.Router();
+    const clockWarnings = new Map<string, number>();
     router.post('/slack/events', (req, res, next) => {
       const arrived = Math.floor(Date.now() / 1000);
       res.on('finish', () => {
         if (res.statusCode !== 401) return;
+        const reason = signatureRefusal(req, arrived);
         void audit.recordRefusal('auth.refused', null, ANONYMOUS, {
-          reason: signatureRefusal(req, arrived),
+          reason,
           method: req.method,
           path: req.path,
           ip: req.ip ?? null,
         });
+        // Slack's own clicks refused for their timestamp mean this host's clock is off: say so,
+        // once a minute per reason at most (anyone can send such a request; the metric counts all).
+        if (reason === 'slack_timestamp_too_old' || reason === 'slack_timestamp_in_future') {
+          const last = clockWarnings.get(reason) ?? 0;
+          if (arrived - last >= 60) {
+            clockWarnings.set(reason, arrived);
+            log.warn(
+              { reason, stampedSecondsFromNow: Number(req.get('x-slack-request-timestamp')) - arrived },
+              "refused a Slack request stamped more than five minutes from this host's clock; if Slack's " +
+                "own clicks are refused, this host's clock is off: check its time synchronisation (NTP)",
+            );
+          }
+        }
       });
       next();
     });

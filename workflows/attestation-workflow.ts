@@ -10,15 +10,7 @@
  *   roles trimmed (requests for them are refused) and lifts a suspension; no answer by the
  *   deadline suspends the bot.
  */
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  log,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../core/ports/activities.js';
 import {
   ATTESTATION_REFUSAL_TYPE,
@@ -28,18 +20,11 @@ import {
   type AttestationView,
   type SignedAttestation,
 } from '../core/model/attestation.js';
-import type { DecisionTrust } from '../core/model/elevation.js';
 import { splitAttestedRoles } from '../core/rules/attestation.js';
 import { sameApprover } from '../core/rules/approval-eligibility.js';
-import { DecisionRefusal, decisionClaimsOf } from '../core/rules/signed-decision.js';
 import { verifyAttestation, type AttestationClaims } from '../core/rules/signed-attestation.js';
 import { attestUpdate, attestationStatusQuery } from './attestation-definitions.js';
-
-/** The keys answers must be signed with: local, it reads only the worker's configuration. */
-const { loadDecisionTrust } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '15s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+import { answerRefuser, signedAnswers, type AnswerRefuser } from './signed-answers.js';
 
 /** Recording and telling: retried until they succeed (the state change must not be lost). */
 const { openAttestation, askOwner, confirmAttestation, expireAttestation } = proxyActivities<Activities>({
@@ -59,50 +44,29 @@ export async function attestationSweepWorkflow(): Promise<{ started: string[]; d
 }
 
 /** Refuse an answer: the caller (the API) gets the code, and nothing enters history. */
-function refuse(code: AttestationRefusalCode, message: string, detail?: string): never {
-  throw ApplicationFailure.create({
-    type: ATTESTATION_REFUSAL_TYPE,
-    message,
-    details: detail === undefined ? [code] : [code, detail],
-    nonRetryable: true,
-  });
-}
+const refuse: AnswerRefuser<AttestationRefusalCode> = answerRefuser(ATTESTATION_REFUSAL_TYPE);
 
 /** One attestation of one bot: ask its owner, wait for the signed answer until the deadline. */
 export async function attestationWorkflow(input: AttestationInput): Promise<AttestationView> {
   const view: AttestationView = { ...input, status: 'pending' };
-  let trust: DecisionTrust | undefined = undefined;
-  const used = new Set<string>();
   let answer: (AttestationAnswer & { trimmed: string[] }) | undefined;
   let applied = false;
 
-  /** The claims of an answer whose signature holds, or the refusal the validator answers. */
-  const verified = (arg: SignedAttestation): AttestationClaims => {
-    if (!trust) return refuse('not_pending', 'the attestation is still opening; try again in a moment');
-    try {
-      return verifyAttestation(arg, {
-        keys: trust.keys,
-        attestationId: input.attestationId,
-        now: Date.now(),
-        used,
-      });
-    } catch (err) {
-      if (!(err instanceof DecisionRefusal)) throw err;
-      log.warn('Refused an attestation answer whose signature does not hold', {
-        attestationId: input.attestationId,
-        code: err.code,
-      });
-      return refuse('unsigned_decision', err.message, err.code);
-    }
-  };
+  const answers = signedAnswers<SignedAttestation, AttestationClaims>({
+    verify: (arg, keys, used) =>
+      verifyAttestation(arg, { keys, attestationId: input.attestationId, now: Date.now(), used }),
+    refuse,
+    opening: 'the attestation is still opening; try again in a moment',
+    warning: 'Refused an attestation answer whose signature does not hold',
+    fields: { attestationId: input.attestationId },
+  });
 
   setHandler(attestationStatusQuery, () => view);
   setHandler(
     attestUpdate,
     async (arg) => {
       // The validator accepted this very token: read it again without the clock-bound checks.
-      const claims = decisionClaimsOf(arg.token) as unknown as AttestationClaims;
-      used.add(claims.nonce);
+      const claims = answers.accepted(arg.token);
       const split = splitAttestedRoles(input.roles, claims.input.kept);
       if ('problem' in split) return refuse('unknown_role', split.problem);
       answer = { ...claims.input, kept: split.kept, trimmed: split.trimmed };
@@ -119,7 +83,7 @@ export async function attestationWorkflow(input: AttestationInput): Promise<Atte
     },
     {
       validator: (arg: SignedAttestation) => {
-        const claims = verified(arg);
+        const claims = answers.verified(arg);
         if (view.status !== 'pending' || answer !== undefined) {
           refuse('not_pending', `attestation ${input.attestationId} was already answered`);
         }
@@ -138,7 +102,7 @@ export async function attestationWorkflow(input: AttestationInput): Promise<Atte
     },
   );
 
-  trust = await loadDecisionTrust();
+  await answers.loadTrust();
   await openAttestation(input);
   await askOwner({
     attestationId: input.attestationId,

@@ -51,6 +51,12 @@ export const revokeUpdate = defineUpdate<ElevationView, [SignedDecision | Revoke
  * from the worker's configuration, never from the caller. At most once per 10 seconds.
  */
 export const reloadDecisionKeysUpdate = defineUpdate<{ kids: string[] }, []>('reloadDecisionKeys');
+/**
+ * Extend an active elevation's window (a bot's or an admin's {@link SignedDecision} carrying an
+ * `ExtendInput`). Refused synchronously when not active, over the role's caps, or unsigned;
+ * answers with the view once the new end is in force.
+ */
+export const extendUpdate = defineUpdate<ElevationView, [SignedDecision]>('extend');
 /** Current state of the elevation. */
 export const statusQuery = defineQuery<ElevationView>('status');
 

@@ -16,11 +16,13 @@ import { refuse, type ElevationState } from './elevation-state.js';
 import {
   approveUpdate,
   denyUpdate,
+  extendUpdate,
   reloadDecisionKeysUpdate,
   revokeUpdate,
   statusQuery,
 } from './definitions.js';
 import { DecisionRefusal, decisionClaimsOf, type DecisionInputs } from '../core/rules/signed-decision.js';
+import type { Extensions } from './extend.js';
 
 /**
  * Loads the public keys decisions must be signed with again. Local: it reads only the worker's
@@ -59,7 +61,12 @@ function claimedActor(kind: DecisionKind, arg: unknown): Actor | null {
 }
 
 /** Declares the elevation's Query and Updates (before the workflow's first `await`). */
-export function setElevationHandlers(state: ElevationState, audit: AuditQueue, notify: NotifyQueue): void {
+export function setElevationHandlers(
+  state: ElevationState,
+  audit: AuditQueue,
+  notify: NotifyQueue,
+  extensions?: Extensions,
+): void {
   const elevationId = state.view.id;
 
   /**
@@ -142,4 +149,10 @@ export function setElevationHandlers(state: ElevationState, audit: AuditQueue, n
     },
     { validator: (arg) => state.checkRevoke(verified('revoke', arg)) },
   );
+
+  if (extensions) {
+    setHandler(extendUpdate, (arg) => extensions.extend(state.accepted<'extend'>(arg)), {
+      validator: (arg) => extensions.check(verified('extend', arg)),
+    });
+  }
 }

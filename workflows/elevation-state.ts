@@ -35,10 +35,12 @@ import type { GrantHandle } from '../core/model/targets.js';
 import { REFUSAL_FAILURE_TYPE } from './definitions.js';
 import { approvalRefusal, isIdentity, sameApprover } from '../core/rules/approval-eligibility.js';
 import { quorumProgress, totalQuorum } from '../core/rules/approval-quorum.js';
+import { escalationProgress, quorumMetWithEscalation, usableGroups } from '../core/rules/approval-nudges.js';
 import type { RoutedRequest } from '../core/rules/risk-routing.js';
 import type { RiskDecision } from '../core/model/risk.js';
 import { canonicalAddress } from '../core/rules/email-address.js';
 import { initialView, isFinal } from '../core/rules/elevation-view.js';
+import { approvalDeadline } from '../core/rules/scheduled-start.js';
 import { decisionClaimsOf, verifyDecision, type DecisionInputs } from '../core/rules/signed-decision.js';
 
 /** The actor of the steps the workflow takes on its own (expiry, grant, revocation). */
@@ -152,14 +154,16 @@ export class ElevationState {
     const deadline =
       this.view.approval.mode === 'approvers'
         ? this.view.approval.deadline
-        : new Date(this.now() + routed.approval.windowSeconds * 1000).toISOString();
+        : new Date(approvalDeadline(this.input, this.now(), routed.approval.windowSeconds)).toISOString();
     this.approvalRule = routed.approval;
     this.view.status = 'pending_approval';
+    const escalation = this.view.approval.mode === 'approvers' ? this.view.approval.escalation : undefined;
     this.view.approval = {
       mode: 'approvers',
       quorum: totalQuorum(groups),
       deadline,
       groups: quorumProgress(groups, this.view.approvals).groups,
+      ...(escalation ? { escalation } : {}),
     };
   }
 
@@ -235,15 +239,21 @@ export class ElevationState {
 
   /**
    * The groups among `claimed` that `who` may act for. The server looks membership up (policy
-   * lists and LDAP groups); a policy list is checked again here against the role as it was
-   * when the bot asked, so a list can never be widened after the request.
+   * lists, LDAP groups and on-call schedules); a policy list is checked again here against the
+   * role as it was when the bot asked, so a list can never be widened after the request.
    */
   eligibleGroups(who: string, claimed: unknown): string[] {
     const rule = this.rule;
     if (rule.mode !== 'approvers' || !Array.isArray(claimed)) return [];
-    return rule.groups
+    // Escalation groups are listed too: `approvalRefusal` refuses them until the request escalated.
+    return [...rule.groups, ...(rule.escalation?.groups ?? [])]
       .filter((g) => claimed.includes(g.name))
-      .filter((g) => g.ldapGroupDn !== undefined || (g.members ?? []).some((m) => sameApprover(m, who)))
+      .filter(
+        (g) =>
+          g.ldapGroupDn !== undefined ||
+          g.oncall !== undefined ||
+          (g.members ?? []).some((m) => sameApprover(m, who)),
+      )
       .map((g) => g.name);
   }
 
@@ -284,7 +294,8 @@ export class ElevationState {
   approve(a: ApproveInput): AcceptedApproval {
     this.checkApproval(a);
     const approver = a.approver.id.trim().toLowerCase();
-    const groups = this.eligibleGroups(approver, a.groups);
+    const found = this.eligibleGroups(approver, a.groups);
+    const groups = this.view.approval.mode === 'approvers' ? usableGroups(this.view.approval, found) : found;
     const identity = isIdentity(a.identity) ? { identity: a.identity } : {};
     this.view.approvals.push({
       approver,
@@ -296,6 +307,9 @@ export class ElevationState {
     const rule = this.rule;
     const progress = rule.mode === 'approvers' ? quorumProgress(rule.groups, this.view.approvals) : undefined;
     if (progress && this.view.approval.mode === 'approvers') this.view.approval.groups = progress.groups;
+    const escalation = this.view.approval.mode === 'approvers' ? this.view.approval.escalation : undefined;
+    if (escalation && rule.mode === 'approvers' && rule.escalation)
+      escalation.groups = escalationProgress(rule.escalation.groups, this.view.approvals);
     return {
       data: {
         approver,
@@ -305,15 +319,61 @@ export class ElevationState {
         comment: a.comment ?? null,
         count: this.view.approvals.length,
         progress: progress?.groups ?? [],
+        ...(escalation?.escalatedAt !== undefined ? { escalationProgress: escalation.groups } : {}),
       },
-      quorumMet: progress?.met ?? false,
+      quorumMet: this.quorumMet(),
     };
   }
 
-  /** Whether the approvals so far meet every group's quorum. */
+  /**
+   * Whether the approvals so far meet every group's quorum (or, once the request escalated, every
+   * escalation group's: `approval-nudges.ts`).
+   */
   quorumMet(): boolean {
     const rule = this.rule;
-    return rule.mode === 'approvers' && quorumProgress(rule.groups, this.view.approvals).met;
+    if (rule.mode !== 'approvers') return false;
+    if (quorumProgress(rule.groups, this.view.approvals).met) return true;
+    const approval = this.view.approval;
+    return approval.mode === 'approvers' && quorumMetWithEscalation(approval, this.view.approvals);
+  }
+
+  // ---- reminders and escalation -------------------------------------------------------------
+
+  /**
+   * The escalation timer fired without quorum: the escalation groups may approve from now on.
+   * Returns what `approval.escalated` records (undefined when there is nothing to escalate).
+   */
+  escalate(): EventDataOf<'approval.escalated'> | undefined {
+    const rule = this.rule;
+    const approval = this.view.approval;
+    if (rule.mode !== 'approvers' || !rule.escalation || approval.mode !== 'approvers') return undefined;
+    const groups = escalationProgress(rule.escalation.groups, this.view.approvals);
+    approval.escalation = {
+      dueAt: approval.escalation?.dueAt ?? this.isoNow(),
+      escalatedAt: this.isoNow(),
+      groups,
+    };
+    return {
+      groups: rule.escalation.groups.map((g) => g.name),
+      afterSeconds: rule.escalation.afterSeconds,
+      approvals: this.view.approvals.length,
+      progress: approval.groups,
+      escalationProgress: groups,
+      deadline: approval.deadline,
+    };
+  }
+
+  /** What `approval.reminded` records for reminder `number` (`secondsLeft` in the window). */
+  reminded(number: number, secondsLeft: number): EventDataOf<'approval.reminded'> {
+    const approval = this.view.approval;
+    return {
+      number,
+      secondsLeft,
+      approvals: this.view.approvals.length,
+      progress: approval.mode === 'approvers' ? approval.groups : [],
+      escalated: approval.mode === 'approvers' && approval.escalation?.escalatedAt !== undefined,
+      deadline: approval.mode === 'approvers' ? approval.deadline : this.isoNow(),
+    };
   }
 
   // ---- denial and revocation ------------------------------------------------------------------
@@ -363,9 +423,37 @@ export class ElevationState {
     }
   }
 
+  /**
+   * The workflow itself ends the elevation early (a break-glass review missed its deadline,
+   * `break-glass.ts`): not a decision anyone sent, so no validator; recorded as the end of the
+   * window (`expired`) with `comment` saying why.
+   */
+  endWindowEarly(by: Actor, comment: string): void {
+    if (!this.revokeRequest && this.view.status !== 'revoking' && !isFinal(this.view)) {
+      this.revokeRequest = { by, reason: 'expired', comment };
+    }
+  }
+
   /** The request to end the elevation early, once one was taken. */
   revocationRequested(): RevokeRequest | undefined {
     return this.revokeRequest;
+  }
+
+  /**
+   * A scheduled elevation was revoked before its start: it ends `revoked` with nothing granted,
+   * as a request withdrawn while pending does (`withdrawn` by its bot, `admin_revoked` by an
+   * admin). Returns what to record; undefined when no revocation was asked for.
+   */
+  endBeforeStart(): Transition<'elevation.revoked'> | undefined {
+    const request = this.revokeRequest;
+    if (!request) return undefined;
+    const reason = request.by.kind === 'bot' ? 'withdrawn' : 'admin_revoked';
+    this.end('revoked', reason);
+    return {
+      type: 'elevation.revoked',
+      actor: request.by,
+      data: { reason, comment: request.comment ?? null, granted: false },
+    };
   }
 
   /** Whether a revocation is under way or the elevation has ended (a revoke Update may answer). */

@@ -41,6 +41,10 @@ import { ElevationState, SYSTEM } from './elevation-state.js';
 import { errorSummary } from './error-summary.js';
 import { NotifyQueue } from './notify-queue.js';
 import { actOnDenial, scoreAndRoute } from './risk-route.js';
+import { waitForDecision } from './approval-nudges.js';
+import { waitForStart } from './scheduled-start.js';
+import { Extensions } from './extend.js';
+import { activateBreakGlass, holdBreakGlass, scoreBreakGlass } from './break-glass.js';
 
 /**
  * The worker's side of trust: check the API's signature over the start input, and hand over
@@ -73,6 +77,10 @@ interface Run {
    * write. False for runs started before it existed, which replay as they ran.
    */
   atExpiry: boolean;
+  /** The `extend` Update and the wait that follows the window's end when it moves (`extend.ts`). */
+  extensions: Extensions;
+  /** A break-glass request, in a run with the `break-glass` patch (`break-glass.ts`). */
+  breakGlass: boolean;
 }
 
 /** The elevation workflow. Returns the final view. */
@@ -84,9 +92,25 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     () => state.snapshot(),
     () => state.role,
   );
-  setElevationHandlers(state, audit, notify);
+  const extensions = new Extensions(input, state, audit, notify);
+  setElevationHandlers(state, audit, notify, extensions);
   // Decided in the first activation with the other patches (see below why).
-  const run: Run = { input, state, audit, notify, atExpiry: patched('expiry-revoker') };
+  const run: Run = {
+    input,
+    state,
+    audit,
+    notify,
+    atExpiry: patched('expiry-revoker'),
+    extensions,
+    // Asked only of break-glass inputs, so the others record exactly what they did before.
+    breakGlass: input.breakGlass !== undefined && !input.carried && patched('break-glass'),
+  };
+  // Reminders and escalation while the request waits for approvers (`approval-nudges.ts`).
+  const nudges = patched('approval-reminders');
+  extensions.enable(patched('extend'));
+  // A scheduled elevation waits for its start after its approval (`scheduled-start.ts`). Asked
+  // only of inputs that carry a start, so the others record exactly what they did before.
+  const scheduled = input.startsAt !== undefined && !input.carried && patched('scheduled-start');
 
   // A run that continued as new carries a revocation on, and does nothing else.
   if (input.carried) {
@@ -112,7 +136,9 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
 
   // The risk score routes the request before it is recorded, so `elevation.requested` carries
   // the score and its reasons. (Runs started before scoring existed replay without this step.)
-  const routed = scoring ? await scoreAndRoute(input, state) : undefined;
+  const routed = scoring
+    ? await (run.breakGlass ? scoreBreakGlass(input, state) : scoreAndRoute(input, state))
+    : undefined;
 
   const requested = audit.event(
     'elevation.requested',
@@ -124,6 +150,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       justification: input.justification,
       ticket: input.ticket ?? null,
       requestId: input.requestId ?? null,
+      ...(input.startsAt !== undefined ? { startsAt: input.startsAt } : {}),
       ...(input.identity ? { identity: input.identity } : {}),
       ...(input.source ? { source: input.source } : {}),
       ...(routed ? { risk: routed.decision } : {}),
@@ -145,18 +172,27 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     return finish(run);
   }
 
-  if (state.role.approval.mode === 'auto') {
+  if (run.breakGlass) {
+    // Granted at once; the review comes after (`break-glass.ts`).
+    await activateBreakGlass(input, state, audit, requested);
+  } else if (state.role.approval.mode === 'auto') {
     await audit.recordBeforeNextStep(requested, audit.event('elevation.approved', SYSTEM, { rule: 'auto' }));
   } else {
     await audit.recordBeforeNextStep(requested);
     notify.announce();
     // Until the quorum is met, someone denies, the bot withdraws, or the window closes.
-    const decided = await condition(() => state.decisionArrived(), state.approvalTimeLeft());
+    // With reminders and escalation, their timers run inside this wait (`approval-nudges.ts`).
+    const decided = nudges
+      ? await waitForDecision(state, audit, notify)
+      : await condition(() => state.decisionArrived(), state.approvalTimeLeft());
     const outcome = state.closeApproval(decided);
     await audit.recordBeforeNextStep(audit.event(outcome.type, outcome.actor, outcome.data));
     notify.publish(outcome.type, true);
     if (state.isFinal()) return finish(run);
   }
+
+  // Scheduled: the grant waits for the start; a revocation before it ends the elevation ungranted.
+  if (scheduled && !(await waitForStart(run))) return finish(run);
 
   // Approved: grant, hold until the window ends, revoke. A revocation that came first skips the grant.
   // The grant step starts the revocation itself, in the same microtask as its own last step: an
@@ -202,6 +238,7 @@ function grantRequestOf(input: ElevationInput, revokeAtExpiry = false): GrantReq
     principal: input.bot.principal,
     durationSeconds: input.durationSeconds,
     ...(revokeAtExpiry ? { revokeAtExpiry } : {}),
+    ...(input.role.extend ? { extendable: true } : {}),
   };
 }
 
@@ -253,7 +290,7 @@ async function grantHoldAndRevoke(run: Run): Promise<void> {
   // answering right now (the event is stored in order once it is).
   audit.recordInBackground(audit.event('grant.confirmed', SYSTEM, { receipt }));
   notify.publish('grant.confirmed');
-  await condition(() => state.revocationRequested() !== undefined, state.activeTimeLeft());
+  await (run.breakGlass ? holdBreakGlass(input, state) : run.extensions.holdUntilEnd());
   return revoke(run, state.revocationRequested()?.reason ?? 'expired');
 }
 

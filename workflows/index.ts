@@ -4,3 +4,4 @@ export { reconcileWorkflow } from './reconcile-workflow.js';
 export { auditForwarderWorkflow } from './audit-forwarder-workflow.js';
 export { detectionWorkflow } from './detection-workflow.js';
 export { attestationWorkflow, attestationSweepWorkflow } from './attestation-workflow.js';
+export { breakGlassReviewWorkflow } from './break-glass-review-workflow.js';

@@ -15,6 +15,13 @@ import type {
 } from '../core/model/elevation.js';
 import type { EventType } from '../core/model/events.js';
 import { errorSummary } from './error-summary.js';
+import type { ApprovalNudgeStep } from '../core/ports/approval-nudger.js';
+import type { ElevationNotice } from '../core/ports/notifier.js';
+
+/** Whether two refs name the same Slack message. */
+function sameRef(a: SlackMessageRef, b: SlackMessageRef): boolean {
+  return a.channel === b.channel && a.ts === b.ts;
+}
 
 /**
  * An attempt makes several Slack calls (the approval message, its thread, the owner), each tried
@@ -23,7 +30,7 @@ import { errorSummary } from './error-summary.js';
  * (`activities/slack-failures.ts`); a message is retried for an hour before it is given up
  * (and logged).
  */
-const { publishElevationEvent } = proxyActivities<Activities>({
+const { publishElevationEvent, nudgeApprovers } = proxyActivities<Activities>({
   startToCloseTimeout: '150s',
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s' },
@@ -84,16 +91,41 @@ export class NotifyQueue {
       });
   }
 
-  /** Tells people about a step (`notifyOwner`: the bot's owner too, for the ends). */
-  publish(type: EventType, notifyOwner = false): void {
+  /**
+   * Tells people about a step (`notifyOwner`: the bot's owner too, for the ends; `about`: what the
+   * view does not say of it, such as who extended the elevation and why).
+   */
+  publish(type: EventType, notifyOwner = false, about: Pick<ElevationNotice, 'extension'> = {}): void {
     if (!this.asksHumans) return;
     const d = this.details();
     this.published = this.published
-      .then(() => publishElevationEvent({ ...d, messages: this.refs, event: type, notifyOwner }))
+      .then(() => publishElevationEvent({ ...d, ...about, messages: this.refs, event: type, notifyOwner }))
       .catch((err: unknown) => {
         log.warn('Could not publish an elevation event to Slack', {
           elevationId: this.input.elevationId,
           event: type,
+          error: errorSummary(err),
+        });
+      });
+  }
+
+  /**
+   * Reminds the approvers who have not decided, or asks the escalation groups, and tells the
+   * owner, after the messages queued before it; messages it posts (the escalation's direct
+   * messages) are updated by the later steps like the first ones.
+   */
+  nudge(step: ApprovalNudgeStep): void {
+    if (!this.asksHumans) return;
+    const d = this.details();
+    this.published = this.published
+      .then(() => nudgeApprovers({ ...d, messages: this.refs, step }))
+      .then((refs) => {
+        this.refs = [...this.refs, ...refs.filter((r) => !this.refs.some((m) => sameRef(m, r)))];
+      })
+      .catch((err: unknown) => {
+        log.warn('Could not remind the approvers or ask the escalation groups in Slack', {
+          elevationId: this.input.elevationId,
+          step: step.kind,
           error: errorSummary(err),
         });
       });

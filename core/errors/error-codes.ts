@@ -14,7 +14,10 @@ export type ErrorCode =
   | 'role_suspended' // the owner removed this role from the bot at an attestation
   | 'unknown_role'
   | 'role_not_allowed'
+  | 'break_glass_not_allowed' // the role has no break-glass path, or it does not list this bot
   | 'duration_too_long'
+  | 'start_out_of_range' // startsAt is too far ahead for the role, or in the past (422)
+  | 'outside_allowed_window' // the requested window is outside the bot's allowed time windows (403)
   | 'not_found'
   | 'method_not_allowed' // the path exists, with other methods (`Allow` lists them)
   | 'idempotency_conflict' // the requestId was used before with different parameters
@@ -30,6 +33,10 @@ export type ErrorCode =
   | 'not_active' // the elevation has not been granted yet (or is no longer active)
   | 'not_credentials_mode' // the elevation's role does not hand out credentials
   | 'credentials_gone' // the credentials were already delivered, withdrawn or expired (410)
+  | 'extension_not_allowed' // the role does not allow extending its elevations (403)
+  | 'extension_too_long' // the extension would take the elevation past the role's total cap (422)
+  | 'too_many_extensions' // the elevation has had as many extensions as the role allows (409)
+  | 'extension_in_progress' // another extension of the elevation is being made (409)
   | 'too_many_requests' // a per-bot quota of the policy's `limits` is reached (field names it)
   | 'service_unavailable'
   | 'internal';

@@ -1,4 +1,5 @@
 /** Approver groups: who may approve a role, and how many of them must. Pure types. */
+import type { OnCallSource } from './oncall.js';
 /**
  * One group of people who may approve a role. A role can require several groups, each with its
  * own quorum, and all of them must be met (see {@link quorumProgress}).
@@ -12,4 +13,6 @@ export interface ApproverGroup {
   members?: string[];
   /** DN of an LDAP group; its members, matched by their `mail`, may approve (looked up at approval time). */
   ldapGroupDn?: string;
+  /** Whoever is on call in this schedule may approve (looked up at approval time; `oncall.ts`). */
+  oncall?: OnCallSource;
 }

@@ -5,6 +5,7 @@
  * free of zod: the workflows import from here.
  */
 import type { SignedDecision } from './decisions.js';
+import type { AnswerRefusalCode } from './signed-answer.js';
 
 /** The policy's `detection.attestation`: how often owners attest, and how long they have to answer. */
 export interface AttestationSettings {
@@ -66,10 +67,9 @@ export type SignedAttestation = SignedDecision;
 
 /** Why the attestation workflow refused an answer (`ApplicationFailure.details[0]`). */
 export type AttestationRefusalCode =
-  | 'not_pending' // answered already, or the deadline passed
+  | AnswerRefusalCode // answered already, or the deadline passed; or the signature does not hold
   | 'not_owner' // the person who logged in is not the bot's owner
-  | 'unknown_role' // the answer names a role the attestation did not ask about
-  | 'unsigned_decision'; // the answer's signature does not hold (details[1]: the DecisionRefusalCode)
+  | 'unknown_role'; // the answer names a role the attestation did not ask about
 
 /** `ApplicationFailure.type` of an answer the attestation workflow refused. */
 export const ATTESTATION_REFUSAL_TYPE = 'AttestationRefused';

@@ -4,6 +4,8 @@
  */
 import type { Actor, ApproverIdentity, DecisionTrust } from './elevation.js';
 
+export type { ExtendInput } from './extend.js';
+
 /**
  * What an approver submits. `groups` are the approver groups the server found this person in
  * (policy lists and LDAP groups, looked up at approval time); `evidence` is how they proved
@@ -31,8 +33,8 @@ export interface RevokeInput {
   reason?: string;
 }
 
-/** The three human decisions an elevation workflow accepts, each as an Update. */
-export type DecisionKind = 'approve' | 'deny' | 'revoke';
+/** The decisions an elevation workflow accepts, each as an Update (`extend`: a bot's or an admin's). */
+export type DecisionKind = 'approve' | 'deny' | 'revoke' | 'extend';
 
 /**
  * A decision as the API sends it: a compact JWS (Ed25519) whose payload carries the decision's
@@ -98,4 +100,10 @@ export type RefusalCode =
   | 'not_needed' // every group this approver belongs to already has its quorum
   | 'invalid_input' // the update's payload is malformed
   | 'unsigned_decision' // not signed by Elevate's API (details[1] is the DecisionRefusalCode)
-  | 'unknown_decision_key'; // signed with a key the elevation does not trust yet: reload and retry
+  | 'unknown_decision_key' // signed with a key the elevation does not trust yet: reload and retry
+  // extend (`core/rules/extend.ts`)
+  | 'not_active' // the elevation is not active (not granted yet, or ending)
+  | 'extension_not_allowed' // the role's policy does not allow extensions (or the run predates them)
+  | 'extension_too_long' // the total lifetime would pass the role's `extend.maxTotalSeconds`
+  | 'too_many_extensions' // the role's `extend.maxExtensions` is reached
+  | 'extension_in_progress'; // another extension of this elevation is being made

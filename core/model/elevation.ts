@@ -4,9 +4,12 @@
  * Part of the pure core: no I/O, imported by the workflow sandbox and by Node processes alike.
  */
 import type { ApproverGroup } from './approver-group.js';
+import type { ApprovalNudgeRule, EscalationView } from './approval-nudges.js';
 import type { RiskDecision, RoleRiskRouting } from './risk.js';
 import type { RequestSource } from './request-source.js';
 import type { GrantHandle, TargetRef } from './targets.js';
+import type { ExtendRule } from './extend.js';
+import type { BreakGlassRequest } from './break-glass.js';
 
 export type { ApproverGroup } from './approver-group.js';
 export type { AuthMethod, RequestSource, RunsFromMatch, WorkloadClaims } from './request-source.js';
@@ -40,7 +43,7 @@ export type EndReason =
   | 'expired' // the granted window ran out
   | 'given_back' // the bot returned it early
   | 'admin_revoked' // an admin revoked it
-  | 'withdrawn' // the bot withdrew a request that was still waiting for approval
+  | 'withdrawn' // the bot withdrew a request still waiting for approval, or for its scheduled start
   | 'denied' // an approver or admin said no
   | 'approval_timeout' // nobody decided within the approval window
   | 'grant_failed' // the target refused the grant
@@ -60,7 +63,7 @@ export interface Actor {
 /** How a role is approved. */
 export type ApprovalRule =
   | { mode: 'auto' }
-  | {
+  | ({
       mode: 'approvers';
       /** Every group's quorum must be met, each by different people. */
       groups: ApproverGroup[];
@@ -68,7 +71,7 @@ export type ApprovalRule =
       windowSeconds: number;
       /** Whether the requesting bot's owner may approve it. */
       ownerMayApprove: boolean;
-    };
+    } & ApprovalNudgeRule);
 
 /** The bot as it was configured when it asked (the workflow never re-reads config). */
 export interface BotSnapshot {
@@ -91,6 +94,8 @@ export interface RoleSnapshot {
   approval: ApprovalRule;
   /** How the risk score routes this role's requests (absent in runs started before scoring). */
   risk?: RoleRiskRouting;
+  /** Whether and how far an active elevation may be extended (absent: never; `extend.ts`). */
+  extend?: ExtendRule;
 }
 
 /**
@@ -123,6 +128,16 @@ export interface ElevationInput {
   source?: RequestSource;
   /** ISO-8601 instant the server accepted the request. */
   requestedAt: string;
+  /**
+   * A scheduled elevation: the ISO-8601 instant the grant is made (absent: as soon as approved).
+   * Approval must come before it; the role is held for `durationSeconds` from the grant.
+   */
+  startsAt?: string;
+  /**
+   * A break-glass request (`break-glass.ts`): granted at once without approval, announced
+   * loudly, reviewed by `reviewDeadline`. Absent for every other request.
+   */
+  breakGlass?: BreakGlassRequest;
   timing: ElevationTiming;
   /**
    * The API's signature over this input (a compact JWS, see `domain/decision-signer.ts`): the
@@ -265,6 +280,11 @@ export interface ElevationView {
   ticket?: string;
   requestId?: string;
   requestedAt: string;
+  /**
+   * Scheduled elevations only: when the grant is made. Until then the status is `approved` (or
+   * `pending_approval`), with no `grantedAt`; the approval deadline is at the latest this instant.
+   */
+  startsAt?: string;
   approval:
     | { mode: 'auto' }
     | {
@@ -274,6 +294,8 @@ export interface ElevationView {
         deadline: string;
         /** Each group's quorum and how many approvals count towards it so far. */
         groups: { name: string; quorum: number; approved: number }[];
+        /** The escalation, when the role has one (`approval-nudges.ts`). */
+        escalation?: EscalationView;
       };
   approvals: ApprovalRecord[];
   grantedAt?: string;
@@ -286,4 +308,8 @@ export interface ElevationView {
   lastError?: string;
   /** The request's risk score, its reasons and the route it took (absent before scoring ran). */
   risk?: RiskDecision;
+  /** How many times the window was extended (absent until the first extension). */
+  extensions?: number;
+  /** Seconds the extensions added to the window, in all (absent until the first extension). */
+  extendedSeconds?: number;
 }

@@ -55,6 +55,14 @@ import {
   attestationRefusedSchema,
   attestationRequestedSchema,
 } from './attestation-records.js';
+import { approvalEscalatedSchema, approvalRemindedSchema } from './approval-nudge-records.js';
+import { elevationExtendedSchema, extendRefusedSchema } from './extend-records.js';
+import {
+  breakGlassActivatedSchema,
+  breakGlassRefusedSchema,
+  breakGlassReviewMissedSchema,
+  breakGlassReviewedSchema,
+} from './break-glass-records.js';
 
 // ---- the elevation's lifecycle, recorded by the workflow ------------------------------------
 
@@ -68,6 +76,8 @@ const elevationRequested = z.object({
   ticket: z.string().nullable().optional(),
   /** The bot's idempotency key; null when none was given. */
   requestId: z.string().nullable().optional(),
+  /** A scheduled elevation: when the grant is made (absent: as soon as approved). */
+  startsAt: z.string().optional(),
   /** Present when the bot authenticated with a workload identity token. */
   identity: botIdentitySchema.optional(),
   /** Where the request came from (absent from records made before it was recorded). */
@@ -90,13 +100,16 @@ const approvalAccepted = z.object({
   comment: z.string().nullable().optional(),
   /** Each approver group's progress (absent before approver groups existed). */
   progress: z.array(groupProgressSchema).optional(),
+  /** Each escalation group's progress, once the request escalated (`approval.escalated`). */
+  escalationProgress: z.array(groupProgressSchema).optional(),
   /** Before approver groups: the one quorum of the role. */
   quorum: z.number().optional(),
 });
 
 /** Approved: `rule: 'auto'` by the role's policy, or by the `approvers` listed. */
 const elevationApproved = z.object({
-  rule: z.literal('auto').optional(),
+  /** `break_glass`: granted at once on the role's emergency path (`break-glass.ts`). */
+  rule: z.enum(['auto', 'break_glass']).optional(),
   approvers: z.array(z.string()).optional(),
 });
 
@@ -464,6 +477,14 @@ export const EVENT_DATA_SCHEMAS = {
   'attestation.confirmed': attestationConfirmedSchema,
   'attestation.expired': attestationExpiredSchema,
   'attestation.refused': attestationRefusedSchema,
+  'approval.reminded': approvalRemindedSchema,
+  'approval.escalated': approvalEscalatedSchema,
+  'elevation.extended': elevationExtendedSchema,
+  'extend.refused': extendRefusedSchema,
+  'breakglass.activated': breakGlassActivatedSchema,
+  'breakglass.reviewed': breakGlassReviewedSchema,
+  'breakglass.review_missed': breakGlassReviewMissedSchema,
+  'breakglass.refused': breakGlassRefusedSchema,
 } as const satisfies Record<EventType, z.ZodType>;
 
 /** The `data` of an event of type `T` (of a union of types: the union of their data). */
@@ -480,7 +501,9 @@ export type RefusalEventType =
   | 'request.refused'
   | 'auth.refused'
   | 'credentials.refused'
-  | 'attestation.refused';
+  | 'attestation.refused'
+  | 'extend.refused'
+  | 'breakglass.refused';
 
 /** An admin's change to a bot at runtime. */
 export type BotChangeEventType =

@@ -61,6 +61,19 @@ export const EVENT_TYPES = [
   'attestation.confirmed',
   'attestation.expired',
   'attestation.refused',
+  // recorded by the workflow while a request waits for approval: the approvers who had not decided
+  // were reminded, and the escalation groups joined after the policy's time without quorum
+  'approval.reminded',
+  'approval.escalated',
+  // an active elevation's window extended (recorded by the workflow), and an extension refused
+  'elevation.extended',
+  'extend.refused',
+  // break-glass (recorded with the elevation): the emergency path used, a reviewer's MFA answer,
+  // a review missed by its deadline (the bot locked down), and refused attempts to review
+  'breakglass.activated',
+  'breakglass.reviewed',
+  'breakglass.review_missed',
+  'breakglass.refused',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -10,6 +10,7 @@ import type {
   SlackMessageRef,
 } from '../model/elevation.js';
 import type { RequestCheck } from '../model/decisions.js';
+import type { ExtendGrantResult } from '../model/extend.js';
 import type { WorkflowEvent } from '../model/events.js';
 import type {
   DriftAlert,
@@ -22,9 +23,18 @@ import type {
 } from '../model/reconcile.js';
 import type { GrantHandle, TargetRef } from '../model/targets.js';
 import type { ElevationDetails, ElevationNotice, RiskAlert } from './notifier.js';
+import type { ApprovalNudgeNotice } from './approval-nudger.js';
 import type { RiskAssessment } from '../model/risk.js';
 import type { DetectionRunResult } from '../model/anomaly.js';
 import type { AttestationAnswer, AttestationInput, AttestationRequest } from '../model/attestation.js';
+import type {
+  BreakGlassActivation,
+  BreakGlassAlert,
+  BreakGlassContainment,
+  BreakGlassReviewAnswer,
+  BreakGlassReviewInput,
+  BreakGlassReviewStatus,
+} from '../model/break-glass.js';
 
 /** What granting and revoking one elevation's access need. */
 export interface GrantRequest {
@@ -39,6 +49,11 @@ export interface GrantRequest {
    * at that instant (those started before the expiry revoker existed do not send it).
    */
   revokeAtExpiry?: boolean;
+  /**
+   * The role allows extensions: the worker's expiry revoker asks, when the window ends, whether
+   * an extension made on another worker moved it (`domain/expiry-revoker.ts`).
+   */
+  extendable?: boolean;
 }
 
 /** What revoking one elevation's access needs: the request, and the grant's handle when known. */
@@ -49,6 +64,14 @@ export interface ReleaseRequest extends GrantRequest {
    * then derives it from `target`, `principal` and `elevationId` (`Target.handleFor`).
    */
   handle?: GrantHandle;
+}
+
+/** What moving an active elevation's window needs (`extendGrant`): the grant, its old and new end. */
+export interface ExtendGrantRequest extends ReleaseRequest {
+  /** The window's end until now (ISO 8601). */
+  previousExpiresAt: string;
+  /** The window's new end (ISO 8601). */
+  expiresAt: string;
 }
 
 /** Every activity of the elevation and reconcile workflows. */
@@ -64,6 +87,8 @@ export interface ElevationActivities {
   acquireGrant(req: GrantRequest): Promise<GrantReceipt>;
   /** Revoke through the ledger, read back (kept when other elevations still hold it). */
   releaseGrant(req: ReleaseRequest): Promise<RevokeReceipt>;
+  /** Move an active grant's end: the expiry revokers' due time (`activities/extend.ts`). */
+  extendGrant(req: ExtendGrantRequest): Promise<ExtendGrantResult>;
   /** Compare one role's holders with the live elevations; alert or revert the rest. */
   reconcileRole(role: ReconcileRole): Promise<RoleReconciliation>;
   /** The same for one bot's AWS role or user. */
@@ -78,6 +103,8 @@ export interface ElevationActivities {
   announceApproval(details: ElevationDetails): Promise<SlackMessageRef[]>;
   /** Update the approval messages and tell the owner when asked. */
   publishElevationEvent(notice: ElevationNotice): Promise<void>;
+  /** Remind the approvers, or ask the escalation groups, and tell the owner; the messages posted. */
+  nudgeApprovers(notice: ApprovalNudgeNotice): Promise<SlackMessageRef[]>;
 }
 
 /** The risk score's activities (`activities/risk-scoring.ts`), part of {@link Activities}. */
@@ -117,8 +144,31 @@ export interface AttestationActivities {
   expireAttestation(input: AttestationInput): Promise<void>;
 }
 
+/** Break-glass's activities (`activities/break-glass.ts`), part of {@link Activities}. */
+export interface BreakGlassActivities {
+  /** Start the review workflow of a break-glass activation (idempotent: one per elevation). */
+  startBreakGlassReview(activation: BreakGlassActivation): Promise<void>;
+  /** Alert the security channel, the bot's owner and the reviewers (the log, without Slack). */
+  alertBreakGlass(alert: BreakGlassAlert): Promise<void>;
+  /** Where the review of a break-glass elevation stands (`open` when it cannot be read). */
+  breakGlassReviewStatus(reviewId: string): Promise<BreakGlassReviewStatus>;
+  /** Record a reviewer's answer as `breakglass.reviewed`. */
+  recordBreakGlassReview(
+    review: BreakGlassReviewInput,
+    answer: BreakGlassReviewAnswer,
+    late: boolean,
+    lockedDown: boolean,
+  ): Promise<void>;
+  /** Lock the bot down for a missed or rejected review; records `bot.locked` (and `breakglass.review_missed`). */
+  containBreakGlass(containment: BreakGlassContainment): Promise<void>;
+}
+
 /** Every activity the workflows call. */
-export type Activities = ElevationActivities & RiskActivities & DetectionActivities & AttestationActivities;
+export type Activities = ElevationActivities &
+  RiskActivities &
+  DetectionActivities &
+  AttestationActivities &
+  BreakGlassActivities;
 
 /** A lockdown the risk score asked for. */
 export interface RiskLockdown {

@@ -7,6 +7,9 @@ import type { EventType } from '../model/events.js';
 import type { DriftAlert } from '../model/reconcile.js';
 import type { AnomalyFinding } from '../model/anomaly.js';
 import type { AttestationRequest } from '../model/attestation.js';
+import type { BreakGlassAlert } from '../model/break-glass.js';
+import type { ApprovalNudgeNotice } from './approval-nudger.js';
+import type { ExtensionNote } from '../model/extend.js';
 
 /** An elevation with the bot and role it was requested for: what a notification describes. */
 export interface ElevationDetails {
@@ -22,6 +25,8 @@ export interface ElevationNotice extends ElevationDetails {
   event: EventType;
   /** Also tell the bot's owner (the request was decided, or the grant ended). */
   notifyOwner: boolean;
+  /** `elevation.extended` only: who extended it, by how much and why (`extend.ts`). */
+  extension?: ExtensionNote;
 }
 
 /** Where approvers and owners hear about elevations: Slack, or the log when Slack is not set up. */
@@ -30,6 +35,12 @@ export interface ApprovalNotifier {
   announce(details: ElevationDetails): Promise<SlackMessageRef[]>;
   /** Update the approval messages, reply in their threads, and tell the owner when asked. */
   publish(notice: ElevationNotice): Promise<void>;
+  /**
+   * Remind the approvers who have not decided, or ask the escalation groups, and tell the bot's
+   * owner (`approval-nudger.ts`). Returns the messages it posted that later steps must update
+   * (the escalation's direct messages). Optional: a notifier without it tells nobody.
+   */
+  nudge?(notice: ApprovalNudgeNotice): Promise<SlackMessageRef[]>;
   /**
    * Tell people about drift (the log has it already). Optional: without Slack there is no one
    * else to tell. Must not throw for a delivery problem that retrying cannot fix.
@@ -41,6 +52,12 @@ export interface ApprovalNotifier {
    * {@link alertDrift}; must not throw for a delivery problem that retrying cannot fix.
    */
   alertRisk?(alert: RiskAlert): Promise<void>;
+  /**
+   * Announce a break-glass activation loudly: the security channel, the bot's owner and each
+   * reviewer (with the review link), once per activation and recipient. Optional: without it the
+   * worker logs the alert. Must not throw for a delivery problem that retrying cannot fix.
+   */
+  alertBreakGlass?(alert: BreakGlassAlert): Promise<void>;
   /**
    * Tell the security channel about an anomaly continuous detection found (the audit trail has
    * it already; detection calls this once per anomaly and re-alert period, and again with the

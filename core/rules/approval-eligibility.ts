@@ -4,7 +4,14 @@
  */
 import type { RefusalCode } from '../model/decisions.js';
 import type { ApprovalRecord, ApproverIdentity, ElevationView } from '../model/elevation.js';
-import { quorumProgress, samePersonKeys, wouldCount } from './approval-quorum.js';
+import { samePersonKeys } from './approval-quorum.js';
+import {
+  notYetEscalatedMessage,
+  quorumMetWithEscalation,
+  usableGroups,
+  waitingGroups,
+  wouldCountWithEscalation,
+} from './approval-nudges.js';
 import { sameAddress } from './email-address.js';
 import { isFinal } from './elevation-view.js';
 
@@ -56,7 +63,14 @@ export function approvalRefusal(
   if (now >= Date.parse(approval.deadline)) {
     return { code: 'approval_window_closed', message: `the approval window closed at ${approval.deadline}` };
   }
+  // Escalation groups count only once the request escalated (`approval-nudges.ts`).
+  const found = groups;
+  groups = usableGroups(approval, found);
   if (groups.length === 0) {
+    const waiting = waitingGroups(approval, found);
+    if (waiting.length > 0) {
+      return { code: 'not_eligible', message: notYetEscalatedMessage(who, approval, waiting) };
+    }
     return { code: 'not_eligible', message: `${who} is not in any approver group of role ${view.roleId}` };
   }
   if (!ownerMayApprove && sameApprover(who, view.owner)) {
@@ -75,11 +89,15 @@ export function approvalRefusal(
       message: `${who} is the same person (directory entry or identity-provider account) as ${earlier.approver}, who has already approved; each person counts once`,
     };
   }
-  if (quorumProgress(approval.groups, view.approvals).met) {
+  if (quorumMetWithEscalation(approval, view.approvals)) {
     return { code: 'not_pending', message: 'the quorum has already been reached' };
   }
   if (
-    !wouldCount(approval.groups, view.approvals, { approver: who, groups, ...(identity ? { identity } : {}) })
+    !wouldCountWithEscalation(approval, view.approvals, {
+      approver: who,
+      groups,
+      ...(identity ? { identity } : {}),
+    })
   ) {
     return {
       code: 'not_needed',

@@ -5,6 +5,8 @@
 import type { ElevationInput, ElevationView } from '../model/elevation.js';
 import { FINAL_STATUSES, workflowIdFor } from '../model/elevation.js';
 import { totalQuorum } from './approval-quorum.js';
+import { approvalDeadline } from './scheduled-start.js';
+import { pendingEscalationView } from './approval-nudges.js';
 
 /** The view of a request that has just been accepted. `now` is epoch milliseconds. */
 export function initialView(input: ElevationInput, now: number): ElevationView {
@@ -22,18 +24,27 @@ export function initialView(input: ElevationInput, now: number): ElevationView {
     ...(input.ticket !== undefined ? { ticket: input.ticket } : {}),
     ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
     requestedAt: input.requestedAt,
+    ...(input.startsAt !== undefined ? { startsAt: input.startsAt } : {}),
     approval:
       rule.mode === 'auto'
         ? { mode: 'auto' }
         : {
             mode: 'approvers',
             quorum: totalQuorum(rule.groups),
-            deadline: new Date(now + rule.windowSeconds * 1000).toISOString(),
+            // A scheduled request's window closes at its start at the latest.
+            deadline: new Date(approvalDeadline(input, now, rule.windowSeconds)).toISOString(),
             groups: rule.groups.map((g) => ({ name: g.name, quorum: g.quorum, approved: 0 })),
+            ...escalationOf(rule, now),
           },
     approvals: [],
     revokeAttempts: 0,
   };
+}
+
+/** The view's `escalation`, present when the role escalates (`approval-nudges.ts`). */
+function escalationOf(rule: Parameters<typeof pendingEscalationView>[0], opensAt: number) {
+  const escalation = pendingEscalationView(rule, opensAt);
+  return escalation ? { escalation } : {};
 }
 
 /** Whether nothing more will happen to the elevation. */

@@ -16,6 +16,7 @@ import type {
   DecisionKind,
   DecisionRefusalCode,
   DenyInput,
+  ExtendInput,
   RevokeInput,
   SignedDecision,
 } from '../model/decisions.js';
@@ -36,6 +37,7 @@ export interface DecisionInputs {
   approve: ApproveInput;
   deny: DenyInput;
   revoke: RevokeInput;
+  extend: ExtendInput;
 }
 
 /** `typ` of a decision token's payload (and, with `+jws`, of its header). */

@@ -27,6 +27,20 @@ import {
   type DecisionSender,
 } from '../elevations/decision-sender.js';
 import type { ElevationReader } from '../elevations/elevation-reader.js';
+import type { ElevationIndex } from '../../store/elevation-index.js';
+import type { OnCallDirectory } from '../../core/ports/oncall-directory.js';
+import { onCallDirectory } from '../../integrations/oncall/oncall-directory.js';
+
+/** At most this many requests waiting for approval are read for one approver queue. */
+export const QUEUE_LIMIT = 200;
+
+/** One request in an approver's queue: the groups they were found in, and why not now, if so. */
+export interface QueueItem {
+  elevation: ElevationView;
+  groups: string[];
+  /** Why the person may not approve it right now (absent: they may). */
+  refusal?: string;
+}
 
 export interface ApprovalServiceDeps {
   policy: Pick<Policy, 'roles' | 'detection'>;
@@ -35,9 +49,16 @@ export interface ApprovalServiceDeps {
   refusals: Pick<AuditService, 'recordRefusal'>;
   /** Needed when a role names an LDAP approver group. */
   directory?: Pick<ApproverDirectory, 'memberEntry'>;
+  /** Who is on call for on-call approver groups (default: policy rotations only). */
+  oncall?: OnCallDirectory;
+  /** The requests waiting for approval, for approvers' queues (absent: every queue is empty). */
+  pending?: Pick<ElevationIndex, 'listElevations'>;
   logger: Pick<Logger, 'error'>;
   clock?: () => Date;
 }
+
+/** Without a configured directory: rotations in the policy only (a provider's schedule is unavailable). */
+const ROTATIONS_ONLY = onCallDirectory();
 
 export class ApprovalService {
   private readonly roles: Map<string, RolePolicy>;
@@ -99,6 +120,45 @@ export class ApprovalService {
     );
     if (problem) return refuse(REFUSAL_TO_API[problem.code], problem.code, problem.message);
     return { elevation, groups };
+  }
+
+  /**
+   * The approver queue of a person who has just logged in: every request waiting for approval
+   * of a role they are an approver of (its own groups, its escalation groups, or the risk
+   * score's), oldest first, each with why they may not approve it now if so (already approved,
+   * the escalation not yet due, the bot's owner...). Nothing is audited: nothing was asked.
+   */
+  async queue(email: string, login?: ApproverLogin): Promise<QueueItem[]> {
+    if (!this.deps.pending) return [];
+    const page = await this.deps.pending.listElevations({ status: ['pending_approval'], limit: QUEUE_LIMIT });
+    const matches = new Map<string, Promise<{ groups: string[]; entries: string[] }>>();
+    const items: QueueItem[] = [];
+    for (const elevation of [...page.items].reverse()) {
+      let match = matches.get(elevation.roleId);
+      if (!match) {
+        match = this.approverMatch(elevation.roleId, personOf(email, login)).catch((err: unknown) => {
+          // A person the directory cannot pin down approves nothing; their queue says so by its absence.
+          if (err instanceof AmbiguousIdentityError) return { groups: [], entries: [] };
+          throw err;
+        });
+        matches.set(elevation.roleId, match);
+      }
+      const { groups, entries } = await match;
+      if (groups.length === 0) continue;
+      const role = this.roles.get(elevation.roleId);
+      const ownerMayApprove = role?.approval.mode === 'approvers' && role.approval.ownerMayApprove;
+      const identity = login ? identityOf(entries, login) : undefined;
+      const problem = approvalRefusal(
+        elevation,
+        email,
+        groups,
+        ownerMayApprove,
+        this.clock().getTime(),
+        identity,
+      );
+      items.push({ elevation, groups, ...(problem ? { refusal: problem.message } : {}) });
+    }
+    return items;
   }
 
   /**
@@ -185,6 +245,13 @@ export class ApprovalService {
     for (const g of this.approverGroupsOf(roleId)) {
       if (g.members?.some((m) => sameApprover(m, person.email))) {
         groups.push(g.name);
+      } else if (g.oncall) {
+        const onCall = await (this.deps.oncall ?? ROTATIONS_ONLY)
+          .onCall(g.oncall, this.clock())
+          .catch((err: unknown) => {
+            throw unavailable(this.deps.logger, err, 'look up who is on call');
+          });
+        if (onCall.some((m) => sameApprover(m, person.email))) groups.push(g.name);
       } else if (g.ldapGroupDn) {
         const directory = this.deps.directory;
         if (!directory) {
@@ -204,14 +271,16 @@ export class ApprovalService {
   }
 
   /**
-   * The groups that may approve the role's requests: its own, and the escalation group the
-   * risk score adds to high-risk requests (or makes the approvers of an automatic role's). The
-   * workflow counts an approval only for the groups its request was routed to.
+   * The groups that may approve the role's requests: its own, the groups its approval rule
+   * escalates to (counted once the request escalated: `approval-nudges.ts`), and the escalation
+   * group the risk score adds to high-risk requests (or makes the approvers of an automatic
+   * role's). The workflow counts an approval only for the groups its request was routed to.
    */
   private approverGroupsOf(roleId: string): ApproverGroup[] {
     const role = this.roles.get(roleId);
     if (!role) return [];
-    const own = role.approval.mode === 'approvers' ? role.approval.groups : [];
+    const rule = role.approval;
+    const own = rule.mode === 'approvers' ? [...rule.groups, ...(rule.escalation?.groups ?? [])] : [];
     const escalation = riskRoutingFor(this.deps.policy.detection, role).escalation;
     return escalation && !own.some((g) => g.name === escalation.name) ? [...own, escalation] : own;
   }

@@ -4,9 +4,6 @@
  * their answer to the attestation workflow, signed by the API as approvals are. The workflow
  * decides again; every refusal is recorded as `attestation.refused` by the pages.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import type { Logger } from 'pino';
 import type { ErrorCode } from '../../core/errors/error-codes.js';
 import {
   ATTESTATION_REFUSAL_TYPE,
@@ -15,20 +12,18 @@ import {
 } from '../../core/model/attestation.js';
 import { sameApprover } from '../../core/rules/approval-eligibility.js';
 import { attestUpdate, attestationStatusQuery } from '../../workflows/attestation-definitions.js';
-import type { DecisionSigner } from '../decision-signer.js';
-import { ApiError, unavailable } from '../errors.js';
+import {
+  AnswerRefused,
+  answerFailure,
+  answerWorkflowView,
+  type AnswerServiceDeps,
+} from '../signed-answers.js';
 
-/** An attestation answer refused: the API code, and the reason recorded with it. */
-export class AttestationRefused extends ApiError {
-  constructor(
-    code: ErrorCode,
-    /** The specific reason (`not_owner`, `not_pending`...), recorded in `attestation.refused`. */
-    readonly reason: string,
-    message: string,
-  ) {
-    super(code, message);
-  }
-}
+/**
+ * An attestation answer refused: the API code, and the reason (`not_owner`, `not_pending`...)
+ * recorded in `attestation.refused`.
+ */
+export class AttestationRefused extends AnswerRefused {}
 
 /** The workflow's refusal codes as the API's error codes. */
 const REFUSAL_TO_API: Record<AttestationRefusalCode, ErrorCode> = {
@@ -39,25 +34,20 @@ const REFUSAL_TO_API: Record<AttestationRefusalCode, ErrorCode> = {
   unsigned_decision: 'service_unavailable',
 };
 
-export interface AttestationServiceDeps {
-  temporal: Pick<Client, 'workflow'>;
-  signer: Pick<DecisionSigner, 'attestation'>;
-  logger: Pick<Logger, 'info' | 'error'>;
-}
+export type AttestationServiceDeps = AnswerServiceDeps<'attestation'>;
 
 export class AttestationService {
   constructor(private readonly deps: AttestationServiceDeps) {}
 
   /** Where attestation `id` stands; `not_found` when there is no such attestation. */
   async view(id: string): Promise<AttestationView> {
-    try {
-      return await this.deps.temporal.workflow.getHandle(id).query(attestationStatusQuery);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
-        throw new AttestationRefused('not_found', 'not_found', `attestation ${id} does not exist`);
-      }
-      throw unavailable(this.deps.logger, err, 'read the attestation');
-    }
+    return answerWorkflowView(
+      this.deps,
+      id,
+      attestationStatusQuery,
+      () => new AttestationRefused('not_found', 'not_found', `attestation ${id} does not exist`),
+      'read the attestation',
+    );
   }
 
   /**
@@ -101,21 +91,17 @@ export class AttestationService {
       this.deps.logger.info({ attestationId: id, botId: view.botId, trimmed }, 'attestation sent');
       return after;
     } catch (err) {
-      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === ATTESTATION_REFUSAL_TYPE) {
-        const code = (cause.details?.[0] as AttestationRefusalCode | undefined) ?? 'not_pending';
-        if (code === 'unsigned_decision') {
-          this.deps.logger.error(
-            { attestationId: id, detail: cause.details?.[1] ?? null, message: cause.message },
-            "an attestation workflow refused this API's signed answer: check ELEVATE_DECISION_SIGNING_KEY here, ELEVATE_DECISION_PUBLIC_KEYS on the workers, and the clocks",
-          );
-        }
-        throw new AttestationRefused(REFUSAL_TO_API[code], code, cause.message);
-      }
-      if (err instanceof WorkflowNotFoundError) {
-        throw new AttestationRefused('not_pending', 'not_pending', `attestation ${id} has ended`);
-      }
-      throw unavailable(this.deps.logger, err, 'send the attestation');
+      throw answerFailure<AttestationRefusalCode>(err, {
+        refusalType: ATTESTATION_REFUSAL_TYPE,
+        toApi: REFUSAL_TO_API,
+        refused: (code, reason, message) => new AttestationRefused(code, reason, message),
+        logger: this.deps.logger,
+        fields: { attestationId: id },
+        signatureRefused:
+          "an attestation workflow refused this API's signed answer: check ELEVATE_DECISION_SIGNING_KEY here, ELEVATE_DECISION_PUBLIC_KEYS on the workers, and the clocks",
+        ended: `attestation ${id} has ended`,
+        action: 'send the attestation',
+      });
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Sending a signed decision (approve, deny, revoke) to an elevation's workflow as an Update, and
+ * Sending a signed decision (approve, deny, revoke, extend) to an elevation's workflow as an Update, and
  * turning what the workflow answers into the caller's error: a refusal the workflow gave is
  * recorded and thrown as {@link RefusalError}; a workflow that has closed or never existed is
  * told by the client's typed `WorkflowNotFoundError`, never by an error message.
@@ -16,6 +16,7 @@ import {
   REFUSAL_FAILURE_TYPE,
   approveUpdate,
   denyUpdate,
+  extendUpdate,
   reloadDecisionKeysUpdate,
   revokeUpdate,
 } from '../../workflows/definitions.js';
@@ -37,7 +38,20 @@ export const REFUSAL_TO_API: Record<RefusalCode, ErrorCode> = {
   // The API's own signature refused: a configuration fault (keys, clocks), never the caller's.
   unsigned_decision: 'service_unavailable',
   unknown_decision_key: 'service_unavailable',
+  not_active: 'not_active',
+  extension_not_allowed: 'extension_not_allowed',
+  extension_too_long: 'extension_too_long',
+  too_many_extensions: 'too_many_extensions',
+  extension_in_progress: 'extension_in_progress',
 };
+
+/** The Update of each decision; every one takes the same argument, a SignedDecision. */
+const DECISION_UPDATES = {
+  approve: approveUpdate,
+  deny: denyUpdate,
+  revoke: revokeUpdate,
+  extend: extendUpdate,
+} as const satisfies Record<DecisionKind, unknown>;
 
 /** What a refused approval or denial records besides its code: the MFA evidence, the reason given. */
 export interface DecisionRefusalExtra {
@@ -47,6 +61,9 @@ export interface DecisionRefusalExtra {
   ip?: string | null;
   userAgent?: string | null;
   authMethod?: AuthMethod;
+  /** An extension's seconds and justification, as asked. */
+  durationSeconds?: number;
+  justification?: string;
 }
 
 export interface DecisionSenderDeps {
@@ -75,10 +92,8 @@ export class DecisionSender {
     input: DecisionInputs[K],
   ): Promise<ElevationView> {
     const { reader, signer, logger } = this.deps;
-    // The three updates take the same argument: a SignedDecision.
-    const update = { approve: approveUpdate, deny: denyUpdate, revoke: revokeUpdate }[
-      kind
-    ] as typeof approveUpdate;
+    // Every decision's update takes the same argument: a SignedDecision.
+    const update = DECISION_UPDATES[kind] as typeof approveUpdate;
     const send = async () => {
       const view = await reader.handle(id).executeUpdate(update, {
         args: [await signer.decision(id, kind, input)],
@@ -114,7 +129,7 @@ export class DecisionSender {
    */
   async refusalOrUnavailable(
     err: unknown,
-    type: 'approval.refused' | 'deny.refused' | 'revoke.refused',
+    type: 'approval.refused' | 'deny.refused' | 'revoke.refused' | 'extend.refused',
     id: string,
     by: Actor,
     extra: DecisionRefusalExtra = {},
@@ -139,7 +154,18 @@ export class DecisionSender {
           "a workflow refused this API's signed decision: check ELEVATE_DECISION_SIGNING_KEY here, ELEVATE_DECISION_PUBLIC_KEYS on the workers, and the clocks",
         );
       }
-      return new RefusalError(receipt, REFUSAL_TO_API[code] ?? 'invalid_request', code, cause.message);
+      // Beside a code, a refusal may name the field at fault (an extension's `durationSeconds`);
+      // a refused signature's detail is its own code, for the log only.
+      const detail = cause.details?.[1];
+      const signature = code === 'unsigned_decision' || code === 'unknown_decision_key';
+      const field = typeof detail === 'string' && !signature;
+      return new RefusalError(
+        receipt,
+        REFUSAL_TO_API[code] ?? 'invalid_request',
+        code,
+        cause.message,
+        field ? detail : undefined,
+      );
     }
     return unavailable(this.deps.logger, err, 'reach the elevation');
   }

@@ -4,6 +4,7 @@
  */
 import type { ElevationView } from '../../core/model/elevation.js';
 import { ApiError } from '../errors.js';
+import { normalStart } from './schedule-check.js';
 
 /** The fields of a request that a replay must repeat exactly. */
 export interface ReplayedRequest {
@@ -12,6 +13,7 @@ export interface ReplayedRequest {
   justification: string;
   ticket?: string;
   requestId?: string;
+  startsAt?: string;
 }
 
 /**
@@ -41,6 +43,8 @@ export function replayOf(existing: ElevationView, botId: string, req: ReplayedRe
     ['durationSeconds', existing.durationSeconds, req.durationSeconds],
     ['justification', existing.justification, req.justification],
     ['ticket', existing.ticket, req.ticket],
+    // Compared as recorded (UTC, milliseconds): the same instant written another way is the same.
+    ['startsAt', existing.startsAt, normalStart(req.startsAt)],
   ];
   const field = differs.find(([, a, b]) => a !== b)?.[0];
   if (field) {

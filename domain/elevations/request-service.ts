@@ -16,6 +16,7 @@ import {
   type RolePolicy,
 } from '../../config/policy.js';
 import { ticketRefusal } from '../../config/require-ticket.js';
+import { extendRuleFor } from '../../config/extend-policy.js';
 import type { TypedAuditAppender } from '../../core/model/audit-record.js';
 import {
   workflowIdFor,
@@ -42,6 +43,9 @@ import type { Scope } from '../scope.js';
 import { isGone, type DecisionSender } from './decision-sender.js';
 import type { ElevationReader } from './elevation-reader.js';
 import { replayOf } from './idempotent-replay.js';
+import { extendElevation, type ExtendRequest } from './extend-request.js';
+import { checkRequestTime } from './schedule-check.js';
+import { breakGlassRuleFor, withBreakGlass } from './break-glass-check.js';
 
 /** A bot's request, already validated for shape by the transport. */
 export interface ElevationRequest {
@@ -50,6 +54,10 @@ export interface ElevationRequest {
   justification: string;
   ticket?: string;
   requestId?: string;
+  /** A scheduled elevation's start (RFC 3339); absent: as soon as approved. */
+  startsAt?: string;
+  /** Ask for the role's emergency path (`break-glass-check.ts`). */
+  breakGlass?: boolean;
 }
 
 /** What the transport knows about the requesting bot besides its policy. */
@@ -133,6 +141,7 @@ export class RequestService {
     }
     const ticketProblem = ticketRefusal(role.id, role.requireTicket, req.ticket);
     if (ticketProblem) throw new ApiError('invalid_request', ticketProblem, 'ticket');
+    const breakGlass = breakGlassRuleFor(role, bot.id, req);
 
     const elevationId = req.requestId ? elevationIdForRequest(bot.id, req.requestId) : newElevationId();
     if (req.requestId) {
@@ -142,11 +151,24 @@ export class RequestService {
     }
 
     const now = this.clock();
-    const input = this.inputOf(bot, role, req, elevationId, now, context);
+    // After the replay: a repeated request is answered with its elevation whenever it comes.
+    const startsAt = checkRequestTime(bot, role, req, now);
+    const input = withBreakGlass(
+      breakGlass,
+      now,
+      this.inputOf(
+        bot,
+        role,
+        { ...req, ...(startsAt !== undefined ? { startsAt } : {}) },
+        elevationId,
+        now,
+        context,
+      ),
+    );
     const quota = {
       botId: bot.id,
       roleId: role.id,
-      needsApproval: role.approval.mode === 'approvers',
+      needsApproval: input.role.approval.mode === 'approvers',
       elevationId,
       limits: limitsFor(this.deps.policy, bot),
       now,
@@ -232,6 +254,17 @@ export class RequestService {
       }
       throw await this.deps.decisions.refusalOrUnavailable(err, 'revoke.refused', id, by, context);
     }
+  }
+
+  /** Extend an active elevation's window (`extend-request.ts`): the view once the new end is in force. */
+  extend(
+    id: string,
+    by: Actor,
+    scope: Scope,
+    req: ExtendRequest,
+    context: DeliveryContext = {},
+  ): Promise<ElevationView> {
+    return extendElevation(this.deps, id, by, scope, req, context);
   }
 
   /**
@@ -335,11 +368,13 @@ export class RequestService {
         maxDurationSeconds: role.maxDurationSeconds,
         approval: role.approval,
         risk: riskRoutingFor(this.deps.policy.detection, role),
+        ...(extendRuleFor(role) ? { extend: extendRuleFor(role) } : {}),
       },
       durationSeconds: req.durationSeconds,
       justification: req.justification,
       ...(req.ticket !== undefined ? { ticket: req.ticket } : {}),
       ...(req.requestId !== undefined ? { requestId: req.requestId } : {}),
+      ...(req.startsAt !== undefined ? { startsAt: req.startsAt } : {}),
       ...(identity ? { identity } : {}),
       ...(source ? { source } : {}),
       requestedAt: now.toISOString(),

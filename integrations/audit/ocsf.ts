@@ -108,9 +108,12 @@ const RISK_DENIAL = ['Elevation request denied by its risk score', 'Risky privil
  * - `credentials.delivered` / `credentials.refused`: Entity Management 3004 (Read) of the
  *   session's credentials, Success / Failure.
  * - `audit.exported`: Entity Management 3004 (Read) of the audit trail.
- * - the rest of the elevation's lifecycle (`approval.accepted`, `elevation.approved`,
+ * - the rest of the elevation's lifecycle (`approval.accepted`, `approval.reminded`,
+ *   `approval.escalated`, `elevation.approved`,
  *   `elevation.denied`, `elevation.expired`, `grant.failed`, `elevation.failed`,
- *   `revoke.started`, `revoke.failed`, `approval.refused`, `deny.refused`, `revoke.refused`):
+ *   `revoke.started`, `revoke.failed`, `elevation.extended`, `approval.refused`, `deny.refused`,
+ *   `revoke.refused`, `extend.refused`, `breakglass.activated`, `breakglass.reviewed`,
+ *   `breakglass.review_missed`, `breakglass.refused`):
  *   Entity Management 3004 (Update) of the elevation; refusals, denials, approval timeouts and
  *   failures with status Failure. A comment or justification goes in `comment`, which Entity
  *   Management defines.
@@ -234,6 +237,22 @@ function mapEvent(event: AuditEvent): Mapping {
         { fields: { entity: elevationEntity(event), comment: text(parsed.data.comment) } },
       );
     }
+    case 'approval.reminded': {
+      const d = parsed.data;
+      return update(
+        'informational',
+        'success',
+        `Approvers of elevation ${id} reminded (reminder ${d.number}, ${d.secondsLeft} s left, ${d.approvals} approval${d.approvals === 1 ? '' : 's'} so far)`,
+      );
+    }
+    case 'approval.escalated': {
+      const d = parsed.data;
+      return update(
+        'low',
+        'success',
+        `Elevation ${id} escalated to ${d.groups.join(', ')} after ${d.afterSeconds} s without quorum`,
+      );
+    }
     case 'elevation.approved': {
       const approvers = parsed.data.approvers ?? [];
       return update(
@@ -313,13 +332,52 @@ function mapEvent(event: AuditEvent): Mapping {
     }
     case 'elevation.revoked':
       return revokedEvent(event, parsed.data, update);
+    case 'elevation.extended': {
+      const d = parsed.data;
+      return update(
+        'low',
+        'success',
+        `Elevation ${id} extended by ${d.durationSeconds} s to ${d.to} by ${d.requestedBy.kind} ${d.requestedBy.id} (extension ${d.extensions}, ${d.lifetimeSeconds} of ${d.maxTotalSeconds} s)`,
+      );
+    }
+    case 'breakglass.activated': {
+      const d = parsed.data;
+      return update(
+        'high',
+        'success',
+        `Break-glass: bot ${d.botId} granted role ${d.roleId} without approval for ${d.durationSeconds} s (elevation ${id}); review due ${d.reviewDeadline}`,
+        { fields: { entity: elevationEntity(event), comment: text(d.justification) } },
+      );
+    }
+    case 'breakglass.reviewed': {
+      const d = parsed.data;
+      return update(
+        d.outcome === 'confirmed' ? 'low' : 'high',
+        'success',
+        `Break-glass of elevation ${id} ${d.outcome} by ${d.reviewer}${d.late ? ' after its deadline' : ''}${d.lockedDown ? `; bot ${d.botId} locked down` : ''}`,
+        { fields: { entity: elevationEntity(event), comment: text(d.comment) } },
+      );
+    }
+    case 'breakglass.review_missed': {
+      const d = parsed.data;
+      return update(
+        'high',
+        'failure',
+        `Break-glass of elevation ${id} not reviewed by ${d.deadline}; bot ${d.botId} locked down`,
+        { statusCode: 'review_missed', statusDetail: 'review_missed' },
+      );
+    }
     case 'approval.refused':
     case 'deny.refused':
-    case 'revoke.refused': {
+    case 'revoke.refused':
+    case 'extend.refused':
+    case 'breakglass.refused': {
       const what = {
         'approval.refused': 'approval',
         'deny.refused': 'denial',
         'revoke.refused': 'revocation',
+        'extend.refused': 'extension',
+        'breakglass.refused': 'break-glass review',
       }[parsed.type];
       const code = text(parsed.data.code);
       const detail = text(parsed.data.message);

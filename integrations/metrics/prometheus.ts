@@ -89,6 +89,8 @@ export const ELEVATION_REQUEST_OUTCOMES = [
   'unknown_role',
   'role_not_allowed',
   'duration_too_long',
+  'start_out_of_range',
+  'outside_allowed_window',
   'idempotency_conflict',
   'too_many_requests',
   'service_unavailable',
@@ -170,6 +172,11 @@ export interface Metrics extends TargetMetrics, SlackMetrics, OidcMetrics, Detec
   revokeFailures: Counter<'target_type'>;
   /** `elevate_expiry_revoker_removals_total{target_type,outcome}`: the worker's fast path at expiry. */
   expiryRemovals: Counter<'target_type' | 'outcome'>;
+  /**
+   * `elevate_worker_clock_offset_seconds`: how far this worker's clock is ahead of the Temporal
+   * server's (negative: behind), as corrected for timing windows; 0 within a second.
+   */
+  workerClockOffset: Gauge;
   /** `elevate_grants_total{target_type,outcome}`: `granted`, `already_present` or `failed` (per attempt). */
   grants: Counter<'target_type' | 'outcome'>;
   /** `elevate_target_errors_total{target_type,error}`: the target error's class name. */
@@ -281,6 +288,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       name: 'elevate_expiry_revoker_removals_total',
       help: "The worker's expiry revoker at the end of windows: removed (read back), kept for other holders, or failed (the workflow's revocation retries it).",
       labelNames: ['target_type', 'outcome'] as const,
+      registers,
+    }),
+    workerClockOffset: new Gauge({
+      name: 'elevate_worker_clock_offset_seconds',
+      help: "How far this worker's clock is ahead of the Temporal server's (negative: behind), measured from activities' scheduled times; windows are timed on the server's clock. 0 within a second.",
       registers,
     }),
     grants: new Counter({

@@ -172,6 +172,8 @@ export function renderRequestMessage(d: ApprovalRequestDetails): SlackContent {
       `*Duration*\n${formatDuration(v.durationSeconds)}`,
       `*Ticket*\n${v.ticket ? escapeMrkdwn(v.ticket) : '—'}`,
       `*Requested*\n${formatTime(v.requestedAt)}`,
+      // A scheduled request: approvers see when the grant would be made.
+      ...(v.startsAt ? [`*Starts*\n${formatTime(v.startsAt)}`] : []),
     ]),
     section(
       [
@@ -245,6 +247,9 @@ export function renderEventReply(eventType: string, d: ApprovalRequestDetails): 
       );
     }
     case 'elevation.approved':
+      if (v.startsAt && !v.grantedAt) {
+        return `:white_check_mark: Approved${v.approval.mode === 'auto' ? ' automatically by policy' : ''}; ${role} will be granted to ${bot} at ${formatTime(v.startsAt)}.`;
+      }
       return v.approval.mode === 'auto'
         ? `:white_check_mark: Approved automatically by policy; granting ${role} to ${bot}.`
         : `:white_check_mark: Approved; granting ${role} to ${bot}.`;
@@ -266,6 +271,8 @@ export function renderEventReply(eventType: string, d: ApprovalRequestDetails): 
       return oneLine(`:x: Failed: ${role} could not be granted.${errorSuffix(v)}`);
     case 'revoke.started':
       return `:arrows_counterclockwise: Revoking ${role}${v.endReason ? `: ${REASON_WORDS[v.endReason]}` : ''}.`;
+    case 'elevation.extended':
+      return `:hourglass_flowing_sand: ${role} extended${v.expiresAt ? `; it now expires ${formatTime(v.expiresAt)}` : ''}.`;
     case 'elevation.revoked':
       return `:lock: ${role} revoked${v.endedAt ? ` at ${formatTime(v.endedAt)}` : ''}${
         v.endReason ? ` (${REASON_WORDS[v.endReason]})` : ''
@@ -276,9 +283,12 @@ export function renderEventReply(eventType: string, d: ApprovalRequestDetails): 
 }
 
 /** A direct message to the bot's owner about their bot's elevation. No buttons. */
-export function renderOwnerNotice(eventType: string, d: ApprovalRequestDetails): SlackContent {
+export function renderOwnerNotice(
+  eventType: string,
+  d: ApprovalRequestDetails,
+  line = renderEventReply(eventType, d),
+): SlackContent {
   const v = d.elevation;
-  const line = renderEventReply(eventType, d);
   const blocks: (KnownBlock | Block)[] = [
     section(`*Your bot ${code(d.bot.id)}*\n${line}`),
     fieldsSection([
@@ -446,7 +456,9 @@ function stateText(d: ApprovalRequestDetails): string {
       if (deadline) lines.push(`Decide by ${formatTime(deadline)}`);
       break;
     case 'approved':
-      lines[0] += ' — granting the role';
+      lines[0] += v.startsAt
+        ? ` — the role will be granted at ${formatTime(v.startsAt)}`
+        : ' — granting the role';
       break;
     case 'denied':
       lines[0] += ' — the role will not be granted';

@@ -25,7 +25,7 @@ import type {
 import type { DriftAlert } from '../../core/model/reconcile.js';
 import { z } from 'zod';
 import type { SingleUseNamespaces, SingleUseRecords } from '../../core/ports/single-use.js';
-import type { ElevationView, SlackMessageRef } from '../../core/model/elevation.js';
+import type { ApproverGroup, ElevationView, SlackMessageRef } from '../../core/model/elevation.js';
 import { sameApprover } from '../../core/rules/approval-eligibility.js';
 import {
   describeTarget,
@@ -36,13 +36,23 @@ import {
   type ApprovalRequestDetails,
 } from './messages.js';
 import { renderRiskAlert } from './risk-messages.js';
+import { renderNudgeReply, renderOwnerNudge } from './nudge-messages.js';
+import { OnCallUnavailableError, type OnCallDirectory } from '../../core/ports/oncall-directory.js';
+import { onCallDirectory } from '../oncall/oncall-directory.js';
+import { renderExtensionReply } from './extend-messages.js';
+import type { ApprovalNudgeNotice } from '../../core/ports/approval-nudger.js';
 import { renderAnomalyAlert } from './anomaly-messages.js';
 import { renderAttestationRequest } from './attestation-messages.js';
+import { renderBreakGlassAlert } from './break-glass-messages.js';
+import type { BreakGlassAlert } from '../../core/model/break-glass.js';
 import type { AttestationRequest } from '../../core/model/attestation.js';
 import { SlackApiError, type SlackClient, type SlackContent } from './slack-client.js';
 
 /** Kept here too for callers that imported it from this module; it lives with the other renderings. */
 export { describeTarget } from './messages.js';
+
+/** Without a configured directory: rotations in the policy only. */
+const ROTATIONS_ONLY = onCallDirectory();
 
 /** How long "already posted" marks are kept: longer than any approval window and grant. */
 const POSTED_TTL_MS = 9 * 24 * 3600_000;
@@ -64,6 +74,8 @@ export interface SlackNotifierDeps {
   };
   /** Members' addresses of an LDAP approver group (direct-message mode only). */
   directory?: { memberEmails(groupDn: string): Promise<string[]> };
+  /** Who is on call for on-call approver groups (default: policy rotations only). */
+  oncall?: OnCallDirectory;
   /** Post approval requests here; unset: direct messages to each approver. */
   channel?: string;
   /** Post drift alerts here; unset: in {@link channel}; neither: drift is not posted (the log has it). */
@@ -134,16 +146,15 @@ export class SlackNotifier implements ApprovalNotifier {
     const d = await this.requestDetails(notice);
     const content = renderRequestMessage(d);
     const id = notice.elevation.id;
-    // A step is identified by its event and the elevation's approvals so far (approval.accepted repeats).
-    const step = `${notice.event}:${notice.elevation.approvals.length}`;
+    // A step is identified by its event and the elevation's approvals so far (approval.accepted
+    // repeats), and an extension by its number (elevation.extended repeats).
+    const extended = notice.event === 'elevation.extended';
+    const step = `${notice.event}:${notice.elevation.approvals.length}${extended ? `:${notice.elevation.extensions ?? 0}` : ''}`;
+    const reply = extended ? renderExtensionReply(d, notice.extension) : renderEventReply(notice.event, d);
     for (const ref of notice.messages) {
       await this.deps.slack.updateMessage(ref, content);
       await this.once(`reply:${id}:${ref.channel}:${ref.ts}:${step}`, () =>
-        this.deps.slack.postMessage(
-          ref.channel,
-          { text: renderEventReply(notice.event, d), blocks: [] },
-          ref.ts,
-        ),
+        this.deps.slack.postMessage(ref.channel, { text: reply, blocks: [] }, ref.ts),
       );
     }
     if (notice.notifyOwner) {
@@ -156,9 +167,98 @@ export class SlackNotifier implements ApprovalNotifier {
         return;
       }
       await this.once(`owner:${id}:${step}`, () =>
-        this.deps.slack.postMessage(owner, renderOwnerNotice(notice.event, d)),
+        this.deps.slack.postMessage(owner, renderOwnerNotice(notice.event, d, reply)),
       );
     }
+  }
+
+  /**
+   * A reminder or the escalation (`core/ports/approval-nudger.ts`). A reminder replies in the
+   * approval message's thread, mentioning the approvers who have not decided (in direct-message
+   * mode: in each of their own messages' threads). The escalation asks the escalation groups'
+   * members: mentioned in the channel message's thread, or sent the approval request as a direct
+   * message, which later steps update like the first ones (returned). The bot's owner is told
+   * either way. Once per elevation, step and recipient, like every other post.
+   */
+  async nudge(notice: ApprovalNudgeNotice): Promise<SlackMessageRef[]> {
+    const d = await this.requestDetails(notice);
+    const { step, elevation } = notice;
+    const id = elevation.id;
+    const stepKey = step.kind === 'reminder' ? `reminder-${step.number}` : 'escalation';
+    const people = await this.slackUsers(id, await this.nudgeEmails(notice));
+    const posted: SlackMessageRef[] = [];
+    if (this.deps.channel) {
+      const reply = renderNudgeReply(
+        step,
+        d,
+        people.map((p) => p.userId),
+      );
+      for (const ref of notice.messages) {
+        await this.once(`nudge:${id}:${stepKey}:${ref.channel}:${ref.ts}`, () =>
+          this.deps.slack.postMessage(ref.channel, { text: reply, blocks: [] }, ref.ts),
+        );
+      }
+    } else {
+      const reply = renderNudgeReply(step, d, []);
+      const request = step.kind === 'escalation' ? renderRequestMessage(d) : undefined;
+      for (const { userId } of people) {
+        const key = `announce:${id}:${userId}`;
+        // A reminder goes to the thread of the person's own approval message; the escalation
+        // sends the request first to those who have none.
+        const ref = request
+          ? await this.once(key, () => this.deps.slack.postMessage(userId, request))
+          : await this.posted.peek(key);
+        if (!ref) continue;
+        if (!notice.messages.some((m) => m.channel === ref.channel && m.ts === ref.ts)) posted.push(ref);
+        await this.once(`nudge:${id}:${stepKey}:${userId}`, () =>
+          this.deps.slack.postMessage(ref.channel, { text: reply, blocks: [] }, ref.ts),
+        );
+      }
+    }
+    const owner = await this.deps.slack.userIdByEmail(notice.bot.owner);
+    if (!owner) {
+      this.deps.logger.warn(
+        { elevationId: id, owner: notice.bot.owner, step: stepKey },
+        'the bot owner has no Slack account with this e-mail address; not told of the reminder or escalation',
+      );
+    } else {
+      await this.once(`owner-nudge:${id}:${stepKey}`, () =>
+        this.deps.slack.postMessage(owner, renderOwnerNudge(step, d)),
+      );
+    }
+    return posted;
+  }
+
+  /**
+   * Who a reminder or the escalation is for: the approvers who have not decided (of the role's
+   * groups, and of the escalation groups once escalated), or the escalation groups' members.
+   */
+  private async nudgeEmails(notice: ApprovalNudgeNotice): Promise<string[]> {
+    const rule = notice.role.approval;
+    if (rule.mode !== 'approvers') return [];
+    const approval = notice.elevation.approval;
+    const escalated = approval.mode === 'approvers' && approval.escalation?.escalatedAt !== undefined;
+    const groups =
+      notice.step.kind === 'escalation'
+        ? notice.step.groups
+        : [...rule.groups, ...(escalated ? (rule.escalation?.groups ?? []) : [])];
+    const decided = notice.elevation.approvals.map((a) => a.approver);
+    return (await this.groupEmails(groups, notice)).filter((e) => !decided.some((a) => sameApprover(a, e)));
+  }
+
+  /** The Slack users of `emails`; an address without one is logged and left out. */
+  private async slackUsers(id: string, emails: string[]): Promise<{ email: string; userId: string }[]> {
+    const found: { email: string; userId: string }[] = [];
+    for (const email of emails) {
+      const userId = await this.deps.slack.userIdByEmail(email);
+      if (userId) found.push({ email, userId });
+      else
+        this.deps.logger.warn(
+          { elevationId: id, approver: email },
+          'approver has no Slack account with this e-mail address; not reminded',
+        );
+    }
+    return found;
   }
 
   /**
@@ -321,6 +421,51 @@ export class SlackNotifier implements ApprovalNotifier {
     );
   }
 
+  /**
+   * Announces a break-glass activation in `alert.channel` (the security channel), else in the
+   * approval channel, and in direct messages to the bot's owner and each reviewer (theirs with
+   * the Review button). Once per activation and recipient; a recipient with no Slack account is
+   * logged with the link, and the others are still told.
+   */
+  async alertBreakGlass(alert: BreakGlassAlert): Promise<void> {
+    const id = alert.elevation.id;
+    const about = { elevationId: id, botId: alert.bot.id, roleId: alert.role.id, breakGlass: true };
+    const channel = alert.channel ?? this.deps.channel;
+    if (channel) {
+      await this.deliverAlert(
+        `breakglass:${id}:${channel}`,
+        channel,
+        renderBreakGlassAlert(alert, 'channel'),
+        about,
+      );
+    } else {
+      this.deps.logger.warn(
+        about,
+        'break-glass alert not posted in a channel: no alert channel and no approval channel is set',
+      );
+    }
+    const people: [string, 'owner' | 'reviewer'][] = [
+      [alert.bot.owner, 'owner'],
+      ...alert.breakGlass.reviewers.map((r): [string, 'reviewer'] => [r, 'reviewer']),
+    ];
+    for (const [email, audience] of people) {
+      const user = await this.deps.slack.userIdByEmail(email);
+      if (!user) {
+        this.deps.logger.warn(
+          { ...about, email, audience, reviewUrl: alert.reviewUrl },
+          'no Slack account with this e-mail address; not told of the break-glass activation',
+        );
+        continue;
+      }
+      await this.deliverAlert(
+        `breakglass-${audience}:${id}:${email}`,
+        user,
+        renderBreakGlassAlert(alert, audience),
+        about,
+      );
+    }
+  }
+
   /** Posts an alert once per `key`; a failure retrying cannot fix is logged, not thrown. */
   private async deliverAlert(
     key: string,
@@ -352,11 +497,18 @@ export class SlackNotifier implements ApprovalNotifier {
   }
 
   /** Everyone who may approve, except the owner when the role says so. */
-  private async approverEmails({ bot, role }: ElevationDetails): Promise<string[]> {
+  private async approverEmails(details: ElevationDetails): Promise<string[]> {
+    const rule = details.role.approval;
+    return rule.mode === 'approvers' ? this.groupEmails(rule.groups, details) : [];
+  }
+
+  /** The members of `groups`, except the owner when the role says so. */
+  private async groupEmails(groups: ApproverGroup[], { bot, role }: ElevationDetails): Promise<string[]> {
     if (role.approval.mode !== 'approvers') return [];
     const emails = new Set<string>();
-    for (const g of role.approval.groups) {
+    for (const g of groups) {
       for (const m of g.members ?? []) emails.add(m.toLowerCase());
+      if (g.oncall) for (const m of await this.onCall(g)) emails.add(m);
       if (g.ldapGroupDn) {
         if (!this.deps.directory)
           throw new Error(`cannot list LDAP approver group ${g.ldapGroupDn}: no directory`);
@@ -367,6 +519,23 @@ export class SlackNotifier implements ApprovalNotifier {
       (e) =>
         role.approval.mode !== 'approvers' || role.approval.ownerMayApprove || !sameApprover(e, bot.owner),
     );
+  }
+
+  /**
+   * Who is on call for an on-call group now. A provider that cannot be asked is logged: its
+   * group's person is not messaged (the others are), rather than holding up every message.
+   */
+  private async onCall(g: ApproverGroup): Promise<string[]> {
+    try {
+      return await (this.deps.oncall ?? ROTATIONS_ONLY).onCall(g.oncall!, new Date());
+    } catch (err) {
+      if (!(err instanceof OnCallUnavailableError)) throw err;
+      this.deps.logger.warn(
+        { group: g.name, err: err.message },
+        'could not look up who is on call for an approver group; they are not messaged',
+      );
+      return [];
+    }
   }
 
   private async requestDetails({ elevation, bot, role }: ElevationDetails): Promise<ApprovalRequestDetails> {

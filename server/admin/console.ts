@@ -4,7 +4,7 @@
  *
  *   GET  /admin/login, /admin/callback, POST /admin/logout: signing in and out (`sign-in.ts`)
  *   GET  /admin, /admin/elevations/{id}, /admin/bots/{id}, /admin/charts,
- *        /admin/reports/least-privilege, /admin/anomalies: the pages (`routes/`)
+ *        /admin/reports/least-privilege, /admin/anomalies, /admin/break-glass: the pages (`routes/`)
  *   GET+POST …/revoke, /admin/bots/{id}/lock|unlock, /admin/audit/verify: confirm, then act
  *
  * Each is registered from the route table (`openapi/routes/console.ts`) by `http/routes.ts`:
@@ -26,6 +26,7 @@ import type { AdminConsoleDeps, ConsoleUser } from './console-deps.js';
 import { serveConsole, whileOn } from './console-routes.js';
 import { securityHeaders } from './respond.js';
 import { anomalyHandlers } from './routes/anomalies.js';
+import { breakGlassHandlers } from './routes/break-glass.js';
 import { auditHandlers } from './routes/audit.js';
 import { botHandlers } from './routes/bots.js';
 import { chartHandlers } from './routes/charts.js';
@@ -77,6 +78,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
   const charts = chartHandlers(sessions);
   const leastPrivilege = leastPrivilegeHandlers(sessions);
   const anomalies = anomalyHandlers(sessions, pageSize);
+  const breakGlass = breakGlassHandlers(sessions, pageSize);
   const handlers: PageHandlers = {
     ...elevations.handlers,
     ...bots.handlers,
@@ -84,6 +86,7 @@ function build(given: AdminConsoleDeps | undefined): AdminConsole {
     ...charts.handlers,
     ...leastPrivilege.handlers,
     ...anomalies.handlers,
+    ...breakGlass.handlers,
   };
   const refused: InputRefusals = { ...elevations.refused, ...bots.refused, ...audit.refused };
 

@@ -19,7 +19,7 @@ import { adminOf, callerOf } from './request-context.js';
 import type { RouteHandlers } from './routes.js';
 
 export interface AdminHandlersDeps {
-  requests: Pick<RequestService, 'revoke'>;
+  requests: Pick<RequestService, 'revoke' | 'extend'>;
   bots: Pick<
     BotAdminService,
     'listBots' | 'getBot' | 'lockBot' | 'unlockBot' | 'setBotDisabled' | 'rotateBotKey'
@@ -61,6 +61,10 @@ export function adminHandlers({
       const admin = adminOf(res);
       const view = await requests.revoke(id, { kind: 'admin', id: admin.id }, { kind: 'admin' }, body.reason);
       res.status(isFinal(view) ? 200 : 202).json(view);
+    },
+
+    adminExtendElevation: async ({ params: { id }, body }, _req, res) => {
+      res.json(await requests.extend(id, adminActor(res), { kind: 'admin' }, body));
     },
 
     verifyAuditChain: async ({ query: { anchor } }, _req, res) => {

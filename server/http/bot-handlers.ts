@@ -1,7 +1,7 @@
 /**
- * The bot API's handlers (`BOT_ROUTES`): a bot requests, reads (or long-polls), gives back its
- * own elevations, and takes the AWS credentials of one. The bot's guard and the parsing of
- * every input ran before (`routes.ts`).
+ * The bot API's handlers (`BOT_ROUTES`): a bot requests, reads (or long-polls), extends and gives
+ * back its own elevations, and takes the AWS credentials of one. The bot's guard and the parsing
+ * of every input ran before (`routes.ts`).
  */
 import type { ElevationView } from '../../core/model/elevation.js';
 import { isFinal } from '../../core/rules/elevation-view.js';
@@ -13,7 +13,10 @@ import { botOf, callerOf, sourceFields } from './request-context.js';
 import type { RouteHandlers } from './routes.js';
 
 export interface BotHandlersDeps {
-  requests: Pick<RequestService, 'request' | 'get' | 'waitForChange' | 'revoke' | 'deliverCredentials'>;
+  requests: Pick<
+    RequestService,
+    'request' | 'get' | 'waitForChange' | 'revoke' | 'extend' | 'deliverCredentials'
+  >;
   metrics?: Metrics;
   /** Aborted when the process starts to stop: waiting long-polls answer at once. */
   shutdown?: AbortSignal;
@@ -74,6 +77,18 @@ export function botHandlers({
         callContext(req, res),
       );
       res.status(isFinal(view) ? 200 : 202).json(forBot(view));
+    },
+
+    extendElevation: async ({ params: { id }, body }, req, res) => {
+      const bot = botOf(res);
+      const view = await requests.extend(
+        id,
+        { kind: 'bot', id: bot.id },
+        { kind: 'bot', botId: bot.id },
+        body,
+        callContext(req, res),
+      );
+      res.json(forBot(view));
     },
 
     // AWS credentials mode: the session's temporary credentials, once. POST, not GET: it changes

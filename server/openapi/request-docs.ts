@@ -58,6 +58,14 @@ documented(elevationRequestSchema.shape.requestId, {
   description:
     'Idempotency key: the same bot sending the same `requestId` again gets the same elevation (`idempotent-replayed: true`).',
 });
+documented(elevationRequestSchema.shape.startsAt, {
+  description:
+    'Schedule the elevation: the grant is made at this instant (RFC 3339 with `Z` or an offset) and held for `durationSeconds`. At most the role’s `schedule.maxLeadSeconds` ahead (default 7 days) and at most 60 s in the past (else 422 `start_out_of_range`). Approval must come before the start: the approval window closes at `startsAt` at the latest. Until the start the elevation is `approved` with `startsAt` and no `grantedAt`; giving it back before then ends it `revoked` (`withdrawn`) with nothing granted. Left out: granted as soon as approved.',
+});
+documented(elevationRequestSchema.shape.breakGlass, {
+  description:
+    'Use the role’s emergency path (`breakGlass` in the policy): granted at once without approval, announced to the security channel, the owner and the reviewers, and reviewed afterwards with MFA. Only for bots the role’s `breakGlass.bots` lists (else 403 `break_glass_not_allowed`, `field: breakGlass`), for at most its `breakGlass.maxSeconds` (else 422 `duration_too_long`), and never with `startsAt` (400, `field: startsAt`).',
+});
 documented(revokeBodySchema, {
   id: 'RevokeRequest',
   description: 'Optional. Unknown fields are refused.',

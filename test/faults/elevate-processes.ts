@@ -36,7 +36,16 @@ export function startElevateProcess(kind: ProcessKind, env: NodeJS.ProcessEnv): 
   const spawnedAt = Date.now();
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.resolve(import.meta.dirname, '../../bin/elevate.ts'), kind],
+    [
+      '--import',
+      'tsx',
+      // A skewed wall clock (clock-skew.test.ts), test only: see clock-offset.mjs.
+      ...(env.ELEVATE_TEST_CLOCK_OFFSET_MS
+        ? ['--import', path.resolve(import.meta.dirname, 'clock-offset.mjs')]
+        : []),
+      path.resolve(import.meta.dirname, '../../bin/elevate.ts'),
+      kind,
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let tail = '';
@@ -98,6 +107,8 @@ export class ElevateDeployment {
   static async start(
     stack: Stack,
     keys: { privatePem: string; publicPem: string },
+    /** More environment for each kind of process (Slack for the API, say). */
+    extraEnv: Partial<Record<ProcessKind, NodeJS.ProcessEnv>> = {},
   ): Promise<ElevateDeployment> {
     const port = await freePort();
     const apiUrl = `http://127.0.0.1:${port}`;
@@ -115,7 +126,7 @@ export class ElevateDeployment {
       ...(stack.storeLocation.databaseUrl ? { DATABASE_URL: stack.storeLocation.databaseUrl } : {}),
     };
     const envs: Record<ProcessKind, NodeJS.ProcessEnv> = {
-      worker: workerProcessEnv(stack, common),
+      worker: workerProcessEnv(stack, { ...common, ...extraEnv.worker }),
       api: workerProcessEnv(stack, {
         ...common,
         HOST: '127.0.0.1',
@@ -126,6 +137,7 @@ export class ElevateDeployment {
         OIDC_CLIENT_ID: CLIENT_ID,
         OIDC_CLIENT_SECRET: CLIENT_SECRET,
         OIDC_MFA_METHODS: 'mfa,otp,hwk,swk',
+        ...extraEnv.api,
       }),
     };
     const deployment = new ElevateDeployment(stack, apiUrl, envs, idp);
@@ -138,6 +150,14 @@ export class ElevateDeployment {
     const proc = startElevateProcess(kind, this.envs[kind]);
     this[kind] = proc;
     return proc.ready;
+  }
+
+  /**
+   * Skew the wall clock of the next process of `kind` by `offsetMs` (0: the true clock); takes
+   * effect at its next {@link launch}.
+   */
+  setClockOffset(kind: ProcessKind, offsetMs: number): void {
+    this.envs[kind] = { ...this.envs[kind], ELEVATE_TEST_CLOCK_OFFSET_MS: String(offsetMs) };
   }
 
   /** SIGKILL the process of `kind` and wait until it is gone; when it was killed. */

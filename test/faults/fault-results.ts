@@ -18,6 +18,11 @@ export interface FaultRow {
   lostRevocations: number;
   leftoverGrants: number;
   activeWithoutGrant: number;
+  /**
+   * Grants removed before their window's end by the true clock (clock-skew.test.ts measures it
+   * in the target; `–` where a file does not).
+   */
+  earlyRemovals?: number;
   /** Largest delay from a window's end (or a target's recovery) to the confirmed removal. */
   maxRevocationDelayMs?: number;
   missingEvents: number;
@@ -70,11 +75,11 @@ const seconds = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms /
 /** The rows as a Markdown table. */
 export function renderTable(rows: FaultRow[]): string {
   const head =
-    '| Fault | Runs | Lost revocations | Leftover grants | Active without grant | Max revocation delay | Missing audit events | Repeated audit events | Chain verifies | Notes |\n' +
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |';
+    '| Fault | Runs | Lost revocations | Leftover grants | Active without grant | Early removals | Max revocation delay | Missing audit events | Repeated audit events | Chain verifies | Notes |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |';
   const body = rows.map(
     (r) =>
-      `| ${r.fault} | ${r.runs} | ${r.lostRevocations} | ${r.leftoverGrants} | ${r.activeWithoutGrant} | ${seconds(r.maxRevocationDelayMs)} | ${r.missingEvents} | ${r.repeatedEvents} | ${r.chainVerified ? 'yes' : 'NO'} | ${r.note ?? ''} |`,
+      `| ${r.fault} | ${r.runs} | ${r.lostRevocations} | ${r.leftoverGrants} | ${r.activeWithoutGrant} | ${r.earlyRemovals ?? '–'} | ${seconds(r.maxRevocationDelayMs)} | ${r.missingEvents} | ${r.repeatedEvents} | ${r.chainVerified ? 'yes' : 'NO'} | ${r.note ?? ''} |`,
   );
   return [head, ...body].join('\n');
 }

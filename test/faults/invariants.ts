@@ -56,6 +56,10 @@ const key = (m: Membership) => `${m.botId}|${m.roleId}`;
 function expectedEvents(v: ElevationView): string[] {
   switch (v.status) {
     case 'revoked':
+      // Withdrawn (or revoked by an admin) while pending: nothing was approved or granted.
+      if (!v.grantedAt && (v.endReason === 'withdrawn' || v.endReason === 'admin_revoked')) {
+        return ['elevation.requested', 'elevation.revoked'];
+      }
       return [
         'elevation.requested',
         'elevation.approved',

@@ -156,6 +156,27 @@ function* realisticEvents(cycles: number): Generator<NewAuditEvent> {
             },
             new Date(t - 400).toISOString(),
           );
+          // The bot extends it once, then asks past the role's cap.
+          const asked: Actor = { kind: 'bot', id: bot(i).id };
+          yield ev('elevation.extended', id, asked, {
+            from: new Date(t + 900_000).toISOString(),
+            to: new Date(t + 1_200_000).toISOString(),
+            durationSeconds: 300,
+            justification: JUSTIFICATIONS[i % JUSTIFICATIONS.length],
+            requestedBy: asked,
+            extensions: 1,
+            lifetimeSeconds: 1200,
+            maxTotalSeconds: 1800,
+            rescheduled: i % 2 === 0,
+          });
+          yield ev('extend.refused', id, asked, {
+            code: 'extension_too_long',
+            message: 'the elevation would last 2400 s in all',
+            durationSeconds: 1200,
+            justification: 'more',
+            ip: '198.51.100.7',
+            userAgent: null,
+          });
           const startedAt = tick(900_000);
           yield ev(
             'revoke.started',
@@ -170,6 +191,67 @@ function* realisticEvents(cycles: number): Generator<NewAuditEvent> {
             receipt: receipt(LDAP_OPS, dn, { removed: true, stillHeldBy: [] }),
             revokeAttempts: 0,
           });
+          // Two emergencies on the break-glass path: one reviewed in time, one whose review was
+          // missed (a stranger's try at reviewing it refused), its bot locked down.
+          for (const missed of [false, true]) {
+            const glass = `el_f${(i * 2 + Number(missed)).toString(16).padStart(23, '0')}`;
+            const reviewId = `breakglass-review-${glass}`;
+            yield requested(glass, i, LDAP_OPS, dn);
+            yield ev('breakglass.activated', glass, asked, {
+              botId: bot(i).id,
+              roleId: 'role-ldap',
+              owner: bot(i).owner,
+              justification: 'the primary is down',
+              durationSeconds: 600,
+              maxSeconds: 900,
+              reviewers: ['lee@example.org'],
+              reviewDeadline: new Date(t + 3_600_000).toISOString(),
+            });
+            yield ev('elevation.approved', glass, SYSTEM, { rule: 'break_glass' });
+            yield ev('grant.confirmed', glass, SYSTEM, {
+              receipt: receipt(LDAP_OPS, dn, { alreadyPresent: false, sharedWith: [] }),
+            });
+            if (missed) {
+              yield ev(
+                'breakglass.refused',
+                glass,
+                { kind: 'human', id: 'mallory@example.org' },
+                {
+                  code: 'not_reviewer',
+                  message: 'mallory@example.org is not a reviewer',
+                  stage: 'callback',
+                  ip: '198.51.100.9',
+                },
+              );
+              yield ev('breakglass.review_missed', glass, SYSTEM, {
+                reviewId,
+                botId: bot(i).id,
+                deadline: new Date(t + 3_600_000).toISOString(),
+                reviewers: ['lee@example.org'],
+                lockedDown: true,
+              });
+            } else {
+              yield ev(
+                'breakglass.reviewed',
+                glass,
+                { kind: 'human', id: 'lee@example.org' },
+                {
+                  reviewId,
+                  botId: bot(i).id,
+                  reviewer: 'lee@example.org',
+                  outcome: 'confirmed',
+                  comment: 'the outage ticket matches',
+                  late: false,
+                  lockedDown: false,
+                  evidence: {
+                    issuer: 'https://idp.example.org',
+                    amr: ['otp'],
+                    authTime: new Date(t).toISOString(),
+                  },
+                },
+              );
+            }
+          }
           break;
         }
         case 1: {
@@ -189,6 +271,25 @@ function* realisticEvents(cycles: number): Generator<NewAuditEvent> {
                 progress: [{ name: 'data-leads', quorum: 2, approved: count }],
               },
             );
+          // Nobody had decided after ten minutes: the approvers were reminded, then on-call asked.
+          const progress = [{ name: 'data-leads', quorum: 2, approved: 0 }];
+          const deadline = new Date(t + 3_600_000).toISOString();
+          yield ev('approval.reminded', id, SYSTEM, {
+            number: 1,
+            secondsLeft: 3000,
+            approvals: 0,
+            progress,
+            escalated: false,
+            deadline,
+          });
+          yield ev('approval.escalated', id, SYSTEM, {
+            groups: ['data-oncall'],
+            afterSeconds: 900,
+            approvals: 0,
+            progress,
+            escalationProgress: [{ name: 'data-oncall', quorum: 1, approved: 0 }],
+            deadline,
+          });
           yield approver('alice@example.org', 1);
           yield ev(
             'approval.refused',

@@ -51,6 +51,24 @@ const GENERATIONS: Record<string, string[]> = {
   // After the worker's expiry revoker: the window ends at the grant receipt's `expiresAt`, and
   // `revoke.started` is stored with the revocation's outcome (or its first failure).
   'expiry-revoker': [...PATHS, ...SIGNED_PATHS, ...CONTINUED_PATHS, 'risk-escalated', 'risk-denied'],
+  // After the request lifecycle grew: an elevation extended (twice) and expiring at its new end,
+  // scheduled for a later start (granted then, or withdrawn before), approvers reminded and the
+  // escalation group asked, and break-glass (reviewed in time, with the review workflow's own
+  // history, or the review missed and the window cut short).
+  'request-lifecycle': [
+    ...PATHS,
+    ...SIGNED_PATHS,
+    ...CONTINUED_PATHS,
+    'risk-escalated',
+    'risk-denied',
+    'extended-expired',
+    'scheduled-granted',
+    'scheduled-withdrawn',
+    'reminded-escalated-approved',
+    'break-glass-reviewed-expired',
+    'break-glass-review-confirmed',
+    'break-glass-review-missed',
+  ],
 };
 
 const files = Object.keys(GENERATIONS).flatMap((generation) =>

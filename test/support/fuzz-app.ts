@@ -4,6 +4,7 @@
  * starts every workflow and knows none afterwards: a valid request goes all the way through to
  * its 202, and no Temporal server is needed.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,7 @@ import { createApp } from '../../server/app.js';
 import { approvalRoutes } from '../../server/approvals.js';
 import { AuthFailureLimit } from '../../server/auth-failure-limit.js';
 import { createSlackApp } from '../../server/slack-app.js';
+import type { StepUpClient } from '../../integrations/oidc/step-up.js';
 import { openStores, type Stores } from '../../store/stores.js';
 import { buildPolicy, testDecisionKey } from './stack.js';
 
@@ -128,6 +130,17 @@ export async function startFuzzApp(): Promise<FuzzApp> {
     publicUrl: 'http://127.0.0.1',
     logger,
   });
+  // An identity provider that starts logins (a page that begins with one answers as it would:
+  // a redirect) and is never reached: no fuzzed callback can carry a state it started.
+  const loginStarter = {
+    begin: () => {
+      const state = randomBytes(24).toString('base64url');
+      return Promise.resolve({
+        url: `https://idp.invalid/authorize?state=${state}`,
+        transaction: { state, nonce: state, codeVerifier: state, createdAt: Date.now() },
+      });
+    },
+  } as unknown as StepUpClient;
   const app = createApp({
     services,
     healthChecks: {},
@@ -138,7 +151,7 @@ export async function startFuzzApp(): Promise<FuzzApp> {
       slackApp.router!,
       approvalRoutes({
         ...services,
-        stepUp: () => Promise.reject(new Error('no identity provider in the fuzz suite')),
+        stepUp: () => Promise.resolve(loginStarter),
         singleUse: store.singleUse,
         publicUrl: 'http://127.0.0.1',
         slackBound: true,

@@ -18,6 +18,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { findTemporalCli } from '../../dev/temporal-cli.js';
 import { approveUpdate, reloadDecisionKeysUpdate } from '../../workflows/definitions.js';
 import { workflowIdFor, type ElevationInput } from '../../core/model/elevation.js';
+import { breakGlassReviewIdFor } from '../../core/model/break-glass.js';
 import { seedRequestHistory } from './risk-history.js';
 import { botOf, startStack, SUFFIX, type Stack } from './stack.js';
 
@@ -30,7 +31,12 @@ const out = path.resolve(import.meta.dirname, '..', 'histories', generation);
 mkdirSync(out, { recursive: true });
 
 const stack = await startStack({
-  bots: [{ id: 'rec-bot', roles: ['auto', 'quorum', 'short-window', 'missing'] }],
+  bots: [
+    {
+      id: 'rec-bot',
+      roles: ['auto', 'quorum', 'short-window', 'missing', 'nudged', 'extendable', 'glass', 'glass-reviewed'],
+    },
+  ],
   roles: [
     { id: 'auto' },
     {
@@ -42,6 +48,35 @@ const stack = await startStack({
       approval: { mode: 'approvers', approvers: ['ann@example.org'], windowSeconds: 10 },
     },
     { id: 'missing' },
+    // Extended once (the workflow's end moves), then expires at the new end.
+    {
+      id: 'extendable',
+      maxDurationSeconds: 30,
+      extend: { maxTotalSeconds: 60, maxExtensions: 2, approval: 'none' },
+    },
+    // Break-glass: granted at once although the role needs approval. `glass` must be reviewed
+    // within 2 s (nobody does: the window ends then); `glass-reviewed` within a day (it expires first).
+    {
+      id: 'glass',
+      approval: { mode: 'approvers', approvers: ['ann@example.org'] },
+      breakGlass: { bots: ['rec-bot'], reviewers: ['ann@example.org'], reviewDeadlineSeconds: 2 },
+    },
+    {
+      id: 'glass-reviewed',
+      approval: { mode: 'approvers', approvers: ['ann@example.org'] },
+      breakGlass: { bots: ['rec-bot'], reviewers: ['ann@example.org'] },
+    },
+    {
+      // Escalates 2 s in, reminds 4 s in (6 s before its 10 s window closes).
+      id: 'nudged',
+      approval: {
+        mode: 'approvers',
+        approvers: ['ann@example.org'],
+        windowSeconds: 10,
+        remindBeforeSeconds: [6],
+        escalation: { afterSeconds: 2, groups: [{ name: 'oncall', members: ['ona@example.org'] }] },
+      },
+    },
   ],
   timing: { revokeRetryMaxSeconds: 1 },
 });
@@ -49,12 +84,29 @@ const ask = (role: string, durationSeconds = 30, on: Stack = stack) =>
   on.services.requests
     .request(botOf(on, 'rec-bot'), { role, durationSeconds, justification: 'recording' })
     .then((r) => r.elevation.id);
+/** A scheduled request (`startsAt`) `leadSeconds` from now, held for 2 s. */
+const askAt = (role: string, leadSeconds: number) =>
+  stack.services.requests
+    .request(botOf(stack, 'rec-bot'), {
+      role,
+      durationSeconds: 2,
+      justification: 'recording',
+      startsAt: new Date(Date.now() + leadSeconds * 1000).toISOString(),
+    })
+    .then((r) => r.elevation.id);
 /**
- * Saves the history of the elevation's workflow: its latest run once it has completed (so the
- * history holds the whole path, its last messages and its end included), or the closed run `runId`.
+ * Saves the history of the elevation's workflow (or of `workflowId`): its latest run once it has
+ * completed (so the history holds the whole path, its last messages and its end included), or
+ * the closed run `runId`.
  */
-const save = async (name: string, id: string, on: Stack = stack, runId?: string) => {
-  if (runId === undefined) await on.env.client.workflow.getHandle(workflowIdFor(id)).result();
+const save = async (
+  name: string,
+  id: string,
+  on: Stack = stack,
+  runId?: string,
+  workflowId = workflowIdFor(id),
+) => {
+  if (runId === undefined) await on.env.client.workflow.getHandle(workflowId).result();
   // The CLI writes the history as proto3 JSON, the form historyFromJSON reads back.
   const json = execFileSync(
     findTemporalCli()!,
@@ -62,7 +114,7 @@ const save = async (name: string, id: string, on: Stack = stack, runId?: string)
       'workflow',
       'show',
       '--workflow-id',
-      workflowIdFor(id),
+      workflowId,
       ...(runId ? ['--run-id', runId] : []),
       '--address',
       on.env.address,
@@ -75,6 +127,11 @@ const save = async (name: string, id: string, on: Stack = stack, runId?: string)
   console.log(`recorded ${name}`);
 };
 const byBot = { kind: 'bot', botId: 'rec-bot' } as const;
+/** A break-glass request: granted without approval, its review started beside it. */
+const askGlass = (role: string, durationSeconds: number) =>
+  stack.services.requests
+    .request(botOf(stack, 'rec-bot'), { role, durationSeconds, justification: 'recording', breakGlass: true })
+    .then((r) => r.elevation.id);
 
 try {
   const scenarios: [string, () => Promise<string>][] = [
@@ -216,6 +273,100 @@ try {
           'incident',
         );
         await stack.waitFor(id, (v) => v.status === 'revoked');
+        return id;
+      },
+    ],
+    [
+      // Approved ahead, granted by the workflow's timer at `startsAt`, expired at its end.
+      'scheduled-granted',
+      async () => {
+        const id = await askAt('auto', 3);
+        await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
+        return id;
+      },
+    ],
+    [
+      // Given back while it waits for its start: ends withdrawn, nothing granted.
+      'scheduled-withdrawn',
+      async () => {
+        const id = await askAt('auto', 120);
+        await stack.waitFor(id, (v) => v.status === 'approved');
+        await stack.services.requests.revoke(id, { kind: 'bot', id: 'rec-bot' }, byBot, 'change moved');
+        await stack.waitFor(id, (v) => v.status === 'revoked');
+        return id;
+      },
+    ],
+    [
+      // Escalated, then reminded (the escalation group too); approved by the escalation group.
+      'reminded-escalated-approved',
+      async () => {
+        const id = await ask('nudged', 2);
+        const deadline = Date.now() + 30_000;
+        while (!(await stack.stores.auditLog.listEvents(id)).some((e) => e.type === 'approval.reminded')) {
+          if (Date.now() > deadline) throw new Error('no reminder within 30 s');
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        await stack.services.approvals.approve(id, { approver: { id: 'ona@example.org' } });
+        await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
+        return id;
+      },
+    ],
+    [
+      // Extended by the bot (refused once over the cap, which never enters history), then by an
+      // admin, and expired at the moved end.
+      'extended-expired',
+      async () => {
+        const id = await ask('extendable', 3);
+        await stack.waitFor(id, (v) => v.status === 'active');
+        const bot = { kind: 'bot', id: 'rec-bot' } as const;
+        await stack.services.requests
+          .extend(id, bot, byBot, { durationSeconds: 600, justification: 'too long' })
+          .catch(() => undefined);
+        await stack.services.requests.extend(id, bot, byBot, {
+          durationSeconds: 2,
+          justification: 'recording',
+        });
+        await stack.services.requests.extend(
+          id,
+          { kind: 'admin', id: 'test-admin' },
+          { kind: 'admin' },
+          { durationSeconds: 1, justification: 'recording' },
+        );
+        await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
+        return id;
+      },
+    ],
+    // Last: the missed review locks rec-bot down.
+    [
+      'break-glass-reviewed-expired',
+      async () => {
+        const id = await askGlass('glass-reviewed', 3);
+        await stack.waitFor(id, (v) => v.status === 'active');
+        // The review takes answers once it has loaded the decision keys (before it alerts anyone).
+        for (let tries = 0; ; tries += 1) {
+          try {
+            await stack.services.breakGlassReviews.review(id, {
+              reviewer: 'ann@example.org',
+              outcome: 'confirmed',
+              evidence: {},
+            });
+            break;
+          } catch (err) {
+            if (tries >= 50) throw err;
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        }
+        await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
+        // The review workflow's own path: alerted, confirmed in time, recorded.
+        await save('break-glass-review-confirmed', id, stack, undefined, breakGlassReviewIdFor(id));
+        return id;
+      },
+    ],
+    [
+      'break-glass-review-missed',
+      async () => {
+        const id = await askGlass('glass', 30);
+        await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
         return id;
       },
     ],

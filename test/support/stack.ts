@@ -17,6 +17,7 @@ import type { OrderedAuditAppender } from '../../core/model/audit-record.js';
 import { riskActivitiesOn } from '../../activities/risk-scoring.js';
 import { detectionActivitiesOn } from '../../activities/anomaly-detection.js';
 import { attestationActivitiesOn } from '../../activities/attestation.js';
+import { breakGlassActivitiesOn } from '../../activities/break-glass.js';
 import { type ApprovalNotifier } from '../../core/ports/notifier.js';
 import { policySchema, type Policy } from '../../config/policy.js';
 import { generateSecret, hashSecret } from '../../core/crypto/credentials.js';
@@ -35,6 +36,7 @@ import {
 } from '../../domain/domain-services.js';
 import { GrantLedger } from '../../domain/grant-ledger.js';
 import { ExpiryRevoker } from '../../domain/expiry-revoker.js';
+import { EXTENDED_WINDOWS_NAMESPACE, movedEndFrom } from '../../activities/extend.js';
 import { reconcilePolicyView } from '../../worker/reconcile-schedule.js';
 import type { NewAuditEvent } from '../../core/model/audit-record.js';
 import { z } from 'zod';
@@ -75,21 +77,31 @@ export interface BotSpec {
 export type GroupSpec =
   { name: string; quorum?: number; members: string[] } | { name: string; quorum?: number; ldapGroup: string };
 
+/** Reminders and escalation of an `approvers` rule (listed escalation groups only). */
+export interface NudgeSpec {
+  remindBeforeSeconds?: number[];
+  remindEverySeconds?: number;
+  escalation?: {
+    afterSeconds: number;
+    groups: { name: string; quorum?: number; members?: string[]; oncall?: Record<string, unknown> }[];
+  };
+}
+
 export type ApprovalSpec =
   | { mode: 'auto' }
-  | {
+  | ({
       mode: 'approvers';
       approvers: string[];
       quorum?: number;
       windowSeconds?: number;
       ownerMayApprove?: boolean;
-    }
-  | {
+    } & NudgeSpec)
+  | ({
       mode: 'approvers';
       groups: GroupSpec[];
       windowSeconds?: number;
       ownerMayApprove?: boolean;
-    };
+    } & NudgeSpec);
 
 export interface RoleSpec {
   id: string;
@@ -101,6 +113,10 @@ export interface RoleSpec {
   approval?: ApprovalSpec;
   /** The policy's `risk` (how the risk score routes the role's requests). */
   risk?: Record<string, unknown>;
+  /** The policy's `extend` (whether an active elevation may be extended). */
+  extend?: Record<string, unknown>;
+  /** The policy's `breakGlass` (the role's emergency path). */
+  breakGlass?: Record<string, unknown>;
 }
 
 /** A validated policy for the given bots and roles, with fresh secrets. */
@@ -141,6 +157,8 @@ export function buildPolicy(
       maxDurationSeconds: r.maxDurationSeconds ?? 3600,
       approval: approvalOf(r.approval),
       ...(r.risk ? { risk: r.risk } : {}),
+      ...(r.extend ? { extend: r.extend } : {}),
+      ...(r.breakGlass ? { breakGlass: r.breakGlass } : {}),
     })),
     ...(federation ? { federation } : {}),
     ...(detection ? { detection } : {}),
@@ -414,10 +432,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     publicUrl: 'http://127.0.0.1',
     async startWorker() {
       // Each worker has its own, as in a real process: a restarted worker starts with none.
+      const extendedWindows = stores.singleUse.namespace(EXTENDED_WINDOWS_NAMESPACE, z.string());
       expiry =
         opts.expiryRevoker === false
           ? undefined
-          : new ExpiryRevoker({ releaseMany: (r) => ledger.releaseMany(r) });
+          : new ExpiryRevoker({
+              releaseMany: (r) => ledger.releaseMany(r),
+              movedEnd: movedEndFrom(extendedWindows),
+            });
       const appender: OrderedAuditAppender = {
         append: async (event) => {
           await stack.beforeAppend?.(event);
@@ -454,6 +476,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             store: appender,
             logger,
           }),
+          ...breakGlassActivitiesOn({
+            stores,
+            policy,
+            notifier,
+            temporal: env.client,
+            taskQueue,
+            publicUrl: stack.publicUrl,
+            store: appender,
+            logger,
+          }),
           ...createActivities({
             store: appender,
             requests: new RequestVerifier(stack.trustedKeys),
@@ -466,6 +498,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             temporal: env.client,
             ...(opts.metrics ? { metrics: opts.metrics } : {}),
             ...(expiry ? { expiry } : {}),
+            extendedWindows,
             reconcilePolicy: reconcilePolicyView(policy),
           }),
         },

@@ -69,6 +69,16 @@ const WRITTEN: { [T in EventType]: EventDataOf<T>[] } = {
       ticket: null,
       requestId: null,
     },
+    // A scheduled elevation (`startsAt`): granted at that instant.
+    {
+      bot: BOT,
+      role: ROLE,
+      durationSeconds: 3600,
+      justification: 'CHG-512 schema change',
+      ticket: 'CHG-512',
+      requestId: null,
+      startsAt: AT,
+    },
     {
       bot: BOT,
       role: { ...ROLE, approval: { mode: 'auto' } },
@@ -98,7 +108,12 @@ const WRITTEN: { [T in EventType]: EventDataOf<T>[] } = {
     },
     { approver: 'lee@example.org', groups: [], evidence: null, comment: 'ok', count: 2, progress: [] },
   ],
-  'elevation.approved': [{ rule: 'auto' }, { approvers: ['lee@example.org'] }],
+  'elevation.approved': [
+    { rule: 'auto' },
+    { approvers: ['lee@example.org'] },
+    // On the role's emergency path (`workflows/break-glass.ts`).
+    { rule: 'break_glass' },
+  ],
   'elevation.denied': [{ reason: 'not during the freeze' }],
   'elevation.expired': [{ approvals: 0, progress: [{ name: 'leads', quorum: 1, approved: 0 }] }],
   'grant.failed': [{ error: { type: 'TargetNotFoundError', message: 'no such group' } }],
@@ -311,6 +326,97 @@ const WRITTEN: { [T in EventType]: EventDataOf<T>[] } = {
   'attestation.refused': [
     { code: 'not_owner', stage: 'callback', attestationId: 'attestation-etl-bot-2026-12-01', ip: null },
   ],
+  'approval.reminded': [
+    {
+      number: 1,
+      secondsLeft: 300,
+      approvals: 0,
+      progress: [{ name: 'leads', quorum: 1, approved: 0 }],
+      escalated: false,
+      deadline: AT,
+    },
+  ],
+  'approval.escalated': [
+    {
+      groups: ['oncall'],
+      afterSeconds: 600,
+      approvals: 0,
+      progress: [{ name: 'leads', quorum: 1, approved: 0 }],
+      escalationProgress: [{ name: 'oncall', quorum: 1, approved: 0 }],
+      deadline: AT,
+    },
+  ],
+  'elevation.extended': [
+    {
+      from: AT,
+      to: '2026-12-06T10:30:00.000Z',
+      durationSeconds: 1800,
+      justification: 'the load is running late',
+      requestedBy: { kind: 'bot', id: 'etl-bot' },
+      extensions: 1,
+      lifetimeSeconds: 5400,
+      maxTotalSeconds: 7200,
+      rescheduled: true,
+    },
+  ],
+  'extend.refused': [
+    {
+      code: 'extension_too_long',
+      message: 'the elevation would last 9000 s in all',
+      durationSeconds: 3600,
+      justification: 'the load is running late',
+      ip: '127.0.0.1',
+      userAgent: null,
+    },
+    { code: 'already_ended', status: 'revoked', durationSeconds: 60, justification: 'more' },
+  ],
+  'breakglass.activated': [
+    {
+      botId: 'etl-bot',
+      roleId: 'ops',
+      owner: 'owner@example.org',
+      justification: 'the primary is down',
+      durationSeconds: 600,
+      maxSeconds: 900,
+      reviewers: ['lee@example.org'],
+      reviewDeadline: '2026-12-06T12:00:00.000Z',
+    },
+  ],
+  'breakglass.reviewed': [
+    {
+      reviewId: 'breakglass-review-el_3cf50827c4ec1f7c2a71324e',
+      botId: 'etl-bot',
+      reviewer: 'lee@example.org',
+      outcome: 'confirmed',
+      comment: null,
+      late: false,
+      lockedDown: false,
+      evidence: { issuer: 'https://idp.example.org', amr: ['otp'], authTime: AT },
+    },
+    {
+      reviewId: 'breakglass-review-el_3cf50827c4ec1f7c2a71324e',
+      botId: 'etl-bot',
+      reviewer: 'lee@example.org',
+      outcome: 'rejected',
+      comment: 'no incident that night',
+      late: true,
+      lockedDown: false,
+      evidence: {},
+    },
+  ],
+  'breakglass.review_missed': [
+    {
+      reviewId: 'breakglass-review-el_3cf50827c4ec1f7c2a71324e',
+      botId: 'etl-bot',
+      deadline: '2026-12-06T12:00:00.000Z',
+      reviewers: ['lee@example.org'],
+      lockedDown: true,
+    },
+  ],
+  'breakglass.refused': [
+    { code: 'self_review', message: 'the owner', stage: 'callback', ip: '127.0.0.1' },
+    { code: 'not_found', message: 'no review', stage: 'start', ip: null, evidence: { amr: ['otp'] } },
+  ],
 };
 
 /** Payloads older versions wrote (before approver groups) or other writers left in the chain. */
@@ -407,6 +513,14 @@ const WRONG: { [T in EventType]: unknown } = {
   'attestation.confirmed': { attestationId: 'a', botId: 'b', owner: 'o', kept: ['ops'] },
   'attestation.expired': { attestationId: 'a', botId: 'b', owner: 'o', roles: [] },
   'attestation.refused': { code: 42 },
+  'approval.reminded': { number: '1', secondsLeft: 300, approvals: 0, progress: [], escalated: false },
+  'approval.escalated': { groups: 'oncall', afterSeconds: 600 },
+  'elevation.extended': { from: AT, to: AT, durationSeconds: '60', requestedBy: ADMIN },
+  'extend.refused': { code: 42 },
+  'breakglass.activated': { botId: 'b', roleId: 'r', reviewers: 'lee@example.org' },
+  'breakglass.reviewed': { reviewId: 'r', botId: 'b', reviewer: 'x', outcome: 'maybe', late: false },
+  'breakglass.review_missed': { reviewId: 'r', botId: 'b', deadline: 'd', reviewers: [], lockedDown: 'yes' },
+  'breakglass.refused': { code: 42 },
 };
 
 /** Every audit event the saved workflow histories hand to `recordEvents` (as older code wrote them). */

@@ -286,6 +286,38 @@ const CASES: [string, AuditEvent, number, number, number][] = [
     2,
   ],
   [
+    'elevation.extended',
+    event(
+      'elevation.extended',
+      {
+        from: AT,
+        to: '2025-06-01T13:04:56.789Z',
+        durationSeconds: 1800,
+        justification: 'the load is running late',
+        requestedBy: BOT,
+        extensions: 1,
+        lifetimeSeconds: 5400,
+        maxTotalSeconds: 7200,
+        rescheduled: true,
+      },
+      { actor: BOT },
+    ),
+    3004,
+    3,
+    1,
+  ],
+  [
+    'extend.refused',
+    event(
+      'extend.refused',
+      { code: 'extension_too_long', message: 'too long', durationSeconds: 9000 },
+      { actor: BOT },
+    ),
+    3004,
+    3,
+    2,
+  ],
+  [
     'request.refused (POST, no elevation)',
     event(
       'request.refused',

@@ -181,14 +181,31 @@ export function elevationPage(args: {
             </>,
           ],
           ['Requested at', when(v.requestedAt)],
+          // A scheduled elevation: granted at this instant, not at its approval.
+          v.startsAt !== undefined && ['Starts at', when(v.startsAt)],
           [
             'Approval',
             v.approval.mode === 'auto'
               ? 'automatic'
               : `${v.approval.groups.map((g) => `${g.name}: ${g.approved} of ${g.quorum}`).join(', ')}; deadline ${when(v.approval.deadline)}`,
           ],
+          // Reminders and escalation (`approval-nudges.ts`): when the second group joins, or joined.
+          v.approval.mode === 'approvers' &&
+            v.approval.escalation !== undefined && [
+              'Escalation',
+              `${v.approval.escalation.groups.map((g) => `${g.name}: ${g.approved} of ${g.quorum}`).join(', ')}; ${
+                v.approval.escalation.escalatedAt !== undefined
+                  ? `joined ${when(v.approval.escalation.escalatedAt)}`
+                  : `joins ${when(v.approval.escalation.dueAt)} without quorum`
+              }`,
+            ],
           ['Granted at', when(v.grantedAt)],
           ['Expires at', when(v.expiresAt)],
+          // Extended: the window grew past what was requested (and approved).
+          v.extensions !== undefined && [
+            'Extended',
+            `${v.extensions} time${v.extensions === 1 ? '' : 's'}, ${duration(v.extendedSeconds ?? 0)} in all`,
+          ],
           ['Ended at', when(v.endedAt)],
           ['Failed revocation rounds', String(v.revokeAttempts)],
           ['Last error', v.lastError ? <code>{v.lastError}</code> : '—'],

@@ -48,6 +48,7 @@ export function Layout({
               <a href="/admin/charts">Charts</a>
               <a href="/admin/reports/least-privilege">Least privilege</a>
               <a href="/admin/anomalies">Anomalies</a>
+              <a href="/admin/break-glass">Break-glass</a>
               <a href="/admin/audit/verify">Verify audit</a>
             </nav>
             <span class="who">{user.email}</span>

@@ -34,6 +34,7 @@ import {
 } from '../common-responses.js';
 import { adminRevokeBodySchema } from '../request-docs.js';
 import { route } from '../route-spec.js';
+import { ADMIN_EXTEND_ROUTE } from './extend.js';
 
 export const ADMIN_ROUTES = [
   route({
@@ -104,7 +105,7 @@ export const ADMIN_ROUTES = [
     tag: 'admins',
     summary: 'Revoke any elevation',
     description:
-      'As the bot’s revoke, for any elevation, with `endReason: admin_revoked` (a pending one ends at once).',
+      'As the bot’s revoke, for any elevation, with `endReason: admin_revoked` (a pending one, or a scheduled one before its `startsAt`, ends at once with nothing granted).',
     security: 'admin',
     params: ELEVATION_ID,
     body: { schema: adminRevokeBodySchema, contentType: 'application/json', required: true },
@@ -121,6 +122,7 @@ export const ADMIN_ROUTES = [
       503: UNAVAILABLE,
     },
   }),
+  ADMIN_EXTEND_ROUTE,
   route({
     method: 'get',
     path: '/v1/admin/audit/verify',

@@ -14,6 +14,7 @@ import {
   ELEVATION_ID,
 } from '../common-responses.js';
 import { route } from '../route-spec.js';
+import { BOT_EXTEND_ROUTE } from './extend.js';
 
 export const BOT_ROUTES = [
   route({
@@ -23,7 +24,7 @@ export const BOT_ROUTES = [
     tag: 'bots',
     summary: 'Request an elevation',
     description:
-      "Checked before anything starts, in this order: the bot is not locked down by an admin (403 `bot_locked`) nor disabled (403 `bot_disabled`), the role exists (422 `unknown_role`), the bot may request it (403 `role_not_allowed`), the duration fits the role (422 `duration_too_long`), and the request fits the bot's quotas (429 `too_many_requests`; the policy's limits). A refused request starts nothing. A replay of a `requestId` is answered before the quotas and never counts towards them.\n\nThe answer comes before the grant: `status` is `approved` for an auto-approved role, `pending_approval` for one that needs approvers. Poll or long-poll until `active`.",
+      "Checked before anything starts, in this order: the bot is not locked down by an admin (403 `bot_locked`) nor disabled (403 `bot_disabled`), the role exists (422 `unknown_role`), the bot may request it (403 `role_not_allowed`), the duration fits the role (422 `duration_too_long`), a `startsAt` lies between 60 s ago and the role's `schedule.maxLeadSeconds` ahead (422 `start_out_of_range`), the requested window (from now, or from `startsAt`, for `durationSeconds`) lies inside the bot's `allowedWindows` (403 `outside_allowed_window`, naming the next allowed window that can hold it), and the request fits the bot's quotas (429 `too_many_requests`; the policy's limits). A refused request starts nothing. A replay of a `requestId` is answered before the time checks and the quotas and never counts towards them.\n\nThe answer comes before the grant: `status` is `approved` for an auto-approved role, `pending_approval` for one that needs approvers. Poll or long-poll until `active`. With `startsAt` (a scheduled elevation), approval happens ahead (the approval window closes at the start at the latest, else the request ends `expired`), the status stays `approved` until the start, and the grant is made then.",
     security: 'bot',
     body: {
       schema: elevationRequestSchema,
@@ -46,7 +47,7 @@ export const BOT_ROUTES = [
       400: BAD_BODY,
       401: UNAUTHENTICATED,
       403: fail(
-        '`bot_locked`, `bot_disabled`, `attestation_overdue` (its owner did not confirm its roles by the attestation deadline), `role_not_allowed` (`field: "role"`), or `role_suspended` (its owner removed the role at an attestation; `field: "role"`).',
+        '`bot_locked`, `bot_disabled`, `attestation_overdue` (its owner did not confirm its roles by the attestation deadline), `role_not_allowed` (`field: "role"`), `role_suspended` (its owner removed the role at an attestation; `field: "role"`), or `outside_allowed_window` (the requested window is outside the bot\'s `allowedWindows`; `field: "startsAt"`, or `"durationSeconds"` when an allowed window is open at the start but closes before the end; the message names the next allowed window that can hold the request).',
       ),
       409: fail(
         '`idempotency_conflict`: the `requestId` was used with different parameters (`field` names the first).',
@@ -55,7 +56,9 @@ export const BOT_ROUTES = [
       415: fail(
         '`unsupported_media_type`: no JSON body, or not `application/json` UTF-8 (`field: "content-type"`), or a `content-encoding` other than identity, gzip, deflate or br (`field: "content-encoding"`).',
       ),
-      422: fail('`unknown_role` (`field: "role"`) or `duration_too_long` (`field: "durationSeconds"`).'),
+      422: fail(
+        '`unknown_role` (`field: "role"`), `duration_too_long` (`field: "durationSeconds"`), or `start_out_of_range` (`field: "startsAt"`: more than 60 s in the past, or further ahead than the role\'s `schedule.maxLeadSeconds`).',
+      ),
       429: {
         description:
           "`too_many_requests`: a quota of the policy's limits is reached; `field` names it: `limits.pendingPerRole` (requests of this role waiting for approval), `limits.openPerRole` (elevations of this role not yet ended) or `limits.requestsPerHour`. Or `field: authorization`: the caller's network failed to authenticate too often (refused before the key is looked up; `Retry-After` says when to try again).",
@@ -98,7 +101,7 @@ export const BOT_ROUTES = [
     tag: 'bots',
     summary: 'Give an elevation back early, or withdraw a pending request',
     description:
-      'Pending approval: withdrawn at once (200, `revoked`, `endReason: withdrawn`). Approved or active: revocation starts (202, `revoking`, `endReason: given_back`); poll until `revoked`. Revoking: nothing new (202). Revoked: nothing (200). Denied, expired or failed: 409 `already_ended`.',
+      'Pending approval, or approved and waiting for its `startsAt`: withdrawn at once, nothing granted (200, `revoked`, `endReason: withdrawn`). Approved or active: revocation starts (202, `revoking`, `endReason: given_back`); poll until `revoked`. Revoking: nothing new (202). Revoked: nothing (200). Denied, expired or failed: 409 `already_ended`.',
     security: 'bot',
     params: ELEVATION_ID,
     body: {
@@ -119,6 +122,7 @@ export const BOT_ROUTES = [
       503: BOT_UNAVAILABLE,
     },
   }),
+  BOT_EXTEND_ROUTE,
   route({
     method: 'post',
     path: '/v1/elevations/{id}/credentials',

@@ -233,6 +233,13 @@ export const CONSOLE_PAGES = [
     'What continuous detection recorded (`anomaly.detected`), newest first: kind, bot (or fleet), severity, the sentence and its numbers; a “Next page” link carries a cursor.',
     { query: consoleHistoryQuerySchema },
   ),
+  consolePage(
+    '/admin/break-glass',
+    'consoleBreakGlass',
+    'Break-glass',
+    'Every break-glass activation (`breakglass.activated`), newest first, with its review: open (awaiting review, or missed: the bot locked down) until a reviewer confirms or rejects it, however late; a “Next page” link carries a cursor.',
+    { query: consoleHistoryQuerySchema },
+  ),
 ] as const;
 
 /** Every route of the console, in the order the reference shows them. */

@@ -1,0 +1,147 @@
+/**
+ * Extending an active elevation, inside its workflow: the `extend` Update's validator and
+ * handler, and the wait that holds the grant until its (possibly moved) end.
+ *
+ * An extension is checked by the role's rule as the elevation started with it (the role
+ * snapshot's `extend`, `core/rules/extend.ts`), once in the validator (a refused attempt never
+ * enters history) and again in the handler, since the window may have ended in between. The
+ * handler has the worker move the expiry revoker's due time first (`extendGrant`), then moves
+ * the workflow's own end, records `elevation.extended` and tells Slack. One extension at a time;
+ * if the window ends while one is being made, the elevation expires as usual and the extension
+ * is refused.
+ *
+ * Runs started before extensions existed (`patched('extend')` false) refuse every extension and
+ * hold the grant exactly as they did.
+ */
+import { ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../core/ports/activities.js';
+import type { ElevationInput, ElevationView } from '../core/model/elevation.js';
+import type { ExtendInput } from '../core/model/extend.js';
+import { extendedEnd, extensionRefusal, lifetimeAfter } from '../core/rules/extend.js';
+import type { AuditQueue } from './audit-queue.js';
+import type { NotifyQueue } from './notify-queue.js';
+import { refuse, type ElevationState } from './elevation-state.js';
+import { errorSummary } from './error-summary.js';
+
+/** Moving the revokers' due time is a store write and a timer: quick, retried for a minute. */
+const { extendGrant } = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '60s',
+  retry: { initialInterval: '300ms', backoffCoefficient: 2, maximumInterval: '5s' },
+});
+
+/** `ApplicationFailure.type` of an extension the worker could not put in force (a 503 for the caller). */
+export const EXTEND_FAILED_TYPE = 'ExtendFailed';
+
+/** The extensions of one elevation. */
+export class Extensions {
+  private enabled = false;
+  private inFlight = false;
+
+  constructor(
+    private readonly input: ElevationInput,
+    private readonly state: ElevationState,
+    private readonly audit: AuditQueue,
+    private readonly notify: NotifyQueue,
+  ) {}
+
+  /** Whether this run may extend (decided in its first activation, with the other patches). */
+  enable(on: boolean): void {
+    this.enabled = on;
+  }
+
+  /** The validator (and the handler's recheck): throws a refusal when `input` may not extend now. */
+  check(input: ExtendInput): void {
+    if (!this.enabled) {
+      refuse('extension_not_allowed', 'this elevation started before extensions existed', 'role');
+    }
+    const problem = extensionRefusal(this.state.view, this.state.role.extend, input);
+    if (problem) refuse(problem.code, problem.message, problem.field);
+    if (this.inFlight) {
+      refuse('extension_in_progress', 'another extension of this elevation is being made; try again');
+    }
+  }
+
+  /** The handler: moves the end everywhere, records it, and answers with the view. */
+  async extend(input: ExtendInput): Promise<ElevationView> {
+    this.check(input);
+    this.inFlight = true;
+    try {
+      const view = this.state.view;
+      const from = view.expiresAt!;
+      const to = extendedEnd(view, input.durationSeconds);
+      const handle = this.state.grantHandle();
+      let rescheduled: boolean;
+      try {
+        ({ rescheduled } = await extendGrant({
+          elevationId: this.input.elevationId,
+          target: this.input.role.target,
+          principal: this.input.bot.principal,
+          durationSeconds: this.input.durationSeconds,
+          ...(this.input.role.extend ? { extendable: true } : {}),
+          ...(handle ? { handle } : {}),
+          previousExpiresAt: from,
+          expiresAt: to,
+        }));
+      } catch (err) {
+        const error = errorSummary(err);
+        throw ApplicationFailure.create({
+          type: EXTEND_FAILED_TYPE,
+          message: `the extension could not be put in force: ${error.type}: ${error.message}`,
+          nonRetryable: true,
+        });
+      }
+      // The window may have ended while the worker moved the revoker: then it stays ended.
+      if (view.status !== 'active' || view.expiresAt !== from) {
+        refuse('not_active', `the elevation's window ended first (${view.status})`);
+      }
+      const rule = this.state.role.extend!;
+      const lifetimeSeconds = lifetimeAfter(view, input.durationSeconds);
+      view.expiresAt = to;
+      view.extensions = (view.extensions ?? 0) + 1;
+      view.extendedSeconds = (view.extendedSeconds ?? 0) + input.durationSeconds;
+      await this.audit.recordBeforeNextStep(
+        this.audit.event('elevation.extended', input.by, {
+          from,
+          to,
+          durationSeconds: input.durationSeconds,
+          justification: input.justification ?? null,
+          requestedBy: input.by,
+          extensions: view.extensions,
+          lifetimeSeconds,
+          maxTotalSeconds: rule.maxTotalSeconds,
+          rescheduled,
+        }),
+      );
+      // The owner is told too: an extension is a grant lasting longer than was approved.
+      this.notify.publish('elevation.extended', true, {
+        extension: {
+          by: input.by,
+          durationSeconds: input.durationSeconds,
+          ...(input.justification !== undefined ? { justification: input.justification } : {}),
+        },
+      });
+      return this.state.snapshot();
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  /**
+   * Holds the grant until a revocation is asked for or the window ends, following the end when
+   * an extension moves it. Runs that cannot extend wait exactly as before (one timer).
+   */
+  async holdUntilEnd(): Promise<void> {
+    const state = this.state;
+    const revoking = () => state.revocationRequested() !== undefined;
+    if (!this.enabled) {
+      await condition(revoking, state.activeTimeLeft());
+      return;
+    }
+    for (;;) {
+      const end = state.view.expiresAt;
+      const woken = await condition(() => revoking() || state.view.expiresAt !== end, state.activeTimeLeft());
+      if (revoking() || (!woken && state.view.expiresAt === end)) return;
+    }
+  }
+}
