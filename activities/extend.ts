@@ -9,6 +9,9 @@
  * - LDAP and PostgreSQL grants carry no end of their own, so nothing in the target changes. (AWS
  *   attach mode, whose policy carries an expiry condition, is refused extensions by the policy
  *   schema until the condition can move with it: `config/extend-policy.ts`.)
+ * - A role bundle's elevation is never extended (its workflow refuses it, `workflows/extend.ts`):
+ *   its grants are not on the expiry revoker, and one window moving for several targets is
+ *   left for a request of the bundle again.
  */
 import type { Logger } from 'pino';
 import type { ExtendGrantRequest } from '../core/ports/activities.js';

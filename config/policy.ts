@@ -18,6 +18,7 @@ import { allowedWindowsSchema } from './time-windows.js';
 import { extendProblems, extendSchema } from './extend-policy.js';
 import { approvalNudgeFields, approvalNudgeProblems, approvalNudgeRuleOf } from './approval-nudge-policy.js';
 import { onCallSchema } from './oncall-policy.js';
+import { bundlePolicyIssues, bundleSchema } from './bundle-policy.js';
 
 /** Bot, role and environment ids: safe in URLs, LDAP values, logs and workflow ids. */
 export const ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -450,6 +451,8 @@ export const policySchema = z
     /** Baselines, score thresholds, escalation and alerts (defaults apply when left out). */
     detection: detectionSchema.optional(),
     roles: z.array(roleSchema).min(1),
+    /** Roles requested together, granted all or nothing (`bundle-policy.ts`). */
+    bundles: z.array(bundleSchema(id, approvalSchema)).optional(),
   })
   .strict()
   .superRefine((policy, ctx) => {
@@ -502,6 +505,7 @@ export const policySchema = z
       issuers.add(i.issuer);
     });
     for (const i of breakGlassPolicyIssues(policy)) ctx.addIssue({ code: 'custom', ...i });
+    for (const i of bundlePolicyIssues(policy)) ctx.addIssue({ code: 'custom', ...i });
     const botIds = new Set<string>();
     policy.bots.forEach((bot, i) => {
       if (botIds.has(bot.id)) {
@@ -623,5 +627,6 @@ export type Policy = z.output<typeof policySchema>;
 export type BotPolicy = Policy['bots'][number];
 export type RolePolicy = Policy['roles'][number];
 export type AdminPolicy = Policy['admins'][number];
+export type BundlePolicy = NonNullable<Policy['bundles']>[number];
 /** Per-bot quotas as they apply to one bot ({@link limitsFor}). */
 export type BotLimits = Policy['limits'];

@@ -21,6 +21,10 @@
  * died, or restarted and forgot its timers) is done there, retried until it is confirmed, as
  * before. Nothing here is durable and nothing needs to be: losing this revoker's state only
  * loses speed.
+ *
+ * It holds one grant per elevation (keyed by the elevation id), so the grants of a role bundle
+ * are not put on it: the bundle's workflow ends the window on its timer and revokes every role
+ * at once (`workflows/role-bundle.ts`).
  */
 import type { ReleaseRequest } from '../core/ports/activities.js';
 import type { RevokeReceipt } from '../core/model/elevation.js';

@@ -266,6 +266,31 @@ export const elevationViewSchema = documented(
       description:
         'Seconds the extensions added to the window, in all: the elevation lasts `durationSeconds` + `extendedSeconds` from `grantedAt`. Absent until the first extension.',
     }),
+    bundle: documented(
+      z
+        .object({
+          id: documented(z.string(), { description: 'The bundle (also `roleId`).' }),
+          grants: z.array(
+            z.object({
+              roleId: documented(z.string(), { description: 'One role of the bundle.' }),
+              targetType: documented(z.enum(['ldap', 'postgres', 'aws-iam']), {
+                description: 'Where the role is granted.',
+              }),
+              status: documented(z.enum(['pending', 'granting', 'granted', 'failed', 'revoked']), {
+                description:
+                  '`pending` (not tried yet), `granting`, `granted` (read back), `failed` (its grant failed: the others were revoked), `revoked` (read back gone).',
+              }),
+              grantedAt: instant('When this role’s grant was read back.').optional(),
+              revokedAt: instant('When this role’s revocation was read back.').optional(),
+            }),
+          ),
+        })
+        .optional(),
+      {
+        description:
+          'A bundle’s elevation (`bundle` in the request): each role’s grant, in the order they are granted. All are granted or none: if one fails, those granted are revoked and the elevation ends `failed`; they are revoked together at the end.',
+      },
+    ),
   }),
   { id: 'Elevation', description: 'One elevation, with operator diagnostics (`lastError`).' },
 );

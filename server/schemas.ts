@@ -31,7 +31,15 @@ const text = (max: number) =>
 
 export const elevationRequestSchema = z
   .object({
-    role: z.string().regex(ID_PATTERN, { message: 'must be a role id (lowercase letters, digits, hyphens)' }),
+    role: z
+      .string()
+      .regex(ID_PATTERN, { message: 'must be a role id (lowercase letters, digits, hyphens)' })
+      .optional(),
+    /** A bundle of roles, granted all or nothing (instead of `role`). */
+    bundle: z
+      .string()
+      .regex(ID_PATTERN, { message: 'must be a bundle id (lowercase letters, digits, hyphens)' })
+      .optional(),
     durationSeconds: z
       .number({ message: 'must be a whole number of seconds' })
       .int({ message: 'must be a whole number of seconds' })
@@ -52,7 +60,18 @@ export const elevationRequestSchema = z
     /** Ask for the role's emergency path: granted at once, reviewed afterwards (`docs/api.md`). */
     breakGlass: z.boolean({ message: 'must be true or false' }).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    // Exactly one: a request names a role or a bundle of roles.
+    if (r.role !== undefined && r.bundle !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['bundle'], message: 'give role or bundle, not both' });
+    if (r.role === undefined && r.bundle === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['role'],
+        message: 'is required (or bundle, for a bundle of roles)',
+      });
+  });
 
 export const revokeBodySchema = z.object({ reason: text(1000).optional() }).strict();
 

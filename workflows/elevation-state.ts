@@ -19,6 +19,8 @@ import type {
   ElevationInput,
   ElevationView,
   EndReason,
+  GrantReceipt,
+  RevokeReceipt,
   RoleSnapshot,
   SlackMessageRef,
 } from '../core/model/elevation.js';
@@ -103,6 +105,8 @@ export class ElevationState {
   private handle: GrantHandle | undefined;
   /** The rule approvals are checked against: the role's, until the risk score routes otherwise. */
   private approvalRule: ApprovalRule;
+  /** A bundle's grant handles, one per role in order (null until its receipt carries one). */
+  private readonly bundleHandles: (GrantHandle | null)[];
 
   /**
    * A new elevation from its start input, or the one a run that continued as new carried over.
@@ -116,6 +120,7 @@ export class ElevationState {
     this.trusted = input.carried?.trust;
     this.handle = input.carried?.handle;
     this.approvalRule = input.role.approval;
+    this.bundleHandles = input.carried?.bundleHandles ?? input.bundle?.roles.map(() => null) ?? [];
   }
 
   /** A deep copy of the view, as it is now (for events and Update results). */
@@ -563,6 +568,56 @@ export class ElevationState {
     return this.handle;
   }
 
+  // ---- a bundle's grants (`role-bundle.ts`) ----------------------------------------------------
+
+  private bundleGrantView(index: number) {
+    const grant = this.view.bundle?.grants[index];
+    if (!grant) throw new Error(`the bundle has no role at ${index}`);
+    return grant;
+  }
+
+  /** Role `index` of the bundle is being granted. */
+  bundleGranting(index: number): void {
+    this.bundleGrantView(index).status = 'granting';
+  }
+
+  /** The target confirmed role `index`'s grant: its receipt's handle revokes it. */
+  bundleGranted(index: number, receipt: GrantReceipt): void {
+    const grant = this.bundleGrantView(index);
+    grant.status = 'granted';
+    grant.grantedAt = receipt.verifiedAt;
+    this.bundleHandles[index] = receipt.handle ?? null;
+  }
+
+  /**
+   * Role `index`'s grant failed for good: the bundle is not granted (the roles granted before it
+   * are revoked next, and the elevation ends `failed`).
+   */
+  bundleGrantFailed(index: number, error: { type: string; message: string }): void {
+    const grant = this.bundleGrantView(index);
+    grant.status = 'failed';
+    const before = index === 0 ? 'no other role was granted' : 'the roles granted before it are revoked';
+    this.view.lastError = `bundle ${this.input.bundle?.id}: role ${grant.roleId} could not be granted (${error.type}: ${error.message}); ${before}`;
+  }
+
+  /** Role `index`'s revocation was read back (a role whose grant failed stays `failed`). */
+  bundleRevoked(index: number, receipt: RevokeReceipt): void {
+    const grant = this.bundleGrantView(index);
+    if (grant.status === 'failed') return;
+    grant.status = 'revoked';
+    grant.revokedAt = receipt.verifiedAt;
+  }
+
+  /** The bundle's roles the grant reached (granted, being granted or failed): what is revoked. */
+  bundleReached(): number[] {
+    return (this.view.bundle?.grants ?? []).flatMap((g, i) => (g.status === 'pending' ? [] : [i]));
+  }
+
+  /** Role `index`'s grant handle (undefined: the target derives it). */
+  bundleHandle(index: number): GrantHandle | undefined {
+    return this.bundleHandles[index] ?? undefined;
+  }
+
   /** The revocation begins (or, in a run that continued as new, goes on). */
   startRevoking(reason: EndReason): void {
     this.view.status = 'revoking';
@@ -595,6 +650,7 @@ export class ElevationState {
       messages,
       ...(this.trusted ? { trust: this.trusted } : {}),
       ...(this.handle ? { handle: this.handle } : {}),
+      ...(this.input.bundle ? { bundleHandles: [...this.bundleHandles] } : {}),
     };
   }
 }

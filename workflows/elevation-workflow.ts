@@ -45,6 +45,7 @@ import { waitForDecision } from './approval-nudges.js';
 import { waitForStart } from './scheduled-start.js';
 import { Extensions } from './extend.js';
 import { activateBreakGlass, holdBreakGlass, scoreBreakGlass } from './break-glass.js';
+import { acquireBundle, releaseBundle, type BundleReceipt } from './role-bundle.js';
 
 /**
  * The worker's side of trust: check the API's signature over the start input, and hand over
@@ -81,6 +82,8 @@ interface Run {
   extensions: Extensions;
   /** A break-glass request, in a run with the `break-glass` patch (`break-glass.ts`). */
   breakGlass: boolean;
+  /** A bundle's request, in a run with the `role-bundles` patch (`role-bundle.ts`). */
+  bundle: boolean;
 }
 
 /** The elevation workflow. Returns the final view. */
@@ -104,6 +107,9 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
     extensions,
     // Asked only of break-glass inputs, so the others record exactly what they did before.
     breakGlass: input.breakGlass !== undefined && !input.carried && patched('break-glass'),
+    // Asked only of bundle inputs, so the others record exactly what they did before. A run that
+    // continued as new asks too: its revocation releases every role of the bundle.
+    bundle: input.bundle !== undefined && patched('role-bundles'),
   };
   // Reminders and escalation while the request waits for approvers (`approval-nudges.ts`).
   const nudges = patched('approval-reminders');
@@ -154,6 +160,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
       ...(input.identity ? { identity: input.identity } : {}),
       ...(input.source ? { source: input.source } : {}),
       ...(routed ? { risk: routed.decision } : {}),
+      ...(run.bundle && input.bundle ? { bundle: input.bundle } : {}),
     },
   );
   const badDuration = state.failOnBadDuration();
@@ -258,16 +265,8 @@ function releaseRequestOf(input: ElevationInput, state: ElevationState): Release
  */
 async function grantHoldAndRevoke(run: Run): Promise<void> {
   const { input, state, audit, notify } = run;
-  const { acquireGrant } = proxyActivities<Activities>({
-    startToCloseTimeout: '30s',
-    scheduleToCloseTimeout: `${input.timing.grantTimeoutSeconds}s`,
-    retry: {
-      initialInterval: '500ms',
-      backoffCoefficient: 2,
-      maximumInterval: '10s',
-      nonRetryableErrorTypes: NON_RETRYABLE_GRANT_ERRORS,
-    },
-  });
+  const { acquireGrant } = grantActivities(input);
+  if (run.bundle) return grantBundleHoldAndRevoke(run, acquireGrant);
   const granting = new CancellationScope();
   const grant = granting.run(() => acquireGrant(grantRequestOf(input, run.atExpiry)));
   void condition(() => state.revocationRequested() !== undefined).then(() => granting.cancel());
@@ -294,12 +293,50 @@ async function grantHoldAndRevoke(run: Run): Promise<void> {
   return revoke(run, state.revocationRequested()?.reason ?? 'expired');
 }
 
+/** The grant activity, retried until the grant timeout (non-retryable errors fail it at once). */
+function grantActivities(input: ElevationInput) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '30s',
+    scheduleToCloseTimeout: `${input.timing.grantTimeoutSeconds}s`,
+    retry: {
+      initialInterval: '500ms',
+      backoffCoefficient: 2,
+      maximumInterval: '10s',
+      nonRetryableErrorTypes: NON_RETRYABLE_GRANT_ERRORS,
+    },
+  });
+}
+
+/**
+ * A bundle's path (`role-bundle.ts`): grants its roles in order, all or nothing; holds them
+ * until the window ends; revokes them together. A failed grant, or a revocation that arrives
+ * while they are being granted, goes straight to the revocation of every role reached.
+ */
+async function grantBundleHoldAndRevoke(run: Run, acquire: Activities['acquireGrant']): Promise<void> {
+  const { input, state, audit, notify } = run;
+  const granting = new CancellationScope();
+  const all = granting.run(() => acquireBundle(input, state, audit, acquire));
+  void condition(() => state.revocationRequested() !== undefined).then(() => granting.cancel());
+  const grants = await all;
+  if (!grants) {
+    const requested = state.revocationRequested();
+    if (!requested) notify.publish('grant.failed');
+    return revoke(run, requested?.reason ?? 'grant_failed');
+  }
+  // No handle and no expiry revoker: the window runs from now, and every role goes at its end.
+  state.activate();
+  audit.recordInBackground(audit.event('bundle.granted', SYSTEM, { bundle: input.bundle!.id, grants }));
+  notify.publish('grant.confirmed');
+  await run.extensions.holdUntilEnd();
+  return revoke(run, state.revocationRequested()?.reason ?? 'expired');
+}
+
 /**
  * Removes the grant, never abandoned: in a non-cancellable scope, retried with a growing pause
  * until the target confirms it. When Temporal suggests it, the workflow continues as new with
  * the revocation carried over (after its records are stored and every Update has answered).
  */
-function revoke({ input, state, audit, notify, atExpiry }: Run, reason: EndReason): Promise<void> {
+function revoke({ input, state, audit, notify, atExpiry, bundle }: Run, reason: EndReason): Promise<void> {
   return CancellationScope.nonCancellable(async () => {
     const carried = input.carried;
     const startedAt = carried?.revokeStartedAt ?? new Date().toISOString();
@@ -319,10 +356,13 @@ function revoke({ input, state, audit, notify, atExpiry }: Run, reason: EndReaso
       if (!atExpiry) audit.recordInBackground(...started.splice(0));
     }
     let attempts = carried?.revokeAttempts ?? 0;
-    let receipt: RevokeReceipt;
+    // A bundle's revocation has a receipt per role (`receipts`), a role's one (`receipt`).
+    let released: { receipt: RevokeReceipt } | { receipts: BundleReceipt<RevokeReceipt>[] };
     for (;;) {
       try {
-        receipt = await releaseGrant(releaseRequestOf(input, state));
+        released = bundle
+          ? { receipts: await releaseBundle(input, state, releaseGrant) }
+          : { receipt: await releaseGrant(releaseRequestOf(input, state)) };
         break;
       } catch (err) {
         attempts += 1;
@@ -355,7 +395,7 @@ function revoke({ input, state, audit, notify, atExpiry }: Run, reason: EndReaso
     const type = state.revoked(reason);
     await audit.recordBeforeNextStep(
       ...started,
-      audit.event(type, SYSTEM, { reason, startedAt, receipt, revokeAttempts: attempts }),
+      audit.event(type, SYSTEM, { reason, startedAt, ...released, revokeAttempts: attempts }),
     );
     notify.publish(type, true);
   });

@@ -55,6 +55,15 @@ export class Extensions {
     if (!this.enabled) {
       refuse('extension_not_allowed', 'this elevation started before extensions existed', 'role');
     }
+    if (this.input.bundle) {
+      // Its grants are not on the worker's expiry revoker, which moves one grant's end: a bundle
+      // is asked for again instead (`role-bundle.ts`).
+      refuse(
+        'extension_not_allowed',
+        `bundle ${this.input.bundle.id}'s elevations cannot be extended; request the bundle again`,
+        'bundle',
+      );
+    }
     const problem = extensionRefusal(this.state.view, this.state.role.extend, input);
     if (problem) refuse(problem.code, problem.message, problem.field);
     if (this.inFlight) {

@@ -272,7 +272,7 @@ export async function runExec(
     }
     if (received) return 128 + osConstants.signals[received];
     if (err instanceof ElevateError) {
-      say(describeFailure(err, parsed.request.role));
+      say(describeFailure(err, parsed.request.role ?? parsed.request.bundle ?? ''));
       return err.exitCode;
     }
     say((err as Error).message);

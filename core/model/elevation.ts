@@ -98,6 +98,38 @@ export interface RoleSnapshot {
   extend?: ExtendRule;
 }
 
+/** One role of a bundle as it was configured when the bot asked, with the bot's identity in its target. */
+export interface BundleRoleSnapshot {
+  role: RoleSnapshot;
+  /** The bot's identity in this role's target (its LDAP DN, PostgreSQL login...). */
+  principal: string;
+}
+
+/**
+ * A role bundle (`bundles` in the policy): several roles granted together, all or nothing, and
+ * revoked together. The request's `role` is then the bundle as one role (its id, the strictest
+ * approval, the shortest maximum duration), which approval, scoring and quotas use as they are.
+ */
+export interface BundleSnapshot {
+  id: string;
+  /** The roles in the order they are granted (and the order the policy lists them). */
+  roles: BundleRoleSnapshot[];
+}
+
+/** Where one role of a bundle stands: not tried yet, being granted, held, failed to grant, or revoked. */
+export type BundleGrantStatus = 'pending' | 'granting' | 'granted' | 'failed' | 'revoked';
+
+/** One role of a bundle in the elevation's view. */
+export interface BundleGrantView {
+  roleId: string;
+  targetType: TargetRef['type'];
+  status: BundleGrantStatus;
+  /** When the target confirmed this role's grant by reading it back. */
+  grantedAt?: string;
+  /** When the target confirmed this role's revocation by reading it back. */
+  revokedAt?: string;
+}
+
 /**
  * How the bot proved who it is when it asked with a workload identity token (a CI job's or a
  * Kubernetes service account's OIDC token): ties the elevation to the exact run.
@@ -138,6 +170,8 @@ export interface ElevationInput {
    * loudly, reviewed by `reviewDeadline`. Absent for every other request.
    */
   breakGlass?: BreakGlassRequest;
+  /** A bundle's request: its roles, granted all or nothing (absent for a single role). */
+  bundle?: BundleSnapshot;
   timing: ElevationTiming;
   /**
    * The API's signature over this input (a compact JWS, see `domain/decision-signer.ts`): the
@@ -168,6 +202,8 @@ export interface CarriedState {
   trust?: DecisionTrust;
   /** The grant's handle, when its receipt carried one (the revocation in the next run takes it). */
   handle?: GrantHandle;
+  /** A bundle's grant handles, one per role in order (null: none yet), for the next run's revocation. */
+  bundleHandles?: (GrantHandle | null)[];
 }
 
 /** A message Elevate posted in Slack: its channel (or DM) and timestamp. */
@@ -312,4 +348,6 @@ export interface ElevationView {
   extensions?: number;
   /** Seconds the extensions added to the window, in all (absent until the first extension). */
   extendedSeconds?: number;
+  /** A bundle's elevation: the bundle and where each of its roles' grants stands (`roleId` is the bundle's id). */
+  bundle?: { id: string; grants: BundleGrantView[] };
 }

@@ -84,6 +84,13 @@ const elevationRequested = z.object({
   source: requestSourceSchema.optional(),
   /** The inline risk score, its reasons and the route it took (absent before scoring existed). */
   risk: riskDecisionSchema.optional(),
+  /** A bundle's request: its roles in grant order, each with the bot's identity in its target (`role` is the bundle as one role). */
+  bundle: z
+    .object({
+      id: z.string(),
+      roles: z.array(z.object({ role: recordedRoleSchema, principal: z.string() })),
+    })
+    .optional(),
 });
 
 /** An approval counted. */
@@ -130,11 +137,23 @@ const elevationExpired = z.object({
   quorum: z.number().optional(),
 });
 
-/** A grant attempt that failed for good. */
-const grantFailed = z.object({ error: errorSummarySchema });
+/** A grant attempt that failed for good (in a bundle: `roleId`, the role whose grant failed). */
+const grantFailed = z.object({ error: errorSummarySchema, roleId: z.string().optional() });
 
-/** The target confirmed the grant by reading it back. */
-const grantConfirmed = z.object({ receipt: recordedGrantReceiptSchema });
+/** The target confirmed the grant by reading it back (in a bundle: one per role, `roleId` the role). */
+const grantConfirmed = z.object({ receipt: recordedGrantReceiptSchema, roleId: z.string().optional() });
+
+/** A bundle's revocation: each role's receipt, in the bundle's order (`elevation.revoked`, `elevation.failed`). */
+const bundleReceipts = z.array(z.object({ roleId: z.string(), receipt: recordedRevokeReceiptSchema }));
+
+/**
+ * Every role of a bundle granted and read back: the bundle's id and each role's receipt, in the
+ * order they were granted. Recorded only when all were: a bundle is granted all or nothing.
+ */
+const bundleGranted = z.object({
+  bundle: z.string(),
+  grants: z.array(z.object({ roleId: z.string(), receipt: recordedGrantReceiptSchema })),
+});
 
 /**
  * The elevation failed: refused before any grant (`error`, the reason in words), or the
@@ -147,6 +166,8 @@ const elevationFailed = z.object({
   startedAt: z.string().optional(),
   receipt: recordedRevokeReceiptSchema.optional(),
   revokeAttempts: z.number().optional(),
+  /** A bundle whose grant failed: the revocation receipts of the roles it had reached. */
+  receipts: bundleReceipts.optional(),
 });
 
 /** A revocation started, for `reason`; `requestedBy` the bot or admin who asked, if one did. */
@@ -175,6 +196,8 @@ const elevationRevoked = z.object({
   granted: z.boolean().optional(),
   workflowId: z.string().optional(),
   workflowStatus: z.string().optional(),
+  /** A bundle's revocation: every role's receipt (instead of `receipt`). */
+  receipts: bundleReceipts.optional(),
 });
 
 // ---- refusals, recorded by the server ---------------------------------------------------------
@@ -485,6 +508,7 @@ export const EVENT_DATA_SCHEMAS = {
   'breakglass.reviewed': breakGlassReviewedSchema,
   'breakglass.review_missed': breakGlassReviewMissedSchema,
   'breakglass.refused': breakGlassRefusedSchema,
+  'bundle.granted': bundleGranted,
 } as const satisfies Record<EventType, z.ZodType>;
 
 /** The `data` of an event of type `T` (of a union of types: the union of their data). */

@@ -74,6 +74,9 @@ export const EVENT_TYPES = [
   'breakglass.reviewed',
   'breakglass.review_missed',
   'breakglass.refused',
+  // a role bundle (recorded by the workflow): every role of the bundle granted and read back,
+  // all or nothing (each role's own `grant.confirmed` is recorded before it)
+  'bundle.granted',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -38,6 +38,18 @@ export function initialView(input: ElevationInput, now: number): ElevationView {
           },
     approvals: [],
     revokeAttempts: 0,
+    ...(input.bundle
+      ? {
+          bundle: {
+            id: input.bundle.id,
+            grants: input.bundle.roles.map(({ role }) => ({
+              roleId: role.id,
+              targetType: role.target.type,
+              status: 'pending' as const,
+            })),
+          },
+        }
+      : {}),
   };
 }
 

@@ -8,7 +8,8 @@ import { normalStart } from './schedule-check.js';
 
 /** The fields of a request that a replay must repeat exactly. */
 export interface ReplayedRequest {
-  role: string;
+  role?: string | undefined;
+  bundle?: string | undefined;
   durationSeconds: number;
   justification: string;
   ticket?: string;
@@ -39,7 +40,9 @@ export function replayOf(existing: ElevationView, botId: string, req: ReplayedRe
     );
   }
   const differs: [string, unknown, unknown][] = [
-    ['role', existing.roleId, req.role],
+    // A bundle's elevation has the bundle's id as its roleId.
+    ['role', existing.bundle ? undefined : existing.roleId, req.role],
+    ['bundle', existing.bundle?.id, req.bundle],
     ['durationSeconds', existing.durationSeconds, req.durationSeconds],
     ['justification', existing.justification, req.justification],
     ['ticket', existing.ticket, req.ticket],

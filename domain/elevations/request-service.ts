@@ -12,9 +12,11 @@ import {
   limitsFor,
   principalFor,
   type BotPolicy,
+  type BundlePolicy,
   type Policy,
   type RolePolicy,
 } from '../../config/policy.js';
+import { strictestRole } from '../../config/bundle-policy.js';
 import { ticketRefusal } from '../../config/require-ticket.js';
 import { extendRuleFor } from '../../config/extend-policy.js';
 import type { TypedAuditAppender } from '../../core/model/audit-record.js';
@@ -23,9 +25,11 @@ import {
   type Actor,
   type BotIdentity,
   type RequestSource,
+  type BundleSnapshot,
   type ElevationInput,
   type ElevationTiming,
   type ElevationView,
+  type RoleSnapshot,
 } from '../../core/model/elevation.js';
 import type { EventDataOf } from '../../core/model/event-data.js';
 import type { ErrorCode } from '../../core/errors/error-codes.js';
@@ -49,7 +53,10 @@ import { breakGlassRuleFor, withBreakGlass } from './break-glass-check.js';
 
 /** A bot's request, already validated for shape by the transport. */
 export interface ElevationRequest {
-  role: string;
+  /** The role; a request names a role or a bundle (`bundle`), exactly one of them. */
+  role?: string | undefined;
+  /** A bundle of the policy's `bundles`: its roles granted all or nothing, revoked together. */
+  bundle?: string | undefined;
   durationSeconds: number;
   justification: string;
   ticket?: string;
@@ -81,7 +88,7 @@ export interface RequestContext {
 export type DeliveryContext = Partial<Pick<RequestSource, 'ip' | 'userAgent' | 'authMethod'>>;
 
 export interface RequestServiceDeps {
-  policy: Pick<Policy, 'roles' | 'limits' | 'detection'>;
+  policy: Pick<Policy, 'roles' | 'limits' | 'detection' | 'bundles'>;
   temporal: Pick<Client, 'workflow'>;
   taskQueue: string;
   timing: ElevationTiming;
@@ -102,10 +109,12 @@ export interface RequestServiceDeps {
 
 export class RequestService {
   private readonly roles: Map<string, RolePolicy>;
+  private readonly bundles: Map<string, BundlePolicy>;
   private readonly clock: () => Date;
 
   constructor(private readonly deps: RequestServiceDeps) {
     this.roles = new Map(deps.policy.roles.map((r) => [r.id, r]));
+    this.bundles = new Map((deps.policy.bundles ?? []).map((b) => [b.id, b]));
     this.clock = deps.clock ?? (() => new Date());
   }
 
@@ -126,21 +135,23 @@ export class RequestService {
     req: ElevationRequest,
     context: RequestContext = {},
   ): Promise<{ elevation: ElevationView; replayed: boolean }> {
-    refuseIfBlocked(bot, context.state !== undefined ? context.state : await this.stateOf(bot), req.role);
-    const role = this.roles.get(req.role);
-    if (!role) throw new ApiError('unknown_role', `role "${req.role}" does not exist`, 'role');
-    if (!bot.roles.includes(role.id)) {
-      throw new ApiError('role_not_allowed', `bot ${bot.id} may not request role ${role.id}`, 'role');
-    }
+    const state = context.state !== undefined ? context.state : await this.stateOf(bot);
+    // Locked, disabled or overdue first, whatever is asked for; then each role of a bundle.
+    refuseIfBlocked(bot, state, [req.role ?? req.bundle ?? '']);
+    const asked = this.askedFor(bot, req);
+    if (asked.bundle) refuseIfBlocked(bot, state, asked.roleIds);
+    const { role, bundle } = asked;
     if (req.durationSeconds > role.maxDurationSeconds) {
       throw new ApiError(
         'duration_too_long',
-        `durationSeconds must be at most ${role.maxDurationSeconds} for role ${role.id}`,
+        `durationSeconds must be at most ${role.maxDurationSeconds} for ${bundle ? 'bundle' : 'role'} ${role.id}${bundle ? " (its roles' smallest maxDurationSeconds)" : ''}`,
         'durationSeconds',
       );
     }
-    const ticketProblem = ticketRefusal(role.id, role.requireTicket, req.ticket);
-    if (ticketProblem) throw new ApiError('invalid_request', ticketProblem, 'ticket');
+    for (const r of bundle?.roles ?? [role]) {
+      const ticketProblem = ticketRefusal(r.id, r.requireTicket, req.ticket);
+      if (ticketProblem) throw new ApiError('invalid_request', ticketProblem, 'ticket');
+    }
     const breakGlass = breakGlassRuleFor(role, bot.id, req);
 
     const elevationId = req.requestId ? elevationIdForRequest(bot.id, req.requestId) : newElevationId();
@@ -163,6 +174,7 @@ export class RequestService {
         elevationId,
         now,
         context,
+        bundle && this.bundleSnapshotOf(bot, bundle),
       ),
     );
     const quota = {
@@ -177,7 +189,7 @@ export class RequestService {
     // and a lockdown is either seen by the gate or finds this request noted.
     const replay = await this.deps.quotas
       .admit(quota, {
-        gate: async () => refuseIfBlocked(bot, await this.stateOf(bot), role.id),
+        gate: async () => refuseIfBlocked(bot, await this.stateOf(bot), asked.roleIds),
         start: () => this.start(input, bot, req),
         mayHaveStarted: () => this.mayHaveStarted(elevationId),
       })
@@ -340,6 +352,87 @@ export class RequestService {
     return result.credentials;
   }
 
+  /**
+   * What the request asks for: its role, or its bundle as one role (the bundle's id, its roles'
+   * environment, the first role's target, the smallest maxDurationSeconds, the bundle's approval
+   * or else the strictest of its roles', and that role's risk routing), with the roles it holds.
+   * Refuses an unknown role or bundle, a role the bot may not request, and what a bundle cannot
+   * be (scheduled, break-glass), naming the field.
+   */
+  private askedFor(
+    bot: BotPolicy,
+    req: ElevationRequest,
+  ): { role: RolePolicy; roleIds: string[]; bundle?: { id: string; roles: RolePolicy[] } } {
+    if (req.bundle === undefined) {
+      const role = req.role === undefined ? undefined : this.roles.get(req.role);
+      if (!role) throw new ApiError('unknown_role', `role "${req.role}" does not exist`, 'role');
+      if (!bot.roles.includes(role.id)) {
+        throw new ApiError('role_not_allowed', `bot ${bot.id} may not request role ${role.id}`, 'role');
+      }
+      return { role, roleIds: [role.id] };
+    }
+    const bundle = this.bundles.get(req.bundle);
+    if (!bundle) throw new ApiError('unknown_role', `bundle "${req.bundle}" does not exist`, 'bundle');
+    const refused = bundle.roles.find((r) => !bot.roles.includes(r));
+    if (refused !== undefined) {
+      throw new ApiError(
+        'role_not_allowed',
+        `bot ${bot.id} may not request bundle ${bundle.id}: it may not request its role ${refused}`,
+        'bundle',
+      );
+    }
+    if (req.breakGlass === true) {
+      throw new ApiError(
+        'invalid_request',
+        'a bundle has no break-glass path; leave breakGlass out',
+        'breakGlass',
+      );
+    }
+    if (req.startsAt !== undefined) {
+      throw new ApiError('invalid_request', 'a bundle cannot be scheduled; leave startsAt out', 'startsAt');
+    }
+    // The policy check guarantees each role exists.
+    const roles = bundle.roles.map((id) => this.roles.get(id)!);
+    const strictest = strictestRole(roles)!;
+    const first = roles[0]!;
+    // Approvers read the roles in the description: the target shown is only the first role's.
+    const listed = `Bundle of ${roles.length} roles, granted together, all or nothing: ${roles.map((r) => `${r.id} (${r.target.type})`).join(', ')}`;
+    const role: RolePolicy = {
+      id: bundle.id,
+      description: bundle.description !== undefined ? `${bundle.description}. ${listed}` : listed,
+      environment: first.environment,
+      target: first.target,
+      maxDurationSeconds: Math.min(...roles.map((r) => r.maxDurationSeconds)),
+      approval: bundle.approval ?? strictest.approval,
+      drift: first.drift,
+      ...(strictest.risk ? { risk: strictest.risk } : {}),
+    };
+    return { role, roleIds: bundle.roles, bundle: { id: bundle.id, roles } };
+  }
+
+  /** A bundle's roles for the start input, each with the bot's identity in its target. */
+  private bundleSnapshotOf(bot: BotPolicy, bundle: { id: string; roles: RolePolicy[] }): BundleSnapshot {
+    return {
+      id: bundle.id,
+      // The policy check guarantees a principal for every role the bot may request.
+      roles: bundle.roles.map((r) => ({ role: this.snapshotOf(r), principal: principalFor(bot, r.target)! })),
+    };
+  }
+
+  /** The role as the workflow keeps it (it never re-reads the policy). */
+  private snapshotOf(role: RolePolicy): RoleSnapshot {
+    return {
+      id: role.id,
+      ...(role.description !== undefined ? { description: role.description } : {}),
+      environment: role.environment,
+      target: role.target,
+      maxDurationSeconds: role.maxDurationSeconds,
+      approval: role.approval,
+      risk: riskRoutingFor(this.deps.policy.detection, role),
+      ...(extendRuleFor(role) ? { extend: extendRuleFor(role) } : {}),
+    };
+  }
+
   /** The workflow's start input: the bot and role as the policy says now, the request, the timing. */
   private inputOf(
     bot: BotPolicy,
@@ -348,6 +441,7 @@ export class RequestService {
     elevationId: string,
     now: Date,
     { identity, source }: Pick<RequestContext, 'identity' | 'source'>,
+    bundle?: BundleSnapshot,
   ): ElevationInput {
     return {
       elevationId,
@@ -360,16 +454,8 @@ export class RequestService {
         // The policy check guarantees it for every role the bot may request.
         principal: principalFor(bot, role.target)!,
       },
-      role: {
-        id: role.id,
-        ...(role.description !== undefined ? { description: role.description } : {}),
-        environment: role.environment,
-        target: role.target,
-        maxDurationSeconds: role.maxDurationSeconds,
-        approval: role.approval,
-        risk: riskRoutingFor(this.deps.policy.detection, role),
-        ...(extendRuleFor(role) ? { extend: extendRuleFor(role) } : {}),
-      },
+      role: this.snapshotOf(role),
+      ...(bundle ? { bundle } : {}),
       durationSeconds: req.durationSeconds,
       justification: req.justification,
       ...(req.ticket !== undefined ? { ticket: req.ticket } : {}),
@@ -437,15 +523,17 @@ export class RequestService {
  * Refuse a request of a locked or disabled bot (runtime state first, then the policy), of a bot
  * its owner's unanswered attestation suspended, or for a role its owner trimmed at one.
  */
-function refuseIfBlocked(bot: BotPolicy, state: BotState | null, roleId: string): void {
+function refuseIfBlocked(bot: BotPolicy, state: BotState | null, roleIds: readonly string[]): void {
   if (state?.locked) throw lockedError(bot.id);
   // Who disabled the bot, and why, is for admins (admin API, console, audit), not the bot.
   if (state?.disabled?.value ?? bot.disabled) {
     throw new ApiError('bot_disabled', `bot ${bot.id} is disabled; ask its owner or an Elevate admin`);
   }
-  const block = attestationBlock(bot.id, state?.attestation, roleId);
-  if (block)
-    throw new ApiError(block.code, block.message, block.code === 'role_suspended' ? 'role' : undefined);
+  for (const roleId of roleIds) {
+    const block = attestationBlock(bot.id, state?.attestation, roleId);
+    if (block)
+      throw new ApiError(block.code, block.message, block.code === 'role_suspended' ? 'role' : undefined);
+  }
 }
 
 /**

@@ -113,7 +113,8 @@ const RISK_DENIAL = ['Elevation request denied by its risk score', 'Risky privil
  *   `elevation.denied`, `elevation.expired`, `grant.failed`, `elevation.failed`,
  *   `revoke.started`, `revoke.failed`, `elevation.extended`, `approval.refused`, `deny.refused`,
  *   `revoke.refused`, `extend.refused`, `breakglass.activated`, `breakglass.reviewed`,
- *   `breakglass.review_missed`, `breakglass.refused`):
+ *   `breakglass.review_missed`, `breakglass.refused`, `bundle.granted` (each role's own
+ *   `grant.confirmed` is the membership change)):
  *   Entity Management 3004 (Update) of the elevation; refusals, denials, approval timeouts and
  *   failures with status Failure. A comment or justification goes in `comment`, which Entity
  *   Management defines.
@@ -356,6 +357,17 @@ function mapEvent(event: AuditEvent): Mapping {
         'success',
         `Break-glass of elevation ${id} ${d.outcome} by ${d.reviewer}${d.late ? ' after its deadline' : ''}${d.lockedDown ? `; bot ${d.botId} locked down` : ''}`,
         { fields: { entity: elevationEntity(event), comment: text(d.comment) } },
+      );
+    }
+    case 'bundle.granted': {
+      const d = parsed.data;
+      const roles = d.grants.map(
+        (g) => `${g.roleId} (${describeTarget(g.receipt.target, event.elevationId)})`,
+      );
+      return update(
+        'informational',
+        'success',
+        `Bundle ${d.bundle} granted, all or nothing, for elevation ${id}: ${roles.join(', ')}`,
       );
     }
     case 'breakglass.review_missed': {

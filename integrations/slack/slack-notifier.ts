@@ -558,7 +558,10 @@ export class SlackNotifier implements ApprovalNotifier {
         id: role.id,
         ...(role.description !== undefined ? { description: role.description } : {}),
         environment: role.environment,
-        target: describeTarget(role.target),
+        // A bundle's roles each have their own target: listed, the first's described in full.
+        target: elevation.bundle
+          ? `${elevation.bundle.grants.map((g) => `${g.roleId} (${g.targetType})`).join(', ')}; first: ${describeTarget(role.target)}`
+          : describeTarget(role.target),
       },
       approverGroups:
         role.approval.mode === 'approvers'

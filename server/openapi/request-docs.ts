@@ -40,10 +40,16 @@ documented(elevationIdSchema, {
 });
 documented(elevationRequestSchema, {
   id: 'ElevationRequest',
-  description: 'A bot’s request for one role, for a while, with a reason. Unknown fields are refused.',
+  description:
+    'A bot’s request for one role (or a bundle of roles), for a while, with a reason. Unknown fields are refused.',
 });
 documented(elevationRequestSchema.shape.role, {
-  description: 'A role id from the policy: 1-63 of `a-z 0-9 -`, starting and ending with a letter or digit.',
+  description:
+    'A role id from the policy: 1-63 of `a-z 0-9 -`, starting and ending with a letter or digit. Exactly one of `role` and `bundle` (else 400 `invalid_request`, `field: role` when neither, `field: bundle` when both).',
+});
+documented(elevationRequestSchema.shape.bundle, {
+  description:
+    'A bundle id from the policy’s `bundles`, instead of `role`: its roles are approved once (by the bundle’s `approval`, or the strictest of its roles’), granted in order, all or nothing (if one grant fails, those already granted are revoked and the elevation ends `failed`), and revoked together. The bot must be allowed each role (else 403 `role_not_allowed`, `field: bundle`); an unknown bundle is 422 `unknown_role` (`field: bundle`). `durationSeconds` is capped by the smallest `maxDurationSeconds` of its roles. A bundle cannot be scheduled (`startsAt`), used on the emergency path (`breakGlass`) or extended (403 `extension_not_allowed`, `field: bundle`). The elevation’s `roleId` is the bundle’s id, and `bundle.grants` lists where each role stands.',
 });
 documented(elevationRequestSchema.shape.durationSeconds, {
   description: 'The window, from the grant. At most the role’s `maxDurationSeconds` (else 422).',

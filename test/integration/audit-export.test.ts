@@ -252,6 +252,58 @@ function* realisticEvents(cycles: number): Generator<NewAuditEvent> {
               );
             }
           }
+          // A role bundle: an LDAP and a PostgreSQL role granted together, then revoked together.
+          {
+            const bundled = `el_b${i.toString(16).padStart(23, '0')}`;
+            const login = `etl_bot_${i % 7}`;
+            const asked = requested(bundled, i, LDAP_OPS, dn);
+            yield {
+              ...asked,
+              data: {
+                ...asked.data,
+                bundle: {
+                  id: 'release-train',
+                  roles: [
+                    { role: { id: 'role-ldap', target: LDAP_OPS }, principal: dn },
+                    { role: { id: 'role-postgres', target: PG_REPORTING }, principal: login },
+                  ],
+                },
+              },
+            };
+            yield ev('elevation.approved', bundled, SYSTEM, { rule: 'auto' });
+            const grants = [
+              {
+                roleId: 'role-ldap',
+                receipt: receipt(LDAP_OPS, dn, { alreadyPresent: false, sharedWith: [] }),
+              },
+              {
+                roleId: 'role-postgres',
+                receipt: receipt(PG_REPORTING, login, { alreadyPresent: false, sharedWith: [] }),
+              },
+            ];
+            for (const grant of grants) yield ev('grant.confirmed', bundled, SYSTEM, grant);
+            yield ev('bundle.granted', bundled, SYSTEM, { bundle: 'release-train', grants });
+            const bundleEnd = tick(600_000);
+            yield ev(
+              'revoke.started',
+              bundled,
+              SYSTEM,
+              { reason: 'expired', comment: null, requestedBy: null },
+              bundleEnd,
+            );
+            yield ev('elevation.revoked', bundled, SYSTEM, {
+              reason: 'expired',
+              startedAt: bundleEnd,
+              receipts: [
+                { roleId: 'role-ldap', receipt: receipt(LDAP_OPS, dn, { removed: true, stillHeldBy: [] }) },
+                {
+                  roleId: 'role-postgres',
+                  receipt: receipt(PG_REPORTING, login, { removed: true, stillHeldBy: [] }),
+                },
+              ],
+              revokeAttempts: 0,
+            });
+          }
           break;
         }
         case 1: {

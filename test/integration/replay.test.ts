@@ -54,7 +54,8 @@ const GENERATIONS: Record<string, string[]> = {
   // After the request lifecycle grew: an elevation extended (twice) and expiring at its new end,
   // scheduled for a later start (granted then, or withdrawn before), approvers reminded and the
   // escalation group asked, and break-glass (reviewed in time, with the review workflow's own
-  // history, or the review missed and the window cut short).
+  // history, or the review missed and the window cut short), and a bundle of roles (granted and
+  // expired together, or one grant failed and the one before it revoked).
   'request-lifecycle': [
     ...PATHS,
     ...SIGNED_PATHS,
@@ -68,6 +69,8 @@ const GENERATIONS: Record<string, string[]> = {
     'break-glass-reviewed-expired',
     'break-glass-review-confirmed',
     'break-glass-review-missed',
+    'bundle-granted-expired',
+    'bundle-partial-failed',
   ],
 };
 

@@ -443,3 +443,41 @@ try {
 } finally {
   await risky.close();
 }
+
+/**
+ * Role bundles (`role-bundles` patch): two LDAP roles granted together and expired together
+ * (`bundle-granted-expired`), and a bundle whose second role's group does not exist, so the
+ * first is revoked and the elevation fails (`bundle-partial-failed`).
+ */
+const bundled = await startStack({
+  bots: [{ id: 'rec-bot', roles: ['first', 'second', 'missing'] }],
+  roles: [
+    { id: 'first' },
+    { id: 'second' },
+    { id: 'missing', target: { type: 'ldap', groupDn: groupDn(SUFFIX, 'absent') } },
+  ],
+  timing: { revokeRetryMaxSeconds: 1 },
+});
+try {
+  const requests = bundled.servicesWith({
+    policy: {
+      ...bundled.policy,
+      bundles: [
+        { id: 'both', roles: ['first', 'second'] },
+        { id: 'half', roles: ['first', 'missing'] },
+      ],
+    },
+  }).requests;
+  const askBundle = (bundle: string) =>
+    requests
+      .request(botOf(bundled, 'rec-bot'), { bundle, durationSeconds: 2, justification: 'recording' })
+      .then((r) => r.elevation.id);
+  const granted = await askBundle('both');
+  await bundled.waitFor(granted, (v) => v.status === 'revoked', 30_000);
+  await save('bundle-granted-expired', granted, bundled);
+  const half = await askBundle('half');
+  await bundled.waitFor(half, (v) => v.status === 'failed', 30_000);
+  await save('bundle-partial-failed', half, bundled);
+} finally {
+  await bundled.close();
+}

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors/config-error.js';
 import { parsePolicy } from '../../config/load-policy.js';
 import { loadSettings } from '../../config/settings.js';
+import { strictestRole } from '../../config/bundle-policy.js';
 
 const HASH_A = `sha256:${'a'.repeat(64)}`;
 const HASH_B = `sha256:${'b'.repeat(64)}`;
@@ -750,5 +751,53 @@ describe('drift in the policy', () => {
     expect(problem(text('{ action: revert, standing: ["uid=x,dc=example,dc=org"] }')).message).toContain(
       'roles[0].drift.standing[0]: must be the ARN of a managed policy',
     );
+  });
+});
+
+describe('policy file: role bundles', () => {
+  const bundles = (body: string) => `${valid}bundles:\n${body}`;
+  const both = '  - id: release\n    roles: [deploy, reviewed]\n';
+
+  it('when a bundle lists known roles, then it parses and its approval is left to the strictest role', () => {
+    const policy = parsePolicy(bundles(both), 'policy.yaml', env);
+    expect(policy.bundles).toEqual([{ id: 'release', roles: ['deploy', 'reviewed'] }]);
+  });
+
+  it('when a bundle names no approval, then the strictest role decides: approvers over auto, then the most approvals', () => {
+    const policy = parsePolicy(bundles(both), 'policy.yaml', env);
+    expect(strictestRole(policy.roles)?.id).toBe('reviewed');
+    expect(strictestRole([policy.roles[0]!])?.id).toBe('deploy');
+  });
+
+  it.each([
+    ['an unknown role', both.replace('reviewed]', 'ghost]'), 'bundles[0].roles[1]: unknown role "ghost"'],
+    [
+      'the same role twice',
+      both.replace('reviewed]', 'deploy]'),
+      'bundles[0].roles[1]: lists role "deploy" twice',
+    ],
+    [
+      'one role',
+      both.replace('[deploy, reviewed]', '[deploy]'),
+      'bundles[0].roles: must list at least two roles',
+    ],
+    [
+      'a role id as its id',
+      both.replace('id: release', 'id: deploy'),
+      'bundles[0].id: "deploy" is a role id too',
+    ],
+    [
+      'an approval laxer than a role',
+      `${both}    approval: { mode: auto }\n`,
+      'bundles[0].approval: must need approvers: role "reviewed" does',
+    ],
+    [
+      'a smaller quorum than a role',
+      `${both}    approval: { mode: approvers, approvers: [ann@example.org] }\n`,
+      'bundles[0].approval: needs 1 approval(s) in all but role "reviewed" needs 2',
+    ],
+    ['an unknown field', `${both}    extend: true\n`, 'bundles[0].extend: unknown field'],
+  ])('when a bundle has %s, then start-up stops naming the field', (_, body, message) => {
+    expect(problem(bundles(body)).message).toContain(message);
   });
 });

@@ -23,6 +23,7 @@ import type { TargetRef } from '../../core/model/targets.js';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const AT = '2026-12-06T10:00:00.000Z';
 const LDAP: TargetRef = { type: 'ldap', groupDn: 'cn=ops,ou=groups,dc=example,dc=org' };
+const PG: TargetRef = { type: 'postgres', server: 'warehouse', role: 'reporting' };
 const CREDS: TargetRef = {
   type: 'aws-iam',
   mode: 'credentials',
@@ -116,14 +117,24 @@ const WRITTEN: { [T in EventType]: EventDataOf<T>[] } = {
   ],
   'elevation.denied': [{ reason: 'not during the freeze' }],
   'elevation.expired': [{ approvals: 0, progress: [{ name: 'leads', quorum: 1, approved: 0 }] }],
-  'grant.failed': [{ error: { type: 'TargetNotFoundError', message: 'no such group' } }],
+  'grant.failed': [
+    { error: { type: 'TargetNotFoundError', message: 'no such group' } },
+    { error: { type: 'TargetNotFoundError', message: 'no such group' }, roleId: 'ops' },
+  ],
   'grant.confirmed': [
     { receipt: GRANT },
+    { receipt: GRANT, roleId: 'ops' },
     { receipt: { ...GRANT, target: CREDS, principal: 'arn:aws:iam::123456789012:role/d', session: SESSION } },
   ],
   'elevation.failed': [
     { error: 'durationSeconds 900 is outside 1..600' },
     { reason: 'grant_failed', startedAt: AT, receipt: { ...REVOKE, removed: false }, revokeAttempts: 0 },
+    {
+      reason: 'grant_failed',
+      startedAt: AT,
+      revokeAttempts: 0,
+      receipts: [{ roleId: 'ops', receipt: REVOKE }],
+    },
   ],
   'revoke.started': [
     { reason: 'expired', comment: null, requestedBy: null },
@@ -133,6 +144,15 @@ const WRITTEN: { [T in EventType]: EventDataOf<T>[] } = {
   'elevation.revoked': [
     { reason: 'expired', startedAt: AT, receipt: REVOKE, revokeAttempts: 0 },
     { reason: 'withdrawn', comment: null, granted: false },
+    {
+      reason: 'expired',
+      startedAt: AT,
+      revokeAttempts: 0,
+      receipts: [
+        { roleId: 'ops', receipt: REVOKE },
+        { roleId: 'warehouse', receipt: { ...REVOKE, target: PG, principal: 'etl_bot' } },
+      ],
+    },
     {
       reason: 'orphaned',
       workflowId: 'elevation-el_1',
@@ -370,6 +390,15 @@ const WRITTEN: { [T in EventType]: EventDataOf<T>[] } = {
     },
     { code: 'already_ended', status: 'revoked', durationSeconds: 60, justification: 'more' },
   ],
+  'bundle.granted': [
+    {
+      bundle: 'release-train',
+      grants: [
+        { roleId: 'ops', receipt: GRANT },
+        { roleId: 'warehouse', receipt: { ...GRANT, target: PG, principal: 'etl_bot' } },
+      ],
+    },
+  ],
   'breakglass.activated': [
     {
       botId: 'etl-bot',
@@ -521,6 +550,7 @@ const WRONG: { [T in EventType]: unknown } = {
   'breakglass.reviewed': { reviewId: 'r', botId: 'b', reviewer: 'x', outcome: 'maybe', late: false },
   'breakglass.review_missed': { reviewId: 'r', botId: 'b', deadline: 'd', reviewers: [], lockedDown: 'yes' },
   'breakglass.refused': { code: 42 },
+  'bundle.granted': { bundle: 'release-train', grants: [{ roleId: 'ops' }] },
 };
 
 /** Every audit event the saved workflow histories hand to `recordEvents` (as older code wrote them). */

@@ -167,6 +167,19 @@ const CASES: [string, AuditEvent, number, number, number][] = [
     1,
   ],
   [
+    'bundle.granted',
+    event('bundle.granted', {
+      bundle: 'release-train',
+      grants: [
+        { roleId: 'ops', ...receipt(LDAP, DN, { alreadyPresent: false, sharedWith: [] }) },
+        { roleId: 'warehouse', ...receipt(PG, 'etl_bot', { alreadyPresent: false, sharedWith: [] }) },
+      ],
+    }),
+    3004,
+    3,
+    1,
+  ],
+  [
     'grant.confirmed (aws credentials)',
     event('grant.confirmed', receipt(CREDS, CREDS.roleArn, { session: SESSION })),
     3003,

@@ -24,7 +24,7 @@ export const BOT_ROUTES = [
     tag: 'bots',
     summary: 'Request an elevation',
     description:
-      "Checked before anything starts, in this order: the bot is not locked down by an admin (403 `bot_locked`) nor disabled (403 `bot_disabled`), the role exists (422 `unknown_role`), the bot may request it (403 `role_not_allowed`), the duration fits the role (422 `duration_too_long`), a `startsAt` lies between 60 s ago and the role's `schedule.maxLeadSeconds` ahead (422 `start_out_of_range`), the requested window (from now, or from `startsAt`, for `durationSeconds`) lies inside the bot's `allowedWindows` (403 `outside_allowed_window`, naming the next allowed window that can hold it), and the request fits the bot's quotas (429 `too_many_requests`; the policy's limits). A refused request starts nothing. A replay of a `requestId` is answered before the time checks and the quotas and never counts towards them.\n\nThe answer comes before the grant: `status` is `approved` for an auto-approved role, `pending_approval` for one that needs approvers. Poll or long-poll until `active`. With `startsAt` (a scheduled elevation), approval happens ahead (the approval window closes at the start at the latest, else the request ends `expired`), the status stays `approved` until the start, and the grant is made then.",
+      "Checked before anything starts, in this order: the bot is not locked down by an admin (403 `bot_locked`) nor disabled (403 `bot_disabled`), the role exists (422 `unknown_role`), the bot may request it (403 `role_not_allowed`; for a `bundle`, each of its roles), the duration fits the role (422 `duration_too_long`), a `startsAt` lies between 60 s ago and the role's `schedule.maxLeadSeconds` ahead (422 `start_out_of_range`), the requested window (from now, or from `startsAt`, for `durationSeconds`) lies inside the bot's `allowedWindows` (403 `outside_allowed_window`, naming the next allowed window that can hold it), and the request fits the bot's quotas (429 `too_many_requests`; the policy's limits). A refused request starts nothing. A replay of a `requestId` is answered before the time checks and the quotas and never counts towards them.\n\nThe answer comes before the grant: `status` is `approved` for an auto-approved role, `pending_approval` for one that needs approvers. Poll or long-poll until `active`. With `startsAt` (a scheduled elevation), approval happens ahead (the approval window closes at the start at the latest, else the request ends `expired`), the status stays `approved` until the start, and the grant is made then.\n\nWith `bundle` instead of `role` (exactly one of them), the bundle's roles are approved once and granted in order, all or nothing: if one grant fails, those already granted are revoked (read back) and the elevation ends `failed` with `lastError` naming the role; they are revoked together when the window ends or the bot gives them back. `bundle.grants` in the answer lists each role's grant.",
     security: 'bot',
     body: {
       schema: elevationRequestSchema,
@@ -47,7 +47,7 @@ export const BOT_ROUTES = [
       400: BAD_BODY,
       401: UNAUTHENTICATED,
       403: fail(
-        '`bot_locked`, `bot_disabled`, `attestation_overdue` (its owner did not confirm its roles by the attestation deadline), `role_not_allowed` (`field: "role"`), `role_suspended` (its owner removed the role at an attestation; `field: "role"`), or `outside_allowed_window` (the requested window is outside the bot\'s `allowedWindows`; `field: "startsAt"`, or `"durationSeconds"` when an allowed window is open at the start but closes before the end; the message names the next allowed window that can hold the request).',
+        '`bot_locked`, `bot_disabled`, `attestation_overdue` (its owner did not confirm its roles by the attestation deadline), `role_not_allowed` (`field: "role"`, or `"bundle"` when the bot may not request one of the roles of the bundle), `role_suspended` (its owner removed the role at an attestation; `field: "role"`), or `outside_allowed_window` (the requested window is outside the bot\'s `allowedWindows`; `field: "startsAt"`, or `"durationSeconds"` when an allowed window is open at the start but closes before the end; the message names the next allowed window that can hold the request).',
       ),
       409: fail(
         '`idempotency_conflict`: the `requestId` was used with different parameters (`field` names the first).',
@@ -57,7 +57,7 @@ export const BOT_ROUTES = [
         '`unsupported_media_type`: no JSON body, or not `application/json` UTF-8 (`field: "content-type"`), or a `content-encoding` other than identity, gzip, deflate or br (`field: "content-encoding"`).',
       ),
       422: fail(
-        '`unknown_role` (`field: "role"`), `duration_too_long` (`field: "durationSeconds"`), or `start_out_of_range` (`field: "startsAt"`: more than 60 s in the past, or further ahead than the role\'s `schedule.maxLeadSeconds`).',
+        '`unknown_role` (`field: "role"`, or `"bundle"` for an unknown bundle), `duration_too_long` (`field: "durationSeconds"`), or `start_out_of_range` (`field: "startsAt"`: more than 60 s in the past, or further ahead than the role\'s `schedule.maxLeadSeconds`).',
       ),
       429: {
         description:

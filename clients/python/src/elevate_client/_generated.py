@@ -21,6 +21,8 @@ __all__ = [
     "EndReason",
     "BotElevationRiskReasonsItem",
     "BotElevationRisk",
+    "BotElevationBundleGrantsItem",
+    "BotElevationBundle",
     "BotElevation",
     "ElevationRequest",
     "ErrorCode",
@@ -202,6 +204,34 @@ class BotElevationRisk(TypedDict):
     routeReason: str
 
 
+class _BotElevationBundleGrantsItemRequired(TypedDict):
+    #: One role of the bundle.
+    roleId: str
+    #: Where the role is granted.
+    targetType: Literal["ldap", "postgres", "aws-iam"]
+    #: `pending` (not tried yet), `granting`, `granted` (read back), `failed` (its grant failed:
+    #: the others were revoked), `revoked` (read back gone).
+    status: Literal["pending", "granting", "granted", "failed", "revoked"]
+
+
+class BotElevationBundleGrantsItem(_BotElevationBundleGrantsItemRequired, total=False):
+    #: When this role’s grant was read back.
+    grantedAt: str
+    #: When this role’s revocation was read back.
+    revokedAt: str
+
+
+class BotElevationBundle(TypedDict):
+    """A bundle’s elevation (`bundle` in the request): each role’s grant, in the order they
+    are granted. All are granted or none: if one fails, those granted are revoked and the
+    elevation ends `failed`; they are revoked together at the end.
+    """
+
+    #: The bundle (also `roleId`).
+    id: str
+    grants: List[BotElevationBundleGrantsItem]
+
+
 class _BotElevationRequired(TypedDict):
     #: An elevation id: `el_` and 24 lowercase hex digits.
     id: str
@@ -258,12 +288,13 @@ class BotElevation(_BotElevationRequired, total=False):
     #: Seconds the extensions added to the window, in all: the elevation lasts `durationSeconds`
     #: + `extendedSeconds` from `grantedAt`. Absent until the first extension.
     extendedSeconds: int
+    #: A bundle’s elevation (`bundle` in the request): each role’s grant, in the order they are
+    #: granted. All are granted or none: if one fails, those granted are revoked and the
+    #: elevation ends `failed`; they are revoked together at the end.
+    bundle: BotElevationBundle
 
 
 class _ElevationRequestRequired(TypedDict):
-    #: A role id from the policy: 1-63 of `a-z 0-9 -`, starting and ending with a letter or
-    #: digit.
-    role: str
     #: The window, from the grant. At most the role’s `maxDurationSeconds` (else 422).
     durationSeconds: int
     #: Why the bot needs the role. Trimmed, then checked against `pattern`: no control
@@ -273,8 +304,24 @@ class _ElevationRequestRequired(TypedDict):
 
 
 class ElevationRequest(_ElevationRequestRequired, total=False):
-    """A bot’s request for one role, for a while, with a reason. Unknown fields are refused."""
+    """A bot’s request for one role (or a bundle of roles), for a while, with a reason.
+    Unknown fields are refused.
+    """
 
+    #: A role id from the policy: 1-63 of `a-z 0-9 -`, starting and ending with a letter or
+    #: digit. Exactly one of `role` and `bundle` (else 400 `invalid_request`, `field: role` when
+    #: neither, `field: bundle` when both).
+    role: str
+    #: A bundle id from the policy’s `bundles`, instead of `role`: its roles are approved once
+    #: (by the bundle’s `approval`, or the strictest of its roles’), granted in order, all or
+    #: nothing (if one grant fails, those already granted are revoked and the elevation ends
+    #: `failed`), and revoked together. The bot must be allowed each role (else 403
+    #: `role_not_allowed`, `field: bundle`); an unknown bundle is 422 `unknown_role` (`field:
+    #: bundle`). `durationSeconds` is capped by the smallest `maxDurationSeconds` of its roles.
+    #: A bundle cannot be scheduled (`startsAt`), used on the emergency path (`breakGlass`) or
+    #: extended (403 `extension_not_allowed`, `field: bundle`). The elevation’s `roleId` is the
+    #: bundle’s id, and `bundle.grants` lists where each role stands.
+    bundle: str
     #: A change or incident ticket. Trimmed, then checked against `pattern`: no control
     #: characters (newline and tab included), no bidirectional, zero-width or other formatting
     #: characters, no line or paragraph separators, and at least one visible character. Required
