@@ -332,7 +332,13 @@ describe(`fuzzing Slack's requests to /slack/events (FUZZ_SEED=${FUZZ_SEED})`, (
               problems.push(`a ${c.signing} request answered ${answer.status}`);
             if (key && !seenBefore && (await interactions().peek(keyHash(key))) !== undefined)
               problems.push(`a ${c.signing} request reached the handlers`);
-          } else if (key && answer.status === 200) {
+          } else if (
+            key &&
+            (answer.status === 200 || (await interactions().peek(keyHash(key))) !== undefined)
+          ) {
+            // A signed request whose handler ran counts as seen even when its answer was not a
+            // 200 (Bolt's late 404 once Slack's 3 s are past): a forged copy of it later finds
+            // the key stored by this one, not by itself.
             acceptedKeys.add(key);
           }
           // A clean deny by someone who may deny, of an elevation still pending: it must be denied.
