@@ -299,3 +299,30 @@ export function compact(o: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
   return out;
 }
+
+/** A Detection Finding (Create, finding status New) with its title, type and severity. */
+export function finding(
+  event: AuditEvent,
+  [title, type, severity]: readonly [string, string, Severity],
+  message: string,
+  fields: Record<string, unknown> = {},
+): Mapping {
+  return {
+    cls: CLASSES.detectionFinding,
+    activity: 1,
+    severity,
+    status: 'new',
+    message,
+    fields: {
+      finding_info: {
+        uid: event.id,
+        title,
+        desc: message,
+        types: [type],
+        created_time: Date.parse(event.at) || 0,
+      },
+      ...fields,
+      is_alert: true,
+    },
+  };
+}

@@ -35,6 +35,7 @@ import {
   targetGroup,
   targetResource,
   text,
+  finding,
   type Mapping,
   type Severity,
   type Status,
@@ -49,6 +50,7 @@ import {
 } from './ocsf-risk.js';
 import { anomalyDetails, anomalyFinding, anomalyMessage } from './ocsf-anomaly.js';
 import { attestationMapping } from './ocsf-attestation.js';
+import { lifecycleMapping } from './ocsf-lifecycle.js';
 
 export { OCSF_CLASS_UIDS } from './ocsf-objects.js';
 
@@ -108,13 +110,10 @@ const RISK_DENIAL = ['Elevation request denied by its risk score', 'Risky privil
  * - `credentials.delivered` / `credentials.refused`: Entity Management 3004 (Read) of the
  *   session's credentials, Success / Failure.
  * - `audit.exported`: Entity Management 3004 (Read) of the audit trail.
- * - the rest of the elevation's lifecycle (`approval.accepted`, `approval.reminded`,
- *   `approval.escalated`, `elevation.approved`,
- *   `elevation.denied`, `elevation.expired`, `grant.failed`, `elevation.failed`,
- *   `revoke.started`, `revoke.failed`, `elevation.extended`, `approval.refused`, `deny.refused`,
- *   `revoke.refused`, `extend.refused`, `breakglass.activated`, `breakglass.reviewed`,
- *   `breakglass.review_missed`, `breakglass.refused`, `bundle.granted` (each role's own
- *   `grant.confirmed` is the membership change)):
+ * - the rest of the elevation's lifecycle (`approval.accepted`, `elevation.approved`,
+ *   `elevation.denied`, `elevation.expired`, `grant.failed`, `elevation.failed`, `revoke.started`,
+ *   `revoke.failed`, the refusals `approval`/`deny`/`revoke`/`extend`/`breakglass.refused`, and
+ *   reminders, escalation, extensions, break-glass and bundles in `ocsf-lifecycle.ts`):
  *   Entity Management 3004 (Update) of the elevation; refusals, denials, approval timeouts and
  *   failures with status Failure. A comment or justification goes in `comment`, which Entity
  *   Management defines.
@@ -238,22 +237,14 @@ function mapEvent(event: AuditEvent): Mapping {
         { fields: { entity: elevationEntity(event), comment: text(parsed.data.comment) } },
       );
     }
-    case 'approval.reminded': {
-      const d = parsed.data;
-      return update(
-        'informational',
-        'success',
-        `Approvers of elevation ${id} reminded (reminder ${d.number}, ${d.secondsLeft} s left, ${d.approvals} approval${d.approvals === 1 ? '' : 's'} so far)`,
-      );
-    }
-    case 'approval.escalated': {
-      const d = parsed.data;
-      return update(
-        'low',
-        'success',
-        `Elevation ${id} escalated to ${d.groups.join(', ')} after ${d.afterSeconds} s without quorum`,
-      );
-    }
+    case 'approval.reminded':
+    case 'approval.escalated':
+    case 'elevation.extended':
+    case 'breakglass.activated':
+    case 'breakglass.reviewed':
+    case 'breakglass.review_missed':
+    case 'bundle.granted':
+      return lifecycleMapping(event, parsed, update);
     case 'elevation.approved': {
       const approvers = parsed.data.approvers ?? [];
       return update(
@@ -333,52 +324,6 @@ function mapEvent(event: AuditEvent): Mapping {
     }
     case 'elevation.revoked':
       return revokedEvent(event, parsed.data, update);
-    case 'elevation.extended': {
-      const d = parsed.data;
-      return update(
-        'low',
-        'success',
-        `Elevation ${id} extended by ${d.durationSeconds} s to ${d.to} by ${d.requestedBy.kind} ${d.requestedBy.id} (extension ${d.extensions}, ${d.lifetimeSeconds} of ${d.maxTotalSeconds} s)`,
-      );
-    }
-    case 'breakglass.activated': {
-      const d = parsed.data;
-      return update(
-        'high',
-        'success',
-        `Break-glass: bot ${d.botId} granted role ${d.roleId} without approval for ${d.durationSeconds} s (elevation ${id}); review due ${d.reviewDeadline}`,
-        { fields: { entity: elevationEntity(event), comment: text(d.justification) } },
-      );
-    }
-    case 'breakglass.reviewed': {
-      const d = parsed.data;
-      return update(
-        d.outcome === 'confirmed' ? 'low' : 'high',
-        'success',
-        `Break-glass of elevation ${id} ${d.outcome} by ${d.reviewer}${d.late ? ' after its deadline' : ''}${d.lockedDown ? `; bot ${d.botId} locked down` : ''}`,
-        { fields: { entity: elevationEntity(event), comment: text(d.comment) } },
-      );
-    }
-    case 'bundle.granted': {
-      const d = parsed.data;
-      const roles = d.grants.map(
-        (g) => `${g.roleId} (${describeTarget(g.receipt.target, event.elevationId)})`,
-      );
-      return update(
-        'informational',
-        'success',
-        `Bundle ${d.bundle} granted, all or nothing, for elevation ${id}: ${roles.join(', ')}`,
-      );
-    }
-    case 'breakglass.review_missed': {
-      const d = parsed.data;
-      return update(
-        'high',
-        'failure',
-        `Break-glass of elevation ${id} not reviewed by ${d.deadline}; bot ${d.botId} locked down`,
-        { statusCode: 'review_missed', statusDetail: 'review_missed' },
-      );
-    }
     case 'approval.refused':
     case 'deny.refused':
     case 'revoke.refused':
@@ -675,33 +620,6 @@ function revokedEvent(
   return update('informational', 'success', `Elevation ${id} ended${because}${why}`, {
     fields: { entity: elevationEntity(event), comment: text(d.comment) },
   });
-}
-
-/** A Detection Finding (Create, finding status New) with its title, type and severity. */
-function finding(
-  event: AuditEvent,
-  [title, type, severity]: readonly [string, string, Severity],
-  message: string,
-  fields: Record<string, unknown> = {},
-): Mapping {
-  return {
-    cls: CLASSES.detectionFinding,
-    activity: 1,
-    severity,
-    status: 'new',
-    message,
-    fields: {
-      finding_info: {
-        uid: event.id,
-        title,
-        desc: message,
-        types: [type],
-        created_time: Date.parse(event.at) || 0,
-      },
-      ...fields,
-      is_alert: true,
-    },
-  };
 }
 
 /**
