@@ -43,7 +43,7 @@ import type { WorkflowEvent } from '../core/model/events.js';
 import { releaseOrphanedLeases, type ElevationWorkflows } from './orphaned-leases.js';
 import { withSlackFailures } from './slack-failures.js';
 import { sweepSharedIdentities, type ElevationOwner } from './shared-identities.js';
-import { extendGrantActivity } from './extend.js';
+import { extendGrantActivity, grantVersionFrom } from './extend.js';
 
 /** How long a request stays claimed by the workflow run that first checked it. */
 const REQUEST_CLAIM_TTL_MS = 24 * 3600_000;
@@ -70,6 +70,7 @@ export interface ActivityDeps {
     | 'unreconciledReason'
     | 'reconcile'
     | 'reconcilePrincipal'
+    | 'extend'
   >;
   notifier: ApprovalNotifier;
   logger: Logger;
@@ -89,8 +90,11 @@ export interface ActivityDeps {
    * grant that asks for it is confirmed without `expiresAt` and its workflow revokes alone.
    */
   expiry?: Pick<ExpiryRevoker, 'schedule' | 'settled' | 'forget' | 'reschedule'>;
-  /** Where extended windows' ends are kept for every worker's expiry revoker (`extend.ts`). */
-  extendedWindows?: Pick<SingleUseRecords<string>, 'put' | 'replace'>;
+  /**
+   * Where extended windows' ends are kept for every worker's expiry revoker, and the versions
+   * extensions left versioned grants at for drift detection (`extend.ts`).
+   */
+  extendedWindows?: Pick<SingleUseRecords<string>, 'put' | 'replace' | 'peek'>;
   /**
    * The Temporal server's clock as this worker tells it (`domain/server-clock.ts`): windows the
    * expiry revoker times end on it, not on this host's clock. Without it, this host's clock.
@@ -312,6 +316,7 @@ export function createActivities({
 
     /** Move an extended elevation's end for the expiry revokers (`extend.ts`). */
     extendGrant: extendGrantActivity({
+      grants: ledger,
       ...(expiry ? { expiry } : {}),
       ...(extendedWindows ? { windows: extendedWindows } : {}),
       logger,
@@ -364,6 +369,7 @@ export function createActivities({
      */
     async reconcileAwsPrincipal(unit: ReconcileAwsPrincipal): Promise<RoleReconciliation> {
       return await ledger.reconcilePrincipal(unit, {
+        ...(extendedWindows ? { grantVersion: grantVersionFrom(extendedWindows) } : {}),
         record: recordDrift,
         log: (level, data, message) => logger[level](data, message),
         count: (target_type, outcome) => metrics?.driftFindings.inc({ target_type, outcome }),

@@ -7,12 +7,13 @@
  * extend:
  *   maxTotalSeconds: 7200   # the window and every extension together, from the grant
  *   maxExtensions: 2        # default 2
- *   approval: none          # required: extensions are granted at once, without approvers
+ *   approval: same-as-request   # required: `none` (at once) or `same-as-request` (approvers)
  * ```
  *
- * `approval` must be said: `none` is the only value this version accepts. `same-as-request`
- * (extensions approved by the role's approvers, as the request was) is refused when the policy
- * loads with a message saying so, rather than accepted and silently granted without approval.
+ * `approval` must be said, so that no extension skips approval by default. `same-as-request`
+ * puts each extension before the approvers the request went to (the same groups and quorums,
+ * with MFA; `workflows/extension-approval.ts`), so a role that approves its requests
+ * automatically has no one to ask and is refused it.
  */
 import { z } from 'zod';
 import type { ExtendRule } from '../core/model/extend.js';
@@ -28,7 +29,7 @@ export function extendSchema(maxLifetimeSeconds: number) {
       maxExtensions: z.number().int().min(1).max(MAX_EXTENSIONS_CAP).default(2),
       approval: z.enum(['none', 'same-as-request'], {
         message:
-          "must be 'none' (extensions are granted at once); say it explicitly, extensions never skip approval by default",
+          "must be 'none' (extensions are granted at once) or 'same-as-request' (the role's approvers decide); say it explicitly, extensions never skip approval by default",
       }),
     })
     .strict();
@@ -41,6 +42,7 @@ export type ExtendPolicy = z.output<ReturnType<typeof extendSchema>>;
 interface RoleForExtend {
   maxDurationSeconds: number;
   target: { type: string; mode?: string };
+  approval: { mode: string };
   extend?: ExtendPolicy | undefined;
 }
 
@@ -52,10 +54,10 @@ export function extendProblems(role: RoleForExtend): [path: (string | number)[],
   const rule = role.extend;
   if (!rule) return [];
   const problems: [(string | number)[], string][] = [];
-  if (rule.approval === 'same-as-request') {
+  if (rule.approval === 'same-as-request' && role.approval.mode !== 'approvers') {
     problems.push([
       ['extend', 'approval'],
-      "'same-as-request' is not available in this version: extensions cannot yet be sent to approvers; use 'none' (granted at once, within the caps) or leave extend out",
+      `'same-as-request' needs approvers, and the role's requests are approved ${role.approval.mode === 'auto' ? 'automatically' : `by '${role.approval.mode}'`}: use 'none' (granted at once, within the caps) or give the role approvers`,
     ]);
   }
   if (rule.maxTotalSeconds <= role.maxDurationSeconds) {
@@ -64,12 +66,12 @@ export function extendProblems(role: RoleForExtend): [path: (string | number)[],
       `must be more than the role's maxDurationSeconds (${role.maxDurationSeconds}), or no request could ever be extended`,
     ]);
   }
-  if (role.target.type === 'aws-iam') {
+  // AWS attach mode extends: its policy's expiry condition moves with the window
+  // (`AwsIamAttachTarget.extend`). A credentials-mode session cannot be lengthened.
+  if (role.target.type === 'aws-iam' && role.target.mode === 'credentials') {
     problems.push([
       ['extend'],
-      role.target.mode === 'credentials'
-        ? 'AWS credentials mode cannot be extended: the session AWS issued ends when it ends; request a new elevation'
-        : "AWS attach mode cannot be extended in this version: the policy's expiry condition would have to move with it",
+      'AWS credentials mode cannot be extended: the session AWS issued ends when it ends; request a new elevation',
     ]);
   }
   return problems;
@@ -78,6 +80,10 @@ export function extendProblems(role: RoleForExtend): [path: (string | number)[],
 /** The role's rule as the workflow's role snapshot carries it; undefined: no extensions. */
 export function extendRuleFor(role: { extend?: ExtendPolicy | undefined }): ExtendRule | undefined {
   const rule = role.extend;
-  if (!rule || rule.approval !== 'none') return undefined;
-  return { maxTotalSeconds: rule.maxTotalSeconds, maxExtensions: rule.maxExtensions, approval: 'none' };
+  if (!rule) return undefined;
+  return {
+    maxTotalSeconds: rule.maxTotalSeconds,
+    maxExtensions: rule.maxExtensions,
+    approval: rule.approval,
+  };
 }

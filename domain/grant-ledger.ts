@@ -18,13 +18,14 @@ import { TargetInvalidError, TargetNotVerifiedError } from '../core/errors/targe
 import type {
   DriftHooks,
   DriftOutcome,
+  ExtendChange,
   GrantChange,
   GrantContext,
   RevokeChange,
   Target,
 } from '../core/ports/target.js';
 import type { GrantHandle } from '../core/model/targets.js';
-import type { GrantRequest, ReleaseRequest } from '../core/ports/activities.js';
+import type { ExtendGrantRequest, GrantRequest, ReleaseRequest } from '../core/ports/activities.js';
 import { HandoffClosedError } from './credential-vault.js';
 import { ACTIVITY_ERROR_TYPES } from '../core/errors/activity-error-types.js';
 import { type TargetRef } from '../core/model/targets.js';
@@ -48,6 +49,7 @@ export type LedgerTarget = Pick<
   | 'revoke'
   | 'revokeMany'
   | 'check'
+  | 'extend'
   | 'handleFor'
   | 'listMembers'
   | 'membershipKey'
@@ -118,6 +120,25 @@ export class GrantLedger {
       if (receipt instanceof Error) throw receipt;
       return receipt;
     });
+  }
+
+  /**
+   * Move the end of the elevation's grant in its target to `req.expiresAt` (through `req.handle`,
+   * or the handle the target derives from the request), under the grant's lock so that it never
+   * interleaves with the grant's revocation. A target whose grants carry no end of their own
+   * (no {@link Target.extend}) has nothing to move: `changed: false`.
+   */
+  async extend(req: ExtendGrantRequest): Promise<ExtendChange> {
+    const extend = this.target.extend?.bind(this.target);
+    if (!extend) return { changed: false };
+    const key = this.target.membershipKey(req.target, req.principal, req.elevationId);
+    return this.leases.withLock(key, () =>
+      extend(
+        req.target,
+        req.handle ?? this.target.handleFor(req.target, req.principal, req.elevationId),
+        new Date(req.expiresAt),
+      ),
+    );
   }
 
   /**

@@ -13,7 +13,14 @@
 import type { GrantHandle, TargetRef } from '../core/model/targets.js';
 import { TargetInvalidError } from '../core/errors/target-errors.js';
 import type { ReconcileAwsPrincipal, RoleReconciliation } from '../core/model/reconcile.js';
-import type { DriftHooks, GrantChange, GrantContext, RevokeChange, Target } from '../core/ports/target.js';
+import type {
+  DriftHooks,
+  ExtendChange,
+  GrantChange,
+  GrantContext,
+  RevokeChange,
+  Target,
+} from '../core/ports/target.js';
 
 type RefOf<T extends TargetRef['type']> = Extract<TargetRef, { type: T }>;
 type AwsRefOf<M extends RefOf<'aws-iam'>['mode']> = Extract<RefOf<'aws-iam'>, { mode: M }>;
@@ -68,8 +75,23 @@ export class TargetRouter implements Target {
     return results;
   }
 
-  async check(handle: GrantHandle): Promise<boolean> {
-    return this.routeHandle(handle).check(handle);
+  async check(handle: GrantHandle, version?: string): Promise<boolean> {
+    return this.routeHandle(handle).check(handle, version);
+  }
+
+  /**
+   * Routed by the handle, as {@link revoke}; the reference must be of the same kind (the handle
+   * is the grant, the reference only says what it was made from). A target without
+   * {@link Target.extend} has nothing to move: `changed: false`.
+   */
+  async extend(ref: TargetRef, handle: GrantHandle, expiresAt: Date): Promise<ExtendChange> {
+    const target = this.routeHandle(handle);
+    if (this.route(ref) !== target) {
+      throw new TargetInvalidError(
+        `the grant's handle (${handle.type}) is not of the role's target (${ref.type})`,
+      );
+    }
+    return target.extend ? target.extend(ref, handle, expiresAt) : { changed: false };
   }
 
   handleFor(ref: TargetRef, principal: string, elevationId: string): GrantHandle {

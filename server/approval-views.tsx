@@ -77,7 +77,34 @@ function Summary({ elevation: e }: { elevation: ElevationView }) {
   return <Facts rows={rows} />;
 }
 
-/** After a good MFA login: one click confirms the approval. */
+/**
+ * What an approval of extension `extension` is about: who asked, for how long, why, the window's
+ * new end, until when approvers can decide, and the extension's own progress. The elevation
+ * below it is the context, already approved and active.
+ */
+function ExtensionSummary({ elevation: e, extension }: { elevation: ElevationView; extension: number }) {
+  const p = e.pendingExtension?.number === extension ? e.pendingExtension : undefined;
+  if (!p) return <p>Extension {extension} is not waiting for approval any more.</p>;
+  const end = e.expiresAt ? Date.parse(e.expiresAt) : NaN;
+  const rows: [string, string][] = [
+    ['Extension', `${extension} of elevation ${e.id}`],
+    ['Extend by', duration(p.durationSeconds)],
+    ['Asked by', `${p.requestedBy.kind} ${p.requestedBy.id}`],
+    ['Justification', p.justification ?? '(none given)'],
+    ...(e.expiresAt ? ([['Now ends', e.expiresAt]] as [string, string][]) : []),
+    ...(Number.isNaN(end)
+      ? []
+      : ([['Would end', new Date(end + p.durationSeconds * 1000).toISOString()]] as [string, string][])),
+    ['Decide by', p.deadline],
+    ['Approvals', p.groups.map((g) => `${g.name}: ${g.approved} of ${g.quorum}`).join(', ')],
+  ];
+  return <Facts rows={rows} />;
+}
+
+/**
+ * After a good MFA login: one click confirms the approval, of the request or (`extension`) of
+ * that extension of the active elevation.
+ */
 export function confirmPage(args: {
   elevation: ElevationView;
   approver: string;
@@ -86,14 +113,24 @@ export function confirmPage(args: {
   authTime: string;
   confirmation: string;
   validUntil: string;
+  extension?: number;
 }): string {
+  const n = args.extension;
   return renderDocument(
-    <Page title="Confirm approval">
-      <h1>Approve this elevation?</h1>
+    <Page title={n === undefined ? 'Confirm approval' : `Confirm approval of extension ${n}`}>
+      <h1>{n === undefined ? 'Approve this elevation?' : `Approve extension ${n} of this elevation?`}</h1>
       <p>
         You are signed in as <strong>{args.approver}</strong> with multi-factor authentication (
         <code>{args.mfaMethod}</code> at {args.authTime}), and you approve for {args.groups.join(', ')}.
       </p>
+      {n !== undefined && (
+        <p>
+          This approves <strong>extension {n}</strong>: the bot keeps the role longer. The request itself was
+          approved already; your approval counts for this extension only.
+        </p>
+      )}
+      {n !== undefined && <ExtensionSummary elevation={args.elevation} extension={n} />}
+      {n !== undefined && <h2>The elevation</h2>}
       <Summary elevation={args.elevation} />
       <form method="post" action="/approvals/confirm">
         <input type="hidden" name="confirmation" value={args.confirmation} />
@@ -109,8 +146,28 @@ export function confirmPage(args: {
   );
 }
 
-/** The approval was accepted. */
-export function approvedPage(elevation: ElevationView, approver: string): string {
+/** The approval was accepted: of the request, or (`extension`) of that extension. */
+export function approvedPage(elevation: ElevationView, approver: string, extension?: number): string {
+  if (extension !== undefined) {
+    // The view the Update answered may still hold the extension its approval completed.
+    const p = elevation.pendingExtension;
+    const waiting =
+      p?.number === extension &&
+      (p.approvals.length < p.quorum || p.groups.some((g) => g.approved < g.quorum));
+    return renderDocument(
+      <Page title="Approved">
+        <h1 class="ok">Your approval was recorded</h1>
+        <p>
+          {approver} approved extension {extension} of elevation <code>{elevation.id}</code>.{' '}
+          {waiting
+            ? 'It still waits for other approvers.'
+            : 'Every approver group has its quorum; the window is being extended.'}
+        </p>
+        {waiting && <ExtensionSummary elevation={elevation} extension={extension} />}
+        <Summary elevation={elevation} />
+      </Page>,
+    );
+  }
   const done = elevation.status !== 'pending_approval';
   return renderDocument(
     <Page title="Approved">

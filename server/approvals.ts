@@ -8,6 +8,10 @@
  *                                     → confirmation (bound to the cookie, valid while the login is fresh)
  *   POST /approvals/confirm         → the approve Update, with the login's evidence
  *
+ * "Approve extension" (an extension waiting for approvers) takes the same path: its ticket, login
+ * and confirmation carry the extension's number, the page says it approves that extension, and
+ * the Update names it (`ApproveInput.extension`).
+ *
  * Without Slack (the log notifier), `GET /approvals/:id` starts the same login unbound: the
  * approver is whoever logs in. Every refusal is audited (`approval.refused`, with the reason
  * code) and shown as a page that says why; JSON callers get `{error: {code, message}}` with
@@ -87,11 +91,15 @@ export interface ApprovalRoutesDeps {
   breakGlassReviews?: Pick<BreakGlassReviewService, 'check' | 'review'>;
 }
 
-/** Who a ticket was issued to. `slackUserId`/`email` are absent for an unbound (log-mode) login. */
+/**
+ * Who a ticket was issued to. `slackUserId`/`email` are absent for an unbound (log-mode) login;
+ * `extension`, the number of the pending extension it approves, is absent for the request.
+ */
 const TicketShape = {
   elevationId: z.string(),
   slackUserId: z.string().optional(),
   email: z.string().optional(),
+  extension: z.number().int().positive().optional(),
 };
 const TicketSchema = z.object(TicketShape);
 type Ticket = z.infer<typeof TicketSchema>;
@@ -101,6 +109,8 @@ const LoginSchema = pendingLoginSchema(TicketShape);
 
 const ConfirmationSchema = z.object({
   elevationId: z.string(),
+  /** The pending extension this approves (absent: the request). */
+  extension: z.number().int().positive().optional(),
   approver: z.string(),
   /** What the provider asserted beyond the address: the directory join value, issuer and subject. */
   login: z
@@ -201,8 +211,8 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     now,
     cookieName: COOKIE,
     setCookie: pendingLogins.cookie,
-    approvalLink: (elevationId, email) =>
-      issueApprovalLink(tickets, deps.publicUrl, { elevationId, email }, now()),
+    approvalLink: (elevationId, email, extension) =>
+      issueApprovalLink(tickets, deps.publicUrl, { elevationId, email, ...extensionData(extension) }, now()),
   });
 
   /** Answer a refusal: audit it, then a page (or JSON) that says why. */
@@ -396,10 +406,17 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
     const actor: Actor = ticket.email ? { kind: 'human', id: ticket.email } : ANONYMOUS;
     try {
       // Nobody logs in for nothing: the same checks the workflow makes, before the login.
-      if (ticket.email) await deps.approvals.checkApprover(ticket.elevationId, ticket.email);
+      if (ticket.email) {
+        await deps.approvals.checkApprover(ticket.elevationId, ticket.email, undefined, ticket.extension);
+      }
       await beginLogin(res, ticket);
     } catch (err) {
-      await refuse(req, res, err, { elevationId: ticket.elevationId, actor, stage: 'start' });
+      await refuse(req, res, err, {
+        elevationId: ticket.elevationId,
+        actor,
+        stage: 'start',
+        extra: extensionData(ticket.extension),
+      });
     }
   };
 
@@ -418,6 +435,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       return;
     }
     const elevationId = login.elevationId;
+    const extension = login.extension;
     let actor: Actor = login.email ? { kind: 'human', id: login.email } : ANONYMOUS;
     try {
       if (cookieOf(req, COOKIE) !== login.browser) {
@@ -449,7 +467,12 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
         subject: evidence.subject,
         ...(evidence.joinValue === undefined ? {} : { joinValue: evidence.joinValue }),
       };
-      const { elevation, groups } = await deps.approvals.checkApprover(elevationId, approver, asserted);
+      const { elevation, groups } = await deps.approvals.checkApprover(
+        elevationId,
+        approver,
+        asserted,
+        extension,
+      );
       const record: Record<string, unknown> = {
         issuer: evidence.issuer,
         subject: evidence.subject,
@@ -470,6 +493,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       );
       const confirmation: Confirmation = {
         elevationId,
+        ...extensionData(extension),
         approver,
         login: asserted,
         evidence: record,
@@ -486,6 +510,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
           authTime: evidence.authTime,
           confirmation: c,
           validUntil: validUntil.toISOString(),
+          ...extensionData(extension),
         }),
       );
     } catch (err) {
@@ -493,7 +518,10 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
         elevationId,
         actor,
         stage: 'callback',
-        extra: login.slackUserId ? { slackUserId: login.slackUserId } : {},
+        extra: {
+          ...(login.slackUserId ? { slackUserId: login.slackUserId } : {}),
+          ...extensionData(extension),
+        },
       });
     }
   };
@@ -534,16 +562,20 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       }
       const view = await deps.approvals.approve(
         confirmation.elevationId,
-        { approver: { id: confirmation.approver }, evidence: confirmation.evidence },
+        {
+          approver: { id: confirmation.approver },
+          evidence: confirmation.evidence,
+          ...extensionData(confirmation.extension),
+        },
         confirmation.login,
       );
-      res.type('html').send(approvedPage(view, confirmation.approver));
+      res.type('html').send(approvedPage(view, confirmation.approver, confirmation.extension));
     } catch (err) {
       await refuse(req, res, err, {
         elevationId: confirmation.elevationId,
         actor,
         stage: 'confirm',
-        extra: { evidence: confirmation.evidence },
+        extra: { evidence: confirmation.evidence, ...extensionData(confirmation.extension) },
       });
     }
   };
@@ -611,6 +643,11 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
 }
 
 type Handlers = RouteHandlers<typeof APPROVAL_ROUTES>;
+
+/** The pending extension a ticket, login or confirmation is for, as a record's fields (none: the request). */
+function extensionData(extension: number | undefined): { extension?: number } {
+  return extension !== undefined ? { extension } : {};
+}
 
 const ANONYMOUS: Actor = { kind: 'anonymous', id: 'unknown' };
 

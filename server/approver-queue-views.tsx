@@ -13,8 +13,50 @@ export interface QueueEntry extends QueueItem {
   link?: string;
 }
 
-/** Where a request's approvals stand, and its escalation if it has one. */
-function progressOf(e: QueueItem['elevation']): string {
+/** The extension an entry is for, while it still waits (the entry is the request without one). */
+function extensionOf(entry: QueueItem) {
+  const p = entry.elevation.pendingExtension;
+  return entry.extension !== undefined && p?.number === entry.extension ? p : undefined;
+}
+
+/** What is asked: the request, or extension N of an active elevation, with its justification. */
+function Asked({ entry }: { entry: QueueItem }) {
+  const e = entry.elevation;
+  const p = extensionOf(entry);
+  return p ? (
+    <>
+      <code>{e.botId}</code> asks to keep <code>{e.roleId}</code> {duration(p.durationSeconds)} longer
+      (extension {p.number}): {p.justification ?? '(no justification given)'}
+      <br />
+      <span class="note">
+        {e.id}, active until {e.expiresAt ?? '?'}, extension asked {p.requestedAt}
+      </span>
+    </>
+  ) : (
+    <>
+      <code>{e.botId}</code> asks for <code>{e.roleId}</code> for {duration(e.durationSeconds)}:{' '}
+      {e.justification}
+      <br />
+      <span class="note">
+        {e.id}, requested {e.requestedAt}
+      </span>
+    </>
+  );
+}
+
+/** When approvers can decide until: the request's window, or the extension's. */
+function deadlineOf(entry: QueueItem): string {
+  const p = extensionOf(entry);
+  if (p) return p.deadline;
+  const approval = entry.elevation.approval;
+  return approval.mode === 'approvers' ? approval.deadline : '';
+}
+
+/** Where a request's (or an extension's) approvals stand, and the request's escalation if it has one. */
+function progressOf(entry: QueueItem): string {
+  const p = extensionOf(entry);
+  if (p) return p.groups.map((g) => `${g.name}: ${g.approved} of ${g.quorum}`).join(', ');
+  const e = entry.elevation;
   if (e.approval.mode !== 'approvers') return '';
   const own = e.approval.groups.map((g) => `${g.name}: ${g.approved} of ${g.quorum}`).join(', ');
   const escalation = e.approval.escalation;
@@ -47,15 +89,10 @@ export function approverQueuePage(args: { approver: string; entries: QueueEntry[
           {args.entries.map((e) => (
             <tr>
               <td>
-                <code>{e.elevation.botId}</code> asks for <code>{e.elevation.roleId}</code> for{' '}
-                {duration(e.elevation.durationSeconds)}: {e.elevation.justification}
-                <br />
-                <span class="note">
-                  {e.elevation.id}, requested {e.elevation.requestedAt}
-                </span>
+                <Asked entry={e} />
               </td>
-              <td>{e.elevation.approval.mode === 'approvers' ? e.elevation.approval.deadline : ''}</td>
-              <td>{progressOf(e.elevation)}</td>
+              <td>{deadlineOf(e)}</td>
+              <td>{progressOf(e)}</td>
               <td>
                 {e.link ? (
                   <a href={e.link}>Approve or review (for {e.groups.join(', ')})</a>

@@ -37,8 +37,11 @@ const LoginSchema = pendingLoginSchema({ queue: z.literal(true) });
 
 export interface ApproverQueuePagesDeps extends StepUpPageDeps {
   approvals: Pick<ApprovalService, 'queue'>;
-  /** A personal approval link for `email` and elevation `elevationId` (`issueApprovalLink`). */
-  approvalLink: (elevationId: string, email: string) => Promise<string>;
+  /**
+   * A personal approval link for `email` and elevation `elevationId`, or its pending extension
+   * `extension` (`issueApprovalLink`).
+   */
+  approvalLink: (elevationId: string, email: string, extension?: number) => Promise<string>;
 }
 
 /** The handler of the queue route, and the callback's share of a login it started. */
@@ -98,7 +101,7 @@ export function approverQueuePages(deps: ApproverQueuePagesDeps) {
       for (const item of items) {
         entries.push(
           item.refusal === undefined
-            ? { ...item, link: await deps.approvalLink(item.elevation.id, evidence.email) }
+            ? { ...item, link: await deps.approvalLink(item.elevation.id, evidence.email, item.extension) }
             : item,
         );
       }

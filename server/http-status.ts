@@ -41,6 +41,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   extension_too_long: 422,
   too_many_extensions: 409,
   extension_in_progress: 409,
+  extension_not_pending: 409,
   too_many_requests: 429,
   service_unavailable: 503,
   internal: 500,

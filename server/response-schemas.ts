@@ -105,6 +105,7 @@ export const errorCodeSchema = documented(
     'extension_too_long',
     'too_many_extensions',
     'extension_in_progress',
+    'extension_not_pending',
     'too_many_requests',
     'service_unavailable',
     'internal',
@@ -266,6 +267,32 @@ export const elevationViewSchema = documented(
       description:
         'Seconds the extensions added to the window, in all: the elevation lasts `durationSeconds` + `extendedSeconds` from `grantedAt`. Absent until the first extension.',
     }),
+    pendingExtension: documented(
+      z
+        .object({
+          number: documented(z.int().min(1), {
+            description:
+              'Which extension of this elevation this is (counting every one asked for); an approval names it, so it never counts for another.',
+          }),
+          durationSeconds: documented(z.int().min(1), { description: 'Seconds it would add to the window.' }),
+          requestedBy: actorSchema,
+          justification: documented(z.string().optional(), { description: 'As sent, if sent.' }),
+          requestedAt: instant('When the workflow took the request for it.'),
+          deadline: instant(
+            'When it closes unless approved or denied first: the role’s approval window, and at the latest the current `expiresAt`.',
+          ),
+          quorum: documented(z.int().min(1), { description: 'Approvals needed in all.' }),
+          groups: documented(z.array(groupProgressSchema), { description: 'One entry per approver group.' }),
+          approvals: documented(z.array(approvalRecordSchema), {
+            description: 'The extension’s own approvals so far (approving the request does not count).',
+          }),
+        })
+        .optional(),
+      {
+        description:
+          'An extension waiting for approvers (the role’s `extend.approval: same-as-request`): the window moves only once they approve. Absent otherwise.',
+      },
+    ),
     bundle: documented(
       z
         .object({

@@ -12,6 +12,9 @@
  *   Slack user) to the MFA login. Nobody approves from Slack alone.
  * - Deny: a modal asks for the reason; the same account check applies; the denial is audited
  *   with it.
+ * - Approve extension / Deny extension (in the thread, for an extension that needs approvers):
+ *   the same, for the pending extension the button names (`extend-messages.ts`); the link and
+ *   the denial carry its number, so they count for that extension only.
  *
  * Bolt never checks the token itself (its check in the constructor could reject with nobody
  * listening and kill the process): `runtime/slack-token-check.ts` does, and Bolt learns who
@@ -53,6 +56,14 @@ import {
   renderApproveModal,
   renderDenyModal,
 } from '../integrations/slack/messages.js';
+import {
+  APPROVE_EXTENSION_ACTION,
+  DENY_EXTENSION_ACTION,
+  DENY_EXTENSION_CALLBACK,
+  parseExtensionButtonValue,
+  renderExtensionApproveModal,
+  renderExtensionDenyModal,
+} from '../integrations/slack/extend-messages.js';
 import { approvalTickets, issueApprovalLink } from './approvals.js';
 import { ATTEST_REVIEW_ACTION } from '../integrations/slack/attestation-messages.js';
 import { BREAK_GLASS_REVIEW_ACTION } from '../integrations/slack/break-glass-messages.js';
@@ -183,6 +194,15 @@ function denyReasonOf(view: unknown): string {
   return typeof value === 'string' ? value.trim() : '';
 }
 
+/**
+ * The elevation and extension an Approve extension / Deny extension button, or the extension's
+ * deny modal, is for: `<elevation id>:<number>` with a well-formed id, or undefined.
+ */
+function extensionTargetOf(value: unknown): { elevationId: string; extension: number } | undefined {
+  const target = parseExtensionButtonValue(value);
+  return target && elevationIdSchema.safeParse(target.elevationId).success ? target : undefined;
+}
+
 export function createSlackApp(deps: SlackAppDeps): SlackApp {
   const { settings, approvals, audit, slack, logger } = deps;
   /** Interactions seen, by the hash of their identity: a replay or retry acts once. */
@@ -252,14 +272,16 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     userId: string,
     elevationId: string,
     type: 'approval.refused' | 'deny.refused',
+    extension?: number,
   ): Promise<string> => {
+    const about = extension !== undefined ? { extension } : {};
     const { email, refused } = await slack.approverEmail(userId);
     if (refused) {
       const receipt = await audit.recordRefusal(
         type,
         elevationId,
         { kind: 'anonymous', id: `slack:${userId}` },
-        { code: refused, slackUserId: userId },
+        { code: refused, slackUserId: userId, ...about },
       );
       throw new AuditedRefusal(receipt, 'approval_refused', ACCOUNT_REFUSALS[refused]);
     }
@@ -271,6 +293,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
         {
           code: 'slack_email_missing',
           slackUserId: userId,
+          ...about,
         },
       );
       throw new AuditedRefusal(
@@ -282,6 +305,44 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     return email;
   };
 
+  /**
+   * Approve (the request) or Approve extension (`extension`) clicked: the clicker is checked as
+   * an approver, then gets the modal with their personal link to the MFA login, bound to this
+   * elevation, this extension and this Slack user; or a modal that says why not.
+   */
+  const startApproval = async (
+    body: BlockAction<ButtonAction>,
+    elevationId: string,
+    extension?: number,
+  ): Promise<void> => {
+    const slackUserId = slackUserOf(body);
+    if (!slackUserId) return;
+    const about = { elevationId, ...(extension !== undefined ? { extension } : {}) };
+    let view;
+    try {
+      const email = await emailOf(slackUserId, elevationId, 'approval.refused', extension);
+      const { elevation } = await approvals.checkApprover(elevationId, email, undefined, extension);
+      const url = await issueApprovalLink(tickets, deps.publicUrl, {
+        elevationId,
+        slackUserId,
+        email,
+        ...(extension !== undefined ? { extension } : {}),
+      });
+      view =
+        extension === undefined
+          ? renderApproveModal(elevationId, url, undefined)
+          : renderExtensionApproveModal(elevationId, extension, url, elevation.pendingExtension);
+      log.info({ ...about, slackUser: slackUserId, status: elevation.status }, 'approval link issued');
+    } catch (err) {
+      if (!(err instanceof ApiError)) log.error({ err, ...about }, 'could not start an approval');
+      const message = err instanceof ApiError ? err.message : 'Something went wrong; try again.';
+      view = noticeModal('Cannot approve', message);
+    }
+    await slack.openView(body.trigger_id, view).catch((err: unknown) => {
+      log.warn({ err: (err as Error).message, ...about }, 'could not open the approval modal');
+    });
+  };
+
   app.action<BlockAction<ButtonAction>>(
     APPROVE_ACTION,
     async ({
@@ -291,24 +352,20 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
       await ack();
       const parsed = elevationIdSchema.safeParse(action.value);
-      const slackUserId = slackUserOf(body);
-      if (!parsed.success || !slackUserId) return;
-      const elevationId = parsed.data;
-      let view;
-      try {
-        const email = await emailOf(slackUserId, elevationId, 'approval.refused');
-        const { elevation } = await approvals.checkApprover(elevationId, email);
-        const url = await issueApprovalLink(tickets, deps.publicUrl, { elevationId, slackUserId, email });
-        view = renderApproveModal(elevationId, url, undefined);
-        log.info({ elevationId, slackUser: slackUserId, status: elevation.status }, 'approval link issued');
-      } catch (err) {
-        if (!(err instanceof ApiError)) log.error({ err, elevationId }, 'could not start an approval');
-        const message = err instanceof ApiError ? err.message : 'Something went wrong; try again.';
-        view = noticeModal('Cannot approve', message);
-      }
-      await slack.openView(body.trigger_id, view).catch((err: unknown) => {
-        log.warn({ err: (err as Error).message, elevationId }, 'could not open the approval modal');
-      });
+      if (parsed.success) await startApproval(body, parsed.data);
+    },
+  );
+
+  app.action<BlockAction<ButtonAction>>(
+    APPROVE_EXTENSION_ACTION,
+    async ({
+      ack,
+      body,
+      action,
+    }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+      await ack();
+      const target = extensionTargetOf(action.value);
+      if (target) await startApproval(body, target.elevationId, target.extension);
     },
   );
 
@@ -328,6 +385,24 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     },
   );
 
+  app.action<BlockAction<ButtonAction>>(
+    DENY_EXTENSION_ACTION,
+    async ({
+      ack,
+      body,
+      action,
+    }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+      await ack();
+      const target = extensionTargetOf(action.value);
+      if (!target) return;
+      await slack
+        .openView(body.trigger_id, renderExtensionDenyModal(target.elevationId, target.extension))
+        .catch((err: unknown) => {
+          log.warn({ err: (err as Error).message, ...target }, 'could not open the deny modal');
+        });
+    },
+  );
+
   // The "Verify with MFA" link button in the approve modal, and the Review link button of an
   // owner attestation: the browser opens the link; Slack also reports the click, which needs
   // only an acknowledgement.
@@ -341,36 +416,69 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     await ack();
   });
 
+  /**
+   * The deny modal submitted, for the request or (`extension`) an extension: the reason is
+   * checked, then the denial sent as the submitting person; a refusal is shown in the modal.
+   */
+  const submitDenial = async (
+    ack: SlackViewMiddlewareArgs<ViewSubmitAction>['ack'],
+    body: ViewSubmitAction,
+    view: ViewSubmitAction['view'],
+    target: { elevationId: string; extension?: number } | undefined,
+  ): Promise<void> => {
+    const slackUserId = slackUserOf(body);
+    const reason = denyReasonOf(view);
+    if (!target || !slackUserId) {
+      await ack({ response_action: 'errors', errors: { reason: 'This request is not valid any more.' } });
+      return;
+    }
+    if (reason === '') {
+      await ack({
+        response_action: 'errors',
+        errors: {
+          reason:
+            target.extension === undefined
+              ? 'Say why you deny the request.'
+              : 'Say why you deny the extension.',
+        },
+      });
+      return;
+    }
+    // The API's rule for text people read later (`safe-text.ts`); the modal is multiline, so
+    // line feeds are the only control characters it lets through.
+    const hidden = unsafeTextProblem(reason.replace(/\r?\n/g, ' '));
+    if (hidden) {
+      await ack({ response_action: 'errors', errors: { reason: `The reason ${hidden}.`.slice(0, 150) } });
+      return;
+    }
+    const { elevationId, extension } = target;
+    try {
+      const email = await emailOf(slackUserId, elevationId, 'deny.refused', extension);
+      await approvals.deny(elevationId, {
+        by: { kind: 'human', id: email },
+        reason: reason.slice(0, 500),
+        ...(extension !== undefined ? { extension } : {}),
+      });
+      await ack();
+    } catch (err) {
+      if (!(err instanceof ApiError)) log.error({ err, ...target }, 'could not deny');
+      const message = err instanceof ApiError ? err.message : 'Something went wrong; try again.';
+      await ack({ response_action: 'errors', errors: { reason: message.slice(0, 150) } });
+    }
+  };
+
   app.view<ViewSubmitAction>(
     DENY_CALLBACK,
     async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
       const parsed = elevationIdSchema.safeParse(view.private_metadata);
-      const slackUserId = slackUserOf(body);
-      const reason = denyReasonOf(view);
-      if (!parsed.success || !slackUserId) {
-        await ack({ response_action: 'errors', errors: { reason: 'This request is not valid any more.' } });
-        return;
-      }
-      if (reason === '') {
-        await ack({ response_action: 'errors', errors: { reason: 'Say why you deny the request.' } });
-        return;
-      }
-      // The API's rule for text people read later (`safe-text.ts`); the modal is multiline, so
-      // line feeds are the only control characters it lets through.
-      const hidden = unsafeTextProblem(reason.replace(/\r?\n/g, ' '));
-      if (hidden) {
-        await ack({ response_action: 'errors', errors: { reason: `The reason ${hidden}.`.slice(0, 150) } });
-        return;
-      }
-      try {
-        const email = await emailOf(slackUserId, parsed.data, 'deny.refused');
-        await approvals.deny(parsed.data, { by: { kind: 'human', id: email }, reason: reason.slice(0, 500) });
-        await ack();
-      } catch (err) {
-        if (!(err instanceof ApiError)) log.error({ err, elevationId: parsed.data }, 'could not deny');
-        const message = err instanceof ApiError ? err.message : 'Something went wrong; try again.';
-        await ack({ response_action: 'errors', errors: { reason: message.slice(0, 150) } });
-      }
+      await submitDenial(ack, body, view, parsed.success ? { elevationId: parsed.data } : undefined);
+    },
+  );
+
+  app.view<ViewSubmitAction>(
+    DENY_EXTENSION_CALLBACK,
+    async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
+      await submitDenial(ack, body, view, extensionTargetOf(view.private_metadata));
     },
   );
 

@@ -22,7 +22,7 @@ import {
   statusQuery,
 } from './definitions.js';
 import { DecisionRefusal, decisionClaimsOf, type DecisionInputs } from '../core/rules/signed-decision.js';
-import type { Extensions } from './extend.js';
+import { Extensions } from './extend.js';
 
 /**
  * Loads the public keys decisions must be signed with again. Local: it reads only the worker's
@@ -118,7 +118,10 @@ export function setElevationHandlers(
   setHandler(
     approveUpdate,
     async (arg) => {
-      const { data, quorumMet } = state.approve(state.accepted<'approve'>(arg));
+      const input = state.accepted<'approve'>(arg);
+      // An approval of a pending extension (it names one), not of the request (`extension-approval.ts`).
+      if (extensions && Extensions.forExtension(input)) return extensions.approve(input);
+      const { data, quorumMet } = state.approve(input);
       await audit.recordBeforeNextStep(
         audit.event('approval.accepted', { kind: 'human', id: data.approver }, data),
       );
@@ -127,17 +130,31 @@ export function setElevationHandlers(
       if (quorumMet) await condition(() => state.view.status !== 'pending_approval');
       return state.snapshot();
     },
-    { validator: (arg) => state.validateApproval(verified('approve', arg)) },
+    {
+      validator: (arg) => {
+        const input = verified('approve', arg);
+        if (extensions && Extensions.forExtension(input)) extensions.validateApproval(input);
+        else state.validateApproval(input);
+      },
+    },
   );
 
   setHandler(
     denyUpdate,
     async (arg) => {
-      state.deny(state.accepted<'deny'>(arg));
+      const input = state.accepted<'deny'>(arg);
+      if (extensions && Extensions.forExtension(input)) return extensions.denyExtension(input);
+      state.deny(input);
       await condition(() => state.isFinal());
       return state.snapshot();
     },
-    { validator: (arg) => state.checkDenial(verified('deny', arg)) },
+    {
+      validator: (arg) => {
+        const input = verified('deny', arg);
+        if (extensions && Extensions.forExtension(input)) extensions.checkDenial(input);
+        else state.checkDenial(input);
+      },
+    },
   );
 
   setHandler(

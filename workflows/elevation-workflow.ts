@@ -113,7 +113,12 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   };
   // Reminders and escalation while the request waits for approvers (`approval-nudges.ts`).
   const nudges = patched('approval-reminders');
-  extensions.enable(patched('extend'));
+  // Extensions that go back to the approvers: asked only of roles that have them, so the others
+  // record exactly what they did before.
+  extensions.enable(
+    patched('extend'),
+    input.role.extend?.approval === 'same-as-request' && patched('extend-approval'),
+  );
   // A scheduled elevation waits for its start after its approval (`scheduled-start.ts`). Asked
   // only of inputs that carry a start, so the others record exactly what they did before.
   const scheduled = input.startsAt !== undefined && !input.carried && patched('scheduled-start');

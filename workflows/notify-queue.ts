@@ -95,7 +95,11 @@ export class NotifyQueue {
    * Tells people about a step (`notifyOwner`: the bot's owner too, for the ends; `about`: what the
    * view does not say of it, such as who extended the elevation and why).
    */
-  publish(type: EventType, notifyOwner = false, about: Pick<ElevationNotice, 'extension'> = {}): void {
+  publish(
+    type: EventType,
+    notifyOwner = false,
+    about: Pick<ElevationNotice, 'extension' | 'closedExtension'> = {},
+  ): void {
     if (!this.asksHumans) return;
     const d = this.details();
     this.published = this.published

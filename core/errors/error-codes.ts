@@ -36,7 +36,8 @@ export type ErrorCode =
   | 'extension_not_allowed' // the role does not allow extending its elevations (403)
   | 'extension_too_long' // the extension would take the elevation past the role's total cap (422)
   | 'too_many_extensions' // the elevation has had as many extensions as the role allows (409)
-  | 'extension_in_progress' // another extension of the elevation is being made (409)
+  | 'extension_in_progress' // another extension of the elevation is being made or awaits approvers (409)
+  | 'extension_not_pending' // the extension an approval or denial names is not waiting for approvers (409)
   | 'too_many_requests' // a per-bot quota of the policy's `limits` is reached (field names it)
   | 'service_unavailable'
   | 'internal';

@@ -18,6 +18,8 @@ export interface ApproveInput {
   /** Who the approver is beyond their address; absent in approvals sent before it existed. */
   identity?: ApproverIdentity;
   comment?: string;
+  /** The number of the pending extension this approves; absent: the request itself. */
+  extension?: number;
 }
 
 /** A denial, by a human approver (with the approver groups they are in) or an admin. */
@@ -25,6 +27,8 @@ export interface DenyInput {
   by: Actor;
   reason: string;
   groups?: string[];
+  /** The number of the pending extension this denies; absent: the request itself. */
+  extension?: number;
 }
 
 /** A request to end an elevation early: the bot gives it back, or an admin revokes it. */
@@ -106,4 +110,5 @@ export type RefusalCode =
   | 'extension_not_allowed' // the role's policy does not allow extensions (or the run predates them)
   | 'extension_too_long' // the total lifetime would pass the role's `extend.maxTotalSeconds`
   | 'too_many_extensions' // the role's `extend.maxExtensions` is reached
-  | 'extension_in_progress'; // another extension of this elevation is being made
+  | 'extension_in_progress' // another extension of this elevation is being made or awaits approvers
+  | 'extension_not_pending'; // the extension an approval or denial names is not waiting for approvers

@@ -8,7 +8,7 @@ import type { ApprovalNudgeRule, EscalationView } from './approval-nudges.js';
 import type { RiskDecision, RoleRiskRouting } from './risk.js';
 import type { RequestSource } from './request-source.js';
 import type { GrantHandle, TargetRef } from './targets.js';
-import type { ExtendRule } from './extend.js';
+import type { ExtendRule, PendingExtension } from './extend.js';
 import type { BreakGlassRequest } from './break-glass.js';
 
 export type { ApproverGroup } from './approver-group.js';
@@ -348,6 +348,8 @@ export interface ElevationView {
   extensions?: number;
   /** Seconds the extensions added to the window, in all (absent until the first extension). */
   extendedSeconds?: number;
+  /** An extension waiting for approvers (`roles[].extend.approval: same-as-request`). */
+  pendingExtension?: PendingExtension;
   /** A bundle's elevation: the bundle and where each of its roles' grants stands (`roleId` is the bundle's id). */
   bundle?: { id: string; grants: BundleGrantView[] };
 }

@@ -56,7 +56,12 @@ import {
   attestationRequestedSchema,
 } from './attestation-records.js';
 import { approvalEscalatedSchema, approvalRemindedSchema } from './approval-nudge-records.js';
-import { elevationExtendedSchema, extendRefusedSchema } from './extend-records.js';
+import {
+  elevationExtendedSchema,
+  extendRefusedSchema,
+  extensionClosedSchema,
+  extensionRequestedSchema,
+} from './extend-records.js';
 import {
   breakGlassActivatedSchema,
   breakGlassRefusedSchema,
@@ -111,6 +116,8 @@ const approvalAccepted = z.object({
   escalationProgress: z.array(groupProgressSchema).optional(),
   /** Before approver groups: the one quorum of the role. */
   quorum: z.number().optional(),
+  /** An approval of a pending extension (its number), not of the request. */
+  extension: z.number().optional(),
 });
 
 /** Approved: `rule: 'auto'` by the role's policy, or by the `approvers` listed. */
@@ -504,6 +511,8 @@ export const EVENT_DATA_SCHEMAS = {
   'approval.escalated': approvalEscalatedSchema,
   'elevation.extended': elevationExtendedSchema,
   'extend.refused': extendRefusedSchema,
+  'extension.requested': extensionRequestedSchema,
+  'extension.closed': extensionClosedSchema,
   'breakglass.activated': breakGlassActivatedSchema,
   'breakglass.reviewed': breakGlassReviewedSchema,
   'breakglass.review_missed': breakGlassReviewMissedSchema,

@@ -68,6 +68,11 @@ export const EVENT_TYPES = [
   // an active elevation's window extended (recorded by the workflow), and an extension refused
   'elevation.extended',
   'extend.refused',
+  // an extension that waits for approvers (`approval: same-as-request`), and how it ended when it
+  // did not move the window (denied, expired, failed); approvals are `approval.accepted` with
+  // the extension's number, an approved one `elevation.extended`
+  'extension.requested',
+  'extension.closed',
   // break-glass (recorded with the elevation): the emergency path used, a reviewer's MFA answer,
   // a review missed by its deadline (the bot locked down), and refused attempts to review
   'breakglass.activated',

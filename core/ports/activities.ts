@@ -87,7 +87,10 @@ export interface ElevationActivities {
   acquireGrant(req: GrantRequest): Promise<GrantReceipt>;
   /** Revoke through the ledger, read back (kept when other elevations still hold it). */
   releaseGrant(req: ReleaseRequest): Promise<RevokeReceipt>;
-  /** Move an active grant's end: the expiry revokers' due time (`activities/extend.ts`). */
+  /**
+   * Move an active grant's end: in its target when the grant carries one (an AWS policy's expiry),
+   * then the expiry revokers' due time (`activities/extend.ts`).
+   */
   extendGrant(req: ExtendGrantRequest): Promise<ExtendGrantResult>;
   /** Compare one role's holders with the live elevations; alert or revert the rest. */
   reconcileRole(role: ReconcileRole): Promise<RoleReconciliation>;

@@ -9,7 +9,7 @@ import type { AnomalyFinding } from '../model/anomaly.js';
 import type { AttestationRequest } from '../model/attestation.js';
 import type { BreakGlassAlert } from '../model/break-glass.js';
 import type { ApprovalNudgeNotice } from './approval-nudger.js';
-import type { ExtensionNote } from '../model/extend.js';
+import type { ClosedExtensionNote, ExtensionNote } from '../model/extend.js';
 
 /** An elevation with the bot and role it was requested for: what a notification describes. */
 export interface ElevationDetails {
@@ -27,6 +27,11 @@ export interface ElevationNotice extends ElevationDetails {
   notifyOwner: boolean;
   /** `elevation.extended` only: who extended it, by how much and why (`extend.ts`). */
   extension?: ExtensionNote;
+  /**
+   * `extension.closed` only: the extension that waited for approvers and ended without moving
+   * the window (the view no longer has it), how, by whom and why (`extension-approval.ts`).
+   */
+  closedExtension?: ClosedExtensionNote;
 }
 
 /** Where approvers and owners hear about elevations: Slack, or the log when Slack is not set up. */

@@ -42,6 +42,16 @@ export interface GrantChange<H extends GrantHandle = GrantHandle> extends Target
   session?: GrantReceipt['session'];
 }
 
+/**
+ * What moving a grant's end did ({@link Target.extend}). A target whose grant is versioned (an
+ * AWS policy: the moved expiry is a new policy version) says which version the grant now is:
+ * reads of the grant that cannot compare it with the role (drift detection, {@link Target.check})
+ * accept that version and no other.
+ */
+export interface ExtendChange extends TargetChange {
+  version?: string;
+}
+
 /** What a revocation did; a target that issued a session says what became of it, for the receipt. */
 export interface RevokeChange extends TargetChange {
   session?: RevokeReceipt['session'];
@@ -82,6 +92,12 @@ export interface DriftHooks {
   log(level: 'warn' | 'error', data: object, message: string): void;
   /** Count a finding for the metrics. */
   count(targetType: string, outcome: 'alerted' | 'reverted'): void;
+  /**
+   * The version the elevation's last extension left its grant at ({@link ExtendChange.version}),
+   * `undefined` when it was never extended (or the worker keeps no record): what the grant's
+   * tamper check accepts.
+   */
+  grantVersion?(elevationId: string): Promise<string | undefined>;
 }
 
 export interface Target<R extends TargetRef = TargetRef, H extends GrantHandle = GrantHandle> {
@@ -99,8 +115,20 @@ export interface Target<R extends TargetRef = TargetRef, H extends GrantHandle =
    * order: its change, or the error that one met.
    */
   revokeMany?(handles: H[]): Promise<(RevokeChange | Error)[]>;
-  /** Read back: does the grant `handle` names hold right now? (Checked as for {@link revoke}.) */
-  check(handle: H): Promise<boolean>;
+  /**
+   * Read back: does the grant `handle` names hold right now? (Checked as for {@link revoke}.)
+   * `version` is the one the elevation's last extension reported ({@link ExtendChange.version}),
+   * for a target whose grant is versioned; absent, the version the grant was made with.
+   */
+  check(handle: H, version?: string): Promise<boolean>;
+  /**
+   * Move the end of the grant `handle` names to `expiresAt`, for a target whose grant carries its
+   * own end (an AWS policy's expiry condition); `ref` is the role the grant was made from, so
+   * that nothing but the end changes. Absent: the grant has no end of its own and nothing in the
+   * target moves. Refused (it throws) when the grant is no longer there or no longer what was
+   * granted; the window then stays as it was.
+   */
+  extend?(ref: R, handle: H, expiresAt: Date): Promise<ExtendChange>;
   /**
    * The handle a grant of `ref` to `principal` for elevation `elevationId` returns, derived
    * without asking the target: for receipts that carry none (recorded before handles existed,

@@ -18,6 +18,7 @@ import {
   type DirectoryPerson,
 } from '../../core/ports/approver-directory.js';
 import { approvalRefusal, sameApprover } from '../../core/rules/approval-eligibility.js';
+import { extensionApprovalRefusal } from '../../core/rules/extension-approval.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { AuditedRefusal, RefusalError, unavailable } from '../errors.js';
 import {
@@ -34,10 +35,14 @@ import { onCallDirectory } from '../../integrations/oncall/oncall-directory.js';
 /** At most this many requests waiting for approval are read for one approver queue. */
 export const QUEUE_LIMIT = 200;
 
-/** One request in an approver's queue: the groups they were found in, and why not now, if so. */
+/**
+ * One request in an approver's queue, or one extension (`extension`, its number) of an active
+ * elevation: the groups they were found in, and why not now, if so.
+ */
 export interface QueueItem {
   elevation: ElevationView;
   groups: string[];
+  extension?: number;
   /** Why the person may not approve it right now (absent: they may). */
   refusal?: string;
 }
@@ -78,14 +83,16 @@ export class ApprovalService {
   }
 
   /**
-   * Whether `email` could approve elevation `id` now: asked before an approver is sent to log
-   * in, so nobody does an MFA login for nothing. The workflow decides again when the approval
-   * arrives. A refusal is audited and thrown as {@link RefusalError}.
+   * Whether `email` could approve elevation `id` now (with `extension`: its pending extension of
+   * that number, `extension-approval.ts`): asked before an approver is sent to log in, so nobody
+   * does an MFA login for nothing. The workflow decides again when the approval arrives. A
+   * refusal is audited and thrown as {@link RefusalError}.
    */
   async checkApprover(
     id: string,
     email: string,
     login?: ApproverLogin,
+    extension?: number,
   ): Promise<{ elevation: ElevationView; groups: string[] }> {
     const by: Actor = { kind: 'human', id: email };
     const elevation = await this.deps.reader.find(id);
@@ -94,30 +101,32 @@ export class ApprovalService {
         code: reason,
         message,
         stage: 'precheck',
+        ...(extension !== undefined ? { extension } : {}),
       });
       throw new RefusalError(receipt, code, reason, message);
     };
     if (!elevation) return refuse('not_found', 'not_found', `elevation ${id} not found`);
-    // The LDAP lookup is only worth it while the elevation waits for approvers.
-    const { groups, entries } =
-      elevation.status === 'pending_approval'
-        ? await this.approverMatch(elevation.roleId, personOf(email, login)).catch((err: unknown) => {
-            if (err instanceof AmbiguousIdentityError)
-              return refuse('approval_refused', 'ambiguous_identity', err.message);
-            throw err;
-          })
-        : { groups: [], entries: [] };
+    // The LDAP lookup is only worth it while the elevation waits for approvers: the request, or
+    // (with `extension`) the extension of that number.
+    const waiting =
+      extension === undefined
+        ? elevation.status === 'pending_approval'
+        : elevation.status === 'active' && elevation.pendingExtension?.number === extension;
+    const { groups, entries } = waiting
+      ? await this.approverMatch(elevation.roleId, personOf(email, login)).catch((err: unknown) => {
+          if (err instanceof AmbiguousIdentityError)
+            return refuse('approval_refused', 'ambiguous_identity', err.message);
+          throw err;
+        })
+      : { groups: [], entries: [] };
     const role = this.roles.get(elevation.roleId);
     const ownerMayApprove = role?.approval.mode === 'approvers' && role.approval.ownerMayApprove;
     const identity = login ? identityOf(entries, login) : undefined;
-    const problem = approvalRefusal(
-      elevation,
-      email,
-      groups,
-      ownerMayApprove,
-      this.clock().getTime(),
-      identity,
-    );
+    const now = this.clock().getTime();
+    const problem =
+      extension === undefined
+        ? approvalRefusal(elevation, email, groups, ownerMayApprove, now, identity)
+        : extensionApprovalRefusal(elevation, extension, email, groups, ownerMayApprove, now, identity);
     if (problem) return refuse(REFUSAL_TO_API[problem.code], problem.code, problem.message);
     return { elevation, groups };
   }
@@ -125,15 +134,30 @@ export class ApprovalService {
   /**
    * The approver queue of a person who has just logged in: every request waiting for approval
    * of a role they are an approver of (its own groups, its escalation groups, or the risk
-   * score's), oldest first, each with why they may not approve it now if so (already approved,
-   * the escalation not yet due, the bot's owner...). Nothing is audited: nothing was asked.
+   * score's), oldest first, then every active elevation's extension waiting for them (`extension`
+   * set), each with why they may not approve it now if so (already approved, the escalation not
+   * yet due, the bot's owner...). Nothing is audited: nothing was asked.
    */
   async queue(email: string, login?: ApproverLogin): Promise<QueueItem[]> {
     if (!this.deps.pending) return [];
-    const page = await this.deps.pending.listElevations({ status: ['pending_approval'], limit: QUEUE_LIMIT });
+    const requests = await this.deps.pending.listElevations({
+      status: ['pending_approval'],
+      limit: QUEUE_LIMIT,
+    });
+    // Extensions wait on active elevations, which the index cannot tell apart by that: read
+    // them and keep those with one waiting.
+    const active = await this.deps.pending.listElevations({ status: ['active'], limit: QUEUE_LIMIT });
     const matches = new Map<string, Promise<{ groups: string[]; entries: string[] }>>();
     const items: QueueItem[] = [];
-    for (const elevation of [...page.items].reverse()) {
+    const waiting = [
+      ...[...requests.items].reverse().map((elevation) => ({ elevation, extension: undefined })),
+      ...[...active.items]
+        .reverse()
+        .flatMap((elevation) =>
+          elevation.pendingExtension ? [{ elevation, extension: elevation.pendingExtension.number }] : [],
+        ),
+    ];
+    for (const { elevation, extension } of waiting) {
       let match = matches.get(elevation.roleId);
       if (!match) {
         match = this.approverMatch(elevation.roleId, personOf(email, login)).catch((err: unknown) => {
@@ -148,22 +172,25 @@ export class ApprovalService {
       const role = this.roles.get(elevation.roleId);
       const ownerMayApprove = role?.approval.mode === 'approvers' && role.approval.ownerMayApprove;
       const identity = login ? identityOf(entries, login) : undefined;
-      const problem = approvalRefusal(
+      const now = this.clock().getTime();
+      const problem =
+        extension === undefined
+          ? approvalRefusal(elevation, email, groups, ownerMayApprove, now, identity)
+          : extensionApprovalRefusal(elevation, extension, email, groups, ownerMayApprove, now, identity);
+      items.push({
         elevation,
-        email,
         groups,
-        ownerMayApprove,
-        this.clock().getTime(),
-        identity,
-      );
-      items.push({ elevation, groups, ...(problem ? { refusal: problem.message } : {}) });
+        ...(extension !== undefined ? { extension } : {}),
+        ...(problem ? { refusal: problem.message } : {}),
+      });
     }
     return items;
   }
 
   /**
-   * Approve as a person who has proved who they are (`evidence`: the MFA login). Their approver
-   * groups are looked up here; the workflow refuses an approval that must not count.
+   * Approve as a person who has proved who they are (`evidence`: the MFA login): the request,
+   * or with `input.extension` the pending extension of that number. Their approver groups are
+   * looked up here; the workflow refuses an approval that must not count.
    */
   async approve(
     id: string,
@@ -171,6 +198,7 @@ export class ApprovalService {
     login?: ApproverLogin,
   ): Promise<ElevationView> {
     const by: Actor = { kind: 'human', id: input.approver.id };
+    const about = extensionData(input.extension);
     const view = await this.deps.reader.find(id);
     const { groups, entries } = view
       ? await this.approverMatch(view.roleId, personOf(input.approver.id, login)).catch(
@@ -178,6 +206,7 @@ export class ApprovalService {
             if (!(err instanceof AmbiguousIdentityError)) throw err;
             throw await this.ambiguousRefusal(err, 'approval.refused', id, by, {
               evidence: input.evidence ?? null,
+              ...about,
             });
           },
         )
@@ -197,22 +226,31 @@ export class ApprovalService {
         const receipt = await this.deps.refusals.recordRefusal('approval.refused', id, by, {
           code: 'already_ended',
           evidence: input.evidence ?? null,
+          ...about,
         });
         throw new AuditedRefusal(receipt, 'already_ended', `elevation ${id} has ended or does not exist`);
       }
       throw await this.deps.decisions.refusalOrUnavailable(err, 'approval.refused', id, by, {
         evidence: input.evidence ?? null,
+        ...about,
       });
     }
   }
 
-  /** Deny: a human approver or the bot's owner (groups looked up here), or an admin. */
+  /**
+   * Deny: a human approver or the bot's owner (groups looked up here), or an admin; the request,
+   * or with `input.extension` the pending extension of that number.
+   */
   async deny(id: string, input: Omit<DenyInput, 'groups'>): Promise<ElevationView> {
+    const about = extensionData(input.extension);
     const view = input.by.kind === 'human' ? await this.deps.reader.find(id) : undefined;
     const groups = view
       ? await this.approverGroups(view.roleId, input.by.id).catch(async (err: unknown) => {
           if (!(err instanceof AmbiguousIdentityError)) throw err;
-          throw await this.ambiguousRefusal(err, 'deny.refused', id, input.by, { reason: input.reason });
+          throw await this.ambiguousRefusal(err, 'deny.refused', id, input.by, {
+            reason: input.reason,
+            ...about,
+          });
         })
       : [];
     try {
@@ -221,11 +259,13 @@ export class ApprovalService {
       if (isGone(err)) {
         const receipt = await this.deps.refusals.recordRefusal('deny.refused', id, input.by, {
           code: 'already_ended',
+          ...about,
         });
         throw new AuditedRefusal(receipt, 'already_ended', `elevation ${id} has ended or does not exist`);
       }
       throw await this.deps.decisions.refusalOrUnavailable(err, 'deny.refused', id, input.by, {
         reason: input.reason,
+        ...about,
       });
     }
   }
@@ -303,6 +343,11 @@ export class ApprovalService {
     });
     return new RefusalError(receipt, 'approval_refused', 'ambiguous_identity', err.message);
   }
+}
+
+/** What a refusal of an extension's approval or denial records besides its code: the extension's number. */
+function extensionData(extension: number | undefined): { extension?: number } {
+  return extension !== undefined ? { extension } : {};
 }
 
 /** Who to look up in the directory: the address, and the join value the provider asserted. */

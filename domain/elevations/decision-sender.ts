@@ -43,6 +43,7 @@ export const REFUSAL_TO_API: Record<RefusalCode, ErrorCode> = {
   extension_too_long: 'extension_too_long',
   too_many_extensions: 'too_many_extensions',
   extension_in_progress: 'extension_in_progress',
+  extension_not_pending: 'extension_not_pending',
 };
 
 /** The Update of each decision; every one takes the same argument, a SignedDecision. */
@@ -64,6 +65,8 @@ export interface DecisionRefusalExtra {
   /** An extension's seconds and justification, as asked. */
   durationSeconds?: number;
   justification?: string;
+  /** The number of the pending extension an approval or denial was for. */
+  extension?: number;
 }
 
 export interface DecisionSenderDeps {

@@ -4,7 +4,8 @@
  * 3004 (Update) of the elevation, like the steps of an elevation in `ocsf.ts`:
  *
  * - `approval.reminded` Informational, `approval.escalated` Low;
- * - `elevation.extended` Low;
+ * - `elevation.extended` Low; `extension.requested` Informational; `extension.closed` Low when
+ *   denied or expired, Medium (Failure) when approved but not put in force;
  * - `breakglass.activated` High (granted without approval), `breakglass.reviewed` Low when
  *   confirmed and High when rejected, `breakglass.review_missed` High, Failure;
  * - `bundle.granted` Informational, naming each role's target.
@@ -27,6 +28,8 @@ export type LifecyclePayload =
   | { type: 'approval.reminded'; data: EventDataOf<'approval.reminded'> }
   | { type: 'approval.escalated'; data: EventDataOf<'approval.escalated'> }
   | { type: 'elevation.extended'; data: EventDataOf<'elevation.extended'> }
+  | { type: 'extension.requested'; data: EventDataOf<'extension.requested'> }
+  | { type: 'extension.closed'; data: EventDataOf<'extension.closed'> }
   | { type: 'breakglass.activated'; data: EventDataOf<'breakglass.activated'> }
   | { type: 'breakglass.reviewed'; data: EventDataOf<'breakglass.reviewed'> }
   | { type: 'breakglass.review_missed'; data: EventDataOf<'breakglass.review_missed'> }
@@ -63,6 +66,34 @@ export function lifecycleMapping(
         'success',
         `Elevation ${id} extended by ${d.durationSeconds} s to ${d.to} by ${d.requestedBy.kind} ${d.requestedBy.id} (extension ${d.extensions}, ${d.lifetimeSeconds} of ${d.maxTotalSeconds} s)`,
       );
+    }
+    case 'extension.requested': {
+      const d = parsed.data;
+      return update(
+        'informational',
+        'success',
+        `Extension ${d.number} of elevation ${id} by ${d.durationSeconds} s asked by ${d.requestedBy.kind} ${d.requestedBy.id}; waits for ${d.quorum} approval${d.quorum === 1 ? '' : 's'} until ${d.deadline}`,
+        { fields: { entity: elevationEntity(event), comment: text(d.justification) } },
+      );
+    }
+    case 'extension.closed': {
+      const d = parsed.data;
+      const why = d.reason ? `: ${d.reason}` : '';
+      return d.outcome === 'failed'
+        ? update(
+            'medium',
+            'failure',
+            `Extension ${d.number} of elevation ${id} approved but not put in force${why}`,
+            {
+              statusCode: 'extension_failed',
+              statusDetail: 'extension_failed',
+            },
+          )
+        : update(
+            'low',
+            'success',
+            `Extension ${d.number} of elevation ${id} ${d.outcome}${why} (window unchanged)`,
+          );
     }
     case 'breakglass.activated': {
       const d = parsed.data;

@@ -240,6 +240,8 @@ function mapEvent(event: AuditEvent): Mapping {
     case 'approval.reminded':
     case 'approval.escalated':
     case 'elevation.extended':
+    case 'extension.requested':
+    case 'extension.closed':
     case 'breakglass.activated':
     case 'breakglass.reviewed':
     case 'breakglass.review_missed':

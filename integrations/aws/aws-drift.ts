@@ -7,7 +7,8 @@
  *
  * An Elevate policy (`elevationIdOfPolicy`) is explained by its elevation's lease, decided
  * under that lease's lock ({@link DriftHooks.settle}), so a grant in progress is never taken for
- * drift. A live elevation's policy that someone changed since Elevate attached it is not
+ * drift. A live elevation's policy that someone changed since Elevate attached it (or last
+ * extended it: the version the extension wrote is what `DriftHooks.grantVersion` answers) is not
  * explained whatever the lease says: it is taken away.
  */
 import { TargetNotVerifiedError } from '../../core/errors/target-errors.js';
@@ -75,8 +76,11 @@ export async function reconcileAwsPrincipal(
     const data = found(policy.arn, 'managed');
     const elevationId = elevationIdOfPolicy(policy.arn);
     // A live elevation's lease would explain its policy whatever it now allows: first make
-    // sure nobody added a version to it since Elevate checked and attached it.
-    const tampered = elevationId ? await policies.findTampering(policy.arn) : undefined;
+    // sure nobody added a version to it since Elevate checked and attached it, or since the
+    // elevation's last extension wrote the version with the moved expiry.
+    const tampered = elevationId
+      ? await policies.findTampering(policy.arn, await hooks.grantVersion?.(elevationId))
+      : undefined;
     let outcome: DriftOutcome;
     if (elevationId && tampered) {
       // Taken away whatever the role's drift action: it is no longer what was approved.

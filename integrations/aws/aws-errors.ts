@@ -25,7 +25,8 @@ export type AwsOperation =
   | 'detach'
   | 'deleteInline'
   | 'revokeSession'
-  | 'inspect';
+  | 'inspect'
+  | 'extend';
 
 /** What {@link mapAwsError} needs to know about the failed call. */
 export interface AwsErrorContext {
@@ -99,6 +100,8 @@ function describe(ctx: AwsErrorContext): string {
       return `denying a revoked session on ${who} with inline policy ${policy}`;
     case 'inspect':
       return `reading the versions of policy ${policy}`;
+    case 'extend':
+      return `moving the expiry of policy ${policy} on ${who}`;
   }
 }
 

@@ -24,11 +24,18 @@
  * it alone knows the role's document); {@link AwsIamAttachTarget.check} by handle reads that the
  * policy is attached and has no version but Elevate's.
  *
+ * **Extension.** {@link AwsIamAttachTarget.extend} moves the expiry condition with the window:
+ * the default version, checked against the role's document, is replaced by a new version with
+ * the moved expiry, and the old one deleted (`IamPolicies.moveExpiry`). The new version's id is
+ * what the tamper checks accept from then on (`policy-check.ts`): the worker records it with
+ * the extended end, and drift detection and {@link AwsIamAttachTarget.check} are told it.
+ *
  * **Handle.** A grant's handle is the policy's ARN and the principal's: the revocation detaches
  * and deletes exactly that policy, and refuses a handle whose policy is not an Elevate policy in
  * the principal's account.
  *
- * Permissions Elevate's own AWS identity needs: `iam:CreatePolicy`, `iam:GetPolicy`,
+ * Permissions Elevate's own AWS identity needs: `iam:CreatePolicy`, `iam:CreatePolicyVersion`
+ * (for extensions), `iam:GetPolicy`,
  * `iam:GetPolicyVersion`, `iam:DeletePolicy`, `iam:ListPolicyVersions`,
  * `iam:DeletePolicyVersion`, `iam:ListPolicies`, `iam:ListEntitiesForPolicy`,
  * `iam:Attach/Detach/ListAttachedRolePolicies` (and the `User` forms for bots that are IAM
@@ -51,11 +58,19 @@ import {
   paginateListPolicies,
 } from '@aws-sdk/client-iam';
 import { z } from 'zod';
-import type { DriftHooks, GrantChange, GrantContext, Target, TargetChange } from '../../core/ports/target.js';
+import type {
+  DriftHooks,
+  ExtendChange,
+  GrantChange,
+  GrantContext,
+  Target,
+  TargetChange,
+} from '../../core/ports/target.js';
 import type { ReconcileAwsPrincipal, RoleReconciliation } from '../../core/model/reconcile.js';
 import type { AwsIamAttachGrantHandle, AwsIamAttachTargetRef } from '../../core/model/targets.js';
 import {
   TargetInvalidError,
+  TargetNotFoundError,
   TargetNotVerifiedError,
   TargetTamperedError,
 } from '../../core/errors/target-errors.js';
@@ -238,17 +253,50 @@ export class AwsIamAttachTarget implements Target<AwsIamAttachTargetRef, AwsIamA
   }
 
   /**
+   * Moves the expiry of the handle's policy to `expiresAt` + {@link EXPIRY_SLACK_SECONDS}, for an
+   * extension of the elevation: the policy must still be attached to its principal and its
+   * default version exactly Elevate's policy for `ref`'s document; the new version replaces it
+   * (`IamPolicies.moveExpiry`). Confirmed by reading back; `version` is the policy's version from
+   * now on, which {@link AwsIamAttachTarget.check} and drift detection must be told.
+   *
+   * @throws {TargetInvalidError} for a malformed handle, as {@link AwsIamAttachTarget.revoke}, or
+   *   an end that is not a date.
+   * @throws {TargetNotFoundError} when the policy is no longer attached or no longer exists.
+   * @throws {TargetTamperedError} when the policy is not the one Elevate made.
+   */
+  async extend(
+    ref: AwsIamAttachTargetRef,
+    handle: AwsIamAttachGrantHandle,
+    expiresAt: Date,
+  ): Promise<ExtendChange> {
+    const { p, arn, errCtx } = this.handleContext('extend', handle);
+    if (Number.isNaN(expiresAt.getTime())) {
+      throw new TargetInvalidError("AWS attach mode needs the window's new end to move the policy's expiry");
+    }
+    const notAfter = new Date(expiresAt.getTime() + EXPIRY_SLACK_SECONDS * 1000);
+    return this.aws.run(errCtx, async () => {
+      // A policy taken away (revoked, or by drift detection) is not extended: nothing holds it.
+      if (!(await this.policies.isAttached(p, arn))) {
+        throw new TargetNotFoundError(`policy ${arn} is no longer attached to ${handle.principalArn}`);
+      }
+      const moved = await this.policies.moveExpiry(arn, handle.principalArn, ref.policyDocument, notAfter);
+      return { changed: moved.changed, confirmed: true, version: moved.version };
+    });
+  }
+
+  /**
    * Whether the handle's policy is attached to its principal (false when the principal does not
-   * exist). An attached policy is also checked to have no version but Elevate's `v1`: a version
-   * added or made default by someone else throws `TargetTamperedError` (versions cannot be
-   * edited, and the grant checked `v1`'s document).
+   * exist). An attached policy is also checked to have no version but Elevate's: `version` (the
+   * one the elevation's last extension reported), or `v1` without it. A version added or made
+   * default by someone else throws `TargetTamperedError` (versions cannot be edited, and Elevate
+   * checked its own version's document against the role's before attaching or writing it).
    *
    * @throws {TargetInvalidError} for a malformed handle, as {@link AwsIamAttachTarget.revoke}.
    */
-  async check(handle: AwsIamAttachGrantHandle): Promise<boolean> {
+  async check(handle: AwsIamAttachGrantHandle, version?: string): Promise<boolean> {
     const { p, arn, errCtx } = this.handleContext('check', handle);
     if (!(await this.isAttached(p, arn, errCtx))) return false;
-    const problem = await this.policies.findTampering(arn);
+    const problem = await this.policies.findTampering(arn, version);
     if (problem === undefined) return true;
     this.aws.logger?.error(
       { principal: handle.principalArn, policy: arn, problem },

@@ -1,10 +1,12 @@
 /**
  * What Elevate reads and changes about managed and inline IAM policies, for the attach target
  * and for drift detection: whether a policy under Elevate's name is Elevate's own
- * (`policy-check.ts`), attaching state, deleting a policy with its versions and attachments, and
- * everything attached to a bot's role or user, whoever attached it.
+ * (`policy-check.ts`), attaching state, moving the expiry of an extended elevation's policy,
+ * deleting a policy with its versions and attachments, and everything attached to a bot's role or
+ * user, whoever attached it.
  */
 import {
+  CreatePolicyVersionCommand,
   DeletePolicyCommand,
   DeletePolicyVersionCommand,
   DeleteRolePolicyCommand,
@@ -27,10 +29,12 @@ import {
 import type { TargetChange } from '../../core/ports/target.js';
 import {
   TargetInvalidError,
+  TargetNotFoundError,
   TargetNotVerifiedError,
   TargetTamperedError,
 } from '../../core/errors/target-errors.js';
-import { documentProblem, versionProblem, type PolicyVersionInfo } from './policy-check.js';
+import { documentProblem, sameDocument, versionProblem, type PolicyVersionInfo } from './policy-check.js';
+import { expiryCondition, iamTime } from './policy-document.js';
 import { isCode, type AwsErrorContext } from './aws-errors.js';
 import {
   INLINE_NAME,
@@ -72,22 +76,24 @@ export class IamPolicies {
   constructor(private readonly aws: AwsConnection) {}
 
   /**
-   * Whether the Elevate policy `policyArn` was changed by someone else since Elevate created
-   * it: a sentence saying how (a version other than `v1`, or `v1` no longer the default), or
-   * `undefined` when it has only `v1` as Elevate made it, or no longer exists. IAM versions
-   * cannot be edited, and the attach target's `grant` checked `v1`'s document before attaching
-   * it, so this needs no document; drift detection asks it about the policies of live
-   * elevations, which the lease would otherwise explain.
+   * Whether the Elevate policy `policyArn` was changed by someone else since Elevate last wrote
+   * it: a sentence saying how (a version other than `version`, or `version` no longer the
+   * default), or `undefined` when it has only `version` as Elevate made it, or no longer exists.
+   * `version` is the one the elevation's last extension wrote ({@link moveExpiry}), `v1` when it
+   * was never extended. IAM versions cannot be edited and their ids are never given twice, and
+   * Elevate checked that version's document against the role's before attaching or writing it,
+   * so this needs no document; drift detection asks it about the policies of live elevations,
+   * which the lease would otherwise explain.
    *
    * @throws {TargetInvalidError} for an ARN that is not an Elevate policy's.
    */
-  async findTampering(policyArn: string): Promise<string | undefined> {
+  async findTampering(policyArn: string, version?: string): Promise<string | undefined> {
     if (elevationIdOfPolicy(policyArn) === undefined) {
       throw new TargetInvalidError(`${JSON.stringify(policyArn)} is not the ARN of an Elevate policy`);
     }
     return this.aws.run(this.aws.errorContext('inspect', undefined, policyArn), async () => {
       const read = await this.readPolicy(policyArn, false);
-      return read && versionProblem(read.versions, read.defaultVersionId);
+      return read && versionProblem(read.versions, read.defaultVersionId, version);
     });
   }
 
@@ -253,6 +259,96 @@ export class IamPolicies {
       `policy_tampered: ${policyArn} is not the policy Elevate makes for this elevation: ${problem}. ` +
         `Elevate refuses to grant it to ${principal} (the revocation that follows deletes it); ` +
         'look in CloudTrail for who called CreatePolicy, CreatePolicyVersion or SetDefaultPolicyVersion on it',
+    );
+  }
+
+  /**
+   * Moves the expiry of the elevation's policy `policyArn` to `notAfter`, for an extension: the
+   * default version must be exactly the one Elevate makes from `roleDocument` with an expiry no
+   * later than `notAfter` (else {@link TargetTamperedError}: the extension is refused, and the
+   * policy is left for the revocation or drift detection to take away). The new version is
+   * `expiryCondition(roleDocument, notAfter)`, which, the old one being checked equal to
+   * `expiryCondition(roleDocument, T)`, is the old document with only Elevate's `aws:CurrentTime`
+   * limit moved: a limit the role's own document sets stays where it was, and nothing else can
+   * change. It is made the default and the other versions are deleted, so that the policy again
+   * has one version; the result is read back. A retry that finds the moved expiry already in the
+   * default version only finishes the clean-up (`changed: false`). Returns the version the policy
+   * now has, which {@link findTampering} must be told from now on.
+   *
+   * A step of the attach target's `extend`, called inside its `AwsConnection.run`.
+   *
+   * @throws {TargetNotFoundError} when the policy no longer exists (the grant was taken away).
+   * @throws {TargetTamperedError} when its default version is not Elevate's.
+   * @throws {TargetNotVerifiedError} when the policy does not read back as written (retried).
+   */
+  async moveExpiry(
+    policyArn: string,
+    principal: string,
+    roleDocument: string,
+    notAfter: Date,
+  ): Promise<{ changed: boolean; version: string }> {
+    const read = await this.readPolicy(policyArn, true);
+    if (!read?.defaultVersionId) {
+      throw new TargetNotFoundError(`policy ${policyArn} no longer exists: the grant was taken away`);
+    }
+    const before = documentProblem(read.document ?? '', roleDocument, notAfter);
+    if (before !== undefined) this.refuseExtension(policyArn, principal, before);
+    const wanted = expiryCondition(roleDocument, notAfter);
+    let version = read.defaultVersionId;
+    // Versions that are not the default allow nothing; IAM keeps five at most, so they go first.
+    const others = read.versions.map((v) => v.versionId).filter((id) => id !== version);
+    if (others.length > 0) {
+      this.aws.logger?.warn(
+        { principal, policy: policyArn, versions: others },
+        'AWS policy of an elevation had versions besides its default; deleting them',
+      );
+    }
+    for (const VersionId of others) {
+      await this.aws.ignoreMissing(
+        this.aws.iam.send(new DeletePolicyVersionCommand({ PolicyArn: policyArn, VersionId })),
+      );
+    }
+    const changed = !sameDocument(read.document ?? '', wanted);
+    if (changed) {
+      const made = await this.aws.iam.send(
+        new CreatePolicyVersionCommand({ PolicyArn: policyArn, PolicyDocument: wanted, SetAsDefault: true }),
+      );
+      const previous = version;
+      version = made.PolicyVersion?.VersionId ?? '';
+      await this.aws.ignoreMissing(
+        this.aws.iam.send(new DeletePolicyVersionCommand({ PolicyArn: policyArn, VersionId: previous })),
+      );
+    }
+    // The read-back: one version, the one written (or found) above, with the moved expiry.
+    const after = await this.readPolicy(policyArn, true);
+    if (!after) throw new TargetNotFoundError(`policy ${policyArn} was deleted while its expiry moved`);
+    const problem =
+      versionProblem(after.versions, after.defaultVersionId, version) ??
+      (sameDocument(after.document ?? '', wanted) ? undefined : 'its default version is not the one written');
+    // Retried, not refused: IAM reads are eventually consistent, and the retry checks the default
+    // version against the role's document again before it writes anything.
+    if (problem !== undefined) {
+      throw new TargetNotVerifiedError(
+        `policy ${policyArn} does not read back with the moved expiry: ${problem}`,
+      );
+    }
+    this.aws.logger?.info(
+      { principal, policy: policyArn, version, notAfter: iamTime(notAfter), changed },
+      "AWS policy's expiry moved",
+    );
+    return { changed, version };
+  }
+
+  /** Logs and throws the {@link TargetTamperedError} that refuses an extension of `policyArn`. */
+  private refuseExtension(policyArn: string, principal: string, problem: string): never {
+    this.aws.logger?.error(
+      { principal, policy: policyArn, problem },
+      "AWS policy under Elevate's name is not Elevate's; extension refused",
+    );
+    throw new TargetTamperedError(
+      `policy_tampered: ${policyArn} is not the policy Elevate made for this elevation: ${problem}. ` +
+        `Elevate refuses to extend ${principal}'s grant (the revocation deletes the policy); ` +
+        'look in CloudTrail for who called CreatePolicyVersion or SetDefaultPolicyVersion on it',
     );
   }
 

@@ -11,16 +11,21 @@
  * description proves nothing (anyone who can create the policy can copy them), and an HMAC tag
  * would need a key the workers do not have and `iam:TagPolicy`.
  *
- * Elevate creates each policy once and never adds a version, so the only policy it accepts has
- * one version, `v1`, which is the default. IAM versions cannot be edited, so once `v1` has been
- * checked, any later change to what the policy allows (`CreatePolicyVersion`,
- * `SetDefaultPolicyVersion`) shows as another version: {@link versionProblem} alone detects it,
- * without the role's document (drift detection has none).
+ * Elevate's policy always has exactly one version, the default. It is `v1` until the elevation is
+ * extended; an extension (`IamPolicies.moveExpiry`) checks the default version's document
+ * against the role's, writes the moved expiry as a new default version and deletes the old one,
+ * so the policy again has one version, the one the extension reported. IAM versions cannot be
+ * edited and IAM never gives a version id twice (ids only count up), so once a version has been
+ * checked against the role's document, any later change to what the policy allows
+ * (`CreatePolicyVersion`, `SetDefaultPolicyVersion`) shows as another version id:
+ * {@link versionProblem}, told which version Elevate wrote last, detects it without the role's
+ * document (drift detection has none). Which version that is, the worker keeps with the
+ * extended window's end (`activities/extend.ts`); a policy never extended has `v1`.
  */
 import { createHash } from 'node:crypto';
 import { expiryCondition, iamTime, isObject, policyText, type Json } from './policy-document.js';
 
-/** The only version an Elevate policy ever has: Elevate creates it and never adds another. */
+/** The version an Elevate policy is created with, and keeps until its elevation is extended. */
 export const ELEVATE_POLICY_VERSION = 'v1';
 
 /** One version of a managed policy, as `ListPolicyVersions` lists it. */
@@ -30,19 +35,21 @@ export interface PolicyVersionInfo {
 }
 
 /**
- * What is wrong with a policy's versions for an Elevate policy: `undefined` when `v1` is its only
- * version and the default, else a sentence saying what was found.
+ * What is wrong with a policy's versions for an Elevate policy whose version is `expected` (the
+ * one the elevation's last extension wrote, `v1` when it was never extended): `undefined` when
+ * `expected` is its only version and the default, else a sentence saying what was found.
  */
 export function versionProblem(
   versions: PolicyVersionInfo[],
   defaultVersionId: string | undefined,
+  expected: string = ELEVATE_POLICY_VERSION,
 ): string | undefined {
   const ids = versions.map((v) => v.versionId).sort();
-  if (defaultVersionId !== ELEVATE_POLICY_VERSION) {
-    return `its default version is ${defaultVersionId ?? '(none)'}, not ${ELEVATE_POLICY_VERSION}: someone else created or chose another version`;
+  if (defaultVersionId !== expected) {
+    return `its default version is ${defaultVersionId ?? '(none)'}, not ${expected}: someone else created or chose another version`;
   }
-  if (ids.length !== 1 || ids[0] !== ELEVATE_POLICY_VERSION || versions[0]?.isDefault !== true) {
-    return `it has the versions ${ids.join(', ') || '(none)'}, where Elevate's policies only ever have ${ELEVATE_POLICY_VERSION}`;
+  if (ids.length !== 1 || ids[0] !== expected || versions[0]?.isDefault !== true) {
+    return `it has the versions ${ids.join(', ') || '(none)'}, where Elevate's policy has only ${expected}`;
   }
   return undefined;
 }
@@ -90,6 +97,18 @@ function sameJson(a: unknown, b: unknown): boolean {
     );
   }
   return a === b;
+}
+
+/**
+ * Whether `stored` (a policy version's document as IAM returns it) is `document`, whitespace and
+ * key order aside: an extension retried after it wrote the moved expiry finds nothing to do.
+ */
+export function sameDocument(stored: string, document: string): boolean {
+  try {
+    return sameJson(JSON.parse(policyText(stored)), JSON.parse(document));
+  } catch {
+    return false;
+  }
 }
 
 /**

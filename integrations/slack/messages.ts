@@ -477,6 +477,13 @@ function stateText(d: ApprovalRequestDetails): string {
     const over = v.status === 'revoked' || v.status === 'revoking';
     lines.push(`${over ? 'Was due to expire' : 'Expires'} at ${formatTime(v.expiresAt)}`);
   }
+  if (v.status === 'active' && v.pendingExtension) {
+    const p = v.pendingExtension;
+    lines.push(
+      `:hourglass_flowing_sand: Extension ${p.number} (${formatDuration(p.durationSeconds)} more) waits for approval ` +
+        `until ${formatTime(p.deadline)}: see the thread`,
+    );
+  }
   if (v.endedAt) lines.push(`Ended at ${formatTime(v.endedAt)}`);
   if (v.status === 'revoking' && v.revokeAttempts > 0) {
     lines.push(`Revocation attempts failed so far: ${v.revokeAttempts}`);

@@ -39,7 +39,12 @@ import { renderRiskAlert } from './risk-messages.js';
 import { renderNudgeReply, renderOwnerNudge } from './nudge-messages.js';
 import { OnCallUnavailableError, type OnCallDirectory } from '../../core/ports/oncall-directory.js';
 import { onCallDirectory } from '../oncall/oncall-directory.js';
-import { renderExtensionReply } from './extend-messages.js';
+import {
+  renderExtensionApprovalReply,
+  renderExtensionClosedReply,
+  renderExtensionReply,
+  renderExtensionRequest,
+} from './extend-messages.js';
 import type { ApprovalNudgeNotice } from '../../core/ports/approval-nudger.js';
 import { renderAnomalyAlert } from './anomaly-messages.js';
 import { renderAttestationRequest } from './attestation-messages.js';
@@ -146,15 +151,11 @@ export class SlackNotifier implements ApprovalNotifier {
     const d = await this.requestDetails(notice);
     const content = renderRequestMessage(d);
     const id = notice.elevation.id;
-    // A step is identified by its event and the elevation's approvals so far (approval.accepted
-    // repeats), and an extension by its number (elevation.extended repeats).
-    const extended = notice.event === 'elevation.extended';
-    const step = `${notice.event}:${notice.elevation.approvals.length}${extended ? `:${notice.elevation.extensions ?? 0}` : ''}`;
-    const reply = extended ? renderExtensionReply(d, notice.extension) : renderEventReply(notice.event, d);
+    const { step, reply, line } = replyOf(notice, d);
     for (const ref of notice.messages) {
       await this.deps.slack.updateMessage(ref, content);
       await this.once(`reply:${id}:${ref.channel}:${ref.ts}:${step}`, () =>
-        this.deps.slack.postMessage(ref.channel, { text: reply, blocks: [] }, ref.ts),
+        this.deps.slack.postMessage(ref.channel, reply, ref.ts),
       );
     }
     if (notice.notifyOwner) {
@@ -167,7 +168,7 @@ export class SlackNotifier implements ApprovalNotifier {
         return;
       }
       await this.once(`owner:${id}:${step}`, () =>
-        this.deps.slack.postMessage(owner, renderOwnerNotice(notice.event, d, reply)),
+        this.deps.slack.postMessage(owner, renderOwnerNotice(notice.event, d, line)),
       );
     }
   }
@@ -579,4 +580,48 @@ export class SlackNotifier implements ApprovalNotifier {
         })),
     };
   }
+}
+
+/**
+ * The thread reply of one step, its line for the owner, and the key that identifies the step
+ * (posted once per message and step). A step is its event and the elevation's approvals so far
+ * (`approval.accepted` repeats); an extension's steps carry its number, and an approval of an
+ * extension the extension's approvals so far, so they never take the request's keys nor another
+ * extension's (`elevation.extended` repeats with the count of extensions made).
+ */
+function replyOf(
+  notice: ElevationNotice,
+  d: ApprovalRequestDetails,
+): { step: string; reply: SlackContent; line: string } {
+  const v = notice.elevation;
+  const pending = v.pendingExtension;
+  const plain = (step: string, line: string) => ({ step, reply: { text: line, blocks: [] }, line });
+  switch (notice.event) {
+    case 'elevation.extended':
+      return plain(
+        `${notice.event}:${v.approvals.length}:${v.extensions ?? 0}`,
+        renderExtensionReply(d, notice.extension),
+      );
+    case 'extension.requested': {
+      if (!pending) break;
+      const reply = renderExtensionRequest(d, pending);
+      return { step: `${notice.event}:${pending.number}`, reply, line: reply.text };
+    }
+    case 'approval.accepted':
+      if (!pending) break;
+      return plain(
+        `${notice.event}:extension-${pending.number}:${pending.approvals.length}`,
+        renderExtensionApprovalReply(pending),
+      );
+    case 'extension.closed': {
+      const closed = notice.closedExtension;
+      return plain(
+        closed
+          ? `${notice.event}:${closed.number}`
+          : `${notice.event}:${v.extensions ?? 0}:${v.approvals.length}`,
+        renderExtensionClosedReply(d, closed),
+      );
+    }
+  }
+  return plain(`${notice.event}:${v.approvals.length}`, renderEventReply(notice.event, d));
 }

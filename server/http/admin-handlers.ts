@@ -64,7 +64,8 @@ export function adminHandlers({
     },
 
     adminExtendElevation: async ({ params: { id }, body }, _req, res) => {
-      res.json(await requests.extend(id, adminActor(res), { kind: 'admin' }, body));
+      const view = await requests.extend(id, adminActor(res), { kind: 'admin' }, body);
+      res.status(view.pendingExtension ? 202 : 200).json(view);
     },
 
     verifyAuditChain: async ({ query: { anchor } }, _req, res) => {

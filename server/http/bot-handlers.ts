@@ -88,7 +88,8 @@ export function botHandlers({
         body,
         callContext(req, res),
       );
-      res.json(forBot(view));
+      // Put before the role's approvers: accepted, not yet in force.
+      res.status(view.pendingExtension ? 202 : 200).json(forBot(view));
     },
 
     // AWS credentials mode: the session's temporary credentials, once. POST, not GET: it changes

@@ -177,6 +177,29 @@ function* realisticEvents(cycles: number): Generator<NewAuditEvent> {
             ip: '198.51.100.7',
             userAgent: null,
           });
+          // Then asks the approvers for one more (a role whose extensions they decide), denied.
+          yield ev('extension.requested', id, asked, {
+            number: 1,
+            durationSeconds: 300,
+            justification: 'one more table',
+            requestedBy: asked,
+            deadline: new Date(t + 1_200_000).toISOString(),
+            quorum: 1,
+            progress: [{ name: 'data-leads', quorum: 1, approved: 0 }],
+          });
+          yield ev(
+            'extension.closed',
+            id,
+            { kind: 'human', id: 'lead@example.org' },
+            {
+              number: 1,
+              outcome: 'denied',
+              durationSeconds: 300,
+              reason: 'not tonight',
+              approvals: 0,
+              deadline: new Date(t + 1_200_000).toISOString(),
+            },
+          );
           const startedAt = tick(900_000);
           yield ev(
             'revoke.started',

@@ -523,6 +523,7 @@ describe('failures counted where they happen', () => {
         membershipKey: (_t, principal) => principal,
         unreconciledReason: () => undefined,
         reconcilePrincipal: () => Promise.resolve({ drift: [] }),
+        extend: () => Promise.resolve({ changed: false }),
       },
       notifier: { announce: () => Promise.resolve([]), publish: () => Promise.resolve() },
       ...testRequestDeps(),

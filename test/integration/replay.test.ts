@@ -72,6 +72,27 @@ const GENERATIONS: Record<string, string[]> = {
     'bundle-granted-expired',
     'bundle-partial-failed',
   ],
+  // After extensions could go back to the approvers: one approved, one denied and the next
+  // closed at its deadline, one still waiting when the window ended.
+  'extension-approval': [
+    ...PATHS,
+    ...SIGNED_PATHS,
+    ...CONTINUED_PATHS,
+    'risk-escalated',
+    'risk-denied',
+    'extended-expired',
+    'scheduled-granted',
+    'scheduled-withdrawn',
+    'reminded-escalated-approved',
+    'break-glass-reviewed-expired',
+    'break-glass-review-confirmed',
+    'break-glass-review-missed',
+    'bundle-granted-expired',
+    'bundle-partial-failed',
+    'extension-approved-expired',
+    'extension-denied-lapsed',
+    'extension-lapsed-at-end',
+  ],
 };
 
 const files = Object.keys(GENERATIONS).flatMap((generation) =>

@@ -17,7 +17,9 @@ import {
   GetPolicyVersionCommand,
   IAMClient,
   ListAttachedRolePoliciesCommand,
+  ListPolicyVersionsCommand,
 } from '@aws-sdk/client-iam';
+import { iamTime } from '../../integrations/aws/policy-document.js';
 import { randomBytes } from 'node:crypto';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import pg from 'pg';
@@ -122,6 +124,7 @@ beforeAll(async () => {
       {
         id: 'aws-read',
         drift: { action: 'revert', standing: [BASELINE_ARN] },
+        extend: { maxTotalSeconds: 7200, approval: 'none' },
         target: {
           type: 'aws-iam',
           mode: 'attach',
@@ -359,6 +362,40 @@ describe('an AWS IAM policy as the target (attach mode, against moto)', () => {
     await s.waitFor(id, (v) => v.status === 'revoked');
     expect(await attached()).toEqual([]);
   });
+
+  it("when the bot extends it, then the policy's one version is a new one whose expiry moved to the new end, and it is removed at that end", async () => {
+    const res = await post(s.keys['aws-bot']!, {
+      role: 'aws-read',
+      durationSeconds: 5,
+      justification: 'read',
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as ElevationView;
+    const active = await s.waitFor(id, (v) => v.status === 'active');
+    const extension = await fetch(`${base}/v1/elevations/${id}/extend`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.keys['aws-bot']!}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ durationSeconds: 3, justification: 'still reading' }),
+    });
+    expect(extension.status).toBe(200);
+    const extended = (await extension.json()) as ElevationView;
+    expect(Date.parse(extended.expiresAt!) - Date.parse(active.expiresAt!)).toBe(3000);
+
+    const arn = (await attached())[0]!.PolicyArn!;
+    const { Versions } = await iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }));
+    expect(Versions?.map((v) => [v.VersionId, v.IsDefaultVersion])).toEqual([['v2', true]]);
+    const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v2' }));
+    const doc = JSON.parse(decodeURIComponent(version.PolicyVersion!.Document!)) as {
+      Statement: { Condition: { DateLessThan: { 'aws:CurrentTime': string } } }[];
+    };
+    // The backstop moved with the window: the new end + 60 s slack.
+    expect(doc.Statement[0]!.Condition.DateLessThan['aws:CurrentTime']).toBe(
+      iamTime(new Date(Date.parse(extended.expiresAt!) + 60_000)),
+    );
+    const ended = await s.waitFor(id, (v) => v.status === 'revoked', 30_000);
+    expect(Date.parse(ended.endedAt!)).toBeGreaterThanOrEqual(Date.parse(extended.expiresAt!));
+    expect(await attached()).toEqual([]);
+  }, 60_000);
 });
 
 describe('temporary AWS credentials for the bot (credentials mode, against moto)', () => {

@@ -34,7 +34,18 @@ const stack = await startStack({
   bots: [
     {
       id: 'rec-bot',
-      roles: ['auto', 'quorum', 'short-window', 'missing', 'nudged', 'extendable', 'glass', 'glass-reviewed'],
+      roles: [
+        'auto',
+        'quorum',
+        'short-window',
+        'missing',
+        'nudged',
+        'extendable',
+        'glass',
+        'glass-reviewed',
+        'ask-again',
+        'ask-brief',
+      ],
     },
   ],
   roles: [
@@ -53,6 +64,20 @@ const stack = await startStack({
       id: 'extendable',
       maxDurationSeconds: 30,
       extend: { maxTotalSeconds: 60, maxExtensions: 2, approval: 'none' },
+    },
+    // Extensions the approvers decide: with the request's window (600 s), and with a 10 s one, so
+    // an extension nobody answers closes at its own deadline before the elevation's end.
+    {
+      id: 'ask-again',
+      maxDurationSeconds: 30,
+      approval: { mode: 'approvers', approvers: ['ann@example.org'] },
+      extend: { maxTotalSeconds: 60, maxExtensions: 2, approval: 'same-as-request' },
+    },
+    {
+      id: 'ask-brief',
+      maxDurationSeconds: 30,
+      approval: { mode: 'approvers', approvers: ['ann@example.org'], windowSeconds: 10 },
+      extend: { maxTotalSeconds: 60, maxExtensions: 2, approval: 'same-as-request' },
     },
     // Break-glass: granted at once although the role needs approval. `glass` must be reviewed
     // within 2 s (nobody does: the window ends then); `glass-reviewed` within a day (it expires first).
@@ -332,6 +357,63 @@ try {
           { kind: 'admin' },
           { durationSeconds: 1, justification: 'recording' },
         );
+        await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
+        return id;
+      },
+    ],
+    [
+      // An extension put before the approvers (a request approval sent for it is refused, never
+      // in history), approved, and expired at the moved end.
+      'extension-approved-expired',
+      async () => {
+        const id = await ask('ask-again', 3);
+        await stack.services.approvals.approve(id, { approver: { id: 'ann@example.org' } });
+        await stack.waitFor(id, (v) => v.status === 'active');
+        await stack.services.requests.extend(id, { kind: 'bot', id: 'rec-bot' }, byBot, {
+          durationSeconds: 2,
+          justification: 'recording',
+        });
+        await stack.services.approvals
+          .approve(id, { approver: { id: 'ann@example.org' } })
+          .catch(() => undefined);
+        await stack.services.approvals.approve(id, { approver: { id: 'ann@example.org' }, extension: 1 });
+        await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
+        return id;
+      },
+    ],
+    [
+      // One extension denied, the next unanswered until its 10 s deadline; expired at the original end.
+      'extension-denied-lapsed',
+      async () => {
+        const id = await ask('ask-brief', 14);
+        await stack.services.approvals.approve(id, { approver: { id: 'ann@example.org' } });
+        await stack.waitFor(id, (v) => v.status === 'active');
+        const bot = { kind: 'bot', id: 'rec-bot' } as const;
+        await stack.services.requests.extend(id, bot, byBot, {
+          durationSeconds: 2,
+          justification: 'recording',
+        });
+        await stack.services.approvals.deny(id, {
+          by: { kind: 'human', id: 'ann@example.org' },
+          reason: 'recording',
+          extension: 1,
+        });
+        await stack.services.requests.extend(id, bot, byBot, { durationSeconds: 2, justification: 'again' });
+        await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
+        return id;
+      },
+    ],
+    [
+      // An extension still waiting when the window ends: closed, and the role revoked on time.
+      'extension-lapsed-at-end',
+      async () => {
+        const id = await ask('ask-again', 3);
+        await stack.services.approvals.approve(id, { approver: { id: 'ann@example.org' } });
+        await stack.waitFor(id, (v) => v.status === 'active');
+        await stack.services.requests.extend(id, { kind: 'bot', id: 'rec-bot' }, byBot, {
+          durationSeconds: 2,
+          justification: 'recording',
+        });
         await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
         return id;
       },

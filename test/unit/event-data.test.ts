@@ -379,6 +379,21 @@ const WRITTEN: { [T in EventType]: EventDataOf<T>[] } = {
       rescheduled: true,
     },
   ],
+  'extension.requested': [
+    {
+      number: 2,
+      durationSeconds: 900,
+      justification: 'the load is running late',
+      requestedBy: { kind: 'bot', id: 'etl-bot' },
+      deadline: AT,
+      quorum: 1,
+      progress: [{ name: 'leads', quorum: 1, approved: 0 }],
+    },
+  ],
+  'extension.closed': [
+    { number: 2, outcome: 'denied', durationSeconds: 900, reason: 'not tonight', approvals: 0, deadline: AT },
+    { number: 3, outcome: 'expired', durationSeconds: 60, reason: null, approvals: 1, deadline: AT },
+  ],
   'extend.refused': [
     {
       code: 'extension_too_long',
@@ -546,6 +561,15 @@ const WRONG: { [T in EventType]: unknown } = {
   'approval.escalated': { groups: 'oncall', afterSeconds: 600 },
   'elevation.extended': { from: AT, to: AT, durationSeconds: '60', requestedBy: ADMIN },
   'extend.refused': { code: 42 },
+  'extension.requested': { number: '2', durationSeconds: 60, requestedBy: ADMIN },
+  'extension.closed': {
+    number: 2,
+    outcome: 'maybe',
+    durationSeconds: 60,
+    reason: null,
+    approvals: 0,
+    deadline: AT,
+  },
   'breakglass.activated': { botId: 'b', roleId: 'r', reviewers: 'lee@example.org' },
   'breakglass.reviewed': { reviewId: 'r', botId: 'b', reviewer: 'x', outcome: 'maybe', late: false },
   'breakglass.review_missed': { reviewId: 'r', botId: 'b', deadline: 'd', reviewers: [], lockedDown: 'yes' },

@@ -102,9 +102,14 @@ describe('the extension rule', () => {
 });
 
 describe("the policy's extend", () => {
-  const role = (extend: unknown, target: { type: string; mode?: string } = { type: 'ldap' }) => ({
+  const role = (
+    extend: unknown,
+    target: { type: string; mode?: string } = { type: 'ldap' },
+    approval: 'approvers' | 'auto' = 'approvers',
+  ) => ({
     maxDurationSeconds: 3600,
     target,
+    approval: { mode: approval },
     extend: extendSchema(604800).parse(extend),
   });
 
@@ -123,20 +128,31 @@ describe("the policy's extend", () => {
     );
   });
 
-  it('when approval is same-as-request, the cap is not above the window, or the target is AWS, then each problem names its field', () => {
-    expect(
-      extendProblems(role({ maxTotalSeconds: 7200, approval: 'same-as-request' })).map(([p]) => p),
-    ).toEqual([['extend', 'approval']]);
+  it('when approval is same-as-request on an auto-approved role, the cap is not above the window, or the target is AWS credentials mode, then each problem names its field', () => {
+    const again = role({ maxTotalSeconds: 7200, approval: 'same-as-request' });
+    expect(extendProblems(again)).toEqual([]);
+    expect(extendRuleFor(again)).toEqual({
+      maxTotalSeconds: 7200,
+      maxExtensions: 2,
+      approval: 'same-as-request',
+    });
+    const auto = extendProblems(
+      role({ maxTotalSeconds: 7200, approval: 'same-as-request' }, undefined, 'auto'),
+    );
+    expect(auto.map(([p]) => p)).toEqual([['extend', 'approval']]);
+    expect(auto[0]?.[1]).toContain('approved automatically');
     expect(extendProblems(role({ maxTotalSeconds: 3600, approval: 'none' })).map(([p]) => p)).toEqual([
       ['extend', 'maxTotalSeconds'],
     ]);
-    for (const mode of ['attach', 'credentials']) {
-      const [problem] = extendProblems(
-        role({ maxTotalSeconds: 7200, approval: 'none' }, { type: 'aws-iam', mode }),
-      );
-      expect(problem?.[0]).toEqual(['extend']);
-      expect(problem?.[1]).toContain('AWS');
-    }
+    const [problem] = extendProblems(
+      role({ maxTotalSeconds: 7200, approval: 'none' }, { type: 'aws-iam', mode: 'credentials' }),
+    );
+    expect(problem?.[0]).toEqual(['extend']);
+    expect(problem?.[1]).toContain('AWS credentials mode cannot be extended');
+    // Attach mode's policy expiry moves with the window (AwsIamAttachTarget.extend).
+    expect(
+      extendProblems(role({ maxTotalSeconds: 7200, approval: 'none' }, { type: 'aws-iam', mode: 'attach' })),
+    ).toEqual([]);
   });
 });
 

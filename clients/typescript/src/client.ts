@@ -190,7 +190,10 @@ export class ElevateClient {
 
   /**
    * Extend an active elevation by `durationSeconds`, within the role's `extend` rule. The answer
-   * comes once the new `expiresAt` is in force. Not retried once it may have reached Elevate
+   * comes once the new `expiresAt` is in force; for a role whose extensions go back to its
+   * approvers (`extend.approval: same-as-request`) it comes at once with the extension in
+   * `pendingExtension` and `expiresAt` unchanged: read the elevation (`get`) until
+   * `pendingExtension` is gone, then `expiresAt` says whether it moved. Not retried once it may have reached Elevate
    * (only when it surely did not, or on 503): a second extension would add the time twice.
    *
    * @throws {@link ElevateApiError} `extension_not_allowed`, `extension_too_long`,

@@ -4,6 +4,13 @@
  * hand; test/unit/clients-in-sync.test.ts fails when this file and the server disagree.
  */
 
+/** Who did something. */
+export interface Actor {
+  kind: 'bot' | 'human' | 'admin' | 'system' | 'anonymous';
+  /** The bot or admin id, a person’s e-mail address, `elevate` for the system, `unknown` for anonymous callers. */
+  id: string;
+}
+
 /** Secret: keep them out of logs; they are handed out once. */
 export interface AwsCredentials {
   accessKeyId: string;
@@ -129,6 +136,46 @@ export interface BotElevation {
   extensions?: number;
   /** Seconds the extensions added to the window, in all: the elevation lasts `durationSeconds` + `extendedSeconds` from `grantedAt`. Absent until the first extension. */
   extendedSeconds?: number;
+  /** An extension waiting for approvers (the role’s `extend.approval: same-as-request`): the window moves only once they approve. Absent otherwise. */
+  pendingExtension?: {
+    /** Which extension of this elevation this is (counting every one asked for); an approval names it, so it never counts for another. */
+    number: number;
+    /** Seconds it would add to the window. */
+    durationSeconds: number;
+    requestedBy: Actor;
+    /** As sent, if sent. */
+    justification?: string;
+    /** When the workflow took the request for it. */
+    requestedAt: string;
+    /** When it closes unless approved or denied first: the role’s approval window, and at the latest the current `expiresAt`. */
+    deadline: string;
+    /** Approvals needed in all. */
+    quorum: number;
+    /** One entry per approver group. */
+    groups: {
+      name: string;
+      quorum: number;
+      /** Approvals that count towards this group so far. */
+      approved: number;
+    }[];
+    /** The extension’s own approvals so far (approving the request does not count). */
+    approvals: {
+      /** E-mail address, lower case. */
+      approver: string;
+      /** When the workflow accepted the approval. */
+      at: string;
+      /** The approver groups the person was found in when they approved. */
+      groups: string[];
+      /** How the approver proved who they are: the MFA login’s `issuer`, `subject`, `email`, `amr`, `acr`, `authTime`, `mfaMethod`, `idTokenHash`, and `slackUserId` when the approval started in Slack. */
+      evidence?: Record<string, unknown>;
+      /** Who the approver is beyond the address: the directory entries (DNs) that made them an approver and their `issuer`/`subject` at the identity provider. Each person counts once. Absent in approvals recorded before it was. */
+      identity?: {
+        entries: string[];
+        issuer?: string;
+        subject?: string;
+      };
+    }[];
+  };
   /** A bundle’s elevation (`bundle` in the request): each role’s grant, in the order they are granted. All are granted or none: if one fails, those granted are revoked and the elevation ends `failed`; they are revoked together at the end. */
   bundle?: {
     /** The bundle (also `roleId`). */
@@ -258,6 +305,7 @@ export type ErrorCode =
   | 'extension_too_long'
   | 'too_many_extensions'
   | 'extension_in_progress'
+  | 'extension_not_pending'
   | 'too_many_requests'
   | 'service_unavailable'
   | 'internal';
@@ -300,6 +348,7 @@ export const ERROR_CODE_VALUES = [
   'extension_too_long',
   'too_many_extensions',
   'extension_in_progress',
+  'extension_not_pending',
   'too_many_requests',
   'service_unavailable',
   'internal',
@@ -324,7 +373,7 @@ export const OPERATIONS = {
   requestElevation: { method: 'POST', path: '/v1/elevations', success: [202] },
   getElevation: { method: 'GET', path: '/v1/elevations/{id}', success: [200] },
   revokeElevation: { method: 'POST', path: '/v1/elevations/{id}/revoke', success: [200, 202] },
-  extendElevation: { method: 'POST', path: '/v1/elevations/{id}/extend', success: [200] },
+  extendElevation: { method: 'POST', path: '/v1/elevations/{id}/extend', success: [200, 202] },
   takeElevationCredentials: { method: 'POST', path: '/v1/elevations/{id}/credentials', success: [200] },
 } as const;
 

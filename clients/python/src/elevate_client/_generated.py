@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Literal, NamedTuple, Optional, Tuple, TypedD
 from urllib.parse import quote
 
 __all__ = [
+    "Actor",
     "AwsCredentials",
     "ElevationStatus",
     "BotElevationApprovalAuto",
@@ -21,6 +22,10 @@ __all__ = [
     "EndReason",
     "BotElevationRiskReasonsItem",
     "BotElevationRisk",
+    "BotElevationPendingExtensionGroupsItem",
+    "BotElevationPendingExtensionApprovalsItemIdentity",
+    "BotElevationPendingExtensionApprovalsItem",
+    "BotElevationPendingExtension",
     "BotElevationBundleGrantsItem",
     "BotElevationBundle",
     "BotElevation",
@@ -37,6 +42,15 @@ __all__ = [
     "OPERATIONS",
     "BotOperations",
 ]
+
+
+class Actor(TypedDict):
+    """Who did something."""
+
+    kind: Literal["bot", "human", "admin", "system", "anonymous"]
+    #: The bot or admin id, a person’s e-mail address, `elevate` for the system, `unknown` for
+    #: anonymous callers.
+    id: str
 
 
 class AwsCredentials(TypedDict):
@@ -204,6 +218,80 @@ class BotElevationRisk(TypedDict):
     routeReason: str
 
 
+class BotElevationPendingExtensionGroupsItem(TypedDict):
+    name: str
+    quorum: int
+    #: Approvals that count towards this group so far.
+    approved: int
+
+
+class _BotElevationPendingExtensionApprovalsItemIdentityRequired(TypedDict):
+    entries: List[str]
+
+
+class BotElevationPendingExtensionApprovalsItemIdentity(
+    _BotElevationPendingExtensionApprovalsItemIdentityRequired, total=False
+):
+    """Who the approver is beyond the address: the directory entries (DNs) that made them an
+    approver and their `issuer`/`subject` at the identity provider. Each person counts
+    once. Absent in approvals recorded before it was.
+    """
+
+    issuer: str
+    subject: str
+
+
+class _BotElevationPendingExtensionApprovalsItemRequired(TypedDict):
+    #: E-mail address, lower case.
+    approver: str
+    #: When the workflow accepted the approval.
+    at: str
+    #: The approver groups the person was found in when they approved.
+    groups: List[str]
+
+
+class BotElevationPendingExtensionApprovalsItem(
+    _BotElevationPendingExtensionApprovalsItemRequired, total=False
+):
+    #: How the approver proved who they are: the MFA login’s `issuer`, `subject`, `email`,
+    #: `amr`, `acr`, `authTime`, `mfaMethod`, `idTokenHash`, and `slackUserId` when the approval
+    #: started in Slack.
+    evidence: Dict[str, Any]
+    #: Who the approver is beyond the address: the directory entries (DNs) that made them an
+    #: approver and their `issuer`/`subject` at the identity provider. Each person counts once.
+    #: Absent in approvals recorded before it was.
+    identity: BotElevationPendingExtensionApprovalsItemIdentity
+
+
+class _BotElevationPendingExtensionRequired(TypedDict):
+    #: Which extension of this elevation this is (counting every one asked for); an approval
+    #: names it, so it never counts for another.
+    number: int
+    #: Seconds it would add to the window.
+    durationSeconds: int
+    requestedBy: Actor
+    #: When the workflow took the request for it.
+    requestedAt: str
+    #: When it closes unless approved or denied first: the role’s approval window, and at the
+    #: latest the current `expiresAt`.
+    deadline: str
+    #: Approvals needed in all.
+    quorum: int
+    #: One entry per approver group.
+    groups: List[BotElevationPendingExtensionGroupsItem]
+    #: The extension’s own approvals so far (approving the request does not count).
+    approvals: List[BotElevationPendingExtensionApprovalsItem]
+
+
+class BotElevationPendingExtension(_BotElevationPendingExtensionRequired, total=False):
+    """An extension waiting for approvers (the role’s `extend.approval: same-as-request`):
+    the window moves only once they approve. Absent otherwise.
+    """
+
+    #: As sent, if sent.
+    justification: str
+
+
 class _BotElevationBundleGrantsItemRequired(TypedDict):
     #: One role of the bundle.
     roleId: str
@@ -288,6 +376,9 @@ class BotElevation(_BotElevationRequired, total=False):
     #: Seconds the extensions added to the window, in all: the elevation lasts `durationSeconds`
     #: + `extendedSeconds` from `grantedAt`. Absent until the first extension.
     extendedSeconds: int
+    #: An extension waiting for approvers (the role’s `extend.approval: same-as-request`): the
+    #: window moves only once they approve. Absent otherwise.
+    pendingExtension: BotElevationPendingExtension
     #: A bundle’s elevation (`bundle` in the request): each role’s grant, in the order they are
     #: granted. All are granted or none: if one fails, those granted are revoked and the
     #: elevation ends `failed`; they are revoked together at the end.
@@ -384,6 +475,7 @@ ErrorCode = Literal[
     "extension_too_long",
     "too_many_extensions",
     "extension_in_progress",
+    "extension_not_pending",
     "too_many_requests",
     "service_unavailable",
     "internal",
@@ -493,6 +585,7 @@ ERROR_CODE_VALUES: Tuple[ErrorCode, ...] = (
     "extension_too_long",
     "too_many_extensions",
     "extension_in_progress",
+    "extension_not_pending",
     "too_many_requests",
     "service_unavailable",
     "internal",
@@ -511,7 +604,7 @@ OPERATIONS: Dict[str, Operation] = {
     "requestElevation": Operation("POST", "/v1/elevations", (202,)),
     "getElevation": Operation("GET", "/v1/elevations/{id}", (200,)),
     "revokeElevation": Operation("POST", "/v1/elevations/{id}/revoke", (200, 202)),
-    "extendElevation": Operation("POST", "/v1/elevations/{id}/extend", (200,)),
+    "extendElevation": Operation("POST", "/v1/elevations/{id}/extend", (200, 202)),
     "takeElevationCredentials": Operation("POST", "/v1/elevations/{id}/credentials", (200,)),
 }
 """The bot API's operations, by `operationId`."""
