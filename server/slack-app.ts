@@ -343,65 +343,56 @@ export function createSlackApp(deps: SlackAppDeps): SlackApp {
     });
   };
 
-  app.action<BlockAction<ButtonAction>>(
-    APPROVE_ACTION,
-    async ({
-      ack,
-      body,
-      action,
-    }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
-      await ack();
-      const parsed = elevationIdSchema.safeParse(action.value);
-      if (parsed.success) await startApproval(body, parsed.data);
-    },
-  );
+  /** A request's button: its value is the elevation id. */
+  const requestTarget = (value: unknown) => {
+    const parsed = elevationIdSchema.safeParse(value);
+    return parsed.success ? { elevationId: parsed.data } : undefined;
+  };
 
-  app.action<BlockAction<ButtonAction>>(
-    APPROVE_EXTENSION_ACTION,
-    async ({
-      ack,
-      body,
-      action,
-    }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
-      await ack();
-      const target = extensionTargetOf(action.value);
-      if (target) await startApproval(body, target.elevationId, target.extension);
-    },
-  );
+  /**
+   * Acknowledges a click on button `actionId` at once (Slack's 3 s), then acts on the elevation
+   * (and extension) its value names; a value that names none is ignored.
+   */
+  const onButton = (
+    actionId: string,
+    targetOf: (value: unknown) => { elevationId: string; extension?: number } | undefined,
+    act: (
+      body: BlockAction<ButtonAction>,
+      target: { elevationId: string; extension?: number },
+    ) => Promise<void>,
+  ) =>
+    app.action<BlockAction<ButtonAction>>(
+      actionId,
+      async ({
+        ack,
+        body,
+        action,
+      }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
+        await ack();
+        const target = targetOf(action.value);
+        if (target) await act(body, target);
+      },
+    );
 
-  app.action<BlockAction<ButtonAction>>(
-    DENY_ACTION,
-    async ({
-      ack,
-      body,
-      action,
-    }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
-      await ack();
-      const parsed = elevationIdSchema.safeParse(action.value);
-      if (!parsed.success) return;
-      await slack.openView(body.trigger_id, renderDenyModal(parsed.data)).catch((err: unknown) => {
-        log.warn({ err: (err as Error).message, elevationId: parsed.data }, 'could not open the deny modal');
-      });
-    },
-  );
+  const openDenyModal = async (
+    body: BlockAction<ButtonAction>,
+    target: { elevationId: string; extension?: number },
+  ): Promise<void> => {
+    const view =
+      target.extension === undefined
+        ? renderDenyModal(target.elevationId)
+        : renderExtensionDenyModal(target.elevationId, target.extension);
+    await slack.openView(body.trigger_id, view).catch((err: unknown) => {
+      log.warn({ err: (err as Error).message, ...target }, 'could not open the deny modal');
+    });
+  };
 
-  app.action<BlockAction<ButtonAction>>(
-    DENY_EXTENSION_ACTION,
-    async ({
-      ack,
-      body,
-      action,
-    }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs) => {
-      await ack();
-      const target = extensionTargetOf(action.value);
-      if (!target) return;
-      await slack
-        .openView(body.trigger_id, renderExtensionDenyModal(target.elevationId, target.extension))
-        .catch((err: unknown) => {
-          log.warn({ err: (err as Error).message, ...target }, 'could not open the deny modal');
-        });
-    },
-  );
+  const approveTarget = (body: BlockAction<ButtonAction>, t: { elevationId: string; extension?: number }) =>
+    startApproval(body, t.elevationId, t.extension);
+  onButton(APPROVE_ACTION, requestTarget, approveTarget);
+  onButton(APPROVE_EXTENSION_ACTION, extensionTargetOf, approveTarget);
+  onButton(DENY_ACTION, requestTarget, openDenyModal);
+  onButton(DENY_EXTENSION_ACTION, extensionTargetOf, openDenyModal);
 
   // The "Verify with MFA" link button in the approve modal, and the Review link button of an
   // owner attestation: the browser opens the link; Slack also reports the click, which needs

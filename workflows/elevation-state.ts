@@ -35,12 +35,16 @@ import type {
 import type { EventDataOf, EventPayload } from '../core/model/event-data.js';
 import type { GrantHandle } from '../core/model/targets.js';
 import { REFUSAL_FAILURE_TYPE } from './definitions.js';
-import { approvalRefusal, isIdentity, sameApprover } from '../core/rules/approval-eligibility.js';
+import {
+  approvalInputProblem,
+  approvalRefusal,
+  isIdentity,
+  sameApprover,
+} from '../core/rules/approval-eligibility.js';
 import { quorumProgress, totalQuorum } from '../core/rules/approval-quorum.js';
 import { escalationProgress, quorumMetWithEscalation, usableGroups } from '../core/rules/approval-nudges.js';
 import type { RoutedRequest } from '../core/rules/risk-routing.js';
 import type { RiskDecision } from '../core/model/risk.js';
-import { canonicalAddress } from '../core/rules/email-address.js';
 import { initialView, isFinal } from '../core/rules/elevation-view.js';
 import { approvalDeadline } from '../core/rules/scheduled-start.js';
 import { decisionClaimsOf, verifyDecision, type DecisionInputs } from '../core/rules/signed-decision.js';
@@ -285,10 +289,8 @@ export class ElevationState {
 
   /** The approve validator: {@link checkApproval} and stricter checks on new approvals (validators do not run on replay). */
   validateApproval(a: ApproveInput): void {
-    const address = canonicalAddress(a?.approver?.id);
-    if (!address.ok) refuse('invalid_input', `approver.id: ${address.message}`);
-    if (a.identity !== undefined && !isIdentity(a.identity))
-      refuse('invalid_input', 'identity must hold entries (strings) and optionally issuer and subject');
+    const problem = approvalInputProblem(a);
+    if (problem) refuse('invalid_input', problem);
     this.checkApproval(a);
   }
 

@@ -15,8 +15,7 @@
 import type { Actor, ElevationView } from '../core/model/elevation.js';
 import type { ApproveInput, DenyInput } from '../core/model/decisions.js';
 import type { ExtendInput, ExtensionClosedOutcome, PendingExtension } from '../core/model/extend.js';
-import { canonicalAddress } from '../core/rules/email-address.js';
-import { isIdentity, sameApprover } from '../core/rules/approval-eligibility.js';
+import { approvalInputProblem, isIdentity, sameApprover } from '../core/rules/approval-eligibility.js';
 import { totalQuorum } from '../core/rules/approval-quorum.js';
 import {
   extensionApprovalRefusal,
@@ -143,10 +142,8 @@ export class ExtensionApprovals {
 
   /** The approve validator for an extension (stricter checks on new approvals, as for the request). */
   validateApproval(a: ApproveInput): void {
-    const address = canonicalAddress(a?.approver?.id);
-    if (!address.ok) refuse('invalid_input', `approver.id: ${address.message}`);
-    if (a.identity !== undefined && !isIdentity(a.identity))
-      refuse('invalid_input', 'identity must hold entries (strings) and optionally issuer and subject');
+    const problem = approvalInputProblem(a);
+    if (problem) refuse('invalid_input', problem);
     this.checkApproval(a);
   }
 

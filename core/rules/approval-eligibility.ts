@@ -2,7 +2,7 @@
  * Who may approve an elevation, now: one rule for the workflow's approve validator (which
  * decides) and the server's check before an approver is sent to log in. Pure.
  */
-import type { RefusalCode } from '../model/decisions.js';
+import type { ApproveInput, RefusalCode } from '../model/decisions.js';
 import type { ApprovalRecord, ApproverIdentity, ElevationView } from '../model/elevation.js';
 import { samePersonKeys } from './approval-quorum.js';
 import {
@@ -12,7 +12,7 @@ import {
   waitingGroups,
   wouldCountWithEscalation,
 } from './approval-nudges.js';
-import { sameAddress } from './email-address.js';
+import { canonicalAddress, sameAddress } from './email-address.js';
 import { isFinal } from './elevation-view.js';
 
 /**
@@ -118,4 +118,16 @@ export function isIdentity(value: unknown): value is ApproverIdentity {
     (v.issuer === undefined || (typeof v.issuer === 'string' && v.issuer.length <= 1024)) &&
     (v.subject === undefined || (typeof v.subject === 'string' && v.subject.length <= 1024))
   );
+}
+
+/**
+ * What is malformed in a new approval's approver and identity (the validators' stricter checks,
+ * which do not run on replay), or undefined.
+ */
+export function approvalInputProblem(a: Partial<ApproveInput> | undefined): string | undefined {
+  const address = canonicalAddress(a?.approver?.id);
+  if (!address.ok) return `approver.id: ${address.message}`;
+  if (a?.identity !== undefined && !isIdentity(a.identity))
+    return 'identity must hold entries (strings) and optionally issuer and subject';
+  return undefined;
 }

@@ -29,7 +29,7 @@ import {
   DENY_REASON_ACTION,
   DENY_REASON_BLOCK,
   DENY_REASON_MAX_LENGTH,
-  VERIFY_ACTION,
+  verifyButton,
   type ApprovalRequestDetails,
 } from './messages.js';
 import type { SlackContent } from './slack-client.js';
@@ -207,20 +207,7 @@ export function renderExtensionApproveModal(
         'Approving needs a *fresh MFA login*: sign in with your identity provider using the button below, ' +
         'then confirm on the page that opens. Nothing is approved until you confirm.',
     ),
-    {
-      type: 'actions',
-      block_id: 'elevate_verify',
-      elements: [
-        {
-          type: 'button',
-          action_id: VERIFY_ACTION,
-          text: { type: 'plain_text', text: 'Verify with MFA', emoji: true },
-          style: 'primary',
-          url: loginUrl,
-          value: truncate(extensionButtonValue(elevationId, extension), LIMITS.buttonValue),
-        },
-      ],
-    },
+    verifyButton(loginUrl, extensionButtonValue(elevationId, extension)),
     context(`Elevation \`${escapeMrkdwn(elevationId)}\` · extension ${extension}`),
   ];
   return {

@@ -72,6 +72,24 @@ export const DENY_CALLBACK = 'elevate_deny_reason';
  * do nothing else), or Slack shows the person an error icon.
  */
 export const VERIFY_ACTION = 'elevate_verify_mfa';
+
+/** The approve modals' "Verify with MFA" link button: the personal login link, and what it is for in `value`. */
+export function verifyButton(loginUrl: string, value: string): ActionsBlock {
+  return {
+    type: 'actions',
+    block_id: 'elevate_verify',
+    elements: [
+      {
+        type: 'button',
+        action_id: VERIFY_ACTION,
+        text: { type: 'plain_text', text: 'Verify with MFA', emoji: true },
+        style: 'primary',
+        url: loginUrl,
+        value: truncate(value, LIMITS.buttonValue),
+      },
+    ],
+  };
+}
 /** `block_id` of the request message's buttons. */
 export const ACTIONS_BLOCK_ID = 'elevate_actions';
 /** `block_id` and `action_id` of the deny modal's reason input. */
@@ -339,23 +357,7 @@ export function renderApproveModal(elevationId: string, loginUrl: string, d?: Ap
       section(`*Justification*\n${quote(v.justification, 1000)}`),
     );
   }
-  blocks.push(
-    {
-      type: 'actions',
-      block_id: 'elevate_verify',
-      elements: [
-        {
-          type: 'button',
-          action_id: VERIFY_ACTION,
-          text: { type: 'plain_text', text: 'Verify with MFA', emoji: true },
-          style: 'primary',
-          url: loginUrl,
-          value: truncate(elevationId, LIMITS.buttonValue),
-        },
-      ],
-    },
-    context(`Elevation \`${escapeMrkdwn(elevationId)}\``),
-  );
+  blocks.push(verifyButton(loginUrl, elevationId), context(`Elevation \`${escapeMrkdwn(elevationId)}\``));
   return {
     type: 'modal',
     title: { type: 'plain_text', text: 'Approve elevation' },

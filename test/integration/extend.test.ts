@@ -8,22 +8,19 @@
  * body) are 4xx naming the field where there is one, recorded as `extend.refused`, and change
  * nothing. Windows are a few seconds so the test stays fast.
  */
-import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../core/model/audit-record.js';
 import type { ElevationView } from '../../core/model/elevation.js';
 import { startSlackApiStub, dmOf, type SlackStub } from '../../dev/slack-api-stub.js';
-import { SlackClient } from '../../integrations/slack/slack-client.js';
-import { SlackNotifier } from '../../integrations/slack/slack-notifier.js';
-import { createApp } from '../../server/app.js';
-import { startStack, testLogger, type Stack } from '../support/stack.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { serveApi, slackNotifierOn } from '../support/api-server.js';
 
 const CHANNEL = 'C0APPROVALS';
 const OWNER = { id: 'UOWNER', email: 'ext-bot-owner@example.org' };
 
 let slack: SlackStub;
 let stack: Stack;
-let server: Server;
+let closeApi: (() => void) | undefined;
 let base: string;
 
 beforeAll(async () => {
@@ -50,26 +47,13 @@ beforeAll(async () => {
       },
       { id: 'no-ext' },
     ],
-    notifier: ({ stores, directory, logger }) =>
-      new SlackNotifier({
-        slack: new SlackClient({ token: slack.token, apiUrl: slack.url, logger }),
-        singleUse: stores.singleUse,
-        elevations: stores.elevations,
-        directory,
-        channel: CHANNEL,
-        logger,
-      }),
+    notifier: slackNotifierOn(slack, CHANNEL),
   });
-  const app = createApp({ services: stack.services, healthChecks: {}, logger: testLogger() });
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const address = server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  ({ base, close: closeApi } = await serveApi(stack));
 }, 180_000);
 
 afterAll(async () => {
-  server?.close();
+  closeApi?.();
   await stack?.close();
   await slack?.stop();
 });

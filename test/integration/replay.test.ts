@@ -31,6 +31,24 @@ const SIGNED_PATHS = ['keys-reloaded', 'request-unverified'];
 /** A revocation that continued as new: the run that handed it over, and the run that finished it. */
 const CONTINUED_PATHS = ['revoke-continued-as-new', 'revoke-carried-on'];
 
+/** Every path once the request lifecycle grew (extend, schedule, reminders, break-glass, bundles). */
+const LIFECYCLE_PATHS = [
+  ...PATHS,
+  ...SIGNED_PATHS,
+  ...CONTINUED_PATHS,
+  'risk-escalated',
+  'risk-denied',
+  'extended-expired',
+  'scheduled-granted',
+  'scheduled-withdrawn',
+  'reminded-escalated-approved',
+  'break-glass-reviewed-expired',
+  'break-glass-review-confirmed',
+  'break-glass-review-missed',
+  'bundle-granted-expired',
+  'bundle-partial-failed',
+];
+
 /**
  * The generations: histories recorded before requests and decisions were signed (still running
  * somewhere when the new code arrives), after (which adds the paths signing brought), and after
@@ -56,39 +74,11 @@ const GENERATIONS: Record<string, string[]> = {
   // escalation group asked, and break-glass (reviewed in time, with the review workflow's own
   // history, or the review missed and the window cut short), and a bundle of roles (granted and
   // expired together, or one grant failed and the one before it revoked).
-  'request-lifecycle': [
-    ...PATHS,
-    ...SIGNED_PATHS,
-    ...CONTINUED_PATHS,
-    'risk-escalated',
-    'risk-denied',
-    'extended-expired',
-    'scheduled-granted',
-    'scheduled-withdrawn',
-    'reminded-escalated-approved',
-    'break-glass-reviewed-expired',
-    'break-glass-review-confirmed',
-    'break-glass-review-missed',
-    'bundle-granted-expired',
-    'bundle-partial-failed',
-  ],
+  'request-lifecycle': LIFECYCLE_PATHS,
   // After extensions could go back to the approvers: one approved, one denied and the next
   // closed at its deadline, one still waiting when the window ended.
   'extension-approval': [
-    ...PATHS,
-    ...SIGNED_PATHS,
-    ...CONTINUED_PATHS,
-    'risk-escalated',
-    'risk-denied',
-    'extended-expired',
-    'scheduled-granted',
-    'scheduled-withdrawn',
-    'reminded-escalated-approved',
-    'break-glass-reviewed-expired',
-    'break-glass-review-confirmed',
-    'break-glass-review-missed',
-    'bundle-granted-expired',
-    'bundle-partial-failed',
+    ...LIFECYCLE_PATHS,
     'extension-approved-expired',
     'extension-denied-lapsed',
     'extension-lapsed-at-end',
