@@ -116,7 +116,8 @@ export async function addWorker(core: ProcessCore): Promise<WorkerHalf> {
       })
     : new LogNotifier({
         logger: logger.child({ component: 'approvals' }),
-        approvalUrl: (id) => `${core.publicUrl}/approvals/${id}`,
+        approvalUrl: (id, extension) =>
+          `${core.publicUrl}/approvals/${id}${extension !== undefined ? `?extension=${extension}` : ''}`,
       });
   const grace = core.graceSeconds;
   const build = settings.worker?.buildId ?? buildId();

@@ -582,7 +582,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
 
   // Without Slack: a link per elevation, written to the log; whoever logs in is the approver.
   const startUnboundApprovalLogin: Handlers['startUnboundApprovalLogin'] = async (
-    { params: { id } },
+    { params: { id }, query: { extension } },
     req,
     res,
   ) => {
@@ -591,7 +591,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       return;
     }
     try {
-      await beginLogin(res, { elevationId: id });
+      await beginLogin(res, { elevationId: id, ...extensionData(extension) });
     } catch (err) {
       await refuse(req, res, err, { elevationId: id, stage: 'start' });
     }
@@ -599,7 +599,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
 
   /** An input the routes' schemas refuse is answered as the same input unknown would be. */
   const invalidInput = (
-    { operationId, part }: InvalidInput<typeof APPROVAL_ROUTES>,
+    { operationId, part, error }: InvalidInput<typeof APPROVAL_ROUTES>,
     req: Request,
     res: Response,
   ): Promise<void> => {
@@ -611,7 +611,20 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): express.Router {
       case 'confirmApproval':
         return part === 'unreadable body' ? invalidForm(req, res) : unknownConfirmation(req, res);
       case 'startUnboundApprovalLogin':
-        return noUnboundLogin(req, res);
+        // A bad `extension` in a link that is otherwise one: say which part is wrong.
+        return part === 'query' && !deps.slackBound
+          ? refuse(
+              req,
+              res,
+              new PageRefusal(
+                400,
+                'invalid_request',
+                'invalid_link',
+                `This link is not valid: ${error.message}`,
+              ),
+              { stage: 'start' },
+            )
+          : noUnboundLogin(req, res);
     }
   };
 

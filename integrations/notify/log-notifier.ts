@@ -18,8 +18,11 @@ export class LogNotifier implements ApprovalNotifier {
   constructor(
     private readonly opts: {
       logger: Logger;
-      /** Link an approver opens for one elevation (no Slack identity to bind it to). */
-      approvalUrl: (elevationId: string) => string;
+      /**
+       * Link an approver opens for one elevation (no Slack identity to bind it to), or for its
+       * pending extension `extension`.
+       */
+      approvalUrl: (elevationId: string, extension?: number) => string;
     },
   ) {}
 
@@ -51,6 +54,23 @@ export class LogNotifier implements ApprovalNotifier {
   }
 
   publish({ elevation, event, notifyOwner }: ElevationNotice): Promise<void> {
+    const pending = elevation.pendingExtension;
+    if (event === 'extension.requested' && pending) {
+      this.opts.logger.info(
+        {
+          elevationId: elevation.id,
+          roleId: elevation.roleId,
+          extension: pending.number,
+          durationSeconds: pending.durationSeconds,
+          requestedBy: pending.requestedBy,
+          justification: pending.justification,
+          quorum: pending.quorum,
+          deadline: pending.deadline,
+          approvalUrl: this.opts.approvalUrl(elevation.id, pending.number),
+        },
+        'extension approval requested: an approver opens approvalUrl, logs in with MFA and confirms',
+      );
+    }
     if (notifyOwner) {
       this.opts.logger.info(
         {

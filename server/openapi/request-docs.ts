@@ -161,6 +161,13 @@ export const approvalStartQuerySchema = z.object({
   ),
 });
 
+export const unboundApprovalQuerySchema = z.object({
+  extension: documented(z.coerce.number().int().min(1).max(1_000_000).optional(), {
+    description:
+      'Approve the elevation’s pending extension of this number (`pendingExtension.number`) rather than the request; the log line of `extension.requested` carries the link with it.',
+  }),
+});
+
 export const approvalCallbackQuerySchema = z.object({
   state: documented(z.string(), { description: 'The login’s `state`, as sent to the provider.' }),
   code: documented(z.string().optional(), { description: 'The authorization code (on success).' }),

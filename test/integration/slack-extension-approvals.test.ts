@@ -119,6 +119,8 @@ let stores: Stores;
 let dir: string;
 let server: Server;
 let url: string;
+let unboundServer: Server;
+let unboundUrl: string;
 /** What the reader returns. */
 let current: ElevationView | undefined;
 /** Who the stand-in identity provider logs in. */
@@ -202,28 +204,24 @@ beforeAll(async () => {
   server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // The identity provider: every login comes straight back, with MFA, as `loggingIn`.
-  const stepUp = {
-    settings: { maxAgeSeconds: 300, redirectUri: `${url}/approvals/callback` },
-    begin() {
-      const state = randomBytes(24).toString('base64url');
-      return Promise.resolve({
-        url: `${url}/approvals/callback?state=${state}&code=stand-in`,
-        transaction: { state, nonce: state, codeVerifier: state, createdAt: Date.now() },
-      });
-    },
-    finish() {
-      return Promise.resolve({
-        issuer: 'https://idp.test',
-        subject: `sub-${loggingIn}`,
-        email: loggingIn,
-        amr: ['pwd', 'otp'],
-        authTime: new Date().toISOString(),
-        mfaMethod: 'otp',
-        idTokenHash: `sha256:${'0'.repeat(64)}`,
-      });
-    },
-  } as unknown as StepUpClient;
+  const stepUp = standInLogin(url);
+  // Without Slack (the log notifier): the unbound link, `GET /approvals/{id}?extension=N`.
+  unboundServer = createServer();
+  await new Promise<void>((resolve) => unboundServer.listen(0, '127.0.0.1', resolve));
+  unboundUrl = `http://127.0.0.1:${(unboundServer.address() as AddressInfo).port}`;
+  const unbound = express();
+  unbound.use(
+    approvalRoutes({
+      approvals,
+      audit: refusals,
+      stepUp: () => Promise.resolve(standInLogin(unboundUrl)),
+      singleUse: stores.singleUse,
+      publicUrl: unboundUrl,
+      slackBound: false,
+      logger,
+    }),
+  );
+  unboundServer.on('request', unbound);
   const slackApp = createSlackApp({
     settings: { botToken: slack.token, signingSecret: SIGNING_SECRET, socketMode: false, apiUrl: slack.url },
     approvals,
@@ -255,6 +253,10 @@ afterAll(async () => {
     server?.close(() => resolve());
     server?.closeAllConnections();
   });
+  await new Promise<void>((resolve) => {
+    unboundServer?.close(() => resolve());
+    unboundServer?.closeAllConnections();
+  });
   await slack?.stop();
   await stores?.database.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -267,6 +269,31 @@ beforeEach(() => {
   decided.length = 0;
   refused.length = 0;
 });
+
+/** The identity provider's stand-in for pages served at `base`: every login comes straight back, with MFA, as `loggingIn`. */
+function standInLogin(base: string): StepUpClient {
+  return {
+    settings: { maxAgeSeconds: 300, redirectUri: `${base}/approvals/callback` },
+    begin() {
+      const state = randomBytes(24).toString('base64url');
+      return Promise.resolve({
+        url: `${base}/approvals/callback?state=${state}&code=stand-in`,
+        transaction: { state, nonce: state, codeVerifier: state, createdAt: Date.now() },
+      });
+    },
+    finish() {
+      return Promise.resolve({
+        issuer: 'https://idp.test',
+        subject: `sub-${loggingIn}`,
+        email: loggingIn,
+        amr: ['pwd', 'otp'],
+        authTime: new Date().toISOString(),
+        mfaMethod: 'otp',
+        idTokenHash: `sha256:${'0'.repeat(64)}`,
+      });
+    },
+  } as unknown as StepUpClient;
+}
 
 /** POST a signed interaction to /slack/events, as Slack does. */
 function interact(payload: object): Promise<Response> {
@@ -471,5 +498,27 @@ describe("an approver's queue", () => {
     expect(again).toHaveLength(1);
     expect(again[0]!.refusal).toContain('already approved');
     expect(await queueService.queue(dave.email)).toEqual([]);
+  });
+});
+
+describe('approving an extension without Slack', () => {
+  it('when an approver opens the logged link with ?extension=2, logs in with MFA and confirms, then the approval sent names extension 2', async () => {
+    const browser = createBrowser(unboundUrl);
+    const start = await browser.get(`${unboundUrl}/approvals/${ID}?extension=2`);
+    expect(start.status).toBe(303);
+    const callback = await browser.get(start.headers.get('location')!);
+    const page = await callback.text();
+    expect(callback.status, page).toBe(200);
+    expect(page).toContain('Approve extension 2 of this elevation?');
+    const confirmed = await browser.confirm(page);
+    expect(confirmed.status, await confirmed.text()).toBe(200);
+    expect(decided.map((d) => [d.kind, (d.input as ApproveInput).extension])).toEqual([['approve', 2]]);
+  });
+
+  it('when the link names an extension that is not a positive number, then it is refused naming the field, before any login', async () => {
+    const res = await fetch(`${unboundUrl}/approvals/${ID}?extension=0`, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('extension');
+    expect(decided).toEqual([]);
   });
 });

@@ -14,6 +14,11 @@ import fc from 'fast-check';
 import { blockActionPayload, signSlackRequest, viewSubmissionPayload } from '../../dev/slack-signing.js';
 import { ATTEST_REVIEW_ACTION } from '../../integrations/slack/attestation-messages.js';
 import {
+  APPROVE_EXTENSION_ACTION,
+  DENY_EXTENSION_ACTION,
+  DENY_EXTENSION_CALLBACK,
+} from '../../integrations/slack/extend-messages.js';
+import {
   APPROVE_ACTION,
   DENY_ACTION,
   DENY_CALLBACK,
@@ -179,18 +184,37 @@ export function slackCases(world: SlackFuzzWorld): fc.Arbitrary<SlackCase> {
 
   const actionTs = fc.nat(1_000_000_000).map((n) => `${1_700_000_000 + (n % 100_000_000)}.${n % 999_983}`);
 
+  /**
+   * What an extension's button or deny modal carries (`<elevation id>:<n>`), well-formed or not,
+   * or a bare elevation id.
+   */
+  const extensionValue = fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.tuple(elevationId(), fc.integer({ min: 1, max: 3 })).map(([id, n]) => `${id}:${n}`),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(elevationId(), fc.constantFrom('0', '-1', '01', '1.5', '', 'x', '99999999999999999999'))
+        .map(([id, n]) => `${id}:${n}`),
+    },
+    { weight: 1, arbitrary: elevationId() },
+  );
+
   /** A button click as Slack posts it. */
   const click = fc
     .record({
       actionId: fc.oneof(
         { weight: 6, arbitrary: fc.constantFrom(APPROVE_ACTION, DENY_ACTION) },
+        { weight: 2, arbitrary: fc.constantFrom(APPROVE_EXTENSION_ACTION, DENY_EXTENSION_ACTION) },
         { weight: 1, arbitrary: fc.constantFrom(VERIFY_ACTION, ATTEST_REVIEW_ACTION) },
         {
           weight: 1,
           arbitrary: fc.oneof(fc.constantFrom(...PROTOTYPE_KEYS), fc.string({ maxLength: 20 })),
         },
       ),
-      value: elevationId(),
+      value: fc.oneof({ weight: 3, arbitrary: elevationId() }, { weight: 1, arbitrary: extensionValue }),
       user: userId(),
       ts: actionTs,
     })
@@ -211,13 +235,17 @@ export function slackCases(world: SlackFuzzWorld): fc.Arbitrary<SlackCase> {
   const submission = fc
     .record({
       callbackId: fc.oneof(
-        { weight: 8, arbitrary: fc.constant(DENY_CALLBACK) },
+        { weight: 6, arbitrary: fc.constant(DENY_CALLBACK) },
+        { weight: 2, arbitrary: fc.constant(DENY_EXTENSION_CALLBACK) },
         {
           weight: 1,
           arbitrary: fc.oneof(fc.constantFrom(...PROTOTYPE_KEYS), fc.string({ maxLength: 20 })),
         },
       ),
-      elevationId: elevationId(),
+      elevationId: fc.oneof(
+        { weight: 3, arbitrary: elevationId() },
+        { weight: 1, arbitrary: extensionValue },
+      ),
       user: userId(),
       reason,
       viewId: fc.stringMatching(/^V[0-9A-Z]{10}$/),

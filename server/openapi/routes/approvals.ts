@@ -11,6 +11,7 @@ import {
 } from '../common-responses.js';
 import {
   approvalStartQuerySchema,
+  unboundApprovalQuerySchema,
   approvalCallbackQuerySchema,
   approvalConfirmFormSchema,
 } from '../request-docs.js';
@@ -92,8 +93,10 @@ export const APPROVAL_ROUTES = [
       'The link written to the log when Slack is not configured. Whoever logs in with MFA is the approver, checked for eligibility after the login. Refused (404, reason `slack_required`) when Slack is configured.',
     security: 'none',
     params: ELEVATION_ID,
+    query: unboundApprovalQuerySchema,
     responses: {
       303: LOGIN_REDIRECT,
+      400: refused('`invalid_request`: `extension` is not a whole number from 1 (without Slack only).'),
       404: refused(
         '`not_found`: Slack is configured (reason `slack_required`), or `{id}` is not an elevation id.',
       ),
