@@ -11,6 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../core/model/audit-record.js';
 import type { ElevationView } from '../../core/model/elevation.js';
 import { startSlackApiStub, type SlackStub } from '../../dev/slack-api-stub.js';
+import {
+  APPROVE_EXTENSION_ACTION,
+  parseExtensionButtonValue,
+} from '../../integrations/slack/extend-messages.js';
 import { ApiError } from '../../domain/errors.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { serveApi, slackNotifierOn } from '../support/api-server.js';
@@ -130,6 +134,18 @@ describe('extensions the approvers decide', () => {
     expect(Date.parse(waiting.pendingExtension!.deadline)).toBeLessThanOrEqual(
       Date.parse(granted.expiresAt!),
     );
+
+    // The approvers are asked in the approval message's thread, with buttons naming this extension.
+    const isAsk = (c: SlackStub['calls'][number]) =>
+      c.method === 'chat.postMessage' &&
+      c.args.channel === CHANNEL &&
+      c.args.thread_ts !== undefined &&
+      JSON.stringify(c.args.blocks ?? []).includes(APPROVE_EXTENSION_ACTION);
+    await slack.waitFor((calls) => calls.some(isAsk));
+    const ask = JSON.stringify(slack.calls.find(isAsk)!.args.blocks);
+    expect(ask).toContain('the load is running late');
+    const values = [...ask.matchAll(/"value":"([^"]+)"/g)].map((m) => parseExtensionButtonValue(m[1]));
+    expect(values).toContainEqual({ elevationId: granted.id, extension: 1 });
 
     // One at a time; an approval of the request, or of another extension, does not count for it.
     const again = await extend(granted.id, { durationSeconds: 5, justification: 'more' });
