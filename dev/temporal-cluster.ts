@@ -73,9 +73,29 @@ export interface TemporalCluster {
   configFile: string;
   dynamicConfigFile: string;
   logFile: string;
-  pid: number;
+  /** The server process's id: a new one after each {@link TemporalCluster.restartServer}. */
+  readonly pid: number;
+  /**
+   * Ends the server process and starts a new one on the same config, ports and databases, as
+   * after a crash or an upgrade; PostgreSQL keeps running, and with it everything the cluster
+   * stored. Resolves once `default` takes calls again; rejects (with the server's last lines) if
+   * the new process does not come up, which {@link TemporalCluster.stop} then still stops.
+   */
+  restartServer(opts?: RestartOptions): Promise<void>;
   /** Stops the server, then PostgreSQL, and deletes both's files. Safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** How {@link TemporalCluster.restartServer} ends the server, and for how long. */
+export interface RestartOptions {
+  /** Between the old process's end and the new one's start. Default 0. */
+  downMs?: number;
+  /**
+   * `SIGTERM` (default) is an orderly stop: the services leave membership and release their
+   * shards first. `SIGKILL` is a crash: nothing is released, and the new process takes over
+   * from what the dead one left in the database (its membership rows, its shards' ranges).
+   */
+  signal?: 'SIGTERM' | 'SIGKILL';
 }
 
 /**
@@ -116,7 +136,9 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
   const partitions = opts.taskQueuePartitions ?? 1;
   const dir = await mkdtemp(path.join(tmpdir(), 'elevate-temporal-cluster-'));
   const stops: (() => Promise<void>)[] = [async () => rm(dir, { recursive: true, force: true })];
+  let stopped = false;
   const stopAll = async () => {
+    stopped = true;
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   };
 
@@ -142,15 +164,17 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
       stringify(serverConfig({ pg, ports, historyShards, metrics, dynamicConfigFile })),
     );
 
-    const server = startServer(binaries.server, configFile, logFile, opts.log);
+    const launch = () => startServer(binaries.server, configFile, logFile, opts.log);
+    // Whichever process runs now: stop() and a restart end the current one.
+    let server = launch();
     stops.push(() => server.stop());
-    await waitFor(() => systemInfo(address), {
-      timeoutMs: 90_000,
-      exited: server.exited,
-      what: 'the Temporal server',
-    }).catch((error: Error) => {
-      throw new Error(`${error.message}\n${server.tail()}`);
-    });
+    const serving = (what: string) =>
+      waitFor(() => systemInfo(address), { timeoutMs: 90_000, exited: server.exited, what }).catch(
+        (error: Error) => {
+          throw new Error(`${error.message}\n${server.tail()}`);
+        },
+      );
+    await serving('the Temporal server');
     await registerNamespace(address, CLUSTER_NAMESPACE);
 
     return {
@@ -164,7 +188,18 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
       configFile,
       dynamicConfigFile,
       logFile,
-      pid: server.pid,
+      get pid() {
+        return server.pid;
+      },
+      async restartServer({ downMs = 0, signal = 'SIGTERM' }: RestartOptions = {}) {
+        await server.stop(signal);
+        await new Promise((resolve) => setTimeout(resolve, downMs));
+        if (stopped) throw new Error('the Temporal cluster was stopped during the restart');
+        server = launch();
+        await serving('the restarted Temporal server');
+        // The namespace is stored; the new frontend loads it before it serves.
+        await namespaceServes(address, CLUSTER_NAMESPACE);
+      },
       stop: stopAll,
     };
   } catch (error) {
@@ -279,7 +314,8 @@ interface ServerProcess {
   exited: Promise<number | null>;
   /** The last lines the server logged. */
   tail(): string;
-  stop(): Promise<void>;
+  /** Ends the process with `signal` (SIGTERM escalates to SIGKILL after 20 s) and closes its log. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 function startServer(
@@ -312,11 +348,12 @@ function startServer(
     pid: child.pid!,
     exited,
     tail: () => last.join('\n'),
-    async stop() {
+    async stop(signal = 'SIGTERM') {
       process.removeListener('exit', onExit);
       if (child.exitCode === null && child.signalCode === null) {
-        // SIGTERM: the services leave membership and release their shards, then exit.
-        child.kill('SIGTERM');
+        // SIGTERM: the services leave membership and release their shards, then exit; SIGKILL:
+        // a crash, nothing released.
+        child.kill(signal);
         const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
         await exited;
         clearTimeout(timer);
@@ -347,6 +384,16 @@ async function registerNamespace(address: string, namespace: string): Promise<vo
       .catch((error: { code?: number }) => {
         if (error.code !== 6) throw error; // 6: ALREADY_EXISTS
       });
+  } finally {
+    await conn.close();
+  }
+  await namespaceServes(address, namespace);
+}
+
+/** Waits until the frontend serves calls in `namespace`. */
+async function namespaceServes(address: string, namespace: string): Promise<void> {
+  const conn = await Connection.connect({ address });
+  try {
     await waitFor(
       async () => {
         await conn.workflowService.listOpenWorkflowExecutions({ namespace, maximumPageSize: 1 });

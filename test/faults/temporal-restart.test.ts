@@ -8,12 +8,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINAL_STATUSES } from '../../core/model/elevation.js';
 import { freePort } from '../../dev/processes.js';
 import { startTemporalDevServer, type DevServer } from '../../dev/temporal-cli.js';
-import { botOf, startStack, type Stack } from '../support/stack.js';
+import { startStack, type Stack } from '../support/stack.js';
+import {
+  grantUntil,
+  maxOf,
+  maxRevocationDelayMs,
+  restartDelays,
+  seconds,
+  watchRemovals,
+  windowEnds,
+} from './temporal-restart-scenario.js';
 import { recordRows } from './fault-results.js';
 import { faultSettings, sleep } from './fault-settings.js';
 import { InvariantChecker } from './invariants.js';
@@ -69,39 +77,9 @@ describe('Temporal restarted with grants active', () => {
     // Half the windows end while Temporal is down, the rest within 15 s after it is back.
     // (after time enough to request and grant them all, about 0.3 s each on two busy cores)
     const downAt = Date.now() + 4000 + n * 300;
-    const upAt = downAt + downMs;
-    const k = Math.floor(n / 2);
-    const ends = BOTS.map((_, i) =>
-      i < k
-        ? downAt + 1000 + (downMs - 2000) * (k === 1 ? 0.5 : i / (k - 1))
-        : upAt + 5000 + 10_000 * (n - k === 1 ? 0 : (i - k) / (n - k - 1)),
-    );
-    const ids: string[] = [];
-    for (const [i, bot] of BOTS.entries()) {
-      const { elevation } = await stack.services.requests.request(botOf(stack, bot), {
-        role: ROLE,
-        durationSeconds: Math.max(2, Math.round((ends[i]! - Date.now()) / 1000)),
-        justification: 'fault suite: Temporal restart',
-        requestId: randomUUID(),
-      });
-      ids.push(elevation.id);
-    }
-    for (const id of ids) await stack.waitFor(id, (v) => v.status === 'active', 60_000);
-
-    // When each bot's grant is seen gone in slapd itself, watched from now on.
-    const gone = new Map<string, number>();
-    const source = ldapMemberships(stack, [ROLE]);
-    let watching = true;
-    const watcher = (async () => {
-      const deadline = Date.now() + downMs + 240_000;
-      while (watching && gone.size < BOTS.length && Date.now() < deadline) {
-        const held = await source.read().catch(() => undefined);
-        const at = Date.now();
-        for (const bot of BOTS)
-          if (held && !gone.has(bot) && !held.some((m) => m.botId === bot)) gone.set(bot, at);
-        await sleep(100);
-      }
-    })();
+    const ends = windowEnds(n, downAt, downMs, downAt + downMs);
+    const ids = await grantUntil(stack, ROLE, BOTS, ends, 'fault suite: Temporal restart');
+    const { gone, finish } = watchRemovals(stack, ROLE, BOTS, downMs + 240_000);
 
     await sleep(Math.max(0, downAt - Date.now()));
     await temporal.stop();
@@ -111,10 +89,7 @@ describe('Temporal restarted with grants active', () => {
     const backAt = Date.now();
 
     const views = await checker.settle(180_000, ids);
-    const lastLook = Date.now() + 5000;
-    while (gone.size < BOTS.length && Date.now() < lastLook) await sleep(100);
-    watching = false;
-    await watcher;
+    await finish();
     await stopSampling();
     await checker.finalCheck(await checker.settle(60_000));
     const ended = await checker.endedReport(views);
@@ -122,17 +97,13 @@ describe('Temporal restarted with grants active', () => {
 
     // From the window's end, or from the restart for a window that ended while Temporal was
     // down (negative: removed before Temporal was back).
-    const delays = views.map((v) => {
-      const end = Date.parse(v.expiresAt!);
-      const seen = gone.get(v.botId) ?? Infinity;
-      return { during: end < backAt, late: seen - end, afterRestart: seen - backAt };
-    });
+    const delays = restartDelays(views, gone, backAt);
     const during = delays.filter((d) => d.during);
     const after = delays.filter((d) => !d.during);
     const whileDown = during.filter((d) => d.afterRestart < 0);
     const afterBack = during.filter((d) => d.afterRestart >= 0);
-    const max = (xs: number[]) => (xs.length ? Math.max(...xs) : 0);
-    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const max = maxOf;
+    const s = seconds;
     recordRows('temporal-restart', [
       {
         order: 40,
@@ -141,9 +112,7 @@ describe('Temporal restarted with grants active', () => {
         lostRevocations: checker.count('lost-revocation'),
         leftoverGrants: checker.count('leftover-grant'),
         activeWithoutGrant: checker.count('active-without-grant'),
-        maxRevocationDelayMs: max(
-          delays.map((d) => (d.during && d.afterRestart >= 0 ? d.afterRestart : d.late)),
-        ),
+        maxRevocationDelayMs: maxRevocationDelayMs(delays),
         missingEvents: ended.missing,
         repeatedEvents: ended.repeated,
         chainVerified: chainOk,
