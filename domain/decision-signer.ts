@@ -210,9 +210,14 @@ export class RequestVerifier {
     }
     const iat = typeof claims.iat === 'number' ? claims.iat : Number.NaN;
     if (!(ctx.startedAt - iat <= REQUEST_MAX_AGE_MS && iat - ctx.startedAt <= 60_000)) {
+      const started = new Date(ctx.startedAt).toISOString();
       return refuse(
         'stale',
-        `the request was signed at ${Number.isNaN(iat) ? 'an unknown time' : new Date(iat).toISOString()}, not within ${REQUEST_MAX_AGE_MS / 60_000} minutes before the workflow started`,
+        Number.isNaN(iat)
+          ? 'the request carries no signing time'
+          : iat > ctx.startedAt
+            ? `the API signed the request at ${new Date(iat).toISOString()}, ${Math.round((iat - ctx.startedAt) / 1000)} s after Temporal started its workflow (${started}): the API's clock is ahead of Temporal's by more than 60 s; check the API host's time synchronisation`
+            : `the API signed the request at ${new Date(iat).toISOString()}, ${Math.round((ctx.startedAt - iat) / 1000)} s before Temporal started its workflow (${started}), more than ${REQUEST_MAX_AGE_MS / 60_000} minutes: the API's clock is behind Temporal's, or the start was held that long`,
         kid,
       );
     }

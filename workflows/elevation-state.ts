@@ -29,6 +29,7 @@ import type {
   DecisionKind,
   DenyInput,
   RefusalCode,
+  RequestRefusalCode,
   RevokeInput,
   SignedDecision,
 } from '../core/model/decisions.js';
@@ -471,8 +472,12 @@ export class ElevationState {
   // ---- the path ---------------------------------------------------------------------------------
 
   /** The workflow was not started by Elevate's API: it ends `failed` before anything happens. */
-  refuseUnverified(message: string): void {
-    this.view.lastError = `request not signed by Elevate's API: ${message}`;
+  refuseUnverified(message: string, code?: RequestRefusalCode): void {
+    // A signature dated outside the window is the API's, on a clock that is off: say so, not "unsigned".
+    this.view.lastError =
+      code === 'stale'
+        ? `request refused by the worker: ${message}`
+        : `request not signed by Elevate's API: ${message}`;
     this.end('failed', 'request_unverified');
   }
 

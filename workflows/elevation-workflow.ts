@@ -228,7 +228,7 @@ async function finish({ state, notify }: Run): Promise<ElevationView> {
  * overwrites the summary of the genuine one whose id it copied.
  */
 function refusedStart({ input, state, audit }: Run, check: RequestCheck): WorkflowEvent {
-  state.refuseUnverified(check.message);
+  state.refuseUnverified(check.message, check.outcome === 'verified' ? undefined : check.outcome);
   const { elevation: _unverifiedView, ...refused } = audit.event(
     'request.unverified',
     { kind: 'anonymous', id: 'temporal' },

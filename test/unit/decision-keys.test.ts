@@ -174,7 +174,17 @@ describe('request signatures: the API signs the start input, the worker checks i
     expect((await verifier.check(signed, ctx({ workflowId: 'elevation-other' }))).outcome).toBe(
       'wrong_workflow',
     );
-    expect((await verifier.check(signed, ctx({ startedAt: Date.now() + 6 * 60_000 }))).outcome).toBe('stale');
+    const late = await verifier.check(signed, ctx({ startedAt: Date.now() + 6 * 60_000 }));
+    expect(late.outcome).toBe('stale');
+    expect(late.message).toMatch(
+      /s before Temporal started its workflow .* the API's clock is behind Temporal's/,
+    );
+    // Signed "in the future" by an API whose clock is ahead: said as such, not as a forgery.
+    const early = await verifier.check(signed, ctx({ startedAt: Date.now() - 5 * 60_000 }));
+    expect(early.outcome).toBe('stale');
+    expect(early.message).toMatch(
+      /s after Temporal started its workflow .* the API's clock is ahead of Temporal's/,
+    );
     expect((await verifier.check(signed, ctx({ claim: () => Promise.resolve(false) }))).outcome).toBe(
       'replayed',
     );

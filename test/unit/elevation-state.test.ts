@@ -324,6 +324,15 @@ describe('ElevationState: the path', () => {
       lastError: "request not signed by Elevate's API: no signature",
     });
   });
+
+  it('when the API signed it at a time outside the window (a clock off), then the error says the worker refused it, not that it was unsigned', () => {
+    const { state } = elevation();
+    state.refuseUnverified("the API's clock is ahead of Temporal's by more than 60 s", 'stale');
+    expect(state.view).toMatchObject({ status: 'failed', endReason: 'request_unverified' });
+    expect(state.view.lastError).toBe(
+      "request refused by the worker: the API's clock is ahead of Temporal's by more than 60 s",
+    );
+  });
 });
 
 describe('ElevationState: signed decisions and their keys', () => {
