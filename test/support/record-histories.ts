@@ -152,6 +152,21 @@ const save = async (
   console.log(`recorded ${name}`);
 };
 const byBot = { kind: 'bot', botId: 'rec-bot' } as const;
+
+/**
+ * An elevation of `role` (whose extensions go to the approvers) approved, active, and an
+ * extension of 2 s asked for: the extension waits for approvers.
+ */
+async function extensionAsked(role: string, seconds: number): Promise<string> {
+  const id = await ask(role, seconds);
+  await stack.services.approvals.approve(id, { approver: { id: 'ann@example.org' } });
+  await stack.waitFor(id, (v) => v.status === 'active');
+  await stack.services.requests.extend(id, { kind: 'bot', id: 'rec-bot' }, byBot, {
+    durationSeconds: 2,
+    justification: 'recording',
+  });
+  return id;
+}
 /** A break-glass request: granted without approval, its review started beside it. */
 const askGlass = (role: string, durationSeconds: number) =>
   stack.services.requests
@@ -366,13 +381,7 @@ try {
       // in history), approved, and expired at the moved end.
       'extension-approved-expired',
       async () => {
-        const id = await ask('ask-again', 3);
-        await stack.services.approvals.approve(id, { approver: { id: 'ann@example.org' } });
-        await stack.waitFor(id, (v) => v.status === 'active');
-        await stack.services.requests.extend(id, { kind: 'bot', id: 'rec-bot' }, byBot, {
-          durationSeconds: 2,
-          justification: 'recording',
-        });
+        const id = await extensionAsked('ask-again', 3);
         await stack.services.approvals
           .approve(id, { approver: { id: 'ann@example.org' } })
           .catch(() => undefined);
@@ -385,20 +394,16 @@ try {
       // One extension denied, the next unanswered until its 10 s deadline; expired at the original end.
       'extension-denied-lapsed',
       async () => {
-        const id = await ask('ask-brief', 14);
-        await stack.services.approvals.approve(id, { approver: { id: 'ann@example.org' } });
-        await stack.waitFor(id, (v) => v.status === 'active');
-        const bot = { kind: 'bot', id: 'rec-bot' } as const;
-        await stack.services.requests.extend(id, bot, byBot, {
-          durationSeconds: 2,
-          justification: 'recording',
-        });
+        const id = await extensionAsked('ask-brief', 14);
         await stack.services.approvals.deny(id, {
           by: { kind: 'human', id: 'ann@example.org' },
           reason: 'recording',
           extension: 1,
         });
-        await stack.services.requests.extend(id, bot, byBot, { durationSeconds: 2, justification: 'again' });
+        await stack.services.requests.extend(id, { kind: 'bot', id: 'rec-bot' }, byBot, {
+          durationSeconds: 2,
+          justification: 'again',
+        });
         await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
         return id;
       },
@@ -407,13 +412,7 @@ try {
       // An extension still waiting when the window ends: closed, and the role revoked on time.
       'extension-lapsed-at-end',
       async () => {
-        const id = await ask('ask-again', 3);
-        await stack.services.approvals.approve(id, { approver: { id: 'ann@example.org' } });
-        await stack.waitFor(id, (v) => v.status === 'active');
-        await stack.services.requests.extend(id, { kind: 'bot', id: 'rec-bot' }, byBot, {
-          durationSeconds: 2,
-          justification: 'recording',
-        });
+        const id = await extensionAsked('ask-again', 3);
         await stack.waitFor(id, (v) => v.status === 'revoked', 30_000);
         return id;
       },
