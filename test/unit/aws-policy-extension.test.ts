@@ -23,6 +23,7 @@ import type {
 } from '../../core/model/targets.js';
 import type { ExtendGrantRequest } from '../../core/ports/activities.js';
 import { extendGrantActivity, grantVersionFrom, grantVersionKey } from '../../activities/extend.js';
+import { memoryRecords } from '../support/memory-records.js';
 
 const ROLE = JSON.stringify({
   Version: '2012-10-17',
@@ -152,25 +153,6 @@ describe("the router's extend", () => {
     expect(calls).toEqual([]);
   });
 });
-
-/** Single-use records in memory, enough for the activity. */
-function memoryRecords() {
-  const values = new Map<string, string>();
-  return {
-    values,
-    put: (id: string, value: string) => {
-      if (values.has(id)) return Promise.resolve(false);
-      values.set(id, value);
-      return Promise.resolve(true);
-    },
-    replace: (id: string, value: string) => {
-      if (!values.has(id)) return Promise.resolve(false);
-      values.set(id, value);
-      return Promise.resolve(true);
-    },
-    peek: (id: string) => Promise.resolve(values.get(id)),
-  };
-}
 
 const REQUEST: ExtendGrantRequest = {
   elevationId: 'el_1',

@@ -14,6 +14,7 @@ import { ExpiryRevoker } from '../../domain/expiry-revoker.js';
 import type { ReleaseRequest } from '../../core/ports/activities.js';
 import type { RevokeReceipt } from '../../core/model/elevation.js';
 import { renderExtensionReply } from '../../integrations/slack/extend-messages.js';
+import { memoryRecords } from '../support/memory-records.js';
 
 const GRANTED = '2026-12-07T04:00:00.000Z';
 const RULE: ExtendRule = { maxTotalSeconds: 7200, maxExtensions: 2, approval: 'none' };
@@ -173,25 +174,6 @@ const receiptOf = (req: ReleaseRequest): RevokeReceipt => ({
   stillHeldBy: [],
   verifiedAt: new Date().toISOString(),
 });
-
-/** Single-use records in memory, enough for the activity and `movedEndFrom`. */
-function memoryRecords() {
-  const values = new Map<string, string>();
-  return {
-    values,
-    put: (id: string, value: string) => {
-      if (values.has(id)) return Promise.resolve(false);
-      values.set(id, value);
-      return Promise.resolve(true);
-    },
-    replace: (id: string, value: string) => {
-      if (!values.has(id)) return Promise.resolve(false);
-      values.set(id, value);
-      return Promise.resolve(true);
-    },
-    peek: (id: string) => Promise.resolve(values.get(id)),
-  };
-}
 
 describe('the expiry revoker and extendGrant', () => {
   beforeEach(() => {
