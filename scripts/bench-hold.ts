@@ -10,13 +10,20 @@
  * keep up with the rate, and the result says how many were opened.
  *
  * At the plateau (every opened elevation active, or the first window about to end) the bench
- * process's RSS and heap are read (the worker runs in it), with the SDK's sticky-cache size; CPU
- * is measured from there to the first window's end (the cost of just holding: timers, drift
- * detection over every membership) and from there until the last is revoked. Then, per elevation:
+ * process's RSS and heap are read, and each worker's (the bench process's own when the worker runs
+ * in it, else each worker process's RSS from `/proc` and heap from its `/metrics`), with the SDK's
+ * sticky-cache size; CPU is measured from there to the first window's end (the cost of just
+ * holding: timers, drift detection over every membership) and from there until the end.
+ *
+ * The end: every elevation recorded as ended, or — since the workflows record revocations more
+ * slowly than the expiry revoker removes access — the directory holding none of the hold's
+ * members any more and then {@link RECEIPT_GRACE_MS} for the receipts, or the timeout. Access is
+ * judged from the directory itself: slapd's access log gives every opened elevation's removal,
+ * receipt or not (`slapdFigures`), and the groups are read for members left. Then, per elevation:
  *
  * - revocation lag: the receipt's `verifiedAt` minus `expiresAt` (access gone: the worker's
- *   expiry revoker's read-back, or the workflow's when the revoker is off or failed), and from
- *   slapd's access log when it runs with one (`slapdFigures`);
+ *   expiry revoker's read-back, or the workflow's when the revoker is off or failed), for those
+ *   recorded by the end, and slapd's removal minus `expiresAt` for all;
  * - workflow lag: `endedAt` (the workflow recorded the revocation, in workflow time) minus
  *   `expiresAt`. A workflow the worker evicted from its cache (`--max-cached-workflows` below N)
  *   replays its whole history when its timer fires before it can go on, so this is where a
@@ -26,7 +33,13 @@
 import type { BotPolicy } from '../config/policy.js';
 import type { RevokeReceipt } from '../core/model/elevation.js';
 import type { ApiAndWorkerProcess } from '../runtime/api-and-worker.js';
-import { slapdFigures, type ExpirySlapd, type Revoked, type SlapdTimedFigures } from './bench-mass-expiry.js';
+import {
+  slapdFigures,
+  type ExpectedRemoval,
+  type ExpirySlapd,
+  type Revoked,
+  type SlapdTimedFigures,
+} from './bench-mass-expiry.js';
 import {
   memoryMiB,
   stickyCacheDelta,
@@ -34,14 +47,19 @@ import {
   type CpuPercent,
   type ProcessWatch,
   type StickyCacheFigures,
+  type WorkerMemory,
 } from './bench-observe.js';
+import type { BenchWorker } from './bench-workers.js';
 import { holdEnd, round, spread } from './bench-load-figures.js';
 
 /** A request is not sent when its window would end sooner than this after it. */
 export const MIN_MARGIN_MS = 5_000;
 
+/** Once the directory holds none of the hold's members, how long to wait for the receipts. */
+export const RECEIPT_GRACE_MS = 120_000;
+
 export interface HoldOptions {
-  services: Pick<ApiAndWorkerProcess, 'services' | 'stores' | 'worker'>;
+  services: Pick<ApiAndWorkerProcess, 'services' | 'stores'>;
   /** One per elevation, in the order of the requests; no (bot, role) pair twice. */
   grants: readonly { bot: BotPolicy; role: string }[];
   ratePerSec: number;
@@ -53,10 +71,19 @@ export interface HoldOptions {
   timeoutSeconds: number;
   /** What the worker runs with, for the report. */
   expiryRevokerConcurrency: number;
+  maxCachedWorkflows: number | null;
+  /** Where the worker runs: the bench process, or processes of its own. */
+  workers: readonly BenchWorker[];
   slapd?: ExpirySlapd;
+  /** Each grant's group, as its role names it. */
+  groupDnOf: (role: string) => string;
+  /** Members the hold's groups still hold. */
+  membersLeft: () => Promise<number>;
   watch: ProcessWatch;
-  /** The worker's sticky-cache counters now (its `/metrics`). */
+  /** The workers' sticky-cache counters now (their `/metrics`, summed). */
   stickyCache: () => Promise<StickyCacheFigures>;
+  /** Each worker's memory now. */
+  workerMemory: () => Promise<WorkerMemory[]>;
   say: (line: string) => void;
 }
 
@@ -80,14 +107,22 @@ export interface HoldResult {
     active: number;
     /** After the first request. */
     reachedAfterMs: number;
+    /** The bench process (the API and the load generator, and the worker unless it has its own). */
     rssMiB: number;
     heapUsedMiB: number;
+    /** Each worker (the bench process's figures again when the worker runs in it). */
+    workers: WorkerMemory[];
     stickyCacheSize: number;
     /** From the plateau to the first window's end. */
     cpuPercent: CpuPercent;
   };
   expiry: {
-    notRevoked: number;
+    /** Elevations whose workflow had not recorded the revocation when the bench stopped waiting. */
+    receiptsOutstanding: number;
+    /** Members left in the hold's groups at the end (expected 0). */
+    membersLeftInLdap: number;
+    /** When the groups were seen empty, after the last window's end (null: not seen). */
+    groupsEmptyAfterLastEndMs: number | null;
     expirySpreadMs: number;
     revocationLagP50Ms: number;
     revocationLagP99Ms: number;
@@ -103,7 +138,8 @@ export interface HoldResult {
     /** Over the expiry: counters as differences, the cache size at the end. */
     stickyCache: StickyCacheFigures;
     cpuPercent: CpuPercent;
-    rssMiBMax: number;
+    /** The largest RSS seen over the expiry, by process. */
+    rssMiBMax: Record<string, number>;
   };
 }
 
@@ -114,8 +150,15 @@ const OPEN = ['pending_approval', 'approved', 'active', 'revoking'] as const;
 async function open(
   o: HoldOptions,
   plan: Parameters<typeof holdEnd>[1],
-): Promise<{ ids: string[]; failed: number; examples: Set<string>; behind: boolean }> {
+): Promise<{
+  ids: string[];
+  grantOf: Map<string, number>;
+  failed: number;
+  examples: Set<string>;
+  behind: boolean;
+}> {
   const ids: string[] = [];
+  const grantOf = new Map<string, number>();
   const examples = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   const maxInFlight = o.maxInFlight ?? 500;
@@ -139,7 +182,10 @@ async function open(
         justification: 'benchmark: hold',
       })
       .then(
-        (r) => void ids.push(r.elevation.id),
+        (r) => {
+          ids.push(r.elevation.id);
+          grantOf.set(r.elevation.id, i);
+        },
         (error: Error) => {
           failed += 1;
           if (examples.size < 3) examples.add(error.message.slice(0, 200));
@@ -149,7 +195,7 @@ async function open(
     inFlight.add(request);
   }
   await Promise.all(inFlight);
-  return { ids, failed, examples, behind };
+  return { ids, grantOf, failed, examples, behind };
 }
 
 async function counts(o: HoldOptions): Promise<{ active: number; open: number }> {
@@ -187,34 +233,69 @@ export async function measureHold(o: HoldOptions): Promise<HoldResult> {
   }
   const reachedAfterMs = Date.now() - plan.start;
   const memory = memoryMiB();
+  const workers = await o.workerMemory();
   const atPlateau = await o.stickyCache();
   const holding = o.watch.snapshot();
+  const ownWorkers = o.workers.some((w) => w.pid !== process.pid);
   o.say(
-    `hold: plateau of ${active} active after ${round(reachedAfterMs / 1000)} s: RSS ${memory.rss} MiB, heap ${memory.heapUsed} MiB, ${atPlateau.size} workflows cached`,
+    `hold: plateau of ${active} active after ${round(reachedAfterMs / 1000)} s: bench RSS ${memory.rss} MiB, heap ${memory.heapUsed} MiB` +
+      (ownWorkers
+        ? workers.map((w) => `; ${w.label} RSS ${w.rssMiB} MiB, heap ${w.heapUsedMiB} MiB`).join('')
+        : '') +
+      `; ${atPlateau.size} workflows cached`,
   );
   if (firstEnd > Date.now()) await sleep(firstEnd - Date.now());
   const expiring = o.watch.snapshot();
   const plateauCpu = o.watch.since(holding, expiring);
 
-  const rss = watchMemory();
+  const rss = watchMemory([
+    { label: 'bench', pid: process.pid },
+    ...o.workers.filter((w) => w.pid !== process.pid),
+  ]);
   const deadline = lastEnd + o.timeoutSeconds * 1000;
-  while ((await counts(o)).open > before.open && Date.now() < deadline) await sleep(500);
+  let emptyAt: number | null = null;
+  for (let k = 0; (await counts(o)).open > before.open && Date.now() < deadline; k += 1) {
+    if (emptyAt === null && Date.now() > lastEnd && k % 10 === 0 && (await o.membersLeft()) === 0) {
+      emptyAt = Date.now();
+      o.say(
+        `hold: the groups hold none of the hold's members ${round((emptyAt - lastEnd) / 1000)} s after the last end`,
+      );
+    }
+    if (emptyAt !== null && Date.now() > emptyAt + RECEIPT_GRACE_MS) break;
+    await sleep(500);
+  }
+  const membersLeftInLdap = await o.membersLeft();
   const expiryCpu = o.watch.since(expiring);
   const rssSeen = rss.stop();
   const cache = stickyCacheDelta(atPlateau, await o.stickyCache());
 
   const revoked: Revoked[] = [];
+  const expected: ExpectedRemoval[] = [];
   const workflowLags: number[] = [];
   let byRevoker = 0;
   for (const id of opened.ids) {
     const view = await o.services.stores.elevations.getElevation(id);
-    if (view?.status !== 'revoked' || !view.expiresAt) continue;
+    if (!view?.expiresAt) continue;
+    const { bot, role } = o.grants[opened.grantOf.get(id)!]!;
+    const removal = {
+      expiresAt: Date.parse(view.expiresAt),
+      groupDn: o.groupDnOf(role),
+      principal: bot.ldapDn!,
+    };
+    if (view.status !== 'revoked') {
+      expected.push(removal);
+      continue;
+    }
     const events = await o.services.stores.auditLog.listEvents(id);
     const receipt = events.find((e) => e.type === 'elevation.revoked')?.data.receipt as
       RevokeReceipt | undefined;
-    if (!receipt) continue;
+    if (!receipt) {
+      expected.push(removal);
+      continue;
+    }
     const expiresAt = Date.parse(view.expiresAt);
     revoked.push({ expiresAt, receipt });
+    expected.push({ ...removal, verifiedAt: Date.parse(receipt.verifiedAt) });
     if (view.endedAt) workflowLags.push(Date.parse(view.endedAt) - expiresAt);
     if (receipt.removedBy === 'expiry-revoker') byRevoker += 1;
   }
@@ -225,7 +306,9 @@ export async function measureHold(o: HoldOptions): Promise<HoldResult> {
   const lastExpiry = revoked.reduce((m, r) => Math.max(m, r.expiresAt), -Infinity);
   const lastRemoved = revoked.reduce((m, r) => Math.max(m, Date.parse(r.receipt.verifiedAt)), -Infinity);
   const slapdTimed =
-    o.slapd?.accessLogSuffix && revoked.length > 0 ? await slapdFigures(o.slapd, plan.start, revoked) : null;
+    o.slapd?.accessLogSuffix && expected.length > 0
+      ? await slapdFigures(o.slapd, plan.start, expected)
+      : null;
 
   const result: HoldResult = {
     requested: count,
@@ -237,18 +320,21 @@ export async function measureHold(o: HoldOptions): Promise<HoldResult> {
     openSeconds,
     leadSeconds: o.leadSeconds,
     spreadSeconds: o.spreadSeconds,
-    maxCachedWorkflows: o.services.worker?.options.maxCachedWorkflows ?? null,
+    maxCachedWorkflows: o.maxCachedWorkflows,
     expiryRevokerConcurrency: o.expiryRevokerConcurrency,
     plateau: {
       active,
       reachedAfterMs,
       rssMiB: memory.rss,
       heapUsedMiB: memory.heapUsed,
+      workers,
       stickyCacheSize: atPlateau.size,
       cpuPercent: plateauCpu,
     },
     expiry: {
-      notRevoked: opened.ids.length - revoked.length,
+      receiptsOutstanding: opened.ids.length - revoked.length,
+      membersLeftInLdap,
+      groupsEmptyAfterLastEndMs: emptyAt === null ? null : emptyAt - lastEnd,
       expirySpreadMs: revoked.length > 0 ? lastExpiry - firstExpiry : NaN,
       revocationLagP50Ms: lag.p50Ms,
       revocationLagP99Ms: lag.p99Ms,
@@ -261,12 +347,16 @@ export async function measureHold(o: HoldOptions): Promise<HoldResult> {
       slapdTimed,
       stickyCache: cache,
       cpuPercent: expiryCpu,
-      rssMiBMax: rssSeen.maxRssMiB,
+      rssMiBMax: rssSeen,
     },
   };
   const e = result.expiry;
   o.say(
-    `hold: ${revoked.length} revoked (${e.notRevoked} not); lag p50/p99/max ${e.revocationLagP50Ms}/${e.revocationLagP99Ms}/${e.revocationLagMaxMs} ms, ` +
+    `hold: ${revoked.length} receipts (${e.receiptsOutstanding} outstanding), ${e.membersLeftInLdap} members left in LDAP` +
+      (slapdTimed
+        ? `; slapd: ${slapdTimed.timed} removed (${slapdTimed.notInLog} not in its log), lag p50/p99/max ${slapdTimed.removalLagP50Ms}/${slapdTimed.removalLagP99Ms}/${slapdTimed.removalLagMaxMs} ms`
+        : '') +
+      `; receipts' lag p50/p99/max ${e.revocationLagP50Ms}/${e.revocationLagP99Ms}/${e.revocationLagMaxMs} ms, ` +
       `workflows recorded it p50/p99/max ${e.workflowLagP50Ms}/${e.workflowLagP99Ms}/${e.workflowLagMaxMs} ms after expiry; ` +
       `${cache.forcedEvictions} forced evictions, ${cache.misses} cache misses, ${cache.replaySeconds} s replaying`,
   );

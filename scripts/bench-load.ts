@@ -45,7 +45,15 @@ import type { ApiAndWorkerProcess } from '../runtime/api-and-worker.js';
 import { reconcileAwsPrincipalsOf, scheduledReconcileRolesOf } from '../worker/reconcile-schedule.js';
 import { measureHold, type HoldResult } from './bench-hold.js';
 import { holdLayout, parseRates } from './bench-load-figures.js';
-import { postmasterPid, ProcessWatch, readStickyCache, type WatchedProcess } from './bench-observe.js';
+import {
+  postmasterPid,
+  ProcessWatch,
+  readStickyCache,
+  workerMemory,
+  type WatchedProcess,
+} from './bench-observe.js';
+import type { BenchWorker } from './bench-workers.js';
+import type { LdapTarget } from '../integrations/ldap/ldap-target.js';
 import { measureRamp, type RampBot, type RampResult } from './bench-ramp.js';
 
 /** The flags, for the bench's `parseArgs`. */
@@ -61,9 +69,16 @@ export const LOAD_OPTIONS = {
   'hold-spread': { type: 'string', default: '60' },
   'max-cached-workflows': { type: 'string' },
   'expiry-revoker-concurrency': { type: 'string' },
+  'worker-processes': { type: 'string', default: '0' },
+  'worker-cpu-profile': { type: 'boolean' },
 } as const;
 
-type LoadValues = { [K in keyof typeof LOAD_OPTIONS]?: string | undefined };
+type LoadValues = {
+  [K in keyof typeof LOAD_OPTIONS]?: (typeof LOAD_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
+};
+type StringOption = {
+  [K in keyof typeof LOAD_OPTIONS]: (typeof LOAD_OPTIONS)[K]['type'] extends 'string' ? K : never;
+}[keyof typeof LOAD_OPTIONS];
 
 /** Held grants per LDAP group of the hold, at most. */
 export const HOLD_GROUP_SIZE = 1000;
@@ -103,6 +118,12 @@ export interface LoadPlan {
   groups: string[];
   /** Always set: the defaults unless a flag or `ELEVATE_WORKER_*` says otherwise. */
   worker: WorkerSettings;
+  /** The variables {@link LoadPlan.worker} came from, for `elevate worker` processes. */
+  workerEnv: NodeJS.ProcessEnv;
+  /** Workers in processes of their own (`--worker-processes`; 0: in the bench process). */
+  workerProcesses: number;
+  /** Run the worker processes under V8's CPU profiler (`--worker-cpu-profile`). */
+  workerCpuProfile: boolean;
   ramp?: { rates: number[]; stepSeconds: number; windowSeconds: number; bots: RampBot[] };
   hold?: {
     count: number;
@@ -115,12 +136,12 @@ export interface LoadPlan {
 }
 
 /** The flag `name`'s value, or its default. */
-function flag(values: LoadValues, name: keyof typeof LOAD_OPTIONS): string | undefined {
+function flag(values: LoadValues, name: StringOption): string | undefined {
   const option = LOAD_OPTIONS[name];
   return values[name] ?? ('default' in option ? option.default : undefined);
 }
 
-function positive(values: LoadValues, name: keyof typeof LOAD_OPTIONS, { zero = false } = {}): number {
+function positive(values: LoadValues, name: StringOption, { zero = false } = {}): number {
   const text = flag(values, name);
   const n = Number(text);
   if (!Number.isFinite(n) || n < 0 || (n === 0 && !zero))
@@ -134,8 +155,11 @@ function temporalKind(text: string | undefined): BenchTemporalKind {
   throw new Error(`--temporal takes dev, cluster or host:port, not ${text}`);
 }
 
-/** The worker's settings as `ELEVATE_WORKER_*` gives them, with the flags on top. */
-function workerSettings(values: LoadValues): WorkerSettings {
+/**
+ * The worker's settings as `ELEVATE_WORKER_*` gives them, with the flags on top, and the
+ * variables they came from (for worker processes of their own).
+ */
+function workerSettings(values: LoadValues): { settings: WorkerSettings; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env))
     if (k.startsWith('ELEVATE_WORKER_') || k === 'ELEVATE_EXPIRY_REVOKER_CONCURRENCY') env[k] = v;
@@ -143,7 +167,7 @@ function workerSettings(values: LoadValues): WorkerSettings {
     env.ELEVATE_WORKER_MAX_CACHED_WORKFLOWS = values['max-cached-workflows'];
   if (values['expiry-revoker-concurrency'] !== undefined)
     env.ELEVATE_EXPIRY_REVOKER_CONCURRENCY = values['expiry-revoker-concurrency'];
-  return loadSettings(env).worker;
+  return { settings: loadSettings(env).worker, env };
 }
 
 /** What the flags ask for; `rampRoles` are the bench's LDAP roles, which the ramp shares. */
@@ -175,6 +199,10 @@ export function loadPlan(
       ...(i < layout.bots ? layout.groupsOf(i).map((g) => groups[g]!) : []),
     ],
   }));
+  const worker = workerSettings(values);
+  const workerProcesses = Math.floor(positive(values, 'worker-processes', { zero: true }));
+  if (values['worker-cpu-profile'] === true && workerProcesses === 0)
+    throw new Error('--worker-cpu-profile profiles worker processes: add --worker-processes 1 (or more)');
   const blobLimit = flag(values, 'temporal-blob-limit');
   const blobLimitBytes = blobLimit
     ? Math.round(positive(values, 'temporal-blob-limit') * 2 ** 20)
@@ -195,7 +223,10 @@ export function loadPlan(
       approval: { mode: 'auto' },
     })),
     groups,
-    worker: workerSettings(values),
+    worker: worker.settings,
+    workerEnv: worker.env,
+    workerProcesses,
+    workerCpuProfile: values['worker-cpu-profile'] === true,
     ...(rates.length > 0
       ? {
           ramp: {
@@ -246,7 +277,12 @@ export function checkScheduleInput(policy: Policy, plan: Pick<LoadPlan, 'blobLim
 
 /** What the load phases need of the running stack. */
 export interface LoadContext {
-  services: ApiAndWorkerProcess;
+  /** The API (and the worker, unless it runs in processes of its own). */
+  services: Pick<ApiAndWorkerProcess, 'services' | 'stores' | 'url'>;
+  /** Where the worker runs: this process, or processes of its own. */
+  workers: readonly BenchWorker[];
+  /** The LDAP target, for the members left at the end. */
+  target: Pick<LdapTarget, 'listMembers'>;
   policy: Policy;
   temporal: BenchTemporal;
   slapd: SlapdServer;
@@ -267,6 +303,7 @@ export interface LoadResults {
 
 async function watchStack(ctx: LoadContext): Promise<ProcessWatch> {
   const processes: WatchedProcess[] = [{ label: 'bench', pid: process.pid }];
+  for (const w of ctx.workers) if (w.pid !== process.pid) processes.push({ label: w.label, pid: w.pid });
   if (ctx.temporal.pid) processes.push({ label: 'temporal', pid: ctx.temporal.pid });
   const temporalPg = ctx.temporal.postgresUrl && (await postmasterPid(ctx.temporal.postgresUrl));
   if (temporalPg) processes.push({ label: 'temporalPostgres', pid: temporalPg, tree: true });
@@ -276,6 +313,14 @@ async function watchStack(ctx: LoadContext): Promise<ProcessWatch> {
   const watch = new ProcessWatch(processes);
   if (!watch.available) ctx.say('no /proc here: the load phases report no CPU figures');
   return watch;
+}
+
+/** How many members the groups of `roles` hold, read from the directory. */
+async function membersOf(ctx: LoadContext, roles: Iterable<string>): Promise<number> {
+  let n = 0;
+  for (const role of roles)
+    n += (await ctx.target.listMembers({ type: 'ldap', groupDn: groupDn(ctx.suffix, role) })).length;
+  return n;
 }
 
 /** Runs the ramp, then the hold, as the plan asks (either may be absent). */
@@ -292,6 +337,7 @@ export async function runLoadPhases(plan: LoadPlan, ctx: LoadContext): Promise<L
         windowSeconds: plan.ramp.windowSeconds,
         drainTimeoutSeconds: 120,
         watch,
+        memoryOf: [{ label: 'bench', pid: process.pid }, ...ctx.workers.filter((w) => w.pid !== process.pid)],
         say: ctx.say,
       })
     : null;
@@ -310,17 +356,17 @@ export async function runLoadPhases(plan: LoadPlan, ctx: LoadContext): Promise<L
         timeoutSeconds: 300,
         expiryRevokerConcurrency: plan.worker.expiryRevokerConcurrency,
         slapd: ctx.slapd,
+        groupDnOf: (role) => groupDn(ctx.suffix, role),
+        membersLeft: () => membersOf(ctx, plan.groups),
         watch,
-        stickyCache: () => readStickyCache(ctx.services.url, ctx.adminToken),
+        workers: ctx.workers,
+        maxCachedWorkflows: plan.worker.maxCachedWorkflows ?? null,
+        stickyCache: () => readStickyCache(ctx.workers, ctx.adminToken),
+        workerMemory: () => workerMemory(ctx.workers, ctx.adminToken),
         say: ctx.say,
       })
     : null;
-  const target = ctx.services.target;
-  let membersLeftInLdap = 0;
   const roles = new Set([...(plan.ramp?.bots.map((b) => b.role) ?? []), ...plan.groups]);
-  if (target)
-    for (const role of roles)
-      membersLeftInLdap += (await target.listMembers({ type: 'ldap', groupDn: groupDn(ctx.suffix, role) }))
-        .length;
+  const membersLeftInLdap = await membersOf(ctx, roles);
   return { ramp, hold, membersLeftInLdap };
 }

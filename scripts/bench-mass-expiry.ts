@@ -67,9 +67,11 @@ export interface SlapdTimedFigures {
   lastRemovedAfterFirstExpiryMs: number;
   /** Modifies that removed the phase's members (fewer than removals when they were batched). */
   modifies: number;
-  /** Revoked elevations whose removal the access log does not show (expected 0). */
+  /** Elevations whose removal the access log does not show (expected 0). */
   notInLog: number;
-  /** Each receipt's `verifiedAt` minus slapd's removal: the read-back and the way back, p50. */
+  /** Elevations timed (those the access log shows removed). */
+  timed: number;
+  /** Each receipt's `verifiedAt` minus slapd's removal (those with a receipt): the read-back and the way back, p50. */
   receiptAfterRemovalP50Ms: number;
 }
 
@@ -99,6 +101,30 @@ const key = (groupDn: string, member: string) => `${normalizeDn(groupDn)}\n${nor
 export interface Revoked {
   expiresAt: number;
   receipt: RevokeReceipt;
+}
+
+/** A member value that should leave its group when its window ends; `verifiedAt` once a receipt says so. */
+export interface ExpectedRemoval {
+  expiresAt: number;
+  groupDn: string;
+  principal: string;
+  verifiedAt?: number;
+}
+
+/** The LDAP removals the receipts speak of. */
+export function removalsOf(revoked: readonly Revoked[]): ExpectedRemoval[] {
+  return revoked.flatMap(({ expiresAt, receipt }) =>
+    receipt.target.type === 'ldap'
+      ? [
+          {
+            expiresAt,
+            groupDn: receipt.target.groupDn,
+            principal: receipt.principal,
+            verifiedAt: Date.parse(receipt.verifiedAt),
+          },
+        ]
+      : [],
+  );
 }
 
 /** Sends the requests on schedule, waits for every revocation, and reads the receipts. */
@@ -144,13 +170,14 @@ async function runExpiries(
 }
 
 /**
- * Each revoked elevation's removal in slapd's access log: the first deletion of its member value
- * from its group after that value was added during the phase (the grant).
+ * Each expected removal in slapd's access log: the first deletion of its member value from its
+ * group after that value was added during the phase (the grant). Read from the directory itself,
+ * so it shows access taken away whether or not the elevation's receipt has been recorded yet.
  */
 export async function slapdFigures(
   slapd: ExpirySlapd,
   since: number,
-  revoked: Revoked[],
+  expected: readonly ExpectedRemoval[],
 ): Promise<SlapdTimedFigures> {
   const changes = await readMemberChanges(
     { url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword },
@@ -168,23 +195,21 @@ export async function slapdFigures(
   const modifies = new Set<string>();
   let lastRemoval = -Infinity;
   let notInLog = 0;
-  for (const { expiresAt, receipt } of revoked) {
-    const found =
-      receipt.target.type === 'ldap'
-        ? removal.get(key(receipt.target.groupDn, receipt.principal))
-        : undefined;
+  for (const { expiresAt, groupDn, principal, verifiedAt } of expected) {
+    const found = removal.get(key(groupDn, principal));
     if (!found) {
       notInLog += 1;
       continue;
     }
     lags.push(found.at - expiresAt);
-    behind.push(Date.parse(receipt.verifiedAt) - found.at);
+    if (verifiedAt !== undefined) behind.push(verifiedAt - found.at);
     modifies.add(found.modify);
     lastRemoval = Math.max(lastRemoval, found.at);
   }
   lags.sort((a, b) => a - b);
   behind.sort((a, b) => a - b);
-  const firstExpiry = Math.min(...revoked.map((r) => r.expiresAt));
+  // Folded rather than spread into Math.min: tens of thousands of arguments overflow the stack.
+  const firstExpiry = expected.reduce((m, r) => Math.min(m, r.expiresAt), Infinity);
   return {
     removalLagP50Ms: round(pct(lags, 50)),
     removalLagP99Ms: round(pct(lags, 99)),
@@ -192,6 +217,7 @@ export async function slapdFigures(
     lastRemovedAfterFirstExpiryMs: lags.length > 0 ? round(lastRemoval - firstExpiry) : NaN,
     modifies: modifies.size,
     notInLog,
+    timed: lags.length,
     receiptAfterRemovalP50Ms: round(pct(behind, 50)),
   };
 }
@@ -210,7 +236,8 @@ async function figures(
   const firstExpiry = expiries.length > 0 ? Math.min(...expiries) : NaN;
   const lastReceipt = Math.max(...revoked.map((r) => Date.parse(r.receipt.verifiedAt)));
   let slapdTimed: SlapdTimedFigures | null = null;
-  if (options.slapd?.accessLogSuffix) slapdTimed = await slapdFigures(options.slapd, since, revoked);
+  if (options.slapd?.accessLogSuffix)
+    slapdTimed = await slapdFigures(options.slapd, since, removalsOf(revoked));
   else options.say(`slapd runs without its access log: ${label} is timed by the revocation receipts only`);
   const result: MassExpiryResult = {
     elevations: run.ids.length,

@@ -131,7 +131,7 @@ function readStats(): ProcStat[] {
 }
 
 /** Clock ticks a second (`getconf CLK_TCK`; 100 on every common Linux). */
-function clockTicks(): number {
+export function clockTicks(): number {
   try {
     const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
     return n > 0 ? n : 100;
@@ -183,27 +183,83 @@ export async function postmasterPid(url: string): Promise<number | undefined> {
   }
 }
 
-/** The bench process's memory, in MiB (the worker and the API run in it). */
+const mib = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
+
+/** The bench process's memory, in MiB (the API runs in it, and the worker unless it has its own). */
 export function memoryMiB(): { rss: number; heapUsed: number } {
   const m = process.memoryUsage();
-  const mib = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
   return { rss: mib(m.rss), heapUsed: mib(m.heapUsed) };
 }
 
-/** Samples {@link memoryMiB} every `ms` until stopped; the largest RSS seen. */
-export function watchMemory(ms = 1000): { stop(): { maxRssMiB: number; endRssMiB: number } } {
-  let max = memoryMiB().rss;
-  const timer = setInterval(() => {
-    max = Math.max(max, memoryMiB().rss);
-  }, ms);
+/** `VmRSS` of `/proc/<pid>/status`, in MiB; NaN when it cannot be read (gone, or not Linux). */
+export function rssMiBOf(pid: number): number {
+  if (pid === process.pid) return memoryMiB().rss;
+  try {
+    const kib = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib === undefined ? NaN : mib(Number(kib) * 1024);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples each process's RSS every `ms` until stopped; the largest seen of each, by label. */
+export function watchMemory(
+  processes: readonly { label: string; pid: number }[],
+  ms = 1000,
+): { stop(): Record<string, number> } {
+  const max: Record<string, number> = {};
+  const sample = () => {
+    for (const p of processes) {
+      const rss = rssMiBOf(p.pid);
+      if (Number.isFinite(rss)) max[p.label] = Math.max(max[p.label] ?? 0, rss);
+    }
+  };
+  sample();
+  const timer = setInterval(sample, ms);
   timer.unref();
   return {
     stop() {
       clearInterval(timer);
-      const end = memoryMiB().rss;
-      return { maxRssMiB: Math.max(max, end), endRssMiB: end };
+      sample();
+      return max;
     },
   };
+}
+
+/** One worker process's memory: RSS from `/proc`, the main thread's heap from its `/metrics`. */
+export interface WorkerMemory {
+  label: string;
+  rssMiB: number;
+  heapUsedMiB: number;
+}
+
+/** Sums the samples of `series` (any labels) in a Prometheus text exposition; undefined if absent. */
+export function sumSeries(text: string, series: string): number | undefined {
+  let sum: number | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_:][\w:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m?.[1] === series) sum = (sum ?? 0) + Number(m[2]);
+  }
+  return sum;
+}
+
+async function scrape(metricsUrl: string, token: string): Promise<string> {
+  const res = await fetch(`${metricsUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  if (res.status !== 200) throw new Error(`${metricsUrl}/metrics: HTTP ${res.status}`);
+  return await res.text();
+}
+
+/** Each worker's {@link WorkerMemory} (an admin token is accepted at `/metrics`). */
+export async function workerMemory(
+  workers: readonly { label: string; pid: number; metricsUrl: string }[],
+  token: string,
+): Promise<WorkerMemory[]> {
+  return await Promise.all(
+    workers.map(async (w) => {
+      const heap = sumSeries(await scrape(w.metricsUrl, token), 'elevate_nodejs_heap_size_used_bytes');
+      return { label: w.label, rssMiB: rssMiBOf(w.pid), heapUsedMiB: heap === undefined ? NaN : mib(heap) };
+    }),
+  );
 }
 
 /** The SDK's sticky cache and replays, summed over every label (task queue, namespace). */
@@ -232,23 +288,27 @@ const STICKY_SERIES: Record<keyof StickyCacheFigures, string> = {
 
 /** Sums each series of {@link STICKY_SERIES} in a Prometheus text exposition (absent: 0). */
 export function parseStickyCache(text: string): StickyCacheFigures {
-  const sums = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('temporal_')) continue;
-    const m = /^([A-Za-z_:][\w:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (m) sums.set(m[1]!, (sums.get(m[1]!) ?? 0) + Number(m[2]));
-  }
   const out = {} as StickyCacheFigures;
   for (const [key, name] of Object.entries(STICKY_SERIES) as [keyof StickyCacheFigures, string][])
-    out[key] = sums.get(name) ?? 0;
+    out[key] = sumSeries(text, name) ?? 0;
   return out;
 }
 
-/** Reads {@link StickyCacheFigures} from the API's `/metrics` (an admin token is accepted). */
-export async function readStickyCache(api: string, token: string): Promise<StickyCacheFigures> {
-  const res = await fetch(`${api}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-  if (res.status !== 200) throw new Error(`/metrics: HTTP ${res.status}`);
-  return parseStickyCache(await res.text());
+/**
+ * {@link StickyCacheFigures} summed over the workers' `/metrics` (the API's, when the worker runs
+ * in the bench process; an admin token is accepted).
+ */
+export async function readStickyCache(
+  workers: readonly { metricsUrl: string }[],
+  token: string,
+): Promise<StickyCacheFigures> {
+  const each = await Promise.all(
+    workers.map(async (w) => parseStickyCache(await scrape(w.metricsUrl, token))),
+  );
+  const sum = {} as StickyCacheFigures;
+  for (const key of Object.keys(STICKY_SERIES) as (keyof StickyCacheFigures)[])
+    sum[key] = each.reduce((n, f) => n + f[key], 0);
+  return sum;
 }
 
 /** `b - a` for the counters; the gauge as `b` has it. */

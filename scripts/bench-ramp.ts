@@ -20,7 +20,8 @@
  * A step is saturated when it completed more than 10 % fewer lifecycles a second than offered,
  * or a p99 exceeded 1 s ({@link saturation}); the result names the first such step and the
  * process that used most CPU in it. The bench process also runs the load generator (the HTTP
- * client), so its CPU is a little more than the API's and the worker's.
+ * client), so its CPU is a little more than the API's (and the worker's, unless the worker runs
+ * in processes of its own: `--worker-processes`, `bench-workers.ts`).
  */
 import type { ElevationView, RevokeReceipt } from '../core/model/elevation.js';
 import type { ApiAndWorkerProcess } from '../runtime/api-and-worker.js';
@@ -52,6 +53,8 @@ export interface RampOptions {
   /** How long after its last window ends a step may take to finish before the ramp stops. */
   drainTimeoutSeconds: number;
   watch: ProcessWatch;
+  /** The processes whose RSS each step reports (the bench's, and the workers' when they have their own). */
+  memoryOf: readonly { label: string; pid: number }[];
   say: (line: string) => void;
 }
 
@@ -72,7 +75,8 @@ export interface RampStep {
   lastRevokedAfterStepMs: number;
   cpuPercent: CpuPercent;
   busiest: { process: string; cpuPercent: number } | null;
-  rssMiB: { max: number; end: number };
+  /** The largest RSS seen in the step, by process. */
+  rssMiBMax: Record<string, number>;
   /** Why it counts as saturated; null when it kept up. */
   saturated: string | null;
 }
@@ -131,7 +135,7 @@ async function runStep(
   const { stepSeconds: D, windowSeconds: W, services } = o;
   const count = bots.length;
   const openBefore = await openCount(services);
-  const memory = watchMemory();
+  const memory = watchMemory(o.memoryOf);
   const t0 = Date.now();
   let cpuFrom: CpuSnapshot | undefined;
   const cpuStart = setTimeout(() => (cpuFrom = o.watch.snapshot()), W * 1000);
@@ -199,7 +203,7 @@ async function runStep(
     lastRevokedAfterStepMs: lifecycles.length > 0 ? round(lastRevoked - (t0 + (D + W) * 1000)) : NaN,
     cpuPercent,
     busiest: busiest(cpuPercent) ?? null,
-    rssMiB: { max: rss.maxRssMiB, end: rss.endRssMiB },
+    rssMiBMax: rss,
     saturated: saturation(outcome) ?? null,
   };
   return { step, finished: unfinished === 0 };
@@ -213,7 +217,9 @@ function describe(step: RampStep): string {
     `${step.offeredPerSec}/s offered: ${step.completedPerSec}/s completed, ${step.failures} failed; ` +
     `request→active p50/p99 ${step.requestToActiveP50Ms}/${step.requestToActiveP99Ms} ms, ` +
     `revocation lag p50/p99 ${step.revocationLagP50Ms}/${step.revocationLagP99Ms} ms; CPU ${cpu}; ` +
-    `RSS max ${step.rssMiB.max} MiB${step.saturated ? `; SATURATED (${step.saturated})` : ''}`
+    `RSS max ${Object.entries(step.rssMiBMax)
+      .map(([label, mib]) => `${label} ${mib}`)
+      .join(', ')} MiB${step.saturated ? `; SATURATED (${step.saturated})` : ''}`
   );
 }
 

@@ -54,6 +54,11 @@ import { shortWindowLags } from './bench-short-windows.js';
 import { botDn, groupDn } from '../dev/ldap-seed.js';
 import { createLogger } from '../runtime/logger.js';
 import { startApiAndWorker } from '../runtime/api-and-worker.js';
+import { startApi } from '../runtime/api.js';
+import { LdapTarget } from '../integrations/ldap/ldap-target.js';
+import { startBenchWorkers, workerProcessEnv, type BenchWorker } from './bench-workers.js';
+import { summariseProfiles, threadSeconds } from './bench-cpu-profile.js';
+import { clockTicks } from './bench-observe.js';
 import { freePort } from '../dev/processes.js';
 import type { ElevationView, GrantReceipt, RevokeReceipt } from '../core/model/elevation.js';
 import { startDevIdentityProvider } from '../dev/dev-identity-provider.js';
@@ -140,7 +145,8 @@ try {
   const keys = bots.map(() => generateSecret('bot'));
   const load = loadPlan(values, { suffix: SUFFIX, rampRoles: roles });
   const adminToken = generateSecret('admin');
-  const policy = policySchema.parse({
+  // As a policy file would say it (the worker processes read it from one), parsed below.
+  const policy = {
     version: 1,
     admins: [{ id: 'bench-admin', tokenHash: hashSecret(adminToken) }],
     bots: bots.map((id, i) => ({
@@ -160,7 +166,7 @@ try {
       maxDurationSeconds: 3600,
       approval: { mode: 'auto' },
     })),
-  });
+  };
   const approvalBot = {
     id: 'bench-approval-bot',
     owner: 'bench@example.org',
@@ -210,7 +216,7 @@ try {
     apiKeyHash: hashSecret(generateSecret('bot')),
     roles: [roles[i % roleCount]!],
   }));
-  const fullPolicy = policySchema.parse({
+  const fullPolicyInput = {
     ...policy,
     bots: [...policy.bots, ...burstBotPolicies, ...load.bots, approvalBot, ...pgBots, ...awsBots],
     roles: [
@@ -245,7 +251,8 @@ try {
         approval: { mode: 'approvers', groups: [{ name: 'bench', ldapGroup: groupDn(SUFFIX, 'approvers') }] },
       },
     ],
-  });
+  };
+  const fullPolicy = policySchema.parse(fullPolicyInput);
 
   checkScheduleInput(fullPolicy, load);
   say(`starting the embedded stack in ${dir}`);
@@ -323,12 +330,51 @@ try {
   process.env['AWS_SECRET_ACCESS_KEY'] = AWS_CREDENTIALS.secretAccessKey;
   process.env['AWS_REGION'] = AWS_REGION;
   const decisionSigningKey = parseSigningKey(newDecisionKeyPair().privatePem);
-  const services = await startApiAndWorker({
+  const ldap = { url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword };
+  const temporalSettings = { address: temporal.address, namespace: 'default', taskQueue: 'elevate-bench' };
+  const sqlitePath = path.join(dir, 'audit.db');
+  const slackSettings = { botToken: slack.token, signingSecret, socketMode: false, apiUrl: slack.url };
+  const grantTimeoutSeconds = 120;
+  const revokeRetryMaxSeconds = 5;
+  const targetEnv = {
+    ELEVATE_POSTGRES_BENCH_URL: postgres.url.replace('postgres@', 'elevate_admin:bench-admin-secret@'),
+    ELEVATE_AWS_ENDPOINT_URL: moto.url,
+    AWS_REGION,
+  };
+  const profileDir = load.workerCpuProfile
+    ? mkdtempSync(path.join(tmpdir(), 'elevate-bench-profiles-'))
+    : undefined;
+  const workerProcesses =
+    load.workerProcesses > 0
+      ? await startBenchWorkers({
+          count: load.workerProcesses,
+          dir,
+          policy: fullPolicyInput,
+          env: workerProcessEnv({
+            temporal: temporalSettings,
+            ldap,
+            sqlitePath,
+            decisionPublicKeyPem: decisionSigningKey.publicKey.pem,
+            grantTimeoutSeconds,
+            revokeRetryMaxSeconds,
+            reconcileIntervalSeconds: RECONCILE_SECONDS,
+            publicUrl,
+            slack: slackSettings,
+            worker: load.workerEnv,
+            targets: targetEnv,
+          }),
+          ...(profileDir ? { cpuProfileDir: profileDir } : {}),
+          say,
+        })
+      : undefined;
+  if (workerProcesses) stops.push(() => workerProcesses.stop());
+  const start = workerProcesses ? startApi : startApiAndWorker;
+  const services = await start({
     settings: {
       host: '127.0.0.1',
       port,
       publicUrl,
-      slack: { botToken: slack.token, signingSecret, socketMode: false, apiUrl: slack.url },
+      slack: slackSettings,
       oidc: {
         issuer: idp.issuer,
         clientId: 'elevate-bench',
@@ -339,25 +385,27 @@ try {
         maxAgeSeconds: 300,
         emailClaim: 'email',
       },
-      temporal: { address: temporal.address, namespace: 'default', taskQueue: 'elevate-bench' },
+      temporal: temporalSettings,
       decisionSigningKey,
       decisionPublicKeys: [decisionSigningKey.publicKey],
-      audit: { sqlitePath: path.join(dir, 'audit.db') },
-      ldap: { url: slapd.url, bindDn: slapd.rootDn, bindPassword: slapd.rootPassword },
-      timing: { grantTimeoutSeconds: 120, revokeRetryMaxSeconds: 5 },
+      audit: { sqlitePath },
+      ldap,
+      timing: { grantTimeoutSeconds, revokeRetryMaxSeconds },
       reconcile: { intervalSeconds: RECONCILE_SECONDS },
       worker: load.worker,
     },
     policy: fullPolicy,
     logger: createLogger('warn'),
-    env: {
-      ELEVATE_POSTGRES_BENCH_URL: postgres.url.replace('postgres@', 'elevate_admin:bench-admin-secret@'),
-      ELEVATE_AWS_ENDPOINT_URL: moto.url,
-      AWS_REGION,
-    },
+    env: targetEnv,
   });
   stops.push(() => services.close());
   const api = services.url;
+  const workers: BenchWorker[] = workerProcesses?.workers ?? [
+    { label: 'bench', pid: process.pid, metricsUrl: api },
+  ];
+  // The directory as the worker's target sees it (its own in the bench process, or a connection of the bench's).
+  const ldapTarget = services.target ?? new LdapTarget(ldap);
+  if (!services.target) stops.push(() => ldapTarget.close());
 
   const post = async (i: number): Promise<{ id: string; sentAt: number }> => {
     const sentAt = Date.now();
@@ -424,14 +472,12 @@ try {
   for (const [, d] of edges) concurrent = Math.max(concurrent, (current += d));
 
   let leftInLdap = 0;
-  const ldapTarget = services.target;
-  if (!ldapTarget) throw new Error('the bench stack runs without its LDAP target');
   for (const role of roles)
     leftInLdap += (await ldapTarget.listMembers({ type: 'ldap', groupDn: groupDn(SUFFIX, role) })).length;
 
   const byId = new Map(fullPolicy.bots.map((b) => [b.id, b]));
   const { burst, spread } = await measureExpiryPhases({
-    services,
+    services: { ...services, target: ldapTarget },
     slapd,
     bots: burstBots.map((id) => byId.get(id)!),
     roleOf: (i) => roles[i % roleCount]!,
@@ -701,6 +747,8 @@ try {
   const targetPostgresUrl = postgres.url;
   const loaded = await runLoadPhases(load, {
     services,
+    workers,
+    target: ldapTarget,
     policy: fullPolicy,
     temporal,
     slapd,
@@ -709,6 +757,15 @@ try {
     adminToken,
     say,
   });
+
+  // Stopped here rather than at the end, so that their CPU profiles are written and can be read.
+  const workerThreads = workerProcesses?.workers.map((w) => ({
+    label: w.label,
+    cpuSecondsByThread: threadSeconds(w.pid, clockTicks()),
+  }));
+  await workerProcesses?.stop();
+  const workerProfiles = profileDir ? summariseProfiles(profileDir) : undefined;
+  if (profileDir) say(`worker CPU profiles kept in ${profileDir}`);
 
   toActive.sort((a, b) => a - b);
   lags.sort((a, b) => a - b);
@@ -729,6 +786,9 @@ try {
     hold: loaded.hold,
     loadMembersLeftInLdap: loaded.membersLeftInLdap,
     temporal: temporal.describe,
+    workerProcesses: load.workerProcesses,
+    ...(workerThreads ? { workerThreads } : {}),
+    ...(workerProfiles ? { workerProfiles } : {}),
     driftDetectSeconds: round(driftDetectSeconds),
     reconcileIntervalSeconds: RECONCILE_SECONDS,
     approvalToActiveP50Ms: round(pct(toActiveAfterApproval, 50)),
@@ -765,7 +825,10 @@ try {
   say(`done in ${Math.round((finished - started) / 1000)} s`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   const expiryFailed = [burst, spread].some((p) => p && p.notRevoked + p.membersLeftInLdap > 0);
-  const loadFailed = loaded.membersLeftInLdap > 0 || (loaded.hold?.expiry.notRevoked ?? 0) > 0;
+  const h = loaded.hold?.expiry;
+  // Access is judged from the directory: a receipt still outstanding is reported, not a failure.
+  const loadFailed =
+    loaded.membersLeftInLdap > 0 || (h ? h.membersLeftInLdap + (h.slapdTimed?.notInLog ?? 0) > 0 : false);
   if (notRevoked > 0 || leftInLdap > 0 || expiryFailed || loadFailed || !chain.ok) process.exitCode = 1;
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
