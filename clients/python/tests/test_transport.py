@@ -182,6 +182,39 @@ def test_when_waiting_times_out_then_elevated_withdraws_the_request() -> None:
     assert calls[-1] == f"POST /v1/elevations/{ID}/revoke"
 
 
+def test_when_a_bundle_is_asked_for_then_the_body_names_it_and_not_a_role() -> None:
+    bodies: List[Dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/v1/elevations":
+            bodies.append(json.loads(request.content))
+            return httpx.Response(202, json=view("approved", roleId="deploy-bundle"))
+        if request.url.path.endswith("/credentials"):
+            return error(409, "not_credentials_mode", "not a credentials role")
+        if request.url.path.endswith("/revoke"):
+            return httpx.Response(202, json=view("revoking", endReason="given_back"))
+        return httpx.Response(200, json=view("active", roleId="deploy-bundle"))
+
+    with elevated(
+        client_on(handler), bundle="deploy-bundle", duration_seconds=60, justification="deploy"
+    ) as grant:
+        assert grant.id == ID
+    assert len(bodies) == 1
+    assert bodies[0]["bundle"] == "deploy-bundle"
+    assert "role" not in bodies[0]
+
+
+def test_when_both_or_neither_of_role_and_bundle_are_given_then_nothing_is_sent() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        pytest.fail(f"sent {request.method} {request.url.path}")
+
+    client = client_on(handler)
+    with pytest.raises(ValueError, match="exactly one of role and bundle"):
+        client.request("a-role", 60, "x", bundle="b")
+    with pytest.raises(ValueError, match="exactly one of role and bundle"):
+        client.request(None, 60, "x")
+
+
 def test_when_a_generated_operation_is_called_then_it_sends_its_method_path_and_query() -> None:
     seen: List[httpx.Request] = []
 

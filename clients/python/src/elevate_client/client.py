@@ -94,27 +94,37 @@ class ElevateClient(BotOperations):
 
     def request(
         self,
-        role: str,
+        role: Optional[str],
         duration_seconds: int,
         justification: str,
         ticket: Optional[str] = None,
         request_id: Optional[str] = None,
         starts_at: Optional[str] = None,
+        *,
+        bundle: Optional[str] = None,
     ) -> BotElevation:
-        """Ask for ``role`` for ``duration_seconds`` (from ``starts_at``, an RFC 3339 instant,
-        for a scheduled elevation; else from the grant). Answers before the grant: ``approved``
-        or ``pending_approval``; :meth:`wait` for ``active``.
+        """Ask for ``role`` (or, with ``role=None``, the policy's ``bundle`` of roles: approved
+        once, granted all or none, given back together) for ``duration_seconds`` (from
+        ``starts_at``, an RFC 3339 instant, for a scheduled elevation; else from the grant).
+        Answers before the grant: ``approved`` or ``pending_approval``; :meth:`wait` for
+        ``active``.
 
-        Raises :class:`ElevationRefused` when Elevate will not start it (``field`` names what
-        is wrong: ``role``, ``durationSeconds``, ``ticket``…).
+        Raises :class:`ValueError` unless exactly one of ``role`` and ``bundle`` is given, and
+        :class:`ElevationRefused` when Elevate will not start it (``field`` names what is wrong:
+        ``role``, ``bundle``, ``durationSeconds``, ``ticket``…).
         """
+        if (role is None) == (bundle is None):
+            raise ValueError("give exactly one of role and bundle")
         body: ElevationRequest = {
-            "role": role,
             "durationSeconds": duration_seconds,
             "justification": justification,
             # Without one, a retry after a lost answer would start a second elevation.
             "requestId": request_id or f"py-{uuid.uuid4().hex}",
         }
+        if role is not None:
+            body["role"] = role
+        if bundle is not None:
+            body["bundle"] = bundle
         if ticket is not None:
             body["ticket"] = ticket
         if starts_at is not None:

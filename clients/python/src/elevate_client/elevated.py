@@ -40,7 +40,8 @@ class Grant:
 def elevated(
     client: ElevateClient,
     *,
-    role: str,
+    role: Optional[str] = None,
+    bundle: Optional[str] = None,
     duration_seconds: int,
     justification: str,
     ticket: Optional[str] = None,
@@ -49,14 +50,14 @@ def elevated(
     on_progress: Optional[Callable[[BotElevation], None]] = None,
     reason: str = "done",
 ) -> Iterator[Grant]:
-    """Request ``role``, wait until it is active (at most ``timeout`` seconds), take its AWS
+    """Request ``role`` (or ``bundle``, a bundle of roles of the policy), wait until it is active (at most ``timeout`` seconds), take its AWS
     credentials if the role is in credentials mode, and yield a :class:`Grant`. On leaving the
     block, however it is left (an exception, a timeout while waiting, Ctrl-C), the elevation is
     given back, or withdrawn if it was never granted.
 
     Raises what :meth:`ElevateClient.request` and :meth:`ElevateClient.wait` raise.
     """
-    elevation = client.request(role, duration_seconds, justification, ticket, request_id)
+    elevation = client.request(role, duration_seconds, justification, ticket, request_id, bundle=bundle)
     try:
         elevation = client.wait(elevation["id"], "active", timeout, on_progress)
         yield Grant(elevation, _credentials_of(client, elevation["id"]))
