@@ -44,6 +44,7 @@ import { releaseOrphanedLeases, type ElevationWorkflows } from './orphaned-lease
 import { withSlackFailures } from './slack-failures.js';
 import { sweepSharedIdentities, type ElevationOwner } from './shared-identities.js';
 import { extendGrantActivity, grantVersionFrom } from './extend.js';
+import { membershipKeys } from './membership-keys.js';
 
 /** How long a request stays claimed by the workflow run that first checked it. */
 const REQUEST_CLAIM_TTL_MS = 24 * 3600_000;
@@ -67,6 +68,7 @@ export interface ActivityDeps {
     | 'release'
     | 'members'
     | 'membershipKey'
+    | 'explainedKeys'
     | 'unreconciledReason'
     | 'reconcile'
     | 'reconcilePrincipal'
@@ -326,24 +328,34 @@ export function createActivities({
      * Compare who holds the role in its target with the leases of running elevations. A member
      * that no lease explains and the role does not list as standing is drift: recorded as
      * `drift.detected` (and logged as a warning), and with `action: revert` removed, read back
-     * and recorded as `drift.reverted`. The decision for each member is made under the ledger's
-     * lock for that membership, so a grant in progress is never mistaken for drift.
+     * and recorded as `drift.reverted`. Which members held leases explain is asked of the lease
+     * store for the whole list (a thousand keys a query); each of the others is decided under the
+     * ledger's lock for its membership, so a grant in progress is never mistaken for drift.
      */
     async reconcileRole(role: ReconcileRole): Promise<RoleReconciliation> {
       const target = role.target;
       // A grant per elevation (AWS) is reconciled per bot principal (reconcileAwsPrincipal).
       const skipped = ledger.unreconciledReason(target);
       if (skipped) return { drift: [], skipped };
-      const keyOf = (principal: string) => ledger.membershipKey(target, principal, '');
-      const standing = new Set(role.standing.map(keyOf));
-      const principals = role.principals ?? reconcilePolicy?.principalsOf(role.id) ?? [];
-      const bots = new Set(principals.map(keyOf));
+      const keysOf = membershipKeys((principal) => ledger.membershipKey(target, principal, ''));
+      const standing = new Set(await keysOf(role.standing));
+      const members = await ledger.members(target);
+      const memberKeys = await keysOf(members);
+      const listed = members
+        .map((principal, i) => ({ principal, key: memberKeys[i]! }))
+        .filter(({ key }) => !standing.has(key));
+      // The lease store is asked about the whole list, not member by member; only the members no
+      // held lease explains are decided one by one, each under its lock (`ledger.reconcile`).
+      const explained = await ledger.explainedKeys(listed.map(({ key }) => key));
+      // Only drift is recorded with whether it is a bot's: read when some is found.
+      let bots: Set<string> | undefined;
       const drift: DriftFinding[] = [];
       const alerts: DriftAlert[] = [];
-      for (const principal of await ledger.members(target)) {
-        if (standing.has(keyOf(principal))) continue;
+      for (const { principal, key } of listed) {
+        if (explained.has(key)) continue;
         const at = new Date().toISOString();
-        const bot = bots.has(keyOf(principal));
+        bots ??= new Set(await keysOf(role.principals ?? reconcilePolicy?.principalsOf(role.id) ?? []));
+        const bot = bots.has(key);
         const data = { role: role.id, target, principal, action: role.action, bot };
         const outcome = await ledger.reconcile(target, principal, role.action, async () => {
           logger.warn(data, 'drift: a member of the role that no elevation explains');

@@ -13,6 +13,7 @@
  * handle with each grant that its revocation and read-back take (derived with `handleFor` when
  * the caller has none), says when a change confirmed itself, and reconciles per principal itself.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { LeaseInput, GrantLeases } from '../store/grant-leases.js';
 import { TargetInvalidError, TargetNotVerifiedError } from '../core/errors/target-errors.js';
 import type {
@@ -35,6 +36,12 @@ import {
   type RoleReconciliation,
 } from '../core/model/reconcile.js';
 import { type GrantReceipt, type RevokeReceipt } from '../core/model/elevation.js';
+
+/**
+ * How many keys {@link GrantLedger.explainedKeys} asks the lease store about at once: some
+ * milliseconds of the event loop on SQLite, where the answer comes synchronously.
+ */
+const KEYS_PER_LEASE_QUERY = 1_000;
 
 /** A grant that arrives after its elevation's lease was released must not bring it back. */
 export class LeaseReleasedError extends Error {
@@ -269,6 +276,25 @@ export class GrantLedger {
       }
       return 'reverted';
     });
+  }
+
+  /**
+   * The keys among `keys` whose grant a held lease explains right now: {@link settle}'s fast path
+   * for a whole list of members at once, a question to the lease store per thousand keys instead
+   * of one per member. Without the lock, as that fast path: a lease being released at this moment
+   * still counts, which only defers the decision about its grant to the next run (the releaser
+   * removes the grant anyway); it can never revert a grant. A key left out is not drift yet:
+   * {@link reconcile} decides it, under its lock.
+   */
+  async explainedKeys(keys: string[]): Promise<Set<string>> {
+    const explained = new Set<string>();
+    for (let i = 0; i < keys.length; i += KEYS_PER_LEASE_QUERY) {
+      // A turn of the event loop between slices: on SQLite the store answers synchronously.
+      if (i > 0) await nextTurn();
+      const held = await this.leases.holdersOf(keys.slice(i, i + KEYS_PER_LEASE_QUERY));
+      for (const key of held.keys()) explained.add(key);
+    }
+    return explained;
   }
 
   /**

@@ -257,6 +257,12 @@ export function normalizeDn(s: string): string {
   return canonical(parsed);
 }
 
+/** {@link normalizeDn}, or undefined when `s` is not a valid DN (one parse, where both are asked). */
+export function normalizeDnIfValid(s: string): string | undefined {
+  const parsed = typeof s === 'string' ? parse(s) : 'not a string';
+  return typeof parsed === 'string' ? undefined : canonical(parsed);
+}
+
 /** Whether two strings are valid DNs with the same canonical form; false if either is invalid. */
 export function sameDn(a: string, b: string): boolean {
   const pa = parse(a);

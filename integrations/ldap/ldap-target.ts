@@ -42,7 +42,7 @@ import {
   TargetUnreachableError,
 } from '../../core/errors/target-errors.js';
 import type { LdapGrantHandle, LdapTargetRef } from '../../core/model/targets.js';
-import { isValidDn, normalizeDn } from '../../core/rules/dn.js';
+import { isValidDn, normalizeDn, normalizeDnIfValid } from '../../core/rules/dn.js';
 import { dnKeyPart, membershipKeyOf } from '../../core/rules/membership-key.js';
 import { readGrantHandle } from '../../core/rules/grant-handle.js';
 import { DEFAULT_PLACEHOLDER_DN } from '../../core/model/targets.js';
@@ -222,6 +222,8 @@ export class LdapTarget implements Target<LdapTargetRef, LdapGrantHandle> {
   /** The bind in flight, shared by every operation that needs one; undefined when none. */
   private binding: Promise<Client> | undefined;
   private closed = false;
+  /** {@link groupKeyPart}'s cache, by group DN as written. */
+  private readonly groupKeyParts = new Map<string, string>();
 
   /** @throws {Error} when the URL, bind DN or placeholder DN is malformed. */
   constructor(options: LdapTargetOptions) {
@@ -248,7 +250,22 @@ export class LdapTarget implements Target<LdapTargetRef, LdapGrantHandle> {
    * elevation of the same bot and group (`uid=Bot,DC=Example` and `uid=bot,dc=example` are one).
    */
   membershipKey(ref: LdapTargetRef, principal: string): string {
-    return membershipKeyOf('ldap', dnKeyPart(ref.groupDn), dnKeyPart(principal));
+    return membershipKeyOf('ldap', this.groupKeyPart(ref.groupDn), dnKeyPart(principal));
+  }
+
+  /**
+   * The group's part of its keys, made once per group: drift detection makes a key for every
+   * member of a group each run, and normalising the same group DN each time was half the work.
+   * The policy names few groups; the cache starts over should it ever hold many.
+   */
+  private groupKeyPart(groupDn: string): string {
+    let part = this.groupKeyParts.get(groupDn);
+    if (part === undefined) {
+      part = dnKeyPart(groupDn);
+      if (this.groupKeyParts.size >= 1_000) this.groupKeyParts.clear();
+      this.groupKeyParts.set(groupDn, part);
+    }
+    return part;
   }
 
   /** The group and the member value a grant of `ref` to `principal` writes, as written. */
@@ -389,7 +406,8 @@ export class LdapTarget implements Target<LdapTargetRef, LdapGrantHandle> {
       }
       // ldapts gives a single value as a string and several as an array.
       const values = (Array.isArray(members) ? members : members === undefined ? [] : [members]).map(String);
-      return values.filter((dn) => !isValidDn(dn) || normalizeDn(dn) !== this.placeholderKey);
+      // One parse a member: drift detection lists every member of every group each period.
+      return values.filter((dn) => normalizeDnIfValid(dn) !== this.placeholderKey);
     });
   }
 

@@ -521,6 +521,7 @@ describe('failures counted where they happen', () => {
         members: () => Promise.resolve(['uid=intruder', 'uid=standing']),
         reconcile: () => Promise.resolve('reverted'),
         membershipKey: (_t, principal) => principal,
+        explainedKeys: () => Promise.resolve(new Set()),
         unreconciledReason: () => undefined,
         reconcilePrincipal: () => Promise.resolve({ drift: [] }),
         extend: () => Promise.resolve({ changed: false }),

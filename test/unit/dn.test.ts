@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidDnError, isValidDn, normalizeDn, sameDn } from '../../core/rules/dn.js';
+import { InvalidDnError, isValidDn, normalizeDn, normalizeDnIfValid, sameDn } from '../../core/rules/dn.js';
 
 describe('isValidDn', () => {
   it.each([
@@ -134,5 +134,13 @@ describe('sameDn', () => {
 
   it('when either side is invalid, then they are not the same', () => {
     expect(sameDn('cn=a,', 'cn=a,')).toBe(false);
+  });
+});
+
+describe('normalizeDnIfValid', () => {
+  it('when the DN is valid, then it is what normalizeDn gives; when not, undefined', () => {
+    expect(normalizeDnIfValid('UID=Bot , DC=Example')).toBe(normalizeDn('UID=Bot , DC=Example'));
+    expect(normalizeDnIfValid('not a dn')).toBeUndefined();
+    expect(normalizeDnIfValid(42 as unknown as string)).toBeUndefined();
   });
 });
