@@ -47,6 +47,7 @@ import {
   type CpuPercent,
   type ProcessWatch,
   type StickyCacheFigures,
+  type RssRange,
   type WorkerMemory,
 } from './bench-observe.js';
 import type { BenchWorker } from './bench-workers.js';
@@ -112,6 +113,12 @@ export interface HoldResult {
     heapUsedMiB: number;
     /** Each worker (the bench process's figures again when the worker runs in it). */
     workers: WorkerMemory[];
+    /**
+     * Each process's RSS sampled every second from the plateau to the first window's end: V8
+     * collects garbage lazily while memory is plentiful, so RSS swings by hundreds of MiB with
+     * nothing more held, and one reading says little.
+     */
+    rssMiBRange: Record<string, RssRange>;
     stickyCacheSize: number;
     /** From the plateau to the first window's end. */
     cpuPercent: CpuPercent;
@@ -138,8 +145,8 @@ export interface HoldResult {
     /** Over the expiry: counters as differences, the cache size at the end. */
     stickyCache: StickyCacheFigures;
     cpuPercent: CpuPercent;
-    /** The largest RSS seen over the expiry, by process. */
-    rssMiBMax: Record<string, number>;
+    /** RSS over the expiry, by process. */
+    rssMiBRange: Record<string, RssRange>;
   };
 }
 
@@ -236,6 +243,8 @@ export async function measureHold(o: HoldOptions): Promise<HoldResult> {
   const workers = await o.workerMemory();
   const atPlateau = await o.stickyCache();
   const holding = o.watch.snapshot();
+  const processes = [{ label: 'bench', pid: process.pid }, ...o.workers.filter((w) => w.pid !== process.pid)];
+  const plateauRss = watchMemory(processes);
   const ownWorkers = o.workers.some((w) => w.pid !== process.pid);
   o.say(
     `hold: plateau of ${active} active after ${round(reachedAfterMs / 1000)} s: bench RSS ${memory.rss} MiB, heap ${memory.heapUsed} MiB` +
@@ -247,11 +256,9 @@ export async function measureHold(o: HoldOptions): Promise<HoldResult> {
   if (firstEnd > Date.now()) await sleep(firstEnd - Date.now());
   const expiring = o.watch.snapshot();
   const plateauCpu = o.watch.since(holding, expiring);
+  const plateauRange = plateauRss.stop();
 
-  const rss = watchMemory([
-    { label: 'bench', pid: process.pid },
-    ...o.workers.filter((w) => w.pid !== process.pid),
-  ]);
+  const rss = watchMemory(processes);
   const deadline = lastEnd + o.timeoutSeconds * 1000;
   let emptyAt: number | null = null;
   for (let k = 0; (await counts(o)).open > before.open && Date.now() < deadline; k += 1) {
@@ -328,6 +335,7 @@ export async function measureHold(o: HoldOptions): Promise<HoldResult> {
       rssMiB: memory.rss,
       heapUsedMiB: memory.heapUsed,
       workers,
+      rssMiBRange: plateauRange,
       stickyCacheSize: atPlateau.size,
       cpuPercent: plateauCpu,
     },
@@ -347,7 +355,7 @@ export async function measureHold(o: HoldOptions): Promise<HoldResult> {
       slapdTimed,
       stickyCache: cache,
       cpuPercent: expiryCpu,
-      rssMiBMax: rssSeen,
+      rssMiBRange: rssSeen,
     },
   };
   const e = result.expiry;

@@ -202,16 +202,24 @@ export function rssMiBOf(pid: number): number {
   }
 }
 
-/** Samples each process's RSS every `ms` until stopped; the largest seen of each, by label. */
+/** RSS samples of one process over a while, MiB: V8 collects lazily, so one reading can be far off. */
+export interface RssRange {
+  min: number;
+  p50: number;
+  max: number;
+  samples: number;
+}
+
+/** Samples each process's RSS every `ms` until stopped; the range seen of each, by label. */
 export function watchMemory(
   processes: readonly { label: string; pid: number }[],
   ms = 1000,
-): { stop(): Record<string, number> } {
-  const max: Record<string, number> = {};
+): { stop(): Record<string, RssRange> } {
+  const seen: Record<string, number[]> = {};
   const sample = () => {
     for (const p of processes) {
       const rss = rssMiBOf(p.pid);
-      if (Number.isFinite(rss)) max[p.label] = Math.max(max[p.label] ?? 0, rss);
+      if (Number.isFinite(rss)) (seen[p.label] ??= []).push(rss);
     }
   };
   sample();
@@ -221,7 +229,17 @@ export function watchMemory(
     stop() {
       clearInterval(timer);
       sample();
-      return max;
+      const out: Record<string, RssRange> = {};
+      for (const [label, values] of Object.entries(seen)) {
+        const sorted = [...values].sort((a, b) => a - b);
+        out[label] = {
+          min: sorted[0]!,
+          p50: sorted[Math.floor((sorted.length - 1) / 2)]!,
+          max: sorted.at(-1)!,
+          samples: sorted.length,
+        };
+      }
+      return out;
     },
   };
 }

@@ -203,7 +203,7 @@ async function runStep(
     lastRevokedAfterStepMs: lifecycles.length > 0 ? round(lastRevoked - (t0 + (D + W) * 1000)) : NaN,
     cpuPercent,
     busiest: busiest(cpuPercent) ?? null,
-    rssMiBMax: rss,
+    rssMiBMax: Object.fromEntries(Object.entries(rss).map(([label, r]) => [label, r.max])),
     saturated: saturation(outcome) ?? null,
   };
   return { step, finished: unfinished === 0 };

@@ -15,6 +15,7 @@ import {
   readStickyCache,
   rssMiBOf,
   sumSeries,
+  watchMemory,
   workerMemory,
 } from '../../scripts/bench-observe.js';
 
@@ -94,6 +95,20 @@ describe('rssMiBOf', () => {
 
   it('when there is no such process, then NaN', () => {
     expect(rssMiBOf(2 ** 22 + 12_345)).toBeNaN();
+  });
+});
+
+describe('watchMemory', () => {
+  it('when a process is sampled for a while, then its range is ordered and counts the samples', async () => {
+    const watch = watchMemory([{ label: 'me', pid: process.pid }], 10);
+    const hold = Array.from({ length: 200_000 }, (_, i) => ({ i }));
+    await new Promise((r) => setTimeout(r, 60));
+    const range = watch.stop().me!;
+    expect(hold.length).toBe(200_000);
+    expect(range.samples).toBeGreaterThanOrEqual(3);
+    expect(range.min).toBeGreaterThan(10);
+    expect(range.min).toBeLessThanOrEqual(range.p50);
+    expect(range.p50).toBeLessThanOrEqual(range.max);
   });
 });
 
