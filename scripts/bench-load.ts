@@ -71,6 +71,7 @@ export const LOAD_OPTIONS = {
   'expiry-revoker-concurrency': { type: 'string' },
   'worker-processes': { type: 'string', default: '0' },
   'worker-cpu-profile': { type: 'boolean' },
+  'worker-node-options': { type: 'string' },
 } as const;
 
 type LoadValues = {
@@ -124,6 +125,8 @@ export interface LoadPlan {
   workerProcesses: number;
   /** Run the worker processes under V8's CPU profiler (`--worker-cpu-profile`). */
   workerCpuProfile: boolean;
+  /** Node.js flags for the worker processes (`--worker-node-options`, space-separated). */
+  workerNodeOptions: string[];
   ramp?: { rates: number[]; stepSeconds: number; windowSeconds: number; bots: RampBot[] };
   hold?: {
     count: number;
@@ -203,6 +206,8 @@ export function loadPlan(
   const workerProcesses = Math.floor(positive(values, 'worker-processes', { zero: true }));
   if (values['worker-cpu-profile'] === true && workerProcesses === 0)
     throw new Error('--worker-cpu-profile profiles worker processes: add --worker-processes 1 (or more)');
+  if (values['worker-node-options'] && workerProcesses === 0)
+    throw new Error('--worker-node-options is for worker processes: add --worker-processes 1 (or more)');
   const blobLimit = flag(values, 'temporal-blob-limit');
   const blobLimitBytes = blobLimit
     ? Math.round(positive(values, 'temporal-blob-limit') * 2 ** 20)
@@ -227,6 +232,7 @@ export function loadPlan(
     workerEnv: worker.env,
     workerProcesses,
     workerCpuProfile: values['worker-cpu-profile'] === true,
+    workerNodeOptions: values['worker-node-options']?.split(/\s+/).filter(Boolean) ?? [],
     ...(rates.length > 0
       ? {
           ramp: {

@@ -42,6 +42,8 @@ export interface BenchWorkerOptions {
   env: NodeJS.ProcessEnv;
   /** Run each under V8's CPU profiler, writing its profiles here. */
   cpuProfileDir?: string;
+  /** More Node.js flags for each (`--max-old-space-size=256`, say). */
+  nodeOptions?: readonly string[];
   say: (line: string) => void;
 }
 
@@ -71,7 +73,12 @@ export async function startBenchWorkers(o: BenchWorkerOptions): Promise<BenchWor
       const label = `worker${i + 1}`;
       const child = spawn(
         process.execPath,
-        [...(o.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir] : []), ELEVATE, 'worker'],
+        [
+          ...(o.nodeOptions ?? []),
+          ...(o.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir] : []),
+          ELEVATE,
+          'worker',
+        ],
         {
           env: { ...process.env, ...o.env, ELEVATE_CONFIG: config, ELEVATE_METRICS_PORT: String(port) },
           stdio: ['ignore', 'pipe', 'pipe'],

@@ -364,6 +364,7 @@ try {
             targets: targetEnv,
           }),
           ...(profileDir ? { cpuProfileDir: profileDir } : {}),
+          nodeOptions: load.workerNodeOptions,
           say,
         })
       : undefined;
