@@ -309,8 +309,9 @@ export async function measureHold(o: HoldOptions): Promise<HoldResult> {
   const lag = spread(revoked.map((r) => Date.parse(r.receipt.verifiedAt) - r.expiresAt));
   const workflow = spread(workflowLags);
   // Folded rather than spread into Math.min/max: tens of thousands of arguments overflow the stack.
-  const firstExpiry = revoked.reduce((m, r) => Math.min(m, r.expiresAt), Infinity);
-  const lastExpiry = revoked.reduce((m, r) => Math.max(m, r.expiresAt), -Infinity);
+  // Every opened window's end, receipt or not (the spread is the hold's, not the receipts').
+  const firstExpiry = expected.reduce((m, r) => Math.min(m, r.expiresAt), Infinity);
+  const lastExpiry = expected.reduce((m, r) => Math.max(m, r.expiresAt), -Infinity);
   const lastRemoved = revoked.reduce((m, r) => Math.max(m, Date.parse(r.receipt.verifiedAt)), -Infinity);
   const slapdTimed =
     o.slapd?.accessLogSuffix && expected.length > 0
@@ -343,7 +344,7 @@ export async function measureHold(o: HoldOptions): Promise<HoldResult> {
       receiptsOutstanding: opened.ids.length - revoked.length,
       membersLeftInLdap,
       groupsEmptyAfterLastEndMs: emptyAt === null ? null : emptyAt - lastEnd,
-      expirySpreadMs: revoked.length > 0 ? lastExpiry - firstExpiry : NaN,
+      expirySpreadMs: expected.length > 0 ? lastExpiry - firstExpiry : NaN,
       revocationLagP50Ms: lag.p50Ms,
       revocationLagP99Ms: lag.p99Ms,
       revocationLagMaxMs: lag.maxMs,
