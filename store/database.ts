@@ -12,6 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { withStatementCache } from './sqlite-statement-cache.js';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { StoreIntegrity } from '../core/crypto/audit-checkpoints.js';
@@ -98,7 +99,8 @@ export class StoreDatabase implements StoreConnection {
       throw new StoreUnavailableError(message, { cause: error });
     }
     const key = path === ':memory:' ? `:memory:${Math.random()}` : resolve(path);
-    const db = new Kysely<StoreSchema>({ dialect: new SqliteDialect({ database: raw }) });
+    // Statements reused by SQL text: Kysely would prepare each query again (sqlite-statement-cache.ts).
+    const db = new Kysely<StoreSchema>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
     const database = new StoreDatabase(db, 'sqlite', settings, undefined, key, raw);
     try {
       // busy_timeout first, so switching to WAL waits for other processes instead of failing.
