@@ -2,41 +2,50 @@
  * Where a worker process's CPU went, for the benchmark (`--worker-cpu-profile`):
  *
  * - by thread, from `/proc/<pid>/task/<tid>/stat` read just before the worker stops: every thread's
- *   user + system time over the process's life, summed by thread name (Node's main thread is
- *   named after the program, the SDK's workflow thread is a worker thread, the Temporal core's
- *   Rust threads and libuv's pool have their own names);
+ *   user + system time over the process's life ({@link threadSeconds});
  * - by function and by area, from the V8 CPU profiles Node writes at exit (`--cpu-prof`, one per
  *   JavaScript thread): each sample's time charged to the function on top of the stack (self
- *   time), and summed by area — a package under `node_modules`, a folder of Elevate's build,
+ *   time; V8 samples the wall clock, so a call that blocks — a synchronous SQLite write waiting
+ *   for the disk — counts as busy, and the profiles' busy time is more than `/proc`'s CPU), and
+ *   summed by area — a package under `node_modules`, a folder of Elevate's build,
  *   Node's own code, or V8's pseudo-entries (garbage collector, idle, program).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseProcStat } from './bench-observe.js';
 
-/** CPU seconds by thread name, over the process's life so far. */
-export function threadSeconds(pid: number, ticksPerSecond: number): Record<string, number> {
-  const out: Record<string, number> = {};
+/** One thread's CPU over the process's life so far. */
+export interface ThreadCpu {
+  /** `main` for the process's first thread, else the kernel's name for it and its id. */
+  thread: string;
+  seconds: number;
+}
+
+/**
+ * Each thread's CPU seconds, largest first, threads that used none left out. Most are named
+ * `node` by the kernel whatever they do (V8's helper threads for garbage collection and
+ * compilation, libuv's pool, the SDK's workflow thread), so each is listed with its id.
+ */
+export function threadSeconds(pid: number, ticksPerSecond: number): ThreadCpu[] {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return out;
+    return [];
   }
+  const out: ThreadCpu[] = [];
   for (const tid of tids) {
     try {
       const line = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const stat = parseProcStat(line);
       const name = /\((.*)\)/.exec(line)?.[1] ?? '?';
-      // Numbered pool threads (tokio-runtime-w, libuv-worker) are one entry each kind.
-      const kind = name.replace(/[-_ ]?\d+$/, '');
-      if (stat) out[kind] = (out[kind] ?? 0) + stat.ownTicks / ticksPerSecond;
+      const seconds = stat ? Math.round((stat.ownTicks / ticksPerSecond) * 10) / 10 : 0;
+      if (seconds > 0) out.push({ thread: tid === String(pid) ? 'main' : `${name} ${tid}`, seconds });
     } catch {
       // the thread ended between the listing and the read
     }
   }
-  for (const k of Object.keys(out)) out[k] = Math.round(out[k]! * 10) / 10;
-  return out;
+  return out.sort((a, b) => b.seconds - a.seconds);
 }
 
 interface ProfileNode {

@@ -762,7 +762,7 @@ try {
   // Stopped here rather than at the end, so that their CPU profiles are written and can be read.
   const workerThreads = workerProcesses?.workers.map((w) => ({
     label: w.label,
-    cpuSecondsByThread: threadSeconds(w.pid, clockTicks()),
+    cpuSecondsByThread: threadSeconds(w.pid, clockTicks()).slice(0, 12),
   }));
   await workerProcesses?.stop();
   const workerProfiles = profileDir ? summariseProfiles(profileDir) : undefined;

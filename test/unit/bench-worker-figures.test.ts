@@ -117,8 +117,9 @@ describe('threadSeconds', () => {
     let x = 0;
     for (let i = 0; i < 5e7; i++) x += i % 7;
     expect(x).toBeGreaterThan(0);
-    const byName = threadSeconds(process.pid, clockTicks());
-    expect(Object.values(byName).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    const threads = threadSeconds(process.pid, clockTicks());
+    expect(threads.reduce((n, t) => n + t.seconds, 0)).toBeGreaterThan(0);
+    expect(threads.map((t) => t.seconds)).toEqual([...threads.map((t) => t.seconds)].sort((a, b) => b - a));
   });
 });
 
