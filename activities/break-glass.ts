@@ -193,7 +193,12 @@ export function breakGlassActivitiesOn(deps: BreakGlassActivityStores): BreakGla
     reviewUrl: (id) => breakGlassReviewUrl(deps.publicUrl, id),
     notifier: deps.notifier,
     quotas: new BotQuotas(
-      { elevations: deps.stores.elevations, leases: deps.stores.leases, singleUse: deps.stores.singleUse },
+      {
+        elevations: deps.stores.elevations,
+        auditLog: deps.stores.auditLog,
+        leases: deps.stores.leases,
+        singleUse: deps.stores.singleUse,
+      },
       logger,
     ),
     botStates: deps.stores.botStates,

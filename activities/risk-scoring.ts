@@ -129,7 +129,12 @@ export function riskActivitiesOn({
     scorer: scorerOn(stores, policy, logger),
     notifier,
     quotas: new BotQuotas(
-      { elevations: stores.elevations, leases: stores.leases, singleUse: stores.singleUse },
+      {
+        elevations: stores.elevations,
+        auditLog: stores.auditLog,
+        leases: stores.leases,
+        singleUse: stores.singleUse,
+      },
       logger,
     ),
     botStates: stores.botStates,

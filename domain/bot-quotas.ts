@@ -19,6 +19,7 @@ import { z } from 'zod';
 import type { SingleUseNamespaces, SingleUseRecords } from '../core/ports/single-use.js';
 import type { ElevationIndex } from '../store/elevation-index.js';
 import type { GrantLeases } from '../store/grant-leases.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { ElevationStatus, ElevationView } from '../core/model/elevation.js';
 import { ApiError } from './errors.js';
 
@@ -28,6 +29,12 @@ export type QuotaLimit = keyof BotLimits;
 /** The stores quotas read and write. */
 export interface QuotaStores {
   elevations: Pick<ElevationIndex, 'getElevation' | 'listElevations'>;
+  /**
+   * Where a request the worker refused is recorded: its workflow ends `failed` and records
+   * `request.unverified` without a summary (so a forged start creates no elevation), and that
+   * event is what says the request is over.
+   */
+  auditLog: Pick<AuditLog, 'listEvents'>;
   /** The cross-process lock on the bot. */
   leases: Pick<GrantLeases, 'withLock'>;
   /** Where the `bot-quota` notes are kept. */
@@ -172,14 +179,21 @@ export class BotQuotas {
     });
   }
 
-  /** The noted requests not yet in the store (and noted less than {@link NOTE_TTL_MS} ago). */
+  /**
+   * The noted requests not yet in the store (and noted less than {@link NOTE_TTL_MS} ago). A
+   * request whose workflow refused it (`request.unverified`: an API whose clock is off, a key the
+   * workers do not trust) has no summary, ever; its recorded refusal ends its note, or every such
+   * request would count as open for an hour and a bot would be refused for elevations it never had.
+   */
   private async unrecorded(key: string, now: number): Promise<Noted[]> {
     const noted = (await this.notes.peek(key)) ?? [];
     const left: Noted[] = [];
     // Checked before the store is counted: a summary written in between is then counted once.
     for (const n of noted) {
       if (now - n.at >= NOTE_TTL_MS) continue;
-      if (!(await this.stores.elevations.getElevation(n.id))) left.push(n);
+      if (await this.stores.elevations.getElevation(n.id)) continue;
+      const events = await this.stores.auditLog.listEvents(n.id);
+      if (!events.some((e) => e.type === 'request.unverified')) left.push(n);
     }
     return left;
   }

@@ -93,7 +93,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
   });
   const decisions = new DecisionSender({ reader, signer: deps.signer, refusals: audit, logger });
   const quotas = new BotQuotas(
-    { elevations: deps.elevations, leases: deps.leases, singleUse: deps.singleUse },
+    { elevations: deps.elevations, auditLog: deps.auditLog, leases: deps.leases, singleUse: deps.singleUse },
     logger,
   );
   const requests = new RequestService({

@@ -96,6 +96,35 @@ describe('admission', () => {
     expect(await listed('failing-bot')).toEqual([kept.elevationId]);
   });
 
+  it('when the workflow refused a request (request.unverified, no summary), then it no longer counts as open', async () => {
+    const one = {
+      ...requestOf('refused-bot'),
+      limits: { pendingPerRole: 10, openPerRole: 1, requestsPerHour: 240 },
+    };
+    const start = { gate: () => Promise.resolve(), start: () => Promise.resolve() };
+    await quotas.admit(one, start);
+    // Its workflow ends it as a refusal, recorded without the elevation's view (as it is for an
+    // API whose clock is off): the only trace of it in the store.
+    await stores.auditLog.append({
+      id: `unverified-${one.elevationId}`,
+      elevationId: one.elevationId,
+      type: 'request.unverified',
+      at: new Date().toISOString(),
+      actor: { kind: 'anonymous', id: 'temporal' },
+      data: { code: 'stale', message: 'dated in the future', kid: null, claimed: { bot: 'refused-bot' } },
+    });
+
+    const next = { ...requestOf('refused-bot'), limits: one.limits };
+    await quotas.admit(next, start);
+    expect(await listed('refused-bot')).toEqual([next.elevationId]);
+    // The one admitted now has no trace yet: it counts, and the limit of one holds.
+    await expect(
+      quotas.admit({ ...requestOf('refused-bot'), limits: one.limits }, start),
+    ).rejects.toMatchObject({
+      limit: 'openPerRole',
+    });
+  });
+
   it('when a start fails but the workflow may have started, then its note stays for the lockdown', async () => {
     const req = requestOf('unsure-bot');
 
