@@ -269,7 +269,13 @@ async function apiRun(offsetMs: number): Promise<ApiRun> {
       `${deployment.apiUrl}/metrics`,
       `elevate_preauth_refusals_total{reason="${reason}"}`,
     );
-    const logged = deployment.api!.output().includes(reason);
+    // The warning is written after the answer went out, and reaches this process through a pipe:
+    // looked for over a few seconds rather than at once.
+    const logged = await until(
+      `the ${reason} warning in the API's output`,
+      () => Promise.resolve(deployment.api!.output().includes(reason) ? true : undefined),
+      5_000,
+    ).catch(() => false);
     slackOutcome += ` ${clickText.slice(0, 160)}; elevate_preauth_refusals_total{reason="${reason}"} ${counted}; logged: ${logged ? 'yes' : 'no'}`;
     short.slack = `${click.status} ${reason}${counted ? ', counted' : ''}${logged ? ', logged' : ''}`;
     if (!counted || !logged) problems.push(`the refused Slack click was not counted and logged (${reason})`);
