@@ -20,7 +20,8 @@
  * `bench-mass-expiry.ts`).
  *
  * Then the approval path, through the Slack app (signed interactions, the Web API stand-in)
- * and the development identity provider (password + TOTP), M elevations one after another:
+ * and the development identity provider (password + TOTP), M elevations one after another
+ * (`bench-approvals.ts`):
  *
  * - approval → active: the grant receipt's `verifiedAt` (LDAP membership confirmed by
  *   read-back) minus the moment the approver's confirmation POST was sent;
@@ -60,18 +61,16 @@ import { startBenchWorkers, workerProcessEnv, type BenchWorker } from './bench-w
 import { summariseProfiles, threadSeconds } from './bench-cpu-profile.js';
 import { clockTicks } from './bench-observe.js';
 import { freePort } from '../dev/processes.js';
-import type { ElevationView, GrantReceipt, RevokeReceipt } from '../core/model/elevation.js';
+import type { ElevationView, RevokeReceipt } from '../core/model/elevation.js';
 import { startDevIdentityProvider } from '../dev/dev-identity-provider.js';
-import { APPROVE_ACTION } from '../integrations/slack/messages.js';
 import { Secret } from 'otpauth';
-import { createBrowser } from '../dev/browser.js';
 import { activeSlots, chartWindow, statsFromAggregates } from '../server/admin-charts.js';
 import { startMoto } from '../dev/moto-server.js';
 import { createDatabase, startPostgres } from '../dev/postgres-server.js';
 import { openStores } from '../store/stores.js';
 import { startSlackApiStub } from '../dev/slack-api-stub.js';
 import pg from 'pg';
-import { blockActionPayload, interactionBody, signSlackRequest } from '../dev/slack-signing.js';
+import { measureApprovals } from './bench-approvals.js';
 
 const { values } = parseArgs({
   options: {
@@ -490,70 +489,16 @@ try {
   });
 
   say(`approving ${M} elevations through Slack and an MFA login, one after another`);
-  const toActiveAfterApproval: number[] = [];
-  const acks: number[] = [];
-  for (let i = 0; i < M; i += 1) {
-    const { elevation } = await services.services.requests.request(
-      fullPolicy.bots.find((b) => b.id === approvalBot.id)!,
-      {
-        role: 'bench-approval',
-        durationSeconds: 1,
-        justification: 'benchmark approval',
-      },
-    );
-    await slack.waitFor(
-      (calls) =>
-        calls.some((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args).includes(elevation.id)),
-      30_000,
-    );
-    const triggerId = `bench-${i}`;
-    const body = interactionBody(
-      blockActionPayload({
-        userId: 'UAPPROVER',
-        teamId: 'TBENCH',
-        actionId: APPROVE_ACTION,
-        value: elevation.id,
-        triggerId,
-      }),
-    );
-    const clicked = performance.now();
-    const ack = await fetch(`${publicUrl}/slack/events`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        ...signSlackRequest(signingSecret, body),
-      },
-      body,
-    });
-    acks.push(performance.now() - clicked);
-    if (ack.status !== 200) throw new Error(`Slack interaction: HTTP ${ack.status}`);
-    await slack.waitFor(
-      (calls) => calls.some((c) => c.method === 'views.open' && c.args.trigger_id === triggerId),
-      10_000,
-    );
-    const modal = slack.calls.find((c) => c.method === 'views.open' && c.args.trigger_id === triggerId)!;
-    const link = /(http:\/\/[^"]+\/approvals\/start\?ticket=[A-Za-z0-9_-]+)/.exec(
-      JSON.stringify(modal.args.view),
-    )?.[1];
-    if (!link) throw new Error('no approval link in the modal');
-    const browser = createBrowser(publicUrl);
-    const page = await browser.login(link, approver);
-    if (page.status !== 200) throw new Error(`login: HTTP ${page.status} ${await page.text()}`);
-    const html = await page.text();
-    const confirmedAt = Date.now();
-    const confirmed = await browser.confirm(html);
-    if (confirmed.status !== 200) throw new Error(`confirm: HTTP ${confirmed.status}`);
-    let receipt: GrantReceipt | undefined;
-    for (let w = 0; w < 400 && !receipt; w += 1) {
-      const events = await services.stores.auditLog.listEvents(elevation.id);
-      receipt = events.find((e) => e.type === 'grant.confirmed')?.data.receipt as GrantReceipt | undefined;
-      if (!receipt) await new Promise((r) => setTimeout(r, 25));
-    }
-    if (!receipt) throw new Error(`elevation ${elevation.id} was not granted after its approval`);
-    toActiveAfterApproval.push(Date.parse(receipt.verifiedAt) - confirmedAt);
-  }
-  toActiveAfterApproval.sort((a, b) => a - b);
-  acks.sort((a, b) => a - b);
+  const { toActiveAfterApproval, acks } = await measureApprovals({
+    count: M,
+    services,
+    bot: fullPolicy.bots.find((b) => b.id === approvalBot.id)!,
+    role: 'bench-approval',
+    slack,
+    signingSecret,
+    publicUrl,
+    approver,
+  });
 
   const shortWindows = (list: { id: string }[], role: string, durationSeconds: number, what: string) =>
     shortWindowLags({
