@@ -9,21 +9,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { ExpiryRevoker } from '../../domain/expiry-revoker.js';
 import type { ReleaseRequest } from '../../core/ports/activities.js';
-import type { RevokeReceipt } from '../../core/model/elevation.js';
+import { releaseRequestOf, removedReceipt } from '../support/revoker-fixtures.js';
 
-const target = { type: 'ldap', groupDn: 'cn=ops,ou=groups,dc=example,dc=org' } as const;
-const requestOf = (id: string): ReleaseRequest => ({
-  elevationId: id,
-  target,
-  principal: `uid=${id},ou=bots,dc=example,dc=org`,
-});
-const receiptOf = (req: ReleaseRequest): RevokeReceipt => ({
-  target: req.target,
-  principal: req.principal,
-  removed: true,
-  stillHeldBy: [],
-  verifiedAt: new Date().toISOString(),
-});
+const requestOf = (id: string) => releaseRequestOf(id);
+const receiptOf = (req: ReleaseRequest) => removedReceipt(req);
 
 describe('expiry revoker timers', () => {
   it('when a grant is scheduled inside an async context, then its removal at the window end runs outside it', async () => {

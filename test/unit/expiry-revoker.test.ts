@@ -7,20 +7,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExpiryRevoker } from '../../domain/expiry-revoker.js';
 import type { ReleaseRequest } from '../../core/ports/activities.js';
 import type { RevokeReceipt } from '../../core/model/elevation.js';
+import { releaseRequestOf, removedReceipt } from '../support/revoker-fixtures.js';
 
-const target = { type: 'ldap', groupDn: 'cn=ops,ou=groups,dc=example,dc=org' } as const;
-const requestOf = (id: string): ReleaseRequest => ({
-  elevationId: id,
-  target,
-  principal: `uid=${id},ou=bots,dc=example,dc=org`,
-});
-const receiptOf = (req: ReleaseRequest, at: number): RevokeReceipt => ({
-  target: req.target,
-  principal: req.principal,
-  removed: true,
-  stillHeldBy: [],
-  verifiedAt: new Date(at).toISOString(),
-});
+const requestOf = (id: string) => releaseRequestOf(id);
+const receiptOf = removedReceipt;
 
 // The clock and timers are fake; `setImmediate` stays real (the revoker starts a batch once the
 // timers of one turn have fired), so `tick` lets it run after moving the clock. Fake timers fire

@@ -12,9 +12,9 @@ import { extendProblems, extendRuleFor, extendSchema } from '../../config/extend
 import { extendGrantActivity, movedEndFrom } from '../../activities/extend.js';
 import { ExpiryRevoker } from '../../domain/expiry-revoker.js';
 import type { ReleaseRequest } from '../../core/ports/activities.js';
-import type { RevokeReceipt } from '../../core/model/elevation.js';
 import { renderExtensionReply } from '../../integrations/slack/extend-messages.js';
 import { memoryRecords } from '../support/memory-records.js';
+import { releaseRequestOf, removedReceipt } from '../support/revoker-fixtures.js';
 
 const GRANTED = '2026-12-07T04:00:00.000Z';
 const RULE: ExtendRule = { maxTotalSeconds: 7200, maxExtensions: 2, approval: 'none' };
@@ -159,21 +159,9 @@ describe("the policy's extend", () => {
 
 // ---- the worker's side ------------------------------------------------------------------------
 
-const target = { type: 'ldap', groupDn: 'cn=ops,ou=groups,dc=example,dc=org' } as const;
-const requestOf = (id: string, extendable = true): ReleaseRequest => ({
-  elevationId: id,
-  target,
-  principal: `uid=${id},ou=bots,dc=example,dc=org`,
-  durationSeconds: 5,
-  ...(extendable ? { extendable } : {}),
-});
-const receiptOf = (req: ReleaseRequest): RevokeReceipt => ({
-  target: req.target,
-  principal: req.principal,
-  removed: true,
-  stillHeldBy: [],
-  verifiedAt: new Date().toISOString(),
-});
+const requestOf = (id: string, extendable = true): ReleaseRequest =>
+  releaseRequestOf(id, { durationSeconds: 5, ...(extendable ? { extendable } : {}) });
+const receiptOf = (req: ReleaseRequest) => removedReceipt(req);
 
 describe('the expiry revoker and extendGrant', () => {
   beforeEach(() => {
