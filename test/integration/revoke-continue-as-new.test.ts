@@ -50,6 +50,9 @@ describe('revocation across continue-as-new', () => {
     const carried = await stack.waitFor(elevation.id, (v) => v.status === 'revoking', 10_000);
     expect(carried.revokeAttempts).toBeGreaterThanOrEqual(1);
     expect((await handle.describe()).runId).not.toBe(firstRunId);
+    // The next run fails too before the target is back, so the count below spans both runs
+    // (the first run may hand over after its first failure when its history is long enough).
+    await stack.waitFor(elevation.id, (v) => v.revokeAttempts > carried.revokeAttempts, 20_000);
 
     await stack.slapd.restart();
     const done = await stack.waitFor(elevation.id, (v) => v.status === 'revoked', 30_000);
