@@ -66,6 +66,7 @@ export interface ActivityDeps {
     GrantLedger,
     | 'acquire'
     | 'release'
+    | 'stillRemoved'
     | 'members'
     | 'membershipKey'
     | 'explainedKeys'
@@ -292,8 +293,16 @@ export function createActivities({
         // The expiry revoker may have removed it already: its receipt says when access ended.
         const settled = await expiry?.settled(req.elevationId);
         const fast = settled && onServerClock(settled);
-        // Released through the ledger either way: idempotent, and it reads the target back, so
-        // a removal the revoker missed or that was undone is done here.
+        // Removed and released by the revoker: read back once more (a compare, no lock or
+        // write), so the backstop does not repeat the whole removal at the busiest instant.
+        if (fast?.removed && (await ledger.stillRemoved(req).catch(() => false))) {
+          metrics?.revocations.inc({ target_type, outcome: 'removed' });
+          expiry?.forget(req.elevationId);
+          const recheckedAt = onServerClock({ verifiedAt: new Date().toISOString() }).verifiedAt;
+          return { ...fast, removedBy: 'expiry-revoker', recheckedAt };
+        }
+        // Otherwise released through the ledger: idempotent, and it reads the target back, so
+        // a removal the revoker missed or that was undone (found a member again) is done here.
         // An error line on every failed attempt: a revocation that does not go through is an incident.
         const receipt = onServerClock(
           await logFailure(

@@ -16,10 +16,10 @@
  *
  * The workflow's timer stays the guarantee. It fires at the same instant, and its revocation
  * (`releaseGrant`) first asks this revoker how its removal went ({@link ExpiryRevoker.settled}):
- * it waits for one in flight, then releases through the ledger again, which is idempotent and
- * reads the target back, so a removal that failed here (target down) or never ran (the worker
- * died, or restarted and forgot its timers) is done there, retried until it is confirmed, as
- * before. Nothing here is durable and nothing needs to be: losing this revoker's state only
+ * it waits for one in flight and, given a receipt, reads the target back once; without one (or
+ * with the member found again) it releases through the ledger, which is idempotent and reads the
+ * target back, so a removal that failed here (target down), never ran (the worker died, or
+ * restarted and forgot its timers) or was undone is done there, retried until it is confirmed. Nothing here is durable and nothing needs to be: losing this revoker's state only
  * loses speed.
  *
  * It holds one grant per elevation (keyed by the elevation id), so the grants of a role bundle

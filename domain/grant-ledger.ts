@@ -130,6 +130,16 @@ export class GrantLedger {
   }
 
   /**
+   * Reads the target back for a grant already removed and released (the expiry revoker's): true
+   * while the principal is still not a member. No lock and no write: a membership found again
+   * (re-added, or granted meanwhile to another elevation) is for {@link release} to settle.
+   */
+  async stillRemoved(req: ReleaseRequest): Promise<boolean> {
+    const handle = req.handle ?? this.target.handleFor(req.target, req.principal, req.elevationId);
+    return !(await this.target.check(handle));
+  }
+
+  /**
    * Move the end of the elevation's grant in its target to `req.expiresAt` (through `req.handle`,
    * or the handle the target derives from the request), under the grant's lock so that it never
    * interleaves with the grant's revocation. A target whose grants carry no end of their own

@@ -518,6 +518,7 @@ describe('failures counted where they happen', () => {
       ledger: {
         acquire: () => Promise.reject(new TargetUnreachableError('ldap down')),
         release: () => Promise.reject(new TargetUnreachableError('ldap down')),
+        stillRemoved: () => Promise.reject(new TargetUnreachableError('ldap down')),
         members: () => Promise.resolve(['uid=intruder', 'uid=standing']),
         reconcile: () => Promise.resolve('reverted'),
         membershipKey: (_t, principal) => principal,
