@@ -13,7 +13,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { withStatementCache } from './sqlite-statement-cache.js';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type CompiledQuery } from 'kysely';
+import { TurningSqliteDialect } from './sqlite-turns.js';
+import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { StoreIntegrity } from '../core/crypto/audit-checkpoints.js';
 import { SchemaTooNewError, StoreUnavailableError } from './errors.js';
@@ -99,8 +100,11 @@ export class StoreDatabase implements StoreConnection {
       throw new StoreUnavailableError(message, { cause: error });
     }
     const key = path === ':memory:' ? `:memory:${Math.random()}` : resolve(path);
-    // Statements reused by SQL text: Kysely would prepare each query again (sqlite-statement-cache.ts).
-    const db = new Kysely<StoreSchema>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+    // Statements reused by SQL text: Kysely would prepare each query again (sqlite-statement-cache.ts);
+    // and the event loop let turn between queries that run back to back (sqlite-turns.ts).
+    const db = new Kysely<StoreSchema>({
+      dialect: new TurningSqliteDialect({ database: withStatementCache(raw) }),
+    });
     const database = new StoreDatabase(db, 'sqlite', settings, undefined, key, raw);
     try {
       // busy_timeout first, so switching to WAL waits for other processes instead of failing.
