@@ -24,7 +24,7 @@ export interface ElevationQuery {
   team?: string;
   /** The role's environment. */
   environment?: string;
-  /** The kind of target the role is granted in. */
+  /** The kind of target the role is granted in (a bundle's: any of its roles'). */
   targetType?: TargetType;
   /** The elevation's risk (see `core/rules/risk.ts`). */
   risk?: Risk;
@@ -84,6 +84,14 @@ export function filterColumns(
     targetType,
     risk: riskOf(view),
   };
+}
+
+/**
+ * The kinds of target a bundle's elevation is granted in, each once (none for a single role,
+ * whose one kind is the `target_type` column): rows of `elevation_target_types`.
+ */
+export function bundleTargetTypes(view: ElevationView): string[] {
+  return [...new Set(view.bundle?.grants.map((g) => g.targetType) ?? [])];
 }
 
 /** The console charts' columns of a summary row, from its view. */
@@ -178,6 +186,14 @@ export async function writeSummary(
       })),
     )
     .execute();
+  const types = bundleTargetTypes(view);
+  if (types.length > 0) {
+    await trx
+      .insertInto('elevation_target_types')
+      .values(types.map((type) => ({ elevation_id: view.id, target_type: type })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
 }
 
 /** The position a listing resumes after: the last row of the previous page. */
@@ -229,12 +245,25 @@ export function elevationListQuery(db: Kysely<StoreSchema>, query: ElevationQuer
     owner: query.owner,
     team: query.team,
     environment: query.environment,
-    target_type: query.targetType,
     risk: query.risk,
   } as const;
   let q = db.selectFrom('elevations').select(['id', 'requested_at', 'view']);
   for (const [column, value] of Object.entries(equal) as [keyof typeof equal, string | undefined][]) {
     if (value !== undefined) q = q.where(column, '=', value);
+  }
+  // A single role's kind is its row's; a bundle's are every kind its roles are granted in.
+  const type = query.targetType;
+  if (type !== undefined) {
+    q = q.where((eb) =>
+      eb.or([
+        eb('target_type', '=', type),
+        eb(
+          'id',
+          'in',
+          eb.selectFrom('elevation_target_types').select('elevation_id').where('target_type', '=', type),
+        ),
+      ]),
+    );
   }
   // An empty status list means "no status filter", as an empty query-string list would.
   if (query.status !== undefined && query.status.length > 0) q = q.where('status', 'in', query.status);

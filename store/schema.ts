@@ -64,6 +64,12 @@ export interface ElevationsTable {
   turnaround_ms: BigInt | null;
 }
 
+/** The kinds of target of a role bundle's elevation, one row each (migration 0006). */
+export interface ElevationTargetTypesTable {
+  elevation_id: string;
+  target_type: string;
+}
+
 export interface LeasesTable {
   elevation_id: string;
   key: string;
@@ -133,6 +139,7 @@ export interface StoreSchema {
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
   elevations: ElevationsTable;
+  elevation_target_types: ElevationTargetTypesTable;
   leases: LeasesTable;
   ledger_locks: LedgerLocksTable;
   ephemeral: EphemeralTable;

@@ -128,7 +128,8 @@ documented(listQuerySchema.shape.environment, {
   description: 'Only elevations of roles in this environment.',
 });
 documented(listQuerySchema.shape.targetType, {
-  description: 'Only elevations of roles granted in this kind of target.',
+  description:
+    "Only elevations of roles granted in this kind of target (a role bundle's: any of its roles').",
 });
 documented(listQuerySchema.shape.risk, {
   description:
@@ -206,7 +207,10 @@ documented(list.bot, { description: 'A bot id.' });
 documented(list.owner, { description: 'The bot owner’s e-mail address, as recorded at request time.' });
 documented(list.team, { description: 'The bot’s team, as recorded at request time.' });
 documented(list.role, { description: 'A role id.' });
-documented(list.targetType, { description: 'The kind of target the role is granted in.' });
+documented(list.targetType, {
+  description:
+    "The kind of target the role is granted in; a role bundle's elevation is listed under each kind its roles are granted in.",
+});
 documented(list.environment, { description: 'The role’s environment.' });
 documented(list.status, { description: 'A status; repeat the parameter for several.' });
 documented(list.risk, {

@@ -16,6 +16,7 @@ import { chartColumnsMigration } from './0002-chart-columns.js';
 import { botBaselinesMigration } from './0003-bot-baselines.js';
 import { auditEventTypesMigration } from './0004-audit-event-types.js';
 import { botAttestationMigration } from './0005-bot-attestation.js';
+import { elevationTargetTypesMigration } from './0006-elevation-target-types.js';
 
 /** The table Kysely records applied migrations in (and its lock table, `<name>_lock`). */
 export const MIGRATION_TABLE = 'store_migration';
@@ -28,6 +29,7 @@ export function migrations(engine: Engine, integrity: StoreIntegrity | undefined
     '0003-bot-baselines': botBaselinesMigration(engine),
     '0004-audit-event-types': auditEventTypesMigration(),
     '0005-bot-attestation': botAttestationMigration(),
+    '0006-elevation-target-types': elevationTargetTypesMigration(engine),
   };
 }
 

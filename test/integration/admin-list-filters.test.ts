@@ -1,7 +1,8 @@
 /**
  * The console's list filters of the elevation index on both engines, on real databases: owner,
- * team, environment, target type and risk, alone, combined and paged; and the adoption of a
- * database an earlier Elevate wrote without their columns, which fills them in from what was recorded.
+ * team, environment, target type (a role bundle's under each kind its roles are granted in) and
+ * risk, alone, combined and paged; and the adoption of a database an earlier Elevate wrote without
+ * their columns, which fills them in from what was recorded.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,8 @@ interface Spec {
   approvers: boolean;
   status: ElevationView['status'];
   minute: number;
+  /** A bundle's roles' kinds of target (`target` is then its first role's). */
+  bundle?: TargetRef['type'][];
 }
 
 const SPECS: Spec[] = [
@@ -103,6 +106,18 @@ const SPECS: Spec[] = [
     status: 'revoked',
     minute: 6,
   },
+  {
+    id: 'e7',
+    bot: 'sync',
+    owner: 'dee@example.org',
+    team: 'ops',
+    env: 'staging',
+    target: LDAP,
+    approvers: true,
+    status: 'active',
+    minute: 7,
+    bundle: ['ldap', 'postgres'],
+  },
 ];
 
 function viewOf(s: Spec, status: ElevationView['status']): ElevationView {
@@ -122,6 +137,18 @@ function viewOf(s: Spec, status: ElevationView['status']): ElevationView {
       : { mode: 'auto' },
     approvals: [],
     revokeAttempts: 0,
+    ...(s.bundle
+      ? {
+          bundle: {
+            id: 'bundle-sync',
+            grants: s.bundle.map((type) => ({
+              roleId: `role-${type}`,
+              targetType: type,
+              status: 'granted' as const,
+            })),
+          },
+        }
+      : {}),
   };
 }
 
@@ -170,9 +197,13 @@ async function expectFilters(store: Stores): Promise<void> {
   expect(await ids(store, { team: 'platform' })).toEqual(['e4', 'e3']);
   expect(await ids(store, { environment: 'prod' })).toEqual(['e2', 'e1']);
   expect(await ids(store, { targetType: 'aws-iam' })).toEqual(['e6', 'e3']);
+  // A bundle of an LDAP group and a PostgreSQL role shows under both kinds.
+  expect(await ids(store, { targetType: 'postgres' })).toEqual(['e7', 'e5', 'e2']);
+  expect(await ids(store, { targetType: 'ldap' })).toEqual(['e7', 'e4', 'e1']);
+  expect(await ids(store, { targetType: 'postgres', status: ['active'], team: 'ops' })).toEqual(['e7']);
   // prod, production and prod-… are production; `products` is not.
   expect(await ids(store, { risk: 'high' })).toEqual(['e5', 'e4', 'e1']);
-  expect(await ids(store, { risk: 'medium' })).toEqual(['e6', 'e3']);
+  expect(await ids(store, { risk: 'medium' })).toEqual(['e7', 'e6', 'e3']);
   expect(await ids(store, { risk: 'low' })).toEqual(['e2']);
   expect(await ids(store, { owner: 'ann@example.org', risk: 'high', status: ['active'] })).toEqual(['e5']);
   expect(await ids(store, { team: 'data', targetType: 'postgres', botId: 'etl' })).toEqual(['e5', 'e2']);
@@ -212,6 +243,7 @@ describe('list filters, SQLite', () => {
     for (const c of ['owner', 'team', 'environment', 'target_type', 'risk']) {
       db.exec(`DROP INDEX elevations_${c}; ALTER TABLE elevations DROP COLUMN ${c};`);
     }
+    db.exec('DROP TABLE elevation_target_types');
     db.exec(SQLITE_UNDO_CHECKPOINTS);
     db.exec(FORGET_MIGRATIONS);
     expect(() => db.prepare('SELECT team FROM elevations').all()).toThrow(/team/);
@@ -290,6 +322,7 @@ describe('list filters, PostgreSQL', () => {
         await client.query(`DROP INDEX elevations_${c}`);
         await client.query(`ALTER TABLE elevations DROP COLUMN ${c}`);
       }
+      await client.query('DROP TABLE elevation_target_types');
       await client.query(FORGET_MIGRATIONS);
     } finally {
       await client.end();

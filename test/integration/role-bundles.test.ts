@@ -138,6 +138,11 @@ describe('role bundles', () => {
     expect(active.bundle?.grants.map((g) => g.status)).toEqual(['granted', 'granted']);
     expect(await stack.isMember('bundle-bot', 'ops')).toBe(true);
     expect(await pgMember('reporting')).toBe(true);
+    // Listed under both kinds of target it holds, not only its first role's.
+    for (const targetType of ['ldap', 'postgres'] as const) {
+      const page = await stack.stores.elevations.listElevations({ targetType, limit: 50 });
+      expect(page.items.map((v) => v.id)).toContain(id);
+    }
 
     // Not extendable: the bundle is asked for again.
     const extend = await post('bundle-bot', `/v1/elevations/${id}/extend`, {
