@@ -46,7 +46,11 @@ describe('the revocation after the expiry revoker', () => {
     const { activities, calls } = backstopWith(() => Promise.resolve(true), fast);
     const receipt = await activities.releaseGrant(req);
     expect(calls).toEqual({ release: 0, stillRemoved: 1, forgotten: [req.elevationId] });
-    expect(receipt).toMatchObject({ removed: true, removedBy: 'expiry-revoker', verifiedAt: fast.verifiedAt });
+    expect(receipt).toMatchObject({
+      removed: true,
+      removedBy: 'expiry-revoker',
+      verifiedAt: fast.verifiedAt,
+    });
     expect(Date.parse(receipt.recheckedAt!)).toBeGreaterThanOrEqual(Date.parse(fast.verifiedAt));
   });
 
@@ -58,7 +62,10 @@ describe('the revocation after the expiry revoker', () => {
   });
 
   it('when the read-back fails, then the ledger releases it in full', async () => {
-    const { activities, calls } = backstopWith(() => Promise.reject(new TargetUnreachableError('down')), fast);
+    const { activities, calls } = backstopWith(
+      () => Promise.reject(new TargetUnreachableError('down')),
+      fast,
+    );
     await activities.releaseGrant(req);
     expect(calls.release).toBe(1);
   });
