@@ -2,7 +2,9 @@
  * Admission of a bot's requests: per-bot quotas (the policy's `limits`: how many elevations of one
  * role a bot may have awaiting approval and not yet ended, and how many requests it may have
  * accepted in an hour), and the bot's lockdown and disable state, checked where a request becomes
- * an elevation.
+ * an elevation. A role bundle's elevation counts towards each of its roles, and a bundle is
+ * admitted only while every one of its roles is under its limits: asking for a role inside a
+ * bundle does not get round the role's own limit.
  *
  * Counts come from the audit store's elevation summaries, which a workflow writes with its first
  * event, a moment after the request started it. So that two requests of the same bot cannot both
@@ -45,6 +47,8 @@ export interface QuotaStores {
 const Noted = z.object({
   id: z.string(),
   role: z.string(),
+  /** A bundle's roles (its `role` is the bundle's id); absent for a single role. */
+  roles: z.array(z.string()).optional(),
   /** Whether it waits for approvers (else it is granted at once). */
   pending: z.boolean(),
   /** When it was accepted, epoch ms. */
@@ -65,6 +69,8 @@ const OPEN: ElevationStatus[] = ['pending_approval', 'approved', 'active', 'revo
  * down: new requests get 503 rather than pile up more workflows (and keep the note small).
  */
 const MAX_UNRECORDED = 200;
+/** Open elevations of a bot read per page when its limits are checked. */
+const OPEN_PAGE = 500;
 
 /** 429 `too_many_requests`, naming the limit (`field`) and, when it helps, when to retry. */
 export class QuotaError extends ApiError {
@@ -81,7 +87,10 @@ export class QuotaError extends ApiError {
 /** What a new request would make of the bot's usage. */
 export interface QuotaRequest {
   botId: string;
+  /** The role's id (a bundle's: the bundle's id). */
   roleId: string;
+  /** A bundle's roles, each counted and limited; absent for a single role. */
+  roleIds?: readonly string[];
   /** Whether the role waits for approvers. */
   needsApproval: boolean;
   /** The elevation id the request would start (a replay of a noted one is not counted). */
@@ -145,7 +154,16 @@ export class BotQuotas {
         );
         await this.write(
           key,
-          [...unrecorded, { id: req.elevationId, role: req.roleId, pending: req.needsApproval, at: now }],
+          [
+            ...unrecorded,
+            {
+              id: req.elevationId,
+              role: req.roleId,
+              ...(req.roleIds ? { roles: [...req.roleIds] } : {}),
+              pending: req.needsApproval,
+              at: now,
+            },
+          ],
           now,
         );
       }
@@ -211,23 +229,34 @@ export class BotQuotas {
         `${noted.length} earlier requests of bot ${botId} are not recorded yet; try again later`,
       );
     }
-    const open = await this.list({ botId, roleId, status: OPEN }, limits.openPerRole);
+    // Every elevation of the bot not yet ended (bounded by the limits themselves), each with the
+    // roles it grants, and the requests noted but not recorded yet.
+    const open = await this.openOf(botId);
     const ids = new Set(open.map((v) => v.id));
-    const unrecorded = noted.filter((n) => n.role === roleId && !ids.has(n.id));
-    const pending =
-      open.filter((v) => v.status === 'pending_approval').length + unrecorded.filter((n) => n.pending).length;
-    if (req.needsApproval && pending >= limits.pendingPerRole) {
-      throw new QuotaError(
-        'pendingPerRole',
-        `bot ${botId} already has ${pending} requests of role ${roleId} waiting for approval (the limit is ${limits.pendingPerRole}); wait for a decision or revoke one`,
-      );
-    }
-    const openCount = open.length + unrecorded.length;
-    if (openCount >= limits.openPerRole) {
-      throw new QuotaError(
-        'openPerRole',
-        `bot ${botId} already has ${openCount} elevations of role ${roleId} that have not ended (the limit is ${limits.openPerRole}); revoke one first`,
-      );
+    const held = [
+      ...open.map((v) => ({
+        roles: v.bundle ? v.bundle.grants.map((g) => g.roleId) : [v.roleId],
+        pending: v.status === 'pending_approval',
+      })),
+      ...noted.filter((n) => !ids.has(n.id)).map((n) => ({ roles: n.roles ?? [n.role], pending: n.pending })),
+    ];
+    for (const role of req.roleIds ?? [roleId]) {
+      const ofRole = held.filter((h) => h.roles.includes(role));
+      const inBundle = req.roleIds ? ` (in bundle ${roleId})` : '';
+      const counted = 'counting the bundles that include it';
+      const pending = ofRole.filter((h) => h.pending).length;
+      if (req.needsApproval && pending >= limits.pendingPerRole) {
+        throw new QuotaError(
+          'pendingPerRole',
+          `bot ${botId} already has ${pending} requests of role ${role}${inBundle} waiting for approval, ${counted} (the limit is ${limits.pendingPerRole}); wait for a decision or revoke one`,
+        );
+      }
+      if (ofRole.length >= limits.openPerRole) {
+        throw new QuotaError(
+          'openPerRole',
+          `bot ${botId} already has ${ofRole.length} elevations of role ${role}${inBundle} that have not ended, ${counted} (the limit is ${limits.openPerRole}); revoke one first`,
+        );
+      }
     }
     const from = new Date(req.now.getTime() - HOUR_MS).toISOString();
     const recent = await this.list({ botId, from }, limits.requestsPerHour);
@@ -246,6 +275,23 @@ export class BotQuotas {
         retryAfter,
       );
     }
+  }
+
+  /** Every elevation of the bot that has not ended, page by page. */
+  private async openOf(botId: string): Promise<ElevationView[]> {
+    const open: ElevationView[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.stores.elevations.listElevations({
+        botId,
+        status: OPEN,
+        limit: OPEN_PAGE,
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      open.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return open;
   }
 
   /** Up to `limit` elevations matching `query` (enough to tell whether a limit is reached). */

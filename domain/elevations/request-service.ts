@@ -180,6 +180,7 @@ export class RequestService {
     const quota = {
       botId: bot.id,
       roleId: role.id,
+      ...(bundle ? { roleIds: asked.roleIds } : {}),
       needsApproval: input.role.approval.mode === 'approvers',
       elevationId,
       limits: limitsFor(this.deps.policy, bot),

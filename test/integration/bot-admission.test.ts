@@ -138,3 +138,76 @@ describe('admission', () => {
     expect(await listed('unsure-bot')).toEqual([req.elevationId]);
   });
 });
+
+describe('role bundles and the per-role limits', () => {
+  const one = { pendingPerRole: 10, openPerRole: 1, requestsPerHour: 240 };
+  const start = { gate: () => Promise.resolve(), start: () => Promise.resolve() };
+  const bundle = (botId: string): QuotaRequest => ({
+    ...requestOf(botId),
+    roleId: 'ops-and-reporting',
+    roleIds: ['ops', 'reporting'],
+    limits: one,
+  });
+  const role = (botId: string, roleId: string): QuotaRequest => ({
+    ...requestOf(botId),
+    roleId,
+    limits: one,
+  });
+
+  it('when a bundle is not recorded yet, then each of its roles is at its limit and another role is not', async () => {
+    await quotas.admit(bundle('bundle-noted-bot'), start);
+    for (const roleId of ['ops', 'reporting']) {
+      const refused = quotas.admit(role('bundle-noted-bot', roleId), start);
+      await expect(refused).rejects.toMatchObject({ limit: 'openPerRole' });
+      await expect(refused).rejects.toThrow(`of role ${roleId} that have not ended, counting the bundles`);
+    }
+    await quotas.admit(role('bundle-noted-bot', 'other'), start);
+  });
+
+  it('when a bundle is recorded active, then its roles count; when a role is open, then a bundle of it is refused naming the role', async () => {
+    const botId = 'bundle-recorded-bot';
+    const open = bundle(botId);
+    await quotas.admit(open, start);
+    const at = new Date().toISOString();
+    await stores.auditLog.append({
+      id: `${open.elevationId}-granted`,
+      elevationId: open.elevationId,
+      type: 'bundle.granted',
+      at,
+      actor: { kind: 'system', id: 'elevate' },
+      data: { bundle: 'ops-and-reporting', grants: [] },
+      elevation: {
+        id: open.elevationId,
+        workflowId: `elevation-${open.elevationId}`,
+        status: 'active',
+        botId,
+        roleId: 'ops-and-reporting',
+        owner: 'ann@example.org',
+        environment: 'prod',
+        durationSeconds: 60,
+        justification: 'test',
+        requestedAt: at,
+        approval: { mode: 'auto' },
+        approvals: [],
+        revokeAttempts: 0,
+        bundle: {
+          id: 'ops-and-reporting',
+          grants: [
+            { roleId: 'ops', targetType: 'ldap', status: 'granted' },
+            { roleId: 'reporting', targetType: 'postgres', status: 'granted' },
+          ],
+        },
+      },
+    });
+    expect(await listed(botId)).toEqual([]);
+    await expect(quotas.admit(role(botId, 'reporting'), start)).rejects.toMatchObject({
+      limit: 'openPerRole',
+    });
+
+    const other = 'single-then-bundle-bot';
+    await quotas.admit(role(other, 'reporting'), start);
+    const refused = quotas.admit(bundle(other), start);
+    await expect(refused).rejects.toMatchObject({ limit: 'openPerRole' });
+    await expect(refused).rejects.toThrow('of role reporting (in bundle ops-and-reporting)');
+  });
+});
