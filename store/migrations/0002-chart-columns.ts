@@ -7,11 +7,9 @@
 import { sql, type ColumnDataType, type Expression, type Kysely } from 'kysely';
 import type { Migration } from 'kysely';
 import type { Engine } from '../connection.js';
-import { chartColumns, parseView } from '../elevation-index.js';
+import { chartColumns } from '../elevation-index.js';
+import { forEachSummaryPage } from './summary-pages.js';
 import type { StoreSchema } from '../schema.js';
-
-/** Summary rows filled in per statement while migrating. */
-const FILL_BATCH = 500;
 
 /** The second migration for `engine`. */
 export function chartColumnsMigration(engine: Engine): Migration {
@@ -31,23 +29,11 @@ export function chartColumnsMigration(engine: Engine): Migration {
       ] as const satisfies readonly (readonly [string, ColumnDataType | Expression<unknown>])[]) {
         if (!have.has(name)) await store.schema.alterTable('elevations').addColumn(name, type).execute();
       }
-      let after = '';
-      for (;;) {
-        const rows = await store
-          .selectFrom('elevations')
-          .select(['id', 'view'])
-          .where('id', '>', after)
-          .orderBy('id')
-          .limit(FILL_BATCH)
-          .execute();
-        for (const row of rows) {
-          const c = chartColumns(parseView(row.view));
-          await store.updateTable('elevations').set(c).where('id', '=', row.id).execute();
+      await forEachSummaryPage(store, async (page) => {
+        for (const { id, view } of page) {
+          await store.updateTable('elevations').set(chartColumns(view)).where('id', '=', id).execute();
         }
-        const last = rows[rows.length - 1];
-        if (!last || rows.length < FILL_BATCH) break;
-        after = last.id;
-      }
+      });
     },
   };
 }

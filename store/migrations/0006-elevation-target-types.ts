@@ -7,11 +7,9 @@
  */
 import { sql, type ColumnDataType, type Expression, type Kysely, type Migration } from 'kysely';
 import type { Engine } from '../connection.js';
-import { bundleTargetTypes, parseView } from '../elevation-index.js';
+import { bundleTargetTypes } from '../elevation-index.js';
+import { forEachSummaryPage } from './summary-pages.js';
 import type { StoreSchema } from '../schema.js';
-
-/** Summary rows read per statement while migrating. */
-const FILL_BATCH = 500;
 
 /** The sixth migration for `engine`. */
 export function elevationTargetTypesMigration(engine: Engine): Migration {
@@ -32,29 +30,17 @@ export function elevationTargetTypesMigration(engine: Engine): Migration {
         .on('elevation_target_types')
         .columns(['target_type', 'elevation_id'])
         .execute();
-      let after = '';
-      for (;;) {
-        const rows = await store
-          .selectFrom('elevations')
-          .select(['id', 'view'])
-          .where('id', '>', after)
-          .orderBy('id')
-          .limit(FILL_BATCH)
-          .execute();
-        const values = rows.flatMap((row) =>
-          bundleTargetTypes(parseView(row.view)).map((type) => ({ elevation_id: row.id, target_type: type })),
+      await forEachSummaryPage(store, async (page) => {
+        const values = page.flatMap(({ id, view }) =>
+          bundleTargetTypes(view).map((type) => ({ elevation_id: id, target_type: type })),
         );
-        if (values.length > 0) {
-          await store
-            .insertInto('elevation_target_types')
-            .values(values)
-            .onConflict((oc) => oc.doNothing())
-            .execute();
-        }
-        const last = rows[rows.length - 1];
-        if (!last || rows.length < FILL_BATCH) break;
-        after = last.id;
-      }
+        if (values.length === 0) return;
+        await store
+          .insertInto('elevation_target_types')
+          .values(values)
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      });
     },
   };
 }
