@@ -19,8 +19,8 @@
  * it waits for one in flight and, given a receipt, reads the target back once; without one (or
  * with the member found again) it releases through the ledger, which is idempotent and reads the
  * target back, so a removal that failed here (target down), never ran (the worker died, or
- * restarted and forgot its timers) or was undone is done there, retried until it is confirmed. Nothing here is durable and nothing needs to be: losing this revoker's state only
- * loses speed.
+ * restarted and forgot its timers) or was undone is done there, retried until it is confirmed.
+ * Nothing here is durable and nothing needs to be: losing this revoker's state only loses speed.
  *
  * It holds one grant per elevation (keyed by the elevation id), so the grants of a role bundle
  * are not put on it: the bundle's workflow ends the window on its timer and revokes every role
