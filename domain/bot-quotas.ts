@@ -295,10 +295,7 @@ export class BotQuotas {
   }
 
   /** Up to `limit` elevations matching `query` (enough to tell whether a limit is reached). */
-  private async list(
-    query: { botId: string; roleId?: string; status?: ElevationStatus[]; from?: string },
-    limit: number,
-  ): Promise<ElevationView[]> {
+  private async list(query: { botId: string; from: string }, limit: number): Promise<ElevationView[]> {
     return (await this.stores.elevations.listElevations({ ...query, limit })).items;
   }
 }
