@@ -164,6 +164,17 @@ describe('role bundles and the per-role limits', () => {
     await quotas.admit(role('bundle-noted-bot', 'other'), start);
   });
 
+  it('when a bundle waits for approvers, then it counts as pending for each of its roles', async () => {
+    const botId = 'bundle-pending-bot';
+    const pendingOne = { pendingPerRole: 1, openPerRole: 20, requestsPerHour: 240 };
+    await quotas.admit({ ...bundle(botId), needsApproval: true, limits: pendingOne }, start);
+    const refused = quotas.admit({ ...role(botId, 'ops'), needsApproval: true, limits: pendingOne }, start);
+    await expect(refused).rejects.toMatchObject({ limit: 'pendingPerRole' });
+    await expect(refused).rejects.toThrow('of role ops waiting for approval, counting the bundles');
+    // Granted at once, the role does not wait: only its open count matters, and it is under it.
+    await quotas.admit({ ...role(botId, 'ops'), limits: pendingOne }, start);
+  });
+
   it('when a bundle is recorded active, then its roles count; when a role is open, then a bundle of it is refused naming the role', async () => {
     const botId = 'bundle-recorded-bot';
     const open = bundle(botId);
