@@ -31,6 +31,11 @@ export interface DomainServicesDeps {
   policy: Policy;
   temporal: Client;
   taskQueue: string;
+  /**
+   * The client shares its connection with a worker of this process on `taskQueue`: elevations are
+   * started eagerly (Temporal hands the first workflow task back with the start's answer).
+   */
+  eagerStart?: boolean;
   /** The audit log; what the services append is checked against each event's type. */
   auditLog: Pick<AuditLog, 'listEvents' | 'verify' | 'readEvents'> & TypedAuditAppender;
   /** The elevation summaries: reads, lists, the bots' open elevations, their use of roles. */
@@ -100,6 +105,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     policy,
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
+    ...(deps.eagerStart ? { eagerStart: true } : {}),
     timing: deps.timing,
     signer: deps.signer,
     reader,

@@ -197,6 +197,8 @@ export async function openProcess(options: ProcessOptions, needs: ProcessNeeds):
     const services = createDomainServices({
       policy,
       temporal: client,
+      // The client is on the worker's connection when this process runs one (temporal-connection.ts).
+      eagerStart: temporal.native !== undefined,
       // Only the API signs; a worker-only process never sends decisions (its service only reads).
       signer: settings.decisionSigningKey ? new DecisionSigner(settings.decisionSigningKey) : refuseToSign,
       taskQueue: settings.temporal.taskQueue,

@@ -30,7 +30,9 @@ export class TemporalConnectError extends Error {
 
 /** The connections of one process, and how to close them. */
 export interface TemporalConnections {
+  /** The client's own connection (grpc-js), which checked the namespace and the credentials. */
   connection: Connection;
+  /** On {@link native} when there is one (eager workflow start), else on {@link connection}. */
   client: Client;
   /** The worker's connection (Rust core), when this process runs a worker. */
   native?: NativeConnection;
@@ -289,13 +291,15 @@ export async function connectTemporal(
   try {
     const connection = await connectClient(t, () => apiKey);
     closers.push(() => connection.close());
-    const client = new Client({ connection, namespace: t.namespace });
     let native: NativeConnection | undefined;
     if (opts.worker) {
       const n = await connectNative(t, apiKey);
       native = n;
       closers.push(() => n.close());
     }
+    // With a worker here, the client goes through the worker's connection: Temporal can then
+    // hand a started workflow's first task straight to that worker (eager start).
+    const client = new Client({ connection: native ?? connection, namespace: t.namespace });
     if (t.apiKeyFile) {
       const file = t.apiKeyFile;
       const reload = () => {

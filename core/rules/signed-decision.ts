@@ -22,6 +22,13 @@ import type {
 } from '../model/decisions.js';
 import type { TrustedDecisionKey } from '../model/elevation.js';
 
+// The workflow sandbox evaluates this module afresh for every workflow it starts or replays
+// (module state is kept per workflow), so the table that noble builds on first use to speed up
+// multiplications by the base point (window 6) was built again for each elevation's first
+// decision: about 25 ms of the single workflow thread, for a workflow that checks a handful of
+// tokens. Without the table the first check costs about as much as any later one (docs/benchmarks.md).
+ed25519.Point.BASE.precompute(1);
+
 /** What a decision token's payload says. `iat` is epoch milliseconds. */
 export interface DecisionClaims<K extends DecisionKind = DecisionKind> {
   typ: typeof DECISION_TOKEN_TYPE;

@@ -91,6 +91,12 @@ export interface RequestServiceDeps {
   policy: Pick<Policy, 'roles' | 'limits' | 'detection' | 'bundles'>;
   temporal: Pick<Client, 'workflow'>;
   taskQueue: string;
+  /**
+   * A worker of this process polls `taskQueue` on the client's own connection: ask Temporal to
+   * answer the start with the workflow's first task for it, saving the trip through the task
+   * queue (Temporal falls back to the queue when that worker has no free slot).
+   */
+  eagerStart?: boolean;
   timing: ElevationTiming;
   /** Signs every workflow start: workers act only on what this key signed. */
   signer: Pick<DecisionSigner, 'request'>;
@@ -486,6 +492,7 @@ export class RequestService {
         args: [signed],
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...(this.deps.eagerStart ? { requestEagerStart: true } : {}),
       });
       return undefined;
     } catch (err) {

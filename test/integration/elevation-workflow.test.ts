@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../domain/errors.js';
 import type { AuditEvent } from '../../core/model/audit-record.js';
+import { workflowIdFor } from '../../core/model/elevation.js';
 import { botOf, startStack, type Stack } from '../support/stack.js';
 
 let stack: Stack;
@@ -67,6 +68,12 @@ const request = (role: string, durationSeconds = 30, extra: Record<string, unkno
   });
 
 describe('auto-approved elevation', () => {
+  it("when the worker shares the client's connection (API and worker in one process), then the elevation starts eagerly: its first workflow task comes back with the start", async () => {
+    const { elevation } = await request('deploy', 2);
+    expect(stack.eagerStarts.get(workflowIdFor(elevation.id))).toBe(true);
+    await stack.waitFor(elevation.id, (v) => v.status === 'revoked');
+  });
+
   it('when a bot asks for an auto role, then it is granted in LDAP, removed when the window ends, and every step is recorded in a chain that verifies', async () => {
     const { elevation } = await request('deploy', 2);
     expect(elevation.status).toBe('approved');

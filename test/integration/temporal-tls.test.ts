@@ -421,6 +421,8 @@ describe('a rotated API key', () => {
       );
     };
     try {
+      // The client goes through the worker's connection (eager workflow start).
+      expect(conns.client.connection).toBe(conns.native);
       expect(await calls()).toEqual([true, true]);
       // The endpoint now wants the rotated key: the old one is refused...
       const rotated = 'elevate-test-temporal-api-key-rotated-9876';

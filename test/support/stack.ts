@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
@@ -299,6 +300,11 @@ export interface Stack {
   services: DomainServices;
   /** What the service signs requests and decisions with (the worker trusts its public half). */
   signer: DecisionSigner;
+  /**
+   * Whether each workflow the services started (by id) was started eagerly: its first task came
+   * back with the start's answer, for the worker on the same connection.
+   */
+  eagerStarts: ReadonlyMap<string, boolean>;
   /** The public keys the stack's worker trusts (read when the worker starts: a test may rotate them). */
   trustedKeys: PublicDecisionKey[];
   /**
@@ -339,6 +345,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ? await TestWorkflowEnvironment.createFromExistingServer(opts.temporal)
     : await startDevServerEnv(opts.temporalConfig);
   closers.push(() => env.teardown());
+  // As in a process that runs the API and the worker (runtime/temporal-connection.ts): the
+  // client is on the worker's connection, and elevations start eagerly.
+  const eagerStarts = new Map<string, boolean>();
+  const client = new Client({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    interceptors: {
+      workflow: [
+        {
+          async startWithDetails(input, next) {
+            const out = await next(input);
+            eagerStarts.set(input.options.workflowId, out.eagerlyStarted);
+            return out;
+          },
+        },
+      ],
+    },
+  });
 
   const slapd = await startSlapd({
     dataDir: path.join(dir, 'ldap'),
@@ -387,7 +411,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const signer = new DecisionSigner(signingKey);
   const depsOf = (overrides: Partial<DomainServicesDeps> = {}): DomainServicesDeps => ({
     policy,
-    temporal: env.client,
+    temporal: client,
+    eagerStart: true,
     signer,
     taskQueue,
     auditLog: stores.auditLog,
@@ -420,6 +445,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     logger,
     services,
     signer,
+    eagerStarts,
     trustedKeys: [signingKey.publicKey],
     servicesWith,
     policy,
@@ -470,7 +496,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             stores,
             policy,
             notifier,
-            temporal: env.client,
+            temporal: client,
             taskQueue,
             publicUrl: stack.publicUrl,
             store: appender,
@@ -480,7 +506,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             stores,
             policy,
             notifier,
-            temporal: env.client,
+            temporal: client,
             taskQueue,
             publicUrl: stack.publicUrl,
             store: appender,
@@ -495,7 +521,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             logger,
             leases: stores.leases,
             elevations: stores.elevations,
-            temporal: env.client,
+            temporal: client,
             ...(opts.metrics ? { metrics: opts.metrics } : {}),
             ...(expiry ? { expiry } : {}),
             extendedWindows,
