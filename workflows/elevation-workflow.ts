@@ -34,14 +34,13 @@ import type {
   GrantReceipt,
   RevokeReceipt,
 } from '../core/model/elevation.js';
-import type { RiskAssessment } from '../core/model/risk.js';
 import { NON_RETRYABLE_GRANT_ERRORS } from '../core/errors/activity-error-types.js';
 import { AuditQueue } from './audit-queue.js';
 import { setElevationHandlers } from './elevation-handlers.js';
 import { ElevationState, SYSTEM } from './elevation-state.js';
 import { errorSummary } from './error-summary.js';
 import { NotifyQueue } from './notify-queue.js';
-import { actOnDenial, scoreAndRoute, startScoring } from './risk-route.js';
+import { actOnDenial, scoreAndRoute } from './risk-route.js';
 import { waitForDecision } from './approval-nudges.js';
 import { waitForStart } from './scheduled-start.js';
 import { Extensions } from './extend.js';
@@ -137,19 +136,10 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   // a `patched()` call made after a local activity's result can land in another workflow task
   // on replay than it did when it ran (replay resolves the result at once), and read false.
   const scoring = patched('risk-scoring');
-  const signed = patched('signed-requests');
-  // An ordinary request is scored while its signature is checked: the two local activities run in
-  // one activation of the workflow, not one after the other (runs before this replay in turn).
-  const scoreBesideCheck = scoring && signed && !run.breakGlass && patched('score-beside-check');
-  let scored: Promise<RiskAssessment> | undefined;
-  if (signed) {
-    const checking = checkRequest(input, workflowInfo().startTime.getTime());
-    scored = scoreBesideCheck ? startScoring(input) : undefined;
-    const check = await checking;
+  if (patched('signed-requests')) {
+    const check = await checkRequest(input, workflowInfo().startTime.getTime());
     state.useTrust(check.trust);
     if (check.outcome !== 'verified') {
-      // Nothing is left running when the workflow ends; the score is not used.
-      await scored;
       await audit.recordBeforeNextStep(refusedStart(run, check));
       return state.view;
     }
@@ -158,7 +148,7 @@ export async function elevationWorkflow(input: ElevationInput): Promise<Elevatio
   // The risk score routes the request before it is recorded, so `elevation.requested` carries
   // the score and its reasons. (Runs started before scoring existed replay without this step.)
   const routed = scoring
-    ? await (run.breakGlass ? scoreBreakGlass(input, state) : scoreAndRoute(input, state, scored))
+    ? await (run.breakGlass ? scoreBreakGlass(input, state) : scoreAndRoute(input, state))
     : undefined;
 
   const requested = audit.event(

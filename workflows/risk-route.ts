@@ -7,7 +7,6 @@
 import { log, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../core/ports/activities.js';
 import type { ElevationInput } from '../core/model/elevation.js';
-import type { RiskAssessment } from '../core/model/risk.js';
 import { routeRequest, type RoutedRequest } from '../core/rules/risk-routing.js';
 import type { ElevationState } from './elevation-state.js';
 import { errorSummary } from './error-summary.js';
@@ -31,25 +30,9 @@ const { alertRisk } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s' },
 });
 
-/**
- * Starts scoring the request. The elevation workflow starts it beside the check of the API's
- * signature, so both local activities run in one activation of the workflow instead of one
- * after the other; the score of a request that fails the check is never used.
- */
-export function startScoring(input: ElevationInput): Promise<RiskAssessment> {
-  return scoreRequest(input);
-}
-
-/**
- * Scores the request (or takes the score {@link startScoring} started) and applies the route to
- * the state; returns what was decided.
- */
-export async function scoreAndRoute(
-  input: ElevationInput,
-  state: ElevationState,
-  scored?: Promise<RiskAssessment>,
-): Promise<RoutedRequest> {
-  const assessment = await (scored ?? scoreRequest(input));
+/** Scores the request and applies the route to the state; returns what was decided. */
+export async function scoreAndRoute(input: ElevationInput, state: ElevationState): Promise<RoutedRequest> {
+  const assessment = await scoreRequest(input);
   const routed = routeRequest(input.role, assessment);
   state.route(routed);
   return routed;

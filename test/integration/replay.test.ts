@@ -83,14 +83,6 @@ const GENERATIONS: Record<string, string[]> = {
     'extension-denied-lapsed',
     'extension-lapsed-at-end',
   ],
-  // After an ordinary request was scored while its signature was checked (both local activities
-  // in one activation): every path again.
-  'score-beside-check': [
-    ...LIFECYCLE_PATHS,
-    'extension-approved-expired',
-    'extension-denied-lapsed',
-    'extension-lapsed-at-end',
-  ],
 };
 
 const files = Object.keys(GENERATIONS).flatMap((generation) =>
