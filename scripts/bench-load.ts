@@ -55,6 +55,7 @@ import {
 import type { BenchWorker } from './bench-workers.js';
 import type { LdapTarget } from '../integrations/ldap/ldap-target.js';
 import { measureRamp, type RampBot, type RampResult } from './bench-ramp.js';
+import type { Floor, FloorRampResult } from './bench-floor.js';
 
 /** The flags, for the bench's `parseArgs`. */
 export const LOAD_OPTIONS = {
@@ -297,12 +298,16 @@ export interface LoadContext {
   suffix: string;
   /** Reads `/metrics`. */
   adminToken: string;
+  /** The floor (`bench-floor.ts`): with it, the ramp's rates are run again as bare lifecycles. */
+  floor?: Pick<Floor, 'ramp'>;
   say: (line: string) => void;
 }
 
 /** The load phases' results, and the members their groups still hold after them (0 expected). */
 export interface LoadResults {
   ramp: RampResult | null;
+  /** The same rates as bare lifecycles, right after the ramp. */
+  floorRamp: FloorRampResult | null;
   hold: HoldResult | null;
   membersLeftInLdap: number;
 }
@@ -331,7 +336,7 @@ async function membersOf(ctx: LoadContext, roles: Iterable<string>): Promise<num
 
 /** Runs the ramp, then the hold, as the plan asks (either may be absent). */
 export async function runLoadPhases(plan: LoadPlan, ctx: LoadContext): Promise<LoadResults> {
-  if (!plan.ramp && !plan.hold) return { ramp: null, hold: null, membersLeftInLdap: 0 };
+  if (!plan.ramp && !plan.hold) return { ramp: null, floorRamp: null, hold: null, membersLeftInLdap: 0 };
   const watch = await watchStack(ctx);
   const ramp = plan.ramp
     ? await measureRamp({
@@ -347,6 +352,16 @@ export async function runLoadPhases(plan: LoadPlan, ctx: LoadContext): Promise<L
         say: ctx.say,
       })
     : null;
+  const floorRamp =
+    plan.ramp && ctx.floor
+      ? await ctx.floor.ramp({
+          rates: plan.ramp.rates,
+          stepSeconds: plan.ramp.stepSeconds,
+          windowSeconds: plan.ramp.windowSeconds,
+          drainTimeoutSeconds: 120,
+          watch,
+        })
+      : null;
   const byId = new Map(ctx.policy.bots.map((b) => [b.id, b]));
   const { hold: h } = plan;
   const hold = h
@@ -374,5 +389,5 @@ export async function runLoadPhases(plan: LoadPlan, ctx: LoadContext): Promise<L
     : null;
   const roles = new Set([...(plan.ramp?.bots.map((b) => b.role) ?? []), ...plan.groups]);
   const membersLeftInLdap = await membersOf(ctx, roles);
-  return { ramp, hold, membersLeftInLdap };
+  return { ramp, floorRamp, hold, membersLeftInLdap };
 }

@@ -19,6 +19,10 @@
  * windows ending one after another (`--spread S` at `--spread-rate`), timed the same way (see
  * `bench-mass-expiry.ts`).
  *
+ * Then the floor (`bench-floor.ts`, unless `--no-floor`): bare Temporal workflows doing one LDAP
+ * modify per start, and add → timer → remove, at the same counts and rates, so that Elevate's
+ * figures read as an overhead over what Temporal and slapd cost on their own (`floor.overhead`).
+ *
  * Then the approval path, through the Slack app (signed interactions, the Web API stand-in)
  * and the development identity provider (password + TOTP), M elevations one after another
  * (`bench-approvals.ts`):
@@ -50,6 +54,7 @@ import { generateSecret, hashSecret } from '../core/crypto/credentials.js';
 import { newDecisionKeyPair, parseSigningKey } from '../core/crypto/decision-keys.js';
 import { startBenchServers } from '../dev/bench-servers.js';
 import { measureExpiryPhases } from './bench-mass-expiry.js';
+import { floorOverhead, startFloor } from './bench-floor.js';
 import { checkScheduleInput, LOAD_OPTIONS, loadPlan, runLoadPhases } from './bench-load.js';
 import { shortWindowLags } from './bench-short-windows.js';
 import { botDn, groupDn } from '../dev/ldap-seed.js';
@@ -87,6 +92,7 @@ const { values } = parseArgs({
     'burst-rate': { type: 'string', default: '25' },
     spread: { type: 'string' },
     'spread-rate': { type: 'string', default: '10' },
+    'no-floor': { type: 'boolean', default: false },
     ...LOAD_OPTIONS,
   },
 });
@@ -118,6 +124,9 @@ const burstRate = Number(values['burst-rate']);
 /** Elevations whose windows end one after another, `spreadRate` a second (the burst's bots reused). */
 const S = Number(values.spread ?? (quick ? 50 : 200));
 const spreadRate = Number(values['spread-rate']);
+/** The floor (`bench-floor.ts`): bare Temporal workflows against groups no policy names. */
+const floor = !values['no-floor'];
+const floorGroups = floor ? Array.from({ length: 10 }, (_, i) => `bench-floor-${i}`) : [];
 /** Drift detection period for the bench (the default is 60 s). */
 const RECONCILE_SECONDS = 10;
 
@@ -143,6 +152,12 @@ try {
   const roles = Array.from({ length: roleCount }, (_, i) => `bench-role-${i}`);
   const keys = bots.map(() => generateSecret('bot'));
   const load = loadPlan(values, { suffix: SUFFIX, rampRoles: roles });
+  /** The most (group, member) pairs one of the floor's phases uses at once. */
+  const floorPairs = Math.max(
+    N,
+    B,
+    ...(load.ramp?.rates ?? []).map((r) => Math.round(r * load.ramp!.stepSeconds)),
+  );
   const adminToken = generateSecret('admin');
   // As a policy file would say it (the worker processes read it from one), parsed below.
   const policy = {
@@ -293,7 +308,7 @@ try {
     SUFFIX,
     {
       bots: [...bots, ...burstBots, ...load.botIds, approvalBot.id],
-      groups: [...roles, ...load.groups, 'bench-approval'],
+      groups: [...roles, ...load.groups, 'bench-approval', ...floorGroups],
       people: [{ uid: 'approver', mail: approver.email }],
       peopleGroups: [{ id: 'approvers', members: ['approver'] }],
     },
@@ -487,6 +502,24 @@ try {
     timeoutSeconds: 300,
     say,
   });
+  const floorRunner = floor
+    ? await startFloor({
+        temporal: { address: temporal.address, namespace: temporalSettings.namespace },
+        ldap: ldapTarget,
+        slapd,
+        groupDns: floorGroups.map((g) => groupDn(SUFFIX, g)),
+        // Member values only: slapd does not ask that a member's entry exist.
+        memberDns: Array.from({ length: Math.ceil(floorPairs / floorGroups.length) }, (_, i) =>
+          botDn(SUFFIX, `bench-floor-member-${i}`),
+        ),
+        grant: { count: N, ratePerSec: rate },
+        window: { count: B, ratePerSec: burstRate, leadSeconds: 5 },
+        timeoutSeconds: 300,
+        say,
+      })
+    : undefined;
+  if (floorRunner) stops.push(() => floorRunner.stop());
+  const floorFigures = floorRunner ? await floorRunner.measure() : null;
 
   say(`approving ${M} elevations through Slack and an MFA login, one after another`);
   const { toActiveAfterApproval, acks } = await measureApprovals({
@@ -701,6 +734,7 @@ try {
     targetPostgresUrl,
     suffix: SUFFIX,
     adminToken,
+    ...(floorRunner ? { floor: floorRunner } : {}),
     say,
   });
 
@@ -728,6 +762,21 @@ try {
     },
     massExpiry: burst,
     spreadExpiry: spread,
+    floor: floorFigures && {
+      ...floorFigures,
+      ramp: loaded.floorRamp,
+      overhead: floorOverhead(
+        {
+          requestToActiveP50Ms: pct(toActive, 50),
+          requestToActiveP99Ms: pct(toActive, 99),
+          massExpiry: burst,
+          rampMostCompletedPerSec: loaded.ramp
+            ? Math.max(0, ...loaded.ramp.steps.map((s) => s.completedPerSec))
+            : undefined,
+        },
+        { ...floorFigures, ramp: loaded.floorRamp },
+      ),
+    },
     ramp: loaded.ramp,
     hold: loaded.hold,
     loadMembersLeftInLdap: loaded.membersLeftInLdap,
@@ -771,11 +820,13 @@ try {
   say(`done in ${Math.round((finished - started) / 1000)} s`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   const expiryFailed = [burst, spread].some((p) => p && p.notRevoked + p.membersLeftInLdap > 0);
+  const floorFailed = floorFigures?.massExpiry ? floorFigures.massExpiry.membersLeftInLdap > 0 : false;
   const h = loaded.hold?.expiry;
   // Access is judged from the directory: a receipt still outstanding is reported, not a failure.
   const loadFailed =
     loaded.membersLeftInLdap > 0 || (h ? h.membersLeftInLdap + (h.slapdTimed?.notInLog ?? 0) > 0 : false);
-  if (notRevoked > 0 || leftInLdap > 0 || expiryFailed || loadFailed || !chain.ok) process.exitCode = 1;
+  if (notRevoked > 0 || leftInLdap > 0 || expiryFailed || floorFailed || loadFailed || !chain.ok)
+    process.exitCode = 1;
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
