@@ -47,7 +47,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { CreateRoleCommand, IAMClient, paginateListPolicies } from '@aws-sdk/client-iam';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { policySchema } from '../config/policy.js';
 import { generateSecret, hashSecret } from '../core/crypto/credentials.js';
@@ -69,13 +68,12 @@ import { freePort } from '../dev/processes.js';
 import type { ElevationView, RevokeReceipt } from '../core/model/elevation.js';
 import { startDevIdentityProvider } from '../dev/dev-identity-provider.js';
 import { Secret } from 'otpauth';
-import { activeSlots, chartWindow, statsFromAggregates } from '../server/admin-charts.js';
 import { startMoto } from '../dev/moto-server.js';
-import { createDatabase, startPostgres } from '../dev/postgres-server.js';
-import { openStores } from '../store/stores.js';
+import { startPostgres } from '../dev/postgres-server.js';
 import { startSlackApiStub } from '../dev/slack-api-stub.js';
 import pg from 'pg';
 import { measureApprovals } from './bench-approvals.js';
+import { measureAdminReview } from './bench-admin.js';
 
 const { values } = parseArgs({
   options: {
@@ -134,17 +132,6 @@ const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const round = (n: number) => Math.round(n * 10) / 10;
-/** Runs `work` three times; the run of median duration, with the count `work` returned. */
-async function medianOf3(work: () => Promise<number>): Promise<{ ms: number; checked: number }> {
-  const runs: { ms: number; checked: number }[] = [];
-  for (let k = 0; k < 3; k++) {
-    const t = performance.now();
-    const checked = await work();
-    runs.push({ ms: performance.now() - t, checked });
-  }
-  return runs.sort((a, b) => a.ms - b.ms)[1]!;
-}
-
 const dir = mkdtempSync(path.join(tmpdir(), 'elevate-bench-'));
 const stops: (() => Promise<void>)[] = [];
 try {
@@ -580,149 +567,18 @@ try {
   await new Promise((r) => setTimeout(r, 3000));
   const chain = await services.stores.auditLog.verify();
 
-  // ---- admin review: a long history, queried through the admin API, and verified ----------
-  say(`adding ${H} past elevations to the audit store (one event each) for the admin queries`);
-  const outcomes: ElevationView['status'][] = [
-    'revoked',
-    'revoked',
-    'revoked',
-    'expired',
-    'denied',
-    'failed',
-  ];
-  const now = Date.now();
-  for (let i = 0; i < H; i++) {
-    const id = `el_${(0xb000000 + i).toString(16).padStart(24, '0')}`;
-    const botId = bots[i % N]!;
-    const roleId = roles[i % roleCount]!;
-    const requestedAt = new Date(now - 90 * 86_400_000 + Math.floor((i / H) * 90 * 86_400_000)).toISOString();
-    const view: ElevationView = {
-      id,
-      workflowId: `elevation-${id}`,
-      status: outcomes[i % outcomes.length]!,
-      botId,
-      roleId,
-      owner: 'bench@example.org',
-      environment: 'bench',
-      durationSeconds: 600,
-      justification: 'past benchmark elevation',
-      requestedAt,
-      approval: { mode: 'auto' },
-      approvals: [],
-      revokeAttempts: 0,
-    };
-    await services.stores.auditLog.append({
-      id: `hist-${i}`,
-      elevationId: id,
-      type: 'elevation.requested',
-      at: requestedAt,
-      actor: { kind: 'bot', id: botId },
-      data: {
-        bot: { id: botId, owner: 'bench@example.org', team: 'bench', environment: 'bench' },
-        role: {
-          id: roleId,
-          environment: 'bench',
-          target: { type: 'ldap', groupDn: groupDn(SUFFIX, roleId) },
-        },
-        durationSeconds: 600,
-        justification: 'past benchmark elevation',
-      },
-      elevation: view,
-    });
-    // The store is synchronous underneath: let the worker (drift detection keeps running) and
-    // the API breathe between batches rather than stalling them for the whole fill.
-    if (i % 500 === 499) await yieldToEventLoop();
-  }
-  const day = new Date(now - 30 * 86_400_000);
-  const queries = [
-    '?limit=50',
-    '?limit=50&status=revoked',
-    `?limit=50&bot=${bots[7 % N]}`,
-    `?limit=50&role=${roles[3 % roleCount]}&status=denied`,
-    `?limit=50&from=${encodeURIComponent(day.toISOString())}&to=${encodeURIComponent(new Date(day.getTime() + 86_400_000).toISOString())}`,
-  ];
-  const listMs: number[] = [];
-  const adminGet = async (query: string) => {
-    const t = performance.now();
-    const res = await fetch(`${api}/v1/admin/elevations${query}`, {
-      headers: { authorization: `Bearer ${adminToken}` },
-    });
-    const body = (await res.json()) as { items: unknown[]; nextCursor?: string };
-    if (res.status !== 200) throw new Error(`admin list ${query}: HTTP ${res.status}`);
-    listMs.push(performance.now() - t);
-    return body;
-  };
-  for (let round = 0; round < 40; round++) {
-    for (const q of queries) await adminGet(q);
-    // Paging: five pages deep from the newest.
-    let cursor: string | undefined;
-    for (let page = 0; page < 5; page++) {
-      const body = await adminGet(`?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      cursor = body.nextCursor;
-      if (!cursor) break;
-    }
-  }
-  listMs.sort((a, b) => a - b);
-  // The console's charts over 90 days (every past elevation): counted in SQL as the page does it,
-  // without the HTML (which is the same size whatever the count).
-  say(`computing the console's charts over 90 days`);
-  const charts = await medianOf3(async () => {
-    const window = chartWindow(90, new Date());
-    const aggregates = await services.stores.elevations.chartAggregates({
-      from: window.from.toISOString(),
-      to: window.to.toISOString(),
-      intervals: activeSlots(window),
-    });
-    statsFromAggregates(aggregates, window);
-    return aggregates.total;
+  const { listMs, charts, verifyMedian, pgVerifyMedian } = await measureAdminReview({
+    services,
+    api,
+    adminToken,
+    bots,
+    roles,
+    historyElevations: H,
+    postgresAuditEvents: quick ? 5_000 : 100_000,
+    postgresUrl: postgres.url,
+    suffix: SUFFIX,
+    say,
   });
-  say(`verifying the whole audit chain`);
-  const verifyMedian = await medianOf3(async () => {
-    const v = await services.stores.auditLog.verify();
-    if (!v.ok) throw new Error(`the audit chain does not verify: ${JSON.stringify(v.firstBroken)}`);
-    return v.checked;
-  });
-
-  // The same verification on a PostgreSQL audit store (what DATABASE_URL selects), in its own
-  // database on the bench's cluster (filling it goes one append at a time).
-  const PG_AUDIT_EVENTS = quick ? 5_000 : 100_000;
-  say(`verifying a chain of ${PG_AUDIT_EVENTS} events in a PostgreSQL audit store`);
-  const pgStores = await openStores({
-    databaseUrl: await createDatabase(postgres.url, 'bench_audit'),
-    sqlitePath: ':memory:',
-  });
-  const pgStore = pgStores.auditLog;
-  let pgVerifyMedian: { ms: number; checked: number };
-  try {
-    for (let i = 0; i < PG_AUDIT_EVENTS; i++) {
-      const botId = bots[i % N]!;
-      await pgStore.append({
-        id: `pg-hist-${i}`,
-        elevationId: `el_${(0xc000000 + i).toString(16).padStart(24, '0')}`,
-        type: 'elevation.requested',
-        at: new Date().toISOString(),
-        actor: { kind: 'bot', id: botId },
-        data: {
-          bot: { id: botId, owner: 'bench@example.org', team: 'bench', environment: 'bench' },
-          role: {
-            id: roles[i % roleCount]!,
-            environment: 'bench',
-            target: { type: 'ldap', groupDn: 'cn=x' },
-          },
-          durationSeconds: 600,
-          justification: 'past benchmark elevation',
-        },
-      });
-    }
-    pgVerifyMedian = await medianOf3(async () => {
-      const v = await pgStore.verify();
-      if (!v.ok)
-        throw new Error(`the PostgreSQL audit chain does not verify: ${JSON.stringify(v.firstBroken)}`);
-      return v.checked;
-    });
-  } finally {
-    await pgStores.database.close();
-  }
   const targetPostgresUrl = postgres.url;
   const loaded = await runLoadPhases(load, {
     services,
