@@ -132,6 +132,28 @@ async function startOpenLoop<T>(
   return runs;
 }
 
+/**
+ * Each run's outcome, or "timed out" for those not done by `deadline` (epoch ms). One timer for
+ * all, cleared when they are done, so nothing keeps the process alive after the phase.
+ */
+async function untilDeadline<T>(
+  runs: readonly Promise<{ sentAt: number; result: T | Error }>[],
+  deadline: number,
+): Promise<{ sentAt: number; result: T | Error }[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<{ sentAt: number; result: Error }>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ sentAt: 0, result: new Error('timed out') }),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.all(runs.map((run) => Promise.race([run, timedOut])));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Starts one of the floor's workflows with its arguments; its handle answers its result. */
 type Start = (
   type: 'floorGrant' | 'floorWindow',
@@ -245,14 +267,7 @@ async function windowPhase(o: FloorOptions, start: Start): Promise<FloorWindowFi
     return () => handle.result() as Promise<FloorWindowResult>;
   });
   const deadline = endsAt + o.timeoutSeconds * 1000;
-  const done = await Promise.all(
-    runs.map((run) =>
-      Promise.race([
-        run,
-        sleep(Math.max(0, deadline - Date.now())).then(() => ({ sentAt: 0, result: new Error('timed out') })),
-      ]),
-    ),
-  );
+  const done = await untilDeadline(runs, deadline);
   const windows = done.map((d, i) => ({ member: members[i]!, result: d.result }));
   const ended = windows.flatMap(({ member, result }) =>
     result instanceof Error ? [] : [{ member, ...result }],
@@ -400,17 +415,7 @@ async function rampPhase(o: FloorOptions, start: Start, r: FloorRampOptions): Pr
       return () => handle.result() as Promise<FloorWindowResult>;
     });
     const deadline = t0 + (D + W + r.drainTimeoutSeconds) * 1000;
-    const done = await Promise.all(
-      runs.map((run) =>
-        Promise.race([
-          run,
-          sleep(Math.max(0, deadline - Date.now())).then(() => ({
-            sentAt: 0,
-            result: new Error('timed out'),
-          })),
-        ]),
-      ),
-    );
+    const done = await untilDeadline(runs, deadline);
     const cpuPercent = await cpu;
     clearTimeout(cpuStart);
     const ended = done.flatMap(({ sentAt, result }) =>
