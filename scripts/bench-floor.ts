@@ -24,7 +24,7 @@ import { existsSync } from 'node:fs';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { LdapTarget } from '../integrations/ldap/ldap-target.js';
-import { completedPerSecond, saturation, spread } from './bench-load-figures.js';
+import { completedPerSecond, rampSummary, saturation, spread } from './bench-load-figures.js';
 import { slapdFigures, type ExpirySlapd, type SlapdTimedFigures } from './bench-mass-expiry.js';
 import { busiest, type CpuPercent, type CpuSnapshot, type ProcessWatch } from './bench-observe.js';
 import type { FloorActivities, FloorMember, FloorWindowResult } from './bench-floor-workflows.js';
@@ -462,14 +462,12 @@ async function rampPhase(o: FloorOptions, start: Start, r: FloorRampOptions): Pr
     }
     await sleep(1000);
   }
-  const first = steps.findIndex((s) => s.saturated);
-  const kept = first < 0 ? steps : steps.slice(0, first);
-  const at = first < 0 ? undefined : steps[first]!;
+  const { highestKeptUpPerSec, firstSaturated: at } = rampSummary(steps);
   return {
     stepSeconds: D,
     windowSeconds: W,
     steps,
-    highestKeptUpPerSec: kept.length > 0 ? Math.max(...kept.map((s) => s.offeredPerSec)) : null,
+    highestKeptUpPerSec,
     saturatedAt: at ? { offeredPerSec: at.offeredPerSec, reason: at.saturated! } : null,
     mostCompletedPerSec: Math.max(0, ...steps.map((s) => s.completedPerSec)),
   };

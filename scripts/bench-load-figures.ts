@@ -74,6 +74,21 @@ export function saturation(step: StepOutcome): string | undefined {
 }
 
 /**
+ * Where a ramp's steps saturated: the first step with a reason, and the highest offered rate
+ * completed before it (null when even the first step saturated).
+ */
+export function rampSummary<S extends { offeredPerSec: number; saturated: string | null }>(
+  steps: readonly S[],
+): { highestKeptUpPerSec: number | null; firstSaturated: S | undefined } {
+  const first = steps.findIndex((s) => s.saturated);
+  const kept = first < 0 ? steps : steps.slice(0, first);
+  return {
+    highestKeptUpPerSec: kept.length > 0 ? Math.max(...kept.map((s) => s.offeredPerSec)) : null,
+    firstSaturated: first < 0 ? undefined : steps[first],
+  };
+}
+
+/**
  * When the `i`th of `count` held windows should end: all requests go out at `ratePerSec` from
  * `start`, the first window ends `leadSeconds` after the last request is due, and the ends are
  * spread evenly over `spreadSeconds` from there, in the order of the requests.

@@ -32,7 +32,14 @@ import {
   type CpuSnapshot,
   type ProcessWatch,
 } from './bench-observe.js';
-import { completedPerSecond, round, saturation, spread, type LifecycleTimes } from './bench-load-figures.js';
+import {
+  completedPerSecond,
+  rampSummary,
+  round,
+  saturation,
+  spread,
+  type LifecycleTimes,
+} from './bench-load-figures.js';
 
 /** A bot the ramp may use for one lifecycle: its API key and the role it asks for. */
 export interface RampBot {
@@ -242,19 +249,19 @@ export async function measureRamp(o: RampOptions): Promise<RampResult> {
     }
     await sleep(1000);
   }
-  const first = steps.findIndex((s) => s.saturated);
-  const kept = first < 0 ? steps : steps.slice(0, first);
-  const saturatedAt = first < 0 ? null : steps[first]!;
+  const { highestKeptUpPerSec, firstSaturated: saturatedAt } = rampSummary(steps);
   return {
     stepSeconds: o.stepSeconds,
     windowSeconds: o.windowSeconds,
     steps,
-    saturatedAt: saturatedAt && {
-      offeredPerSec: saturatedAt.offeredPerSec,
-      reason: saturatedAt.saturated!,
-      busiest: saturatedAt.busiest,
-    },
-    highestKeptUpPerSec: kept.length > 0 ? Math.max(...kept.map((s) => s.offeredPerSec)) : null,
+    saturatedAt: saturatedAt
+      ? {
+          offeredPerSec: saturatedAt.offeredPerSec,
+          reason: saturatedAt.saturated!,
+          busiest: saturatedAt.busiest,
+        }
+      : null,
+    highestKeptUpPerSec,
     skippedRates,
   };
 }

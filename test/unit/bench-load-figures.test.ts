@@ -10,6 +10,7 @@ import {
   holdEnd,
   holdLayout,
   parseRates,
+  rampSummary,
   saturation,
   spread,
   type LifecycleTimes,
@@ -248,5 +249,18 @@ describe('checkScheduleInput', () => {
     expect(() => checkScheduleInput(policy, { ...plan, blobLimitBytes: 100 })).toThrow(
       /--temporal-blob-limit/,
     );
+  });
+});
+
+describe('rampSummary', () => {
+  it('names the first saturated step and the highest rate kept up with before it', () => {
+    const step = (offeredPerSec: number, saturated: string | null) => ({ offeredPerSec, saturated });
+    const steps = [step(10, null), step(20, null), step(30, 'slow'), step(40, null)];
+    expect(rampSummary(steps)).toEqual({ highestKeptUpPerSec: 20, firstSaturated: steps[2] });
+    expect(rampSummary([step(10, null)])).toEqual({ highestKeptUpPerSec: 10, firstSaturated: undefined });
+    expect(rampSummary([step(10, 'slow')])).toEqual({
+      highestKeptUpPerSec: null,
+      firstSaturated: { offeredPerSec: 10, saturated: 'slow' },
+    });
   });
 });
